@@ -1,0 +1,3 @@
+from goinstrument.cli import main
+
+raise SystemExit(main())

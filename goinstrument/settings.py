@@ -1,0 +1,47 @@
+"""Run settings: one immutable value, passed down everywhere and part of any cache key."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Mode(enum.Enum):
+    """What a run does with the instrumented source."""
+
+    WRITE = "write"  # rewrite files in place
+    CHECK = "check"  # write nothing, report functions without spans
+    DIFF = "diff"  # write nothing, print a unified diff
+
+
+class Format(enum.Enum):
+    TEXT = "text"
+    JSON = "json"
+    GITHUB = "github"
+
+
+@dataclass(frozen=True)
+class Settings:
+    mode: Mode = Mode.WRITE
+    format: Format = Format.TEXT
+    # Tracer name passed to otel.Tracer; None means "the package import path".
+    tracer: str | None = None
+    # False: only functions named by //instrument:include get spans.
+    all_functions: bool = True
+    include_tests: bool = False
+    include_generated: bool = False
+    jobs: int = 0  # 0: number of CPUs
+    use_cache: bool = True
+
+    def cache_key(self) -> str:
+        """Everything that changes the bytes a file becomes."""
+        return repr((self.tracer, self.all_functions, self.include_tests, self.include_generated))
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """What the pure core is told about the file whose bytes it gets."""
+
+    path: str = "<stdin>"  # shown in messages only
+    tracer: str = "main"  # tracer name resolved for this file's package
+    extra_taken_names: frozenset[str] = field(default_factory=frozenset)
