@@ -1,0 +1,183 @@
+"""Go scoping, just enough to know whether naming a result would change a body's meaning.
+
+Naming an unnamed result `err` puts `err` in the function block, the same scope
+as the body's top-level declarations and the enclosing scope of everything
+else. That is safe only when the body neither declares `err` at its top level
+(a clash, or a silent merge with `:=`) nor uses an `err` from outside the
+function (which the new name would capture).
+"""
+
+from __future__ import annotations
+
+from tree_sitter import Node
+
+_DECLARING_SPECS = {"var_spec", "const_spec"}
+
+
+class _Resolver:
+    """Walks one body tracking a single name through Go's block scopes."""
+
+    def __init__(self, name: bytes):
+        self.name = name
+        self.free_use = False
+        self.top_level_declaration = False
+
+    # statements -------------------------------------------------------------
+    def statements(self, parent: Node | None, bound: bool, top: bool = False) -> None:
+        """A statement list: declarations bind the name for the statements after them."""
+        if parent is None:
+            return
+        for stmt in parent.named_children:
+            declared = self.statement(stmt, bound)
+            if declared and top:
+                self.top_level_declaration = True
+            bound = bound or declared
+
+    def statement(self, stmt: Node, bound: bool) -> bool:
+        """Walk one statement; return whether it declares the name in the enclosing block."""
+        kind = stmt.type
+        if kind == "short_var_declaration":
+            self.expr(stmt.child_by_field_name("right"), bound)
+            return self._lists_name(stmt.child_by_field_name("left"))
+        if kind in ("var_declaration", "const_declaration"):
+            declared = False
+            for spec in self._specs(stmt):
+                self.expr(spec.child_by_field_name("type"), bound or declared)
+                self.expr(spec.child_by_field_name("value"), bound or declared)
+                declared = declared or any(n.text == self.name for n in spec.children_by_field_name("name"))
+            return declared
+        if kind == "type_declaration":
+            declared = any(
+                spec.child_by_field_name("name") is not None and spec.child_by_field_name("name").text == self.name
+                for spec in stmt.named_children
+            )
+            self.expr(stmt, bound or declared)
+            return declared
+        if kind == "labeled_statement":
+            for child in stmt.named_children:
+                if child.type != "label_name":
+                    self.statement(child, bound)
+            return False
+        self.expr(stmt, bound)
+        return False
+
+    def _specs(self, decl: Node):
+        for child in decl.named_children:
+            if child.type in _DECLARING_SPECS:
+                yield child
+            elif child.type.endswith("_spec_list"):
+                yield from (c for c in child.named_children if c.type in _DECLARING_SPECS)
+
+    def _lists_name(self, node: Node | None) -> bool:
+        return node is not None and any(c.text == self.name for c in node.named_children if c.type == "identifier")
+
+    # expressions and compound statements ---------------------------------------
+    def expr(self, node: Node | None, bound: bool) -> None:
+        if node is None:
+            return
+        kind = node.type
+        if kind == "identifier":
+            if not bound and node.text == self.name:
+                self.free_use = True
+            return
+        if kind == "block":
+            self.statements(_statement_list(node), bound)
+            return
+        if kind == "func_literal":
+            inner = bound or self._declares_params(node)
+            self.expr(node.child_by_field_name("body"), inner)
+            return
+        if kind == "if_statement":
+            bound = self._initializer(node, bound)
+            for field in ("condition", "consequence", "alternative"):
+                self.expr(node.child_by_field_name(field), bound)
+            return
+        if kind == "for_statement":
+            self._for(node, bound)
+            return
+        if kind in ("expression_switch_statement", "type_switch_statement"):
+            self._switch(node, bound)
+            return
+        if kind == "select_statement":
+            for case in node.named_children:
+                self._communication_case(case, bound)
+            return
+        if kind == "keyed_element":
+            # In a struct literal the key is a field name; in a map literal an expression.
+            # We cannot tell them apart without types, so count it as a use: the safe side.
+            pass
+        for child in node.named_children:
+            self.expr(child, bound)
+
+    def _declares_params(self, func: Node) -> bool:
+        for field in ("parameters", "result"):
+            params = func.child_by_field_name(field)
+            if params is None or params.type != "parameter_list":
+                continue
+            for decl in params.named_children:
+                if any(n.text == self.name for n in decl.children_by_field_name("name")):
+                    return True
+        return False
+
+    def _initializer(self, node: Node, bound: bool) -> bool:
+        init = node.child_by_field_name("initializer")
+        return bound or (init is not None and self.statement(init, bound))
+
+    def _for(self, node: Node, bound: bool) -> None:
+        body = node.child_by_field_name("body")
+        for clause in node.named_children:
+            if clause.type == "for_clause":
+                bound = self._initializer(clause, bound)
+                self.expr(clause.child_by_field_name("condition"), bound)
+                self.expr(clause.child_by_field_name("update"), bound)
+            elif clause.type == "range_clause":
+                self.expr(clause.child_by_field_name("right"), bound)
+                left = clause.child_by_field_name("left")
+                if any(c.type == ":=" for c in clause.children):
+                    bound = bound or self._lists_name(left)
+                else:
+                    self.expr(left, bound)
+            elif clause is not body:
+                self.expr(clause, bound)
+        self.expr(body, bound)
+
+    def _switch(self, node: Node, bound: bool) -> None:
+        bound = self._initializer(node, bound)
+        self.expr(node.child_by_field_name("value"), bound)
+        alias = node.child_by_field_name("alias")
+        in_case = bound or self._lists_name(alias)
+        for case in node.named_children:
+            if case.type in ("expression_case", "type_case", "default_case"):
+                self.expr(case.child_by_field_name("value"), bound)
+                self.statements(_statement_list(case), in_case)
+
+    def _communication_case(self, case: Node, bound: bool) -> None:
+        comm = case.child_by_field_name("communication")
+        in_case = bound
+        if comm is not None:
+            if comm.type == "receive_statement" and any(c.type == ":=" for c in comm.children):
+                self.expr(comm.child_by_field_name("right"), bound)
+                in_case = bound or self._lists_name(comm.child_by_field_name("left"))
+            else:
+                self.expr(comm, bound)
+        self.statements(_statement_list(case), in_case)
+
+
+def _statement_list(node: Node) -> Node | None:
+    for child in node.named_children:
+        if child.type == "statement_list":
+            return child
+    return None
+
+
+def result_name_is_safe(body: Node, name: bytes) -> bool:
+    """Whether the function block can gain `name` without changing what the body means."""
+    resolver = _Resolver(name)
+    resolver.statements(_statement_list(body), bound=False, top=True)
+    return not (resolver.free_use or resolver.top_level_declaration)
+
+
+def statement_list(body: Node) -> list[Node]:
+    """The top-level statements of a block."""
+    stmts = _statement_list(body)
+    return list(stmts.named_children) if stmts is not None else []
