@@ -1,0 +1,159 @@
+"""What the inserted code looks like, per tracing library, and how to recognise it again.
+
+A backend names the packages it needs, renders the lines at the top of a
+function, and recognises its own first statement so that a later run can
+bring the span name and tracer up to date instead of adding a second span.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from tree_sitter import Node
+
+
+def go_string(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@dataclass(frozen=True)
+class Names:
+    """The identifiers inserted code uses, each checked not to clash."""
+
+    ctx_lhs: str  # "ctx" (or the parameter's name) when the body reads it afterwards, else "_"
+    ctx: str  # the context parameter
+    span: str
+    err: str | None  # the error result, when the error block is emitted
+    packages: dict[str, str]  # import path -> name used in this file
+
+
+@dataclass(frozen=True)
+class StartMatch:
+    """Our own first statement, found in an already instrumented function."""
+
+    ctx_lhs: Node
+    span: Node
+    tracer: Node  # the string literal
+    name: Node  # the string literal
+
+
+class Backend(Protocol):
+    start_imports: tuple[str, ...]
+    error_imports: tuple[str, ...]
+    preferred_names: dict[str, tuple[str, ...]]
+
+    def lines(self, names: Names, tracer: str, span_name: str) -> list[str]: ...
+
+    def match_start(self, stmt: Node, ctx: str, package_names: dict[str, str]) -> StartMatch | None: ...
+
+
+OTEL = "go.opentelemetry.io/otel"
+OTEL_CODES = "go.opentelemetry.io/otel/codes"
+
+
+class OpenTelemetry:
+    start_imports = (OTEL,)
+    error_imports = (OTEL_CODES,)
+    preferred_names = {OTEL: ("otel", "otelapi"), OTEL_CODES: ("codes", "otelcodes")}
+
+    def lines(self, names: Names, tracer: str, span_name: str) -> list[str]:
+        otel = names.packages[OTEL]
+        span = names.span
+        lines = [
+            f"{names.ctx_lhs}, {span} := {otel}.Tracer({go_string(tracer)}).Start({names.ctx}, {go_string(span_name)})",
+            f"defer {span}.End()",
+        ]
+        if names.err is not None:
+            err, codes = names.err, names.packages[OTEL_CODES]
+            lines += [
+                "defer func() {",
+                f"\tif {err} != nil {{",
+                f"\t\t{span}.RecordError({err})",
+                f"\t\t{span}.SetStatus({codes}.Error, {err}.Error())",
+                "\t}",
+                "}()",
+            ]
+        return lines
+
+    def match_start(self, stmt: Node, ctx: str, package_names: dict[str, str]) -> StartMatch | None:
+        """`X, span := otel.Tracer("t").Start(ctx, "name")`, with X the context or `_`."""
+        if stmt.type != "short_var_declaration":
+            return None
+        left, right = stmt.child_by_field_name("left"), stmt.child_by_field_name("right")
+        if left is None or right is None or left.named_child_count != 2 or right.named_child_count != 1:
+            return None
+        ctx_lhs, span = left.named_children
+        if ctx_lhs.text not in (ctx.encode(), b"_") or span.type != "identifier":
+            return None
+        start = right.named_children[0]
+        start_fn = start.child_by_field_name("function") if start.type == "call_expression" else None
+        if start_fn is None or start_fn.type != "selector_expression":
+            return None
+        if _text(start_fn.child_by_field_name("field")) != "Start":
+            return None
+        tracer_call = start_fn.child_by_field_name("operand")
+        if tracer_call is None or tracer_call.type != "call_expression":
+            return None
+        tracer_fn = tracer_call.child_by_field_name("function")
+        otel_name = package_names.get(OTEL)
+        if tracer_fn is None or tracer_fn.type != "selector_expression" or otel_name is None:
+            return None
+        if _text(tracer_fn.child_by_field_name("operand")) != otel_name:
+            return None
+        if _text(tracer_fn.child_by_field_name("field")) != "Tracer":
+            return None
+        tracer_args = _arguments(tracer_call)
+        start_args = _arguments(start)
+        if len(tracer_args) != 1 or len(start_args) != 2 or start_args[0].text != ctx.encode():
+            return None
+        if tracer_args[0].type != "interpreted_string_literal" or start_args[1].type != "interpreted_string_literal":
+            return None
+        return StartMatch(ctx_lhs, span, tracer_args[0], start_args[1])
+
+
+def _text(node: Node | None) -> str | None:
+    return node.text.decode("utf-8") if node is not None and node.text is not None else None
+
+
+def _arguments(call: Node) -> list[Node]:
+    args = call.child_by_field_name("arguments")
+    return [a for a in args.named_children if a.type != "comment"] if args is not None else []
+
+
+def starts_span(stmt: Node, ctx: str) -> bool:
+    """A hand-written span at the top level of a body: `... X.Start(ctx, ...)` or `StartSpanFromContext(ctx, ...)`."""
+    for call in _calls_of(stmt):
+        fn = call.child_by_field_name("function")
+        if fn is None:
+            continue
+        name = _text(fn.child_by_field_name("field")) if fn.type == "selector_expression" else _text(fn)
+        if name not in ("Start", "StartSpan", "StartSpanFromContext"):
+            continue
+        args = _arguments(call)
+        if args and args[0].text == ctx.encode():
+            return True
+    return False
+
+
+def _calls_of(stmt: Node) -> list[Node]:
+    """The calls a statement makes directly: `a, b := f(...)`, `a = f(...)`, `f(...)`."""
+    if stmt.type in ("short_var_declaration", "assignment_statement"):
+        right = stmt.child_by_field_name("right")
+        values = right.named_children if right is not None else []
+    elif stmt.type == "expression_statement":
+        values = stmt.named_children
+    elif stmt.type == "var_declaration":
+        values = [
+            v
+            for spec in stmt.named_children
+            if spec.type == "var_spec"
+            for lst in spec.children_by_field_name("value")
+            for v in lst.named_children
+        ]
+    else:
+        return []
+    return [v for v in values if v.type == "call_expression"]
+
+
+BACKENDS: dict[str, Backend] = {"otel": OpenTelemetry()}

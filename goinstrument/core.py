@@ -1,0 +1,367 @@
+"""The pure rewrite: Go source bytes and settings in, new bytes and findings out.
+
+Plan, then patch: every change is an Edit against the original bytes, applied
+once at the end, so line endings, a BOM, comments and everything outside the
+insertion points stay as they were. Nothing here touches the disk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tree_sitter import Node
+
+from goinstrument import scopes, syntax
+from goinstrument.backend import BACKENDS, Backend, Names, go_string, starts_span
+from goinstrument.directives import DirectiveError, Directives, doc_comment_rows, read_directives
+from goinstrument.edits import Edit, apply, insert
+from goinstrument.imports import default_package_name, plan_additions, read_imports
+from goinstrument.result import Finding, Problem, Result
+from goinstrument.settings import FileInfo, Settings
+
+CONTEXT_PATHS = ("context", "golang.org/x/net/context")
+DECLARATIONS = ("function_declaration", "method_declaration")
+
+
+@dataclass
+class _Scope:
+    """A function seen while walking the file: its span name and what literals inside inherit."""
+
+    node: Node
+    name: str
+    excluded: bool
+    included: bool
+    literals: int = 0
+
+
+@dataclass
+class _Context:
+    """The context parameter of one function."""
+
+    name: str  # the name the inserted code uses
+    rename: list[Edit] = field(default_factory=list)  # edits naming `_` or unnamed parameters
+    fresh: bool = False  # named by us: the body cannot read it yet
+
+
+class _File:
+    """One source being instrumented: its tree, names in use and the edits planned so far."""
+
+    def __init__(self, src: bytes, root: Node, settings: Settings, info: FileInfo, backend: Backend):
+        self.src = src
+        self.root = root
+        self.settings = settings
+        self.info = info
+        self.backend = backend
+        self.eol = b"\r\n" if b"\r\n" in src[: src.find(b"\n") + 1] else b"\n"
+        self.identifiers = syntax.Identifiers(root)
+        self.imports = read_imports(root)
+        self.context_names = {
+            s.local_name for s in self.imports if s.path in CONTEXT_PATHS and s.name not in ("_",)
+        }
+        self.edits: list[Edit] = []
+        self.findings: list[Finding] = []
+        self.spans_added = 0
+        self.used_packages: set[str] = set()
+        self._package_names: dict[str, str] | None = None
+
+    # names ------------------------------------------------------------------
+    @property
+    def package_names(self) -> dict[str, str]:
+        """Import path -> the name inserted code calls it by: an existing import, or a free name."""
+        if self._package_names is None:
+            existing = {s.path: s.local_name for s in self.imports if s.name not in ("_", ".")}
+            taken = {n.decode() for n in self.identifiers.all_names()} | {s.local_name for s in self.imports}
+            taken |= set(self.info.extra_taken_names)
+            names = {}
+            for path, preferred in self.backend.preferred_names.items():
+                if path in existing:
+                    names[path] = existing[path]
+                    continue
+                names[path] = _fresh(preferred, taken)
+                taken.add(names[path])
+            self._package_names = names
+        return self._package_names
+
+    def existing_package_names(self) -> dict[str, str]:
+        return {s.path: s.local_name for s in self.imports if s.name not in ("_", ".")}
+
+    # the walk -----------------------------------------------------------------
+    def run(self, directives: Directives) -> None:
+        stack: list[_Scope] = []
+        top_level_literals = 0
+        for node in syntax.functions(self.root):
+            while stack and stack[-1].node.end_byte <= node.start_byte:
+                stack.pop()
+            if node.type == "func_literal":
+                if stack:
+                    parent = stack[-1]
+                    parent.literals += 1
+                    sep = ".func" if parent.node.type in DECLARATIONS else "."
+                    name = f"{parent.name}{sep}{parent.literals}"
+                    inherited_ex, inherited_in = parent.excluded, parent.included
+                else:
+                    top_level_literals += 1
+                    name = f"init.func{top_level_literals}"
+                    inherited_ex = inherited_in = False
+                excluded = inherited_ex or name in directives.exclude
+                included = inherited_in or name in directives.include
+            else:
+                name, short = _declaration_name(node)
+                excluded = bool({name, short} & directives.exclude) or bool(
+                    doc_comment_rows(node) & directives.doc_excludes
+                )
+                included = bool({name, short} & directives.include)
+            scope = _Scope(node, name, excluded, included)
+            stack.append(scope)
+            wanted = not excluded and (self.settings.all_functions or included)
+            if wanted:
+                self.function(node, name)
+
+    def function(self, node: Node, span_name: str) -> None:
+        body = node.child_by_field_name("body")
+        if body is None:
+            return
+        ctx = self.context_parameter(node)
+        if ctx is None:
+            return
+        statements = scopes.statement_list(body)
+        package_names = self.existing_package_names()
+        if statements and not ctx.fresh:
+            own = self.backend.match_start(statements[0], ctx.name, package_names)
+            if own is not None:
+                self.update(body, own, ctx.name, span_name)
+                return
+            if any(starts_span(stmt, ctx.name) for stmt in statements):
+                return
+        self.findings.append(Finding(self.info.path, syntax.position(node), span_name))
+        self.add_span(node, body, ctx, span_name)
+
+    def context_parameter(self, func: Node) -> _Context | None:
+        params = func.child_by_field_name("parameters")
+        if params is None:
+            return None
+        decls = [p for p in params.named_children if p.type in ("parameter_declaration", "variadic_parameter_declaration")]
+        for decl in decls:
+            if decl.type != "parameter_declaration" or not self.is_context_type(decl.child_by_field_name("type")):
+                continue
+            names = decl.children_by_field_name("name")
+            if names and names[0].text != b"_":
+                return _Context(names[0].text.decode())
+            taken = self.identifiers.names_in(func.start_byte, func.end_byte)
+            fresh = _fresh(("ctx",), {n.decode() for n in taken})
+            if names:
+                return _Context(fresh, [Edit(names[0].start_byte, names[0].end_byte, fresh.encode())], fresh=True)
+            # Unnamed parameters: Go wants all named or none, so the others become `_`.
+            rename = [
+                insert(d.start_byte, (fresh if d is decl else "_").encode() + b" ") for d in decls
+            ]
+            return _Context(fresh, rename, fresh=True)
+        return None
+
+    def is_context_type(self, node: Node | None) -> bool:
+        if node is None:
+            return False
+        if node.type == "qualified_type":
+            package, name = node.child_by_field_name("package"), node.child_by_field_name("name")
+            return (
+                name is not None
+                and name.text == b"Context"
+                and package is not None
+                and package.text.decode() in self.context_names
+            )
+        return node.type == "type_identifier" and node.text == b"Context" and "." in self.context_names
+
+    # edits --------------------------------------------------------------------
+    def update(self, body: Node, own, ctx: str, span_name: str) -> None:
+        """Bring a span in our own shape up to date: tracer, span name, `_` or the context."""
+        first = scopes.statement_list(body)[0]
+        reads_ctx = ctx.encode() in self.identifiers.names_in(first.end_byte, body.end_byte)
+        wanted = {
+            own.ctx_lhs: ctx if reads_ctx else "_",
+            own.tracer: go_string(self.info.tracer),
+            own.name: go_string(span_name),
+        }
+        for node, value in wanted.items():
+            if node.text != value.encode():
+                self.edits.append(Edit(node.start_byte, node.end_byte, value.encode()))
+
+    def add_span(self, func: Node, body: Node, ctx: _Context, span_name: str) -> None:
+        taken = {n.decode() for n in self.identifiers.names_in(func.start_byte, func.end_byte)} | {ctx.name}
+        span = _fresh(("span",), taken)
+        taken.add(span)
+        err, result_edits = self.error_result(func, body, taken)
+        reads_ctx = not ctx.fresh and ctx.name.encode() in self.identifiers.names_in(body.start_byte, body.end_byte)
+        self.used_packages.update(self.backend.start_imports)
+        if err is not None:
+            self.used_packages.update(self.backend.error_imports)
+        names = Names(ctx.name if reads_ctx else "_", ctx.name, span, err, self.package_names)
+        lines = self.backend.lines(names, self.info.tracer, span_name)
+        self.edits.extend(ctx.rename)
+        self.edits.extend(result_edits)
+        self.edits.extend(self.body_insertion(body, lines))
+        self.spans_added += 1
+
+    def error_result(self, func: Node, body: Node, taken: set[str]) -> tuple[str | None, list[Edit]]:
+        """The name of the function's last result when it is an `error`, and the edits naming it."""
+        result = func.child_by_field_name("result")
+        if result is None:
+            return None, []
+        if result.type != "parameter_list":
+            if not _is_error_type(result):
+                return None, []
+            err = self.error_name(func, body, taken)
+            return err, [Edit(result.start_byte, result.end_byte, f"({err} error)".encode())]
+        decls = [d for d in result.named_children if d.type == "parameter_declaration"]
+        if not decls or not _is_error_type(decls[-1].child_by_field_name("type")):
+            return None, []
+        names = decls[-1].children_by_field_name("name")
+        if names and names[-1].text != b"_":
+            return names[-1].text.decode(), []
+        err = self.error_name(func, body, taken)
+        if names:
+            return err, [Edit(names[-1].start_byte, names[-1].end_byte, err.encode())]
+        edits = [insert(d.start_byte, b"_ ") for d in decls[:-1]]
+        edits.append(insert(decls[-1].start_byte, err.encode() + b" "))
+        return err, edits
+
+    def error_name(self, func: Node, body: Node, taken: set[str]) -> str:
+        signature = self.identifiers.names_in(func.start_byte, body.start_byte)
+        if b"err" not in signature and "err" not in (taken - _body_names(self, body)) and scopes.result_name_is_safe(
+            body, b"err"
+        ):
+            return "err"
+        return _fresh(("spanErr",), taken)
+
+    def body_insertion(self, body: Node, lines: list[str]) -> list[Edit]:
+        src, eol = self.src, self.eol
+        lbrace, rbrace = body.children[0], body.children[-1]
+        outer = syntax.indentation(src, lbrace.start_byte)
+        indent = self.body_indent(body, outer)
+        code = [indent + line.encode() for line in lines]
+        one_line = lbrace.start_point[0] == rbrace.start_point[0]
+        rest = src[lbrace.end_byte : syntax.line_end(src, lbrace.end_byte)]
+        after_brace = [c for c in body.children[1:-1]]
+        if not one_line and _only_line_comment(rest, after_brace, lbrace):
+            at = syntax.line_end(src, lbrace.end_byte)
+            return [insert(at, b"".join(eol + line for line in code))]
+        # Code follows `{` on its line: open the block up, as gofmt would lay it out.
+        content = [c for c in body.children[1:-1]]
+        text = b"".join(eol + line for line in code)
+        if not content:
+            return [Edit(lbrace.end_byte, rbrace.start_byte, text + eol + outer)]
+        edits = [Edit(lbrace.end_byte, content[0].start_byte, text + eol + indent)]
+        if one_line:
+            edits.append(Edit(content[-1].end_byte, rbrace.start_byte, eol + outer))
+        return edits
+
+    def body_indent(self, body: Node, outer: bytes) -> bytes:
+        lbrace = body.children[0]
+        for stmt in scopes.statement_list(body):
+            if stmt.type == "labeled_statement":
+                continue
+            if stmt.start_point[0] > lbrace.start_point[0]:
+                lead = self.src[syntax.line_start(self.src, stmt.start_byte) : stmt.start_byte]
+                if lead.strip() == b"":
+                    return lead
+            break
+        return outer + b"\t"
+
+
+def _body_names(file: _File, body: Node) -> set[str]:
+    return {n.decode() for n in file.identifiers.names_in(body.start_byte, body.end_byte)}
+
+
+def _only_line_comment(rest: bytes, content: list[Node], lbrace: Node) -> bool:
+    """Whether nothing but blanks or a `//` comment ending on that line follows `{`."""
+    stripped = rest.strip()
+    if not stripped:
+        return True
+    first = content[0] if content else None
+    return (
+        stripped.startswith(b"//")
+        and first is not None
+        and first.type == "comment"
+        and first.start_point[0] == lbrace.start_point[0]
+    )
+
+
+def _is_error_type(node: Node | None) -> bool:
+    return node is not None and node.type == "type_identifier" and node.text == b"error"
+
+
+def _declaration_name(node: Node) -> tuple[str, str]:
+    """(span name, bare name): `Func` or `Type.Method` with pointer and type parameters dropped."""
+    name = syntax.text(node.child_by_field_name("name"))
+    if node.type != "method_declaration":
+        return name, name
+    receiver = node.child_by_field_name("receiver")
+    type_name = _receiver_type(receiver) if receiver is not None else None
+    return (f"{type_name}.{name}" if type_name else name), name
+
+
+def _receiver_type(receiver: Node) -> str | None:
+    stack = [receiver]
+    while stack:
+        node = stack.pop(0)
+        if node.type == "type_identifier":
+            return syntax.text(node)
+        if node.type in ("identifier", "type_arguments", "type_parameter_list"):
+            continue
+        stack.extend(node.named_children)
+    return None
+
+
+def _fresh(preferred: tuple[str, ...], taken: set[str]) -> str:
+    for name in preferred:
+        if name not in taken:
+            return name
+    base = preferred[-1]
+    n = 1
+    while f"{base}{n}" in taken:
+        n += 1
+    return f"{base}{n}"
+
+
+def instrument(src: bytes, settings: Settings, info: FileInfo, backend: str = "otel") -> Result:
+    """Add spans to every function of `src` that takes a context and has none."""
+    tree = syntax.parse(src)
+    root = tree.root_node
+    error = syntax.first_error(root)
+    if error is not None:
+        return Result(src, src, problem=Problem(info.path, syntax.position(error), "syntax error: the file does not parse; left untouched"))
+    file = _File(src, root, settings, info, BACKENDS[backend])
+    if not file.context_names:
+        return Result(src, src)
+    try:
+        directives = read_directives(syntax.comments(root))
+        _check_doc_excludes(root, directives)
+    except DirectiveError as exc:
+        return Result(src, src, problem=Problem(info.path, exc.pos, exc.message))
+    file.run(directives)
+    if file.spans_added:
+        existing = file.existing_package_names()
+        missing = [
+            (None if (n := file.package_names[p]) == default_package_name(p) else n, p)
+            for p in sorted(file.used_packages)
+            if p not in existing
+        ]
+        file.edits.extend(plan_additions(src, root, file.imports, missing, file.eol))
+    output = apply(src, file.edits) if file.edits else src
+    return Result(src, output, tuple(file.findings), spans_added=file.spans_added)
+
+
+def _check_doc_excludes(root: Node, directives: Directives) -> None:
+    """A bare //instrument:exclude must be part of a declaration's doc comment."""
+    if not directives.doc_excludes:
+        return
+    documented: set[int] = set()
+    for node in root.named_children:
+        if node.type in DECLARATIONS:
+            documented |= doc_comment_rows(node)
+    for row in sorted(directives.doc_excludes - documented):
+        from goinstrument.result import Position
+
+        raise DirectiveError(
+            Position(row + 1, 1),
+            "//instrument:exclude without names must be in the doc comment of a function or method",
+        )

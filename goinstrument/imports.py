@@ -1,0 +1,143 @@
+"""Reading a file's imports and adding new ones so that gofmt and goimports stay silent.
+
+gofmt sorts each run of consecutive import lines; goimports also wants a blank
+line wherever a run passes from the standard library to a path whose first
+element has a dot. So a new third-party import goes, in sorted position, into
+a run of third-party imports if the file has one, or else into a new run at
+the end of the last import block, after a blank line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from tree_sitter import Node
+
+from goinstrument.edits import Edit, insert
+from goinstrument.syntax import line_end, line_start
+
+_VERSION_SUFFIX = re.compile(r"^v[0-9]+$")
+
+
+@dataclass(frozen=True)
+class ImportSpec:
+    name: str | None  # explicit name: alias, "_" or "."
+    path: str
+    start: int
+    end: int
+    row: int
+    end_row: int
+    in_block: bool  # inside import ( ... )
+
+    @property
+    def local_name(self) -> str:
+        return self.name if self.name is not None else default_package_name(self.path)
+
+
+def default_package_name(path: str) -> str:
+    """The name a package is usually declared with: the last path element, minus a major version."""
+    parts = path.split("/")
+    last = parts[-1]
+    if _VERSION_SUFFIX.match(last) and len(parts) > 1:
+        last = parts[-2]
+    if path.startswith("gopkg.in/"):
+        last = last.split(".")[0]
+    return last.replace("-", "_").replace(".", "_")
+
+
+def read_imports(root: Node) -> list[ImportSpec]:
+    specs = []
+    for decl in root.named_children:
+        if decl.type != "import_declaration":
+            continue
+        for child in decl.named_children:
+            if child.type == "import_spec":
+                specs.append(_spec(child, in_block=False))
+            elif child.type == "import_spec_list":
+                specs.extend(_spec(s, in_block=True) for s in child.named_children if s.type == "import_spec")
+    return specs
+
+
+def _spec(node: Node, in_block: bool) -> ImportSpec:
+    name_node = node.child_by_field_name("name")
+    path_node = node.child_by_field_name("path")
+    path = path_node.text.decode("utf-8", "replace")[1:-1] if path_node is not None else ""
+    name = name_node.text.decode("utf-8", "replace") if name_node is not None else None
+    return ImportSpec(name, path, node.start_byte, node.end_byte, node.start_point[0], node.end_point[0], in_block)
+
+
+def import_blocks(root: Node) -> list[Node]:
+    return [
+        child
+        for decl in root.named_children
+        if decl.type == "import_declaration"
+        for child in decl.named_children
+        if child.type == "import_spec_list"
+    ]
+
+
+def _is_third_party(path: str) -> bool:
+    return "." in path.split("/")[0]
+
+
+def _runs(specs: list[ImportSpec]) -> list[list[ImportSpec]]:
+    """Runs of specs on consecutive lines inside import blocks, as gofmt sorts them."""
+    runs: list[list[ImportSpec]] = []
+    for spec in specs:
+        if not spec.in_block:
+            continue
+        if runs and runs[-1][-1].end_row + 1 == spec.row and runs[-1][-1].in_block:
+            runs[-1].append(spec)
+        else:
+            runs.append([spec])
+    return runs
+
+
+def spec_text(name: str | None, path: str) -> bytes:
+    return (f'{name} "{path}"' if name else f'"{path}"').encode()
+
+
+def plan_additions(
+    src: bytes, root: Node, specs: list[ImportSpec], new: list[tuple[str | None, str]], eol: bytes
+) -> list[Edit]:
+    """Edits adding the imports `new` ((name or None, path) pairs, third-party paths)."""
+    if not new:
+        return []
+    new = sorted(new, key=lambda item: (item[1], item[0] or ""))
+    runs = [run for run in _runs(specs) if all(_is_third_party(s.path) for s in run)]
+    if runs:
+        return _into_run(src, runs[-1], new, eol)
+    blocks = import_blocks(root)
+    if blocks:
+        closing = blocks[-1].children[-1]
+        at = line_start(src, closing.start_byte)
+        if src[at : closing.start_byte].strip() == b"" and blocks[-1].named_child_count > 0:
+            lines = b"".join(b"\t" + spec_text(n, p) + eol for n, p in new)
+            return [insert(at, eol + lines)]
+    # No block to extend: a line `import "path"` per import after the last import declaration.
+    decls = [d for d in root.named_children if d.type == "import_declaration"]
+    after = line_end(src, decls[-1].end_byte) if decls else line_end(src, _package_clause_end(root))
+    lines = b"".join(eol + b"import " + spec_text(n, p) for n, p in new)
+    return [insert(after, (eol if not decls else b"") + lines)]
+
+
+def _package_clause_end(root: Node) -> int:
+    for child in root.named_children:
+        if child.type == "package_clause":
+            return child.end_byte
+    return 0
+
+
+def _into_run(src: bytes, run: list[ImportSpec], new: list[tuple[str | None, str]], eol: bytes) -> list[Edit]:
+    indent = src[line_start(src, run[0].start) : run[0].start]
+    edits = []
+    for name, path in new:
+        text = indent + spec_text(name, path) + eol
+        before = next((s for s in run if (s.path, s.name or "") > (path, name or "")), None)
+        if before is not None:
+            edits.append(insert(line_start(src, before.start), text))
+        else:
+            last_line_end = line_end(src, run[-1].end)
+            edits.append(insert(last_line_end, eol + text[: -len(eol)]))
+    return edits
