@@ -1,0 +1,145 @@
+"""The command line: flags to one Settings value, then the run, the report and the exit code."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from goinstrument import __version__
+from goinstrument.result import Summary
+from goinstrument.settings import Format, Mode, Settings
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="goinstrument",
+        description="Add OpenTelemetry spans to every Go function that takes a context.Context.",
+    )
+    p.add_argument("paths", nargs="*", metavar="PATH", help='files or directories (recursive; "./..." works too); default "."')
+    p.add_argument("--tracer", "--app", metavar="NAME", help="tracer name for otel.Tracer; default: the package import path from go.mod")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--check", action="store_true", help="write nothing; list functions without a span; exit 1 if any")
+    mode.add_argument("--diff", action="store_true", help="write nothing; print a unified diff")
+    p.add_argument("--changed-since", metavar="REV", help="only .go files changed since merge-base(REV, HEAD), plus uncommitted and untracked ones")
+    p.add_argument("--staged", action="store_true", help="git-hook mode: instrument staged files in the index and in the working tree")
+    p.add_argument("--install-hook", action="store_true", help="write a git pre-commit hook running goinstrument --staged")
+    p.add_argument("--force", action="store_true", help="with --install-hook: replace a hook goinstrument did not write")
+    p.add_argument("--no-all", action="store_true", help="instrument only the functions named by //instrument:include")
+    p.add_argument("--tests", action="store_true", help="also instrument _test.go files")
+    p.add_argument("--generated", action="store_true", help="also instrument generated files (// Code generated ... DO NOT EDIT.)")
+    p.add_argument("--format", choices=[f.value for f in Format], default="text", help="how findings and errors are printed")
+    p.add_argument("--jobs", type=int, default=0, metavar="N", help="worker processes; default: number of CPUs")
+    p.add_argument("--no-cache", action="store_true", help="do not skip files left clean by an earlier run")
+    p.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
+    p.add_argument("--version", action="version", version=f"goinstrument {__version__}")
+    return p
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    mode = Mode.CHECK if args.check else Mode.DIFF if args.diff else Mode.WRITE
+    return Settings(
+        mode=mode,
+        format=Format(args.format),
+        tracer=args.tracer,
+        all_functions=not args.no_all,
+        include_tests=args.tests,
+        include_generated=args.generated,
+        jobs=max(0, args.jobs),
+        use_cache=not args.no_cache and mode is Mode.WRITE,
+    )
+
+
+def _exit_code(summary: Summary, settings: Settings) -> int:
+    if summary.problems:
+        return EXIT_ERROR
+    if settings.mode is Mode.CHECK and summary.findings:
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def _say(message: str) -> None:
+    print(f"goinstrument: {message}", file=sys.stderr)
+
+
+def _closing(summary: Summary, settings: Settings) -> str:
+    n = len(summary.problems)
+    errors = f", {n} file{'s' * (n != 1)} left untouched because of errors" if n else ""
+    if settings.mode is Mode.CHECK:
+        return f"{len(summary.findings)} functions without a span in {summary.files_seen} files{errors}"
+    verb = "would change" if settings.mode is Mode.DIFF else "changed"
+    return f"{summary.files_changed} of {summary.files_seen} files {verb}, {summary.spans_added} spans added{errors}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.jobs < 0:
+        parser.error("--jobs must be 0 or more")
+    settings = settings_from(args)
+    if args.install_hook:
+        from goinstrument import gitops, hook
+
+        try:
+            _say(hook.install_hook(Path.cwd(), force=args.force))
+        except gitops.GitError as exc:
+            _say(str(exc))
+            return EXIT_ERROR
+        return EXIT_OK
+    if args.staged:
+        return _staged(args, settings)
+    return _paths(args, settings)
+
+
+def _staged(args: argparse.Namespace, settings: Settings) -> int:
+    from goinstrument import gitops
+    from goinstrument.discover import skip_reason
+    from goinstrument.pipeline import rewrite_source
+
+    if args.paths or args.changed_since:
+        _say("--staged takes no PATH and no --changed-since")
+        return EXIT_ERROR
+    try:
+        summary = gitops.run_staged(
+            Path.cwd(), settings, lambda p, s: rewrite_source(p, s, settings), lambda p: skip_reason(p, settings)
+        )
+    except gitops.GitError as exc:
+        _say(str(exc))
+        return EXIT_ERROR
+    return _finish(summary, settings, args.quiet)
+
+
+def _paths(args: argparse.Namespace, settings: Settings) -> int:
+    from goinstrument.discover import go_files, skip_reason
+    from goinstrument.runner import run
+
+    problems = []
+    if args.changed_since:
+        from goinstrument import gitops
+
+        try:
+            changed = gitops.changed_go_files(Path.cwd(), args.changed_since, [Path(p) for p in args.paths])
+        except gitops.GitError as exc:
+            _say(str(exc))
+            return EXIT_ERROR
+        files = [p for p in changed if skip_reason(p, settings) is None]
+    else:
+        files = list(dict.fromkeys(go_files(args.paths or ["."], settings, problems)))
+    summary, outcomes = run(files, settings)
+    summary.problems[:0] = problems
+    if settings.mode is Mode.DIFF:
+        for outcome in outcomes:
+            if outcome.diff:
+                sys.stdout.write(outcome.diff)
+    return _finish(summary, settings, args.quiet)
+
+
+def _finish(summary: Summary, settings: Settings, quiet: bool) -> int:
+    from goinstrument.report import report
+
+    report(summary, settings.format, settings.mode is Mode.CHECK)
+    if not quiet and settings.format is not Format.JSON:
+        _say(_closing(summary, settings))
+    return _exit_code(summary, settings)

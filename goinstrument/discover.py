@@ -1,0 +1,76 @@
+"""Which files a run looks at: paths as Go users type them, walked with Go's skip rules."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from goinstrument.result import Position, Problem
+from goinstrument.settings import Settings
+
+SKIPPED_DIRECTORIES = ("vendor", "testdata")
+
+
+def _hidden(name: str) -> bool:
+    return name.startswith((".", "_")) and name not in (".", "..")
+
+
+def skip_reason(path: Path, settings: Settings) -> str | None:
+    """Why the go tool (or our defaults) would leave this .go file alone, or None."""
+    name = path.name
+    if not name.endswith(".go"):
+        return "not a .go file"
+    if _hidden(name):
+        return "name starts with . or _"
+    if name.endswith("_test.go") and not settings.include_tests:
+        return "test file"
+    parts = _relative_parts(path)
+    for part in parts[:-1]:
+        if part in SKIPPED_DIRECTORIES or _hidden(part):
+            return f"inside {part}/"
+    return None
+
+
+def _relative_parts(path: Path) -> tuple[str, ...]:
+    try:
+        return path.absolute().relative_to(Path.cwd()).parts
+    except ValueError:
+        return path.parts
+
+
+def normalize_argument(arg: str) -> str:
+    """`./...` and `dir/...` mean the directory, recursively, as for the go command."""
+    if arg == "...":
+        return "."
+    if arg.endswith("/..."):
+        return arg[: -len("/...")] or "/"
+    return arg
+
+
+def go_files(arguments: Iterable[str], settings: Settings, problems: list[Problem]) -> Iterator[Path]:
+    """The .go files named by the arguments, directories walked; bad arguments go to problems."""
+    for arg in arguments:
+        raw = normalize_argument(arg)
+        path = Path(raw)
+        if path.is_dir() and not (raw.endswith(".go") and raw == arg):
+            yield from _walk(path, settings)
+        elif path.is_dir():
+            problems.append(Problem(arg, Position(1, 1), "is a directory, not a Go file; left untouched"))
+        elif path.is_symlink() and not path.exists():
+            problems.append(Problem(arg, Position(1, 1), "is a dangling symbolic link; left untouched"))
+        elif not path.exists():
+            problems.append(Problem(arg, Position(1, 1), "no such file or directory"))
+        elif skip_reason(path, settings) is None:
+            yield path
+
+
+def _walk(root: Path, settings: Settings) -> Iterator[Path]:
+    for directory, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIRECTORIES and not _hidden(d))
+        for name in sorted(filenames):
+            if not name.endswith(".go") or _hidden(name):
+                continue
+            if name.endswith("_test.go") and not settings.include_tests:
+                continue
+            yield Path(directory, name)

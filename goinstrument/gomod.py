@@ -1,0 +1,35 @@
+"""The import path of a Go package, from the nearest go.mod above it."""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import lru_cache
+
+_MODULE = re.compile(rb'^\s*module\s+("?)([^"\s]+)\1\s*(?://.*)?$', re.MULTILINE)
+
+
+@lru_cache(maxsize=4096)
+def _module_of(directory: str) -> tuple[str, str] | None:
+    """(module root, module path) of the go.mod at or above `directory`."""
+    gomod = os.path.join(directory, "go.mod")
+    try:
+        with open(gomod, "rb") as f:
+            match = _MODULE.search(f.read())
+        if match:
+            return directory, match.group(2).decode("utf-8", "replace")
+    except OSError:
+        pass
+    parent = os.path.dirname(directory)
+    return None if parent == directory else _module_of(parent)
+
+
+def import_path(file_path: str | os.PathLike) -> str | None:
+    """`module/sub/dir` for a file in `sub/dir` of a module, or None outside any module."""
+    directory = os.path.dirname(os.path.abspath(file_path))
+    found = _module_of(directory)
+    if found is None:
+        return None
+    root, module = found
+    rel = os.path.relpath(directory, root)
+    return module if rel == "." else f"{module}/{rel.replace(os.sep, '/')}"

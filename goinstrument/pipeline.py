@@ -1,0 +1,65 @@
+"""One file's way through the tool, without I/O: content rules, the rewrite, the safety check."""
+
+from __future__ import annotations
+
+import os
+import re
+
+from goinstrument import buildtags, core, gomod, syntax
+from goinstrument.result import Position, Problem, Result
+from goinstrument.settings import FileInfo, Settings
+
+_PACKAGE = re.compile(rb"^package\b", re.MULTILINE)
+_GENERATED = re.compile(rb"^// Code generated .* DO NOT EDIT\.\r?$", re.MULTILINE)
+
+
+def is_generated(src: bytes) -> bool:
+    """Go's rule (go.dev/s/generatedcode): the marker comment stands before the package clause."""
+    package = _PACKAGE.search(src)
+    return _GENERATED.search(src, 0, package.start() if package else len(src)) is not None
+
+
+def tracer_for(path: str | os.PathLike, settings: Settings, src: bytes) -> str:
+    if settings.tracer:
+        return settings.tracer
+    found = gomod.import_path(path)
+    if found:
+        return found
+    match = re.search(rb"^package\s+(\w+)", src, re.MULTILINE)
+    return match.group(1).decode() if match else "main"
+
+
+def _not_utf8(display: str, src: bytes) -> Problem | None:
+    try:
+        src.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = src.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (src.rfind(b"\n", 0, exc.start) + 1) + 1
+        return Problem(display, Position(line, col), "not valid UTF-8; left untouched")
+    return None
+
+
+def rewrite_source(path: str | os.PathLike, src: bytes, settings: Settings) -> Result:
+    """Instrument one file's bytes; bad input comes back as a Result with a problem, never raised."""
+    display = os.fspath(path)
+    if b"context" not in src:
+        return Result(src, src, skipped="does not mention context")
+    problem = _not_utf8(display, src)
+    if problem is not None:
+        return Result(src, src, problem=problem)
+    if not settings.include_generated and is_generated(src):
+        return Result(src, src, skipped="generated file")
+    try:
+        if not buildtags.can_build(os.path.basename(display), src):
+            return Result(src, src, skipped="build constraint never satisfied")
+    except buildtags.ConstraintError as exc:
+        return Result(src, src, problem=Problem(display, Position(exc.line, exc.col), exc.message))
+    info = FileInfo(display, tracer_for(path, settings, src))
+    result = core.instrument(src, settings, info)
+    if result.changed:
+        error = syntax.first_error(syntax.parse(result.output).root_node)
+        if error is not None:
+            pos = syntax.position(error)
+            message = f"internal error: the instrumented output would not parse at {pos.line}:{pos.col}; left untouched"
+            return Result(src, src, problem=Problem(display, Position(1, 1), message))
+    return result
