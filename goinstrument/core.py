@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from tree_sitter import Node
 
 from goinstrument import scopes, syntax
+from goinstrument.align import realign
 from goinstrument.backend import BACKENDS, Backend, Names, go_string, starts_span
 from goinstrument.directives import DirectiveError, Directives, doc_comment_rows, read_directives
 from goinstrument.edits import Edit, apply, insert
@@ -62,6 +63,7 @@ class _File:
         self.findings: list[Finding] = []
         self.spans_added = 0
         self.used_packages: set[str] = set()
+        self.expanded_rows: set[int] = set()  # rows of one-line declarations opened up
         self._package_names: dict[str, str] | None = None
 
     # names ------------------------------------------------------------------
@@ -114,27 +116,30 @@ class _File:
             scope = _Scope(node, name, excluded, included)
             stack.append(scope)
             wanted = not excluded and (self.settings.all_functions or included)
-            if wanted:
-                self.function(node, name)
+            if wanted and self.function(node, name):
+                # The deferred error block is a literal too, and the first in the body:
+                # the Go runtime calls it Outer.func1 and numbers the body's own after it.
+                scope.literals += 1
 
-    def function(self, node: Node, span_name: str) -> None:
+    def function(self, node: Node, span_name: str) -> bool:
+        """Plan the span of one function; True when that adds a deferred error block."""
         body = node.child_by_field_name("body")
         if body is None:
-            return
+            return False
         ctx = self.context_parameter(node)
         if ctx is None:
-            return
+            return False
         statements = scopes.statement_list(body)
         package_names = self.existing_package_names()
         if statements and not ctx.fresh:
             own = self.backend.match_start(statements[0], ctx.name, package_names)
             if own is not None:
                 self.update(body, own, ctx.name, span_name)
-                return
+                return False
             if any(starts_span(stmt, ctx.name) for stmt in statements):
-                return
+                return False
         self.findings.append(Finding(self.info.path, syntax.position(node), span_name))
-        self.add_span(node, body, ctx, span_name)
+        return self.add_span(node, body, ctx, span_name)
 
     def context_parameter(self, func: Node) -> _Context | None:
         params = func.child_by_field_name("parameters")
@@ -185,7 +190,7 @@ class _File:
             if node.text != value.encode():
                 self.edits.append(Edit(node.start_byte, node.end_byte, value.encode()))
 
-    def add_span(self, func: Node, body: Node, ctx: _Context, span_name: str) -> None:
+    def add_span(self, func: Node, body: Node, ctx: _Context, span_name: str) -> bool:
         taken = {n.decode() for n in self.identifiers.names_in(func.start_byte, func.end_byte)} | {ctx.name}
         span = _fresh(("span",), taken)
         taken.add(span)
@@ -200,6 +205,9 @@ class _File:
         self.edits.extend(result_edits)
         self.edits.extend(self.body_insertion(body, lines))
         self.spans_added += 1
+        if func.type in DECLARATIONS and body.start_point[0] == body.end_point[0]:
+            self.expanded_rows.add(body.start_point[0])
+        return err is not None
 
     def error_result(self, func: Node, body: Node, taken: set[str]) -> tuple[str | None, list[Edit]]:
         """The name of the function's last result when it is an `error`, and the edits naming it."""
@@ -346,6 +354,7 @@ def instrument(src: bytes, settings: Settings, info: FileInfo, backend: str = "o
             if p not in existing
         ]
         file.edits.extend(plan_additions(src, root, file.imports, missing, file.eol))
+    file.edits.extend(realign(src, root, file.expanded_rows))
     output = apply(src, file.edits) if file.edits else src
     return Result(src, output, tuple(file.findings), spans_added=file.spans_added)
 
