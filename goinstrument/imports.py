@@ -115,18 +115,27 @@ def plan_additions(
         if src[at : closing.start_byte].strip() == b"" and blocks[-1].named_child_count > 0:
             lines = b"".join(b"\t" + spec_text(n, p) + eol for n, p in new)
             return [insert(at, eol + lines)]
-    # No block to extend: a line `import "path"` per import after the last import declaration.
-    decls = [d for d in root.named_children if d.type == "import_declaration"]
-    after = line_end(src, decls[-1].end_byte) if decls else line_end(src, _package_clause_end(root))
-    lines = b"".join(eol + b"import " + spec_text(n, p) for n, p in new)
-    return [insert(after, (eol if not decls else b"") + lines)]
+    # No block to extend: turn the last one-line import into a block, as goimports
+    # would merge separate import declarations into one anyway.
+    singles = [s for s in specs if not s.in_block and s.path != "C"]
+    if not singles:
+        raise ValueError("no import declaration to extend")
+    spec = singles[-1]
+    decl = spec_node_parent(root, spec)
+    existing = src[spec.start : spec.end]
+    if _is_third_party(spec.path):
+        entries = sorted([(spec.path, spec.name or "", existing)] + [(p, n or "", spec_text(n, p)) for n, p in new])
+        body = b"".join(b"\t" + e[2] + eol for e in entries)
+    else:
+        body = b"\t" + existing + eol + eol + b"".join(b"\t" + spec_text(n, p) + eol for n, p in new)
+    return [Edit(decl.start_byte, decl.end_byte, b"import (" + eol + body + b")")]
 
 
-def _package_clause_end(root: Node) -> int:
-    for child in root.named_children:
-        if child.type == "package_clause":
-            return child.end_byte
-    return 0
+def spec_node_parent(root: Node, spec: ImportSpec) -> Node:
+    for decl in root.named_children:
+        if decl.type == "import_declaration" and decl.start_byte <= spec.start < decl.end_byte:
+            return decl
+    raise ValueError("import spec outside any declaration")
 
 
 def _into_run(src: bytes, run: list[ImportSpec], new: list[tuple[str | None, str]], eol: bytes) -> list[Edit]:

@@ -1,0 +1,64 @@
+"""Golden pairs: fixtures/golden/NAME.input.go becomes NAME.golden.go; fixtures/unchanged/ stays as it is.
+
+Each input starts with a comment saying what it shows. An input whose first
+line is `// args: ...` is run with those command-line flags. Set
+GOINSTRUMENT_UPDATE_GOLDEN=1 to rewrite the .golden.go files (then read the diff).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from pathlib import Path
+
+import pytest
+
+from goinstrument.cli import _parser, settings_from
+from goinstrument.core import instrument
+from goinstrument.settings import FileInfo
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+GOLDEN = FIXTURES / "golden"
+UNCHANGED = FIXTURES / "unchanged"
+TRACER = "example.com/golden"
+
+
+def _run(path: Path, src: bytes) -> bytes:
+    first = src.split(b"\n", 1)[0].decode()
+    args = shlex.split(first.removeprefix("// args:")) if first.startswith("// args:") else []
+    settings = settings_from(_parser().parse_args(args))
+    result = instrument(src, settings, FileInfo(path.name, TRACER))
+    assert result.problem is None, result.problem.text()
+    return result.output
+
+
+def _cases(directory: Path, pattern: str) -> list:
+    return [pytest.param(p, id=p.name.split(".")[0]) for p in sorted(directory.glob(pattern))]
+
+
+@pytest.mark.parametrize("case", _cases(GOLDEN, "*.input.go"))
+def test_golden(case: Path):
+    golden = case.with_name(case.name.replace(".input.go", ".golden.go"))
+    output = _run(case, case.read_bytes())
+    if os.environ.get("GOINSTRUMENT_UPDATE_GOLDEN"):
+        golden.write_bytes(output)
+    assert output.decode() == golden.read_text()
+
+
+@pytest.mark.parametrize("case", _cases(GOLDEN, "*.golden.go"))
+def test_golden_output_is_stable(case: Path):
+    """A second run over the output changes nothing."""
+    src = case.read_bytes()
+    assert _run(case, src).decode() == src.decode()
+
+
+@pytest.mark.parametrize("case", _cases(UNCHANGED, "*.go"))
+def test_left_alone(case: Path):
+    src = case.read_bytes()
+    assert _run(case, src).decode() == src.decode()
+
+
+def test_every_golden_input_has_an_output():
+    inputs = {p.name.replace(".input.go", "") for p in GOLDEN.glob("*.input.go")}
+    outputs = {p.name.replace(".golden.go", "") for p in GOLDEN.glob("*.golden.go")}
+    assert inputs == outputs
