@@ -25,10 +25,10 @@ _INTENT_TO_ADD = 1 << 13  # GIT_INDEX_ENTRY_INTENT_TO_ADD: `git add -N`, nothing
 
 
 class GitError(Exception):
-    """A git problem the run cannot go on from; str() is the whole line for stderr."""
+    """A git problem the run cannot go on from (exit 2); str() is what went wrong.
 
-    def __init__(self, what: str) -> None:
-        super().__init__(f"goinstrument: {what}")
+    The command line prints it as `goinstrument: <str(error)>` on stderr.
+    """
 
 
 # --- the repository -------------------------------------------------------------------------

@@ -254,11 +254,11 @@ def test_with_no_commits_every_tracked_and_untracked_file_is_new(tmp_path):
 def test_an_unknown_revision_is_an_error(repo, rev):
     with pytest.raises(GitError) as error:
         changed_go_files(repo.root, rev, [])
-    assert str(error.value) == f"goinstrument: unknown revision {rev!r}: not a branch, remote branch, tag or commit here"
+    assert str(error.value) == f"unknown revision {rev!r}: not a branch, remote branch, tag or commit here"
 
 
 def test_a_revision_that_is_not_a_commit_is_an_error(repo):
-    with pytest.raises(GitError, match=r"^goinstrument: 'HEAD\^\{tree\}' does not name a commit$"):
+    with pytest.raises(GitError, match=r"^'HEAD\^\{tree\}' does not name a commit$"):
         changed_go_files(repo.root, "HEAD^{tree}", [])
 
 
@@ -269,7 +269,7 @@ def test_unrelated_histories_are_an_error(repo):
     repo.commit_all("a root of its own")
     with pytest.raises(GitError) as error:
         changed_go_files(repo.root, "main", [])
-    assert str(error.value) == "goinstrument: 'main' and HEAD have no common ancestor (unrelated histories)"
+    assert str(error.value) == "'main' and HEAD have no common ancestor (unrelated histories)"
 
 
 def test_a_shallow_clone_hints_at_fetching_history(tmp_path):
@@ -292,7 +292,7 @@ def test_outside_a_repository_is_an_error(tmp_path):
     (tmp_path / "plain").mkdir()
     with pytest.raises(GitError) as error:
         changed_go_files(tmp_path / "plain", "main", [])
-    assert str(error.value) == f"goinstrument: not a git repository (or any parent up to /): {tmp_path / 'plain'}"
+    assert str(error.value) == f"not a git repository (or any parent up to /): {tmp_path / 'plain'}"
 
 
 def test_a_bare_repository_is_an_error(tmp_path):

@@ -1,0 +1,272 @@
+"""`--staged`: instrument the staged blob into the index and the working-tree file on its own.
+
+run_staged is called with the real core, in real repositories made with the git command;
+what it did is read back with git (`git show :path`, `git diff`, `git ls-files -s`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from gitrepo import GO_FUNC, GitRepo, git_env
+
+from goinstrument.discover import skip_reason
+from goinstrument.gitops import GitError, run_staged
+from goinstrument.pipeline import rewrite_source
+from goinstrument.result import Summary
+from goinstrument.settings import Mode, Settings
+
+SPAN = 'otel.Tracer("example.com/shop").Start(ctx, "F")'
+G_FUNC = "\nfunc G(ctx context.Context) (int, error) { return 0, nil }\n"
+BROKEN = "package shop\n\nimport \"context\"\n\nfunc H(ctx context.Context) error { return nil\n"
+
+
+def staged(repo: GitRepo, settings: Settings = Settings(), start: Path | None = None) -> Summary:
+    """One hook run, exactly as the command line wires it."""
+    return run_staged(
+        start or repo.root,
+        settings,
+        lambda path, src: rewrite_source(path, src, settings),
+        lambda path: skip_reason(path, settings),
+    )
+
+
+@pytest.fixture
+def repo(tmp_path, monkeypatch) -> GitRepo:
+    """A module with one committed file that has no span yet; the hook runs from the top."""
+    monkeypatch.delenv("GIT_INDEX_FILE", raising=False)
+    repo = GitRepo.go_module(tmp_path / "repo", {"shop.go": GO_FUNC})
+    monkeypatch.chdir(repo.root)
+    return repo
+
+
+def test_a_staged_file_is_instrumented_in_the_index_and_the_working_tree(repo):
+    repo.write("orders.go", GO_FUNC)
+    repo.add("orders.go")
+    summary = staged(repo)
+    assert SPAN in repo.staged("orders.go")
+    assert repo.read("orders.go") == repo.staged("orders.go")
+    assert repo.unstaged_diff() == ""
+    assert (summary.files_seen, summary.files_changed, summary.spans_added, summary.problems) == (1, 1, 1, [])
+
+
+def test_files_not_staged_are_left_alone(repo):
+    repo.write("shop.go", GO_FUNC + G_FUNC)  # modified, not staged
+    repo.write("new.go", GO_FUNC)  # untracked
+    summary = staged(repo)
+    assert repo.read("shop.go") == GO_FUNC + G_FUNC
+    assert repo.read("new.go") == GO_FUNC
+    assert repo.status() == " M shop.go\n?? new.go\n"
+    assert summary.files_seen == 0
+
+
+def test_a_partially_staged_file_keeps_its_unstaged_hunk_unstaged(repo):
+    repo.write("shop.go", GO_FUNC + G_FUNC)
+    repo.add("shop.go")
+    repo.write("shop.go", GO_FUNC + G_FUNC + "\n// work in progress, not for this commit\n")
+    staged(repo)
+    index = repo.staged("shop.go")
+    assert SPAN in index and "work in progress" not in index
+    work = repo.read("shop.go")
+    assert SPAN in work and work.endswith("\n// work in progress, not for this commit\n")
+    unstaged = repo.unstaged_diff("shop.go")
+    added = [line for line in unstaged.splitlines() if line.startswith(("+", "-")) and not line.startswith(("+++", "---"))]
+    assert added == ["+", "+// work in progress, not for this commit"]
+
+
+def test_the_file_mode_is_kept(repo):
+    repo.write("tool.go", GO_FUNC)
+    os.chmod(repo.path("tool.go"), 0o755)
+    repo.add("tool.go")
+    staged(repo)
+    assert repo.staged_mode("tool.go") == "100755"
+    assert SPAN in repo.staged("tool.go")
+    assert os.stat(repo.path("tool.go")).st_mode & 0o777 == 0o755
+
+
+def test_a_staged_file_deleted_from_the_working_tree_is_instrumented_in_the_index_only(repo):
+    repo.write("gone.go", GO_FUNC)
+    repo.add("gone.go")
+    repo.path("gone.go").unlink()
+    staged(repo)
+    assert SPAN in repo.staged("gone.go")
+    assert not repo.path("gone.go").exists()
+
+
+def test_a_staged_rename_is_instrumented_under_its_new_name(repo):
+    repo.git("mv", "shop.go", "store.go")
+    staged(repo)
+    assert SPAN in repo.staged("store.go")
+    assert SPAN in repo.read("store.go")
+
+
+def test_staged_deletions_stay_deleted(repo):
+    repo.git("rm", "-q", "shop.go")
+    summary = staged(repo)
+    assert repo.status() == "D  shop.go\n"
+    assert summary.files_seen == 0
+
+
+def test_skipped_paths_are_not_touched(repo):
+    files = {"shop_test.go": GO_FUNC, "vendor/v/v.go": GO_FUNC, "testdata/t.go": GO_FUNC, "_hidden.go": GO_FUNC}
+    for rel, text in files.items():
+        repo.write(rel, text)
+        repo.git("add", "-f", rel)
+    summary = staged(repo)
+    for rel, text in files.items():
+        assert repo.staged(rel) == text
+        assert repo.read(rel) == text
+    assert summary.files_seen == 0
+
+
+def test_tests_are_instrumented_when_asked(repo):
+    repo.write("shop_test.go", GO_FUNC)
+    repo.add("shop_test.go")
+    staged(repo, Settings(include_tests=True))
+    assert SPAN in repo.staged("shop_test.go")
+
+
+def test_intent_to_add_files_are_not_staged_content(repo):
+    repo.write("later.go", GO_FUNC)
+    repo.git("add", "-N", "later.go")
+    summary = staged(repo)
+    assert summary.problems == []
+    assert repo.read("later.go") == GO_FUNC
+    assert repo.staged("later.go") == ""
+
+
+def test_a_staged_symlink_is_not_followed_into(repo):
+    os.symlink("shop.go", repo.path("link.go"))
+    repo.add("link.go")
+    staged(repo)
+    assert repo.staged_mode("link.go") == "120000"
+    assert repo.read("shop.go") == GO_FUNC
+
+
+def test_a_second_run_changes_nothing(repo):
+    repo.write("orders.go", GO_FUNC)
+    repo.add("orders.go")
+    staged(repo)
+    index, work = repo.staged("orders.go"), repo.read("orders.go")
+    summary = staged(repo)
+    assert (repo.staged("orders.go"), repo.read("orders.go")) == (index, work)
+    assert (summary.files_seen, summary.files_changed) == (1, 0)
+
+
+def test_from_a_subdirectory_the_whole_index_is_seen(repo, monkeypatch):
+    repo.write("pkg/a.go", GO_FUNC)
+    repo.write("b.go", GO_FUNC)
+    repo.add("pkg/a.go", "b.go")
+    monkeypatch.chdir(repo.path("pkg"))
+    staged(repo, start=repo.path("pkg"))
+    assert 'Start(ctx, "F")' in repo.staged("pkg/a.go")
+    assert SPAN in repo.staged("b.go")
+
+
+# --- problems: that file left untouched, the others done -----------------------------------------
+
+
+def test_a_staged_file_that_does_not_parse_is_left_untouched(repo):
+    repo.write("broken.go", BROKEN)
+    repo.write("orders.go", GO_FUNC)
+    repo.add("broken.go", "orders.go")
+    summary = staged(repo)
+    assert repo.staged("broken.go") == BROKEN
+    assert repo.read("broken.go") == BROKEN
+    assert SPAN in repo.staged("orders.go")
+    assert [p.path for p in summary.problems] == ["broken.go"]
+
+
+def test_a_working_tree_that_does_not_parse_leaves_the_file_untouched(repo):
+    """The staged content is fine but the unstaged edit is broken: neither side is changed, and the run says why."""
+    repo.write("shop.go", GO_FUNC + G_FUNC)
+    repo.add("shop.go")
+    repo.write("shop.go", GO_FUNC + G_FUNC + "\nfunc Broken( {\n")
+    summary = staged(repo)
+    assert repo.staged("shop.go") == GO_FUNC + G_FUNC
+    assert repo.read("shop.go") == GO_FUNC + G_FUNC + "\nfunc Broken( {\n"
+    assert [p.path for p in summary.problems] == ["shop.go"]
+
+
+# --- which index: GIT_INDEX_FILE, no commits yet --------------------------------------------------
+
+
+def test_git_index_file_names_the_index_to_work_on(repo, tmp_path, monkeypatch):
+    other = tmp_path / "other-index"
+    env = {**git_env(), "GIT_INDEX_FILE": str(other)}
+    repo.git("read-tree", "HEAD", env=env)
+    repo.write("orders.go", GO_FUNC)
+    repo.git("add", "orders.go", env=env)
+    monkeypatch.setenv("GIT_INDEX_FILE", str(other))
+    staged(repo)
+    assert SPAN in repo.git("show", ":orders.go", env=env)
+    assert repo.status() == "?? orders.go\n"  # the repository's own index never heard of it
+    assert SPAN in repo.read("orders.go")
+
+
+def test_a_relative_git_index_file_is_relative_to_the_current_directory(repo, monkeypatch):
+    repo.write("orders.go", GO_FUNC)
+    repo.add("orders.go")
+    monkeypatch.setenv("GIT_INDEX_FILE", ".git/index")  # what git sets for a plain `git commit`
+    staged(repo)
+    assert SPAN in repo.staged("orders.go")
+
+
+def test_a_repository_with_no_commits(tmp_path, monkeypatch):
+    monkeypatch.delenv("GIT_INDEX_FILE", raising=False)
+    repo = GitRepo.init(tmp_path / "fresh")
+    repo.write("go.mod", "module example.com/shop\n")
+    repo.write("shop.go", GO_FUNC)
+    repo.write("untracked.go", GO_FUNC)
+    repo.add("go.mod", "shop.go")
+    monkeypatch.chdir(repo.root)
+    staged(repo)
+    assert SPAN in repo.staged("shop.go")
+    assert repo.read("untracked.go") == GO_FUNC
+
+
+def test_a_repository_with_no_commits_and_nothing_staged(tmp_path, monkeypatch):
+    monkeypatch.delenv("GIT_INDEX_FILE", raising=False)
+    repo = GitRepo.init(tmp_path / "fresh")
+    assert staged(repo).files_seen == 0
+
+
+# --- modes other than writing ------------------------------------------------------------------
+
+
+def test_check_mode_reports_the_staged_content_and_writes_nothing(repo):
+    repo.write("orders.go", GO_FUNC)
+    repo.add("orders.go")
+    repo.write("orders.go", GO_FUNC + G_FUNC)  # unstaged G: not what is being committed
+    summary = staged(repo, Settings(mode=Mode.CHECK))
+    assert [f.text() for f in summary.findings] == ["orders.go:5:1: F: no span"]
+    assert repo.staged("orders.go") == GO_FUNC
+    assert repo.read("orders.go") == GO_FUNC + G_FUNC
+
+
+# --- errors -------------------------------------------------------------------------------------
+
+
+def test_outside_a_repository_is_an_error(tmp_path):
+    with pytest.raises(GitError, match=r"^not a git repository"):
+        run_staged(tmp_path, Settings(), lambda p, s: None, lambda p: None)
+
+
+def test_the_command_line_outside_a_repository_exits_2(tmp_path):
+    proc = GitRepo(tmp_path).goinstrument("--staged")
+    assert proc.returncode == 2
+    assert proc.stderr == f"goinstrument: not a git repository (or any parent up to /): {tmp_path}\n"
+
+
+def test_the_command_line_staged_run(repo):
+    repo.write("orders.go", GO_FUNC)
+    repo.write("broken.go", BROKEN)
+    repo.add("orders.go", "broken.go")
+    proc = repo.goinstrument("--staged")
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("broken.go:")
+    assert SPAN in repo.staged("orders.go")
+    assert repo.staged("broken.go") == BROKEN
+

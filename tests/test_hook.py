@@ -1,0 +1,237 @@
+"""`--install-hook` and the hook at work: real `git commit` runs in real repositories.
+
+The hook runs `python -m goinstrument --staged` with the Python that installed it;
+the commit object is read back with `git show HEAD:path`.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+from gitrepo import GO_FUNC, GitRepo, git_env
+
+from goinstrument.gitops import GitError
+from goinstrument.hook import MARKER, hook_script, install_hook
+
+SPAN = 'otel.Tracer("example.com/shop").Start(ctx, "F")'
+G_FUNC = "\nfunc G(ctx context.Context) (int, error) { return 0, nil }\n"
+BROKEN = 'package shop\n\nimport "context"\n\nfunc H(ctx context.Context) error { return nil\n'
+FOREIGN = "#!/bin/sh\necho somebody else's hook\n"
+
+
+@pytest.fixture
+def repo(tmp_path) -> GitRepo:
+    """A module whose committed file has no span yet, with the hook installed."""
+    repo = GitRepo.go_module(tmp_path / "repo", {"shop.go": GO_FUNC})
+    install_hook(repo.root)
+    return repo
+
+
+def hook_of(repo: GitRepo) -> Path:
+    return repo.root / ".git" / "hooks" / "pre-commit"
+
+
+def changed_lines(diff: str) -> list[str]:
+    return [line for line in diff.splitlines() if line.startswith(("+", "-")) and not line.startswith(("+++", "---"))]
+
+
+# --- installing ---------------------------------------------------------------------------------
+
+
+def test_install_writes_an_executable_hook_running_goinstrument_staged(tmp_path):
+    repo = GitRepo.init(tmp_path / "repo")
+    message = install_hook(repo.root)
+    hook = hook_of(repo)
+    assert message == f"installed the pre-commit hook: {hook}"
+    text = hook.read_text()
+    assert text.startswith("#!/bin/sh\n") and MARKER in text
+    assert f'python={sys.executable}\n' in text and '-m goinstrument --staged' in text
+    assert hook.stat().st_mode & stat.S_IXUSR
+
+
+def test_installing_twice_is_harmless(repo):
+    before = hook_of(repo).read_text()
+    assert install_hook(repo.root) == f"the pre-commit hook is already installed: {hook_of(repo)}"
+    assert hook_of(repo).read_text() == before
+
+
+def test_our_own_older_hook_is_updated(repo):
+    hook_of(repo).write_text(hook_script("/an/older/python"))
+    assert install_hook(repo.root) == f"updated the pre-commit hook: {hook_of(repo)}"
+    assert hook_of(repo).read_text() == hook_script()
+
+
+def test_a_foreign_hook_is_not_replaced(repo):
+    hook_of(repo).write_text(FOREIGN)
+    with pytest.raises(GitError) as error:
+        install_hook(repo.root)
+    assert str(error.value) == (
+        f"{hook_of(repo)} exists and was not written by goinstrument; use --force to replace it"
+    )
+    assert hook_of(repo).read_text() == FOREIGN
+
+
+def test_force_replaces_a_foreign_hook_and_keeps_it_aside(repo):
+    hook_of(repo).write_text(FOREIGN)
+    message = install_hook(repo.root, force=True)
+    backup = hook_of(repo).with_name("pre-commit.bak")
+    assert message == f"replaced the pre-commit hook (the old one is now {backup}): {hook_of(repo)}"
+    assert backup.read_text() == FOREIGN
+    assert MARKER in hook_of(repo).read_text()
+
+
+def test_core_hooks_path_is_honoured(tmp_path):
+    repo = GitRepo.init(tmp_path / "repo")
+    repo.git("config", "core.hooksPath", "tools/githooks")
+    install_hook(repo.root)
+    assert MARKER in repo.path("tools/githooks/pre-commit").read_text()
+    assert not hook_of(repo).exists()
+    elsewhere = tmp_path / "shared-hooks"
+    repo.git("config", "core.hooksPath", str(elsewhere))
+    install_hook(repo.path("tools"))
+    assert MARKER in (elsewhere / "pre-commit").read_text()
+
+
+def test_a_linked_worktree_installs_into_the_main_repository(repo, tmp_path):
+    repo.git("worktree", "add", "-q", str(tmp_path / "wt"), "-b", "side")
+    hook_of(repo).unlink()
+    install_hook(tmp_path / "wt")
+    assert MARKER in hook_of(repo).read_text()
+
+
+def test_install_outside_a_repository_is_an_error(tmp_path):
+    with pytest.raises(GitError, match=r"^not a git repository"):
+        install_hook(tmp_path)
+
+
+def test_the_command_line_installs_and_refuses(tmp_path):
+    repo = GitRepo.init(tmp_path / "repo")
+    proc = repo.goinstrument("--install-hook")
+    assert (proc.returncode, proc.stderr) == (0, f"goinstrument: installed the pre-commit hook: {hook_of(repo)}\n")
+    hook_of(repo).write_text(FOREIGN)
+    proc = repo.goinstrument("--install-hook")
+    assert proc.returncode == 2
+    assert proc.stderr == (
+        f"goinstrument: {hook_of(repo)} exists and was not written by goinstrument; use --force to replace it\n"
+    )
+    proc = repo.goinstrument("--install-hook", "--force")
+    assert proc.returncode == 0
+    assert MARKER in hook_of(repo).read_text()
+
+
+# --- the hook at work: the commit holds the spans ------------------------------------------------
+
+
+def test_commit_all_commits_the_spans(repo):
+    repo.write("shop.go", GO_FUNC + G_FUNC)
+    proc = repo.commit("add G", "-a")
+    assert proc.returncode == 0, proc.stderr
+    committed = repo.show("HEAD:shop.go")
+    assert SPAN in committed and 'Start(ctx, "G")' in committed
+    assert repo.read("shop.go") == committed
+    assert repo.status() == ""
+
+
+def test_a_plain_commit_of_staged_files_commits_the_spans(repo):
+    repo.write("orders.go", GO_FUNC)
+    repo.add("orders.go")
+    proc = repo.commit("orders")
+    assert proc.returncode == 0, proc.stderr
+    assert SPAN in repo.show("HEAD:orders.go")
+    assert repo.status() == ""
+
+
+def test_commit_with_paths_commits_the_spans_and_leaves_the_index_clean(repo):
+    """`git commit PATH` commits a temporary index; the real one must follow or the spans would look unstaged-away."""
+    repo.write("orders.go", GO_FUNC)
+    repo.write("other.go", GO_FUNC)
+    repo.add("orders.go", "other.go")
+    repo.write("shop.go", GO_FUNC + G_FUNC)
+    proc = repo.commit("only shop.go", "shop.go")
+    assert proc.returncode == 0, proc.stderr
+    assert 'Start(ctx, "G")' in repo.show("HEAD:shop.go")
+    assert repo.git("ls-tree", "--name-only", "HEAD") == "go.mod\nshop.go\n"
+    assert repo.status() == "A  orders.go\nA  other.go\n"  # still staged, for the next commit
+    assert repo.read("shop.go") == repo.show("HEAD:shop.go")
+
+
+def test_a_partially_staged_file_keeps_its_unstaged_hunk(repo):
+    repo.write("shop.go", GO_FUNC + G_FUNC)
+    repo.add("shop.go")
+    repo.write("shop.go", GO_FUNC + G_FUNC + "\n// work in progress\n")
+    proc = repo.commit("add G")
+    assert proc.returncode == 0, proc.stderr
+    committed = repo.show("HEAD:shop.go")
+    assert 'Start(ctx, "G")' in committed and "work in progress" not in committed
+    assert repo.staged_diff() == ""
+    assert changed_lines(repo.unstaged_diff()) == ["+", "+// work in progress"]
+    assert repo.read("shop.go") == committed + "\n// work in progress\n"
+
+
+def test_the_first_commit_of_a_repository(tmp_path):
+    repo = GitRepo.init(tmp_path / "fresh")
+    install_hook(repo.root)
+    repo.write("go.mod", "module example.com/shop\n")
+    repo.write("shop.go", GO_FUNC)
+    repo.add("go.mod", "shop.go")
+    proc = repo.commit("first")
+    assert proc.returncode == 0, proc.stderr
+    assert SPAN in repo.show("HEAD:shop.go")
+    assert repo.status() == ""
+
+
+def test_a_commit_from_a_subdirectory(repo):
+    repo.write("pkg/orders.go", GO_FUNC)
+    repo.add("pkg/orders.go")
+    proc = repo.run("git", "-C", "pkg", "commit", "-q", "-m", "from below")
+    assert proc.returncode == 0, proc.stderr
+    assert 'otel.Tracer("example.com/shop/pkg")' in repo.show("HEAD:pkg/orders.go")
+
+
+def test_a_file_that_does_not_parse_stops_the_commit(repo):
+    repo.write("broken.go", BROKEN)
+    repo.write("orders.go", GO_FUNC)
+    repo.add("broken.go", "orders.go")
+    before = repo.head()
+    proc = repo.commit("broken")
+    assert proc.returncode != 0
+    assert "broken.go:" in proc.stderr
+    assert repo.head() == before
+    assert repo.staged("broken.go") == BROKEN and repo.read("broken.go") == BROKEN
+
+
+def test_a_commit_without_go_files_is_untouched(repo):
+    repo.write("README.md", "hello\n")
+    repo.add("README.md")
+    proc = repo.commit("docs")
+    assert proc.returncode == 0, proc.stderr
+    assert repo.status() == ""
+    assert repo.show("HEAD:shop.go") == GO_FUNC
+
+
+# --- the hook script itself ---------------------------------------------------------------------
+
+
+def test_without_its_python_the_hook_falls_back_to_goinstrument_on_path(repo, tmp_path):
+    hook_of(repo).write_text(hook_script("/no/such/python"))
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    launcher = bin_dir / "goinstrument"  # what `pip install` puts on PATH, for this checkout
+    launcher.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m goinstrument "$@"\n')
+    launcher.chmod(0o755)
+    repo.write("shop.go", GO_FUNC + G_FUNC)
+    env = git_env(PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    proc = repo.commit("add G", "-a", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert 'Start(ctx, "G")' in repo.show("HEAD:shop.go")
+
+
+def test_with_no_goinstrument_anywhere_the_hook_says_so(repo):
+    hook_of(repo).write_text(hook_script("/no/such/python"))
+    proc = repo.commit("add", "-a", "--allow-empty", env=git_env(PATH="/usr/bin:/bin"))
+    assert proc.returncode != 0
+    assert "goinstrument pre-commit hook: neither /no/such/python nor goinstrument on PATH" in proc.stderr
