@@ -71,16 +71,15 @@ class _File:
     def package_names(self) -> dict[str, str]:
         """Import path -> the name inserted code calls it by: an existing import, or a free name."""
         if self._package_names is None:
-            existing = {s.path: s.local_name for s in self.imports if s.name not in ("_", ".")}
-            taken = {n.decode() for n in self.identifiers.all_names()} | {s.local_name for s in self.imports}
-            taken |= set(self.info.extra_taken_names)
-            names = {}
-            for path, preferred in self.backend.preferred_names.items():
-                if path in existing:
-                    names[path] = existing[path]
-                    continue
-                names[path] = _fresh(preferred, taken)
-                taken.add(names[path])
+            existing = self.existing_package_names()
+            names = {path: existing[path] for path in self.backend.preferred_names if path in existing}
+            missing = [path for path in self.backend.preferred_names if path not in existing]
+            if missing:
+                taken = {n.decode() for n in self.identifiers.all_names()} | {s.local_name for s in self.imports}
+                taken |= self.info.package_names()
+                for path in missing:
+                    names[path] = _fresh(self.backend.preferred_names[path], taken)
+                    taken.add(names[path])
             self._package_names = names
         return self._package_names
 

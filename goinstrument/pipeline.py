@@ -6,6 +6,7 @@ import os
 import re
 
 from goinstrument import buildtags, core, gomod, syntax
+from goinstrument.package_scope import package_declarations
 from goinstrument.result import Position, Problem, Result
 from goinstrument.settings import FileInfo, Settings
 
@@ -54,7 +55,8 @@ def rewrite_source(path: str | os.PathLike, src: bytes, settings: Settings) -> R
             return Result(src, src, skipped="build constraint never satisfied")
     except buildtags.ConstraintError as exc:
         return Result(src, src, problem=Problem(display, Position(exc.line, exc.col), exc.message))
-    info = FileInfo(display, tracer_for(path, settings, src))
+    directory = os.path.dirname(os.path.abspath(path))
+    info = FileInfo(display, tracer_for(path, settings, src), lambda: package_declarations(directory))
     result = core.instrument(src, settings, info)
     if result.changed:
         error = syntax.first_error(syntax.parse(result.output).root_node)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 
 
 class Mode(enum.Enum):
@@ -44,4 +45,6 @@ class FileInfo:
 
     path: str = "<stdin>"  # shown in messages only
     tracer: str = "main"  # tracer name resolved for this file's package
-    extra_taken_names: frozenset[str] = field(default_factory=frozenset)
+    # Names declared at package level by the package's other files, asked for only
+    # when a new import needs a name (it reads those files).
+    package_names: Callable[[], frozenset[str]] = frozenset

@@ -215,3 +215,12 @@ def test_no_all_instruments_only_included(tmp_path):
     run_cli("--no-all", "a.go", cwd=root, check=0)
     out = (root / "a.go").read_text()
     assert '"G")' in out and '"F")' not in out
+
+
+def test_import_name_declared_by_another_file_of_the_package_is_not_reused(tmp_path):
+    # Go forbids importing `codes` in one file while another declares a package-level `codes`.
+    root = module(tmp_path, {"a.go": PLAIN, "b.go": b"package p\n\nvar (\n\tx     = 1\n\tcodes = map[int]string{}\n)\n\nfunc otel() {}\n"})
+    run_cli("a.go", cwd=root, check=0)
+    out = (root / "a.go").read_text()
+    assert 'otelapi "go.opentelemetry.io/otel"' in out
+    assert 'otelcodes "go.opentelemetry.io/otel/codes"' in out

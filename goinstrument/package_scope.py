@@ -1,0 +1,48 @@
+"""Names declared at package level by the other files of a package.
+
+An import is file-scoped, but Go forbids a name that is both imported in one
+file and declared at package level in another. Before choosing an import name
+such as `codes`, we look at the top-level declarations of the sibling files.
+A line scanner is enough: it only has to find names that may clash, and a
+name found by mistake costs no more than an import alias.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import lru_cache
+
+_TOP_LEVEL = re.compile(rb"^(?:func|var|const|type)\s+((?:\w+\s*,\s*)*\w+)", re.MULTILINE)
+_GROUP = re.compile(rb"^(?:var|const|type)\s*\(\s*$(.*?)^\)", re.MULTILINE | re.DOTALL)
+_GROUP_MEMBER = re.compile(rb"^\s+((?:\w+\s*,\s*)*\w+)", re.MULTILINE)
+_WORD = re.compile(rb"\w+")
+
+
+def declared_names(src: bytes) -> set[str]:
+    names: set[bytes] = set()
+    for match in _TOP_LEVEL.finditer(src):
+        names.update(_WORD.findall(match.group(1)))
+    for group in _GROUP.finditer(src):
+        for member in _GROUP_MEMBER.finditer(group.group(1)):
+            names.update(_WORD.findall(member.group(1)))
+    return {n.decode("utf-8", "replace") for n in names}
+
+
+@lru_cache(maxsize=256)
+def package_declarations(directory: str) -> frozenset[str]:
+    """Top-level names declared by any .go file in `directory` (tests included: they share the package)."""
+    names: set[str] = set()
+    try:
+        entries = os.listdir(directory)
+    except OSError:
+        return frozenset()
+    for entry in entries:
+        if not entry.endswith(".go"):
+            continue
+        try:
+            with open(os.path.join(directory, entry), "rb") as f:
+                names |= declared_names(f.read())
+        except OSError:
+            continue
+    return frozenset(names)
