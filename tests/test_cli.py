@@ -116,7 +116,7 @@ def test_explicit_files_follow_the_skip_rules_too(tmp_path):
 
 BAD_INPUTS = {
     "syntax.go": (b"package p\n\nimport \"context\"\n\nfunc F(ctx context.Context {\n}\n", "syntax.go:5:"),
-    "latin1.go": (b"package p\n\nimport \"context\"\n\n// caf\xe9\nfunc F(ctx context.Context) {}\n", "latin1.go:5:8: not valid UTF-8"),
+    "latin1.go": (b"package p\n\nimport \"context\"\n\n// caf\xe9\nfunc F(ctx context.Context) {}\n", "latin1.go:5:7: not valid UTF-8"),
     "directive.go": (b"package p\n\nimport \"context\"\n\n//instrument:skip F\nfunc F(ctx context.Context) {}\n", "directive.go:5:1: unknown directive '//instrument:skip'"),
     "constraint.go": (b"//go:build linux &&\n\npackage p\n\nimport \"context\"\n\nfunc F(ctx context.Context) {}\n", "constraint.go:1:"),
 }
