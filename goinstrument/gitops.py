@@ -5,6 +5,7 @@ All git access goes through pygit2; nothing here runs the git command.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ Skip = Callable[[Path], str | None]
 
 _REGULAR_FILES = (FileMode.BLOB, FileMode.BLOB_EXECUTABLE)
 _INTENT_TO_ADD = 1 << 13  # GIT_INDEX_ENTRY_INTENT_TO_ADD: `git add -N`, nothing staged yet
+_EMPTY_BLOB = pygit2.Oid(hex="e69de29bb2d1d6434b8b29ae775ad8c2e48c5391")
 
 
 class GitError(Exception):
@@ -29,6 +31,15 @@ class GitError(Exception):
 
     The command line prints it as `goinstrument: <str(error)>` on stderr.
     """
+
+
+@contextlib.contextmanager
+def _git_errors() -> Iterator[None]:
+    """What libgit2 refuses (a corrupt index, an unreadable HEAD...) ends the run with its message."""
+    try:
+        yield
+    except pygit2.GitError as exc:
+        raise GitError(f"git: {exc}") from None
 
 
 # --- the repository -------------------------------------------------------------------------
@@ -74,6 +85,11 @@ def changed_go_files(start: Path, rev: str, paths: Sequence[Path]) -> list[Path]
     (and `rev` is not looked at). Raises GitError for an unknown rev, unrelated
     histories or a directory outside any repository.
     """
+    with _git_errors():
+        return _changed_go_files(start, rev, paths)
+
+
+def _changed_go_files(start: Path, rev: str, paths: Sequence[Path]) -> list[Path]:
     repo = open_repository(start)
     workdir = _workdir(repo)
     head = _head_commit(repo)
@@ -151,6 +167,11 @@ def run_staged(start: Path, settings: Settings, rewrite: Rewrite, skip: Skip) ->
     PATH`). A file with a problem keeps its index entry and its working-tree file. Only
     Mode.WRITE writes anything; Mode.CHECK and Mode.DIFF report on the staged content.
     """
+    with _git_errors():
+        return _run_staged(start, settings, rewrite, skip)
+
+
+def _run_staged(start: Path, settings: Settings, rewrite: Rewrite, skip: Skip) -> Summary:
     repo = open_repository(start)
     workdir = _workdir(repo)
     index_path = _index_path(repo)
@@ -254,10 +275,15 @@ def _staged_files(repo: pygit2.Repository, index: pygit2.Index) -> Iterator[_Sta
 
 def _intent_to_add(index: pygit2.Index, path: str) -> bool:
     """`git add -N` entries hold the empty blob and are not committed: nothing to instrument."""
-    from pygit2.ffi import C, ffi
+    if index[path].id != _EMPTY_BLOB:
+        return False
+    try:  # pygit2's IndexEntry does not carry the flag: ask libgit2 through pygit2's own binding
+        from pygit2.ffi import C, ffi
 
-    centry = C.git_index_get_bypath(index._index, os.fsencode(path), 0)
-    return centry != ffi.NULL and bool(centry.flags_extended & _INTENT_TO_ADD)
+        centry = C.git_index_get_bypath(index._index, os.fsencode(path), 0)
+        return centry != ffi.NULL and bool(centry.flags_extended & _INTENT_TO_ADD)
+    except (ImportError, AttributeError):
+        return True  # an empty staged blob: nothing to instrument either way
 
 
 def _index_path(repo: pygit2.Repository) -> Path:
@@ -271,6 +297,13 @@ def _index_path(repo: pygit2.Repository) -> Path:
 def _open_index(path: Path) -> pygit2.Index:
     if not path.exists():
         return pygit2.Index(os.fspath(path))  # no index yet: nothing staged
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(4)
+    except OSError as exc:
+        raise GitError(f"cannot read the git index {path}: {exc.strerror or exc}") from None
+    if magic != b"DIRC":  # pygit2 would fail with a misleading message, and noise from its destructor
+        raise GitError(f"{path} is not a git index")
     try:
         return pygit2.Index(os.fspath(path))
     except pygit2.GitError as exc:

@@ -254,6 +254,15 @@ def test_outside_a_repository_is_an_error(tmp_path):
         run_staged(tmp_path, Settings(), lambda p, s: None, lambda p: None)
 
 
+def test_an_index_file_that_is_not_an_index_is_an_error(repo, tmp_path, monkeypatch):
+    bad = tmp_path / "not-an-index"
+    bad.write_bytes(b"garbage\n")
+    monkeypatch.setenv("GIT_INDEX_FILE", str(bad))
+    with pytest.raises(GitError) as error:
+        staged(repo)
+    assert str(error.value) == f"{bad} is not a git index"
+
+
 def test_the_command_line_outside_a_repository_exits_2(tmp_path):
     proc = GitRepo(tmp_path).goinstrument("--staged")
     assert proc.returncode == 2

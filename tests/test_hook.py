@@ -184,6 +184,30 @@ def test_the_first_commit_of_a_repository(tmp_path):
     assert repo.status() == ""
 
 
+def test_with_autocrlf_the_index_gets_lf_and_the_working_tree_keeps_crlf(repo):
+    """The staged blob and the working-tree file are rewritten each from its own bytes."""
+    repo.git("config", "core.autocrlf", "true")
+    repo.write("orders.go", GO_FUNC.replace("\n", "\r\n"))
+    repo.add("orders.go")
+    proc = repo.commit("orders")
+    assert proc.returncode == 0, proc.stderr
+    committed = repo.git("cat-file", "blob", "HEAD:orders.go")
+    assert SPAN in committed and "\r" not in committed
+    work = repo.path("orders.go").read_bytes()
+    assert SPAN.encode() in work and work.count(b"\r\n") == work.count(b"\n")
+    assert repo.status() == ""
+
+
+def test_commit_all_in_a_linked_worktree(repo, tmp_path):
+    repo.git("worktree", "add", "-q", str(tmp_path / "wt"), "-b", "side")
+    side = GitRepo(tmp_path / "wt")
+    side.write("shop.go", GO_FUNC + G_FUNC)
+    proc = side.commit("add G", "-a")
+    assert proc.returncode == 0, proc.stderr
+    assert 'Start(ctx, "G")' in side.show("HEAD:shop.go")
+    assert side.status() == ""
+
+
 def test_a_commit_from_a_subdirectory(repo):
     repo.write("pkg/orders.go", GO_FUNC)
     repo.add("pkg/orders.go")
