@@ -5,6 +5,8 @@ Every repository here is real, made with the git command in a temporary director
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from gitrepo import GO_FUNC, GitRepo
 
@@ -316,6 +318,19 @@ def test_check_changed_since_reports_only_changed_files(repo):
     proc = repo.goinstrument("--check", "--changed-since", "main")
     assert proc.returncode == 1, proc.stderr
     assert proc.stdout == "a.go:5:1: F: no span\n"
+
+
+def test_ci_check_as_github_annotations_and_json(repo):
+    """What a pull-request job runs: paths relative to the top of the tree, where GitHub expects them."""
+    repo.write("pkg/a.go", GO_FUNC)
+    repo.commit_all("feature: one function without a span")
+    proc = repo.goinstrument("--check", "--changed-since", "main", "--format", "github")
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout == "::error file=pkg/a.go,line=5,col=1,title=goinstrument::F: no span\n"
+    proc = repo.goinstrument("--check", "--changed-since", "main", "--format", "json")
+    assert proc.returncode == 1, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["findings"] == [{"path": "pkg/a.go", "line": 5, "col": 1, "function": "F"}]
 
 
 def test_changed_since_rewrites_only_changed_files(repo):
