@@ -64,6 +64,7 @@ class _File:
         self.spans_added = 0
         self.used_packages: set[str] = set()
         self.expanded_rows: set[int] = set()  # rows of one-line declarations opened up
+        self.relayout = False
         self._package_names: dict[str, str] | None = None
 
     # names ------------------------------------------------------------------
@@ -204,8 +205,11 @@ class _File:
         self.edits.extend(result_edits)
         self.edits.extend(self.body_insertion(body, lines))
         self.spans_added += 1
-        if func.type in DECLARATIONS and body.start_point[0] == body.end_point[0]:
-            self.expanded_rows.add(body.start_point[0])
+        if body.start_point[0] == body.end_point[0]:
+            if func.type in DECLARATIONS:
+                self.expanded_rows.add(body.start_point[0])
+            else:
+                self.relayout = True
         return err is not None
 
     def error_result(self, func: Node, body: Node, taken: set[str]) -> tuple[str | None, list[Edit]]:
@@ -355,7 +359,7 @@ def instrument(src: bytes, settings: Settings, info: FileInfo, backend: str = "o
         file.edits.extend(plan_additions(src, root, file.imports, missing, file.eol))
     file.edits.extend(realign(src, root, file.expanded_rows))
     output = apply(src, file.edits) if file.edits else src
-    return Result(src, output, tuple(file.findings), spans_added=file.spans_added)
+    return Result(src, output, tuple(file.findings), spans_added=file.spans_added, relayout=file.relayout)
 
 
 def _check_doc_excludes(root: Node, directives: Directives) -> None:

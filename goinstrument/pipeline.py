@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 
-from goinstrument import buildtags, core, gomod, syntax
+from goinstrument import buildtags, core, gofmt, gomod, syntax
 from goinstrument.package_scope import package_declarations
 from goinstrument.result import Position, Problem, Result
 from goinstrument.settings import FileInfo, Settings
@@ -58,6 +59,8 @@ def rewrite_source(path: str | os.PathLike, src: bytes, settings: Settings) -> R
     directory = os.path.dirname(os.path.abspath(path))
     info = FileInfo(display, tracer_for(path, settings, src), lambda: package_declarations(directory))
     result = core.instrument(src, settings, info)
+    if result.relayout:
+        result = dataclasses.replace(result, output=gofmt.relayout(src, result.output))
     if result.changed:
         error = syntax.first_error(syntax.parse(result.output).root_node)
         if error is not None:

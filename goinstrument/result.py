@@ -45,6 +45,8 @@ class Result:
     problem: Problem | None = None
     skipped: str | None = None  # why the file was left alone on purpose
     spans_added: int = 0
+    # A one-line function literal was opened up: gofmt may align its neighbours differently.
+    relayout: bool = False
 
     @property
     def changed(self) -> bool:

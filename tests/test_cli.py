@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import os
 import stat
 from pathlib import Path
@@ -224,3 +225,29 @@ def test_import_name_declared_by_another_file_of_the_package_is_not_reused(tmp_p
     out = (root / "a.go").read_text()
     assert 'otelapi "go.opentelemetry.io/otel"' in out
     assert 'otelcodes "go.opentelemetry.io/otel/codes"' in out
+
+
+def test_opening_a_one_line_literal_keeps_gofmt_alignment_of_its_neighbours(tmp_path):
+    # gofmt aligns the values of consecutive key: value lines; a value that becomes
+    # multi-line ends that alignment, so the neighbours move. The output must stay gofmt-clean.
+    src = b"""package p
+
+import "context"
+
+type T struct {
+\tDial      func(ctx context.Context) error
+\tName      string
+\tLongerKey int
+}
+
+var t = T{
+\tDial:      func(ctx context.Context) error { return nil },
+\tName:      "x",
+\tLongerKey: 1,
+}
+"""
+    root = module(tmp_path, {"a.go": src})
+    run_cli("a.go", cwd=root, check=0)
+    assert b"init.func1" in (root / "a.go").read_bytes()
+    gofmt = subprocess.run(["gofmt", "-l", "a.go"], cwd=root, capture_output=True, text=True)
+    assert gofmt.stdout == ""
