@@ -164,8 +164,10 @@ def run_staged(start: Path, settings: Settings, rewrite: Rewrite, skip: Skip) ->
     mode; the working-tree file is rewritten on its own, so the unstaged hunks of a
     partially staged file stay out of the index and stay in the working tree. The index
     is the one named by GIT_INDEX_FILE when git sets it (`git commit -a`, `git commit
-    PATH`). A file with a problem keeps its index entry and its working-tree file. Only
-    Mode.WRITE writes anything; Mode.CHECK and Mode.DIFF report on the staged content.
+    PATH`). `skip` is asked about each path relative to the top of the working tree, so
+    that directories above the repository never count. A file with a problem keeps its
+    index entry and its working-tree file. Only Mode.WRITE writes anything; Mode.CHECK
+    and Mode.DIFF report on the staged content.
     """
     with _git_errors():
         return _run_staged(start, settings, rewrite, skip)
@@ -180,7 +182,7 @@ def _run_staged(start: Path, settings: Settings, rewrite: Rewrite, skip: Skip) -
     restaged: dict[str, tuple[pygit2.Oid, pygit2.Oid]] = {}
     for staged in _staged_files(repo, index):
         full = workdir / staged.path
-        if not staged.path.endswith(".go") or skip(full) is not None:
+        if not staged.path.endswith(".go") or skip(Path(staged.path)) is not None:
             continue
         new_id = _instrument_staged(repo, staged, full, settings, rewrite, summary)
         if new_id is not None:

@@ -165,6 +165,18 @@ def test_from_a_subdirectory_the_whole_index_is_seen(repo, monkeypatch):
     assert SPAN in repo.staged("b.go")
 
 
+def test_directories_above_the_repository_do_not_count_as_skipped_paths(tmp_path):
+    """Skip rules (vendor/, testdata/, names starting with . or _) apply inside the repository, from any directory."""
+    repo = GitRepo.go_module(tmp_path / ".config" / "_work" / "repo", {"shop.go": GO_FUNC})
+    repo.write("top.go", GO_FUNC)
+    repo.write("pkg/below.go", GO_FUNC)
+    repo.add("top.go", "pkg/below.go")
+    proc = GitRepo(repo.path("pkg")).goinstrument("--staged")
+    assert proc.returncode == 0, proc.stderr
+    assert SPAN in repo.staged("top.go")
+    assert 'Start(ctx, "F")' in repo.staged("pkg/below.go")
+
+
 # --- problems: that file left untouched, the others done -----------------------------------------
 
 
