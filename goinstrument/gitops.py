@@ -61,6 +61,12 @@ def open_repository(start: Path) -> pygit2.Repository:
     return repo
 
 
+def worktree_top(start: Path) -> Path:
+    """The top of the working tree holding `start`: what repository-relative paths are relative to."""
+    with _git_errors():
+        return _workdir(open_repository(start))
+
+
 def _workdir(repo: pygit2.Repository) -> Path:
     return Path(repo.workdir).resolve()
 

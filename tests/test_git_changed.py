@@ -10,7 +10,7 @@ import json
 import pytest
 from gitrepo import GO_FUNC, GitRepo
 
-from goinstrument.gitops import GitError, changed_go_files
+from goinstrument.gitops import GitError, changed_go_files, worktree_top
 
 GO = "package shop\n"
 
@@ -345,6 +345,24 @@ def test_changed_since_rewrites_only_changed_files(repo):
     assert repo.read("committed.go") == GO_FUNC
     proc = repo.goinstrument("--check", "--changed-since", "HEAD")
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_changed_since_from_a_subdirectory_of_a_repository_under_a_hidden_directory(tmp_path):
+    """Skip rules apply inside the repository: `.config/` above it does not hide its files."""
+    repo = GitRepo.go_module(tmp_path / ".config" / "repo", {"shop.go": GO})
+    repo.write("top.go", GO_FUNC)
+    repo.write("pkg/below.go", GO_FUNC)
+    proc = GitRepo(repo.path("pkg")).goinstrument("--check", "--changed-since", "HEAD")
+    assert proc.returncode == 1, proc.stderr
+    lines = sorted(proc.stdout.splitlines(), key=len)
+    assert len(lines) == 2
+    assert lines[0] == "below.go:5:1: F: no span"
+    assert lines[1].endswith("top.go:5:1: F: no span")  # ../top.go or the whole path: outside the current directory
+
+
+def test_worktree_top_is_the_top_from_anywhere_inside(repo):
+    assert worktree_top(repo.path("pkg")) == repo.root.resolve()
+    assert worktree_top(repo.path("a.go")) == repo.root.resolve()
 
 
 @pytest.mark.parametrize(
