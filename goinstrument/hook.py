@@ -16,14 +16,18 @@ MARKER = "# goinstrument pre-commit hook"
 
 
 def hook_script(python: str | None = None) -> str:
-    """The hook: goinstrument under the Python that installed it, else the one on PATH."""
+    """The hook: goinstrument under the Python that installed it, else the one on PATH.
+
+    `-P`: git runs hooks at the top of the working tree, and a goinstrument.py there
+    must not stand in for the installed package.
+    """
     python = shlex.quote(python or sys.executable)
     return f"""#!/bin/sh
 {MARKER}: instruments the staged Go files and re-stages them.
 # Written by `goinstrument --install-hook`; run that again to update it, delete this file to remove it.
 python={python}
 if [ -x "$python" ]; then
-\texec "$python" -m goinstrument --staged
+\texec "$python" -P -m goinstrument --staged
 fi
 if command -v goinstrument >/dev/null 2>&1; then
 \texec goinstrument --staged

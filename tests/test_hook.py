@@ -49,7 +49,7 @@ def test_install_writes_an_executable_hook_running_goinstrument_staged(tmp_path)
     assert message == f"installed the pre-commit hook: {hook}"
     text = hook.read_text()
     assert text.startswith("#!/bin/sh\n") and MARKER in text
-    assert f'python={sys.executable}\n' in text and '-m goinstrument --staged' in text
+    assert f'python={sys.executable}\n' in text and '"$python" -P -m goinstrument --staged' in text
     assert hook.stat().st_mode & stat.S_IXUSR
 
 
@@ -238,6 +238,14 @@ def test_a_commit_without_go_files_is_untouched(repo):
 
 
 # --- the hook script itself ---------------------------------------------------------------------
+
+
+def test_a_goinstrument_module_at_the_top_of_the_repository_does_not_hijack_the_hook(repo):
+    repo.write("goinstrument.py", "raise SystemExit('the wrong goinstrument')\n")
+    repo.write("shop.go", GO_FUNC + G_FUNC)
+    proc = repo.commit("add G", "-a")
+    assert proc.returncode == 0, proc.stderr
+    assert 'Start(ctx, "G")' in repo.show("HEAD:shop.go")
 
 
 def test_without_its_python_the_hook_falls_back_to_goinstrument_on_path(repo, tmp_path):
