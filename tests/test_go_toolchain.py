@@ -40,6 +40,7 @@ from gotools import (
     go_bin,
     gofmt_bin,
     gofmt_l,
+    goimports_bin,
     goimports_l,
     run_go,
     tree_digest,
@@ -57,17 +58,20 @@ SKIPPED = ["skip/ignored.go", "skip/legacy_ignore.go", "skip/skip_test.go"]
 # numbers are the Go runtime's for the instrumented code, where the inserted
 # deferred error block is itself the first literal of its function.
 EXPECTED_SPANS: dict[str, list[str]] = {
-    "bodies/bodies.go": ["OneLine", "OneLineValue", "Empty", "EmptyBlock", "CommentOnly", "Commented", "Unread", "Labelled", "Goto", "Panics", "Deferred"],
+    "bodies/bodies.go": ["OneLine", "OneLineValue", "Empty", "EmptyBlock", "CommentOnly", "Commented", "Unread", "Labelled", "Goto", "Semicolons", "Forever", "Panics", "Deferred"],
+    "bodies/unicode.go": ["Größe", "Straße.Länge2"],
     "bodies/directives.go": ["Worker.Included"],
     "ctxalias/alias.go": ["Deadline", "WithTimeout"],
     "ctxnet/xnet.go": ["Old", "OldErr"],
     "ctxsingle/single.go": ["Single"],
+    "errs/bareshadow/bareshadow.go": ["BlankErrBareShadowed", "UnnamedErrShadowedBare"],
     "errs/body.go": ["DeclaredShort", "DeclaredMulti", "DeclaredVar", "Shadowed", "ParamErr", "NamedAssigned", "LocalTypeErr"],
     "errs/literals.go": ["OuterErrRead", "OuterErrRead.func2", "OuterErrAssigned", "OuterErrAssigned.func2", "NamedOuterLiteral", "NamedOuterLiteral.func3"],
-    "errs/results.go": ["Single", "Pair", "Named", "NamedBare", "BlankErr", "ThreeResults", "ThreeUnnamed", "BlankErrBareShadowed", "ErrorNotLast", "ReturnsFunc", "ReturnsErrChan"],
+    "errs/results.go": ["Single", "Pair", "Named", "NamedBare", "BlankErr", "ThreeResults", "ThreeUnnamed", "GroupedErrors", "BlankPair", "ErrorNotLast", "ReturnsFunc", "ReturnsErrChan"],
     "existing/existing.go": ["custom name", "OwnShape", "Missing"],
+    "existing/blankimport/blank.go": ["Run"],
     "literals/literals.go": [
-        "init.func1", "init.func2",
+        "init.func1", "init.func2", "init.func3",
         "Outer", "Outer.func1", "Outer.func1.1", "Outer.func2",
         "Numbering", "Numbering.func3",
         "ClosureOnly", "Child",
@@ -83,9 +87,9 @@ EXPECTED_SPANS: dict[str, list[str]] = {
     "names/grpccodes/grpc.go": ["Find", "Classify"],
     "names/otelvar/otel.go": ["SameFile"],
     "names/otelvar/other.go": ["OtherFile"],
-    "names/spanlocal/spanlocal.go": ["LocalSpan", "ParamSpan", "CtxNamedSpan", "Span.Finish", "ResultSpan", "InnerSpan"],
+    "names/spanlocal/spanlocal.go": ["LocalSpan", "ParamSpan", "CtxNamedSpan", "Span.Finish", "ResultSpan", "ErrNamedSpan", "InnerSpan"],
     "names/spanpkg/use.go": ["Label", "LabelSameFile"],
-    "names/taken/taken.go": ["Codes", "OtelParam", "LocalCodes", "LocalOtel"],
+    "names/taken/taken.go": ["Codes", "OtelParam", "CtxNamedErr", "ContextParam", "LocalCodes", "LocalOtel"],
     "params/params.go": ["WithName", "First", "NotFirst", "NamedC", "Blank", "Unnamed", "UnnamedVariadic", "Variadic", "Two", "GroupedAround", "GroupedWithOther", "CtxUnread"],
     "skip/platform_windows.go": ["Platform"],
     "skip/skip.go": ["Work"],
@@ -144,7 +148,8 @@ def _go_failure(inst: Instrumented, proc, what: str) -> str:
 
 def _assert_go_ok(inst: Instrumented, args, what: str, env=None, cwd=None) -> None:
     proc = run_go(args, cwd or inst.path, env=env)
-    assert proc.returncode == 0, _go_failure(inst, proc, what)
+    if proc.returncode != 0:
+        pytest.fail(_go_failure(inst, proc, what), pytrace=False)
 
 
 @pytest.fixture(scope="module")
@@ -216,21 +221,31 @@ def test_instrumented_module_tests_pass(instrumented):
 def test_instrumented_is_gofmt_clean(instrumented):
     instrumented.require_ok()
     dirty = gofmt_l(instrumented.path)
-    assert dirty == [], f"gofmt -l lists {dirty}\n{_gofmt_diffs(instrumented.path, dirty)}\n{instrumented.tool_output()}"
+    if dirty:
+        pytest.fail(f"gofmt -l lists {dirty}\n{_gofmt_diffs(instrumented.path, dirty)}\n{instrumented.tool_output()}", pytrace=False)
 
 
 def test_instrumented_is_goimports_clean(instrumented):
     instrumented.require_ok()
     dirty = goimports_l(instrumented.path)
-    assert dirty == [], f"goimports -l lists {dirty}\n{instrumented.tool_output()}"
+    if dirty:
+        pytest.fail(f"goimports -l lists {dirty}\n{_goimports_diffs(instrumented.path, dirty)}\n{instrumented.tool_output()}", pytrace=False)
+
+
+def _diffs(tool: str, root: Path, files: list[str]) -> str:
+    out = []
+    for rel in files:
+        proc = subprocess.run([tool, "-d", rel], cwd=root, capture_output=True, text=True)
+        out.append(proc.stdout + proc.stderr)
+    return "\n".join(out)
 
 
 def _gofmt_diffs(root: Path, files: list[str]) -> str:
-    out = []
-    for rel in files:
-        proc = subprocess.run([gofmt_bin(), "-d", rel], cwd=root, capture_output=True, text=True)
-        out.append(proc.stdout + proc.stderr)
-    return "\n".join(out)
+    return _diffs(gofmt_bin(), root, files)
+
+
+def _goimports_diffs(root: Path, files: list[str]) -> str:
+    return _diffs(goimports_bin(), root, files)
 
 
 def test_check_finds_nothing(instrumented, tmp_path):
@@ -329,8 +344,7 @@ def test_spans_at_run_time(instrumented, spancheck_module, pkg):
     """
     args = ["test", "-mod=readonly", "-count=1", f"-gcflags={MODULE}/...=-l", f"./spancheck/{pkg}/"]
     proc = run_go(args, spancheck_module)
-    assert proc.returncode == 0, _go_failure(
-        Instrumented(spancheck_module, {}, {}, instrumented.returncode, instrumented.stdout, instrumented.stderr),
-        proc,
-        f"the run-time checks of package {pkg} failed (fixtures/gomod/testdata/spancheck/{pkg})",
-    )
+    if proc.returncode != 0:
+        inst = Instrumented(spancheck_module, {}, {}, instrumented.returncode, instrumented.stdout, instrumented.stderr)
+        what = f"the run-time checks of package {pkg} failed (fixtures/gomod/testdata/spancheck/{pkg})"
+        pytest.fail(_go_failure(inst, proc, what), pytrace=False)
