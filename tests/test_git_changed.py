@@ -360,6 +360,17 @@ def test_changed_since_from_a_subdirectory_of_a_repository_under_a_hidden_direct
     assert lines[1].endswith("top.go:5:1: F: no span")  # ../top.go or the whole path: outside the current directory
 
 
+def test_the_command_line_in_a_repository_with_no_commits_checks_everything(tmp_path):
+    repo = GitRepo.init(tmp_path / "fresh")
+    repo.write("go.mod", "module example.com/shop\n")
+    repo.write("staged.go", GO_FUNC)
+    repo.add("staged.go")
+    repo.write("untracked.go", GO_FUNC.replace("func F", "func U"))
+    proc = repo.goinstrument("--check", "--changed-since", "origin/main")
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout == "staged.go:5:1: F: no span\nuntracked.go:5:1: U: no span\n"
+
+
 def test_worktree_top_is_the_top_from_anywhere_inside(repo):
     assert worktree_top(repo.path("pkg")) == repo.root.resolve()
     assert worktree_top(repo.path("a.go")) == repo.root.resolve()
