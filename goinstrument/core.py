@@ -237,9 +237,7 @@ class _File:
 
     def error_name(self, func: Node, body: Node, taken: set[str]) -> str:
         signature = self.identifiers.names_in(func.start_byte, body.start_byte)
-        if b"err" not in signature and "err" not in (taken - _body_names(self, body)) and scopes.result_name_is_safe(
-            body, b"err"
-        ):
+        if b"err" not in signature and scopes.result_name_is_safe(body, b"err"):
             return "err"
         return _fresh(("spanErr",), taken)
 
@@ -251,18 +249,22 @@ class _File:
         code = [indent + line.encode() for line in lines]
         one_line = lbrace.start_point[0] == rbrace.start_point[0]
         rest = src[lbrace.end_byte : syntax.line_end(src, lbrace.end_byte)]
-        after_brace = [c for c in body.children[1:-1]]
-        if not one_line and _only_line_comment(rest, after_brace, lbrace):
+        if not one_line and _only_line_comment(rest, _block_items(body), lbrace):
             at = syntax.line_end(src, lbrace.end_byte)
             return [insert(at, b"".join(eol + line for line in code))]
-        # Code follows `{` on its line: open the block up, as gofmt would lay it out.
-        content = [c for c in body.children[1:-1]]
+        # Code follows `{` on its line: open the block up, one statement a line, as gofmt would.
         text = b"".join(eol + line for line in code)
-        if not content:
+        items = _block_items(body)
+        if not items:
             return [Edit(lbrace.end_byte, rbrace.start_byte, text + eol + outer)]
-        edits = [Edit(lbrace.end_byte, content[0].start_byte, text + eol + indent)]
+        edits = [Edit(lbrace.end_byte, items[0].start_byte, text + eol + indent)]
         if one_line:
-            edits.append(Edit(content[-1].end_byte, rbrace.start_byte, eol + outer))
+            edits += [
+                Edit(a.end_byte, b.start_byte, eol + indent)
+                for a, b in zip(items, items[1:])
+                if a.end_point[0] == b.start_point[0]
+            ]
+            edits.append(Edit(items[-1].end_byte, rbrace.start_byte, eol + outer))
         return edits
 
     def body_indent(self, body: Node, outer: bytes) -> bytes:
@@ -278,8 +280,12 @@ class _File:
         return outer + b"\t"
 
 
-def _body_names(file: _File, body: Node) -> set[str]:
-    return {n.decode() for n in file.identifiers.names_in(body.start_byte, body.end_byte)}
+def _block_items(body: Node) -> list[Node]:
+    """Statements and comments of a block, in order (a `;` between them is not an item)."""
+    items = []
+    for child in body.children[1:-1]:
+        items.extend(child.named_children if child.type == "statement_list" else [child])
+    return items
 
 
 def _only_line_comment(rest: bytes, content: list[Node], lbrace: Node) -> bool:

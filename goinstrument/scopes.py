@@ -21,6 +21,10 @@ class _Resolver:
         self.name = name
         self.free_use = False
         self.top_level_declaration = False
+        # A bare `return` where an inner declaration hides the name: Go rejects it
+        # ("result parameter not in scope at return") once a result has that name.
+        self.shadowed_bare_return = False
+        self._literal_depth = 0
 
     # statements -------------------------------------------------------------
     def statements(self, parent: Node | None, bound: bool, top: bool = False) -> None:
@@ -85,7 +89,13 @@ class _Resolver:
             return
         if kind == "func_literal":
             inner = bound or self._declares_params(node)
+            self._literal_depth += 1
             self.expr(node.child_by_field_name("body"), inner)
+            self._literal_depth -= 1
+            return
+        if kind == "return_statement" and node.named_child_count == 0:
+            if bound and self._literal_depth == 0:
+                self.shadowed_bare_return = True
             return
         if kind == "if_statement":
             bound = self._initializer(node, bound)
@@ -174,7 +184,7 @@ def result_name_is_safe(body: Node, name: bytes) -> bool:
     """Whether the function block can gain `name` without changing what the body means."""
     resolver = _Resolver(name)
     resolver.statements(_statement_list(body), bound=False, top=True)
-    return not (resolver.free_use or resolver.top_level_declaration)
+    return not (resolver.free_use or resolver.top_level_declaration or resolver.shadowed_bare_return)
 
 
 def statement_list(body: Node) -> list[Node]:
