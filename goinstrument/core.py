@@ -179,8 +179,7 @@ class _File:
     # edits --------------------------------------------------------------------
     def update(self, body: Node, own, ctx: str, span_name: str) -> None:
         """Bring a span in our own shape up to date: tracer, span name, `_` or the context."""
-        first = scopes.statement_list(body)[0]
-        reads_ctx = ctx.encode() in self.identifiers.names_in(first.end_byte, body.end_byte)
+        reads_ctx = scopes.reads(body, ctx.encode(), after_first=True)
         wanted = {
             own.ctx_lhs: ctx if reads_ctx else "_",
             own.tracer: go_string(self.info.tracer),
@@ -195,7 +194,7 @@ class _File:
         span = _fresh(("span",), taken)
         taken.add(span)
         err, result_edits = self.error_result(func, body, taken)
-        reads_ctx = not ctx.fresh and ctx.name.encode() in self.identifiers.names_in(body.start_byte, body.end_byte)
+        reads_ctx = not ctx.fresh and scopes.reads(body, ctx.name.encode())
         self.used_packages.update(self.backend.start_imports)
         if err is not None:
             self.used_packages.update(self.backend.error_imports)

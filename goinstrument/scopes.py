@@ -187,6 +187,22 @@ def result_name_is_safe(body: Node, name: bytes) -> bool:
     return not (resolver.free_use or resolver.top_level_declaration or resolver.shadowed_bare_return)
 
 
+def reads(body: Node, name: bytes, after_first: bool = False) -> bool:
+    """Whether the body uses the function's own `name` (not one declared inside it).
+
+    With after_first, the first statement is left out: it is the span's own line,
+    which reads the context it replaces.
+    """
+    resolver = _Resolver(name)
+    stmts = _statement_list(body)
+    if stmts is None:
+        return False
+    for stmt in stmts.named_children[1 if after_first else 0 :]:
+        if resolver.statement(stmt, bound=False):
+            break  # redeclared at the top level: later uses are not the parameter's
+    return resolver.free_use
+
+
 def statement_list(body: Node) -> list[Node]:
     """The top-level statements of a block."""
     stmts = _statement_list(body)
