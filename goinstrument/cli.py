@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -124,7 +125,7 @@ def _paths(args: argparse.Namespace, settings: Settings) -> int:
         except gitops.GitError as exc:
             _say(str(exc))
             return EXIT_ERROR
-        files = [p for p in changed if skip_reason(p, settings) is None]
+        files = [_relative(p) for p in changed if skip_reason(p, settings) is None]
     else:
         files = list(dict.fromkeys(go_files(args.paths or ["."], settings, problems)))
     summary, outcomes = run(files, settings)
@@ -134,6 +135,14 @@ def _paths(args: argparse.Namespace, settings: Settings) -> int:
             if outcome.diff:
                 sys.stdout.write(outcome.diff)
     return _finish(summary, settings, args.quiet)
+
+
+def _relative(path: Path) -> Path:
+    """Paths are shown relative to the working directory, as git shows them."""
+    try:
+        return Path(os.path.relpath(path))
+    except ValueError:
+        return path
 
 
 def _finish(summary: Summary, settings: Settings, quiet: bool) -> int:

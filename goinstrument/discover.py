@@ -33,8 +33,9 @@ def skip_reason(path: Path, settings: Settings) -> str | None:
 
 
 def _relative_parts(path: Path) -> tuple[str, ...]:
+    """The path as seen from the working directory: directories above it (../) are not judged."""
     try:
-        return path.absolute().relative_to(Path.cwd()).parts
+        return Path(os.path.relpath(path)).parts
     except ValueError:
         return path.parts
 
