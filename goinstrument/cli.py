@@ -9,7 +9,7 @@ from pathlib import Path
 
 from goinstrument import __version__
 from goinstrument.result import Summary
-from goinstrument.settings import Format, Mode, Settings
+from goinstrument.settings import Action, Format, Mode, Settings
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -20,7 +20,6 @@ def _parser() -> argparse.ArgumentParser:
         description="Add OpenTelemetry spans to every Go function that takes a context.Context.",
     )
     p.add_argument("paths", nargs="*", metavar="PATH", help='files or directories (recursive; "./..." works too); default "."')
-    p.add_argument("--tracer", "--app", metavar="NAME", help="tracer name for otel.Tracer; default: the package import path from go.mod")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true", help="write nothing; list functions without a span; exit 1 if any")
     mode.add_argument("--diff", action="store_true", help="write nothing; print a unified diff")
@@ -28,28 +27,59 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--staged", action="store_true", help="git-hook mode: instrument staged files in the index and in the working tree")
     p.add_argument("--install-hook", action="store_true", help="write a git pre-commit hook running goinstrument --staged")
     p.add_argument("--force", action="store_true", help="with --install-hook: replace a hook goinstrument did not write")
-    p.add_argument("--no-all", action="store_true", help="instrument only the functions named by //instrument:include")
-    p.add_argument("--tests", action="store_true", help="also instrument _test.go files")
-    p.add_argument("--generated", action="store_true", help="also instrument generated files (// Code generated ... DO NOT EDIT.)")
     p.add_argument("--format", choices=[f.value for f in Format], default="text", help="how findings and errors are printed")
     p.add_argument("--jobs", type=int, default=0, metavar="N", help="worker processes; default: number of CPUs")
     p.add_argument("--no-cache", action="store_true", help="do not skip files left clean by an earlier run")
     p.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
     p.add_argument("--version", action="version", version=f"goinstrument {__version__}")
+    # Settings that .goinstrument.toml may hold too; a flag given here wins (default None: not given).
+    s = p.add_argument_group("settings (also in .goinstrument.toml; flags win)")
+    s.add_argument("--tracer", "--app", dest="tracer", metavar="NAME", help="tracer name; default: the package import path from go.mod")
+    s.add_argument("--remove", dest="action", action="store_const", const=Action.REMOVE, help="strip the spans goinstrument or go-instrument added")
+    s.add_argument("--backend", metavar="NAME", help='"otel" (default), "datadog", or your own as module:attribute')
+    s.add_argument("--span-name", metavar="TEMPLATE", help="span name template: {name} (default), {func}, {type}, {package}, {path}")
+    s.add_argument("--no-all", dest="all_functions", action="store_const", const=False, help="instrument only the functions named by //instrument:include")
+    s.add_argument("--tests", dest="include_tests", action="store_const", const=True, help="also instrument _test.go files")
+    s.add_argument("--generated", dest="include_generated", action="store_const", const=True, help="also instrument generated files")
+    s.add_argument("--no-literals", dest="literals", action="store_const", const=False, help="leave function literals alone")
+    s.add_argument("--no-name-results", dest="name_results", action="store_const", const=False, help="never name an unnamed error result (no error block for those)")
+    s.add_argument("--attributes", type=_attribute_set, metavar="LIST", help="comma-separated: args, results, code")
+    s.add_argument("--min-statements", type=int, metavar="N", help="leave functions with fewer than N top-level statements alone")
+    s.add_argument("--line-directives", dest="line_directives", action="store_const", const=True, help="emit //line directives so stack traces keep the original line numbers")
+    s.add_argument("--exclude", dest="exclude_paths", action="append", metavar="GLOB", help="leave paths matching GLOB alone (repeatable)")
     return p
 
 
-def settings_from(args: argparse.Namespace) -> Settings:
+ATTRIBUTE_KINDS = ("args", "results", "code")
+
+
+def _attribute_set(value: str) -> frozenset[str]:
+    kinds = frozenset(v.strip() for v in value.split(",") if v.strip())
+    unknown = kinds - set(ATTRIBUTE_KINDS)
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown attribute kind {sorted(unknown)[0]!r} (known: {', '.join(ATTRIBUTE_KINDS)})")
+    return kinds
+
+
+SETTING_FLAGS = (
+    "tracer", "action", "backend", "span_name", "all_functions", "include_tests", "include_generated",
+    "literals", "name_results", "attributes", "min_statements", "line_directives", "exclude_paths",
+)
+
+
+def settings_from(args: argparse.Namespace, configured: dict | None = None) -> Settings:
+    """Flags over the configuration file over the defaults."""
     mode = Mode.CHECK if args.check else Mode.DIFF if args.diff else Mode.WRITE
+    values = dict(configured or {})
+    values.update({name: getattr(args, name) for name in SETTING_FLAGS if getattr(args, name) is not None})
+    if isinstance(values.get("exclude_paths"), list):
+        values["exclude_paths"] = tuple(values["exclude_paths"])
     return Settings(
         mode=mode,
         format=Format(args.format),
-        tracer=args.tracer,
-        all_functions=not args.no_all,
-        include_tests=args.tests,
-        include_generated=args.generated,
         jobs=max(0, args.jobs),
         use_cache=not args.no_cache and mode is Mode.WRITE,
+        **values,
     )
 
 
@@ -79,7 +109,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.jobs < 0:
         parser.error("--jobs must be 0 or more")
-    settings = settings_from(args)
+    if args.min_statements is not None and args.min_statements < 0:
+        parser.error("--min-statements must be 0 or more")
+    from goinstrument import config
+
+    try:
+        configured = config.load(Path.cwd())
+    except config.ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_ERROR
+    settings = settings_from(args, configured)
     if args.install_hook:
         from goinstrument import gitops, hook
 
