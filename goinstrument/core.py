@@ -7,6 +7,7 @@ insertion points stay as they were. Nothing here touches the disk.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from tree_sitter import Node
@@ -29,7 +30,8 @@ class _Scope:
     """A function seen while walking the file: its span name and what literals inside inherit."""
 
     node: Node
-    name: str
+    name: str  # as the Go runtime names it: Func, Type.Method, Outer.func1
+    type_name: str  # the receiver type of the method it is or is written in, or ""
     excluded: bool
     included: bool
     literals: int = 0
@@ -66,6 +68,8 @@ class _File:
         self.expanded_rows: set[int] = set()  # rows of one-line declarations opened up
         self.relayout = False
         self._package_names: dict[str, str] | None = None
+        clause = next((c for c in root.named_children if c.type == "package_clause"), None)
+        self.package = syntax.text(clause.named_children[0]) if clause is not None and clause.named_children else ""
 
     # names ------------------------------------------------------------------
     @property
@@ -100,26 +104,36 @@ class _File:
                     parent.literals += 1
                     sep = ".func" if parent.node.type in DECLARATIONS else "."
                     name = f"{parent.name}{sep}{parent.literals}"
-                    inherited_ex, inherited_in = parent.excluded, parent.included
+                    inherited_ex, inherited_in, type_name = parent.excluded, parent.included, parent.type_name
                 else:
                     top_level_literals += 1
                     name = f"init.func{top_level_literals}"
                     inherited_ex = inherited_in = False
-                excluded = inherited_ex or name in directives.exclude
+                    type_name = ""
+                excluded = inherited_ex or name in directives.exclude or not self.settings.literals
                 included = inherited_in or name in directives.include
             else:
-                name, short = _declaration_name(node)
+                name, short, type_name = _declaration_name(node)
                 excluded = bool({name, short} & directives.exclude) or bool(
                     doc_comment_rows(node) & directives.doc_excludes
                 )
                 included = bool({name, short} & directives.include)
-            scope = _Scope(node, name, excluded, included)
+            scope = _Scope(node, name, type_name, excluded, included)
             stack.append(scope)
             wanted = not excluded and (self.settings.all_functions or included)
-            if wanted and self.function(node, name):
+            if wanted and self.function(node, self.span_name(name, type_name)):
                 # The deferred error block is a literal too, and the first in the body:
                 # the Go runtime calls it Outer.func1 and numbers the body's own after it.
                 scope.literals += 1
+
+    def span_name(self, name: str, type_name: str) -> str:
+        """The span name from the settings' template; empty parts leave no stray dots."""
+        template = self.settings.span_name
+        if template == "{name}":
+            return name
+        func = name[len(type_name) + 1 :] if type_name else name
+        text = template.format(name=name, func=func, type=type_name, package=self.package, path=self.info.import_path)
+        return re.sub(r"\.{2,}", ".", text).replace("/.", "/").strip(".")
 
     def function(self, node: Node, span_name: str) -> bool:
         """Plan the span of one function; True when that adds a deferred error block."""
@@ -138,6 +152,8 @@ class _File:
                 return False
             if any(starts_span(stmt, ctx.name) for stmt in statements):
                 return False
+        if len(statements) < self.settings.min_statements:
+            return False
         self.findings.append(Finding(self.info.path, syntax.position(node), span_name))
         return self.add_span(node, body, ctx, span_name)
 
@@ -217,7 +233,7 @@ class _File:
         if result is None:
             return None, []
         if result.type != "parameter_list":
-            if not _is_error_type(result):
+            if not _is_error_type(result) or not self.settings.name_results:
                 return None, []
             err = self.error_name(func, body, taken)
             return err, [Edit(result.start_byte, result.end_byte, f"({err} error)".encode())]
@@ -227,6 +243,8 @@ class _File:
         names = decls[-1].children_by_field_name("name")
         if names and names[-1].text != b"_":
             return names[-1].text.decode(), []
+        if not self.settings.name_results:
+            return None, []
         err = self.error_name(func, body, taken)
         if names:
             return err, [Edit(names[-1].start_byte, names[-1].end_byte, err.encode())]
@@ -305,14 +323,14 @@ def _is_error_type(node: Node | None) -> bool:
     return node is not None and node.type == "type_identifier" and node.text == b"error"
 
 
-def _declaration_name(node: Node) -> tuple[str, str]:
-    """(span name, bare name): `Func` or `Type.Method` with pointer and type parameters dropped."""
+def _declaration_name(node: Node) -> tuple[str, str, str]:
+    """(span name, bare name, receiver type): `Func` or `Type.Method`, pointer and type parameters dropped."""
     name = syntax.text(node.child_by_field_name("name"))
     if node.type != "method_declaration":
-        return name, name
+        return name, name, ""
     receiver = node.child_by_field_name("receiver")
-    type_name = _receiver_type(receiver) if receiver is not None else None
-    return (f"{type_name}.{name}" if type_name else name), name
+    type_name = (_receiver_type(receiver) if receiver is not None else None) or ""
+    return (f"{type_name}.{name}" if type_name else name), name, type_name
 
 
 def _receiver_type(receiver: Node) -> str | None:

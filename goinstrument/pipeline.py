@@ -57,7 +57,12 @@ def rewrite_source(path: str | os.PathLike, src: bytes, settings: Settings) -> R
     except buildtags.ConstraintError as exc:
         return Result(src, src, problem=Problem(display, Position(exc.line, exc.col), exc.message))
     directory = os.path.dirname(os.path.abspath(path))
-    info = FileInfo(display, tracer_for(path, settings, src), lambda: package_declarations(directory))
+    info = FileInfo(
+        display,
+        tracer_for(path, settings, src),
+        gomod.import_path(path) or "",
+        lambda: package_declarations(directory),
+    )
     result = core.instrument(src, settings, info)
     if result.relayout:
         result = dataclasses.replace(result, output=gofmt.relayout(src, result.output))

@@ -27,7 +27,7 @@ def _run(path: Path, src: bytes) -> bytes:
     first = src.split(b"\n", 1)[0].decode()
     args = shlex.split(first.removeprefix("// args:")) if first.startswith("// args:") else []
     settings = settings_from(_parser().parse_args(args))
-    result = instrument(src, settings, FileInfo(path.name, TRACER))
+    result = instrument(src, settings, FileInfo(path.name, TRACER, TRACER))
     assert result.problem is None, result.problem.text()
     return result.output
 
