@@ -34,18 +34,29 @@ class StartMatch:
 
     ctx_lhs: Node
     span: Node
-    tracer: Node  # the string literal
+    tracer: Node | None  # the string literal, for backends that name a tracer
     name: Node  # the string literal
 
 
 class Backend(Protocol):
-    start_imports: tuple[str, ...]
-    error_imports: tuple[str, ...]
-    preferred_names: dict[str, tuple[str, ...]]
+    """A tracing library: the packages it needs, the lines it inserts, how to find them again.
 
-    def lines(self, names: Names, tracer: str, span_name: str) -> list[str]: ...
+    A user's own backend is any object with these attributes, named on the
+    command line or in .goinstrument.toml as `module:attribute` (a class is
+    instantiated without arguments).
+    """
 
-    def match_start(self, stmt: Node, ctx: str, package_names: dict[str, str]) -> StartMatch | None: ...
+    start_imports: tuple[str, ...]  # import paths the first lines use
+    error_imports: tuple[str, ...]  # import paths the error handling adds
+    preferred_names: dict[str, tuple[str, ...]]  # import path -> names to try, in order
+
+    def lines(self, names: Names, tracer: str, span_name: str) -> list[str]:
+        """The statements to insert, one a line, indented with tabs relative to the body."""
+        ...
+
+    def match_start(self, stmt: Node, ctx: str, package_names: dict[str, str]) -> StartMatch | None:
+        """This backend's own first statement, or None."""
+        ...
 
 
 OTEL = "go.opentelemetry.io/otel"
@@ -156,4 +167,66 @@ def _calls_of(stmt: Node) -> list[Node]:
     return [v for v in values if v.type == "call_expression"]
 
 
-BACKENDS: dict[str, Backend] = {"otel": OpenTelemetry()}
+DATADOG = "github.com/DataDog/dd-trace-go/v2/ddtrace/tracer"
+
+
+class Datadog:
+    """dd-trace-go v2: `span, ctx := tracer.StartSpanFromContext(ctx, name)`; Finish records the error."""
+
+    start_imports = (DATADOG,)
+    error_imports = ()
+    preferred_names = {DATADOG: ("tracer", "ddtracer")}
+
+    def lines(self, names: Names, tracer: str, span_name: str) -> list[str]:
+        dd, span = names.packages[DATADOG], names.span
+        start = f"{span}, {names.ctx_lhs} := {dd}.StartSpanFromContext({names.ctx}, {go_string(span_name)})"
+        if names.err is None:
+            return [start, f"defer {span}.Finish()"]
+        return [start, f"defer func() {{ {span}.Finish({dd}.WithError({names.err})) }}()"]
+
+    def match_start(self, stmt: Node, ctx: str, package_names: dict[str, str]) -> StartMatch | None:
+        """`span, X := tracer.StartSpanFromContext(ctx, "name")`, with X the context or `_`."""
+        if stmt.type != "short_var_declaration":
+            return None
+        left, right = stmt.child_by_field_name("left"), stmt.child_by_field_name("right")
+        if left is None or right is None or left.named_child_count != 2 or right.named_child_count != 1:
+            return None
+        span, ctx_lhs = left.named_children
+        call = right.named_children[0]
+        fn = call.child_by_field_name("function") if call.type == "call_expression" else None
+        dd = package_names.get(DATADOG)
+        if fn is None or fn.type != "selector_expression" or dd is None or ctx_lhs.text not in (ctx.encode(), b"_"):
+            return None
+        if _text(fn.child_by_field_name("operand")) != dd or _text(fn.child_by_field_name("field")) != "StartSpanFromContext":
+            return None
+        args = _arguments(call)
+        if len(args) != 2 or args[0].text != ctx.encode() or args[1].type != "interpreted_string_literal":
+            return None
+        return StartMatch(ctx_lhs, span, None, args[1])
+
+
+BACKENDS: dict[str, Backend] = {"otel": OpenTelemetry(), "datadog": Datadog()}
+
+
+class BackendError(Exception):
+    pass
+
+
+def load_backend(name: str) -> Backend:
+    """A built-in backend by name, or a user's own as `module:attribute`."""
+    if name in BACKENDS:
+        return BACKENDS[name]
+    module_name, sep, attribute = name.partition(":")
+    if not sep or not module_name or not attribute:
+        raise BackendError(f"unknown backend {name!r}: use otel, datadog, or module:attribute")
+    import importlib
+
+    try:
+        found = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as exc:
+        raise BackendError(f"cannot load backend {name!r}: {exc}") from None
+    backend = found() if isinstance(found, type) else found
+    missing = [a for a in ("start_imports", "error_imports", "preferred_names", "lines", "match_start") if not hasattr(backend, a)]
+    if missing:
+        raise BackendError(f"backend {name!r} lacks {', '.join(missing)}")
+    return backend

@@ -119,6 +119,13 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return EXIT_ERROR
     settings = settings_from(args, configured)
+    from goinstrument.backend import BackendError, load_backend
+
+    try:
+        load_backend(settings.backend)
+    except BackendError as exc:
+        _say(str(exc))
+        return EXIT_ERROR
     if args.install_hook:
         from goinstrument import gitops, hook
 

@@ -14,7 +14,7 @@ from tree_sitter import Node
 
 from goinstrument import scopes, syntax
 from goinstrument.align import realign
-from goinstrument.backend import BACKENDS, Backend, Names, go_string, starts_span
+from goinstrument.backend import Backend, Names, go_string, load_backend, starts_span
 from goinstrument.directives import DirectiveError, Directives, doc_comment_rows, read_directives
 from goinstrument.edits import Edit, apply, insert
 from goinstrument.imports import default_package_name, plan_additions, read_imports
@@ -121,10 +121,10 @@ class _File:
             scope = _Scope(node, name, type_name, excluded, included)
             stack.append(scope)
             wanted = not excluded and (self.settings.all_functions or included)
-            if wanted and self.function(node, self.span_name(name, type_name)):
-                # The deferred error block is a literal too, and the first in the body:
+            if wanted:
+                # A deferred block we insert is a literal too, and comes first in the body:
                 # the Go runtime calls it Outer.func1 and numbers the body's own after it.
-                scope.literals += 1
+                scope.literals += self.function(node, self.span_name(name, type_name))
 
     def span_name(self, name: str, type_name: str) -> str:
         """The span name from the settings' template; empty parts leave no stray dots."""
@@ -135,25 +135,25 @@ class _File:
         text = template.format(name=name, func=func, type=type_name, package=self.package, path=self.info.import_path)
         return re.sub(r"\.{2,}", ".", text).replace("/.", "/").strip(".")
 
-    def function(self, node: Node, span_name: str) -> bool:
-        """Plan the span of one function; True when that adds a deferred error block."""
+    def function(self, node: Node, span_name: str) -> int:
+        """Plan the span of one function; returns how many function literals the inserted code holds."""
         body = node.child_by_field_name("body")
         if body is None:
-            return False
+            return 0
         ctx = self.context_parameter(node)
         if ctx is None:
-            return False
+            return 0
         statements = scopes.statement_list(body)
         package_names = self.existing_package_names()
         if statements and not ctx.fresh:
             own = self.backend.match_start(statements[0], ctx.name, package_names)
             if own is not None:
                 self.update(body, own, ctx.name, span_name)
-                return False
+                return 0
             if any(starts_span(stmt, ctx.name) for stmt in statements):
-                return False
+                return 0
         if len(statements) < self.settings.min_statements:
-            return False
+            return 0
         self.findings.append(Finding(self.info.path, syntax.position(node), span_name))
         return self.add_span(node, body, ctx, span_name)
 
@@ -202,10 +202,10 @@ class _File:
             own.name: go_string(span_name),
         }
         for node, value in wanted.items():
-            if node.text != value.encode():
+            if node is not None and node.text != value.encode():
                 self.edits.append(Edit(node.start_byte, node.end_byte, value.encode()))
 
-    def add_span(self, func: Node, body: Node, ctx: _Context, span_name: str) -> bool:
+    def add_span(self, func: Node, body: Node, ctx: _Context, span_name: str) -> int:
         taken = {n.decode() for n in self.identifiers.names_in(func.start_byte, func.end_byte)} | {ctx.name}
         span = _fresh(("span",), taken)
         taken.add(span)
@@ -220,12 +220,13 @@ class _File:
         self.edits.extend(result_edits)
         self.edits.extend(self.body_insertion(body, lines))
         self.spans_added += 1
+        literals = sum(line.count("func()") for line in lines)
         if body.start_point[0] == body.end_point[0]:
             if func.type in DECLARATIONS:
                 self.expanded_rows.add(body.start_point[0])
             else:
                 self.relayout = True
-        return err is not None
+        return literals
 
     def error_result(self, func: Node, body: Node, taken: set[str]) -> tuple[str | None, list[Edit]]:
         """The name of the function's last result when it is an `error`, and the edits naming it."""
@@ -356,14 +357,14 @@ def _fresh(preferred: tuple[str, ...], taken: set[str]) -> str:
     return f"{base}{n}"
 
 
-def instrument(src: bytes, settings: Settings, info: FileInfo, backend: str = "otel") -> Result:
+def instrument(src: bytes, settings: Settings, info: FileInfo) -> Result:
     """Add spans to every function of `src` that takes a context and has none."""
     tree = syntax.parse(src)
     root = tree.root_node
     error = syntax.first_error(root)
     if error is not None:
         return Result(src, src, problem=Problem(info.path, syntax.position(error), "syntax error: the file does not parse; left untouched"))
-    file = _File(src, root, settings, info, BACKENDS[backend])
+    file = _File(src, root, settings, info, load_backend(settings.backend))
     if not file.context_names:
         return Result(src, src)
     try:

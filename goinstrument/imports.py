@@ -101,33 +101,55 @@ def spec_text(name: str | None, path: str) -> bytes:
 def plan_additions(
     src: bytes, root: Node, specs: list[ImportSpec], new: list[tuple[str | None, str]], eol: bytes
 ) -> list[Edit]:
-    """Edits adding the imports `new` ((name or None, path) pairs, third-party paths)."""
+    """Edits adding the imports `new`, (name or None, path) pairs."""
     if not new:
         return []
     new = sorted(new, key=lambda item: (item[1], item[0] or ""))
-    runs = [run for run in _runs(specs) if all(_is_third_party(s.path) for s in run)]
-    if runs:
-        return _into_run(src, runs[-1], new, eol)
     blocks = import_blocks(root)
-    if blocks:
+    if not blocks:
+        return _single_line_to_block(root, src, specs, new, eol)
+    edits: list[Edit] = []
+    homeless: list[tuple[str | None, str]] = []
+    runs = _runs(specs)
+    for third_party in (False, True):
+        group = [item for item in new if _is_third_party(item[1]) == third_party]
+        fitting = [run for run in runs if all(_is_third_party(s.path) == third_party for s in run)]
+        if group and fitting:
+            edits += _into_run(src, fitting[-1], group, eol)
+        else:
+            homeless += group
+    if homeless:
         closing = blocks[-1].children[-1]
         at = line_start(src, closing.start_byte)
-        if src[at : closing.start_byte].strip() == b"" and blocks[-1].named_child_count > 0:
-            lines = b"".join(b"\t" + spec_text(n, p) + eol for n, p in new)
-            return [insert(at, eol + lines)]
-    # No block to extend: turn the last one-line import into a block, as goimports
-    # would merge separate import declarations into one anyway.
+        if src[at : closing.start_byte].strip() != b"" or blocks[-1].named_child_count == 0:
+            raise ValueError("cannot extend an import block written on one line")
+        edits.append(insert(at, b"".join(eol + _lines(group, eol) for group in _groups(homeless))))
+    return edits
+
+
+def _groups(items: list[tuple[str | None, str]]) -> list[list[tuple[str | None, str]]]:
+    """Standard-library paths, then the others: goimports' two groups."""
+    groups = [[i for i in items if not _is_third_party(i[1])], [i for i in items if _is_third_party(i[1])]]
+    return [g for g in groups if g]
+
+
+def _lines(items: list[tuple[str | None, str]], eol: bytes) -> bytes:
+    return b"".join(b"\t" + spec_text(name, path) + eol for name, path in items)
+
+
+def _single_line_to_block(
+    root: Node, src: bytes, specs: list[ImportSpec], new: list[tuple[str | None, str]], eol: bytes
+) -> list[Edit]:
+    """Turn the last one-line import into a block, as goimports would merge separate import lines anyway."""
     singles = [s for s in specs if not s.in_block and s.path != "C"]
     if not singles:
         raise ValueError("no import declaration to extend")
     spec = singles[-1]
     decl = spec_node_parent(root, spec)
     existing = src[spec.start : spec.end]
-    if _is_third_party(spec.path):
-        entries = sorted([(spec.path, spec.name or "", existing)] + [(p, n or "", spec_text(n, p)) for n, p in new])
-        body = b"".join(b"\t" + e[2] + eol for e in entries)
-    else:
-        body = b"\t" + existing + eol + eol + b"".join(b"\t" + spec_text(n, p) + eol for n, p in new)
+    entries = sorted([(spec.name, spec.path)] + new, key=lambda item: (item[1], item[0] or ""))
+    body = eol.join(_lines(group, eol) for group in _groups(entries))
+    body = body.replace(b"\t" + spec_text(spec.name, spec.path) + eol, b"\t" + existing + eol, 1)
     return [Edit(decl.start_byte, decl.end_byte, b"import (" + eol + body + b")")]
 
 
