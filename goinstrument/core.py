@@ -7,6 +7,7 @@ insertion points stay as they were. Nothing here touches the disk.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 
@@ -17,6 +18,7 @@ from goinstrument.align import realign
 from goinstrument.backend import Backend, Names, go_string, load_backend, starts_span
 from goinstrument.directives import DirectiveError, Directives, doc_comment_rows, read_directives
 from goinstrument.edits import Edit, apply, insert
+from goinstrument.linedirectives import apply_with_directives
 from goinstrument.imports import default_package_name, plan_additions, read_imports
 from goinstrument.result import Finding, Problem, Result
 from goinstrument.settings import FileInfo, Settings
@@ -224,7 +226,7 @@ class _File:
         if body.start_point[0] == body.end_point[0]:
             if func.type in DECLARATIONS:
                 self.expanded_rows.add(body.start_point[0])
-            else:
+            elif not self.settings.line_directives:
                 self.relayout = True
         return literals
 
@@ -382,7 +384,12 @@ def instrument(src: bytes, settings: Settings, info: FileInfo) -> Result:
         ]
         file.edits.extend(plan_additions(src, root, file.imports, missing, file.eol))
     file.edits.extend(realign(src, root, file.expanded_rows))
-    output = apply(src, file.edits) if file.edits else src
+    if not file.edits:
+        output = src
+    elif settings.line_directives:
+        output = apply_with_directives(src, file.edits, os.path.basename(info.path), file.eol)
+    else:
+        output = apply(src, file.edits)
     return Result(src, output, tuple(file.findings), spans_added=file.spans_added, relayout=file.relayout)
 
 
