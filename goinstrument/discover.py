@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from goinstrument import config
 from goinstrument.result import Position, Problem
 from goinstrument.settings import Settings
 
@@ -29,6 +30,21 @@ def skip_reason(path: Path, settings: Settings) -> str | None:
     for part in parts[:-1]:
         if part in SKIPPED_DIRECTORIES or _hidden(part):
             return f"inside {part}/"
+    return _left_out_by_globs(path, settings)
+
+
+def _left_out_by_globs(path: Path, settings: Settings) -> str | None:
+    """Why the include/exclude globs leave this file out, or None; a relative glob
+    (from --exclude) is taken from the working directory, as the path is."""
+    if not settings.include_paths and not settings.exclude_paths:
+        return None
+    cwd = os.getcwd()
+    full = Path(os.path.abspath(path)).as_posix()
+    if settings.include_paths and not any(config.matches(config.anchor(g, cwd), full) for g in settings.include_paths):
+        return "not matched by the include globs"
+    for glob in settings.exclude_paths:
+        if config.matches(config.anchor(glob, cwd), full):
+            return f"excluded by {glob}"
     return None
 
 
@@ -74,4 +90,5 @@ def _walk(root: Path, settings: Settings) -> Iterator[Path]:
                 continue
             if name.endswith("_test.go") and not settings.include_tests:
                 continue
-            yield Path(directory, name)
+            if _left_out_by_globs(Path(directory, name), settings) is None:
+                yield Path(directory, name)
