@@ -26,6 +26,8 @@ class Names:
     span: str
     err: str | None  # the error result, when the error block is emitted
     packages: dict[str, str]  # import path -> name used in this file
+    attributes: tuple = ()  # Attribute values set when the span starts
+    result_attributes: tuple = ()  # Attribute values set when the function returns
 
 
 @dataclass(frozen=True)
@@ -61,12 +63,18 @@ class Backend(Protocol):
 
 OTEL = "go.opentelemetry.io/otel"
 OTEL_CODES = "go.opentelemetry.io/otel/codes"
+OTEL_ATTRIBUTE = "go.opentelemetry.io/otel/attribute"
 
 
 class OpenTelemetry:
     start_imports = (OTEL,)
     error_imports = (OTEL_CODES,)
-    preferred_names = {OTEL: ("otel", "otelapi"), OTEL_CODES: ("codes", "otelcodes")}
+    attribute_imports = (OTEL_ATTRIBUTE,)
+    preferred_names = {
+        OTEL: ("otel", "otelapi"),
+        OTEL_CODES: ("codes", "otelcodes"),
+        OTEL_ATTRIBUTE: ("attribute", "otelattribute"),
+    }
 
     def lines(self, names: Names, tracer: str, span_name: str) -> list[str]:
         otel = names.packages[OTEL]
@@ -75,6 +83,13 @@ class OpenTelemetry:
             f"{names.ctx_lhs}, {span} := {otel}.Tracer({go_string(tracer)}).Start({names.ctx}, {go_string(span_name)})",
             f"defer {span}.End()",
         ]
+        attribute = names.packages.get(OTEL_ATTRIBUTE, "attribute")
+        if names.attributes:
+            values = ", ".join(a.render(attribute) for a in names.attributes)
+            lines.append(f"{span}.SetAttributes({values})")
+        if names.result_attributes:
+            values = ", ".join(a.render(attribute) for a in names.result_attributes)
+            lines.append(f"defer func() {{ {span}.SetAttributes({values}) }}()")
         if names.err is not None:
             err, codes = names.err, names.packages[OTEL_CODES]
             lines += [

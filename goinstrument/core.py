@@ -15,6 +15,7 @@ from tree_sitter import Node
 
 from goinstrument import scopes, syntax
 from goinstrument.align import realign
+from goinstrument.attributes import LINE_PLACEHOLDER, Attribute, code_location, from_parameters
 from goinstrument.backend import Backend, Names, go_string, load_backend, starts_span
 from goinstrument.directives import DirectiveError, Directives, doc_comment_rows, read_directives
 from goinstrument.edits import Edit, apply, insert
@@ -69,6 +70,7 @@ class _File:
         self.used_packages: set[str] = set()
         self.expanded_rows: set[int] = set()  # rows of one-line declarations opened up
         self.relayout = False
+        self.line_placeholders: list[tuple[int, Node]] = []  # (edit index, function) awaiting code.line.number
         self._package_names: dict[str, str] | None = None
         clause = next((c for c in root.named_children if c.type == "package_clause"), None)
         self.package = syntax.text(clause.named_children[0]) if clause is not None and clause.named_children else ""
@@ -126,7 +128,7 @@ class _File:
             if wanted:
                 # A deferred block we insert is a literal too, and comes first in the body:
                 # the Go runtime calls it Outer.func1 and numbers the body's own after it.
-                scope.literals += self.function(node, self.span_name(name, type_name))
+                scope.literals += self.function(node, self.span_name(name, type_name), name)
 
     def span_name(self, name: str, type_name: str) -> str:
         """The span name from the settings' template; empty parts leave no stray dots."""
@@ -137,7 +139,7 @@ class _File:
         text = template.format(name=name, func=func, type=type_name, package=self.package, path=self.info.import_path)
         return re.sub(r"\.{2,}", ".", text).replace("/.", "/").strip(".")
 
-    def function(self, node: Node, span_name: str) -> int:
+    def function(self, node: Node, span_name: str, runtime_name: str) -> int:
         """Plan the span of one function; returns how many function literals the inserted code holds."""
         body = node.child_by_field_name("body")
         if body is None:
@@ -157,7 +159,7 @@ class _File:
         if len(statements) < self.settings.min_statements:
             return 0
         self.findings.append(Finding(self.info.path, syntax.position(node), span_name))
-        return self.add_span(node, body, ctx, span_name)
+        return self.add_span(node, body, ctx, span_name, runtime_name)
 
     def context_parameter(self, func: Node) -> _Context | None:
         params = func.child_by_field_name("parameters")
@@ -207,7 +209,7 @@ class _File:
             if node is not None and node.text != value.encode():
                 self.edits.append(Edit(node.start_byte, node.end_byte, value.encode()))
 
-    def add_span(self, func: Node, body: Node, ctx: _Context, span_name: str) -> int:
+    def add_span(self, func: Node, body: Node, ctx: _Context, span_name: str, runtime_name: str) -> int:
         taken = {n.decode() for n in self.identifiers.names_in(func.start_byte, func.end_byte)} | {ctx.name}
         span = _fresh(("span",), taken)
         taken.add(span)
@@ -216,11 +218,20 @@ class _File:
         self.used_packages.update(self.backend.start_imports)
         if err is not None:
             self.used_packages.update(self.backend.error_imports)
-        names = Names(ctx.name if reads_ctx else "_", ctx.name, span, err, self.package_names)
+        start_attributes, result_attributes = self.attributes(func, ctx, runtime_name)
+        if start_attributes or result_attributes:
+            self.used_packages.update(getattr(self.backend, "attribute_imports", ()))
+        names = Names(
+            ctx.name if reads_ctx else "_", ctx.name, span, err, self.package_names,
+            tuple(start_attributes), tuple(result_attributes),
+        )
         lines = self.backend.lines(names, self.info.tracer, span_name)
         self.edits.extend(ctx.rename)
         self.edits.extend(result_edits)
-        self.edits.extend(self.body_insertion(body, lines))
+        insertion = self.body_insertion(body, lines)
+        if any(LINE_PLACEHOLDER.encode() in edit.text for edit in insertion):
+            self.line_placeholders.append((len(self.edits), func))
+        self.edits.extend(insertion)
         self.spans_added += 1
         literals = sum(line.count("func()") for line in lines)
         if body.start_point[0] == body.end_point[0]:
@@ -229,6 +240,36 @@ class _File:
             elif not self.settings.line_directives:
                 self.relayout = True
         return literals
+
+    def attributes(self, func: Node, ctx: _Context, runtime_name: str) -> tuple[list[Attribute], list[Attribute]]:
+        """Attributes set at the start (code location, arguments) and at return (named results)."""
+        kinds = self.settings.attributes
+        start: list[Attribute] = []
+        if "code" in kinds:
+            qualifier = self.info.import_path or self.package
+            base = os.path.basename(self.info.path)
+            file_path = f"{self.info.import_path}/{base}" if self.info.import_path else base
+            start += code_location(f"{qualifier}.{runtime_name}", file_path)
+        if "args" in kinds:
+            start += from_parameters(func.child_by_field_name("parameters"), skip=ctx.name)
+        results: list[Attribute] = []
+        result = func.child_by_field_name("result")
+        if "results" in kinds and result is not None and result.type == "parameter_list":
+            results = from_parameters(result, skip="")
+        return start, results
+
+    def resolve_line_placeholders(self) -> None:
+        """code.line.number: the line the function's `func` has in the output (or the original, with //line)."""
+        for index, func in self.line_placeholders:
+            line = func.start_point[0] + 1
+            if not self.settings.line_directives:
+                line += sum(
+                    e.text.count(b"\n") - self.src.count(b"\n", e.start, e.end)
+                    for e in self.edits
+                    if e.end <= func.start_byte and e.start < func.start_byte
+                )
+            edit = self.edits[index]
+            self.edits[index] = Edit(edit.start, edit.end, edit.text.replace(LINE_PLACEHOLDER.encode(), str(line).encode()))
 
     def error_result(self, func: Node, body: Node, taken: set[str]) -> tuple[str | None, list[Edit]]:
         """The name of the function's last result when it is an `error`, and the edits naming it."""
@@ -384,6 +425,7 @@ def instrument(src: bytes, settings: Settings, info: FileInfo) -> Result:
         ]
         file.edits.extend(plan_additions(src, root, file.imports, missing, file.eol))
     file.edits.extend(realign(src, root, file.expanded_rows))
+    file.resolve_line_placeholders()
     if not file.edits:
         output = src
     elif settings.line_directives:

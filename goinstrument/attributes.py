@@ -1,0 +1,75 @@
+"""Span attributes from a function's signature: basic-typed parameters and results, and code location.
+
+Only Go's predeclared basic types (and slices of the ones OpenTelemetry has
+slice attributes for) become attributes; anything else would need a
+conversion we cannot check without types.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tree_sitter import Node
+
+LINE_PLACEHOLDER = "\x00line\x00"  # replaced by the function's line once all edits are known
+
+# Go type -> (attribute constructor, conversion applied to the value or "")
+_SCALARS = {
+    "string": ("String", ""),
+    "bool": ("Bool", ""),
+    "int": ("Int", ""),
+    "int64": ("Int64", ""),
+    "float64": ("Float64", ""),
+    "float32": ("Float64", "float64"),
+    **{t: ("Int64", "int64") for t in ("int8", "int16", "int32", "rune", "uint", "uint8", "byte", "uint16", "uint32", "uint64", "uintptr")},
+}
+_SLICES = {"string": "StringSlice", "bool": "BoolSlice", "int": "IntSlice", "int64": "Int64Slice", "float64": "Float64Slice"}
+
+
+@dataclass(frozen=True)
+class Attribute:
+    key: str
+    constructor: str  # attribute.<constructor>(key, value)
+    value: str  # a Go expression
+
+    def render(self, package: str) -> str:
+        value = self.value if self.value != LINE_PLACEHOLDER else LINE_PLACEHOLDER
+        return f'{package}.{self.constructor}("{self.key}", {value})'
+
+
+def _of(name: str, type_node: Node | None, variadic: bool = False) -> Attribute | None:
+    if type_node is None or name == "_":
+        return None
+    if variadic or type_node.type == "slice_type":
+        element = type_node if variadic else type_node.child_by_field_name("element")
+        if element is not None and element.type == "type_identifier" and element.text.decode() in _SLICES:
+            return Attribute(name, _SLICES[element.text.decode()], name)
+        return None
+    if type_node.type != "type_identifier" or type_node.text.decode() not in _SCALARS:
+        return None
+    constructor, conversion = _SCALARS[type_node.text.decode()]
+    return Attribute(name, constructor, f"{conversion}({name})" if conversion else name)
+
+
+def from_parameters(params: Node | None, skip: str) -> list[Attribute]:
+    """Named parameters of basic types, in order; `skip` is the context parameter."""
+    found = []
+    for decl in params.named_children if params is not None else []:
+        variadic = decl.type == "variadic_parameter_declaration"
+        if decl.type not in ("parameter_declaration", "variadic_parameter_declaration"):
+            continue
+        for name_node in decl.children_by_field_name("name"):
+            name = name_node.text.decode()
+            attribute = _of(name, decl.child_by_field_name("type"), variadic) if name != skip else None
+            if attribute is not None:
+                found.append(attribute)
+    return found
+
+
+def code_location(function: str, file_path: str) -> list[Attribute]:
+    """OpenTelemetry semantic conventions: code.function.name, code.file.path, code.line.number."""
+    return [
+        Attribute("code.function.name", "String", f'"{function}"'),
+        Attribute("code.file.path", "String", f'"{file_path}"'),
+        Attribute("code.line.number", "Int", LINE_PLACEHOLDER),
+    ]
