@@ -9,7 +9,7 @@ from pathlib import Path
 
 from goinstrument import __version__
 from goinstrument.result import Summary
-from goinstrument.settings import Action, Format, Mode, Settings
+from goinstrument.settings import ATTRIBUTE_KINDS, Action, Format, Mode, Settings
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -48,9 +48,6 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--line-directives", dest="line_directives", action="store_const", const=True, help="emit //line directives so stack traces keep the original line numbers")
     s.add_argument("--exclude", dest="exclude_paths", action="append", metavar="GLOB", help="leave paths matching GLOB alone (repeatable)")
     return p
-
-
-ATTRIBUTE_KINDS = ("args", "results", "code")
 
 
 def _attribute_set(value: str) -> frozenset[str]:

@@ -25,9 +25,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from goinstrument.settings import ATTRIBUTE_KINDS
+
 FILE_NAME = ".goinstrument.toml"
 
-ATTRIBUTE_KINDS = ("args", "results", "code")
 SPAN_NAME_PLACEHOLDERS = ("name", "func", "type", "package", "path")
 BUILTIN_BACKENDS = ("otel", "datadog")
 

@@ -15,6 +15,9 @@ class Mode(enum.Enum):
     DIFF = "diff"  # write nothing, print a unified diff
 
 
+ATTRIBUTE_KINDS = ("args", "results", "code")
+
+
 class Action(enum.Enum):
     """What is done to each function."""
 
