@@ -104,15 +104,12 @@ class OpenTelemetry:
 
     def match_start(self, stmt: Node, ctx: str, package_names: dict[str, str]) -> StartMatch | None:
         """`X, span := otel.Tracer("t").Start(ctx, "name")`, with X the context or `_`."""
-        if stmt.type != "short_var_declaration":
+        parts = _pair_from_call(stmt)
+        if parts is None:
             return None
-        left, right = stmt.child_by_field_name("left"), stmt.child_by_field_name("right")
-        if left is None or right is None or left.named_child_count != 2 or right.named_child_count != 1:
-            return None
-        ctx_lhs, span = left.named_children
+        ctx_lhs, span, start = parts
         if ctx_lhs.text not in (ctx.encode(), b"_") or span.type != "identifier":
             return None
-        start = right.named_children[0]
         start_fn = start.child_by_field_name("function") if start.type == "call_expression" else None
         if start_fn is None or start_fn.type != "selector_expression":
             return None
@@ -136,6 +133,17 @@ class OpenTelemetry:
         if tracer_args[0].type != "interpreted_string_literal" or start_args[1].type != "interpreted_string_literal":
             return None
         return StartMatch(ctx_lhs, span, tracer_args[0], start_args[1])
+
+
+def _pair_from_call(stmt: Node) -> tuple[Node, Node, Node] | None:
+    """`a, b := <one expression>` as (a, b, expression), or None."""
+    if stmt.type != "short_var_declaration":
+        return None
+    left, right = stmt.child_by_field_name("left"), stmt.child_by_field_name("right")
+    if left is None or right is None or left.named_child_count != 2 or right.named_child_count != 1:
+        return None
+    first, second = left.named_children
+    return first, second, right.named_children[0]
 
 
 def _text(node: Node | None) -> str | None:
@@ -201,13 +209,10 @@ class Datadog:
 
     def match_start(self, stmt: Node, ctx: str, package_names: dict[str, str]) -> StartMatch | None:
         """`span, X := tracer.StartSpanFromContext(ctx, "name")`, with X the context or `_`."""
-        if stmt.type != "short_var_declaration":
+        parts = _pair_from_call(stmt)
+        if parts is None:
             return None
-        left, right = stmt.child_by_field_name("left"), stmt.child_by_field_name("right")
-        if left is None or right is None or left.named_child_count != 2 or right.named_child_count != 1:
-            return None
-        span, ctx_lhs = left.named_children
-        call = right.named_children[0]
+        span, ctx_lhs, call = parts
         fn = call.child_by_field_name("function") if call.type == "call_expression" else None
         dd = package_names.get(DATADOG)
         if fn is None or fn.type != "selector_expression" or dd is None or ctx_lhs.text not in (ctx.encode(), b"_"):
