@@ -146,8 +146,9 @@ def _staged(args: argparse.Namespace, settings: Settings) -> int:
         _say("--staged takes no PATH and no --changed-since")
         return EXIT_ERROR
     try:
+        top = gitops.worktree_top(Path.cwd())  # run_staged asks about paths relative to it
         summary = gitops.run_staged(
-            Path.cwd(), settings, lambda p, s: rewrite_source(p, s, settings), lambda p: skip_reason(p, settings)
+            Path.cwd(), settings, lambda p, s: rewrite_source(p, s, settings), lambda p: skip_reason(top / p, settings)
         )
     except gitops.GitError as exc:
         _say(str(exc))

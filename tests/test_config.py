@@ -474,3 +474,22 @@ def test_relative_globs_from_the_command_line_follow_the_working_directory(tmp_p
     including = Settings(include_paths=(f"{tmp_path.as_posix()}/sub/**",))
     assert skip_reason(Path("a.go"), including) is None
     assert skip_reason(Path("../a.go"), including) == "not matched by the include globs"
+
+
+def test_staged_from_a_subdirectory_applies_the_files_globs_from_its_directory(tmp_path):
+    """The hook may run from anywhere in the repository: globs stay anchored to the config file."""
+    import subprocess
+
+    root = tmp_path / "repo"
+    (root / "pkg" / "gen").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)
+    (root / "go.mod").write_text("module example.com/r\n\ngo 1.22\n")
+    (root / ".goinstrument.toml").write_text('exclude = ["pkg/gen/**"]\n')
+    src = 'package p\n\nimport "context"\n\nfunc F(ctx context.Context) {\n}\n'
+    (root / "pkg" / "a.go").write_text(src)
+    (root / "pkg" / "gen" / "b.go").write_text(src)
+    subprocess.run(["git", "add", "-A"], cwd=root, check=True)
+    run_cli("--staged", cwd=root / "pkg", check=0)
+    staged = lambda name: subprocess.run(["git", "show", f":{name}"], cwd=root, capture_output=True, text=True).stdout
+    assert "otel.Tracer" in staged("pkg/a.go")
+    assert staged("pkg/gen/b.go") == src
