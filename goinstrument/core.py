@@ -152,7 +152,7 @@ class _File:
         if statements and not ctx.fresh:
             own = self.backend.match_start(statements[0], ctx.name, package_names)
             if own is not None:
-                self.update(body, own, ctx.name, span_name)
+                self.update(node, body, own, ctx.name, span_name, runtime_name)
                 return 0
             if any(starts_span(stmt, ctx.name) for stmt in statements):
                 return 0
@@ -197,17 +197,48 @@ class _File:
         return node.type == "type_identifier" and node.text == b"Context" and "." in self.context_names
 
     # edits --------------------------------------------------------------------
-    def update(self, body: Node, own, ctx: str, span_name: str) -> None:
-        """Bring a span in our own shape up to date: tracer, span name, `_` or the context."""
+    def update(self, func: Node, body: Node, own, ctx: str, span_name: str, runtime_name: str) -> None:
+        """Bring a span in our own shape up to date: tracer, span name, `_` or the context, code location."""
         reads_ctx = scopes.reads(body, ctx.encode(), after_first=True)
         wanted = {
             own.ctx_lhs: ctx if reads_ctx else "_",
             own.tracer: go_string(self.info.tracer),
             own.name: go_string(span_name),
         }
+        if "code" in self.settings.attributes:
+            for attribute in code_location(self.code_function(runtime_name), self.code_file()):
+                value = self.code_attribute_value(body, own.span.text, attribute.key)
+                if value is not None and attribute.value == LINE_PLACEHOLDER:
+                    self.line_placeholders.append((len(self.edits), func))
+                    self.edits.append(Edit(value.start_byte, value.end_byte, LINE_PLACEHOLDER.encode()))
+                elif value is not None:
+                    wanted[value] = attribute.value
         for node, value in wanted.items():
             if node is not None and node.text != value.encode():
                 self.edits.append(Edit(node.start_byte, node.end_byte, value.encode()))
+
+    def code_attribute_value(self, body: Node, span: bytes, key: str) -> Node | None:
+        """The value node of `attribute.X("key", value)` in our `span.SetAttributes(...)` near the top."""
+        for stmt in scopes.statement_list(body)[1:4]:
+            call = stmt.named_children[0] if stmt.type == "expression_statement" and stmt.named_children else None
+            fn = call.child_by_field_name("function") if call is not None and call.type == "call_expression" else None
+            if fn is None or fn.type != "selector_expression" or fn.child_by_field_name("operand").text != span:
+                continue
+            if fn.child_by_field_name("field").text != b"SetAttributes":
+                continue
+            for arg in call.child_by_field_name("arguments").named_children:
+                inner = arg.child_by_field_name("arguments") if arg.type == "call_expression" else None
+                values = inner.named_children if inner is not None else []
+                if len(values) == 2 and values[0].text == f'"{key}"'.encode():
+                    return values[1]
+        return None
+
+    def code_function(self, runtime_name: str) -> str:
+        return f"{self.info.import_path or self.package}.{runtime_name}"
+
+    def code_file(self) -> str:
+        base = os.path.basename(self.info.path)
+        return f"{self.info.import_path}/{base}" if self.info.import_path else base
 
     def add_span(self, func: Node, body: Node, ctx: _Context, span_name: str, runtime_name: str) -> int:
         taken = {n.decode() for n in self.identifiers.names_in(func.start_byte, func.end_byte)} | {ctx.name}
@@ -246,10 +277,7 @@ class _File:
         kinds = self.settings.attributes
         start: list[Attribute] = []
         if "code" in kinds:
-            qualifier = self.info.import_path or self.package
-            base = os.path.basename(self.info.path)
-            file_path = f"{self.info.import_path}/{base}" if self.info.import_path else base
-            start += code_location(f"{qualifier}.{runtime_name}", file_path)
+            start += code_location(self.code_function(runtime_name), self.code_file())
         if "args" in kinds:
             start += from_parameters(func.child_by_field_name("parameters"), skip=ctx.name)
         results: list[Attribute] = []

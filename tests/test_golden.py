@@ -27,7 +27,8 @@ def _run(path: Path, src: bytes) -> bytes:
     first = src.split(b"\n", 1)[0].decode()
     args = shlex.split(first.removeprefix("// args:")) if first.startswith("// args:") else []
     settings = settings_from(_parser().parse_args(args))
-    result = instrument(src, settings, FileInfo(path.name, TRACER, TRACER))
+    name = path.name.replace(".golden.go", ".input.go")  # the same file, as far as code.file.path goes
+    result = instrument(src, settings, FileInfo(name, TRACER, TRACER))
     assert result.problem is None, result.problem.text()
     return result.output
 
