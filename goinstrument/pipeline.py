@@ -6,10 +6,10 @@ import dataclasses
 import os
 import re
 
-from goinstrument import buildtags, core, gofmt, gomod, syntax
+from goinstrument import buildtags, core, gofmt, gomod, remove, syntax
 from goinstrument.package_scope import package_declarations
 from goinstrument.result import Position, Problem, Result
-from goinstrument.settings import FileInfo, Settings
+from goinstrument.settings import Action, FileInfo, Mode, Settings
 
 _PACKAGE = re.compile(rb"^package\b", re.MULTILINE)
 _GENERATED = re.compile(rb"^// Code generated .* DO NOT EDIT\.\r?$", re.MULTILINE)
@@ -63,9 +63,10 @@ def rewrite_source(path: str | os.PathLike, src: bytes, settings: Settings) -> R
         gomod.import_path(path) or "",
         lambda: package_declarations(directory),
     )
-    result = core.instrument(src, settings, info)
-    if result.relayout:
-        result = dataclasses.replace(result, output=gofmt.relayout(src, result.output))
+    if settings.action is Action.REMOVE:
+        result = remove.remove(src, settings, info)
+    else:
+        result = _instrument(src, settings, info)
     if result.changed:
         error = syntax.first_error(syntax.parse(result.output).root_node)
         if error is not None:
@@ -73,3 +74,15 @@ def rewrite_source(path: str | os.PathLike, src: bytes, settings: Settings) -> R
             message = f"internal error: the instrumented output would not parse at {pos.line}:{pos.col}; left untouched"
             return Result(src, src, problem=Problem(display, Position(1, 1), message))
     return result
+
+
+def _instrument(src: bytes, settings: Settings, info: FileInfo) -> Result:
+    """Instrument; a file go-instrument instrumented loses go-instrument's blocks first (migration)."""
+    base = src
+    if settings.mode is not Mode.CHECK and remove.may_hold_go_instrument(src):
+        stripped = remove.strip_go_instrument(src, settings, info)
+        base = stripped.output if stripped.problem is None else src
+    result = core.instrument(base, settings, info)
+    if result.relayout:
+        result = dataclasses.replace(result, output=gofmt.relayout(base, result.output))
+    return dataclasses.replace(result, source=src) if base is not src else result

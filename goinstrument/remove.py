@@ -1,0 +1,538 @@
+"""Taking spans out again: `--remove`, and the first half of migrating from go-instrument.
+
+A span block is recognised by its syntax tree, never by a pattern over the
+text. Its first statement is a backend's own start (`X, span :=
+otel.Tracer("t").Start(ctx, "name")`, ctx a parameter of that function); the
+statements after it are, node for node, what goinstrument inserts (`defer
+span.End()`, attributes, the error block) or what go-instrument inserts (its
+error block calls SetStatus(otelCodes.Error, "error") before RecordError).
+Whole lines go, indentation and line ending with them. go-instrument also
+leaves a blank line or `//line` directives after its block; they go too in a
+file that shows go-instrument's hand. Then the imports only the removed code
+used are taken out, undoing what `imports.plan_additions` did.
+
+Plan, then patch, as in core: every deletion is an Edit against the original
+bytes, applied once.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+
+from tree_sitter import Node, Query, QueryCursor
+
+from goinstrument import syntax
+from goinstrument.backend import BACKENDS, OTEL, OTEL_ATTRIBUTE, OTEL_CODES, Backend, Names, StartMatch, load_backend
+from goinstrument.edits import Edit, apply
+from goinstrument.imports import ImportSpec, plan_additions, read_imports
+from goinstrument.result import Problem, Result
+from goinstrument.settings import FileInfo, Settings
+
+# Bytes at least one of which every file go-instrument changed holds (with "span").
+_GO_INSTRUMENT_MARKERS = (b"otelCodes", b'"error")', b'"anonymous")', b"/*line ")
+_LINE_DIRECTIVE = re.compile(rb"^(?://line |/\*line )(.*?):\d+(?::\d+)?(?:\*/)?$")
+_PACKAGE_USES = """
+(selector_expression operand: (identifier) @use)
+(qualified_type package: (package_identifier) @use)
+"""
+_GO_INSTRUMENT_STATUS = b'"error"'
+
+
+def may_hold_go_instrument(src: bytes) -> bool:
+    """A cheap look at the bytes before any parsing: could go-instrument have been here?"""
+    return b"span" in src and any(marker in src for marker in _GO_INSTRUMENT_MARKERS)
+
+
+def remove(src: bytes, settings: Settings, info: FileInfo) -> Result:
+    """Strip every recognised span block, and the imports only they used."""
+    return _strip(src, settings, info, migrating=False)
+
+
+def strip_go_instrument(src: bytes, settings: Settings, info: FileInfo) -> Result:
+    """Strip only go-instrument's blocks, so that instrumenting the output gives our own shape.
+
+    Blocks in our own shape stay for the normal update. An otel import that
+    stays in use but sits where go-instrument put it (among the standard
+    library) moves to where goinstrument would have put it.
+    """
+    return _strip(src, settings, info, migrating=True)
+
+
+# blocks ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Block:
+    code: tuple[int, int]  # the statements, where the imports were used
+    lines: tuple[int, int]  # the whole lines they fill
+    trailer_end: int  # after a blank line and //line directives following, or lines[1]
+    foreign: bool  # go-instrument's by its own evidence: error block, "anonymous", a /*line naming this file
+    span: bytes  # the span variable's name
+    body: tuple[int, int]  # the function body, where nothing else may use the span
+
+
+def _items(body: Node) -> list[Node]:
+    """The statements and comments of a block, in order."""
+    for child in body.named_children:
+        if child.type == "statement_list":
+            return list(child.named_children)
+    return []
+
+
+def _parameter_names(func: Node) -> list[str]:
+    params = func.child_by_field_name("parameters")
+    return [
+        name.text.decode()
+        for decl in (params.named_children if params is not None else [])
+        if decl.type in ("parameter_declaration", "variadic_parameter_declaration")
+        for name in decl.children_by_field_name("name")
+        if name.text != b"_"
+    ]
+
+
+def _error_results(func: Node) -> list[bytes]:
+    """Names of the function's results of type `error`, last first (where goinstrument looks)."""
+    result = func.child_by_field_name("result")
+    if result is None or result.type != "parameter_list":
+        return []
+    found = []
+    for decl in result.named_children:
+        kind = decl.child_by_field_name("type")
+        if decl.type == "parameter_declaration" and kind is not None and kind.text == b"error":
+            found += [n.text for n in decl.children_by_field_name("name") if n.text != b"_"]
+    return found[::-1]
+
+
+def _next_line(src: bytes, offset: int) -> int:
+    newline = src.find(b"\n", offset)
+    return len(src) if newline < 0 else newline + 1
+
+
+def _alone_on_lines(src: bytes, body: Node, block: list[Node]) -> bool:
+    """Each statement on lines of its own, the first below the `{`, nothing else on those lines."""
+    first, last = block[0], block[-1]
+    if first.start_point[0] == body.start_point[0]:
+        return False
+    if src[syntax.line_start(src, first.start_byte) : first.start_byte].strip():
+        return False
+    for a, b in zip(block, block[1:]):
+        if b.start_point[0] <= a.end_point[0] or src[a.end_byte : b.start_byte].strip():
+            return False
+    return not src[last.end_byte : syntax.line_end(src, last.end_byte)].strip()
+
+
+class _Finder:
+    """Finds the span blocks of one parsed file."""
+
+    def __init__(self, src: bytes, packages: dict[str, str], backends: list[Backend], filename: str):
+        self.src = src
+        self.packages = packages
+        self.backends = backends
+        self.filename = filename
+
+    def block(self, func: Node) -> _Block | None:
+        body = func.child_by_field_name("body")
+        if body is None:
+            return None
+        items = _items(body)
+        first = 0
+        while first < len(items) and items[first].type == "comment" and items[first].start_point[0] == body.start_point[0]:
+            first += 1  # `{ // comment`: goinstrument inserts below that line
+        found = self.match(func, items, first)
+        if found is None:
+            return None
+        count, foreign, start = found
+        statements = items[first : first + count]
+        if not _alone_on_lines(self.src, body, statements):
+            return None
+        lines = (syntax.line_start(self.src, statements[0].start_byte), _next_line(self.src, statements[-1].end_byte))
+        trailer_end, files = self.trailer(lines[1], items[first + count :])
+        following = next((i for i, item in enumerate(items) if item.start_byte >= trailer_end), len(items))
+        if self.match(func, items, following) is not None:
+            return None  # a second span right after: not ours to judge; both stay
+        anonymous = func.type == "func_literal" and start.name.text == b'"anonymous"'
+        foreign = foreign or anonymous or self.filename in {os.path.basename(f) for f in files}
+        code = (statements[0].start_byte, statements[-1].end_byte)
+        return _Block(code, lines, trailer_end, foreign, start.span.text, (body.start_byte, body.end_byte))
+
+    def match(self, func: Node, items: list[Node], first: int) -> tuple[int, bool, StartMatch] | None:
+        """(statements in the block, whether it is go-instrument's, the start) for a block at items[first]."""
+        if first >= len(items):
+            return None
+        for backend in self.backends:
+            for ctx in _parameter_names(func):
+                start = backend.match_start(items[first], ctx, self.packages)
+                if start is None:
+                    continue
+                rest = items[first + 1 :]
+                if OTEL in backend.start_imports:
+                    shape = _otel_shape(rest, start.span.text, self.packages, _error_results(func))
+                else:
+                    shape = _rendered_shape(rest, backend, start, ctx, self.packages, _error_results(func))
+                return (1 + shape[0], shape[1], start) if shape is not None else None
+        return None
+
+    def trailer(self, at: int, following: list[Node]) -> tuple[int, list[str]]:
+        """The end of one blank line and of line directives right after a block, and the files `/*line` ones name."""
+        src, files, blank, pending = self.src, [], False, list(following)
+        while at < len(src):
+            end = _next_line(src, at)
+            if not src[at:end].strip():
+                if blank:
+                    break
+                blank, at = True, end
+                continue
+            item = pending.pop(0) if pending else None
+            directive = _LINE_DIRECTIVE.match(item.text) if item is not None and item.type == "comment" else None
+            if directive is None or src[at : item.start_byte].strip() or src[item.end_byte : end].strip():
+                break
+            if item.text.startswith(b"/*"):  # go-instrument's; a //line may be --line-directives' own
+                files.append(directive.group(1).decode("utf-8", "replace"))
+            at = end
+        return at, files
+
+
+# the shapes ----------------------------------------------------------------------
+
+
+def _call(node: Node | None, operand: bytes | None, field: str | None) -> list[Node] | None:
+    """The arguments of `operand.field(...)` (any operand or field for None), or None when node is not that call."""
+    if node is None or node.type != "call_expression":
+        return None
+    fn, args = node.child_by_field_name("function"), node.child_by_field_name("arguments")
+    if fn is None or args is None or fn.type != "selector_expression":
+        return None
+    target, name = fn.child_by_field_name("operand"), fn.child_by_field_name("field")
+    if target is None or name is None or (field is not None and name.text != field.encode()):
+        return None
+    if operand is not None and (target.type != "identifier" or target.text != operand):
+        return None
+    return list(args.named_children)
+
+
+def _statement_call(stmt: Node, span: bytes, field: str) -> list[Node] | None:
+    """The arguments of the statement `span.field(...)`."""
+    if stmt.type != "expression_statement" or stmt.named_child_count != 1:
+        return None
+    return _call(stmt.named_children[0], span, field)
+
+
+def _deferred(stmt: Node) -> Node | None:
+    """The call of a `defer` statement."""
+    if stmt.type != "defer_statement" or stmt.named_child_count != 1:
+        return None
+    return stmt.named_children[0]
+
+
+def _deferred_literal(stmt: Node) -> list[Node] | None:
+    """The body items of `defer func() { ... }()`."""
+    call = _deferred(stmt)
+    if call is None or call.type != "call_expression":
+        return None
+    fn, args = call.child_by_field_name("function"), call.child_by_field_name("arguments")
+    if fn is None or fn.type != "func_literal" or args is None or args.named_child_count:
+        return None
+    params, result = fn.child_by_field_name("parameters"), fn.child_by_field_name("result")
+    if result is not None or (params is not None and params.named_child_count):
+        return None
+    return _items(fn.child_by_field_name("body"))
+
+
+def _is_end(stmt: Node, span: bytes) -> bool:
+    return _call(_deferred(stmt), span, "End") == []
+
+
+def _is_set_attributes(stmt: Node, span: bytes, attribute: str | None) -> bool:
+    args = _statement_call(stmt, span, "SetAttributes")
+    return bool(args) and attribute is not None and all(_call(a, attribute.encode(), None) is not None for a in args)
+
+
+def _error_block(stmt: Node, span: bytes, codes: str | None, errors: list[bytes]) -> str | None:
+    """"ours" or "go-instrument" for a deferred block recording the error result, else None."""
+    body = _deferred_literal(stmt)
+    if codes is None or body is None or len(body) != 1 or body[0].type != "if_statement":
+        return None
+    check = body[0]
+    condition, then = check.child_by_field_name("condition"), check.child_by_field_name("consequence")
+    if check.child_by_field_name("initializer") is not None or check.child_by_field_name("alternative") is not None:
+        return None
+    if condition is None or then is None or condition.type != "binary_expression":
+        return None
+    err, op, nil = condition.child_by_field_name("left"), condition.child_by_field_name("operator"), condition.child_by_field_name("right")
+    if err is None or err.type != "identifier" or err.text not in errors or op is None or op.text != b"!=":
+        return None
+    if nil is None or nil.type != "nil":
+        return None
+    calls = _items(then)
+    if len(calls) != 2:
+        return None
+    status_first = _statement_call(calls[0], span, "SetStatus") is not None
+    record, status = (calls[1], calls[0]) if status_first else (calls[0], calls[1])
+    recorded, statused = _statement_call(record, span, "RecordError"), _statement_call(status, span, "SetStatus")
+    if recorded is None or len(recorded) != 1 or recorded[0].text != err.text:
+        return None
+    if statused is None or len(statused) != 2 or statused[0].type != "selector_expression":
+        return None
+    kind, description = statused
+    if kind.child_by_field_name("operand").text != codes.encode() or kind.child_by_field_name("field").text != b"Error":
+        return None
+    if not status_first and _call(description, err.text, "Error") == []:
+        return "ours"
+    if status_first and description.type == "interpreted_string_literal" and description.text == _GO_INSTRUMENT_STATUS:
+        return "go-instrument"
+    return None
+
+
+def _otel_shape(rest: list[Node], span: bytes, packages: dict[str, str], errors: list[bytes]) -> tuple[int, bool] | None:
+    """How many statements after the start are ours or go-instrument's, and whether go-instrument's."""
+    if not rest or not _is_end(rest[0], span):
+        return None
+    count = 1
+    attribute = packages.get(OTEL_ATTRIBUTE)
+    if count < len(rest) and _is_set_attributes(rest[count], span, attribute):
+        count += 1
+    literal = _deferred_literal(rest[count]) if count < len(rest) else None
+    if literal is not None and len(literal) == 1 and _is_set_attributes(literal[0], span, attribute):
+        count += 1
+    kind = _error_block(rest[count], span, packages.get(OTEL_CODES), errors) if count < len(rest) else None
+    if kind == "go-instrument" and count > 1:
+        return None  # go-instrument never writes attributes
+    return (count + 1, kind == "go-instrument") if kind else (count, False)
+
+
+def _rendered_shape(
+    rest: list[Node], backend: Backend, start: StartMatch, ctx: str, packages: dict[str, str], errors: list[bytes]
+) -> tuple[int, bool] | None:
+    """Another backend's block: what its `lines` render for these names, compared node for node."""
+    tracer, name = _unquote(start.tracer), _unquote(start.name)
+    for err in [*(e.decode() for e in errors), None]:
+        names = Names(start.ctx_lhs.text.decode(), ctx, start.span.text.decode(), err, packages)
+        try:
+            shape = _signatures(tuple(backend.lines(names, tracer, name)))
+        except KeyError:  # a package the lines need is not imported
+            continue
+        after = shape[1:] if shape else ()
+        if shape and len(after) <= len(rest) and all(_signature(n) == s for n, s in zip(rest, after)):
+            return len(after), False
+    return None
+
+
+def _unquote(literal: Node | None) -> str:
+    return "" if literal is None else re.sub(r"\\(.)", r"\1", literal.text.decode()[1:-1])
+
+
+@cache
+def _signatures(lines: tuple[str, ...]) -> tuple[tuple, ...] | None:
+    src = ("package p\n\nfunc _() {\n" + "\n".join(lines) + "\n}\n").encode()
+    root = syntax.parse(src).root_node
+    if root.has_error:
+        return None
+    return tuple(_signature(item) for item in _items(root.named_children[-1].child_by_field_name("body")))
+
+
+def _signature(node: Node) -> tuple:
+    """The shape of a subtree: node types, and the text of leaves and literals."""
+    out, stack = [], [node]
+    while stack:
+        n = stack.pop()
+        if n.child_count == 0 or n.type.endswith("string_literal"):
+            out.append((n.type, n.text))
+        else:
+            out.append((n.type,))
+            stack.extend(reversed(n.children))
+    return tuple(out)
+
+
+# imports -------------------------------------------------------------------------
+
+
+@cache
+def _uses_query() -> Query:
+    return Query(syntax.LANGUAGE, _PACKAGE_USES)
+
+
+def _package_uses(root: Node) -> list[Node]:
+    return [n for group in QueryCursor(_uses_query()).captures(root).values() for n in group]
+
+
+def _inside(offset: int, ranges: Iterable[tuple[int, int]]) -> bool:
+    return any(start <= offset < end for start, end in ranges)
+
+
+def _unused_after(root: Node, specs: list[ImportSpec], paths: set[str], removed: list[tuple[int, int]]) -> list[ImportSpec]:
+    """Imports of `paths` the removed code used and nothing else does."""
+    uses = _package_uses(root)
+    found = []
+    for spec in specs:
+        if spec.path not in paths or spec.name in ("_", "."):
+            continue
+        name = spec.local_name.encode()
+        mine = [u for u in uses if u.text == name]
+        if any(_inside(u.start_byte, removed) for u in mine) and all(_inside(u.start_byte, removed) for u in mine):
+            found.append(spec)
+    return found
+
+
+def _third_party(path: str) -> bool:
+    return "." in path.split("/")[0]
+
+
+def _misplaced(spec: ImportSpec, specs: list[ImportSpec]) -> bool:
+    """A third-party import in a run of consecutive lines that holds standard-library ones."""
+    run = [spec]
+    for step in (-1, 1):
+        row = spec.row + step
+        while (near := next((s for s in specs if s.in_block and s.row == row), None)) is not None:
+            run.append(near)
+            row += step
+    return spec.in_block and any(not _third_party(s.path) for s in run)
+
+
+def _import_edits(src: bytes, root: Node, doomed: set[int]) -> list[Edit]:
+    """Delete the import specs starting at the `doomed` offsets, whole lines, as plan_additions added them."""
+    edits: list[Edit] = []
+    for decl in root.named_children:
+        if decl.type != "import_declaration":
+            continue
+        block = next((c for c in decl.named_children if c.type == "import_spec_list"), None)
+        specs = [s for s in (block or decl).named_children if s.type == "import_spec"]
+        gone = [s for s in specs if s.start_byte in doomed]
+        if not gone:
+            continue
+        if len(gone) == len(specs):
+            edits += _delete_declaration(src, decl)
+        else:
+            edits += _delete_from_block(src, decl, block, specs, gone)
+    return edits
+
+
+def _blank(src: bytes, start: int, end: int) -> bool:
+    return start < end and not src[start:end].strip()
+
+
+def _delete_declaration(src: bytes, decl: Node) -> list[Edit]:
+    start, end = syntax.line_start(src, decl.start_byte), _next_line(src, decl.end_byte)
+    if src[start : decl.start_byte].strip():
+        return [Edit(decl.start_byte, decl.end_byte, b"")]
+    before = syntax.line_start(src, max(start - 1, 0))
+    if start > 0 and _blank(src, before, start) and _blank(src, end, _next_line(src, end)):
+        end = _next_line(src, end)  # keep one blank line between what was around it
+    return [Edit(start, end, b"")]
+
+
+def _delete_from_block(src: bytes, decl: Node, block: Node, specs: list[Node], gone: list[Node]) -> list[Edit]:
+    opening, closing = block.children[0], block.children[-1]
+    inner, inner_end = _next_line(src, opening.end_byte), syntax.line_start(src, closing.start_byte)
+    lines = []  # (start, end, kind): kind "gone", "blank" or "kept"
+    at = inner
+    while at < inner_end:
+        end = _next_line(src, at)
+        holds = [s for s in gone if at <= s.start_byte < end]
+        alone = holds and not src[at : holds[0].start_byte].strip() and not src[holds[-1].end_byte : end].strip()
+        lines.append((at, end, "gone" if alone else "blank" if not src[at:end].strip() else "kept"))
+        at = end
+    edits = [Edit(s.start_byte, s.end_byte, b"") for s in gone if not any(a <= s.start_byte < e and k == "gone" for a, e, k in lines)]
+
+    def near_gone(i: int) -> bool:
+        return any(0 <= j < len(lines) and lines[j][2] == "gone" for j in (i - 1, i + 1))
+
+    kept: list[int] = []
+    for i, (_, _, kind) in enumerate(lines):
+        if kind == "gone" or (kind == "blank" and near_gone(i) and (not kept or lines[kept[-1]][2] == "blank")):
+            continue
+        kept.append(i)
+    while kept and lines[kept[-1]][2] == "blank" and near_gone(kept[-1]):
+        kept.pop()
+    left = [s for s in specs if s not in gone]
+    collapsible = (
+        not edits
+        and len(left) == 1
+        and len(kept) == 1
+        and lines[kept[0]][0] <= left[0].start_byte < lines[kept[0]][1]
+        and block.named_child_count == len(specs)
+        and re.fullmatch(rb"import\s*\(", src[decl.start_byte : opening.end_byte]) is not None
+        and src[lines[kept[0]][0] : left[0].start_byte].strip() == b""
+        and src[left[0].end_byte : lines[kept[0]][1]].strip() == b""
+    )
+    if collapsible:  # a block goinstrument made from one import line: that line again
+        return [Edit(decl.start_byte, decl.end_byte, b"import " + left[0].text)]
+    return edits + [Edit(a, e, b"") for i, (a, e, _) in enumerate(lines) if i not in kept]
+
+
+# the whole file --------------------------------------------------------------------
+
+
+def _backends(settings: Settings) -> list[Backend]:
+    chosen = [load_backend(settings.backend)]
+    return chosen + [b for b in BACKENDS.values() if b not in chosen]
+
+
+def _strip(src: bytes, settings: Settings, info: FileInfo, migrating: bool) -> Result:
+    root = syntax.parse(src).root_node
+    error = syntax.first_error(root)
+    if error is not None:
+        return Result(src, src, problem=Problem(info.path, syntax.position(error), "syntax error: the file does not parse; left untouched"))
+    specs = read_imports(root)
+    packages = {s.path: s.local_name for s in specs if s.name not in ("_", ".")}
+    backends = _backends(settings)
+    if not any(path in packages for b in backends for path in b.start_imports):
+        return Result(src, src)
+    finder = _Finder(src, packages, backends, os.path.basename(info.path))
+    blocks = [b for func in syntax.functions(root) if (b := finder.block(func)) is not None]
+    foreign_file = any(b.foreign for b in blocks)
+    if migrating:
+        blocks = [b for b in blocks if b.foreign or (foreign_file and b.trailer_end > b.lines[1])]
+    blocks = _span_unused_elsewhere(root, blocks)
+    if not blocks:
+        return Result(src, src)
+    edits = [Edit(b.lines[0], b.trailer_end if foreign_file else b.lines[1], b"") for b in blocks]
+    paths = {p for b in backends for p in (*b.start_imports, *b.error_imports, *getattr(b, "attribute_imports", ()))}
+    doomed = _unused_after(root, specs, paths, [b.code for b in blocks])
+    moved = []
+    if migrating:
+        moved = [s for s in specs if s.path in paths and s not in doomed and s.name not in ("_", ".") and _misplaced(s, specs)]
+    if moved:
+        output = apply(src, edits + _import_edits(src, root, {s.start for s in doomed + moved}))
+        moved_back = _add_back(output, moved)
+        if moved_back is not None:
+            return Result(src, moved_back)
+    return Result(src, apply(src, edits + _import_edits(src, root, {s.start for s in doomed})))
+
+
+def _span_unused_elsewhere(root: Node, blocks: list[_Block]) -> list[_Block]:
+    """The blocks whose span variable nothing outside the removed code uses (a hand-written
+    `defer func() { span.RecordError(err); log(err) }()` after our two lines keeps them)."""
+    identifiers = [n for group in QueryCursor(_identifier_query()).captures(root).values() for n in group]
+    while True:
+        removed = [b.code for b in blocks]
+        kept = [
+            b
+            for b in blocks
+            if not any(
+                n.text == b.span and b.body[0] <= n.start_byte < b.body[1] and not _inside(n.start_byte, removed)
+                for n in identifiers
+            )
+        ]
+        if len(kept) == len(blocks):
+            return kept
+        blocks = kept
+
+
+@cache
+def _identifier_query() -> Query:
+    return Query(syntax.LANGUAGE, "(identifier) @id")
+
+
+def _add_back(src: bytes, moved: list[ImportSpec]) -> bytes | None:
+    """Add imports again where goinstrument puts them; None when there is no place for them."""
+    root = syntax.parse(src).root_node
+    eol = b"\r\n" if b"\r\n" in src[: src.find(b"\n") + 1] else b"\n"
+    try:
+        return apply(src, plan_additions(src, root, read_imports(root), [(s.name, s.path) for s in moved], eol))
+    except ValueError:
+        return None
+
