@@ -252,7 +252,7 @@ def _is_set_attributes(stmt: Node, span: bytes, attribute: str | None) -> bool:
 
 
 def _error_block(stmt: Node, span: bytes, codes: str | None, errors: list[bytes]) -> str | None:
-    """"ours" or "go-instrument" for a deferred block recording the error result, else None."""
+    """Whose deferred block recording the error result this is: "ours", "go-instrument", or None."""
     body = _deferred_literal(stmt)
     if codes is None or body is None or len(body) != 1 or body[0].type != "if_statement":
         return None
