@@ -98,7 +98,10 @@ def _closing(summary: Summary, settings: Settings) -> str:
     if settings.mode is Mode.CHECK:
         return f"{len(summary.findings)} functions without a span in {summary.files_seen} files{errors}"
     verb = "would change" if settings.mode is Mode.DIFF else "changed"
-    return f"{summary.files_changed} of {summary.files_seen} files {verb}, {summary.spans_added} spans added{errors}"
+    spans = (
+        f"{summary.spans_removed} spans removed" if settings.action is Action.REMOVE else f"{summary.spans_added} spans added"
+    )
+    return f"{summary.files_changed} of {summary.files_seen} files {verb}, {spans}{errors}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -499,8 +499,8 @@ def _strip(src: bytes, settings: Settings, info: FileInfo, migrating: bool) -> R
         output = apply(src, edits + _import_edits(src, root, {s.start for s in doomed + moved}))
         moved_back = _add_back(output, moved)
         if moved_back is not None:
-            return Result(src, moved_back)
-    return Result(src, apply(src, edits + _import_edits(src, root, {s.start for s in doomed})))
+            return Result(src, moved_back, spans_removed=len(blocks))
+    return Result(src, apply(src, edits + _import_edits(src, root, {s.start for s in doomed})), spans_removed=len(blocks))
 
 
 def _span_unused_elsewhere(root: Node, blocks: list[_Block]) -> list[_Block]:

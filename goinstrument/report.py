@@ -45,6 +45,7 @@ def as_json(summary: Summary) -> str:
             "files_seen": summary.files_seen,
             "files_changed": summary.files_changed,
             "spans_added": summary.spans_added,
+            "spans_removed": summary.spans_removed,
         },
         indent=2,
     )

@@ -45,6 +45,7 @@ class Result:
     problem: Problem | None = None
     skipped: str | None = None  # why the file was left alone on purpose
     spans_added: int = 0
+    spans_removed: int = 0
     # A one-line function literal was opened up: gofmt may align its neighbours differently.
     relayout: bool = False
 
@@ -60,5 +61,6 @@ class Summary:
     files_seen: int = 0
     files_changed: int = 0
     spans_added: int = 0
+    spans_removed: int = 0
     findings: list[Finding] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)

@@ -25,6 +25,7 @@ class Outcome:
     problem: Problem | None = None
     changed: bool = False
     spans_added: int = 0
+    spans_removed: int = 0
     diff: str | None = None
     clean_stat: tuple[int, int] | None = None  # (mtime_ns, size) when the file is now in its final state
 
@@ -64,6 +65,7 @@ def process_file(path: Path, settings: Settings) -> Outcome:
         findings=result.findings,
         changed=result.changed,
         spans_added=result.spans_added,
+        spans_removed=result.spans_removed,
         diff=diff,
         clean_stat=(stat.st_mtime_ns, stat.st_size) if stat else None,
     )
@@ -105,6 +107,7 @@ def run(paths: list[Path], settings: Settings) -> tuple[Summary, list[Outcome]]:
             summary.problems.append(outcome.problem)
         summary.files_changed += outcome.changed
         summary.spans_added += outcome.spans_added
+        summary.spans_removed += outcome.spans_removed
         if cache is not None:
             key = os.path.abspath(outcome.path)
             if outcome.clean_stat is not None and key in tracers:

@@ -468,3 +468,12 @@ def test_no_go_tool_needed_for_the_core(monkeypatch):
     case = REMOVE / "ours_plain.input.go"
     assert _remove(case, case.read_bytes()) == (REMOVE / "ours_plain.golden.go").read_bytes()
     assert shutil.which("gofmt") is None
+
+
+def test_remove_summary_counts_spans_removed(tmp_path):
+    src = 'package p\n\nimport "context"\n\nfunc F(ctx context.Context) {\n\tprintln(ctx)\n}\n\nfunc G(ctx context.Context) {\n\tprintln(ctx)\n}\n'
+    (tmp_path / "a.go").write_text(src)
+    run_cli("a.go", cwd=tmp_path, check=0)
+    proc = run_cli("--remove", "a.go", cwd=tmp_path, check=0)
+    assert "1 of 1 files changed, 2 spans removed" in proc.stderr
+    assert (tmp_path / "a.go").read_text() == src
