@@ -59,7 +59,7 @@ class _File:
         self.info = info
         self.backend = backend
         self.eol = b"\r\n" if b"\r\n" in src[: src.find(b"\n") + 1] else b"\n"
-        self.identifiers = syntax.Identifiers(root)
+        self._identifiers: syntax.Identifiers | None = None
         self.imports = read_imports(root)
         self.context_names = {
             s.local_name for s in self.imports if s.path in CONTEXT_PATHS and s.name not in ("_",)
@@ -76,6 +76,13 @@ class _File:
         self.package = syntax.text(clause.named_children[0]) if clause is not None and clause.named_children else ""
 
     # names ------------------------------------------------------------------
+    @property
+    def identifiers(self) -> syntax.Identifiers:
+        """Every identifier of the file, collected the first time a name has to be chosen."""
+        if self._identifiers is None:
+            self._identifiers = syntax.Identifiers(self.root)
+        return self._identifiers
+
     @property
     def package_names(self) -> dict[str, str]:
         """Import path -> the name inserted code calls it by: an existing import, or a free name."""

@@ -44,8 +44,9 @@ def _not_utf8(display: str, src: bytes) -> Problem | None:
 def rewrite_source(path: str | os.PathLike, src: bytes, settings: Settings) -> Result:
     """Instrument one file's bytes; bad input comes back as a Result with a problem, never raised."""
     display = os.fspath(path)
-    if b"context" not in src:
-        return Result(src, src, skipped="does not mention context")
+    if b'context"' not in src and b"context`" not in src:
+        # No import of "context" (or golang.org/x/net/context): no function can take one.
+        return Result(src, src, skipped="does not import context")
     problem = _not_utf8(display, src)
     if problem is not None:
         return Result(src, src, problem=problem)
