@@ -1,0 +1,566 @@
+#!/usr/bin/env python3
+"""Benchmark goinstrument's git modes on a git repository of the Go standard library, run by hand.
+
+    python bench/bench_git.py [--repo DIR] [--repeat N] [--json FILE] [--tmpdir DIR] [--keep]
+
+It copies $(go env GOROOT)/src to a temp dir and commits it (or reuses --repo DIR), then
+times, N times each, wall clock with Python start-up included:
+
+  - `goinstrument --staged` on a commit of 5 changed .go files (the pre-commit hook's work),
+  - the whole `git commit` with the installed hook, and without it (--no-verify),
+  - `goinstrument --check --changed-since BASE` on a branch with 20 changed .go files.
+
+It prints one table (min/median/max) and a block of targets with PASS/FAIL; the
+targets also check that each run did the work it should. bench/README.md explains
+the rows. Stdlib only; goinstrument runs as `python -m goinstrument` from this
+working tree, with the Python that runs this script.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+STAGED_FILES, CHANGED_FILES = 5, 20
+STAGED_GOAL_MS, CHECK_GOAL_MS = 300.0, 500.0
+BRANCH = "goinstrument-bench-changed"  # the branch holding the 20 changed files
+WARMUP = 1  # untimed runs before each row's repetitions
+
+# What goinstrument leaves alone by default, mirrored here to pick files it will instrument.
+SKIPPED_DIRS = ("vendor", "testdata")
+GENERATED = re.compile(rb"^// Code generated .* DO NOT EDIT\.\r?$", re.M)
+IMPORTS_CONTEXT = re.compile(rb'^(import\s+|\s+)"context"\s*$', re.M)  # not renamed: `context.Context` works
+CLOSING_STAGED = re.compile(r"goinstrument: (\d+) of (\d+) files changed, (\d+) spans added")
+CLOSING_CHECK = re.compile(r"goinstrument: (\d+) functions without a span in (\d+) files")
+FINDING = re.compile(r"^(.+?):(\d+):(\d+): (\S+): no span$", re.M)
+
+# Git runs with a fixed identity, no signing and no automatic gc, without touching any
+# git config file (GIT_CONFIG_COUNT needs git 2.31). Variables that would point git
+# elsewhere (as when this script runs from inside a hook) are dropped.
+GIT_SETTINGS = {"commit.gpgsign": "false", "gc.auto": "0", "advice.detachedHead": "false"}
+GIT_DROPPED = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_PREFIX")
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def tail(text: str, lines: int = 5) -> str:
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+# ---------------------------------------------------------------- environment and commands
+
+
+def bench_env(cache: Path, pyc: bool) -> dict:
+    """For git and goinstrument alike: this working tree's goinstrument, a cache of our own, and
+    Python's bytecode cached in the scratch directory (as an installed package has its .pyc
+    files) unless `pyc` is false, when every run compiles goinstrument from source."""
+    env = {k: v for k, v in os.environ.items() if k not in GIT_DROPPED and not k.startswith("GIT_CONFIG_")}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    if pyc:
+        env["PYTHONPYCACHEPREFIX"] = str(cache / "pycache")
+    else:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.update(
+        GIT_AUTHOR_NAME="bench",
+        GIT_AUTHOR_EMAIL="bench@example.invalid",
+        GIT_COMMITTER_NAME="bench",
+        GIT_COMMITTER_EMAIL="bench@example.invalid",
+        GIT_CONFIG_COUNT=str(len(GIT_SETTINGS)),
+        XDG_CACHE_HOME=str(cache),
+        GOINSTRUMENT_CACHE_DIR=str(cache / "goinstrument"),
+        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+    )
+    for i, (key, value) in enumerate(GIT_SETTINGS.items()):
+        env[f"GIT_CONFIG_KEY_{i}"], env[f"GIT_CONFIG_VALUE_{i}"] = key, value
+    return env
+
+
+def goinstrument_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "goinstrument", *args]
+
+
+def run(cmd: list[str], cwd: Path, env: dict, check: bool = True) -> subprocess.CompletedProcess:
+    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    if check and done.returncode != 0:
+        raise SystemExit(f"`{' '.join(cmd)}` exited {done.returncode} in {cwd}:\n{tail(done.stderr or done.stdout)}")
+    return done
+
+
+def git(repo: Path, env: dict, *args: str, check: bool = True) -> str:
+    return run(["git", *args], repo, env, check).stdout.strip()
+
+
+def timed(cmd: list[str], cwd: Path, env: dict) -> tuple[float, subprocess.CompletedProcess]:
+    """Wall time from spawning the command to reaping it, in ms."""
+    start = time.perf_counter()
+    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    return (time.perf_counter() - start) * 1000, done
+
+
+def version_of(cmd: list[str], env: dict) -> str:
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        return (done.stdout or done.stderr).strip().splitlines()[0]
+    except (OSError, IndexError):
+        return "n/a"
+
+
+# ---------------------------------------------------------------- the repository
+
+
+def default_corpus() -> Path:
+    goroot = subprocess.run(["go", "env", "GOROOT"], capture_output=True, text=True, check=True).stdout.strip()
+    return Path(goroot, "src")
+
+
+def outside_checkout(path: Path, what: str) -> None:
+    path = path.resolve()
+    if path == REPO or REPO in path.parents:
+        raise SystemExit(f"{what} {path} is inside this checkout ({REPO}); put it elsewhere")
+
+
+def make_repo(corpus: Path, parent: Path, env: dict) -> Path:
+    """A copy of the corpus, committed in a new repository whose hooks stay in its own .git."""
+    repo = parent / "src"
+    start = time.perf_counter()
+    log(f"copying {corpus} to {repo}")
+    shutil.copytree(corpus, repo, symlinks=True)
+    log("git init, add, commit (seconds to a minute)")
+    git(repo, env, "init", "-q")
+    git(repo, env, "config", "core.hooksPath", ".git/hooks")  # a global core.hooksPath must not get our hook
+    git(repo, env, "add", ".")
+    git(repo, env, "commit", "-q", "--no-verify", "-m", f"base: a copy of {corpus}")
+    log(f"repository ready in {time.perf_counter() - start:.0f} s")
+    return repo
+
+
+def check_reused(repo: Path, env: dict) -> Path:
+    """--repo DIR: the top of a clean working tree whose hooks directory is its own."""
+    top = Path(git(repo, env, "rev-parse", "--show-toplevel")).resolve()
+    outside_checkout(top, "--repo")
+    if git(top, env, "status", "--porcelain", "--untracked-files=no"):
+        raise SystemExit(f"{top} has uncommitted changes; the benchmark resets it with `git reset --hard`")
+    hooks = hooks_dir(top, env)
+    git_dir = Path(git(top, env, "rev-parse", "--absolute-git-dir")).resolve()
+    if git_dir not in hooks.parents:
+        raise SystemExit(f"{top}'s hooks directory is {hooks} (core.hooksPath), outside its .git; not installing a hook there")
+    return top
+
+
+def hooks_dir(repo: Path, env: dict) -> Path:
+    return (repo / git(repo, env, "rev-parse", "--git-path", "hooks")).resolve()
+
+
+def pick_files(repo: Path, env: dict, n: int) -> tuple[list[str], int]:
+    """n tracked .go files goinstrument instruments that import "context", spread evenly
+    over the sorted list of all such files; and how many such files there are."""
+    candidates = []
+    for rel in git(repo, env, "ls-files", "-z", "--", "*.go").split("\0"):
+        parts = rel.split("/")
+        if not rel or rel.endswith("_test.go") or any(p in SKIPPED_DIRS or p[:1] in "._" for p in parts):
+            continue
+        data = (repo / rel).read_bytes()
+        if IMPORTS_CONTEXT.search(data) and not GENERATED.search(data):
+            candidates.append(rel)
+    candidates.sort()
+    if len(candidates) < n:
+        raise SystemExit(f"only {len(candidates)} .go files in {repo} import \"context\"; {n} are needed")
+    return [candidates[i * len(candidates) // n] for i in range(n)], len(candidates)
+
+
+def bench_function(number: int) -> str:
+    return f"bench{number}"
+
+
+def is_bench(name: str, number: int) -> bool:
+    """Findings name a function `name` or `Type.name`."""
+    return name == bench_function(number) or name.endswith("." + bench_function(number))
+
+
+def modify(repo: Path, files: dict[str, int]) -> None:
+    """Append `func benchN(ctx context.Context) error { return nil }` to each file."""
+    for rel, number in files.items():
+        with open(repo / rel, "a") as f:
+            f.write(f"\nfunc {bench_function(number)}(ctx context.Context) error {{ return nil }}\n")
+
+
+def reset(repo: Path, env: dict, base: str) -> None:
+    git(repo, env, "reset", "-q", "--hard", base)
+
+
+def blob_ids(repo: Path, env: dict, tree: str, files: dict[str, int]) -> dict[str, str]:
+    """path -> blob id, in the index (tree "") or in a commit."""
+    if tree:
+        listing = git(repo, env, "ls-tree", tree, "--", *files)
+        return {line.split("\t", 1)[1]: line.split()[2] for line in listing.splitlines()}
+    listing = git(repo, env, "ls-files", "-s", "--", *files)
+    return {line.split("\t", 1)[1]: line.split()[1] for line in listing.splitlines()}
+
+
+# ---------------------------------------------------------------- results
+
+
+@dataclass
+class Row:
+    name: str
+    files: int | None = None
+    goal_ms: float | None = None
+    times_ms: list[float] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)  # runs that did not do the work they should
+
+    def fail(self, why: str) -> None:
+        if why not in self.failures:
+            self.failures.append(why)
+            log(f"{self.name}: {why}")
+
+    def stat(self, how) -> float | None:
+        return how(self.times_ms) if self.times_ms else None
+
+    @property
+    def median(self) -> float | None:
+        return self.stat(statistics.median)
+
+    @property
+    def result(self) -> str:
+        if self.goal_ms is None:
+            return ""
+        return "n/a" if self.median is None else "PASS" if self.median <= self.goal_ms else "FAIL"
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name,
+            "files": self.files,
+            "goal_ms": self.goal_ms,
+            "min_ms": self.stat(min),
+            "median_ms": self.median,
+            "max_ms": self.stat(max),
+            "result": self.result or None,
+            "runs_ms": self.times_ms,
+            "notes": self.notes,
+            "failures": self.failures,
+        }
+
+
+# ---------------------------------------------------------------- the measurements
+
+
+def repetitions(row: Row, repeat: int):
+    """Warm-up runs first (untimed: their times are dropped), then the timed ones."""
+    for i in range(WARMUP + repeat):
+        label = "warm-up" if i < WARMUP else f"{i - WARMUP + 1}/{repeat}"
+        log(f"{row.name}: {label}")
+        yield i >= WARMUP
+
+
+def measure_startup(repo: Path, env: dict, repeat: int) -> Row:
+    row = Row("start-up: goinstrument --version", notes=["interpreter start-up + CLI import; no target"])
+    for timed_run in repetitions(row, repeat):
+        ms, done = timed(goinstrument_cmd("--version"), repo, env)
+        if done.returncode != 0:
+            row.fail(f"exit {done.returncode}: {tail(done.stderr)}")
+        if timed_run:
+            row.times_ms.append(ms)
+    return row
+
+
+def stage(repo: Path, env: dict, base: str, files: dict[str, int]) -> dict[str, str]:
+    """From the base commit: the files modified and staged; their staged blob ids."""
+    reset(repo, env, base)
+    modify(repo, files)
+    git(repo, env, "add", "--", *files)
+    return blob_ids(repo, env, "", files)
+
+
+def measure_staged(repo: Path, env: dict, base: str, files: dict[str, int], repeat: int) -> Row:
+    row = Row(f"goinstrument --staged ({len(files)} staged files)", files=len(files), goal_ms=STAGED_GOAL_MS)
+    spans = set()
+    for timed_run in repetitions(row, repeat):
+        before = stage(repo, env, base, files)
+        ms, done = timed(goinstrument_cmd("--staged"), repo, env)
+        closing = CLOSING_STAGED.search(done.stderr)
+        if done.returncode != 0 or closing is None:
+            row.fail(f"exit {done.returncode}: {tail(done.stderr)}")
+            continue
+        changed, seen, added = map(int, closing.groups())
+        spans.add(added)
+        after = blob_ids(repo, env, "", files)
+        if (changed, seen) != (len(files), len(files)) or any(after[f] == before[f] for f in files):
+            row.fail(f"not every staged file was instrumented: {closing.group(0)}")
+        if git(repo, env, "diff", "--name-only"):
+            row.fail("the working tree differs from the index after --staged")
+        if timed_run:
+            row.times_ms.append(ms)
+    reset(repo, env, base)
+    row.notes.append(f"{'/'.join(map(str, sorted(spans)))} spans added per run; index and working tree instrumented")
+    return row
+
+
+def measure_commit(repo: Path, env: dict, base: str, files: dict[str, int], repeat: int, hook: bool) -> Row:
+    cmd = ["git", "commit", "-q", "-m", "x"] + ([] if hook else ["--no-verify"])
+    name = "git commit -q -m x, with the hook" if hook else "git commit -q --no-verify -m x (no hook)"
+    row = Row(name, files=len(files), notes=["report only, no target"])
+    for timed_run in repetitions(row, repeat):
+        staged = stage(repo, env, base, files)
+        ms, done = timed(cmd, repo, env)
+        if done.returncode != 0:
+            row.fail(f"exit {done.returncode}: {tail(done.stderr)}")
+            continue
+        committed = blob_ids(repo, env, "HEAD", files)
+        if set(git(repo, env, "diff", "--name-only", base, "HEAD").splitlines()) != set(files):
+            row.fail("the commit does not hold exactly the modified files")
+        elif hook and any(committed[f] == staged[f] for f in files):
+            row.fail("the hook did not instrument every committed file")
+        elif not hook and committed != staged:
+            row.fail("without the hook, the commit differs from what was staged")
+        if git(repo, env, "status", "--porcelain", "--untracked-files=no"):
+            row.fail("the working tree or index differs from the commit afterwards")
+        if timed_run:
+            row.times_ms.append(ms)
+    reset(repo, env, base)
+    row.notes.append("committed files instrumented" if hook else "committed as staged")
+    return row
+
+
+def findings(stdout: str, repo: Path) -> set[tuple[str, int, str]]:
+    """(path relative to the repository, line, function) for each finding printed."""
+    return {(os.path.relpath(repo / p, repo), int(line), name) for p, line, _, name in FINDING.findall(stdout)}
+
+
+def measure_check(repo: Path, env: dict, base: str, base_rev: str, files: dict[str, int], repeat: int) -> Row:
+    """On a branch one commit after the base holding the modified files (committed without the hook)."""
+    row = Row(f"goinstrument --check --changed-since {base_rev}", files=len(files), goal_ms=CHECK_GOAL_MS)
+    reset(repo, env, base)
+    git(repo, env, "checkout", "-q", "-B", BRANCH, base)
+    modify(repo, files)
+    git(repo, env, "add", "--", *files)
+    git(repo, env, "commit", "-q", "--no-verify", "-m", f"{len(files)} changed files")
+    # What to expect: the same check over the same files named on the command line.
+    expected_run = run(goinstrument_cmd("--check", "--", *files), repo, env, check=False)
+    expected = findings(expected_run.stdout, repo)
+    missing = [n for n in files.values() if not any(is_bench(name, n) for _, _, name in expected)]
+    if expected_run.returncode != 1 or missing:
+        row.fail(f"--check FILES: exit {expected_run.returncode}, the bench functions of {len(missing)} files not found")
+    for timed_run in repetitions(row, repeat):
+        ms, done = timed(goinstrument_cmd("--check", "--changed-since", base_rev), repo, env)
+        got, closing = findings(done.stdout, repo), CLOSING_CHECK.search(done.stderr)
+        if done.returncode != 1 or closing is None:
+            row.fail(f"exit {done.returncode} (1 expected): {tail(done.stderr)}")
+        elif got != expected or int(closing.group(2)) != len(files):
+            row.fail(f"{closing.group(0)}; expected {len(expected)} findings in {len(files)} files")
+        if timed_run:
+            row.times_ms.append(ms)
+    row.notes.append(
+        f"committed on a branch, 1 commit after the base; exit 1 with {len(expected)} findings "
+        f"({len(files)} added + {len(expected) - len(files)} existing functions), as --check FILES"
+    )
+    return row
+
+
+# ---------------------------------------------------------------- report
+
+
+def fmt_ms(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.0f}"
+
+
+def aligned(lines: list[list[str]], right: set[int]) -> str:
+    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
+    out = []
+    for n, line in enumerate(lines):
+        cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(line, widths))]
+        out.append("  ".join(cells).rstrip())
+        if n == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+def table(rows: list[Row]) -> str:
+    header = ["what", "files", "min ms", "median ms", "max ms", "target", "result", "notes"]
+    lines = [
+        [
+            r.name,
+            "" if r.files is None else str(r.files),
+            fmt_ms(r.stat(min)),
+            fmt_ms(r.median),
+            fmt_ms(r.stat(max)),
+            "" if r.goal_ms is None else f"<= {r.goal_ms:g} ms",
+            r.result,
+            "; ".join(r.notes),
+        ]
+        for r in rows
+    ]
+    return aligned([header, *lines], right={1, 2, 3, 4})
+
+
+def targets(rows: dict[str, Row]) -> list[dict]:
+    checks = []
+    for key, label in (("staged", "goinstrument --staged, median"), ("check", "--check --changed-since, median")):
+        row = rows[key]
+        checks.append({"target": label, "measured": row.median, "shown": f"{fmt_ms(row.median)} ms",
+                       "goal": f"<= {row.goal_ms:g} ms", "result": row.result})
+    for row in rows.values():  # every run did the work it should
+        checks.append({"target": f"work done: {row.name}", "measured": len(row.failures),
+                       "shown": "as expected" if not row.failures else f"{len(row.failures)} problems",
+                       "goal": "as expected", "result": "FAIL" if row.failures else "PASS"})
+    return checks
+
+
+def targets_table(results: list[dict]) -> str:
+    lines = [["target", "measured", "goal", "result"]] + [[t["target"], t["shown"], t["goal"], t["result"]] for t in results]
+    return aligned(lines, right={1})
+
+
+# ---------------------------------------------------------------- main
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description="Benchmark goinstrument's pre-commit hook and --changed-since on a git repository of the Go standard library.")
+    p.add_argument("--corpus", type=Path, help="tree of Go source to copy into the new repository; default: $(go env GOROOT)/src")
+    p.add_argument("--repo", type=Path, metavar="DIR", help="reuse this repository (a clean working tree, e.g. one kept with --keep) instead of making one; it is reset to its HEAD afterwards")
+    p.add_argument("--repeat", type=int, default=7, metavar="N", help="timed repetitions per row (after one untimed warm-up); default 7")
+    p.add_argument("--json", type=Path, metavar="FILE", help="also write the figures to FILE")
+    p.add_argument("--no-bytecode-cache", action="store_true", help="run Python with PYTHONDONTWRITEBYTECODE=1, so every run compiles goinstrument from source; default: .pyc files cached in the scratch dir")
+    p.add_argument("--tmpdir", metavar="DIR", help="where the repository and the cache go; default: the system temp dir")
+    p.add_argument("--keep", action="store_true", help="keep the repository made (pass it to --repo next time)")
+    args = p.parse_args(argv)
+    if args.repeat < 1:
+        p.error("--repeat must be 1 or more")
+    if args.repo and args.corpus:
+        p.error("--corpus makes a new repository; --repo reuses one: not both")
+    return args
+
+
+class Bench:
+    """The scratch directory, the repository, and what to restore in it at the end."""
+
+    def __init__(self, args: argparse.Namespace):
+        self.args = args
+        outside_checkout(Path(args.tmpdir or tempfile.gettempdir()), "--tmpdir")
+        self.root = Path(tempfile.mkdtemp(prefix="goinstrument-bench-git-", dir=args.tmpdir)).resolve()
+        (self.root / "cache").mkdir()
+        self.env = bench_env(self.root / "cache", pyc=not args.no_bytecode_cache)
+        self.made_in: float | None = None
+        try:
+            self.open_repo()
+        except BaseException:
+            shutil.rmtree(self.root, ignore_errors=True)
+            raise
+
+    def open_repo(self) -> None:
+        args = self.args
+        if args.repo:
+            self.repo = check_reused(args.repo, self.env)
+        else:
+            start = time.perf_counter()
+            self.repo = make_repo((args.corpus or default_corpus()).resolve(), self.root, self.env)
+            self.made_in = time.perf_counter() - start
+        self.base = git(self.repo, self.env, "rev-parse", "HEAD")
+        self.branch = git(self.repo, self.env, "symbolic-ref", "-q", "--short", "HEAD", check=False)
+        self.hook = hooks_dir(self.repo, self.env) / "pre-commit"
+        self.old_hook = self.hook.read_bytes() if self.hook.exists() else None
+
+    def install_hook(self) -> str:
+        done = run(goinstrument_cmd("--install-hook"), self.repo, self.env, check=False)
+        if done.returncode != 0:
+            raise SystemExit(f"goinstrument --install-hook exited {done.returncode}: {tail(done.stderr)}")
+        return tail(done.stderr, 1)
+
+    def close(self) -> None:
+        """The repository back at its base commit and branch, without our branch and hook."""
+        git(self.repo, self.env, "checkout", "-q", "-f", self.branch or self.base, check=False)
+        reset(self.repo, self.env, self.base)
+        git(self.repo, self.env, "branch", "-q", "-D", BRANCH, check=False)
+        if self.old_hook is None:
+            self.hook.unlink(missing_ok=True)
+        else:
+            self.hook.write_bytes(self.old_hook)
+        if self.args.keep and not self.args.repo:
+            shutil.rmtree(self.root / "cache", ignore_errors=True)
+            log(f"kept {self.repo} (reuse it with --repo {self.repo})")
+        else:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    load = os.getloadavg()
+    bench = Bench(args)
+    rows: dict[str, Row] = {}
+    try:
+        env, repo, base = bench.env, bench.repo, bench.base
+        base_rev = bench.branch or base[:12]
+        go_count = len(git(repo, env, "ls-files", "--", "*.go").splitlines())
+        picked, candidates = pick_files(repo, env, CHANGED_FILES)
+        changed = {rel: i + 1 for i, rel in enumerate(picked)}
+        staged = {rel: n for rel, n in list(changed.items())[:: CHANGED_FILES // STAGED_FILES]}
+        log(f"staged files: {', '.join(staged)}")
+        log(f"changed files: {', '.join(changed)}")
+        log(bench.install_hook())
+        rows["startup"] = measure_startup(repo, env, args.repeat)
+        rows["staged"] = measure_staged(repo, env, base, staged, args.repeat)
+        rows["commit"] = measure_commit(repo, env, base, staged, args.repeat, hook=True)
+        rows["commit-no-hook"] = measure_commit(repo, env, base, staged, args.repeat, hook=False)
+        rows["check"] = measure_check(repo, env, base, base_rev, changed, args.repeat)
+        goinstrument = version_of(goinstrument_cmd("--version"), env)
+    finally:
+        bench.close()
+
+    checks = targets(rows)
+    made = f"made in {bench.made_in:.0f} s" if bench.made_in is not None else "reused"
+    print(
+        f"repo {repo} ({made}): {go_count:,} tracked .go files, {candidates:,} of them instrumentable and importing "
+        f'"context"; base {base[:12]}; {os.cpu_count()} CPUs (load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at start); '
+        f"{args.repeat} timed runs per row after {WARMUP} warm-up; "
+        f"{'no .pyc (PYTHONDONTWRITEBYTECODE=1)' if args.no_bytecode_cache else '.pyc cached'}; Python {platform.python_version()}; "
+        f"{version_of(['git', '--version'], env)}; {goinstrument} (python -m goinstrument from {REPO})"
+    )
+    print()
+    print(table(list(rows.values())))
+    print()
+    print(targets_table(checks))
+    if args.json:
+        report = {
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "repo": str(repo),
+            "repo_made_in_s": bench.made_in,
+            "base": base,
+            "changed_since": base_rev,
+            "go_files": go_count,
+            "candidate_files": candidates,
+            "staged_files": list(staged),
+            "changed_files": list(changed),
+            "cpus": os.cpu_count(),
+            "load_at_start": load,
+            "repeat": args.repeat,
+            "warmup": WARMUP,
+            "bytecode_cache": not args.no_bytecode_cache,
+            "python": platform.python_version(),
+            "git": version_of(["git", "--version"], env),
+            "goinstrument": goinstrument,
+            "rows": {key: row.to_json() for key, row in rows.items()},
+            "targets": checks,
+        }
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+        log(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
