@@ -21,7 +21,7 @@ from goinstrument.directives import DirectiveError, Directives, doc_comment_rows
 from goinstrument.edits import Edit, apply, insert
 from goinstrument.linedirectives import apply_with_directives
 from goinstrument.imports import default_package_name, plan_additions, read_imports
-from goinstrument.result import Finding, Problem, Result
+from goinstrument.result import Finding, Position, Problem, Result
 from goinstrument.settings import FileInfo, Settings
 
 CONTEXT_PATHS = ("context", "golang.org/x/net/context")
@@ -479,8 +479,6 @@ def _check_doc_excludes(root: Node, directives: Directives) -> None:
         if node.type in DECLARATIONS:
             documented |= doc_comment_rows(node)
     for row in sorted(directives.doc_excludes - documented):
-        from goinstrument.result import Position
-
         raise DirectiveError(
             Position(row + 1, 1),
             "//instrument:exclude without names must be in the doc comment of a function or method",

@@ -9,7 +9,6 @@ the free tags satisfies it, with ``ignore`` and ``exclude`` false.
 from __future__ import annotations
 
 import itertools
-import os
 import random
 import re
 import shutil

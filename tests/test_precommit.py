@@ -10,7 +10,6 @@ afresh into a store of its own, so it is used where the issue asks for it and
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
