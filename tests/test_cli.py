@@ -119,6 +119,8 @@ BAD_INPUTS = {
     "syntax.go": (b"package p\n\nimport \"context\"\n\nfunc F(ctx context.Context {\n}\n", "syntax.go:5:"),
     "latin1.go": (b"package p\n\nimport \"context\"\n\n// caf\xe9\nfunc F(ctx context.Context) {}\n", "latin1.go:5:7: not valid UTF-8"),
     "directive.go": (b"package p\n\nimport \"context\"\n\n//instrument:skip F\nfunc F(ctx context.Context) {}\n", "directive.go:5:1: unknown directive '//instrument:skip'"),
+    "loose_exclude.go": (b"package p\n\nimport \"context\"\n\n//instrument:exclude\n\nfunc F(ctx context.Context) {}\n", "loose_exclude.go:5:1: //instrument:exclude without names must be in the doc comment"),
+    "empty_include.go": (b"package p\n\nimport \"context\"\n\n//instrument:include\nfunc F(ctx context.Context) {}\n", "empty_include.go:5:1: //instrument:include needs function names"),
     "constraint.go": (b"//go:build linux &&\n\npackage p\n\nimport \"context\"\n\nfunc F(ctx context.Context) {}\n", "constraint.go:1:"),
 }
 
