@@ -493,3 +493,14 @@ def test_staged_from_a_subdirectory_applies_the_files_globs_from_its_directory(t
     staged = lambda name: subprocess.run(["git", "show", f":{name}"], cwd=root, capture_output=True, text=True).stdout
     assert "otel.Tracer" in staged("pkg/a.go")
     assert staged("pkg/gen/b.go") == src
+
+
+def test_a_flag_switches_off_what_the_file_switches_on(tmp_path):
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".goinstrument.toml").write_text("tests = true\n")
+    src = 'package p\n\nimport "context"\n\nfunc F(ctx context.Context) {\n}\n'
+    (tmp_path / "a_test.go").write_text(src)
+    run_cli("--no-tests", ".", cwd=tmp_path, check=0)
+    assert (tmp_path / "a_test.go").read_text() == src
+    run_cli(".", cwd=tmp_path, check=0)
+    assert "otel.Tracer" in (tmp_path / "a_test.go").read_text()
