@@ -105,6 +105,7 @@ def _closing(summary: Summary, settings: Settings) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))  # deeply nested Go expressions
     parser = _parser()
     args = parser.parse_args(argv)
     if args.jobs < 0:

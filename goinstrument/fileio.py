@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -13,6 +14,11 @@ class FileError(Exception):
 
 def read_source(path: Path) -> bytes:
     try:
+        mode = os.stat(path).st_mode
+        if stat.S_ISDIR(mode):
+            raise FileError("is a directory, not a Go file; left untouched")
+        if not stat.S_ISREG(mode):
+            raise FileError("is not a regular file (a pipe or device?); left untouched")
         with open(path, "rb") as f:
             return f.read()
     except IsADirectoryError:
@@ -39,12 +45,18 @@ def write_atomic(path: Path, original: bytes, data: bytes) -> None:
         raise FileError(f"cannot read: {exc.strerror or exc}") from None
     if current != original:
         raise FileError("changed on disk while being processed; left untouched")
-    mode = os.stat(target).st_mode & 0o7777
+    info = os.stat(target)
+    mode = info.st_mode & 0o7777
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".goinstrument", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.chmod(tmp, mode)
+        if (info.st_uid, info.st_gid) != (os.getuid(), os.getgid()):
+            try:
+                os.chown(tmp, info.st_uid, info.st_gid)  # keep the owner where we may
+            except OSError:
+                pass
         os.replace(tmp, target)
     except OSError as exc:
         try:

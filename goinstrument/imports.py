@@ -122,7 +122,8 @@ def plan_additions(
         closing = blocks[-1].children[-1]
         at = line_start(src, closing.start_byte)
         if src[at : closing.start_byte].strip() != b"" or blocks[-1].named_child_count == 0:
-            raise ValueError("cannot extend an import block written on one line")
+            # `import ("context")` or `import ()`: not gofmt's layout; add declarations of our own.
+            return edits + _separate_declarations(src, root, homeless, eol)
         edits.append(insert(at, b"".join(eol + _lines(group, eol) for group in _groups(homeless))))
     return edits
 
@@ -143,7 +144,7 @@ def _single_line_to_block(
     """Turn the last one-line import into a block, as goimports would merge separate import lines anyway."""
     singles = [s for s in specs if not s.in_block and s.path != "C"]
     if not singles:
-        raise ValueError("no import declaration to extend")
+        return _separate_declarations(src, root, new, eol)
     spec = singles[-1]
     decl = spec_node_parent(root, spec)
     existing = src[spec.start : spec.end]
@@ -151,6 +152,13 @@ def _single_line_to_block(
     body = eol.join(_lines(group, eol) for group in _groups(entries))
     body = body.replace(b"\t" + spec_text(spec.name, spec.path) + eol, b"\t" + existing + eol, 1)
     return [Edit(decl.start_byte, decl.end_byte, b"import (" + eol + body + b")")]
+
+
+def _separate_declarations(src: bytes, root: Node, new: list[tuple[str | None, str]], eol: bytes) -> list[Edit]:
+    """`import "path"` lines after the last import declaration: always valid Go, whatever the layout."""
+    decls = [d for d in root.named_children if d.type in ("import_declaration", "package_clause")]
+    at = line_end(src, decls[-1].end_byte)
+    return [insert(at, b"".join(eol + b"import " + spec_text(name, path) for name, path in new))]
 
 
 def spec_node_parent(root: Node, spec: ImportSpec) -> Node:

@@ -34,14 +34,12 @@ def package_declarations(directory: str) -> frozenset[str]:
     """Top-level names declared by any .go file in `directory` (tests included: they share the package)."""
     names: set[str] = set()
     try:
-        entries = os.listdir(directory)
+        entries = [e for e in os.scandir(directory) if e.name.endswith(".go") and e.is_file()]
     except OSError:
         return frozenset()
-    for entry in entries:
-        if not entry.endswith(".go"):
-            continue
+    for entry in entries:  # regular files only: a pipe named x.go would block the read
         try:
-            with open(os.path.join(directory, entry), "rb") as f:
+            with open(entry.path, "rb") as f:
                 names |= declared_names(f.read())
         except OSError:
             continue

@@ -46,7 +46,13 @@ def process_file(path: Path, settings: Settings) -> Outcome:
         src = read_source(path)
     except FileError as exc:
         return Outcome(display, problem=Problem(display, Position(1, 1), str(exc)))
-    result = rewrite_source(path, src, settings)
+    try:
+        result = rewrite_source(path, src, settings)
+    except RecursionError:
+        return Outcome(display, problem=Problem(display, Position(1, 1), "nested too deeply to analyse; left untouched"))
+    except Exception as exc:  # a bug of ours must not stop the batch or lose the file
+        message = f"internal error ({type(exc).__name__}: {exc}); left untouched, please report it"
+        return Outcome(display, problem=Problem(display, Position(1, 1), message))
     if result.problem is not None:
         return Outcome(display, problem=result.problem)
     diff = None

@@ -253,3 +253,33 @@ var t = T{
     assert b"init.func1" in (root / "a.go").read_bytes()
     gofmt = subprocess.run(["gofmt", "-l", "a.go"], cwd=root, capture_output=True, text=True)
     assert gofmt.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "layout",
+    ['import ("context")', 'import "context"\nimport ()'],
+    ids=["one-line block", "empty block"],
+)
+def test_unusual_import_layouts_still_get_their_imports(tmp_path, layout):
+    src = f"package p\n\n{layout}\n\nfunc F(ctx context.Context) error {{ return nil }}\n".encode()
+    root = module(tmp_path, {"a.go": src})
+    run_cli("a.go", cwd=root, check=0)
+    out = (root / "a.go").read_text()
+    assert 'import "go.opentelemetry.io/otel"' in out and 'import "go.opentelemetry.io/otel/codes"' in out
+
+
+def test_a_named_pipe_is_reported_not_waited_on(tmp_path):
+    root = module(tmp_path, {"good.go": PLAIN})
+    os.mkfifo(root / "pipe.go")
+    proc = run_cli(".", cwd=root, check=2)
+    assert "pipe.go:1:1: is not a regular file" in proc.stderr
+    assert b"span" in (root / "good.go").read_bytes()
+
+
+def test_deeply_nested_expression_is_handled(tmp_path):
+    expr = " + ".join(["1"] * 3000)
+    src = f'package p\n\nimport "context"\n\nfunc F(ctx context.Context) int {{\n\tx := {expr}\n\treturn x\n}}\n'.encode()
+    root = module(tmp_path, {"a.go": src, "good.go": PLAIN})
+    proc = run_cli(".", cwd=root)
+    assert "Traceback" not in proc.stderr
+    assert b"span" in (root / "good.go").read_bytes()
