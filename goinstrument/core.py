@@ -60,6 +60,7 @@ class _File:
         self.backend = backend
         self.eol = b"\r\n" if b"\r\n" in src[: src.find(b"\n") + 1] else b"\n"
         self._identifiers: syntax.Identifiers | None = None
+        self.second_imports: dict[str, str] = {}  # path -> name of an extra import where the usual one is shadowed
         self.imports = read_imports(root)
         self.context_names = {
             s.local_name for s in self.imports if s.path in CONTEXT_PATHS and s.name not in ("_",)
@@ -98,6 +99,36 @@ class _File:
                     taken.add(names[path])
             self._package_names = names
         return self._package_names
+
+    def packages_for(self, func: Node, paths: set[str]) -> dict[str, str]:
+        """Package names for one function's inserted code.
+
+        An import the file already has is reused under its name, unless the
+        function's own declaration declares that name somewhere (a parameter
+        called `otel`, a local `attribute`): there the package is imported a
+        second time under a fresh name.
+        """
+        names = dict(self.package_names)
+        existing = self.existing_package_names()
+        top = func
+        while top.parent is not None and top.parent.type != "source_file":
+            top = top.parent
+        shadowing = None
+        for path in paths:
+            if path not in existing:
+                continue
+            if shadowing is None:
+                shadowing = syntax.declared_names(top)
+            if names[path].encode() in shadowing:
+                names[path] = self.second_import(path)
+        return names
+
+    def second_import(self, path: str) -> str:
+        if path not in self.second_imports:
+            taken = {n.decode() for n in self.identifiers.all_names()} | {s.local_name for s in self.imports}
+            taken |= self.info.package_names() | set(self.second_imports.values())
+            self.second_imports[path] = _fresh(self.backend.preferred_names[path][1:] or (path.rsplit("/", 1)[-1] + "pkg",), taken)
+        return self.second_imports[path]
 
     def existing_package_names(self) -> dict[str, str]:
         return {s.path: s.local_name for s in self.imports if s.name not in ("_", ".")}
@@ -253,14 +284,14 @@ class _File:
         taken.add(span)
         err, result_edits = self.error_result(func, body, taken)
         reads_ctx = not ctx.fresh and scopes.reads(body, ctx.name.encode())
-        self.used_packages.update(self.backend.start_imports)
-        if err is not None:
-            self.used_packages.update(self.backend.error_imports)
         start_attributes, result_attributes = self.attributes(func, ctx, runtime_name)
+        paths = set(self.backend.start_imports) | (set(self.backend.error_imports) if err is not None else set())
         if start_attributes or result_attributes:
-            self.used_packages.update(getattr(self.backend, "attribute_imports", ()))
+            paths |= set(getattr(self.backend, "attribute_imports", ()))
+        self.used_packages |= paths
+        packages = self.packages_for(func, paths)
         names = Names(
-            ctx.name if reads_ctx else "_", ctx.name, span, err, self.package_names,
+            ctx.name if reads_ctx else "_", ctx.name, span, err, packages,
             tuple(start_attributes), tuple(result_attributes),
         )
         lines = self.backend.lines(names, self.info.tracer, span_name)
@@ -457,7 +488,7 @@ def instrument(src: bytes, settings: Settings, info: FileInfo) -> Result:
             (None if (n := file.package_names[p]) == default_package_name(p) else n, p)
             for p in sorted(file.used_packages)
             if p not in existing
-        ]
+        ] + [(name, path) for path, name in sorted(file.second_imports.items())]
         file.edits.extend(plan_additions(src, root, file.imports, missing, file.eol))
     file.edits.extend(realign(src, root, file.expanded_rows))
     file.resolve_line_placeholders()

@@ -27,6 +27,20 @@ _IDENTIFIERS = """
 (package_identifier) @id
 """
 _COMMENTS = "(comment) @c"
+# Names a declaration brings into some scope: parameters, results, receivers, type
+# parameters, variables, constants, local types.
+_DECLARED = """
+(parameter_declaration name: (identifier) @n)
+(variadic_parameter_declaration name: (identifier) @n)
+(short_var_declaration left: (expression_list (identifier) @n))
+(var_spec name: (identifier) @n)
+(const_spec name: (identifier) @n)
+(range_clause left: (expression_list (identifier) @n))
+(receive_statement left: (expression_list (identifier) @n))
+(type_parameter_declaration name: (identifier) @n)
+(type_switch_statement alias: (expression_list (identifier) @n))
+(type_spec name: (type_identifier) @n)
+"""
 
 
 @cache
@@ -53,6 +67,11 @@ def _captures(query: str, node: Node) -> list[Node]:
 def functions(root: Node) -> list[Node]:
     """Function declarations, methods and literals, in source order."""
     return _captures(_FUNCTIONS, root)
+
+
+def declared_names(node: Node) -> set[bytes]:
+    """Every name declared anywhere inside `node`, whatever its scope."""
+    return {n.text for n in _captures(_DECLARED, node)}
 
 
 def comments(root: Node) -> list[Node]:
