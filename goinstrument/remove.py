@@ -17,6 +17,7 @@ bytes, applied once.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from collections.abc import Iterable
@@ -128,9 +129,9 @@ def _alone_on_lines(src: bytes, body: Node, block: list[Node]) -> bool:
 class _Finder:
     """Finds the span blocks of one parsed file."""
 
-    def __init__(self, src: bytes, packages: dict[str, str], backends: list[Backend], filename: str):
+    def __init__(self, src: bytes, packages: list[dict[str, str]], backends: list[Backend], filename: str):
         self.src = src
-        self.packages = packages
+        self.mappings = packages  # a package imported twice (see core.packages_for) gives two
         self.backends = backends
         self.filename = filename
 
@@ -163,18 +164,21 @@ class _Finder:
         """(statements in the block, whether it is go-instrument's, the start) for a block at items[first]."""
         if first >= len(items):
             return None
-        for backend in self.backends:
-            for ctx in _parameter_names(func):
-                start = backend.match_start(items[first], ctx, self.packages)
-                if start is None:
-                    continue
-                rest = items[first + 1 :]
-                if OTEL in backend.start_imports:
-                    shape = _otel_shape(rest, start.span.text, self.packages, _error_results(func))
-                else:
-                    shape = _rendered_shape(rest, backend, start, ctx, self.packages, _error_results(func))
-                return (1 + shape[0], shape[1], start) if shape is not None else None
-        return None
+        best = None
+        for packages in self.mappings:  # the longest block any reading of the imports gives
+            for backend in self.backends:
+                for ctx in _parameter_names(func):
+                    start = backend.match_start(items[first], ctx, packages)
+                    if start is None:
+                        continue
+                    rest = items[first + 1 :]
+                    if OTEL in backend.start_imports:
+                        shape = _otel_shape(rest, start.span.text, packages, _error_results(func))
+                    else:
+                        shape = _rendered_shape(rest, backend, start, ctx, packages, _error_results(func))
+                    if shape is not None and (best is None or 1 + shape[0] > best[0]):
+                        best = (1 + shape[0], shape[1], start)
+        return best
 
     def trailer(self, at: int, following: list[Node]) -> tuple[int, list[str]]:
         """The end of one blank line and of line directives right after a block, and the files `/*line` ones name."""
@@ -478,10 +482,15 @@ def _strip(src: bytes, settings: Settings, info: FileInfo, migrating: bool) -> R
         return Result(src, src, problem=Problem(info.path, syntax.position(error), "syntax error: the file does not parse; left untouched"))
     specs = read_imports(root)
     packages = {s.path: s.local_name for s in specs if s.name not in ("_", ".")}
+    names_by_path: dict[str, list[str]] = {}
+    for spec in specs:
+        if spec.name not in ("_", "."):
+            names_by_path.setdefault(spec.path, []).append(spec.local_name)
+    mappings = [dict(zip(names_by_path, combo)) for combo in itertools.islice(itertools.product(*names_by_path.values()), 16)]
     backends = _backends(settings)
     if not any(path in packages for b in backends for path in b.start_imports):
         return Result(src, src)
-    finder = _Finder(src, packages, backends, os.path.basename(info.path))
+    finder = _Finder(src, mappings, backends, os.path.basename(info.path))
     blocks = [b for func in syntax.functions(root) if (b := finder.block(func)) is not None]
     foreign_file = any(b.foreign for b in blocks)
     if migrating:
