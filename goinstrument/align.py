@@ -63,15 +63,19 @@ def _pad(line: _OneLiner, spaces: int) -> list[Edit]:
     return [] if line.lbrace - line.signature_end == spaces else [Edit(line.signature_end, line.lbrace, wanted)]
 
 
-def realign(src: bytes, root: Node, expanded_rows: set[int]) -> list[Edit]:
+def realign(src: bytes, root: Node, expanded_rows: set[int]) -> tuple[list[Edit], bool]:
+    """Edits lining the one-liners up again, and whether a block was beyond us (trailing
+    comments or tabs: gofmt's own layout is then needed)."""
     if not expanded_rows:
-        return []
+        return [], False
     lines = _one_liners(src, root)
     edits: list[Edit] = []
+    beyond = False
     for block in _runs(list(lines)):
         if not expanded_rows.intersection(block):
             continue
         if not all(lines[row].aligned for row in block):
+            beyond = True
             continue
         for row in block:
             if row in expanded_rows:
@@ -80,4 +84,4 @@ def realign(src: bytes, root: Node, expanded_rows: set[int]) -> list[Edit]:
             target = max(lines[row].width for row in run) + 1
             for row in run:
                 edits += _pad(lines[row], target - lines[row].width)
-    return edits
+    return edits, beyond

@@ -112,8 +112,19 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--jobs must be 0 or more")
     if args.min_statements is not None and args.min_statements < 0:
         parser.error("--min-statements must be 0 or more")
+    if args.action is Action.REMOVE and (args.check or args.staged or args.install_hook):
+        parser.error("--remove goes with a plain run or --diff, not --check, --staged or --install-hook")
+    if args.format == "json" and args.diff:
+        parser.error("--diff prints a patch; --format json goes with a plain run or --check")
+    if args.force and not args.install_hook:
+        parser.error("--force goes with --install-hook")
     from goinstrument import config
 
+    if args.span_name is not None:
+        try:
+            config.check_span_name("--span-name", args.span_name)
+        except ValueError as exc:
+            parser.error(str(exc))
     try:
         configured = config.load(Path.cwd())
     except config.ConfigError as exc:

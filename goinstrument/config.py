@@ -37,7 +37,7 @@ class ConfigError(Exception):
     """A configuration file that cannot be used; str() is `path:line:col: message`, one line per problem."""
 
 
-class _BadValue(Exception):
+class _BadValue(ValueError):
     """One key's value cannot be used; the message says why, without the position."""
 
 
@@ -138,7 +138,11 @@ def _is_module_attribute(value: str) -> bool:
 
 
 def _span_name(key: str, value: Any, directory: Path) -> str:
-    template = _text(key, value, directory)
+    return check_span_name(key, _text(key, value, directory))
+
+
+def check_span_name(key: str, template: str) -> str:
+    """The template, if it only uses known placeholders; _BadValue (a ValueError) otherwise."""
     try:
         fields = [(name, spec, conversion) for _, name, spec, conversion in string.Formatter().parse(template)]
     except ValueError:

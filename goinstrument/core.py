@@ -490,7 +490,9 @@ def instrument(src: bytes, settings: Settings, info: FileInfo) -> Result:
             if p not in existing
         ] + [(name, path) for path, name in sorted(file.second_imports.items())]
         file.edits.extend(plan_additions(src, root, file.imports, missing, file.eol))
-    file.edits.extend(realign(src, root, file.expanded_rows))
+    aligned, beyond = realign(src, root, file.expanded_rows)
+    file.edits.extend(aligned)
+    file.relayout |= beyond and not settings.line_directives
     file.resolve_line_placeholders()
     if not file.edits:
         output = src

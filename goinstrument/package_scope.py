@@ -14,15 +14,19 @@ import re
 from functools import lru_cache
 
 _TOP_LEVEL = re.compile(rb"^(?:func|var|const|type)\s+((?:\w+\s*,\s*)*\w+)", re.MULTILINE)
-_GROUP = re.compile(rb"^(?:var|const|type)\s*\(\s*$(.*?)^\)", re.MULTILINE | re.DOTALL)
-_GROUP_MEMBER = re.compile(rb"^\s+((?:\w+\s*,\s*)*\w+)", re.MULTILINE)
+# A group's first member may share the `(` line (a one-line group runs on to a later
+# `)`: more names than declared, which costs at most an import alias).
+_GROUP = re.compile(rb"^(?:var|const|type)\s*\((.*?)^\)", re.MULTILINE | re.DOTALL)
+_GROUP_MEMBER = re.compile(rb"^\s*((?:\w+\s*,\s*)*\w+)", re.MULTILINE)
+_GROUP_FIRST = re.compile(rb"^(?:var|const|type)\s*\(\s*((?:\w+\s*,\s*)*\w+)", re.MULTILINE)  # `const (k = 1)`
 _WORD = re.compile(rb"\w+")
 
 
 def declared_names(src: bytes) -> set[str]:
     names: set[bytes] = set()
-    for match in _TOP_LEVEL.finditer(src):
-        names.update(_WORD.findall(match.group(1)))
+    for pattern in (_TOP_LEVEL, _GROUP_FIRST):
+        for match in pattern.finditer(src):
+            names.update(_WORD.findall(match.group(1)))
     for group in _GROUP.finditer(src):
         for member in _GROUP_MEMBER.finditer(group.group(1)):
             names.update(_WORD.findall(member.group(1)))

@@ -12,7 +12,7 @@ from goinstrument.result import Position, Problem, Result
 from goinstrument.settings import Action, FileInfo, Mode, Settings
 
 _PACKAGE = re.compile(rb"^package\b", re.MULTILINE)
-_GENERATED = re.compile(rb"^// Code generated .* DO NOT EDIT\.\r?$", re.MULTILINE)
+_GENERATED = re.compile(rb"^(?:\xef\xbb\xbf)?// Code generated .* DO NOT EDIT\.\r?$", re.MULTILINE)
 
 
 def is_generated(src: bytes) -> bool:

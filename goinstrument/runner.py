@@ -30,10 +30,17 @@ class Outcome:
     clean_stat: tuple[int, int] | None = None  # (mtime_ns, size) when the file is now in its final state
 
 
+def _lines(text: str) -> list[str]:
+    """Lines as patch sees them: split at \\n only (not at form feeds or U+2028 as str.splitlines does)."""
+    parts = text.split("\n")
+    lines = [part + "\n" for part in parts[:-1]]
+    return lines + [parts[-1]] if parts[-1] else lines
+
+
 def unified_diff(path: str, before: bytes, after: bytes) -> str:
     lines = difflib.unified_diff(
-        before.decode("utf-8").splitlines(keepends=True),
-        after.decode("utf-8").splitlines(keepends=True),
+        _lines(before.decode("utf-8")),
+        _lines(after.decode("utf-8")),
         fromfile=f"a/{path}",
         tofile=f"b/{path}",
     )
