@@ -249,7 +249,10 @@ def _rewrite(rewrite: Rewrite, display: str, source: bytes) -> Result:
 
 
 def _read_worktree(full: Path) -> bytes | None:
-    """The working-tree bytes, or None when the file is gone (staged, then deleted)."""
+    """The working-tree bytes, or None when the file is gone (staged, then deleted) or is
+    now a symbolic link: the hook never writes through a link to wherever it points."""
+    if full.is_symlink():
+        return None
     try:
         return full.read_bytes()
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):

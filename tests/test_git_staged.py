@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import run_cli
 from gitrepo import GO_FUNC, GitRepo, git_env
 
 from goinstrument.discover import skip_reason
@@ -291,3 +292,24 @@ def test_the_command_line_staged_run(repo):
     assert SPAN in repo.staged("orders.go")
     assert repo.staged("broken.go") == BROKEN
 
+
+
+def test_a_work_tree_symlink_is_not_written_through(tmp_path):
+    """Staged as a file, replaced by a link in the work tree: the index gets the spans, the link's target does not."""
+    import subprocess
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
+    src = 'package p\n\nimport "context"\n\nfunc F(ctx context.Context) {\n}\n'
+    (repo / "go.mod").write_text("module example.com/r\n\ngo 1.22\n")
+    (repo / "b.go").write_text(src)
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+    outside = tmp_path / "outside.go"
+    outside.write_text(src)
+    (repo / "b.go").unlink()
+    (repo / "b.go").symlink_to(outside)
+    run_cli("--staged", cwd=repo, check=0)
+    assert outside.read_text() == src
+    staged = subprocess.run(["git", "show", ":b.go"], cwd=repo, capture_output=True, text=True).stdout
+    assert "otel.Tracer" in staged
