@@ -43,7 +43,7 @@ WARMUP = 1  # untimed runs before each row's repetitions
 SKIPPED_DIRS = ("vendor", "testdata")
 GENERATED = re.compile(rb"^// Code generated .* DO NOT EDIT\.\r?$", re.M)
 IMPORTS_CONTEXT = re.compile(rb'^(import\s+|\s+)"context"\s*$', re.M)  # not renamed: `context.Context` works
-CLOSING_STAGED = re.compile(r"goinstrument: (\d+) of (\d+) files changed, (\d+) spans added")
+CLOSING_STAGED = re.compile(r"goinstrument: (\d+) of (\d+) files? changed, (\d+) spans? added")
 CLOSING_CHECK = re.compile(r"goinstrument: (\d+) functions without a span in (\d+) files")
 FINDING = re.compile(r"^(.+?):(\d+):(\d+): (\S+): no span$", re.M)
 

@@ -92,16 +92,23 @@ def _say(message: str) -> None:
     print(f"goinstrument: {message}", file=sys.stderr)
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _closing(summary: Summary, settings: Settings) -> str:
     n = len(summary.problems)
-    errors = f", {n} file{'s' * (n != 1)} left untouched because of errors" if n else ""
+    errors = f", {_count(n, 'file')} left untouched because of errors" if n else ""
+    files = _count(summary.files_seen, "file")
     if settings.mode is Mode.CHECK:
-        return f"{len(summary.findings)} functions without a span in {summary.files_seen} files{errors}"
+        return f"{_count(len(summary.findings), 'function')} without a span in {files}{errors}"
     verb = "would change" if settings.mode is Mode.DIFF else "changed"
     spans = (
-        f"{summary.spans_removed} spans removed" if settings.action is Action.REMOVE else f"{summary.spans_added} spans added"
+        f"{_count(summary.spans_removed, 'span')} removed"
+        if settings.action is Action.REMOVE
+        else f"{_count(summary.spans_added, 'span')} added"
     )
-    return f"{summary.files_changed} of {summary.files_seen} files {verb}, {spans}{errors}"
+    return f"{summary.files_changed} of {files} {verb}, {spans}{errors}"
 
 
 def main(argv: list[str] | None = None) -> int:

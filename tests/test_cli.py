@@ -37,7 +37,7 @@ def test_write_mode_instruments_and_names_tracer_after_package_path(tmp_path):
     proc = run_cli(root, check=0)
     out = (root / "sub/a.go").read_text()
     assert 'otel.Tracer("example.com/m/sub").Start(ctx, "F")' in out
-    assert "1 of 1 files changed, 1 spans added" in proc.stderr
+    assert "1 of 1 file changed, 1 span added" in proc.stderr
     assert proc.stdout == ""
 
 
@@ -206,9 +206,9 @@ def test_many_files_in_parallel_and_second_run_is_a_no_op(tmp_path):
 def test_cache_skips_clean_files_but_sees_edits(tmp_path):
     root = module(tmp_path, {"a.go": PLAIN})
     run_cli(".", cwd=root, check=0)
-    assert "0 of 1 files changed" in run_cli(".", cwd=root, check=0).stderr
+    assert "0 of 1 file changed" in run_cli(".", cwd=root, check=0).stderr
     (root / "a.go").write_bytes(PLAIN.replace(b"F(", b"G("))
-    assert "1 of 1 files changed" in run_cli(".", cwd=root, check=0).stderr
+    assert "1 of 1 file changed" in run_cli(".", cwd=root, check=0).stderr
     assert b'"G")' in (root / "a.go").read_bytes()
 
 

@@ -227,7 +227,7 @@ def test_exclude_leaves_matching_files_alone_walked_or_named(tmp_path):
     files = {"a.go": PLAIN, "gen/b.go": PLAIN, "gen/deep/c.go": PLAIN, "x/y/d_mock.go": PLAIN, "e_mock.go": PLAIN}
     root = repo(tmp_path, 'exclude = ["gen/**", "**/*_mock.go"]\n', files)
     proc = run_cli(".", cwd=root, check=0)
-    assert "1 of 1 files changed" in proc.stderr
+    assert "1 of 1 file changed" in proc.stderr
     assert instrumented(root / "a.go")
     for name in ("gen/b.go", "gen/deep/c.go", "x/y/d_mock.go", "e_mock.go"):
         assert (root / name).read_bytes() == PLAIN, name

@@ -475,5 +475,5 @@ def test_remove_summary_counts_spans_removed(tmp_path):
     (tmp_path / "a.go").write_text(src)
     run_cli("a.go", cwd=tmp_path, check=0)
     proc = run_cli("--remove", "a.go", cwd=tmp_path, check=0)
-    assert "1 of 1 files changed, 2 spans removed" in proc.stderr
+    assert "1 of 1 file changed, 2 spans removed" in proc.stderr
     assert (tmp_path / "a.go").read_text() == src
