@@ -33,6 +33,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench import aligned, default_corpus, log, tail, targets_table  # bench/ is on sys.path when run as a script
+
 REPO = Path(__file__).resolve().parent.parent
 STAGED_FILES, CHANGED_FILES = 5, 20
 STAGED_GOAL_MS, CHECK_GOAL_MS = 300.0, 500.0
@@ -52,14 +54,6 @@ FINDING = re.compile(r"^(.+?):(\d+):(\d+): (\S+): no span$", re.M)
 # elsewhere (as when this script runs from inside a hook) are dropped.
 GIT_SETTINGS = {"commit.gpgsign": "false", "gc.auto": "0", "advice.detachedHead": "false"}
 GIT_DROPPED = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_PREFIX")
-
-
-def log(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
-def tail(text: str, lines: int = 5) -> str:
-    return "\n".join(text.strip().splitlines()[-lines:])
 
 
 # ---------------------------------------------------------------- environment and commands
@@ -121,11 +115,6 @@ def version_of(cmd: list[str], env: dict) -> str:
 
 
 # ---------------------------------------------------------------- the repository
-
-
-def default_corpus() -> Path:
-    goroot = subprocess.run(["go", "env", "GOROOT"], capture_output=True, text=True, check=True).stdout.strip()
-    return Path(goroot, "src")
 
 
 def outside_checkout(path: Path, what: str) -> None:
@@ -379,17 +368,6 @@ def fmt_ms(value: float | None) -> str:
     return "n/a" if value is None else f"{value:,.0f}"
 
 
-def aligned(lines: list[list[str]], right: set[int]) -> str:
-    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
-    out = []
-    for n, line in enumerate(lines):
-        cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(line, widths))]
-        out.append("  ".join(cells).rstrip())
-        if n == 0:
-            out.append("  ".join("-" * w for w in widths))
-    return "\n".join(out)
-
-
 def table(rows: list[Row]) -> str:
     header = ["what", "files", "min ms", "median ms", "max ms", "target", "result", "notes"]
     lines = [
@@ -419,11 +397,6 @@ def targets(rows: dict[str, Row]) -> list[dict]:
                        "shown": "as expected" if not row.failures else f"{len(row.failures)} problems",
                        "goal": "as expected", "result": "FAIL" if row.failures else "PASS"})
     return checks
-
-
-def targets_table(results: list[dict]) -> str:
-    lines = [["target", "measured", "goal", "result"]] + [[t["target"], t["shown"], t["goal"], t["result"]] for t in results]
-    return aligned(lines, right={1})
 
 
 # ---------------------------------------------------------------- main
