@@ -93,12 +93,17 @@ class _File:
             missing = [path for path in self.backend.preferred_names if path not in existing]
             if missing:
                 taken = {n.decode() for n in self.identifiers.all_names()} | {s.local_name for s in self.imports}
-                taken |= self.info.package_names()
+                taken |= self.info.package_names(self.import_name_candidates())
                 for path in missing:
                     names[path] = _fresh(self.backend.preferred_names[path], taken)
                     taken.add(names[path])
             self._package_names = names
         return self._package_names
+
+    def import_name_candidates(self) -> frozenset[str]:
+        """Every name an import of ours may get: the backend's preferred names, numbered too."""
+        names = {name for preferred in self.backend.preferred_names.values() for name in preferred}
+        return frozenset(names | {f"{name}{n}" for name in names for n in range(1, 4)})
 
     def packages_for(self, func: Node, paths: set[str]) -> dict[str, str]:
         """Package names for one function's inserted code.
@@ -126,7 +131,7 @@ class _File:
     def second_import(self, path: str) -> str:
         if path not in self.second_imports:
             taken = {n.decode() for n in self.identifiers.all_names()} | {s.local_name for s in self.imports}
-            taken |= self.info.package_names() | set(self.second_imports.values())
+            taken |= self.info.package_names(self.import_name_candidates()) | set(self.second_imports.values())
             self.second_imports[path] = _fresh(self.backend.preferred_names[path][1:] or (path.rsplit("/", 1)[-1] + "pkg",), taken)
         return self.second_imports[path]
 

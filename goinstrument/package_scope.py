@@ -34,8 +34,11 @@ def declared_names(src: bytes) -> set[str]:
 
 
 @lru_cache(maxsize=256)
-def package_declarations(directory: str) -> frozenset[str]:
-    """Top-level names declared by any .go file in `directory` (tests included: they share the package)."""
+def package_declarations(directory: str, wanted: frozenset[str]) -> frozenset[str]:
+    """Which of `wanted` some .go file in `directory` declares at top level (tests
+    included: they share the package). Only files that mention one of them are scanned."""
+    # Substring tests are fast; a name holding another (otelcodes, codes) needs no test of its own.
+    words = [w.encode() for w in wanted if not any(o != w and o in w for o in wanted)]
     names: set[str] = set()
     try:
         entries = [e for e in os.scandir(directory) if e.name.endswith(".go") and e.is_file()]
@@ -44,7 +47,9 @@ def package_declarations(directory: str) -> frozenset[str]:
     for entry in entries:  # regular files only: a pipe named x.go would block the read
         try:
             with open(entry.path, "rb") as f:
-                names |= declared_names(f.read())
+                data = f.read()
+            if any(word in data for word in words):
+                names |= declared_names(data) & wanted
         except OSError:
             continue
     return frozenset(names)

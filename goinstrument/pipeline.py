@@ -62,7 +62,8 @@ def rewrite_source(path: str | os.PathLike, src: bytes, settings: Settings) -> R
         display,
         tracer_for(path, settings, src),
         gomod.import_path(path) or "",
-        lambda: package_declarations(directory),
+        # --check writes nothing, so the names of new imports do not matter: skip reading the package.
+        (lambda names: frozenset()) if settings.mode is Mode.CHECK else (lambda names: package_declarations(directory, names)),
     )
     if settings.action is Action.REMOVE:
         result = remove.remove(src, settings, info)

@@ -87,6 +87,6 @@ class FileInfo:
     path: str = "<stdin>"  # shown in messages only
     tracer: str = "main"  # tracer name resolved for this file's package
     import_path: str = ""  # the package's import path, from go.mod ("" outside a module)
-    # Names declared at package level by the package's other files, asked for only
-    # when a new import needs a name (it reads those files).
-    package_names: Callable[[], frozenset[str]] = frozenset
+    # Which of the given names the package's other files declare at package level;
+    # asked only when a new import needs a name (it reads those files).
+    package_names: Callable[[frozenset[str]], frozenset[str]] = lambda names: frozenset()
