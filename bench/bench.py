@@ -629,6 +629,12 @@ def targets_table(results: list[dict]) -> str:
     return aligned(lines, right={1})
 
 
+def write_json(path: Path, report: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    log(f"wrote {path}")
+
+
 def version_of(cmd: list[str]) -> str:
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, env=goinstrument_env(Path(tempfile.gettempdir())))
@@ -727,9 +733,7 @@ def main(argv: list[str] | None = None) -> int:
             "rows": {key: row.to_json() for key, row in rows.items()},
             "targets": checks,
         }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
-        log(f"wrote {args.json}")
+        write_json(args.json, report)
     return 0
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import os
 import platform
 import re
@@ -33,7 +32,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench import aligned, default_corpus, log, tail, targets_table  # bench/ is on sys.path when run as a script
+from bench import aligned, default_corpus, log, tail, targets_table, write_json  # bench/ is on sys.path when run as a script
 
 REPO = Path(__file__).resolve().parent.parent
 STAGED_FILES, CHANGED_FILES = 5, 20
@@ -529,9 +528,7 @@ def main(argv: list[str] | None = None) -> int:
             "rows": {key: row.to_json() for key, row in rows.items()},
             "targets": checks,
         }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
-        log(f"wrote {args.json}")
+        write_json(args.json, report)
     return 0
 
 
