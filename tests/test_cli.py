@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import os
+import shutil
 import stat
 from pathlib import Path
 
@@ -331,6 +332,7 @@ def test_flag_mistakes_are_usage_errors(tmp_path, args, message):
     assert (root / "a.go").read_bytes() == PLAIN
 
 
+@pytest.mark.skipif(shutil.which("patch") is None, reason="needs the patch command")
 def test_diff_splits_lines_only_at_newlines(tmp_path):
     src = PLAIN.replace(b"package p\n", "package p\n\n// a\u2028b \x0c c\n".encode())
     root = module(tmp_path, {"a.go": src})
