@@ -26,7 +26,7 @@ from functools import cache
 
 from tree_sitter import Node, Query, QueryCursor
 
-from goinstrument import syntax
+from goinstrument import scopes, syntax
 from goinstrument.backend import BACKENDS, OTEL, OTEL_ATTRIBUTE, OTEL_CODES, Backend, Names, StartMatch, load_backend
 from goinstrument.edits import Edit, apply
 from goinstrument.imports import ImportSpec, plan_additions, read_imports
@@ -375,7 +375,8 @@ def _unused_after(root: Node, specs: list[ImportSpec], paths: set[str], removed:
         if spec.path not in paths or spec.name in ("_", "."):
             continue
         name = spec.local_name.encode()
-        mine = [u for u in uses if u.text == name]
+        # A local variable of that name (`for _, attribute := range xs`) is no use of the package.
+        mine = [u for u in uses if u.text == name and not scopes.resolves_locally(u, name)]
         if any(_inside(u.start_byte, removed) for u in mine) and all(_inside(u.start_byte, removed) for u in mine):
             found.append(spec)
     return found

@@ -207,3 +207,62 @@ def statement_list(body: Node) -> list[Node]:
     """The top-level statements of a block."""
     stmts = _statement_list(body)
     return list(stmts.named_children) if stmts is not None else []
+
+
+def _declares(stmt: Node, name: bytes) -> bool:
+    """Whether one statement declares `name` in the block it stands in."""
+    if stmt.type == "short_var_declaration":
+        left = stmt.child_by_field_name("left")
+        return left is not None and any(c.text == name for c in left.named_children if c.type == "identifier")
+    if stmt.type in ("var_declaration", "const_declaration"):
+        return any(n.text == name for spec in _Resolver(name)._specs(stmt) for n in spec.children_by_field_name("name"))
+    if stmt.type == "type_declaration":
+        return any(s.child_by_field_name("name") is not None and s.child_by_field_name("name").text == name for s in stmt.named_children)
+    return False
+
+
+def resolves_locally(use: Node, name: bytes) -> bool:
+    """Whether the identifier `use` (spelled `name`) refers to a declaration inside its
+    function rather than to something at file level, such as an imported package."""
+    child, node = use, use.parent
+    while node is not None and node.type != "source_file":
+        kind = node.type
+        if kind in ("statement_list", "block"):
+            for stmt in node.named_children:
+                if stmt.start_byte >= child.start_byte:
+                    break
+                if _declares(stmt, name):
+                    return True
+        elif kind in ("if_statement", "expression_switch_statement", "type_switch_statement", "for_clause"):
+            init = node.child_by_field_name("initializer")
+            if init is not None and init is not child and _declares(init, name):
+                return True
+            alias = node.child_by_field_name("alias")
+            if alias is not None and any(c.text == name for c in alias.named_children):
+                return True
+        elif kind == "for_statement":
+            for clause in node.named_children:
+                if clause.type == "range_clause" and any(c.type == ":=" for c in clause.children):
+                    left = clause.child_by_field_name("left")
+                    if left is not None and any(c.text == name for c in left.named_children):
+                        return True
+                if clause.type == "for_clause" and clause is not child:
+                    init = clause.child_by_field_name("initializer")
+                    if init is not None and _declares(init, name):
+                        return True
+        elif kind == "communication_case":
+            comm = node.child_by_field_name("communication")
+            if comm is not None and comm.type == "receive_statement" and any(c.type == ":=" for c in comm.children):
+                left = comm.child_by_field_name("left")
+                if left is not None and any(c.text == name for c in left.named_children):
+                    return True
+        elif kind in ("func_literal", "function_declaration", "method_declaration"):
+            for field in ("receiver", "parameters", "result", "type_parameters"):
+                params = node.child_by_field_name(field)
+                if params is None:
+                    continue
+                for decl in params.named_children:
+                    if any(n.text == name for n in decl.children_by_field_name("name")):
+                        return True
+        child, node = node, node.parent
+    return False

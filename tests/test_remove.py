@@ -477,3 +477,14 @@ def test_remove_summary_counts_spans_removed(tmp_path):
     proc = run_cli("--remove", "a.go", cwd=tmp_path, check=0)
     assert "1 of 1 file changed, 2 spans removed" in proc.stderr
     assert (tmp_path / "a.go").read_text() == src
+
+
+def test_a_local_variable_named_like_the_import_is_no_use_of_it(tmp_path):
+    """After --remove, an import only the spans used goes, even where a local variable has its name."""
+    src = 'package p\n\nimport "context"\n\nfunc F(ctx context.Context, n int) {\n\tprintln(n)\n}\n'
+    (tmp_path / "a.go").write_text(src)
+    run_cli("--attributes", "args", "a.go", cwd=tmp_path, check=0)
+    later = "\ntype KV struct{ Key string }\n\nfunc G(attrs []KV) {\n\tfor _, attribute := range attrs {\n\t\tprintln(attribute.Key)\n\t}\n}\n"
+    (tmp_path / "a.go").write_text((tmp_path / "a.go").read_text() + later)
+    run_cli("--remove", "a.go", cwd=tmp_path, check=0)
+    assert (tmp_path / "a.go").read_text() == src + later
