@@ -62,6 +62,7 @@ class _File:
         self._identifiers: syntax.Identifiers | None = None
         self.second_imports: dict[str, str] = {}  # path -> name of an extra import where the usual one is shadowed
         self.imports = read_imports(root)
+        self.existing_imports = {s.path: s.local_name for s in self.imports if s.name not in ("_", ".")}
         self.context_names = {
             s.local_name for s in self.imports if s.path in CONTEXT_PATHS and s.name not in ("_",)
         }
@@ -88,7 +89,7 @@ class _File:
     def package_names(self) -> dict[str, str]:
         """Import path -> the name inserted code calls it by: an existing import, or a free name."""
         if self._package_names is None:
-            existing = self.existing_package_names()
+            existing = self.existing_imports
             names = {path: existing[path] for path in self.backend.preferred_names if path in existing}
             missing = [path for path in self.backend.preferred_names if path not in existing]
             if missing:
@@ -114,7 +115,7 @@ class _File:
         second time under a fresh name.
         """
         names = dict(self.package_names)
-        existing = self.existing_package_names()
+        existing = self.existing_imports
         top = func
         while top.parent is not None and top.parent.type != "source_file":
             top = top.parent
@@ -135,8 +136,6 @@ class _File:
             self.second_imports[path] = _fresh(self.backend.preferred_names[path][1:] or (path.rsplit("/", 1)[-1] + "pkg",), taken)
         return self.second_imports[path]
 
-    def existing_package_names(self) -> dict[str, str]:
-        return {s.path: s.local_name for s in self.imports if s.name not in ("_", ".")}
 
     # the walk -----------------------------------------------------------------
     def run(self, directives: Directives) -> None:
@@ -191,7 +190,7 @@ class _File:
         if ctx is None:
             return 0
         statements = scopes.statement_list(body)
-        package_names = self.existing_package_names()
+        package_names = self.existing_imports
         if statements and not ctx.fresh:
             own = self.backend.match_start(statements[0], ctx.name, package_names)
             if own is not None:
@@ -488,7 +487,7 @@ def instrument(src: bytes, settings: Settings, info: FileInfo) -> Result:
         return Result(src, src, problem=Problem(info.path, exc.pos, exc.message))
     file.run(directives)
     if file.spans_added:
-        existing = file.existing_package_names()
+        existing = file.existing_imports
         missing = [
             (None if (n := file.package_names[p]) == default_package_name(p) else n, p)
             for p in sorted(file.used_packages)

@@ -12,8 +12,6 @@ from goinstrument.result import Position
 
 LANGUAGE = Language(tree_sitter_go.language())
 
-FUNCTION_TYPES = frozenset({"function_declaration", "method_declaration", "func_literal"})
-
 _FUNCTIONS = """
 (function_declaration) @f
 (method_declaration) @f
