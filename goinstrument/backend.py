@@ -250,3 +250,11 @@ def load_backend(name: str) -> Backend:
     if missing:
         raise BackendError(f"backend {name!r} lacks {', '.join(missing)}")
     return backend
+
+
+def unsupported(backend: Backend, attributes: frozenset[str]) -> str | None:
+    """Why these options ask the backend for what it cannot write, or None."""
+    if attributes and not getattr(backend, "attribute_imports", ()):
+        name = next((n for n, b in BACKENDS.items() if b is backend), type(backend).__name__)
+        return f'backend "{name}" does not support --attributes (it writes no span attributes)'
+    return None

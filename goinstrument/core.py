@@ -22,7 +22,8 @@ from goinstrument.edits import Edit, apply, insert
 from goinstrument.linedirectives import apply_with_directives
 from goinstrument.imports import default_package_name, plan_additions, read_imports
 from goinstrument.result import Finding, Position, Problem, Result
-from goinstrument.settings import FileInfo, Settings
+from goinstrument.options import RewriteOptions
+from goinstrument.settings import FileInfo
 
 CONTEXT_PATHS = ("context", "golang.org/x/net/context")
 DECLARATIONS = ("function_declaration", "method_declaration")
@@ -52,7 +53,7 @@ class _Context:
 class _File:
     """One source being instrumented: its tree, names in use and the edits planned so far."""
 
-    def __init__(self, src: bytes, root: Node, settings: Settings, info: FileInfo, backend: Backend):
+    def __init__(self, src: bytes, root: Node, settings: RewriteOptions, info: FileInfo, backend: Backend):
         self.src = src
         self.root = root
         self.settings = settings
@@ -470,7 +471,7 @@ def _fresh(preferred: tuple[str, ...], taken: set[str]) -> str:
     return f"{base}{n}"
 
 
-def instrument(src: bytes, settings: Settings, info: FileInfo) -> Result:
+def instrument(src: bytes, settings: RewriteOptions, info: FileInfo) -> Result:
     """Add spans to every function of `src` that takes a context and has none."""
     tree = syntax.parse(src)
     root = tree.root_node

@@ -6,9 +6,9 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from goinstrument import config
 from goinstrument.result import Position, Problem
-from goinstrument.settings import Settings
+from goinstrument import globs
+from goinstrument.options import RewriteOptions
 
 SKIPPED_DIRECTORIES = ("vendor", "testdata")
 
@@ -17,7 +17,7 @@ def _hidden(name: str) -> bool:
     return name.startswith((".", "_")) and name not in (".", "..")
 
 
-def skip_reason(path: Path, settings: Settings) -> str | None:
+def skip_reason(path: Path, settings: RewriteOptions) -> str | None:
     """Why the go tool (or our defaults) would leave this .go file alone, or None."""
     name = path.name
     if not name.endswith(".go"):
@@ -33,17 +33,17 @@ def skip_reason(path: Path, settings: Settings) -> str | None:
     return _left_out_by_globs(path, settings)
 
 
-def _left_out_by_globs(path: Path, settings: Settings) -> str | None:
+def _left_out_by_globs(path: Path, settings: RewriteOptions) -> str | None:
     """Why the include/exclude globs leave this file out, or None; a relative glob
     (from --exclude) is taken from the working directory, as the path is."""
     if not settings.include_paths and not settings.exclude_paths:
         return None
     cwd = os.getcwd()
     full = Path(os.path.abspath(path)).as_posix()
-    if settings.include_paths and not any(config.matches(config.anchor(g, cwd), full) for g in settings.include_paths):
+    if settings.include_paths and not any(globs.matches(globs.anchor(g, cwd), full) for g in settings.include_paths):
         return "not matched by the include globs"
     for glob in settings.exclude_paths:
-        if config.matches(config.anchor(glob, cwd), full):
+        if globs.matches(globs.anchor(glob, cwd), full):
             return f"excluded by {glob}"
     return None
 
@@ -65,7 +65,7 @@ def normalize_argument(arg: str) -> str:
     return arg
 
 
-def go_files(arguments: Iterable[str], settings: Settings, problems: list[Problem]) -> Iterator[Path]:
+def go_files(arguments: Iterable[str], settings: RewriteOptions, problems: list[Problem]) -> Iterator[Path]:
     """The .go files named by the arguments, directories walked; bad arguments go to problems."""
     for arg in arguments:
         raw = normalize_argument(arg)
@@ -82,7 +82,7 @@ def go_files(arguments: Iterable[str], settings: Settings, problems: list[Proble
             yield path
 
 
-def _walk(root: Path, settings: Settings) -> Iterator[Path]:
+def _walk(root: Path, settings: RewriteOptions) -> Iterator[Path]:
     for directory, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIRECTORIES and not _hidden(d))
         for name in sorted(filenames):

@@ -16,7 +16,7 @@ from pygit2.enums import DeltaStatus, FileMode
 
 from goinstrument.fileio import FileError, write_atomic
 from goinstrument.result import Position, Problem, Result, Summary
-from goinstrument.settings import Mode, Settings
+from goinstrument.options import Output
 
 Rewrite = Callable[[str, bytes], Result]
 Skip = Callable[[Path], str | None]
@@ -163,7 +163,7 @@ class _Staged:
     mode: FileMode
 
 
-def run_staged(start: Path, settings: Settings, rewrite: Rewrite, skip: Skip) -> Summary:
+def run_staged(start: Path, output: Output, rewrite: Rewrite, skip: Skip) -> Summary:
     """The pre-commit hook: instrument each staged .go file in the index and in the working tree.
 
     The staged blob is rewritten and stored in the index as a new blob with the same
@@ -172,14 +172,14 @@ def run_staged(start: Path, settings: Settings, rewrite: Rewrite, skip: Skip) ->
     is the one named by GIT_INDEX_FILE when git sets it (`git commit -a`, `git commit
     PATH`). `skip` is asked about each path relative to the top of the working tree, so
     that directories above the repository never count. A file with a problem keeps its
-    index entry and its working-tree file. Only Mode.WRITE writes anything; Mode.CHECK
-    and Mode.DIFF report on the staged content.
+    index entry and its working-tree file. Only Output.WRITE writes anything; Output.CHECK
+    and Output.DIFF report on the staged content.
     """
     with _git_errors():
-        return _run_staged(start, settings, rewrite, skip)
+        return _run_staged(start, output, rewrite, skip)
 
 
-def _run_staged(start: Path, settings: Settings, rewrite: Rewrite, skip: Skip) -> Summary:
+def _run_staged(start: Path, output: Output, rewrite: Rewrite, skip: Skip) -> Summary:
     repo = open_repository(start)
     workdir = _workdir(repo)
     index_path = _index_path(repo)
@@ -190,7 +190,7 @@ def _run_staged(start: Path, settings: Settings, rewrite: Rewrite, skip: Skip) -
         full = workdir / staged.path
         if not staged.path.endswith(".go") or skip(Path(staged.path)) is not None:
             continue
-        new_id = _instrument_staged(repo, staged, full, settings, rewrite, summary)
+        new_id = _instrument_staged(repo, staged, full, output, rewrite, summary)
         if new_id is not None:
             index.add(pygit2.IndexEntry(staged.path, new_id, staged.mode))
             restaged[staged.path] = (staged.id, new_id)
@@ -201,7 +201,7 @@ def _run_staged(start: Path, settings: Settings, rewrite: Rewrite, skip: Skip) -
 
 
 def _instrument_staged(
-    repo: pygit2.Repository, staged: _Staged, full: Path, settings: Settings, rewrite: Rewrite, summary: Summary
+    repo: pygit2.Repository, staged: _Staged, full: Path, output: Output, rewrite: Rewrite, summary: Summary
 ) -> pygit2.Oid | None:
     """Rewrite one staged file; the new blob's id when the index entry is to change."""
     display = _display(full)
@@ -212,7 +212,7 @@ def _instrument_staged(
         summary.problems.append(result.problem)
         return None
     summary.findings.extend(result.findings)
-    if settings.mode is not Mode.WRITE:
+    if output is not Output.WRITE:
         _count(summary, result)
         return None
     worktree = _read_worktree(full)

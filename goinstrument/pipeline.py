@@ -9,7 +9,8 @@ import re
 from goinstrument import buildtags, core, gofmt, gomod, remove, syntax
 from goinstrument.package_scope import package_declarations
 from goinstrument.result import Position, Problem, Result
-from goinstrument.settings import Action, FileInfo, Mode, Settings
+from goinstrument.options import Action, RewriteOptions
+from goinstrument.settings import FileInfo
 
 _PACKAGE = re.compile(rb"^package\b", re.MULTILINE)
 _GENERATED = re.compile(rb"^(?:\xef\xbb\xbf)?// Code generated .* DO NOT EDIT\.\r?$", re.MULTILINE)
@@ -21,7 +22,7 @@ def is_generated(src: bytes) -> bool:
     return _GENERATED.search(src, 0, package.start() if package else len(src)) is not None
 
 
-def tracer_for(path: str | os.PathLike, settings: Settings, src: bytes) -> str:
+def tracer_for(path: str | os.PathLike, settings: RewriteOptions, src: bytes) -> str:
     if settings.tracer:
         return settings.tracer
     found = gomod.import_path(path)
@@ -41,7 +42,7 @@ def _not_utf8(display: str, src: bytes) -> Problem | None:
     return None
 
 
-def rewrite_source(path: str | os.PathLike, src: bytes, settings: Settings) -> Result:
+def rewrite_source(path: str | os.PathLike, src: bytes, settings: RewriteOptions, check: bool = False) -> Result:
     """Instrument one file's bytes; bad input comes back as a Result with a problem, never raised."""
     display = os.fspath(path)
     if b'context"' not in src and b"context`" not in src:
@@ -63,12 +64,12 @@ def rewrite_source(path: str | os.PathLike, src: bytes, settings: Settings) -> R
         tracer_for(path, settings, src),
         gomod.import_path(path) or "",
         # --check writes nothing, so the names of new imports do not matter: skip reading the package.
-        (lambda names: frozenset()) if settings.mode is Mode.CHECK else (lambda names: package_declarations(directory, names)),
+        (lambda names: frozenset()) if check else (lambda names: package_declarations(directory, names)),
     )
     if settings.action is Action.REMOVE:
         result = remove.remove(src, settings, info)
     else:
-        result = _instrument(src, settings, info)
+        result = _instrument(src, settings, info, check)
     if result.changed:
         error = syntax.first_error(syntax.parse(result.output).root_node)
         if error is not None:
@@ -78,10 +79,10 @@ def rewrite_source(path: str | os.PathLike, src: bytes, settings: Settings) -> R
     return result
 
 
-def _instrument(src: bytes, settings: Settings, info: FileInfo) -> Result:
+def _instrument(src: bytes, settings: RewriteOptions, info: FileInfo, check: bool) -> Result:
     """Instrument; a file go-instrument instrumented loses go-instrument's blocks first (migration)."""
     base = src
-    if settings.mode is not Mode.CHECK and remove.may_hold_go_instrument(src):
+    if not check and remove.may_hold_go_instrument(src):
         stripped = remove.strip_go_instrument(src, settings, info)
         base = stripped.output if stripped.problem is None else src
     result = core.instrument(base, settings, info)

@@ -31,7 +31,8 @@ from goinstrument.backend import BACKENDS, OTEL, OTEL_ATTRIBUTE, OTEL_CODES, Bac
 from goinstrument.edits import Edit, apply
 from goinstrument.imports import ImportSpec, plan_additions, read_imports
 from goinstrument.result import Problem, Result
-from goinstrument.settings import FileInfo, Settings
+from goinstrument.options import RewriteOptions
+from goinstrument.settings import FileInfo
 
 # Bytes at least one of which every file go-instrument changed holds (with "span").
 _GO_INSTRUMENT_MARKERS = (b"otelCodes", b'"error")', b'"anonymous")', b"/*line ")
@@ -48,12 +49,12 @@ def may_hold_go_instrument(src: bytes) -> bool:
     return b"span" in src and any(marker in src for marker in _GO_INSTRUMENT_MARKERS)
 
 
-def remove(src: bytes, settings: Settings, info: FileInfo) -> Result:
+def remove(src: bytes, settings: RewriteOptions, info: FileInfo) -> Result:
     """Strip every recognised span block, and the imports only they used."""
     return _strip(src, settings, info, migrating=False)
 
 
-def strip_go_instrument(src: bytes, settings: Settings, info: FileInfo) -> Result:
+def strip_go_instrument(src: bytes, settings: RewriteOptions, info: FileInfo) -> Result:
     """Strip only go-instrument's blocks, so that instrumenting the output gives our own shape.
 
     Blocks in our own shape stay for the normal update. An otel import that
@@ -471,12 +472,12 @@ def _delete_from_block(src: bytes, decl: Node, block: Node, specs: list[Node], g
 # the whole file --------------------------------------------------------------------
 
 
-def _backends(settings: Settings) -> list[Backend]:
+def _backends(settings: RewriteOptions) -> list[Backend]:
     chosen = [load_backend(settings.backend)]
     return chosen + [b for b in BACKENDS.values() if b not in chosen]
 
 
-def _strip(src: bytes, settings: Settings, info: FileInfo, migrating: bool) -> Result:
+def _strip(src: bytes, settings: RewriteOptions, info: FileInfo, migrating: bool) -> Result:
     root = syntax.parse(src).root_node
     error = syntax.first_error(root)
     if error is not None:

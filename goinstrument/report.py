@@ -7,7 +7,7 @@ import sys
 from typing import TextIO
 
 from goinstrument.result import Finding, Problem, Summary
-from goinstrument.settings import Format
+from goinstrument.options import Format
 
 
 def _github_escape(value: str, property_: bool = False) -> str:

@@ -13,7 +13,7 @@ from goinstrument.cache import Cache
 from goinstrument.fileio import FileError, read_source, write_atomic
 from goinstrument.pipeline import rewrite_source, tracer_for
 from goinstrument.result import Finding, Position, Problem, Summary
-from goinstrument.settings import Mode, Settings
+from goinstrument.options import Output, RewriteOptions, RunOptions
 
 SERIAL_BELOW = 48  # files; fewer are done in this process, sparing the worker start-up
 
@@ -47,14 +47,14 @@ def unified_diff(path: str, before: bytes, after: bytes) -> str:
     return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
 
 
-def process_file(path: Path, settings: Settings) -> Outcome:
+def process_file(path: Path, settings: RewriteOptions, output: Output) -> Outcome:
     display = str(path)
     try:
         src = read_source(path)
     except FileError as exc:
         return Outcome(display, problem=Problem(display, Position(1, 1), str(exc)))
     try:
-        result = rewrite_source(path, src, settings)
+        result = rewrite_source(path, src, settings, output is Output.CHECK)
     except RecursionError:
         return Outcome(display, problem=Problem(display, Position(1, 1), "nested too deeply to analyse; left untouched"))
     except Exception as exc:  # a bug of ours must not stop the batch or lose the file
@@ -64,14 +64,14 @@ def process_file(path: Path, settings: Settings) -> Outcome:
         return Outcome(display, problem=result.problem)
     diff = None
     if result.changed:
-        if settings.mode is Mode.WRITE:
+        if output is Output.WRITE:
             try:
                 write_atomic(path, src, result.output)
             except FileError as exc:
                 return Outcome(display, problem=Problem(display, Position(1, 1), str(exc)))
-        elif settings.mode is Mode.DIFF:
+        elif output is Output.DIFF:
             diff = unified_diff(display, src, result.output)
-    clean = settings.mode is Mode.WRITE or not result.changed
+    clean = output is Output.WRITE or not result.changed
     stat = os.stat(path) if clean else None
     return Outcome(
         display,
@@ -84,9 +84,9 @@ def process_file(path: Path, settings: Settings) -> Outcome:
     )
 
 
-def _map(paths: list[Path], settings: Settings) -> list[Outcome]:
-    work = partial(process_file, settings=settings)
-    jobs = settings.jobs or os.cpu_count() or 1
+def _map(paths: list[Path], settings: RewriteOptions, run_options: RunOptions) -> list[Outcome]:
+    work = partial(process_file, settings=settings, output=run_options.output)
+    jobs = run_options.jobs or os.cpu_count() or 1
     if jobs == 1 or len(paths) < SERIAL_BELOW:
         return [work(p) for p in paths]
     methods = multiprocessing.get_all_start_methods()
@@ -96,9 +96,9 @@ def _map(paths: list[Path], settings: Settings) -> list[Outcome]:
         return list(pool.imap_unordered(work, paths, chunksize=chunk))
 
 
-def run(paths: list[Path], settings: Settings) -> tuple[Summary, list[Outcome]]:
+def run(paths: list[Path], settings: RewriteOptions, run_options: RunOptions) -> tuple[Summary, list[Outcome]]:
     """Process every path; outcomes come back sorted by path."""
-    cache = Cache(settings.cache_key()) if settings.use_cache else None
+    cache = Cache(settings.cache_key()) if run_options.use_cache else None
     todo, tracers = [], {}
     for path in paths:
         key = os.path.abspath(path)
@@ -112,7 +112,7 @@ def run(paths: list[Path], settings: Settings) -> tuple[Summary, list[Outcome]]:
             if cache.is_clean(key, stat, tracers[key]):
                 continue
         todo.append(path)
-    outcomes = sorted(_map(todo, settings), key=lambda o: o.path)
+    outcomes = sorted(_map(todo, settings, run_options), key=lambda o: o.path)
     summary = Summary(files_seen=len(paths))
     for outcome in outcomes:
         summary.findings.extend(outcome.findings)

@@ -323,6 +323,13 @@ def test_generated_file_with_a_bom_is_skipped(tmp_path):
         (["--remove", "--check"], "--remove goes with"),
         (["--diff", "--format", "json"], "--diff prints a patch"),
         (["--force"], "--force goes with --install-hook"),
+        (["--install-hook", "--check"], "--install-hook installs the hook and does nothing else; drop --check"),
+        (["--install-hook", "--remove"], "drop --remove"),
+        (["--install-hook"], "drop PATH"),
+        (["--backend", "datadog", "--attributes", "args"], 'backend "datadog" does not support --attributes'),
+        (["--min-statements", "-1"], "must be 0 or more"),
+        (["--attributes", "args,params"], '"--attributes" must hold "args", "results", "code", not "params"'),
+        (["-q", "-v"], "not allowed with argument"),
     ],
 )
 def test_flag_mistakes_are_usage_errors(tmp_path, args, message):

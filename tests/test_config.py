@@ -10,7 +10,8 @@ import pytest
 from conftest import run_cli
 from gitrepo import GitRepo
 from goinstrument import cli, config
-from goinstrument.settings import Settings
+from goinstrument import globs
+from goinstrument.options import RewriteOptions
 
 PLAIN = b"""package p
 
@@ -52,11 +53,11 @@ def instrumented(path: Path) -> bool:
     return b"span.End()" in path.read_bytes()
 
 
-def settings(toml: str, tmp_path: Path, *flags: str) -> Settings:
+def settings(toml: str, tmp_path: Path, *flags: str) -> RewriteOptions:
     """The Settings a run would use: this file's values under these flags."""
     (tmp_path / ".goinstrument.toml").write_text(toml)
     (tmp_path / ".git").mkdir(exist_ok=True)
-    return cli.settings_from(cli._parser().parse_args(list(flags)), config.load(tmp_path))
+    return cli.rewrite_options(cli.parser().parse_args(list(flags)), config.load(tmp_path))
 
 
 # --- finding the file ---------------------------------------------------------------------------
@@ -146,8 +147,8 @@ def test_a_directory_with_glob_characters_is_escaped_in_the_anchor(tmp_path):
     odd = tmp_path / "we[ir]d*dir"
     odd.mkdir()
     (got,) = settings('exclude = ["gen/**"]\n', odd).exclude_paths
-    assert config.matches(got, f"{odd.as_posix()}/gen/a.go")
-    assert not config.matches(got, f"{tmp_path.as_posix()}/wed*dir/gen/a.go")
+    assert globs.matches(got, f"{odd.as_posix()}/gen/a.go")
+    assert not globs.matches(got, f"{tmp_path.as_posix()}/wed*dir/gen/a.go")
 
 
 def test_a_bom_and_quoted_keys_are_fine(tmp_path):
@@ -436,8 +437,8 @@ def test_an_unreadable_file_is_an_error(tmp_path):
     ],
 )
 def test_glob_semantics(glob, path, expected):
-    assert config.matches(glob, path) is expected
-    assert config.matches(f"/repo/{glob}", f"/repo/{path}") is expected
+    assert globs.matches(glob, path) is expected
+    assert globs.matches(f"/repo/{glob}", f"/repo/{path}") is expected
 
 
 @pytest.mark.parametrize(
@@ -451,15 +452,15 @@ def test_glob_semantics(glob, path, expected):
     ],
 )
 def test_anchor_takes_a_relative_glob_from_a_directory(glob, anchored):
-    assert config.anchor(glob, "/repo") == anchored
+    assert globs.anchor(glob, "/repo") == anchored
 
 
 def test_anchor_escapes_the_directory(tmp_path):
     directory = "/w[1]/a*b?"
-    anchored = config.anchor("*.go", directory)
+    anchored = globs.anchor("*.go", directory)
     assert anchored == "/w[[]1]/a[*]b[?]/*.go"
-    assert config.matches(anchored, "/w[1]/a*b?/x.go")
-    assert not config.matches(anchored, "/w1/axb?/x.go")
+    assert globs.matches(anchored, "/w[1]/a*b?/x.go")
+    assert not globs.matches(anchored, "/w1/axb?/x.go")
 
 
 def test_relative_globs_from_the_command_line_follow_the_working_directory(tmp_path, monkeypatch):
@@ -467,11 +468,11 @@ def test_relative_globs_from_the_command_line_follow_the_working_directory(tmp_p
 
     (tmp_path / "sub/gen").mkdir(parents=True)
     monkeypatch.chdir(tmp_path / "sub")
-    only_flags = Settings(exclude_paths=("gen/**",))
+    only_flags = RewriteOptions(exclude_paths=("gen/**",))
     assert skip_reason(Path("gen/a.go"), only_flags) == "excluded by gen/**"
     assert skip_reason(tmp_path / "sub/gen/a.go", only_flags) == "excluded by gen/**"
     assert skip_reason(tmp_path / "gen/a.go", only_flags) is None
-    including = Settings(include_paths=(f"{tmp_path.as_posix()}/sub/**",))
+    including = RewriteOptions(include_paths=(f"{tmp_path.as_posix()}/sub/**",))
     assert skip_reason(Path("a.go"), including) is None
     assert skip_reason(Path("../a.go"), including) == "not matched by the include globs"
 

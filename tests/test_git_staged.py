@@ -17,19 +17,21 @@ from goinstrument.discover import skip_reason
 from goinstrument.gitops import GitError, run_staged
 from goinstrument.pipeline import rewrite_source
 from goinstrument.result import Summary
-from goinstrument.settings import Mode, Settings
+from goinstrument.options import Output, RewriteOptions
 
 SPAN = 'otel.Tracer("example.com/shop").Start(ctx, "F")'
 G_FUNC = "\nfunc G(ctx context.Context) (int, error) { return 0, nil }\n"
 BROKEN = "package shop\n\nimport \"context\"\n\nfunc H(ctx context.Context) error { return nil\n"
 
 
-def staged(repo: GitRepo, settings: Settings = Settings(), start: Path | None = None) -> Summary:
+def staged(
+    repo: GitRepo, settings: RewriteOptions = RewriteOptions(), start: Path | None = None, output: Output = Output.WRITE
+) -> Summary:
     """One hook run, exactly as the command line wires it."""
     return run_staged(
         start or repo.root,
-        settings,
-        lambda path, src: rewrite_source(path, src, settings),
+        output,
+        lambda path, src: rewrite_source(path, src, settings, output is Output.CHECK),
         lambda path: skip_reason(path, settings),
     )
 
@@ -125,7 +127,7 @@ def test_skipped_paths_are_not_touched(repo):
 def test_tests_are_instrumented_when_asked(repo):
     repo.write("shop_test.go", GO_FUNC)
     repo.add("shop_test.go")
-    staged(repo, Settings(include_tests=True))
+    staged(repo, RewriteOptions(include_tests=True))
     assert SPAN in repo.staged("shop_test.go")
 
 
@@ -253,7 +255,7 @@ def test_check_mode_reports_the_staged_content_and_writes_nothing(repo):
     repo.write("orders.go", GO_FUNC)
     repo.add("orders.go")
     repo.write("orders.go", GO_FUNC + G_FUNC)  # unstaged G: not what is being committed
-    summary = staged(repo, Settings(mode=Mode.CHECK))
+    summary = staged(repo, output=Output.CHECK)
     assert [f.text() for f in summary.findings] == ["orders.go:5:1: F: no span"]
     assert repo.staged("orders.go") == GO_FUNC
     assert repo.read("orders.go") == GO_FUNC + G_FUNC
@@ -264,7 +266,7 @@ def test_check_mode_reports_the_staged_content_and_writes_nothing(repo):
 
 def test_outside_a_repository_is_an_error(tmp_path):
     with pytest.raises(GitError, match=r"^not a git repository"):
-        run_staged(tmp_path, Settings(), lambda p, s: None, lambda p: None)
+        run_staged(tmp_path, Output.WRITE, lambda p, s: None, lambda p: None)
 
 
 def test_an_index_file_that_is_not_an_index_is_an_error(repo, tmp_path, monkeypatch):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from goinstrument.cli import _parser, settings_from
+from goinstrument.cli import parser, rewrite_options
 from goinstrument.core import instrument
 from goinstrument.settings import FileInfo
 
@@ -26,7 +26,7 @@ TRACER = "example.com/golden"
 def _run(path: Path, src: bytes) -> bytes:
     first = src.split(b"\n", 1)[0].decode()
     args = shlex.split(first.removeprefix("// args:")) if first.startswith("// args:") else []
-    settings = settings_from(_parser().parse_args(args))
+    settings = rewrite_options(parser().parse_args(args))
     name = path.name.replace(".golden.go", ".input.go")  # the same file, as far as code.file.path goes
     result = instrument(src, settings, FileInfo(name, TRACER, TRACER))
     assert result.problem is None, result.problem.text()

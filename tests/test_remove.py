@@ -25,11 +25,12 @@ import pytest
 
 from conftest import run_cli
 from goinstrument import syntax
-from goinstrument.cli import _parser, settings_from
+from goinstrument.cli import parser, rewrite_options
 from goinstrument.core import instrument
 from goinstrument.pipeline import rewrite_source
 from goinstrument.remove import may_hold_go_instrument, remove, strip_go_instrument
-from goinstrument.settings import FileInfo, Mode, Settings
+from goinstrument.options import RewriteOptions
+from goinstrument.settings import FileInfo
 from gotools import GOMOD_FIXTURE, copy_module, go_build_vet, go_environ, gofmt_bin, gofmt_l, run_go, tree_digest
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -38,10 +39,10 @@ GOLDEN = FIXTURES / "golden"
 TRACER = "example.com/golden"
 
 
-def _settings(src: bytes) -> Settings:
+def _settings(src: bytes) -> RewriteOptions:
     first = src.split(b"\n", 1)[0].decode()
     args = shlex.split(first.removeprefix("// args:")) if first.startswith("// args:") else []
-    return settings_from(_parser().parse_args(args))
+    return rewrite_options(parser().parse_args(args))
 
 
 def _info(path: Path) -> FileInfo:
@@ -116,14 +117,14 @@ def test_crlf_stays_crlf():
 
 def test_a_file_that_does_not_parse_is_left_alone():
     src = b"package p\n\nimport \"go.opentelemetry.io/otel\"\n\nfunc F(ctx context.Context {\n}\n"
-    result = remove(src, Settings(), FileInfo("bad.go"))
+    result = remove(src, RewriteOptions(), FileInfo("bad.go"))
     assert result.problem is not None and result.problem.text().startswith("bad.go:5:")
     assert result.output == src
 
 
 def test_a_file_without_the_tracing_imports_is_not_searched():
     src = (GOLDEN / "methods.input.go").read_bytes()
-    assert remove(src, Settings(), FileInfo("m.go")).output is src
+    assert remove(src, RewriteOptions(), FileInfo("m.go")).output is src
 
 
 # the round trip through instrument -------------------------------------------------
@@ -221,9 +222,9 @@ def _gofmt(src: bytes) -> bytes:
 # migration -------------------------------------------------------------------------
 
 
-def _migrate(case: Path, src: bytes, mode: Mode = Mode.WRITE) -> bytes:
+def _migrate(case: Path, src: bytes, check: bool = False) -> bytes:
     """A normal run, as the pipeline does it, tracer and all."""
-    result = rewrite_source(_info(case).path, src, Settings(tracer=TRACER, mode=mode))
+    result = rewrite_source(_info(case).path, src, RewriteOptions(tracer=TRACER), check)
     assert result.problem is None, result.problem.text()
     assert result.source is src
     return result.output
@@ -266,13 +267,13 @@ func F(ctx context.Context) error {
 	return errors.New("error")
 }
 """
-    assert strip_go_instrument(src, Settings(), FileInfo("f.go")).output == src
+    assert strip_go_instrument(src, RewriteOptions(), FileInfo("f.go")).output == src
     assert b"otelCodes.Ok" in _migrate(Path("f.go"), src)
 
 
 def test_check_mode_counts_go_instrument_spans_as_spans_and_rewrites_nothing():
     case = REMOVE / "go_instrument.input.go"
-    result = rewrite_source("go_instrument.go", case.read_bytes(), Settings(tracer=TRACER, mode=Mode.CHECK))
+    result = rewrite_source("go_instrument.go", case.read_bytes(), RewriteOptions(tracer=TRACER), check=True)
     assert result.findings == ()
 
 
@@ -292,7 +293,7 @@ func Theirs(ctx context.Context) (err error) {
 	return nil
 }
 """
-    stripped = strip_go_instrument(ours + theirs, Settings(), FileInfo("mixed.go")).output
+    stripped = strip_go_instrument(ours + theirs, RewriteOptions(), FileInfo("mixed.go")).output
     assert stripped == ours + b"\nfunc Theirs(ctx context.Context) (err error) {\n\treturn nil\n}\n"
 
 
@@ -381,7 +382,7 @@ def test_fixture_module_instrumented_then_removed(tmp_path):
     run_cli("--no-cache", work, check=0)
     again = {p: p.read_bytes() for p in work.rglob("*.go")}
     # Files that held our spans before the first run lose the import names those used (ocodes).
-    fresh = [p for p in again if remove(_original(p, work), Settings(), FileInfo(p.name)).output == _original(p, work)]
+    fresh = [p for p in again if remove(_original(p, work), RewriteOptions(), FileInfo(p.name)).output == _original(p, work)]
     assert [p for p in fresh if again[p] != instrumented[p]] == [], "instrumenting again differs"
 
 
