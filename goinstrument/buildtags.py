@@ -22,39 +22,30 @@ from __future__ import annotations
 import functools
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Union
+from typing import Any
 
 # --- Go's lists --------------------------------------------------------------------
 
 KNOWN_OS = frozenset(
-    "aix android darwin dragonfly freebsd hurd illumos ios js linux nacl netbsd openbsd"
-    " plan9 solaris wasip1 windows zos".split()
+    ["aix", "android", "darwin", "dragonfly", "freebsd", "hurd", "illumos", "ios", "js", "linux", "nacl", "netbsd", "openbsd", "plan9", "solaris", "wasip1", "windows", "zos"]
 )
 """syslist.KnownOS: every GOOS that was, is or will be; used for file names."""
 
 UNIX_OS = frozenset(
-    "aix android darwin dragonfly freebsd hurd illumos ios linux netbsd openbsd solaris".split()
+    ["aix", "android", "darwin", "dragonfly", "freebsd", "hurd", "illumos", "ios", "linux", "netbsd", "openbsd", "solaris"]
 )
 """syslist.UnixOS: the GOOS values for which the ``unix`` tag is true."""
 
 KNOWN_ARCH = frozenset(
-    "386 amd64 amd64p32 arm armbe arm64 arm64be loong64 mips mipsle mips64 mips64le"
-    " mips64p32 mips64p32le ppc ppc64 ppc64le riscv riscv64 s390 s390x sparc sparc64 wasm".split()
+    ["386", "amd64", "amd64p32", "arm", "armbe", "arm64", "arm64be", "loong64", "mips", "mipsle", "mips64", "mips64le", "mips64p32", "mips64p32le", "ppc", "ppc64", "ppc64le", "riscv", "riscv64", "s390", "s390x", "sparc", "sparc64", "wasm"]
 )
 """syslist.KnownArch: every GOARCH that was, is or will be; used for file names."""
 
 PLATFORMS = tuple(
     tuple(pair.split("/"))
-    for pair in """
-    aix/ppc64 android/386 android/amd64 android/arm android/arm64 darwin/amd64 darwin/arm64
-    dragonfly/amd64 freebsd/386 freebsd/amd64 freebsd/arm freebsd/arm64 illumos/amd64
-    ios/amd64 ios/arm64 js/wasm linux/386 linux/amd64 linux/arm linux/arm64 linux/loong64
-    linux/mips linux/mips64 linux/mips64le linux/mipsle linux/ppc64 linux/ppc64le
-    linux/riscv64 linux/s390x netbsd/386 netbsd/amd64 netbsd/arm netbsd/arm64 openbsd/386
-    openbsd/amd64 openbsd/arm openbsd/arm64 openbsd/ppc64 openbsd/riscv64 plan9/386
-    plan9/amd64 plan9/arm solaris/amd64 wasip1/wasm windows/386 windows/amd64 windows/arm64
-    """.split()
+    for pair in ["aix/ppc64", "android/386", "android/amd64", "android/arm", "android/arm64", "darwin/amd64", "darwin/arm64", "dragonfly/amd64", "freebsd/386", "freebsd/amd64", "freebsd/arm", "freebsd/arm64", "illumos/amd64", "ios/amd64", "ios/arm64", "js/wasm", "linux/386", "linux/amd64", "linux/arm", "linux/arm64", "linux/loong64", "linux/mips", "linux/mips64", "linux/mips64le", "linux/mipsle", "linux/ppc64", "linux/ppc64le", "linux/riscv64", "linux/s390x", "netbsd/386", "netbsd/amd64", "netbsd/arm", "netbsd/arm64", "openbsd/386", "openbsd/amd64", "openbsd/arm", "openbsd/arm64", "openbsd/ppc64", "openbsd/riscv64", "plan9/386", "plan9/amd64", "plan9/arm", "solaris/amd64", "wasip1/wasm", "windows/386", "windows/amd64", "windows/arm64"]
 )
 """The real GOOS/GOARCH pairs, as ``go tool dist list`` prints them for Go 1.26.
 
@@ -142,7 +133,7 @@ class Or:
         return any([x.eval(ok) for x in self.xs])
 
 
-Expr = Union[Tag, Not, And, Or]
+Expr = Tag | Not | And | Or
 
 
 def _join(kind: type, operands: list[Expr]) -> Expr:
@@ -508,7 +499,7 @@ def _platform_tags(goos: str, goarch: str) -> dict[str, bool]:
 _PLATFORM_TAGS = tuple(_platform_tags(goos, goarch) for goos, goarch in PLATFORMS)
 _DECIDED = frozenset(_PLATFORM_TAGS[0])
 
-Formula = Union[Expr, bool]
+Formula = Expr | bool
 
 
 def _negation_normal_form(expr: Expr) -> Expr:
@@ -516,7 +507,7 @@ def _negation_normal_form(expr: Expr) -> Expr:
 
     Iterative: a Go expression may nest 1000 deep, past Python's recursion limit.
     """
-    stack: list[list] = []  # [kind after negation, operands, next operand, converted, negated]
+    stack: list[list[Any]] = []  # [kind after negation, operands, next operand, converted, negated]
     node, negated = expr, False
     while True:
         while True:  # descend to the leftmost literal
@@ -556,7 +547,7 @@ def _assign(formula: Expr, values: dict[str, bool]) -> Formula:
     """Substitute ``values`` into a negation normal form and simplify (iteratively)."""
     if isinstance(formula, (Tag, Not)):
         return _literal(formula, values)
-    stack: list[list] = [[formula, 0, []]]  # [node, next operand, simplified operands]
+    stack: list[list[Any]] = [[formula, 0, []]]  # [node, next operand, simplified operands]
     while True:
         frame = stack[-1]
         node, next_operand, done = frame
@@ -587,10 +578,10 @@ def _simplified(kind: type, operands: list[Formula]) -> Formula:
         return operands[0]  # the absorbing value
     flat: list[Expr] = []
     for x in operands:
-        if isinstance(x, kind):
-            flat.extend(x.xs)  # type: ignore[union-attr]
-        else:
-            flat.append(x)  # type: ignore[arg-type]
+        if isinstance(x, And | Or) and isinstance(x, kind):
+            flat.extend(x.xs)
+        elif not isinstance(x, bool):  # only a first, absorbing operand is a bool
+            flat.append(x)
     if not flat:
         return kind is And
     return _join(kind, flat)
@@ -625,14 +616,14 @@ def _satisfiable(formula: Formula) -> bool:
             return True
         if f is False:
             continue
-        polarity = _polarities(f)  # type: ignore[arg-type]
+        polarity = _polarities(f)
         pure = {tag: sign == 1 for tag, sign in polarity.items() if sign != 3}
         if pure:
-            pending.append(_assign(f, pure))  # type: ignore[arg-type]
+            pending.append(_assign(f, pure))
             continue
         tag = next(iter(polarity))
-        pending.append(_assign(f, {tag: False}))  # type: ignore[arg-type]
-        pending.append(_assign(f, {tag: True}))  # type: ignore[arg-type]
+        pending.append(_assign(f, {tag: False}))
+        pending.append(_assign(f, {tag: True}))
     return False
 
 
@@ -647,7 +638,7 @@ def satisfiable_on_some_platform(constraints: list[Expr]) -> bool:
         key = tuple(platform[tag] for tag in decided)
         if key not in seen:
             seen.add(key)
-            if _satisfiable(_assign(formula, dict(zip(decided, key)))):
+            if _satisfiable(_assign(formula, dict(zip(decided, key, strict=True)))):
                 return True
     return False
 

@@ -32,7 +32,6 @@ from goinstrument.options import (
 from goinstrument.run import EXIT_ERROR, EXIT_OK
 
 
-
 class UsageError(Exception):
     """Options that cannot go together or cannot be used; the message is for the user."""
 

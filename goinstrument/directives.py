@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
-from goinstrument.syntax import position, text
 from goinstrument.result import Position
+from goinstrument.syntax import position, text
 
 PREFIX = "//instrument:"
 _DIRECTIVE = re.compile(r"^//instrument:(\S*)\s*(.*?)\s*$")

@@ -24,7 +24,7 @@ def _module_of(directory: str) -> tuple[str, str] | None:
     return None if parent == directory else _module_of(parent)
 
 
-def import_path(file_path: str | os.PathLike) -> str | None:
+def import_path(file_path: str | os.PathLike[str]) -> str | None:
     """`module/sub/dir` for a file in `sub/dir` of a module, or None outside any module."""
     directory = os.path.dirname(os.path.abspath(file_path))
     found = _module_of(directory)
