@@ -1,9 +1,11 @@
 """Go build constraints, read exactly as Go reads them, and the "could it ever build?" rule.
 
-A file is skipped only when no real GOOS/GOARCH pair and no choice of the other tags
-satisfies both its name (``x_windows.go``) and its constraint lines, with the tags
-``ignore`` and ``exclude`` false. Everything else about a tag is left free: ``cgo``,
-``gc``, ``go1.21``, custom tags may be true or false.
+A file is skipped only when no real GOOS/GOARCH pair, no compiler and no choice of the
+other tags satisfies both its name (``x_windows.go``) and its constraint lines, with the
+tags ``ignore`` and ``exclude`` false. A toolchain is exactly one of ``gc`` and
+``gccgo``, and has the release tags ``go1.1`` to ``go1.21`` (every toolchain that can
+build code using go.opentelemetry.io/otel has them). Everything else about a tag is left
+free: ``cgo``, ``go1.22`` and later, custom tags may be true or false.
 
 The parts mirror Go's own code (Go 1.26):
 
@@ -54,6 +56,9 @@ openbsd/mips64) are left out, so files only for them count as never built.
 """
 
 _ALWAYS_FALSE = ("ignore", "exclude")
+COMPILERS = ("gc", "gccgo")
+OLDEST_RELEASE = 21  # go1.1 ... go1.21 are true for every toolchain considered
+_ALWAYS_TRUE = tuple(f"go1.{minor}" for minor in range(1, OLDEST_RELEASE + 1))
 
 # --- errors ------------------------------------------------------------------------
 
@@ -485,18 +490,20 @@ def name_tags(filename: str) -> tuple[str, ...]:
 # --- satisfiability ----------------------------------------------------------------
 
 
-def _platform_tags(goos: str, goarch: str) -> dict[str, bool]:
-    """build.go matchTag for the tags a platform decides; tags not listed here are free."""
+def _platform_tags(goos: str, goarch: str, compiler: str) -> dict[str, bool]:
+    """build.go matchTag for the tags a platform and compiler decide; tags not listed here are free."""
     values = {tag: False for tag in KNOWN_OS | KNOWN_ARCH}
     values.update({goos: True, goarch: True, "unix": goos in UNIX_OS})
     implied = {"android": "linux", "illumos": "solaris", "ios": "darwin"}.get(goos)
     if implied:
         values[implied] = True
+    values.update({name: name == compiler for name in COMPILERS})
+    values.update(dict.fromkeys(_ALWAYS_TRUE, True))
     values.update(dict.fromkeys(_ALWAYS_FALSE, False))
     return values
 
 
-_PLATFORM_TAGS = tuple(_platform_tags(goos, goarch) for goos, goarch in PLATFORMS)
+_PLATFORM_TAGS = tuple(_platform_tags(goos, goarch, compiler) for goos, goarch in PLATFORMS for compiler in COMPILERS)
 _DECIDED = frozenset(_PLATFORM_TAGS[0])
 
 Formula = Expr | bool
@@ -628,7 +635,7 @@ def _satisfiable(formula: Formula) -> bool:
 
 
 def satisfiable_on_some_platform(constraints: list[Expr]) -> bool:
-    """True when one real GOOS/GOARCH and some free tags satisfy every constraint."""
+    """True when one real GOOS/GOARCH, one compiler and some free tags satisfy every constraint."""
     if not constraints:
         return True
     formula = _negation_normal_form(_join(And, constraints))

@@ -380,7 +380,16 @@ ALL_OS = " && ".join(f"!{goos}" for goos in sorted(KNOWN_OS))
         ("//go:build linux && !cgo", True),
         ("//go:build go1.21", True),
         ("//go:build cgo", True),
-        ("//go:build gc && gccgo", True),
+        # A toolchain is one compiler, and every toolchain considered has go1.1 to go1.21.
+        ("//go:build gc && gccgo", False),
+        ("//go:build gc || gccgo", True),
+        ("//go:build !gc && !gccgo", False),
+        ("//go:build gccgo && linux", True),
+        ("//go:build !go1.1", False),
+        ("//go:build !go1.21", False),
+        ("//go:build !go1.22", True),
+        ("//go:build go1.99", True),
+        ("// +build gc,gccgo", False),
         ("//go:build mytag", True),
         ("//go:build linux && windows", False),
         ("//go:build linux && amd64 && !amd64", False),
@@ -428,8 +437,11 @@ def test_agrees_with_brute_force_on_random_expressions():
     """Every platform times every choice of the free tags, using Go's Eval."""
     rng = random.Random(1)
     pool = ["linux", "windows", "android", "darwin", "ios", "illumos", "solaris", "js", "nacl",
-            "amd64", "arm64", "386", "wasm", "sparc", "unix", "ignore", "cgo", "foo", "bar"]
-    platform_values = [buildtags._platform_tags(goos, goarch) for goos, goarch in PLATFORMS]
+            "amd64", "arm64", "386", "wasm", "sparc", "unix", "ignore", "cgo", "foo", "bar",
+            "gc", "gccgo", "go1.1", "go1.30"]
+    platform_values = [
+        buildtags._platform_tags(goos, goarch, compiler) for goos, goarch in PLATFORMS for compiler in buildtags.COMPILERS
+    ]
 
     def random_expr(depth: int) -> str:
         if depth == 0 or rng.random() < 0.3:
@@ -530,8 +542,8 @@ def test_standard_library(tmp_path):
     for path, exc in errors:  # only where Go itself refuses the file
         assert "//go:build" in go_rejects(path, tmp_path), (path, exc)
 
-    # Everything left out names a platform tag or "ignore": never only free tags.
-    platform_words = KNOWN_OS | KNOWN_ARCH | {"unix", "ignore"}
+    # Everything left out names a tag a platform or toolchain decides, or "ignore": never only free tags.
+    platform_words = KNOWN_OS | KNOWN_ARCH | {"unix", "ignore", *buildtags.COMPILERS, *buildtags._ALWAYS_TRUE}
     for path in unbuildable:
         header = header_constraints(path.read_bytes())
         mentioned = set(name_tags(path.name)).union(*(tags_of(x) for x in header))
