@@ -6,7 +6,11 @@ import os
 import re
 from functools import lru_cache
 
-_MODULE = re.compile(rb'^\s*module\s+("?)([^"\s]+)\1\s*(?://.*)?$', re.MULTILINE)
+# `module path`, `module "path"`, or the block form `module (` path `)`, as modfile reads them.
+_MODULE = re.compile(
+    rb'^[ \t]*module[ \t]*(?:\([ \t]*(?://[^\n]*)?\n\s*)?(?P<q>["`]?)(?P<path>[^"`\s()]+)(?P=q)[ \t]*(?://.*)?$',
+    re.MULTILINE,
+)
 
 
 @lru_cache(maxsize=4096)
@@ -17,7 +21,7 @@ def _module_of(directory: str) -> tuple[str, str] | None:
         with open(gomod, "rb") as f:
             match = _MODULE.search(f.read())
         if match:
-            return directory, match.group(2).decode("utf-8", "replace")
+            return directory, match.group("path").decode("utf-8", "replace")
     except OSError:
         pass
     parent = os.path.dirname(directory)
