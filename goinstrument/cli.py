@@ -32,6 +32,21 @@ from goinstrument.options import (
 from goinstrument.run import EXIT_ERROR, EXIT_OK
 
 
+EPILOG = """\
+examples:
+  goinstrument ./...                               instrument every package below here
+  goinstrument --diff ./...                        show what would change, write nothing
+  goinstrument --check --changed-since main        CI: fail on functions changed since main that lack a span
+  goinstrument --remove ./...                      take the spans out again
+  goinstrument --install-hook                      add spans to what you commit (git pre-commit hook)
+
+exit status:
+  0  success (files may have been rewritten)
+  1  --check found functions without a span
+  2  a usage error, or a file that could not be processed (the others still were)
+"""
+
+
 class UsageError(Exception):
     """Options that cannot go together or cannot be used; the message is for the user."""
 
@@ -40,6 +55,8 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="goinstrument",
         description="Add OpenTelemetry spans to every Go function that takes a context.Context.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("paths", nargs="*", metavar="PATH", help='files or directories (recursive; "./..." works too); default "."')
     mode = p.add_mutually_exclusive_group()
@@ -159,7 +176,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _install_hook(invocation)
     from goinstrument.run import run
 
-    return run(invocation.rewrite, invocation.run)
+    try:
+        return run(invocation.rewrite, invocation.run)
+    except BrokenPipeError:
+        return _stdout_closed()
+
+
+def _stdout_closed() -> int:
+    """The reader of stdout went away (`goinstrument --diff | head`): stop quietly, as a Unix filter
+    killed by SIGPIPE does, with its exit status 128 + SIGPIPE."""
+    import os
+    import signal
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())  # the interpreter's last flush must not fail again
+    return 128 + signal.SIGPIPE
 
 
 def _install_hook(invocation: InstallHook) -> int:

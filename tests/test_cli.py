@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import subprocess
 import os
 import shutil
@@ -347,3 +348,16 @@ def test_diff_splits_lines_only_at_newlines(tmp_path):
     assert "No newline" not in proc.stdout
     applied = subprocess.run(["patch", "-p1", "--dry-run"], input=proc.stdout, cwd=root, capture_output=True, text=True)
     assert applied.returncode == 0, applied.stdout + applied.stderr
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(tmp_path):
+    """`goinstrument --diff . | head -1`: a closed stdout ends the run quietly, as for any Unix filter."""
+    root = module(tmp_path, {f"p{i}/a.go": PLAIN for i in range(300)})  # diffs filling a pipe's buffer twice
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+    proc = subprocess.run(
+        ["bash", "-c", f'"{sys.executable}" -m goinstrument --diff . | head -1; echo "status ${{PIPESTATUS[0]}}" >&2'],
+        cwd=root, capture_output=True, text=True, env=env,
+    )
+    assert proc.stdout.startswith("--- a/")
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
+    assert "status 141" in proc.stderr

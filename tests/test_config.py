@@ -505,3 +505,16 @@ def test_a_flag_switches_off_what_the_file_switches_on(tmp_path):
     assert (tmp_path / "a_test.go").read_text() == src
     run_cli(".", cwd=tmp_path, check=0)
     assert "otel.Tracer" in (tmp_path / "a_test.go").read_text()
+
+
+def test_the_help_lists_as_file_settings_exactly_the_flags_the_file_takes():
+    """--help's settings group and .goinstrument.toml come from one table: they cannot disagree."""
+    from goinstrument.options import file_keys
+
+    help_text = run_cli("--help", check=0).stdout
+    group = help_text.split("settings (also in .goinstrument.toml; flags win):", 1)[1].split("\n\n", 1)[0]
+    listed = {line.split()[0].rstrip(",") for line in group.splitlines() if line.startswith("  --")}
+    keyed = {setting.flags[0] for _, setting in file_keys().values() if setting.flags}
+    assert listed == keyed
+    assert "--remove" not in group and "--remove" in help_text
+    assert help_text.rstrip().endswith("(the others still were)")
