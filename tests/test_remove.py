@@ -488,3 +488,16 @@ def test_a_local_variable_named_like_the_import_is_no_use_of_it(tmp_path):
     (tmp_path / "a.go").write_text((tmp_path / "a.go").read_text() + later)
     run_cli("--remove", "a.go", cwd=tmp_path, check=0)
     assert (tmp_path / "a.go").read_text() == src + later
+
+
+def test_remove_keeps_a_hand_written_span_in_our_shape(tmp_path):
+    """Our tracer expression, but another tracer and a name no template writes: a person's span."""
+    src = (
+        'package p\n\nimport (\n\t"context"\n\n\t"go.opentelemetry.io/otel"\n)\n\n'
+        "func ListUsers(ctx context.Context) {\n"
+        '\tctx, span := otel.Tracer("github.com/acme/custom").Start(ctx, "HTTP GET /users")\n'
+        "\tdefer span.End()\n\t_ = ctx\n}\n"
+    )
+    (tmp_path / "users.go").write_text(src)
+    run_cli("--remove", "users.go", cwd=tmp_path, check=0)
+    assert (tmp_path / "users.go").read_text() == src
