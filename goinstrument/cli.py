@@ -141,9 +141,14 @@ def main(argv: list[str] | None = None) -> int:
     from goinstrument.backend import BackendError, load_backend
 
     try:
-        load_backend(settings.backend)
+        backend = load_backend(settings.backend)
     except BackendError as exc:
         _say(str(exc))
+        return EXIT_ERROR
+    from goinstrument.shape import unsupported
+
+    if (message := unsupported(settings.backend, backend, settings.attributes)) is not None:
+        _say(message)
         return EXIT_ERROR
     if args.install_hook:
         from goinstrument import gitops, hook

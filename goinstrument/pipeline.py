@@ -7,9 +7,11 @@ import os
 import re
 
 from goinstrument import buildtags, core, gofmt, gomod, remove, syntax
+from goinstrument.backend import load_backend
+from goinstrument.fileinfo import FileInfo, import_name_candidates
 from goinstrument.package_scope import package_declarations
 from goinstrument.result import Position, Problem, Result
-from goinstrument.settings import Action, FileInfo, Mode, Settings
+from goinstrument.settings import Action, Mode, Settings
 
 _PACKAGE = re.compile(rb"^package\b", re.MULTILINE)
 _GENERATED = re.compile(rb"^(?:\xef\xbb\xbf)?// Code generated .* DO NOT EDIT\.\r?$", re.MULTILINE)
@@ -57,14 +59,12 @@ def rewrite_source(path: str | os.PathLike, src: bytes, settings: Settings) -> R
             return Result(src, src, skipped="build constraint never satisfied")
     except buildtags.ConstraintError as exc:
         return Result(src, src, problem=Problem(display, Position(exc.line, exc.col), exc.message))
+    backend = load_backend(settings.backend)
+    # --check and --remove add no import, so the names the package declares do not matter: skip reading it.
+    reads_package = settings.mode is not Mode.CHECK and settings.action is not Action.REMOVE
     directory = os.path.dirname(os.path.abspath(path))
-    info = FileInfo(
-        display,
-        tracer_for(path, settings, src),
-        gomod.import_path(path) or "",
-        # --check writes nothing, so the names of new imports do not matter: skip reading the package.
-        (lambda names: frozenset()) if settings.mode is Mode.CHECK else (lambda names: package_declarations(directory, names)),
-    )
+    siblings = package_declarations(directory, import_name_candidates(backend)) if reads_package else frozenset()
+    info = FileInfo(display, tracer_for(path, settings, src), gomod.import_path(path) or "", siblings, backend)
     if settings.action is Action.REMOVE:
         result = remove.remove(src, settings, info)
     else:

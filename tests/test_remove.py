@@ -29,7 +29,9 @@ from goinstrument.cli import _parser, settings_from
 from goinstrument.core import instrument
 from goinstrument.pipeline import rewrite_source
 from goinstrument.remove import may_hold_go_instrument, remove, strip_go_instrument
-from goinstrument.settings import FileInfo, Mode, Settings
+from goinstrument.backend import load_backend
+from goinstrument.fileinfo import FileInfo
+from goinstrument.settings import Mode, Settings
 from gotools import GOMOD_FIXTURE, copy_module, go_build_vet, go_environ, gofmt_bin, gofmt_l, run_go, tree_digest
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -44,20 +46,22 @@ def _settings(src: bytes) -> Settings:
     return settings_from(_parser().parse_args(args))
 
 
-def _info(path: Path) -> FileInfo:
+def _info(path: Path, settings: Settings = Settings()) -> FileInfo:
     """The file as the tool would see it: NAME.go, whatever fixture it came from."""
     name = path.name.split(".")[0] + ".go"
-    return FileInfo(name, TRACER, TRACER)
+    return FileInfo(name, TRACER, TRACER, backend=load_backend(settings.backend))
 
 
 def _remove(path: Path, src: bytes) -> bytes:
-    result = remove(src, _settings(src), _info(path))
+    settings = _settings(src)
+    result = remove(src, settings, _info(path, settings))
     assert result.problem is None, result.problem.text()
     return result.output
 
 
 def _instrument(path: Path, src: bytes) -> bytes:
-    result = instrument(src, _settings(src), _info(path))
+    settings = _settings(src)
+    result = instrument(src, settings, _info(path, settings))
     assert result.problem is None, result.problem.text()
     return result.output
 
