@@ -55,10 +55,10 @@ OTEL_ATTRIBUTE = "go.opentelemetry.io/otel/attribute"
 
 
 class OpenTelemetry:
-    start_imports = (OTEL,)
-    error_imports = (OTEL_CODES,)
-    attribute_imports = (OTEL_ATTRIBUTE,)
-    preferred_names = {
+    start_imports: tuple[str, ...] = (OTEL,)
+    error_imports: tuple[str, ...] = (OTEL_CODES,)
+    attribute_imports: tuple[str, ...] = (OTEL_ATTRIBUTE,)
+    preferred_names: dict[str, tuple[str, ...]] = {
         OTEL: ("otel", "otelapi"),
         OTEL_CODES: ("codes", "otelcodes"),
         OTEL_ATTRIBUTE: ("attribute", "otelattribute"),
@@ -97,9 +97,9 @@ DATADOG = "github.com/DataDog/dd-trace-go/v2/ddtrace/tracer"
 class Datadog:
     """dd-trace-go v2: `span, ctx := tracer.StartSpanFromContext(ctx, name)`; Finish records the error."""
 
-    start_imports = (DATADOG,)
-    error_imports = ()
-    preferred_names = {DATADOG: ("tracer", "ddtracer")}
+    start_imports: tuple[str, ...] = (DATADOG,)
+    error_imports: tuple[str, ...] = ()
+    preferred_names: dict[str, tuple[str, ...]] = {DATADOG: ("tracer", "ddtracer")}
 
     def lines(self, names: Names, tracer: str, span_name: str) -> list[str]:
         dd, span = names.packages[DATADOG], names.span
@@ -129,7 +129,7 @@ def load_backend(name: str) -> Backend:
         found = getattr(importlib.import_module(module_name), attribute)
     except (ImportError, AttributeError) as exc:
         raise BackendError(f"cannot load backend {name!r}: {exc}") from None
-    backend = found() if isinstance(found, type) else found
+    backend: Backend = found() if isinstance(found, type) else found
     missing = [a for a in ("start_imports", "error_imports", "preferred_names", "lines") if not hasattr(backend, a)]
     if missing:
         raise BackendError(f"backend {name!r} lacks {', '.join(missing)}")

@@ -212,18 +212,18 @@ class _Planner:
         """Tracer, span name, `_` or the context, and the code location, as a run would write them now."""
         reads_ctx = scopes.reads(body, ctx.encode(), after_first=True)
         wanted = [
-            (match.ctx_lhs, ctx if reads_ctx else "_"),
-            (match.tracer, go_string(self.info.tracer)),
-            (match.name, go_string(name)),
+            *((node, ctx if reads_ctx else "_") for node in match.ctx_lhs),
+            *((node, go_string(self.info.tracer)) for node in match.tracer),
+            *((node, go_string(name)) for node in match.name),
         ]
         line_value = None
         if "code" in self.settings.attributes:
             values = {shape.string_value(key): value for key, value in match.attributes}
-            wanted.append((values.get(CODE_FUNCTION), go_string(self.code_function(runtime_name))))
-            wanted.append((values.get(CODE_FILE), go_string(self.code_file())))
+            code = {CODE_FUNCTION: self.code_function(runtime_name), CODE_FILE: self.code_file()}
+            wanted += [(values[key], go_string(text)) for key, text in code.items() if key in values]
             line = values.get(CODE_LINE)
             line_value = (line.start_byte, line.end_byte) if line is not None else None
-        replacements = tuple(Edit(n.start_byte, n.end_byte, text.encode()) for n, text in wanted if n is not None)
+        replacements = tuple(Edit(n.start_byte, n.end_byte, text.encode()) for n, text in wanted)
         return UpdateSpan(func.start_byte, func.start_point[0], replacements, line_value)
 
     def code_function(self, runtime_name: str) -> str:
@@ -368,7 +368,8 @@ def _is_error_type(node: Node | None) -> bool:
 
 def _declaration_name(node: Node) -> tuple[str, str, str]:
     """(span name, bare name, receiver type): `Func` or `Type.Method`, pointer and type parameters dropped."""
-    name = syntax.text(node.child_by_field_name("name"))
+    name_node = node.child_by_field_name("name")
+    name = syntax.text(name_node) if name_node is not None else ""
     if node.type != "method_declaration":
         return name, name, ""
     receiver = node.child_by_field_name("receiver")

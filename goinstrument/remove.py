@@ -90,7 +90,7 @@ def _parameter_names(func: Node) -> list[bytes]:
         for decl in (params.named_children if params is not None else [])
         if decl.type in ("parameter_declaration", "variadic_parameter_declaration")
         for name in decl.children_by_field_name("name")
-        if name.text != b"_"
+        if name.text is not None and name.text != b"_"
     ]
 
 
@@ -141,10 +141,10 @@ class _Finder:
         following = next((i for i, item in enumerate(items) if item.start_byte >= trailer_end), len(items))
         if self.match(func, items[following:]) is not None:
             return None  # a second span right after: not ours to judge; both stay
-        anonymous = func.type == "func_literal" and found.name is not None and found.name.text == b'"anonymous"'
+        anonymous = func.type == "func_literal" and any(n.text == b'"anonymous"' for n in found.name)
         foreign = found.foreign or anonymous or os.path.basename(self.info.path) in {os.path.basename(f) for f in files}
         code = (statements[0].start_byte, statements[-1].end_byte)
-        span = found.span.text if found.span is not None and found.span.text is not None else b""
+        span = found.span[0].text or b"" if found.span else b""
         return _Block(code, lines, trailer_end, foreign, span, (body.start_byte, body.end_byte))
 
     def match(self, func: Node, items: list[Node]) -> shape.Match | None:

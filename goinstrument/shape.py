@@ -90,10 +90,10 @@ class Match:
 
     count: int  # statements in the block
     foreign: bool  # go-instrument's
-    ctx_lhs: Node | None
-    span: Node | None
-    tracer: Node | None  # the tracer string literal, for backends that name one
-    name: Node | None  # the span-name string literal
+    ctx_lhs: tuple[Node, ...]  # every occurrence, in order (the same text each)
+    span: tuple[Node, ...]
+    tracer: tuple[Node, ...]  # the tracer string literal, for backends that name one
+    name: tuple[Node, ...]  # the span-name string literal
     attributes: tuple[tuple[Node, Node], ...]  # (key literal, value) of every attribute argument
 
 
@@ -137,14 +137,14 @@ class Shape:
             return None
         if not binder.fits(where, self.paths):
             return None
-        bound = binder.bound
+        seen = binder.occurrences
         return Match(
             len(variant.statements),
             self.foreign,
-            bound.get(_CTX_LHS),
-            bound.get(_SPAN),
-            bound.get(_TRACER),
-            bound.get(_NAME),
+            tuple(seen.get(_CTX_LHS, ())),
+            tuple(seen.get(_SPAN, ())),
+            tuple(seen.get(_TRACER, ())),
+            tuple(seen.get(_NAME, ())),
             tuple(binder.attributes),
         )
 
@@ -153,7 +153,8 @@ class _Binder:
     """Matches real nodes against template nodes, binding placeholders consistently."""
 
     def __init__(self) -> None:
-        self.bound: dict[str, Node] = {}
+        self.bound: dict[str, Node] = {}  # placeholder -> its first occurrence
+        self.occurrences: dict[str, list[Node]] = {}
         self.attributes: list[tuple[Node, Node]] = []
 
     def match(self, template: Node, real: Node) -> bool:
@@ -178,6 +179,7 @@ class _Binder:
         if real.type not in wanted:
             return False
         earlier = self.bound.setdefault(placeholder, real)
+        self.occurrences.setdefault(placeholder, []).append(real)
         return earlier.text == real.text
 
     def _attribute_list(self, template: Node, real: Node) -> bool:
@@ -199,7 +201,9 @@ class _Binder:
         """Whether what was bound is what this function and file allow."""
         text = {k: v.text for k, v in self.bound.items()}
         ctx = text.get(_CTX)
-        if ctx not in where.contexts or text.get(_CTX_LHS, ctx) not in (ctx, b"_"):
+        if ctx is not None and ctx not in where.contexts:
+            return False
+        if _CTX_LHS in text and text[_CTX_LHS] not in (ctx, b"_"):
             return False
         if _ERR in text and text[_ERR] not in where.errors:
             return False
@@ -292,13 +296,14 @@ def _shape(backend: Backend, foreign: bool) -> Shape:
     plain = _render(backend, packages, (False, False, False))
     supported = [_render(backend, packages, _only(i)) != plain for i in range(3)]
     variants: dict[tuple[str, ...], Variant] = {}
-    for parts in itertools.product((False, True), repeat=3):
+    for errors, start, results in itertools.product((False, True), repeat=3):
+        parts = (errors, start, results)
         if any(on and not supported[i] for i, on in enumerate(parts)):
             continue  # a part this backend does not render
         lines = _render(backend, packages, parts)
         statements = _parse(lines)
         if statements is not None and lines not in variants:
-            variants[lines] = Variant(*parts, statements, _top_level_literals(statements))
+            variants[lines] = Variant(errors, start, results, statements, _top_level_literals(statements))
     return Shape(tuple(variants.values()), packages, frozenset(backend.start_imports), foreign, (supported[0], supported[1], supported[2]))
 
 
@@ -306,10 +311,15 @@ def _only(index: int) -> tuple[bool, bool, bool]:
     return (index == 0, index == 1, index == 2)
 
 
-@functools.lru_cache(maxsize=16)
+_SHAPES: dict[int, tuple[Backend, Shape]] = {}  # id(backend) -> the backend (kept alive) and its Shape
+
+
 def of(backend: Backend) -> Shape:
-    """The Shape of a backend's code (its own rendering, parsed once)."""
-    return _shape(backend, foreign=False)
+    """The Shape of a backend's code (its own rendering, parsed once per backend object)."""
+    known = _SHAPES.get(id(backend))
+    if known is None:
+        known = _SHAPES[id(backend)] = (backend, _shape(backend, foreign=False))
+    return known[1]
 
 
 def unsupported(name: str, backend: Backend, attributes: frozenset[str]) -> str | None:
@@ -352,12 +362,12 @@ def span_names(template: str) -> re.Pattern[str]:
 
 def is_ours(match: Match, tracer: str, span_name_template: str) -> bool:
     """Ours (or go-instrument's): see the module's rule. A person's span is never touched."""
-    if match.tracer is not None and string_value(match.tracer) == tracer:
+    if match.tracer and string_value(match.tracer[0]) == tracer:
         return True
-    if match.name is not None:
-        name = string_value(match.name)
+    if match.name:
+        name = string_value(match.name[0])
         return name != "" and span_names(span_name_template).fullmatch(name) is not None
-    return match.tracer is None
+    return not match.tracer
 
 
 # an existing span, whoever wrote it ------------------------------------------------------
@@ -409,9 +419,9 @@ def _only_call(values: Node | None) -> Node | None:
 class _GoInstrumentCode:
     """What go-instrument writes (`otelCodes`, SetStatus with "error" before RecordError); matched, never written."""
 
-    start_imports = (OTEL,)
-    error_imports = (OTEL_CODES,)
-    preferred_names = {OTEL: ("otel",), OTEL_CODES: ("otelCodes",)}
+    start_imports: tuple[str, ...] = (OTEL,)
+    error_imports: tuple[str, ...] = (OTEL_CODES,)
+    preferred_names: dict[str, tuple[str, ...]] = {OTEL: ("otel",), OTEL_CODES: ("otelCodes",)}
 
     def lines(self, names: Names, tracer: str, span_name: str) -> list[str]:
         otel, span = names.packages[OTEL], names.span

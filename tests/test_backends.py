@@ -144,3 +144,22 @@ def test_a_users_backend_without_attributes_is_a_usage_error_with_them(tmp_path)
     env = {"PYTHONPATH": str(tmp_path)}
     proc = run_cli("--backend", "mybackend:LogBackend", "--attributes", "args", "a.go", cwd=tmp_path, check=2, env=env)
     assert 'backend "mybackend:LogBackend" does not support --attributes' in proc.stderr
+
+
+def test_a_users_backend_is_recognised_from_its_rendering(tmp_path):
+    """No match_start needed: a second run changes nothing, a renamed function's span follows, --remove takes it out."""
+    (tmp_path / "mybackend.py").write_text(MY_BACKEND)
+    src = tmp_path / "a.go"
+    original = 'package p\n\nimport "context"\n\nfunc F(ctx context.Context) {\n}\n'
+    src.write_text(original)
+    env = {"PYTHONPATH": str(tmp_path)}
+    run = ("--backend", "mybackend:LogBackend", "--no-cache", "a.go")
+    run_cli(*run, cwd=tmp_path, check=0, env=env)
+    once = src.read_text()
+    run_cli(*run, cwd=tmp_path, check=0, env=env)
+    assert src.read_text() == once
+    src.write_text(once.replace("func F(", "func G("))
+    run_cli(*run, cwd=tmp_path, check=0, env=env)
+    assert src.read_text() == once.replace("func F(", "func G(").replace('"F"', '"G"')
+    run_cli("--remove", *run, cwd=tmp_path, check=0, env=env)
+    assert src.read_text() == original.replace("func F(", "func G(")
