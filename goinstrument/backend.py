@@ -8,6 +8,7 @@ date, count its literals or remove it) is derived from that rendering by
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -116,8 +117,9 @@ class BackendError(Exception):
     pass
 
 
+@functools.lru_cache(maxsize=8)
 def load_backend(name: str) -> Backend:
-    """A built-in backend by name, or a user's own as `module:attribute`."""
+    """A built-in backend by name, or a user's own as `module:attribute` (loaded once per process)."""
     if name in BACKENDS:
         return BACKENDS[name]
     module_name, sep, attribute = name.partition(":")
