@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from goinstrument.backend import Backend, OpenTelemetry
+from goinstrument.backend import BACKENDS, Backend
 
 _NUMBERED = range(1, 4)  # otel1, otel2, otel3: numbered names a fresh import may get
 
@@ -17,7 +17,7 @@ class FileInfo:
     # Which of import_name_candidates(backend) the package's other files declare at
     # package level (package_scope.package_declarations): a new import must not take them.
     sibling_names: frozenset[str] = frozenset()
-    backend: Backend = field(default_factory=OpenTelemetry)  # loaded, from settings.backend
+    backend: Backend = BACKENDS["otel"]  # the loaded backend: backend.load_backend(settings.backend)
 
 
 def import_name_candidates(backend: Backend) -> frozenset[str]:
