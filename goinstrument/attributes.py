@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
-LINE_PLACEHOLDER = "\x00line\x00"  # replaced by the function's line once all edits are known
+CODE_FUNCTION = "code.function.name"
+CODE_FILE = "code.file.path"
+CODE_LINE = "code.line.number"
 
 # Go type -> (attribute constructor, conversion applied to the value or "")
 _SCALARS = {
@@ -33,8 +35,7 @@ class Attribute:
     value: str  # a Go expression
 
     def render(self, package: str) -> str:
-        value = self.value if self.value != LINE_PLACEHOLDER else LINE_PLACEHOLDER
-        return f'{package}.{self.constructor}("{self.key}", {value})'
+        return f'{package}.{self.constructor}("{self.key}", {self.value})'
 
 
 def _of(name: str, type_node: Node | None, variadic: bool = False) -> Attribute | None:
@@ -66,10 +67,15 @@ def from_parameters(params: Node | None, skip: str) -> list[Attribute]:
     return found
 
 
-def code_location(function: str, file_path: str) -> list[Attribute]:
+def code_location(function: str, file_path: str, line: int) -> list[Attribute]:
     """OpenTelemetry semantic conventions: code.function.name, code.file.path, code.line.number."""
     return [
-        Attribute("code.function.name", "String", f'"{function}"'),
-        Attribute("code.file.path", "String", f'"{file_path}"'),
-        Attribute("code.line.number", "Int", LINE_PLACEHOLDER),
+        Attribute(CODE_FUNCTION, "String", go_string(function)),
+        Attribute(CODE_FILE, "String", go_string(file_path)),
+        Attribute(CODE_LINE, "Int", str(line)),
     ]
+
+
+def go_string(value: str) -> str:
+    """A Go interpreted string literal holding `value`."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -1,20 +1,18 @@
-"""What the inserted code looks like, per tracing library, and how to recognise it again.
+"""What the inserted code looks like, per tracing library.
 
-A backend names the packages it needs, renders the lines at the top of a
-function, and recognises its own first statement so that a later run can
-bring the span name and tracer up to date instead of adding a second span.
+A backend names the packages it needs and renders the lines at the top of a
+function; that is all it does. Recognising its code again (to bring it up to
+date, count its literals or remove it) is derived from that rendering by
+`shape.py`.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Protocol
 
-from tree_sitter import Node
-
-
-def go_string(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+from goinstrument.attributes import Attribute, go_string
 
 
 @dataclass(frozen=True)
@@ -26,22 +24,12 @@ class Names:
     span: str
     err: str | None  # the error result, when the error block is emitted
     packages: dict[str, str]  # import path -> name used in this file
-    attributes: tuple = ()  # Attribute values set when the span starts
-    result_attributes: tuple = ()  # Attribute values set when the function returns
-
-
-@dataclass(frozen=True)
-class StartMatch:
-    """Our own first statement, found in an already instrumented function."""
-
-    ctx_lhs: Node
-    span: Node
-    tracer: Node | None  # the string literal, for backends that name a tracer
-    name: Node  # the string literal
+    attributes: tuple[Attribute, ...] = ()  # set when the span starts
+    result_attributes: tuple[Attribute, ...] = ()  # set when the function returns
 
 
 class Backend(Protocol):
-    """A tracing library: the packages it needs, the lines it inserts, how to find them again.
+    """A tracing library: the packages it needs and the lines it inserts.
 
     A user's own backend is any object with these attributes, named on the
     command line or in .goinstrument.toml as `module:attribute` (a class is
@@ -53,11 +41,12 @@ class Backend(Protocol):
     preferred_names: dict[str, tuple[str, ...]]  # import path -> names to try, in order
 
     def lines(self, names: Names, tracer: str, span_name: str) -> list[str]:
-        """The statements to insert, one a line, indented with tabs relative to the body."""
-        ...
+        """The statements to insert, one a line, indented with tabs relative to the body.
 
-    def match_start(self, stmt: Node, ctx: str, package_names: dict[str, str]) -> StartMatch | None:
-        """This backend's own first statement, or None."""
+        What it renders for `names.err` (the error block) and for
+        `names.attributes` / `names.result_attributes` is what the backend
+        supports: a backend whose lines ignore them supports none.
+        """
         ...
 
 
@@ -67,10 +56,10 @@ OTEL_ATTRIBUTE = "go.opentelemetry.io/otel/attribute"
 
 
 class OpenTelemetry:
-    start_imports = (OTEL,)
-    error_imports = (OTEL_CODES,)
-    attribute_imports = (OTEL_ATTRIBUTE,)
-    preferred_names = {
+    start_imports: tuple[str, ...] = (OTEL,)
+    error_imports: tuple[str, ...] = (OTEL_CODES,)
+    attribute_imports: tuple[str, ...] = (OTEL_ATTRIBUTE,)
+    preferred_names: dict[str, tuple[str, ...]] = {
         OTEL: ("otel", "otelapi"),
         OTEL_CODES: ("codes", "otelcodes"),
         OTEL_ATTRIBUTE: ("attribute", "otelattribute"),
@@ -102,93 +91,6 @@ class OpenTelemetry:
             ]
         return lines
 
-    def match_start(self, stmt: Node, ctx: str, package_names: dict[str, str]) -> StartMatch | None:
-        """`X, span := otel.Tracer("t").Start(ctx, "name")`, with X the context or `_`."""
-        parts = _pair_from_call(stmt)
-        if parts is None:
-            return None
-        ctx_lhs, span, start = parts
-        if ctx_lhs.text not in (ctx.encode(), b"_") or span.type != "identifier":
-            return None
-        start_fn = start.child_by_field_name("function") if start.type == "call_expression" else None
-        if start_fn is None or start_fn.type != "selector_expression":
-            return None
-        if _text(start_fn.child_by_field_name("field")) != "Start":
-            return None
-        tracer_call = start_fn.child_by_field_name("operand")
-        if tracer_call is None or tracer_call.type != "call_expression":
-            return None
-        tracer_fn = tracer_call.child_by_field_name("function")
-        otel_name = package_names.get(OTEL)
-        if tracer_fn is None or tracer_fn.type != "selector_expression" or otel_name is None:
-            return None
-        if _text(tracer_fn.child_by_field_name("operand")) != otel_name:
-            return None
-        if _text(tracer_fn.child_by_field_name("field")) != "Tracer":
-            return None
-        tracer_args = _arguments(tracer_call)
-        start_args = _arguments(start)
-        if len(tracer_args) != 1 or len(start_args) != 2 or start_args[0].text != ctx.encode():
-            return None
-        if tracer_args[0].type != "interpreted_string_literal" or start_args[1].type != "interpreted_string_literal":
-            return None
-        return StartMatch(ctx_lhs, span, tracer_args[0], start_args[1])
-
-
-def _pair_from_call(stmt: Node) -> tuple[Node, Node, Node] | None:
-    """`a, b := <one expression>` as (a, b, expression), or None."""
-    if stmt.type != "short_var_declaration":
-        return None
-    left, right = stmt.child_by_field_name("left"), stmt.child_by_field_name("right")
-    if left is None or right is None or left.named_child_count != 2 or right.named_child_count != 1:
-        return None
-    first, second = left.named_children
-    return first, second, right.named_children[0]
-
-
-def _text(node: Node | None) -> str | None:
-    return node.text.decode("utf-8") if node is not None and node.text is not None else None
-
-
-def _arguments(call: Node) -> list[Node]:
-    args = call.child_by_field_name("arguments")
-    return [a for a in args.named_children if a.type != "comment"] if args is not None else []
-
-
-def starts_span(stmt: Node, ctx: str) -> bool:
-    """A hand-written span at the top level of a body: `... X.Start(ctx, ...)` or `StartSpanFromContext(ctx, ...)`."""
-    for call in _calls_of(stmt):
-        fn = call.child_by_field_name("function")
-        if fn is None:
-            continue
-        name = _text(fn.child_by_field_name("field")) if fn.type == "selector_expression" else _text(fn)
-        if name not in ("Start", "StartSpan", "StartSpanFromContext"):
-            continue
-        args = _arguments(call)
-        if args and args[0].text == ctx.encode():
-            return True
-    return False
-
-
-def _calls_of(stmt: Node) -> list[Node]:
-    """The calls a statement makes directly: `a, b := f(...)`, `a = f(...)`, `f(...)`."""
-    if stmt.type in ("short_var_declaration", "assignment_statement"):
-        right = stmt.child_by_field_name("right")
-        values = right.named_children if right is not None else []
-    elif stmt.type == "expression_statement":
-        values = stmt.named_children
-    elif stmt.type == "var_declaration":
-        values = [
-            v
-            for spec in stmt.named_children
-            if spec.type == "var_spec"
-            for lst in spec.children_by_field_name("value")
-            for v in lst.named_children
-        ]
-    else:
-        return []
-    return [v for v in values if v.type == "call_expression"]
-
 
 DATADOG = "github.com/DataDog/dd-trace-go/v2/ddtrace/tracer"
 
@@ -196,9 +98,9 @@ DATADOG = "github.com/DataDog/dd-trace-go/v2/ddtrace/tracer"
 class Datadog:
     """dd-trace-go v2: `span, ctx := tracer.StartSpanFromContext(ctx, name)`; Finish records the error."""
 
-    start_imports = (DATADOG,)
-    error_imports = ()
-    preferred_names = {DATADOG: ("tracer", "ddtracer")}
+    start_imports: tuple[str, ...] = (DATADOG,)
+    error_imports: tuple[str, ...] = ()
+    preferred_names: dict[str, tuple[str, ...]] = {DATADOG: ("tracer", "ddtracer")}
 
     def lines(self, names: Names, tracer: str, span_name: str) -> list[str]:
         dd, span = names.packages[DATADOG], names.span
@@ -206,23 +108,6 @@ class Datadog:
         if names.err is None:
             return [start, f"defer {span}.Finish()"]
         return [start, f"defer func() {{ {span}.Finish({dd}.WithError({names.err})) }}()"]
-
-    def match_start(self, stmt: Node, ctx: str, package_names: dict[str, str]) -> StartMatch | None:
-        """`span, X := tracer.StartSpanFromContext(ctx, "name")`, with X the context or `_`."""
-        parts = _pair_from_call(stmt)
-        if parts is None:
-            return None
-        span, ctx_lhs, call = parts
-        fn = call.child_by_field_name("function") if call.type == "call_expression" else None
-        dd = package_names.get(DATADOG)
-        if fn is None or fn.type != "selector_expression" or dd is None or ctx_lhs.text not in (ctx.encode(), b"_"):
-            return None
-        if _text(fn.child_by_field_name("operand")) != dd or _text(fn.child_by_field_name("field")) != "StartSpanFromContext":
-            return None
-        args = _arguments(call)
-        if len(args) != 2 or args[0].text != ctx.encode() or args[1].type != "interpreted_string_literal":
-            return None
-        return StartMatch(ctx_lhs, span, None, args[1])
 
 
 BACKENDS: dict[str, Backend] = {"otel": OpenTelemetry(), "datadog": Datadog()}
@@ -232,8 +117,9 @@ class BackendError(Exception):
     pass
 
 
+@functools.lru_cache(maxsize=8)
 def load_backend(name: str) -> Backend:
-    """A built-in backend by name, or a user's own as `module:attribute`."""
+    """A built-in backend by name, or a user's own as `module:attribute` (loaded once per process)."""
     if name in BACKENDS:
         return BACKENDS[name]
     module_name, sep, attribute = name.partition(":")
@@ -245,16 +131,8 @@ def load_backend(name: str) -> Backend:
         found = getattr(importlib.import_module(module_name), attribute)
     except (ImportError, AttributeError) as exc:
         raise BackendError(f"cannot load backend {name!r}: {exc}") from None
-    backend = found() if isinstance(found, type) else found
-    missing = [a for a in ("start_imports", "error_imports", "preferred_names", "lines", "match_start") if not hasattr(backend, a)]
+    backend: Backend = found() if isinstance(found, type) else found
+    missing = [a for a in ("start_imports", "error_imports", "preferred_names", "lines") if not hasattr(backend, a)]
     if missing:
         raise BackendError(f"backend {name!r} lacks {', '.join(missing)}")
     return backend
-
-
-def unsupported(backend: Backend, attributes: frozenset[str]) -> str | None:
-    """Why these options ask the backend for what it cannot write, or None."""
-    if attributes and not getattr(backend, "attribute_imports", ()):
-        name = next((n for n, b in BACKENDS.items() if b is backend), type(backend).__name__)
-        return f'backend "{name}" does not support --attributes (it writes no span attributes)'
-    return None

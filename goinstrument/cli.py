@@ -134,10 +134,11 @@ def build(argv: Sequence[str] | None, cwd: Path) -> Invocation:
     from goinstrument import config
 
     rewrite = rewrite_options(args, config.load(cwd))
-    from goinstrument.backend import BackendError, load_backend, unsupported
+    from goinstrument.backend import BackendError, load_backend
+    from goinstrument.shape import unsupported
 
     try:
-        problem = unsupported(load_backend(rewrite.backend), rewrite.attributes)
+        problem = unsupported(rewrite.backend, load_backend(rewrite.backend), rewrite.attributes)
     except BackendError as exc:
         raise UsageError(str(exc)) from None
     if problem is not None:

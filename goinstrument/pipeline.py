@@ -7,10 +7,11 @@ import os
 import re
 
 from goinstrument import buildtags, core, gofmt, gomod, remove, syntax
+from goinstrument.backend import load_backend
+from goinstrument.fileinfo import FileInfo, import_name_candidates
 from goinstrument.package_scope import package_declarations
 from goinstrument.result import Position, Problem, Result
 from goinstrument.options import Action, RewriteOptions
-from goinstrument.settings import FileInfo
 
 _PACKAGE = re.compile(rb"^package\b", re.MULTILINE)
 _GENERATED = re.compile(rb"^(?:\xef\xbb\xbf)?// Code generated .* DO NOT EDIT\.\r?$", re.MULTILINE)
@@ -58,14 +59,12 @@ def rewrite_source(path: str | os.PathLike, src: bytes, settings: RewriteOptions
             return Result(src, src, skipped="build constraint never satisfied")
     except buildtags.ConstraintError as exc:
         return Result(src, src, problem=Problem(display, Position(exc.line, exc.col), exc.message))
+    backend = load_backend(settings.backend)
+    # --check and --remove add no import, so the names the package declares do not matter: skip reading it.
+    reads_package = not check and settings.action is not Action.REMOVE
     directory = os.path.dirname(os.path.abspath(path))
-    info = FileInfo(
-        display,
-        tracer_for(path, settings, src),
-        gomod.import_path(path) or "",
-        # --check writes nothing, so the names of new imports do not matter: skip reading the package.
-        (lambda names: frozenset()) if check else (lambda names: package_declarations(directory, names)),
-    )
+    siblings = package_declarations(directory, import_name_candidates(backend)) if reads_package else frozenset()
+    info = FileInfo(display, tracer_for(path, settings, src), gomod.import_path(path) or "", siblings, backend)
     if settings.action is Action.REMOVE:
         result = remove.remove(src, settings, info)
     else:

@@ -1,12 +1,11 @@
 """Taking spans out again: `--remove`, and the first half of migrating from go-instrument.
 
 A span block is recognised by its syntax tree, never by a pattern over the
-text. Its first statement is a backend's own start (`X, span :=
-otel.Tracer("t").Start(ctx, "name")`, ctx a parameter of that function); the
-statements after it are, node for node, what goinstrument inserts (`defer
-span.End()`, attributes, the error block) or what go-instrument inserts (its
-error block calls SetStatus(otelCodes.Error, "error") before RecordError).
-Whole lines go, indentation and line ending with them. go-instrument also
+text: it is, node for node, a backend's Shape (what goinstrument inserts, the
+span's context a parameter of that function) or go-instrument's foreign Shape
+(its error block calls SetStatus(otelCodes.Error, "error") before
+RecordError), and it is ours by the rule in `shape.py`: a person's span in the
+same shape, with their own tracer and span name, stays. Whole lines go, indentation and line ending with them. go-instrument also
 leaves a blank line or `//line` directives after its block; they go too in a
 file that shows go-instrument's hand. Then the imports only the removed code
 used are taken out, undoing what `imports.plan_additions` did.
@@ -17,7 +16,6 @@ bytes, applied once.
 
 from __future__ import annotations
 
-import itertools
 import os
 import re
 from collections.abc import Iterable
@@ -26,13 +24,14 @@ from functools import cache
 
 from tree_sitter import Node, Query, QueryCursor
 
-from goinstrument import scopes, syntax
-from goinstrument.backend import BACKENDS, OTEL, OTEL_ATTRIBUTE, OTEL_CODES, Backend, Names, StartMatch, load_backend
+from goinstrument import scopes, shape, syntax
+from goinstrument.backend import BACKENDS
 from goinstrument.edits import Edit, apply
+from goinstrument.facts import FileFacts
+from goinstrument.fileinfo import FileInfo
 from goinstrument.imports import ImportSpec, plan_additions, read_imports
 from goinstrument.result import Problem, Result
 from goinstrument.options import RewriteOptions
-from goinstrument.settings import FileInfo
 
 # Bytes at least one of which every file go-instrument changed holds (with "span").
 _GO_INSTRUMENT_MARKERS = (b"otelCodes", b'"error")', b'"anonymous")', b"/*line ")
@@ -41,7 +40,6 @@ _PACKAGE_USES = """
 (selector_expression operand: (identifier) @use)
 (qualified_type package: (package_identifier) @use)
 """
-_GO_INSTRUMENT_STATUS = b'"error"'
 
 
 def may_hold_go_instrument(src: bytes) -> bool:
@@ -85,28 +83,15 @@ def _items(body: Node) -> list[Node]:
     return []
 
 
-def _parameter_names(func: Node) -> list[str]:
+def _parameter_names(func: Node) -> list[bytes]:
     params = func.child_by_field_name("parameters")
     return [
-        name.text.decode()
+        name.text
         for decl in (params.named_children if params is not None else [])
         if decl.type in ("parameter_declaration", "variadic_parameter_declaration")
         for name in decl.children_by_field_name("name")
-        if name.text != b"_"
+        if name.text is not None and name.text != b"_"
     ]
-
-
-def _error_results(func: Node) -> list[bytes]:
-    """Names of the function's results of type `error`, last first (where goinstrument looks)."""
-    result = func.child_by_field_name("result")
-    if result is None or result.type != "parameter_list":
-        return []
-    found = []
-    for decl in result.named_children:
-        kind = decl.child_by_field_name("type")
-        if decl.type == "parameter_declaration" and kind is not None and kind.text == b"error":
-            found += [n.text for n in decl.children_by_field_name("name") if n.text != b"_"]
-    return found[::-1]
 
 
 def _next_line(src: bytes, offset: int) -> int:
@@ -130,11 +115,12 @@ def _alone_on_lines(src: bytes, body: Node, block: list[Node]) -> bool:
 class _Finder:
     """Finds the span blocks of one parsed file."""
 
-    def __init__(self, src: bytes, packages: list[dict[str, str]], backends: list[Backend], filename: str):
+    def __init__(self, src: bytes, imports: dict[str, frozenset[bytes]], shapes: list[shape.Shape], info: FileInfo, span_names: str):
         self.src = src
-        self.mappings = packages  # a package imported twice (see core.packages_for) gives two
-        self.backends = backends
-        self.filename = filename
+        self.imports = imports
+        self.shapes = shapes  # ours first: a tie goes to them
+        self.info = info
+        self.span_names = span_names  # the span-name template
 
     def block(self, func: Node) -> _Block | None:
         body = func.child_by_field_name("body")
@@ -144,41 +130,33 @@ class _Finder:
         first = 0
         while first < len(items) and items[first].type == "comment" and items[first].start_point[0] == body.start_point[0]:
             first += 1  # `{ // comment`: goinstrument inserts below that line
-        found = self.match(func, items, first)
+        found = self.match(func, items[first:])
         if found is None:
             return None
-        count, foreign, start = found
-        statements = items[first : first + count]
+        statements = items[first : first + found.count]
         if not _alone_on_lines(self.src, body, statements):
             return None
         lines = (syntax.line_start(self.src, statements[0].start_byte), _next_line(self.src, statements[-1].end_byte))
-        trailer_end, files = self.trailer(lines[1], items[first + count :])
+        trailer_end, files = self.trailer(lines[1], items[first + found.count :])
         following = next((i for i, item in enumerate(items) if item.start_byte >= trailer_end), len(items))
-        if self.match(func, items, following) is not None:
+        if self.match(func, items[following:]) is not None:
             return None  # a second span right after: not ours to judge; both stay
-        anonymous = func.type == "func_literal" and start.name.text == b'"anonymous"'
-        foreign = foreign or anonymous or self.filename in {os.path.basename(f) for f in files}
+        anonymous = func.type == "func_literal" and any(n.text == b'"anonymous"' for n in found.name)
+        foreign = found.foreign or anonymous or os.path.basename(self.info.path) in {os.path.basename(f) for f in files}
         code = (statements[0].start_byte, statements[-1].end_byte)
-        return _Block(code, lines, trailer_end, foreign, start.span.text, (body.start_byte, body.end_byte))
+        span = found.span[0].text or b"" if found.span else b""
+        return _Block(code, lines, trailer_end, foreign, span, (body.start_byte, body.end_byte))
 
-    def match(self, func: Node, items: list[Node], first: int) -> tuple[int, bool, StartMatch] | None:
-        """(statements in the block, whether it is go-instrument's, the start) for a block at items[first]."""
-        if first >= len(items):
-            return None
+    def match(self, func: Node, items: list[Node]) -> shape.Match | None:
+        """The longest block of ours or go-instrument's at the start of `items`."""
+        where = shape.Where(frozenset(_parameter_names(func)), shape.error_results(func), self.imports)
         best = None
-        for packages in self.mappings:  # the longest block any reading of the imports gives
-            for backend in self.backends:
-                for ctx in _parameter_names(func):
-                    start = backend.match_start(items[first], ctx, packages)
-                    if start is None:
-                        continue
-                    rest = items[first + 1 :]
-                    if OTEL in backend.start_imports:
-                        shape = _otel_shape(rest, start.span.text, packages, _error_results(func))
-                    else:
-                        shape = _rendered_shape(rest, backend, start, ctx, packages, _error_results(func))
-                    if shape is not None and (best is None or 1 + shape[0] > best[0]):
-                        best = (1 + shape[0], shape[1], start)
+        for candidate in self.shapes:
+            found = candidate.match(items, where)
+            if found is None or not shape.is_ours(found, self.info.tracer, self.span_names):
+                continue
+            if best is None or found.count > best.count:
+                best = found
         return best
 
     def trailer(self, at: int, following: list[Node]) -> tuple[int, list[str]]:
@@ -199,157 +177,6 @@ class _Finder:
                 files.append(directive.group(1).decode("utf-8", "replace"))
             at = end
         return at, files
-
-
-# the shapes ----------------------------------------------------------------------
-
-
-def _call(node: Node | None, operand: bytes | None, field: str | None) -> list[Node] | None:
-    """The arguments of `operand.field(...)` (any operand or field for None), or None when node is not that call."""
-    if node is None or node.type != "call_expression":
-        return None
-    fn, args = node.child_by_field_name("function"), node.child_by_field_name("arguments")
-    if fn is None or args is None or fn.type != "selector_expression":
-        return None
-    target, name = fn.child_by_field_name("operand"), fn.child_by_field_name("field")
-    if target is None or name is None or (field is not None and name.text != field.encode()):
-        return None
-    if operand is not None and (target.type != "identifier" or target.text != operand):
-        return None
-    return list(args.named_children)
-
-
-def _statement_call(stmt: Node, span: bytes, field: str) -> list[Node] | None:
-    """The arguments of the statement `span.field(...)`."""
-    if stmt.type != "expression_statement" or stmt.named_child_count != 1:
-        return None
-    return _call(stmt.named_children[0], span, field)
-
-
-def _deferred(stmt: Node) -> Node | None:
-    """The call of a `defer` statement."""
-    if stmt.type != "defer_statement" or stmt.named_child_count != 1:
-        return None
-    return stmt.named_children[0]
-
-
-def _deferred_literal(stmt: Node) -> list[Node] | None:
-    """The body items of `defer func() { ... }()`."""
-    call = _deferred(stmt)
-    if call is None or call.type != "call_expression":
-        return None
-    fn, args = call.child_by_field_name("function"), call.child_by_field_name("arguments")
-    if fn is None or fn.type != "func_literal" or args is None or args.named_child_count:
-        return None
-    params, result = fn.child_by_field_name("parameters"), fn.child_by_field_name("result")
-    if result is not None or (params is not None and params.named_child_count):
-        return None
-    return _items(fn.child_by_field_name("body"))
-
-
-def _is_end(stmt: Node, span: bytes) -> bool:
-    return _call(_deferred(stmt), span, "End") == []
-
-
-def _is_set_attributes(stmt: Node, span: bytes, attribute: str | None) -> bool:
-    args = _statement_call(stmt, span, "SetAttributes")
-    return bool(args) and attribute is not None and all(_call(a, attribute.encode(), None) is not None for a in args)
-
-
-def _error_block(stmt: Node, span: bytes, codes: str | None, errors: list[bytes]) -> str | None:
-    """Whose deferred block recording the error result this is: "ours", "go-instrument", or None."""
-    body = _deferred_literal(stmt)
-    if codes is None or body is None or len(body) != 1 or body[0].type != "if_statement":
-        return None
-    check = body[0]
-    condition, then = check.child_by_field_name("condition"), check.child_by_field_name("consequence")
-    if check.child_by_field_name("initializer") is not None or check.child_by_field_name("alternative") is not None:
-        return None
-    if condition is None or then is None or condition.type != "binary_expression":
-        return None
-    err, op, nil = condition.child_by_field_name("left"), condition.child_by_field_name("operator"), condition.child_by_field_name("right")
-    if err is None or err.type != "identifier" or err.text not in errors or op is None or op.text != b"!=":
-        return None
-    if nil is None or nil.type != "nil":
-        return None
-    calls = _items(then)
-    if len(calls) != 2:
-        return None
-    status_first = _statement_call(calls[0], span, "SetStatus") is not None
-    record, status = (calls[1], calls[0]) if status_first else (calls[0], calls[1])
-    recorded, statused = _statement_call(record, span, "RecordError"), _statement_call(status, span, "SetStatus")
-    if recorded is None or len(recorded) != 1 or recorded[0].text != err.text:
-        return None
-    if statused is None or len(statused) != 2 or statused[0].type != "selector_expression":
-        return None
-    kind, description = statused
-    if kind.child_by_field_name("operand").text != codes.encode() or kind.child_by_field_name("field").text != b"Error":
-        return None
-    if not status_first and _call(description, err.text, "Error") == []:
-        return "ours"
-    if status_first and description.type == "interpreted_string_literal" and description.text == _GO_INSTRUMENT_STATUS:
-        return "go-instrument"
-    return None
-
-
-def _otel_shape(rest: list[Node], span: bytes, packages: dict[str, str], errors: list[bytes]) -> tuple[int, bool] | None:
-    """How many statements after the start are ours or go-instrument's, and whether go-instrument's."""
-    if not rest or not _is_end(rest[0], span):
-        return None
-    count = 1
-    attribute = packages.get(OTEL_ATTRIBUTE)
-    if count < len(rest) and _is_set_attributes(rest[count], span, attribute):
-        count += 1
-    literal = _deferred_literal(rest[count]) if count < len(rest) else None
-    if literal is not None and len(literal) == 1 and _is_set_attributes(literal[0], span, attribute):
-        count += 1
-    kind = _error_block(rest[count], span, packages.get(OTEL_CODES), errors) if count < len(rest) else None
-    if kind == "go-instrument" and count > 1:
-        return None  # go-instrument never writes attributes
-    return (count + 1, kind == "go-instrument") if kind else (count, False)
-
-
-def _rendered_shape(
-    rest: list[Node], backend: Backend, start: StartMatch, ctx: str, packages: dict[str, str], errors: list[bytes]
-) -> tuple[int, bool] | None:
-    """Another backend's block: what its `lines` render for these names, compared node for node."""
-    tracer, name = _unquote(start.tracer), _unquote(start.name)
-    for err in [*(e.decode() for e in errors), None]:
-        names = Names(start.ctx_lhs.text.decode(), ctx, start.span.text.decode(), err, packages)
-        try:
-            shape = _signatures(tuple(backend.lines(names, tracer, name)))
-        except KeyError:  # a package the lines need is not imported
-            continue
-        after = shape[1:] if shape else ()
-        if shape and len(after) <= len(rest) and all(_signature(n) == s for n, s in zip(rest, after)):
-            return len(after), False
-    return None
-
-
-def _unquote(literal: Node | None) -> str:
-    return "" if literal is None else re.sub(r"\\(.)", r"\1", literal.text.decode()[1:-1])
-
-
-@cache
-def _signatures(lines: tuple[str, ...]) -> tuple[tuple, ...] | None:
-    src = ("package p\n\nfunc _() {\n" + "\n".join(lines) + "\n}\n").encode()
-    root = syntax.parse(src).root_node
-    if root.has_error:
-        return None
-    return tuple(_signature(item) for item in _items(root.named_children[-1].child_by_field_name("body")))
-
-
-def _signature(node: Node) -> tuple:
-    """The shape of a subtree: node types, and the text of leaves and literals."""
-    out, stack = [], [node]
-    while stack:
-        n = stack.pop()
-        if n.child_count == 0 or n.type.endswith("string_literal"):
-            out.append((n.type, n.text))
-        else:
-            out.append((n.type,))
-            stack.extend(reversed(n.children))
-    return tuple(out)
 
 
 # imports -------------------------------------------------------------------------
@@ -472,9 +299,11 @@ def _delete_from_block(src: bytes, decl: Node, block: Node, specs: list[Node], g
 # the whole file --------------------------------------------------------------------
 
 
-def _backends(settings: RewriteOptions) -> list[Backend]:
-    chosen = [load_backend(settings.backend)]
-    return chosen + [b for b in BACKENDS.values() if b not in chosen]
+def _shapes(info: FileInfo) -> list[shape.Shape]:
+    """The chosen backend's, the other built-in ones', then go-instrument's."""
+    chosen = [info.backend]
+    backends = chosen + [b for b in BACKENDS.values() if b is not info.backend]
+    return [shape.of(b) for b in backends] + [shape.GO_INSTRUMENT]
 
 
 def _strip(src: bytes, settings: RewriteOptions, info: FileInfo, migrating: bool) -> Result:
@@ -482,17 +311,12 @@ def _strip(src: bytes, settings: RewriteOptions, info: FileInfo, migrating: bool
     error = syntax.first_error(root)
     if error is not None:
         return Result(src, src, problem=Problem(info.path, syntax.position(error), "syntax error: the file does not parse; left untouched"))
-    specs = read_imports(root)
-    packages = {s.path: s.local_name for s in specs if s.name not in ("_", ".")}
-    names_by_path: dict[str, list[str]] = {}
-    for spec in specs:
-        if spec.name not in ("_", "."):
-            names_by_path.setdefault(spec.path, []).append(spec.local_name)
-    mappings = [dict(zip(names_by_path, combo)) for combo in itertools.islice(itertools.product(*names_by_path.values()), 16)]
-    backends = _backends(settings)
-    if not any(path in packages for b in backends for path in b.start_imports):
+    facts = FileFacts.read(src, root)
+    specs = list(facts.imports)
+    shapes = _shapes(info)
+    if not any(path in facts.imported_under for s in shapes for path in s.start_imports):
         return Result(src, src)
-    finder = _Finder(src, mappings, backends, os.path.basename(info.path))
+    finder = _Finder(src, facts.imported_under, shapes, info, settings.span_name)
     blocks = [b for func in syntax.functions(root) if (b := finder.block(func)) is not None]
     foreign_file = any(b.foreign for b in blocks)
     if migrating:
@@ -501,7 +325,7 @@ def _strip(src: bytes, settings: RewriteOptions, info: FileInfo, migrating: bool
     if not blocks:
         return Result(src, src)
     edits = [Edit(b.lines[0], b.trailer_end if foreign_file else b.lines[1], b"") for b in blocks]
-    paths = {p for b in backends for p in (*b.start_imports, *b.error_imports, *getattr(b, "attribute_imports", ()))}
+    paths = {p for s in shapes for p in s.imports}
     doomed = _unused_after(root, specs, paths, [b.code for b in blocks])
     moved = []
     if migrating:

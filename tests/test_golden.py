@@ -15,7 +15,8 @@ import pytest
 
 from goinstrument.cli import parser, rewrite_options
 from goinstrument.core import instrument
-from goinstrument.settings import FileInfo
+from goinstrument.backend import load_backend
+from goinstrument.fileinfo import FileInfo
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 GOLDEN = FIXTURES / "golden"
@@ -28,7 +29,7 @@ def _run(path: Path, src: bytes) -> bytes:
     args = shlex.split(first.removeprefix("// args:")) if first.startswith("// args:") else []
     settings = rewrite_options(parser().parse_args(args))
     name = path.name.replace(".golden.go", ".input.go")  # the same file, as far as code.file.path goes
-    result = instrument(src, settings, FileInfo(name, TRACER, TRACER))
+    result = instrument(src, settings, FileInfo(name, TRACER, TRACER, backend=load_backend(settings.backend)))
     assert result.problem is None, result.problem.text()
     return result.output
 

@@ -29,8 +29,9 @@ from goinstrument.cli import parser, rewrite_options
 from goinstrument.core import instrument
 from goinstrument.pipeline import rewrite_source
 from goinstrument.remove import may_hold_go_instrument, remove, strip_go_instrument
+from goinstrument.backend import load_backend
+from goinstrument.fileinfo import FileInfo
 from goinstrument.options import RewriteOptions
-from goinstrument.settings import FileInfo
 from gotools import GOMOD_FIXTURE, copy_module, go_build_vet, go_environ, gofmt_bin, gofmt_l, run_go, tree_digest
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -45,20 +46,22 @@ def _settings(src: bytes) -> RewriteOptions:
     return rewrite_options(parser().parse_args(args))
 
 
-def _info(path: Path) -> FileInfo:
+def _info(path: Path, settings: RewriteOptions = RewriteOptions()) -> FileInfo:
     """The file as the tool would see it: NAME.go, whatever fixture it came from."""
     name = path.name.split(".")[0] + ".go"
-    return FileInfo(name, TRACER, TRACER)
+    return FileInfo(name, TRACER, TRACER, backend=load_backend(settings.backend))
 
 
 def _remove(path: Path, src: bytes) -> bytes:
-    result = remove(src, _settings(src), _info(path))
+    settings = _settings(src)
+    result = remove(src, settings, _info(path, settings))
     assert result.problem is None, result.problem.text()
     return result.output
 
 
 def _instrument(path: Path, src: bytes) -> bytes:
-    result = instrument(src, _settings(src), _info(path))
+    settings = _settings(src)
+    result = instrument(src, settings, _info(path, settings))
     assert result.problem is None, result.problem.text()
     return result.output
 
@@ -489,3 +492,16 @@ def test_a_local_variable_named_like_the_import_is_no_use_of_it(tmp_path):
     (tmp_path / "a.go").write_text((tmp_path / "a.go").read_text() + later)
     run_cli("--remove", "a.go", cwd=tmp_path, check=0)
     assert (tmp_path / "a.go").read_text() == src + later
+
+
+def test_remove_keeps_a_hand_written_span_in_our_shape(tmp_path):
+    """Our tracer expression, but another tracer and a name no template writes: a person's span."""
+    src = (
+        'package p\n\nimport (\n\t"context"\n\n\t"go.opentelemetry.io/otel"\n)\n\n'
+        "func ListUsers(ctx context.Context) {\n"
+        '\tctx, span := otel.Tracer("github.com/acme/custom").Start(ctx, "HTTP GET /users")\n'
+        "\tdefer span.End()\n\t_ = ctx\n}\n"
+    )
+    (tmp_path / "users.go").write_text(src)
+    run_cli("--remove", "users.go", cwd=tmp_path, check=0)
+    assert (tmp_path / "users.go").read_text() == src

@@ -1,0 +1,26 @@
+"""What the pure core is told about the file whose bytes it gets: values only, nothing to call back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from goinstrument.backend import BACKENDS, Backend
+
+_NUMBERED = range(1, 4)  # otel1, otel2, otel3: numbered names a fresh import may get
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    path: str = "<stdin>"  # shown in messages, and the base of code.file.path
+    tracer: str = "main"  # tracer name resolved for this file's package
+    import_path: str = ""  # the package's import path, from go.mod ("" outside a module)
+    # Which of import_name_candidates(backend) the package's other files declare at
+    # package level (package_scope.package_declarations): a new import must not take them.
+    sibling_names: frozenset[str] = frozenset()
+    backend: Backend = BACKENDS["otel"]  # the loaded backend: backend.load_backend(settings.backend)
+
+
+def import_name_candidates(backend: Backend) -> frozenset[str]:
+    """Every name an import of the backend's packages may get: its preferred names, numbered too."""
+    names = {name for preferred in backend.preferred_names.values() for name in preferred}
+    return frozenset(names | {f"{name}{n}" for name in names for n in _NUMBERED})

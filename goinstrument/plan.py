@@ -1,0 +1,109 @@
+"""Immutable plans for one function's span, rendered into edits once the line of its `func` is known.
+
+A plan is everything decided about one function. Only `code.line.number`
+depends on the other edits (imports and spans added above the function move
+it), so a plan renders its edits for a given line: `plan.edits(line)`.
+`render` gives each plan its line from the edits before it, in source order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Union
+
+from goinstrument.attributes import Attribute, code_location
+from goinstrument.backend import Backend, Names
+from goinstrument.edits import Edit
+from goinstrument.result import Finding
+
+
+@dataclass(frozen=True)
+class Insertion:
+    """Where the inserted lines go in a body, and the layout edits that opening it up needs."""
+
+    start: int
+    end: int  # the bytes replaced by the lines (start == end: a pure insertion)
+    eol: bytes
+    indent: bytes
+    suffix: bytes  # after the lines: a line break and the indentation of what follows, or b""
+    layout: tuple[Edit, ...]  # a one-line body opened up: one statement a line
+
+    def edits(self, lines: Sequence[str]) -> tuple[Edit, ...]:
+        text = b"".join(self.eol + self.indent + line.encode() for line in lines) + self.suffix
+        return (Edit(self.start, self.end, text), *self.layout)
+
+
+@dataclass(frozen=True)
+class Rendering:
+    """The backend's lines for one function, all names chosen; code attributes need the line."""
+
+    backend: Backend
+    names: Names  # without code attributes
+    tracer: str
+    span_name: str
+    code: tuple[str, str] | None  # code.function.name and code.file.path, when asked for
+    arguments: tuple[Attribute, ...]  # parameter attributes, after the code location
+
+    def lines(self, line: int) -> list[str]:
+        code = tuple(code_location(self.code[0], self.code[1], line)) if self.code is not None else ()
+        names = replace(self.names, attributes=code + self.arguments)
+        return self.backend.lines(names, self.tracer, self.span_name)
+
+
+@dataclass(frozen=True)
+class AddSpan:
+    """A function that gets a span."""
+
+    start: int  # byte offset of the function
+    row: int  # its 0-based row in the input
+    signature: tuple[Edit, ...]  # naming the context parameter and the error result
+    insertion: Insertion
+    rendering: Rendering
+    finding: Finding  # what --check reports for it
+    packages: frozenset[str]  # import paths the inserted code uses
+    literals: int  # function literals the inserted code holds: the body's own are numbered after them
+    expanded_row: int | None  # the row of a one-line declaration body opened up
+    relayout: bool  # a one-line literal body opened up: gofmt lays out what is around it
+
+    def edits(self, line: int) -> tuple[Edit, ...]:
+        return self.signature + self.insertion.edits(self.rendering.lines(line))
+
+
+@dataclass(frozen=True)
+class UpdateSpan:
+    """A span in our own shape brought up to date."""
+
+    start: int
+    row: int
+    replacements: tuple[Edit, ...]  # ctx or `_`, tracer, span name, code.function.name, code.file.path
+    line_value: tuple[int, int] | None  # the bytes of the code.line.number value, if it has one
+
+    def edits(self, line: int) -> tuple[Edit, ...]:
+        if self.line_value is None:
+            return self.replacements
+        return (*self.replacements, Edit(*self.line_value, str(line).encode()))
+
+
+Plan = Union[AddSpan, UpdateSpan]
+
+
+def render(src: bytes, fixed: Sequence[Edit], plans: Sequence[Plan], moved_lines: bool) -> list[Edit]:
+    """Every edit: the fixed ones, then each plan's for the line of its `func` in the output.
+
+    A plan's edits lie inside its function, so the edits before a function
+    are the fixed ones and those of the plans that start before it. With
+    `moved_lines` False (//line directives keep the original numbers), a
+    function's line is its line in the input.
+    """
+    edits = list(fixed)
+    for plan in sorted(plans, key=lambda p: p.start):
+        line = plan.row + 1
+        if moved_lines:
+            line += sum(
+                e.text.count(b"\n") - src.count(b"\n", e.start, e.end)
+                for e in edits
+                if e.end <= plan.start and e.start < plan.start
+            )
+        edits.extend(plan.edits(line))
+    return edits

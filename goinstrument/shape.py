@@ -1,0 +1,445 @@
+"""One Shape per backend: the code a backend inserts, as syntax trees parsed from its own rendering.
+
+DESIGN §4, §5 and §8b. A backend only *renders* (`lines(names, tracer,
+span_name)`). Everything else about its code is derived here from that one
+rendering: the backend renders with placeholder names (unique identifiers and
+string literals), the rendering is parsed into template trees, and real
+statements are matched against those trees node for node. A placeholder
+matches one node and binds it; the same placeholder must bind the same text
+everywhere. Recognising, bringing up to date (from the bound nodes), counting
+the literals the inserted code holds and removing it all follow from that.
+
+Variants: the rendering with and without the error block, with and without
+start attributes and result attributes, each only where the backend's
+rendering differs with them (that difference is how a backend declares what it
+supports). An attribute list is variable-length: each argument is matched
+against the one-attribute template, rendered with placeholder key,
+constructor and value (the value matches any expression).
+
+Ours or a person's (DESIGN §8b: "a person's span is never renamed or
+removed"): a block is ours only when every statement matches a variant node
+for node (the tracer expression included, its tracer a string literal), and
+  - its tracer literal is the tracer we would write for this file, or
+  - its span-name literal is one our span-name template could have produced
+    (for the default `{name}`: a Go runtime name such as `F`, `T.M`,
+    `F.func1`, `F.func1.2`; never with spaces or slashes).
+So `otel.Tracer("old/tracer").Start(ctx, "OldName")` is ours and brought up
+to date, and `otel.Tracer("github.com/acme/custom").Start(ctx, "HTTP GET
+/users")` is a person's and left alone. A backend that renders neither a
+tracer nor a span name has nothing a person chose: its exact shape is ours.
+
+go-instrument's shape is a foreign Shape, derived the same way from a
+rendering of the code go-instrument writes; it is matched for `--remove` and
+migration and never rendered into output.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import re
+import string
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from tree_sitter import Node
+
+from goinstrument import syntax
+from goinstrument.attributes import Attribute, go_string
+from goinstrument.backend import OTEL, OTEL_CODES, Backend, Names
+
+_PREFIX = "goinstrumentPlaceholder"
+_CTX_LHS = _PREFIX + "CtxLhs"
+_CTX = _PREFIX + "Ctx"
+_SPAN = _PREFIX + "Span"
+_ERR = _PREFIX + "Err"
+_TRACER = _PREFIX + "Tracer"  # a string literal once rendered
+_NAME = _PREFIX + "Name"  # a string literal once rendered
+_KEY = _PREFIX + "Key"  # a string literal once rendered
+_CONSTRUCTOR = _PREFIX + "Constructor"
+_VALUE = _PREFIX + "Value"  # matches any expression
+_ATTRIBUTE = Attribute(_KEY, _CONSTRUCTOR, _VALUE)
+_STRINGS = {go_string(p).encode(): p for p in (_TRACER, _NAME, _KEY)}
+_IDENTIFIER_TYPES = ("identifier", "field_identifier", "package_identifier", "type_identifier")
+_STRING_TYPES = ("interpreted_string_literal", "raw_string_literal")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One rendering of a backend's code: which optional parts it has, and its statements as templates."""
+
+    errors: bool
+    start_attributes: bool
+    result_attributes: bool
+    statements: tuple[Node, ...]
+    literals: int  # function literals at the top level of the rendering: the body's own come after
+
+
+@dataclass(frozen=True)
+class Where:
+    """What bound placeholders must be, in the function being matched."""
+
+    contexts: frozenset[bytes]  # names the context may have (the context parameter; any parameter for removal)
+    errors: frozenset[bytes]  # names of the function's error results
+    imports: Mapping[str, frozenset[bytes]]  # import path -> the names the file imports it under
+
+
+@dataclass(frozen=True)
+class Match:
+    """A block of statements in a Shape, and the nodes its placeholders bound."""
+
+    count: int  # statements in the block
+    foreign: bool  # go-instrument's
+    ctx_lhs: tuple[Node, ...]  # every occurrence, in order (the same text each)
+    span: tuple[Node, ...]
+    tracer: tuple[Node, ...]  # the tracer string literal, for backends that name one
+    name: tuple[Node, ...]  # the span-name string literal
+    attributes: tuple[tuple[Node, Node], ...]  # (key literal, value) of every attribute argument
+
+
+@dataclass(frozen=True)
+class Shape:
+    """The code one backend (or go-instrument) inserts, as templates."""
+
+    variants: tuple[Variant, ...]
+    paths: dict[str, str]  # import path -> its package placeholder
+    start_imports: frozenset[str]
+    foreign: bool
+    supported: tuple[bool, bool, bool]  # the rendering differs with: the error block, start attributes, result attributes
+
+    @property
+    def imports(self) -> frozenset[str]:
+        """Every import path the code may use."""
+        return frozenset(self.paths)
+
+    def parts(self, errors: bool, start: bool, results: bool) -> tuple[bool, bool, bool]:
+        """The parts of the rendering this backend writes, of those asked for."""
+        return (errors and self.supported[0], start and self.supported[1], results and self.supported[2])
+
+    def literals(self, parts: tuple[bool, bool, bool]) -> int:
+        """How many function literals the rendering with these parts holds at its top level."""
+        return next((v.literals for v in self.variants if (v.errors, v.start_attributes, v.result_attributes) == parts), 0)
+
+    def match(self, items: Sequence[Node], where: Where) -> Match | None:
+        """The longest variant the statements at the start of `items` are, node for node, or None."""
+        best: Match | None = None
+        for variant in self.variants:
+            found = self._match_variant(variant, items, where)
+            if found is not None and (best is None or found.count > best.count):
+                best = found
+        return best
+
+    def _match_variant(self, variant: Variant, items: Sequence[Node], where: Where) -> Match | None:
+        if len(items) < len(variant.statements):
+            return None
+        binder = _Binder()
+        if not all(binder.match(t, r) for t, r in zip(variant.statements, items)):
+            return None
+        if not binder.fits(where, self.paths):
+            return None
+        seen = binder.occurrences
+        return Match(
+            len(variant.statements),
+            self.foreign,
+            tuple(seen.get(_CTX_LHS, ())),
+            tuple(seen.get(_SPAN, ())),
+            tuple(seen.get(_TRACER, ())),
+            tuple(seen.get(_NAME, ())),
+            tuple(binder.attributes),
+        )
+
+
+class _Binder:
+    """Matches real nodes against template nodes, binding placeholders consistently."""
+
+    def __init__(self) -> None:
+        self.bound: dict[str, Node] = {}  # placeholder -> its first occurrence
+        self.occurrences: dict[str, list[Node]] = {}
+        self.attributes: list[tuple[Node, Node]] = []
+
+    def match(self, template: Node, real: Node) -> bool:
+        placeholder = _placeholder(template)
+        if placeholder is not None:
+            return self._bind(placeholder, template, real)
+        if template.type != real.type:
+            return False
+        if template.type == "argument_list" and _holds_attribute(template):
+            return self._attribute_list(template, real)
+        if template.child_count != real.child_count:
+            return False
+        if template.child_count == 0:
+            return template.text == real.text
+        return all(self.match(t, r) for t, r in zip(template.children, real.children))
+
+    def _bind(self, placeholder: str, template: Node, real: Node) -> bool:
+        if placeholder == _VALUE:
+            self.bound[_VALUE] = real
+            return real.is_named and real.type != "comment"
+        wanted = _STRING_TYPES if template.type in _STRING_TYPES else (template.type,)
+        if real.type not in wanted:
+            return False
+        earlier = self.bound.setdefault(placeholder, real)
+        self.occurrences.setdefault(placeholder, []).append(real)
+        return earlier.text == real.text
+
+    def _attribute_list(self, template: Node, real: Node) -> bool:
+        """`(a1, a2, ...)`: every argument matches the one-attribute template."""
+        (one,) = template.named_children
+        args = real.named_children
+        if not args or any(a.type == "comment" for a in args):
+            return False
+        for arg in args:
+            local = _Binder()
+            local.bound = {k: v for k, v in self.bound.items() if k not in (_KEY, _CONSTRUCTOR, _VALUE)}
+            if not local.match(one, arg) or _KEY not in local.bound or _VALUE not in local.bound:
+                return False
+            self.attributes.append((local.bound[_KEY], local.bound[_VALUE]))
+            self.bound.update({k: v for k, v in local.bound.items() if k not in (_KEY, _CONSTRUCTOR, _VALUE)})
+        return True
+
+    def fits(self, where: Where, paths: dict[str, str]) -> bool:
+        """Whether what was bound is what this function and file allow."""
+        text = {k: v.text for k, v in self.bound.items()}
+        ctx = text.get(_CTX)
+        if ctx is not None and ctx not in where.contexts:
+            return False
+        if _CTX_LHS in text and text[_CTX_LHS] not in (ctx, b"_"):
+            return False
+        if _ERR in text and text[_ERR] not in where.errors:
+            return False
+        return all(
+            placeholder not in text or text[placeholder] in where.imports.get(path, frozenset())
+            for path, placeholder in paths.items()
+        )
+
+
+def error_results(func: Node) -> frozenset[bytes]:
+    """Names of a function's results of type `error` (what an error block may record)."""
+    result = func.child_by_field_name("result")
+    if result is None or result.type != "parameter_list":
+        return frozenset()
+    return frozenset(
+        name.text
+        for decl in result.named_children
+        if decl.type == "parameter_declaration" and (kind := decl.child_by_field_name("type")) is not None
+        and kind.text == b"error"
+        for name in decl.children_by_field_name("name")
+        if name.text is not None and name.text != b"_"
+    )
+
+
+def _placeholder(node: Node) -> str | None:
+    if node.type in _IDENTIFIER_TYPES and node.text is not None and node.text.startswith(_PREFIX.encode()):
+        return node.text.decode()
+    if node.type in _STRING_TYPES and node.text is not None:
+        return _STRINGS.get(node.text)
+    return None
+
+
+def _holds_attribute(arguments: Node) -> bool:
+    """A template argument list of one argument that holds the attribute key placeholder."""
+    named = arguments.named_children
+    return len(named) == 1 and go_string(_KEY).encode() in (named[0].text or b"")
+
+
+# building a Shape from a rendering ---------------------------------------------------
+
+
+def _package_placeholders(backend: Backend) -> dict[str, str]:
+    paths = {
+        *backend.preferred_names,
+        *backend.start_imports,
+        *backend.error_imports,
+        *getattr(backend, "attribute_imports", ()),
+    }
+    return {path: f"{_PREFIX}Package{i}" for i, path in enumerate(sorted(paths))}
+
+
+def _render(backend: Backend, packages: dict[str, str], parts: tuple[bool, bool, bool]) -> tuple[str, ...]:
+    errors, start, results = parts
+    names = Names(
+        _CTX_LHS,
+        _CTX,
+        _SPAN,
+        _ERR if errors else None,
+        packages,
+        (_ATTRIBUTE,) if start else (),
+        (_ATTRIBUTE,) if results else (),
+    )
+    return tuple(backend.lines(names, _TRACER, _NAME))
+
+
+def _parse(lines: tuple[str, ...]) -> tuple[Node, ...] | None:
+    """The statements of a rendering, or None when it does not parse as a function body."""
+    src = ("package p\n\nfunc _() {\n" + "\n".join(lines) + "\n}\n").encode()
+    root = syntax.parse(src).root_node
+    body = root.named_children[-1].child_by_field_name("body") if root.named_children else None
+    if root.has_error or body is None:
+        return None
+    return tuple(n for c in body.named_children if c.type == "statement_list" for n in c.named_children)
+
+
+def _top_level_literals(statements: tuple[Node, ...]) -> int:
+    """Function literals not inside another: the Go runtime numbers them F.func1, F.func2, ..."""
+    count, stack = 0, list(statements)
+    while stack:
+        node = stack.pop()
+        if node.type == "func_literal":
+            count += 1
+        else:
+            stack.extend(node.children)
+    return count
+
+
+def _shape(backend: Backend, foreign: bool) -> Shape:
+    packages = _package_placeholders(backend)
+    plain = _render(backend, packages, (False, False, False))
+    supported = [_render(backend, packages, _only(i)) != plain for i in range(3)]
+    variants: dict[tuple[str, ...], Variant] = {}
+    for errors, start, results in itertools.product((False, True), repeat=3):
+        parts = (errors, start, results)
+        if any(on and not supported[i] for i, on in enumerate(parts)):
+            continue  # a part this backend does not render
+        lines = _render(backend, packages, parts)
+        statements = _parse(lines)
+        if statements is not None and lines not in variants:
+            variants[lines] = Variant(errors, start, results, statements, _top_level_literals(statements))
+    return Shape(tuple(variants.values()), packages, frozenset(backend.start_imports), foreign, (supported[0], supported[1], supported[2]))
+
+
+def _only(index: int) -> tuple[bool, bool, bool]:
+    return (index == 0, index == 1, index == 2)
+
+
+_SHAPES: dict[int, tuple[Backend, Shape]] = {}  # id(backend) -> the backend (kept alive) and its Shape
+
+
+def of(backend: Backend) -> Shape:
+    """The Shape of a backend's code (its own rendering, parsed once per backend object)."""
+    known = _SHAPES.get(id(backend))
+    if known is None:
+        known = _SHAPES[id(backend)] = (backend, _shape(backend, foreign=False))
+    return known[1]
+
+
+def unsupported(name: str, backend: Backend, attributes: frozenset[str]) -> str | None:
+    """Why these `--attributes` cannot be written by this backend, or None when they can."""
+    shape = of(backend)
+    missing = ("args" in attributes or "code" in attributes) and not shape.supported[1]
+    missing = missing or ("results" in attributes and not shape.supported[2])
+    return f'backend "{name}" does not support --attributes' if missing else None
+
+
+# ours or a person's ---------------------------------------------------------------------
+
+
+def string_value(literal: Node) -> str:
+    text = literal.text.decode("utf-8", "replace") if literal.text is not None else '""'
+    if literal.type == "raw_string_literal":
+        return text[1:-1]
+    return re.sub(r"\\(.)", r"\1", text[1:-1])
+
+
+_TEMPLATE_PARTS = {
+    "name": r"(?:\w+(?:\.\w+)*)?",
+    "func": r"(?:\w+(?:\.\w+)*)?",
+    "type": r"\w*",
+    "package": r"\w*",
+    "path": r"[\w.~/-]*",
+}
+
+
+@functools.lru_cache(maxsize=16)
+def span_names(template: str) -> re.Pattern[str]:
+    """Every span name `template` can produce (a literal dot may be dropped next to an empty part)."""
+    pattern = []
+    for literal, field, _, _ in string.Formatter().parse(template):
+        pattern.append(re.escape(literal).replace(r"\.", r"\.?"))
+        if field is not None:
+            pattern.append(_TEMPLATE_PARTS.get(field, r"[^\s]*"))
+    return re.compile("".join(pattern))
+
+
+def is_ours(match: Match, tracer: str, span_name_template: str) -> bool:
+    """Ours (or go-instrument's): see the module's rule. A person's span is never touched."""
+    if match.tracer and string_value(match.tracer[0]) == tracer:
+        return True
+    if match.name:
+        name = string_value(match.name[0])
+        return name != "" and span_names(span_name_template).fullmatch(name) is not None
+    return not match.tracer
+
+
+# an existing span, whoever wrote it ------------------------------------------------------
+
+_STARTS = (b"Start", b"StartSpan", b"StartSpanFromContext")
+
+
+def existing_span(stmt: Node, ctx: str) -> bool:
+    """A span started at the top level of a body: a `Start`, `StartSpan` or `StartSpanFromContext`
+    call on the context whose result is assigned to two values (`x, y := ...`, `x, y = ...`,
+    `var x, y = ...`). Any other call of that name is ordinary code."""
+    call = _two_value_call(stmt)
+    if call is None:
+        return False
+    fn, args = call.child_by_field_name("function"), call.child_by_field_name("arguments")
+    name = fn.child_by_field_name("field") if fn is not None and fn.type == "selector_expression" else fn
+    if name is None or name.text not in _STARTS or args is None:
+        return False
+    first = next((a for a in args.named_children if a.type != "comment"), None)
+    return first is not None and first.text == ctx.encode()
+
+
+def _two_value_call(stmt: Node) -> Node | None:
+    if stmt.type in ("short_var_declaration", "assignment_statement"):
+        left, right = stmt.child_by_field_name("left"), stmt.child_by_field_name("right")
+    elif stmt.type == "var_declaration" and stmt.named_child_count == 1 and stmt.named_children[0].type == "var_spec":
+        spec = stmt.named_children[0]
+        names, right = spec.children_by_field_name("name"), spec.child_by_field_name("value")
+        return _only_call(right) if len(names) == 2 else None
+    else:
+        return None
+    if left is None or left.named_child_count != 2:
+        return None
+    if stmt.type == "assignment_statement" and (stmt.child_by_field_name("operator") or left).text != b"=":
+        return None
+    return _only_call(right)
+
+
+def _only_call(values: Node | None) -> Node | None:
+    if values is None or values.named_child_count != 1:
+        return None
+    call = values.named_children[0]
+    return call if call.type == "call_expression" else None
+
+
+# go-instrument's code ------------------------------------------------------------------
+
+
+class _GoInstrumentCode:
+    """What go-instrument writes (`otelCodes`, SetStatus with "error" before RecordError); matched, never written."""
+
+    start_imports: tuple[str, ...] = (OTEL,)
+    error_imports: tuple[str, ...] = (OTEL_CODES,)
+    preferred_names: dict[str, tuple[str, ...]] = {OTEL: ("otel",), OTEL_CODES: ("otelCodes",)}
+
+    def lines(self, names: Names, tracer: str, span_name: str) -> list[str]:
+        otel, span = names.packages[OTEL], names.span
+        lines = [
+            f"{names.ctx_lhs}, {span} := {otel}.Tracer({go_string(tracer)}).Start({names.ctx}, {go_string(span_name)})",
+            f"defer {span}.End()",
+        ]
+        if names.err is not None:
+            err, codes = names.err, names.packages[OTEL_CODES]
+            lines += [
+                "defer func() {",
+                f"\tif {err} != nil {{",
+                f'\t\t{span}.SetStatus({codes}.Error, "error")',
+                f"\t\t{span}.RecordError({err})",
+                "\t}",
+                "}()",
+            ]
+        return lines
+
+
+GO_INSTRUMENT = _shape(_GoInstrumentCode(), foreign=True)

@@ -1,0 +1,97 @@
+"""The Shape of a backend's code, and the pure core's inputs: values only, nothing loaded or read."""
+
+from __future__ import annotations
+
+import pytest
+
+from goinstrument import shape, syntax
+from goinstrument.backend import Names
+from goinstrument.core import instrument
+from goinstrument.fileinfo import FileInfo, import_name_candidates
+from goinstrument.options import RewriteOptions
+
+SRC = b'package p\n\nimport "context"\n\nfunc F(ctx context.Context) {\n\tg := func() {}\n\tg()\n}\n'
+
+
+class LeaveBackend:
+    """Its rendering holds a literal spelled `func(name string)`, and names neither tracer nor context."""
+
+    start_imports: tuple[str, ...] = ("log",)
+    error_imports: tuple[str, ...] = ()
+    preferred_names: dict[str, tuple[str, ...]] = {"log": ("log", "stdlog")}
+
+    def lines(self, names: Names, tracer: str, span_name: str) -> list[str]:
+        log = names.packages["log"]
+        return [f'defer func(name string) {{ {log}.Println("leave", name) }}("{span_name}")']
+
+
+def test_the_backend_comes_in_file_info_and_its_literals_are_counted_from_its_syntax():
+    result = instrument(SRC, RewriteOptions(), FileInfo("f.go", "t", backend=LeaveBackend()))
+    assert b'}("F")' in result.output and b'g := func() {' in result.output
+    assert [f.name for f in result.findings] == ["F"]  # the body's literal takes no context
+    again = instrument(result.output, RewriteOptions(), FileInfo("f.go", "t", backend=LeaveBackend()))
+    assert again.output == result.output
+
+
+def test_sibling_names_come_in_file_info():
+    """The package's other files declare `otel`: the import takes the next name, no file is read."""
+    result = instrument(SRC, RewriteOptions(), FileInfo("f.go", "t", sibling_names=frozenset({"otel"})))
+    assert b'otelapi "go.opentelemetry.io/otel"' in result.output
+
+
+def test_import_name_candidates_are_the_preferred_names_numbered_too():
+    candidates = import_name_candidates(LeaveBackend())
+    assert {"log", "stdlog", "log1", "stdlog3"} <= candidates and "log4" not in candidates
+
+
+def _first_statement(body: str) -> object:
+    root = syntax.parse(f"package p\n\nfunc F() {{\n{body}\n}}\n".encode()).root_node
+    return root.named_children[-1].child_by_field_name("body").named_children[0].named_children[0]
+
+
+@pytest.mark.parametrize(
+    "stmt",
+    [
+        "ctx, span := tracer.Start(ctx, \"x\")",
+        "ctx, span = tracer.Start(ctx, \"x\")",
+        "var c, span = tracer.Start(ctx, \"x\")",
+        "span, ctx := tracer.StartSpanFromContext(ctx, \"x\")",
+        "span, ctx := StartSpanFromContext(ctx, \"x\")",
+    ],
+)
+def test_a_call_assigned_to_two_values_is_an_existing_span(stmt):
+    assert shape.existing_span(_first_statement(stmt), "ctx")
+
+
+@pytest.mark.parametrize(
+    "stmt",
+    [
+        "err := c.Start(ctx)",  # one value
+        "c.Start(ctx)",  # no value
+        "a, b, c := c.Start(ctx)",  # three
+        "ctx, span := tracer.Start(other, \"x\")",  # not this context
+        "ctx, span := tracer.Begin(ctx, \"x\")",  # another name
+        "x, y += tracer.Start(ctx, \"x\")",  # not an assignment of two values
+    ],
+)
+def test_any_other_start_call_is_ordinary_code(stmt):
+    assert not shape.existing_span(_first_statement(stmt), "ctx")
+
+
+@pytest.mark.parametrize(
+    "template, name, could",
+    [
+        ("{name}", "F", True),
+        ("{name}", "Cat.Name", True),
+        ("{name}", "F.func1.2", True),
+        ("{name}", "HTTP GET /users", False),
+        ("{name}", "a/b", False),
+        ("{name}", "", False),
+        ("{package}.{name}", "cat.Cat.Name", True),
+        ("{path}.{name}", "example.com/cat.F", True),
+        ("svc {name}", "svc F", True),
+        ("svc {name}", "HTTP GET /users", False),
+    ],
+)
+def test_span_names_our_template_could_have_produced(template, name, could):
+    assert (name != "" and shape.span_names(template).fullmatch(name) is not None) is could
