@@ -16,6 +16,7 @@ tree-sitter and tree-sitter-go for the floor.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import hashlib
 import json
@@ -23,6 +24,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -200,6 +202,29 @@ def tree_rss_kb(root: int) -> int:
     return total
 
 
+def kill_tree(proc: subprocess.Popen) -> None:
+    """SIGKILL the launcher proc and every descendant of it, and reap the launcher.
+    They are stopped first, until no new one appears, so none can start another."""
+    stopped: set[int] = set()
+    while True:
+        children, todo, found = _parent_links(), [proc.pid], []
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            todo.extend(children.get(pid, ()))
+        new = [pid for pid in found if pid not in stopped]
+        if not new:
+            break
+        for pid in new:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGSTOP)
+            stopped.add(pid)
+    for pid in stopped:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+    proc.wait()
+
+
 class TreeSampler(threading.Thread):
     """Samples tree_rss_kb(root) every SAMPLE_EVERY seconds and keeps the maximum."""
 
@@ -258,7 +283,11 @@ def measure(cmd: list[str], *, env: dict | None = None, cwd: Path | None = None,
             proc = subprocess.Popen(launcher, env=env, cwd=cwd, stdin=stdin_file, stdout=out, stderr=err)
             sampler = TreeSampler(proc.pid)
             sampler.start()
-            proc.wait()
+            try:
+                proc.wait()
+            except BaseException:  # Ctrl-C, or SIGTERM turned into an exception: leave nothing running
+                kill_tree(proc)
+                raise
         finally:
             if stdin:
                 stdin_file.close()
