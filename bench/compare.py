@@ -80,7 +80,7 @@ def describe(commit: str) -> str:
 def after_side() -> Side:
     head = git_out("rev-parse", "HEAD")
     dirty = git_out("status", "--porcelain", "--", "goinstrument")
-    label = describe(head) + (" plus uncommitted changes to goinstrument/" if dirty else "") + f", {REPO}"
+    label = describe(head) + (" plus uncommitted changes to goinstrument/" if dirty else "") + f", this working tree ({REPO})"
     return Side("after", REPO, head, label)
 
 
@@ -132,11 +132,11 @@ def fast_support(side: Side) -> str | None:
 
 def rounds(repeat: int) -> Iterator[tuple[bool, str, bool]]:
     """(timed, label, reversed order) per round: WARMUP untimed rounds, then `repeat` timed
-    ones; every other round runs the jobs in reverse order, so that neither tree always
-    goes first."""
+    ones; every other timed round runs the jobs in reverse order, so that neither tree
+    always goes first. The first timed round (and the warm-up) goes in the given order."""
     for i in range(WARMUP + repeat):
         timed = i >= WARMUP
-        yield timed, f"{i - WARMUP + 1}/{repeat}" if timed else "warm-up", i % 2 == 1
+        yield timed, f"{i - WARMUP + 1}/{repeat}" if timed else "warm-up", timed and (i - WARMUP) % 2 == 1
 
 
 @dataclass
@@ -399,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
             f"overall: {overall} (cold, no-op and --staged: after at most {LIMIT:.0%} slower than before)",
             f"corpus {corpus}: {files:,} .go files, {size / bench.MB:.0f} MB; goinstrument --jobs {args.jobs or f'default ({cpus})'} for cold and no-op",
             f"--staged: {len(staged_info['staged_files'])} staged files in a git repository of the corpus ({staged_info['candidate_files']} candidates), one cache per side",
-            f"{args.repeat} timed runs per row and side after {WARMUP} warm-up round; before and after interleaved, the order reversed every other round;",
+            f"{args.repeat} timed run{'s' if args.repeat > 1 else ''} per row and side after {WARMUP} warm-up round; before and after interleaved, the order reversed every other round;",
             "best = fastest run (as bench.py), median = median run (as bench_git.py); spread = slowest over fastest run, before / after",
             "",
         ]
