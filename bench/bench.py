@@ -4,6 +4,7 @@
     python bench/bench.py [--corpus DIR] [--jobs N] [--repeat N] [--json FILE]
                           [--skip-go-instrument] [--go-instrument-serial]
                           [--go-instrument-bin PATH | --go-instrument-standin]
+                          [--tool-root DIR] [--goinstrument-arg ARG ...]
 
 Every measurement gets its own fresh copy of the corpus (default: $(go env GOROOT)/src)
 and runs as a subprocess, so interpreter and process start-up count alike everywhere.
@@ -15,6 +16,7 @@ tree-sitter and tree-sitter-go for the floor.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import hashlib
 import json
@@ -22,6 +24,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -199,6 +202,29 @@ def tree_rss_kb(root: int) -> int:
     return total
 
 
+def kill_tree(proc: subprocess.Popen) -> None:
+    """SIGKILL the launcher proc and every descendant of it, and reap the launcher.
+    They are stopped first, until no new one appears, so none can start another."""
+    stopped: set[int] = set()
+    while True:
+        children, todo, found = _parent_links(), [proc.pid], []
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            todo.extend(children.get(pid, ()))
+        new = [pid for pid in found if pid not in stopped]
+        if not new:
+            break
+        for pid in new:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGSTOP)
+            stopped.add(pid)
+    for pid in stopped:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+    proc.wait()
+
+
 class TreeSampler(threading.Thread):
     """Samples tree_rss_kb(root) every SAMPLE_EVERY seconds and keeps the maximum."""
 
@@ -257,7 +283,11 @@ def measure(cmd: list[str], *, env: dict | None = None, cwd: Path | None = None,
             proc = subprocess.Popen(launcher, env=env, cwd=cwd, stdin=stdin_file, stdout=out, stderr=err)
             sampler = TreeSampler(proc.pid)
             sampler.start()
-            proc.wait()
+            try:
+                proc.wait()
+            except BaseException:  # Ctrl-C, or SIGTERM turned into an exception: leave nothing running
+                kill_tree(proc)
+                raise
         finally:
             if stdin:
                 stdin_file.close()
@@ -405,21 +435,31 @@ def goinstrument_cmd(copy: Path, jobs: int | None, *extra: str) -> list[str]:
     return cmd + [str(copy)]
 
 
-def goinstrument_env(cache_home: Path) -> dict:
+def goinstrument_env(cache_home: Path, tool_root: Path = REPO) -> dict:
+    """goinstrument from tool_root (a checkout: its root goes first on PYTHONPATH), with
+    its cache under cache_home."""
     env = dict(os.environ)
     env.pop("GOINSTRUMENT_CACHE_DIR", None)  # it would win over XDG_CACHE_HOME
     env["XDG_CACHE_HOME"] = str(cache_home)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tool_root), env.get("PYTHONPATH")]))
     return env
 
 
-def goinstrument_ready() -> str | None:
+def goinstrument_ready(tool_root: Path = REPO) -> str | None:
     """None when `python -m goinstrument --help` works, else why not."""
-    env = goinstrument_env(Path(tempfile.gettempdir()))
+    env = goinstrument_env(Path(tempfile.gettempdir()), tool_root)
     done = subprocess.run([sys.executable, "-m", "goinstrument", "--help"], env=env, capture_output=True, text=True)
     if done.returncode != 0:
         return f"`python -m goinstrument --help` exited {done.returncode}: {tail(done.stderr or done.stdout)}"
     return None
+
+
+def goinstrument_origin(tool_root: Path) -> Path | None:
+    """The directory the goinstrument package is imported from under tool_root's environment."""
+    env = goinstrument_env(Path(tempfile.gettempdir()), tool_root)
+    code = "import goinstrument, os; print(os.path.dirname(os.path.abspath(goinstrument.__file__)))"
+    done = subprocess.run([sys.executable, "-c", code], env=env, cwd=tempfile.gettempdir(), capture_output=True, text=True)
+    return Path(done.stdout.strip()).resolve() if done.returncode == 0 and done.stdout.strip() else None
 
 
 def note_exit(row: Row, proc: Proc) -> None:
@@ -430,25 +470,31 @@ def note_exit(row: Row, proc: Proc) -> None:
             log(f"{row.name}: exit {proc.returncode}\n{tail(proc.stderr)}")
 
 
-def run_goinstrument(ws: Workspace, files: int, jobs: int | None, repeat: int) -> list[Row]:
-    """Cold run on a pristine copy, then the no-op run on its output with the same cache,
-    then a run with --no-cache on the same output (does the rewrite itself change nothing?)."""
-    cold = Row("goinstrument cold", files=files)
-    noop = Row("goinstrument 2nd run (no-op)", files=files)
-    nocache = Row("goinstrument 2nd run, --no-cache", files=files)
-    for i in range(repeat):
-        copy, cache = ws.fresh("goinstrument"), ws.empty_dir("xdg-cache")
-        env = goinstrument_env(cache)
+def goinstrument_once(
+    ws: Workspace,
+    jobs: int | None,
+    cold: Row,
+    second: list[tuple[Row, tuple[str, ...]]],
+    label: str,
+    tool_root: Path = REPO,
+    extra: tuple[str, ...] = (),
+) -> Proc:
+    """One repetition: a cold run on a fresh copy with an empty cache, folded into `cold`,
+    then each (row, flags) of `second` on its output with the same cache. `extra` goes to
+    every command. Returns the cold run's process (its stderr says why it failed, if it did)."""
+    copy, cache = ws.fresh("goinstrument"), ws.empty_dir("xdg-cache")
+    try:
+        env = goinstrument_env(cache, tool_root)
         before = tree_hashes(copy)
-        log(f"goinstrument cold run {i + 1}/{repeat}")
-        proc = measure(goinstrument_cmd(copy, jobs), env=env, cwd=ws.root)
-        cold.add(proc)
-        note_exit(cold, proc)
+        log(f"{cold.name} run {label}")
+        first = measure(goinstrument_cmd(copy, jobs, *extra), env=env, cwd=ws.root)
+        cold.add(first)
+        note_exit(cold, first)
         after_cold = tree_hashes(copy)
         cold.changed = files_changed(before, after_cold)
-        for row, extra in ((noop, ()), (nocache, ("--no-cache",))):
-            log(f"{row.name} {i + 1}/{repeat}")
-            proc = measure(goinstrument_cmd(copy, jobs, *extra), env=env, cwd=ws.root)
+        for row, flags in second:
+            log(f"{row.name} {label}")
+            proc = measure(goinstrument_cmd(copy, jobs, *extra, *flags), env=env, cwd=ws.root)
             row.add(proc)
             note_exit(row, proc)
             after = tree_hashes(copy)
@@ -457,12 +503,29 @@ def run_goinstrument(ws: Workspace, files: int, jobs: int | None, repeat: int) -
             if changed:
                 log(f"{row.name} CHANGED {changed} files: " + ", ".join(sorted(p for p in after if after[p] != after_cold.get(p))[:5]))
                 after_cold = after
-        for row in (noop, nocache):
-            verdict = "tree unchanged" if not row.changed else "TREE CHANGED"
-            if verdict not in row.notes:
-                row.notes.append(verdict)
+    finally:
         ws.drop(copy)
         ws.drop(cache)
+    return first
+
+
+def tree_verdicts(rows: list[Row]) -> None:
+    """The 2nd runs' notes: `tree unchanged`, or `TREE CHANGED` (a bug)."""
+    for row in rows:
+        verdict = "tree unchanged" if not row.changed else "TREE CHANGED"
+        if verdict not in row.notes:
+            row.notes.append(verdict)
+
+
+def run_goinstrument(ws: Workspace, files: int, jobs: int | None, repeat: int, tool_root: Path = REPO, extra: tuple[str, ...] = ()) -> list[Row]:
+    """Cold run on a pristine copy, then the no-op run on its output with the same cache,
+    then a run with --no-cache on the same output (does the rewrite itself change nothing?)."""
+    cold = Row("goinstrument cold", files=files)
+    noop = Row("goinstrument 2nd run (no-op)", files=files)
+    nocache = Row("goinstrument 2nd run, --no-cache", files=files)
+    for i in range(repeat):
+        goinstrument_once(ws, jobs, cold, [(noop, ()), (nocache, ("--no-cache",))], f"{i + 1}/{repeat}", tool_root, extra)
+    tree_verdicts([noop, nocache])
     cold.notes.append(f"jobs {jobs or os.cpu_count()}")
     return [cold, noop, nocache]
 
@@ -635,9 +698,9 @@ def write_json(path: Path, report: dict) -> None:
     log(f"wrote {path}")
 
 
-def version_of(cmd: list[str]) -> str:
+def version_of(cmd: list[str], tool_root: Path = REPO) -> str:
     try:
-        done = subprocess.run(cmd, capture_output=True, text=True, env=goinstrument_env(Path(tempfile.gettempdir())))
+        done = subprocess.run(cmd, capture_output=True, text=True, env=goinstrument_env(Path(tempfile.gettempdir()), tool_root))
         return (done.stdout or done.stderr).strip().splitlines()[0]
     except (OSError, IndexError):
         return "n/a"
@@ -658,7 +721,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--go-instrument-standin", action="store_true", help="where go-instrument cannot be installed: time a stdlib-only stand-in doing the same per-file work (clearly labelled)")
     p.add_argument("--tmpdir", metavar="DIR", help="where the corpus copies go; default: the system temp dir")
     p.add_argument("--keep", action="store_true", help="keep the copies (for inspection)")
+    p.add_argument("--tool-root", type=Path, metavar="DIR", help="time the goinstrument package of this checkout (its root goes first on PYTHONPATH); default: this one")
+    p.add_argument("--goinstrument-arg", action="append", default=[], metavar="ARG", help="an extra flag for every goinstrument command timed (repeatable; write --goinstrument-arg=--fast)")
     args = p.parse_args(argv)
+    if args.tool_root is not None:
+        args.tool_root = args.tool_root.resolve()
+        if not (args.tool_root / "goinstrument" / "__init__.py").is_file():
+            p.error(f"--tool-root {args.tool_root}: no goinstrument package there")
     if args.repeat < 1 or (args.jobs is not None and args.jobs < 1):
         p.error("--repeat and --jobs must be 1 or more")
     return args
@@ -677,16 +746,17 @@ def main(argv: list[str] | None = None) -> int:
     cpus = os.cpu_count() or 1
     load = os.getloadavg()[0]
     pool = 1 if args.go_instrument_serial else (args.jobs or cpus)
+    tool_root, extra = args.tool_root or REPO, tuple(args.goinstrument_arg)
     ws = Workspace(corpus, args.tmpdir, args.keep)
     rows: dict[str, Row] = {}
     try:
-        why_not = goinstrument_ready()
+        why_not = goinstrument_ready(tool_root)
         if why_not:
             log(f"goinstrument is not runnable: {why_not}")
             for key, name in (("cold", "goinstrument cold"), ("noop", "goinstrument 2nd run (no-op)")):
                 rows[key] = Row(name, files=files, notes=[why_not.splitlines()[-1]])
         else:
-            rows["cold"], rows["noop"], rows["nocache"] = run_goinstrument(ws, files, args.jobs, args.repeat)
+            rows["cold"], rows["noop"], rows["nocache"] = run_goinstrument(ws, files, args.jobs, args.repeat, tool_root, extra)
         rows["floor"] = run_floor(ws, files, args.repeat)
         if not args.skip_go_instrument:
             binary, label, why = go_instrument_binary(args)
@@ -704,6 +774,8 @@ def main(argv: list[str] | None = None) -> int:
             f"corpus {corpus}: {files:,} .go files, {size / MB:.0f} MB",
             f"{cpus} CPUs (load {load:.1f} at start)",
             f"goinstrument --jobs {args.jobs or f'default ({cpus})'}",
+            f"goinstrument from {tool_root}" if args.tool_root else None,
+            f"goinstrument flags {' '.join(extra)}" if extra else None,
             None if args.skip_go_instrument else f"go-instrument pool {pool}",
             f"best of {args.repeat}",
             f"Python {platform.python_version()}",
@@ -729,7 +801,9 @@ def main(argv: list[str] | None = None) -> int:
             "repeat": args.repeat,
             "python": platform.python_version(),
             "go": version_of(["go", "version"]),
-            "goinstrument": version_of([sys.executable, "-m", "goinstrument", "--version"]),
+            "goinstrument": version_of([sys.executable, "-m", "goinstrument", "--version"], tool_root),
+            "tool_root": str(tool_root),
+            "goinstrument_args": list(extra),
             "rows": {key: row.to_json() for key, row in rows.items()},
             "targets": checks,
         }

@@ -2,6 +2,7 @@
 """Benchmark goinstrument's git modes on a git repository of the Go standard library, run by hand.
 
     python bench/bench_git.py [--repo DIR] [--repeat N] [--json FILE] [--tmpdir DIR] [--keep]
+                              [--tool-root DIR] [--goinstrument-arg ARG ...]
 
 It copies $(go env GOROOT)/src to a temp dir and commits it (or reuses --repo DIR), then
 times, N times each, wall clock with Python start-up included:
@@ -29,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,10 +60,11 @@ GIT_DROPPED = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTO
 # ---------------------------------------------------------------- environment and commands
 
 
-def bench_env(cache: Path, pyc: bool) -> dict:
-    """For git and goinstrument alike: this working tree's goinstrument, a cache of our own, and
-    Python's bytecode cached in the scratch directory (as an installed package has its .pyc
-    files) unless `pyc` is false, when every run compiles goinstrument from source."""
+def bench_env(cache: Path, pyc: bool, tool_root: Path = REPO) -> dict:
+    """For git and goinstrument alike: tool_root's goinstrument (default: this working tree's),
+    a cache of our own, and Python's bytecode cached in the scratch directory (as an installed
+    package has its .pyc files) unless `pyc` is false, when every run compiles goinstrument
+    from source. Two checkouts compared need two `cache` directories."""
     env = {k: v for k, v in os.environ.items() if k not in GIT_DROPPED and not k.startswith("GIT_CONFIG_")}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     if pyc:
@@ -76,7 +79,7 @@ def bench_env(cache: Path, pyc: bool) -> dict:
         GIT_CONFIG_COUNT=str(len(GIT_SETTINGS)),
         XDG_CACHE_HOME=str(cache),
         GOINSTRUMENT_CACHE_DIR=str(cache / "goinstrument"),
-        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+        PYTHONPATH=os.pathsep.join(filter(None, [str(tool_root), os.environ.get("PYTHONPATH")])),
     )
     for i, (key, value) in enumerate(GIT_SETTINGS.items()):
         env[f"GIT_CONFIG_KEY_{i}"], env[f"GIT_CONFIG_VALUE_{i}"] = key, value
@@ -248,7 +251,7 @@ class Row:
 # ---------------------------------------------------------------- the measurements
 
 
-def repetitions(row: Row, repeat: int):
+def repetitions(row: Row, repeat: int) -> Iterator[bool]:
     """Warm-up runs first (untimed: their times are dropped), then the timed ones."""
     for i in range(WARMUP + repeat):
         label = "warm-up" if i < WARMUP else f"{i - WARMUP + 1}/{repeat}"
@@ -275,27 +278,41 @@ def stage(repo: Path, env: dict, base: str, files: dict[str, int]) -> dict[str, 
     return blob_ids(repo, env, "", files)
 
 
-def measure_staged(repo: Path, env: dict, base: str, files: dict[str, int], repeat: int) -> Row:
-    row = Row(f"goinstrument --staged ({len(files)} staged files)", files=len(files), goal_ms=STAGED_GOAL_MS)
-    spans = set()
-    for timed_run in repetitions(row, repeat):
-        before = stage(repo, env, base, files)
-        ms, done = timed(goinstrument_cmd("--staged"), repo, env)
-        closing = CLOSING_STAGED.search(done.stderr)
-        if done.returncode != 0 or closing is None:
-            row.fail(f"exit {done.returncode}: {tail(done.stderr)}")
-            continue
-        changed, seen, added = map(int, closing.groups())
-        spans.add(added)
-        after = blob_ids(repo, env, "", files)
-        if (changed, seen) != (len(files), len(files)) or any(after[f] == before[f] for f in files):
-            row.fail(f"not every staged file was instrumented: {closing.group(0)}")
-        if git(repo, env, "diff", "--name-only"):
-            row.fail("the working tree differs from the index after --staged")
-        if timed_run:
-            row.times_ms.append(ms)
-    reset(repo, env, base)
+def staged_row(files: dict[str, int]) -> Row:
+    return Row(f"goinstrument --staged ({len(files)} staged files)", files=len(files), goal_ms=STAGED_GOAL_MS)
+
+
+def staged_once(repo: Path, env: dict, base: str, files: dict[str, int], row: Row, spans: set[int], timed_run: bool, extra: tuple[str, ...] = ()) -> None:
+    """One repetition of the --staged row: stage the modified files (untimed), time
+    `goinstrument --staged`, check its work; the time goes into row if timed_run."""
+    before = stage(repo, env, base, files)
+    ms, done = timed(goinstrument_cmd("--staged", *extra), repo, env)
+    closing = CLOSING_STAGED.search(done.stderr)
+    if done.returncode != 0 or closing is None:
+        row.fail(f"exit {done.returncode}: {tail(done.stderr)}")
+        return
+    changed, seen, added = map(int, closing.groups())
+    spans.add(added)
+    after = blob_ids(repo, env, "", files)
+    if (changed, seen) != (len(files), len(files)) or any(after[f] == before[f] for f in files):
+        row.fail(f"not every staged file was instrumented: {closing.group(0)}")
+    if git(repo, env, "diff", "--name-only"):
+        row.fail("the working tree differs from the index after --staged")
+    if timed_run:
+        row.times_ms.append(ms)
+
+
+def staged_notes(row: Row, spans: set[int]) -> None:
     row.notes.append(f"{'/'.join(map(str, sorted(spans)))} spans added per run; index and working tree instrumented")
+
+
+def measure_staged(repo: Path, env: dict, base: str, files: dict[str, int], repeat: int, extra: tuple[str, ...] = ()) -> Row:
+    row = staged_row(files)
+    spans: set[int] = set()
+    for timed_run in repetitions(row, repeat):
+        staged_once(repo, env, base, files, row, spans, timed_run, extra)
+    reset(repo, env, base)
+    staged_notes(row, spans)
     return row
 
 
@@ -330,7 +347,7 @@ def findings(stdout: str, repo: Path) -> set[tuple[str, int, str]]:
     return {(os.path.relpath(repo / p, repo), int(line), name) for p, line, _, name in FINDING.findall(stdout)}
 
 
-def measure_check(repo: Path, env: dict, base: str, base_rev: str, files: dict[str, int], repeat: int) -> Row:
+def measure_check(repo: Path, env: dict, base: str, base_rev: str, files: dict[str, int], repeat: int, extra: tuple[str, ...] = ()) -> Row:
     """On a branch one commit after the base holding the modified files (committed without the hook)."""
     row = Row(f"goinstrument --check --changed-since {base_rev}", files=len(files), goal_ms=CHECK_GOAL_MS)
     reset(repo, env, base)
@@ -339,13 +356,13 @@ def measure_check(repo: Path, env: dict, base: str, base_rev: str, files: dict[s
     git(repo, env, "add", "--", *files)
     git(repo, env, "commit", "-q", "--no-verify", "-m", f"{len(files)} changed files")
     # What to expect: the same check over the same files named on the command line.
-    expected_run = run(goinstrument_cmd("--check", "--", *files), repo, env, check=False)
+    expected_run = run(goinstrument_cmd("--check", *extra, "--", *files), repo, env, check=False)
     expected = findings(expected_run.stdout, repo)
     missing = [n for n in files.values() if not any(is_bench(name, n) for _, _, name in expected)]
     if expected_run.returncode != 1 or missing:
         row.fail(f"--check FILES: exit {expected_run.returncode}, the bench functions of {len(missing)} files not found")
     for timed_run in repetitions(row, repeat):
-        ms, done = timed(goinstrument_cmd("--check", "--changed-since", base_rev), repo, env)
+        ms, done = timed(goinstrument_cmd("--check", "--changed-since", base_rev, *extra), repo, env)
         got, closing = findings(done.stdout, repo), CLOSING_CHECK.search(done.stderr)
         if done.returncode != 1 or closing is None:
             row.fail(f"exit {done.returncode} (1 expected): {tail(done.stderr)}")
@@ -410,7 +427,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-bytecode-cache", action="store_true", help="run Python with PYTHONDONTWRITEBYTECODE=1, so every run compiles goinstrument from source; default: .pyc files cached in the scratch dir")
     p.add_argument("--tmpdir", metavar="DIR", help="where the repository and the cache go; default: the system temp dir")
     p.add_argument("--keep", action="store_true", help="keep the repository made (pass it to --repo next time)")
+    p.add_argument("--tool-root", type=Path, metavar="DIR", help="time the goinstrument package of this checkout (its root goes first on PYTHONPATH; the hook runs it too); default: this one")
+    p.add_argument("--goinstrument-arg", action="append", default=[], metavar="ARG", help="an extra flag for the timed --staged and --check runs (repeatable; write --goinstrument-arg=--fast); the hook's own command is not changed")
     args = p.parse_args(argv)
+    if args.tool_root is not None:
+        args.tool_root = args.tool_root.resolve()
+        if not (args.tool_root / "goinstrument" / "__init__.py").is_file():
+            p.error(f"--tool-root {args.tool_root}: no goinstrument package there")
     if args.repeat < 1:
         p.error("--repeat must be 1 or more")
     if args.repo and args.corpus:
@@ -426,7 +449,7 @@ class Bench:
         outside_checkout(Path(args.tmpdir or tempfile.gettempdir()), "--tmpdir")
         self.root = Path(tempfile.mkdtemp(prefix="goinstrument-bench-git-", dir=args.tmpdir)).resolve()
         (self.root / "cache").mkdir()
-        self.env = bench_env(self.root / "cache", pyc=not args.no_bytecode_cache)
+        self.env = bench_env(self.root / "cache", pyc=not args.no_bytecode_cache, tool_root=getattr(args, "tool_root", None) or REPO)
         self.made_in: float | None = None
         try:
             self.open_repo()
@@ -469,26 +492,34 @@ class Bench:
             shutil.rmtree(self.root, ignore_errors=True)
 
 
+def pick_changed_and_staged(repo: Path, env: dict) -> tuple[dict[str, int], dict[str, int], int]:
+    """The 20 files the --check row changes and the 5 of them the --staged rows stage
+    (path -> number of its bench function), and how many files were candidates."""
+    picked, candidates = pick_files(repo, env, CHANGED_FILES)
+    changed = {rel: i + 1 for i, rel in enumerate(picked)}
+    staged = {rel: n for rel, n in list(changed.items())[:: CHANGED_FILES // STAGED_FILES]}
+    return changed, staged, candidates
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     load = os.getloadavg()
+    tool_root, extra = args.tool_root or REPO, tuple(args.goinstrument_arg)
     bench = Bench(args)
     rows: dict[str, Row] = {}
     try:
         env, repo, base = bench.env, bench.repo, bench.base
         base_rev = bench.branch or base[:12]
         go_count = len(git(repo, env, "ls-files", "--", "*.go").splitlines())
-        picked, candidates = pick_files(repo, env, CHANGED_FILES)
-        changed = {rel: i + 1 for i, rel in enumerate(picked)}
-        staged = {rel: n for rel, n in list(changed.items())[:: CHANGED_FILES // STAGED_FILES]}
+        changed, staged, candidates = pick_changed_and_staged(repo, env)
         log(f"staged files: {', '.join(staged)}")
         log(f"changed files: {', '.join(changed)}")
         log(bench.install_hook())
         rows["startup"] = measure_startup(repo, env, args.repeat)
-        rows["staged"] = measure_staged(repo, env, base, staged, args.repeat)
+        rows["staged"] = measure_staged(repo, env, base, staged, args.repeat, extra)
         rows["commit"] = measure_commit(repo, env, base, staged, args.repeat, hook=True)
         rows["commit-no-hook"] = measure_commit(repo, env, base, staged, args.repeat, hook=False)
-        rows["check"] = measure_check(repo, env, base, base_rev, changed, args.repeat)
+        rows["check"] = measure_check(repo, env, base, base_rev, changed, args.repeat, extra)
         goinstrument = version_of(goinstrument_cmd("--version"), env)
     finally:
         bench.close()
@@ -500,7 +531,8 @@ def main(argv: list[str] | None = None) -> int:
         f'"context"; base {base[:12]}; {os.cpu_count()} CPUs (load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at start); '
         f"{args.repeat} timed runs per row after {WARMUP} warm-up; "
         f"{'no .pyc (PYTHONDONTWRITEBYTECODE=1)' if args.no_bytecode_cache else '.pyc cached'}; Python {platform.python_version()}; "
-        f"{version_of(['git', '--version'], env)}; {goinstrument} (python -m goinstrument from {REPO})"
+        f"{version_of(['git', '--version'], env)}; {goinstrument} (python -m goinstrument from {tool_root})"
+        + (f"; goinstrument flags {' '.join(extra)}" if extra else "")
     )
     print()
     print(table(list(rows.values())))
@@ -525,6 +557,8 @@ def main(argv: list[str] | None = None) -> int:
             "python": platform.python_version(),
             "git": version_of(["git", "--version"], env),
             "goinstrument": goinstrument,
+            "tool_root": str(tool_root),
+            "goinstrument_args": list(extra),
             "rows": {key: row.to_json() for key, row in rows.items()},
             "targets": checks,
         }
