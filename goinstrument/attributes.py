@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
+from goinstrument import syntax
+
 CODE_FUNCTION = "code.function.name"
 CODE_FILE = "code.file.path"
 CODE_LINE = "code.line.number"
@@ -43,12 +45,12 @@ def _of(name: str, type_node: Node | None, variadic: bool = False) -> Attribute 
         return None
     if variadic or type_node.type == "slice_type":
         element = type_node if variadic else type_node.child_by_field_name("element")
-        if element is not None and element.type == "type_identifier" and element.text.decode() in _SLICES:
-            return Attribute(name, _SLICES[element.text.decode()], name)
+        if element is not None and element.type == "type_identifier" and syntax.text(element) in _SLICES:
+            return Attribute(name, _SLICES[syntax.text(element)], name)
         return None
-    if type_node.type != "type_identifier" or type_node.text.decode() not in _SCALARS:
+    if type_node.type != "type_identifier" or syntax.text(type_node) not in _SCALARS:
         return None
-    constructor, conversion = _SCALARS[type_node.text.decode()]
+    constructor, conversion = _SCALARS[syntax.text(type_node)]
     return Attribute(name, constructor, f"{conversion}({name})" if conversion else name)
 
 
@@ -60,7 +62,7 @@ def from_parameters(params: Node | None, skip: str) -> list[Attribute]:
         if decl.type not in ("parameter_declaration", "variadic_parameter_declaration"):
             continue
         for name_node in decl.children_by_field_name("name"):
-            name = name_node.text.decode()
+            name = syntax.text(name_node)
             attribute = _of(name, decl.child_by_field_name("type"), variadic) if name != skip else None
             if attribute is not None:
                 found.append(attribute)

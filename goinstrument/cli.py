@@ -31,7 +31,6 @@ from goinstrument.options import (
 )
 from goinstrument.run import EXIT_ERROR, EXIT_OK
 
-
 EPILOG = """\
 examples:
   goinstrument ./...                               instrument every package below here

@@ -11,6 +11,7 @@ and the names the package's other files declare come in `FileInfo`.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from dataclasses import dataclass
@@ -27,9 +28,9 @@ from goinstrument.facts import FileFacts, ImportNames, fresh
 from goinstrument.fileinfo import FileInfo
 from goinstrument.imports import plan_additions
 from goinstrument.linedirectives import apply_with_directives
+from goinstrument.options import RewriteOptions
 from goinstrument.plan import AddSpan, Insertion, Plan, Rendering, UpdateSpan, render
 from goinstrument.result import Finding, Position, Problem, Result
-from goinstrument.options import RewriteOptions
 
 DECLARATIONS = ("function_declaration", "method_declaration")
 
@@ -321,7 +322,7 @@ class _Planner:
         if one_line:
             layout += [
                 Edit(a.end_byte, b.start_byte, eol + indent)
-                for a, b in zip(items, items[1:])
+                for a, b in itertools.pairwise(items)
                 if a.end_point[0] == b.start_point[0]
             ]
             layout.append(Edit(items[-1].end_byte, rbrace.start_byte, eol + outer))

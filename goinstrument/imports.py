@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from tree_sitter import Node
 
 from goinstrument.edits import Edit, insert
-from goinstrument.syntax import line_end, line_start
+from goinstrument.syntax import line_end, line_start, text
 
 _VERSION_SUFFIX = re.compile(r"^v[0-9]+$")
 
@@ -62,8 +62,8 @@ def read_imports(root: Node) -> list[ImportSpec]:
 def _spec(node: Node, in_block: bool) -> ImportSpec:
     name_node = node.child_by_field_name("name")
     path_node = node.child_by_field_name("path")
-    path = path_node.text.decode("utf-8", "replace")[1:-1] if path_node is not None else ""
-    name = name_node.text.decode("utf-8", "replace") if name_node is not None else None
+    path = text(path_node)[1:-1]
+    name = text(name_node) if name_node is not None else None
     return ImportSpec(name, path, node.start_byte, node.end_byte, node.start_point[0], node.end_point[0], in_block)
 
 
@@ -148,7 +148,7 @@ def _single_line_to_block(
     spec = singles[-1]
     decl = spec_node_parent(root, spec)
     existing = src[spec.start : spec.end]
-    entries = sorted([(spec.name, spec.path)] + new, key=lambda item: (item[1], item[0] or ""))
+    entries = sorted([(spec.name, spec.path), *new], key=lambda item: (item[1], item[0] or ""))
     body = eol.join(_lines(group, eol) for group in _groups(entries))
     body = body.replace(b"\t" + spec_text(spec.name, spec.path) + eol, b"\t" + existing + eol, 1)
     return [Edit(decl.start_byte, decl.end_byte, b"import (" + eol + body + b")")]

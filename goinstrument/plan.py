@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Union
 
 from goinstrument.attributes import Attribute, code_location
 from goinstrument.backend import Backend, Names
@@ -85,7 +84,7 @@ class UpdateSpan:
         return (*self.replacements, Edit(*self.line_value, str(line).encode()))
 
 
-Plan = Union[AddSpan, UpdateSpan]
+Plan = AddSpan | UpdateSpan
 
 
 def render(src: bytes, fixed: Sequence[Edit], plans: Sequence[Plan], moved_lines: bool) -> list[Edit]:

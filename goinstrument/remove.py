@@ -16,6 +16,7 @@ bytes, applied once.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from collections.abc import Iterable
@@ -30,8 +31,8 @@ from goinstrument.edits import Edit, apply
 from goinstrument.facts import FileFacts
 from goinstrument.fileinfo import FileInfo
 from goinstrument.imports import ImportSpec, plan_additions, read_imports
-from goinstrument.result import Problem, Result
 from goinstrument.options import RewriteOptions
+from goinstrument.result import Problem, Result
 
 # Bytes at least one of which every file go-instrument changed holds (with "span").
 _GO_INSTRUMENT_MARKERS = (b"otelCodes", b'"error")', b'"anonymous")', b"/*line ")
@@ -106,7 +107,7 @@ def _alone_on_lines(src: bytes, body: Node, block: list[Node]) -> bool:
         return False
     if src[syntax.line_start(src, first.start_byte) : first.start_byte].strip():
         return False
-    for a, b in zip(block, block[1:]):
+    for a, b in itertools.pairwise(block):
         if b.start_point[0] <= a.end_point[0] or src[a.end_byte : b.start_byte].strip():
             return False
     return not src[last.end_byte : syntax.line_end(src, last.end_byte)].strip()
@@ -170,10 +171,12 @@ class _Finder:
                 blank, at = True, end
                 continue
             item = pending.pop(0) if pending else None
-            directive = _LINE_DIRECTIVE.match(item.text) if item is not None and item.type == "comment" else None
+            if item is None or item.type != "comment":
+                break
+            directive = _LINE_DIRECTIVE.match(syntax.raw(item))
             if directive is None or src[at : item.start_byte].strip() or src[item.end_byte : end].strip():
                 break
-            if item.text.startswith(b"/*"):  # go-instrument's; a //line may be --line-directives' own
+            if syntax.raw(item).startswith(b"/*"):  # go-instrument's; a //line may be --line-directives' own
                 files.append(directive.group(1).decode("utf-8", "replace"))
             at = end
         return at, files
@@ -236,7 +239,7 @@ def _import_edits(src: bytes, root: Node, doomed: set[int]) -> list[Edit]:
         gone = [s for s in specs if s.start_byte in doomed]
         if not gone:
             continue
-        if len(gone) == len(specs):
+        if len(gone) == len(specs) or block is None:
             edits += _delete_declaration(src, decl)
         else:
             edits += _delete_from_block(src, decl, block, specs, gone)
@@ -292,7 +295,7 @@ def _delete_from_block(src: bytes, decl: Node, block: Node, specs: list[Node], g
         and src[left[0].end_byte : lines[kept[0]][1]].strip() == b""
     )
     if collapsible:  # a block goinstrument made from one import line: that line again
-        return [Edit(decl.start_byte, decl.end_byte, b"import " + left[0].text)]
+        return [Edit(decl.start_byte, decl.end_byte, b"import " + syntax.raw(left[0]))]
     return edits + [Edit(a, e, b"") for i, (a, e, _) in enumerate(lines) if i not in kept]
 
 

@@ -9,6 +9,8 @@ function (which the new name would capture).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from tree_sitter import Node
 
 _DECLARING_SPECS = {"var_spec", "const_spec"}
@@ -51,10 +53,7 @@ class _Resolver:
                 declared = declared or any(n.text == self.name for n in spec.children_by_field_name("name"))
             return declared
         if kind == "type_declaration":
-            declared = any(
-                spec.child_by_field_name("name") is not None and spec.child_by_field_name("name").text == self.name
-                for spec in stmt.named_children
-            )
+            declared = any(_type_name(spec) == self.name for spec in stmt.named_children)
             self.expr(stmt, bound or declared)
             return declared
         if kind == "labeled_statement":
@@ -65,7 +64,7 @@ class _Resolver:
         self.expr(stmt, bound)
         return False
 
-    def _specs(self, decl: Node):
+    def _specs(self, decl: Node) -> Iterator[Node]:
         for child in decl.named_children:
             if child.type in _DECLARING_SPECS:
                 yield child
@@ -173,6 +172,12 @@ class _Resolver:
         self.statements(_statement_list(case), in_case)
 
 
+def _type_name(spec: Node) -> bytes | None:
+    """The name a type spec declares."""
+    name = spec.child_by_field_name("name")
+    return name.text if name is not None else None
+
+
 def _statement_list(node: Node) -> Node | None:
     for child in node.named_children:
         if child.type == "statement_list":
@@ -217,7 +222,7 @@ def _declares(stmt: Node, name: bytes) -> bool:
     if stmt.type in ("var_declaration", "const_declaration"):
         return any(n.text == name for spec in _Resolver(name)._specs(stmt) for n in spec.children_by_field_name("name"))
     if stmt.type == "type_declaration":
-        return any(s.child_by_field_name("name") is not None and s.child_by_field_name("name").text == name for s in stmt.named_children)
+        return any(_type_name(s) == name for s in stmt.named_children)
     return False
 
 

@@ -133,7 +133,7 @@ class Shape:
         if len(items) < len(variant.statements):
             return None
         binder = _Binder()
-        if not all(binder.match(t, r) for t, r in zip(variant.statements, items)):
+        if not all(binder.match(t, r) for t, r in zip(variant.statements, items, strict=False)):  # items may run on
             return None
         if not binder.fits(where, self.paths):
             return None
@@ -169,7 +169,7 @@ class _Binder:
             return False
         if template.child_count == 0:
             return template.text == real.text
-        return all(self.match(t, r) for t, r in zip(template.children, real.children))
+        return all(self.match(t, r) for t, r in zip(template.children, real.children, strict=True))
 
     def _bind(self, placeholder: str, template: Node, real: Node) -> bool:
         if placeholder == _VALUE:

@@ -69,15 +69,21 @@ def functions(root: Node) -> list[Node]:
 
 def declared_names(node: Node) -> set[bytes]:
     """Every name declared anywhere inside `node`, whatever its scope."""
-    return {n.text for n in _captures(_DECLARED, node)}
+    return {raw(n) for n in _captures(_DECLARED, node)}
 
 
 def comments(root: Node) -> list[Node]:
     return _captures(_COMMENTS, root)
 
 
-def text(node: Node) -> str:
-    return node.text.decode("utf-8") if node.text is not None else ""
+def text(node: Node | None) -> str:
+    """The source text of a node ("" for none), decoded."""
+    return raw(node).decode("utf-8", "replace")
+
+
+def raw(node: Node | None) -> bytes:
+    """The source bytes of a node (b"" for none)."""
+    return node.text or b"" if node is not None else b""
 
 
 def position(node: Node) -> Position:
@@ -104,7 +110,7 @@ class Identifiers:
     def __init__(self, root: Node):
         nodes = _captures(_IDENTIFIERS, root)
         self._starts = [n.start_byte for n in nodes]
-        self._names = [n.text for n in nodes]
+        self._names = [raw(n) for n in nodes]
 
     def names_in(self, start: int, end: int) -> set[bytes]:
         lo = bisect.bisect_left(self._starts, start)
