@@ -1,8 +1,11 @@
 """Remember files already in their final state, so a run over an unchanged tree reads nothing.
 
-Like black's cache: per settings, a file is skipped when its size and
-modification time are what they were when the tool last left it clean, and
-its tracer name (which follows go.mod) is the same.
+Like black's cache: per rewrite options, a file is skipped when its stamp is
+what it was when the tool last left it clean. A working-tree file's stamp is
+its modification time, size and tracer name (which follows go.mod); a staged
+blob's is its id and tracer name. What other files declare does not enter the
+stamp: a change there that matters to this file (a sibling declaring `otel`)
+needs --no-cache.
 """
 
 from __future__ import annotations
@@ -10,10 +13,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 from goinstrument import __version__
+from goinstrument.fileio import FileError, replace_atomically
 
 
 def cache_dir() -> Path:
@@ -28,7 +31,7 @@ class Cache:
     def __init__(self, key: str):
         digest = hashlib.sha256(f"{__version__}\0{key}".encode()).hexdigest()[:20]
         self.file = cache_dir() / f"clean.{digest}.json"
-        self.entries: dict[str, list] = {}
+        self.entries: dict[str, list[object]] = {}
         self.dirty = False
         try:
             with open(self.file, "rb") as f:
@@ -38,17 +41,16 @@ class Cache:
         except (OSError, ValueError):
             pass
 
-    def is_clean(self, path: str, stat: os.stat_result, tracer: str) -> bool:
-        return self.entries.get(path) == [stat.st_mtime_ns, stat.st_size, tracer]
+    def is_clean(self, key: str, stamp: list[object]) -> bool:
+        return self.entries.get(key) == stamp
 
-    def record(self, path: str, mtime_ns: int, size: int, tracer: str) -> None:
-        entry = [mtime_ns, size, tracer]
-        if self.entries.get(path) != entry:
-            self.entries[path] = entry
+    def record(self, key: str, stamp: list[object]) -> None:
+        if self.entries.get(key) != stamp:
+            self.entries[key] = stamp
             self.dirty = True
 
-    def forget(self, path: str) -> None:
-        if self.entries.pop(path, None) is not None:
+    def forget(self, key: str) -> None:
+        if self.entries.pop(key, None) is not None:
             self.dirty = True
 
     def save(self) -> None:
@@ -56,9 +58,6 @@ class Cache:
             return
         try:
             self.file.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.file.parent, prefix=".clean.")
-            with os.fdopen(fd, "w") as f:
-                json.dump(self.entries, f, separators=(",", ":"))
-            os.replace(tmp, self.file)
-        except OSError:
+            replace_atomically(self.file, json.dumps(self.entries, separators=(",", ":")).encode(), mode=0o644)
+        except (OSError, FileError):
             pass  # a cache that cannot be written only costs time

@@ -68,7 +68,9 @@ def instrument(src: bytes, settings: RewriteOptions, info: FileInfo) -> Result:
         output = apply(src, edits)
     relayout = any(p.relayout for p in added) or (beyond and not settings.line_directives)
     findings = tuple(p.finding for p in added)
-    return Result(src, output, findings, spans_added=len(added), relayout=relayout)
+    # --remove takes the span lines out; it does not un-name results nor close opened-up bodies.
+    reversible = not any(p.signature or p.insertion.layout or p.expanded_row is not None for p in added)
+    return Result(src, output, findings, spans_added=len(added), relayout=relayout, reversible=reversible)
 
 
 # the walk -------------------------------------------------------------------------

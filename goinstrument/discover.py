@@ -6,9 +6,9 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from goinstrument.result import Position, Problem
 from goinstrument import globs
 from goinstrument.options import RewriteOptions
+from goinstrument.result import Position, Problem
 
 SKIPPED_DIRECTORIES = ("vendor", "testdata")
 
@@ -65,8 +65,11 @@ def normalize_argument(arg: str) -> str:
     return arg
 
 
-def go_files(arguments: Iterable[str], settings: RewriteOptions, problems: list[Problem]) -> Iterator[Path]:
-    """The .go files named by the arguments, directories walked; bad arguments go to problems."""
+def go_files(
+    arguments: Iterable[str], settings: RewriteOptions, problems: list[Problem], skipped: list[tuple[str, str]] | None = None
+) -> Iterator[Path]:
+    """The .go files named by the arguments, directories walked; bad arguments go to problems,
+    and a file named explicitly that a rule leaves alone to `skipped`, as (path, reason)."""
     for arg in arguments:
         raw = normalize_argument(arg)
         path = Path(raw)
@@ -78,8 +81,12 @@ def go_files(arguments: Iterable[str], settings: RewriteOptions, problems: list[
             problems.append(Problem(arg, Position(1, 1), "is a dangling symbolic link; left untouched"))
         elif not path.exists():
             problems.append(Problem(arg, Position(1, 1), "no such file or directory"))
-        elif skip_reason(path, settings) is None:
-            yield path
+        else:
+            reason = skip_reason(path, settings)
+            if reason is None:
+                yield path
+            elif skipped is not None:
+                skipped.append((arg, reason))
 
 
 def _walk(root: Path, settings: RewriteOptions) -> Iterator[Path]:

@@ -1,7 +1,8 @@
-"""Reading and writing source files safely: atomic writes, mode kept, symlinks followed."""
+"""Reading sources, and the one atomic writer (sources, the hook script, the cache)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import tempfile
@@ -31,36 +32,47 @@ def read_source(path: Path) -> bytes:
         raise FileError(f"cannot read: {exc.strerror or exc}") from None
 
 
-def write_atomic(path: Path, original: bytes, data: bytes) -> None:
-    """Replace the file's content with `data`, unless it no longer holds `original`.
+def replace_atomically(path: Path, data: bytes, *, expect: bytes | None = None, mode: int | None = None) -> None:
+    """Give `path` the content `data` in one rename: readers see the old file or the new one.
 
-    The new bytes go to a temporary file beside the target, which then replaces it
-    in one rename, keeping the file mode; a symlink is written through to its target.
+    The bytes go to a temporary file beside the target, which then replaces it.
+    A symlink is written through to its target. The file gets `mode` when it is
+    given; otherwise an existing file keeps its mode (a new one gets 0o600).
+    An existing file keeps its owner where we may.
+    With `expect`, the file must still hold exactly those bytes, or nothing is
+    written (a file changed on disk while it was being processed is left alone).
+    Raises FileError with a message for the user.
     """
     target = Path(os.path.realpath(path))
     try:
-        with open(target, "rb") as f:
-            current = f.read(len(original) + 1)
+        info: os.stat_result | None = os.stat(target)
+    except FileNotFoundError:
+        info = None
     except OSError as exc:
         raise FileError(f"cannot read: {exc.strerror or exc}") from None
-    if current != original:
-        raise FileError("changed on disk while being processed; left untouched")
-    info = os.stat(target)
-    mode = info.st_mode & 0o7777
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".goinstrument", dir=target.parent)
+    if expect is not None:
+        try:
+            with open(target, "rb") as f:
+                current = f.read(len(expect) + 1)
+        except OSError as exc:
+            raise FileError(f"cannot read: {exc.strerror or exc}") from None
+        if current != expect:
+            raise FileError("changed on disk while being processed; left untouched")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".goinstrument", dir=target.parent)
+    except OSError as exc:
+        raise FileError(f"cannot write: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-        os.chmod(tmp, mode)
-        if (info.st_uid, info.st_gid) != (os.getuid(), os.getgid()):
-            try:
-                os.chown(tmp, info.st_uid, info.st_gid)  # keep the owner where we may
-            except OSError:
-                pass
+        wanted = mode if mode is not None else None if info is None else info.st_mode & 0o7777
+        if wanted is not None:
+            os.chmod(tmp, wanted)
+        if info is not None and (info.st_uid, info.st_gid) != (os.getuid(), os.getgid()):
+            with contextlib.suppress(OSError):
+                os.chown(tmp, info.st_uid, info.st_gid)
         os.replace(tmp, target)
     except OSError as exc:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise FileError(f"cannot write: {exc.strerror or exc}") from None

@@ -1,25 +1,18 @@
-"""Git-aware runs: the .go files changed since a revision, and the staged (pre-commit hook) mode.
+"""Git queries, through pygit2: the .go files changed since a revision, the staged files, the index.
 
-All git access goes through pygit2; nothing here runs the git command.
+Nothing here instruments, reads the working tree's sources or reports; nothing runs the git command.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pygit2
 from pygit2.enums import DeltaStatus, FileMode
-
-from goinstrument.fileio import FileError, write_atomic
-from goinstrument.result import Position, Problem, Result, Summary
-from goinstrument.options import Output
-
-Rewrite = Callable[[str, bytes], Result]
-Skip = Callable[[Path], str | None]
 
 _REGULAR_FILES = (FileMode.BLOB, FileMode.BLOB_EXECUTABLE)
 _INTENT_TO_ADD = 1 << 13  # GIT_INDEX_ENTRY_INTENT_TO_ADD: `git add -N`, nothing staged yet
@@ -102,7 +95,7 @@ def _changed_go_files(start: Path, rev: str, paths: Sequence[Path]) -> list[Path
     base = None if head is None else _merge_base(repo, rev, head)
     worktree_changes = repo.status(untracked_files="all", ignored=False)
     candidates = set(worktree_changes)
-    if base is not None and base.id != head.id:
+    if head is not None and base is not None and base.id != head.id:
         for delta in base.tree.diff_to_tree(head.tree).deltas:
             if delta.status != DeltaStatus.DELETED:
                 candidates.add(delta.new_file.path)
@@ -137,7 +130,7 @@ def _merge_base(repo: pygit2.Repository, rev: str, head: pygit2.Commit) -> pygit
             else ""
         )
         raise GitError(f"{rev!r} and HEAD have no common ancestor (unrelated histories){hint}")
-    return repo[base]
+    return repo[base].peel(pygit2.Commit)
 
 
 def _same_as_in(tree: pygit2.Tree, rel: str, full: Path) -> bool:
@@ -153,121 +146,59 @@ def _same_as_in(tree: pygit2.Tree, rel: str, full: Path) -> bool:
         return False
 
 
-# --- --staged -------------------------------------------------------------------------------
+# --- --staged ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class _Staged:
+class StagedFile:
     path: str  # relative to the working tree, "/"-separated, as in the index
     id: pygit2.Oid
     mode: FileMode
 
 
-def run_staged(start: Path, output: Output, rewrite: Rewrite, skip: Skip) -> Summary:
-    """The pre-commit hook: instrument each staged .go file in the index and in the working tree.
+class StagedIndex:
+    """The index the pre-commit hook works on, and what it stages.
 
-    The staged blob is rewritten and stored in the index as a new blob with the same
-    mode; the working-tree file is rewritten on its own, so the unstaged hunks of a
-    partially staged file stay out of the index and stay in the working tree. The index
-    is the one named by GIT_INDEX_FILE when git sets it (`git commit -a`, `git commit
-    PATH`). `skip` is asked about each path relative to the top of the working tree, so
-    that directories above the repository never count. A file with a problem keeps its
-    index entry and its working-tree file. Only Output.WRITE writes anything; Output.CHECK
-    and Output.DIFF report on the staged content.
+    The index is the one named by GIT_INDEX_FILE when git sets it (`git commit
+    -a`, `git commit PATH`), else the repository's own. `stage` replaces an
+    entry's blob (same mode); `write` writes the index once, and, where git is
+    committing a temporary index, the locked real one too.
     """
-    with _git_errors():
-        return _run_staged(start, output, rewrite, skip)
+
+    def __init__(self, start: Path):
+        with _git_errors():
+            self._repo = open_repository(start)
+            self.top = _workdir(self._repo)
+            self._index_path = _index_path(self._repo)
+            self._index = _open_index(self._index_path)
+        self._restaged: dict[str, tuple[pygit2.Oid, pygit2.Oid]] = {}
+
+    def files(self) -> list[StagedFile]:
+        """Index entries that differ from HEAD (all of them with no commits yet): regular files only."""
+        with _git_errors():
+            return list(_staged_files(self._repo, self._index))
+
+    def blob(self, file: StagedFile) -> bytes:
+        with _git_errors():
+            return self._repo[file.id].peel(pygit2.Blob).data
+
+    def stage(self, file: StagedFile, data: bytes) -> pygit2.Oid:
+        """Put `data` in the index in place of the file's blob; the new blob's id."""
+        with _git_errors():
+            new_id = self._repo.create_blob(data)
+            self._index.add(pygit2.IndexEntry(file.path, new_id, file.mode))
+        self._restaged[file.path] = (file.id, new_id)
+        return new_id
+
+    def write(self) -> None:
+        if not self._restaged:
+            return
+        with _git_errors():
+            _write_index(self._index, self._index_path)
+            _follow_in_real_index(self._index_path, self._restaged)
 
 
-def _run_staged(start: Path, output: Output, rewrite: Rewrite, skip: Skip) -> Summary:
-    repo = open_repository(start)
-    workdir = _workdir(repo)
-    index_path = _index_path(repo)
-    index = _open_index(index_path)
-    summary = Summary()
-    restaged: dict[str, tuple[pygit2.Oid, pygit2.Oid]] = {}
-    for staged in _staged_files(repo, index):
-        full = workdir / staged.path
-        if not staged.path.endswith(".go") or skip(Path(staged.path)) is not None:
-            continue
-        new_id = _instrument_staged(repo, staged, full, output, rewrite, summary)
-        if new_id is not None:
-            index.add(pygit2.IndexEntry(staged.path, new_id, staged.mode))
-            restaged[staged.path] = (staged.id, new_id)
-    if restaged:
-        _write_index(index, index_path)
-        _follow_in_real_index(repo, index_path, restaged)
-    return summary
-
-
-def _instrument_staged(
-    repo: pygit2.Repository, staged: _Staged, full: Path, output: Output, rewrite: Rewrite, summary: Summary
-) -> pygit2.Oid | None:
-    """Rewrite one staged file; the new blob's id when the index entry is to change."""
-    display = _display(full)
-    source = repo[staged.id].data
-    result = _rewrite(rewrite, display, source)
-    summary.files_seen += 1
-    if result.problem is not None:
-        summary.problems.append(result.problem)
-        return None
-    summary.findings.extend(result.findings)
-    if output is not Output.WRITE:
-        _count(summary, result)
-        return None
-    worktree = _read_worktree(full)
-    if worktree is not None:
-        worktree_result = result if worktree == source else _rewrite(rewrite, display, worktree)
-        if worktree_result.problem is not None:
-            summary.problems.append(worktree_result.problem)
-            return None
-        if worktree_result.changed:
-            try:
-                write_atomic(full, worktree, worktree_result.output)
-            except FileError as exc:
-                summary.problems.append(Problem(display, Position(1, 1), str(exc)))
-                return None
-        if not result.changed:
-            _count(summary, worktree_result)
-            return None
-    _count(summary, result)
-    return repo.create_blob(result.output) if result.changed else None
-
-
-def _count(summary: Summary, result: Result) -> None:
-    if result.changed:
-        summary.files_changed += 1
-        summary.spans_added += result.spans_added
-
-
-def _rewrite(rewrite: Rewrite, display: str, source: bytes) -> Result:
-    """The core promises never to raise; should it, the file is reported and left alone."""
-    try:
-        return rewrite(display, source)
-    except Exception as exc:  # noqa: BLE001 - one file's failure never stops the batch
-        return Result(source, source, problem=Problem(display, Position(1, 1), f"internal error: {exc!r}; left untouched"))
-
-
-def _read_worktree(full: Path) -> bytes | None:
-    """The working-tree bytes, or None when the file is gone (staged, then deleted) or is
-    now a symbolic link: the hook never writes through a link to wherever it points."""
-    if full.is_symlink():
-        return None
-    try:
-        return full.read_bytes()
-    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-        return None
-
-
-def _display(full: Path) -> str:
-    """The path as messages show it: relative to the current directory when below it."""
-    try:
-        return os.fspath(full.relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return os.fspath(full)
-
-
-def _staged_files(repo: pygit2.Repository, index: pygit2.Index) -> Iterator[_Staged]:
+def _staged_files(repo: pygit2.Repository, index: pygit2.Index) -> Iterator[StagedFile]:
     """Index entries that differ from HEAD (all of them with no commits yet): regular files only."""
     head = _head_commit(repo)
     if head is None:
@@ -281,7 +212,7 @@ def _staged_files(repo: pygit2.Repository, index: pygit2.Index) -> Iterator[_Sta
         except KeyError:  # only conflict stages
             continue
         if entry.mode in _REGULAR_FILES and not _intent_to_add(index, path):
-            yield _Staged(entry.path, entry.id, entry.mode)
+            yield StagedFile(os.fspath(entry.path), entry.id, entry.mode)
 
 
 def _intent_to_add(index: pygit2.Index, path: str) -> bool:
@@ -328,7 +259,7 @@ def _write_index(index: pygit2.Index, path: Path) -> None:
         raise GitError(f"cannot write the git index {path}: {exc}") from None
 
 
-def _follow_in_real_index(repo: pygit2.Repository, index_path: Path, restaged: dict) -> None:
+def _follow_in_real_index(index_path: Path, restaged: dict[str, tuple[pygit2.Oid, pygit2.Oid]]) -> None:
     """`git commit PATH` commits a temporary index, then installs the locked real one as it was.
 
     Git runs the hook on `next-index-*.lock` while `index.lock` holds the real index

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import shlex
 import sys
-import tempfile
 from pathlib import Path
 
 import pygit2
 
+from goinstrument.fileio import FileError, replace_atomically
 from goinstrument.gitops import GitError, open_repository
 
 MARKER = "# goinstrument pre-commit hook"
@@ -78,25 +78,12 @@ def install_hook(start: Path, force: bool = False) -> str:
         hook.parent.mkdir(parents=True, exist_ok=True)
         if backup is not None:
             os.replace(hook, backup)
-        _write_executable(hook, script)
+        replace_atomically(hook, script.encode(), mode=0o755)
     except OSError as exc:
         raise GitError(f"cannot write {hook}: {exc.strerror or exc}") from None
+    except FileError as exc:
+        raise GitError(f"cannot write {hook}: {exc}") from None
     if backup is not None:
         return f"replaced the pre-commit hook (the old one is now {backup}): {hook}"
     verb = "updated" if existing is not None else "installed"
     return f"{verb} the pre-commit hook: {hook}"
-
-
-def _write_executable(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".pre-commit.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.chmod(tmp, 0o755)
-        os.replace(tmp, path)
-    except OSError:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise

@@ -6,8 +6,8 @@ import json
 import sys
 from typing import TextIO
 
-from goinstrument.result import Finding, Problem, Summary
 from goinstrument.options import Format
+from goinstrument.result import Finding, Problem, Summary
 
 
 def _github_escape(value: str, property_: bool = False) -> str:
@@ -35,13 +35,15 @@ def problem_line(problem: Problem, fmt: Format) -> str:
 
 
 def as_json(summary: Summary) -> str:
-    def item(path: str, line: int, col: int, **rest: object) -> dict:
+    def item(path: str, line: int, col: int, **rest: object) -> dict[str, object]:
         return {"path": path, "line": line, "col": col, **rest}
 
     return json.dumps(
         {
             "findings": [item(f.path, f.pos.line, f.pos.col, function=f.name) for f in summary.findings],
             "problems": [item(p.path, p.pos.line, p.pos.col, message=p.message) for p in summary.problems],
+            "warnings": [item(p.path, p.pos.line, p.pos.col, message=p.message) for p in summary.warnings],
+            "skipped": [{"path": path, "reason": reason} for path, reason in summary.skipped],
             "files_seen": summary.files_seen,
             "files_changed": summary.files_changed,
             "spans_added": summary.spans_added,
@@ -51,13 +53,24 @@ def as_json(summary: Summary) -> str:
     )
 
 
-def report(summary: Summary, fmt: Format, check: bool, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> None:
-    """Findings on stdout (in --check); problems on stderr, or with the findings for json/github."""
+def report(
+    summary: Summary, fmt: Format, check: bool, out: TextIO = sys.stdout, err: TextIO = sys.stderr, verbose: bool = False
+) -> None:
+    """Findings on stdout (in --check); problems and warnings on stderr, or with the findings for
+    json/github; with `verbose`, every file left alone on purpose and why, on stderr."""
     if fmt is Format.JSON:
         print(as_json(summary), file=out)
         return
+    if verbose:
+        for path, reason in summary.skipped:
+            print(f"{path}: skipped: {reason}", file=err)
     if check:
         for finding in summary.findings:
             print(finding_line(finding, fmt), file=out)
     for problem in summary.problems:
         print(problem_line(problem, fmt), file=out if fmt is Format.GITHUB else err)
+    for warning in summary.warnings:
+        if fmt is Format.GITHUB:
+            print(_github("warning", warning.path, warning.pos.line, warning.pos.col, warning.message), file=out)
+        else:
+            print(f"{warning.path}:{warning.pos.line}:{warning.pos.col}: warning: {warning.message}", file=err)

@@ -1,4 +1,4 @@
-"""Values the core and the runner hand back: never exceptions escaping a batch."""
+"""Values the core and the driver hand back: never exceptions escaping a batch."""
 
 from __future__ import annotations
 
@@ -43,15 +43,39 @@ class Result:
     output: bytes
     findings: tuple[Finding, ...] = ()
     problem: Problem | None = None
-    skipped: str | None = None  # why the file was left alone on purpose
     spans_added: int = 0
     spans_removed: int = 0
     # A one-line function literal was opened up: gofmt may align its neighbours differently.
     relayout: bool = False
+    # --remove of the output gives what --remove of the source gives: no parameter or result was
+    # named for a span, no one-line body opened up (--remove leaves those as they are).
+    reversible: bool = True
 
     @property
     def changed(self) -> bool:
         return self.problem is None and self.output != self.source
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one file (a working-tree file or a staged blob) ends: `process` gives one for every file.
+
+    Exactly one of: new bytes (`output`, maybe equal to `source`) with their findings,
+    a problem (the file is left untouched), or a skip reason (left alone on purpose).
+    """
+
+    path: str  # as messages show it
+    source: bytes = b""
+    output: bytes = b""
+    findings: tuple[Finding, ...] = ()
+    problem: Problem | None = None
+    skipped: str | None = None  # why the file was left alone on purpose: "generated file", ...
+    spans_added: int = 0
+    spans_removed: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return self.problem is None and self.skipped is None and self.output != self.source
 
 
 @dataclass
@@ -60,7 +84,9 @@ class Summary:
 
     files_seen: int = 0
     files_changed: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason), for -v and the count
     spans_added: int = 0
     spans_removed: int = 0
     findings: list[Finding] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)  # said, but not a failure of the run

@@ -1,73 +1,187 @@
-"""A run over files: find them (paths, changed since a revision, or staged), process them, report, exit code."""
+"""One run: the files of the source (paths, changed since a revision, or staged), each through
+`process`, the run's one output (write, index update, diff, findings), the report and the exit code."""
 
 from __future__ import annotations
 
+import difflib
 import os
 import sys
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
-from goinstrument.options import Action, ChangedSince, Format, Output, RewriteOptions, RunOptions, Staged
-from goinstrument.result import Summary
+from goinstrument import batch, gitops
+from goinstrument.cache import Cache
+from goinstrument.discover import go_files, skip_reason
+from goinstrument.fileio import FileError, read_source, replace_atomically
+from goinstrument.options import Action, ChangedSince, Format, FromPaths, Output, RewriteOptions, RunOptions, Staged
+from goinstrument.process import Source, process, tracer_for
+from goinstrument.result import Finding, Outcome, Position, Problem, Summary
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
 def run(rewrite: RewriteOptions, options: RunOptions) -> int:
     """Run as the options say; the exit code."""
-    if isinstance(options.source, Staged):
-        return _staged(rewrite, options)
-    return _paths(rewrite, options)
-
-
-def _say(message: str) -> None:
-    print(f"goinstrument: {message}", file=sys.stderr)
-
-
-def _staged(rewrite: RewriteOptions, options: RunOptions) -> int:
-    from goinstrument import gitops
-    from goinstrument.discover import skip_reason
-    from goinstrument.pipeline import rewrite_source
-
-    check = options.output is Output.CHECK
     try:
-        top = gitops.worktree_top(Path.cwd())  # run_staged asks about paths relative to it
-        summary = gitops.run_staged(
-            Path.cwd(),
-            options.output,
-            lambda p, s: rewrite_source(p, s, rewrite, check),
-            lambda p: skip_reason(top / p, rewrite),
-        )
+        summary = run_staged(rewrite, options) if isinstance(options.source, Staged) else run_files(rewrite, options)
     except gitops.GitError as exc:
         _say(str(exc))
         return EXIT_ERROR
     return _finish(summary, rewrite, options)
 
 
-def _paths(rewrite: RewriteOptions, options: RunOptions) -> int:
-    from goinstrument.discover import go_files, skip_reason
-    from goinstrument.result import Problem
-    from goinstrument.runner import run as run_files
+def _say(message: str) -> None:
+    print(f"goinstrument: {message}", file=sys.stderr)
 
-    problems: list[Problem] = []
+
+# --- what one file's outcome did --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Done:
+    """An Outcome once the run's output has been applied to it (no bytes: cheap to send between processes)."""
+
+    path: str
+    changed: bool = False
+    findings: tuple[Finding, ...] = ()
+    problem: Problem | None = None
+    skipped: str | None = None
+    spans_added: int = 0
+    spans_removed: int = 0
+    diff: str | None = None
+    clean: tuple[int, int] | None = None  # (mtime_ns, size) of a file now in its final state
+
+
+def _done(outcome: Outcome, **applied: object) -> Done:
+    return Done(
+        outcome.path,
+        outcome.changed,
+        outcome.findings,
+        outcome.problem,
+        outcome.skipped,
+        outcome.spans_added,
+        outcome.spans_removed,
+        **applied,  # type: ignore[arg-type]
+    )
+
+
+def _failed(path: str, message: str) -> Done:
+    return Done(path, problem=Problem(path, Position(1, 1), message))
+
+
+@dataclass
+class _Tally:
+    summary: Summary = field(default_factory=Summary)
+
+    def add(self, done: Done) -> None:
+        s = self.summary
+        s.files_seen += 1
+        s.findings.extend(done.findings)
+        if done.problem is not None:
+            s.problems.append(done.problem)
+        if done.skipped is not None:
+            s.skipped.append((done.path, done.skipped))
+        s.files_changed += done.changed
+        s.spans_added += done.spans_added if done.changed else 0
+        s.spans_removed += done.spans_removed if done.changed else 0
+
+
+def unified_diff(path: str, before: bytes, after: bytes) -> str:
+    lines = difflib.unified_diff(_lines(before.decode("utf-8")), _lines(after.decode("utf-8")), fromfile=f"a/{path}", tofile=f"b/{path}")
+    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+
+
+def _lines(text: str) -> list[str]:
+    """Lines as patch sees them: split at \\n only (not at form feeds or U+2028 as str.splitlines does)."""
+    parts = text.split("\n")
+    lines = [part + "\n" for part in parts[:-1]]
+    return [*lines, parts[-1]] if parts[-1] else lines
+
+
+# --- working-tree files -------------------------------------------------------------------------
+
+
+def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
+    """The files named by paths or changed since a revision; their diffs on stdout with Output.DIFF."""
     source = options.source
+    problems: list[Problem] = []
+    explicit_skips: list[tuple[str, str]] = []
     if isinstance(source, ChangedSince):
-        from goinstrument import gitops
-
-        try:
-            changed = gitops.changed_go_files(Path.cwd(), source.rev, [Path(p) for p in source.paths])
-        except gitops.GitError as exc:
-            _say(str(exc))
-            return EXIT_ERROR
-        files = [_relative(p) for p in changed if skip_reason(p, rewrite) is None]
+        changed = gitops.changed_go_files(Path.cwd(), source.rev, [Path(p) for p in source.paths])
+        paths = [_relative(p) for p in changed if skip_reason(p, rewrite) is None]
+    elif isinstance(source, FromPaths):
+        paths = list(dict.fromkeys(go_files(source.paths, rewrite, problems, explicit_skips)))
     else:
-        files = list(dict.fromkeys(go_files(source.paths, rewrite, problems)))
-    summary, outcomes = run_files(files, rewrite, options)
-    summary.problems[:0] = problems
+        raise TypeError(source)
+    cache = Cache(rewrite.cache_key()) if options.use_cache else None
+    todo, stamps = [], {}
+    for path in paths:
+        key = os.path.abspath(path)
+        if cache is not None:
+            stamps[key] = _file_stamp(path, rewrite)
+            if stamps[key] is not None and cache.is_clean(key, stamps[key]):  # type: ignore[arg-type]
+                continue
+        todo.append(path)
+    work = partial(_file_work, rewrite=rewrite, output=options.output, verify=options.verify)
+    dones = batch.run_all(work, todo, options.jobs, lambda path, why: _failed(str(path), why))
+    tally = _Tally()
+    tally.summary.problems.extend(problems)
+    tally.summary.skipped.extend(explicit_skips)
+    for done in dones:
+        tally.add(done)
+        if cache is not None:
+            key = os.path.abspath(done.path)
+            stamp = stamps.get(key)
+            if done.clean is not None and stamp is not None:
+                cache.record(key, [*done.clean, stamp[2]])
+            else:
+                cache.forget(key)
+    tally.summary.files_seen = len(paths)
+    if cache is not None:
+        cache.save()
     if options.output is Output.DIFF:
-        for outcome in outcomes:
-            if outcome.diff:
-                sys.stdout.write(outcome.diff)
-    return _finish(summary, rewrite, options)
+        for done in dones:
+            if done.diff:
+                sys.stdout.write(done.diff)
+    return tally.summary
+
+
+def _file_stamp(path: Path, rewrite: RewriteOptions) -> list[object] | None:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return [stat.st_mtime_ns, stat.st_size, tracer_for(path, rewrite, b"")]
+
+
+def _file_work(path: Path, rewrite: RewriteOptions, output: Output, verify: bool) -> Done:
+    """One working-tree file: read, process, and apply the output (in a worker process)."""
+    display = str(path)
+    try:
+        data = read_source(path)
+    except FileError as exc:
+        return _failed(display, str(exc))
+    outcome = process(Source(display, path, data), rewrite, check=output is Output.CHECK, verify=verify)
+    if outcome.problem is not None:
+        return _done(outcome)
+    diff = None
+    if outcome.changed:
+        if output is Output.WRITE:
+            try:
+                replace_atomically(path, outcome.output, expect=outcome.source)
+            except FileError as exc:
+                return _failed(display, str(exc))
+        elif output is Output.DIFF:
+            diff = unified_diff(display, outcome.source, outcome.output)
+    clean = None
+    if output is Output.WRITE or not outcome.changed:
+        try:
+            stat = os.stat(path)
+            clean = (stat.st_mtime_ns, stat.st_size)
+        except OSError:
+            pass
+    return _done(outcome, diff=diff, clean=clean)
 
 
 def _relative(path: Path) -> Path:
@@ -78,6 +192,116 @@ def _relative(path: Path) -> Path:
         return path
 
 
+# --- the staged files (the pre-commit hook) ---------------------------------------------------
+
+
+def _process_work(source: Source, rewrite: RewriteOptions, check: bool, verify: bool) -> Outcome:
+    return process(source, rewrite, check=check, verify=verify)
+
+
+def run_staged(rewrite: RewriteOptions, options: RunOptions) -> Summary:
+    """Instrument each staged .go file in the index, and its working-tree file on its own.
+
+    What is committed decides: the staged blob is processed and, when it changes,
+    staged as a new blob with the same mode. The working-tree file is processed on
+    its own, so the unstaged hunks of a partially staged file stay out of the index
+    and stay in the working tree; a working-tree copy that cannot be processed (it
+    does not parse, say) gets a warning and is left as it is, and the commit goes on.
+    Only Output.WRITE writes anything; CHECK and DIFF report on the staged content.
+    """
+    index = gitops.StagedIndex(Path.cwd())
+    files = [f for f in index.files() if f.path.endswith(".go") and skip_reason(index.top / f.path, rewrite) is None]
+    cache = Cache(rewrite.cache_key()) if options.use_cache else None
+    write = options.output is Output.WRITE
+    blobs: list[Source] = []
+    worktrees: list[tuple[bytes | None, Source | None]] = []  # the working-tree bytes, and a Source when they differ
+    stamps: list[list[object]] = []
+    todo: list[Source] = []
+    for file in files:
+        place = index.top / file.path
+        blob = Source(_display(place), place, index.blob(file))
+        blobs.append(blob)
+        stamps.append([str(file.id), tracer_for(place, rewrite, b"")])
+        if cache is None or not cache.is_clean(_staged_key(place), stamps[-1]):
+            todo.append(blob)
+        on_disk = _read_worktree(place) if write else None
+        copy = None if on_disk is None or on_disk == blob.data else Source(blob.path, place, on_disk)
+        worktrees.append((on_disk, copy))
+        if copy is not None:
+            todo.append(copy)
+    work = partial(_process_work, rewrite=rewrite, check=options.output is Output.CHECK, verify=options.verify)
+    results = batch.run_all(work, todo, options.jobs, lambda source, why: _lost(source, why))
+    outcomes = {id(source): outcome for source, outcome in zip(todo, results, strict=True)}
+    tally = _Tally()
+    for file, blob, (on_disk, copy), stamp in zip(files, blobs, worktrees, stamps, strict=True):
+        staged = outcomes.get(id(blob)) or Outcome(blob.path, blob.data, blob.data)  # absent: clean in the cache
+        worktree = None if on_disk is None else staged if copy is None else outcomes[id(copy)]
+        done = _apply_staged(index, file, staged, worktree, options.output, tally.summary)
+        tally.add(done)
+        if done.problem is not None:
+            continue
+        if write and staged.changed:
+            stamp = [str(index.stage(file, staged.output)), stamp[1]]
+        if cache is not None and (write or not staged.changed):
+            cache.record(_staged_key(blob.place), stamp)
+    index.write()
+    if cache is not None:
+        cache.save()
+    return tally.summary
+
+
+def _apply_staged(
+    index: gitops.StagedIndex, file: gitops.StagedFile, staged: Outcome, worktree: Outcome | None, output: Output, summary: Summary
+) -> Done:
+    if staged.problem is not None or output is not Output.WRITE:
+        diff = unified_diff(staged.path, staged.source, staged.output) if output is Output.DIFF and staged.changed else None
+        if diff:
+            sys.stdout.write(diff)
+        return _done(staged)
+    if worktree is not None:
+        if worktree.problem is not None:
+            p = worktree.problem
+            summary.warnings.append(Problem(p.path, p.pos, f"the working-tree copy: {p.message} (the staged content is instrumented)"))
+        elif worktree.changed:
+            try:
+                replace_atomically(index.top / file.path, worktree.output, expect=worktree.source)
+            except FileError as exc:
+                return _failed(staged.path, str(exc))
+    changed = staged.changed or (worktree is not None and worktree.changed)
+    counted = staged if staged.changed or worktree is None else worktree
+    return Done(staged.path, changed, staged.findings, None, staged.skipped, counted.spans_added, counted.spans_removed)
+
+
+def _lost(source: Source, why: str) -> Outcome:
+    return Outcome(source.path, source.data, source.data, problem=Problem(source.path, Position(1, 1), why))
+
+
+def _staged_key(place: Path) -> str:
+    return f"{os.path.abspath(place)}\0staged"
+
+
+def _read_worktree(full: Path) -> bytes | None:
+    """The working-tree bytes, or None when the file is gone (staged, then deleted) or is
+    now a symbolic link: the hook never writes through a link to wherever it points."""
+    if full.is_symlink():
+        return None
+    try:
+        return full.read_bytes()
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None
+
+
+def _display(full: Path) -> str:
+    """The path as messages show it: relative to the current directory when below it."""
+    try:
+        return os.fspath(full.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return os.fspath(full)
+
+
+# --- the report ---------------------------------------------------------------------------------
+
+
 def _plural(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
@@ -85,16 +309,18 @@ def _plural(n: int, noun: str) -> str:
 def _closing(summary: Summary, rewrite: RewriteOptions, options: RunOptions) -> str:
     n = len(summary.problems)
     errors = f", {_plural(n, 'file')} left untouched because of errors" if n else ""
+    skipped = f", {len(summary.skipped)} skipped" if summary.skipped else ""
     files = _plural(summary.files_seen, "file")
     if options.output is Output.CHECK:
-        return f"{_plural(len(summary.findings), 'function')} without a span in {files}{errors}"
+        with_findings = len({f.path for f in summary.findings})
+        return f"{_plural(len(summary.findings), 'function')} without a span in {with_findings} of {files}{skipped}{errors}"
     verb = "would change" if options.output is Output.DIFF else "changed"
     spans = (
         f"{_plural(summary.spans_removed, 'span')} removed"
         if rewrite.action is Action.REMOVE
         else f"{_plural(summary.spans_added, 'span')} added"
     )
-    return f"{summary.files_changed} of {files} {verb}, {spans}{errors}"
+    return f"{summary.files_changed} of {files} {verb}, {spans}{skipped}{errors}"
 
 
 def _exit_code(summary: Summary, options: RunOptions) -> int:
@@ -108,7 +334,8 @@ def _exit_code(summary: Summary, options: RunOptions) -> int:
 def _finish(summary: Summary, rewrite: RewriteOptions, options: RunOptions) -> int:
     from goinstrument.report import report
 
-    report(summary, options.format, options.output is Output.CHECK)
-    if options.verbosity >= 0 and options.format is not Format.JSON:
+    report(summary, options.format, options.output is Output.CHECK, verbose=options.verbosity > 0)
+    quiet_hook = isinstance(options.source, Staged) and not (summary.files_changed or summary.problems or summary.findings)
+    if options.verbosity >= 0 and options.format is not Format.JSON and not quiet_hook:
         _say(_closing(summary, rewrite, options))
     return _exit_code(summary, options)

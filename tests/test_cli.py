@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli
-from goinstrument.fileio import FileError, write_atomic
+from goinstrument.fileio import FileError, replace_atomically
 
 PLAIN = b"""package p
 
@@ -170,7 +170,7 @@ def test_file_changed_while_processed_is_not_overwritten(tmp_path):
     path = tmp_path / "a.go"
     path.write_bytes(b"new content")
     with pytest.raises(FileError, match="changed on disk"):
-        write_atomic(path, b"old content", b"instrumented")
+        replace_atomically(path, b"instrumented", expect=b"old content")
     assert path.read_bytes() == b"new content"
 
 

@@ -1,11 +1,12 @@
 """`--staged`: instrument the staged blob into the index and the working-tree file on its own.
 
-run_staged is called with the real core, in real repositories made with the git command;
+run_staged is called as the command line calls it, in real repositories made with the git command;
 what it did is read back with git (`git show :path`, `git diff`, `git ls-files -s`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -13,11 +14,10 @@ import pytest
 from conftest import run_cli
 from gitrepo import GO_FUNC, GitRepo, git_env
 
-from goinstrument.discover import skip_reason
-from goinstrument.gitops import GitError, run_staged
-from goinstrument.pipeline import rewrite_source
+from goinstrument.gitops import GitError
+from goinstrument.options import Output, RewriteOptions, RunOptions, Staged
 from goinstrument.result import Summary
-from goinstrument.options import Output, RewriteOptions
+from goinstrument.run import run_staged
 
 SPAN = 'otel.Tracer("example.com/shop").Start(ctx, "F")'
 G_FUNC = "\nfunc G(ctx context.Context) (int, error) { return 0, nil }\n"
@@ -27,13 +27,9 @@ BROKEN = "package shop\n\nimport \"context\"\n\nfunc H(ctx context.Context) erro
 def staged(
     repo: GitRepo, settings: RewriteOptions = RewriteOptions(), start: Path | None = None, output: Output = Output.WRITE
 ) -> Summary:
-    """One hook run, exactly as the command line wires it."""
-    return run_staged(
-        start or repo.root,
-        output,
-        lambda path, src: rewrite_source(path, src, settings, output is Output.CHECK),
-        lambda path: skip_reason(path, settings),
-    )
+    """One hook run, exactly as the command line wires it (without the cache), from `start`."""
+    with contextlib.chdir(start or repo.root):
+        return run_staged(settings, RunOptions(output=output, source=Staged(), use_cache=False))
 
 
 @pytest.fixture
@@ -194,15 +190,27 @@ def test_a_staged_file_that_does_not_parse_is_left_untouched(repo):
     assert [p.path for p in summary.problems] == ["broken.go"]
 
 
-def test_a_working_tree_that_does_not_parse_leaves_the_file_untouched(repo):
-    """The staged content is fine but the unstaged edit is broken: neither side is changed, and the run says why."""
+def test_a_working_tree_copy_that_does_not_parse_is_a_warning_and_the_staged_content_is_instrumented(repo):
+    """What is committed decides: the staged content is fine, the unstaged edit is broken. The
+    blob is instrumented and staged, the working-tree file is left as it is, and the run warns."""
     repo.write("shop.go", GO_FUNC + G_FUNC)
     repo.add("shop.go")
     repo.write("shop.go", GO_FUNC + G_FUNC + "\nfunc Broken( {\n")
     summary = staged(repo)
-    assert repo.staged("shop.go") == GO_FUNC + G_FUNC
+    assert SPAN in repo.staged("shop.go")
     assert repo.read("shop.go") == GO_FUNC + G_FUNC + "\nfunc Broken( {\n"
-    assert [p.path for p in summary.problems] == ["shop.go"]
+    assert summary.problems == []
+    assert [w.path for w in summary.warnings] == ["shop.go"]
+    assert "the working-tree copy" in summary.warnings[0].message
+
+
+def test_the_hook_commits_past_a_working_tree_copy_that_does_not_parse(repo):
+    repo.write("shop.go", GO_FUNC + G_FUNC)
+    repo.add("shop.go")
+    repo.write("shop.go", GO_FUNC + G_FUNC + "\nfunc Broken( {\n")
+    proc = run_cli("--staged", cwd=repo.root, check=0)
+    assert "shop.go:9:1: warning: the working-tree copy: syntax error" in proc.stderr
+    assert "(the staged content is instrumented)" in proc.stderr
 
 
 # --- which index: GIT_INDEX_FILE, no commits yet --------------------------------------------------
@@ -266,7 +274,8 @@ def test_check_mode_reports_the_staged_content_and_writes_nothing(repo):
 
 def test_outside_a_repository_is_an_error(tmp_path):
     with pytest.raises(GitError, match=r"^not a git repository"):
-        run_staged(tmp_path, Output.WRITE, lambda p, s: None, lambda p: None)
+        with contextlib.chdir(tmp_path):
+            run_staged(RewriteOptions(), RunOptions(source=Staged()))
 
 
 def test_an_index_file_that_is_not_an_index_is_an_error(repo, tmp_path, monkeypatch):

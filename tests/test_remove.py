@@ -27,7 +27,7 @@ from conftest import run_cli
 from goinstrument import syntax
 from goinstrument.cli import parser, rewrite_options
 from goinstrument.core import instrument
-from goinstrument.pipeline import rewrite_source
+from goinstrument.process import Source, process
 from goinstrument.remove import may_hold_go_instrument, remove, strip_go_instrument
 from goinstrument.backend import load_backend
 from goinstrument.fileinfo import FileInfo
@@ -226,8 +226,9 @@ def _gofmt(src: bytes) -> bytes:
 
 
 def _migrate(case: Path, src: bytes, check: bool = False) -> bytes:
-    """A normal run, as the pipeline does it, tracer and all."""
-    result = rewrite_source(_info(case).path, src, RewriteOptions(tracer=TRACER), check)
+    """A normal run, as the driver does it, tracer and all."""
+    path = _info(case).path
+    result = process(Source(path, Path(path), src), RewriteOptions(tracer=TRACER), check=check)
     assert result.problem is None, result.problem.text()
     assert result.source is src
     return result.output
@@ -276,7 +277,7 @@ func F(ctx context.Context) error {
 
 def test_check_mode_counts_go_instrument_spans_as_spans_and_rewrites_nothing():
     case = REMOVE / "go_instrument.input.go"
-    result = rewrite_source("go_instrument.go", case.read_bytes(), RewriteOptions(tracer=TRACER), check=True)
+    result = process(Source("go_instrument.go", Path("go_instrument.go"), case.read_bytes()), RewriteOptions(tracer=TRACER), check=True)
     assert result.findings == ()
 
 
