@@ -1,0 +1,183 @@
+"""The one driver: every file through `process`, whatever its origin (working tree, staged blob) and
+output (write, index, diff, findings); the stability check before every write; a batch that
+survives a dead worker; skip reasons as outcomes. Run for real, through the command line."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from conftest import run_cli
+from gitrepo import GO_FUNC, GitRepo
+
+SRC = 'package p\n\nimport "context"\n\nfunc {name}(ctx context.Context) {{\n\tprintln("{name}")\n}}\n'
+
+# A backend that is not idempotent: each call renders a new number, so its code from one run is
+# not recognised as its own by the next, which would add a second span.
+DRIFTING_BACKEND = '''
+import itertools
+
+_calls = itertools.count()
+
+
+class Drifting:
+    start_imports = ("log",)
+    error_imports = ()
+    preferred_names = {"log": ("log",)}
+
+    def lines(self, names, tracer, span_name):
+        return [f'{names.packages["log"]}.Println("enter", "{span_name}", {next(_calls)})']
+'''
+
+# A backend whose worker dies (as if killed for memory) on the function named Die.
+KILLING_BACKEND = '''
+import os
+import signal
+
+
+class Killing:
+    start_imports = ("log",)
+    error_imports = ()
+    preferred_names = {"log": ("log",)}
+
+    def lines(self, names, tracer, span_name):
+        if span_name == "Die":
+            os.kill(os.getpid(), signal.SIGKILL)
+        return [f'{names.packages["log"]}.Println("enter", "{span_name}")']
+'''
+
+
+def _module(root: Path, names: list[str]) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "go.mod").write_text("module example.com/m\n\ngo 1.22\n")
+    for name in names:
+        (root / f"{name.lower()}.go").write_text(SRC.format(name=name))
+    return root
+
+
+def _backend(tmp_path: Path, text: str) -> dict[str, str]:
+    (tmp_path / "backends").mkdir(exist_ok=True)
+    (tmp_path / "backends" / "testbackends.py").write_text(text)
+    return {"PYTHONPATH": str(tmp_path / "backends")}
+
+
+# --- the stability check ------------------------------------------------------------------------------
+
+
+def test_the_stability_check_catches_a_backend_whose_output_a_second_run_would_change(tmp_path):
+    root = _module(tmp_path / "m", ["F"])
+    env = _backend(tmp_path, DRIFTING_BACKEND)
+    proc = run_cli("--backend", "testbackends:Drifting", ".", cwd=root, env=env, check=2)
+    assert re.search(r"^f\.go:\d+:\d+: internal check failed: a second run would change this line again; left untouched", proc.stderr, re.M)
+    assert (root / "f.go").read_text() == SRC.format(name="F")
+
+
+def test_fast_skips_the_stability_check(tmp_path):
+    root = _module(tmp_path / "m", ["F"])
+    env = _backend(tmp_path, DRIFTING_BACKEND)
+    run_cli("--fast", "--backend", "testbackends:Drifting", ".", cwd=root, env=env, check=0)
+    assert 'log.Println("enter", "F", ' in (root / "f.go").read_text()
+
+
+# --- the batch ---------------------------------------------------------------------------------------
+
+
+def test_a_worker_that_dies_is_a_problem_for_its_file_and_every_other_file_is_done(tmp_path):
+    names = [f"F{i:02d}" for i in range(59)] + ["Die"]
+    root = _module(tmp_path / "m", names)
+    env = _backend(tmp_path, KILLING_BACKEND)
+    proc = run_cli("--jobs", "2", "--backend", "testbackends:Killing", ".", cwd=root, env=env, check=2)
+    assert "die.go:1:1: the worker process processing it died" in proc.stderr
+    assert "59 of 60 files changed, 59 spans added, 1 file left untouched because of errors" in proc.stderr
+    assert (root / "die.go").read_text() == SRC.format(name="Die")
+    for name in names[:-1]:
+        assert f'log.Println("enter", "{name}")' in (root / f"{name.lower()}.go").read_text()
+
+
+def test_a_staged_run_uses_the_worker_pool(tmp_path):
+    """The same worker death in the hook: only a pool survives it (in-process, the run itself would die)."""
+    names = [f"F{i:02d}" for i in range(59)] + ["Die"]
+    repo = GitRepo.go_module(tmp_path / "repo", {"shop.go": GO_FUNC})
+    _module(repo.root, names)
+    repo.add(".")
+    env = _backend(tmp_path, KILLING_BACKEND)
+    proc = run_cli("--staged", "--jobs", "2", "--backend", "testbackends:Killing", cwd=repo.root, env=env, check=2)
+    assert "die.go:1:1: the worker process processing it died" in proc.stderr
+    assert 'log.Println("enter", "F00")' in repo.staged("f00.go")
+    assert repo.staged("die.go") == SRC.format(name="Die")
+
+
+# --- --staged through the same driver ---------------------------------------------------------------
+
+
+def _staged_repo(tmp_path: Path) -> GitRepo:
+    repo = GitRepo.go_module(tmp_path / "repo", {"shop.go": GO_FUNC})
+    repo.write("orders.go", GO_FUNC)
+    repo.add("orders.go")
+    repo.write("orders.go", GO_FUNC + "\n// not staged\n")
+    return repo
+
+
+def test_staged_diff_prints_the_diff_of_the_staged_content_and_writes_nothing(tmp_path):
+    repo = _staged_repo(tmp_path)
+    proc = run_cli("--staged", "--diff", cwd=repo.root, check=0)
+    assert proc.stdout.startswith("--- a/orders.go\n+++ b/orders.go\n")
+    assert '+\t_, span := otel.Tracer("example.com/shop").Start(ctx, "F")' in proc.stdout
+    assert "not staged" not in proc.stdout
+    assert "1 of 1 file would change, 1 span added" in proc.stderr
+    assert repo.staged("orders.go") == GO_FUNC
+    assert repo.read("orders.go") == GO_FUNC + "\n// not staged\n"
+
+
+def test_staged_check_reports_the_staged_content(tmp_path):
+    repo = _staged_repo(tmp_path)
+    proc = run_cli("--staged", "--check", cwd=repo.root, check=1)
+    assert proc.stdout == "orders.go:5:1: F: no span\n"
+    assert repo.staged("orders.go") == GO_FUNC
+
+
+def test_a_staged_run_uses_the_cache(tmp_path):
+    """A blob the cache knows clean (keyed on its id) is not processed again. Proof: the drifting
+    backend (with --fast) changes its own code on every run that processes the file."""
+    repo = GitRepo.go_module(tmp_path / "repo", {"shop.go": GO_FUNC})
+    repo.write("orders.go", SRC.format(name="F"))
+    repo.add("orders.go")
+    env = {**_backend(tmp_path, DRIFTING_BACKEND), "GOINSTRUMENT_CACHE_DIR": str(tmp_path / "cache")}
+    args = ("--staged", "--fast", "--backend", "testbackends:Drifting")
+    run_cli(*args, cwd=repo.root, env=env, check=0)
+    first = repo.staged("orders.go")
+    assert 'log.Println("enter", "F", ' in first
+    assert run_cli(*args, cwd=repo.root, env=env, check=0).stderr == ""
+    assert repo.staged("orders.go") == first
+    run_cli(*args, "--no-cache", cwd=repo.root, env=env, check=0)
+    assert repo.staged("orders.go") != first
+
+
+def test_the_hook_says_nothing_when_there_is_nothing_to_say(tmp_path):
+    repo = GitRepo.go_module(tmp_path / "repo", {"shop.go": GO_FUNC})
+    repo.write("README", "no Go here\n")
+    repo.add("README")
+    proc = run_cli("--staged", cwd=repo.root, check=0)
+    assert (proc.stdout, proc.stderr) == ("", "")
+
+
+# --- skip reasons ------------------------------------------------------------------------------------
+
+
+GENERATED = '// Code generated by hand. DO NOT EDIT.\n\npackage p\n\nimport "context"\n\nfunc G(ctx context.Context) {}\n'
+NEVER_BUILT = '//go:build ignore\n\npackage p\n\nimport "context"\n\nfunc I(ctx context.Context) {}\n'
+
+
+def test_verbose_says_why_each_file_was_skipped_and_the_summary_counts_them(tmp_path):
+    root = _module(tmp_path / "m", ["F"])
+    (root / "gen.go").write_text(GENERATED)
+    (root / "ignored.go").write_text(NEVER_BUILT)
+    (root / "f_test.go").write_text(SRC.format(name="T"))
+    proc = run_cli("-v", "gen.go", "ignored.go", "f.go", "f_test.go", cwd=root, check=0)
+    assert "gen.go: skipped: generated file\n" in proc.stderr
+    assert "ignored.go: skipped: build constraint never satisfied\n" in proc.stderr
+    assert "f_test.go: skipped: test file\n" in proc.stderr
+    assert "1 of 3 files changed, 1 span added, 3 skipped" in proc.stderr
+    quiet = run_cli("--no-cache", ".", cwd=root, check=0)
+    assert "skipped:" not in quiet.stderr
+    assert "0 of 3 files changed, 0 spans added, 2 skipped" in quiet.stderr
