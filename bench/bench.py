@@ -277,7 +277,7 @@ class Proc:
 def measure(cmd: list[str], *, env: dict | None = None, cwd: Path | None = None, stdin: Path | None = None) -> Proc:
     """Run cmd to completion under LAUNCHER, sampling the RSS of its process tree."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.NamedTemporaryFile("r") as figures:
-        stdin_file = open(stdin, "rb") if stdin else subprocess.DEVNULL
+        stdin_file = open(stdin, "rb") if stdin else subprocess.DEVNULL  # noqa: SIM115 - closed in the finally below
         try:
             launcher = [sys.executable, "-S", "-c", LAUNCHER, figures.name, *cmd]
             proc = subprocess.Popen(launcher, env=env, cwd=cwd, stdin=stdin_file, stdout=out, stderr=err)
@@ -432,7 +432,7 @@ def goinstrument_cmd(copy: Path, jobs: int | None, *extra: str) -> list[str]:
     cmd = [sys.executable, "-m", "goinstrument", *extra]
     if jobs:
         cmd += ["--jobs", str(jobs)]
-    return cmd + [str(copy)]
+    return [*cmd, str(copy)]
 
 
 def goinstrument_env(cache_home: Path, tool_root: Path = REPO) -> dict:
@@ -592,7 +592,7 @@ def go_instrument_argv(binary: Path) -> tuple[list[str] | None, str]:
     app_flag = next((f for f in ("app", "tracer-name") if f in flags), None)
     if app_flag:
         argv += [f"-{app_flag}", "app"]
-    return argv + ["-w", f"-{file_flag}"], ""
+    return [*argv, "-w", f"-{file_flag}"], ""
 
 
 def run_go_instrument(ws: Workspace, files: int, binary: Path, label: str, jobs: int) -> Row:
@@ -657,7 +657,7 @@ def aligned(lines: list[list[str]], right: set[int]) -> str:
     widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
     out = []
     for n, line in enumerate(lines):
-        cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(line, widths))]
+        cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(line, widths, strict=False))]
         out.append("  ".join(cells).rstrip())
         if n == 0:
             out.append("  ".join("-" * w for w in widths))
@@ -790,7 +790,7 @@ def main(argv: list[str] | None = None) -> int:
     print(targets_table(checks))
     if args.json:
         report = {
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "corpus": str(corpus),
             "go_files": files,
             "go_bytes": size,

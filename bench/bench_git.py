@@ -540,7 +540,7 @@ def main(argv: list[str] | None = None) -> int:
     print(targets_table(checks))
     if args.json:
         report = {
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "repo": str(repo),
             "repo_made_in_s": bench.made_in,
             "base": base,

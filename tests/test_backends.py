@@ -8,7 +8,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO, run_cli
 
 DD_TRACE_GO = "github.com/DataDog/dd-trace-go/v2@v2.12.0"

@@ -452,12 +452,12 @@ def test_agrees_with_brute_force_on_random_expressions():
         return "!" + atom if rng.random() < 0.3 else atom
 
     def brute_force(filename: str, x) -> bool:
-        constraint = And(tuple(Tag(t) for t in name_tags(filename)) + (x,))
+        constraint = And((*tuple(Tag(t) for t in name_tags(filename)), x))
         free = sorted(tags_of(constraint) - set(platform_values[0]))
         for values in platform_values:
             for choice in itertools.product([False, True], repeat=len(free)):
-                assignment = {**values, **dict(zip(free, choice))}
-                if constraint.eval(lambda tag: assignment[tag]):
+                assignment = {**values, **dict(zip(free, choice, strict=False))}
+                if constraint.eval(assignment.__getitem__):
                     return True
         return False
 
@@ -526,7 +526,7 @@ def test_standard_library(tmp_path):
     contents = [path.read_bytes() for path in files]
     start = time.perf_counter()
     unbuildable, errors = [], []
-    for path, content in zip(files, contents):
+    for path, content in zip(files, contents, strict=False):
         try:
             if not can_build(path.name, content):
                 unbuildable.append(path)

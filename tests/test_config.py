@@ -6,11 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from conftest import run_cli
 from gitrepo import GitRepo
-from goinstrument import cli, config
-from goinstrument import globs
+
+from goinstrument import cli, config, globs
 from goinstrument.options import RewriteOptions
 
 PLAIN = b"""package p
@@ -491,7 +490,8 @@ def test_staged_from_a_subdirectory_applies_the_files_globs_from_its_directory(t
     (root / "pkg" / "gen" / "b.go").write_text(src)
     subprocess.run(["git", "add", "-A"], cwd=root, check=True)
     run_cli("--staged", cwd=root / "pkg", check=0)
-    staged = lambda name: subprocess.run(["git", "show", f":{name}"], cwd=root, capture_output=True, text=True).stdout
+    def staged(name):
+        return subprocess.run(["git", "show", f":{name}"], cwd=root, capture_output=True, text=True).stdout
     assert "otel.Tracer" in staged("pkg/a.go")
     assert staged("pkg/gen/b.go") == src
 

@@ -13,8 +13,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import run_cli
+
 from goinstrument import syntax
 
 pytestmark = pytest.mark.slow

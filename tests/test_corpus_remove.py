@@ -17,11 +17,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
 from conftest import run_cli
-from goinstrument import syntax
 from gotools import go_env, gofmt_bin
 from test_remove import undo_blockers
+
+from goinstrument import syntax
 
 pytestmark = pytest.mark.slow
 

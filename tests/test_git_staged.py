@@ -273,9 +273,8 @@ def test_check_mode_reports_the_staged_content_and_writes_nothing(repo):
 
 
 def test_outside_a_repository_is_an_error(tmp_path):
-    with pytest.raises(GitError, match=r"^not a git repository"):
-        with contextlib.chdir(tmp_path):
-            run_staged(RewriteOptions(), RunOptions(source=Staged()))
+    with pytest.raises(GitError, match=r"^not a git repository"), contextlib.chdir(tmp_path):
+        run_staged(RewriteOptions(), RunOptions(source=Staged()))
 
 
 def test_an_index_file_that_is_not_an_index_is_an_error(repo, tmp_path, monkeypatch):

@@ -29,15 +29,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from conftest import run_cli
 from gotools import (
     GOMOD_FIXTURE,
     copy_module,
     describe,
     digest_changes,
-    go_build_vet,
     go_bin,
+    go_build_vet,
     gofmt_bin,
     gofmt_l,
     goimports_bin,

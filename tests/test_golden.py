@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from goinstrument.backend import load_backend
 from goinstrument.cli import parser, rewrite_options
 from goinstrument.core import instrument
-from goinstrument.backend import load_backend
 from goinstrument.fileinfo import FileInfo
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"

@@ -22,17 +22,17 @@ from itertools import zip_longest
 from pathlib import Path
 
 import pytest
-
 from conftest import run_cli
+from gotools import GOMOD_FIXTURE, copy_module, go_build_vet, go_environ, gofmt_bin, gofmt_l, run_go, tree_digest
+
 from goinstrument import syntax
+from goinstrument.backend import load_backend
 from goinstrument.cli import parser, rewrite_options
 from goinstrument.core import instrument
-from goinstrument.process import Source, process
-from goinstrument.remove import may_hold_go_instrument, remove, strip_go_instrument
-from goinstrument.backend import load_backend
 from goinstrument.fileinfo import FileInfo
 from goinstrument.options import RewriteOptions
-from gotools import GOMOD_FIXTURE, copy_module, go_build_vet, go_environ, gofmt_bin, gofmt_l, run_go, tree_digest
+from goinstrument.process import Source, process
+from goinstrument.remove import may_hold_go_instrument, remove, strip_go_instrument
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 REMOVE = FIXTURES / "remove"
@@ -175,7 +175,7 @@ def undo_blockers(before: bytes, after: bytes) -> list[str]:
     reasons = []
     for old, new in zip_longest(_functions(before), _functions(after)):
         if old is None or new is None:
-            return reasons + ["functions do not pair up"]
+            return [*reasons, "functions do not pair up"]
         if old[0] != new[0]:
             reasons.append(f"line {old[2]}: signature changed")
         elif old[1] and not new[1]:
