@@ -70,7 +70,19 @@ def instrument(src: bytes, settings: RewriteOptions, info: FileInfo) -> Result:
     findings = tuple(p.finding for p in added)
     # --remove takes the span lines out; it does not un-name results nor close opened-up bodies.
     reversible = not any(p.signature or p.insertion.layout or p.expanded_row is not None for p in added)
+    reversible = reversible and not (added and _one_spec_import_block(root))
     return Result(src, output, findings, spans_added=len(added), relayout=relayout, reversible=reversible)
+
+
+def _one_spec_import_block(root: Node) -> bool:
+    """An `import ( "context" )` block of one spec: --remove gives back the one-line form, which is
+    what goinstrument turns into a block far more often; the round trip cannot tell them apart."""
+    for decl in root.named_children:
+        if decl.type == "import_declaration":
+            block = next((c for c in decl.named_children if c.type == "import_spec_list"), None)
+            if block is not None and sum(c.type == "import_spec" for c in block.named_children) == 1:
+                return True
+    return False
 
 
 # the walk -------------------------------------------------------------------------
