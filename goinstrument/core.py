@@ -63,7 +63,7 @@ def instrument(src: bytes, settings: RewriteOptions, info: FileInfo) -> Result:
     if not edits:
         output = src
     elif settings.line_directives:
-        output = apply_with_directives(src, edits, os.path.basename(info.path), facts.eol)
+        output = apply_with_directives(src, edits, facts.eol)
     else:
         output = apply(src, edits)
     relayout = any(p.relayout for p in added) or (beyond and not settings.line_directives)
