@@ -59,6 +59,7 @@ SKIPPED = ["skip/ignored.go", "skip/legacy_ignore.go", "skip/skip_test.go"]
 EXPECTED_SPANS: dict[str, list[str]] = {
     "bodies/bodies.go": ["OneLine", "OneLineValue", "Empty", "EmptyBlock", "CommentOnly", "Commented", "Unread", "Labelled", "Goto", "Semicolons", "Forever", "Panics", "Deferred"],
     "bodies/unicode.go": ["Größe", "Straße.Länge2"],
+    "bodies/newexpr.go": ["NewExpr", "LocalMake", "Vowelͺ"],
     "bodies/directives.go": ["Worker.Included"],
     "ctxalias/alias.go": ["Deadline", "WithTimeout"],
     "ctxnet/xnet.go": ["Old", "OldErr"],
