@@ -22,6 +22,10 @@ class FileInfo:
     # (package_scope.init_functions_before): the runtime numbers them across the
     # package, and names their literals init.0.func1, init.1.func1, ...
     init_functions_before: int = 0
+    # (alias, type) for the package's top-level `type A = T` / `type A = *T`
+    # (package_scope.package_aliases): a method declared on A is named T.M. The
+    # file's own aliases are read from the file; these add the other files'.
+    package_aliases: tuple[tuple[str, str], ...] = ()
 
 
 def import_name_candidates(backend: Backend) -> frozenset[str]:

@@ -129,3 +129,42 @@ def _go_files(directory: str) -> tuple[_GoFile, ...]:
 def _count_inits(src: bytes) -> int:
     root = syntax.parse(src).root_node
     return sum(1 for node in root.named_children if runtimenames.is_init(node))
+
+
+# aliases ------------------------------------------------------------------------------
+
+# `type A = T`, `type A = *T` (alone or in a group), the target a plain type name.
+_ALIAS = re.compile(r"^(?:type\s+|\s+)(\w+)\s*=\s*\*?\s*(\w+)\s*(?://.*)?$", re.MULTILINE)
+_TYPE_GROUP = re.compile(r"^type\s*\((.*?)^\)", re.MULTILINE | re.DOTALL)
+_TYPE_LINE = re.compile(r"^type\s+\w+\s*=.*$", re.MULTILINE)
+
+
+@lru_cache(maxsize=256)
+def package_aliases(directory: str) -> tuple[tuple[str, str], ...]:
+    """`(alias, type)` for each top-level `type A = T` or `type A = *T` in the directory's .go files.
+
+    The runtime names a method declared on an alias by the aliased type, and the
+    alias may be declared in another file of the package. A line scanner, like
+    declared_names: generic and qualified targets are left out (no method can
+    be declared on them).
+    """
+    found: dict[str, str] = {}
+    try:
+        entries = [e for e in os.scandir(directory) if e.name.endswith(".go") and e.is_file()]
+    except OSError:
+        return ()
+    for entry in entries:
+        try:
+            with open(entry.path, "rb") as f:
+                data = f.read()
+        except OSError:
+            continue
+        if b"=" not in data or b"type" not in data:
+            continue
+        text = data.decode("utf-8", "replace")
+        lines = [m.group(0) for m in _TYPE_LINE.finditer(text)]
+        lines += [group.group(1) for group in _TYPE_GROUP.finditer(text)]
+        for chunk in lines:
+            for match in _ALIAS.finditer(chunk):
+                found.setdefault(match.group(1), match.group(2))
+    return tuple(sorted(found.items()))

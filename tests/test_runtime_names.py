@@ -16,7 +16,7 @@ import pytest
 from goinstrument.core import instrument
 from goinstrument.fileinfo import FileInfo
 from goinstrument.options import RewriteOptions
-from goinstrument.package_scope import init_functions_before
+from goinstrument.package_scope import init_functions_before, package_aliases
 
 INIT = "func init() {}\n"
 
@@ -130,3 +130,20 @@ DEAD = 'package p\n\nimport "context"\n\n{decls}\n\nfunc F(ctx context.Context) 
 def test_literals_the_compiler_drops_are_not_numbered(decls, code, last):
     src = DEAD.format(decls=decls + "\n\nfunc f() bool { return true }", code=code)
     assert _spans(src)[-1] == last
+
+
+def test_aliases_declared_in_other_files_are_read_from_the_directory(tmp_path):
+    _write(
+        tmp_path,
+        {
+            "a.go": "package p\n\ntype T struct{}\n\ntype B = T\n\ntype (\n\tP = *T // a pointer\n\tL = List[int]\n\tQ = other.T\n)\n",
+            "b.go": "package p\n\nfunc f() {\n\ttype Local = T\n}\n",
+        },
+    )
+    assert package_aliases(str(tmp_path)) == (("B", "T"), ("P", "T"))
+
+
+def test_the_core_names_methods_on_aliases_it_is_given():
+    src = 'package p\n\nimport "context"\n\nfunc (b *B) M(ctx context.Context) {}\n'
+    assert _spans(src) == ["B.M"]
+    assert _spans(src, FileInfo(package_aliases=(("B", "T"),))) == ["T.M"]
