@@ -98,7 +98,7 @@ def _plan_file(planner: _Planner, directives: Directives) -> list[Plan]:
     plans: list[Plan] = []
     functions = syntax.functions(planner.facts.root)
     # cmd/compile numbers only the literals it keeps: those in code it drops get no name and never run.
-    dropped = deadcode.dropped_ranges(planner.facts.root) if any(n.type == "func_literal" for n in functions) else []
+    dropped = deadcode.dropped_ranges(planner.facts.root, functions)
     aliases = {**dict(planner.info.package_aliases), **runtimenames.aliases(planner.facts.root)}
     names = _DeclarationNames(aliases, planner.info.init_functions_before)
     for node in functions:

@@ -35,6 +35,7 @@ from __future__ import annotations
 import bisect
 import sys
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from tree_sitter import Node, Query, QueryCursor
 
@@ -61,22 +62,31 @@ _NON_CONSTANT = Query(
 """,
 )
 _CONST_SPECS = Query(syntax.LANGUAGE, "(const_spec) @c")
-_BODIES = Query(
-    syntax.LANGUAGE,
-    """
-(function_declaration body: (block) @b)
-(method_declaration body: (block) @b)
-(func_literal body: (block) @b)
-""",
-)
 _UNKNOWN = object()
+_SPEC_TYPES = ("const_spec", "var_spec", "type_spec", "type_alias", "import_spec")
 
 
-def dropped_ranges(root: Node) -> list[tuple[int, int]]:
-    """The byte ranges [start, end) of the file's code that cmd/compile leaves out: sorted, disjoint."""
-    walker = _Walker(_Constants(root))
-    for bodies in QueryCursor(_BODIES).captures(root).values():
-        for body in bodies:
+def dropped_ranges(root: Node, functions: list[Node]) -> list[tuple[int, int]]:
+    """The byte ranges [start, end) of the file's code that cmd/compile leaves out, sorted and
+    disjoint, as far as they matter for naming spans: `functions` is syntax.functions(root),
+    and only outermost functions holding a literal whose parameters mention `Context` (one
+    that may get a span) are looked at, and in them only code holding a literal."""
+    literal_nodes = [n for n in functions if n.type == "func_literal"]
+    literals = [n.start_byte for n in literal_nodes]
+    spanned = [n.start_byte for n in literal_nodes if b"Context" in syntax.raw(n.child_by_field_name("parameters"))]
+    if not spanned:
+        return []
+    package = _PackageNames(root)
+    walker = _Walker(_Constants(package, root), literals)
+    outer_end, active = -1, False
+    for function in functions:
+        body = function.child_by_field_name("body")
+        if function.start_byte >= outer_end:  # an outermost function: its own local names
+            outer_end = function.end_byte
+            i = bisect.bisect_left(spanned, function.start_byte)
+            active = i < len(spanned) and spanned[i] < function.end_byte
+            walker.constants = _Constants(package, function)
+        if active and body is not None and walker.holds_literal(body):
             walker.block(body)
     merged: list[tuple[int, int]] = []
     for start, end in sorted(walker.dropped):
@@ -93,24 +103,76 @@ def holds(ranges: list[tuple[int, int]], offset: int) -> bool:
     return i >= 0 and ranges[i][0] <= offset < ranges[i][1]
 
 
-class _Constants:
-    """The constant values the file itself declares, by name."""
+def _const_entries(specs: list[Node], declared: dict[bytes, object]) -> None:
+    """Record each const spec's names with their value expressions; a name declared twice is unknown."""
+    for spec in specs:
+        names = [n for n in spec.children_by_field_name("name") if n.type == "identifier"]  # not the commas
+        value = spec.child_by_field_name("value")
+        values = value.named_children if value is not None else []
+        for i, name in enumerate(names):
+            key = syntax.raw(name)
+            # Implicit repetition (no values) is not evaluated; a second declaration needs scoping: unknown.
+            declared[key] = _UNKNOWN if key in declared or len(values) != len(names) else values[i]
+
+
+class _PackageNames:
+    """The file's top-level declarations: constants, and every other name (which may be a variable)."""
 
     def __init__(self, root: Node):
-        self.shadowed = {syntax.raw(n) for nodes in QueryCursor(_NON_CONSTANT).captures(root).values() for n in nodes}
-        self.declared: dict[bytes, object] = {}  # name -> its value expression node, or _UNKNOWN
-        for specs in QueryCursor(_CONST_SPECS).captures(root).values():
-            for spec in specs:
-                names = [n for n in spec.children_by_field_name("name") if n.type == "identifier"]  # not the commas
-                value = spec.child_by_field_name("value")
-                values = value.named_children if value is not None else []
-                for i, name in enumerate(names):
-                    expr: object = values[i] if len(values) == len(names) else _UNKNOWN
-                    key = syntax.raw(name)
-                    if key in self.declared and self.declared[key] is not expr:
-                        expr = _UNKNOWN  # declared twice: which one is in scope needs scoping; do not guess
-                    self.declared[key] = expr
+        self.root = root
+
+    @cached_property
+    def _specs(self) -> list[Node]:
+        found = []
+        for decl in self.root.named_children:
+            if decl.type == "function_declaration":
+                found.append(decl)
+                continue
+            for child in decl.named_children:
+                found += [c for c in child.named_children if c.type in _SPEC_TYPES] if child.type.endswith("_list") else []
+                found += [child] if child.type in _SPEC_TYPES else []
+        return found
+
+    @cached_property
+    def constants(self) -> dict[bytes, object]:
+        declared: dict[bytes, object] = {}
+        _const_entries([s for s in self._specs if s.type == "const_spec"], declared)
+        return declared
+
+    @cached_property
+    def others(self) -> set[bytes]:
+        names = set()
+        for spec in self._specs:
+            if spec.type != "const_spec":
+                names |= {syntax.raw(n) for n in spec.children_by_field_name("name") if n.is_named}
+        return names
+
+
+class _Constants:
+    """The constant values the file gives for names used in one outermost function (or at package level)."""
+
+    def __init__(self, package: _PackageNames, scope: Node):
+        self.package = package
+        self.scope = scope  # the outermost function: its own declarations join the package's
         self._resolving: set[bytes] = set()
+
+    def _captures(self, query: Query) -> list[Node]:
+        if self.scope.type == "source_file":
+            return []
+        cursor = QueryCursor(query)
+        cursor.set_byte_range(self.scope.start_byte, self.scope.end_byte)
+        return [n for nodes in cursor.captures(self.scope).values() for n in nodes]
+
+    @cached_property
+    def shadowed(self) -> set[bytes]:
+        return self.package.others | {syntax.raw(n) for n in self._captures(_NON_CONSTANT)}
+
+    @cached_property
+    def declared(self) -> dict[bytes, object]:
+        """Name -> its value expression node, or _UNKNOWN."""
+        declared = dict(self.package.constants)
+        _const_entries(self._captures(_CONST_SPECS), declared)
+        return declared
 
     def of(self, node: Node | None) -> Value | None:
         """The constant value of an expression, or None when this file does not say."""
@@ -139,7 +201,13 @@ class _Constants:
             return _binary(_operator(node), left, right)
         return None
 
+    @cached_property
+    def _local_constants(self) -> bool:
+        return self.scope.type != "source_file" and b"const" in syntax.raw(self.scope)
+
     def _named(self, name: bytes) -> Value | None:
+        if name not in self.package.constants and not self._local_constants:
+            return None  # no declaration could make it a constant: spare the queries
         expr = self.declared.get(name)
         if not isinstance(expr, Node) or name in self.shadowed or name in self._resolving:
             return None
@@ -194,7 +262,12 @@ class _Walker:
     """Follows the writer's statement walk, collecting what it leaves out."""
 
     constants: _Constants
+    literals: list[int]  # where the file's function literals start, sorted
     dropped: list[tuple[int, int]] = field(default_factory=list)
+
+    def holds_literal(self, node: Node) -> bool:
+        i = bisect.bisect_left(self.literals, node.start_byte)
+        return i < len(self.literals) and self.literals[i] < node.end_byte
 
     def drop(self, node: Node | None) -> None:
         if node is not None:
@@ -225,13 +298,18 @@ class _Walker:
         self.statements(_statements(block))
 
     def statements(self, items: list[Node]) -> None:
+        if not items or self.literals[-1] < items[0].start_byte:
+            return
         last_label = max((i for i, s in enumerate(items) if s.type == "labeled_statement"), default=-1)
         dead = False
         for i, stmt in enumerate(items):
+            if self.literals[-1] < stmt.start_byte:
+                return  # no literal from here on: nothing dropped below matters
             if dead and i > last_label:
                 self.drop(stmt)
                 continue
-            self.statement(stmt)
+            if self.holds_literal(stmt):
+                self.statement(stmt)
             dead = self.terminates(stmt)
 
     def statement(self, stmt: Node) -> None:
