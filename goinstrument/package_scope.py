@@ -90,6 +90,8 @@ def init_functions_before(path: str) -> int:
     files only when `path` is one. Files built only for other platforms are
     counted too (a source rewrite does not know the target): the names are
     those of a build that compiles every file the constraints allow together.
+    The count only matters to a file that declares `func init` itself: a
+    driver may skip the call (and the directory scan) for the others.
     """
     directory, base = os.path.split(os.path.abspath(path))
     files = _go_files(directory)
@@ -146,7 +148,8 @@ def package_aliases(directory: str) -> tuple[tuple[str, str], ...]:
     The runtime names a method declared on an alias by the aliased type, and the
     alias may be declared in another file of the package. A line scanner, like
     declared_names: generic and qualified targets are left out (no method can
-    be declared on them).
+    be declared on them). Only a file with a method declaration (`func (`)
+    needs it: a driver may skip the call for the others.
     """
     found: dict[str, str] = {}
     try:
