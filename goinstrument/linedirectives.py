@@ -126,7 +126,8 @@ def apply_with_directives(src: bytes, edits: list[Edit], eol: bytes) -> bytes:
     existing = _directives(src)
     numbering = _Numbering(src, existing)
     # Where each existing directive lands in the output, to follow it there as the compiler will.
-    landing = sorted((_to_output(segments, d.start), d) for d in existing)
+    landing = sorted(((_to_output(segments, d.start), d) for d in existing), key=lambda item: item[0])
+    resets = {d.start for d in existing if not d.block}
     result: list[bytes] = []
     line_start = 0
     physical = 1  # the output line being written, counting our directives
@@ -136,7 +137,7 @@ def apply_with_directives(src: bytes, edits: list[Edit], eol: bytes) -> bytes:
         line_end = output.find(b"\n", line_start)
         line_end = len(output) if line_end < 0 else line_end + 1
         origin = _first_original_byte(output, segments, starts, line_start, line_end)
-        if origin is not None:
+        if origin is not None and origin not in resets:  # a //line of the file's own sets the next line itself
             wanted = numbering.reported(origin)
             if wanted != base_line + physical - base_physical:
                 result.append(f"//line :{wanted}:1".encode() + eol)
