@@ -78,7 +78,7 @@ class OpenTelemetry:
             lines.append(f"{span}.SetAttributes({values})")
         if names.result_attributes:
             values = ", ".join(a.render(attribute) for a in names.result_attributes)
-            lines.append(f"defer func() {{ {span}.SetAttributes({values}) }}()")
+            lines += deferred_call(f"{span}.SetAttributes({values})")
         if names.err is not None:
             err, codes = names.err, names.packages[OTEL_CODES]
             lines += [
@@ -90,6 +90,18 @@ class OpenTelemetry:
                 "}()",
             ]
         return lines
+
+
+# gofmt keeps a function literal's body on the `func` line when `func()` and the
+# body's statements (as printed, in bytes) fit in 100 (go/printer funcBody).
+_ONE_LINE_LITERAL = 100
+
+
+def deferred_call(statement: str) -> list[str]:
+    """`defer func() { statement }()` laid out as gofmt lays it out: one line, or three."""
+    if len("func()") + len(statement.encode()) <= _ONE_LINE_LITERAL:
+        return [f"defer func() {{ {statement} }}()"]
+    return ["defer func() {", f"\t{statement}", "}()"]
 
 
 DATADOG = "github.com/DataDog/dd-trace-go/v2/ddtrace/tracer"
@@ -107,7 +119,7 @@ class Datadog:
         start = f"{span}, {names.ctx_lhs} := {dd}.StartSpanFromContext({names.ctx}, {go_string(span_name)})"
         if names.err is None:
             return [start, f"defer {span}.Finish()"]
-        return [start, f"defer func() {{ {span}.Finish({dd}.WithError({names.err})) }}()"]
+        return [start, *deferred_call(f"{span}.Finish({dd}.WithError({names.err}))")]
 
 
 BACKENDS: dict[str, Backend] = {"otel": OpenTelemetry(), "datadog": Datadog()}

@@ -11,6 +11,7 @@ and the names the package's other files declare come in `FileInfo`.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import re
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
-from goinstrument import scopes, shape, syntax
+from goinstrument import deadcode, runtimenames, scopes, shape, syntax, tolerance
 from goinstrument.align import realign
 from goinstrument.attributes import CODE_FILE, CODE_FUNCTION, CODE_LINE, Attribute, from_parameters, go_string
 from goinstrument.backend import Names
@@ -63,11 +64,14 @@ def instrument(src: bytes, settings: RewriteOptions, info: FileInfo) -> Result:
     if not edits:
         output = src
     elif settings.line_directives:
-        output = apply_with_directives(src, edits, os.path.basename(info.path), facts.eol)
+        output = apply_with_directives(src, edits, facts.eol)
     else:
         output = apply(src, edits)
     relayout = any(p.relayout for p in added) or (beyond and not settings.line_directives)
     findings = tuple(p.finding for p in added)
+    if tolerance.letter_masks(src):  # names the parser saw through stand-ins: the file's own letters again
+        output = tolerance.restore(src, output)
+        findings = tuple(dataclasses.replace(f, name=tolerance.restore(src, f.name.encode()).decode()) for f in findings)
     # --remove takes the span lines out; it does not un-name results nor close opened-up bodies.
     reversible = not any(p.signature or p.insertion.layout or p.expanded_row is not None for p in added)
     reversible = reversible and not (added and _one_spec_import_block(root))
@@ -106,11 +110,18 @@ def _plan_file(planner: _Planner, directives: Directives) -> list[Plan]:
     stack: list[_Scope] = []
     top_level_literals = 0
     plans: list[Plan] = []
-    for node in syntax.functions(planner.facts.root):
+    functions = syntax.functions(planner.facts.root)
+    # cmd/compile numbers only the literals it keeps: those in code it drops get no name and never run.
+    dropped = deadcode.dropped_ranges(planner.facts.root, functions)
+    aliases = {**dict(planner.info.package_aliases), **runtimenames.aliases(planner.facts.root)}
+    names = _DeclarationNames(aliases, planner.info.init_functions_before)
+    for node in functions:
         while stack and stack[-1].node.end_byte <= node.start_byte:
             stack.pop()
+        if node.type == "func_literal" and deadcode.holds(dropped, node.start_byte):
+            continue
         if node.type != "func_literal":
-            scope = _declaration_scope(node, directives)
+            scope = _declaration_scope(node, directives, names)
         elif stack:
             scope = _literal_scope(node, stack[-1], directives, settings.literals)
         else:
@@ -130,10 +141,29 @@ def _plan_file(planner: _Planner, directives: Directives) -> list[Plan]:
     return plans
 
 
-def _declaration_scope(node: Node, directives: Directives) -> _Scope:
-    name, short, type_name = _declaration_name(node)
-    excluded = bool({name, short} & directives.exclude) or bool(doc_comment_rows(node) & directives.doc_excludes)
-    return _Scope(node, name, type_name, excluded, bool({name, short} & directives.include))
+@dataclass
+class _DeclarationNames:
+    """Runtime names of declarations: methods on aliases by the aliased type, `init` functions numbered."""
+
+    aliases: dict[str, str]
+    inits: int  # `func init` declared before the next one, across the package
+
+    def of(self, node: Node) -> tuple[str, set[str], str]:
+        """(runtime name, the names directives may use for it, receiver type)."""
+        name, short, type_name = _declaration_name(node)
+        if runtimenames.is_init(node):
+            self.inits += 1
+            return f"init.{self.inits - 1}", {name, f"init.{self.inits - 1}"}, ""
+        resolved = runtimenames.resolve(type_name, self.aliases) if type_name else ""
+        if resolved == type_name:
+            return name, {name, short}, type_name
+        return f"{resolved}.{short}", {f"{resolved}.{short}", name, short}, resolved
+
+
+def _declaration_scope(node: Node, directives: Directives, names: _DeclarationNames) -> _Scope:
+    name, known_as, type_name = names.of(node)
+    excluded = bool(known_as & directives.exclude) or bool(doc_comment_rows(node) & directives.doc_excludes)
+    return _Scope(node, name, type_name, excluded, bool(known_as & directives.include))
 
 
 def _literal_scope(node: Node, parent: _Scope, directives: Directives, literals: bool) -> _Scope:

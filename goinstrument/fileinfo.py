@@ -18,6 +18,14 @@ class FileInfo:
     # package level (package_scope.package_declarations): a new import must not take them.
     sibling_names: frozenset[str] = frozenset()
     backend: Backend = BACKENDS["otel"]  # the loaded backend: backend.load_backend(settings.backend)
+    # How many `func init` the package's files compiled before this one declare
+    # (package_scope.init_functions_before): the runtime numbers them across the
+    # package, and names their literals init.0.func1, init.1.func1, ...
+    init_functions_before: int = 0
+    # (alias, type) for the package's top-level `type A = T` / `type A = *T`
+    # (package_scope.package_aliases): a method declared on A is named T.M. The
+    # file's own aliases are read from the file; these add the other files'.
+    package_aliases: tuple[tuple[str, str], ...] = ()
 
 
 def import_name_candidates(backend: Backend) -> frozenset[str]:

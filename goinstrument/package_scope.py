@@ -1,17 +1,24 @@
-"""Names declared at package level by the other files of a package.
+"""What the other files of a package tell the core: the names they declare, their init functions.
 
 An import is file-scoped, but Go forbids a name that is both imported in one
 file and declared at package level in another. Before choosing an import name
 such as `codes`, we look at the top-level declarations of the sibling files.
 A line scanner is enough: it only has to find names that may clash, and a
 name found by mistake costs no more than an import alias.
+
+The runtime numbers init functions across the package (init.0, init.1, ...),
+so naming the literals in one file's `func init` needs the count of those the
+files compiled before it declare: init_functions_before.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 from functools import lru_cache
+
+from goinstrument import buildtags, runtimenames, syntax
 
 _TOP_LEVEL = re.compile(rb"^(?:func|var|const|type)\s+((?:\w+\s*,\s*)*\w+)", re.MULTILINE)
 # A group's first member may share the `(` line (a one-line group runs on to a later
@@ -53,3 +60,114 @@ def package_declarations(directory: str, wanted: frozenset[str]) -> frozenset[st
         except OSError:
             continue
     return frozenset(names)
+
+
+# init functions ---------------------------------------------------------------------
+
+_INIT = re.compile(rb"^func\s+init\s*\(", re.MULTILINE)
+_PACKAGE_NAME = re.compile(rb"^package\s+(\w+)", re.MULTILINE)
+_IMPORTS_C = re.compile(rb'^(?:import\s*\(?)?\s*"C"\s*(?://.*)?\r?$', re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class _GoFile:
+    name: str
+    package: str
+    cgo: bool  # imports "C": the go command hands its cgo output to the compiler after the other files
+    inits: int  # `func init` declared at top level
+
+
+def init_functions_before(path: str) -> int:
+    """How many `func init` the package's files that cmd/compile reads before `path` declare.
+
+    The compiler numbers a package's init functions init.0, init.1, ... in the
+    order it reads them: files in the order the go command passes them (sorted
+    by name; for a test build the package's files, then its _test.go files;
+    files importing "C" after all of those, as cgo output), declarations in
+    source order. The files counted are the directory's .go files whose name
+    does not start with `.` or `_`, whose package clause is `path`'s, and whose
+    build constraints some platform satisfies (buildtags.can_build); _test.go
+    files only when `path` is one. Files built only for other platforms are
+    counted too (a source rewrite does not know the target): the names are
+    those of a build that compiles every file the constraints allow together.
+    The count only matters to a file that declares `func init` itself: a
+    driver may skip the call (and the directory scan) for the others.
+    """
+    directory, base = os.path.split(os.path.abspath(path))
+    files = _go_files(directory)
+    this = next((f for f in files if f.name == base), None)
+    if this is None:
+        return 0
+    is_test = base.endswith("_test.go")
+    if is_test and this.package.endswith("_test"):
+        same = [f for f in files if f.name.endswith("_test.go") and f.package == this.package]
+    else:
+        same = [f for f in files if f.package == this.package and (is_test or not f.name.endswith("_test.go"))]
+    order = sorted(same, key=lambda f: (f.cgo, f.name.endswith("_test.go"), f.name))
+    return sum(f.inits for f in order[: order.index(this)])
+
+
+@lru_cache(maxsize=256)
+def _go_files(directory: str) -> tuple[_GoFile, ...]:
+    found = []
+    try:
+        entries = [e for e in os.scandir(directory) if e.name.endswith(".go") and e.name[0] not in "._" and e.is_file()]
+    except OSError:
+        return ()
+    for entry in entries:
+        try:
+            with open(entry.path, "rb") as f:
+                data = f.read()
+            if not buildtags.can_build(entry.name, data):
+                continue
+        except (OSError, buildtags.ConstraintError):
+            continue
+        package = _PACKAGE_NAME.search(data)
+        inits = _count_inits(data) if _INIT.search(data) else 0
+        found.append(_GoFile(entry.name, package.group(1).decode() if package else "", bool(_IMPORTS_C.search(data)), inits))
+    return tuple(found)
+
+
+def _count_inits(src: bytes) -> int:
+    root = syntax.parse(src).root_node
+    return sum(1 for node in root.named_children if runtimenames.is_init(node))
+
+
+# aliases ------------------------------------------------------------------------------
+
+# `type A = T`, `type A = *T` (alone or in a group), the target a plain type name.
+_ALIAS = re.compile(r"^(?:type\s+|\s+)(\w+)\s*=\s*\*?\s*(\w+)\s*(?://.*)?$", re.MULTILINE)
+_TYPE_GROUP = re.compile(r"^type\s*\((.*?)^\)", re.MULTILINE | re.DOTALL)
+_TYPE_LINE = re.compile(r"^type\s+\w+\s*=.*$", re.MULTILINE)
+
+
+@lru_cache(maxsize=256)
+def package_aliases(directory: str) -> tuple[tuple[str, str], ...]:
+    """`(alias, type)` for each top-level `type A = T` or `type A = *T` in the directory's .go files.
+
+    The runtime names a method declared on an alias by the aliased type, and the
+    alias may be declared in another file of the package. A line scanner, like
+    declared_names: generic and qualified targets are left out (no method can
+    be declared on them). Only a file with a method declaration (`func (`)
+    needs it: a driver may skip the call for the others.
+    """
+    found: dict[str, str] = {}
+    try:
+        entries = [e for e in os.scandir(directory) if e.name.endswith(".go") and e.is_file()]
+    except OSError:
+        return ()
+    for entry in entries:
+        try:
+            with open(entry.path, "rb") as f:
+                data = f.read()
+        except OSError:
+            continue
+        if b"=" not in data or b"type" not in data:
+            continue
+        text = data.decode("utf-8", "replace")
+        lines = [m.group(0) for m in _TYPE_LINE.finditer(text)]
+        lines += [group.group(1) for group in _TYPE_GROUP.finditer(text)]
+        for chunk in lines:
+            for match in _ALIAS.finditer(chunk):
+                found.setdefault(match.group(1), match.group(2))
+    return tuple(sorted(found.items()))

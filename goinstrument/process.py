@@ -18,15 +18,13 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from goinstrument import buildtags, core, gofmt, gomod, remove, syntax
+from goinstrument import buildtags, core, gofmt, gomod, package_scope, remove, syntax
 from goinstrument.backend import load_backend
 from goinstrument.fileinfo import FileInfo, import_name_candidates
+from goinstrument.generated import is_generated
 from goinstrument.options import Action, RewriteOptions
 from goinstrument.package_scope import package_declarations
 from goinstrument.result import Outcome, Position, Problem, Result
-
-_PACKAGE = re.compile(rb"^package\b", re.MULTILINE)
-_GENERATED = re.compile(rb"^(?:\xef\xbb\xbf)?// Code generated .* DO NOT EDIT\.\r?$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -36,12 +34,6 @@ class Source:
     path: str  # as messages show it
     place: Path  # on disk: the working-tree file, or where a staged blob would be checked out
     data: bytes
-
-
-def is_generated(src: bytes) -> bool:
-    """Go's rule (go.dev/s/generatedcode): the marker comment stands before the package clause."""
-    package = _PACKAGE.search(src)
-    return _GENERATED.search(src, 0, package.start() if package else len(src)) is not None
 
 
 def tracer_for(place: str | os.PathLike[str], options: RewriteOptions, src: bytes) -> str:
@@ -58,10 +50,21 @@ def tracer_for(place: str | os.PathLike[str], options: RewriteOptions, src: byte
 def file_info(source: Source, options: RewriteOptions) -> FileInfo:
     """Everything the core needs from disk, as values."""
     backend = load_backend(options.backend)
+    directory = os.path.dirname(os.path.abspath(source.place))
     siblings: frozenset[str] = frozenset()
     if options.action is not Action.REMOVE:  # removing adds no import: the package's names do not matter
-        siblings = package_declarations(os.path.dirname(os.path.abspath(source.place)), import_name_candidates(backend))
-    return FileInfo(source.path, tracer_for(source.place, options, source.data), gomod.import_path(source.place) or "", siblings, backend)
+        siblings = package_declarations(directory, import_name_candidates(backend))
+    src = source.data
+    return FileInfo(
+        source.path,
+        tracer_for(source.place, options, src),
+        gomod.import_path(source.place) or "",
+        siblings,
+        backend,
+        # Only a file declaring an init function, or a method, needs the package's other files for its names.
+        init_functions_before=package_scope.init_functions_before(os.fspath(source.place)) if b"func init" in src else 0,
+        package_aliases=package_scope.package_aliases(directory) if b"func (" in src else (),
+    )
 
 
 def process(source: Source, options: RewriteOptions, *, check: bool = False, verify: bool = True) -> Outcome:

@@ -16,6 +16,7 @@ bytes, applied once.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import re
@@ -36,6 +37,7 @@ from goinstrument.result import Problem, Result
 
 # Bytes at least one of which every file go-instrument changed holds (with "span").
 _GO_INSTRUMENT_MARKERS = (b"otelCodes", b'"error")', b'"anonymous")', b"/*line ")
+_OUR_LINE_DIRECTIVE = re.compile(rb"//line :[1-9][0-9]*:1\r?")  # what linedirectives.py writes
 _LINE_DIRECTIVE = re.compile(rb"^(?://line |/\*line )(.*?):\d+(?::\d+)?(?:\*/)?$")
 _PACKAGE_USES = """
 (selector_expression operand: (identifier) @use)
@@ -49,8 +51,12 @@ def may_hold_go_instrument(src: bytes) -> bool:
 
 
 def remove(src: bytes, settings: RewriteOptions, info: FileInfo) -> Result:
-    """Strip every recognised span block, and the imports only they used."""
-    return _strip(src, settings, info, migrating=False)
+    """Strip every recognised span block, the imports only they used, and our //line directives."""
+    cleaned = _without_our_line_directives(src)
+    if cleaned is src:
+        return _strip(src, settings, info, migrating=False)
+    result = _strip(cleaned, settings, info, migrating=False)
+    return dataclasses.replace(result, source=src) if result.problem is None else Result(src, src, problem=result.problem)
 
 
 def strip_go_instrument(src: bytes, settings: RewriteOptions, info: FileInfo) -> Result:
@@ -339,6 +345,21 @@ def _strip(src: bytes, settings: RewriteOptions, info: FileInfo, migrating: bool
         if moved_back is not None:
             return Result(src, moved_back, spans_removed=len(blocks))
     return Result(src, apply(src, edits + _import_edits(src, root, {s.start for s in doomed})), spans_removed=len(blocks))
+
+
+def _without_our_line_directives(src: bytes) -> bytes:
+    """`src` without the lines `--line-directives` wrote: exactly `//line :N:1`, alone on a line at
+    column 1 (`src` itself when there are none). Other directives (`//line grammar.y:10`) stay."""
+    if b"//line :" not in src:
+        return src
+    edits = []
+    for comment in syntax.comments(syntax.parse(src).root_node):
+        start = comment.start_byte
+        if _OUR_LINE_DIRECTIVE.fullmatch(syntax.raw(comment)) and syntax.line_start(src, start) == start:
+            end = syntax.line_end(src, comment.end_byte)
+            if not src[comment.end_byte : end].strip():
+                edits.append(Edit(start, _next_line(src, start), b""))
+    return apply(src, edits) if edits else src
 
 
 def _span_unused_elsewhere(root: Node, blocks: list[_Block]) -> list[_Block]:

@@ -8,6 +8,7 @@ from functools import cache
 import tree_sitter_go
 from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 
+from goinstrument import tolerance
 from goinstrument.result import Position
 
 LANGUAGE = Language(tree_sitter_go.language())
@@ -52,7 +53,8 @@ def _query(source: str) -> Query:
 
 
 def parse(src: bytes) -> Tree:
-    return _parser().parse(src)
+    """The tree of `src`; valid Go the grammar lacks is bridged by `tolerance` (positions kept)."""
+    return tolerance.parse(src, _parser().parse)
 
 
 def _captures(query: str, node: Node) -> list[Node]:

@@ -475,10 +475,9 @@ def test_agrees_with_brute_force_on_random_expressions():
 
 
 def test_header_scan_stops_at_the_package_clause():
-    body = b"package p\n\n" + b"//go:build ignore\n// +build ignore\n" * 200_000
-    start = time.perf_counter()
+    """What follows the package clause is not read: neither a constraint nor a malformed one counts."""
+    body = b"package p\n\n" + b"//go:build ignore\n// +build ignore\n//go:build (\n" * 1000
     assert can_build("x.go", b"// Copyright\n\n" + body)
-    assert time.perf_counter() - start < 0.05
 
 
 # --- Go's lists, when the toolchain is here ----------------------------------------

@@ -59,6 +59,7 @@ SKIPPED = ["skip/ignored.go", "skip/legacy_ignore.go", "skip/skip_test.go"]
 EXPECTED_SPANS: dict[str, list[str]] = {
     "bodies/bodies.go": ["OneLine", "OneLineValue", "Empty", "EmptyBlock", "CommentOnly", "Commented", "Unread", "Labelled", "Goto", "Semicolons", "Forever", "Panics", "Deferred"],
     "bodies/unicode.go": ["Größe", "Straße.Länge2"],
+    "bodies/newexpr.go": ["NewExpr", "LocalMake", "Vowelͺ"],
     "bodies/directives.go": ["Worker.Included"],
     "ctxalias/alias.go": ["Deadline", "WithTimeout"],
     "ctxnet/xnet.go": ["Old", "OldErr"],
@@ -90,13 +91,16 @@ EXPECTED_SPANS: dict[str, list[str]] = {
     "names/spanpkg/use.go": ["Label", "LabelSameFile"],
     "names/taken/taken.go": ["Codes", "OtelParam", "CtxNamedErr", "ContextParam", "LocalCodes", "LocalOtel"],
     "params/params.go": ["WithName", "First", "NotFirst", "NamedC", "Blank", "Unnamed", "UnnamedVariadic", "Variadic", "Two", "GroupedAround", "GroupedWithOther", "CtxUnread"],
+    "runtimenames/init.go": ["init.func1", "init.0.func1", "init.1.func1", "init.1.func1.1"],
+    "runtimenames/alias.go": ["T.Value", "T.Pointer", "T.Aliased", "T.Chain", "T.Handle", "T.Handle.func1"],
+    "runtimenames/deadcode.go": ["run", "Dropped", "Dropped.func1", "Dropped.func2", "Dropped.func3", "Dropped.func4"],
     "skip/platform_windows.go": ["Platform"],
     "skip/skip.go": ["Work"],
     "skip/unix.go": ["Platform"],
 }
 # Package-level literals numbered in initialisation order: only the count is
 # checked here; the names are checked at run time (test_spans_at_run_time[initorder]).
-EXPECTED_SPAN_COUNTS = {"initorder/initorder.go": 2}
+EXPECTED_SPAN_COUNTS = {"initorder/initorder.go": 2, "packagewide/a.go": 1, "packagewide/b.go": 3}
 
 START_RE = re.compile(r'\.Start\((\w+), "([^"]*)"\)')
 GO_POS_RE = re.compile(r"^(?:vet: )?(?:\./)?([\w./-]+\.go):(\d+):(\d+): ", re.M)

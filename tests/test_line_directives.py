@@ -50,7 +50,122 @@ def test_directives_sit_at_column_one_and_a_second_run_changes_nothing(tmp_path)
     (tmp_path / "main.go").write_text(PROGRAM)
     run_cli("--line-directives", "main.go", cwd=tmp_path, check=0)
     once = (tmp_path / "main.go").read_text()
-    assert "\n//line main.go:16\n\t\tpanic(\"boom\")\n" in once
-    assert "\n//line main.go:15\n\tfmt.Println(" in once
+    assert "\n//line :16:1\n\t\tpanic(\"boom\")\n" in once
+    assert "\n//line :15:1\n\tfmt.Println(" in once
     run_cli("--line-directives", "--no-cache", "main.go", cwd=tmp_path, check=0)
     assert (tmp_path / "main.go").read_text() == once
+
+
+# The //line :N:1 form, existing directives, and --remove ----------------------------
+
+WORK = """package sub
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+)
+
+func here() string {
+	_, file, line, _ := runtime.Caller(1)
+	return fmt.Sprintf("%s:%d", file, line)
+}
+
+func Where(ctx context.Context) (string, error) {
+	return here(), nil
+}
+
+//line grammar.y:100
+func Mapped(ctx context.Context) string {
+	return here()
+}
+
+//line :40
+func Nameless(ctx context.Context) string {
+	return here()
+}
+
+/*line other.y:7*/ func Inline(ctx context.Context) string {
+	if ctx == nil {
+		return "" /*line other.y:20*/
+	}
+	return here()
+}
+
+func Leading(ctx context.Context) string {
+//line leading.y:50
+	return here()
+}
+"""
+
+MAIN = """package main
+
+import (
+	"context"
+	"fmt"
+
+	"ldsub/sub"
+)
+
+func main() {
+	ctx := context.Background()
+	where, _ := sub.Where(ctx)
+	fmt.Println(where)
+	fmt.Println(sub.Mapped(ctx))
+	fmt.Println(sub.Nameless(ctx))
+	fmt.Println(sub.Inline(ctx))
+	fmt.Println(sub.Leading(ctx))
+}
+"""
+
+
+def _module(tmp_path):
+    (tmp_path / "go.mod").write_text("module ldsub\n\ngo 1.22\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "work.go").write_text(WORK)
+    (tmp_path / "main.go").write_text(MAIN)
+    return tmp_path / "sub" / "work.go"
+
+
+def test_directives_keep_the_file_name_and_follow_existing_ones(tmp_path):
+    work = _module(tmp_path)
+    run_cli("--line-directives", "sub/work.go", cwd=tmp_path, check=0)
+    out = work.read_text()
+    # No file name: the compiler keeps the one in force (`:N` alone would make it empty).
+    assert "\n//line :15:1\n\treturn here(), nil\n" in out
+    # Inside a region `//line grammar.y:100` maps, ours restore its numbering.
+    assert "\n//line :101:1\n\treturn here()\n" in out
+    assert "\n//line :41:1\n\treturn here()\n" in out
+    # The existing directives stay, once each.
+    for directive in ("//line grammar.y:100\n", "//line :40\n", "/*line other.y:7*/ func Inline", '"" /*line other.y:20*/'):
+        assert out.count(directive) == 1, directive
+    # A directive of the file's own that ends up after inserted lines needs none of ours before it.
+    assert "\tdefer span.End()\n//line leading.y:50\n\treturn here()\n" in out
+
+
+def test_remove_takes_out_only_our_directives(tmp_path):
+    work = _module(tmp_path)
+    run_cli("--line-directives", "sub/work.go", cwd=tmp_path, check=0)
+    assert "//line :101:1" in work.read_text()
+    run_cli("--remove", "--no-cache", "sub/work.go", cwd=tmp_path, check=0)
+    removed = work.read_text()
+    # What instrumenting named stays named; everything else is as written, their directives included.
+    assert removed == WORK.replace("(string, error)", "(_ string, err error)")
+
+
+@pytest.mark.slow
+def test_positions_at_run_time_are_the_original_ones(tmp_path):
+    """runtime.Caller in the instrumented build reports what the original build reports: file (with its
+    directory, or the file an existing directive names) and line."""
+    _module(tmp_path)
+    env = {**os.environ, "GOFLAGS": "-mod=mod", "GOTOOLCHAIN": "local"}
+    before = subprocess.run(["go", "run", "."], cwd=tmp_path, capture_output=True, text=True, env=env)
+    assert before.returncode == 0, before.stderr
+    lines = before.stdout.splitlines()
+    assert lines[0] == f"{tmp_path / 'sub' / 'work.go'}:15" and lines[1] == "grammar.y:101", before.stdout
+    run_cli("--line-directives", "sub/work.go", cwd=tmp_path, check=0)
+    got = subprocess.run(["go", "get", "go.opentelemetry.io/otel@v1.47.0"], cwd=tmp_path, capture_output=True, text=True, env=env)
+    assert got.returncode == 0, got.stderr
+    after = subprocess.run(["go", "run", "."], cwd=tmp_path, capture_output=True, text=True, env=env)
+    assert after.returncode == 0, after.stderr
+    assert after.stdout == before.stdout

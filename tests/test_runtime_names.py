@@ -1,0 +1,149 @@
+"""Span names as the Go runtime gives them, where that takes more than the file's spelling.
+
+The golden pairs names_init_functions, names_alias_receiver and
+literals_dropped_code show the rewrite; fixtures/gomod/runtimenames and
+initfiles check the names against runtime.FuncForPC. Here: the count of init
+functions before a file, and the edges of the constant evaluation.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from goinstrument.core import instrument
+from goinstrument.fileinfo import FileInfo
+from goinstrument.options import RewriteOptions
+from goinstrument.package_scope import init_functions_before, package_aliases
+
+INIT = "func init() {}\n"
+
+
+def _write(directory: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        (directory / name).write_text(text)
+
+
+def test_init_functions_are_counted_across_the_package_in_file_name_order(tmp_path):
+    _write(
+        tmp_path,
+        {
+            "b.go": "package p\n\n" + INIT * 2,
+            "a.go": "package p\n\n" + INIT,
+            "c.go": "package p\n\n" + INIT,
+            "d.go": "package p\n\n" + INIT,
+        },
+    )
+    assert [init_functions_before(str(tmp_path / n)) for n in ("a.go", "b.go", "c.go", "d.go")] == [0, 1, 3, 4]
+
+
+def test_files_the_go_command_never_compiles_do_not_count(tmp_path):
+    _write(
+        tmp_path,
+        {
+            "a_ignored.go": "//go:build ignore\n\npackage main\n\n" + INIT,
+            "_hidden.go": "package p\n\n" + INIT,
+            ".dot.go": "package p\n\n" + INIT,
+            "b_test.go": "package p\n\n" + INIT,  # tests are compiled after the package's files, and not with them
+            "c.go": "package p\n\n/*\nfunc init() {}\n*/\n" + INIT,  # a comment is not a declaration
+            "d.go": "package p\n",
+        },
+    )
+    assert init_functions_before(str(tmp_path / "d.go")) == 1
+
+
+def test_cgo_files_come_after_the_others(tmp_path):
+    """The go command hands cgo's output to the compiler after the package's other files."""
+    _write(tmp_path, {"a.go": 'package p\n\nimport "C"\n\n' + INIT, "b.go": "package p\n\n" + INIT})
+    assert init_functions_before(str(tmp_path / "b.go")) == 0
+    assert init_functions_before(str(tmp_path / "a.go")) == 1
+
+
+def test_test_files_follow_the_package_and_external_tests_count_alone(tmp_path):
+    _write(
+        tmp_path,
+        {
+            "z.go": "package p\n\n" + INIT,
+            "a_test.go": "package p\n\n" + INIT,
+            "b_test.go": "package p\n\n" + INIT,
+            "c_test.go": "package p_test\n\n" + INIT,
+            "d_test.go": "package p_test\n\n" + INIT,
+        },
+    )
+    assert init_functions_before(str(tmp_path / "b_test.go")) == 2  # z.go, then a_test.go
+    assert init_functions_before(str(tmp_path / "d_test.go")) == 1  # c_test.go only
+
+
+def _spans(src: str, info: FileInfo | None = None) -> list[str]:
+    result = instrument(src.encode(), RewriteOptions(), info or FileInfo())
+    assert result.problem is None
+    return re.findall(r'\.Start\(\w+, "([^"]*)"\)', result.output.decode())
+
+
+def test_the_core_numbers_init_functions_from_the_count_it_is_given():
+    src = 'package p\n\nimport "context"\n\nfunc init() {\n\t_ = func(ctx context.Context) {}\n}\n'
+    assert _spans(src, FileInfo(init_functions_before=2)) == ["init.2.func1"]
+
+
+def test_directives_name_init_functions_either_way():
+    src = 'package p\n\nimport "context"\n\n//instrument:exclude init.1\n\nfunc init() {\n\t_ = func(ctx context.Context) {}\n}\n\nfunc init() {\n\t_ = func(ctx context.Context) {}\n}\n'
+    assert _spans(src) == ["init.0.func1"]
+
+
+def test_directives_may_name_a_method_by_its_alias_or_its_type():
+    src = 'package p\n\nimport "context"\n\n//instrument:exclude B.M\n\ntype T struct{}\ntype B = T\n\nfunc (B) M(ctx context.Context) {}\nfunc (B) N(ctx context.Context) {}\n'
+    assert _spans(src) == ["T.N"]
+
+
+DEAD = 'package p\n\nimport "context"\n\n{decls}\n\nfunc F(ctx context.Context) {{\n\t{code}\n\t_ = func(ctx context.Context) {{}}\n}}\n'
+
+
+@pytest.mark.parametrize(
+    ("decls", "code", "last"),
+    [
+        pytest.param("const debug = false", "if debug { _ = func() {} }", "F.func1", id="constant false: dropped"),
+        pytest.param("const debug = true", "if debug { _ = func() {} }", "F.func2", id="constant true: kept"),
+        pytest.param("const debug = true", "if debug { } else { _ = func() {} }", "F.func1", id="else of constant true: dropped"),
+        pytest.param("const n = 0x10", "if n == 16 { } else { _ = func() {} }", "F.func1", id="hex literal compared"),
+        pytest.param('const s = "a"', 'if s+"b" != "ab" { _ = func() {} }', "F.func1", id="string concatenation"),
+        pytest.param("const a, b = 1, 2", "if a > b { _ = func() {} }", "F.func1", id="a two-name spec"),
+        pytest.param("const debug = false\nvar debugV = debug", "if debugV { _ = func() {} }", "F.func2", id="a variable: kept"),
+        pytest.param("const debug = false", "debug := true\n\tif debug { _ = func() {} }", "F.func2", id="shadowed by a variable: kept"),
+        # A known limit: iota and implicit repetition are not evaluated, so this branch counts as
+        # kept, while the compiler (b is 1) drops it and calls the last literal F.func1.
+        pytest.param("const (\n\ta = iota\n\tb\n)", "if b == 5 { _ = func() {} }", "F.func2", id="iota is not evaluated: kept (a limit)"),
+        pytest.param("const x = 1", "if x == 1 || f() { } else { _ = func() {} }", "F.func1", id="|| decided by the left"),
+        pytest.param("", "if f() && false { _ = func() {} }", "F.func1", id="&& decided by the right"),
+        pytest.param("", "if !(f() && false) { _ = func() {} }", "F.func2", id="a parenthesised operand of ! is never simplified"),
+        pytest.param("", "if f() { panic(0); _ = func() {} }", "F.func1", id="after panic: dropped"),
+        pytest.param("func panic(int) {}", "if f() { panic(0); _ = func() {} }", "F.func2", id="panic redeclared: kept"),
+        pytest.param("const on = true", "{ if on { return } }\n\t_ = func() {}", "F", id="after a block that always returns: dropped"),
+        pytest.param("", "goto L\n\t_ = func() {}\nL:\n\t_ = func() {}", "F.func3", id="before a label: kept"),
+        pytest.param("", "switch { case f(): _ = func() {} }", "F.func2", id="a case that is not constant: all kept"),
+        pytest.param("const k = 2", "switch k { case 1: _ = func() {}; default: _ = func() {} }", "F.func2", id="the default clause taken"),
+        pytest.param("const k = 1", "switch k { case 1: _ = func() {}; fallthrough; default: _ = func() {} }", "F.func3", id="fallthrough: all kept"),
+        pytest.param("", "for false { _ = func() {} }", "F.func1", id="for false: body dropped"),
+    ],
+)
+def test_literals_the_compiler_drops_are_not_numbered(decls, code, last):
+    src = DEAD.format(decls=decls + "\n\nfunc f() bool { return true }", code=code)
+    assert _spans(src)[-1] == last
+
+
+def test_aliases_declared_in_other_files_are_read_from_the_directory(tmp_path):
+    _write(
+        tmp_path,
+        {
+            "a.go": "package p\n\ntype T struct{}\n\ntype B = T\n\ntype (\n\tP = *T // a pointer\n\tL = List[int]\n\tQ = other.T\n)\n",
+            "b.go": "package p\n\nfunc f() {\n\ttype Local = T\n}\n",
+        },
+    )
+    assert package_aliases(str(tmp_path)) == (("B", "T"), ("P", "T"))
+
+
+def test_the_core_names_methods_on_aliases_it_is_given():
+    src = 'package p\n\nimport "context"\n\nfunc (b *B) M(ctx context.Context) {}\n'
+    assert _spans(src) == ["B.M"]
+    assert _spans(src, FileInfo(package_aliases=(("B", "T"),))) == ["T.M"]
