@@ -128,7 +128,8 @@ def _check_combinations(args: argparse.Namespace) -> None:
         raise UsageError("--diff prints a patch; --format json goes with a plain run or --check")
     measuring = [flag for flag, given in (("--coverage", args.coverage), ("--fail-under", args.fail_under is not None)) if given]
     if measuring and (args.diff or args.remove or args.install_hook):
-        raise UsageError(f"{' and '.join(measuring)} measure the spans there are, like --check; not with --diff, --remove or --install-hook")
+        verb = "measure" if len(measuring) > 1 else "measures"
+        raise UsageError(f"{' and '.join(measuring)} {verb} the spans there are, like --check; not with --diff, --remove or --install-hook")
     if args.format == "sarif" and not (args.check or measuring):
         raise UsageError("--format sarif reports what --check finds; add --check")
 

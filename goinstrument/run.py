@@ -346,8 +346,7 @@ def _finish(summary: Summary, rewrite: RewriteOptions, options: RunOptions) -> i
 
     report(summary, options, mode(options.output, rewrite.action))
     quiet_hook = isinstance(options.source, Staged) and not (summary.files_changed or summary.problems or summary.findings)
-    machine = options.format in (Format.JSON, Format.SARIF)
-    if options.verbosity >= 0 and not machine and not quiet_hook and not summary.errors:
+    if options.verbosity >= 0 and options.format is not Format.JSON and not quiet_hook and not summary.errors:
         _say(_closing(summary, rewrite, options))
         if options.output is Output.CHECK:
             _say(coverage_line(summary.total_coverage))
