@@ -37,14 +37,14 @@ examples:
   goinstrument --diff ./...                        show what would change, write nothing
   goinstrument --check --changed-since main        CI: fail on functions changed since main that lack a span
   goinstrument --check --fail-under 80 ./...       CI: list what lacks a span, fail only below 80% coverage
-  goinstrument --check --format sarif ./... > spans.sarif    findings for GitHub code scanning
+  goinstrument --check --format sarif > spans.sarif  findings for GitHub code scanning
   goinstrument --remove ./...                      take the spans out again
   goinstrument --install-hook                      add spans to what you commit (git pre-commit hook)
 
 exit status:
   0  success (files may have been rewritten)
   1  --check found functions without a span (with --fail-under: coverage is below PCT)
-  2  a usage error, or a file that could not be processed (the others still were)
+  2  a usage error, a git error, or a file that could not be processed (the others still were)
 """
 
 
