@@ -126,6 +126,10 @@ def _check_combinations(args: argparse.Namespace) -> None:
         raise UsageError("--remove goes with a plain run or --diff, not --check, --staged or --install-hook")
     if args.format == "json" and args.diff:
         raise UsageError("--diff prints a patch; --format json goes with a plain run or --check")
+
+
+def _check_measuring(args: argparse.Namespace) -> None:
+    """--coverage and --fail-under measure, like --check (which they imply); SARIF is --check's format."""
     measuring = [flag for flag, given in (("--coverage", args.coverage), ("--fail-under", args.fail_under is not None)) if given]
     if measuring and (args.diff or args.remove or args.install_hook):
         verb = "measure" if len(measuring) > 1 else "measures"
@@ -148,6 +152,7 @@ def build(argv: Sequence[str] | None, cwd: Path) -> Invocation:
     """The invocation these arguments ask for; UsageError, config.ConfigError or SystemExit (argparse) when they cannot be used."""
     args = parser().parse_args(argv)
     _check_combinations(args)
+    _check_measuring(args)
     if args.install_hook:
         return InstallHook(force=args.force)
     from goinstrument import config
@@ -166,14 +171,14 @@ def build(argv: Sequence[str] | None, cwd: Path) -> Invocation:
     output = Output.CHECK if check else Output.DIFF if args.diff else Output.WRITE
     run = RunOptions(
         output=output,
+        coverage=args.coverage,
+        fail_under=args.fail_under,
         source=_source(args),
         format=Format(args.format),
         jobs=args.jobs,
         use_cache=not args.no_cache and output is Output.WRITE,
         verbosity=-1 if args.quiet else 1 if args.verbose else 0,
         verify=not args.fast,
-        coverage=args.coverage,
-        fail_under=args.fail_under,
     )
     return Run(rewrite, run)
 

@@ -309,14 +309,14 @@ class RunOptions:
     output: Output = Output.WRITE
     source: Source = FromPaths()
     format: Format = Format.TEXT
-    jobs: int = 0  # worker processes; 0: the number of CPUs
-    use_cache: bool = True
-    verbosity: int = 0  # -1 quiet (no summary), 0 normal, 1 verbose (every skipped file and why)
-    verify: bool = True  # the stability check before every write; --fast turns it off
     # Coverage (--check): a table per package (--coverage), and the percentage below which the
     # run fails (--fail-under). Run options, not settings: a threshold belongs to the CI job.
     coverage: bool = False
     fail_under: float | None = None
+    jobs: int = 0  # worker processes; 0: the number of CPUs
+    use_cache: bool = True
+    verbosity: int = 0  # -1 quiet (no summary), 0 normal, 1 verbose (every skipped file and why)
+    verify: bool = True  # the stability check before every write; --fast turns it off
 
 
 @dataclass(frozen=True)

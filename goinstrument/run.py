@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from goinstrument import batch, gitops
+from goinstrument import batch, gitops, result
 from goinstrument.cache import Cache
 from goinstrument.discover import go_files, skip_reason
 from goinstrument.fileio import FileError, read_source, replace_atomically
 from goinstrument.options import Action, ChangedSince, Format, FromPaths, Output, RewriteOptions, RunOptions, Staged
 from goinstrument.process import Source, process, tracer_for
-from goinstrument.result import Coverage, Finding, Outcome, Position, Problem, Summary
+from goinstrument.result import Finding, Outcome, Position, Problem, Summary
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -50,7 +50,7 @@ class Done:
     spans_removed: int = 0
     diff: str | None = None
     clean: tuple[int, int] | None = None  # (mtime_ns, size) of a file now in its final state
-    coverage: Coverage = Coverage()
+    coverage: result.Coverage = result.Coverage()
 
 
 def _done(outcome: Outcome, **applied: object) -> Done:
@@ -88,7 +88,7 @@ class _Tally:
         s.spans_removed += done.spans_removed if done.changed else 0
         if done.coverage.functions:
             package = os.path.dirname(done.path) or "."
-            s.coverage[package] = s.coverage.get(package, Coverage()) + done.coverage
+            s.coverage[package] = s.coverage.get(package, result.Coverage()) + done.coverage
 
 
 def unified_diff(path: str, before: bytes, after: bytes) -> str:
@@ -345,8 +345,10 @@ def _finish(summary: Summary, rewrite: RewriteOptions, options: RunOptions) -> i
     from goinstrument.report import coverage_line, mode, report
 
     report(summary, options, mode(options.output, rewrite.action))
+    if summary.errors:  # said by the report, in its format
+        return EXIT_ERROR
     quiet_hook = isinstance(options.source, Staged) and not (summary.files_changed or summary.problems or summary.findings)
-    if options.verbosity >= 0 and options.format is not Format.JSON and not quiet_hook and not summary.errors:
+    if options.verbosity >= 0 and options.format is not Format.JSON and not quiet_hook:
         _say(_closing(summary, rewrite, options))
         if options.output is Output.CHECK:
             _say(coverage_line(summary.total_coverage))
