@@ -36,13 +36,15 @@ examples:
   goinstrument ./...                               instrument every package below here
   goinstrument --diff ./...                        show what would change, write nothing
   goinstrument --check --changed-since main        CI: fail on functions changed since main that lack a span
+  goinstrument --check --fail-under 80 ./...       CI: list what lacks a span, fail only below 80% coverage
+  goinstrument --check --format sarif > spans.sarif  findings for GitHub code scanning
   goinstrument --remove ./...                      take the spans out again
   goinstrument --install-hook                      add spans to what you commit (git pre-commit hook)
 
 exit status:
   0  success (files may have been rewritten)
-  1  --check found functions without a span
-  2  a usage error, or a file that could not be processed (the others still were)
+  1  --check found functions without a span (with --fail-under: coverage is below PCT)
+  2  a usage error, a git error, or a file that could not be processed (the others still were)
 """
 
 
@@ -66,7 +68,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--staged", action="store_true", help="git-hook mode: instrument staged files in the index and in the working tree")
     p.add_argument("--install-hook", action="store_true", help="write a git pre-commit hook running goinstrument --staged, and do nothing else")
     p.add_argument("--force", action="store_true", help="with --install-hook: replace a hook goinstrument did not write")
-    p.add_argument("--format", choices=[f.value for f in Format], default="text", help="how findings and errors are printed")
+    p.add_argument("--format", choices=[f.value for f in Format], default="text", help="how findings and errors are printed (sarif: with --check)")
+    p.add_argument("--coverage", action="store_true", help="also print coverage per package (implies --check)")
+    p.add_argument("--fail-under", type=_percent, metavar="PCT", help="exit 1 only when coverage is below PCT percent (implies --check)")
     p.add_argument("--jobs", type=int, default=0, metavar="N", help="worker processes; default: number of CPUs")
     p.add_argument("--no-cache", action="store_true", help="do not skip files left clean by an earlier run")
     p.add_argument("--fast", action="store_true", help="skip the stability check before each write (a second run changes nothing)")
@@ -124,10 +128,31 @@ def _check_combinations(args: argparse.Namespace) -> None:
         raise UsageError("--diff prints a patch; --format json goes with a plain run or --check")
 
 
+def _check_measuring(args: argparse.Namespace) -> None:
+    """--coverage and --fail-under measure, like --check (which they imply); SARIF is --check's format."""
+    measuring = [flag for flag, given in (("--coverage", args.coverage), ("--fail-under", args.fail_under is not None)) if given]
+    if measuring and (args.diff or args.remove or args.install_hook):
+        verb = "measure" if len(measuring) > 1 else "measures"
+        raise UsageError(f"{' and '.join(measuring)} {verb} the spans there are, like --check; not with --diff, --remove or --install-hook")
+    if args.format == "sarif" and not (args.check or measuring):
+        raise UsageError("--format sarif reports what --check finds; add --check")
+
+
+def _percent(text: str) -> float:
+    try:
+        value = float(text.rstrip("%"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a percentage from 0 to 100, not {text!r}") from None
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"must be a percentage from 0 to 100, not {text!r}")
+    return value
+
+
 def build(argv: Sequence[str] | None, cwd: Path) -> Invocation:
     """The invocation these arguments ask for; UsageError, config.ConfigError or SystemExit (argparse) when they cannot be used."""
     args = parser().parse_args(argv)
     _check_combinations(args)
+    _check_measuring(args)
     if args.install_hook:
         return InstallHook(force=args.force)
     from goinstrument import config
@@ -142,9 +167,12 @@ def build(argv: Sequence[str] | None, cwd: Path) -> Invocation:
         raise UsageError(str(exc)) from None
     if problem is not None:
         raise UsageError(problem)
-    output = Output.CHECK if args.check else Output.DIFF if args.diff else Output.WRITE
+    check = args.check or args.coverage or args.fail_under is not None
+    output = Output.CHECK if check else Output.DIFF if args.diff else Output.WRITE
     run = RunOptions(
         output=output,
+        coverage=args.coverage,
+        fail_under=args.fail_under,
         source=_source(args),
         format=Format(args.format),
         jobs=args.jobs,

@@ -31,7 +31,7 @@ from goinstrument.imports import plan_additions
 from goinstrument.linedirectives import apply_with_directives
 from goinstrument.options import RewriteOptions
 from goinstrument.plan import AddSpan, Insertion, Plan, Rendering, UpdateSpan, render
-from goinstrument.result import Finding, Position, Problem, Result
+from goinstrument.result import Coverage, Finding, Position, Problem, Result
 
 DECLARATIONS = ("function_declaration", "method_declaration")
 
@@ -51,7 +51,8 @@ def instrument(src: bytes, settings: RewriteOptions, info: FileInfo) -> Result:
     except DirectiveError as exc:
         return Result(src, src, problem=Problem(info.path, exc.pos, exc.message))
     imports = ImportNames(facts, info.backend, info.sibling_names)
-    plans = _plan_file(_Planner(facts, settings, info, imports), directives)
+    planner = _Planner(facts, settings, info, imports)
+    plans = _plan_file(planner, directives)
     added = [p for p in plans if isinstance(p, AddSpan)]
     fixed: list[Edit] = []
     if added:
@@ -75,7 +76,7 @@ def instrument(src: bytes, settings: RewriteOptions, info: FileInfo) -> Result:
     # --remove takes the span lines out; it does not un-name results nor close opened-up bodies.
     reversible = not any(p.signature or p.insertion.layout or p.expanded_row is not None for p in added)
     reversible = reversible and not (added and _one_spec_import_block(root))
-    return Result(src, output, findings, spans_added=len(added), relayout=relayout, reversible=reversible)
+    return Result(src, output, findings, spans_added=len(added), relayout=relayout, reversible=reversible, coverage=planner.coverage)
 
 
 def _one_spec_import_block(root: Node) -> bool:
@@ -130,8 +131,11 @@ def _plan_file(planner: _Planner, directives: Directives) -> list[Plan]:
             scope = _Scope(node, name, "", name in directives.exclude or not settings.literals, name in directives.include)
         stack.append(scope)
         if scope.excluded or not (settings.all_functions or scope.included):
+            planner.coverage += Coverage.one(planner.has_span(node), left_alone=True)
             continue
         plan = planner.plan(node, scope.name, scope.type_name)
+        # No plan: no context, a span already there, or too short for --min-statements (left alone).
+        planner.coverage += Coverage.one(planner.has_span(node), left_alone=True) if plan is None else Coverage.one(isinstance(plan, UpdateSpan), left_alone=False)
         if plan is not None:
             plans.append(plan)
             if isinstance(plan, AddSpan):
@@ -201,6 +205,7 @@ class _Planner:
     def __init__(self, facts: FileFacts, settings: RewriteOptions, info: FileInfo, imports: ImportNames):
         self.facts = facts
         self.settings = settings
+        self.coverage = Coverage()  # of the functions planned so far: counted by _plan_file
         self.info = info
         self.imports = imports
         self.shape = shape.of(info.backend)
@@ -222,6 +227,15 @@ class _Planner:
         if len(statements) < self.settings.min_statements:
             return None
         return self.add(func, body, ctx, name, runtime_name)
+
+    def has_span(self, func: Node) -> bool | None:
+        """Whether a function that takes a context starts a span at the top level of its body
+        (ours, go-instrument's or a person's); None when it has no body or takes no context."""
+        body = func.child_by_field_name("body")
+        ctx = self.context_parameter(func) if body is not None else None
+        if body is None or ctx is None:
+            return None
+        return not ctx.fresh and any(shape.existing_span(stmt, ctx.name) for stmt in scopes.statement_list(body))
 
     # the context parameter ------------------------------------------------------------
     def context_parameter(self, func: Node) -> _Context | None:

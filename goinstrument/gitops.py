@@ -60,6 +60,14 @@ def worktree_top(start: Path) -> Path:
         return _workdir(open_repository(start))
 
 
+def worktree_top_or_none(start: Path) -> Path | None:
+    """The top of the working tree holding `start`, or None outside any repository (or in a bare one)."""
+    try:
+        return worktree_top(start)
+    except GitError:
+        return None
+
+
 def _workdir(repo: pygit2.Repository) -> Path:
     return Path(repo.workdir).resolve()
 

@@ -278,6 +278,7 @@ class Format(enum.Enum):
     TEXT = "text"
     JSON = "json"
     GITHUB = "github"
+    SARIF = "sarif"  # SARIF 2.1.0, for GitHub code scanning; with --check only
 
 
 @dataclass(frozen=True)
@@ -308,6 +309,10 @@ class RunOptions:
     output: Output = Output.WRITE
     source: Source = FromPaths()
     format: Format = Format.TEXT
+    # Coverage (--check): a table per package (--coverage), and the percentage below which the
+    # run fails (--fail-under). Run options, not settings: a threshold belongs to the CI job.
+    coverage: bool = False
+    fail_under: float | None = None
     jobs: int = 0  # worker processes; 0: the number of CPUs
     use_cache: bool = True
     verbosity: int = 0  # -1 quiet (no summary), 0 normal, 1 verbose (every skipped file and why)

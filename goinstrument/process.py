@@ -116,6 +116,7 @@ def _process(source: Source, options: RewriteOptions, check: bool, verify: bool)
         result.problem,
         spans_added=result.spans_added,
         spans_removed=result.spans_removed,
+        coverage=result.coverage,
     )
 
 

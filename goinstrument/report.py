@@ -1,13 +1,89 @@
-"""Printing findings and problems: text, JSON or GitHub workflow annotations."""
+"""A run's report: findings, problems and coverage as text, JSON, GitHub workflow annotations or SARIF.
+
+Text shows paths as the run found them (relative to the working directory);
+the machine formats (json, github, sarif) show them relative to the top of the
+git working tree, where CI and GitHub place files (outside a repository: the
+working directory). The JSON document is versioned (`SCHEMA`); README.md
+documents every key.
+"""
 
 from __future__ import annotations
 
 import json
+import math
+import os
 import sys
+from collections.abc import Callable
+from pathlib import Path
 from typing import TextIO
 
-from goinstrument.options import Format
-from goinstrument.result import Finding, Problem, Summary
+from goinstrument.options import Action, Format, Output, RunOptions
+from goinstrument.result import NO_SPAN, Coverage, Finding, Problem, Summary
+
+SCHEMA = 1  # the JSON document's version: raised when a key changes meaning or goes away
+
+Place = Callable[[str], str]  # a path as a report shows it
+
+
+def mode(output: Output, action: Action) -> str:
+    """The run's mode as the JSON document names it: write, remove, check or diff."""
+    if output is not Output.WRITE:
+        return str(output.value)
+    return "remove" if action is Action.REMOVE else "write"
+
+
+def repository_top(cwd: Path) -> Path:
+    """The top of the git working tree holding `cwd`; outside a repository, `cwd` itself."""
+    from goinstrument import gitops
+
+    return Path(os.path.realpath(gitops.worktree_top_or_none(cwd) or cwd))
+
+
+def relative_to(top: Path, here: Path) -> Place:
+    """Paths (relative to `here`) relative to `top`, "/"-separated; a path outside `top` stays absolute."""
+
+    def place(path: str) -> str:
+        full = os.path.realpath(os.path.join(here, path or "."))
+        if os.path.islink(os.path.join(here, path)):  # a linked file is placed where its link is
+            full = os.path.join(os.path.realpath(os.path.dirname(os.path.join(here, path))), os.path.basename(path))
+        rel = os.path.relpath(full, top)
+        if rel == os.pardir or rel.startswith(os.pardir + os.sep):
+            return Path(full).as_posix()
+        return Path(rel).as_posix()
+
+    return place
+
+
+def percent(coverage: Coverage) -> str:
+    """The percentage with one decimal, rounded down: 79.96% shows as 79.9%, never as a passing 80.0%."""
+    return f"{math.floor(coverage.percent * 10) / 10:.1f}%"
+
+
+def coverage_line(coverage: Coverage) -> str:
+    return (
+        f"coverage: {coverage.with_span} of {coverage.functions} functions taking a context have a span ({percent(coverage)}); "
+        f"{coverage.without_span} without a span, {coverage.excluded} excluded"
+    )
+
+
+def below_threshold(coverage: Coverage, fail_under: float) -> str:
+    return f"coverage {percent(coverage)} is below --fail-under {fail_under:g}%"
+
+
+def coverage_table(summary: Summary, place: Place) -> str:
+    """Coverage per package (directory) and in total, one row each."""
+    rows = [(place(package), c) for package, c in summary.coverage.items()]
+    rows.sort()
+    rows.append(("total", summary.total_coverage))
+    width = max(len("package"), *(len(name) for name, _ in rows))
+    head = f"{'package':<{width}}  functions  with span  excluded  without  coverage"
+    lines = [head]
+    for name, c in rows:
+        lines.append(f"{name:<{width}}  {c.functions:>9}  {c.with_span:>9}  {c.excluded:>8}  {c.without_span:>7}  {percent(c):>8}")
+    return "\n".join(lines)
+
+
+# --- GitHub workflow annotations ------------------------------------------------------------------
 
 
 def _github_escape(value: str, property_: bool = False) -> str:
@@ -17,60 +93,117 @@ def _github_escape(value: str, property_: bool = False) -> str:
     return value
 
 
-def _github(kind: str, path: str, line: int, col: int, message: str) -> str:
+def _github(kind: str, path: str | None, line: int, col: int, message: str) -> str:
+    if path is None:
+        return f"::{kind} title=goinstrument::{_github_escape(message)}"
     file = _github_escape(path, property_=True)
     return f"::{kind} file={file},line={line},col={col},title=goinstrument::{_github_escape(message)}"
 
 
-def finding_line(finding: Finding, fmt: Format) -> str:
+def finding_line(finding: Finding, fmt: Format, place: Place = str) -> str:
     if fmt is Format.GITHUB:
-        return _github("error", finding.path, finding.pos.line, finding.pos.col, f"{finding.name}: no span")
+        return _github("error", place(finding.path), finding.pos.line, finding.pos.col, f"{finding.name}: {finding.message}")
     return finding.text()
 
 
-def problem_line(problem: Problem, fmt: Format) -> str:
+def problem_line(problem: Problem, fmt: Format, place: Place = str) -> str:
     if fmt is Format.GITHUB:
-        return _github("error", problem.path, problem.pos.line, problem.pos.col, problem.message)
+        return _github("error", place(problem.path), problem.pos.line, problem.pos.col, problem.message)
     return problem.text()
 
 
-def as_json(summary: Summary) -> str:
-    def item(path: str, line: int, col: int, **rest: object) -> dict[str, object]:
+# --- JSON ----------------------------------------------------------------------------------------------
+
+
+def _coverage_json(c: Coverage) -> dict[str, object]:
+    return {"functions": c.functions, "with_span": c.with_span, "excluded": c.excluded, "without_span": c.without_span, "percent": c.percent}
+
+
+def as_json(summary: Summary, run_mode: str, place: Place = str, fail_under: float | None = None) -> str:
+    """The run as one JSON document, schema `SCHEMA`: the keys of its mode, as README.md lists them."""
+
+    def item(path: str | None, line: int | None, col: int | None, **rest: object) -> dict[str, object]:
         return {"path": path, "line": line, "col": col, **rest}
 
-    return json.dumps(
-        {
-            "findings": [item(f.path, f.pos.line, f.pos.col, function=f.name) for f in summary.findings],
-            "problems": [item(p.path, p.pos.line, p.pos.col, message=p.message) for p in summary.problems],
-            "warnings": [item(p.path, p.pos.line, p.pos.col, message=p.message) for p in summary.warnings],
-            "skipped": [{"path": path, "reason": reason} for path, reason in summary.skipped],
-            "files_seen": summary.files_seen,
-            "files_changed": summary.files_changed,
-            "spans_added": summary.spans_added,
-            "spans_removed": summary.spans_removed,
-        },
-        indent=2,
-    )
+    problems = [item(place(p.path), p.pos.line, p.pos.col, message=p.message) for p in summary.problems]
+    problems += [item(None, None, None, message=error) for error in summary.errors]
+    document: dict[str, object] = {
+        "schema": SCHEMA,
+        "mode": run_mode,
+        "files_seen": summary.files_seen,
+        "skipped": [{"path": place(path), "reason": reason} for path, reason in summary.skipped],
+        "problems": problems,
+        "warnings": [item(place(p.path), p.pos.line, p.pos.col, message=p.message) for p in summary.warnings],
+    }
+    if run_mode == "check":
+        document["findings"] = [
+            item(place(f.path), f.pos.line, f.pos.col, function=f.name, message=f.message) for f in summary.findings
+        ]
+        document["files_with_findings"] = len({f.path for f in summary.findings})
+        packages = sorted((place(package), c) for package, c in summary.coverage.items())
+        document["coverage"] = {
+            **_coverage_json(summary.total_coverage),
+            "fail_under": fail_under,
+            "packages": [{"path": name, **_coverage_json(c)} for name, c in packages],
+        }
+    else:
+        document["files_changed"] = summary.files_changed
+        if run_mode == "remove":
+            document["spans_removed"] = summary.spans_removed
+        else:
+            document["spans_added"] = summary.spans_added
+    return json.dumps(document, indent=2)
 
 
-def report(
-    summary: Summary, fmt: Format, check: bool, out: TextIO = sys.stdout, err: TextIO = sys.stderr, verbose: bool = False
-) -> None:
+# --- the report --------------------------------------------------------------------------------------
+
+
+def report(summary: Summary, run: RunOptions, run_mode: str, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> None:
     """Findings on stdout (in --check); problems and warnings on stderr, or with the findings for
-    json/github; with `verbose`, every file left alone on purpose and why, on stderr."""
+    json/github/sarif; with `verbose`, every file left alone on purpose and why, on stderr. A
+    git error that stopped the run is said on stderr in every format, and is part of the output
+    of the machine formats too. Coverage (in --check): a table per package with --coverage,
+    and a message when it is below --fail-under."""
+    fmt, check = run.format, run_mode == "check"
+    for error in summary.errors:
+        print(f"goinstrument: {error}", file=err)
+    here = Path.cwd()
+    top = here if fmt is Format.TEXT else repository_top(here)
+    place: Place = str if fmt is Format.TEXT else relative_to(top, here)
+    below = check and run.fail_under is not None and summary.total_coverage.below(run.fail_under)
+    if below and run.fail_under is not None:
+        print(f"goinstrument: {below_threshold(summary.total_coverage, run.fail_under)}", file=err)
     if fmt is Format.JSON:
-        print(as_json(summary), file=out)
+        print(as_json(summary, run_mode, place, run.fail_under), file=out)
         return
-    if verbose:
+    if fmt is Format.SARIF:
+        from goinstrument import sarif
+
+        print(json.dumps(sarif.log(summary, place, run.fail_under, top), indent=2), file=out)
+        return
+    if run.verbosity > 0:
         for path, reason in summary.skipped:
             print(f"{path}: skipped: {reason}", file=err)
+    github = fmt is Format.GITHUB
+    for error in summary.errors if github else ():
+        print(_github("error", None, 0, 0, error), file=out)
     if check:
         for finding in summary.findings:
-            print(finding_line(finding, fmt), file=out)
+            print(finding_line(finding, fmt, place), file=out)
     for problem in summary.problems:
-        print(problem_line(problem, fmt), file=out if fmt is Format.GITHUB else err)
+        print(problem_line(problem, fmt, place), file=out if github else err)
     for warning in summary.warnings:
-        if fmt is Format.GITHUB:
-            print(_github("warning", warning.path, warning.pos.line, warning.pos.col, warning.message), file=out)
+        if github:
+            print(_github("warning", place(warning.path), warning.pos.line, warning.pos.col, warning.message), file=out)
         else:
             print(f"{warning.path}:{warning.pos.line}:{warning.pos.col}: warning: {warning.message}", file=err)
+    if check and run.coverage and not summary.errors:
+        print(coverage_table(summary, place), file=out)
+    if github and below and run.fail_under is not None:
+        print(_github("error", None, 0, 0, below_threshold(summary.total_coverage, run.fail_under)), file=out)
+
+
+def missing_and_stale(findings: list[Finding]) -> tuple[int, int]:
+    """(functions without a span, spans out of date) among the findings."""
+    missing = sum(1 for f in findings if f.message == NO_SPAN)
+    return missing, len(findings) - missing

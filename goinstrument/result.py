@@ -13,14 +13,15 @@ class Position:
 
 @dataclass(frozen=True)
 class Finding:
-    """A function that should carry a span and has none (what --check reports)."""
+    """What --check reports of one function: it has no span, or its span is out of date."""
 
     path: str
     pos: Position
     name: str  # span name: Func, Type.Method, Outer.func1
+    message: str = "no span"  # or `span is out of date (name "Old")`: what a run would change
 
     def text(self) -> str:
-        return f"{self.path}:{self.pos.line}:{self.pos.col}: {self.name}: no span"
+        return f"{self.path}:{self.pos.line}:{self.pos.col}: {self.name}: {self.message}"
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,44 @@ class Problem:
 
     def text(self) -> str:
         return f"{self.path}:{self.pos.line}:{self.pos.col}: {self.message}"
+
+
+NO_SPAN = "no span"  # a finding's message for a function without a span (the default)
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Of the functions that take a context (and have a body): how many carry a span at the top
+    of their body (ours, go-instrument's or a person's), and how many, without one, the settings
+    leave alone (//instrument:exclude, --no-all, --no-literals, --min-statements). The rest,
+    `without_span`, are the functions --check reports as having no span."""
+
+    functions: int = 0
+    with_span: int = 0
+    excluded: int = 0
+
+    @staticmethod
+    def one(has_span: bool | None, left_alone: bool) -> Coverage:
+        """One function: `has_span` None when it takes no context (it is not counted)."""
+        if has_span is None:
+            return Coverage()
+        return Coverage(1, int(has_span), int(left_alone and not has_span))
+
+    def __add__(self, other: Coverage) -> Coverage:
+        return Coverage(self.functions + other.functions, self.with_span + other.with_span, self.excluded + other.excluded)
+
+    @property
+    def without_span(self) -> int:
+        return self.functions - self.with_span - self.excluded
+
+    @property
+    def percent(self) -> float:
+        """The share of functions with a span; 100 when no function takes a context."""
+        return 100.0 * self.with_span / self.functions if self.functions else 100.0
+
+    def below(self, threshold: float) -> bool:
+        """Whether the coverage is below `threshold` percent (exactly: no rounding)."""
+        return self.functions > 0 and self.with_span * 100 < threshold * self.functions
 
 
 @dataclass(frozen=True)
@@ -50,6 +89,7 @@ class Result:
     # --remove of the output gives what --remove of the source gives: no parameter or result was
     # named for a span, no one-line body opened up (--remove leaves those as they are).
     reversible: bool = True
+    coverage: Coverage = Coverage()  # of the source as read
 
     @property
     def changed(self) -> bool:
@@ -72,6 +112,7 @@ class Outcome:
     skipped: str | None = None  # why the file was left alone on purpose: "generated file", ...
     spans_added: int = 0
     spans_removed: int = 0
+    coverage: Coverage = Coverage()
 
     @property
     def changed(self) -> bool:
@@ -90,3 +131,9 @@ class Summary:
     findings: list[Finding] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)  # said, but not a failure of the run
+    coverage: dict[str, Coverage] = field(default_factory=dict)  # per package: the directory of its files, as shown
+    errors: list[str] = field(default_factory=list)  # what stopped the run before any file (a git error)
+
+    @property
+    def total_coverage(self) -> Coverage:
+        return sum(self.coverage.values(), Coverage())

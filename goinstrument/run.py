@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from goinstrument import batch, gitops
+from goinstrument import batch, gitops, result
 from goinstrument.cache import Cache
 from goinstrument.discover import go_files, skip_reason
 from goinstrument.fileio import FileError, read_source, replace_atomically
@@ -26,8 +26,7 @@ def run(rewrite: RewriteOptions, options: RunOptions) -> int:
     try:
         summary = run_staged(rewrite, options) if isinstance(options.source, Staged) else run_files(rewrite, options)
     except gitops.GitError as exc:
-        _say(str(exc))
-        return EXIT_ERROR
+        summary = Summary(errors=[str(exc)])  # reported in the run's format: an ::error line, a JSON problem...
     return _finish(summary, rewrite, options)
 
 
@@ -51,6 +50,7 @@ class Done:
     spans_removed: int = 0
     diff: str | None = None
     clean: tuple[int, int] | None = None  # (mtime_ns, size) of a file now in its final state
+    coverage: result.Coverage = result.Coverage()
 
 
 def _done(outcome: Outcome, **applied: object) -> Done:
@@ -62,6 +62,7 @@ def _done(outcome: Outcome, **applied: object) -> Done:
         outcome.skipped,
         outcome.spans_added,
         outcome.spans_removed,
+        coverage=outcome.coverage,
         **applied,  # type: ignore[arg-type]
     )
 
@@ -85,6 +86,9 @@ class _Tally:
         s.files_changed += done.changed
         s.spans_added += done.spans_added if done.changed else 0
         s.spans_removed += done.spans_removed if done.changed else 0
+        if done.coverage.functions:
+            package = os.path.dirname(done.path) or "."
+            s.coverage[package] = s.coverage.get(package, result.Coverage()) + done.coverage
 
 
 def unified_diff(path: str, before: bytes, after: bytes) -> str:
@@ -137,7 +141,7 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
                 cache.record(key, [*done.clean, stamp[2]])
             else:
                 cache.forget(key)
-    tally.summary.files_seen = len(paths)
+    tally.summary.files_seen = len(paths) + len(explicit_skips)  # a file named and skipped was seen too
     if cache is not None:
         cache.save()
     if options.output is Output.DIFF:
@@ -269,7 +273,9 @@ def _apply_staged(
                 return _failed(staged.path, str(exc))
     changed = staged.changed or (worktree is not None and worktree.changed)
     counted = staged if staged.changed or worktree is None else worktree
-    return Done(staged.path, changed, staged.findings, None, staged.skipped, counted.spans_added, counted.spans_removed)
+    return Done(
+        staged.path, changed, staged.findings, None, staged.skipped, counted.spans_added, counted.spans_removed, coverage=staged.coverage
+    )
 
 
 def _lost(source: Source, why: str) -> Outcome:
@@ -312,30 +318,38 @@ def _closing(summary: Summary, rewrite: RewriteOptions, options: RunOptions) -> 
     skipped = f", {len(summary.skipped)} skipped" if summary.skipped else ""
     files = _plural(summary.files_seen, "file")
     if options.output is Output.CHECK:
+        from goinstrument.report import missing_and_stale
+
+        missing, stale = missing_and_stale(summary.findings)
+        found = _plural(missing, "function") + " without a span" + (f", {_plural(stale, 'span')} out of date," if stale else "")
         with_findings = len({f.path for f in summary.findings})
-        return f"{_plural(len(summary.findings), 'function')} without a span in {with_findings} of {files}{skipped}{errors}"
-    verb = "would change" if options.output is Output.DIFF else "changed"
-    spans = (
-        f"{_plural(summary.spans_removed, 'span')} removed"
-        if rewrite.action is Action.REMOVE
-        else f"{_plural(summary.spans_added, 'span')} added"
-    )
-    return f"{summary.files_changed} of {files} {verb}, {spans}{skipped}{errors}"
+        return f"{found} in {with_findings} of {files}{skipped}{errors}"
+    diff = options.output is Output.DIFF
+    removing = rewrite.action is Action.REMOVE
+    spans = _plural(summary.spans_removed if removing else summary.spans_added, "span")
+    done = ("to remove" if diff else "removed") if removing else ("to add" if diff else "added")
+    return f"{summary.files_changed} of {files} {'would change' if diff else 'changed'}, {spans} {done}{skipped}{errors}"
 
 
 def _exit_code(summary: Summary, options: RunOptions) -> int:
-    if summary.problems:
+    if summary.problems or summary.errors:
         return EXIT_ERROR
+    if options.output is Output.CHECK and options.fail_under is not None:  # the threshold decides, not each finding
+        return EXIT_FINDINGS if summary.total_coverage.below(options.fail_under) else EXIT_OK
     if options.output is Output.CHECK and summary.findings:
         return EXIT_FINDINGS
     return EXIT_OK
 
 
 def _finish(summary: Summary, rewrite: RewriteOptions, options: RunOptions) -> int:
-    from goinstrument.report import report
+    from goinstrument.report import coverage_line, mode, report
 
-    report(summary, options.format, options.output is Output.CHECK, verbose=options.verbosity > 0)
+    report(summary, options, mode(options.output, rewrite.action))
+    if summary.errors:  # said by the report, in its format
+        return EXIT_ERROR
     quiet_hook = isinstance(options.source, Staged) and not (summary.files_changed or summary.problems or summary.findings)
     if options.verbosity >= 0 and options.format is not Format.JSON and not quiet_hook:
         _say(_closing(summary, rewrite, options))
+        if options.output is Output.CHECK:
+            _say(coverage_line(summary.total_coverage))
     return _exit_code(summary, options)
