@@ -9,11 +9,13 @@ file is touched.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from goinstrument import __version__
+from goinstrument.discover import normalize_argument
 from goinstrument.options import (
     Action,
     ChangedSince,
@@ -122,6 +124,9 @@ def _check_combinations(args: argparse.Namespace) -> None:
         raise UsageError("--remove goes with a plain run or --diff, not --check, --staged or --install-hook")
     if args.format == "json" and args.diff:
         raise UsageError("--diff prints a patch; --format json goes with a plain run or --check")
+    missing = [arg for arg in args.paths if not os.path.lexists(normalize_argument(arg))]
+    if missing:  # a typo must not pass for a run over nothing (a dangling link is the batch's problem)
+        raise UsageError(f"no such file or directory: {', '.join(missing)}")
 
 
 def build(argv: Sequence[str] | None, cwd: Path) -> Invocation:

@@ -153,9 +153,13 @@ def test_dangling_symlink(tmp_path):
     assert b"span" in (root / "good.go").read_bytes()
 
 
-def test_missing_path(tmp_path):
-    proc = run_cli("nope.go", cwd=tmp_path, check=2)
-    assert "nope.go:1:1: no such file or directory" in proc.stderr
+@pytest.mark.parametrize("args", [["nope.go"], ["a.go", "nope.go"], ["nope/..."], ["--diff", "nope.go"], ["--changed-since", "HEAD", "nope/"]])
+def test_a_path_that_does_not_exist_is_a_usage_error_and_nothing_is_processed(tmp_path, args):
+    root = module(tmp_path, {"a.go": PLAIN})
+    proc = run_cli(*args, cwd=root, check=2)
+    assert proc.stderr.endswith(f"goinstrument: error: no such file or directory: {args[-1]}\n"), proc.stderr
+    assert proc.stdout == ""
+    assert (root / "a.go").read_bytes() == PLAIN
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
