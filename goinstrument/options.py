@@ -300,7 +300,14 @@ class Staged:
     """The pre-commit hook: the staged blobs and their working-tree files."""
 
 
-Source = FromPaths | ChangedSince | Staged
+@dataclass(frozen=True)
+class Stdin:
+    """`goinstrument -`: one file's source on stdin, its result on stdout (for editors)."""
+
+    filename: str | None = None  # --stdin-filename: for the tracer (go.mod), skip rules, config and messages
+
+
+Source = FromPaths | ChangedSince | Staged | Stdin
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from goinstrument import batch, gitops
 from goinstrument.cache import Cache
 from goinstrument.discover import go_files, skip_reason
 from goinstrument.fileio import FileError, read_source, replace_atomically
-from goinstrument.options import Action, ChangedSince, Format, FromPaths, Output, RewriteOptions, RunOptions, Staged
+from goinstrument.options import Action, ChangedSince, Format, FromPaths, Output, RewriteOptions, RunOptions, Staged, Stdin
 from goinstrument.process import Source, process, tracer_for
 from goinstrument.result import Finding, Outcome, Position, Problem, Summary
 
@@ -23,6 +23,10 @@ EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 def run(rewrite: RewriteOptions, options: RunOptions) -> int:
     """Run as the options say; the exit code."""
+    if isinstance(options.source, Stdin):
+        from goinstrument.stdin import run_stdin
+
+        return _finish(run_stdin(rewrite, options), rewrite, options)
     try:
         summary = run_staged(rewrite, options) if isinstance(options.source, Staged) else run_files(rewrite, options)
     except gitops.GitError as exc:
@@ -336,6 +340,7 @@ def _finish(summary: Summary, rewrite: RewriteOptions, options: RunOptions) -> i
 
     report(summary, options.format, options.output is Output.CHECK, verbose=options.verbosity > 0)
     quiet_hook = isinstance(options.source, Staged) and not (summary.files_changed or summary.problems or summary.findings)
-    if options.verbosity >= 0 and options.format is not Format.JSON and not quiet_hook:
+    quiet_filter = isinstance(options.source, Stdin) and options.verbosity <= 0  # an editor shows stderr as an error
+    if options.verbosity >= 0 and options.format is not Format.JSON and not quiet_hook and not quiet_filter:
         _say(_closing(summary, rewrite, options))
     return _exit_code(summary, options)
