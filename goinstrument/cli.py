@@ -193,8 +193,14 @@ def build(argv: Sequence[str] | None, cwd: Path) -> Invocation:
         use_cache=not args.no_cache and output is Output.WRITE and args.paths != [STDIN],
         verbosity=-1 if args.quiet else 1 if args.verbose else 0,
         verify=not args.fast,
+        progress=not args.quiet and args.format == Format.TEXT.value and _stderr_is_a_terminal(),
     )
     return Run(rewrite, run)
+
+
+def _stderr_is_a_terminal() -> bool:
+    """A person watching: a terminal that understands a line rewriting itself."""
+    return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
 
 
 def _say(message: str) -> None:

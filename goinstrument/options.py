@@ -319,6 +319,7 @@ class RunOptions:
     use_cache: bool = True
     verbosity: int = 0  # -1 quiet (no summary), 0 normal, 1 verbose (every skipped file and why)
     verify: bool = True  # the stability check before every write; --fast turns it off
+    progress: bool = False  # a progress bar on stderr for a run over many files (stderr a terminal)
 
 
 @dataclass(frozen=True)

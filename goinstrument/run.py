@@ -16,6 +16,7 @@ from goinstrument.discover import go_files, skip_reason
 from goinstrument.fileio import FileError, read_source, replace_atomically
 from goinstrument.options import Action, ChangedSince, Format, FromPaths, Output, RewriteOptions, RunOptions, Staged, Stdin
 from goinstrument.process import Source, process, tracer_for
+from goinstrument.progress import progress_bar
 from goinstrument.result import Finding, Outcome, Position, Problem, Summary
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -128,7 +129,8 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
                 continue
         todo.append(path)
     work = partial(_file_work, rewrite=rewrite, output=options.output, verify=options.verify)
-    dones = batch.run_all(work, todo, options.jobs, lambda path, why: _failed(str(path), why))
+    with progress_bar(len(todo), options.progress) as advance:
+        dones = batch.run_all(work, todo, options.jobs, lambda path, why: _failed(str(path), why), advance)
     tally = _Tally()
     tally.summary.problems.extend(problems)
     tally.summary.skipped.extend(explicit_skips)
@@ -234,7 +236,8 @@ def run_staged(rewrite: RewriteOptions, options: RunOptions) -> Summary:
         if copy is not None:
             todo.append(copy)
     work = partial(_process_work, rewrite=rewrite, check=options.output is Output.CHECK, verify=options.verify)
-    results = batch.run_all(work, todo, options.jobs, lambda source, why: _lost(source, why))
+    with progress_bar(len(todo), options.progress) as advance:
+        results = batch.run_all(work, todo, options.jobs, lambda source, why: _lost(source, why), advance)
     outcomes = {id(source): outcome for source, outcome in zip(todo, results, strict=True)}
     tally = _Tally()
     for file, blob, (on_disk, copy), stamp in zip(files, blobs, worktrees, stamps, strict=True):
