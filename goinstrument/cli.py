@@ -225,7 +225,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from goinstrument.run import run
 
     try:
-        return run(invocation.rewrite, invocation.run)
+        code = run(invocation.rewrite, invocation.run)
+        sys.stdout.flush()  # the last of the output too: a reader gone by now is a closed pipe as well
+        return code
     except BrokenPipeError:
         return _stdout_closed()
 

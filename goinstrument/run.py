@@ -13,7 +13,7 @@ from pathlib import Path
 from goinstrument import batch, gitops
 from goinstrument.cache import Cache
 from goinstrument.discover import go_files, skip_reason
-from goinstrument.fileio import FileError, read_source, replace_atomically
+from goinstrument.fileio import FileError, read_source, replace_atomically, write_stdout
 from goinstrument.options import Action, ChangedSince, Format, FromPaths, Output, RewriteOptions, RunOptions, Staged, Stdin
 from goinstrument.process import Source, process, tracer_for
 from goinstrument.progress import progress_bar
@@ -149,7 +149,7 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
     if options.output is Output.DIFF:
         for done in dones:
             if done.diff:
-                sys.stdout.write(done.diff)
+                write_stdout(done.diff.encode())
     return tally.summary
 
 
@@ -263,7 +263,7 @@ def _apply_staged(
     if staged.problem is not None or output is not Output.WRITE:
         diff = unified_diff(staged.path, staged.source, staged.output) if output is Output.DIFF and staged.changed else None
         if diff:
-            sys.stdout.write(diff)
+            write_stdout(diff.encode())
         return _done(staged)
     if worktree is not None:
         if worktree.problem is not None:

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from goinstrument.discover import skip_reason
+from goinstrument.fileio import write_stdout
 from goinstrument.options import Output, RewriteOptions, RunOptions, Stdin
 from goinstrument.process import Source, process
 from goinstrument.result import Outcome, Summary
@@ -45,12 +46,9 @@ def _write(outcome: Outcome, output: Output) -> None:
     if output is Output.DIFF:
         from goinstrument.run import unified_diff
 
-        text = unified_diff(outcome.path, outcome.source, outcome.output) if outcome.changed else ""
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        write_stdout(unified_diff(outcome.path, outcome.source, outcome.output).encode() if outcome.changed else b"")
         return
-    sys.stdout.buffer.write(outcome.output if outcome.changed else outcome.source)
-    sys.stdout.buffer.flush()
+    write_stdout(outcome.output if outcome.changed else outcome.source)
 
 
 def _summary(outcome: Outcome) -> Summary:
