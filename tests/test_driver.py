@@ -181,3 +181,17 @@ def test_verbose_says_why_each_file_was_skipped_and_the_summary_counts_them(tmp_
     quiet = run_cli("--no-cache", ".", cwd=root, check=0)
     assert "skipped:" not in quiet.stderr
     assert "0 of 3 files changed, 0 spans added, 2 skipped" in quiet.stderr
+
+
+def test_verbose_names_every_path_rule_for_files_named_explicitly(tmp_path):
+    """What discover leaves out of a named path is said too; a path that does not exist is a usage error instead."""
+    root = _module(tmp_path / "m", ["F"])
+    (root / "README.md").write_text("docs\n")
+    (root / "vendor" / "v").mkdir(parents=True)
+    (root / "vendor" / "v" / "v.go").write_text(SRC.format(name="V"))
+    (root / "_hidden.go").write_text(SRC.format(name="H"))
+    proc = run_cli("-v", "README.md", "vendor/v/v.go", "_hidden.go", "f.go", cwd=root, check=0)
+    assert "README.md: skipped: not a .go file\n" in proc.stderr
+    assert "vendor/v/v.go: skipped: inside vendor/\n" in proc.stderr
+    assert "_hidden.go: skipped: name starts with . or _\n" in proc.stderr
+    assert "1 of 1 file changed, 1 span added, 3 skipped" in proc.stderr
