@@ -1,7 +1,8 @@
 """Many files at once: in worker processes, one file's failure never stopping the others.
 
-`run_all(work, items, jobs, died)` gives `work(item)` for every item, in the
-items' order. Small batches run in this process (starting workers would cost
+`run_all(work, items, jobs, died, progress)` gives `work(item)` for every item, in the
+items' order, and calls `progress(n)` in this process as each n results arrive, in
+whatever order they are done (for a progress bar). Small batches run in this process (starting workers would cost
 more than they save); larger ones in a pool of `jobs` worker processes, the
 items sent in chunks. A worker that dies (killed for memory, a crash in a
 native library) breaks the pool: the items whose results were lost are then
@@ -15,7 +16,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
@@ -25,21 +26,33 @@ R = TypeVar("R")
 SERIAL_BELOW = 48  # items; fewer are done in this process, sparing the worker start-up
 
 
-def run_all(work: Callable[[T], R], items: Sequence[T], jobs: int, died: Callable[[T, str], R]) -> list[R]:
+def run_all(
+    work: Callable[[T], R], items: Sequence[T], jobs: int, died: Callable[[T, str], R], progress: Callable[[int], None] | None = None
+) -> list[R]:
     """`work(item)` for every item, in order; `work` must be picklable (a module-level function or a partial of one)."""
     workers = jobs or os.cpu_count() or 1
+    report = progress or _nothing
     if workers == 1 or len(items) < SERIAL_BELOW:
-        return [work(item) for item in items]
+        return [_reported(work(item), report) for item in items]
     results: dict[int, R] = {}
     size = max(1, min(64, len(items) // (workers * 8)))
     chunks = [list(range(start, min(start + size, len(items)))) for start in range(0, len(items), size)]
-    lost = _in_pool(work, items, chunks, workers, results)
+    lost = _in_pool(work, items, chunks, workers, results, report)
     while lost:  # one at a time, in order: the first lost item is the one its worker died on
-        lost = _in_pool(work, items, [[i] for i in lost], 1, results)
+        lost = _in_pool(work, items, [[i] for i in lost], 1, results, report)
         if lost:
             culprit, lost = lost[0], lost[1:]
-            results[culprit] = died(items[culprit], "the worker process processing it died (killed, or out of memory?)")
+            results[culprit] = _reported(died(items[culprit], "the worker process processing it died (killed, or out of memory?)"), report)
     return [results[i] for i in range(len(items))]
+
+
+def _nothing(n: int) -> None:
+    pass
+
+
+def _reported(result: R, progress: Callable[[int], None]) -> R:
+    progress(1)
+    return result
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -51,16 +64,20 @@ def _chunk(work: Callable[[T], R], chunk: list[T]) -> list[R]:
     return [work(item) for item in chunk]
 
 
-def _in_pool(work: Callable[[T], R], items: Sequence[T], chunks: list[list[int]], workers: int, results: dict[int, R]) -> list[int]:
-    """Run the chunks; fill `results`; the indices whose results a broken pool lost, in order."""
+def _in_pool(
+    work: Callable[[T], R], items: Sequence[T], chunks: list[list[int]], workers: int, results: dict[int, R], progress: Callable[[int], None]
+) -> list[int]:
+    """Run the chunks; fill `results` and report progress as each chunk is done; the indices
+    whose results a broken pool lost, in order."""
     lost: list[int] = []
     with ProcessPoolExecutor(workers, mp_context=_context()) as pool:
-        futures: list[tuple[list[int], Future[list[R]]]] = [
-            (chunk, pool.submit(_chunk, work, [items[i] for i in chunk])) for chunk in chunks
-        ]
-        for chunk, future in futures:
+        futures: dict[Future[list[R]], list[int]] = {pool.submit(_chunk, work, [items[i] for i in chunk]): chunk for chunk in chunks}
+        for future in as_completed(futures):
+            chunk = futures[future]
             try:
                 results.update(zip(chunk, future.result(), strict=True))
             except BrokenProcessPool:
                 lost.extend(chunk)
-    return lost
+                continue
+            progress(len(chunk))
+    return sorted(lost)

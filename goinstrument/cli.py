@@ -9,11 +9,13 @@ file is touched.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from goinstrument import __version__
+from goinstrument.discover import normalize_argument
 from goinstrument.options import (
     Action,
     ChangedSince,
@@ -27,6 +29,7 @@ from goinstrument.options import (
     RunOptions,
     Source,
     Staged,
+    Stdin,
     settings,
 )
 from goinstrument.run import EXIT_ERROR, EXIT_OK
@@ -40,12 +43,16 @@ examples:
   goinstrument --check --format sarif > spans.sarif  findings for GitHub code scanning
   goinstrument --remove ./...                      take the spans out again
   goinstrument --install-hook                      add spans to what you commit (git pre-commit hook)
+  goinstrument - --stdin-filename pkg/a.go < a.go  an editor's filter: source on stdin, the result on stdout
 
 exit status:
   0  success (files may have been rewritten)
   1  --check found functions without a span (with --fail-under: coverage is below PCT)
   2  a usage error, a git error, or a file that could not be processed (the others still were)
 """
+
+
+STDIN = "-"  # the path argument that means: the source on stdin, the result on stdout
 
 
 class UsageError(Exception):
@@ -59,7 +66,14 @@ def parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("paths", nargs="*", metavar="PATH", help='files or directories (recursive; "./..." works too); default "."')
+    p.add_argument(
+        "paths", nargs="*", metavar="PATH",
+        help='files or directories (recursive; "./..." works too); default "."; "-": the source on stdin, the result on stdout',
+    )
+    p.add_argument(
+        "--stdin-filename", metavar="PATH",
+        help="with -: the file's name, for its tracer (go.mod), the skip rules, .goinstrument.toml and messages",
+    )
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true", help="write nothing; list functions without a span; exit 1 if any")
     mode.add_argument("--diff", action="store_true", help="write nothing; print a unified diff")
@@ -97,6 +111,8 @@ def rewrite_options(args: argparse.Namespace, configured: dict[str, object] | No
 
 
 def _source(args: argparse.Namespace) -> Source:
+    if args.paths == [STDIN]:
+        return Stdin(args.stdin_filename)
     if args.staged:
         if args.paths or args.changed_since:
             raise UsageError("--staged takes no PATH and no --changed-since")
@@ -114,7 +130,7 @@ def _check_combinations(args: argparse.Namespace) -> None:
             flag
             for flag, given in (
                 ("--check", args.check), ("--diff", args.diff), ("--remove", args.remove), ("--staged", args.staged),
-                ("--changed-since", args.changed_since), ("PATH", args.paths),
+                ("--changed-since", args.changed_since), ("PATH", args.paths), ("--stdin-filename", args.stdin_filename),
             )
             if given
         ]
@@ -126,6 +142,32 @@ def _check_combinations(args: argparse.Namespace) -> None:
         raise UsageError("--remove goes with a plain run or --diff, not --check, --staged or --install-hook")
     if args.format == "json" and args.diff:
         raise UsageError("--diff prints a patch; --format json goes with a plain run or --check")
+    _check_stdin(args)
+    missing = [arg for arg in args.paths if arg != STDIN and not os.path.lexists(normalize_argument(arg))]
+    if missing:  # a typo must not pass for a run over nothing (a dangling link is the batch's problem)
+        raise UsageError(f"no such file or directory: {', '.join(missing)}")
+
+
+def _check_stdin(args: argparse.Namespace) -> None:
+    if STDIN not in args.paths:
+        if args.stdin_filename is not None:
+            raise UsageError("--stdin-filename goes with - (stdin)")
+        return
+    if len(args.paths) > 1:
+        raise UsageError("- (stdin) goes alone, not with other paths")
+    if args.staged or args.changed_since:
+        raise UsageError("- (stdin) does not go with --staged or --changed-since")
+    if args.format != Format.TEXT.value and not args.check:
+        raise UsageError(f"with -, stdout carries the code: --format {args.format} goes with --check")
+
+
+def _config_start(args: argparse.Namespace, cwd: Path) -> Path:
+    """Where the search for .goinstrument.toml starts: the directory of the file named by
+    --stdin-filename (the editor's file, wherever the editor runs us from), else `cwd`."""
+    filename: str | None = args.stdin_filename
+    if filename and args.paths == [STDIN]:
+        return (cwd / filename).parent
+    return cwd
 
 
 def _check_measuring(args: argparse.Namespace) -> None:
@@ -157,7 +199,7 @@ def build(argv: Sequence[str] | None, cwd: Path) -> Invocation:
         return InstallHook(force=args.force)
     from goinstrument import config
 
-    rewrite = rewrite_options(args, config.load(cwd))
+    rewrite = rewrite_options(args, config.load(_config_start(args, cwd)))
     from goinstrument.backend import BackendError, load_backend
     from goinstrument.shape import unsupported
 
@@ -176,11 +218,17 @@ def build(argv: Sequence[str] | None, cwd: Path) -> Invocation:
         source=_source(args),
         format=Format(args.format),
         jobs=args.jobs,
-        use_cache=not args.no_cache and output is Output.WRITE,
+        use_cache=not args.no_cache and output is Output.WRITE and args.paths != [STDIN],
         verbosity=-1 if args.quiet else 1 if args.verbose else 0,
         verify=not args.fast,
+        progress=not args.quiet and args.format == Format.TEXT.value and _stderr_is_a_terminal(),
     )
     return Run(rewrite, run)
+
+
+def _stderr_is_a_terminal() -> bool:
+    """A person watching: a terminal that understands a line rewriting itself."""
+    return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
 
 
 def _say(message: str) -> None:
@@ -205,7 +253,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from goinstrument.run import run
 
     try:
-        return run(invocation.rewrite, invocation.run)
+        code = run(invocation.rewrite, invocation.run)
+        sys.stdout.flush()  # the last of the output too: a reader gone by now is a closed pipe as well
+        return code
     except BrokenPipeError:
         return _stdout_closed()
 

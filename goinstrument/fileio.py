@@ -1,16 +1,29 @@
-"""Reading sources, and the one atomic writer (sources, the hook script, the cache)."""
+"""Reading sources, the one atomic writer (sources, the hook script, the cache), and stdout."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import stat
+import sys
 import tempfile
 from pathlib import Path
 
 
 class FileError(Exception):
     """A file that cannot be read or written; the message is for the user."""
+
+
+def write_stdout(data: bytes) -> None:
+    """All of `data` on stdout, or BrokenPipeError when the reader has gone (`| head -1`; see
+    cli.main). A buffered write the reader cuts short returns how much it wrote instead of
+    failing, and the text layer drops that count: so write the bytes, again until done."""
+    sys.stdout.flush()  # whatever print() left in the text layer goes first
+    out = sys.stdout.buffer
+    rest = memoryview(data)
+    while rest:
+        rest = rest[out.write(rest) :]
+    out.flush()
 
 
 def read_source(path: Path) -> bytes:

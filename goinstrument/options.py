@@ -301,7 +301,14 @@ class Staged:
     """The pre-commit hook: the staged blobs and their working-tree files."""
 
 
-Source = FromPaths | ChangedSince | Staged
+@dataclass(frozen=True)
+class Stdin:
+    """`goinstrument -`: one file's source on stdin, its result on stdout (for editors)."""
+
+    filename: str | None = None  # --stdin-filename: for the tracer (go.mod), skip rules, config and messages
+
+
+Source = FromPaths | ChangedSince | Staged | Stdin
 
 
 @dataclass(frozen=True)
@@ -317,6 +324,7 @@ class RunOptions:
     use_cache: bool = True
     verbosity: int = 0  # -1 quiet (no summary), 0 normal, 1 verbose (every skipped file and why)
     verify: bool = True  # the stability check before every write; --fast turns it off
+    progress: bool = False  # a progress bar on stderr for a run over many files (stderr a terminal)
 
 
 @dataclass(frozen=True)

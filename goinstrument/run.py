@@ -13,9 +13,10 @@ from pathlib import Path
 from goinstrument import batch, gitops, result
 from goinstrument.cache import Cache
 from goinstrument.discover import go_files, skip_reason
-from goinstrument.fileio import FileError, read_source, replace_atomically
-from goinstrument.options import Action, ChangedSince, Format, FromPaths, Output, RewriteOptions, RunOptions, Staged
+from goinstrument.fileio import FileError, read_source, replace_atomically, write_stdout
+from goinstrument.options import Action, ChangedSince, Format, FromPaths, Output, RewriteOptions, RunOptions, Staged, Stdin
 from goinstrument.process import Source, process, tracer_for
+from goinstrument.progress import progress_bar
 from goinstrument.result import Finding, Outcome, Position, Problem, Summary
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -23,6 +24,10 @@ EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 def run(rewrite: RewriteOptions, options: RunOptions) -> int:
     """Run as the options say; the exit code."""
+    if isinstance(options.source, Stdin):
+        from goinstrument.stdin import run_stdin
+
+        return _finish(run_stdin(rewrite, options), rewrite, options)
     try:
         summary = run_staged(rewrite, options) if isinstance(options.source, Staged) else run_files(rewrite, options)
     except gitops.GitError as exc:
@@ -128,7 +133,8 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
                 continue
         todo.append(path)
     work = partial(_file_work, rewrite=rewrite, output=options.output, verify=options.verify)
-    dones = batch.run_all(work, todo, options.jobs, lambda path, why: _failed(str(path), why))
+    with progress_bar(len(todo), options.progress) as advance:
+        dones = batch.run_all(work, todo, options.jobs, lambda path, why: _failed(str(path), why), advance)
     tally = _Tally()
     tally.summary.problems.extend(problems)
     tally.summary.skipped.extend(explicit_skips)
@@ -147,7 +153,7 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
     if options.output is Output.DIFF:
         for done in dones:
             if done.diff:
-                sys.stdout.write(done.diff)
+                write_stdout(done.diff.encode())
     return tally.summary
 
 
@@ -234,7 +240,8 @@ def run_staged(rewrite: RewriteOptions, options: RunOptions) -> Summary:
         if copy is not None:
             todo.append(copy)
     work = partial(_process_work, rewrite=rewrite, check=options.output is Output.CHECK, verify=options.verify)
-    results = batch.run_all(work, todo, options.jobs, lambda source, why: _lost(source, why))
+    with progress_bar(len(todo), options.progress) as advance:
+        results = batch.run_all(work, todo, options.jobs, lambda source, why: _lost(source, why), advance)
     outcomes = {id(source): outcome for source, outcome in zip(todo, results, strict=True)}
     tally = _Tally()
     for file, blob, (on_disk, copy), stamp in zip(files, blobs, worktrees, stamps, strict=True):
@@ -260,7 +267,7 @@ def _apply_staged(
     if staged.problem is not None or output is not Output.WRITE:
         diff = unified_diff(staged.path, staged.source, staged.output) if output is Output.DIFF and staged.changed else None
         if diff:
-            sys.stdout.write(diff)
+            write_stdout(diff.encode())
         return _done(staged)
     if worktree is not None:
         if worktree.problem is not None:
@@ -348,7 +355,8 @@ def _finish(summary: Summary, rewrite: RewriteOptions, options: RunOptions) -> i
     if summary.errors:  # said by the report, in its format
         return EXIT_ERROR
     quiet_hook = isinstance(options.source, Staged) and not (summary.files_changed or summary.problems or summary.findings)
-    if options.verbosity >= 0 and options.format is not Format.JSON and not quiet_hook:
+    quiet_filter = isinstance(options.source, Stdin) and options.verbosity <= 0  # an editor shows stderr as an error
+    if options.verbosity >= 0 and options.format is not Format.JSON and not quiet_hook and not quiet_filter:
         _say(_closing(summary, rewrite, options))
         if options.output is Output.CHECK:
             _say(coverage_line(summary.total_coverage))

@@ -153,9 +153,13 @@ def test_dangling_symlink(tmp_path):
     assert b"span" in (root / "good.go").read_bytes()
 
 
-def test_missing_path(tmp_path):
-    proc = run_cli("nope.go", cwd=tmp_path, check=2)
-    assert "nope.go:1:1: no such file or directory" in proc.stderr
+@pytest.mark.parametrize("args", [["nope.go"], ["a.go", "nope.go"], ["nope/..."], ["--diff", "nope.go"], ["--changed-since", "HEAD", "nope/"]])
+def test_a_path_that_does_not_exist_is_a_usage_error_and_nothing_is_processed(tmp_path, args):
+    root = module(tmp_path, {"a.go": PLAIN})
+    proc = run_cli(*args, cwd=root, check=2)
+    assert proc.stderr.endswith(f"goinstrument: error: no such file or directory: {args[-1]}\n"), proc.stderr
+    assert proc.stdout == ""
+    assert (root / "a.go").read_bytes() == PLAIN
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
@@ -350,14 +354,35 @@ def test_diff_splits_lines_only_at_newlines(tmp_path):
     assert applied.returncode == 0, applied.stdout + applied.stderr
 
 
-def test_a_reader_that_stops_early_gets_no_traceback(tmp_path):
-    """`goinstrument --diff . | head -1`: a closed stdout ends the run quietly, as for any Unix filter."""
-    root = module(tmp_path, {f"p{i}/a.go": PLAIN for i in range(300)})  # diffs filling a pipe's buffer twice
+MANY_FUNCTIONS = b"package p\n\nimport \"context\"\n" + b"".join(
+    b"\nfunc F%d(ctx context.Context) error {\n\treturn nil\n}\n" % n for n in range(20)
+)
+
+
+@pytest.mark.parametrize(
+    "command, first",
+    [
+        ("--diff .", "--- a/"),  # diffs, written after the batch
+        ("--diff p0/a.go", "--- a/p0/a.go"),  # one diff larger than the pipe: one write, cut short
+        ("--check .", "p0/a.go:5:1: F0: no span"),  # findings, printed by the report
+        ("- < p0/a.go", "package p"),  # the stdin filter's source
+        ("--diff - < p0/a.go", "--- a/<stdin>"),
+    ],
+)
+def test_a_reader_that_stops_early_gets_no_traceback(tmp_path, command, first):
+    """`goinstrument --diff . | head -1`: a closed stdout ends the run quietly, as for any Unix filter.
+    Every output is more than a pipe's buffer holds, so the reader is gone while it is written."""
+    files = {f"p{i}/a.go": MANY_FUNCTIONS for i in range(200)}
+    files["p0/a.go"] = b"package p\n\nimport \"context\"\n" + b"".join(
+        b"\nfunc F%d(ctx context.Context) error {\n\treturn nil\n}\n" % n for n in range(600)
+    )
+    root = module(tmp_path, files)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
     proc = subprocess.run(
-        ["bash", "-c", f'"{sys.executable}" -m goinstrument --diff . | head -1; echo "status ${{PIPESTATUS[0]}}" >&2'],
+        ["bash", "-c", f'"{sys.executable}" -m goinstrument {command} | head -1; echo "status ${{PIPESTATUS[0]}}" >&2'],
         cwd=root, capture_output=True, text=True, env=env,
     )
-    assert proc.stdout.startswith("--- a/")
-    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
+    assert proc.stdout.startswith(first), proc.stdout
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr and "Exception ignored" not in proc.stderr, proc.stderr
     assert "status 141" in proc.stderr
+    assert (root / "p1/a.go").read_bytes() == MANY_FUNCTIONS  # nothing written

@@ -190,3 +190,17 @@ def test_a_one_spec_import_block_is_not_a_round_trip_failure(tmp_path):
     (root / "a.go").write_text('package p\n\nimport (\n\t"context"\n)\n\nfunc F(ctx context.Context) {\n\tprintln()\n}\n')
     run_cli("a.go", cwd=root, check=0)
     assert 'Start(ctx, "F")' in (root / "a.go").read_text()
+
+
+def test_verbose_names_every_path_rule_for_files_named_explicitly(tmp_path):
+    """What discover leaves out of a named path is said too; a path that does not exist is a usage error instead."""
+    root = _module(tmp_path / "m", ["F"])
+    (root / "README.md").write_text("docs\n")
+    (root / "vendor" / "v").mkdir(parents=True)
+    (root / "vendor" / "v" / "v.go").write_text(SRC.format(name="V"))
+    (root / "_hidden.go").write_text(SRC.format(name="H"))
+    proc = run_cli("-v", "README.md", "vendor/v/v.go", "_hidden.go", "f.go", cwd=root, check=0)
+    assert "README.md: skipped: not a .go file\n" in proc.stderr
+    assert "vendor/v/v.go: skipped: inside vendor/\n" in proc.stderr
+    assert "_hidden.go: skipped: name starts with . or _\n" in proc.stderr
+    assert "1 of 4 files changed, 1 span added, 3 skipped" in proc.stderr

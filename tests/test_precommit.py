@@ -10,8 +10,10 @@ afresh into a store of its own, so it is used where the issue asks for it and
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -162,3 +164,27 @@ def test_a_commit_through_pre_commit_install(shop, pre_commit_home):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert 'Start(ctx, "Order")' in shop.show("HEAD:orders.go")
     assert shop.status() == ""
+
+
+# --- the README's example, as a user copies it ---------------------------------------------------
+
+
+def test_the_readme_config_works_against_the_release_tag(tmp_path, hook_repo, pre_commit_home):
+    """The README's .pre-commit-config.yaml, its repo: pointed at a copy of this checkout tagged
+    as the release step says (annotated tag v + the version in pyproject.toml): pre-commit
+    resolves its rev: and runs the hook. (test_release keeps that rev: and the version in step.)"""
+    version = tomllib.loads((CHECKOUT / "pyproject.toml").read_text())["project"]["version"]
+    hook_repo.git("tag", "-f", "-a", f"v{version}", "-m", f"goinstrument {version}")
+    example = re.search(r"```yaml\n(# \.pre-commit-config\.yaml\n.*?)```", (CHECKOUT / "README.md").read_text(), re.DOTALL)
+    assert example is not None
+    config = re.sub(r"repo: \S+.*", f"repo: {hook_repo.root}", example.group(1))
+    assert f"rev: v{version}" in config
+    repo = GitRepo.init(tmp_path / "shop")
+    repo.write("go.mod", GO_MOD)
+    repo.write("shop.go", GO_FUNC)
+    repo.write(".pre-commit-config.yaml", config)
+    repo.commit_all("first")
+    proc = repo.run("pre-commit", "run", "goinstrument", "--all-files", env=pre_commit_env(pre_commit_home))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "files were modified by this hook" in proc.stdout
+    assert SPAN in repo.read("shop.go")

@@ -1,0 +1,210 @@
+"""`goinstrument -`: Go source on stdin, the result on stdout, as editors run gofmt and black.
+`--stdin-filename PATH` names the file for the tracer (go.mod), the skip rules, the nearest
+`.goinstrument.toml` and the messages. Run for real, through the command line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+PLAIN = b'package p\n\nimport "context"\n\nfunc F(ctx context.Context) error {\n\treturn nil\n}\n'
+SPAN = b'_, span := otel.Tracer("{tracer}").Start(ctx, "F")'
+BROKEN = b'package p\n\nimport "context"\n\nfunc F(ctx context.Context {\n}\n'
+
+
+def goinstrument(*args: str, data: bytes, cwd: Path, check: int | None = None) -> subprocess.CompletedProcess:
+    """The real command line with `data` on stdin; stdout as bytes (it is code), stderr as text."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.run([sys.executable, "-m", "goinstrument", *args], input=data, cwd=cwd, capture_output=True, env=env)
+    result = subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout, proc.stderr.decode())
+    if check is not None:
+        assert result.returncode == check, f"exit {result.returncode}\nstdout:\n{proc.stdout!r}\nstderr:\n{result.stderr}"
+    return result
+
+
+def span(tracer: str) -> bytes:
+    return SPAN.replace(b"{tracer}", tracer.encode())
+
+
+def module(root: Path, path: str = "example.com/m", config: str | None = None) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "go.mod").write_text(f"module {path}\n\ngo 1.22\n")
+    if config is not None:
+        (root / ".goinstrument.toml").write_text(config)
+    return root
+
+
+# --- the filter --------------------------------------------------------------------------------------
+
+
+def test_stdin_is_instrumented_to_stdout_quietly_and_nothing_is_written(tmp_path):
+    root = module(tmp_path / "m")
+    proc = goinstrument("-", data=PLAIN, cwd=root, check=0)
+    assert span("example.com/m") in proc.stdout
+    assert b'"go.opentelemetry.io/otel"' in proc.stdout
+    assert proc.stderr == ""  # no summary line: the editor shows stderr as an error
+    assert sorted(p.name for p in root.iterdir()) == ["go.mod"]
+
+
+def test_stdin_filename_names_the_package_for_the_tracer_from_its_go_mod(tmp_path):
+    root = module(tmp_path / "m")
+    (root / "sub" / "pkg").mkdir(parents=True)
+    proc = goinstrument("-", "--stdin-filename", "m/sub/pkg/a.go", data=PLAIN, cwd=tmp_path, check=0)
+    assert span("example.com/m/sub/pkg") in proc.stdout
+    again = goinstrument("-", "--stdin-filename", "m/sub/pkg/a.go", data=proc.stdout, cwd=tmp_path, check=0)
+    assert again.stdout == proc.stdout  # a second save changes nothing
+
+
+def test_the_output_is_what_a_run_over_the_file_writes(tmp_path):
+    root = module(tmp_path / "m")
+    (root / "a.go").write_bytes(PLAIN)
+    piped = goinstrument("-", "--stdin-filename", "a.go", data=PLAIN, cwd=root, check=0)
+    assert (root / "a.go").read_bytes() == PLAIN
+    goinstrument("a.go", data=b"", cwd=root, check=0)
+    assert piped.stdout == (root / "a.go").read_bytes()
+
+
+def test_line_endings_and_bom_are_kept(tmp_path):
+    root = module(tmp_path / "m")
+    src = b"\xef\xbb\xbf" + PLAIN.replace(b"\n", b"\r\n")
+    proc = goinstrument("-", data=src, cwd=root, check=0)
+    assert proc.stdout.startswith(b"\xef\xbb\xbfpackage p\r\n")
+    assert b"\n" not in proc.stdout.replace(b"\r\n", b"")
+    assert span("example.com/m") in proc.stdout
+
+
+def test_remove_from_stdin(tmp_path):
+    root = module(tmp_path / "m")
+    instrumented = goinstrument("-", data=PLAIN, cwd=root, check=0).stdout
+    removed = goinstrument("--remove", "-", data=instrumented, cwd=root, check=0).stdout
+    assert removed == PLAIN.replace(b") error {", b") (err error) {")  # the named result stays named
+
+
+# --- problems and skips: the input back, unchanged, as gofmt does -----------------------------------
+
+
+def test_a_file_with_a_problem_is_written_back_unchanged_and_the_problem_names_the_file(tmp_path):
+    root = module(tmp_path / "m")
+    proc = goinstrument("-", "--stdin-filename", "pkg/a.go", data=BROKEN, cwd=root, check=2)
+    assert proc.stdout == BROKEN
+    assert proc.stderr.startswith("pkg/a.go:5:"), proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_without_a_filename_messages_say_stdin(tmp_path):
+    root = module(tmp_path / "m")
+    proc = goinstrument("-", data=BROKEN, cwd=root, check=2)
+    assert proc.stdout == BROKEN
+    assert proc.stderr.startswith("<stdin>:5:"), proc.stderr
+
+
+@pytest.mark.parametrize(
+    "filename, data, reason",
+    [
+        ("a_test.go", PLAIN, "test file"),
+        ("vendor/v/a.go", PLAIN, "inside vendor/"),
+        ("testdata/a.go", PLAIN, "inside testdata/"),
+        ("_a.go", PLAIN, "name starts with . or _"),
+        ("a.go", b"// Code generated by x. DO NOT EDIT.\n\n" + PLAIN, "generated file"),
+        ("a.go", b"//go:build ignore\n\n" + PLAIN, "build constraint never satisfied"),
+        ("a_windows.go", b"//go:build linux\n\n" + PLAIN, "build constraint never satisfied"),  # the name is part of it
+        ("gen/a.go", PLAIN, "excluded by"),  # .goinstrument.toml's exclude
+    ],
+)
+def test_a_file_the_skip_rules_leave_alone_comes_back_unchanged(tmp_path, filename, data, reason):
+    root = module(tmp_path / "m", config='exclude = ["gen/**"]\n')
+    proc = goinstrument("-", "--stdin-filename", filename, data=data, cwd=root, check=0)
+    assert proc.stdout == data
+    assert proc.stderr == ""
+    verbose = goinstrument("-v", "-", "--stdin-filename", filename, data=data, cwd=root, check=0)
+    assert verbose.stdout == data
+    assert f"{filename}: skipped: {reason}" in verbose.stderr
+    assert "0 of 1 file changed" in verbose.stderr
+
+
+def test_the_nearest_configuration_file_is_the_one_above_the_named_file(tmp_path):
+    """Run from one module on a file of another: the other module's .goinstrument.toml decides."""
+    here = module(tmp_path / "here", config='tracer = "from-here"\n')
+    module(tmp_path / "there", config='tracer = "from-there"\n')
+    proc = goinstrument("-", "--stdin-filename", "../there/a.go", data=PLAIN, cwd=here, check=0)
+    assert span("from-there") in proc.stdout
+    without = goinstrument("-", data=PLAIN, cwd=here, check=0)
+    assert span("from-here") in without.stdout
+
+
+def test_flags_still_win_over_the_file(tmp_path):
+    root = module(tmp_path / "m", config='tracer = "from-file"\n')
+    proc = goinstrument("-", "--tracer", "from-flag", "--stdin-filename", "a.go", data=PLAIN, cwd=root, check=0)
+    assert span("from-flag") in proc.stdout
+
+
+def test_verbose_adds_the_summary_line(tmp_path):
+    root = module(tmp_path / "m")
+    proc = goinstrument("-v", "-", "--stdin-filename", "a.go", data=PLAIN, cwd=root, check=0)
+    assert "goinstrument: 1 of 1 file changed, 1 span added" in proc.stderr
+
+
+# --- --check and --diff ------------------------------------------------------------------------------
+
+
+def test_check_reports_findings_on_stdout_and_exits_1(tmp_path):
+    root = module(tmp_path / "m")
+    proc = goinstrument("--check", "-", "--stdin-filename", "pkg/a.go", data=PLAIN, cwd=root, check=1)
+    assert proc.stdout == b"pkg/a.go:5:1: F: no span\n"
+    assert proc.stderr == ""
+    clean = goinstrument("--check", "-", data=goinstrument("-", data=PLAIN, cwd=root).stdout, cwd=root, check=0)
+    assert clean.stdout == b""
+
+
+def test_check_with_github_annotations(tmp_path):
+    root = module(tmp_path / "m")
+    proc = goinstrument("--check", "--format", "github", "-", "--stdin-filename", "a.go", data=PLAIN, cwd=root, check=1)
+    assert proc.stdout.startswith(b"::error file=a.go,line=5,col=1,")
+
+
+def test_diff_prints_a_patch_named_after_the_file(tmp_path):
+    root = module(tmp_path / "m")
+    proc = goinstrument("--diff", "-", "--stdin-filename", "a.go", data=PLAIN, cwd=root, check=0)
+    assert proc.stdout.startswith(b"--- a/a.go\n+++ b/a.go\n")
+    assert b"+\t" + span("example.com/m") in proc.stdout
+    unchanged = goinstrument("--diff", "-", "--stdin-filename", "a_test.go", data=PLAIN, cwd=root, check=0)
+    assert unchanged.stdout == b""
+
+
+def test_diff_without_a_filename(tmp_path):
+    root = module(tmp_path / "m")
+    proc = goinstrument("--diff", "-", data=PLAIN, cwd=root, check=0)
+    assert proc.stdout.startswith(b"--- a/<stdin>\n+++ b/<stdin>\n")
+
+
+# --- usage errors ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["-", "a.go"], "- (stdin) goes alone"),
+        (["a.go", "-"], "- (stdin) goes alone"),
+        (["-", "-"], "- (stdin) goes alone"),
+        (["-", "--staged"], "- (stdin) does not go with --staged or --changed-since"),
+        (["-", "--changed-since", "main"], "- (stdin) does not go with --staged or --changed-since"),
+        (["--stdin-filename", "a.go", "a.go"], "--stdin-filename goes with - (stdin)"),
+        (["--stdin-filename", "a.go"], "--stdin-filename goes with - (stdin)"),
+        (["-", "--format", "json"], "with -, stdout carries the code"),
+        (["-", "--format", "github"], "with -, stdout carries the code"),
+        (["-", "--diff", "--format", "github"], "with -, stdout carries the code"),
+        (["-", "--install-hook"], "--install-hook installs the hook and does nothing else"),
+    ],
+)
+def test_stdin_mixed_with_other_sources_is_a_usage_error(tmp_path, args, message):
+    root = module(tmp_path / "m")
+    (root / "a.go").write_bytes(PLAIN)
+    proc = goinstrument(*args, data=PLAIN, cwd=root, check=2)
+    assert f"goinstrument: error: {message}" in proc.stderr, proc.stderr
+    assert proc.stdout == b""
+    assert (root / "a.go").read_bytes() == PLAIN
