@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 import sys
@@ -44,7 +45,9 @@ def _say(message: str) -> None:
 
 @dataclass(frozen=True)
 class Done:
-    """An Outcome once the run's output has been applied to it (no bytes: cheap to send between processes)."""
+    """What one file's Outcome means for the run, made in a worker: no bytes travel back but a
+    changed file's (`write`), which the parent writes, so that a worker has no effect on disk and
+    an item a dead worker lost can simply be run again."""
 
     path: str
     changed: bool = False
@@ -56,6 +59,7 @@ class Done:
     diff: str | None = None
     clean: tuple[int, int] | None = None  # (mtime_ns, size) of a file now in its final state
     coverage: result.Coverage = result.Coverage()
+    write: tuple[bytes, bytes] | None = None  # (what the file held, what it is to hold) with Output.WRITE
 
 
 def _done(outcome: Outcome, **applied: object) -> Done:
@@ -138,6 +142,7 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
     tally = _Tally()
     tally.summary.problems.extend(problems)
     tally.summary.skipped.extend(explicit_skips)
+    dones = [_write(done) for done in dones]
     for done in dones:
         tally.add(done)
         if cache is not None:
@@ -166,7 +171,7 @@ def _file_stamp(path: Path, rewrite: RewriteOptions) -> list[object] | None:
 
 
 def _file_work(path: Path, rewrite: RewriteOptions, output: Output, verify: bool) -> Done:
-    """One working-tree file: read, process, and apply the output (in a worker process)."""
+    """One working-tree file: read, process, and make its diff (in a worker process; writes nothing)."""
     display = str(path)
     try:
         data = read_source(path)
@@ -175,23 +180,30 @@ def _file_work(path: Path, rewrite: RewriteOptions, output: Output, verify: bool
     outcome = process(Source(display, path, data), rewrite, check=output is Output.CHECK, verify=verify)
     if outcome.problem is not None:
         return _done(outcome)
-    diff = None
-    if outcome.changed:
-        if output is Output.WRITE:
-            try:
-                replace_atomically(path, outcome.output, expect=outcome.source)
-            except FileError as exc:
-                return _failed(display, str(exc))
-        elif output is Output.DIFF:
-            diff = unified_diff(display, outcome.source, outcome.output)
-    clean = None
-    if output is Output.WRITE or not outcome.changed:
-        try:
-            stat = os.stat(path)
-            clean = (stat.st_mtime_ns, stat.st_size)
-        except OSError:
-            pass
-    return _done(outcome, diff=diff, clean=clean)
+    if outcome.changed and output is Output.WRITE:
+        return _done(outcome, write=(outcome.source, outcome.output))
+    diff = unified_diff(display, outcome.source, outcome.output) if outcome.changed and output is Output.DIFF else None
+    return _done(outcome, diff=diff, clean=None if outcome.changed else _stat(path))
+
+
+def _write(done: Done) -> Done:
+    """Write a changed file (in the parent): atomically, and only if it still holds what was read."""
+    if done.write is None:
+        return done
+    before, after = done.write
+    try:
+        replace_atomically(Path(done.path), after, expect=before)
+    except FileError as exc:
+        return _failed(done.path, str(exc))
+    return dataclasses.replace(done, write=None, clean=_stat(Path(done.path)))
+
+
+def _stat(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
 
 
 def _relative(path: Path) -> Path:
