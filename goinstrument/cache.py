@@ -41,12 +41,19 @@ class Cache:
         except (OSError, ValueError):
             pass
 
-    def is_clean(self, key: str, stamp: list[object]) -> bool:
-        return self.entries.get(key) == stamp
+    def lookup(self, key: str, stamp: list[object]) -> tuple[bool, str | None]:
+        """(whether the file is known clean with this stamp, the reason it was skipped if it was)."""
+        entry = self.entries.get(key)
+        if not isinstance(entry, list) or entry[:-1] != stamp:
+            return False, None
+        reason = entry[-1]
+        return True, reason if isinstance(reason, str) else None
 
-    def record(self, key: str, stamp: list[object]) -> None:
-        if self.entries.get(key) != stamp:
-            self.entries[key] = stamp
+    def record(self, key: str, stamp: list[object], skipped: str | None = None) -> None:
+        """The file is clean with this stamp (and, when a rule left it alone, why: -v says so again)."""
+        entry = [*stamp, skipped]
+        if self.entries.get(key) != entry:
+            self.entries[key] = entry
             self.dirty = True
 
     def forget(self, key: str) -> None:

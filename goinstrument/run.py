@@ -128,12 +128,15 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
     else:
         raise TypeError(source)
     cache = Cache(rewrite.cache_key()) if options.use_cache else None
-    todo, stamps = [], {}
+    todo, stamps, cached_skips = [], {}, []
     for path in paths:
         key = os.path.abspath(path)
         if cache is not None:
-            stamps[key] = _file_stamp(path, rewrite)
-            if stamps[key] is not None and cache.is_clean(key, stamps[key]):  # type: ignore[arg-type]
+            stamp = stamps[key] = _file_stamp(path, rewrite)
+            known, reason = cache.lookup(key, stamp) if stamp is not None else (False, None)
+            if known:
+                if reason is not None:  # left alone by a rule last time, and still: -v says so again
+                    cached_skips.append((str(path), reason))
                 continue
         todo.append(path)
     work = partial(_file_work, rewrite=rewrite, output=options.output, verify=options.verify)
@@ -141,7 +144,7 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
         dones = batch.run_all(work, todo, options.jobs, lambda path, why: _failed(str(path), why), advance)
     tally = _Tally()
     tally.summary.problems.extend(problems)
-    tally.summary.skipped.extend(explicit_skips)
+    tally.summary.skipped.extend(explicit_skips + cached_skips)
     dones = [_write(done) for done in dones]
     for done in dones:
         tally.add(done)
@@ -149,7 +152,7 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
             key = os.path.abspath(done.path)
             stamp = stamps.get(key)
             if done.clean is not None and stamp is not None:
-                cache.record(key, [*done.clean, stamp[2]])
+                cache.record(key, [*done.clean, stamp[2]], done.skipped)
             else:
                 cache.forget(key)
     tally.summary.files_seen = len(paths) + len(explicit_skips)  # a file named and skipped was seen too
@@ -238,13 +241,17 @@ def run_staged(rewrite: RewriteOptions, options: RunOptions) -> Summary:
     blobs: list[Source] = []
     worktrees: list[tuple[bytes | None, Source | None]] = []  # the working-tree bytes, and a Source when they differ
     stamps: list[list[object]] = []
+    known: dict[int, Outcome] = {}  # id(blob) -> its outcome, for blobs the cache knows clean
     todo: list[Source] = []
     for file in files:
         place = index.top / file.path
         blob = Source(_display(place), place, index.blob(file))
         blobs.append(blob)
         stamps.append([str(file.id), tracer_for(place, rewrite, b"")])
-        if cache is None or not cache.is_clean(_staged_key(place), stamps[-1]):
+        clean, reason = cache.lookup(_staged_key(place), stamps[-1]) if cache is not None else (False, None)
+        if clean:
+            known[id(blob)] = Outcome(blob.path, blob.data, blob.data, skipped=reason)
+        else:
             todo.append(blob)
         on_disk = _read_worktree(place) if write else None
         copy = None if on_disk is None or on_disk == blob.data else Source(blob.path, place, on_disk)
@@ -254,10 +261,10 @@ def run_staged(rewrite: RewriteOptions, options: RunOptions) -> Summary:
     work = partial(_process_work, rewrite=rewrite, check=options.output is Output.CHECK, verify=options.verify)
     with progress_bar(len(todo), options.progress) as advance:
         results = batch.run_all(work, todo, options.jobs, lambda source, why: _lost(source, why), advance)
-    outcomes = {id(source): outcome for source, outcome in zip(todo, results, strict=True)}
+    outcomes = known | {id(source): outcome for source, outcome in zip(todo, results, strict=True)}
     tally = _Tally()
     for file, blob, (on_disk, copy), stamp in zip(files, blobs, worktrees, stamps, strict=True):
-        staged = outcomes.get(id(blob)) or Outcome(blob.path, blob.data, blob.data)  # absent: clean in the cache
+        staged = outcomes[id(blob)]
         worktree = None if on_disk is None else staged if copy is None else outcomes[id(copy)]
         done = _apply_staged(index, file, staged, worktree, options.output, tally.summary)
         tally.add(done)
@@ -266,7 +273,7 @@ def run_staged(rewrite: RewriteOptions, options: RunOptions) -> Summary:
         if write and staged.changed:
             stamp = [str(index.stage(file, staged.output)), stamp[1]]
         if cache is not None and (write or not staged.changed):
-            cache.record(_staged_key(blob.place), stamp)
+            cache.record(_staged_key(blob.place), stamp, staged.skipped)
     index.write()
     if cache is not None:
         cache.save()

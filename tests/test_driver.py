@@ -204,3 +204,24 @@ def test_verbose_names_every_path_rule_for_files_named_explicitly(tmp_path):
     assert "vendor/v/v.go: skipped: inside vendor/\n" in proc.stderr
     assert "_hidden.go: skipped: name starts with . or _\n" in proc.stderr
     assert "1 of 4 files changed, 1 span added, 3 skipped" in proc.stderr
+
+
+def test_a_file_the_cache_knows_was_skipped_is_still_said_and_counted(tmp_path):
+    root = _module(tmp_path / "m", ["F"])
+    (root / "gen.go").write_text(GENERATED)
+    env = {"GOINSTRUMENT_CACHE_DIR": str(tmp_path / "cache")}
+    first = run_cli("-v", ".", cwd=root, env=env, check=0)
+    second = run_cli("-v", ".", cwd=root, env=env, check=0)
+    assert "gen.go: skipped: generated file\n" in first.stderr
+    assert "gen.go: skipped: generated file\n" in second.stderr
+    assert "0 of 2 files changed, 0 spans added, 1 skipped" in second.stderr
+
+
+def test_a_staged_blob_the_cache_knows_was_skipped_is_still_said(tmp_path):
+    repo = GitRepo.go_module(tmp_path / "repo", {"shop.go": GO_FUNC})
+    repo.write("gen.go", GENERATED.replace("package p", "package shop"))
+    repo.add("gen.go")
+    env = {"GOINSTRUMENT_CACHE_DIR": str(tmp_path / "cache")}
+    run_cli("--staged", cwd=repo.root, env=env, check=0)
+    again = run_cli("--staged", "-v", cwd=repo.root, env=env, check=0)
+    assert "gen.go: skipped: generated file\n" in again.stderr
