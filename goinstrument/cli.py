@@ -122,20 +122,28 @@ def _source(args: argparse.Namespace) -> Source:
     return FromPaths(tuple(args.paths) or (".",))
 
 
+def _given(args: argparse.Namespace, action: argparse.Action) -> bool:
+    return action.dest != "help" and hasattr(args, action.dest) and getattr(args, action.dest) not in (action.default, [], None)
+
+
+def _flag_of(action: argparse.Action) -> str:
+    if action.option_strings:
+        return max(action.option_strings, key=len)
+    return action.metavar if isinstance(action.metavar, str) else action.dest
+
+
 def _check_combinations(args: argparse.Namespace) -> None:
     if args.jobs < 0:
         raise UsageError("--jobs must be 0 or more")
     if args.install_hook:
-        others = [
-            flag
-            for flag, given in (
-                ("--check", args.check), ("--diff", args.diff), ("--remove", args.remove), ("--staged", args.staged),
-                ("--changed-since", args.changed_since), ("PATH", args.paths), ("--stdin-filename", args.stdin_filename),
-            )
-            if given
-        ]
+        # Every other option, a mode or a setting, would not reach the hook (it runs `goinstrument
+        # --staged`, reading .goinstrument.toml): refuse them all rather than ignore them.
+        others = [_flag_of(action) for action in parser()._actions if _given(args, action) and action.dest not in ("install_hook", "force")]
         if others:
-            raise UsageError(f"--install-hook installs the hook and does nothing else; drop {', '.join(others)}")
+            raise UsageError(
+                f"--install-hook installs the hook and does nothing else; drop {', '.join(others)}"
+                " (the hook runs `goinstrument --staged`: put settings in .goinstrument.toml)"
+            )
     elif args.force:
         raise UsageError("--force goes with --install-hook")
     if args.remove and (args.check or args.staged):

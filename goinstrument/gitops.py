@@ -39,12 +39,25 @@ def _git_errors() -> Iterator[None]:
 
 
 def open_repository(start: Path) -> pygit2.Repository:
-    """The repository holding `start` (a directory or a file in it), with a working tree."""
+    """The repository holding `start` (a directory or a file in it), with a working tree.
+
+    As git does, GIT_DIR (and GIT_WORK_TREE) name the repository and its working tree
+    when they are set (a bare repository with a separate work tree: the dotfiles pattern),
+    relative to the current directory; then `start` is not looked at.
+    """
     start = Path(start)
     where = start if start.is_dir() or not start.exists() else start.parent
+    git_dir, work_tree = os.environ.get("GIT_DIR"), os.environ.get("GIT_WORK_TREE")
+    repo: pygit2.Repository | None
     try:
-        found = pygit2.discover_repository(os.fspath(where))
-        repo = pygit2.Repository(found) if found else None
+        if git_dir:
+            where = Path(git_dir).absolute()
+            repo = pygit2.Repository(os.fspath(where))
+            if work_tree:
+                repo.workdir = os.fspath(Path(work_tree).absolute())
+        else:
+            found = pygit2.discover_repository(os.fspath(where))
+            repo = pygit2.Repository(found) if found else None
     except pygit2.GitError as exc:
         raise GitError(f"cannot open the git repository at {where}: {exc}") from None
     if repo is None:

@@ -24,7 +24,6 @@ from typing import Any
 
 ATTRIBUTE_KINDS = ("args", "results", "code")
 SPAN_NAME_PLACEHOLDERS = ("name", "func", "type", "package", "path")
-BUILTIN_BACKENDS = ("otel", "datadog")
 
 
 class BadValue(ValueError):
@@ -80,9 +79,12 @@ def _is_module_attribute(value: str) -> bool:
 
 
 def _file_backend(key: str, value: Any, _: Path) -> str:
-    if isinstance(value, str) and (value in BUILTIN_BACKENDS or _is_module_attribute(value)):
+    from goinstrument.backend import BACKENDS  # the built-in backends are named in one place
+
+    if isinstance(value, str) and (value in BACKENDS or _is_module_attribute(value)):
         return value
-    raise BadValue(f'"{key}" must be "otel", "datadog" or "module:attribute", not {_toml(value)}')
+    names = ", ".join(f'"{name}"' for name in BACKENDS)
+    raise BadValue(f'"{key}" must be {names} or "module:attribute", not {_toml(value)}')
 
 
 def check_span_name(key: str, template: str) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,27 @@ class Outcome:
         return self.problem is None and self.skipped is None and self.output != self.source
 
 
+class FileReport(Protocol):
+    """What Summary.add counts: an Outcome, or run.Done (an Outcome once its output is applied)."""
+
+    @property
+    def path(self) -> str: ...
+    @property
+    def changed(self) -> bool: ...
+    @property
+    def findings(self) -> tuple[Finding, ...]: ...
+    @property
+    def problem(self) -> Problem | None: ...
+    @property
+    def skipped(self) -> str | None: ...
+    @property
+    def spans_added(self) -> int: ...
+    @property
+    def spans_removed(self) -> int: ...
+    @property
+    def coverage(self) -> Coverage: ...
+
+
 @dataclass
 class Summary:
     """What a whole run did, for the exit code and the closing message."""
@@ -133,6 +156,21 @@ class Summary:
     warnings: list[Problem] = field(default_factory=list)  # said, but not a failure of the run
     coverage: dict[str, Coverage] = field(default_factory=dict)  # per package: the directory of its files, as shown
     errors: list[str] = field(default_factory=list)  # what stopped the run before any file (a git error)
+
+    def add(self, file: FileReport) -> None:
+        """Count one file's Outcome (or what the run made of it): the one place a file is counted."""
+        self.files_seen += 1
+        self.findings.extend(file.findings)
+        if file.problem is not None:
+            self.problems.append(file.problem)
+        if file.skipped is not None:
+            self.skipped.append((file.path, file.skipped))
+        self.files_changed += file.changed
+        self.spans_added += file.spans_added if file.changed else 0
+        self.spans_removed += file.spans_removed if file.changed else 0
+        if file.coverage.functions:
+            package = os.path.dirname(file.path) or "."
+            self.coverage[package] = self.coverage.get(package, Coverage()) + file.coverage
 
     @property
     def total_coverage(self) -> Coverage:

@@ -7,7 +7,8 @@ import dataclasses
 import difflib
 import os
 import sys
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -80,26 +81,6 @@ def _failed(path: str, message: str) -> Done:
     return Done(path, problem=Problem(path, Position(1, 1), message))
 
 
-@dataclass
-class _Tally:
-    summary: Summary = field(default_factory=Summary)
-
-    def add(self, done: Done) -> None:
-        s = self.summary
-        s.files_seen += 1
-        s.findings.extend(done.findings)
-        if done.problem is not None:
-            s.problems.append(done.problem)
-        if done.skipped is not None:
-            s.skipped.append((done.path, done.skipped))
-        s.files_changed += done.changed
-        s.spans_added += done.spans_added if done.changed else 0
-        s.spans_removed += done.spans_removed if done.changed else 0
-        if done.coverage.functions:
-            package = os.path.dirname(done.path) or "."
-            s.coverage[package] = s.coverage.get(package, result.Coverage()) + done.coverage
-
-
 def unified_diff(path: str, before: bytes, after: bytes) -> str:
     lines = difflib.unified_diff(_lines(before.decode("utf-8")), _lines(after.decode("utf-8")), fromfile=f"a/{path}", tofile=f"b/{path}")
     return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
@@ -124,7 +105,8 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
         changed = gitops.changed_go_files(Path.cwd(), source.rev, [Path(p) for p in source.paths])
         paths = [_relative(p) for p in changed if skip_reason(p, rewrite) is None]
     elif isinstance(source, FromPaths):
-        paths = list(dict.fromkeys(go_files(source.paths, rewrite, problems, explicit_skips)))
+        # One file reached twice (a/x.go and ./a/../a/x.go, a link to it) is processed once, under its first name.
+        paths = _once_each(go_files(source.paths, rewrite, problems, explicit_skips))
     else:
         raise TypeError(source)
     cache = Cache(rewrite.cache_key()) if options.use_cache else None
@@ -142,27 +124,37 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
     work = partial(_file_work, rewrite=rewrite, output=options.output, verify=options.verify)
     with progress_bar(len(todo), options.progress) as advance:
         dones = batch.run_all(work, todo, options.jobs, lambda path, why: _failed(str(path), why), advance)
-    tally = _Tally()
-    tally.summary.problems.extend(problems)
-    tally.summary.skipped.extend(explicit_skips + cached_skips)
+    summary = Summary(problems=problems, skipped=explicit_skips + cached_skips)
     dones = [_write(done) for done in dones]
     for done in dones:
-        tally.add(done)
+        summary.add(done)
         if cache is not None:
             key = os.path.abspath(done.path)
             stamp = stamps.get(key)
-            if done.clean is not None and stamp is not None:
+            # Known clean only as it was read: a file saved again while it was processed is not.
+            if done.clean is not None and stamp is not None and (done.changed or list(done.clean) == stamp[:2]):
                 cache.record(key, [*done.clean, stamp[2]], done.skipped)
             else:
                 cache.forget(key)
-    tally.summary.files_seen = len(paths) + len(explicit_skips)  # a file named and skipped was seen too
+    summary.files_seen = len(paths) + len(explicit_skips)  # a file named and skipped was seen too
     if cache is not None:
         cache.save()
     if options.output is Output.DIFF:
         for done in dones:
             if done.diff:
                 write_stdout(done.diff.encode())
-    return tally.summary
+    return summary
+
+
+def _once_each(paths: Iterable[Path]) -> list[Path]:
+    seen: set[str] = set()
+    once = []
+    for path in paths:
+        real = os.path.realpath(path)
+        if real not in seen:
+            seen.add(real)
+            once.append(path)
+    return once
 
 
 def _file_stamp(path: Path, rewrite: RewriteOptions) -> list[object] | None:
@@ -198,7 +190,8 @@ def _write(done: Done) -> Done:
         replace_atomically(Path(done.path), after, expect=before)
     except FileError as exc:
         return _failed(done.path, str(exc))
-    return dataclasses.replace(done, write=None, clean=_stat(Path(done.path)))
+    stat = _stat(Path(done.path))  # what we wrote, unless someone wrote again since
+    return dataclasses.replace(done, write=None, clean=stat if stat is not None and stat[1] == len(after) else None)
 
 
 def _stat(path: Path) -> tuple[int, int] | None:
@@ -240,6 +233,7 @@ def run_staged(rewrite: RewriteOptions, options: RunOptions) -> Summary:
     write = options.output is Output.WRITE
     blobs: list[Source] = []
     worktrees: list[tuple[bytes | None, Source | None]] = []  # the working-tree bytes, and a Source when they differ
+    summary = Summary()
     stamps: list[list[object]] = []
     known: dict[int, Outcome] = {}  # id(blob) -> its outcome, for blobs the cache knows clean
     todo: list[Source] = []
@@ -253,7 +247,7 @@ def run_staged(rewrite: RewriteOptions, options: RunOptions) -> Summary:
             known[id(blob)] = Outcome(blob.path, blob.data, blob.data, skipped=reason)
         else:
             todo.append(blob)
-        on_disk = _read_worktree(place) if write else None
+        on_disk = _read_worktree(place, blob.path, summary) if write else None
         copy = None if on_disk is None or on_disk == blob.data else Source(blob.path, place, on_disk)
         worktrees.append((on_disk, copy))
         if copy is not None:
@@ -262,27 +256,28 @@ def run_staged(rewrite: RewriteOptions, options: RunOptions) -> Summary:
     with progress_bar(len(todo), options.progress) as advance:
         results = batch.run_all(work, todo, options.jobs, lambda source, why: _lost(source, why), advance)
     outcomes = known | {id(source): outcome for source, outcome in zip(todo, results, strict=True)}
-    tally = _Tally()
     for file, blob, (on_disk, copy), stamp in zip(files, blobs, worktrees, stamps, strict=True):
         staged = outcomes[id(blob)]
         worktree = None if on_disk is None else staged if copy is None else outcomes[id(copy)]
-        done = _apply_staged(index, file, staged, worktree, options.output, tally.summary)
-        tally.add(done)
+        done = _apply_staged(index, file, staged, worktree, options.output, summary)
+        summary.add(done)
         if done.problem is not None:
             continue
         if write and staged.changed:
             stamp = [str(index.stage(file, staged.output)), stamp[1]]
-        if cache is not None and (write or not staged.changed):
+        if cache is not None:  # the cache is only used by runs that write
             cache.record(_staged_key(blob.place), stamp, staged.skipped)
     index.write()
     if cache is not None:
         cache.save()
-    return tally.summary
+    return summary
 
 
 def _apply_staged(
     index: gitops.StagedIndex, file: gitops.StagedFile, staged: Outcome, worktree: Outcome | None, output: Output, summary: Summary
 ) -> Done:
+    if staged.problem is not None:  # its line and column are the staged content's, which the working tree may not hold
+        staged = dataclasses.replace(staged, problem=dataclasses.replace(staged.problem, message=f"{staged.problem.message} (the staged content)"))
     if staged.problem is not None or output is not Output.WRITE:
         diff = unified_diff(staged.path, staged.source, staged.output) if output is Output.DIFF and staged.changed else None
         if diff:
@@ -312,14 +307,17 @@ def _staged_key(place: Path) -> str:
     return f"{os.path.abspath(place)}\0staged"
 
 
-def _read_worktree(full: Path) -> bytes | None:
-    """The working-tree bytes, or None when the file is gone (staged, then deleted) or is
-    now a symbolic link: the hook never writes through a link to wherever it points."""
+def _read_worktree(full: Path, display: str, summary: Summary) -> bytes | None:
+    """The working-tree bytes, or None when there is none to write: the file is gone (staged,
+    then deleted), is now a symbolic link (the hook never writes through a link to wherever it
+    points), or cannot be read as a regular file (a pipe, a directory, no permission: a warning)."""
     if full.is_symlink():
         return None
     try:
-        return full.read_bytes()
-    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return read_source(full)
+    except FileError as exc:
+        if full.exists():
+            summary.warnings.append(Problem(display, Position(1, 1), f"the working-tree copy: {exc} (the staged content is instrumented)"))
         return None
 
 

@@ -37,7 +37,9 @@ def run_stdin(rewrite: RewriteOptions, options: RunOptions) -> Summary:
     else:
         outcome = process(source, rewrite, check=options.output is Output.CHECK, verify=options.verify)
     _write(outcome, options.output)
-    return _summary(outcome)
+    summary = Summary()
+    summary.add(outcome)
+    return summary
 
 
 def _write(outcome: Outcome, output: Output) -> None:
@@ -49,14 +51,3 @@ def _write(outcome: Outcome, output: Output) -> None:
         write_stdout(unified_diff(outcome.path, outcome.source, outcome.output).encode() if outcome.changed else b"")
         return
     write_stdout(outcome.output if outcome.changed else outcome.source)
-
-
-def _summary(outcome: Outcome) -> Summary:
-    summary = Summary(files_seen=1, files_changed=int(outcome.changed), findings=list(outcome.findings))
-    if outcome.problem is not None:
-        summary.problems.append(outcome.problem)
-    if outcome.skipped is not None:
-        summary.skipped.append((outcome.path, outcome.skipped))
-    if outcome.changed:
-        summary.spans_added, summary.spans_removed = outcome.spans_added, outcome.spans_removed
-    return summary

@@ -4,7 +4,9 @@ survives a dead worker; skip reasons as outcomes. Run for real, through the comm
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 from pathlib import Path
 
 from conftest import run_cli
@@ -225,3 +227,49 @@ def test_a_staged_blob_the_cache_knows_was_skipped_is_still_said(tmp_path):
     run_cli("--staged", cwd=repo.root, env=env, check=0)
     again = run_cli("--staged", "-v", cwd=repo.root, env=env, check=0)
     assert "gen.go: skipped: generated file\n" in again.stderr
+
+
+# --- found by a cold review -------------------------------------------------------------------------
+
+
+def test_one_file_named_twice_is_processed_once(tmp_path):
+    root = _module(tmp_path / "m", ["F"])
+    (root / "link.go").symlink_to("f.go")
+    proc = run_cli("f.go", str(root / "f.go"), "./f.go", "link.go", cwd=root, check=0)
+    assert "1 of 1 file changed, 1 span added" in proc.stderr
+    assert (root / "f.go").read_text().count('Start(ctx, "F")') == 1
+
+
+def test_a_working_tree_copy_that_is_a_pipe_is_a_warning_not_a_hang(tmp_path):
+    repo = GitRepo.go_module(tmp_path / "repo", {"shop.go": GO_FUNC})
+    repo.write("orders.go", GO_FUNC)
+    repo.add("orders.go")
+    (repo.root / "orders.go").unlink()
+    os.mkfifo(repo.root / "orders.go")
+    proc = run_cli("--staged", cwd=repo.root, check=0)
+    assert "orders.go:1:1: warning: the working-tree copy: is not a regular file" in proc.stderr
+    assert 'Start(ctx, "F")' in repo.staged("orders.go")
+
+
+def test_a_problem_in_the_staged_content_says_so(tmp_path):
+    """Its line and column are the staged content's; the working tree may hold something else."""
+    repo = GitRepo.go_module(tmp_path / "repo", {"shop.go": GO_FUNC})
+    repo.write("orders.go", GO_FUNC + "\nfunc Broken( {\n")
+    repo.add("orders.go")
+    repo.write("orders.go", GO_FUNC)
+    proc = run_cli("--staged", cwd=repo.root, check=2)
+    assert "syntax error: the file does not parse; left untouched (the staged content)" in proc.stderr
+
+
+def test_git_dir_and_git_work_tree_name_the_repository(tmp_path):
+    """A bare repository with a separate work tree (the dotfiles pattern), as git itself honours them."""
+    bare, work = tmp_path / "dotfiles.git", tmp_path / "home"
+    work.mkdir()
+    subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
+    (work / "go.mod").write_text("module example.com/shop\n")
+    (work / "shop.go").write_text(GO_FUNC)
+    env = {"GIT_DIR": str(bare), "GIT_WORK_TREE": str(work)}
+    subprocess.run(["git", "add", "go.mod", "shop.go"], cwd=work, check=True, env={**os.environ, **env})
+    run_cli("--staged", cwd=work, env=env, check=0)
+    staged = subprocess.run(["git", "show", ":shop.go"], cwd=work, capture_output=True, text=True, env={**os.environ, **env})
+    assert 'Start(ctx, "F")' in staged.stdout

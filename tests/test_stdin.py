@@ -208,3 +208,12 @@ def test_stdin_mixed_with_other_sources_is_a_usage_error(tmp_path, args, message
     assert f"goinstrument: error: {message}" in proc.stderr, proc.stderr
     assert proc.stdout == b""
     assert (root / "a.go").read_bytes() == PLAIN
+
+
+def test_the_coverage_gate_counts_stdin_as_it_counts_a_file(tmp_path):
+    """Counted by the one Outcome-to-Summary function: --fail-under fails on stdin as on the file."""
+    root = module(tmp_path / "m")
+    (root / "a.go").write_bytes(PLAIN)
+    goinstrument("--check", "--fail-under", "90", "-", "--stdin-filename", "a.go", data=PLAIN, cwd=root, check=1)
+    proc = goinstrument("--check", "--format", "json", "-", "--stdin-filename", "a.go", data=PLAIN, cwd=root, check=1)
+    assert '"functions": 1' in proc.stdout.decode()
