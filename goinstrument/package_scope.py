@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -47,19 +48,25 @@ def package_declarations(directory: str, wanted: frozenset[str]) -> frozenset[st
     # Substring tests are fast; a name holding another (otelcodes, codes) needs no test of its own.
     words = [w.encode() for w in wanted if not any(o != w and o in w for o in wanted)]
     names: set[str] = set()
+    for _, data in _go_sources(directory):
+        if any(word in data for word in words):
+            names |= declared_names(data) & wanted
+    return frozenset(names)
+
+
+def _go_sources(directory: str, hidden: bool = True) -> Iterator[tuple[str, bytes]]:
+    """(name, bytes) of each .go file in `directory` that can be read (with `hidden`, also those
+    whose name starts with . or _). Regular files only: a pipe named x.go would block the read."""
     try:
-        entries = [e for e in os.scandir(directory) if e.name.endswith(".go") and e.is_file()]
+        entries = [e for e in os.scandir(directory) if e.name.endswith(".go") and (hidden or e.name[0] not in "._") and e.is_file()]
     except OSError:
-        return frozenset()
-    for entry in entries:  # regular files only: a pipe named x.go would block the read
+        return
+    for entry in entries:
         try:
             with open(entry.path, "rb") as f:
-                data = f.read()
-            if any(word in data for word in words):
-                names |= declared_names(data) & wanted
+                yield entry.name, f.read()
         except OSError:
             continue
-    return frozenset(names)
 
 
 # init functions ---------------------------------------------------------------------
@@ -110,21 +117,15 @@ def init_functions_before(path: str) -> int:
 @lru_cache(maxsize=256)
 def _go_files(directory: str) -> tuple[_GoFile, ...]:
     found = []
-    try:
-        entries = [e for e in os.scandir(directory) if e.name.endswith(".go") and e.name[0] not in "._" and e.is_file()]
-    except OSError:
-        return ()
-    for entry in entries:
+    for name, data in _go_sources(directory, hidden=False):
         try:
-            with open(entry.path, "rb") as f:
-                data = f.read()
-            if not buildtags.can_build(entry.name, data):
+            if not buildtags.can_build(name, data):
                 continue
-        except (OSError, buildtags.ConstraintError):
+        except buildtags.ConstraintError:
             continue
         package = _PACKAGE_NAME.search(data)
         inits = _count_inits(data) if _INIT.search(data) else 0
-        found.append(_GoFile(entry.name, package.group(1).decode() if package else "", bool(_IMPORTS_C.search(data)), inits))
+        found.append(_GoFile(name, package.group(1).decode() if package else "", bool(_IMPORTS_C.search(data)), inits))
     return tuple(found)
 
 
@@ -152,16 +153,7 @@ def package_aliases(directory: str) -> tuple[tuple[str, str], ...]:
     needs it: a driver may skip the call for the others.
     """
     found: dict[str, str] = {}
-    try:
-        entries = [e for e in os.scandir(directory) if e.name.endswith(".go") and e.is_file()]
-    except OSError:
-        return ()
-    for entry in entries:
-        try:
-            with open(entry.path, "rb") as f:
-                data = f.read()
-        except OSError:
-            continue
+    for _, data in _go_sources(directory):
         if b"=" not in data or b"type" not in data:
             continue
         text = data.decode("utf-8", "replace")
