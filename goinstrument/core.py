@@ -31,6 +31,7 @@ from goinstrument.linedirectives import apply_with_directives
 from goinstrument.options import RewriteOptions
 from goinstrument.plan import AddSpan, Insertion, Plan, Rendering, UpdateSpan, render
 from goinstrument.result import Finding, Position, Problem, Result
+from goinstrument.typenames import TypeNames
 
 DECLARATIONS = ("function_declaration", "method_declaration")
 
@@ -160,6 +161,7 @@ class _Planner:
         self.info = info
         self.imports = imports
         self.shape = shape.of(info.backend)
+        self.types = TypeNames(facts.root, facts.context_names, info.sibling_names)
 
     def plan(self, func: Node, runtime_name: str, type_name: str) -> Plan | None:
         body = func.child_by_field_name("body")
@@ -186,7 +188,7 @@ class _Planner:
             return None
         decls = [p for p in params.named_children if p.type in ("parameter_declaration", "variadic_parameter_declaration")]
         for decl in decls:
-            if decl.type != "parameter_declaration" or not self.is_context_type(decl.child_by_field_name("type")):
+            if decl.type != "parameter_declaration" or not self.types.is_context(decl.child_by_field_name("type")):
                 continue
             names = decl.children_by_field_name("name")
             if names and names[0].text != b"_":
@@ -199,14 +201,6 @@ class _Planner:
             rename = tuple(insert(d.start_byte, (name if d is decl else "_").encode() + b" ") for d in decls)
             return _Context(name, rename, fresh=True)
         return None
-
-    def is_context_type(self, node: Node | None) -> bool:
-        if node is None:
-            return False
-        if node.type == "qualified_type":
-            package, name = node.child_by_field_name("package"), node.child_by_field_name("name")
-            return name is not None and name.text == b"Context" and package is not None and syntax.text(package) in self.facts.context_names
-        return node.type == "type_identifier" and node.text == b"Context" and "." in self.facts.context_names
 
     # a span of ours, brought up to date ------------------------------------------------
     def update(self, func: Node, body: Node, match: shape.Match, ctx: str, name: str, runtime_name: str) -> UpdateSpan:
@@ -278,12 +272,12 @@ class _Planner:
         if result is None:
             return None, ()
         if result.type != "parameter_list":
-            if not _is_error_type(result) or not self.settings.name_results:
+            if not self.types.is_error(result) or not self.settings.name_results:
                 return None, ()
             err = self.error_name(func, body, taken)
-            return err, (Edit(result.start_byte, result.end_byte, f"({err} error)".encode()),)
+            return err, (Edit(result.start_byte, result.end_byte, b"(" + err.encode() + b" " + syntax.raw(result) + b")"),)
         decls = [d for d in result.named_children if d.type == "parameter_declaration"]
-        if not decls or not _is_error_type(decls[-1].child_by_field_name("type")):
+        if not decls or not self.types.is_error(decls[-1].child_by_field_name("type")):
             return None, ()
         names = decls[-1].children_by_field_name("name")
         if names and names[-1].text != b"_":
@@ -361,10 +355,6 @@ def _only_line_comment(rest: bytes, content: list[Node], lbrace: Node) -> bool:
         and first.type == "comment"
         and first.start_point[0] == lbrace.start_point[0]
     )
-
-
-def _is_error_type(node: Node | None) -> bool:
-    return node is not None and node.type == "type_identifier" and node.text == b"error"
 
 
 def _declaration_name(node: Node) -> tuple[str, str, str]:
