@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
-from goinstrument import scopes, shape, syntax
+from goinstrument import errorblock, remove, scopes, shape, syntax
 from goinstrument.align import realign
 from goinstrument.attributes import CODE_FILE, CODE_FUNCTION, CODE_LINE, Attribute, from_parameters, go_string
 from goinstrument.backend import Names
@@ -54,9 +54,13 @@ def instrument(src: bytes, settings: RewriteOptions, info: FileInfo) -> Result:
     plans = _plan_file(_Planner(facts, settings, info, imports), directives)
     added = [p for p in plans if isinstance(p, AddSpan)]
     fixed: list[Edit] = []
-    if added:
-        used = {path for p in added for path in p.packages}
+    used = {path for p in plans for path in p.packages}
+    if used:
         fixed += plan_additions(src, root, list(facts.imports), imports.additions(used), facts.eol)
+    dropped = [r for p in plans if isinstance(p, UpdateSpan) for r in p.dropped]
+    if dropped:  # an error block removed: the imports only it used go too
+        unused = remove.unused_imports(root, list(facts.imports), set(shape.of(info.backend).imports) - used, dropped)
+        fixed += remove.import_edits(src, root, {s.start for s in unused})
     aligned, beyond = realign(src, root, {p.expanded_row for p in added if p.expanded_row is not None})
     fixed += aligned
     edits = render(src, fixed, plans, moved_lines="code" in settings.attributes and not settings.line_directives)
@@ -68,7 +72,10 @@ def instrument(src: bytes, settings: RewriteOptions, info: FileInfo) -> Result:
     else:
         output = apply(src, edits)
     relayout = any(p.relayout for p in added) or (beyond and not settings.line_directives)
-    findings = tuple(p.finding for p in added)
+    findings = tuple(p.finding for p in plans if p.finding is not None)
+    if len(findings) > len(added) and _go_instrumented(src, settings, info):
+        # Spans go-instrument wrote are spans (--check); the run that migrates them brings them up to date.
+        findings = tuple(p.finding for p in added)
     return Result(src, output, findings, spans_added=len(added), relayout=relayout)
 
 
@@ -93,9 +100,12 @@ def _plan_file(planner: _Planner, directives: Directives) -> list[Plan]:
     stack: list[_Scope] = []
     top_level_literals = 0
     plans: list[Plan] = []
+    dropped: list[tuple[int, int]] = []
     for node in syntax.functions(planner.facts.root):
         while stack and stack[-1].node.end_byte <= node.start_byte:
             stack.pop()
+        if any(start <= node.start_byte < end for start, end in dropped):
+            continue  # in an error block a run deletes: not in the output, not numbered
         if node.type != "func_literal":
             scope = _declaration_scope(node, directives)
         elif stack:
@@ -110,10 +120,10 @@ def _plan_file(planner: _Planner, directives: Directives) -> list[Plan]:
         plan = planner.plan(node, scope.name, scope.type_name)
         if plan is not None:
             plans.append(plan)
-            if isinstance(plan, AddSpan):
-                # The inserted code's literals come first in the body: the Go runtime
-                # numbers the body's own literals after them.
-                scope.literals += plan.literals
+            # The inserted code's literals come first in the body: the Go runtime
+            # numbers the body's own literals after them.
+            scope.literals += plan.literals
+            dropped += plan.dropped if isinstance(plan, UpdateSpan) else ()
     return plans
 
 
@@ -171,7 +181,8 @@ class _Planner:
         name = span_name(self.settings.span_name, runtime_name, type_name, self.facts.package, self.info.import_path)
         statements = scopes.statement_list(body)
         if statements and not ctx.fresh:
-            where = shape.Where(frozenset({ctx.name.encode()}), shape.error_results(func), self.facts.imported_under)
+            # Any error name: whether the function still has that error result is the update's question.
+            where = shape.Where(frozenset({ctx.name.encode()}), None, self.facts.imported_under)
             match = self.shape.match(statements, where)
             if match is not None and shape.is_ours(match, self.info.tracer, self.settings.span_name):
                 return self.update(func, body, match, ctx.name, name, runtime_name)
@@ -219,7 +230,55 @@ class _Planner:
             line = values.get(CODE_LINE)
             line_value = (line.start_byte, line.end_byte) if line is not None else None
         replacements = tuple(Edit(n.start_byte, n.end_byte, text.encode()) for n, text in wanted)
-        return UpdateSpan(func.start_byte, func.start_point[0], replacements, line_value)
+        stale = [f"name {go_string(old)}" for old in _values(match.name) if old != name]
+        stale += [f"tracer {go_string(old)}" for old in _values(match.tracer) if old != self.info.tracer]
+        block = self.refresh_error_block(func, body, match, ctx if reads_ctx else "_", ctx, name)
+        stale += [block.reason] if block.reason else []
+        finding = Finding(self.info.path, syntax.position(func), name, f"span is out of date ({', '.join(stale)})") if stale else None
+        return UpdateSpan(
+            func.start_byte,
+            func.start_point[0],
+            replacements + block.edits,
+            line_value,
+            finding,
+            block.packages,
+            block.literals,
+            block.dropped,
+        )
+
+    def refresh_error_block(self, func: Node, body: Node, match: shape.Match, ctx_lhs: str, ctx: str, name: str) -> _ErrorBlock:
+        """The error block as a new span would have it: added for a new error result (named as
+        a new span names it), removed with the error result, following a renamed result."""
+        if not self.shape.supported[0]:
+            return _ErrorBlock()
+        taken = {n.decode() for n in self.facts.identifiers.names_in(func.start_byte, func.end_byte)}
+        err, naming = self.error_result(func, body, taken)
+        recorded = syntax.text(match.err[0]) if match.err else None
+        has_block = match.parts[0]
+        if has_block and err is not None:
+            if recorded == err:
+                return _ErrorBlock()
+            renamed = tuple(Edit(n.start_byte, n.end_byte, err.encode()) for n in match.err)
+            return _ErrorBlock(naming + renamed, f"error block records {recorded}")
+        if has_block == (err is not None):
+            return _ErrorBlock()
+        span = syntax.text(match.span[0]) if match.span else "span"
+        if err is not None and self.span_used_after(body, match, span):
+            return _ErrorBlock()  # the body handles the span itself (a hand-written error block): ours would double it
+        backend = self.info.backend
+        paths = set(backend.start_imports) | (set(backend.error_imports) if err is not None else set())
+        names = Names(ctx_lhs, ctx, span, err, self.imports.for_function(func, paths))
+        wanted = (err is not None, match.parts[1], match.parts[2])
+        change = errorblock.change(self.shape, match, wanted, names, self.info.tracer, name, self.facts.src, self.facts.eol)
+        if change is None:
+            return _ErrorBlock()
+        reason = "no error block" if err is not None else "error block without an error result"
+        packages = frozenset(backend.error_imports) if err is not None else frozenset()
+        return _ErrorBlock(naming + change.edits, reason, packages, change.literals, change.dropped)
+
+    def span_used_after(self, body: Node, match: shape.Match, span: str) -> bool:
+        """Whether the body uses our span variable after our statements (a literal's own `span` is not it)."""
+        return scopes.reads(body, span.encode(), skip=len(match.statements))
 
     def code_function(self, runtime_name: str) -> str:
         return f"{self.info.import_path or self.facts.package}.{runtime_name}"
@@ -333,6 +392,27 @@ class _Planner:
                     return lead
             break
         return outer + b"\t"
+
+
+@dataclass(frozen=True)
+class _ErrorBlock:
+    """What bringing an error block up to date takes (nothing, by default)."""
+
+    edits: tuple[Edit, ...] = ()
+    reason: str | None = None  # why the span is out of date, for --check
+    packages: frozenset[str] = frozenset()
+    literals: int = 0
+    dropped: tuple[tuple[int, int], ...] = ()
+
+
+def _go_instrumented(src: bytes, settings: RewriteOptions, info: FileInfo) -> bool:
+    """Whether the file holds go-instrument's blocks (a normal run migrates them first)."""
+    return remove.may_hold_go_instrument(src) and remove.strip_go_instrument(src, settings, info).output != src
+
+
+def _values(literals: tuple[Node, ...]) -> list[str]:
+    """The value of the first of a placeholder's string literals (all hold the same text), or none."""
+    return [shape.string_value(literals[0])] if literals else []
 
 
 def _block_items(body: Node) -> list[Node]:

@@ -75,8 +75,13 @@ class UpdateSpan:
 
     start: int
     row: int
-    replacements: tuple[Edit, ...]  # ctx or `_`, tracer, span name, code.function.name, code.file.path
+    # ctx or `_`, tracer, span name, code.function.name, code.file.path; the error block and its result's name
+    replacements: tuple[Edit, ...]
     line_value: tuple[int, int] | None  # the bytes of the code.line.number value, if it has one
+    finding: Finding | None = None  # what --check reports: the span name, tracer or error block is out of date
+    packages: frozenset[str] = frozenset()  # import paths the inserted error block uses
+    literals: int = 0  # function literals the inserted error block holds: the body's own are numbered after them
+    dropped: tuple[tuple[int, int], ...] = ()  # byte ranges of deleted statements: their literals no longer count
 
     def edits(self, line: int) -> tuple[Edit, ...]:
         if self.line_value is None:

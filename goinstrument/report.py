@@ -6,8 +6,8 @@ import json
 import sys
 from typing import TextIO
 
-from goinstrument.result import Finding, Problem, Summary
 from goinstrument.options import Format
+from goinstrument.result import Finding, Problem, Summary
 
 
 def _github_escape(value: str, property_: bool = False) -> str:
@@ -24,7 +24,7 @@ def _github(kind: str, path: str, line: int, col: int, message: str) -> str:
 
 def finding_line(finding: Finding, fmt: Format) -> str:
     if fmt is Format.GITHUB:
-        return _github("error", finding.path, finding.pos.line, finding.pos.col, f"{finding.name}: no span")
+        return _github("error", finding.path, finding.pos.line, finding.pos.col, f"{finding.name}: {finding.message}")
     return finding.text()
 
 
@@ -35,12 +35,12 @@ def problem_line(problem: Problem, fmt: Format) -> str:
 
 
 def as_json(summary: Summary) -> str:
-    def item(path: str, line: int, col: int, **rest: object) -> dict:
+    def item(path: str, line: int, col: int, **rest: object) -> dict[str, object]:
         return {"path": path, "line": line, "col": col, **rest}
 
     return json.dumps(
         {
-            "findings": [item(f.path, f.pos.line, f.pos.col, function=f.name) for f in summary.findings],
+            "findings": [item(f.path, f.pos.line, f.pos.col, function=f.name, message=f.message) for f in summary.findings],
             "problems": [item(p.path, p.pos.line, p.pos.col, message=p.message) for p in summary.problems],
             "files_seen": summary.files_seen,
             "files_changed": summary.files_changed,

@@ -13,14 +13,15 @@ class Position:
 
 @dataclass(frozen=True)
 class Finding:
-    """A function that should carry a span and has none (what --check reports)."""
+    """What --check reports of one function: it has no span, or its span is out of date."""
 
     path: str
     pos: Position
     name: str  # span name: Func, Type.Method, Outer.func1
+    message: str = "no span"  # or `span is out of date (name "Old")`: what a run would change
 
     def text(self) -> str:
-        return f"{self.path}:{self.pos.line}:{self.pos.col}: {self.name}: no span"
+        return f"{self.path}:{self.pos.line}:{self.pos.col}: {self.name}: {self.message}"
 
 
 @dataclass(frozen=True)

@@ -64,7 +64,7 @@ def test_check_json_and_github_formats(tmp_path):
     root = module(tmp_path, {"a.go": PLAIN})
     proc = run_cli("--check", "--format", "json", "a.go", cwd=root, check=1)
     data = json.loads(proc.stdout)
-    assert data["findings"] == [{"path": "a.go", "line": 5, "col": 1, "function": "F"}]
+    assert data["findings"] == [{"path": "a.go", "line": 5, "col": 1, "function": "F", "message": "no span"}]
     proc = run_cli("--check", "--format", "github", "a.go", cwd=root, check=1)
     assert proc.stdout == "::error file=a.go,line=5,col=1,title=goinstrument::F: no span\n"
 

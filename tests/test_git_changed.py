@@ -330,7 +330,7 @@ def test_ci_check_as_github_annotations_and_json(repo):
     proc = repo.goinstrument("--check", "--changed-since", "main", "--format", "json")
     assert proc.returncode == 1, proc.stderr
     report = json.loads(proc.stdout)
-    assert report["findings"] == [{"path": "pkg/a.go", "line": 5, "col": 1, "function": "F"}]
+    assert report["findings"] == [{"path": "pkg/a.go", "line": 5, "col": 1, "function": "F", "message": "no span"}]
 
 
 def test_changed_since_rewrites_only_changed_files(repo):

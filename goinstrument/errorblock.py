@@ -1,0 +1,65 @@
+"""Bringing the error block of a span of ours up to date, from the Shape.
+
+A function that has our span and has since gained an error result gets the
+error block, as a new span would; one that has lost its error result loses
+the block (which would no longer compile). The statements of the variant the
+span is in become those of the variant it should be in, statement by
+statement (`Shape.transition`): statements only the old variant has are
+deleted, whole lines, and those only the new one has are the backend's own
+rendering with the span's names, inserted where the new variant has them.
+Nothing is written when a statement shares its lines with other code, or when
+what would be inserted holds an attribute (its value cannot be rebuilt from
+the code): the span is then left as it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tree_sitter import Node
+
+from goinstrument import shape, syntax
+from goinstrument.backend import Names
+from goinstrument.edits import Edit, insert
+
+
+@dataclass(frozen=True)
+class BlockChange:
+    edits: tuple[Edit, ...]
+    literals: int  # function literals the inserted statements hold: the body's own are numbered after them
+    dropped: tuple[tuple[int, int], ...]  # byte ranges of the deleted statements (their literals are gone)
+
+
+def change(
+    code: shape.Shape, match: shape.Match, wanted: tuple[bool, bool, bool], names: Names, tracer: str, span_name: str, src: bytes, eol: bytes
+) -> BlockChange | None:
+    """The edits turning the matched statements into the `wanted` variant, or None where that cannot be done safely."""
+    transition = code.transition(match.parts, wanted)
+    rendered = code.statement_lines(wanted, names, tracer, span_name)
+    statements = match.statements
+    if transition is None or rendered is None or not statements or not all(_alone_on_lines(src, s) for s in statements):
+        return None
+    indent = src[syntax.line_start(src, statements[0].start_byte) : statements[0].start_byte]
+    edits: list[Edit] = []
+    for index in transition.deleted:
+        stmt = statements[index]
+        edits.append(Edit(syntax.line_start(src, stmt.start_byte), _next_line(src, stmt.end_byte), b""))
+    for before, indices in transition.inserted:
+        lines = [line for i in indices for line in rendered[i]]
+        if any(shape.holds_placeholder(line) for line in lines):
+            return None
+        at = syntax.line_start(src, statements[before].start_byte) if before < len(statements) else _next_line(src, statements[-1].end_byte)
+        edits.append(insert(at, b"".join(indent + line.encode() + eol for line in lines)))
+    dropped = tuple((statements[i].start_byte, statements[i].end_byte) for i in transition.deleted)
+    return BlockChange(tuple(edits), transition.literals, dropped)
+
+
+def _next_line(src: bytes, offset: int) -> int:
+    newline = src.find(b"\n", offset)
+    return len(src) if newline < 0 else newline + 1
+
+
+def _alone_on_lines(src: bytes, stmt: Node) -> bool:
+    before = src[syntax.line_start(src, stmt.start_byte) : stmt.start_byte]
+    after = src[stmt.end_byte : syntax.line_end(src, stmt.end_byte)]
+    return not before.strip() and not after.strip()
