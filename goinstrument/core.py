@@ -26,7 +26,7 @@ from goinstrument.directives import DirectiveError, Directives, doc_comment_rows
 from goinstrument.edits import Edit, apply, insert
 from goinstrument.facts import FileFacts, ImportNames, fresh
 from goinstrument.fileinfo import FileInfo
-from goinstrument.imports import plan_additions
+from goinstrument.imports import ImportSpec, plan_additions
 from goinstrument.linedirectives import apply_with_directives
 from goinstrument.options import RewriteOptions
 from goinstrument.plan import AddSpan, Insertion, Plan, Rendering, UpdateSpan, render
@@ -58,9 +58,11 @@ def instrument(src: bytes, settings: RewriteOptions, info: FileInfo) -> Result:
     if used:
         fixed += plan_additions(src, root, list(facts.imports), imports.additions(used), facts.eol)
     dropped = [r for p in plans if isinstance(p, UpdateSpan) for r in p.dropped]
+    unused = []
     if dropped:  # an error block removed: the imports only it used go too
         unused = remove.unused_imports(root, list(facts.imports), set(shape.of(info.backend).imports) - used, dropped)
         fixed += remove.import_edits(src, root, {s.start for s in unused})
+    fixed += _rename_imports(root, {spec: name for spec, name in imports.renamed.items() if spec not in unused}, dropped)
     aligned, beyond = realign(src, root, {p.expanded_row for p in added if p.expanded_row is not None})
     fixed += aligned
     edits = render(src, fixed, plans, moved_lines="code" in settings.attributes and not settings.line_directives)
@@ -403,6 +405,25 @@ class _ErrorBlock:
     packages: frozenset[str] = frozenset()
     literals: int = 0
     dropped: tuple[tuple[int, int], ...] = ()
+
+
+def _rename_imports(root: Node, renamed: dict[ImportSpec, str], dropped: list[tuple[int, int]]) -> list[Edit]:
+    """Give each import its new name, and every use of it in the file (not a local of that name, not in deleted code)."""
+    edits: list[Edit] = []
+    uses = syntax.package_uses(root) if renamed else []
+    for spec, name in renamed.items():
+        new = name.encode()
+        if spec.name is None:
+            edits.append(insert(spec.start, new + b" "))
+        else:
+            edits.append(Edit(spec.start, spec.start + len(spec.name.encode()), new))
+        old = spec.local_name.encode()
+        edits += [
+            Edit(use.start_byte, use.end_byte, new)
+            for use in uses
+            if use.text == old and not scopes.resolves_locally(use, old) and not any(a <= use.start_byte < b for a, b in dropped)
+        ]
+    return edits
 
 
 def _go_instrumented(src: bytes, settings: RewriteOptions, info: FileInfo) -> bool:

@@ -29,15 +29,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from conftest import run_cli
 from gotools import (
     GOMOD_FIXTURE,
     copy_module,
     describe,
     digest_changes,
-    go_build_vet,
     go_bin,
+    go_build_vet,
     gofmt_bin,
     gofmt_l,
     goimports_bin,
@@ -88,6 +87,7 @@ EXPECTED_SPANS: dict[str, list[str]] = {
     "names/ctxvar/ctxvar.go": ["BlankReadsPackageCtx", "UnnamedReadsPackageCtx", "BlankLocalCtx", "BlankOtherParamCtx", "LiteralBlankOuterCtx", "LiteralBlankOuterCtx.func2"],
     "names/grpccodes/grpc.go": ["Find", "Classify"],
     "names/otelvar/otel.go": ["SameFile"],
+    "names/otellater/work.go": ["Work"],
     "names/otelvar/other.go": ["OtherFile"],
     "names/spanlocal/spanlocal.go": ["LocalSpan", "ParamSpan", "CtxNamedSpan", "Span.Finish", "ResultSpan", "ErrNamedSpan", "InnerSpan"],
     "names/spanpkg/use.go": ["Label", "LabelSameFile"],
@@ -308,6 +308,26 @@ def test_second_run_changes_nothing(instrumented, tmp_path):
             b = (copy / rel).read_text(errors="replace").splitlines(keepends=True) if (copy / rel).exists() else []
             diffs += "".join(difflib.unified_diff(a, b, f"first run/{rel}", f"second run/{rel}"))
     assert not changed, f"a second run changed {changed}\n{diffs}\nstderr:\n{proc.stderr}"
+
+
+def test_a_name_declared_later_re_aliases_our_imports(instrumented, tmp_path):
+    """A file declaring otel and codes is added to a package after its spans were: the next
+    run renames the imports of work.go (and every use) instead of leaving a build error."""
+    instrumented.require_ok()
+    copy = copy_module(instrumented.path, tmp_path)
+    package = copy / "names" / "otellater"
+    shutil.copy(GOMOD_FIXTURE / "testdata" / "later" / "names" / "otellater" / "later.go", package / "later.go")
+    env = {"GOINSTRUMENT_CACHE_DIR": str(tmp_path / "cache")}
+    proc = run_cli(copy, env=env)
+    assert proc.returncode == 0, proc.stderr
+    work = (package / "work.go").read_text()
+    assert '\totelapi "go.opentelemetry.io/otel"\n\totelcodes "go.opentelemetry.io/otel/codes"\n' in work, work
+    assert "otelapi.GetTracerProvider()" in work and "span.SetStatus(otelcodes.Error, err.Error())" in work, work
+    go_build_vet(copy, context="after a sibling declared otel and codes: ")
+    assert gofmt_l(copy) == [] and goimports_l(copy) == []
+    before = tree_digest(copy)
+    run_cli("--no-cache", copy, env=env, check=0)
+    assert digest_changes(before, tree_digest(copy)) == []
 
 
 def test_skipped_files_are_untouched(instrumented):
