@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
-import sys
-import subprocess
 import os
 import shutil
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import run_cli
+
 from goinstrument.fileio import FileError, write_atomic
 
 PLAIN = b"""package p

@@ -299,7 +299,7 @@ def test_outside_a_repository_is_an_error(tmp_path):
 
 def test_a_bare_repository_is_an_error(tmp_path):
     bare = GitRepo.init(tmp_path / "bare.git", bare=True)
-    with pytest.raises(GitError, match="is a bare repository: there is no working tree to instrument$"):
+    with pytest.raises(GitError, match=r"is a bare repository: there is no working tree to instrument$"):
         changed_go_files(bare.root, "main", [])
 
 
