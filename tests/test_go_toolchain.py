@@ -92,6 +92,7 @@ EXPECTED_SPANS: dict[str, list[str]] = {
     "names/spanlocal/spanlocal.go": ["LocalSpan", "ParamSpan", "CtxNamedSpan", "Span.Finish", "ResultSpan", "ErrNamedSpan", "InnerSpan"],
     "names/spanpkg/use.go": ["Label", "LabelSameFile"],
     "names/taken/taken.go": ["Codes", "OtelParam", "CtxNamedErr", "ContextParam", "LocalCodes", "LocalOtel"],
+    "nilvalues/nilvalues.go": ["IsNil", "TypedNil"],
     "params/params.go": ["WithName", "First", "NotFirst", "NamedC", "Blank", "Unnamed", "UnnamedVariadic", "Variadic", "Two", "GroupedAround", "GroupedWithOther", "CtxUnread"],
     "skip/platform_windows.go": ["Platform"],
     "skip/skip.go": ["Work"],
