@@ -26,7 +26,7 @@ from goinstrument.directives import DirectiveError, Directives, doc_comment_rows
 from goinstrument.edits import Edit, apply, insert
 from goinstrument.facts import FileFacts, ImportNames, fresh
 from goinstrument.fileinfo import FileInfo
-from goinstrument.imports import ImportSpec, plan_additions
+from goinstrument.imports import plan_additions, rename_imports
 from goinstrument.linedirectives import apply_with_directives
 from goinstrument.options import RewriteOptions
 from goinstrument.plan import AddSpan, Insertion, Plan, Rendering, UpdateSpan, render
@@ -62,7 +62,7 @@ def instrument(src: bytes, settings: RewriteOptions, info: FileInfo) -> Result:
     if dropped:  # an error block removed: the imports only it used go too
         unused = remove.unused_imports(root, list(facts.imports), set(shape.of(info.backend).imports) - used, dropped)
         fixed += remove.import_edits(src, root, {s.start for s in unused})
-    fixed += _rename_imports(root, {spec: name for spec, name in imports.renamed.items() if spec not in unused}, dropped)
+    fixed += rename_imports(root, {spec: name for spec, name in imports.renamed.items() if spec not in unused}, dropped)
     aligned, beyond = realign(src, root, {p.expanded_row for p in added if p.expanded_row is not None})
     fixed += aligned
     edits = render(src, fixed, plans, moved_lines="code" in settings.attributes and not settings.line_directives)
@@ -248,39 +248,17 @@ class _Planner:
             block.dropped,
         )
 
-    def refresh_error_block(self, func: Node, body: Node, match: shape.Match, ctx_lhs: str, ctx: str, name: str) -> _ErrorBlock:
-        """The error block as a new span would have it: added for a new error result (named as
-        a new span names it), removed with the error result, following a renamed result."""
+    def refresh_error_block(self, func: Node, body: Node, match: shape.Match, ctx_lhs: str, ctx: str, name: str) -> errorblock.Refresh:
+        """The error block as a new span would have it (errorblock.py)."""
         if not self.shape.supported[0]:
-            return _ErrorBlock()
+            return errorblock.Refresh()
         taken = {n.decode() for n in self.facts.identifiers.names_in(func.start_byte, func.end_byte)}
         err, naming = self.error_result(func, body, taken)
-        recorded = syntax.text(match.err[0]) if match.err else None
-        has_block = match.parts[0]
-        if has_block and err is not None:
-            if recorded == err:
-                return _ErrorBlock()
-            renamed = tuple(Edit(n.start_byte, n.end_byte, err.encode()) for n in match.err)
-            return _ErrorBlock(naming + renamed, f"error block records {recorded}")
-        if has_block == (err is not None):
-            return _ErrorBlock()
-        span = syntax.text(match.span[0]) if match.span else "span"
-        if err is not None and self.span_used_after(body, match, span):
-            return _ErrorBlock()  # the body handles the span itself (a hand-written error block): ours would double it
         backend = self.info.backend
-        paths = set(backend.start_imports) | (set(backend.error_imports) if err is not None else set())
+        paths = set(backend.start_imports) | set(backend.error_imports)
+        span = syntax.text(match.span[0]) if match.span else "span"
         names = Names(ctx_lhs, ctx, span, err, self.imports.for_function(func, paths))
-        wanted = (err is not None, match.parts[1], match.parts[2])
-        change = errorblock.change(self.shape, match, wanted, names, self.info.tracer, name, self.facts.src, self.facts.eol)
-        if change is None:
-            return _ErrorBlock()
-        reason = "no error block" if err is not None else "error block without an error result"
-        packages = frozenset(backend.error_imports) if err is not None else frozenset()
-        return _ErrorBlock(naming + change.edits, reason, packages, change.literals, change.dropped)
-
-    def span_used_after(self, body: Node, match: shape.Match, span: str) -> bool:
-        """Whether the body uses our span variable after our statements (a literal's own `span` is not it)."""
-        return scopes.reads(body, span.encode(), skip=len(match.statements))
+        return errorblock.refresh(self.shape, match, body, names, naming, self.info.tracer, name, self.facts.src, self.facts.eol)
 
     def code_function(self, runtime_name: str) -> str:
         return f"{self.info.import_path or self.facts.package}.{runtime_name}"
@@ -394,36 +372,6 @@ class _Planner:
                     return lead
             break
         return outer + b"\t"
-
-
-@dataclass(frozen=True)
-class _ErrorBlock:
-    """What bringing an error block up to date takes (nothing, by default)."""
-
-    edits: tuple[Edit, ...] = ()
-    reason: str | None = None  # why the span is out of date, for --check
-    packages: frozenset[str] = frozenset()
-    literals: int = 0
-    dropped: tuple[tuple[int, int], ...] = ()
-
-
-def _rename_imports(root: Node, renamed: dict[ImportSpec, str], dropped: list[tuple[int, int]]) -> list[Edit]:
-    """Give each import its new name, and every use of it in the file (not a local of that name, not in deleted code)."""
-    edits: list[Edit] = []
-    uses = syntax.package_uses(root) if renamed else []
-    for spec, name in renamed.items():
-        new = name.encode()
-        if spec.name is None:
-            edits.append(insert(spec.start, new + b" "))
-        else:
-            edits.append(Edit(spec.start, spec.start + len(spec.name.encode()), new))
-        old = spec.local_name.encode()
-        edits += [
-            Edit(use.start_byte, use.end_byte, new)
-            for use in uses
-            if use.text == old and not scopes.resolves_locally(use, old) and not any(a <= use.start_byte < b for a, b in dropped)
-        ]
-    return edits
 
 
 def _go_instrumented(src: bytes, settings: RewriteOptions, info: FileInfo) -> bool:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
-from goinstrument import shape, syntax
+from goinstrument import scopes, shape, syntax
 from goinstrument.backend import Names
 from goinstrument.edits import Edit, insert
 
@@ -28,6 +28,51 @@ class BlockChange:
     edits: tuple[Edit, ...]
     literals: int  # function literals the inserted statements hold: the body's own are numbered after them
     dropped: tuple[tuple[int, int], ...]  # byte ranges of the deleted statements (their literals are gone)
+
+
+@dataclass(frozen=True)
+class Refresh:
+    """What bringing one span's error block up to date takes (nothing, by default)."""
+
+    edits: tuple[Edit, ...] = ()
+    reason: str | None = None  # why the span is out of date, for --check
+    packages: frozenset[str] = frozenset()  # import paths the inserted statements use
+    literals: int = 0
+    dropped: tuple[tuple[int, int], ...] = ()
+
+
+def refresh(
+    code: shape.Shape,
+    match: shape.Match,
+    body: Node,
+    names: Names,
+    naming: tuple[Edit, ...],
+    tracer: str,
+    span_name: str,
+    src: bytes,
+    eol: bytes,
+) -> Refresh:
+    """The error block of a span of ours as a new span would have it. `names.err` is the function's
+    error result as a new span would record it (None: it has none), `naming` the edits naming it."""
+    err, recorded = names.err, (syntax.text(match.err[0]) if match.err else None)
+    has_block = match.parts[0]
+    if has_block and err is not None:
+        if recorded == err:
+            return Refresh()
+        renamed = tuple(Edit(n.start_byte, n.end_byte, err.encode()) for n in match.err)
+        return Refresh(naming + renamed, f"error block records {recorded}")
+    if has_block == (err is not None):
+        return Refresh()
+    if err is not None and scopes.reads(body, names.span.encode(), skip=len(match.statements)):
+        return Refresh()  # the body uses the span after our lines (a hand-written error block): ours would double it
+    found = change(code, match, (err is not None, match.parts[1], match.parts[2]), names, tracer, span_name, src, eol)
+    if found is None:
+        return Refresh()
+    if err is None:
+        return Refresh(found.edits, "error block without an error result", frozenset(), found.literals, found.dropped)
+    backend = code.backend
+    packages = frozenset(backend.error_imports) if backend is not None else frozenset()
+    return Refresh(naming + found.edits, "no error block", packages, found.literals, found.dropped)
 
 
 def change(
