@@ -7,9 +7,11 @@ span is in become those of the variant it should be in, statement by
 statement (`Shape.transition`): statements only the old variant has are
 deleted, whole lines, and those only the new one has are the backend's own
 rendering with the span's names, inserted where the new variant has them.
-Nothing is written when a statement shares its lines with other code, or when
-what would be inserted holds an attribute (its value cannot be rebuilt from
-the code): the span is then left as it is.
+A renamed error result is followed. Nothing is written when a statement
+shares its lines with other code, when what would be inserted holds an
+attribute (its value cannot be rebuilt from the code), or when the body uses
+the span after our lines (a hand-written error block, which ours would
+double): the span is then left as it is.
 """
 
 from __future__ import annotations
