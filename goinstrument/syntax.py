@@ -77,6 +77,11 @@ def declared_names(node: Node) -> set[bytes]:
     return {raw(n) for n in _captures(_DECLARED, node)}
 
 
+def type_alias_names(root: Node) -> set[bytes]:
+    """Every name a `type X = ...` declares anywhere in the file."""
+    return {raw(n) for n in _captures("(type_alias name: (type_identifier) @n)", root)}
+
+
 def package_uses(root: Node) -> list[Node]:
     """Every identifier that may name an imported package (`x` in `x.Y`), in source order."""
     return _captures(_PACKAGE_USES, root)

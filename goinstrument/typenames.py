@@ -28,6 +28,8 @@ from functools import cached_property
 
 from tree_sitter import Node
 
+from goinstrument import syntax
+
 ERROR = b"error"
 CONTEXT = b"Context"
 _FUNCTIONS = ("function_declaration", "method_declaration", "func_literal")
@@ -81,17 +83,7 @@ class TypeNames:
     @cached_property
     def _aliases(self) -> frozenset[bytes]:
         """Every name some `type X = ...` in the file declares: only those need resolving beyond error and Context."""
-        found: set[bytes] = set()
-        stack = [self._root]
-        while stack:
-            node = stack.pop()
-            if node.type == "type_alias":
-                name = node.child_by_field_name("name")
-                if name is not None and name.text is not None:
-                    found.add(name.text)
-            elif node.type not in ("comment", "interpreted_string_literal", "raw_string_literal"):
-                stack.extend(node.named_children)
-        return frozenset(found)
+        return frozenset(syntax.type_alias_names(self._root))
 
     @cached_property
     def _package_level(self) -> dict[bytes, Node]:
