@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from goinstrument.backend import BACKENDS, Backend
+from goinstrument.package_scope import PREDECLARED
 
 _NUMBERED = range(1, 4)  # otel1, otel2, otel3: numbered names a fresh import may get
 
@@ -24,7 +25,7 @@ class FileInfo:
 
 # Names whose package-level declaration in another file changes what this file means:
 # a package `error` type is not the predeclared one (typenames.py).
-SCOPE_NAMES = frozenset({"error"})
+SCOPE_NAMES = PREDECLARED
 
 
 def import_name_candidates(backend: Backend) -> frozenset[str]:
