@@ -87,3 +87,14 @@ def test_an_error_type_in_a_sibling_file_is_seen_but_not_its_aliases():
     """Only names reach the core from other files: a sibling `error` shadows; a sibling alias E is unknown, so not an error."""
     assert _kinds("package p\nfunc F() (x error) { return }\n", frozenset({"error"})) == [None]
     assert _kinds("package p\nfunc F() (x E) { return }\n") == [None]
+
+
+def test_error_is_looked_for_in_its_declaration_forms(tmp_path):
+    """`error` is in nearly every file: a file is scanned for its declaration only when it holds
+    `type error`, `var error`, `const error`, `func error` or a group member line `\terror`."""
+    candidates = import_name_candidates(FileInfo().backend)
+    (tmp_path / "a.go").write_text("package p\n\nfunc F() error { return nil }\n")
+    assert package_declarations(str(tmp_path), candidates) == frozenset()
+    (tmp_path / "b.go").write_text("package p\n\ntype (\n\terror interface{ Code() int }\n)\n")
+    package_declarations.cache_clear()
+    assert package_declarations(str(tmp_path), candidates) == frozenset({"error"})
