@@ -242,6 +242,7 @@ class _Planner:
             func.start_point[0],
             replacements + block.edits,
             line_value,
+            block.naming,
             finding,
             block.packages,
             block.literals,

@@ -36,7 +36,8 @@ class BlockChange:
 class Refresh:
     """What bringing one span's error block up to date takes (nothing, by default)."""
 
-    edits: tuple[Edit, ...] = ()
+    edits: tuple[Edit, ...] = ()  # in the body
+    naming: tuple[Edit, ...] = ()  # in the signature: the error result named
     reason: str | None = None  # why the span is out of date, for --check
     packages: frozenset[str] = frozenset()  # import paths the inserted statements use
     literals: int = 0
@@ -62,7 +63,7 @@ def refresh(
         if recorded == err:
             return Refresh()
         renamed = tuple(Edit(n.start_byte, n.end_byte, err.encode()) for n in match.err)
-        return Refresh(naming + renamed, f"error block records {recorded}")
+        return Refresh(renamed, naming, f"error block records {recorded}")
     if has_block == (err is not None):
         return Refresh()
     if err is not None and scopes.reads(body, names.span.encode(), skip=len(match.statements)):
@@ -71,10 +72,10 @@ def refresh(
     if found is None:
         return Refresh()
     if err is None:
-        return Refresh(found.edits, "error block without an error result", frozenset(), found.literals, found.dropped)
+        return Refresh(found.edits, (), "error block without an error result", frozenset(), found.literals, found.dropped)
     backend = code.backend
     packages = frozenset(backend.error_imports) if backend is not None else frozenset()
-    return Refresh(naming + found.edits, "no error block", packages, found.literals, found.dropped)
+    return Refresh(found.edits, naming, "no error block", packages, found.literals, found.dropped)
 
 
 def change(
