@@ -255,11 +255,17 @@ class _Planner:
             return errorblock.Refresh()
         taken = {n.decode() for n in self.facts.identifiers.names_in(func.start_byte, func.end_byte)}
         err, naming = self.error_result(func, body, taken)
-        backend = self.info.backend
-        paths = set(backend.start_imports) | set(backend.error_imports)
-        span = syntax.text(match.span[0]) if match.span else "span"
-        names = Names(ctx_lhs, ctx, span, err, self.imports.for_function(func, paths))
-        return errorblock.refresh(self.shape, match, body, names, naming, self.info.tracer, name, self.facts.src, self.facts.eol)
+
+        def names() -> Names:
+            """The names the span's code already uses (following an import being renamed), others as for a new span."""
+            renamed = {spec.local_name: new for spec, new in self.imports.renamed.items()}
+            bound = {path: renamed.get(name, name) for path, name in match.packages}
+            backend = self.info.backend
+            missing = (set(backend.start_imports) | set(backend.error_imports)) - set(bound)
+            span = syntax.text(match.span[0]) if match.span else "span"
+            return Names(ctx_lhs, ctx, span, err, {**self.imports.for_function(func, missing), **bound})
+
+        return errorblock.refresh(self.shape, match, body, err, naming, names, self.info.tracer, name, self.facts.src, self.facts.eol)
 
     def code_function(self, runtime_name: str) -> str:
         return f"{self.info.import_path or self.facts.package}.{runtime_name}"

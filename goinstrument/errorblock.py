@@ -16,6 +16,7 @@ double): the span is then left as it is.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from tree_sitter import Node
@@ -48,16 +49,18 @@ def refresh(
     code: shape.Shape,
     match: shape.Match,
     body: Node,
-    names: Names,
+    err: str | None,
     naming: tuple[Edit, ...],
+    names: Callable[[], Names],
     tracer: str,
     span_name: str,
     src: bytes,
     eol: bytes,
 ) -> Refresh:
-    """The error block of a span of ours as a new span would have it. `names.err` is the function's
-    error result as a new span would record it (None: it has none), `naming` the edits naming it."""
-    err, recorded = names.err, (syntax.text(match.err[0]) if match.err else None)
+    """The error block of a span of ours as a new span would have it. `err` is the function's error
+    result as a new span would record it (None: it has none), `naming` the edits naming it, and
+    `names` gives the names the inserted statements use (asked only when some are inserted)."""
+    recorded = syntax.text(match.err[0]) if match.err else None
     has_block = match.parts[0]
     if has_block and err is not None:
         if recorded == err:
@@ -66,7 +69,8 @@ def refresh(
         return Refresh(renamed, naming, f"error block records {recorded}")
     if has_block == (err is not None):
         return Refresh()
-    if err is not None and scopes.reads(body, names.span.encode(), skip=len(match.statements)):
+    span = syntax.raw(match.span[0]) if match.span else b""
+    if err is not None and scopes.reads(body, span, skip=len(match.statements)):
         return Refresh()  # the body uses the span after our lines (a hand-written error block): ours would double it
     found = change(code, match, (err is not None, match.parts[1], match.parts[2]), names, tracer, span_name, src, eol)
     if found is None:
@@ -79,13 +83,22 @@ def refresh(
 
 
 def change(
-    code: shape.Shape, match: shape.Match, wanted: tuple[bool, bool, bool], names: Names, tracer: str, span_name: str, src: bytes, eol: bytes
+    code: shape.Shape,
+    match: shape.Match,
+    wanted: tuple[bool, bool, bool],
+    names: Callable[[], Names],
+    tracer: str,
+    span_name: str,
+    src: bytes,
+    eol: bytes,
 ) -> BlockChange | None:
     """The edits turning the matched statements into the `wanted` variant, or None where that cannot be done safely."""
     transition = code.transition(match.parts, wanted)
-    rendered = code.statement_lines(wanted, names, tracer, span_name)
     statements = match.statements
-    if transition is None or rendered is None or not statements or not all(_alone_on_lines(src, s) for s in statements):
+    if transition is None or not statements or not all(_alone_on_lines(src, s) for s in statements):
+        return None
+    rendered = code.statement_lines(wanted, names(), tracer, span_name) if transition.inserted else []
+    if rendered is None:
         return None
     indent = src[syntax.line_start(src, statements[0].start_byte) : statements[0].start_byte]
     edits: list[Edit] = []

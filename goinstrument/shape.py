@@ -100,6 +100,7 @@ class Match:
     err: tuple[Node, ...] = ()  # every occurrence of the error the error block records
     parts: tuple[bool, bool, bool] = (False, False, False)  # the variant: error block, start attributes, result attributes
     statements: tuple[Node, ...] = ()  # the matched statements, one per statement of the variant
+    packages: tuple[tuple[str, str], ...] = ()  # (import path, the name the matched code calls it by)
 
 
 @dataclass(frozen=True)
@@ -195,6 +196,7 @@ class Shape:
             tuple(seen.get(_ERR, ())),
             (variant.errors, variant.start_attributes, variant.result_attributes),
             tuple(items[: len(variant.statements)]),
+            tuple((path, syntax.text(binder.bound[p])) for path, p in self.paths.items() if p in binder.bound),
         )
 
 
