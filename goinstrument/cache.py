@@ -3,9 +3,9 @@
 Like black's cache: per rewrite options, a file is skipped when its stamp is
 what it was when the tool last left it clean. A working-tree file's stamp is
 its modification time, size and tracer name (which follows go.mod); a staged
-blob's is its id and tracer name. What other files declare does not enter the
-stamp: a change there that matters to this file (a sibling declaring `otel`)
-needs --no-cache.
+blob's is its id and tracer name. Both also hold the package's stamp (how many
+.go files its directory holds, the newest one's mtime): what the other files
+declare decides import names (run._package_stamp).
 """
 
 from __future__ import annotations

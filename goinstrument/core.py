@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
-from goinstrument import deadcode, runtimenames, scopes, shape, syntax, tolerance
+from goinstrument import deadcode, errorblock, remove, runtimenames, scopes, shape, syntax, tolerance
 from goinstrument.align import realign
 from goinstrument.attributes import CODE_FILE, CODE_FUNCTION, CODE_LINE, Attribute, from_parameters, go_string
 from goinstrument.backend import Names
@@ -27,11 +27,12 @@ from goinstrument.directives import DirectiveError, Directives, doc_comment_rows
 from goinstrument.edits import Edit, apply, insert
 from goinstrument.facts import FileFacts, ImportNames, fresh
 from goinstrument.fileinfo import FileInfo
-from goinstrument.imports import plan_additions
+from goinstrument.imports import plan_additions, rename_imports
 from goinstrument.linedirectives import apply_with_directives
 from goinstrument.options import RewriteOptions
 from goinstrument.plan import AddSpan, Insertion, Plan, Rendering, UpdateSpan, render
 from goinstrument.result import Coverage, Finding, Position, Problem, Result
+from goinstrument.typenames import TypeNames
 
 DECLARATIONS = ("function_declaration", "method_declaration")
 
@@ -55,9 +56,15 @@ def instrument(src: bytes, settings: RewriteOptions, info: FileInfo) -> Result:
     plans = _plan_file(planner, directives)
     added = [p for p in plans if isinstance(p, AddSpan)]
     fixed: list[Edit] = []
-    if added:
-        used = {path for p in added for path in p.packages}
+    used = {path for p in plans for path in p.packages}
+    if used:
         fixed += plan_additions(src, root, list(facts.imports), imports.additions(used), facts.eol)
+    dropped = [r for p in plans if isinstance(p, UpdateSpan) for r in p.dropped]
+    unused = []
+    if dropped:  # an error block removed: the imports only it used go too
+        unused = remove.unused_imports(root, list(facts.imports), set(shape.of(info.backend).imports) - used, dropped)
+        fixed += remove.import_edits(src, root, {s.start for s in unused})
+    fixed += rename_imports(root, {spec: name for spec, name in imports.renamed.items() if spec not in unused}, dropped)
     aligned, beyond = realign(src, root, {p.expanded_row for p in added if p.expanded_row is not None})
     fixed += aligned
     edits = render(src, fixed, plans, moved_lines="code" in settings.attributes and not settings.line_directives)
@@ -69,12 +76,17 @@ def instrument(src: bytes, settings: RewriteOptions, info: FileInfo) -> Result:
     else:
         output = apply(src, edits)
     relayout = any(p.relayout for p in added) or (beyond and not settings.line_directives)
-    findings = tuple(p.finding for p in added)
+    findings = tuple(p.finding for p in plans if p.finding is not None)
+    if len(findings) > len(added) and _go_instrumented(src, settings, info):
+        # Spans go-instrument wrote are spans (--check); the run that migrates them brings them up to date.
+        findings = tuple(p.finding for p in added)
     if tolerance.letter_masks(src):  # names the parser saw through stand-ins: the file's own letters again
         output = tolerance.restore(src, output)
         findings = tuple(dataclasses.replace(f, name=tolerance.restore(src, f.name.encode()).decode()) for f in findings)
-    # --remove takes the span lines out; it does not un-name results nor close opened-up bodies.
+    # --remove takes the span lines out; it does not un-name results, close opened-up bodies, or
+    # give back an import name a sibling file's declaration made us change.
     reversible = not any(p.signature or p.insertion.layout or p.expanded_row is not None for p in added)
+    reversible = reversible and not any(p.signature for p in plans if isinstance(p, UpdateSpan)) and not imports.renamed
     reversible = reversible and not (added and _one_spec_import_block(root))
     return Result(src, output, findings, spans_added=len(added), relayout=relayout, reversible=reversible, coverage=planner.coverage)
 
@@ -113,14 +125,17 @@ def _plan_file(planner: _Planner, directives: Directives) -> list[Plan]:
     plans: list[Plan] = []
     functions = syntax.functions(planner.facts.root)
     # cmd/compile numbers only the literals it keeps: those in code it drops get no name and never run.
-    dropped = deadcode.dropped_ranges(planner.facts.root, functions)
+    dead = deadcode.dropped_ranges(planner.facts.root, functions)
     aliases = {**dict(planner.info.package_aliases), **runtimenames.aliases(planner.facts.root)}
     names = _DeclarationNames(aliases, planner.info.init_functions_before)
+    deleted: list[tuple[int, int]] = []  # error blocks of ours that a run deletes
     for node in functions:
         while stack and stack[-1].node.end_byte <= node.start_byte:
             stack.pop()
-        if node.type == "func_literal" and deadcode.holds(dropped, node.start_byte):
+        if node.type == "func_literal" and deadcode.holds(dead, node.start_byte):
             continue
+        if any(start <= node.start_byte < end for start, end in deleted):
+            continue  # in an error block a run deletes: not in the output, not numbered
         if node.type != "func_literal":
             scope = _declaration_scope(node, directives, names)
         elif stack:
@@ -138,10 +153,10 @@ def _plan_file(planner: _Planner, directives: Directives) -> list[Plan]:
         planner.coverage += Coverage.one(planner.has_span(node), left_alone=True) if plan is None else Coverage.one(isinstance(plan, UpdateSpan), left_alone=False)
         if plan is not None:
             plans.append(plan)
-            if isinstance(plan, AddSpan):
-                # The inserted code's literals come first in the body: the Go runtime
-                # numbers the body's own literals after them.
-                scope.literals += plan.literals
+            # The inserted code's literals come first in the body: the Go runtime
+            # numbers the body's own literals after them.
+            scope.literals += plan.literals
+            deleted += plan.dropped if isinstance(plan, UpdateSpan) else ()
     return plans
 
 
@@ -209,6 +224,7 @@ class _Planner:
         self.info = info
         self.imports = imports
         self.shape = shape.of(info.backend)
+        self.types = TypeNames(facts.root, facts.context_names, info.sibling_names)
 
     def plan(self, func: Node, runtime_name: str, type_name: str) -> Plan | None:
         body = func.child_by_field_name("body")
@@ -218,7 +234,8 @@ class _Planner:
         name = span_name(self.settings.span_name, runtime_name, type_name, self.facts.package, self.info.import_path)
         statements = scopes.statement_list(body)
         if statements and not ctx.fresh:
-            where = shape.Where(frozenset({ctx.name.encode()}), shape.error_results(func), self.facts.imported_under)
+            # Any error name: whether the function still has that error result is the update's question.
+            where = shape.Where(frozenset({ctx.name.encode()}), None, self.facts.imported_under)
             match = self.shape.match(statements, where)
             if match is not None and shape.is_ours(match, self.info.tracer, self.settings.span_name):
                 return self.update(func, body, match, ctx.name, name, runtime_name)
@@ -244,7 +261,7 @@ class _Planner:
             return None
         decls = [p for p in params.named_children if p.type in ("parameter_declaration", "variadic_parameter_declaration")]
         for decl in decls:
-            if decl.type != "parameter_declaration" or not self.is_context_type(decl.child_by_field_name("type")):
+            if decl.type != "parameter_declaration" or not self.types.is_context(decl.child_by_field_name("type")):
                 continue
             names = decl.children_by_field_name("name")
             if names and names[0].text != b"_":
@@ -257,14 +274,6 @@ class _Planner:
             rename = tuple(insert(d.start_byte, (name if d is decl else "_").encode() + b" ") for d in decls)
             return _Context(name, rename, fresh=True)
         return None
-
-    def is_context_type(self, node: Node | None) -> bool:
-        if node is None:
-            return False
-        if node.type == "qualified_type":
-            package, name = node.child_by_field_name("package"), node.child_by_field_name("name")
-            return name is not None and name.text == b"Context" and package is not None and syntax.text(package) in self.facts.context_names
-        return node.type == "type_identifier" and node.text == b"Context" and "." in self.facts.context_names
 
     # a span of ours, brought up to date ------------------------------------------------
     def update(self, func: Node, body: Node, match: shape.Match, ctx: str, name: str, runtime_name: str) -> UpdateSpan:
@@ -283,7 +292,40 @@ class _Planner:
             line = values.get(CODE_LINE)
             line_value = (line.start_byte, line.end_byte) if line is not None else None
         replacements = tuple(Edit(n.start_byte, n.end_byte, text.encode()) for n, text in wanted)
-        return UpdateSpan(func.start_byte, func.start_point[0], replacements, line_value)
+        stale = [f"name {go_string(old)}" for old in _values(match.name) if old != name]
+        stale += [f"tracer {go_string(old)}" for old in _values(match.tracer) if old != self.info.tracer]
+        block = self.refresh_error_block(func, body, match, ctx if reads_ctx else "_", ctx, name)
+        stale += [block.reason] if block.reason else []
+        finding = Finding(self.info.path, syntax.position(func), name, f"span is out of date ({', '.join(stale)})") if stale else None
+        return UpdateSpan(
+            func.start_byte,
+            func.start_point[0],
+            replacements + block.edits,
+            line_value,
+            block.naming,
+            finding,
+            block.packages,
+            block.literals,
+            block.dropped,
+        )
+
+    def refresh_error_block(self, func: Node, body: Node, match: shape.Match, ctx_lhs: str, ctx: str, name: str) -> errorblock.Refresh:
+        """The error block as a new span would have it (errorblock.py)."""
+        if not self.shape.supported[0]:
+            return errorblock.Refresh()
+        taken = {n.decode() for n in self.facts.identifiers.names_in(func.start_byte, func.end_byte)}
+        err, naming = self.error_result(func, body, taken)
+
+        def names() -> Names:
+            """The names the span's code already uses (following an import being renamed), others as for a new span."""
+            renamed = {spec.local_name: new for spec, new in self.imports.renamed.items()}
+            bound = {path: renamed.get(name, name) for path, name in match.packages}
+            backend = self.info.backend
+            missing = (set(backend.start_imports) | set(backend.error_imports)) - set(bound)
+            span = syntax.text(match.span[0]) if match.span else "span"
+            return Names(ctx_lhs, ctx, span, err, {**self.imports.for_function(func, missing), **bound})
+
+        return errorblock.refresh(self.shape, match, body, err, naming, names, self.info.tracer, name, self.facts.src, self.facts.eol)
 
     def code_function(self, runtime_name: str) -> str:
         return f"{self.info.import_path or self.facts.package}.{runtime_name}"
@@ -336,12 +378,12 @@ class _Planner:
         if result is None:
             return None, ()
         if result.type != "parameter_list":
-            if not _is_error_type(result) or not self.settings.name_results:
+            if not self.types.is_error(result) or not self.settings.name_results:
                 return None, ()
             err = self.error_name(func, body, taken)
-            return err, (Edit(result.start_byte, result.end_byte, f"({err} error)".encode()),)
+            return err, (Edit(result.start_byte, result.end_byte, b"(" + err.encode() + b" " + syntax.raw(result) + b")"),)
         decls = [d for d in result.named_children if d.type == "parameter_declaration"]
-        if not decls or not _is_error_type(decls[-1].child_by_field_name("type")):
+        if not decls or not self.types.is_error(decls[-1].child_by_field_name("type")):
             return None, ()
         names = decls[-1].children_by_field_name("name")
         if names and names[-1].text != b"_":
@@ -399,6 +441,16 @@ class _Planner:
         return outer + b"\t"
 
 
+def _go_instrumented(src: bytes, settings: RewriteOptions, info: FileInfo) -> bool:
+    """Whether the file holds go-instrument's blocks (a normal run migrates them first)."""
+    return remove.may_hold_go_instrument(src) and remove.strip_go_instrument(src, settings, info).output != src
+
+
+def _values(literals: tuple[Node, ...]) -> list[str]:
+    """The value of the first of a placeholder's string literals (all hold the same text), or none."""
+    return [shape.string_value(literals[0])] if literals else []
+
+
 def _block_items(body: Node) -> list[Node]:
     """Statements and comments of a block, in order (a `;` between them is not an item)."""
     items = []
@@ -419,10 +471,6 @@ def _only_line_comment(rest: bytes, content: list[Node], lbrace: Node) -> bool:
         and first.type == "comment"
         and first.start_point[0] == lbrace.start_point[0]
     )
-
-
-def _is_error_type(node: Node | None) -> bool:
-    return node is not None and node.type == "type_identifier" and node.text == b"error"
 
 
 def _declaration_name(node: Node) -> tuple[str, str, str]:

@@ -71,7 +71,10 @@ class ImportNames:
     """The name allocator for the backend's imports in one file.
 
     An import the file has is reused under its name; a missing one gets a
-    name free in the file and in the package's other files. Where a
+    name free in the file and in the package's other files. An import of
+    one of the backend's packages whose name another file of the package
+    declares (Go forbids a name in both the file and the package block) is
+    renamed to a fresh name, its uses following (`renamed`). Where a
     function's own declaration shadows an import's name, the package is
     imported a second time under a fresh name (allocated once per file).
     """
@@ -89,12 +92,25 @@ class ImportNames:
         return names | set(self._sibling_names)
 
     @cached_property
+    def renamed(self) -> dict[ImportSpec, str]:
+        """Imports of the backend's packages under a name another file of the package declares -> their new name."""
+        preferred = self._backend.preferred_names
+        taken = set(self._taken)
+        found: dict[ImportSpec, str] = {}
+        for spec in self._facts.imports:
+            if spec.path in preferred and spec.name not in ("_", ".") and spec.local_name in self._sibling_names:
+                found[spec] = fresh(preferred[spec.path], taken)
+                taken.add(found[spec])
+        return found
+
+    @cached_property
     def chosen(self) -> dict[str, str]:
         """Import path -> the name inserted code calls it by."""
-        existing = self._facts.existing_imports
+        existing = dict(self._facts.existing_imports)
+        existing.update({spec.path: name for spec, name in self.renamed.items() if existing.get(spec.path) == spec.local_name})
         preferred = self._backend.preferred_names
         names = {path: existing[path] for path in preferred if path in existing}
-        taken = set(self._taken) if len(names) < len(preferred) else set()
+        taken = set(self._taken) | set(self.renamed.values()) if len(names) < len(preferred) else set()
         for path in preferred:
             if path not in existing:
                 names[path] = fresh(preferred[path], taken)
@@ -117,7 +133,7 @@ class ImportNames:
 
     def _second_import(self, path: str) -> str:
         if path not in self._second:
-            taken = self._taken | set(self._second.values())
+            taken = self._taken | set(self._second.values()) | set(self.renamed.values())
             preferred = self._backend.preferred_names[path][1:] or (path.rsplit("/", 1)[-1] + "pkg",)
             self._second[path] = fresh(preferred, taken)
         return self._second[path]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from goinstrument.backend import BACKENDS, Backend
+from goinstrument.package_scope import PREDECLARED
 
 _NUMBERED = range(1, 4)  # otel1, otel2, otel3: numbered names a fresh import may get
 
@@ -15,7 +16,9 @@ class FileInfo:
     tracer: str = "main"  # tracer name resolved for this file's package
     import_path: str = ""  # the package's import path, from go.mod ("" outside a module)
     # Which of import_name_candidates(backend) the package's other files declare at
-    # package level (package_scope.package_declarations): a new import must not take them.
+    # package level (package_scope.package_declarations): a new import must not take
+    # them, an import of ours holding one is renamed, and a declared `error` is not
+    # the predeclared one.
     sibling_names: frozenset[str] = frozenset()
     backend: Backend = BACKENDS["otel"]  # the loaded backend: backend.load_backend(settings.backend)
     # How many `func init` the package's files compiled before this one declare
@@ -28,7 +31,13 @@ class FileInfo:
     package_aliases: tuple[tuple[str, str], ...] = ()
 
 
+# Names whose package-level declaration in another file changes what this file means:
+# a package `error` type is not the predeclared one (typenames.py).
+SCOPE_NAMES = PREDECLARED
+
+
 def import_name_candidates(backend: Backend) -> frozenset[str]:
-    """Every name an import of the backend's packages may get: its preferred names, numbered too."""
+    """The names to look for in the package's other files: every name an import of the
+    backend's packages may get (its preferred names, numbered too), and SCOPE_NAMES."""
     names = {name for preferred in backend.preferred_names.values() for name in preferred}
-    return frozenset(names | {f"{name}{n}" for name in names for n in _NUMBERED})
+    return frozenset(names | {f"{name}{n}" for name in names for n in _NUMBERED} | SCOPE_NAMES)

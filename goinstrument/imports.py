@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
+from goinstrument import scopes
 from goinstrument.edits import Edit, insert
-from goinstrument.syntax import line_end, line_start, text
+from goinstrument.syntax import line_end, line_start, package_uses, text
 
 _VERSION_SUFFIX = re.compile(r"^v[0-9]+$")
 
@@ -179,4 +180,24 @@ def _into_run(src: bytes, run: list[ImportSpec], new: list[tuple[str | None, str
         else:
             last_line_end = line_end(src, run[-1].end)
             edits.append(insert(last_line_end, eol + text[: -len(eol)]))
+    return edits
+
+
+def rename_imports(root: Node, renamed: dict[ImportSpec, str], skip: list[tuple[int, int]]) -> list[Edit]:
+    """Give each import its new name, and every use of it in the file: not a local of that
+    name, and not a use inside the `skip` ranges (code being deleted)."""
+    edits: list[Edit] = []
+    uses = package_uses(root) if renamed else []
+    for spec, name in renamed.items():
+        new = name.encode()
+        if spec.name is None:
+            edits.append(insert(spec.start, new + b" "))
+        else:
+            edits.append(Edit(spec.start, spec.start + len(spec.name.encode()), new))
+        old = spec.local_name.encode()
+        edits += [
+            Edit(use.start_byte, use.end_byte, new)
+            for use in uses
+            if use.text == old and not scopes.resolves_locally(use, old) and not any(a <= use.start_byte < b for a, b in skip)
+        ]
     return edits

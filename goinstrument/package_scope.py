@@ -29,6 +29,16 @@ _GROUP_MEMBER = re.compile(rb"^\s*((?:\w+\s*,\s*)*\w+)", re.MULTILINE)
 _GROUP_FIRST = re.compile(rb"^(?:var|const|type)\s*\(\s*((?:\w+\s*,\s*)*\w+)", re.MULTILINE)  # `const (k = 1)`
 _WORD = re.compile(rb"\w+")
 
+# Predeclared names whose package-level declaration changes what a file means
+# (typenames.py). They occur in almost every file, so a file is scanned for
+# them only when it holds one of the usual forms of such a declaration.
+PREDECLARED = frozenset({"error"})
+
+
+def _declaration_forms(name: bytes) -> tuple[bytes, ...]:
+    """`type error ...`, `var error ...`, a group member on its own line (gofmt's tab), ..."""
+    return (b"type " + name, b"var " + name, b"const " + name, b"func " + name, b"\n\t" + name)
+
 
 def declared_names(src: bytes) -> set[str]:
     names: set[bytes] = set()
@@ -46,10 +56,12 @@ def package_declarations(directory: str, wanted: frozenset[str]) -> frozenset[st
     """Which of `wanted` some .go file in `directory` declares at top level (tests
     included: they share the package). Only files that mention one of them are scanned."""
     # Substring tests are fast; a name holding another (otelcodes, codes) needs no test of its own.
-    words = [w.encode() for w in wanted if not any(o != w and o in w for o in wanted)]
+    rare = wanted - PREDECLARED
+    words = [w.encode() for w in rare if not any(o != w and o in w for o in rare)]
+    forms = [form for name in wanted & PREDECLARED for form in _declaration_forms(name.encode())]
     names: set[str] = set()
     for _, data in _go_sources(directory):
-        if any(word in data for word in words):
+        if any(word in data for word in words) or any(form in data for form in forms):
             names |= declared_names(data) & wanted
     return frozenset(names)
 

@@ -75,13 +75,19 @@ class UpdateSpan:
 
     start: int
     row: int
-    replacements: tuple[Edit, ...]  # ctx or `_`, tracer, span name, code.function.name, code.file.path
+    # ctx or `_`, tracer, span name, code.function.name, code.file.path; the error block
+    replacements: tuple[Edit, ...]
     line_value: tuple[int, int] | None  # the bytes of the code.line.number value, if it has one
+    signature: tuple[Edit, ...] = ()  # naming an error result that gained the error block (--remove keeps the name)
+    finding: Finding | None = None  # what --check reports: the span name, tracer or error block is out of date
+    packages: frozenset[str] = frozenset()  # import paths the inserted error block uses
+    literals: int = 0  # function literals the inserted error block holds: the body's own are numbered after them
+    dropped: tuple[tuple[int, int], ...] = ()  # byte ranges of deleted statements: their literals no longer count
 
     def edits(self, line: int) -> tuple[Edit, ...]:
         if self.line_value is None:
-            return self.replacements
-        return (*self.replacements, Edit(*self.line_value, str(line).encode()))
+            return self.signature + self.replacements
+        return (*self.signature, *self.replacements, Edit(*self.line_value, str(line).encode()))
 
 
 Plan = AddSpan | UpdateSpan

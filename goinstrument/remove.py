@@ -156,7 +156,8 @@ class _Finder:
 
     def match(self, func: Node, items: list[Node]) -> shape.Match | None:
         """The longest block of ours or go-instrument's at the start of `items`."""
-        where = shape.Where(frozenset(_parameter_names(func)), shape.error_results(func), self.imports)
+        # The error block may record any name: one left behind by a lost error result goes with the span.
+        where = shape.Where(frozenset(_parameter_names(func)), None, self.imports)
         best = None
         for candidate in self.shapes:
             found = candidate.match(items, where)
@@ -204,7 +205,7 @@ def _inside(offset: int, ranges: Iterable[tuple[int, int]]) -> bool:
     return any(start <= offset < end for start, end in ranges)
 
 
-def _unused_after(root: Node, specs: list[ImportSpec], paths: set[str], removed: list[tuple[int, int]]) -> list[ImportSpec]:
+def unused_imports(root: Node, specs: list[ImportSpec], paths: set[str], removed: list[tuple[int, int]]) -> list[ImportSpec]:
     """Imports of `paths` the removed code used and nothing else does."""
     uses = _package_uses(root)
     found = []
@@ -234,7 +235,7 @@ def _misplaced(spec: ImportSpec, specs: list[ImportSpec]) -> bool:
     return spec.in_block and any(not _third_party(s.path) for s in run)
 
 
-def _import_edits(src: bytes, root: Node, doomed: set[int]) -> list[Edit]:
+def import_edits(src: bytes, root: Node, doomed: set[int]) -> list[Edit]:
     """Delete the import specs starting at the `doomed` offsets, whole lines, as plan_additions added them."""
     edits: list[Edit] = []
     for decl in root.named_children:
@@ -335,16 +336,16 @@ def _strip(src: bytes, settings: RewriteOptions, info: FileInfo, migrating: bool
         return Result(src, src)
     edits = [Edit(b.lines[0], b.trailer_end if foreign_file else b.lines[1], b"") for b in blocks]
     paths = {p for s in shapes for p in s.imports}
-    doomed = _unused_after(root, specs, paths, [b.code for b in blocks])
+    doomed = unused_imports(root, specs, paths, [b.code for b in blocks])
     moved = []
     if migrating:
         moved = [s for s in specs if s.path in paths and s not in doomed and s.name not in ("_", ".") and _misplaced(s, specs)]
     if moved:
-        output = apply(src, edits + _import_edits(src, root, {s.start for s in doomed + moved}))
+        output = apply(src, edits + import_edits(src, root, {s.start for s in doomed + moved}))
         moved_back = _add_back(output, moved)
         if moved_back is not None:
             return Result(src, moved_back, spans_removed=len(blocks))
-    return Result(src, apply(src, edits + _import_edits(src, root, {s.start for s in doomed})), spans_removed=len(blocks))
+    return Result(src, apply(src, edits + import_edits(src, root, {s.start for s in doomed})), spans_removed=len(blocks))
 
 
 def _without_our_line_directives(src: bytes) -> bytes:

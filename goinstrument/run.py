@@ -111,10 +111,11 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
         raise TypeError(source)
     cache = Cache(rewrite.cache_key()) if options.use_cache else None
     todo, stamps, cached_skips = [], {}, []
+    packages: dict[str, list[int]] = {}
     for path in paths:
         key = os.path.abspath(path)
         if cache is not None:
-            stamp = stamps[key] = _file_stamp(path, rewrite)
+            stamp = stamps[key] = _file_stamp(path, rewrite, packages)
             known, reason = cache.lookup(key, stamp) if stamp is not None else (False, None)
             if known:
                 if reason is not None:  # left alone by a rule last time, and still: -v says so again
@@ -126,6 +127,7 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
         dones = batch.run_all(work, todo, options.jobs, lambda path, why: _failed(str(path), why), advance)
     summary = Summary(problems=problems, skipped=explicit_skips + cached_skips)
     dones = [_write(done) for done in dones]
+    packages.clear()  # the package stamps as this run leaves them
     for done in dones:
         summary.add(done)
         if cache is not None:
@@ -133,7 +135,7 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
             stamp = stamps.get(key)
             # Known clean only as it was read: a file saved again while it was processed is not.
             if done.clean is not None and stamp is not None and (done.changed or list(done.clean) == stamp[:2]):
-                cache.record(key, [*done.clean, stamp[2]], done.skipped)
+                cache.record(key, [*done.clean, stamp[2], *_package_stamp(key, packages)], done.skipped)
             else:
                 cache.forget(key)
     summary.files_seen = len(paths) + len(explicit_skips)  # a file named and skipped was seen too
@@ -157,12 +159,31 @@ def _once_each(paths: Iterable[Path]) -> list[Path]:
     return once
 
 
-def _file_stamp(path: Path, rewrite: RewriteOptions) -> list[object] | None:
+def _file_stamp(path: Path, rewrite: RewriteOptions, packages: dict[str, list[int]]) -> list[object] | None:
+    """What the cache compares: the file's mtime and size, its tracer, and its package's stamp."""
     try:
         stat = os.stat(path)
     except OSError:
         return None
-    return [stat.st_mtime_ns, stat.st_size, tracer_for(path, rewrite, b"")]
+    return [stat.st_mtime_ns, stat.st_size, tracer_for(path, rewrite, b""), *_package_stamp(os.path.abspath(path), packages)]
+
+
+def _package_stamp(path: str, packages: dict[str, list[int]]) -> list[int]:
+    """How many .go files the file's directory holds and the newest one's mtime (memoised per
+    directory): a file's output depends on what its package's other files declare (an `otel` of
+    theirs renames our import), so any change there makes the file's cache entry stale."""
+    directory = os.path.dirname(path)
+    if directory not in packages:
+        count, newest = 0, 0
+        try:
+            for entry in os.scandir(directory):
+                if entry.name.endswith(".go"):
+                    count += 1
+                    newest = max(newest, entry.stat().st_mtime_ns)
+        except OSError:
+            pass
+        packages[directory] = [count, newest]
+    return packages[directory]
 
 
 def _file_work(path: Path, rewrite: RewriteOptions, output: Output, verify: bool) -> Done:
@@ -234,6 +255,7 @@ def run_staged(rewrite: RewriteOptions, options: RunOptions) -> Summary:
     blobs: list[Source] = []
     worktrees: list[tuple[bytes | None, Source | None]] = []  # the working-tree bytes, and a Source when they differ
     summary = Summary()
+    packages: dict[str, list[int]] = {}
     stamps: list[list[object]] = []
     known: dict[int, Outcome] = {}  # id(blob) -> its outcome, for blobs the cache knows clean
     todo: list[Source] = []
@@ -241,7 +263,7 @@ def run_staged(rewrite: RewriteOptions, options: RunOptions) -> Summary:
         place = index.top / file.path
         blob = Source(_display(place), place, index.blob(file))
         blobs.append(blob)
-        stamps.append([str(file.id), tracer_for(place, rewrite, b"")])
+        stamps.append([str(file.id), tracer_for(place, rewrite, b""), *_package_stamp(os.path.abspath(place), packages)])
         clean, reason = cache.lookup(_staged_key(place), stamps[-1]) if cache is not None else (False, None)
         if clean:
             known[id(blob)] = Outcome(blob.path, blob.data, blob.data, skipped=reason)
@@ -256,6 +278,7 @@ def run_staged(rewrite: RewriteOptions, options: RunOptions) -> Summary:
     with progress_bar(len(todo), options.progress) as advance:
         results = batch.run_all(work, todo, options.jobs, lambda source, why: _lost(source, why), advance)
     outcomes = known | {id(source): outcome for source, outcome in zip(todo, results, strict=True)}
+    records: list[tuple[Source, list[object], str | None]] = []
     for file, blob, (on_disk, copy), stamp in zip(files, blobs, worktrees, stamps, strict=True):
         staged = outcomes[id(blob)]
         worktree = None if on_disk is None else staged if copy is None else outcomes[id(copy)]
@@ -265,10 +288,12 @@ def run_staged(rewrite: RewriteOptions, options: RunOptions) -> Summary:
             continue
         if write and staged.changed:
             stamp = [str(index.stage(file, staged.output)), stamp[1]]
-        if cache is not None:  # the cache is only used by runs that write
-            cache.record(_staged_key(blob.place), stamp, staged.skipped)
+        records.append((blob, stamp[:2], staged.skipped))
     index.write()
-    if cache is not None:
+    if cache is not None:  # the cache is only used by runs that write
+        packages.clear()  # the package stamps as this run leaves them
+        for blob, stamp, skipped in records:
+            cache.record(_staged_key(blob.place), [*stamp, *_package_stamp(os.path.abspath(blob.place), packages)], skipped)
         cache.save()
     return summary
 

@@ -192,17 +192,17 @@ def result_name_is_safe(body: Node, name: bytes) -> bool:
     return not (resolver.free_use or resolver.top_level_declaration or resolver.shadowed_bare_return)
 
 
-def reads(body: Node, name: bytes, after_first: bool = False) -> bool:
+def reads(body: Node, name: bytes, after_first: bool = False, skip: int = 0) -> bool:
     """Whether the body uses the function's own `name` (not one declared inside it).
 
     With after_first, the first statement is left out: it is the span's own line,
-    which reads the context it replaces.
+    which reads the context it replaces. With skip, the first `skip` statements are.
     """
     resolver = _Resolver(name)
     stmts = _statement_list(body)
     if stmts is None:
         return False
-    for stmt in stmts.named_children[1 if after_first else 0 :]:
+    for stmt in stmts.named_children[max(skip, 1 if after_first else 0) :]:
         if resolver.statement(stmt, bound=False):
             break  # redeclared at the top level: later uses are not the parameter's
     return resolver.free_use

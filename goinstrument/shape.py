@@ -35,6 +35,8 @@ migration and never rendered into output.
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import functools
 import itertools
 import re
@@ -80,7 +82,7 @@ class Where:
     """What bound placeholders must be, in the function being matched."""
 
     contexts: frozenset[bytes]  # names the context may have (the context parameter; any parameter for removal)
-    errors: frozenset[bytes]  # names of the function's error results
+    errors: frozenset[bytes] | None  # names of the function's error results; None: any name (the caller judges it)
     imports: Mapping[str, frozenset[bytes]]  # import path -> the names the file imports it under
 
 
@@ -95,6 +97,10 @@ class Match:
     tracer: tuple[Node, ...]  # the tracer string literal, for backends that name one
     name: tuple[Node, ...]  # the span-name string literal
     attributes: tuple[tuple[Node, Node], ...]  # (key literal, value) of every attribute argument
+    err: tuple[Node, ...] = ()  # every occurrence of the error the error block records
+    parts: tuple[bool, bool, bool] = (False, False, False)  # the variant: error block, start attributes, result attributes
+    statements: tuple[Node, ...] = ()  # the matched statements, one per statement of the variant
+    packages: tuple[tuple[str, str], ...] = ()  # (import path, the name the matched code calls it by)
 
 
 @dataclass(frozen=True)
@@ -106,6 +112,7 @@ class Shape:
     start_imports: frozenset[str]
     foreign: bool
     supported: tuple[bool, bool, bool]  # the rendering differs with: the error block, start attributes, result attributes
+    backend: Backend | None = dataclasses.field(default=None, compare=False)  # whose rendering it is
 
     @property
     def imports(self) -> frozenset[str]:
@@ -118,7 +125,47 @@ class Shape:
 
     def literals(self, parts: tuple[bool, bool, bool]) -> int:
         """How many function literals the rendering with these parts holds at its top level."""
-        return next((v.literals for v in self.variants if (v.errors, v.start_attributes, v.result_attributes) == parts), 0)
+        variant = self.variant(parts)
+        return variant.literals if variant is not None else 0
+
+    def variant(self, parts: tuple[bool, bool, bool]) -> Variant | None:
+        return next((v for v in self.variants if (v.errors, v.start_attributes, v.result_attributes) == parts), None)
+
+    def transition(self, current: tuple[bool, bool, bool], wanted: tuple[bool, bool, bool]) -> Transition | None:
+        """How the statements of one variant become those of another, statement by statement
+        (templates compared as rendered): which to delete, and which to insert where."""
+        before, after = self.variant(current), self.variant(wanted)
+        if before is None or after is None:
+            return None
+        texts = difflib.SequenceMatcher(
+            a=[syntax.raw(n) for n in before.statements], b=[syntax.raw(n) for n in after.statements], autojunk=False
+        )
+        deleted: list[int] = []
+        inserted: list[tuple[int, tuple[int, ...]]] = []
+        for tag, i1, i2, j1, j2 in texts.get_opcodes():
+            if tag in ("delete", "replace"):
+                deleted += range(i1, i2)
+            if tag in ("insert", "replace"):
+                inserted.append((i2, tuple(range(j1, j2))))
+        literals = sum(_top_level_literals((after.statements[j],)) for _, js in inserted for j in js)
+        return Transition(tuple(deleted), tuple(inserted), literals)
+
+    def statement_lines(self, parts: tuple[bool, bool, bool], names: Names, tracer: str, span_name: str) -> list[list[str]] | None:
+        """The backend's lines for one variant, grouped by top-level statement; attributes are left as
+        placeholders (`holds_placeholder` tells), as they cannot be rebuilt from the code."""
+        if self.backend is None:
+            return None
+        names = dataclasses.replace(
+            names,
+            err=names.err if parts[0] else None,
+            attributes=(_ATTRIBUTE,) if parts[1] else (),
+            result_attributes=(_ATTRIBUTE,) if parts[2] else (),
+        )
+        lines = tuple(self.backend.lines(names, tracer, span_name))
+        statements = _parse(lines)
+        if statements is None:
+            return None
+        return [list(lines[n.start_point[0] - _FIRST_ROW : n.end_point[0] - _FIRST_ROW + 1]) for n in statements]
 
     def match(self, items: Sequence[Node], where: Where) -> Match | None:
         """The longest variant the statements at the start of `items` are, node for node, or None."""
@@ -146,7 +193,24 @@ class Shape:
             tuple(seen.get(_TRACER, ())),
             tuple(seen.get(_NAME, ())),
             tuple(binder.attributes),
+            tuple(seen.get(_ERR, ())),
+            (variant.errors, variant.start_attributes, variant.result_attributes),
+            tuple(items[: len(variant.statements)]),
+            tuple((path, syntax.text(binder.bound[p])) for path, p in self.paths.items() if p in binder.bound),
         )
+
+
+@dataclass(frozen=True)
+class Transition:
+    """From one variant's statements to another's (indices into each variant's statements)."""
+
+    deleted: tuple[int, ...]  # statements of the current variant that go
+    inserted: tuple[tuple[int, tuple[int, ...]], ...]  # (before which current statement, or after the last: len), wanted statements
+    literals: int  # function literals at the top level of the inserted statements
+
+
+def holds_placeholder(line: str) -> bool:
+    return _PREFIX in line
 
 
 class _Binder:
@@ -205,27 +269,12 @@ class _Binder:
             return False
         if _CTX_LHS in text and text[_CTX_LHS] not in (ctx, b"_"):
             return False
-        if _ERR in text and text[_ERR] not in where.errors:
+        if _ERR in text and where.errors is not None and text[_ERR] not in where.errors:
             return False
         return all(
             placeholder not in text or text[placeholder] in where.imports.get(path, frozenset())
             for path, placeholder in paths.items()
         )
-
-
-def error_results(func: Node) -> frozenset[bytes]:
-    """Names of a function's results of type `error` (what an error block may record)."""
-    result = func.child_by_field_name("result")
-    if result is None or result.type != "parameter_list":
-        return frozenset()
-    return frozenset(
-        name.text
-        for decl in result.named_children
-        if decl.type == "parameter_declaration" and (kind := decl.child_by_field_name("type")) is not None
-        and kind.text == b"error"
-        for name in decl.children_by_field_name("name")
-        if name.text is not None and name.text != b"_"
-    )
 
 
 def _placeholder(node: Node) -> str | None:
@@ -269,6 +318,9 @@ def _render(backend: Backend, packages: dict[str, str], parts: tuple[bool, bool,
     return tuple(backend.lines(names, _TRACER, _NAME))
 
 
+_FIRST_ROW = 3  # the row of a rendering's first line in what _parse parses
+
+
 def _parse(lines: tuple[str, ...]) -> tuple[Node, ...] | None:
     """The statements of a rendering, or None when it does not parse as a function body."""
     src = ("package p\n\nfunc _() {\n" + "\n".join(lines) + "\n}\n").encode()
@@ -304,7 +356,9 @@ def _shape(backend: Backend, foreign: bool) -> Shape:
         statements = _parse(lines)
         if statements is not None and lines not in variants:
             variants[lines] = Variant(errors, start, results, statements, _top_level_literals(statements))
-    return Shape(tuple(variants.values()), packages, frozenset(backend.start_imports), foreign, (supported[0], supported[1], supported[2]))
+    return Shape(
+        tuple(variants.values()), packages, frozenset(backend.start_imports), foreign, (supported[0], supported[1], supported[2]), backend
+    )
 
 
 def _only(index: int) -> tuple[bool, bool, bool]:

@@ -26,6 +26,11 @@ _IDENTIFIERS = """
 (package_identifier) @id
 """
 _COMMENTS = "(comment) @c"
+# Where an imported package's name is used: `pkg.Name` in an expression or a type.
+_PACKAGE_USES = """
+(selector_expression operand: (identifier) @use)
+(qualified_type package: (package_identifier) @use)
+"""
 # Names a declaration brings into some scope: parameters, results, receivers, type
 # parameters, variables, constants, local types.
 _DECLARED = """
@@ -72,6 +77,16 @@ def functions(root: Node) -> list[Node]:
 def declared_names(node: Node) -> set[bytes]:
     """Every name declared anywhere inside `node`, whatever its scope."""
     return {raw(n) for n in _captures(_DECLARED, node)}
+
+
+def type_alias_names(root: Node) -> set[bytes]:
+    """Every name a `type X = ...` declares anywhere in the file."""
+    return {raw(n) for n in _captures("(type_alias name: (type_identifier) @n)", root)}
+
+
+def package_uses(root: Node) -> list[Node]:
+    """Every identifier that may name an imported package (`x` in `x.Y`), in source order."""
+    return _captures(_PACKAGE_USES, root)
 
 
 def comments(root: Node) -> list[Node]:

@@ -273,3 +273,30 @@ def test_git_dir_and_git_work_tree_name_the_repository(tmp_path):
     run_cli("--staged", cwd=work, env=env, check=0)
     staged = subprocess.run(["git", "show", ":shop.go"], cwd=work, capture_output=True, text=True, env={**os.environ, **env})
     assert 'Start(ctx, "F")' in staged.stdout
+
+
+def test_the_cache_sees_a_sibling_file_change_that_renames_our_import(tmp_path):
+    """A file's output depends on its package's other files: one that comes to declare `otel`
+    makes the next run (cache and all) re-alias our import in the files it left clean before."""
+    root = _module(tmp_path / "m", ["F"])
+    env = {"GOINSTRUMENT_CACHE_DIR": str(tmp_path / "cache")}
+    run_cli(".", cwd=root, env=env, check=0)
+    assert '\t"go.opentelemetry.io/otel"\n' in (root / "f.go").read_text()
+    assert "0 of 1 file changed" in run_cli(".", cwd=root, env=env, check=0).stderr
+    (root / "b.go").write_text("package p\n\nfunc otel() {}\n")
+    run_cli(".", cwd=root, env=env, check=0)
+    assert 'otelapi "go.opentelemetry.io/otel"' in (root / "f.go").read_text()
+
+
+def test_a_file_the_cache_knows_clean_is_not_processed_again(tmp_path):
+    """The drifting backend (with --fast) changes its own code whenever the file is processed."""
+    root = _module(tmp_path / "m", ["F", "G"])
+    env = {**_backend(tmp_path, DRIFTING_BACKEND), "GOINSTRUMENT_CACHE_DIR": str(tmp_path / "cache")}
+    args = ("--fast", "--backend", "testbackends:Drifting", ".")
+    run_cli(*args, cwd=root, env=env, check=0)
+    first = (root / "f.go").read_text()
+    assert "0 of 2 files changed" in run_cli(*args, cwd=root, env=env, check=0).stderr
+    assert (root / "f.go").read_text() == first
+    (root / "g.go").write_text(SRC.format(name="G") + "\n// edited\n")  # a sibling changed: f.go is looked at again
+    run_cli(*args, cwd=root, env=env, check=0)
+    assert (root / "f.go").read_text() != first

@@ -64,7 +64,9 @@ EXPECTED_SPANS: dict[str, list[str]] = {
     "ctxalias/alias.go": ["Deadline", "WithTimeout"],
     "ctxnet/xnet.go": ["Old", "OldErr"],
     "ctxsingle/single.go": ["Single"],
+    "errs/alias.go": ["AliasResult"],
     "errs/bareshadow/bareshadow.go": ["BlankErrBareShadowed", "UnnamedErrShadowedBare"],
+    "errs/owntype/use.go": ["Find"],
     "errs/body.go": ["DeclaredShort", "DeclaredMulti", "DeclaredVar", "Shadowed", "ParamErr", "NamedAssigned", "LocalTypeErr"],
     "errs/literals.go": ["OuterErrRead", "OuterErrRead.func2", "OuterErrAssigned", "OuterErrAssigned.func2", "NamedOuterLiteral", "NamedOuterLiteral.func3"],
     "errs/results.go": ["Single", "Pair", "Named", "NamedBare", "BlankErr", "ThreeResults", "ThreeUnnamed", "GroupedErrors", "BlankPair", "ErrorNotLast", "ReturnsFunc", "ReturnsErrChan"],
@@ -86,10 +88,12 @@ EXPECTED_SPANS: dict[str, list[str]] = {
     "names/ctxvar/ctxvar.go": ["BlankReadsPackageCtx", "UnnamedReadsPackageCtx", "BlankLocalCtx", "BlankOtherParamCtx", "LiteralBlankOuterCtx", "LiteralBlankOuterCtx.func2"],
     "names/grpccodes/grpc.go": ["Find", "Classify"],
     "names/otelvar/otel.go": ["SameFile"],
+    "names/otellater/work.go": ["Work"],
     "names/otelvar/other.go": ["OtherFile"],
     "names/spanlocal/spanlocal.go": ["LocalSpan", "ParamSpan", "CtxNamedSpan", "Span.Finish", "ResultSpan", "ErrNamedSpan", "InnerSpan"],
     "names/spanpkg/use.go": ["Label", "LabelSameFile"],
     "names/taken/taken.go": ["Codes", "OtelParam", "CtxNamedErr", "ContextParam", "LocalCodes", "LocalOtel"],
+    "nilvalues/nilvalues.go": ["IsNil", "TypedNil"],
     "params/params.go": ["WithName", "First", "NotFirst", "NamedC", "Blank", "Unnamed", "UnnamedVariadic", "Variadic", "Two", "GroupedAround", "GroupedWithOther", "CtxUnread"],
     "runtimenames/init.go": ["init.func1", "init.0.func1", "init.1.func1", "init.1.func1.1"],
     "runtimenames/alias.go": ["T.Value", "T.Pointer", "T.Aliased", "T.Chain", "T.Handle", "T.Handle.func1"],
@@ -309,6 +313,26 @@ def test_second_run_changes_nothing(instrumented, tmp_path):
             b = (copy / rel).read_text(errors="replace").splitlines(keepends=True) if (copy / rel).exists() else []
             diffs += "".join(difflib.unified_diff(a, b, f"first run/{rel}", f"second run/{rel}"))
     assert not changed, f"a second run changed {changed}\n{diffs}\nstderr:\n{proc.stderr}"
+
+
+def test_a_name_declared_later_re_aliases_our_imports(instrumented, tmp_path):
+    """A file declaring otel and codes is added to a package after its spans were: the next
+    run renames the imports of work.go (and every use) instead of leaving a build error."""
+    instrumented.require_ok()
+    copy = copy_module(instrumented.path, tmp_path)
+    package = copy / "names" / "otellater"
+    shutil.copy(GOMOD_FIXTURE / "testdata" / "later" / "names" / "otellater" / "later.go", package / "later.go")
+    env = {"GOINSTRUMENT_CACHE_DIR": str(tmp_path / "cache")}
+    proc = run_cli(copy, env=env)
+    assert proc.returncode == 0, proc.stderr
+    work = (package / "work.go").read_text()
+    assert '\totelapi "go.opentelemetry.io/otel"\n\totelcodes "go.opentelemetry.io/otel/codes"\n' in work, work
+    assert "otelapi.GetTracerProvider()" in work and "span.SetStatus(otelcodes.Error, err.Error())" in work, work
+    go_build_vet(copy, context="after a sibling declared otel and codes: ")
+    assert gofmt_l(copy) == [] and goimports_l(copy) == []
+    before = tree_digest(copy)
+    run_cli("--no-cache", copy, env=env, check=0)
+    assert digest_changes(before, tree_digest(copy)) == []
 
 
 def test_skipped_files_are_untouched(instrumented):

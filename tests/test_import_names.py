@@ -1,0 +1,82 @@
+"""An import of ours whose name another file of the package comes to declare is renamed, its uses following.
+
+Go forbids a name that is both imported in one file and declared at package
+level in another. When a sibling file later declares `otel` or `codes`, the
+next run gives the import in this file a fresh name and renames every use of
+it in the file (ours and the code's own), so the package builds again. The
+real-Go proof is test_go_toolchain.py's test_a_name_declared_later_re_aliases_our_imports.
+"""
+
+from __future__ import annotations
+
+from goinstrument.core import instrument
+from goinstrument.fileinfo import FileInfo
+from goinstrument.options import RewriteOptions
+
+SRC = b"""package p
+
+import (
+	"context"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/codes"
+)
+
+var provider = otel.GetTracerProvider
+
+func Save(ctx context.Context) (err error) {
+	_, span := otel.Tracer("t").Start(ctx, "Save")
+	defer span.End()
+	defer func() {
+		if err != nil {
+			span.RecordError(err)
+			span.SetStatus(codes.Error, err.Error())
+		}
+	}()
+	return nil
+}
+
+func Local(ctx context.Context) int {
+	codes := map[string]int{}
+	return codes["x"]
+}
+"""
+
+
+def _run(src: bytes, siblings: set[str]) -> bytes:
+    return instrument(src, RewriteOptions(), FileInfo("f.go", "t", sibling_names=frozenset(siblings))).output
+
+
+def test_imports_whose_names_a_sibling_declares_are_renamed_with_every_use():
+    out = _run(SRC, {"otel", "codes"}).decode()
+    assert '\totelapi "go.opentelemetry.io/otel"\n\totelcodes "go.opentelemetry.io/otel/codes"\n' in out
+    assert "var provider = otelapi.GetTracerProvider" in out  # the code's own use follows
+    assert 'otelapi.Tracer("t").Start(ctx, "Save")' in out and "span.SetStatus(otelcodes.Error, err.Error())" in out
+    assert 'otelapi.Tracer("t").Start(ctx, "Local")' in out  # the new span takes the new name
+    assert "\tcodes := map[string]int{}\n\treturn codes[\"x\"]" in out  # a local of that name is not the import
+    assert "otel." not in out.replace("otelapi.", "") and "codes." not in out.replace("otelcodes.", "")
+    assert _run(out.encode(), {"otel", "codes"}).decode() == out
+
+
+def test_only_the_clashing_import_is_renamed():
+    out = _run(SRC, {"codes"}).decode()
+    assert '\t"go.opentelemetry.io/otel"\n\totelcodes "go.opentelemetry.io/otel/codes"\n' in out
+    assert "var provider = otel.GetTracerProvider" in out
+
+
+def test_an_aliased_import_takes_the_next_free_name():
+    src = SRC.replace(b'\t"go.opentelemetry.io/otel/codes"', b'\totelcodes "go.opentelemetry.io/otel/codes"').replace(b"codes.Error", b"otelcodes.Error")
+    out = _run(src, {"otelcodes"}).decode()
+    # `codes` is a local in Local, `otelcodes` the sibling's: the next free name is otelcodes1.
+    assert '\totelcodes1 "go.opentelemetry.io/otel/codes"\n' in out and "span.SetStatus(otelcodes1.Error, err.Error())" in out
+
+
+def test_no_sibling_declares_them_nothing_changes():
+    assert b'"go.opentelemetry.io/otel"' in _run(SRC, set())
+    assert b"otelapi" not in _run(SRC, set())
+
+
+def test_another_package_under_a_sibling_name_is_not_ours_to_rename():
+    src = SRC.replace(b'\t"go.opentelemetry.io/otel/codes"\n', b'\t"go.opentelemetry.io/otel/codes"\n\t"google.golang.org/grpc/status"\n')
+    src = src.replace(b"var provider", b"var _ = status.Code\n\nvar provider")
+    assert b'\t"google.golang.org/grpc/status"\n' in _run(src, {"status"})
