@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
-from goinstrument import deadcode, runtimenames, scopes, shape, syntax, tolerance
+from goinstrument import deadcode, handlers, runtimenames, scopes, shape, syntax, tolerance
 from goinstrument.align import realign
 from goinstrument.attributes import CODE_FILE, CODE_FUNCTION, CODE_LINE, Attribute, from_parameters, go_string
 from goinstrument.backend import Names
@@ -43,7 +43,7 @@ def instrument(src: bytes, settings: RewriteOptions, info: FileInfo) -> Result:
     if error is not None:
         return Result(src, src, problem=Problem(info.path, syntax.position(error), "syntax error: the file does not parse; left untouched"))
     facts = FileFacts.read(src, root)
-    if not facts.context_names:
+    if not facts.context_names and not (settings.http_handlers and handlers.http_names(facts.imports)):
         return Result(src, src)
     try:
         directives = read_directives(syntax.comments(root))
@@ -197,6 +197,13 @@ class _Context:
     name: str  # the name the inserted code uses
     rename: tuple[Edit, ...] = ()  # edits naming `_` or unnamed parameters
     fresh: bool = False  # named by us: the body cannot read it yet
+    # --http-handlers: `name` is the request parameter; the span starts from its context, kept in this new variable.
+    local: str | None = None
+
+    @property
+    def start(self) -> str:
+        """What the span starts from."""
+        return self.name if self.local is None else handlers.start_argument(self.name)
 
 
 class _Planner:
@@ -209,6 +216,7 @@ class _Planner:
         self.info = info
         self.imports = imports
         self.shape = shape.of(info.backend)
+        self.http_names = handlers.http_names(facts.imports) if settings.http_handlers else frozenset()
 
     def plan(self, func: Node, runtime_name: str, type_name: str) -> Plan | None:
         body = func.child_by_field_name("body")
@@ -219,10 +227,11 @@ class _Planner:
         statements = scopes.statement_list(body)
         if statements and not ctx.fresh:
             where = shape.Where(frozenset({ctx.name.encode()}), shape.error_results(func), self.facts.imported_under)
-            match = self.shape.match(statements, where)
+            match = self.shape_for(ctx).match(statements, where)
             if match is not None and shape.is_ours(match, self.info.tracer, self.settings.span_name):
+                match = match if ctx.local is None else dataclasses.replace(match, ctx_lhs=())  # a handler's is its own
                 return self.update(func, body, match, ctx.name, name, runtime_name)
-            if any(shape.existing_span(stmt, ctx.name) for stmt in statements):
+            if _starts_span(statements, ctx):
                 return None
         if len(statements) < self.settings.min_statements:
             return None
@@ -235,7 +244,10 @@ class _Planner:
         ctx = self.context_parameter(func) if body is not None else None
         if body is None or ctx is None:
             return None
-        return not ctx.fresh and any(shape.existing_span(stmt, ctx.name) for stmt in scopes.statement_list(body))
+        return not ctx.fresh and _starts_span(scopes.statement_list(body), ctx)
+
+    def shape_for(self, ctx: _Context) -> shape.Shape:
+        return self.shape if ctx.local is None else handlers.shape_of(self.info.backend)
 
     # the context parameter ------------------------------------------------------------
     def context_parameter(self, func: Node) -> _Context | None:
@@ -256,7 +268,15 @@ class _Planner:
             # Unnamed parameters: Go wants all named or none, so the others become `_`.
             rename = tuple(insert(d.start_byte, (name if d is decl else "_").encode() + b" ") for d in decls)
             return _Context(name, rename, fresh=True)
-        return None
+        return self.request_parameter(func)
+
+    def request_parameter(self, func: Node) -> _Context | None:
+        """With --http-handlers, the `*http.Request` parameter of a function that takes no context."""
+        if not self.http_names:
+            return None
+        taken = {n.decode() for n in self.facts.identifiers.names_in(func.start_byte, func.end_byte)}
+        found = handlers.request_parameter(func, self.http_names, taken)
+        return None if found is None else _Context(found.name, found.rename, found.fresh, found.local)
 
     def is_context_type(self, node: Node | None) -> bool:
         if node is None:
@@ -295,17 +315,19 @@ class _Planner:
     # a new span -------------------------------------------------------------------------
     def add(self, func: Node, body: Node, ctx: _Context, name: str, runtime_name: str) -> AddSpan:
         taken = {n.decode() for n in self.facts.identifiers.names_in(func.start_byte, func.end_byte)} | {ctx.name}
+        taken |= {ctx.local} if ctx.local is not None else set()
         span = fresh(("span",), taken)
         err, result_edits = self.error_result(func, body, taken | {span}) if self.shape.supported[0] else (None, ())
         arguments, results = self.attributes(func, ctx.name)
         code = (self.code_function(runtime_name), self.code_file()) if "code" in self.settings.attributes else None
-        parts = self.shape.parts(err is not None, bool(arguments) or code is not None, bool(results))
-        backend = self.info.backend
+        parts = self.shape_for(ctx).parts(err is not None, bool(arguments) or code is not None, bool(results))
+        backend = self.info.backend if ctx.local is None else handlers.backend(self.info.backend)
         paths = set(backend.start_imports) | (set(backend.error_imports) if parts[0] else set())
         if parts[1] or parts[2]:
             paths |= set(getattr(backend, "attribute_imports", ()))
         reads_ctx = not ctx.fresh and scopes.reads(body, ctx.name.encode())
-        names = Names(ctx.name if reads_ctx else "_", ctx.name, span, err, self.imports.for_function(func, paths), (), results)
+        ctx_lhs = ctx.local if ctx.local is not None else ctx.name if reads_ctx else "_"
+        names = Names(ctx_lhs, ctx.name, span, err, self.imports.for_function(func, paths), (), results)
         one_line = body.start_point[0] == body.end_point[0]
         return AddSpan(
             func.start_byte,
@@ -315,7 +337,7 @@ class _Planner:
             Rendering(backend, names, self.info.tracer, name, code, arguments),
             Finding(self.info.path, syntax.position(func), name),
             frozenset(paths),
-            self.shape.literals(parts),
+            self.shape_for(ctx).literals(parts),
             body.start_point[0] if one_line and func.type in DECLARATIONS else None,
             one_line and func.type not in DECLARATIONS and not self.settings.line_directives,
         )
@@ -397,6 +419,13 @@ class _Planner:
                     return lead
             break
         return outer + b"\t"
+
+
+def _starts_span(statements: list[Node], ctx: _Context) -> bool:
+    """A span started at the top level of the body from the context (a handler's: from its request's)."""
+    if ctx.local is not None:
+        return handlers.starts_span(statements, ctx.name)
+    return any(shape.existing_span(stmt, ctx.name) for stmt in statements)
 
 
 def _block_items(body: Node) -> list[Node]:

@@ -95,6 +95,7 @@ class Match:
     tracer: tuple[Node, ...]  # the tracer string literal, for backends that name one
     name: tuple[Node, ...]  # the span-name string literal
     attributes: tuple[tuple[Node, Node], ...]  # (key literal, value) of every attribute argument
+    local_ctx: bool = False  # the context result is a variable of the block's own (handlers.py)
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,7 @@ class Shape:
     start_imports: frozenset[str]
     foreign: bool
     supported: tuple[bool, bool, bool]  # the rendering differs with: the error block, start attributes, result attributes
+    local_ctx: bool = False  # its context result is a new variable, not the parameter or `_` (handlers.py)
 
     @property
     def imports(self) -> frozenset[str]:
@@ -135,7 +137,7 @@ class Shape:
         binder = _Binder()
         if not all(binder.match(t, r) for t, r in zip(variant.statements, items, strict=False)):  # items may run on
             return None
-        if not binder.fits(where, self.paths):
+        if not binder.fits(where, self.paths, self.local_ctx):
             return None
         seen = binder.occurrences
         return Match(
@@ -146,6 +148,7 @@ class Shape:
             tuple(seen.get(_TRACER, ())),
             tuple(seen.get(_NAME, ())),
             tuple(binder.attributes),
+            self.local_ctx,
         )
 
 
@@ -197,13 +200,13 @@ class _Binder:
             self.bound.update({k: v for k, v in local.bound.items() if k not in (_KEY, _CONSTRUCTOR, _VALUE)})
         return True
 
-    def fits(self, where: Where, paths: dict[str, str]) -> bool:
+    def fits(self, where: Where, paths: dict[str, str], local_ctx: bool = False) -> bool:
         """Whether what was bound is what this function and file allow."""
         text = {k: v.text for k, v in self.bound.items()}
         ctx = text.get(_CTX)
         if ctx is not None and ctx not in where.contexts:
             return False
-        if _CTX_LHS in text and text[_CTX_LHS] not in (ctx, b"_"):
+        if _CTX_LHS in text and (text[_CTX_LHS] in (ctx, b"_")) is local_ctx:
             return False
         if _ERR in text and text[_ERR] not in where.errors:
             return False
@@ -304,7 +307,8 @@ def _shape(backend: Backend, foreign: bool) -> Shape:
         statements = _parse(lines)
         if statements is not None and lines not in variants:
             variants[lines] = Variant(errors, start, results, statements, _top_level_literals(statements))
-    return Shape(tuple(variants.values()), packages, frozenset(backend.start_imports), foreign, (supported[0], supported[1], supported[2]))
+    local_ctx = bool(getattr(backend, "declares_context", False))
+    return Shape(tuple(variants.values()), packages, frozenset(backend.start_imports), foreign, (supported[0], supported[1], supported[2]), local_ctx)
 
 
 def _only(index: int) -> tuple[bool, bool, bool]:
