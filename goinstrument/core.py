@@ -22,7 +22,7 @@ from tree_sitter import Node
 from goinstrument import deadcode, handlers, runtimenames, scopes, shape, syntax, tolerance
 from goinstrument.align import realign
 from goinstrument.attributes import CODE_FILE, CODE_FUNCTION, CODE_LINE, Attribute, from_parameters, go_string
-from goinstrument.backend import Names
+from goinstrument.backend import Backend, Names
 from goinstrument.directives import DirectiveError, Directives, doc_comment_rows, read_directives
 from goinstrument.edits import Edit, apply, insert
 from goinstrument.facts import FileFacts, ImportNames, fresh
@@ -247,7 +247,12 @@ class _Planner:
         return not ctx.fresh and _starts_span(scopes.statement_list(body), ctx)
 
     def shape_for(self, ctx: _Context) -> shape.Shape:
+        """The Shape of the code for this function: a handler's (handlers.py), or the backend's."""
         return self.shape if ctx.local is None else handlers.shape_of(self.info.backend)
+
+    def backend_for(self, ctx: _Context) -> Backend:
+        """What renders the code for this function: a handler's (handlers.py), or the backend."""
+        return self.info.backend if ctx.local is None else handlers.backend(self.info.backend)
 
     # the context parameter ------------------------------------------------------------
     def context_parameter(self, func: Node) -> _Context | None:
@@ -321,7 +326,7 @@ class _Planner:
         arguments, results = self.attributes(func, ctx.name)
         code = (self.code_function(runtime_name), self.code_file()) if "code" in self.settings.attributes else None
         parts = self.shape_for(ctx).parts(err is not None, bool(arguments) or code is not None, bool(results))
-        backend = self.info.backend if ctx.local is None else handlers.backend(self.info.backend)
+        backend = self.backend_for(ctx)
         paths = set(backend.start_imports) | (set(backend.error_imports) if parts[0] else set())
         if parts[1] or parts[2]:
             paths |= set(getattr(backend, "attribute_imports", ()))
