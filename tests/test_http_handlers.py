@@ -156,3 +156,23 @@ def test_a_backend_whose_code_declares_no_context_is_a_usage_error(tmp_path, whe
     proc = run_cli("--backend", "mybackend:LogBackend", *args, "web.go", cwd=tmp_path, check=2, env={"PYTHONPATH": str(tmp_path)})
     assert 'backend "mybackend:LogBackend" does not support --http-handlers' in proc.stderr
     assert path.read_text() == HANDLER
+
+
+DD_TRACE_GO = "github.com/DataDog/dd-trace-go/v2@v2.12.0"  # as tests/test_backends.py
+
+
+@pytest.mark.slow
+def test_datadog_handler_code_builds_against_the_real_module(tmp_path):
+    """The OpenTelemetry handler code is built and run by the fixtures module; Datadog's is built here."""
+    import os
+    import subprocess
+
+    (tmp_path / "go.mod").write_text("module example.com/web\n\ngo 1.22\n")
+    path = tmp_path / "web.go"
+    path.write_text(HANDLER.replace("func Hello(", "func Save(w http.ResponseWriter, r *http.Request) error {\n\treturn nil\n}\n\nfunc Hello("))
+    run_cli("--backend", "datadog", "--http-handlers", ".", cwd=tmp_path, check=0)
+    assert "r = r.WithContext(ctx)" in path.read_text()
+    env = {**os.environ, "GOFLAGS": "-mod=mod", "GOTOOLCHAIN": "local"}
+    for args in (("get", DD_TRACE_GO), ("build", "./..."), ("vet", "./...")):
+        proc = subprocess.run(["go", *args], cwd=tmp_path, capture_output=True, text=True, env=env)
+        assert proc.returncode == 0, f"go {' '.join(args)}:\n{proc.stdout}{proc.stderr}\n{path.read_text()}"
