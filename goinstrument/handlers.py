@@ -19,7 +19,8 @@ result is a variable of its own (`declares_context`), not the parameter.
 Which parameter is a request is decided by Go's rules: its type is `*P.Request`
 where P is a name the file imports "net/http" under (an alias too), or
 `*Request` under a dot import, and that name is not declared by a function
-around it (a local `type Request` hides the dot import). A function's own
+around it (a local `type Request` hides the dot import), nor a type parameter
+of the function itself (`func F[Request any](r *Request)`). A function's own
 parameters do not hide the package in its signature (their scope is the
 body), so `func(w http.ResponseWriter, http *http.Request)` is a handler.
 A context parameter wins: a function taking both gets the ordinary span.
@@ -156,8 +157,14 @@ def _is_request_type(func: Node, node: Node | None, names: frozenset[str]) -> bo
             return False
         return not scopes.resolves_locally(func, package.text or b"")
     if pointee.type == "type_identifier" and pointee.text == b"Request" and "." in names:
-        return not scopes.resolves_locally(func, b"Request")
+        return not _type_parameter(func, b"Request") and not scopes.resolves_locally(func, b"Request")
     return False
+
+
+def _type_parameter(func: Node, name: bytes) -> bool:
+    """Whether `func` declares a type parameter `name` (its scope is the signature too: `func F[Request any](r *Request)`)."""
+    params = func.child_by_field_name("type_parameters")
+    return params is not None and any(n.text == name for d in params.named_children for n in d.children_by_field_name("name"))
 
 
 # a span that is already there --------------------------------------------------------
