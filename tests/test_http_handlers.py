@@ -176,3 +176,28 @@ def test_datadog_handler_code_builds_against_the_real_module(tmp_path):
     for args in (("get", DD_TRACE_GO), ("build", "./..."), ("vet", "./...")):
         proc = subprocess.run(["go", *args], cwd=tmp_path, capture_output=True, text=True, env=env)
         assert proc.returncode == 0, f"go {' '.join(args)}:\n{proc.stdout}{proc.stderr}\n{path.read_text()}"
+
+
+@pytest.mark.slow
+def test_the_standard_librarys_handlers(tmp_path):
+    """net/http, net/rpc and expvar from the Go on the machine (hundreds of handlers, in tests
+    too): every file passes the stability check, a second run changes nothing, and what was
+    changed is gofmt-clean."""
+    import shutil
+    import subprocess
+
+    from gotools import go_env, gofmt_bin, tree_digest
+
+    src = Path(go_env("GOROOT")) / "src"
+    for package in ("net/http", "net/rpc", "expvar"):
+        shutil.copytree(src / package, tmp_path / package)
+    before = tree_digest(tmp_path)
+    proc = run_cli("--http-handlers", "--tests", ".", cwd=tmp_path)
+    assert proc.returncode == 0 and "internal check failed" not in proc.stderr, proc.stderr
+    after = tree_digest(tmp_path)
+    changed = [rel for rel in after if after[rel] != before[rel]]
+    assert len(changed) > 20, changed
+    gofmt = subprocess.run([gofmt_bin(), "-l", *changed], cwd=tmp_path, capture_output=True, text=True)
+    assert gofmt.stdout == "", gofmt.stdout
+    proc = run_cli("--http-handlers", "--tests", "--no-cache", ".", cwd=tmp_path, check=0)
+    assert tree_digest(tmp_path) == after, proc.stderr
