@@ -213,6 +213,10 @@ def build(argv: Sequence[str] | None, cwd: Path) -> Invocation:
 
     try:
         problem = unsupported(rewrite.backend, load_backend(rewrite.backend), rewrite.attributes)
+        if problem is None and rewrite.http_handlers:
+            from goinstrument.handlers import unsupported as handlers_unsupported
+
+            problem = handlers_unsupported(rewrite.backend, load_backend(rewrite.backend))
     except BackendError as exc:
         raise UsageError(str(exc)) from None
     if problem is not None:

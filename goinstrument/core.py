@@ -19,10 +19,10 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
-from goinstrument import deadcode, errorblock, remove, runtimenames, scopes, shape, syntax, tolerance
+from goinstrument import deadcode, errorblock, handlers, remove, runtimenames, scopes, shape, syntax, tolerance
 from goinstrument.align import realign
 from goinstrument.attributes import CODE_FILE, CODE_FUNCTION, CODE_LINE, Attribute, from_parameters, go_string
-from goinstrument.backend import Names
+from goinstrument.backend import Backend, Names
 from goinstrument.directives import DirectiveError, Directives, doc_comment_rows, read_directives
 from goinstrument.edits import Edit, apply, insert
 from goinstrument.facts import FileFacts, ImportNames, fresh
@@ -44,7 +44,7 @@ def instrument(src: bytes, settings: RewriteOptions, info: FileInfo) -> Result:
     if error is not None:
         return Result(src, src, problem=Problem(info.path, syntax.position(error), "syntax error: the file does not parse; left untouched"))
     facts = FileFacts.read(src, root)
-    if not facts.context_names:
+    if not facts.context_names and not (settings.http_handlers and handlers.http_names(facts.imports)):
         return Result(src, src)
     try:
         directives = read_directives(syntax.comments(root))
@@ -212,6 +212,13 @@ class _Context:
     name: str  # the name the inserted code uses
     rename: tuple[Edit, ...] = ()  # edits naming `_` or unnamed parameters
     fresh: bool = False  # named by us: the body cannot read it yet
+    # --http-handlers: `name` is the request parameter; the span starts from its context, kept in this new variable.
+    local: str | None = None
+
+    @property
+    def start(self) -> str:
+        """What the span starts from."""
+        return self.name if self.local is None else handlers.start_argument(self.name)
 
 
 class _Planner:
@@ -225,6 +232,7 @@ class _Planner:
         self.imports = imports
         self.shape = shape.of(info.backend)
         self.types = TypeNames(facts.root, facts.context_names, info.sibling_names)
+        self.http_names = handlers.http_names(facts.imports) if settings.http_handlers else frozenset()
 
     def plan(self, func: Node, runtime_name: str, type_name: str) -> Plan | None:
         body = func.child_by_field_name("body")
@@ -236,10 +244,14 @@ class _Planner:
         if statements and not ctx.fresh:
             # Any error name: whether the function still has that error result is the update's question.
             where = shape.Where(frozenset({ctx.name.encode()}), None, self.facts.imported_under)
-            match = self.shape.match(statements, where)
+            match = self.shape_for(ctx).match(statements, where)
             if match is not None and shape.is_ours(match, self.info.tracer, self.settings.span_name):
-                return self.update(func, body, match, ctx.name, name, runtime_name)
-            if any(shape.existing_span(stmt, ctx.name) for stmt in statements):
+                local = None
+                if ctx.local is not None:  # a handler's context variable is its own: kept, never made `_`
+                    local = syntax.text(match.ctx_lhs[0]) if match.ctx_lhs else ctx.local
+                    match = dataclasses.replace(match, ctx_lhs=())
+                return self.update(func, body, match, ctx, name, runtime_name, local)
+            if _starts_span(statements, ctx):
                 return None
         if len(statements) < self.settings.min_statements:
             return None
@@ -252,7 +264,15 @@ class _Planner:
         ctx = self.context_parameter(func) if body is not None else None
         if body is None or ctx is None:
             return None
-        return not ctx.fresh and any(shape.existing_span(stmt, ctx.name) for stmt in scopes.statement_list(body))
+        return not ctx.fresh and _starts_span(scopes.statement_list(body), ctx)
+
+    def shape_for(self, ctx: _Context) -> shape.Shape:
+        """The Shape of the code for this function: a handler's (handlers.py), or the backend's."""
+        return self.shape if ctx.local is None else handlers.shape_of(self.info.backend)
+
+    def backend_for(self, ctx: _Context) -> Backend:
+        """What renders the code for this function: a handler's (handlers.py), or the backend."""
+        return self.info.backend if ctx.local is None else handlers.backend(self.info.backend)
 
     # the context parameter ------------------------------------------------------------
     def context_parameter(self, func: Node) -> _Context | None:
@@ -273,11 +293,23 @@ class _Planner:
             # Unnamed parameters: Go wants all named or none, so the others become `_`.
             rename = tuple(insert(d.start_byte, (name if d is decl else "_").encode() + b" ") for d in decls)
             return _Context(name, rename, fresh=True)
-        return None
+        return self.request_parameter(func)
+
+    def request_parameter(self, func: Node) -> _Context | None:
+        """With --http-handlers, the `*http.Request` parameter of a function that takes no context."""
+        if not self.http_names:
+            return None
+        taken = {n.decode() for n in self.facts.identifiers.names_in(func.start_byte, func.end_byte)}
+        found = handlers.request_parameter(func, self.http_names, taken)
+        return None if found is None else _Context(found.name, found.rename, found.fresh, found.local)
 
     # a span of ours, brought up to date ------------------------------------------------
-    def update(self, func: Node, body: Node, match: shape.Match, ctx: str, name: str, runtime_name: str) -> UpdateSpan:
-        """Tracer, span name, `_` or the context, and the code location, as a run would write them now."""
+    def update(
+        self, func: Node, body: Node, match: shape.Match, context: _Context, name: str, runtime_name: str, local: str | None = None
+    ) -> UpdateSpan:
+        """Tracer, span name, `_` or the context, and the code location, as a run would write them now.
+        `local`: a handler's context variable (--http-handlers), which stays as it is."""
+        ctx = context.name
         reads_ctx = scopes.reads(body, ctx.encode(), after_first=True)
         wanted = [
             *((node, ctx if reads_ctx else "_") for node in match.ctx_lhs),
@@ -294,7 +326,8 @@ class _Planner:
         replacements = tuple(Edit(n.start_byte, n.end_byte, text.encode()) for n, text in wanted)
         stale = [f"name {go_string(old)}" for old in _values(match.name) if old != name]
         stale += [f"tracer {go_string(old)}" for old in _values(match.tracer) if old != self.info.tracer]
-        block = self.refresh_error_block(func, body, match, ctx if reads_ctx else "_", ctx, name)
+        lhs = local if local is not None else ctx if reads_ctx else "_"
+        block = self.refresh_error_block(func, body, match, lhs, context, name)
         stale += [block.reason] if block.reason else []
         finding = Finding(self.info.path, syntax.position(func), name, f"span is out of date ({', '.join(stale)})") if stale else None
         return UpdateSpan(
@@ -309,9 +342,10 @@ class _Planner:
             block.dropped,
         )
 
-    def refresh_error_block(self, func: Node, body: Node, match: shape.Match, ctx_lhs: str, ctx: str, name: str) -> errorblock.Refresh:
+    def refresh_error_block(self, func: Node, body: Node, match: shape.Match, ctx_lhs: str, ctx: _Context, name: str) -> errorblock.Refresh:
         """The error block as a new span would have it (errorblock.py)."""
-        if not self.shape.supported[0]:
+        code = self.shape_for(ctx)
+        if not code.supported[0]:
             return errorblock.Refresh()
         taken = {n.decode() for n in self.facts.identifiers.names_in(func.start_byte, func.end_byte)}
         err, naming = self.error_result(func, body, taken)
@@ -320,12 +354,12 @@ class _Planner:
             """The names the span's code already uses (following an import being renamed), others as for a new span."""
             renamed = {spec.local_name: new for spec, new in self.imports.renamed.items()}
             bound = {path: renamed.get(name, name) for path, name in match.packages}
-            backend = self.info.backend
+            backend = self.backend_for(ctx)
             missing = (set(backend.start_imports) | set(backend.error_imports)) - set(bound)
             span = syntax.text(match.span[0]) if match.span else "span"
-            return Names(ctx_lhs, ctx, span, err, {**self.imports.for_function(func, missing), **bound})
+            return Names(ctx_lhs, ctx.name, span, err, {**self.imports.for_function(func, missing), **bound})
 
-        return errorblock.refresh(self.shape, match, body, err, naming, names, self.info.tracer, name, self.facts.src, self.facts.eol)
+        return errorblock.refresh(code, match, body, err, naming, names, self.info.tracer, name, self.facts.src, self.facts.eol)
 
     def code_function(self, runtime_name: str) -> str:
         return f"{self.info.import_path or self.facts.package}.{runtime_name}"
@@ -337,17 +371,19 @@ class _Planner:
     # a new span -------------------------------------------------------------------------
     def add(self, func: Node, body: Node, ctx: _Context, name: str, runtime_name: str) -> AddSpan:
         taken = {n.decode() for n in self.facts.identifiers.names_in(func.start_byte, func.end_byte)} | {ctx.name}
+        taken |= {ctx.local} if ctx.local is not None else set()
         span = fresh(("span",), taken)
         err, result_edits = self.error_result(func, body, taken | {span}) if self.shape.supported[0] else (None, ())
         arguments, results = self.attributes(func, ctx.name)
         code = (self.code_function(runtime_name), self.code_file()) if "code" in self.settings.attributes else None
-        parts = self.shape.parts(err is not None, bool(arguments) or code is not None, bool(results))
-        backend = self.info.backend
+        parts = self.shape_for(ctx).parts(err is not None, bool(arguments) or code is not None, bool(results))
+        backend = self.backend_for(ctx)
         paths = set(backend.start_imports) | (set(backend.error_imports) if parts[0] else set())
         if parts[1] or parts[2]:
             paths |= set(getattr(backend, "attribute_imports", ()))
         reads_ctx = not ctx.fresh and scopes.reads(body, ctx.name.encode())
-        names = Names(ctx.name if reads_ctx else "_", ctx.name, span, err, self.imports.for_function(func, paths), (), results)
+        ctx_lhs = ctx.local if ctx.local is not None else ctx.name if reads_ctx else "_"
+        names = Names(ctx_lhs, ctx.name, span, err, self.imports.for_function(func, paths), (), results)
         one_line = body.start_point[0] == body.end_point[0]
         return AddSpan(
             func.start_byte,
@@ -357,7 +393,7 @@ class _Planner:
             Rendering(backend, names, self.info.tracer, name, code, arguments),
             Finding(self.info.path, syntax.position(func), name),
             frozenset(paths),
-            self.shape.literals(parts),
+            self.shape_for(ctx).literals(parts),
             body.start_point[0] if one_line and func.type in DECLARATIONS else None,
             one_line and func.type not in DECLARATIONS and not self.settings.line_directives,
         )
@@ -449,6 +485,13 @@ def _go_instrumented(src: bytes, settings: RewriteOptions, info: FileInfo) -> bo
 def _values(literals: tuple[Node, ...]) -> list[str]:
     """The value of the first of a placeholder's string literals (all hold the same text), or none."""
     return [shape.string_value(literals[0])] if literals else []
+
+
+def _starts_span(statements: list[Node], ctx: _Context) -> bool:
+    """A span started at the top level of the body from the context (a handler's: from its request's)."""
+    if ctx.local is not None:
+        return handlers.starts_span(statements, ctx.name)
+    return any(shape.existing_span(stmt, ctx.name) for stmt in statements)
 
 
 def _block_items(body: Node) -> list[Node]:

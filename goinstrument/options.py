@@ -239,6 +239,10 @@ class RewriteOptions:
         False, BOOLEAN, "emit //line directives so stack traces keep the original line numbers",
         ("--line-directives",), "line-directives",
     )
+    http_handlers: bool = _setting(
+        False, BOOLEAN, "also give a span (from r.Context()) to functions with an *http.Request parameter and no context",
+        ("--http-handlers",), "http-handlers",
+    )
     # Globs over slash-separated paths: anchored at the file's directory, or (flags) the working directory.
     include_paths: tuple[str, ...] = _setting((), GLOBS, "only paths matching these globs", (), "include", "GLOB")
     exclude_paths: tuple[str, ...] = _setting(

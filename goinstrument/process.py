@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from goinstrument import buildtags, core, gofmt, gomod, package_scope, remove, syntax
+from goinstrument import buildtags, core, gofmt, gomod, handlers, package_scope, remove, syntax
 from goinstrument.backend import load_backend
 from goinstrument.fileinfo import FileInfo, import_name_candidates
 from goinstrument.generated import is_generated
@@ -87,9 +87,11 @@ def _problem(source: Source, pos: Position, message: str) -> Outcome:
 
 def _process(source: Source, options: RewriteOptions, check: bool, verify: bool) -> Outcome:
     src = source.data
-    if b'context"' not in src and b"context`" not in src:
-        # No import of "context" (or golang.org/x/net/context): no function can take one. Not a
-        # skip: there is simply nothing to do.
+    handler_code = (options.http_handlers or options.action is Action.REMOVE) and handlers.may_hold(src)
+    if b'context"' not in src and b"context`" not in src and not handler_code:
+        # No import of "context" (or golang.org/x/net/context): no function can take one (nor, unless
+        # --http-handlers or --remove, is a handler's span of interest). Not a skip: there is
+        # simply nothing to do.
         return Outcome(source.path, src, src)
     problem = _not_utf8(source.path, src)
     if problem is not None:

@@ -26,7 +26,7 @@ from functools import cache
 
 from tree_sitter import Node, Query, QueryCursor
 
-from goinstrument import scopes, shape, syntax
+from goinstrument import handlers, scopes, shape, syntax
 from goinstrument.backend import BACKENDS
 from goinstrument.edits import Edit, apply
 from goinstrument.facts import FileFacts
@@ -80,6 +80,7 @@ class _Block:
     foreign: bool  # go-instrument's by its own evidence: error block, "anonymous", a /*line naming this file
     span: bytes  # the span variable's name
     body: tuple[int, int]  # the function body, where nothing else may use the span
+    local: bytes = b""  # a handler's context variable (handlers.py), which nothing else may use either
 
 
 def _items(body: Node) -> list[Node]:
@@ -152,7 +153,8 @@ class _Finder:
         foreign = found.foreign or anonymous or os.path.basename(self.info.path) in {os.path.basename(f) for f in files}
         code = (statements[0].start_byte, statements[-1].end_byte)
         span = found.span[0].text or b"" if found.span else b""
-        return _Block(code, lines, trailer_end, foreign, span, (body.start_byte, body.end_byte))
+        local = found.ctx_lhs[0].text or b"" if found.local_ctx and found.ctx_lhs else b""
+        return _Block(code, lines, trailer_end, foreign, span, (body.start_byte, body.end_byte), local)
 
     def match(self, func: Node, items: list[Node]) -> shape.Match | None:
         """The longest block of ours or go-instrument's at the start of `items`."""
@@ -310,10 +312,11 @@ def _delete_from_block(src: bytes, decl: Node, block: Node, specs: list[Node], g
 
 
 def _shapes(info: FileInfo) -> list[shape.Shape]:
-    """The chosen backend's, the other built-in ones', then go-instrument's."""
+    """The chosen backend's, the other built-in ones', their handler variants (whatever --http-handlers
+    says: removing never depends on it), then go-instrument's."""
     chosen = [info.backend]
     backends = chosen + [b for b in BACKENDS.values() if b is not info.backend]
-    return [shape.of(b) for b in backends] + [shape.GO_INSTRUMENT]
+    return [shape.of(b) for b in backends] + [handlers.shape_of(b) for b in backends] + [shape.GO_INSTRUMENT]
 
 
 def _strip(src: bytes, settings: RewriteOptions, info: FileInfo, migrating: bool) -> Result:
@@ -373,7 +376,7 @@ def _span_unused_elsewhere(root: Node, blocks: list[_Block]) -> list[_Block]:
             b
             for b in blocks
             if not any(
-                n.text == b.span and b.body[0] <= n.start_byte < b.body[1] and not _inside(n.start_byte, removed)
+                n.text in (b.span, b.local) and b.body[0] <= n.start_byte < b.body[1] and not _inside(n.start_byte, removed)
                 for n in identifiers
             )
         ]

@@ -101,6 +101,7 @@ class Match:
     parts: tuple[bool, bool, bool] = (False, False, False)  # the variant: error block, start attributes, result attributes
     statements: tuple[Node, ...] = ()  # the matched statements, one per statement of the variant
     packages: tuple[tuple[str, str], ...] = ()  # (import path, the name the matched code calls it by)
+    local_ctx: bool = False  # the context result is a variable of the block's own (handlers.py)
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,7 @@ class Shape:
     start_imports: frozenset[str]
     foreign: bool
     supported: tuple[bool, bool, bool]  # the rendering differs with: the error block, start attributes, result attributes
+    local_ctx: bool = False  # its context result is a new variable, not the parameter or `_` (handlers.py)
     backend: Backend | None = dataclasses.field(default=None, compare=False)  # whose rendering it is
 
     @property
@@ -182,7 +184,7 @@ class Shape:
         binder = _Binder()
         if not all(binder.match(t, r) for t, r in zip(variant.statements, items, strict=False)):  # items may run on
             return None
-        if not binder.fits(where, self.paths):
+        if not binder.fits(where, self.paths, self.local_ctx):
             return None
         seen = binder.occurrences
         return Match(
@@ -197,6 +199,7 @@ class Shape:
             (variant.errors, variant.start_attributes, variant.result_attributes),
             tuple(items[: len(variant.statements)]),
             tuple((path, syntax.text(binder.bound[p])) for path, p in self.paths.items() if p in binder.bound),
+            self.local_ctx,
         )
 
 
@@ -261,13 +264,13 @@ class _Binder:
             self.bound.update({k: v for k, v in local.bound.items() if k not in (_KEY, _CONSTRUCTOR, _VALUE)})
         return True
 
-    def fits(self, where: Where, paths: dict[str, str]) -> bool:
+    def fits(self, where: Where, paths: dict[str, str], local_ctx: bool = False) -> bool:
         """Whether what was bound is what this function and file allow."""
         text = {k: v.text for k, v in self.bound.items()}
         ctx = text.get(_CTX)
         if ctx is not None and ctx not in where.contexts:
             return False
-        if _CTX_LHS in text and text[_CTX_LHS] not in (ctx, b"_"):
+        if _CTX_LHS in text and (text[_CTX_LHS] in (ctx, b"_")) is local_ctx:
             return False
         if _ERR in text and where.errors is not None and text[_ERR] not in where.errors:
             return False
@@ -356,8 +359,9 @@ def _shape(backend: Backend, foreign: bool) -> Shape:
         statements = _parse(lines)
         if statements is not None and lines not in variants:
             variants[lines] = Variant(errors, start, results, statements, _top_level_literals(statements))
+    local_ctx = bool(getattr(backend, "declares_context", False))
     return Shape(
-        tuple(variants.values()), packages, frozenset(backend.start_imports), foreign, (supported[0], supported[1], supported[2]), backend
+        tuple(variants.values()), packages, frozenset(backend.start_imports), foreign, (supported[0], supported[1], supported[2]), local_ctx, backend
     )
 
 

@@ -10,6 +10,9 @@ instrumented with `python -m goinstrument`, and then must:
 - have a span in every function that takes a context (`--check` agrees,
   and the span names are the expected ones);
 - be unchanged by a second run;
+- with --http-handlers, which a second run gives the httpserver package (only
+  it: HTTP_HANDLERS), have handler spans that are the parents of what the
+  handlers call;
 - leave skipped files (//go:build ignore, _test.go, testdata/) byte-identical;
 - behave at run time: fixtures/gomod/testdata/spancheck holds Go tests that
   are copied into the instrumented module and run with an in-memory span
@@ -65,6 +68,8 @@ EXPECTED_SPANS: dict[str, list[str]] = {
     "ctxnet/xnet.go": ["Old", "OldErr"],
     "ctxsingle/single.go": ["Single"],
     "errs/alias.go": ["AliasResult"],
+    "httpserver/server.go": ["Greet", "Hello", "Server.ServeHTTP", "Save", "Both", "Mux.func1", "Mux.func2"],
+    "httpserver/alias.go": ["Aliased"],
     "errs/bareshadow/bareshadow.go": ["BlankErrBareShadowed", "UnnamedErrShadowedBare"],
     "errs/owntype/use.go": ["Find"],
     "errs/body.go": ["DeclaredShort", "DeclaredMulti", "DeclaredVar", "Shadowed", "ParamErr", "NamedAssigned", "LocalTypeErr"],
@@ -106,11 +111,13 @@ EXPECTED_SPANS: dict[str, list[str]] = {
 # checked here; the names are checked at run time (test_spans_at_run_time[initorder]).
 EXPECTED_SPAN_COUNTS = {"initorder/initorder.go": 2, "packagewide/a.go": 1, "packagewide/b.go": 3}
 
-START_RE = re.compile(r'\.Start\((\w+), "([^"]*)"\)')
+START_RE = re.compile(r'\.Start\((\w+(?:\.Context\(\))?), "([^"]*)"\)')  # a handler's starts from r.Context()
 GO_POS_RE = re.compile(r"^(?:vet: )?(?:\./)?([\w./-]+\.go):(\d+):(\d+): ", re.M)
 
 # Packages under testdata/spancheck, each a go test of one fixture package.
 SPANCHECK = sorted(p.name for p in (GOMOD_FIXTURE / "testdata" / "spancheck").iterdir() if p.is_dir() and p.name != "rec")
+# The packages instrumented with --http-handlers (a second run over them, after the module's).
+HTTP_HANDLERS = ["httpserver"]
 KNOWN_GAPS = {
     "initorder": "package-level literals are named in source order; the runtime numbers them in initialisation order",
 }
@@ -165,8 +172,17 @@ def instrumented(tmp_path_factory) -> Instrumented:
     root = tmp_path_factory.mktemp("gomod")
     copy = copy_module(GOMOD_FIXTURE, root)
     before = tree_digest(copy)
-    proc = run_cli(copy, env={"GOINSTRUMENT_CACHE_DIR": str(root / "cache")})
-    return Instrumented(copy, before, tree_digest(copy), proc.returncode, proc.stdout, proc.stderr)
+    env = {"GOINSTRUMENT_CACHE_DIR": str(root / "cache")}
+    proc = run_cli(copy, env=env)
+    handlers = run_cli("--http-handlers", *(copy / p for p in HTTP_HANDLERS), env=env)
+    return Instrumented(
+        copy,
+        before,
+        tree_digest(copy),
+        proc.returncode or handlers.returncode,
+        proc.stdout + handlers.stdout,
+        proc.stderr + handlers.stderr,
+    )
 
 
 # --- the input ---------------------------------------------------------------
@@ -297,6 +313,22 @@ def test_tracer_is_the_package_import_path(instrumented):
             if tracer != pkg:
                 wrong.append(f"{rel}: Tracer({tracer!r}), want {pkg!r}")
     assert not wrong, "\n".join(wrong)
+
+
+def test_http_handlers_check_and_second_run(instrumented, tmp_path):
+    """With --http-handlers: the input's handlers are findings; the instrumented ones are not, and a
+    second run changes nothing."""
+    instrumented.require_ok()
+    env = {"GOINSTRUMENT_CACHE_DIR": str(tmp_path / "cache")}
+    before = copy_module(GOMOD_FIXTURE, tmp_path / "input")
+    proc = run_cli("--check", "--http-handlers", *(before / p for p in HTTP_HANDLERS), env=env)
+    assert proc.returncode == 1 and all(f": {n}: no span" in proc.stdout for n in ("Hello", "Server.ServeHTTP", "Mux.func1")), proc.stdout + proc.stderr
+    copy = copy_module(instrumented.path, tmp_path / "after")
+    proc = run_cli("--check", "--http-handlers", *(copy / p for p in HTTP_HANDLERS), env=env)
+    assert proc.returncode == 0 and proc.stdout == "", f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    digest = tree_digest(copy)
+    proc = run_cli("--http-handlers", "--no-cache", copy, env=env)
+    assert proc.returncode == 0 and digest_changes(digest, tree_digest(copy)) == [], proc.stderr
 
 
 def test_second_run_changes_nothing(instrumented, tmp_path):

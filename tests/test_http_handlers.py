@@ -1,0 +1,203 @@
+"""--http-handlers from the command line: what the golden pairs cannot show.
+
+The rewrite itself is shown by the golden pairs (fixtures/golden/http_handler_*,
+fixtures/remove/http_handlers); the run-time parentage by the fixtures module
+(fixtures/gomod/httpserver, tests/test_go_toolchain.py). Here: files that import
+net/http and not context, the setting in .goinstrument.toml, --check and its
+coverage, --remove without the flag, the stability check, and backends that
+cannot write a handler's code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import run_cli
+
+from goinstrument.backend import load_backend
+from goinstrument.core import instrument
+from goinstrument.fileinfo import FileInfo
+from goinstrument.options import RewriteOptions
+from goinstrument.process import Source, process
+
+HANDLER = """package web
+
+import "net/http"
+
+func Hello(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusOK)
+}
+"""
+
+INSTRUMENTED = """package web
+
+import (
+	"net/http"
+
+	"go.opentelemetry.io/otel"
+)
+
+func Hello(w http.ResponseWriter, r *http.Request) {
+	ctx, span := otel.Tracer("web").Start(r.Context(), "Hello")
+	defer span.End()
+	r = r.WithContext(ctx)
+	w.WriteHeader(http.StatusOK)
+}
+"""
+
+
+def _file(tmp_path: Path, text: str = HANDLER) -> Path:
+    path = tmp_path / "web.go"
+    path.write_text(text)
+    return path
+
+
+def test_without_the_flag_a_handler_is_left_alone_and_no_finding(tmp_path):
+    path = _file(tmp_path)
+    run_cli("web.go", cwd=tmp_path, check=0)
+    assert path.read_text() == HANDLER
+    proc = run_cli("--check", "web.go", cwd=tmp_path, check=0)
+    assert proc.stdout == ""
+    assert "0 of 0 functions" in proc.stderr
+
+
+def test_a_file_without_an_import_of_context_gets_its_handler_span(tmp_path):
+    path = _file(tmp_path)
+    run_cli("--http-handlers", "web.go", cwd=tmp_path, check=0)
+    assert path.read_text() == INSTRUMENTED
+    proc = run_cli("--http-handlers", "--no-cache", "web.go", cwd=tmp_path, check=0)
+    assert "0 of 1 file changed" in proc.stderr
+    assert path.read_text() == INSTRUMENTED
+
+
+def test_check_reports_a_handler_without_a_span_only_with_the_flag(tmp_path):
+    _file(tmp_path)
+    proc = run_cli("--check", "--http-handlers", "web.go", cwd=tmp_path, check=1)
+    assert proc.stdout == "web.go:5:1: Hello: no span\n"
+    assert "coverage: 0 of 1 functions" in proc.stderr
+    _file(tmp_path, INSTRUMENTED)
+    proc = run_cli("--check", "--http-handlers", "web.go", cwd=tmp_path, check=0)
+    assert proc.stdout == ""
+    assert "coverage: 1 of 1 functions" in proc.stderr
+
+
+def test_the_setting_in_goinstrument_toml(tmp_path):
+    (tmp_path / ".goinstrument.toml").write_text("http-handlers = true\n")
+    path = _file(tmp_path)
+    run_cli("web.go", cwd=tmp_path, check=0)
+    assert path.read_text() == INSTRUMENTED
+    (tmp_path / ".goinstrument.toml").write_text('http-handlers = "yes"\n')
+    proc = run_cli("web.go", cwd=tmp_path, check=2)
+    assert '"http-handlers" must be true or false' in proc.stderr
+
+
+def test_remove_needs_no_flag_and_no_import_of_context(tmp_path):
+    path = _file(tmp_path, INSTRUMENTED)
+    run_cli("--remove", "web.go", cwd=tmp_path, check=0)
+    assert path.read_text() == HANDLER
+
+
+def test_the_stability_check_passes_for_handlers():
+    """process() runs the stability check (second run, remove round trip) before it hands back bytes."""
+    options = RewriteOptions(tracer="web", http_handlers=True)
+    outcome = process(Source("web.go", Path("web.go"), HANDLER.encode()), options)
+    assert outcome.problem is None
+    assert outcome.output.decode() == INSTRUMENTED
+
+
+def test_literals_in_a_handler_are_numbered_after_its_error_block():
+    """The error block is the body's first literal, in a handler as in any function: the body's own is func2."""
+    src = b"""package web
+
+import "net/http"
+
+func Save(w http.ResponseWriter, r *http.Request) error {
+	f := func(r *http.Request) error { return nil }
+	return f(r)
+}
+"""
+    result = instrument(src, RewriteOptions(http_handlers=True), FileInfo("web.go", "web", "web"))
+    assert b'Start(r.Context(), "Save.func2")' in result.output
+
+
+def test_attributes_leave_the_request_out():
+    src = HANDLER.replace("r *http.Request)", "r *http.Request, id string)").encode()
+    result = instrument(src, RewriteOptions(http_handlers=True, attributes=frozenset({"args"})), FileInfo("web.go", "web", "web"))
+    assert b'span.SetAttributes(attribute.String("id", id))' in result.output
+    assert b'"r"' not in result.output
+
+
+def test_datadog_writes_handlers():
+    result = instrument(HANDLER.encode(), RewriteOptions(http_handlers=True, backend="datadog"), FileInfo("web.go", "web", "web", backend=load_backend("datadog")))
+    assert b'span, ctx := tracer.StartSpanFromContext(r.Context(), "Hello")\n\tdefer span.Finish()\n\tr = r.WithContext(ctx)\n' in result.output
+
+
+NO_CONTEXT_BACKEND = '''
+class LogBackend:
+    """Logs entering and leaving: its code declares no context, so it cannot carry one to a request."""
+
+    start_imports = ("log",)
+    error_imports = ()
+    preferred_names = {"log": ("log", "stdlog")}
+
+    def lines(self, names, tracer, span_name):
+        return [f'{names.packages["log"]}.Println("enter", "{span_name}")']
+'''
+
+
+@pytest.mark.parametrize("where", ["flag", "file"])
+def test_a_backend_whose_code_declares_no_context_is_a_usage_error(tmp_path, where):
+    (tmp_path / "mybackend.py").write_text(NO_CONTEXT_BACKEND)
+    path = _file(tmp_path)
+    args = ["--http-handlers"] if where == "flag" else []
+    if where == "file":
+        (tmp_path / ".goinstrument.toml").write_text("http-handlers = true\n")
+    proc = run_cli("--backend", "mybackend:LogBackend", *args, "web.go", cwd=tmp_path, check=2, env={"PYTHONPATH": str(tmp_path)})
+    assert 'backend "mybackend:LogBackend" does not support --http-handlers' in proc.stderr
+    assert path.read_text() == HANDLER
+
+
+DD_TRACE_GO = "github.com/DataDog/dd-trace-go/v2@v2.12.0"  # as tests/test_backends.py
+
+
+@pytest.mark.slow
+def test_datadog_handler_code_builds_against_the_real_module(tmp_path):
+    """The OpenTelemetry handler code is built and run by the fixtures module; Datadog's is built here."""
+    import os
+    import subprocess
+
+    (tmp_path / "go.mod").write_text("module example.com/web\n\ngo 1.22\n")
+    path = tmp_path / "web.go"
+    path.write_text(HANDLER.replace("func Hello(", "func Save(w http.ResponseWriter, r *http.Request) error {\n\treturn nil\n}\n\nfunc Hello("))
+    run_cli("--backend", "datadog", "--http-handlers", ".", cwd=tmp_path, check=0)
+    assert "r = r.WithContext(ctx)" in path.read_text()
+    env = {**os.environ, "GOFLAGS": "-mod=mod", "GOTOOLCHAIN": "local"}
+    for args in (("get", DD_TRACE_GO), ("build", "./..."), ("vet", "./...")):
+        proc = subprocess.run(["go", *args], cwd=tmp_path, capture_output=True, text=True, env=env)
+        assert proc.returncode == 0, f"go {' '.join(args)}:\n{proc.stdout}{proc.stderr}\n{path.read_text()}"
+
+
+@pytest.mark.slow
+def test_the_standard_librarys_handlers(tmp_path):
+    """net/http, net/rpc and expvar from the Go on the machine (hundreds of handlers, in tests
+    too): every file passes the stability check, a second run changes nothing, and what was
+    changed is gofmt-clean."""
+    import shutil
+    import subprocess
+
+    from gotools import go_env, gofmt_bin, tree_digest
+
+    src = Path(go_env("GOROOT")) / "src"
+    for package in ("net/http", "net/rpc", "expvar"):
+        shutil.copytree(src / package, tmp_path / package)
+    before = tree_digest(tmp_path)
+    proc = run_cli("--http-handlers", "--tests", ".", cwd=tmp_path)
+    assert proc.returncode == 0 and "internal check failed" not in proc.stderr, proc.stderr
+    after = tree_digest(tmp_path)
+    changed = [rel for rel in after if after[rel] != before[rel]]
+    assert len(changed) > 20, changed
+    gofmt = subprocess.run([gofmt_bin(), "-l", *changed], cwd=tmp_path, capture_output=True, text=True)
+    assert gofmt.stdout == "", gofmt.stdout
+    proc = run_cli("--http-handlers", "--tests", "--no-cache", ".", cwd=tmp_path, check=0)
+    assert tree_digest(tmp_path) == after, proc.stderr
