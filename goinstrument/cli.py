@@ -32,6 +32,7 @@ from goinstrument.options import (
     Stdin,
     settings,
 )
+from goinstrument.result import GitError
 from goinstrument.run import EXIT_ERROR, EXIT_OK
 
 EPILOG = """\
@@ -284,11 +285,11 @@ def _stdout_closed() -> int:
 
 
 def _install_hook(invocation: InstallHook) -> int:
-    from goinstrument import gitops, hook
+    from goinstrument import hook
 
     try:
         _say(hook.install_hook(Path.cwd(), force=invocation.force))
-    except gitops.GitError as exc:
+    except GitError as exc:
         _say(str(exc))
         return EXIT_ERROR
     return EXIT_OK

@@ -14,16 +14,11 @@ from pathlib import Path
 import pygit2
 from pygit2.enums import DeltaStatus, FileMode
 
+from goinstrument.result import GitError as GitError  # raised here, defined with the other values
+
 _REGULAR_FILES = (FileMode.BLOB, FileMode.BLOB_EXECUTABLE)
 _INTENT_TO_ADD = 1 << 13  # GIT_INDEX_ENTRY_INTENT_TO_ADD: `git add -N`, nothing staged yet
 _EMPTY_BLOB = pygit2.Oid(hex="e69de29bb2d1d6434b8b29ae775ad8c2e48c5391")
-
-
-class GitError(Exception):
-    """A git problem the run cannot go on from (exit 2); str() is what went wrong.
-
-    The command line prints it as `goinstrument: <str(error)>` on stderr.
-    """
 
 
 @contextlib.contextmanager

@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 import re
 from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from goinstrument.options import RewriteOptions
 
 # `module path`, `module "path"`, or the block form `module (` path `)`, as modfile reads them.
 _MODULE = re.compile(
@@ -37,3 +41,14 @@ def import_path(file_path: str | os.PathLike[str]) -> str | None:
     root, module = found
     rel = os.path.relpath(directory, root)
     return module if rel == "." else f"{module}/{rel.replace(os.sep, '/')}"
+
+
+def tracer_for(place: str | os.PathLike[str], options: RewriteOptions, src: bytes) -> str:
+    """The tracer name: --tracer, else the package's import path, else its package name."""
+    if options.tracer:
+        return options.tracer
+    found = import_path(place)
+    if found:
+        return found
+    match = re.search(rb"^package\s+(\w+)", src, re.MULTILINE)
+    return match.group(1).decode() if match else "main"

@@ -10,7 +10,8 @@ from pathlib import Path
 import pygit2
 
 from goinstrument.fileio import FileError, replace_atomically
-from goinstrument.gitops import GitError, open_repository
+from goinstrument.gitops import open_repository
+from goinstrument.result import GitError
 
 MARKER = "# goinstrument pre-commit hook"
 

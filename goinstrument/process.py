@@ -15,36 +15,15 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-from dataclasses import dataclass
-from pathlib import Path
 
-from goinstrument import buildtags, core, gofmt, gomod, handlers, package_scope, remove, syntax
+from goinstrument import buildtags, core, gofmt, gomod, handlers, package_scope, remove
 from goinstrument.backend import load_backend
 from goinstrument.fileinfo import FileInfo, import_name_candidates
 from goinstrument.generated import is_generated
+from goinstrument.gomod import tracer_for
 from goinstrument.options import Action, RewriteOptions
 from goinstrument.package_scope import package_declarations
-from goinstrument.result import Outcome, Position, Problem, Result
-
-
-@dataclass(frozen=True)
-class Source:
-    """One file's bytes, and where it lives (for go.mod, its package's other files and its name)."""
-
-    path: str  # as messages show it
-    place: Path  # on disk: the working-tree file, or where a staged blob would be checked out
-    data: bytes
-
-
-def tracer_for(place: str | os.PathLike[str], options: RewriteOptions, src: bytes) -> str:
-    """The tracer name: --tracer, else the package's import path, else its package name."""
-    if options.tracer:
-        return options.tracer
-    found = gomod.import_path(place)
-    if found:
-        return found
-    match = re.search(rb"^package\s+(\w+)", src, re.MULTILINE)
-    return match.group(1).decode() if match else "main"
+from goinstrument.result import Outcome, Position, Problem, Result, Source
 
 
 def file_info(source: Source, options: RewriteOptions) -> FileInfo:
@@ -61,10 +40,27 @@ def file_info(source: Source, options: RewriteOptions) -> FileInfo:
         gomod.import_path(source.place) or "",
         siblings,
         backend,
-        # Only a file declaring an init function, or a method, needs the package's other files for its names.
-        init_functions_before=package_scope.init_functions_before(os.fspath(source.place)) if b"func init" in src else 0,
-        package_aliases=package_scope.package_aliases(directory) if b"func (" in src else (),
+        # Only an init function holding a literal, or a method on a type declared in another file,
+        # needs the package's other files for its names: the scans are skipped for the others.
+        init_functions_before=package_scope.init_functions_before(os.fspath(source.place)) if _init_holds_literal(src) else 0,
+        package_aliases=package_scope.package_aliases(directory) if _receiver_declared_elsewhere(src) else (),
     )
+
+
+_INIT_BODY = re.compile(rb"^func\s+init\s*\(\s*\)\s*\{(.*?)^\}", re.MULTILINE | re.DOTALL)
+_LITERAL = re.compile(rb"\bfunc\s*\(")
+_RECEIVER = re.compile(rb"^func\s*\(\s*(?:\w+\s+)?\*?\s*(\w+)", re.MULTILINE)
+
+
+def _init_holds_literal(src: bytes) -> bool:
+    """Whether an init function of the file may hold a function literal (whose runtime name, init.N.funcM, needs N)."""
+    return b"func init" in src and any(_LITERAL.search(body.group(1)) for body in _INIT_BODY.finditer(src))
+
+
+def _receiver_declared_elsewhere(src: bytes) -> bool:
+    """Whether a method's receiver type may be declared (maybe as an alias) in another file of the package."""
+    receivers = {m.group(1).decode("utf-8", "replace") for m in _RECEIVER.finditer(src)}
+    return bool(receivers) and not receivers <= package_scope.declared_names(src)
 
 
 def process(source: Source, options: RewriteOptions, *, check: bool = False, verify: bool = True) -> Outcome:
@@ -169,10 +165,9 @@ def stability_failure(result: Result, options: RewriteOptions, info: FileInfo) -
     --remove does not undo byte for byte.
     """
     output = result.output
-    error = syntax.first_error(syntax.parse(output).root_node)
-    if error is not None:
-        return syntax.position(error), "the output would not parse here"
-    again = rewrite(output, options, info)
+    again = rewrite(output, options, info)  # parses the output first: a syntax error is a problem of its own
+    if again.problem is not None and again.problem.message.startswith("syntax error"):
+        return again.problem.pos, "the output would not parse here"
     if again.problem is not None:
         return again.problem.pos, f"a second run over the output fails: {again.problem.message}"
     if again.output != output:
@@ -181,8 +176,10 @@ def stability_failure(result: Result, options: RewriteOptions, info: FileInfo) -
         return None
     if remove.may_hold_go_instrument(result.source):
         return None
-    removed_input = remove.remove(result.source, options, info)
     removed_output = remove.remove(output, options, info)
+    # Without a span in the input (the usual first run), --remove of the input is the input itself.
+    spanless = result.coverage.with_span == 0 and b"WithContext" not in result.source
+    removed_input = Result(result.source, result.source) if spanless else remove.remove(result.source, options, info)
     if removed_input.problem is None and removed_output.output != removed_input.output:
         return _first_difference(removed_output.output, removed_input.output), "--remove would not give back the input here"
     return None

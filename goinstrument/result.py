@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 
@@ -175,3 +176,20 @@ class Summary:
     @property
     def total_coverage(self) -> Coverage:
         return sum(self.coverage.values(), Coverage())
+
+
+@dataclass(frozen=True)
+class Source:
+    """One file's bytes, and where it lives (for go.mod, its package's other files and its name)."""
+
+    path: str  # as messages show it
+    place: Path  # on disk: the working-tree file, or where a staged blob would be checked out
+    data: bytes
+
+
+class GitError(Exception):
+    """A git problem the run cannot go on from (exit 2); str() is what went wrong.
+
+    The command line prints it as `goinstrument: <str(error)>` on stderr. (Defined here, not in
+    gitops, so that catching it does not load pygit2 for runs that never touch git.)
+    """

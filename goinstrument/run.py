@@ -11,15 +11,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from goinstrument import batch, gitops, result
+from goinstrument import batch, result
 from goinstrument.cache import Cache
 from goinstrument.discover import go_files, skip_reason
 from goinstrument.fileio import FileError, read_source, replace_atomically, write_stdout
+from goinstrument.gomod import tracer_for
 from goinstrument.options import Action, ChangedSince, Format, FromPaths, Output, RewriteOptions, RunOptions, Staged, Stdin
-from goinstrument.process import Source, process, tracer_for
 from goinstrument.progress import progress_bar
-from goinstrument.result import Finding, Outcome, Position, Problem, Summary
+from goinstrument.result import Finding, GitError, Outcome, Position, Problem, Source, Summary
+
+if TYPE_CHECKING:
+    from goinstrument import gitops
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -32,7 +36,7 @@ def run(rewrite: RewriteOptions, options: RunOptions) -> int:
         return _finish(run_stdin(rewrite, options), rewrite, options)
     try:
         summary = run_staged(rewrite, options) if isinstance(options.source, Staged) else run_files(rewrite, options)
-    except gitops.GitError as exc:
+    except GitError as exc:
         summary = Summary(errors=[str(exc)])  # reported in the run's format: an ::error line, a JSON problem...
     return _finish(summary, rewrite, options)
 
@@ -102,6 +106,8 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
     problems: list[Problem] = []
     explicit_skips: list[tuple[str, str]] = []
     if isinstance(source, ChangedSince):
+        from goinstrument import gitops
+
         changed = gitops.changed_go_files(Path.cwd(), source.rev, [Path(p) for p in source.paths])
         paths = [_relative(p) for p in changed if skip_reason(p, rewrite) is None]
     elif isinstance(source, FromPaths):
@@ -111,23 +117,25 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
         raise TypeError(source)
     cache = Cache(rewrite.cache_key()) if options.use_cache else None
     todo, stamps, cached_skips = [], {}, []
-    packages: dict[str, list[int]] = {}
+    stamper = _Stamps(rewrite)
     for path in paths:
         key = os.path.abspath(path)
         if cache is not None:
-            stamp = stamps[key] = _file_stamp(path, rewrite, packages)
+            stamp = stamps[key] = stamper.file(path)
             known, reason = cache.lookup(key, stamp) if stamp is not None else (False, None)
             if known:
                 if reason is not None:  # left alone by a rule last time, and still: -v says so again
                     cached_skips.append((str(path), reason))
                 continue
         todo.append(path)
+    if todo:
+        import goinstrument.process  # noqa: F401 - loaded once here, before the workers fork
     work = partial(_file_work, rewrite=rewrite, output=options.output, verify=options.verify)
     with progress_bar(len(todo), options.progress) as advance:
         dones = batch.run_all(work, todo, options.jobs, lambda path, why: _failed(str(path), why), advance)
     summary = Summary(problems=problems, skipped=explicit_skips + cached_skips)
     dones = [_write(done) for done in dones]
-    packages.clear()  # the package stamps as this run leaves them
+    stamper.after_writes()
     for done in dones:
         summary.add(done)
         if cache is not None:
@@ -135,7 +143,7 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
             stamp = stamps.get(key)
             # Known clean only as it was read: a file saved again while it was processed is not.
             if done.clean is not None and stamp is not None and (done.changed or list(done.clean) == stamp[:2]):
-                cache.record(key, [*done.clean, stamp[2], *_package_stamp(key, packages)], done.skipped)
+                cache.record(key, [*done.clean, *stamper.blob(key)], done.skipped)
             else:
                 cache.forget(key)
     summary.files_seen = len(paths) + len(explicit_skips)  # a file named and skipped was seen too
@@ -149,41 +157,62 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
 
 
 def _once_each(paths: Iterable[Path]) -> list[Path]:
-    seen: set[str] = set()
+    """Each file once, under the first name it was reached by (one stat a file: realpath costs more)."""
+    seen: set[tuple[int, int]] = set()
     once = []
     for path in paths:
-        real = os.path.realpath(path)
-        if real not in seen:
-            seen.add(real)
+        try:
+            stat = os.stat(path)
+        except OSError:
+            once.append(path)  # the run reports it
+            continue
+        if (stat.st_dev, stat.st_ino) not in seen:
+            seen.add((stat.st_dev, stat.st_ino))
             once.append(path)
     return once
 
 
-def _file_stamp(path: Path, rewrite: RewriteOptions, packages: dict[str, list[int]]) -> list[object] | None:
-    """What the cache compares: the file's mtime and size, its tracer, and its package's stamp."""
-    try:
-        stat = os.stat(path)
-    except OSError:
-        return None
-    return [stat.st_mtime_ns, stat.st_size, tracer_for(path, rewrite, b""), *_package_stamp(os.path.abspath(path), packages)]
-
-
-def _package_stamp(path: str, packages: dict[str, list[int]]) -> list[int]:
-    """How many .go files the file's directory holds and the newest one's mtime (memoised per
-    directory): a file's output depends on what its package's other files declare (an `otel` of
+class _Stamps:
+    """What the cache compares, memoised per directory: a file's mtime and size, its tracer (from
+    go.mod), and its package's stamp: how many .go files the directory holds and the newest one's
+    mtime, because a file's output depends on what its package's other files declare (an `otel` of
     theirs renames our import), so any change there makes the file's cache entry stale."""
-    directory = os.path.dirname(path)
-    if directory not in packages:
-        count, newest = 0, 0
+
+    def __init__(self, rewrite: RewriteOptions) -> None:
+        self.rewrite = rewrite
+        self.tracers: dict[str, str] = {}
+        self.packages: dict[str, list[int]] = {}
+
+    def file(self, path: Path) -> list[object] | None:
         try:
-            for entry in os.scandir(directory):
-                if entry.name.endswith(".go"):
-                    count += 1
-                    newest = max(newest, entry.stat().st_mtime_ns)
+            stat = os.stat(path)
         except OSError:
-            pass
-        packages[directory] = [count, newest]
-    return packages[directory]
+            return None
+        return [stat.st_mtime_ns, stat.st_size, *self.blob(os.path.abspath(path))]
+
+    def blob(self, full: str) -> list[object]:
+        """The stamp of the file at `full` but its own mtime and size: its tracer and its package's."""
+        directory = os.path.dirname(full)
+        if directory not in self.tracers:
+            self.tracers[directory] = tracer_for(full, self.rewrite, b"")
+        return [self.tracers[directory], *self.package(directory)]
+
+    def package(self, directory: str) -> list[int]:
+        if directory not in self.packages:
+            count, newest = 0, 0
+            try:
+                for entry in os.scandir(directory):
+                    if entry.name.endswith(".go"):
+                        count += 1
+                        newest = max(newest, entry.stat().st_mtime_ns)
+            except OSError:
+                pass
+            self.packages[directory] = [count, newest]
+        return self.packages[directory]
+
+    def after_writes(self) -> None:
+        """Forget the package stamps: what this run wrote changed them."""
+        self.packages.clear()
 
 
 def _file_work(path: Path, rewrite: RewriteOptions, output: Output, verify: bool) -> Done:
@@ -193,6 +222,8 @@ def _file_work(path: Path, rewrite: RewriteOptions, output: Output, verify: bool
         data = read_source(path)
     except FileError as exc:
         return _failed(display, str(exc))
+    from goinstrument.process import process  # loaded before the workers fork (run_files)
+
     outcome = process(Source(display, path, data), rewrite, check=output is Output.CHECK, verify=verify)
     if outcome.problem is not None:
         return _done(outcome)
@@ -235,6 +266,8 @@ def _relative(path: Path) -> Path:
 
 
 def _process_work(source: Source, rewrite: RewriteOptions, check: bool, verify: bool) -> Outcome:
+    from goinstrument.process import process
+
     return process(source, rewrite, check=check, verify=verify)
 
 
@@ -248,6 +281,8 @@ def run_staged(rewrite: RewriteOptions, options: RunOptions) -> Summary:
     does not parse, say) gets a warning and is left as it is, and the commit goes on.
     Only Output.WRITE writes anything; CHECK and DIFF report on the staged content.
     """
+    from goinstrument import gitops
+
     index = gitops.StagedIndex(Path.cwd())
     files = [f for f in index.files() if f.path.endswith(".go") and skip_reason(index.top / f.path, rewrite) is None]
     cache = Cache(rewrite.cache_key()) if options.use_cache else None
@@ -255,7 +290,7 @@ def run_staged(rewrite: RewriteOptions, options: RunOptions) -> Summary:
     blobs: list[Source] = []
     worktrees: list[tuple[bytes | None, Source | None]] = []  # the working-tree bytes, and a Source when they differ
     summary = Summary()
-    packages: dict[str, list[int]] = {}
+    stamper = _Stamps(rewrite)
     stamps: list[list[object]] = []
     known: dict[int, Outcome] = {}  # id(blob) -> its outcome, for blobs the cache knows clean
     todo: list[Source] = []
@@ -263,7 +298,7 @@ def run_staged(rewrite: RewriteOptions, options: RunOptions) -> Summary:
         place = index.top / file.path
         blob = Source(_display(place), place, index.blob(file))
         blobs.append(blob)
-        stamps.append([str(file.id), tracer_for(place, rewrite, b""), *_package_stamp(os.path.abspath(place), packages)])
+        stamps.append([str(file.id), *stamper.blob(os.path.abspath(place))])
         clean, reason = cache.lookup(_staged_key(place), stamps[-1]) if cache is not None else (False, None)
         if clean:
             known[id(blob)] = Outcome(blob.path, blob.data, blob.data, skipped=reason)
@@ -274,6 +309,8 @@ def run_staged(rewrite: RewriteOptions, options: RunOptions) -> Summary:
         worktrees.append((on_disk, copy))
         if copy is not None:
             todo.append(copy)
+    if todo:
+        import goinstrument.process  # noqa: F401 - loaded once here, before the workers fork
     work = partial(_process_work, rewrite=rewrite, check=options.output is Output.CHECK, verify=options.verify)
     with progress_bar(len(todo), options.progress) as advance:
         results = batch.run_all(work, todo, options.jobs, lambda source, why: _lost(source, why), advance)
@@ -291,9 +328,9 @@ def run_staged(rewrite: RewriteOptions, options: RunOptions) -> Summary:
         records.append((blob, stamp[:2], staged.skipped))
     index.write()
     if cache is not None:  # the cache is only used by runs that write
-        packages.clear()  # the package stamps as this run leaves them
+        stamper.after_writes()
         for blob, stamp, skipped in records:
-            cache.record(_staged_key(blob.place), [*stamp, *_package_stamp(os.path.abspath(blob.place), packages)], skipped)
+            cache.record(_staged_key(blob.place), [*stamp, *stamper.blob(os.path.abspath(blob.place))[1:]], skipped)
         cache.save()
     return summary
 

@@ -19,8 +19,8 @@ from pathlib import Path
 from goinstrument.discover import skip_reason
 from goinstrument.fileio import write_stdout
 from goinstrument.options import Output, RewriteOptions, RunOptions, Stdin
-from goinstrument.process import Source, process
-from goinstrument.result import Outcome, Summary
+from goinstrument.process import process
+from goinstrument.result import Outcome, Source, Summary
 
 STDIN_NAME = "<stdin>"  # the file's name in messages and diffs without --stdin-filename
 

@@ -31,8 +31,9 @@ from goinstrument.cli import parser, rewrite_options
 from goinstrument.core import instrument
 from goinstrument.fileinfo import FileInfo
 from goinstrument.options import RewriteOptions
-from goinstrument.process import Source, process
+from goinstrument.process import process
 from goinstrument.remove import may_hold_go_instrument, remove, strip_go_instrument
+from goinstrument.result import Source
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 REMOVE = FIXTURES / "remove"
