@@ -154,6 +154,10 @@ _TYPE_GROUP = re.compile(r"^type\s*\((.*?)^\)", re.MULTILINE | re.DOTALL)
 _TYPE_LINE = re.compile(r"^type\s+\w+\s*=.*$", re.MULTILINE)
 
 
+# Bytes that may declare a type alias, at any level: `type A = ...` (maybe generic), or a `type (` group.
+MAY_DECLARE_ALIAS = re.compile(rb"\btype\s*(?:\(|\w+\s*(?:\[[^\]\n]*\]\s*)?=)")
+
+
 @lru_cache(maxsize=256)
 def package_aliases(directory: str) -> tuple[tuple[str, str], ...]:
     """`(alias, type)` for each top-level `type A = T` or `type A = *T` in the directory's .go files.
@@ -166,7 +170,7 @@ def package_aliases(directory: str) -> tuple[tuple[str, str], ...]:
     """
     found: dict[str, str] = {}
     for _, data in _go_sources(directory):
-        if b"=" not in data or b"type" not in data:
+        if not MAY_DECLARE_ALIAS.search(data):
             continue
         text = data.decode("utf-8", "replace")
         lines = [m.group(0) for m in _TYPE_LINE.finditer(text)]

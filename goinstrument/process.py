@@ -40,27 +40,20 @@ def file_info(source: Source, options: RewriteOptions) -> FileInfo:
         gomod.import_path(source.place) or "",
         siblings,
         backend,
-        # Only an init function holding a literal, or a method on a type declared in another file,
-        # needs the package's other files for its names: the scans are skipped for the others.
+        # Only an init function holding a literal, or a method, needs the package's other files for
+        # its names: the scans are skipped for the others (package_aliases is read once a directory).
         init_functions_before=package_scope.init_functions_before(os.fspath(source.place)) if _init_holds_literal(src) else 0,
-        package_aliases=package_scope.package_aliases(directory) if _receiver_declared_elsewhere(src) else (),
+        package_aliases=package_scope.package_aliases(directory) if b"func (" in src else (),
     )
 
 
 _INIT_BODY = re.compile(rb"^func\s+init\s*\(\s*\)\s*\{(.*?)^\}", re.MULTILINE | re.DOTALL)
 _LITERAL = re.compile(rb"\bfunc\s*\(")
-_RECEIVER = re.compile(rb"^func\s*\(\s*(?:\w+\s+)?\*?\s*(\w+)", re.MULTILINE)
 
 
 def _init_holds_literal(src: bytes) -> bool:
     """Whether an init function of the file may hold a function literal (whose runtime name, init.N.funcM, needs N)."""
     return b"func init" in src and any(_LITERAL.search(body.group(1)) for body in _INIT_BODY.finditer(src))
-
-
-def _receiver_declared_elsewhere(src: bytes) -> bool:
-    """Whether a method's receiver type may be declared (maybe as an alias) in another file of the package."""
-    receivers = {m.group(1).decode("utf-8", "replace") for m in _RECEIVER.finditer(src)}
-    return bool(receivers) and not receivers <= package_scope.declared_names(src)
 
 
 def process(source: Source, options: RewriteOptions, *, check: bool = False, verify: bool = True) -> Outcome:

@@ -172,11 +172,23 @@ class Shape:
     def match(self, items: Sequence[Node], where: Where) -> Match | None:
         """The longest variant the statements at the start of `items` are, node for node, or None."""
         best: Match | None = None
-        for variant in self.variants:
+        texts: list[bytes] = []  # the statements' text, as far as a variant has looked
+        for variant, words in zip(self.variants, self._words, strict=True):
+            if len(items) < len(words):
+                continue
+            while len(texts) < len(words):
+                texts.append(items[len(texts)].text or b"")
+            if any(word not in text for text, wanted in zip(texts, words, strict=False) for word in wanted):
+                continue  # a statement lacks a name the variant spells out: no need to walk the trees
             found = self._match_variant(variant, items, where)
             if found is not None and (best is None or found.count > best.count):
                 best = found
         return best
+
+    @functools.cached_property
+    def _words(self) -> tuple[tuple[tuple[bytes, ...], ...], ...]:
+        """For each variant, for each of its statements, the names (not placeholders) it spells out."""
+        return tuple(tuple(_words(statement) for statement in v.statements) for v in self.variants)
 
     def _match_variant(self, variant: Variant, items: Sequence[Node], where: Where) -> Match | None:
         if len(items) < len(variant.statements):
@@ -278,6 +290,22 @@ class _Binder:
             placeholder not in text or text[placeholder] in where.imports.get(path, frozenset())
             for path, placeholder in paths.items()
         )
+
+
+def _words(template: Node) -> tuple[bytes, ...]:
+    """The identifiers of a template that are not placeholders (outside attribute lists, which
+    match argument by argument): a real statement matching it holds each of them in its text."""
+    words: list[bytes] = []
+    stack = [template]
+    while stack:
+        node = stack.pop()
+        if _placeholder(node) is not None or (node.type == "argument_list" and _holds_attribute(node)):
+            continue
+        if node.child_count:
+            stack.extend(node.children)
+        elif node.type in ("identifier", "field_identifier", "type_identifier", "package_identifier") and node.text:
+            words.append(node.text)
+    return tuple(words)
 
 
 def _placeholder(node: Node) -> str | None:
