@@ -109,19 +109,29 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
         from goinstrument import gitops
 
         changed = gitops.changed_go_files(Path.cwd(), source.rev, [Path(p) for p in source.paths])
-        paths = [_relative(p) for p in changed if skip_reason(p, rewrite) is None]
+        found: Iterable[Path] = [_relative(p) for p in changed if skip_reason(p, rewrite) is None]
     elif isinstance(source, FromPaths):
-        # One file reached twice (a/x.go and ./a/../a/x.go, a link to it) is processed once, under its first name.
-        paths = _once_each(go_files(source.paths, rewrite, problems, explicit_skips))
+        found = go_files(source.paths, rewrite, problems, explicit_skips)
     else:
         raise TypeError(source)
     cache = Cache(rewrite.cache_key()) if options.use_cache else None
-    todo, stamps, cached_skips = [], {}, []
+    paths, todo, stamps, cached_skips = [], [], {}, []
     stamper = _Stamps(rewrite)
-    for path in paths:
+    seen: set[tuple[int, int]] = set()
+    for path in found:
+        try:
+            stat: os.stat_result | None = os.stat(path)
+        except OSError:
+            stat = None  # the worker reports it
+        if stat is not None:
+            # One file reached twice (a/x.go and ./x.go, a link to it) is processed once, under its first name.
+            if (stat.st_dev, stat.st_ino) in seen:
+                continue
+            seen.add((stat.st_dev, stat.st_ino))
+        paths.append(path)
         key = os.path.abspath(path)
         if cache is not None:
-            stamp = stamps[key] = stamper.file(path)
+            stamp = stamps[key] = stamper.file(key, stat)
             known, reason = cache.lookup(key, stamp) if stamp is not None else (False, None)
             if known:
                 if reason is not None:  # left alone by a rule last time, and still: -v says so again
@@ -156,22 +166,6 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
     return summary
 
 
-def _once_each(paths: Iterable[Path]) -> list[Path]:
-    """Each file once, under the first name it was reached by (one stat a file: realpath costs more)."""
-    seen: set[tuple[int, int]] = set()
-    once = []
-    for path in paths:
-        try:
-            stat = os.stat(path)
-        except OSError:
-            once.append(path)  # the run reports it
-            continue
-        if (stat.st_dev, stat.st_ino) not in seen:
-            seen.add((stat.st_dev, stat.st_ino))
-            once.append(path)
-    return once
-
-
 class _Stamps:
     """What the cache compares, memoised per directory: a file's mtime and size, its tracer (from
     go.mod), and its package's stamp: how many .go files the directory holds and the newest one's
@@ -183,12 +177,11 @@ class _Stamps:
         self.tracers: dict[str, str] = {}
         self.packages: dict[str, list[int]] = {}
 
-    def file(self, path: Path) -> list[object] | None:
-        try:
-            stat = os.stat(path)
-        except OSError:
+    def file(self, full: str, stat: os.stat_result | None) -> list[object] | None:
+        """The stamp of the file at `full`, from its stat (None: it could not be stat'd)."""
+        if stat is None:
             return None
-        return [stat.st_mtime_ns, stat.st_size, *self.blob(os.path.abspath(path))]
+        return [stat.st_mtime_ns, stat.st_size, *self.blob(full)]
 
     def blob(self, full: str) -> list[object]:
         """The stamp of the file at `full` but its own mtime and size: its tracer and its package's."""
