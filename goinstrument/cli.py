@@ -33,7 +33,7 @@ from goinstrument.options import (
     settings,
 )
 from goinstrument.result import GitError
-from goinstrument.run import EXIT_ERROR, EXIT_OK
+from goinstrument.run import EXIT_ERROR, EXIT_OK, say
 
 EPILOG = """\
 examples:
@@ -244,10 +244,6 @@ def _stderr_is_a_terminal() -> bool:
     return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
 
 
-def _say(message: str) -> None:
-    print(f"goinstrument: {message}", file=sys.stderr)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))  # deeply nested Go expressions
     from goinstrument import config
@@ -288,8 +284,8 @@ def _install_hook(invocation: InstallHook) -> int:
     from goinstrument import hook
 
     try:
-        _say(hook.install_hook(Path.cwd(), force=invocation.force))
+        say(hook.install_hook(Path.cwd(), force=invocation.force))
     except GitError as exc:
-        _say(str(exc))
+        say(str(exc))
         return EXIT_ERROR
     return EXIT_OK

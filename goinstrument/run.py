@@ -41,7 +41,8 @@ def run(rewrite: RewriteOptions, options: RunOptions) -> int:
     return _finish(summary, rewrite, options)
 
 
-def _say(message: str) -> None:
+def say(message: str) -> None:
+    """A message of the tool's own on stderr (the command line's too)."""
     print(f"goinstrument: {message}", file=sys.stderr)
 
 
@@ -67,7 +68,10 @@ class Done:
     write: tuple[bytes, bytes] | None = None  # (what the file held, what it is to hold) with Output.WRITE
 
 
-def _done(outcome: Outcome, **applied: object) -> Done:
+def _done(
+    outcome: Outcome, *, diff: str | None = None, clean: tuple[int, int] | None = None, write: tuple[bytes, bytes] | None = None
+) -> Done:
+    """The Outcome without its bytes, with what the worker made of it."""
     return Done(
         outcome.path,
         outcome.changed,
@@ -76,8 +80,10 @@ def _done(outcome: Outcome, **applied: object) -> Done:
         outcome.skipped,
         outcome.spans_added,
         outcome.spans_removed,
-        coverage=outcome.coverage,
-        **applied,  # type: ignore[arg-type]
+        diff,
+        clean,
+        outcome.coverage,
+        write,
     )
 
 
@@ -429,7 +435,7 @@ def _finish(summary: Summary, rewrite: RewriteOptions, options: RunOptions) -> i
     quiet_hook = isinstance(options.source, Staged) and not (summary.files_changed or summary.problems or summary.findings)
     quiet_filter = isinstance(options.source, Stdin) and options.verbosity <= 0  # an editor shows stderr as an error
     if options.verbosity >= 0 and options.format is not Format.JSON and not quiet_hook and not quiet_filter:
-        _say(_closing(summary, rewrite, options))
+        say(_closing(summary, rewrite, options))
         if options.output is Output.CHECK:
-            _say(coverage_line(summary.total_coverage))
+            say(coverage_line(summary.total_coverage))
     return _exit_code(summary, options)
