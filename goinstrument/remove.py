@@ -16,15 +16,15 @@ bytes, applied once.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import itertools
 import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
 
-from tree_sitter import Node, Query, QueryCursor
+from tree_sitter import Node
 
 from goinstrument import handlers, scopes, shape, syntax
 from goinstrument.backend import BACKENDS
@@ -39,10 +39,6 @@ from goinstrument.result import Problem, Result
 _GO_INSTRUMENT_MARKERS = (b"otelCodes", b'"error")', b'"anonymous")', b"/*line ")
 _OUR_LINE_DIRECTIVE = re.compile(rb"//line :[1-9][0-9]*:1\r?")  # what linedirectives.py writes
 _LINE_DIRECTIVE = re.compile(rb"^(?://line |/\*line )(.*?):\d+(?::\d+)?(?:\*/)?$")
-_PACKAGE_USES = """
-(selector_expression operand: (identifier) @use)
-(qualified_type package: (package_identifier) @use)
-"""
 
 
 def may_hold_go_instrument(src: bytes) -> bool:
@@ -194,22 +190,13 @@ class _Finder:
 # imports -------------------------------------------------------------------------
 
 
-@cache
-def _uses_query() -> Query:
-    return Query(syntax.LANGUAGE, _PACKAGE_USES)
-
-
-def _package_uses(root: Node) -> list[Node]:
-    return [n for group in QueryCursor(_uses_query()).captures(root).values() for n in group]
-
-
 def _inside(offset: int, ranges: Iterable[tuple[int, int]]) -> bool:
     return any(start <= offset < end for start, end in ranges)
 
 
 def unused_imports(root: Node, specs: list[ImportSpec], paths: set[str], removed: list[tuple[int, int]]) -> list[ImportSpec]:
     """Imports of `paths` the removed code used and nothing else does."""
-    uses = _package_uses(root)
+    uses = syntax.package_uses(root)
     found = []
     for spec in specs:
         if spec.path not in paths or spec.name in ("_", "."):
@@ -369,25 +356,22 @@ def _without_our_line_directives(src: bytes) -> bytes:
 def _span_unused_elsewhere(root: Node, blocks: list[_Block]) -> list[_Block]:
     """The blocks whose span variable nothing outside the removed code uses (a hand-written
     `defer func() { span.RecordError(err); log(err) }()` after our two lines keeps them)."""
-    identifiers = [n for group in QueryCursor(_identifier_query()).captures(root).values() for n in group]
+    index = syntax.index(root)
     while True:
         removed = [b.code for b in blocks]
-        kept = [
-            b
-            for b in blocks
-            if not any(
-                n.text in (b.span, b.local) and b.body[0] <= n.start_byte < b.body[1] and not _inside(n.start_byte, removed)
-                for n in identifiers
-            )
-        ]
+        kept = [b for b in blocks if not any(not _inside(n.start_byte, removed) for n in _uses_in_body(index, b))]
         if len(kept) == len(blocks):
             return kept
         blocks = kept
 
 
-@cache
-def _identifier_query() -> Query:
-    return Query(syntax.LANGUAGE, "(identifier) @id")
+def _uses_in_body(index: syntax.Index, block: _Block) -> list[Node]:
+    """The identifiers in the block's function body that name its span or local variable."""
+    lo = bisect.bisect_left(index.identifier_starts, block.body[0])
+    hi = bisect.bisect_left(index.identifier_starts, block.body[1])
+    wanted = (block.span, block.local)
+    found = zip(index.identifiers[lo:hi], index.identifier_names[lo:hi], strict=True)
+    return [n for n, name in found if name in wanted and n.type == "identifier"]
 
 
 def _add_back(src: bytes, moved: list[ImportSpec]) -> bytes | None:

@@ -355,7 +355,7 @@ _FIRST_ROW = 3  # the row of a rendering's first line in what _parse parses
 def _parse(lines: tuple[str, ...]) -> tuple[Node, ...] | None:
     """The statements of a rendering, or None when it does not parse as a function body."""
     src = ("package p\n\nfunc _() {\n" + "\n".join(lines) + "\n}\n").encode()
-    root = syntax.parse(src).root_node
+    root = syntax.parse(src, keep=False).root_node
     body = root.named_children[-1].child_by_field_name("body") if root.named_children else None
     if root.has_error or body is None:
         return None
