@@ -80,15 +80,18 @@ def instrument(src: bytes, settings: RewriteOptions, info: FileInfo) -> Result:
     if len(findings) > len(added) and _go_instrumented(src, settings, info):
         # Spans go-instrument wrote are spans (--check); the run that migrates them brings them up to date.
         findings = tuple(p.finding for p in added)
+    plain_edits = tuple(edits) if output is not src and not settings.line_directives else ()
     if tolerance.letter_masks(src):  # names the parser saw through stand-ins: the file's own letters again
-        output = tolerance.restore(src, output)
+        output, plain_edits = tolerance.restore(src, output), ()
         findings = tuple(dataclasses.replace(f, name=tolerance.restore(src, f.name.encode()).decode()) for f in findings)
     # --remove takes the span lines out; it does not un-name results, close opened-up bodies, or
     # give back an import name a sibling file's declaration made us change.
     reversible = not any(p.signature or p.insertion.layout or p.expanded_row is not None for p in added)
     reversible = reversible and not any(p.signature for p in plans if isinstance(p, UpdateSpan)) and not imports.renamed
     reversible = reversible and not (added and _one_spec_import_block(root))
-    return Result(src, output, findings, spans_added=len(added), relayout=relayout, reversible=reversible, coverage=planner.coverage)
+    return Result(
+        src, output, findings, spans_added=len(added), relayout=relayout, reversible=reversible, coverage=planner.coverage, edits=plain_edits
+    )
 
 
 def _one_spec_import_block(root: Node) -> bool:

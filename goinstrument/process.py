@@ -16,7 +16,7 @@ import dataclasses
 import os
 import re
 
-from goinstrument import buildtags, core, gofmt, gomod, handlers, package_scope, remove
+from goinstrument import buildtags, core, gofmt, gomod, handlers, package_scope, remove, syntax
 from goinstrument.backend import load_backend
 from goinstrument.fileinfo import FileInfo, import_name_candidates
 from goinstrument.generated import is_generated
@@ -143,8 +143,8 @@ def rewrite(src: bytes, options: RewriteOptions, info: FileInfo, *, migrate: boo
         base = stripped.output if stripped.problem is None else src
     result = core.instrument(base, options, info)
     if result.relayout:
-        result = dataclasses.replace(result, output=gofmt.relayout(base, result.output))
-    return dataclasses.replace(result, source=src) if base is not src else result
+        result = dataclasses.replace(result, output=gofmt.relayout(base, result.output), edits=())
+    return dataclasses.replace(result, source=src, edits=()) if base is not src else result
 
 
 def stability_failure(result: Result, options: RewriteOptions, info: FileInfo) -> tuple[Position, str] | None:
@@ -158,6 +158,7 @@ def stability_failure(result: Result, options: RewriteOptions, info: FileInfo) -
     --remove does not undo byte for byte.
     """
     output = result.output
+    syntax.parse_edited(result.source, result.edits, output)  # the output's tree, from the source's
     again = rewrite(output, options, info)  # parses the output first: a syntax error is a problem of its own
     if again.problem is not None and again.problem.message.startswith("syntax error"):
         return again.problem.pos, "the output would not parse here"

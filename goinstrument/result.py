@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from goinstrument.edits import Edit
+
 
 @dataclass(frozen=True)
 class Position:
@@ -93,6 +95,9 @@ class Result:
     # named for a span, no one-line body opened up (--remove leaves those as they are).
     reversible: bool = True
     coverage: Coverage = Coverage()  # of the source as read
+    # The byte edits that make `output` of `source` (edits.apply), when that is all that happened:
+    # the stability check then parses the output incrementally. Empty when unknown.
+    edits: tuple[Edit, ...] = ()
 
     @property
     def changed(self) -> bool:

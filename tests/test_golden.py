@@ -17,6 +17,7 @@ from goinstrument.backend import load_backend
 from goinstrument.cli import parser, rewrite_options
 from goinstrument.core import instrument
 from goinstrument.fileinfo import FileInfo
+from goinstrument.options import RewriteOptions
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 GOLDEN = FIXTURES / "golden"
@@ -24,10 +25,15 @@ UNCHANGED = FIXTURES / "unchanged"
 TRACER = "example.com/golden"
 
 
-def _run(path: Path, src: bytes) -> bytes:
+def options_for(src: bytes) -> RewriteOptions:
+    """The options a case's `// args:` line asks for."""
     first = src.split(b"\n", 1)[0].decode()
     args = shlex.split(first.removeprefix("// args:")) if first.startswith("// args:") else []
-    settings = rewrite_options(parser().parse_args(args))
+    return rewrite_options(parser().parse_args(args))
+
+
+def _run(path: Path, src: bytes) -> bytes:
+    settings = options_for(src)
     name = path.name.replace(".golden.go", ".input.go")  # the same file, as far as code.file.path goes
     result = instrument(src, settings, FileInfo(name, TRACER, TRACER, backend=load_backend(settings.backend)))
     assert result.problem is None, result.problem.text()

@@ -1,0 +1,79 @@
+"""The stability check parses a file's output incrementally, from the input's tree and the edits
+that made the output (syntax.parse_edited): that tree must be the one a full parse gives."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from tree_sitter import Parser
+
+from goinstrument import process, syntax
+from goinstrument.edits import Edit, apply
+from goinstrument.options import RewriteOptions
+from goinstrument.result import Source
+from tests.test_golden import GOLDEN, _cases, options_for
+
+OPTIONS = RewriteOptions()
+
+
+def _full(src: bytes) -> str:
+    return str(Parser(syntax.LANGUAGE).parse(src).root_node)
+
+
+def _check(path: str, src: bytes, options: RewriteOptions = OPTIONS) -> bool:
+    """Whether the file's output carried its edits; asserts the incremental tree is the full one."""
+    syntax.parse(src)
+    result = process.rewrite(src, options, process.file_info(Source(path, path, src), options))
+    if not result.changed or not result.edits:
+        return False
+    assert apply(result.source, result.edits) == result.output
+    tree = syntax.parse_edited(result.source, result.edits, result.output)
+    assert tree is not None, path
+    assert syntax.parse(result.output) is tree  # the check's second run gets it
+    assert str(tree.root_node) == _full(result.output), path
+    return True
+
+
+@pytest.mark.parametrize("case", _cases(GOLDEN, "*.input.go"))
+def test_golden_outputs(case: Path):
+    src = case.read_bytes()
+    _check(os.fspath(case), src, options_for(src))
+
+
+def test_most_golden_outputs_carry_their_edits():
+    """Only a gofmt re-layout, a migration, --line-directives or stand-in letters go without."""
+    inputs = sorted(GOLDEN.glob("*.input.go"))
+    carried = sum(_check(os.fspath(p), p.read_bytes(), options_for(p.read_bytes())) for p in inputs)
+    assert carried > 40
+
+
+def test_touching_edits_are_one_edit():
+    src = b"package p\n\nfunc f() {\n\tg()\n}\n"
+    syntax.parse(src)
+    at = src.index(b"g()")
+    edits = [Edit(at, at, b"h()\n\t"), Edit(at, at + 1, b"k"), Edit(at + 1, at + 1, b"x")]
+    new = apply(src, edits)
+    tree = syntax.parse_edited(src, edits, new)
+    assert tree is not None and str(tree.root_node) == _full(new)
+
+
+def test_output_in_error_is_not_kept():
+    src = b"package p\n\nfunc f() {}\n"
+    syntax.parse(src)
+    edits = [Edit(len(src) - 2, len(src) - 1, b"")]  # the closing brace
+    assert syntax.parse_edited(src, edits, apply(src, edits)) is None
+
+
+@pytest.mark.slow
+def test_standard_library():
+    goroot = subprocess.run(["go", "env", "GOROOT"], capture_output=True, text=True, check=True).stdout.strip()
+    carried = 0
+    for directory, _, names in os.walk(os.path.join(goroot, "src")):
+        for name in names:
+            path = os.path.join(directory, name)
+            if name.endswith(".go") and b'context"' in (src := Path(path).read_bytes()):
+                carried += _check(path, src)
+    assert carried > 100
