@@ -76,7 +76,7 @@ class _Resolver:
 
     # expressions and compound statements ---------------------------------------
     def expr(self, node: Node | None, bound: bool) -> None:
-        if node is None:
+        if node is None or self.free_use:  # a free use settles every question asked of the walk
             return
         kind = node.type
         if kind == "identifier":
@@ -202,9 +202,12 @@ def reads(body: Node, name: bytes, after_first: bool = False, skip: int = 0) -> 
     stmts = _statement_list(body)
     if stmts is None:
         return False
-    for stmt in stmts.named_children[max(skip, 1 if after_first else 0) :]:
-        if resolver.statement(stmt, bound=False):
-            break  # redeclared at the top level: later uses are not the parameter's
+    walked = stmts.named_children[max(skip, 1 if after_first else 0) :]
+    if not walked or name not in (body.text or b"")[walked[0].start_byte - body.start_byte :]:
+        return False  # the name is nowhere in the statements: nothing to walk
+    for stmt in walked:
+        if resolver.statement(stmt, bound=False) or resolver.free_use:
+            break  # a use found, or redeclared at the top level: later uses are not the parameter's
     return resolver.free_use
 
 
