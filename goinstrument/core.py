@@ -15,6 +15,7 @@ import dataclasses
 import itertools
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from tree_sitter import Node
@@ -289,8 +290,7 @@ class _Planner:
             names = decl.children_by_field_name("name")
             if names and names[0].text != b"_":
                 return _Context(syntax.text(names[0]))
-            taken = self.facts.identifiers.names_in(func.start_byte, func.end_byte)
-            name = fresh(("ctx",), {n.decode() for n in taken})
+            name = fresh(("ctx",), self.names_in(func))
             if names:
                 return _Context(name, (Edit(names[0].start_byte, names[0].end_byte, name.encode()),), fresh=True)
             # Unnamed parameters: Go wants all named or none, so the others become `_`.
@@ -302,8 +302,7 @@ class _Planner:
         """With --http-handlers, the `*http.Request` parameter of a function that takes no context."""
         if not self.http_names:
             return None
-        taken = {n.decode() for n in self.facts.identifiers.names_in(func.start_byte, func.end_byte)}
-        found = handlers.request_parameter(func, self.http_names, taken)
+        found = handlers.request_parameter(func, self.http_names, self.names_in(func))
         return None if found is None else _Context(found.name, found.rename, found.fresh, found.local)
 
     # a span of ours, brought up to date ------------------------------------------------
@@ -350,8 +349,7 @@ class _Planner:
         code = self.shape_for(ctx)
         if not code.supported[0]:
             return errorblock.Refresh()
-        taken = {n.decode() for n in self.facts.identifiers.names_in(func.start_byte, func.end_byte)}
-        err, naming = self.error_result(func, body, taken)
+        err, naming = self.error_result(func, body, lambda: self.names_in(func))
 
         def names() -> Names:
             """The names the span's code already uses (following an import being renamed), others as for a new span."""
@@ -373,10 +371,10 @@ class _Planner:
 
     # a new span -------------------------------------------------------------------------
     def add(self, func: Node, body: Node, ctx: _Context, name: str, runtime_name: str) -> AddSpan:
-        taken = {n.decode() for n in self.facts.identifiers.names_in(func.start_byte, func.end_byte)} | {ctx.name}
+        taken = self.names_in(func) | {ctx.name}
         taken |= {ctx.local} if ctx.local is not None else set()
         span = fresh(("span",), taken)
-        err, result_edits = self.error_result(func, body, taken | {span}) if self.shape.supported[0] else (None, ())
+        err, result_edits = self.error_result(func, body, lambda: taken | {span}) if self.shape.supported[0] else (None, ())
         arguments, results = self.attributes(func, ctx.name)
         code = (self.code_function(runtime_name), self.code_file()) if "code" in self.settings.attributes else None
         parts = self.shape_for(ctx).parts(err is not None, bool(arguments) or code is not None, bool(results))
@@ -411,8 +409,13 @@ class _Planner:
             results = from_parameters(result, skip="")
         return tuple(arguments), tuple(results)
 
-    def error_result(self, func: Node, body: Node, taken: set[str]) -> tuple[str | None, tuple[Edit, ...]]:
-        """The name of the function's last result when it is an `error`, and the edits naming it."""
+    def names_in(self, func: Node) -> set[str]:
+        """Every identifier the function's text holds, its signature included."""
+        return {n.decode() for n in self.facts.identifiers.names_in(func.start_byte, func.end_byte)}
+
+    def error_result(self, func: Node, body: Node, taken: Callable[[], set[str]]) -> tuple[str | None, tuple[Edit, ...]]:
+        """The name of the function's last result when it is an `error`, and the edits naming it.
+        `taken`: the names a new name must avoid, asked for only when a result is to be named."""
         result = func.child_by_field_name("result")
         if result is None:
             return None, ()
@@ -436,11 +439,11 @@ class _Planner:
         edits.append(insert(decls[-1].start_byte, err.encode() + b" "))
         return err, tuple(edits)
 
-    def error_name(self, func: Node, body: Node, taken: set[str]) -> str:
+    def error_name(self, func: Node, body: Node, taken: Callable[[], set[str]]) -> str:
         signature = self.facts.identifiers.names_in(func.start_byte, body.start_byte)
         if b"err" not in signature and scopes.result_name_is_safe(body, b"err"):
             return "err"
-        return fresh(("spanErr",), taken)
+        return fresh(("spanErr",), taken())
 
     # where the lines go -----------------------------------------------------------------
     def insertion(self, body: Node) -> Insertion:

@@ -48,7 +48,7 @@ def file_info(source: Source, options: RewriteOptions) -> FileInfo:
 
 
 _INIT_BODY = re.compile(rb"^func\s+init\s*\(\s*\)\s*\{(.*?)^\}", re.MULTILINE | re.DOTALL)
-_LITERAL = re.compile(rb"\bfunc\s*\(")
+_LITERAL = re.compile(rb"func(?<!\wfunc)\s*\(")  # `\bfunc`, written literal first for speed
 
 
 def _init_holds_literal(src: bytes) -> bool:

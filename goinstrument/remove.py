@@ -370,8 +370,7 @@ def _uses_in_body(index: syntax.Index, block: _Block) -> list[Node]:
     lo = bisect.bisect_left(index.identifier_starts, block.body[0])
     hi = bisect.bisect_left(index.identifier_starts, block.body[1])
     wanted = (block.span, block.local)
-    found = zip(index.identifiers[lo:hi], index.identifier_names[lo:hi], strict=True)
-    return [n for n, name in found if name in wanted and n.type == "identifier"]
+    return [n for n in index.identifiers[lo:hi] if n.text in wanted and n.type == "identifier"]
 
 
 def _add_back(src: bytes, moved: list[ImportSpec]) -> bytes | None:

@@ -162,10 +162,6 @@ class Index:
         return [n.start_byte for n in self.identifiers]
 
     @cached_property
-    def identifier_names(self) -> list[bytes]:
-        return [raw(n) for n in self.identifiers]
-
-    @cached_property
     def _declared(self) -> tuple[list[int], list[Node]]:
         nodes = self._kind("declared")
         return [n.start_byte for n in nodes], nodes
@@ -253,17 +249,14 @@ class Identifiers:
     """All identifier occurrences of a file, to ask which names a byte range uses."""
 
     def __init__(self, root: Node):
-        found = index(root)
-        self._starts = found.identifier_starts
-        self._names = found.identifier_names
+        self._index = index(root)
 
     def names_in(self, start: int, end: int) -> set[bytes]:
-        lo = bisect.bisect_left(self._starts, start)
-        hi = bisect.bisect_left(self._starts, end)
-        return set(self._names[lo:hi])
+        starts = self._index.identifier_starts
+        return {raw(n) for n in self._index.identifiers[bisect.bisect_left(starts, start) : bisect.bisect_left(starts, end)]}
 
     def all_names(self) -> set[bytes]:
-        return set(self._names)
+        return {raw(n) for n in self._index.identifiers}
 
 
 def line_start(src: bytes, offset: int) -> int:

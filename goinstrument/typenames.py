@@ -28,7 +28,7 @@ from functools import cached_property
 
 from tree_sitter import Node
 
-from goinstrument import package_scope, syntax
+from goinstrument import syntax
 
 ERROR = b"error"
 CONTEXT = b"Context"
@@ -83,9 +83,7 @@ class TypeNames:
     @cached_property
     def _aliases(self) -> frozenset[bytes]:
         """Every name some `type X = ...` in the file declares: only those need resolving beyond error and Context."""
-        if not package_scope.MAY_DECLARE_ALIAS.search(self._root.text or b""):
-            return frozenset()  # no alias anywhere: no need to walk the tree
-        return frozenset(syntax.type_alias_names(self._root))
+        return frozenset(syntax.type_alias_names(self._root))  # from the file's index: no walk of its own
 
     @cached_property
     def _package_level(self) -> dict[bytes, Node]:
