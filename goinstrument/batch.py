@@ -13,12 +13,13 @@ why)`; every other item still gets its result.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    import multiprocessing.context
+    from concurrent.futures import Future
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -56,6 +57,8 @@ def _reported(result: R, progress: Callable[[int], None]) -> R:
 
 
 def _context() -> multiprocessing.context.BaseContext:
+    import multiprocessing
+
     methods = multiprocessing.get_all_start_methods()
     return multiprocessing.get_context("fork" if "fork" in methods else None)
 
@@ -69,6 +72,10 @@ def _in_pool(
 ) -> list[int]:
     """Run the chunks; fill `results` and report progress as each chunk is done; the indices
     whose results a broken pool lost, in order."""
+    # Imported here: a small batch (a hook's few staged files) never starts a pool, nor pays for loading one.
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
     lost: list[int] = []
     with ProcessPoolExecutor(workers, mp_context=_context()) as pool:
         futures: dict[Future[list[R]], list[int]] = {pool.submit(_chunk, work, [items[i] for i in chunk]): chunk for chunk in chunks}

@@ -15,10 +15,6 @@ import posixpath
 import re
 from pathlib import Path
 
-from wcmatch import glob as wcglob
-
-_FLAGS = wcglob.GLOBSTAR | wcglob.DOTGLOB
-
 
 def anchor(glob: str, directory: Path | str) -> str:
     """The glob as an absolute glob: a relative one is taken from `directory`, whose own
@@ -34,9 +30,12 @@ def matches(glob: str, path: str) -> bool:
 
     Both are absolute or both relative to the same directory.
     """
+    from wcmatch import glob as wcglob  # here, not at the top: a run without globs never loads it
+
     candidate = path
+    flags = wcglob.GLOBSTAR | wcglob.DOTGLOB
     while candidate:
-        if wcglob.globmatch(candidate, glob, flags=_FLAGS):
+        if wcglob.globmatch(candidate, glob, flags=flags):
             return True
         candidate = candidate.rpartition("/")[0]
     return False

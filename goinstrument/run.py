@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import os
 import sys
 from collections.abc import Iterable
@@ -92,6 +91,8 @@ def _failed(path: str, message: str) -> Done:
 
 
 def unified_diff(path: str, before: bytes, after: bytes) -> str:
+    import difflib  # only a --diff run needs it
+
     lines = difflib.unified_diff(_lines(before.decode("utf-8")), _lines(after.decode("utf-8")), fromfile=f"a/{path}", tofile=f"b/{path}")
     return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
 

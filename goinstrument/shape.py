@@ -36,7 +36,6 @@ migration and never rendered into output.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import functools
 import itertools
 import re
@@ -139,6 +138,8 @@ class Shape:
         before, after = self.variant(current), self.variant(wanted)
         if before is None or after is None:
             return None
+        import difflib  # only an update between variants needs it
+
         texts = difflib.SequenceMatcher(
             a=[syntax.raw(n) for n in before.statements], b=[syntax.raw(n) for n in after.statements], autojunk=False
         )
@@ -528,4 +529,7 @@ class _GoInstrumentCode:
         return lines
 
 
-GO_INSTRUMENT = _shape(_GoInstrumentCode(), foreign=True)
+@functools.cache
+def go_instrument() -> Shape:
+    """go-instrument's shape, foreign: built the first time a file may hold its code."""
+    return _shape(_GoInstrumentCode(), foreign=True)

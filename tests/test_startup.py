@@ -1,0 +1,57 @@
+"""Start-up: what a small run (a hook's few files, an editor's one) loads.
+
+A hook runs goinstrument on every commit, so its start-up is most of its time.
+The modules below cost tens of milliseconds to import and serve only some runs:
+the process pool (48 files or more), wcmatch (include/exclude globs), difflib
+(--diff, or an update between variants of a span), go-instrument's shape (a
+file that may hold go-instrument's code). A small run without them must not
+load them.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+SOURCE = 'package p\n\nimport "context"\n\nfunc F(ctx context.Context) error {\n\treturn ctx.Err()\n}\n'
+
+OPTIONAL = ["concurrent.futures", "multiprocessing", "wcmatch", "difflib"]
+
+PROBE = """
+import json, sys
+from goinstrument import cli, shape
+code = cli.main(sys.argv[1:])
+loaded = [m for m in {optional!r} if m in sys.modules]
+print(json.dumps({{"code": code, "loaded": loaded, "go_instrument_built": shape.go_instrument.cache_info().currsize}}))
+"""
+
+
+def _probe(tmp_path: Path, *args: str) -> dict[str, object]:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE.format(optional=OPTIONAL), *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "GOINSTRUMENT_CACHE_DIR": str(tmp_path / "cache")},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def test_a_small_run_loads_no_pool_globs_or_diff(tmp_path: Path) -> None:
+    (tmp_path / "p.go").write_text(SOURCE)
+    result = _probe(tmp_path, "-q", "p.go")
+    assert result == {"code": 0, "loaded": [], "go_instrument_built": 0}
+    assert "Start(ctx" in (tmp_path / "p.go").read_text()  # the run did instrument
+
+
+def test_a_diff_run_loads_difflib_and_a_glob_loads_wcmatch(tmp_path: Path) -> None:
+    """The other side: the probe sees a module that is needed (so the test above means something)."""
+    (tmp_path / "p.go").write_text(SOURCE)
+    result = _probe(tmp_path, "-q", "--diff", "--exclude", "vendor/**", "p.go")
+    assert result["code"] == 0
+    assert sorted(result["loaded"]) == ["difflib", "wcmatch"]  # type: ignore[call-overload]
