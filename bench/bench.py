@@ -343,10 +343,13 @@ def files_changed(before: dict[str, str], after: dict[str, str]) -> int:
 class Workspace:
     """A scratch directory for pristine copies of the corpus and empty cache dirs."""
 
-    def __init__(self, corpus: Path, parent: str | None, keep: bool):
+    def __init__(self, corpus: Path, parent: str | None, keep: bool, pyc: bool = True):
         self.corpus, self.keep = corpus, keep
         self.root = Path(tempfile.mkdtemp(prefix="goinstrument-bench-", dir=parent))
         self.count = 0
+        # Python's bytecode, kept for the whole run as an installed package keeps its .pyc files
+        # (None: PYTHONDONTWRITEBYTECODE=1, every run compiles goinstrument from source).
+        self.pycache: Path | None = self.root / "pycache" if pyc else None
 
     def fresh(self, what: str) -> Path:
         self.count += 1
@@ -435,11 +438,18 @@ def goinstrument_cmd(copy: Path, jobs: int | None, *extra: str) -> list[str]:
     return [*cmd, str(copy)]
 
 
-def goinstrument_env(cache_home: Path, tool_root: Path = REPO) -> dict:
+def goinstrument_env(cache_home: Path, tool_root: Path = REPO, pycache: Path | None = None) -> dict:
     """goinstrument from tool_root (a checkout: its root goes first on PYTHONPATH), with
-    its cache under cache_home."""
+    its cache under cache_home, and Python's bytecode cached under `pycache` (the prefix
+    mirrors each source's absolute path, so checkouts compared do not share their .pyc),
+    or, when it is None, never written: every run compiles from source."""
     env = dict(os.environ)
     env.pop("GOINSTRUMENT_CACHE_DIR", None)  # it would win over XDG_CACHE_HOME
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    if pycache is not None:
+        env["PYTHONPYCACHEPREFIX"] = str(pycache)
+    else:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
     env["XDG_CACHE_HOME"] = str(cache_home)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tool_root), env.get("PYTHONPATH")]))
     return env
@@ -484,7 +494,7 @@ def goinstrument_once(
     every command. Returns the cold run's process (its stderr says why it failed, if it did)."""
     copy, cache = ws.fresh("goinstrument"), ws.empty_dir("xdg-cache")
     try:
-        env = goinstrument_env(cache, tool_root)
+        env = goinstrument_env(cache, tool_root, ws.pycache)
         before = tree_hashes(copy)
         log(f"{cold.name} run {label}")
         first = measure(goinstrument_cmd(copy, jobs, *extra), env=env, cwd=ws.root)
@@ -517,12 +527,29 @@ def tree_verdicts(rows: list[Row]) -> None:
             row.notes.append(verdict)
 
 
+WARM_UP_SOURCE = 'package p\n\nimport "context"\n\nfunc F(ctx context.Context) error {\n\treturn ctx.Err()\n}\n'
+
+
+def warm_up(ws: Workspace, tool_root: Path = REPO) -> None:
+    """One untimed run over one small file that gets a span, so every module a run imports is
+    compiled into the workspace's .pyc cache before the first timed run (without the cache, a
+    no-op: every run compiles anyway)."""
+    if ws.pycache is None:
+        return
+    module, cache = ws.empty_dir("warm-up"), ws.empty_dir("warm-up-cache")
+    (module / "p.go").write_text(WARM_UP_SOURCE)
+    subprocess.run(goinstrument_cmd(module, None), env=goinstrument_env(cache, tool_root, ws.pycache), capture_output=True)
+    ws.drop(module)
+    ws.drop(cache)
+
+
 def run_goinstrument(ws: Workspace, files: int, jobs: int | None, repeat: int, tool_root: Path = REPO, extra: tuple[str, ...] = ()) -> list[Row]:
     """Cold run on a pristine copy, then the no-op run on its output with the same cache,
     then a run with --no-cache on the same output (does the rewrite itself change nothing?)."""
     cold = Row("goinstrument cold", files=files)
     noop = Row("goinstrument 2nd run (no-op)", files=files)
     nocache = Row("goinstrument 2nd run, --no-cache", files=files)
+    warm_up(ws, tool_root)
     for i in range(repeat):
         goinstrument_once(ws, jobs, cold, [(noop, ()), (nocache, ("--no-cache",))], f"{i + 1}/{repeat}", tool_root, extra)
     tree_verdicts([noop, nocache])
@@ -721,6 +748,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--go-instrument-standin", action="store_true", help="where go-instrument cannot be installed: time a stdlib-only stand-in doing the same per-file work (clearly labelled)")
     p.add_argument("--tmpdir", metavar="DIR", help="where the corpus copies go; default: the system temp dir")
     p.add_argument("--keep", action="store_true", help="keep the copies (for inspection)")
+    p.add_argument("--no-bytecode-cache", action="store_true", help="run Python with PYTHONDONTWRITEBYTECODE=1, so every run compiles goinstrument from source; default: .pyc files cached in the scratch dir, as an installed package has them")
     p.add_argument("--tool-root", type=Path, metavar="DIR", help="time the goinstrument package of this checkout (its root goes first on PYTHONPATH); default: this one")
     p.add_argument("--goinstrument-arg", action="append", default=[], metavar="ARG", help="an extra flag for every goinstrument command timed (repeatable; write --goinstrument-arg=--fast)")
     args = p.parse_args(argv)
@@ -747,7 +775,7 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()[0]
     pool = 1 if args.go_instrument_serial else (args.jobs or cpus)
     tool_root, extra = args.tool_root or REPO, tuple(args.goinstrument_arg)
-    ws = Workspace(corpus, args.tmpdir, args.keep)
+    ws = Workspace(corpus, args.tmpdir, args.keep, pyc=not args.no_bytecode_cache)
     rows: dict[str, Row] = {}
     try:
         why_not = goinstrument_ready(tool_root)
@@ -778,6 +806,7 @@ def main(argv: list[str] | None = None) -> int:
             f"goinstrument flags {' '.join(extra)}" if extra else None,
             None if args.skip_go_instrument else f"go-instrument pool {pool}",
             f"best of {args.repeat}",
+            "no .pyc (PYTHONDONTWRITEBYTECODE=1)" if args.no_bytecode_cache else ".pyc cached",
             f"Python {platform.python_version()}",
             version_of(["go", "version"]),
         )

@@ -399,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
             f"overall: {overall} (cold, no-op and --staged: after at most {LIMIT:.0%} slower than before)",
             f"corpus {corpus}: {files:,} .go files, {size / bench.MB:.0f} MB; goinstrument --jobs {args.jobs or f'default ({cpus})'} for cold and no-op",
             f"--staged: {len(staged_info['staged_files'])} staged files in a git repository of the corpus ({staged_info['candidate_files']} candidates), one cache per side",
-            f"{args.repeat} timed run{'s' if args.repeat > 1 else ''} per row and side after {WARMUP} warm-up round; before and after interleaved, the order reversed every other round;",
+            f"{args.repeat} timed run{'s' if args.repeat > 1 else ''} per row and side after {WARMUP} warm-up round (which also fills each side's .pyc cache, as an install would); before and after interleaved, the order reversed every other round;",
             "best = fastest run (as bench.py), median = median run (as bench_git.py); spread = slowest over fastest run, before / after",
             "",
         ]
