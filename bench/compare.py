@@ -183,10 +183,13 @@ def run_tree_rows(
     return rows, fast, fast_why
 
 
-def run_staged(sides: list[Side], corpus: Path, repeat: int, tmpdir: str | None) -> tuple[dict[str, bench_git.Row], dict[str, Any]]:
-    """bench_git.py's --staged row for each side, interleaved, in one repository made from
-    the corpus. Each side has its own cache directory (goinstrument's cache, XDG_CACHE_HOME
-    and the .pyc prefix), so neither reads what the other wrote."""
+def run_staged(
+    sides: list[Side], corpus: Path, repeat: int, tmpdir: str | None, fast_why: str | None
+) -> tuple[dict[str, bench_git.Row], bench_git.Row, dict[str, Any]]:
+    """bench_git.py's --staged row for each side, and `--staged --fast` for "after" (unless
+    fast_why says why not), interleaved, in one repository made from the corpus. Each side
+    has its own cache directory (goinstrument's cache, XDG_CACHE_HOME and the .pyc prefix),
+    so neither reads what the other wrote."""
     args = bench_git.parse_args(["--corpus", str(corpus), "--repeat", str(repeat), *(["--tmpdir", tmpdir] if tmpdir else [])])
     scratch = bench_git.Bench(args)
     rows: dict[str, bench_git.Row] = {}
@@ -200,17 +203,21 @@ def run_staged(sides: list[Side], corpus: Path, repeat: int, tmpdir: str | None)
             cache.mkdir()
             envs[side.key] = bench_git.bench_env(cache, pyc=True, tool_root=side.root)
         rows = {s.key: bench_git.staged_row(staged) for s in sides}
+        fast = bench_git.staged_row(staged)
+        fast.name = f"{fast.name} {FAST_FLAG}"
         spans: dict[str, set[int]] = {s.key: set() for s in sides}
+        jobs_in_round = [(side, False) for side in sides] + ([(sides[-1], True)] if fast_why is None else [])
         for timed, label, backwards in rounds(repeat):
-            for side in reversed(sides) if backwards else sides:
-                log(f"{rows[side.key].name} ({side.key}) {label}")
-                bench_git.staged_once(repo, envs[side.key], base, staged, rows[side.key], spans[side.key], timed)
+            for side, with_fast in reversed(jobs_in_round) if backwards else jobs_in_round:
+                row, extra = (fast, (FAST_FLAG,)) if with_fast else (rows[side.key], ())
+                log(f"{row.name} ({side.key}) {label}")
+                bench_git.staged_once(repo, envs[side.key], base, staged, row, spans[side.key], timed, extra)
         bench_git.reset(repo, scratch.env, base)
         for side in sides:
             bench_git.staged_notes(rows[side.key], spans[side.key])
     finally:
         scratch.close()
-    return rows, {"staged_files": list(staged), "candidate_files": candidates}
+    return rows, fast, {"staged_files": list(staged), "candidate_files": candidates}
 
 
 # ---------------------------------------------------------------- the table
@@ -286,20 +293,26 @@ def staged_line(before: bench_git.Row, after: bench_git.Row) -> Line:
     return line
 
 
-def fast_lines(after_cold: bench.Row, fast: bench.Row, why: str | None) -> list[Line]:
-    """after cold --fast, and the stability check's cost: after cold minus after cold --fast."""
-    cold_ms = after_cold.wall * 1000 if after_cold.wall is not None else None
-    fast_ms = fast.wall * 1000 if fast.wall is not None and why is None else None
-    fast_line = Line(fast.name, "best", None, fast_ms, limit=None)
-    cost = Line("stability check (cold - cold --fast)", "best", None, None if cold_ms is None or fast_ms is None else cold_ms - fast_ms, limit=None)
+def fast_lines(
+    name: str, statistic: str, checked_ms: float | None, fast_ms: float | None, why: str | None, what: str, before_ms: float | None = None
+) -> list[Line]:
+    """A row run with --fast ("after" only), and the stability check's cost: the row as run
+    (`checked_ms`) minus the row with --fast. `what` names the row in the cost line."""
+    fast_ms = None if why else fast_ms
+    fast_line = Line(name, statistic, None, fast_ms, limit=None)
+    cost = Line(f"stability check ({what} - {what} {FAST_FLAG})", statistic, None, None if checked_ms is None or fast_ms is None else checked_ms - fast_ms, limit=None)
     if why:
         fast_line.notes.append(f"n/a: {why}")
         cost.notes.append(f"n/a: needs {FAST_FLAG}")
     else:
-        fast_line.notes.append("after only")
-        if cost.after is not None and cold_ms:
-            cost.notes.append(f"{cost.after / cold_ms:+.1%} of after cold; report only")
+        fast_line.notes.append("after only" + (f"; {(fast_ms - before_ms) / before_ms:+.1%} on before's {what}" if fast_ms is not None and before_ms else ""))
+        if cost.after is not None and checked_ms:
+            cost.notes.append(f"{cost.after / checked_ms:+.1%} of after {what}; report only")
     return [fast_line, cost]
+
+
+def best_ms(row: bench.Row) -> float | None:
+    return row.wall * 1000 if row.wall is not None else None
 
 
 def ms(value: float | None, signed: bool = False) -> str:
@@ -376,14 +389,24 @@ def main(argv: list[str] | None = None) -> int:
         for side in sides:
             check_side(side)
         tree_rows, fast, fast_why = run_tree_rows(sides, corpus, files, args.jobs, args.repeat, args.tmpdir)
-        staged_rows, staged_info = run_staged(sides, corpus, args.repeat, args.tmpdir)
+        staged_fast_why = fast_support(after)
+        staged_rows, staged_fast, staged_info = run_staged(sides, corpus, args.repeat, args.tmpdir, staged_fast_why)
     load_end = os.getloadavg()
 
     lines = [
         tree_line("goinstrument cold", tree_rows["before"].cold, tree_rows["after"].cold),
         tree_line("goinstrument 2nd run (no-op, cache)", tree_rows["before"].noop, tree_rows["after"].noop),
         staged_line(staged_rows["before"], staged_rows["after"]),
-        *fast_lines(tree_rows["after"].cold, fast, fast_why),
+        *fast_lines(fast.name, "best", best_ms(tree_rows["after"].cold), best_ms(fast), fast_why, "cold", best_ms(tree_rows["before"].cold)),
+        *fast_lines(
+            staged_fast.name.replace("goinstrument --staged", "goinstrument --staged hook"),
+            "median",
+            staged_rows["after"].median,
+            staged_fast.median if staged_fast.times_ms and not staged_fast.failures else None,
+            staged_fast_why or "; ".join(staged_fast.failures) or None,
+            "--staged",
+            staged_rows["before"].median,
+        ),
     ]
     cpus = os.cpu_count() or 1
     go = bench.version_of(["go", "version"])
