@@ -26,7 +26,7 @@ from goinstrument.attributes import CODE_FILE, CODE_FUNCTION, CODE_LINE, Attribu
 from goinstrument.backend import Backend, Names
 from goinstrument.directives import DirectiveError, Directives, doc_comment_rows, read_directives
 from goinstrument.edits import Edit, apply, insert
-from goinstrument.facts import FileFacts, ImportNames, fresh
+from goinstrument.facts import FileFacts, ImportNames, TakenNames, fresh
 from goinstrument.fileinfo import FileInfo
 from goinstrument.imports import plan_additions, rename_imports
 from goinstrument.linedirectives import apply_with_directives
@@ -409,11 +409,11 @@ class _Planner:
             results = from_parameters(result, skip="")
         return tuple(arguments), tuple(results)
 
-    def names_in(self, func: Node) -> set[str]:
+    def names_in(self, func: Node) -> TakenNames:
         """Every identifier the function's text holds, its signature included."""
-        return {n.decode() for n in self.facts.identifiers.names_in(func.start_byte, func.end_byte)}
+        return TakenNames(self.facts, set(), func.start_byte, func.end_byte)
 
-    def error_result(self, func: Node, body: Node, taken: Callable[[], set[str]]) -> tuple[str | None, tuple[Edit, ...]]:
+    def error_result(self, func: Node, body: Node, taken: Callable[[], TakenNames]) -> tuple[str | None, tuple[Edit, ...]]:
         """The name of the function's last result when it is an `error`, and the edits naming it.
         `taken`: the names a new name must avoid, asked for only when a result is to be named."""
         result = func.child_by_field_name("result")
@@ -439,9 +439,8 @@ class _Planner:
         edits.append(insert(decls[-1].start_byte, err.encode() + b" "))
         return err, tuple(edits)
 
-    def error_name(self, func: Node, body: Node, taken: Callable[[], set[str]]) -> str:
-        signature = self.facts.identifiers.names_in(func.start_byte, body.start_byte)
-        if b"err" not in signature and scopes.result_name_is_safe(body, b"err"):
+    def error_name(self, func: Node, body: Node, taken: Callable[[], TakenNames]) -> str:
+        if "err" not in TakenNames(self.facts, set(), func.start_byte, body.start_byte) and scopes.result_name_is_safe(body, b"err"):
             return "err"
         return fresh(("spanErr",), taken())
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -54,8 +55,50 @@ class FileFacts:
         """Every identifier of the file, collected the first time a name has to be chosen."""
         return syntax.Identifiers(self.root)
 
+    @cached_property
+    def identifier_names(self) -> frozenset[bytes]:
+        return frozenset(self.identifiers.all_names())
 
-def fresh(preferred: tuple[str, ...], taken: set[str]) -> str:
+
+class TakenNames:
+    """The names a new name must avoid, asked one at a time (`name in taken`).
+
+    A name is taken if it is in `names` (imports, the package's other files, names
+    chosen already) or is an identifier of the file, or of its bytes `start:end`
+    (a function's) when a range is given. The identifiers are collected only for a
+    name those bytes spell somewhere: a name they never spell (the usual `otel`,
+    `span`, `ctx`) is not one of them, and most files and functions are never read.
+    """
+
+    def __init__(self, facts: FileFacts, names: set[str], start: int = 0, end: int | None = None) -> None:
+        self._facts = facts
+        self._names = names
+        self._range = (start, end)
+        self._identifiers: frozenset[bytes] | set[bytes] | None = None
+
+    def __contains__(self, name: object) -> bool:
+        if name in self._names:
+            return True
+        if not isinstance(name, str):
+            return False
+        word = name.encode()
+        start, end = self._range
+        if self._facts.src.find(word, start, end if end is not None else len(self._facts.src)) < 0:
+            return False
+        if self._identifiers is None:
+            self._identifiers = self._facts.identifier_names if end is None else self._facts.identifiers.names_in(start, end)
+        return word in self._identifiers
+
+    def __or__(self, names: Iterable[str]) -> TakenNames:
+        taken = TakenNames(self._facts, self._names | set(names), *self._range)
+        taken._identifiers = self._identifiers
+        return taken
+
+    def add(self, name: str) -> None:
+        self._names.add(name)
+
+
+def fresh(preferred: tuple[str, ...], taken: Container[str]) -> str:
     """The first preferred name not taken, else the last one numbered."""
     for name in preferred:
         if name not in taken:
@@ -86,16 +129,14 @@ class ImportNames:
         self._second: dict[str, str] = {}  # path -> name of the second import
 
     @cached_property
-    def _taken(self) -> set[str]:
-        facts = self._facts
-        names = {n.decode() for n in facts.identifiers.all_names()} | {s.local_name for s in facts.imports}
-        return names | set(self._sibling_names)
+    def _taken(self) -> TakenNames:
+        return TakenNames(self._facts, {s.local_name for s in self._facts.imports} | set(self._sibling_names))
 
     @cached_property
     def renamed(self) -> dict[ImportSpec, str]:
         """Imports of the backend's packages under a name another file of the package declares -> their new name."""
         preferred = self._backend.preferred_names
-        taken = set(self._taken)
+        taken = self._taken | ()
         found: dict[ImportSpec, str] = {}
         for spec in self._facts.imports:
             if spec.path in preferred and spec.name not in ("_", ".") and spec.local_name in self._sibling_names:
@@ -110,7 +151,7 @@ class ImportNames:
         existing.update({spec.path: name for spec, name in self.renamed.items() if existing.get(spec.path) == spec.local_name})
         preferred = self._backend.preferred_names
         names = {path: existing[path] for path in preferred if path in existing}
-        taken = set(self._taken) | set(self.renamed.values()) if len(names) < len(preferred) else set()
+        taken = self._taken | self.renamed.values() if len(names) < len(preferred) else TakenNames(self._facts, set())
         for path in preferred:
             if path not in existing:
                 names[path] = fresh(preferred[path], taken)
@@ -133,7 +174,7 @@ class ImportNames:
 
     def _second_import(self, path: str) -> str:
         if path not in self._second:
-            taken = self._taken | set(self._second.values()) | set(self.renamed.values())
+            taken = self._taken | self._second.values() | self.renamed.values()
             preferred = self._backend.preferred_names[path][1:] or (path.rsplit("/", 1)[-1] + "pkg",)
             self._second[path] = fresh(preferred, taken)
         return self._second[path]

@@ -36,7 +36,7 @@ from tree_sitter import Node
 from goinstrument import scopes, shape, syntax
 from goinstrument.backend import Backend, Names
 from goinstrument.edits import Edit, insert
-from goinstrument.facts import fresh
+from goinstrument.facts import TakenNames, fresh
 from goinstrument.imports import ImportSpec
 
 HTTP = "net/http"
@@ -122,7 +122,7 @@ class Request:
     local: str  # the new variable holding the span's context
 
 
-def request_parameter(func: Node, names: frozenset[str], taken: set[str]) -> Request | None:
+def request_parameter(func: Node, names: frozenset[str], taken: TakenNames) -> Request | None:
     """The first `*http.Request` parameter of `func`, or None; `taken`: the names used in the function."""
     params = func.child_by_field_name("parameters")
     if params is None or not names:
