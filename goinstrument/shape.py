@@ -75,6 +75,31 @@ class Variant:
     statements: tuple[Node, ...]
     literals: int  # function literals at the top level of the rendering: the body's own come after
 
+    @functools.cached_property
+    def templates(self) -> tuple[_Template, ...]:
+        """The statements as matching reads them, built once."""
+        return tuple(_Template.of(n) for n in self.statements)
+
+
+@dataclass(frozen=True)
+class _Template:
+    """A template node, read once: what `_Binder` compares a real node with (the template's Nodes
+    would be re-created, and their text decoded, at every match)."""
+
+    type: str
+    placeholder: str | None
+    attribute: _Template | None  # an argument list of the one-attribute template: that template
+    text: bytes | None  # a leaf's text
+    children: tuple[_Template, ...]
+
+    @classmethod
+    def of(cls, node: Node) -> _Template:
+        placeholder = _placeholder(node)
+        if placeholder is None and node.type == "argument_list" and _holds_attribute(node):
+            return cls(node.type, None, cls.of(node.named_children[0]), None, ())
+        children = () if placeholder is not None else tuple(cls.of(c) for c in node.children)
+        return cls(node.type, placeholder, None, node.text if node.child_count == 0 else None, children)
+
 
 @dataclass(frozen=True)
 class Where:
@@ -195,7 +220,7 @@ class Shape:
         if len(items) < len(variant.statements):
             return None
         binder = _Binder()
-        if not all(binder.match(t, r) for t, r in zip(variant.statements, items, strict=False)):  # items may run on
+        if not all(binder.match(t, r) for t, r in zip(variant.templates, items, strict=False)):  # items may run on
             return None
         if not binder.fits(where, self.paths, self.local_ctx):
             return None
@@ -237,21 +262,21 @@ class _Binder:
         self.occurrences: dict[str, list[Node]] = {}
         self.attributes: list[tuple[Node, Node]] = []
 
-    def match(self, template: Node, real: Node) -> bool:
-        placeholder = _placeholder(template)
-        if placeholder is not None:
-            return self._bind(placeholder, template, real)
+    def match(self, template: _Template, real: Node) -> bool:
+        if template.placeholder is not None:
+            return self._bind(template.placeholder, template, real)
         if template.type != real.type:
             return False
-        if template.type == "argument_list" and _holds_attribute(template):
-            return self._attribute_list(template, real)
-        if template.child_count != real.child_count:
+        if template.attribute is not None:
+            return self._attribute_list(template.attribute, real)
+        children = template.children
+        if len(children) != real.child_count:
             return False
-        if template.child_count == 0:
+        if not children:
             return template.text == real.text
-        return all(self.match(t, r) for t, r in zip(template.children, real.children, strict=True))
+        return all(self.match(t, r) for t, r in zip(children, real.children, strict=True))
 
-    def _bind(self, placeholder: str, template: Node, real: Node) -> bool:
+    def _bind(self, placeholder: str, template: _Template, real: Node) -> bool:
         if placeholder == _VALUE:
             self.bound[_VALUE] = real
             return real.is_named and real.type != "comment"
@@ -262,9 +287,8 @@ class _Binder:
         self.occurrences.setdefault(placeholder, []).append(real)
         return earlier.text == real.text
 
-    def _attribute_list(self, template: Node, real: Node) -> bool:
+    def _attribute_list(self, one: _Template, real: Node) -> bool:
         """`(a1, a2, ...)`: every argument matches the one-attribute template."""
-        (one,) = template.named_children
         args = real.named_children
         if not args or any(a.type == "comment" for a in args):
             return False
