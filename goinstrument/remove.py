@@ -154,6 +154,8 @@ class _Finder:
 
     def match(self, func: Node, items: list[Node]) -> shape.Match | None:
         """The longest block of ours or go-instrument's at the start of `items`."""
+        if not any(candidate.may_start(items) for candidate in self.shapes):
+            return None
         # The error block may record any name: one left behind by a lost error result goes with the span.
         where = shape.Where(frozenset(_parameter_names(func)), None, self.imports)
         best = None

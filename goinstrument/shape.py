@@ -197,9 +197,10 @@ class Shape:
 
     def match(self, items: Sequence[Node], where: Where) -> Match | None:
         """The longest variant the statements at the start of `items` are, node for node, or None."""
-        best: Match | None = None
+        if not self.may_start(items):
+            return None
         texts: list[bytes] = []  # the statements' text, as far as a variant has looked
-        for variant, words in zip(self.variants, self._words, strict=True):
+        for variant, words in self._longest_first:
             if len(items) < len(words):
                 continue
             while len(texts) < len(words):
@@ -207,9 +208,24 @@ class Shape:
             if any(word not in text for text, wanted in zip(texts, words, strict=False) for word in wanted):
                 continue  # a statement lacks a name the variant spells out: no need to walk the trees
             found = self._match_variant(variant, items, where)
-            if found is not None and (best is None or found.count > best.count):
-                best = found
-        return best
+            if found is not None:
+                return found  # the longest (of two as long, the one first in `variants`)
+        return None
+
+    def may_start(self, items: Sequence[Node]) -> bool:
+        """Whether `items` may start with this shape's code: its first statement is of a type some
+        variant starts with (what almost every function without such a span fails, no text read)."""
+        return bool(items) and items[0].type in self._first_types
+
+    @functools.cached_property
+    def _longest_first(self) -> tuple[tuple[Variant, tuple[tuple[bytes, ...], ...]], ...]:
+        pairs = zip(self.variants, self._words, strict=True)
+        return tuple(sorted(pairs, key=lambda pair: -len(pair[0].statements)))  # stable: ties keep their order
+
+    @functools.cached_property
+    def _first_types(self) -> frozenset[str]:
+        """The node types a variant's first statement has (a short variable declaration, most often)."""
+        return frozenset(v.statements[0].type for v in self.variants if v.statements)
 
     @functools.cached_property
     def _words(self) -> tuple[tuple[tuple[bytes, ...], ...], ...]:
