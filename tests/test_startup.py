@@ -11,6 +11,7 @@ load them.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -34,7 +35,7 @@ def _probe(tmp_path: Path, *args: str) -> dict[str, object]:
         cwd=tmp_path,
         capture_output=True,
         text=True,
-        env={"PATH": "/usr/bin:/bin", "GOINSTRUMENT_CACHE_DIR": str(tmp_path / "cache")},
+        env={**os.environ, "GOINSTRUMENT_CACHE_DIR": str(tmp_path / "cache"), "PYTHONDONTWRITEBYTECODE": "1"},
         check=False,
     )
     assert done.returncode == 0, done.stderr
