@@ -37,16 +37,14 @@ import sys
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from tree_sitter import Node, Query, QueryCursor
+from tree_sitter import Node, QueryCursor
 
 from goinstrument import syntax
 
 Value = bool | int | str
 
 # Names declared by anything but `const`: such a name may be a variable, so it is never taken as a constant.
-_NON_CONSTANT = Query(
-    syntax.LANGUAGE,
-    """
+_NON_CONSTANT = """
 (parameter_declaration name: (identifier) @n)
 (variadic_parameter_declaration name: (identifier) @n)
 (short_var_declaration left: (expression_list (identifier) @n))
@@ -59,9 +57,8 @@ _NON_CONSTANT = Query(
 (type_alias name: (type_identifier) @n)
 (function_declaration name: (identifier) @n)
 (import_spec name: (package_identifier) @n)
-""",
-)
-_CONST_SPECS = Query(syntax.LANGUAGE, "(const_spec) @c")
+"""
+_CONST_SPECS = "(const_spec) @c"  # both compiled when first used: a file with no literal that may get a span never is
 _UNKNOWN = object()
 _SPEC_TYPES = ("const_spec", "var_spec", "type_spec", "type_alias", "import_spec")
 
@@ -156,10 +153,10 @@ class _Constants:
         self.scope = scope  # the outermost function: its own declarations join the package's
         self._resolving: set[bytes] = set()
 
-    def _captures(self, query: Query) -> list[Node]:
+    def _captures(self, query: str) -> list[Node]:
         if self.scope.type == "source_file":
             return []
-        cursor = QueryCursor(query)
+        cursor = QueryCursor(syntax.query(query))
         cursor.set_byte_range(self.scope.start_byte, self.scope.end_byte)
         return [n for nodes in cursor.captures(self.scope).values() for n in nodes]
 

@@ -55,7 +55,8 @@ def _parser() -> Parser:
 
 
 @cache
-def _query(source: str) -> Query:
+def query(source: str) -> Query:
+    """The compiled query (compiling costs milliseconds: once per source, when first used)."""
     return Query(LANGUAGE, source)
 
 
@@ -129,7 +130,7 @@ class Index:
     """The nodes of one tree the core asks for, by kind, each list in source order."""
 
     def __init__(self, root: Node):
-        self._found = QueryCursor(_query(_INDEX)).captures(root)
+        self._found = QueryCursor(query(_INDEX)).captures(root)
         self.root = root  # holds the tree alive while the index is cached
 
     def _kind(self, name: str) -> list[Node]:
