@@ -81,16 +81,21 @@ class Variant:
         return tuple(_Template.of(n) for n in self.statements)
 
 
-@dataclass(frozen=True)
 class _Template:
     """A template node, read once: what `_Binder` compares a real node with (the template's Nodes
-    would be re-created, and their text decoded, at every match)."""
+    would be re-created, and their text decoded, at every match). A plain class: a dataclass
+    costs a millisecond of start-up to create, and nothing compares or prints these."""
 
-    type: str
-    placeholder: str | None
-    attribute: _Template | None  # an argument list of the one-attribute template: that template
-    text: bytes | None  # a leaf's text
-    children: tuple[_Template, ...]
+    __slots__ = ("attribute", "children", "placeholder", "text", "type")
+
+    def __init__(
+        self, type: str, placeholder: str | None, attribute: _Template | None, text: bytes | None, children: tuple[_Template, ...]
+    ) -> None:
+        self.type = type
+        self.placeholder = placeholder
+        self.attribute = attribute  # an argument list of the one-attribute template: that template
+        self.text = text  # a leaf's text
+        self.children = children
 
     @classmethod
     def of(cls, node: Node) -> _Template:
