@@ -438,18 +438,24 @@ def goinstrument_cmd(copy: Path, jobs: int | None, *extra: str) -> list[str]:
     return [*cmd, str(copy)]
 
 
-def goinstrument_env(cache_home: Path, tool_root: Path = REPO, pycache: Path | None = None) -> dict:
-    """goinstrument from tool_root (a checkout: its root goes first on PYTHONPATH), with
-    its cache under cache_home, and Python's bytecode cached under `pycache` (the prefix
-    mirrors each source's absolute path, so checkouts compared do not share their .pyc),
-    or, when it is None, never written: every run compiles from source."""
-    env = dict(os.environ)
-    env.pop("GOINSTRUMENT_CACHE_DIR", None)  # it would win over XDG_CACHE_HOME
+def with_bytecode(env: dict, pycache: Path | None) -> dict:
+    """`env` with Python's bytecode cached under `pycache` (as an installed package has its .pyc
+    files), or, when it is None, never written: every run compiles from source."""
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     if pycache is not None:
         env["PYTHONPYCACHEPREFIX"] = str(pycache)
     else:
         env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+def goinstrument_env(cache_home: Path, tool_root: Path = REPO, pycache: Path | None = None) -> dict:
+    """goinstrument from tool_root (a checkout: its root goes first on PYTHONPATH), with
+    its cache under cache_home, and Python's bytecode cached under `pycache` (the prefix
+    mirrors each source's absolute path, so checkouts compared do not share their .pyc),
+    or, when it is None, never written: every run compiles from source."""
+    env = with_bytecode(dict(os.environ), pycache)
+    env.pop("GOINSTRUMENT_CACHE_DIR", None)  # it would win over XDG_CACHE_HOME
     env["XDG_CACHE_HOME"] = str(cache_home)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tool_root), env.get("PYTHONPATH")]))
     return env

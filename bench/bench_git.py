@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench import aligned, default_corpus, log, tail, targets_table, write_json  # bench/ is on sys.path when run as a script
+from bench import aligned, default_corpus, log, tail, targets_table, with_bytecode, write_json  # bench/ is on sys.path when run as a script
 
 REPO = Path(__file__).resolve().parent.parent
 STAGED_FILES, CHANGED_FILES = 5, 20
@@ -66,11 +66,7 @@ def bench_env(cache: Path, pyc: bool, tool_root: Path = REPO) -> dict:
     package has its .pyc files) unless `pyc` is false, when every run compiles goinstrument
     from source. Two checkouts compared need two `cache` directories."""
     env = {k: v for k, v in os.environ.items() if k not in GIT_DROPPED and not k.startswith("GIT_CONFIG_")}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    if pyc:
-        env["PYTHONPYCACHEPREFIX"] = str(cache / "pycache")
-    else:
-        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    with_bytecode(env, cache / "pycache" if pyc else None)
     env.update(
         GIT_AUTHOR_NAME="bench",
         GIT_AUTHOR_EMAIL="bench@example.invalid",
