@@ -4,8 +4,9 @@ A hook runs goinstrument on every commit, so its start-up is most of its time.
 The modules below cost tens of milliseconds to import and serve only some runs:
 the process pool (48 files or more), wcmatch (include/exclude globs), difflib
 (--diff, or an update between variants of a span), go-instrument's shape (a
-file that may hold go-instrument's code). A small run without them must not
-load them.
+file that may hold go-instrument's code), and deadcode's two tree-sitter
+queries (a function literal that may get a span; compiling a query costs
+milliseconds). A small run without them must not load or compile them.
 """
 
 from __future__ import annotations
@@ -22,10 +23,14 @@ OPTIONAL = ["concurrent.futures", "multiprocessing", "wcmatch", "difflib"]
 
 PROBE = """
 import json, sys
+import tree_sitter
+compiled = []
+_query = tree_sitter.Query
+tree_sitter.Query = lambda *args: compiled.append(args[1]) or _query(*args)  # counts every query compiled
 from goinstrument import cli, shape
 code = cli.main(sys.argv[1:])
 loaded = [m for m in {optional!r} if m in sys.modules]
-print(json.dumps({{"code": code, "loaded": loaded, "go_instrument_built": shape.go_instrument.cache_info().currsize}}))
+print(json.dumps({{"code": code, "loaded": loaded, "go_instrument_built": shape.go_instrument.cache_info().currsize, "queries": len(compiled)}}))
 """
 
 
@@ -46,7 +51,7 @@ def _probe(tmp_path: Path, *args: str) -> dict[str, object]:
 def test_a_small_run_loads_no_pool_globs_or_diff(tmp_path: Path) -> None:
     (tmp_path / "p.go").write_text(SOURCE)
     result = _probe(tmp_path, "-q", "p.go")
-    assert result == {"code": 0, "loaded": [], "go_instrument_built": 0}
+    assert result == {"code": 0, "loaded": [], "go_instrument_built": 0, "queries": 1}  # the index's query alone
     assert "Start(ctx" in (tmp_path / "p.go").read_text()  # the run did instrument
 
 
