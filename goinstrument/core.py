@@ -24,7 +24,7 @@ from goinstrument import deadcode, errorblock, handlers, remove, runtimenames, s
 from goinstrument.align import realign
 from goinstrument.attributes import CODE_FILE, CODE_FUNCTION, CODE_LINE, Attribute, from_parameters, go_string
 from goinstrument.backend import Backend, Names
-from goinstrument.directives import DirectiveError, Directives, doc_comment_rows, read_directives
+from goinstrument.directives import PREFIX, DirectiveError, Directives, doc_comment_rows, read_directives
 from goinstrument.edits import Edit, apply, insert
 from goinstrument.facts import FileFacts, ImportNames, TakenNames, fresh
 from goinstrument.fileinfo import FileInfo
@@ -48,7 +48,7 @@ def instrument(src: bytes, settings: RewriteOptions, info: FileInfo) -> Result:
     if not facts.context_names and not (settings.http_handlers and handlers.http_names(facts.imports)):
         return Result(src, src)
     try:
-        directives = read_directives(syntax.comments(root))
+        directives = read_directives(syntax.comments(root)) if PREFIX.encode() in src else Directives()
         _check_doc_excludes(root, directives)
     except DirectiveError as exc:
         return Result(src, src, problem=Problem(info.path, exc.pos, exc.message))
@@ -185,7 +185,7 @@ class _DeclarationNames:
 
 def _declaration_scope(node: Node, directives: Directives, names: _DeclarationNames) -> _Scope:
     name, known_as, type_name = names.of(node)
-    excluded = bool(known_as & directives.exclude) or bool(doc_comment_rows(node) & directives.doc_excludes)
+    excluded = bool(known_as & directives.exclude) or bool(directives.doc_excludes and doc_comment_rows(node) & directives.doc_excludes)
     return _Scope(node, name, type_name, excluded, bool(known_as & directives.include))
 
 
@@ -237,6 +237,7 @@ class _Planner:
         self.shape = shape.of(info.backend)
         self.types = TypeNames(facts.root, facts.context_names, info.sibling_names)
         self.http_names = handlers.http_names(facts.imports) if settings.http_handlers else frozenset()
+        self._contexts: dict[int, _Context | None] = {}
 
     def plan(self, func: Node, runtime_name: str, type_name: str) -> Plan | None:
         body = func.child_by_field_name("body")
@@ -280,9 +281,18 @@ class _Planner:
 
     # the context parameter ------------------------------------------------------------
     def context_parameter(self, func: Node) -> _Context | None:
+        """The function's context parameter (asked of each function twice: planned, then counted)."""
+        key = func.start_byte  # no two functions of a file start at the same byte
+        if key not in self._contexts:
+            self._contexts[key] = self._context_parameter(func)
+        return self._contexts[key]
+
+    def _context_parameter(self, func: Node) -> _Context | None:
         params = func.child_by_field_name("parameters")
         if params is None:
             return None
+        if not self.types.may_be_context(params.text or b""):
+            return self.request_parameter(func)
         decls = [p for p in params.named_children if p.type in ("parameter_declaration", "variadic_parameter_declaration")]
         for decl in decls:
             if decl.type != "parameter_declaration" or not self.types.is_context(decl.child_by_field_name("type")):

@@ -11,6 +11,7 @@ from goinstrument.result import Position
 from goinstrument.syntax import position, text
 
 PREFIX = "//instrument:"
+_PREFIX = PREFIX.encode()
 _DIRECTIVE = re.compile(r"^//instrument:(\S*)\s*(.*?)\s*$")
 KNOWN = ("include", "exclude")
 
@@ -33,9 +34,9 @@ class Directives:
 def read_directives(comments: list[Node]) -> Directives:
     found = Directives()
     for comment in comments:
-        raw = text(comment)
-        if not raw.startswith(PREFIX):
+        if not (comment.text or b"").startswith(_PREFIX):
             continue
+        raw = text(comment)
         match = _DIRECTIVE.match(raw)
         verb, args = (match.group(1), match.group(2)) if match else ("", "")
         if verb not in KNOWN:

@@ -19,8 +19,13 @@ _DECLARING_SPECS = {"var_spec", "const_spec"}
 class _Resolver:
     """Walks one body tracking a single name through Go's block scopes."""
 
-    def __init__(self, name: bytes):
+    def __init__(self, name: bytes, code: bytes = b"", base: int = 0, returns: bool = True):
         self.name = name
+        # The bytes of the code walked, from file offset `base`: a subtree that does not spell the
+        # name holds no use or declaration of it, and is skipped (b"": no skipping).
+        self._code = code
+        self._base = base
+        self._returns = returns  # whether bare returns matter (result_name_is_safe), or only uses do (reads)
         self.free_use = False
         self.top_level_declaration = False
         # A bare `return` where an inner declaration hides the name: Go rejects it
@@ -78,11 +83,15 @@ class _Resolver:
     def expr(self, node: Node | None, bound: bool) -> None:
         if node is None or self.free_use:  # a free use settles every question asked of the walk
             return
+        if bound and not self._returns:
+            return  # the name is declared in here: nothing below can use the outer one
         kind = node.type
         if kind == "identifier":
             if not bound and node.text == self.name:
                 self.free_use = True
             return
+        if not bound and self._code and self._code.find(self.name, node.start_byte - self._base, node.end_byte - self._base) < 0:
+            return  # the name is nowhere in here (and a bare return matters only under a declaration of it)
         if kind == "block":
             self.statements(_statement_list(node), bound)
             return
@@ -187,7 +196,7 @@ def _statement_list(node: Node) -> Node | None:
 
 def result_name_is_safe(body: Node, name: bytes) -> bool:
     """Whether the function block can gain `name` without changing what the body means."""
-    resolver = _Resolver(name)
+    resolver = _Resolver(name, body.text or b"", body.start_byte)
     resolver.statements(_statement_list(body), bound=False, top=True)
     return not (resolver.free_use or resolver.top_level_declaration or resolver.shadowed_bare_return)
 
@@ -198,13 +207,14 @@ def reads(body: Node, name: bytes, after_first: bool = False, skip: int = 0) -> 
     With after_first, the first statement is left out: it is the span's own line,
     which reads the context it replaces. With skip, the first `skip` statements are.
     """
-    resolver = _Resolver(name)
     stmts = _statement_list(body)
     if stmts is None:
         return False
     walked = stmts.named_children[max(skip, 1 if after_first else 0) :]
-    if not walked or name not in (body.text or b"")[walked[0].start_byte - body.start_byte :]:
+    code = body.text or b""
+    if not walked or code.find(name, walked[0].start_byte - body.start_byte) < 0:
         return False  # the name is nowhere in the statements: nothing to walk
+    resolver = _Resolver(name, code, body.start_byte, returns=False)
     for stmt in walked:
         if resolver.statement(stmt, bound=False) or resolver.free_use:
             break  # a use found, or redeclared at the top level: later uses are not the parameter's

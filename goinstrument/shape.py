@@ -86,12 +86,13 @@ class _Template:
     would be re-created, and their text decoded, at every match). A plain class: a dataclass
     costs a millisecond of start-up to create, and nothing compares or prints these."""
 
-    __slots__ = ("attribute", "children", "placeholder", "text", "type")
+    __slots__ = ("attribute", "children", "kind", "placeholder", "text", "type")
 
     def __init__(
-        self, type: str, placeholder: str | None, attribute: _Template | None, text: bytes | None, children: tuple[_Template, ...]
+        self, node: Node, placeholder: str | None, attribute: _Template | None, text: bytes | None, children: tuple[_Template, ...]
     ) -> None:
-        self.type = type
+        self.type = node.type
+        self.kind = node.kind_id  # compared with a real node's: an int, where `type` makes a str
         self.placeholder = placeholder
         self.attribute = attribute  # an argument list of the one-attribute template: that template
         self.text = text  # a leaf's text
@@ -101,9 +102,9 @@ class _Template:
     def of(cls, node: Node) -> _Template:
         placeholder = _placeholder(node)
         if placeholder is None and node.type == "argument_list" and _holds_attribute(node):
-            return cls(node.type, None, cls.of(node.named_children[0]), None, ())
+            return cls(node, None, cls.of(node.named_children[0]), None, ())
         children = () if placeholder is not None else tuple(cls.of(c) for c in node.children)
-        return cls(node.type, placeholder, None, node.text if node.child_count == 0 else None, children)
+        return cls(node, placeholder, None, node.text if node.child_count == 0 else None, children)
 
 
 @dataclass(frozen=True)
@@ -286,16 +287,20 @@ class _Binder:
     def match(self, template: _Template, real: Node) -> bool:
         if template.placeholder is not None:
             return self._bind(template.placeholder, template, real)
-        if template.type != real.type:
+        if template.kind != real.kind_id:
             return False
         if template.attribute is not None:
             return self._attribute_list(template.attribute, real)
         children = template.children
-        if len(children) != real.child_count:
-            return False
         if not children:
-            return template.text == real.text
-        return all(self.match(t, r) for t, r in zip(children, real.children, strict=True))
+            return real.child_count == 0 and template.text == real.text
+        reals = real.children
+        if len(children) != len(reals):
+            return False
+        for child, real_child in zip(children, reals, strict=True):  # noqa: SIM110 - no generator on matching's hot path
+            if not self.match(child, real_child):
+                return False
+        return True
 
     def _bind(self, placeholder: str, template: _Template, real: Node) -> bool:
         if placeholder == _VALUE:
@@ -467,7 +472,7 @@ def unsupported(name: str, backend: Backend, attributes: frozenset[str]) -> str 
 
 def string_value(literal: Node) -> str:
     text = literal.text.decode("utf-8", "replace") if literal.text is not None else '""'
-    if literal.type == "raw_string_literal":
+    if literal.type == "raw_string_literal" or "\\" not in text:
         return text[1:-1]
     return re.sub(r"\\(.)", r"\1", text[1:-1])
 

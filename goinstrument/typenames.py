@@ -56,6 +56,10 @@ class TypeNames:
     def is_context(self, node: Node | None) -> bool:
         return node is not None and self.kind(node) is Kind.CONTEXT
 
+    def may_be_context(self, code: bytes) -> bool:
+        """Whether types spelled in `code` may include a context: only `Context` or an alias can name one."""
+        return CONTEXT in code or any(alias in code for alias in self._aliases)
+
     def kind(self, node: Node, depth: int = 0) -> Kind | None:
         """What the type `node` is, of the two kinds that matter here."""
         if node.type == "parenthesized_type" and node.named_child_count == 1:
