@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache, cached_property
 from operator import attrgetter
 
@@ -25,17 +25,20 @@ LANGUAGE = Language(tree_sitter_go.language())
 #   package_use: where an imported package's name may be used (`pkg.Name`, expression or type).
 #   declared: the names a declaration brings into some scope: parameters, results,
 #     receivers, type parameters, variables, constants, local types.
+#   function, comment and alias are a file's structure: the index of an edited file's
+#   incremental parse maps them from its source's index (`_Mapping`), and captures the
+#   others (with the whole query, compiled once) when one is first asked for.
 _INDEX = """
 (function_declaration) @function
 (method_declaration) @function
 (func_literal) @function
 (comment) @comment
+(type_alias name: (type_identifier) @alias)
 (identifier) @identifier
 (type_identifier) @identifier
 (package_identifier) @identifier
 (selector_expression operand: (identifier) @package_use)
 (qualified_type package: (package_identifier) @package_use)
-(type_alias name: (type_identifier) @alias)
 (parameter_declaration name: (identifier) @declared)
 (variadic_parameter_declaration name: (identifier) @declared)
 (short_var_declaration left: (expression_list (identifier) @declared))
@@ -47,6 +50,7 @@ _INDEX = """
 (type_switch_statement alias: (expression_list (identifier) @declared))
 (type_spec name: (type_identifier) @declared)
 """
+_STRUCTURE_KINDS = ("function", "comment", "alias")
 
 
 @cache
@@ -97,15 +101,20 @@ def parse_edited(old: bytes, edits: Sequence[Edit], new: bytes) -> Tree | None:
     if kept is None or not kept[1] or not edits or new in _TREES:
         return None
     tree = kept[0].copy()
-    for start, end, text in reversed(_merged(edits)):  # from the end: each edit's offsets are still old's
-        start_point = _point(old, start)
+    merged = _merged(edits)
+    points = _points(old, [offset for start, end, _ in merged for offset in (start, end)])
+    for i, (start, end, text) in reversed(list(enumerate(merged))):  # from the end: each edit's offsets are still old's
+        start_point, end_point = points[2 * i], points[2 * i + 1]
         rows = text.count(b"\n")
         column = len(text) - (text.rfind(b"\n") + 1) if rows else start_point[1] + len(text)
-        tree.edit(start, end, start + len(text), start_point, _point(old, end), (start_point[0] + rows, column))
+        tree.edit(start, end, start + len(text), start_point, end_point, (start_point[0] + rows, column))
     again = _parser().parse(new, tree)
     if again.root_node.has_error:
         return None
     _keep(new, again, True)
+    known = _INDEXES.get(kept[0].root_node.id)
+    if known is not None and known.root == kept[0].root_node:
+        _remember(Index(again.root_node, _Mapping(merged, again, known)))
     return again
 
 
@@ -121,22 +130,125 @@ def _merged(edits: Sequence[Edit]) -> list[tuple[int, int, bytes]]:
     return merged
 
 
-def _point(src: bytes, offset: int) -> tuple[int, int]:
-    """The (row, byte column) of an offset, as tree-sitter counts them."""
-    return src.count(b"\n", 0, offset), offset - (src.rfind(b"\n", 0, offset) + 1)
+def _points(src: bytes, offsets: list[int]) -> list[tuple[int, int]]:
+    """The (row, byte column) of each of the ascending offsets, as tree-sitter counts them."""
+    points, row, counted = [], 0, 0
+    for offset in offsets:
+        row += src.count(b"\n", counted, offset)
+        counted = offset
+        points.append((row, offset - (src.rfind(b"\n", 0, offset) + 1)))
+    return points
+
+
+class _Mapping:
+    """From an edited tree's index to its incremental parse's: the structure's nodes the edits left
+    alone are looked up again at their new offsets, and the nodes in and around what the edits
+    wrote are captured again, over those ranges only. A query's cost is its walk over the whole
+    tree; this costs a lookup per function (or comment), and walks the edits' text.
+
+    It takes the edits for what ours are: whole tokens (statements, names, import specs, blanks)
+    that do not change how the code around them lexes, so every node outside them is one of the
+    old tree's. (tree-sitter's changed ranges are no help here: an added statement marks its whole
+    block changed.) A node that is not found again, and any doubt, means the whole query."""
+
+    def __init__(self, merged: list[tuple[int, int, bytes]], new: Tree, old: Index):
+        self.edits = merged  # in old offsets, sorted, disjoint
+        self.new = new
+        self.old = old
+        self.ends: list[int] = []  # the old end of each edit
+        self.changes: list[int] = []  # the size change up to and including each edit
+        regions = []
+        change = 0
+        for start, end, text in merged:
+            at = start + change  # where the edit's text stands in the new tree
+            regions.append((max(at - 1, 0), at + len(text) + 1))  # a node holding a deletion's point too
+            change += len(text) - (end - start)
+            self.ends.append(end)
+            self.changes.append(change)
+        self.regions: list[tuple[int, int]] = []  # where the new tree may differ: sorted, disjoint
+        for start, end in sorted(regions):
+            if self.regions and start <= self.regions[-1][1]:
+                self.regions[-1] = (self.regions[-1][0], max(end, self.regions[-1][1]))
+            else:
+                self.regions.append((start, end))
+        self.region_ends = [end for _, end in self.regions]
+
+    def kind(self, kind: str) -> list[Node] | None:
+        """The new tree's nodes of one structure kind, or None where a node the edits left alone is not found again."""
+        nodes = []
+        for node in self.old.structure(kind):
+            start, end = node.start_byte, node.end_byte
+            if self._touched(start, end):
+                continue  # captured again, if it still is one
+            again = self._find(self._moved(start, bisect.bisect_right), self._moved(end, bisect.bisect_left), node.type)
+            if again is None:
+                return None
+            if not self._changed(again.start_byte, again.end_byte):
+                nodes.append(again)
+        seen = {(n.start_byte, n.end_byte) for n in nodes}
+        nodes += [n for n in self._captured.get(kind, []) if (n.start_byte, n.end_byte) not in seen]
+        return nodes
+
+    @cached_property
+    def _captured(self) -> dict[str, list[Node]]:
+        """The structure's nodes in the edits' text and around it."""
+        found: dict[str, list[Node]] = {}
+        cursor = QueryCursor(query(_INDEX))
+        for start, end in self.regions:
+            cursor.set_byte_range(start, end)
+            for kind, nodes in cursor.captures(self.new.root_node).items():
+                if kind in _STRUCTURE_KINDS:
+                    found.setdefault(kind, []).extend(nodes)
+        return {kind: list({(n.start_byte, n.end_byte): n for n in nodes}.values()) for kind, nodes in found.items()}
+
+    def _touched(self, start: int, end: int) -> bool:
+        """Whether an edit falls within [start, end) or overlaps it (an insertion at either end does not)."""
+        i = bisect.bisect_right(self.ends, start)  # the first edit ending after start
+        return i < len(self.edits) and self.edits[i][0] < end
+
+    def _moved(self, offset: int, side: Callable[[list[int], int], int]) -> int:
+        """An old offset no edit overlaps, in the new tree. An insertion at the offset goes before
+        it: counted for a node's start (`bisect_right`), not for its end (`bisect_left`)."""
+        i = side(self.ends, offset)
+        return offset + (self.changes[i - 1] if i else 0)
+
+    def _changed(self, start: int, end: int) -> bool:
+        i = bisect.bisect_right(self.region_ends, start)  # the first region ending after start
+        return i < len(self.regions) and self.regions[i][0] < end
+
+    def _find(self, start: int, end: int, kind: str) -> Node | None:
+        node: Node | None = self.new.root_node.descendant_for_byte_range(start, end)
+        while node is not None and (node.start_byte, node.end_byte) == (start, end):
+            if node.type == kind:
+                return node
+            node = node.parent
+        return None
 
 
 class Index:
-    """The nodes of one tree the core asks for, by kind, each list in source order."""
+    """The nodes of one tree the core asks for, by kind, each list in source order.
 
-    def __init__(self, root: Node):
-        self._found = QueryCursor(query(_INDEX)).captures(root)
+    With a `mapping` (the tree is an edited file's incremental parse), each structure kind is
+    mapped from the source's index when first asked for, and the other kinds are captured then."""
+
+    def __init__(self, root: Node, mapping: _Mapping | None = None):
         self.root = root  # holds the tree alive while the index is cached
+        self._mapping = mapping  # None: every kind captured at once
+        self._found: dict[str, list[Node]] = QueryCursor(query(_INDEX)).captures(root) if mapping is None else {}
 
     def _kind(self, name: str) -> list[Node]:
+        if self._mapping is not None and name not in self._found:
+            mapped = self._mapping.kind(name) if name in _STRUCTURE_KINDS else None
+            if mapped is None:  # another kind, or a node not found again: the whole query, as for any tree
+                self._found, self._mapping = QueryCursor(query(_INDEX)).captures(self.root), None
+            else:
+                self._found[name] = mapped
         nodes = self._found.get(name, [])
         nodes.sort(key=_START)
         return nodes
+
+    def structure(self, kind: str) -> list[Node]:
+        return {"function": self.functions, "comment": self.comments, "alias": self.aliases}[kind]
 
     @cached_property
     def functions(self) -> list[Node]:
@@ -187,10 +299,13 @@ def index(node: Node) -> Index:
     found = _INDEXES.get(root.id)
     if found is not None and found.root == root:
         return found
-    made = Index(root)
+    return _remember(Index(root))
+
+
+def _remember(made: Index) -> Index:
     if len(_INDEXES) >= _INDEXES_KEPT:
         del _INDEXES[next(iter(_INDEXES))]
-    _INDEXES[root.id] = made
+    _INDEXES[made.root.id] = made
     return made
 
 

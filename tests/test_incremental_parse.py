@@ -23,8 +23,24 @@ def _full(src: bytes) -> str:
     return str(Parser(syntax.LANGUAGE).parse(src).root_node)
 
 
+def _nodes(index: syntax.Index) -> dict[str, list[tuple[str, int, int]]]:
+    kinds = {
+        "functions": index.functions,
+        "comments": index.comments,
+        "aliases": index.aliases,
+        "identifiers": index.identifiers,
+        "package_uses": index.package_uses,
+        "declared": index.declared_in(index.root),
+    }
+    return {kind: [(n.type, n.start_byte, n.end_byte) for n in nodes] for kind, nodes in kinds.items()}
+
+
+MAPPED: list[str] = []  # the outputs whose index was mapped from their input's
+
+
 def _check(path: str, src: bytes, options: RewriteOptions = OPTIONS) -> bool:
-    """Whether the file's output carried its edits; asserts the incremental tree is the full one."""
+    """Whether the file's output carried its edits; asserts the incremental tree is the full one,
+    and its index (mapped from the input's where it could be) the one a full query gives."""
     syntax.parse(src)
     result = process.rewrite(src, options, process.file_info(Source(path, path, src), options))
     if not result.changed or not result.edits:
@@ -34,6 +50,9 @@ def _check(path: str, src: bytes, options: RewriteOptions = OPTIONS) -> bool:
     assert tree is not None, path
     assert syntax.parse(result.output) is tree  # the check's second run gets it
     assert str(tree.root_node) == _full(result.output), path
+    if tree.root_node.id in syntax._INDEXES:
+        MAPPED.append(path)
+    assert _nodes(syntax.index(tree.root_node)) == _nodes(syntax.Index(tree.root_node)), path
     return True
 
 
@@ -46,8 +65,10 @@ def test_golden_outputs(case: Path):
 def test_most_golden_outputs_carry_their_edits():
     """Only a gofmt re-layout, a migration, --line-directives or stand-in letters go without."""
     inputs = sorted(GOLDEN.glob("*.input.go"))
+    MAPPED.clear()
     carried = sum(_check(os.fspath(p), p.read_bytes(), options_for(p.read_bytes())) for p in inputs)
     assert carried > 40
+    assert len(MAPPED) == carried  # and each output's index was mapped from its input's
 
 
 def test_touching_edits_are_one_edit():
