@@ -10,7 +10,6 @@ that alignment. Without gofmt on PATH, the output is kept as it is.
 from __future__ import annotations
 
 import shutil
-import subprocess
 from functools import cache
 
 
@@ -23,6 +22,8 @@ def _run(src: bytes) -> bytes | None:
     binary = _gofmt()
     if binary is None:
         return None
+    import subprocess  # here: most runs never re-lay out a file, and loading it costs a hook 5 ms
+
     try:
         proc = subprocess.run([binary], input=src, capture_output=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired):

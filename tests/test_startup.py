@@ -3,7 +3,8 @@
 A hook runs goinstrument on every commit, so its start-up is most of its time.
 The modules below cost tens of milliseconds to import and serve only some runs:
 the process pool (48 files or more), wcmatch (include/exclude globs), difflib
-(--diff, or an update between variants of a span), go-instrument's shape (a
+(--diff, or an update between variants of a span), subprocess (gofmt, for a
+file whose layout is left to it), go-instrument's shape (a
 file that may hold go-instrument's code), and deadcode's two tree-sitter
 queries (a function literal that may get a span; compiling a query costs
 milliseconds). A small run without them must not load or compile them.
@@ -19,7 +20,7 @@ from pathlib import Path
 
 SOURCE = 'package p\n\nimport "context"\n\nfunc F(ctx context.Context) error {\n\treturn ctx.Err()\n}\n'
 
-OPTIONAL = ["concurrent.futures", "multiprocessing", "wcmatch", "difflib"]
+OPTIONAL = ["concurrent.futures", "multiprocessing", "wcmatch", "difflib", "subprocess"]
 
 PROBE = """
 import json, sys
