@@ -90,12 +90,15 @@ def go_files(
 
 
 def _walk(root: Path, settings: RewriteOptions) -> Iterator[Path]:
+    globs = bool(settings.include_paths or settings.exclude_paths)
     for directory, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIRECTORIES and not _hidden(d))
+        parent = Path(directory)  # one parse of the directory; each file's path is made from it
         for name in sorted(filenames):
             if not name.endswith(".go") or _hidden(name):
                 continue
             if name.endswith("_test.go") and not settings.include_tests:
                 continue
-            if _left_out_by_globs(Path(directory, name), settings) is None:
-                yield Path(directory, name)
+            path = parent / name
+            if not globs or _left_out_by_globs(path, settings) is None:
+                yield path

@@ -151,8 +151,9 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
     with progress_bar(len(todo), options.progress) as advance:
         dones = batch.run_all(work, todo, options.jobs, lambda path, why: _failed(str(path), why), advance)
     summary = Summary(problems=problems, skipped=explicit_skips + cached_skips)
+    written = {os.path.dirname(os.path.abspath(done.path)) for done in dones if done.write is not None}
     dones = [_write(done) for done in dones]
-    stamper.after_writes()
+    stamper.after_writes(written)
     for done in dones:
         summary.add(done)
         if cache is not None:
@@ -210,9 +211,12 @@ class _Stamps:
             self.packages[directory] = [count, newest]
         return self.packages[directory]
 
-    def after_writes(self) -> None:
-        """Forget the package stamps: what this run wrote changed them."""
-        self.packages.clear()
+    def after_writes(self, directories: Iterable[str]) -> None:
+        """Forget the package stamps of the directories this run wrote to: the writes changed them.
+        The others stay as they were read, before the files were: a package changed meanwhile
+        by someone else then fails its stamp next time, as it should."""
+        for directory in directories:
+            self.packages.pop(directory, None)
 
 
 def _file_work(path: Path, rewrite: RewriteOptions, output: Output, verify: bool) -> Done:
@@ -328,7 +332,7 @@ def run_staged(rewrite: RewriteOptions, options: RunOptions) -> Summary:
         records.append((blob, stamp[:2], staged.skipped))
     index.write()
     if cache is not None:  # the cache is only used by runs that write
-        stamper.after_writes()
+        stamper.after_writes({os.path.dirname(os.path.abspath(blob.place)) for blob, _, _ in records})
         for blob, stamp, skipped in records:
             cache.record(_staged_key(blob.place), [*stamp, *stamper.blob(os.path.abspath(blob.place))[1:]], skipped)
         cache.save()
