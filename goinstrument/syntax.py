@@ -248,7 +248,10 @@ class Index:
         return nodes
 
     def structure(self, kind: str) -> list[Node]:
-        return {"function": self.functions, "comment": self.comments, "alias": self.aliases}[kind]
+        """The nodes of one structure kind (only that kind's list is sorted, or mapped, if not yet)."""
+        attribute: str = {"function": "functions", "comment": "comments", "alias": "aliases"}[kind]
+        nodes: list[Node] = getattr(self, attribute)
+        return nodes
 
     @cached_property
     def functions(self) -> list[Node]:
