@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -66,19 +65,34 @@ def package_declarations(directory: str, wanted: frozenset[str]) -> frozenset[st
     return frozenset(names)
 
 
-def _go_sources(directory: str, hidden: bool = True) -> Iterator[tuple[str, bytes]]:
-    """(name, bytes) of each .go file in `directory` that can be read (with `hidden`, also those
-    whose name starts with . or _). Regular files only: a pipe named x.go would block the read."""
+_Stamp = tuple[tuple[str, int, int], ...]  # (name, mtime in ns, size) of each file
+_last_read: tuple[str, _Stamp, tuple[tuple[str, bytes], ...]] = ("", (), ())
+
+
+def _go_sources(directory: str) -> tuple[tuple[str, bytes], ...]:
+    """(name, bytes) of each .go file in `directory` that can be read, those whose name starts
+    with . or _ included. Regular files only: a pipe named x.go would block the read.
+
+    The last directory read is kept while its files' names, times and sizes stay the same: a
+    file's sibling declarations, aliases and init functions come from one read of its directory.
+    """
+    global _last_read
     try:
-        entries = [e for e in os.scandir(directory) if e.name.endswith(".go") and (hidden or e.name[0] not in "._") and e.is_file()]
+        entries = [e for e in os.scandir(directory) if e.name.endswith(".go") and e.is_file()]
+        stamp = tuple((e.name, st.st_mtime_ns, st.st_size) for e in entries for st in (e.stat(),))
     except OSError:
-        return
+        return ()
+    if _last_read[:2] == (directory, stamp):
+        return _last_read[2]
+    sources = []
     for entry in entries:
         try:
             with open(entry.path, "rb") as f:
-                yield entry.name, f.read()
+                sources.append((entry.name, f.read()))
         except OSError:
             continue
+    _last_read = (directory, stamp, tuple(sources))
+    return _last_read[2]
 
 
 # init functions ---------------------------------------------------------------------
@@ -129,7 +143,9 @@ def init_functions_before(path: str) -> int:
 @lru_cache(maxsize=256)
 def _go_files(directory: str) -> tuple[_GoFile, ...]:
     found = []
-    for name, data in _go_sources(directory, hidden=False):
+    for name, data in _go_sources(directory):
+        if name[0] in "._":
+            continue
         try:
             if not buildtags.can_build(name, data):
                 continue
