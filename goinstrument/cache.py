@@ -10,9 +10,9 @@ declare decides import names (run._package_stamp).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
+import zlib
 from pathlib import Path
 
 from goinstrument import __version__
@@ -29,15 +29,18 @@ def cache_dir() -> Path:
 
 class Cache:
     def __init__(self, key: str):
-        digest = hashlib.sha256(f"{__version__}\0{key}".encode()).hexdigest()[:20]
-        self.file = cache_dir() / f"clean.{digest}.json"
+        # One file per rewrite options. The file holds its key: a name shared by two keys (a
+        # 32-bit checksum; hashlib would load OpenSSL, milliseconds of every run) costs time, never a
+        # wrong skip.
+        self.key = f"{__version__}\0{key}"
+        self.file = cache_dir() / f"clean.{zlib.crc32(self.key.encode()):08x}.json"
         self.entries: dict[str, list[object]] = {}
         self.dirty = False
         try:
             with open(self.file, "rb") as f:
                 loaded = json.load(f)
-            if isinstance(loaded, dict):
-                self.entries = loaded
+            if isinstance(loaded, dict) and loaded.get("key") == self.key and isinstance(loaded.get("entries"), dict):
+                self.entries = loaded["entries"]
         except (OSError, ValueError):
             pass
 
@@ -65,6 +68,6 @@ class Cache:
             return
         try:
             self.file.parent.mkdir(parents=True, exist_ok=True)
-            replace_atomically(self.file, json.dumps(self.entries, separators=(",", ":")).encode(), mode=0o644)
+            replace_atomically(self.file, json.dumps({"key": self.key, "entries": self.entries}, separators=(",", ":")).encode(), mode=0o644)
         except (OSError, FileError):
             pass  # a cache that cannot be written only costs time

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +48,8 @@ def find(start: Path) -> Path | None:
 
 def parse(path: Path) -> dict[str, Any]:
     """Settings field name -> value from one configuration file; ConfigError when it cannot be used."""
+    import tomllib  # loaded only where there is a file to parse: a few ms of every run's start-up
+
     shown = _shown(path)
     try:
         data = path.read_bytes()

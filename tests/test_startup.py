@@ -4,7 +4,8 @@ A hook runs goinstrument on every commit, so its start-up is most of its time.
 The modules below cost tens of milliseconds to import and serve only some runs:
 the process pool (48 files or more), wcmatch (include/exclude globs), difflib
 (--diff, or an update between variants of a span), subprocess (gofmt, for a
-file whose layout is left to it), go-instrument's shape (a
+file whose layout is left to it), tomllib (a .goinstrument.toml), hashlib (OpenSSL, which
+the cache's file names do not need), go-instrument's shape (a
 file that may hold go-instrument's code), and deadcode's two tree-sitter
 queries (a function literal that may get a span; compiling a query costs
 milliseconds). A small run without them must not load or compile them.
@@ -20,7 +21,7 @@ from pathlib import Path
 
 SOURCE = 'package p\n\nimport "context"\n\nfunc F(ctx context.Context) error {\n\treturn ctx.Err()\n}\n'
 
-OPTIONAL = ["concurrent.futures", "multiprocessing", "wcmatch", "difflib", "subprocess"]
+OPTIONAL = ["concurrent.futures", "multiprocessing", "wcmatch", "difflib", "subprocess", "tomllib", "hashlib"]
 
 PROBE = """
 import json, sys
@@ -56,9 +57,10 @@ def test_a_small_run_loads_no_pool_globs_or_diff(tmp_path: Path) -> None:
     assert "Start(ctx" in (tmp_path / "p.go").read_text()  # the run did instrument
 
 
-def test_a_diff_run_loads_difflib_and_a_glob_loads_wcmatch(tmp_path: Path) -> None:
+def test_a_diff_run_loads_difflib_a_glob_wcmatch_and_a_config_file_tomllib(tmp_path: Path) -> None:
     """The other side: the probe sees a module that is needed (so the test above means something)."""
     (tmp_path / "p.go").write_text(SOURCE)
+    (tmp_path / ".goinstrument.toml").write_text("tests = false\n")
     result = _probe(tmp_path, "-q", "--diff", "--exclude", "vendor/**", "p.go")
     assert result["code"] == 0
-    assert sorted(result["loaded"]) == ["difflib", "wcmatch"]  # type: ignore[call-overload]
+    assert sorted(result["loaded"]) == ["difflib", "tomllib", "wcmatch"]  # type: ignore[call-overload]
