@@ -8,7 +8,7 @@ above and below it are lined up again among themselves, as gofmt would.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from tree_sitter import Node
 
@@ -18,8 +18,7 @@ from goinstrument.syntax import line_start
 DECLARATIONS = ("function_declaration", "method_declaration")
 
 
-@dataclass(frozen=True)
-class _OneLiner:
+class _OneLiner(NamedTuple):
     row: int
     signature_end: int  # byte after the last non-blank before `{`
     lbrace: int

@@ -7,7 +7,7 @@ conversion we cannot check without types.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from tree_sitter import Node
 
@@ -30,8 +30,7 @@ _SCALARS = {
 _SLICES = {"string": "StringSlice", "bool": "BoolSlice", "int": "IntSlice", "int64": "Int64Slice", "float64": "Float64Slice"}
 
 
-@dataclass(frozen=True)
-class Attribute:
+class Attribute(NamedTuple):
     key: str
     constructor: str  # attribute.<constructor>(key, value)
     value: str  # a Go expression

@@ -26,7 +26,7 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 # --- Go's lists --------------------------------------------------------------------
 
@@ -353,8 +353,7 @@ def parse_plus_build(text: str) -> Expr | None:
 # --- the file header ---------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Header:
+class _Header(NamedTuple):
     start: int  # 3 after a UTF-8 byte order mark, else 0
     end: int  # offset after the last blank line that ends the // comment run
     go_build: bytes | None  # the trimmed //go:build line

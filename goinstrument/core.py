@@ -17,6 +17,7 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from tree_sitter import Node
 
@@ -84,7 +85,7 @@ def instrument(src: bytes, settings: RewriteOptions, info: FileInfo) -> Result:
     plain_edits = tuple(edits) if output is not src and not settings.line_directives else ()
     if tolerance.letter_masks(src):  # names the parser saw through stand-ins: the file's own letters again
         output, plain_edits = tolerance.restore(src, output), ()
-        findings = tuple(dataclasses.replace(f, name=tolerance.restore(src, f.name.encode()).decode()) for f in findings)
+        findings = tuple(f._replace(name=tolerance.restore(src, f.name.encode()).decode()) for f in findings)
     # --remove takes the span lines out; it does not un-name results, close opened-up bodies, or
     # give back an import name a sibling file's declaration made us change.
     reversible = not any(p.signature or p.insertion.layout or p.expanded_row is not None for p in added)
@@ -209,8 +210,7 @@ def span_name(template: str, name: str, type_name: str, package: str, import_pat
 # one function ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Context:
+class _Context(NamedTuple):
     """The context parameter of one function."""
 
     name: str  # the name the inserted code uses

@@ -17,7 +17,7 @@ double): the span is then left as it is.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from tree_sitter import Node
 
@@ -26,15 +26,13 @@ from goinstrument.backend import Names
 from goinstrument.edits import Edit, insert
 
 
-@dataclass(frozen=True)
-class BlockChange:
+class BlockChange(NamedTuple):
     edits: tuple[Edit, ...]
     literals: int  # function literals the inserted statements hold: the body's own are numbered after them
     dropped: tuple[tuple[int, int], ...]  # byte ranges of the deleted statements (their literals are gone)
 
 
-@dataclass(frozen=True)
-class Refresh:
+class Refresh(NamedTuple):
     """What bringing one span's error block up to date takes (nothing, by default)."""
 
     edits: tuple[Edit, ...] = ()  # in the body

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from goinstrument.backend import BACKENDS, Backend
 from goinstrument.package_scope import PREDECLARED
@@ -10,8 +10,7 @@ from goinstrument.package_scope import PREDECLARED
 _NUMBERED = range(1, 4)  # otel1, otel2, otel3: numbered names a fresh import may get
 
 
-@dataclass(frozen=True)
-class FileInfo:
+class FileInfo(NamedTuple):
     path: str = "<stdin>"  # shown in messages, and the base of code.file.path
     tracer: str = "main"  # tracer name resolved for this file's package
     import_path: str = ""  # the package's import path, from go.mod ("" outside a module)

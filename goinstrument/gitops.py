@@ -8,8 +8,8 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import pygit2
 from pygit2.enums import DeltaStatus, FileMode
@@ -165,8 +165,7 @@ def _same_as_in(tree: pygit2.Tree, rel: str, full: Path) -> bool:
 # --- --staged ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class StagedFile:
+class StagedFile(NamedTuple):
     path: str  # relative to the working tree, "/"-separated, as in the index
     id: pygit2.Oid
     mode: FileMode

@@ -29,7 +29,8 @@ A context parameter wins: a function taking both gets the ordinary span.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
+from typing import NamedTuple
 
 from tree_sitter import Node
 
@@ -112,8 +113,7 @@ def unsupported(name: str, inner: Backend) -> str | None:
 # the request parameter ---------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Request:
+class Request(NamedTuple):
     """The request parameter of a handler, and the variable its span's context goes in."""
 
     name: str  # the parameter's name (given by us when it was `_` or unnamed)

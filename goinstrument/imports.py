@@ -10,7 +10,7 @@ the end of the last import block, after a blank line.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from tree_sitter import Node
 
@@ -21,8 +21,7 @@ from goinstrument.syntax import line_end, line_start, package_uses, text
 _VERSION_SUFFIX = re.compile(r"^v[0-9]+$")
 
 
-@dataclass(frozen=True)
-class ImportSpec:
+class ImportSpec(NamedTuple):
     name: str | None  # explicit name: alias, "_" or "."
     path: str
     start: int

@@ -20,7 +20,7 @@ ours restore *their* numbering and their file stays in force.
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from goinstrument import syntax
 from goinstrument.edits import Edit
@@ -61,8 +61,7 @@ def _first_original_byte(
     return None
 
 
-@dataclass(frozen=True)
-class _Directive:
+class _Directive(NamedTuple):
     """An existing line directive: from `pos` on, the line holding `pos` is reported as `line`."""
 
     start: int  # the comment's first byte

@@ -20,7 +20,7 @@ import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 ATTRIBUTE_KINDS = ("args", "results", "code")
 SPAN_NAME_PLACEHOLDERS = ("name", "func", "type", "package", "path")
@@ -33,8 +33,7 @@ class BadValue(ValueError):
 # --- kinds: how one setting's value is read from a flag and from the file -------------------------
 
 
-@dataclass(frozen=True)
-class Kind:
+class Kind(NamedTuple):
     """How a setting is spelled: argparse keywords for its flag, and the check for a file value."""
 
     from_file: Callable[[str, Any, Path], Any]  # (key, TOML value, directory of the file) -> value
@@ -183,8 +182,7 @@ ATTRIBUTES = Kind(
 COUNT = Kind(_file_count, lambda dest, metavar: {"metavar": metavar, "type": _flag_type(_flag_count)})
 
 
-@dataclass(frozen=True)
-class Setting:
+class Setting(NamedTuple):
     """Where a rewrite option comes from: its flags, its key in the file, its help."""
 
     kind: Kind

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from goinstrument import buildtags, runtimenames, syntax
 
@@ -102,8 +102,7 @@ _PACKAGE_NAME = re.compile(rb"^package\s+(\w+)", re.MULTILINE)
 _IMPORTS_C = re.compile(rb'^(?:import\s*\(?)?\s*"C"\s*(?://.*)?\r?$', re.MULTILINE)
 
 
-@dataclass(frozen=True)
-class _GoFile:
+class _GoFile(NamedTuple):
     name: str
     package: str
     cgo: bool  # imports "C": the go command hands its cgo output to the compiler after the other files

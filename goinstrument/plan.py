@@ -9,7 +9,8 @@ it), so a plan renders its edits for a given line: `plan.edits(line)`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
+from typing import NamedTuple
 
 from goinstrument.attributes import Attribute, code_location
 from goinstrument.backend import Backend, Names
@@ -17,8 +18,7 @@ from goinstrument.edits import Edit
 from goinstrument.result import Finding
 
 
-@dataclass(frozen=True)
-class Insertion:
+class Insertion(NamedTuple):
     """Where the inserted lines go in a body, and the layout edits that opening it up needs."""
 
     start: int
@@ -33,8 +33,7 @@ class Insertion:
         return (Edit(self.start, self.end, text), *self.layout)
 
 
-@dataclass(frozen=True)
-class Rendering:
+class Rendering(NamedTuple):
     """The backend's lines for one function, all names chosen; code attributes need the line."""
 
     backend: Backend
@@ -50,8 +49,7 @@ class Rendering:
         return self.backend.lines(names, self.tracer, self.span_name)
 
 
-@dataclass(frozen=True)
-class AddSpan:
+class AddSpan(NamedTuple):
     """A function that gets a span."""
 
     start: int  # byte offset of the function
@@ -69,8 +67,7 @@ class AddSpan:
         return self.signature + self.insertion.edits(self.rendering.lines(line))
 
 
-@dataclass(frozen=True)
-class UpdateSpan:
+class UpdateSpan(NamedTuple):
     """A span in our own shape brought up to date."""
 
     start: int

@@ -12,7 +12,6 @@ gives. A file that fails any of these is a problem, left untouched.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 
@@ -143,8 +142,8 @@ def rewrite(src: bytes, options: RewriteOptions, info: FileInfo, *, migrate: boo
         base = stripped.output if stripped.problem is None else src
     result = core.instrument(base, options, info)
     if result.relayout:
-        result = dataclasses.replace(result, output=gofmt.relayout(base, result.output), edits=())
-    return dataclasses.replace(result, source=src, edits=()) if base is not src else result
+        result = result._replace(output=gofmt.relayout(base, result.output), edits=())
+    return result._replace(source=src, edits=()) if base is not src else result
 
 
 def stability_failure(result: Result, options: RewriteOptions, info: FileInfo) -> tuple[Position, str] | None:

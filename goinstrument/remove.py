@@ -17,12 +17,11 @@ bytes, applied once.
 from __future__ import annotations
 
 import bisect
-import dataclasses
 import itertools
 import os
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from tree_sitter import Node
 
@@ -52,7 +51,7 @@ def remove(src: bytes, settings: RewriteOptions, info: FileInfo) -> Result:
     if cleaned is src:
         return _strip(src, settings, info, migrating=False)
     result = _strip(cleaned, settings, info, migrating=False)
-    return dataclasses.replace(result, source=src) if result.problem is None else Result(src, src, problem=result.problem)
+    return result._replace(source=src) if result.problem is None else Result(src, src, problem=result.problem)
 
 
 def strip_go_instrument(src: bytes, settings: RewriteOptions, info: FileInfo) -> Result:
@@ -68,8 +67,7 @@ def strip_go_instrument(src: bytes, settings: RewriteOptions, info: FileInfo) ->
 # blocks ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Block:
+class _Block(NamedTuple):
     code: tuple[int, int]  # the statements, where the imports were used
     lines: tuple[int, int]  # the whole lines they fill
     trailer_end: int  # after a blank line and //line directives following, or lines[1]

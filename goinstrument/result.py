@@ -5,19 +5,17 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from goinstrument.edits import Edit
 
 
-@dataclass(frozen=True)
-class Position:
+class Position(NamedTuple):
     line: int  # 1-based
     col: int  # 1-based, in bytes, as Go reports columns
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     """What --check reports of one function: it has no span, or its span is out of date."""
 
     path: str
@@ -29,8 +27,7 @@ class Finding:
         return f"{self.path}:{self.pos.line}:{self.pos.col}: {self.name}: {self.message}"
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     """A file that could not be processed; it is left untouched."""
 
     path: str
@@ -79,8 +76,7 @@ class Coverage:
         return self.functions > 0 and self.with_span * 100 < threshold * self.functions
 
 
-@dataclass(frozen=True)
-class Result:
+class Result(NamedTuple):
     """The outcome of instrumenting one source."""
 
     source: bytes
@@ -104,8 +100,7 @@ class Result:
         return self.problem is None and self.output != self.source
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     """How one file (a working-tree file or a staged blob) ends: `process` gives one for every file.
 
     Exactly one of: new bytes (`output`, maybe equal to `source`) with their findings,
@@ -183,8 +178,7 @@ class Summary:
         return sum(self.coverage.values(), Coverage())
 
 
-@dataclass(frozen=True)
-class Source:
+class Source(NamedTuple):
     """One file's bytes, and where it lives (for go.mod, its package's other files and its name)."""
 
     path: str  # as messages show it

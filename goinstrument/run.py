@@ -3,14 +3,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from goinstrument import batch, result
 from goinstrument.cache import Cache
@@ -48,8 +46,7 @@ def say(message: str) -> None:
 # --- what one file's outcome did --------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Done:
+class Done(NamedTuple):
     """What one file's Outcome means for the run, made in a worker: no bytes travel back but a
     changed file's (`write`), which the parent writes, so that a worker has no effect on disk and
     an item a dead worker lost can simply be run again."""
@@ -247,7 +244,7 @@ def _write(done: Done) -> Done:
     except FileError as exc:
         return _failed(done.path, str(exc))
     stat = _stat(Path(done.path))  # what we wrote, unless someone wrote again since
-    return dataclasses.replace(done, write=None, clean=stat if stat is not None and stat[1] == len(after) else None)
+    return done._replace(write=None, clean=stat if stat is not None and stat[1] == len(after) else None)
 
 
 def _stat(path: Path) -> tuple[int, int] | None:
@@ -343,7 +340,7 @@ def _apply_staged(
     index: gitops.StagedIndex, file: gitops.StagedFile, staged: Outcome, worktree: Outcome | None, output: Output, summary: Summary
 ) -> Done:
     if staged.problem is not None:  # its line and column are the staged content's, which the working tree may not hold
-        staged = dataclasses.replace(staged, problem=dataclasses.replace(staged.problem, message=f"{staged.problem.message} (the staged content)"))
+        staged = staged._replace(problem=staged.problem._replace(message=f"{staged.problem.message} (the staged content)"))
     if staged.problem is not None or output is not Output.WRITE:
         diff = unified_diff(staged.path, staged.source, staged.output) if output is Output.DIFF and staged.changed else None
         if diff:

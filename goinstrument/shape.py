@@ -42,6 +42,7 @@ import re
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from tree_sitter import Node
 
@@ -107,8 +108,7 @@ class _Template:
         return cls(node, placeholder, None, node.text if node.child_count == 0 else None, children)
 
 
-@dataclass(frozen=True)
-class Where:
+class Where(NamedTuple):
     """What bound placeholders must be, in the function being matched."""
 
     contexts: frozenset[bytes]  # names the context may have (the context parameter; any parameter for removal)
@@ -263,8 +263,7 @@ class Shape:
         )
 
 
-@dataclass(frozen=True)
-class Transition:
+class Transition(NamedTuple):
     """From one variant's statements to another's (indices into each variant's statements)."""
 
     deleted: tuple[int, ...]  # statements of the current variant that go
