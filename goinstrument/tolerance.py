@@ -34,7 +34,8 @@ UNSUPPORTED_LETTERS = frozenset(
         *(0xFDFB, 0xFE70, 0xFE72, 0xFE74, 0xFE76, 0xFE78, 0xFE7A, 0xFE7C, 0xFE7E, 0xFF9E, 0xFF9F),
     )
 )
-_UNSUPPORTED = tuple(letter.encode() for letter in sorted(UNSUPPORTED_LETTERS))
+# One pass over the bytes finds any of them (22 `in` tests took 7 times as long).
+_UNSUPPORTED = re.compile(b"|".join(re.escape(letter.encode()) for letter in sorted(UNSUPPORTED_LETTERS)))
 # Stand-ins by UTF-8 length: XID_Start letters of rare blocks (Thaana, CJK Extension A, CJK Extension B).
 _STAND_INS = {2: range(0x0780, 0x07A6), 3: range(0x3400, 0x4DC0), 4: range(0x20000, 0x2A6E0)}
 _CALL = re.compile(rb"(?<![\w.])(new|make)(\s*)\(")
@@ -70,7 +71,7 @@ def restore(src: bytes, output: bytes) -> bytes:
 
 def letter_masks(src: bytes) -> dict[str, str]:
     """Each unsupported letter `src` holds -> its stand-in (deterministic for a given src)."""
-    if src.isascii() or not any(letter in src for letter in _UNSUPPORTED):  # the bytes first: decoding costs more
+    if src.isascii() or not _UNSUPPORTED.search(src):  # the bytes first: decoding costs more
         return {}
     try:
         text = src.decode("utf-8")
