@@ -321,7 +321,7 @@ def _strip(src: bytes, settings: RewriteOptions, info: FileInfo, migrating: bool
     foreign_file = any(b.foreign for b in blocks)
     if migrating:
         blocks = [b for b in blocks if b.foreign or (foreign_file and b.trailer_end > b.lines[1])]
-    blocks = _span_unused_elsewhere(root, blocks)
+    blocks = _span_unused_elsewhere(src, root, blocks)
     if not blocks:
         return Result(src, src)
     edits = [Edit(b.lines[0], b.trailer_end if foreign_file else b.lines[1], b"") for b in blocks]
@@ -353,16 +353,32 @@ def _without_our_line_directives(src: bytes) -> bytes:
     return apply(src, edits) if edits else src
 
 
-def _span_unused_elsewhere(root: Node, blocks: list[_Block]) -> list[_Block]:
+def _span_unused_elsewhere(src: bytes, root: Node, blocks: list[_Block]) -> list[_Block]:
     """The blocks whose span variable nothing outside the removed code uses (a hand-written
     `defer func() { span.RecordError(err); log(err) }()` after our two lines keeps them)."""
-    index = syntax.index(root)
     while True:
         removed = [b.code for b in blocks]
-        kept = [b for b in blocks if not any(not _inside(n.start_byte, removed) for n in _uses_in_body(index, b))]
+        kept = [b for b in blocks if not _named_outside(src, b, removed) or not _used_outside(root, b, removed)]
         if len(kept) == len(blocks):
             return kept
         blocks = kept
+
+
+def _named_outside(src: bytes, block: _Block, removed: list[tuple[int, int]]) -> bool:
+    """Whether the block's span or local variable is spelled in its body outside the removed code:
+    without that, no identifier there can name it (the usual case, checked without the file's
+    identifiers)."""
+    for name in (block.span, block.local):
+        at = src.find(name, block.body[0], block.body[1]) if name else -1
+        while at != -1:
+            if not _inside(at, removed):
+                return True
+            at = src.find(name, at + 1, block.body[1])
+    return False
+
+
+def _used_outside(root: Node, block: _Block, removed: list[tuple[int, int]]) -> bool:
+    return any(not _inside(n.start_byte, removed) for n in _uses_in_body(syntax.index(root), block))
 
 
 def _uses_in_body(index: syntax.Index, block: _Block) -> list[Node]:

@@ -507,3 +507,15 @@ def test_remove_keeps_a_hand_written_span_in_our_shape(tmp_path):
     (tmp_path / "users.go").write_text(src)
     run_cli("--remove", "users.go", cwd=tmp_path, check=0)
     assert (tmp_path / "users.go").read_text() == src
+
+
+def test_the_span_name_spelled_in_a_comment_or_string_is_not_a_use():
+    """A span is kept when its variable is used outside our code; the name in a comment, a string
+    or a longer identifier is no use of it (the bytes alone would say it might be)."""
+    src = (
+        b'package p\n\nimport "context"\n\nfunc F(ctx context.Context) {\n'
+        b'\t// the span ends with F\n\tspanName := "span"\n\tprintln(spanName, ctx)\n}\n'
+    )
+    instrumented = instrument(src, RewriteOptions(), FileInfo("f.go", "t")).output
+    assert b"defer span.End()" in instrumented
+    assert remove(instrumented, RewriteOptions(), FileInfo("f.go", "t")).output == src
