@@ -1,8 +1,10 @@
 """Many files at once: in worker processes, one file's failure never stopping the others.
 
-`run_all(work, items, jobs, died, progress)` gives `work(item)` for every item, in the
-items' order, and calls `progress(n)` in this process as each n results arrive, in
-whatever order they are done (for a progress bar). Small batches run in this process (starting workers would cost
+`run_all(work, items, jobs, died, progress, finish)` gives `finish(work(item))` for every
+item, in the items' order: `finish` runs in this process on each result as it arrives (the
+run writes a changed file there, while the workers go on with the others), and then
+`progress(n)` is called as each n results are finished, in whatever order they are done
+(for a progress bar). Small batches run in this process (starting workers would cost
 more than they save); larger ones in a pool of `jobs` worker processes, the
 items sent in chunks. A worker that dies (killed for memory, a crash in a
 native library) breaks the pool: the items whose results were lost are then
@@ -28,27 +30,39 @@ SERIAL_BELOW = 48  # items; fewer are done in this process, sparing the worker s
 
 
 def run_all(
-    work: Callable[[T], R], items: Sequence[T], jobs: int, died: Callable[[T, str], R], progress: Callable[[int], None] | None = None
+    work: Callable[[T], R],
+    items: Sequence[T],
+    jobs: int,
+    died: Callable[[T, str], R],
+    progress: Callable[[int], None] | None = None,
+    finish: Callable[[R], R] | None = None,
 ) -> list[R]:
-    """`work(item)` for every item, in order; `work` must be picklable (a module-level function or a partial of one)."""
+    """`finish(work(item))` for every item, in order; `work` must be picklable (a module-level
+    function or a partial of one); `finish` (default: none) runs in this process."""
     workers = jobs or os.cpu_count() or 1
     report = progress or _nothing
+    done = finish or _same
     if workers == 1 or len(items) < SERIAL_BELOW:
-        return [_reported(work(item), report) for item in items]
+        return [_reported(done(work(item)), report) for item in items]
     results: dict[int, R] = {}
     size = max(1, min(64, len(items) // (workers * 8)))
     chunks = [list(range(start, min(start + size, len(items)))) for start in range(0, len(items), size)]
-    lost = _in_pool(work, items, chunks, workers, results, report)
+    lost = _in_pool(work, items, chunks, workers, results, report, done)
     while lost:  # one at a time, in order: the first lost item is the one its worker died on
-        lost = _in_pool(work, items, [[i] for i in lost], 1, results, report)
+        lost = _in_pool(work, items, [[i] for i in lost], 1, results, report, done)
         if lost:
             culprit, lost = lost[0], lost[1:]
-            results[culprit] = _reported(died(items[culprit], "the worker process processing it died (killed, or out of memory?)"), report)
+            why = "the worker process processing it died (killed, or out of memory?)"
+            results[culprit] = _reported(done(died(items[culprit], why)), report)
     return [results[i] for i in range(len(items))]
 
 
 def _nothing(n: int) -> None:
     pass
+
+
+def _same(result: R) -> R:
+    return result
 
 
 def _reported(result: R, progress: Callable[[int], None]) -> R:
@@ -68,7 +82,13 @@ def _chunk(work: Callable[[T], R], chunk: list[T]) -> list[R]:
 
 
 def _in_pool(
-    work: Callable[[T], R], items: Sequence[T], chunks: list[list[int]], workers: int, results: dict[int, R], progress: Callable[[int], None]
+    work: Callable[[T], R],
+    items: Sequence[T],
+    chunks: list[list[int]],
+    workers: int,
+    results: dict[int, R],
+    progress: Callable[[int], None],
+    finish: Callable[[R], R],
 ) -> list[int]:
     """Run the chunks; fill `results` and report progress as each chunk is done; the indices
     whose results a broken pool lost, in order."""
@@ -82,9 +102,10 @@ def _in_pool(
         for future in as_completed(futures):
             chunk = futures[future]
             try:
-                results.update(zip(chunk, future.result(), strict=True))
+                done = future.result()
             except BrokenProcessPool:
                 lost.extend(chunk)
                 continue
+            results.update(zip(chunk, map(finish, done), strict=True))
             progress(len(chunk))
     return sorted(lost)

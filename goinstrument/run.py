@@ -145,11 +145,17 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
     if todo:
         import goinstrument.process  # noqa: F401 - loaded once here, before the workers fork
     work = partial(_file_work, rewrite=rewrite, output=options.output, verify=options.verify)
+    written: set[str] = set()  # the directories of the files written
+
+    def write(done: Done) -> Done:
+        """Each changed file is written as its result arrives, while the workers go on."""
+        if done.write is not None:
+            written.add(os.path.dirname(os.path.abspath(done.path)))
+        return _write(done)
+
     with progress_bar(len(todo), options.progress) as advance:
-        dones = batch.run_all(work, todo, options.jobs, lambda path, why: _failed(str(path), why), advance)
+        dones = batch.run_all(work, todo, options.jobs, lambda path, why: _failed(str(path), why), advance, finish=write)
     summary = Summary(problems=problems, skipped=explicit_skips + cached_skips)
-    written = {os.path.dirname(os.path.abspath(done.path)) for done in dones if done.write is not None}
-    dones = [_write(done) for done in dones]
     stamper.after_writes(written)
     for done in dones:
         summary.add(done)

@@ -152,3 +152,33 @@ def test_run_all_reports_progress_as_results_arrive_not_in_the_items_order(tmp_p
     results = batch.run_all(partial(_waits_for, str(flag)), items, 2, _died, lambda n: flag.touch())
     assert results[0] is True
     assert all(results)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_run_all_finishes_each_result_in_this_process_in_the_items_order(jobs):
+    """`finish` (the run's write of a changed file) runs in the parent, once per item."""
+    finished: list[tuple[int, int]] = []
+
+    def finish(result: int) -> int:
+        finished.append((os.getpid(), result))
+        return result + 1
+
+    items = list(range(200))
+    assert batch.run_all(_square, items, jobs, _died, finish=finish) == [n * n + 1 for n in items]
+    assert sorted(r for _, r in finished) == sorted(n * n for n in items)
+    assert {pid for pid, _ in finished} == {os.getpid()}
+
+
+def test_run_all_finishes_results_as_they_arrive(tmp_path):
+    """Item 0's chunk finishes only once the parent has finished another chunk's results:
+    finishing them all at the end would leave it waiting in vain."""
+    from functools import partial
+
+    flag = tmp_path / "finished"
+
+    def finish(result: bool) -> bool:
+        flag.touch()
+        return result
+
+    results = batch.run_all(partial(_waits_for, str(flag)), list(range(200)), 2, _died, finish=finish)
+    assert all(results)
