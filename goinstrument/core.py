@@ -64,7 +64,7 @@ def instrument(src: bytes, settings: RewriteOptions, info: FileInfo) -> Result:
     dropped = [r for p in plans if isinstance(p, UpdateSpan) for r in p.dropped]
     unused = []
     if dropped:  # an error block removed: the imports only it used go too
-        unused = remove.unused_imports(root, list(facts.imports), set(shape.of(info.backend).imports) - used, dropped)
+        unused = remove.unused_imports(src, root, list(facts.imports), set(shape.of(info.backend).imports) - used, dropped)
         fixed += remove.import_edits(src, root, {s.start for s in unused})
     fixed += rename_imports(root, {spec: name for spec, name in imports.renamed.items() if spec not in unused}, dropped)
     aligned, beyond = realign(src, root, {p.expanded_row for p in added if p.expanded_row is not None})

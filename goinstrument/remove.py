@@ -194,19 +194,37 @@ def _inside(offset: int, ranges: Iterable[tuple[int, int]]) -> bool:
     return any(start <= offset < end for start, end in ranges)
 
 
-def unused_imports(root: Node, specs: list[ImportSpec], paths: set[str], removed: list[tuple[int, int]]) -> list[ImportSpec]:
+def unused_imports(src: bytes, root: Node, specs: list[ImportSpec], paths: set[str], removed: list[tuple[int, int]]) -> list[ImportSpec]:
     """Imports of `paths` the removed code used and nothing else does."""
-    uses = syntax.package_uses(root)
+    imported = [(s.start, s.end) for s in specs]
     found = []
     for spec in specs:
         if spec.path not in paths or spec.name in ("_", "."):
             continue
         name = spec.local_name.encode()
-        # A local variable of that name (`for _, attribute := range xs`) is no use of the package.
-        mine = [u for u in uses if u.text == name and not scopes.resolves_locally(u, name)]
-        if any(_inside(u.start_byte, removed) for u in mine) and all(_inside(u.start_byte, removed) for u in mine):
-            found.append(spec)
+        if _spelled_outside(src, name, (0, len(src)), removed + imported):
+            # A local variable of that name (`for _, attribute := range xs`) is no use of the package.
+            mine = [u for u in syntax.package_uses(root) if u.text == name and not scopes.resolves_locally(u, name)]
+            if any(_inside(u.start_byte, removed) for u in mine) and all(_inside(u.start_byte, removed) for u in mine):
+                found.append(spec)
+        elif any(_package_used(root, name, start, end) for start, end in removed):
+            found.append(spec)  # spelled only in the removed code (and the imports): used nowhere else
     return found
+
+
+def _spelled_outside(src: bytes, name: bytes, within: tuple[int, int], ranges: list[tuple[int, int]]) -> bool:
+    """Whether `name`'s bytes occur in `within` outside `ranges`: without that, no identifier
+    there can be `name` (the usual case, decided without the file's identifiers)."""
+    at = src.find(name, *within) if name else -1
+    while at != -1:
+        if not _inside(at, ranges):
+            return True
+        at = src.find(name, at + 1, within[1])
+    return False
+
+
+def _package_used(root: Node, name: bytes, start: int, end: int) -> bool:
+    return any(u.text == name and not scopes.resolves_locally(u, name) for u in syntax.package_uses_in(root, start, end))
 
 
 def _third_party(path: str) -> bool:
@@ -326,7 +344,7 @@ def _strip(src: bytes, settings: RewriteOptions, info: FileInfo, migrating: bool
         return Result(src, src)
     edits = [Edit(b.lines[0], b.trailer_end if foreign_file else b.lines[1], b"") for b in blocks]
     paths = {p for s in shapes for p in s.imports}
-    doomed = unused_imports(root, specs, paths, [b.code for b in blocks])
+    doomed = unused_imports(src, root, specs, paths, [b.code for b in blocks])
     moved = []
     if migrating:
         moved = [s for s in specs if s.path in paths and s not in doomed and s.name not in ("_", ".") and _misplaced(s, specs)]
@@ -365,16 +383,8 @@ def _span_unused_elsewhere(src: bytes, root: Node, blocks: list[_Block]) -> list
 
 
 def _named_outside(src: bytes, block: _Block, removed: list[tuple[int, int]]) -> bool:
-    """Whether the block's span or local variable is spelled in its body outside the removed code:
-    without that, no identifier there can name it (the usual case, checked without the file's
-    identifiers)."""
-    for name in (block.span, block.local):
-        at = src.find(name, block.body[0], block.body[1]) if name else -1
-        while at != -1:
-            if not _inside(at, removed):
-                return True
-            at = src.find(name, at + 1, block.body[1])
-    return False
+    """Whether the block's span or local variable is spelled in its body outside the removed code."""
+    return any(_spelled_outside(src, name, block.body, removed) for name in (block.span, block.local))
 
 
 def _used_outside(root: Node, block: _Block, removed: list[tuple[int, int]]) -> bool:

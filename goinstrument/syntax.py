@@ -247,6 +247,10 @@ class Index:
         nodes.sort(key=_START)
         return nodes
 
+    def has(self, kind: str) -> bool:
+        """Whether the nodes of `kind` are at hand without another query."""
+        return self._mapping is None or kind in self._found
+
     def structure(self, kind: str) -> list[Node]:
         """The nodes of one structure kind (only that kind's list is sorted, or mapped, if not yet)."""
         attribute: str = {"function": "functions", "comment": "comments", "alias": "aliases"}[kind]
@@ -330,6 +334,23 @@ def type_alias_names(root: Node) -> set[bytes]:
 def package_uses(root: Node) -> list[Node]:
     """Every identifier that may name an imported package (`x` in `x.Y`), in source order."""
     return index(root).package_uses
+
+
+_PACKAGE_USES = "\n".join(line for line in _INDEX.splitlines() if "@package_use" in line)
+
+
+def package_uses_in(root: Node, start: int, end: int) -> list[Node]:
+    """The package uses (as package_uses) that start in [start, end): from the tree's index where
+    it has them, else from a query over that range alone (not a walk of the whole tree)."""
+    known = index(root)
+    if known.has("package_use"):
+        uses = known.package_uses
+        starts = [n.start_byte for n in uses]
+        return uses[bisect.bisect_left(starts, start) : bisect.bisect_left(starts, end)]
+    cursor = QueryCursor(query(_PACKAGE_USES))
+    cursor.set_byte_range(start, end)
+    found = cursor.captures(root).get("package_use", [])
+    return sorted((n for n in found if start <= n.start_byte < end), key=_START)
 
 
 def comments(root: Node) -> list[Node]:

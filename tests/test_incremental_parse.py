@@ -50,9 +50,15 @@ def _check(path: str, src: bytes, options: RewriteOptions = OPTIONS) -> bool:
     assert tree is not None, path
     assert syntax.parse(result.output) is tree  # the check's second run gets it
     assert str(tree.root_node) == _full(result.output), path
+    full = syntax.Index(tree.root_node)
     if tree.root_node.id in syntax._INDEXES:
         MAPPED.append(path)
-    assert _nodes(syntax.index(tree.root_node)) == _nodes(syntax.Index(tree.root_node)), path
+        # Package uses in a range, from a query over the range alone: those of the whole query.
+        assert not syntax.index(tree.root_node).has("package_use")
+        for func in syntax.functions(tree.root_node):
+            ranged = syntax.package_uses_in(tree.root_node, func.start_byte, func.end_byte)
+            assert ranged == [n for n in full.package_uses if func.start_byte <= n.start_byte < func.end_byte], path
+    assert _nodes(syntax.index(tree.root_node)) == _nodes(full), path
     return True
 
 

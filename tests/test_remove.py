@@ -519,3 +519,15 @@ def test_the_span_name_spelled_in_a_comment_or_string_is_not_a_use():
     instrumented = instrument(src, RewriteOptions(), FileInfo("f.go", "t")).output
     assert b"defer span.End()" in instrumented
     assert remove(instrumented, RewriteOptions(), FileInfo("f.go", "t")).output == src
+
+
+def test_an_import_name_spelled_in_a_comment_or_string_is_not_a_use():
+    """Our imports go with our code unless something else uses them; the package's name in a
+    comment or a string is no use of it (the bytes alone would say it might be)."""
+    src = (
+        b'package p\n\nimport "context"\n\n// otel.Tracer is not called here.\nfunc F(ctx context.Context) {\n'
+        b'\tprintln("otel.Tracer", ctx)\n}\n'
+    )
+    instrumented = instrument(src, RewriteOptions(), FileInfo("f.go", "t")).output
+    assert b'"go.opentelemetry.io/otel"' in instrumented
+    assert remove(instrumented, RewriteOptions(), FileInfo("f.go", "t")).output == src
