@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import NamedTuple
 
 from goinstrument import buildtags, runtimenames, syntax
@@ -39,6 +39,14 @@ def _declaration_forms(name: bytes) -> tuple[bytes, ...]:
     return (b"type " + name, b"var " + name, b"const " + name, b"func " + name, b"\n\t" + name)
 
 
+@cache
+def _may_declare(name: bytes) -> re.Pattern[bytes]:
+    """Any of the name's declaration forms: the name found first (re's fast literal search), then
+    what precedes it looked at; one pass over a file where testing each form took five."""
+    behind = "|".join(f"(?<={re.escape(form.decode())})" for form in _declaration_forms(name))
+    return re.compile(re.escape(name) + f"(?:{behind})".encode())
+
+
 def declared_names(src: bytes) -> set[str]:
     names: set[bytes] = set()
     for pattern in (_TOP_LEVEL, _GROUP_FIRST):
@@ -57,10 +65,10 @@ def package_declarations(directory: str, wanted: frozenset[str]) -> frozenset[st
     # Substring tests are fast; a name holding another (otelcodes, codes) needs no test of its own.
     rare = wanted - PREDECLARED
     words = [w.encode() for w in rare if not any(o != w and o in w for o in rare)]
-    forms = [form for name in wanted & PREDECLARED for form in _declaration_forms(name.encode())]
+    forms = [_may_declare(name.encode()) for name in sorted(wanted & PREDECLARED)]
     names: set[str] = set()
     for _, data in _go_sources(directory):
-        if any(word in data for word in words) or any(form in data for form in forms):
+        if any(word in data for word in words) or any(form.search(data) for form in forms):
             names |= declared_names(data) & wanted
     return frozenset(names)
 

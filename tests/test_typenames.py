@@ -98,3 +98,14 @@ def test_error_is_looked_for_in_its_declaration_forms(tmp_path):
     (tmp_path / "b.go").write_text("package p\n\ntype (\n\terror interface{ Code() int }\n)\n")
     package_declarations.cache_clear()
     assert package_declarations(str(tmp_path), candidates) == frozenset({"error"})
+
+
+@pytest.mark.parametrize(
+    "declaration",
+    ["type error struct{}", "var error = 1", "const error = 1", "func error() {}", "var (\n\terror = 1\n)", "type (\n\terror int\n)"],
+)
+def test_each_declaration_form_of_error_is_found(tmp_path, declaration):
+    (tmp_path / "a.go").write_text(f"package p\n\n{declaration}\n")
+    (tmp_path / "b.go").write_text("package p\n\nfunc F() error {\n\terrors := 1\n\t_ = errors\n\treturn nil\n}\n")
+    candidates = import_name_candidates(FileInfo().backend)
+    assert package_declarations(str(tmp_path), candidates) == frozenset({"error"})
