@@ -96,7 +96,7 @@ class _Template:
         self.kind = node.kind_id  # compared with a real node's: an int, where `type` makes a str
         self.placeholder = placeholder
         self.attribute = attribute  # an argument list of the one-attribute template: that template
-        self.text = text  # a leaf's text
+        self.text = text  # a named leaf's text (None: an anonymous token, or not a leaf)
         self.children = children
 
     @classmethod
@@ -105,7 +105,10 @@ class _Template:
         if placeholder is None and node.type == "argument_list" and _holds_attribute(node):
             return cls(node, None, cls.of(node.named_children[0]), None, ())
         children = () if placeholder is not None else tuple(cls.of(c) for c in node.children)
-        return cls(node, placeholder, None, node.text if node.child_count == 0 else None, children)
+        # A leaf's text, compared with a real leaf's; an anonymous leaf (`(`, `:=`, `defer`) is one
+        # token, which its kind alone names: no text to compare.
+        text = node.text if node.child_count == 0 and node.is_named else None
+        return cls(node, placeholder, None, text, children)
 
 
 class Where(NamedTuple):
@@ -292,7 +295,7 @@ class _Binder:
             return self._attribute_list(template.attribute, real)
         children = template.children
         if not children:
-            return real.child_count == 0 and template.text == real.text
+            return template.text is None or (real.child_count == 0 and template.text == real.text)
         reals = real.children
         if len(children) != len(reals):
             return False
