@@ -270,6 +270,10 @@ class Index:
         return self._kind("package_use")
 
     @cached_property
+    def package_use_starts(self) -> list[int]:
+        return [n.start_byte for n in self.package_uses]
+
+    @cached_property
     def aliases(self) -> list[Node]:
         return self._kind("alias")
 
@@ -344,9 +348,8 @@ def package_uses_in(root: Node, start: int, end: int) -> list[Node]:
     it has them, else from a query over that range alone (not a walk of the whole tree)."""
     known = index(root)
     if known.has("package_use"):
-        uses = known.package_uses
-        starts = [n.start_byte for n in uses]
-        return uses[bisect.bisect_left(starts, start) : bisect.bisect_left(starts, end)]
+        starts = known.package_use_starts
+        return known.package_uses[bisect.bisect_left(starts, start) : bisect.bisect_left(starts, end)]
     cursor = QueryCursor(query(_PACKAGE_USES))
     cursor.set_byte_range(start, end)
     found = cursor.captures(root).get("package_use", [])
