@@ -509,25 +509,21 @@ def test_remove_keeps_a_hand_written_span_in_our_shape(tmp_path):
     assert (tmp_path / "users.go").read_text() == src
 
 
-def test_the_span_name_spelled_in_a_comment_or_string_is_not_a_use():
-    """A span is kept when its variable is used outside our code; the name in a comment, a string
-    or a longer identifier is no use of it (the bytes alone would say it might be)."""
-    src = (
+@pytest.mark.parametrize(
+    "src",
+    [
+        # the span variable's name in a comment, a string and a longer identifier
         b'package p\n\nimport "context"\n\nfunc F(ctx context.Context) {\n'
-        b'\t// the span ends with F\n\tspanName := "span"\n\tprintln(spanName, ctx)\n}\n'
-    )
-    instrumented = instrument(src, RewriteOptions(), FileInfo("f.go", "t")).output
-    assert b"defer span.End()" in instrumented
-    assert remove(instrumented, RewriteOptions(), FileInfo("f.go", "t")).output == src
-
-
-def test_an_import_name_spelled_in_a_comment_or_string_is_not_a_use():
-    """Our imports go with our code unless something else uses them; the package's name in a
-    comment or a string is no use of it (the bytes alone would say it might be)."""
-    src = (
+        b'\t// the span ends with F\n\tspanName := "span"\n\tprintln(spanName, ctx)\n}\n',
+        # an import's name in a comment and a string
         b'package p\n\nimport "context"\n\n// otel.Tracer is not called here.\nfunc F(ctx context.Context) {\n'
-        b'\tprintln("otel.Tracer", ctx)\n}\n'
-    )
+        b'\tprintln("otel.Tracer", ctx)\n}\n',
+    ],
+    ids=["span", "import"],
+)
+def test_a_name_spelled_outside_our_code_but_not_used_there_is_no_use(src: bytes):
+    """Our span and imports are kept when something else uses them; their names in a comment, a
+    string or a longer identifier are no use (the bytes alone would say they might be)."""
     instrumented = instrument(src, RewriteOptions(), FileInfo("f.go", "t")).output
-    assert b'"go.opentelemetry.io/otel"' in instrumented
+    assert b"defer span.End()" in instrumented and b'"go.opentelemetry.io/otel"' in instrumented
     assert remove(instrumented, RewriteOptions(), FileInfo("f.go", "t")).output == src
