@@ -527,3 +527,22 @@ def test_a_name_spelled_outside_our_code_but_not_used_there_is_no_use(src: bytes
     instrumented = instrument(src, RewriteOptions(), FileInfo("f.go", "t")).output
     assert b"defer span.End()" in instrumented and b'"go.opentelemetry.io/otel"' in instrumented
     assert remove(instrumented, RewriteOptions(), FileInfo("f.go", "t")).output == src
+
+
+def test_names_with_letters_the_parser_lacks_are_looked_for_in_the_tree():
+    """With stand-in letters (tolerance.py) the tree's names are not the file's bytes: whether the
+    span or an import is used elsewhere is the tree's to say (an import alias `ำa` used by G stays;
+    a span `ำs` used again stays)."""
+    alias = (
+        'package p\n\nimport (\n\t"context"\n\n\tำa "go.opentelemetry.io/otel"\n)\n\n'
+        'func F(ctx context.Context) {\n\tctx, span := ำa.Tracer("t").Start(ctx, "F")\n\tdefer span.End()\n\tprintln(ctx)\n}\n\n'
+        "func G() { _ = ำa.GetTracerProvider() }\n"
+    ).encode()
+    out = remove(alias, RewriteOptions(), FileInfo("f.go", "t")).output
+    assert 'ำa "go.opentelemetry.io/otel"'.encode() in out
+    assert b"Start(ctx" not in out
+    span = (
+        'package p\n\nimport (\n\t"context"\n\n\t"go.opentelemetry.io/otel"\n)\n\n'
+        'func F(ctx context.Context) {\n\tctx, ำs := otel.Tracer("t").Start(ctx, "F")\n\tdefer ำs.End()\n\tำs.AddEvent("x")\n\tprintln(ctx)\n}\n'
+    ).encode()
+    assert remove(span, RewriteOptions(), FileInfo("f.go", "t")).output == span
