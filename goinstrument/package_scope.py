@@ -86,10 +86,18 @@ def _go_sources(directory: str) -> tuple[tuple[str, bytes], ...]:
     """
     global _last_read
     try:
-        entries = [e for e in os.scandir(directory) if e.name.endswith(".go") and e.is_file()]
-        stamp = tuple((e.name, st.st_mtime_ns, st.st_size) for e in entries for st in (e.stat(),))
+        listed = [e for e in os.scandir(directory) if e.name.endswith(".go") and e.is_file()]
     except OSError:
         return ()
+    entries, times = [], []
+    for entry in listed:
+        try:
+            st = entry.stat()
+        except OSError:  # gone since the listing: one file less, not the whole package
+            continue
+        entries.append(entry)
+        times.append((entry.name, st.st_mtime_ns, st.st_size))
+    stamp = tuple(times)
     if _last_read[:2] == (directory, stamp):
         return _last_read[2]
     sources = []

@@ -109,3 +109,24 @@ def test_each_declaration_form_of_error_is_found(tmp_path, declaration):
     (tmp_path / "b.go").write_text("package p\n\nfunc F() error {\n\terrors := 1\n\t_ = errors\n\treturn nil\n}\n")
     candidates = import_name_candidates(FileInfo().backend)
     assert package_declarations(str(tmp_path), candidates) == frozenset({"error"})
+
+
+def test_a_sibling_gone_since_the_listing_costs_that_file_only(tmp_path, monkeypatch):
+    """A file deleted between the directory listing and its stat (a checkout running meanwhile)
+    leaves the other files' declarations found."""
+    import os
+
+    from goinstrument import package_scope
+
+    (tmp_path / "a.go").write_text("package p\n\nvar otel = 1\n")
+    (tmp_path / "b.go").write_text("package p\n")
+    listing = os.scandir
+
+    def listed_then_deleted(path):
+        entries = list(listing(path))
+        (tmp_path / "b.go").unlink()
+        return iter(entries)
+
+    monkeypatch.setattr(package_scope.os, "scandir", listed_then_deleted)
+    package_declarations.cache_clear()
+    assert package_declarations(str(tmp_path), frozenset({"otel"})) == frozenset({"otel"})
