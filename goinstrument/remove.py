@@ -20,7 +20,7 @@ import bisect
 import itertools
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import NamedTuple
 
 from tree_sitter import Node
@@ -197,14 +197,13 @@ def _inside(offset: int, ranges: Iterable[tuple[int, int]]) -> bool:
 def unused_imports(src: bytes, root: Node, specs: list[ImportSpec], paths: set[str], removed: list[tuple[int, int]]) -> list[ImportSpec]:
     """Imports of `paths` the removed code used and nothing else does."""
     imported = [(s.start, s.end) for s in specs]
-    # The names come from the tree: with stand-in letters (tolerance.py) they are not src's bytes.
-    spelled = _spelled_outside if not tolerance.letter_masks(src) else _always
+    code = _tree_bytes(src)
     found = []
     for spec in specs:
         if spec.path not in paths or spec.name in ("_", "."):
             continue
         name = spec.local_name.encode()
-        if spelled(src, name, (0, len(src)), removed + imported):
+        if _spelled_outside(code, name, (0, len(src)), removed + imported):
             # A local variable of that name (`for _, attribute := range xs`) is no use of the package.
             mine = [u for u in syntax.package_uses(root) if u.text == name and not scopes.resolves_locally(u, name)]
             if any(_inside(u.start_byte, removed) for u in mine) and all(_inside(u.start_byte, removed) for u in mine):
@@ -214,23 +213,24 @@ def unused_imports(src: bytes, root: Node, specs: list[ImportSpec], paths: set[s
     return found
 
 
-def _spelled_outside(src: bytes, name: bytes, within: tuple[int, int], ranges: list[tuple[int, int]]) -> bool:
-    """Whether `name`'s bytes occur in `within` outside `ranges`: without that, no identifier
-    there can be `name` (the usual case, decided without the file's identifiers)."""
-    at = src.find(name, *within) if name else -1
+def _tree_bytes(src: bytes) -> bytes | None:
+    """`src` where it is what the tree holds; None where names read from the tree are stand-in
+    letters (tolerance.py), which the file's bytes do not spell."""
+    return None if tolerance.letter_masks(src) else src
+
+
+def _spelled_outside(code: bytes | None, name: bytes, within: tuple[int, int], ranges: list[tuple[int, int]]) -> bool:
+    """Whether `name`'s bytes may occur in `within` outside `ranges`: without that, no identifier
+    there can be `name` (the usual case, decided without the file's identifiers). With no `code`
+    (_tree_bytes), it may: the tree decides."""
+    if code is None:
+        return True
+    at = code.find(name, *within) if name else -1
     while at != -1:
         if not _inside(at, ranges):
             return True
-        at = src.find(name, at + 1, within[1])
+        at = code.find(name, at + 1, within[1])
     return False
-
-
-def _always(src: bytes, name: bytes, within: tuple[int, int], ranges: list[tuple[int, int]]) -> bool:
-    """_spelled_outside's stand-in where the file's bytes are not the tree's: ask the tree."""
-    return True
-
-
-_Spelled = Callable[[bytes, bytes, tuple[int, int], list[tuple[int, int]]], bool]
 
 
 def _package_used(root: Node, name: bytes, start: int, end: int) -> bool:
@@ -384,18 +384,18 @@ def _without_our_line_directives(src: bytes) -> bytes:
 def _span_unused_elsewhere(src: bytes, root: Node, blocks: list[_Block]) -> list[_Block]:
     """The blocks whose span variable nothing outside the removed code uses (a hand-written
     `defer func() { span.RecordError(err); log(err) }()` after our two lines keeps them)."""
-    spelled = _spelled_outside if not tolerance.letter_masks(src) else _always  # as in unused_imports
+    code = _tree_bytes(src)
     while True:
         removed = [b.code for b in blocks]
-        kept = [b for b in blocks if not _named_outside(spelled, src, b, removed) or not _used_outside(root, b, removed)]
+        kept = [b for b in blocks if not _named_outside(code, b, removed) or not _used_outside(root, b, removed)]
         if len(kept) == len(blocks):
             return kept
         blocks = kept
 
 
-def _named_outside(spelled: _Spelled, src: bytes, block: _Block, removed: list[tuple[int, int]]) -> bool:
-    """Whether the block's span or local variable is spelled in its body outside the removed code."""
-    return any(spelled(src, name, block.body, removed) for name in (block.span, block.local))
+def _named_outside(code: bytes | None, block: _Block, removed: list[tuple[int, int]]) -> bool:
+    """Whether the block's span or local variable may be spelled in its body outside the removed code."""
+    return any(_spelled_outside(code, name, block.body, removed) for name in (block.span, block.local) if name)
 
 
 def _used_outside(root: Node, block: _Block, removed: list[tuple[int, int]]) -> bool:
