@@ -30,9 +30,9 @@ from goinstrument.edits import Edit, apply, insert
 from goinstrument.facts import FileFacts, ImportNames, TakenNames, fresh
 from goinstrument.fileinfo import FileInfo
 from goinstrument.imports import plan_additions, rename_imports
-from goinstrument.linedirectives import apply_with_directives
+from goinstrument.linedirectives import apply_with_directives, numbering
 from goinstrument.options import RewriteOptions
-from goinstrument.plan import AddSpan, Insertion, Plan, Rendering, UpdateSpan, render
+from goinstrument.plan import AddSpan, Insertion, Lines, Plan, Rendering, UpdateSpan, render
 from goinstrument.result import Coverage, Finding, Position, Problem, Result
 from goinstrument.typenames import TypeNames
 
@@ -69,7 +69,8 @@ def instrument(src: bytes, settings: RewriteOptions, info: FileInfo) -> Result:
     fixed += rename_imports(root, {spec: name for spec, name in imports.renamed.items() if spec not in unused}, dropped)
     aligned, beyond = realign(src, root, {p.expanded_row for p in added if p.expanded_row is not None})
     fixed += aligned
-    edits = render(src, fixed, plans, moved_lines="code" in settings.attributes and not settings.line_directives)
+    lines = Lines(numbering(src), not settings.line_directives) if "code" in settings.attributes else None
+    edits = render(src, fixed, plans, lines)
     edits = [e for e in edits if src[e.start : e.end] != e.text]  # an update that finds nothing to change
     if not edits:
         output = src

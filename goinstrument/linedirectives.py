@@ -20,6 +20,7 @@ ours restore *their* numbering and their file stays in force.
 from __future__ import annotations
 
 import bisect
+import re
 from typing import NamedTuple
 
 from goinstrument import syntax
@@ -100,11 +101,11 @@ def _line_number(text: bytes) -> int | None:
     return line if line > 0 else None
 
 
-class _Numbering:
+class Numbering:
     """The line the compiler reports for a byte of the source, given its directives."""
 
     def __init__(self, src: bytes, directives: list[_Directive]):
-        self.line_starts = [0] + [i + 1 for i, byte in enumerate(src) if byte == 0x0A]
+        self.line_starts = [0] + [m.end() for m in re.finditer(b"\n", src)]
         self.directives = directives
         self.positions = [d.pos for d in directives]
 
@@ -118,12 +119,22 @@ class _Numbering:
         directive = self.directives[i]
         return directive.line + self.physical(offset) - self.physical(directive.pos)
 
+    def base(self, offset: int) -> int:
+        """Where the numbering in force at `offset` starts: the directive's first mapped byte, or 0."""
+        i = bisect.bisect_right(self.positions, offset) - 1
+        return self.positions[i] if i >= 0 else 0
+
+
+def numbering(src: bytes) -> Numbering:
+    """The line the compiler reports for each byte of `src`, its own `//line` directives followed."""
+    return Numbering(src, _directives(src))
+
 
 def apply_with_directives(src: bytes, edits: list[Edit], eol: bytes) -> bytes:
     output, segments = _segments(src, edits)
     starts = [s for s, _ in segments]
     existing = _directives(src)
-    numbering = _Numbering(src, existing)
+    numbering = Numbering(src, existing)
     # Where each existing directive lands in the output, to follow it there as the compiler will.
     landing = sorted(((_to_output(segments, d.start), d) for d in existing), key=lambda item: item[0])
     resets = {d.start for d in existing if not d.block}

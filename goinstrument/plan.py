@@ -15,6 +15,7 @@ from typing import NamedTuple
 from goinstrument.attributes import Attribute, code_location
 from goinstrument.backend import Backend, Names
 from goinstrument.edits import Edit
+from goinstrument.linedirectives import Numbering
 from goinstrument.result import Finding
 
 
@@ -90,22 +91,34 @@ class UpdateSpan(NamedTuple):
 Plan = AddSpan | UpdateSpan
 
 
-def render(src: bytes, fixed: Sequence[Edit], plans: Sequence[Plan], moved_lines: bool) -> list[Edit]:
+def render(src: bytes, fixed: Sequence[Edit], plans: Sequence[Plan], lines: Lines | None) -> list[Edit]:
     """Every edit: the fixed ones, then each plan's for the line of its `func` in the output.
 
-    A plan's edits lie inside its function, so the edits before a function
-    are the fixed ones and those of the plans that start before it. With
-    `moved_lines` False (//line directives keep the original numbers), a
-    function's line is its line in the input.
+    The line is the one the Go toolchain reports for `func` in the output:
+    its line in the input as the file's own `//line` directives number it,
+    moved by the lines the edits before it (since the directive in force, if
+    any) add or take away. A plan's edits lie inside its function, so the
+    edits before a function are the fixed ones and those of the plans that
+    start before it. `lines` None: no code attributes, no line wanted.
     """
     edits = list(fixed)
     for plan in sorted(plans, key=lambda p: p.start):
-        line = plan.row + 1
-        if moved_lines:
-            line += sum(
-                e.text.count(b"\n") - src.count(b"\n", e.start, e.end)
-                for e in edits
-                if e.end <= plan.start and e.start < plan.start
-            )
+        line = 0
+        if lines is not None:
+            line = lines.numbering.reported(plan.start)
+            if lines.moved:
+                since = lines.numbering.base(plan.start)
+                line += sum(
+                    e.text.count(b"\n") - src.count(b"\n", e.start, e.end)
+                    for e in edits
+                    if e.end <= plan.start and since <= e.start < plan.start
+                )
         edits.extend(plan.edits(line))
     return edits
+
+
+class Lines(NamedTuple):
+    """How `render` numbers lines for code.line.number."""
+
+    numbering: Numbering  # the input's, its own //line directives followed
+    moved: bool  # False with --line-directives: ours set every moved line back to its input number
