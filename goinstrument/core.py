@@ -459,7 +459,11 @@ class _Planner:
     def insertion(self, body: Node) -> Insertion:
         src, eol = self.facts.src, self.facts.eol
         lbrace, rbrace = body.children[0], body.children[-1]
-        outer = syntax.indentation(src, lbrace.start_byte)
+        # gofmt indents a body one level deeper than the line `func` is on (a literal's too: a
+        # literal starting a continuation line is indented with it), never like a continuation
+        # line of the signature that the `{` may be on.
+        func = body.parent
+        outer = syntax.indentation(src, (func if func is not None else lbrace).start_byte)
         indent = self.body_indent(body, outer)
         one_line = lbrace.start_point[0] == rbrace.start_point[0]
         rest = src[lbrace.end_byte : syntax.line_end(src, lbrace.end_byte)]
