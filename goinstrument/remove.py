@@ -75,6 +75,7 @@ class _Block(NamedTuple):
     span: bytes  # the span variable's name
     body: tuple[int, int]  # the function body, where nothing else may use the span
     local: bytes = b""  # a handler's context variable (handlers.py), which nothing else may use either
+    inline: tuple[int, int] | None = None  # a `/*line f.go:N:C*/ ` starting the statement after the trailer, with its blanks
 
 
 def _items(body: Node) -> list[Node]:
@@ -139,7 +140,7 @@ class _Finder:
         if not _alone_on_lines(self.src, body, statements):
             return None
         lines = (syntax.line_start(self.src, statements[0].start_byte), _next_line(self.src, statements[-1].end_byte))
-        trailer_end, files = self.trailer(lines[1], items[first + found.count :])
+        trailer_end, files, inline = self.trailer(lines[1], items[first + found.count :])
         following = next((i for i, item in enumerate(items) if item.start_byte >= trailer_end), len(items))
         if self.match(func, items[following:]) is not None:
             return None  # a second span right after: not ours to judge; both stay
@@ -148,7 +149,7 @@ class _Finder:
         code = (statements[0].start_byte, statements[-1].end_byte)
         span = found.span[0].text or b"" if found.span else b""
         local = found.ctx_lhs[0].text or b"" if found.local_ctx and found.ctx_lhs else b""
-        return _Block(code, lines, trailer_end, foreign, span, (body.start_byte, body.end_byte), local)
+        return _Block(code, lines, trailer_end, foreign, span, (body.start_byte, body.end_byte), local, inline)
 
     def match(self, func: Node, items: list[Node]) -> shape.Match | None:
         """The longest block of ours or go-instrument's at the start of `items`."""
@@ -165,8 +166,10 @@ class _Finder:
                 best = found
         return best
 
-    def trailer(self, at: int, following: list[Node]) -> tuple[int, list[str]]:
-        """The end of one blank line and of line directives right after a block, and the files `/*line` ones name."""
+    def trailer(self, at: int, following: list[Node]) -> tuple[int, list[str], tuple[int, int] | None]:
+        """The end of one blank line and of line directives right after a block, the files `/*line` ones
+        name, and a `/*line*/` directive that starts the next statement's line (go-instrument's current
+        output: `/*line p.go:9:2*/ return 1`), with the blanks up to that statement."""
         src, files, blank, pending = self.src, [], False, list(following)
         while at < len(src):
             end = _next_line(src, at)
@@ -179,12 +182,18 @@ class _Finder:
             if item is None or item.type != "comment":
                 break
             directive = _LINE_DIRECTIVE.match(syntax.raw(item))
-            if directive is None or src[at : item.start_byte].strip() or src[item.end_byte : end].strip():
+            if directive is None or src[at : item.start_byte].strip():
+                break
+            if src[item.end_byte : end].strip():
+                rest = src[item.end_byte : end]
+                if syntax.raw(item).startswith(b"/*") and not rest.lstrip(b" \t").startswith((b"//", b"/*")):
+                    files.append(directive.group(1).decode("utf-8", "replace"))
+                    return at, files, (item.start_byte, item.end_byte + len(rest) - len(rest.lstrip(b" \t")))
                 break
             if syntax.raw(item).startswith(b"/*"):  # go-instrument's; a //line may be --line-directives' own
                 files.append(directive.group(1).decode("utf-8", "replace"))
             at = end
-        return at, files
+        return at, files, None
 
 
 # imports -------------------------------------------------------------------------
@@ -353,6 +362,7 @@ def _strip(src: bytes, settings: RewriteOptions, info: FileInfo, migrating: bool
     if not blocks:
         return Result(src, src)
     edits = [Edit(b.lines[0], b.trailer_end if foreign_file else b.lines[1], b"") for b in blocks]
+    edits += [Edit(*b.inline, b"") for b in blocks if foreign_file and b.inline is not None]
     paths = {p for s in shapes for p in s.imports}
     doomed = unused_imports(src, root, specs, paths, [b.code for b in blocks])
     moved = []
