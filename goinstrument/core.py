@@ -21,9 +21,9 @@ from typing import NamedTuple
 
 from tree_sitter import Node
 
-from goinstrument import deadcode, errorblock, handlers, remove, runtimenames, scopes, shape, syntax, tolerance
+from goinstrument import deadcode, errorblock, handlers, remove, rerender, runtimenames, scopes, shape, syntax, tolerance
 from goinstrument.align import realign
-from goinstrument.attributes import CODE_FILE, CODE_FUNCTION, CODE_LINE, Attribute, from_parameters, go_string
+from goinstrument.attributes import CODE_FILE, CODE_FUNCTION, CODE_LINE, Attribute, code_location, from_parameters, go_string
 from goinstrument.backend import Backend, Names
 from goinstrument.directives import PREFIX, DirectiveError, Directives, doc_comment_rows, read_directives
 from goinstrument.edits import Edit, apply, insert
@@ -342,7 +342,11 @@ class _Planner:
         lhs = local if local is not None else ctx if reads_ctx else "_"
         block = self.refresh_error_block(func, body, match, lhs, context, name)
         stale += [block.reason] if block.reason else []
+        fresh_code = self.rerender(func, body, match, context, lhs, name, runtime_name, block)
+        stale += ["attributes"] if fresh_code is not None else []
         finding = Finding(self.info.path, syntax.position(func), name, f"span is out of date ({', '.join(stale)})") if stale else None
+        if fresh_code is not None:
+            return fresh_code._replace(finding=finding)
         return UpdateSpan(
             func.start_byte,
             func.start_point[0],
@@ -363,15 +367,56 @@ class _Planner:
         err, naming = self.error_result(func, body, lambda: self.names_in(func))
 
         def names() -> Names:
-            """The names the span's code already uses (following an import being renamed), others as for a new span."""
-            renamed = {spec.local_name: new for spec, new in self.imports.renamed.items()}
-            bound = {path: renamed.get(name, name) for path, name in match.packages}
-            backend = self.backend_for(ctx)
-            missing = (set(backend.start_imports) | set(backend.error_imports)) - set(bound)
-            span = syntax.text(match.span[0]) if match.span else "span"
-            return Names(ctx_lhs, ctx.name, span, err, {**self.imports.for_function(func, missing), **bound})
+            return self.names_of(func, match, ctx, ctx_lhs, err, set(self.backend_for(ctx).error_imports))
 
         return errorblock.refresh(code, match, body, err, naming, names, self.info.tracer, name, self.facts.src, self.facts.eol)
+
+    def names_of(self, func: Node, match: shape.Match, ctx: _Context, ctx_lhs: str, err: str | None, paths: set[str]) -> Names:
+        """The names the span's code already uses (following an import being renamed), others (the
+        packages of `paths` it does not use yet) as for a new span."""
+        renamed = {spec.local_name: new for spec, new in self.imports.renamed.items()}
+        bound = {path: renamed.get(name, name) for path, name in match.packages}
+        missing = (set(self.backend_for(ctx).start_imports) | paths) - set(bound)
+        span = syntax.text(match.span[0]) if match.span else "span"
+        return Names(ctx_lhs, ctx.name, span, err, {**self.imports.for_function(func, missing), **bound})
+
+    def rerender(
+        self, func: Node, body: Node, match: shape.Match, ctx: _Context, ctx_lhs: str, name: str, runtime_name: str, block: errorblock.Refresh
+    ) -> UpdateSpan | None:
+        """The span's statements rendered afresh (rerender.py) when its attributes are not those the
+        settings and the signature give it now; None when they are (or it cannot be done)."""
+        arguments, results = self.attributes(func, ctx.name)
+        code = (self.code_function(runtime_name), self.code_file()) if "code" in self.settings.attributes else None
+        start = [*(code_location(*code, 0) if code is not None else ()), *arguments]
+        if rerender.written(match) == rerender.Written(tuple(map(rerender.key, start)), tuple(map(rerender.key, results))):
+            return None
+        insertion = rerender.replacement(self.facts.src, match.statements, self.facts.eol)
+        if insertion is None:
+            return None
+        shaped = self.shape_for(ctx)
+        if block.edits:  # the error block changes: as a new span would have it
+            err = self.error_result(func, body, lambda: self.names_in(func))[0] if shaped.supported[0] else None
+        else:
+            err = syntax.text(match.err[0]) if match.parts[0] and match.err else None
+        parts = shaped.parts(err is not None, bool(start), bool(results))
+        backend = self.backend_for(ctx)
+        paths = set(backend.start_imports) | (set(backend.error_imports) if parts[0] else set())
+        paths |= set(getattr(backend, "attribute_imports", ())) if parts[1] or parts[2] else set()
+        names = dataclasses.replace(self.names_of(func, match, ctx, ctx_lhs, err, paths), result_attributes=results)
+        rendering = Rendering(backend, names, self.info.tracer, name, code, arguments)
+        statements = match.statements
+        return UpdateSpan(
+            func.start_byte,
+            func.start_point[0],
+            (),
+            None,
+            block.naming if block.edits else (),
+            None,
+            frozenset(paths),
+            shaped.literals(parts),
+            ((statements[0].start_byte, statements[-1].end_byte),),
+            (insertion, rendering),
+        )
 
     def code_function(self, runtime_name: str) -> str:
         return f"{self.info.import_path or self.facts.package}.{runtime_name}"

@@ -81,8 +81,13 @@ class UpdateSpan(NamedTuple):
     packages: frozenset[str] = frozenset()  # import paths the inserted error block uses
     literals: int = 0  # function literals the inserted error block holds: the body's own are numbered after them
     dropped: tuple[tuple[int, int], ...] = ()  # byte ranges of deleted statements: their literals no longer count
+    # the span's statements replaced whole by a fresh rendering (rerender.py); `replacements` are then empty
+    rendered: tuple[Insertion, Rendering] | None = None
 
     def edits(self, line: int) -> tuple[Edit, ...]:
+        if self.rendered is not None:
+            insertion, rendering = self.rendered
+            return self.signature + insertion.edits(rendering.lines(line))
         if self.line_value is None:
             return self.signature + self.replacements
         return (*self.signature, *self.replacements, Edit(*self.line_value, str(line).encode()))

@@ -1,0 +1,95 @@
+"""Settings are applied to the spans already there: one run brings every span of ours to them.
+
+Changing `--attributes` (on, changed, off) re-renders each span of ours whose
+attributes differ (rerender.py): instrumenting with the old setting and then
+with the new one gives what instrumenting with the new one gives at once,
+`--check` with the new setting reports each such span, and `--remove` still
+gives the source back. The golden pairs settings_attributes_turned_on,
+settings_attributes_changed and settings_attributes_turned_off show the output.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from conftest import run_cli
+
+from goinstrument.backend import load_backend
+from goinstrument.core import instrument
+from goinstrument.fileinfo import FileInfo
+from goinstrument.options import RewriteOptions
+from goinstrument.remove import remove
+
+SOURCE = """package p
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+)
+
+func Plain(ctx context.Context, name string, n int) {
+	println(name, n)
+}
+
+func Named(ctx context.Context, id int64) (count int, err error) {
+	f := func(ctx context.Context, ok bool) int {
+		return 1
+	}
+	return f(ctx, true), nil
+}
+
+func Unnamed(ctx context.Context, tags []string) (string, error) {
+	return strconv.Itoa(len(tags)), nil
+}
+
+func Handler(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(200)
+}
+"""
+
+SETTINGS = ["", "args", "results", "code", "args,results,code", "args,code"]
+
+
+def _options(attributes: str, handlers: bool = False) -> RewriteOptions:
+    return RewriteOptions(attributes=frozenset(filter(None, attributes.split(","))), http_handlers=handlers)
+
+
+def _run(src: bytes, options: RewriteOptions):
+    result = instrument(src, options, FileInfo("f.go", "example.com/p", "example.com/p", backend=load_backend("otel")))
+    assert result.problem is None, result.problem.text()
+    return result
+
+
+@pytest.mark.parametrize("handlers", [False, True], ids=["plain", "http-handlers"])
+@pytest.mark.parametrize(("old", "new"), list(itertools.permutations(SETTINGS, 2)))
+def test_changing_the_setting_gives_what_the_new_setting_gives_at_once(old, new, handlers):
+    before = _run(SOURCE.encode(), _options(old, handlers)).output
+    updated = _run(before, _options(new, handlers))
+    assert updated.output.decode() == _run(SOURCE.encode(), _options(new, handlers)).output.decode()
+    assert _run(updated.output, _options(new, handlers)).output == updated.output  # a second run: nothing
+    stale = [f.text() for f in _run(before, _options(new, handlers)).findings]
+    assert any(text.endswith("span is out of date (attributes)") for text in stale), stale
+    assert all("span is out of date" in text for text in stale), stale  # and a literal renumbered: its name
+    undone = remove(updated.output, _options(new, handlers), FileInfo("f.go", "example.com/p", backend=load_backend("otel")))
+    assert undone.output == remove(before, _options(old, handlers), FileInfo("f.go", "example.com/p", backend=load_backend("otel"))).output
+
+
+def test_check_reports_each_span_the_new_setting_changes_and_a_run_updates_them(tmp_path):
+    (tmp_path / "go.mod").write_text("module example.com/m\n\ngo 1.22\n")
+    path = tmp_path / "f.go"
+    path.write_text(SOURCE)
+    run_cli("--attributes", "args", "f.go", cwd=tmp_path, check=0)
+    check = run_cli("--check", "--attributes", "args,results,code", "f.go", cwd=tmp_path, check=1)
+    stale = [line for line in check.stdout.splitlines() if "span is out of date (" in line and "attributes)" in line]
+    # every span: Named.func1 (now Named.func3, its literals numbered after the new deferred ones) too
+    assert len(stale) == 4, check.stdout
+    run_cli("--attributes", "args,results,code", "--no-cache", "f.go", cwd=tmp_path, check=0)
+    assert 'attribute.Int("count", count)' in path.read_text()
+    run_cli("--check", "--attributes", "args,results,code", "f.go", cwd=tmp_path, check=0)
+    run_cli("--check", "f.go", cwd=tmp_path, check=1)  # and the default (no attributes) finds them out of date
+    run_cli("--no-cache", "f.go", cwd=tmp_path, check=0)
+    assert "attribute" not in path.read_text()
+    run_cli("--remove", "--no-cache", "f.go", cwd=tmp_path, check=0)
+    assert path.read_text() == SOURCE.replace("(string, error)", "(_ string, err error)")
