@@ -388,7 +388,8 @@ class _Planner:
         arguments, results = self.attributes(func, ctx.name)
         code = (self.code_function(runtime_name), self.code_file()) if "code" in self.settings.attributes else None
         start = [*(code_location(*code, 0) if code is not None else ()), *arguments]
-        if rerender.written(match) == rerender.Written(tuple(map(rerender.key, start)), tuple(map(rerender.key, results))):
+        now = rerender.written(match, func)
+        if now is None or now == rerender.Written(tuple(map(rerender.key, start)), tuple(map(rerender.key, results))):
             return None
         insertion = rerender.replacement(self.facts.src, match.statements, self.facts.eol)
         if insertion is None:

@@ -44,18 +44,27 @@ class Written(NamedTuple):
     results: tuple[Key, ...]
 
 
-def written(match: shape.Match) -> Written:
-    """The attribute lists of a matched span, each attribute as `key` gives it. The result attributes
-    are those of the last statement holding attributes when the variant has both lists."""
+def written(match: shape.Match, func: Node) -> Written | None:
+    """The attribute lists of a matched span, each attribute as `key` gives it, or None when one of
+    them is not of our making (a person's `span.SetAttributes(attribute.String("user.id", id))` right
+    after our lines matches our shape: it is theirs, and the span is left as it is). The result
+    attributes are those of the last statement holding attributes when the variant has both lists."""
     groups: list[list[Key]] = []
     last: Node | None = None
+    names: set[str] | None = None
     for key_node, value in match.attributes:
         holder = next((s for s in match.statements if s.start_byte <= key_node.start_byte < s.end_byte), None)
         if holder is None or holder != last:
             groups.append([])
             last = holder
-        name = shape.string_value(key_node)
-        groups[-1].append((name, _constructor(key_node), "" if name in _UPDATED_IN_PLACE else syntax.text(value)))
+        name, constructor, text = shape.string_value(key_node), _constructor(key_node), syntax.text(value)
+        if name not in _UPDATED_IN_PLACE:
+            names = _signature_names(func) if names is None else names
+            if name not in names or (text != name and not (text.endswith(f"({name})") and text[: -len(name) - 2].isidentifier())):
+                return None  # ours are named after a parameter or result and hold it, converted at most
+        elif constructor != ("Int" if name == CODE_LINE else "String"):
+            return None
+        groups[-1].append((name, constructor, "" if name in _UPDATED_IN_PLACE else text))
     _, start_part, results_part = match.parts
     if start_part and results_part and groups:
         return Written(tuple(k for g in groups[:-1] for k in g), tuple(groups[-1]))
@@ -87,3 +96,15 @@ def replacement(src: bytes, statements: Sequence[Node], eol: bytes) -> Insertion
     if any(src[a.end_byte : b.start_byte].strip() for a, b in itertools.pairwise(statements)):
         return None
     return Insertion(line - len(eol), last.end_byte, eol, indent, b"", ())
+
+
+def _signature_names(func: Node) -> set[str]:
+    """The names of the function's parameters and results."""
+    lists = [func.child_by_field_name("parameters"), func.child_by_field_name("result")]
+    return {
+        syntax.text(name)
+        for params in lists
+        if params is not None and params.type == "parameter_list"
+        for decl in params.named_children
+        for name in decl.children_by_field_name("name")
+    }

@@ -93,3 +93,30 @@ def test_check_reports_each_span_the_new_setting_changes_and_a_run_updates_them(
     assert "attribute" not in path.read_text()
     run_cli("--remove", "--no-cache", "f.go", cwd=tmp_path, check=0)
     assert path.read_text() == SOURCE.replace("(string, error)", "(_ string, err error)")
+
+
+PERSONS = """package p
+
+import (
+	"context"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+)
+
+func Get(ctx context.Context, id string) {
+	_, span := otel.Tracer("example.com/p").Start(ctx, "Get")
+	defer span.End()
+	span.SetAttributes(attribute.String("user.id", id))
+	println(id)
+}
+"""
+
+
+@pytest.mark.parametrize("attributes", SETTINGS)
+def test_a_persons_attributes_after_our_lines_stay(attributes):
+    """Their SetAttributes right after our lines matches our shape with start attributes; no attribute
+    of ours is named `user.id`, so the line is theirs and the span is left as it is."""
+    result = _run(PERSONS.encode(), _options(attributes))
+    assert result.output.decode() == PERSONS
+    assert result.findings == ()
