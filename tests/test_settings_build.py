@@ -7,7 +7,8 @@ fast test. Each row instruments a copy of fixtures/gomod in process
 (`goinstrument.cli.main`), which must exit 0; a second run must change
 nothing; `go build ./...` and `go vet ./...` must pass, and the output must
 be gofmt-clean (except with `--line-directives`, whose output is for builds
-only, not to be committed).
+only, not to be committed). And a setting changed over the instrumented
+module updates every span: the same tree as instrumenting with it at once.
 """
 
 from __future__ import annotations
@@ -125,3 +126,22 @@ def test_every_pair_of_options_builds_and_is_stable(row, tmp_path, monkeypatch, 
     go_build_vet(copy, context=f"{what}: ")
     if "--line-directives" not in flags:  # build-time output is not meant to be committed
         assert gofmt_l(copy) == [], what
+
+
+@pytest.mark.slow
+def test_changing_attributes_on_an_instrumented_module(tmp_path, monkeypatch, capsys):
+    """Turned on over the instrumented fixtures module, `--attributes` gives what instrumenting with it at
+    once gives (and builds); turned off again, what the first run gave. `--check` reports the change."""
+    fresh = copy_module(GOMOD_FIXTURE, tmp_path, "fresh")
+    assert _run(["--attributes", "args,results,code"], fresh, monkeypatch, capsys)[0] == 0
+    work = copy_module(GOMOD_FIXTURE, tmp_path, "work")
+    assert _run([], work, monkeypatch, capsys)[0] == 0
+    plain = tree_digest(work)
+    monkeypatch.chdir(work)
+    assert cli.main(["--check", "--attributes", "args,results,code", "."]) == 1
+    assert "span is out of date (attributes)" in capsys.readouterr().out
+    assert _run(["--attributes", "args,results,code"], work, monkeypatch, capsys)[0] == 0
+    assert digest_changes(tree_digest(fresh), tree_digest(work)) == []
+    go_build_vet(work, context="--attributes turned on: ")
+    assert _run([], work, monkeypatch, capsys)[0] == 0
+    assert digest_changes(plain, tree_digest(work)) == []
