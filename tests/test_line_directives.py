@@ -120,6 +120,7 @@ func main() {
 
 
 def _module(tmp_path):
+    tmp_path.mkdir(exist_ok=True)
     (tmp_path / "go.mod").write_text("module ldsub\n\ngo 1.22\n")
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "work.go").write_text(WORK)
@@ -169,3 +170,74 @@ def test_positions_at_run_time_are_the_original_ones(tmp_path):
     after = subprocess.run(["go", "run", "."], cwd=tmp_path, capture_output=True, text=True, env=env)
     assert after.returncode == 0, after.stderr
     assert after.stdout == before.stdout
+
+
+# code.line.number: the line the Go toolchain reports for `func` -------------------------
+
+FUNC_LINES = """package main
+
+import (
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"strconv"
+)
+
+// Each function's `func` line as go/token reports it (//line directives followed, as the compiler
+// does), and the code.line.number value its span holds.
+func main() {
+	fset := token.NewFileSet()
+	file, err := parser.ParseFile(fset, os.Args[1], nil, parser.ParseComments)
+	if err != nil {
+		panic(err)
+	}
+	ast.Inspect(file, func(n ast.Node) bool {
+		var typ *ast.FuncType
+		var body *ast.BlockStmt
+		switch f := n.(type) {
+		case *ast.FuncDecl:
+			typ, body = f.Type, f.Body
+		case *ast.FuncLit:
+			typ, body = f.Type, f.Body
+		default:
+			return true
+		}
+		ast.Inspect(body, func(m ast.Node) bool {
+			call, ok := m.(*ast.CallExpr)
+			if !ok || len(call.Args) != 2 {
+				return m == body || !isFunc(m)
+			}
+			if key, ok := call.Args[0].(*ast.BasicLit); ok && key.Value == `"code.line.number"` {
+				value, _ := strconv.Atoi(call.Args[1].(*ast.BasicLit).Value)
+				fmt.Println(fset.PositionFor(typ.Func, true).Line, value)
+			}
+			return true
+		})
+		return true
+	})
+}
+
+func isFunc(n ast.Node) bool {
+	_, ok := n.(*ast.FuncLit)
+	return ok
+}
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("flags", [[], ["--line-directives"]], ids=["plain", "line-directives"])
+def test_code_line_number_is_the_line_go_reports_for_func(tmp_path, flags):
+    work = _module(tmp_path / "m")
+    run_cli("--attributes", "code", *flags, "sub/work.go", cwd=tmp_path / "m", check=0)
+    tool = tmp_path / "funclines"
+    tool.mkdir()
+    (tool / "go.mod").write_text("module funclines\n\ngo 1.22\n")
+    (tool / "main.go").write_text(FUNC_LINES)
+    env = {**os.environ, "GOTOOLCHAIN": "local"}
+    proc = subprocess.run(["go", "run", ".", str(work)], cwd=tool, capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    pairs = [tuple(map(int, line.split())) for line in proc.stdout.splitlines()]
+    assert len(pairs) == 5, proc.stdout  # every function of WORK
+    assert all(reported == written for reported, written in pairs), proc.stdout
