@@ -208,7 +208,7 @@ def build(argv: Sequence[str] | None, cwd: Path) -> Invocation:
         return InstallHook(force=args.force)
     from goinstrument import config
 
-    rewrite = rewrite_options(args, config.load(_config_start(args, cwd)))
+    rewrite = rewrite_options(args, config.load(_config_start(args, cwd), backend_given=args.backend is not None))
     from goinstrument.backend import BackendError, load_backend
     from goinstrument.shape import unsupported
 
