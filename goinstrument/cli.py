@@ -9,6 +9,7 @@ file is touched.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -244,7 +245,19 @@ def _stderr_is_a_terminal() -> bool:
     return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
 
 
+TRACEBACK_VARIABLE = "GOINSTRUMENT_TRACEBACK"  # set (to anything) to see the traceback of an internal error
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """The exit code of the command line: 0, 1 (findings) or 2, never 1 for a crash of ours."""
+    _escape_what_cannot_be_printed()
+    try:
+        return _main(argv)
+    except Exception as exc:  # a bug of ours: exit 2 and one line, never 1, which says "findings"
+        return _internal_error(exc)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))  # deeply nested Go expressions
     from goinstrument import config
 
@@ -267,6 +280,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
     except BrokenPipeError:
         return _stdout_closed()
+
+
+def _internal_error(exc: Exception) -> int:
+    if os.environ.get(TRACEBACK_VARIABLE):
+        import traceback
+
+        traceback.print_exc()
+    message = " ".join(f"{type(exc).__name__}: {exc}".split())
+    hint = "" if os.environ.get(TRACEBACK_VARIABLE) else f" ({TRACEBACK_VARIABLE}=1 shows where)"
+    with contextlib.suppress(OSError, ValueError):  # no stderr to say it on
+        print(f"goinstrument: internal error: {message}{hint}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def _octal_escape(error: UnicodeError) -> tuple[str, int]:
+    """A codec error handler: what cannot be encoded as `\\351` (a byte of a name that is not
+    UTF-8, as git quotes it) or `\\u2028` (a character the stream's encoding lacks)."""
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    escaped = [
+        f"\\{ord(char) - 0xDC00:03o}" if 0xDC80 <= ord(char) <= 0xDCFF else char.encode("ascii", "backslashreplace").decode()
+        for char in error.object[error.start : error.end]
+    ]
+    return "".join(escaped), error.end
+
+
+def _escape_what_cannot_be_printed() -> None:
+    """stdout and stderr escape what they cannot encode instead of failing part-way: a file
+    name that is not UTF-8 inside a message (names themselves are quoted, `result.quote_path`)."""
+    import codecs
+
+    codecs.register_error("goinstrument.escape", _octal_escape)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, ValueError, OSError):  # not a text file, or already closed
+            stream.reconfigure(errors="goinstrument.escape")  # type: ignore[union-attr]
 
 
 def _stdout_closed() -> int:
