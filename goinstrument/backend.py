@@ -172,22 +172,14 @@ def load_backend(name: str) -> Backend:
 
 
 def _import_outside_cwd(module_name: str) -> object:
-    """The module, imported with sys.path stripped of the current directory in all its spellings.
-
-    `python -m` puts the current directory first on sys.path, and an empty PYTHONPATH entry
-    ("", or "a::b") puts it there too: a module in the repository being worked on would
-    stand in for the installed one. A relative entry is looked up from the current
-    directory as well. Only absolute entries other than the current directory remain
-    while the backend's module (and what it imports as it loads) is found.
-    """
+    """The module, imported with sys.path rid of the current directory in all its spellings
+    (the command line has done so already; a caller of this module may not have)."""
     import importlib
 
-    try:
-        here = os.path.realpath(os.getcwd())
-    except OSError:  # the current directory is gone: nothing can be found in it
-        here = None
+    from goinstrument import outside_current_directory
+
     saved = list(sys.path)
-    sys.path[:] = [entry for entry in saved if os.path.isabs(entry) and os.path.realpath(entry) != here]
+    sys.path[:] = outside_current_directory(saved)
     try:
         return importlib.import_module(module_name)
     finally:

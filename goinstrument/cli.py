@@ -250,6 +250,9 @@ TRACEBACK_VARIABLE = "GOINSTRUMENT_TRACEBACK"  # set (to anything) to see the tr
 
 def main(argv: Sequence[str] | None = None) -> int:
     """The exit code of the command line: 0, 1 (findings) or 2, never 1 for a crash of ours."""
+    from goinstrument import outside_current_directory
+
+    sys.path[:] = outside_current_directory(sys.path)  # goinstrument.main did, unless called here directly
     _escape_what_cannot_be_printed()
     try:
         return _main(argv)

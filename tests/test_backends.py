@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -258,3 +259,25 @@ def test_even_a_trusted_backend_is_never_imported_from_the_current_directory(tmp
     assert "cannot load backend 'evil:B': No module named 'evil' (the current directory is never searched" in proc.stderr
     proc = run_cli("--backend", "evil:B", "--check", ".", cwd=repo.root, check=2, env={"PYTHONPATH": pythonpath})
     assert not repo.path("MARKER").exists()
+
+
+# Modules goinstrument imports as it runs (tomllib for the file, wcmatch for its globs, difflib for
+# --diff, argparse first of all): a repository's own copies must not stand in for them either.
+SHADOWS = ("tomllib", "wcmatch", "difflib", "argparse", "subprocess")
+
+
+@pytest.mark.parametrize("how", ["python -m", "the script, with an empty PYTHONPATH entry"])
+def test_the_repositorys_own_modules_never_stand_in_for_the_real_ones(tmp_path, how):
+    repo = GitRepo.go_module(tmp_path / "clone", {"shop.go": GO_FUNC, ".goinstrument.toml": 'exclude = ["gen/**"]\n'})
+    for name in SHADOWS:
+        repo.write(f"{name}.py", f'open("MARKER-{name}", "w").write("ran")\nraise SystemExit(99)\n')
+    if how == "python -m":
+        argv = [sys.executable, "-m", "goinstrument"]
+        env = git_env()
+    else:  # what the installed `goinstrument` script does, with the current directory on sys.path
+        argv = [sys.executable, "-c", "import sys; from goinstrument import main; sys.exit(main())"]
+        env = git_env(PYTHONPATH=os.pathsep.join(["", str(CHECKOUT), ""]))
+    proc = repo.run(*argv, "--diff", ".", env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert 'Start(ctx, "F")' in proc.stdout
+    assert sorted(p.name for p in repo.root.glob("MARKER*")) == []
