@@ -492,8 +492,10 @@ def test_a_diff_names_them_as_git_does_and_git_applies_it(latin1, env):
 
 
 @pytest.mark.parametrize("env", STREAMS)
-def test_the_hook_and_stdin_name_them_as_well(latin1, env):
+def test_changed_since_the_hook_and_stdin_name_them_as_well(latin1, env):
     latin1.write(CAFE, GO_FUNC + "\nfunc G(ctx context.Context) {}\n")
+    changed = cli_bytes("--check", "--changed-since", "HEAD", cwd=latin1.root, env=env)
+    assert changed.returncode == 1 and b'"caf\\351.go":7:1: G: no span\n' in changed.stdout
     latin1.add(CAFE)
     staged = cli_bytes("--staged", "--diff", cwd=latin1.root, env=env)
     assert b'--- "a/caf\\351.go"\n' in staged.stdout and b'Start(ctx, "G")' in staged.stdout
