@@ -302,8 +302,10 @@ def _octal_escape(error: UnicodeError) -> tuple[str, int]:
     UTF-8, as git quotes it) or `\\u2028` (a character the stream's encoding lacks)."""
     if not isinstance(error, UnicodeEncodeError):
         raise error
+    from goinstrument.result import octal_byte
+
     escaped = [
-        f"\\{ord(char) - 0xDC00:03o}" if 0xDC80 <= ord(char) <= 0xDCFF else char.encode("ascii", "backslashreplace").decode()
+        octal_byte(char) if 0xDC80 <= ord(char) <= 0xDCFF else char.encode("ascii", "backslashreplace").decode()
         for char in error.object[error.start : error.end]
     ]
     return "".join(escaped), error.end

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TextIO
 
 from goinstrument.options import Action, Format, Output, RunOptions
-from goinstrument.result import NO_SPAN, Coverage, Finding, Problem, Summary, quote_path
+from goinstrument.result import NO_SPAN, Coverage, Finding, Problem, Summary, printable, quote_path
 
 SCHEMA = 1  # the JSON document's version: raised when a key changes meaning or goes away
 
@@ -153,7 +153,23 @@ def as_json(summary: Summary, run_mode: str, place: Place = str, fail_under: flo
             document["spans_removed"] = summary.spans_removed
         else:
             document["spans_added"] = summary.spans_added
-    return json.dumps(document, indent=2)
+    return dump(document)
+
+
+def dump(document: object) -> str:
+    """A JSON document whose strings are all Unicode: a byte of a name that is not UTF-8, in a
+    message, as `\\351` (names themselves are quoted), never a lone surrogate escape."""
+
+    def clean(value: object) -> object:
+        if isinstance(value, str):
+            return printable(value)
+        if isinstance(value, dict):
+            return {key: clean(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [clean(item) for item in value]
+        return value
+
+    return json.dumps(clean(document), indent=2)
 
 
 # --- the report --------------------------------------------------------------------------------------
@@ -180,7 +196,7 @@ def report(summary: Summary, run: RunOptions, run_mode: str, out: TextIO = sys.s
     if fmt is Format.SARIF:
         from goinstrument import sarif
 
-        print(json.dumps(sarif.log(summary, place, run.fail_under, top), indent=2), file=out)
+        print(dump(sarif.log(summary, place, run.fail_under, top)), file=out)
         return
     if run.verbosity > 0:
         for path, reason in summary.skipped:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple, Protocol
@@ -12,6 +13,19 @@ from goinstrument.edits import Edit
 # --- names as messages show them ------------------------------------------------------------------
 
 _C_ESCAPES = {"\a": "\\a", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\v": "\\v", "\f": "\\f", "\r": "\\r", '"': '\\"', "\\": "\\\\"}
+
+
+def octal_byte(char: str) -> str:
+    """A lone surrogate (os.fsdecode's stand-in for a byte that is not UTF-8) as git writes the byte: `\\351`."""
+    return f"\\{ord(char) - 0xDC00:03o}"
+
+
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
+
+
+def printable(text: str) -> str:
+    """`text` (a message that may hold a file name) with each byte that is not UTF-8 as `\\351`."""
+    return _NOT_UTF8.sub(lambda found: octal_byte(found[0]), text)
 
 
 def _needs_quoting(char: str) -> bool:
@@ -38,7 +52,7 @@ def quote_path(path: str) -> str:
         elif char in _C_ESCAPES:
             out.append(_C_ESCAPES[char])
         else:
-            out.extend(f"\\{byte:03o}" for byte in os.fsencode(char))
+            out.append(octal_byte(char) if 0xDC80 <= ord(char) <= 0xDCFF else f"\\{ord(char):03o}")
     return '"' + "".join(out) + '"'
 
 

@@ -541,3 +541,17 @@ def test_a_crash_of_ours_is_exit_2_and_one_line_never_1(tmp_path):
     proc = run_cli("--check", "--backend", "crashing:B", "a.go", cwd=tmp_path, check=2, env={**env, "GOINSTRUMENT_TRACEBACK": "1"})
     assert proc.stderr.startswith("Traceback (most recent call last):")
     assert proc.stderr.endswith("goinstrument: internal error: RuntimeError: boom on two lines\n")
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "github", "sarif"])
+def test_a_message_naming_such_a_directory_is_utf8_in_every_format(tmp_path, fmt):
+    """A git error naming the repository's directory: in JSON and SARIF a string of Unicode, never
+    a lone surrogate escape (`\\udce9`) that strict JSON readers refuse."""
+    bare = GitRepo.init(tmp_path / os.fsdecode(b"bare\xe9.git"), bare=True)
+    proc = cli_bytes("--check", "--format", fmt, "--changed-since", "HEAD", cwd=bare.root, env=STREAMS[0])
+    assert proc.returncode == 2
+    assert b"bare\\351.git/ is a bare repository" in proc.stderr
+    if fmt in ("json", "sarif"):
+        assert b"\\udc" not in proc.stdout
+        json.loads(proc.stdout)
+        assert b'bare\\\\351.git/ is a bare repository' in proc.stdout  # the JSON spelling of one backslash
