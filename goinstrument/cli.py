@@ -47,10 +47,14 @@ examples:
   goinstrument --install-hook                      add spans to what you commit (git pre-commit hook)
   goinstrument - --stdin-filename pkg/a.go < a.go  an editor's filter: source on stdin, the result on stdout
 
+a backend of your own named in .goinstrument.toml runs only when you name it too:
+  --backend module:attribute, or GOINSTRUMENT_TRUST_BACKEND=module:attribute (comma-separated)
+
 exit status:
   0  success (files may have been rewritten)
   1  --check found functions without a span (with --fail-under: coverage is below PCT)
-  2  a usage error, a git error, or a file that could not be processed (the others still were)
+  2  a usage error, a git error, a crash (GOINSTRUMENT_TRACEBACK=1 shows its traceback),
+     or a file that could not be processed (the others still were)
 """
 
 
