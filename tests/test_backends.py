@@ -281,3 +281,11 @@ def test_the_repositorys_own_modules_never_stand_in_for_the_real_ones(tmp_path, 
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert 'Start(ctx, "F")' in proc.stdout
     assert sorted(p.name for p in repo.root.glob("MARKER*")) == []
+
+
+def test_the_built_in_backends_named_by_the_file_need_no_trust(tmp_path):
+    (tmp_path / ".goinstrument.toml").write_text('backend = "datadog"\n')
+    src = tmp_path / "a.go"
+    src.write_text(GO_FUNC)
+    run_cli("a.go", cwd=tmp_path, check=0, env={"GOINSTRUMENT_TRUST_BACKEND": ""})
+    assert "tracer.StartSpanFromContext(ctx, " in src.read_text()
