@@ -1,3 +1,3 @@
-from goinstrument.cli import main
+from goinstrument import main
 
 raise SystemExit(main())

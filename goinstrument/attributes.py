@@ -7,6 +7,7 @@ conversion we cannot check without types.
 
 from __future__ import annotations
 
+import os
 from typing import NamedTuple
 
 from tree_sitter import Node
@@ -77,6 +78,25 @@ def code_location(function: str, file_path: str, line: int) -> list[Attribute]:
     ]
 
 
+_GO_ESCAPES = {"\\": "\\\\", '"': '\\"', "\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
+
+
+def _go_escape(char: str) -> str:
+    if char in _GO_ESCAPES:
+        return _GO_ESCAPES[char]
+    code = ord(char)
+    if code < 0x20 or code == 0x7F or 0xDC80 <= code <= 0xDCFF:  # a control character, or a byte that is not UTF-8
+        return "".join(f"\\x{byte:02x}" for byte in os.fsencode(char))
+    return char
+
+
 def go_string(value: str) -> str:
-    """A Go interpreted string literal holding `value`."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A Go interpreted string literal holding `value`'s bytes, printable.
+
+    A lone surrogate (os.fsdecode's stand-in for a byte of a file name that is not UTF-8: a
+    tracer or code.file.path from such a directory) is that byte, `\\xe9`; a control
+    character is escaped too, so that the literal is one line of UTF-8 Go.
+    """
+    if value.isprintable() and '"' not in value and "\\" not in value:
+        return f'"{value}"'
+    return '"' + "".join(_go_escape(char) for char in value) + '"'

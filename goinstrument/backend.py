@@ -9,6 +9,8 @@ date, count its literals or remove it) is derived from that rendering by
 from __future__ import annotations
 
 import functools
+import os
+import sys
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -129,6 +131,22 @@ class BackendError(Exception):
     pass
 
 
+# A backend is Python code: one that a repository's .goinstrument.toml names runs only when
+# the user names it too, on the command line (--backend) or in this variable (comma-separated).
+TRUST_VARIABLE = "GOINSTRUMENT_TRUST_BACKEND"
+
+
+def untrusted(name: str) -> str | None:
+    """Why a backend named by a configuration file is not loaded; None for a built-in or a trusted one."""
+    trusted = {entry.strip() for entry in os.environ.get(TRUST_VARIABLE, "").split(",")}
+    if name in BACKENDS or name in trusted:
+        return None
+    return (
+        f'backend "{name}" is Python code, not run on a configuration file\'s say-so:'
+        f" pass --backend {name}, or set {TRUST_VARIABLE}={name} to trust it"
+    )
+
+
 @functools.lru_cache(maxsize=8)
 def load_backend(name: str) -> Backend:
     """A built-in backend by name, or a user's own as `module:attribute` (loaded once per process)."""
@@ -137,10 +155,13 @@ def load_backend(name: str) -> Backend:
     module_name, sep, attribute = name.partition(":")
     if not sep or not module_name or not attribute:
         raise BackendError(f"unknown backend {name!r}: use otel, datadog, or module:attribute")
-    import importlib
-
     try:
-        found = getattr(importlib.import_module(module_name), attribute)
+        found = getattr(_import_outside_cwd(module_name), attribute)
+    except ModuleNotFoundError as exc:
+        raise BackendError(
+            f"cannot load backend {name!r}: {exc} (the current directory is never searched: install the module"
+            " or put its directory on PYTHONPATH)"
+        ) from None
     except (ImportError, AttributeError) as exc:
         raise BackendError(f"cannot load backend {name!r}: {exc}") from None
     backend: Backend = found() if isinstance(found, type) else found
@@ -148,3 +169,18 @@ def load_backend(name: str) -> Backend:
     if missing:
         raise BackendError(f"backend {name!r} lacks {', '.join(missing)}")
     return backend
+
+
+def _import_outside_cwd(module_name: str) -> object:
+    """The module, imported with sys.path rid of the current directory in all its spellings
+    (the command line has done so already; a caller of this module may not have)."""
+    import importlib
+
+    from goinstrument import outside_current_directory
+
+    saved = list(sys.path)
+    sys.path[:] = outside_current_directory(saved)
+    try:
+        return importlib.import_module(module_name)
+    finally:
+        sys.path[:] = saved

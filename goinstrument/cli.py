@@ -9,6 +9,7 @@ file is touched.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -46,10 +47,14 @@ examples:
   goinstrument --install-hook                      add spans to what you commit (git pre-commit hook)
   goinstrument - --stdin-filename pkg/a.go < a.go  an editor's filter: source on stdin, the result on stdout
 
+a backend of your own named in .goinstrument.toml runs only when you name it too:
+  --backend module:attribute, or GOINSTRUMENT_TRUST_BACKEND=module:attribute (comma-separated)
+
 exit status:
   0  success (files may have been rewritten)
   1  --check found functions without a span (with --fail-under: coverage is below PCT)
-  2  a usage error, a git error, or a file that could not be processed (the others still were)
+  2  a usage error, a git error, a crash (GOINSTRUMENT_TRACEBACK=1 shows its traceback),
+     or a file that could not be processed (the others still were)
 """
 
 
@@ -208,7 +213,7 @@ def build(argv: Sequence[str] | None, cwd: Path) -> Invocation:
         return InstallHook(force=args.force)
     from goinstrument import config
 
-    rewrite = rewrite_options(args, config.load(_config_start(args, cwd)))
+    rewrite = rewrite_options(args, config.load(_config_start(args, cwd), backend_given=args.backend is not None))
     from goinstrument.backend import BackendError, load_backend
     from goinstrument.shape import unsupported
 
@@ -244,7 +249,22 @@ def _stderr_is_a_terminal() -> bool:
     return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
 
 
+TRACEBACK_VARIABLE = "GOINSTRUMENT_TRACEBACK"  # set (to anything) to see the traceback of an internal error
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """The exit code of the command line: 0, 1 (findings) or 2, never 1 for a crash of ours."""
+    from goinstrument import outside_current_directory
+
+    sys.path[:] = outside_current_directory(sys.path)  # goinstrument.main did, unless called here directly
+    _escape_what_cannot_be_printed()
+    try:
+        return _main(argv)
+    except Exception as exc:  # a bug of ours: exit 2 and one line, never 1, which says "findings"
+        return _internal_error(exc)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))  # deeply nested Go expressions
     from goinstrument import config
 
@@ -267,6 +287,43 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
     except BrokenPipeError:
         return _stdout_closed()
+
+
+def _internal_error(exc: Exception) -> int:
+    if os.environ.get(TRACEBACK_VARIABLE):
+        import traceback
+
+        traceback.print_exc()
+    message = " ".join(f"{type(exc).__name__}: {exc}".split())
+    hint = "" if os.environ.get(TRACEBACK_VARIABLE) else f" ({TRACEBACK_VARIABLE}=1 shows where)"
+    with contextlib.suppress(OSError, ValueError):  # no stderr to say it on
+        print(f"goinstrument: internal error: {message}{hint}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def _octal_escape(error: UnicodeError) -> tuple[str, int]:
+    """A codec error handler: what cannot be encoded as `\\351` (a byte of a name that is not
+    UTF-8, as git quotes it) or `\\u2028` (a character the stream's encoding lacks)."""
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    from goinstrument.result import octal_byte
+
+    escaped = [
+        octal_byte(char) if 0xDC80 <= ord(char) <= 0xDCFF else char.encode("ascii", "backslashreplace").decode()
+        for char in error.object[error.start : error.end]
+    ]
+    return "".join(escaped), error.end
+
+
+def _escape_what_cannot_be_printed() -> None:
+    """stdout and stderr escape what they cannot encode instead of failing part-way: a file
+    name that is not UTF-8 inside a message (names themselves are quoted, `result.quote_path`)."""
+    import codecs
+
+    codecs.register_error("goinstrument.escape", _octal_escape)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, ValueError, OSError):  # not a text file, or already closed
+            stream.reconfigure(errors="goinstrument.escape")  # type: ignore[union-attr]
 
 
 def _stdout_closed() -> int:

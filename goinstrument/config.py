@@ -23,10 +23,13 @@ class ConfigError(Exception):
     """A configuration file that cannot be used; str() is `path:line:col: message`, one line per problem."""
 
 
-def load(start: Path) -> dict[str, Any]:
-    """Settings field name -> value from the nearest .goinstrument.toml; {} when there is none."""
+def load(start: Path, *, backend_given: bool = False) -> dict[str, Any]:
+    """Settings field name -> value from the nearest .goinstrument.toml; {} when there is none.
+
+    `backend_given`: the command line names the backend, so the file's is not used (nor trusted).
+    """
     path = find(start)
-    return {} if path is None else parse(path)
+    return {} if path is None else parse(path, backend_given=backend_given)
 
 
 def find(start: Path) -> Path | None:
@@ -46,8 +49,12 @@ def find(start: Path) -> Path | None:
     return None
 
 
-def parse(path: Path) -> dict[str, Any]:
-    """Settings field name -> value from one configuration file; ConfigError when it cannot be used."""
+def parse(path: Path, *, backend_given: bool = False) -> dict[str, Any]:
+    """Settings field name -> value from one configuration file; ConfigError when it cannot be used.
+
+    A backend of the user's own (`module:attribute`) is code: one the file names is refused
+    unless the user trusts it (`backend.untrusted`) or the command line names the backend.
+    """
     import tomllib  # loaded only where there is a file to parse: a few ms of every run's start-up
 
     shown = _shown(path)
@@ -74,6 +81,13 @@ def parse(path: Path) -> dict[str, Any]:
             values[field] = setting.kind.from_file(key, value, directory)
         except BadValue as exc:
             problems.append((*_key_position(text, key), str(exc)))
+            continue
+        if field == "backend" and not backend_given:
+            from goinstrument.backend import untrusted
+
+            refusal = untrusted(values[field])
+            if refusal is not None:
+                problems.append((*_key_position(text, key), refusal))
     if problems:
         raise ConfigError("\n".join(f"{shown}:{line}:{col}: {message}" for line, col, message in sorted(problems)))
     return values

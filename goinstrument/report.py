@@ -3,8 +3,9 @@
 Text shows paths as the run found them (relative to the working directory);
 the machine formats (json, github, sarif) show them relative to the top of the
 git working tree, where CI and GitHub place files (outside a repository: the
-working directory). The JSON document is versioned (`SCHEMA`); README.md
-documents every key.
+working directory). Every format shows a name that is not UTF-8 (or holds a control
+character, a double quote or a backslash) quoted as git quotes it (`result.quote_path`).
+The JSON document is versioned (`SCHEMA`); README.md documents every key.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import TextIO
 
 from goinstrument.options import Action, Format, Output, RunOptions
-from goinstrument.result import NO_SPAN, Coverage, Finding, Problem, Summary
+from goinstrument.result import NO_SPAN, Coverage, Finding, Problem, Summary, printable, quote_path
 
 SCHEMA = 1  # the JSON document's version: raised when a key changes meaning or goes away
 
@@ -72,7 +73,7 @@ def below_threshold(coverage: Coverage, fail_under: float) -> str:
 
 def coverage_table(summary: Summary, place: Place) -> str:
     """Coverage per package (directory) and in total, one row each."""
-    rows = [(place(package), c) for package, c in summary.coverage.items()]
+    rows = [(quote_path(place(package)), c) for package, c in summary.coverage.items()]
     rows.sort()
     rows.append(("total", summary.total_coverage))
     width = max(len("package"), *(len(name) for name, _ in rows))
@@ -96,7 +97,7 @@ def _github_escape(value: str, property_: bool = False) -> str:
 def _github(kind: str, path: str | None, line: int, col: int, message: str) -> str:
     if path is None:
         return f"::{kind} title=goinstrument::{_github_escape(message)}"
-    file = _github_escape(path, property_=True)
+    file = _github_escape(quote_path(path), property_=True)
     return f"::{kind} file={file},line={line},col={col},title=goinstrument::{_github_escape(message)}"
 
 
@@ -123,7 +124,7 @@ def as_json(summary: Summary, run_mode: str, place: Place = str, fail_under: flo
     """The run as one JSON document, schema `SCHEMA`: the keys of its mode, as README.md lists them."""
 
     def item(path: str | None, line: int | None, col: int | None, **rest: object) -> dict[str, object]:
-        return {"path": path, "line": line, "col": col, **rest}
+        return {"path": None if path is None else quote_path(path), "line": line, "col": col, **rest}
 
     problems = [item(place(p.path), p.pos.line, p.pos.col, message=p.message) for p in summary.problems]
     problems += [item(None, None, None, message=error) for error in summary.errors]
@@ -131,7 +132,7 @@ def as_json(summary: Summary, run_mode: str, place: Place = str, fail_under: flo
         "schema": SCHEMA,
         "mode": run_mode,
         "files_seen": summary.files_seen,
-        "skipped": [{"path": place(path), "reason": reason} for path, reason in summary.skipped],
+        "skipped": [{"path": quote_path(place(path)), "reason": reason} for path, reason in summary.skipped],
         "problems": problems,
         "warnings": [item(place(p.path), p.pos.line, p.pos.col, message=p.message) for p in summary.warnings],
     }
@@ -140,7 +141,7 @@ def as_json(summary: Summary, run_mode: str, place: Place = str, fail_under: flo
             item(place(f.path), f.pos.line, f.pos.col, function=f.name, message=f.message) for f in summary.findings
         ]
         document["files_with_findings"] = len({f.path for f in summary.findings})
-        packages = sorted((place(package), c) for package, c in summary.coverage.items())
+        packages = sorted((quote_path(place(package)), c) for package, c in summary.coverage.items())
         document["coverage"] = {
             **_coverage_json(summary.total_coverage),
             "fail_under": fail_under,
@@ -152,7 +153,23 @@ def as_json(summary: Summary, run_mode: str, place: Place = str, fail_under: flo
             document["spans_removed"] = summary.spans_removed
         else:
             document["spans_added"] = summary.spans_added
-    return json.dumps(document, indent=2)
+    return dump(document)
+
+
+def dump(document: object) -> str:
+    """A JSON document whose strings are all Unicode: a byte of a name that is not UTF-8, in a
+    message, as `\\351` (names themselves are quoted), never a lone surrogate escape."""
+
+    def clean(value: object) -> object:
+        if isinstance(value, str):
+            return printable(value)
+        if isinstance(value, dict):
+            return {key: clean(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [clean(item) for item in value]
+        return value
+
+    return json.dumps(clean(document), indent=2)
 
 
 # --- the report --------------------------------------------------------------------------------------
@@ -179,11 +196,11 @@ def report(summary: Summary, run: RunOptions, run_mode: str, out: TextIO = sys.s
     if fmt is Format.SARIF:
         from goinstrument import sarif
 
-        print(json.dumps(sarif.log(summary, place, run.fail_under, top), indent=2), file=out)
+        print(dump(sarif.log(summary, place, run.fail_under, top)), file=out)
         return
     if run.verbosity > 0:
         for path, reason in summary.skipped:
-            print(f"{path}: skipped: {reason}", file=err)
+            print(f"{quote_path(path)}: skipped: {reason}", file=err)
     github = fmt is Format.GITHUB
     for error in summary.errors if github else ():
         print(_github("error", None, 0, 0, error), file=out)
@@ -196,7 +213,7 @@ def report(summary: Summary, run: RunOptions, run_mode: str, out: TextIO = sys.s
         if github:
             print(_github("warning", place(warning.path), warning.pos.line, warning.pos.col, warning.message), file=out)
         else:
-            print(f"{warning.path}:{warning.pos.line}:{warning.pos.col}: warning: {warning.message}", file=err)
+            print(f"{quote_path(warning.path)}:{warning.pos.line}:{warning.pos.col}: warning: {warning.message}", file=err)
     if check and run.coverage and not summary.errors:
         print(coverage_table(summary, place), file=out)
     if github and below and run.fail_under is not None:

@@ -3,11 +3,57 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple, Protocol
 
 from goinstrument.edits import Edit
+
+# --- names as messages show them ------------------------------------------------------------------
+
+_C_ESCAPES = {"\a": "\\a", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\v": "\\v", "\f": "\\f", "\r": "\\r", '"': '\\"', "\\": "\\\\"}
+
+
+def octal_byte(char: str) -> str:
+    """A lone surrogate (os.fsdecode's stand-in for a byte that is not UTF-8) as git writes the byte: `\\351`."""
+    return f"\\{ord(char) - 0xDC00:03o}"
+
+
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
+
+
+def printable(text: str) -> str:
+    """`text` (a message that may hold a file name) with each byte that is not UTF-8 as `\\351`."""
+    return _NOT_UTF8.sub(lambda found: octal_byte(found[0]), text)
+
+
+def _needs_quoting(char: str) -> bool:
+    code = ord(char)
+    return code < 0x20 or code == 0x7F or char in '"\\' or 0xDC80 <= code <= 0xDCFF
+
+
+def quote_path(path: str) -> str:
+    """A file name as every output shows it: as is, or quoted as git quotes it (core.quotePath).
+
+    A name holds any bytes but NUL and "/"; Python has it as a str whose bytes that are
+    not UTF-8 are lone surrogates (os.fsdecode). Such a byte, a control character, a
+    double quote or a backslash makes the name shown in double quotes, C-style: `\\t`,
+    `\\n`, `\\"`, `\\\\`, and octal `\\351` for the other bytes, so that the output is
+    UTF-8 and one name stays on one line. UTF-8 letters stay as they are (git's
+    `core.quotePath=false`); `git apply` reads the quoted form in patch headers.
+    """
+    if not any(_needs_quoting(char) for char in path):
+        return path
+    out = []
+    for char in path:
+        if not _needs_quoting(char):
+            out.append(char)
+        elif char in _C_ESCAPES:
+            out.append(_C_ESCAPES[char])
+        else:
+            out.append(octal_byte(char) if 0xDC80 <= ord(char) <= 0xDCFF else f"\\{ord(char):03o}")
+    return '"' + "".join(out) + '"'
 
 
 class Position(NamedTuple):
@@ -24,7 +70,7 @@ class Finding(NamedTuple):
     message: str = "no span"  # or `span is out of date (name "Old")`: what a run would change
 
     def text(self) -> str:
-        return f"{self.path}:{self.pos.line}:{self.pos.col}: {self.name}: {self.message}"
+        return f"{quote_path(self.path)}:{self.pos.line}:{self.pos.col}: {self.name}: {self.message}"
 
 
 class Problem(NamedTuple):
@@ -35,7 +81,7 @@ class Problem(NamedTuple):
     message: str
 
     def text(self) -> str:
-        return f"{self.path}:{self.pos.line}:{self.pos.col}: {self.message}"
+        return f"{quote_path(self.path)}:{self.pos.line}:{self.pos.col}: {self.message}"
 
 
 NO_SPAN = "no span"  # a finding's message for a function without a span (the default)

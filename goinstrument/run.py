@@ -17,7 +17,7 @@ from goinstrument.fileio import FileError, read_source, replace_atomically, writ
 from goinstrument.gomod import tracer_for
 from goinstrument.options import Action, ChangedSince, Format, FromPaths, Output, RewriteOptions, RunOptions, Staged, Stdin
 from goinstrument.progress import progress_bar
-from goinstrument.result import Finding, GitError, Outcome, Position, Problem, Source, Summary
+from goinstrument.result import Finding, GitError, Outcome, Position, Problem, Source, Summary, quote_path
 
 if TYPE_CHECKING:
     from goinstrument import gitops
@@ -90,7 +90,7 @@ def _failed(path: str, message: str) -> Done:
 def unified_diff(path: str, before: bytes, after: bytes) -> str:
     import difflib  # only a --diff run needs it
 
-    lines = difflib.unified_diff(_lines(before.decode("utf-8")), _lines(after.decode("utf-8")), fromfile=f"a/{path}", tofile=f"b/{path}")
+    lines = difflib.unified_diff(_lines(before.decode("utf-8")), _lines(after.decode("utf-8")), fromfile=quote_path(f"a/{path}"), tofile=quote_path(f"b/{path}"))
     return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
 
 

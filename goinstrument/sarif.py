@@ -3,7 +3,9 @@
 One run; the tool's rules are a missing span, a span out of date (a finding
 whose message is not "no span") and a file that could not be processed. Every
 result is placed by a path relative to the top of the git working tree
-(`uriBaseId` `%SRCROOT%`) and the line and column of its function. Columns
+(`uriBaseId` `%SRCROOT%`; the URI percent-encodes the name's bytes, so a name that
+is not UTF-8 is a valid URI too, `caf%E9.go`; text shows it quoted as git does) and
+the line and column of its function. Columns
 count bytes, as Go's do (the same as SARIF's UTF-16 columns on ASCII lines).
 """
 
@@ -15,7 +17,7 @@ from pathlib import Path
 
 from goinstrument import __version__
 from goinstrument.report import Place, percent
-from goinstrument.result import NO_SPAN, Coverage, Position, Summary
+from goinstrument.result import NO_SPAN, Coverage, Position, Summary, quote_path
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 SRCROOT = "%SRCROOT%"
@@ -55,7 +57,7 @@ def _location(path: str, pos: Position) -> dict[str, object]:
     if os.path.isabs(path):  # outside the working tree: a file URI of its own
         artifact: dict[str, object] = {"uri": Path(path).as_uri()}
     else:
-        artifact = {"uri": urllib.parse.quote(path), "uriBaseId": SRCROOT}
+        artifact = {"uri": urllib.parse.quote(os.fsencode(path)), "uriBaseId": SRCROOT}
     region = {"startLine": max(pos.line, 1), "startColumn": max(pos.col, 1)}
     return {"physicalLocation": {"artifactLocation": artifact, "region": region}}
 
@@ -83,11 +85,12 @@ def log(summary: Summary, place: Place, fail_under: float | None = None, top: Pa
     results = []
     for f in summary.findings:
         path = place(f.path)
+        fingerprint = f"{quote_path(path)}:{f.name}"
         if f.message == NO_SPAN:
             text = f"{f.name} takes a context.Context and has no span"
-            results.append(_result(MISSING_SPAN, "error", text, path, f.pos, f"{path}:{f.name}"))
+            results.append(_result(MISSING_SPAN, "error", text, path, f.pos, fingerprint))
         else:
-            results.append(_result(STALE_SPAN, "warning", f"{f.name}: {f.message}", path, f.pos, f"{path}:{f.name}"))
+            results.append(_result(STALE_SPAN, "warning", f"{f.name}: {f.message}", path, f.pos, fingerprint))
     results += [_result(PROBLEM, "error", p.message, place(p.path), p.pos) for p in summary.problems]
     results += [_result(PROBLEM, "warning", p.message, place(p.path), p.pos) for p in summary.warnings]
     total = summary.total_coverage
@@ -114,7 +117,7 @@ def log(summary: Summary, place: Place, fail_under: float | None = None, top: Pa
             "coverage": {
                 **_coverage(total),
                 "failUnder": fail_under,
-                "packages": [{"path": place(package), **_coverage(c)} for package, c in sorted(summary.coverage.items())],
+                "packages": [{"path": quote_path(place(package)), **_coverage(c)} for package, c in sorted(summary.coverage.items())],
             }
         },
     }

@@ -38,6 +38,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
+import os
 import re
 import string
 from collections.abc import Mapping, Sequence
@@ -473,10 +474,27 @@ def unsupported(name: str, backend: Backend, attributes: frozenset[str]) -> str 
 
 
 def string_value(literal: Node) -> str:
+    """The value of a Go string literal, as go_string would be given it (a byte that is not UTF-8 as a lone surrogate)."""
     text = literal.text.decode("utf-8", "replace") if literal.text is not None else '""'
     if literal.type == "raw_string_literal" or "\\" not in text:
         return text[1:-1]
-    return re.sub(r"\\(.)", r"\1", text[1:-1])
+    return os.fsdecode(_GO_ESCAPE.sub(_unescape, text[1:-1].encode("utf-8")))
+
+
+_GO_ESCAPE = re.compile(rb"\\(?:x([0-9A-Fa-f]{2})|([0-7]{3})|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))", re.DOTALL)
+_GO_SIMPLE_ESCAPES = {b"a": b"\a", b"b": b"\b", b"f": b"\f", b"n": b"\n", b"r": b"\r", b"t": b"\t", b"v": b"\v"}
+
+
+def _unescape(escape: re.Match[bytes]) -> bytes:
+    """One escape of a Go interpreted string literal, as the bytes it stands for."""
+    hex_byte, octal, short, long, other = escape.groups()
+    if hex_byte is not None:
+        return bytes([int(hex_byte, 16)])
+    if octal is not None:
+        return bytes([int(octal, 8) & 0xFF])
+    if short is not None or long is not None:
+        return chr(int(short or long, 16)).encode("utf-8", "surrogatepass")
+    return _GO_SIMPLE_ESCAPES.get(other, other)
 
 
 _TEMPLATE_PARTS = {

@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from conftest import REPO, run_cli
+from gitrepo import CHECKOUT, GO_FUNC, GitRepo, git_env
 
 DD_TRACE_GO = "github.com/DataDog/dd-trace-go/v2@v2.12.0"
 
@@ -27,6 +29,13 @@ class LogBackend:
     def match_start(self, stmt, ctx, package_names):
         return None
 '''
+
+
+def _users_backend(tmp_path: Path, module: str, text: str) -> dict[str, str]:
+    """The module in a directory of its own, put on PYTHONPATH: the current directory is never searched."""
+    (tmp_path / "pylib").mkdir(exist_ok=True)
+    (tmp_path / "pylib" / f"{module}.py").write_text(text)
+    return {"PYTHONPATH": str(tmp_path / "pylib")}
 
 
 def _go(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -49,10 +58,10 @@ def test_datadog_output_builds_against_the_real_module(tmp_path):
 
 
 def test_a_users_own_backend_by_module_and_attribute(tmp_path):
-    (tmp_path / "mybackend.py").write_text(MY_BACKEND)
+    env = _users_backend(tmp_path, "mybackend", MY_BACKEND)
     src = tmp_path / "a.go"
     src.write_text('package p\n\nimport "context"\n\nfunc F(ctx context.Context) {\n}\n')
-    run_cli("--backend", "mybackend:LogBackend", "a.go", cwd=tmp_path, check=0, env={"PYTHONPATH": str(tmp_path)})
+    run_cli("--backend", "mybackend:LogBackend", "a.go", cwd=tmp_path, check=0, env=env)
     assert src.read_text() == (
         'package p\n\nimport (\n\t"context"\n\t"log"\n)\n\n'
         'func F(ctx context.Context) {\n\tlog.Println("enter", "F")\n\tdefer log.Println("leave", "F")\n}\n'
@@ -102,9 +111,8 @@ func main() { Outer(context.Background()) }
 
 def test_literals_in_a_users_rendering_are_counted_from_its_syntax(tmp_path):
     """The backend's literal comes first in the body, so the body's own literal is Outer.func2."""
-    (tmp_path / "leavebackend.py").write_text(LITERAL_BACKEND)
+    env = _users_backend(tmp_path, "leavebackend", LITERAL_BACKEND)
     (tmp_path / "main.go").write_text(LITERAL_PROGRAM)
-    env = {"PYTHONPATH": str(tmp_path)}
     run_cli("--backend", "leavebackend:LeaveBackend", "--tracer", "t", "main.go", cwd=tmp_path, check=0, env=env)
     source = (tmp_path / "main.go").read_text()
     assert '}("Outer.func2")' in source and '}("Outer")' in source
@@ -113,10 +121,9 @@ def test_literals_in_a_users_rendering_are_counted_from_its_syntax(tmp_path):
 @pytest.mark.slow
 def test_literal_span_names_from_a_users_rendering_are_the_runtime_names(tmp_path):
     """Built and run: the name the Go runtime gives the body's literal is the span name the tool wrote for it."""
-    (tmp_path / "leavebackend.py").write_text(LITERAL_BACKEND)
+    env = _users_backend(tmp_path, "leavebackend", LITERAL_BACKEND)
     (tmp_path / "main.go").write_text(LITERAL_PROGRAM)
     (tmp_path / "go.mod").write_text("module example.com/literals\n\ngo 1.21\n")
-    env = {"PYTHONPATH": str(tmp_path)}
     run_cli("--backend", "leavebackend:LeaveBackend", "main.go", cwd=tmp_path, check=0, env=env)
     source = (tmp_path / "main.go").read_text()
     written = [line.split('}("')[1].split('")')[0] for line in source.splitlines() if 'log.Println("leave", name)' in line]
@@ -138,20 +145,18 @@ def test_attributes_a_backend_cannot_write_are_a_usage_error(tmp_path, attribute
 
 
 def test_a_users_backend_without_attributes_is_a_usage_error_with_them(tmp_path):
-    (tmp_path / "mybackend.py").write_text(MY_BACKEND)
+    env = _users_backend(tmp_path, "mybackend", MY_BACKEND)
     (tmp_path / "a.go").write_text('package p\n\nimport "context"\n\nfunc F(ctx context.Context) {}\n')
-    env = {"PYTHONPATH": str(tmp_path)}
     proc = run_cli("--backend", "mybackend:LogBackend", "--attributes", "args", "a.go", cwd=tmp_path, check=2, env=env)
     assert 'backend "mybackend:LogBackend" does not support --attributes' in proc.stderr
 
 
 def test_a_users_backend_is_recognised_from_its_rendering(tmp_path):
     """No match_start needed: a second run changes nothing, a renamed function's span follows, --remove takes it out."""
-    (tmp_path / "mybackend.py").write_text(MY_BACKEND)
+    env = _users_backend(tmp_path, "mybackend", MY_BACKEND)
     src = tmp_path / "a.go"
     original = 'package p\n\nimport "context"\n\nfunc F(ctx context.Context) {\n}\n'
     src.write_text(original)
-    env = {"PYTHONPATH": str(tmp_path)}
     run = ("--backend", "mybackend:LogBackend", "--no-cache", "a.go")
     run_cli(*run, cwd=tmp_path, check=0, env=env)
     once = src.read_text()
@@ -162,3 +167,125 @@ def test_a_users_backend_is_recognised_from_its_rendering(tmp_path):
     assert src.read_text() == once.replace("func F(", "func G(").replace('"F"', '"G"')
     run_cli("--remove", *run, cwd=tmp_path, check=0, env=env)
     assert src.read_text() == original.replace("func F(", "func G(")
+
+
+# --- a repository's configuration never runs code on its own say-so ---------------------------------
+
+EVIL = 'open("MARKER", "w").write("ran")\n\n\nclass B:\n    pass\n'
+
+
+def _evil_repo(root: Path) -> GitRepo:
+    """A cloned repository whose .goinstrument.toml names Python code the repository carries."""
+    repo = GitRepo.go_module(root, {"shop.go": GO_FUNC, "evil.py": EVIL, ".goinstrument.toml": 'tracer = "t"\nbackend = "evil:B"\n'})
+    return repo
+
+
+REFUSED = '.goinstrument.toml:2:1: backend "evil:B" is Python code, not run on a configuration file\'s say-so:'
+
+
+@pytest.mark.parametrize(
+    "args, pythonpath",
+    [
+        ((".",), ""),  # python -m goinstrument from the repository: the current directory leads sys.path
+        (("--check", "."), ""),
+        (("--diff", "."), ""),
+        (("--check", "."), os.pathsep),  # an empty PYTHONPATH entry stands for the current directory
+        (("-", "--stdin-filename", "shop.go"), os.pathsep),
+    ],
+)
+def test_a_backend_named_by_the_repositorys_file_is_refused(tmp_path, args, pythonpath):
+    repo = _evil_repo(tmp_path / "clone")
+    proc = run_cli(*args, cwd=repo.root, check=2, env={"PYTHONPATH": pythonpath})
+    assert not repo.path("MARKER").exists()
+    assert proc.stderr.splitlines()[0].startswith(REFUSED)
+    assert "pass --backend evil:B, or set GOINSTRUMENT_TRUST_BACKEND=evil:B to trust it" in proc.stderr
+    assert len(proc.stderr.splitlines()) == 1
+    assert repo.read("shop.go") == GO_FUNC
+
+
+def test_the_hook_refuses_it_too_and_stops_the_commit(tmp_path):
+    repo = _evil_repo(tmp_path / "clone")
+    assert repo.goinstrument("--install-hook").returncode == 0
+    repo.write("shop.go", GO_FUNC + "\nfunc G(ctx context.Context) {}\n")
+    repo.add("shop.go")
+    env = git_env(PYTHONPATH=os.pathsep.join([str(CHECKOUT), ""]))
+    proc = repo.commit("more", env=env)
+    assert proc.returncode != 0
+    assert REFUSED in proc.stderr
+    assert not repo.path("MARKER").exists()
+    proc = repo.goinstrument("--staged", env=env)  # the hook's own command, run by hand
+    assert proc.returncode == 2 and REFUSED in proc.stderr
+    assert not repo.path("MARKER").exists()
+
+
+def test_any_installed_module_is_refused_as_well(tmp_path):
+    (tmp_path / ".goinstrument.toml").write_text('backend = "this:x"\n')
+    (tmp_path / "a.go").write_text(GO_FUNC)
+    proc = run_cli("--check", "a.go", cwd=tmp_path, check=2)
+    assert proc.stdout == ""  # `import this` prints the Zen of Python: it never ran
+    assert proc.stderr.startswith('.goinstrument.toml:1:1: backend "this:x" is Python code')
+
+
+def test_a_backend_on_the_command_line_is_the_users_own_say(tmp_path):
+    env = _users_backend(tmp_path, "mybackend", MY_BACKEND)
+    (tmp_path / ".goinstrument.toml").write_text('backend = "mybackend:LogBackend"\n')
+    src = tmp_path / "a.go"
+    src.write_text(GO_FUNC)
+    run_cli("--check", "a.go", cwd=tmp_path, check=2, env=env)
+    run_cli("--backend", "mybackend:LogBackend", "--check", "a.go", cwd=tmp_path, check=1, env=env)
+    run_cli("--backend", "otel", "a.go", cwd=tmp_path, check=0, env=env)  # the flag wins: the file's is not loaded
+    assert 'otel.Tracer("' in src.read_text()
+
+
+def test_the_trust_variable_names_the_backends_the_user_allows(tmp_path):
+    env = _users_backend(tmp_path, "mybackend", MY_BACKEND)
+    (tmp_path / ".goinstrument.toml").write_text('backend = "mybackend:LogBackend"\n')
+    src = tmp_path / "a.go"
+    src.write_text(GO_FUNC)
+    other = {**env, "GOINSTRUMENT_TRUST_BACKEND": "mybackend:Other, evil:B"}
+    assert "mybackend:LogBackend" in run_cli("a.go", cwd=tmp_path, check=2, env=other).stderr
+    assert src.read_text() == GO_FUNC
+    trusted = {**env, "GOINSTRUMENT_TRUST_BACKEND": "evil:B, mybackend:LogBackend"}
+    run_cli("a.go", cwd=tmp_path, check=0, env=trusted)
+    assert 'log.Println("enter", "F")' in src.read_text()
+
+
+@pytest.mark.parametrize("pythonpath", ["", os.pathsep, "."])
+def test_even_a_trusted_backend_is_never_imported_from_the_current_directory(tmp_path, pythonpath):
+    repo = _evil_repo(tmp_path / "clone")
+    env = {"PYTHONPATH": pythonpath, "GOINSTRUMENT_TRUST_BACKEND": "evil:B"}
+    proc = run_cli("--check", ".", cwd=repo.root, check=2, env=env)
+    assert not repo.path("MARKER").exists()
+    assert "cannot load backend 'evil:B': No module named 'evil' (the current directory is never searched" in proc.stderr
+    proc = run_cli("--backend", "evil:B", "--check", ".", cwd=repo.root, check=2, env={"PYTHONPATH": pythonpath})
+    assert not repo.path("MARKER").exists()
+
+
+# Modules goinstrument imports as it runs (tomllib for the file, wcmatch for its globs, difflib for
+# --diff, argparse first of all): a repository's own copies must not stand in for them either.
+SHADOWS = ("tomllib", "wcmatch", "difflib", "argparse", "subprocess")
+
+
+@pytest.mark.parametrize("how", ["python -m", "the script, with an empty PYTHONPATH entry"])
+def test_the_repositorys_own_modules_never_stand_in_for_the_real_ones(tmp_path, how):
+    repo = GitRepo.go_module(tmp_path / "clone", {"shop.go": GO_FUNC, ".goinstrument.toml": 'exclude = ["gen/**"]\n'})
+    for name in SHADOWS:
+        repo.write(f"{name}.py", f'open("MARKER-{name}", "w").write("ran")\nraise SystemExit(99)\n')
+    if how == "python -m":
+        argv = [sys.executable, "-m", "goinstrument"]
+        env = git_env()
+    else:  # what the installed `goinstrument` script does, with the current directory on sys.path
+        argv = [sys.executable, "-c", "import sys; from goinstrument import main; sys.exit(main())"]
+        env = git_env(PYTHONPATH=os.pathsep.join(["", str(CHECKOUT), ""]))
+    proc = repo.run(*argv, "--diff", ".", env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert 'Start(ctx, "F")' in proc.stdout
+    assert sorted(p.name for p in repo.root.glob("MARKER*")) == []
+
+
+def test_the_built_in_backends_named_by_the_file_need_no_trust(tmp_path):
+    (tmp_path / ".goinstrument.toml").write_text('backend = "datadog"\n')
+    src = tmp_path / "a.go"
+    src.write_text(GO_FUNC)
+    run_cli("a.go", cwd=tmp_path, check=0, env={"GOINSTRUMENT_TRUST_BACKEND": ""})
+    assert "tracer.StartSpanFromContext(ctx, " in src.read_text()

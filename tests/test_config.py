@@ -131,7 +131,8 @@ def test_outside_any_repository_the_search_goes_on_upwards(tmp_path):
         ("line-directives = true", "line_directives", True),
     ],
 )
-def test_each_key_reaches_its_settings_field(tmp_path, toml, field, value):
+def test_each_key_reaches_its_settings_field(tmp_path, monkeypatch, toml, field, value):
+    monkeypatch.setenv("GOINSTRUMENT_TRUST_BACKEND", "acme.tracing:Backend")  # a file's own backend needs the user's trust
     assert getattr(settings(toml + "\n", tmp_path), field) == value
 
 

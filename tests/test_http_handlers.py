@@ -148,12 +148,13 @@ class LogBackend:
 
 @pytest.mark.parametrize("where", ["flag", "file"])
 def test_a_backend_whose_code_declares_no_context_is_a_usage_error(tmp_path, where):
-    (tmp_path / "mybackend.py").write_text(NO_CONTEXT_BACKEND)
+    (tmp_path / "pylib").mkdir()  # on PYTHONPATH: the current directory is never searched for a backend
+    (tmp_path / "pylib" / "mybackend.py").write_text(NO_CONTEXT_BACKEND)
     path = _file(tmp_path)
     args = ["--http-handlers"] if where == "flag" else []
     if where == "file":
         (tmp_path / ".goinstrument.toml").write_text("http-handlers = true\n")
-    proc = run_cli("--backend", "mybackend:LogBackend", *args, "web.go", cwd=tmp_path, check=2, env={"PYTHONPATH": str(tmp_path)})
+    proc = run_cli("--backend", "mybackend:LogBackend", *args, "web.go", cwd=tmp_path, check=2, env={"PYTHONPATH": str(tmp_path / "pylib")})
     assert 'backend "mybackend:LogBackend" does not support --http-handlers' in proc.stderr
     assert path.read_text() == HANDLER
 

@@ -166,6 +166,25 @@ def test_a_commit_through_pre_commit_install(shop, pre_commit_home):
     assert shop.status() == ""
 
 
+def test_a_file_named_like_an_option_is_a_file(shop, pre_commit_home):
+    """The hooks end the options (`args: [--]`): pre-commit appends `-x.go` after them."""
+    shop.write("-x.go", GO_FUNC.replace("func F", "func X"))
+    shop.git("add", "--", "-x.go")
+    proc = run(shop, pre_commit_home, "goinstrument-check", "--all-files")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "-x.go:5:1: X: no span" in proc.stdout
+    assert "unrecognized arguments" not in proc.stdout + proc.stderr
+    env = pre_commit_env(pre_commit_home)
+    assert shop.run("pre-commit", "install", env=env).returncode == 0
+    proc = shop.commit("a file named like an option", env=env)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert 'Start(ctx, "X")' in shop.read("-x.go")
+    shop.git("add", "--", "-x.go")
+    proc = shop.commit("a file named like an option", env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert 'Start(ctx, "X")' in shop.show("HEAD:-x.go")
+
+
 # --- the README's example, as a user copies it ---------------------------------------------------
 
 

@@ -217,3 +217,17 @@ def test_the_coverage_gate_counts_stdin_as_it_counts_a_file(tmp_path):
     goinstrument("--check", "--fail-under", "90", "-", "--stdin-filename", "a.go", data=PLAIN, cwd=root, check=1)
     proc = goinstrument("--check", "--format", "json", "-", "--stdin-filename", "a.go", data=PLAIN, cwd=root, check=1)
     assert '"functions": 1' in proc.stdout.decode()
+
+
+def test_double_dash_ends_the_options_before_files_and_before_stdin(tmp_path):
+    """`--` then paths, as the pre-commit hooks and the action pass them: `-x.go` is a file, `-` still stdin."""
+    (tmp_path / "-x.go").write_bytes(PLAIN)
+    (tmp_path / "a.go").write_bytes(PLAIN)
+    proc = goinstrument("--check", "a.go", "--", "-x.go", data=b"", cwd=tmp_path, check=1)
+    assert proc.stdout.decode().splitlines() == ["a.go:5:1: F: no span", "-x.go:5:1: F: no span"]
+    goinstrument("--", "-x.go", data=b"", cwd=tmp_path, check=0)
+    assert b'.Start(ctx, "F")' in (tmp_path / "-x.go").read_bytes()
+    proc = goinstrument("--check", "--stdin-filename=-y.go", "--", "-", data=PLAIN, cwd=tmp_path, check=1)
+    assert proc.stdout == b"-y.go:5:1: F: no span\n"
+    proc = goinstrument("--", "--check", data=b"", cwd=tmp_path, check=2)  # after `--`, `--check` is a path
+    assert "no such file or directory: --check" in proc.stderr
