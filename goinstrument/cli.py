@@ -244,7 +244,41 @@ def _stderr_is_a_terminal() -> bool:
     return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised where the run is, so that it unwinds as from Ctrl-C (a KeyboardInterrupt)."""
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command line; an interrupt ends it quietly, as a shell expects: 128 + the signal's number
+    (SIGINT 130, SIGTERM 143), with no traceback and no temporary file left (fileio holds the
+    signals from a temporary file's creation to its rename)."""
+    import signal
+
+    try:
+        signal.signal(signal.SIGTERM, _terminated)
+    except ValueError:  # not the main thread (called from a test harness)
+        pass
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        return _interrupted(signal.SIGINT)
+    except Terminated:
+        return _interrupted(signal.SIGTERM)
+
+
+def _interrupted(signum: int) -> int:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C while the interpreter exits: no traceback either
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    return 128 + signum
+
+
+def _main(argv: Sequence[str] | None) -> int:
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))  # deeply nested Go expressions
     from goinstrument import config
 
