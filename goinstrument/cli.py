@@ -256,12 +256,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """The command line; an interrupt ends it quietly, as a shell expects: 128 + the signal's number
     (SIGINT 130, SIGTERM 143), with no traceback and no temporary file left (fileio holds the
     signals from a temporary file's creation to its rename)."""
+    import contextlib
     import signal
 
-    try:
+    with contextlib.suppress(ValueError):  # ValueError: not the main thread (called from a test harness)
         signal.signal(signal.SIGTERM, _terminated)
-    except ValueError:  # not the main thread (called from a test harness)
-        pass
     try:
         return _main(argv)
     except KeyboardInterrupt:

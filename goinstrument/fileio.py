@@ -179,14 +179,26 @@ def _replace(target: str, data: bytes, mode: int | None, info: os.stat_result | 
 
 @contextlib.contextmanager
 def _interrupts_held() -> Iterator[None]:
-    """SIGINT and SIGTERM wait (are blocked) until the block is done, then are delivered."""
-    held = {signal.SIGINT, signal.SIGTERM}
+    """SIGINT and SIGTERM wait until the block is done, then act as they would have. Their handlers
+    are swapped for one that notes them (blocking them in this thread would not do: the process's
+    other threads, a pool's, would take them and the interpreter would act here all the same)."""
+    noted: list[signal.Signals] = []
     try:
-        before = signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    except (AttributeError, ValueError, OSError):  # no pthread_sigmask
+        before = {signum: signal.signal(signum, lambda signum, frame: noted.append(signal.Signals(signum))) for signum in _HELD}
+    except ValueError:  # not the main thread: signals are not handled here anyway
         yield
         return
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+        for signum, handler in before.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)  # None: set outside Python
+        for held in noted:
+            handler = before[held]
+            if callable(handler):
+                handler(held, None)
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(held)
+
+
+_HELD = (signal.SIGINT, signal.SIGTERM)
