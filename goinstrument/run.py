@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from goinstrument import batch, result
 from goinstrument.cache import Cache
 from goinstrument.discover import go_files, normalize_argument, skip_reason
-from goinstrument.fileio import OUTSIDE, FileError, inside, read_source, replace_atomically, write_stdout
+from goinstrument.fileio import OUTSIDE, READ_ONLY, FileError, inside, read_source, replace_atomically, writable, write_stdout
 from goinstrument.gomod import tracer_for
 from goinstrument.options import Action, ChangedSince, Format, FromPaths, Output, RewriteOptions, RunOptions, Staged, Stdin
 from goinstrument.progress import progress_bar
@@ -419,14 +419,18 @@ def _staged_key(place: Path) -> str:
 def _read_worktree(full: Path, display: str, summary: Summary, top: str) -> bytes | None:
     """The working-tree bytes, or None when there is none to write: the file is gone (staged,
     then deleted), is now a symbolic link (the hook never writes through a link to wherever it
-    points), is reached through a directory that is a link (a warning), or cannot be read as a
-    regular file (a pipe, a directory, no permission: a warning). `full` is below `top`, resolved."""
+    points), is reached through a directory that is a link or is read-only (a warning), or cannot
+    be read as a regular file (a pipe, a directory, no permission: a warning). `full` is below
+    `top`, resolved."""
     if full.is_symlink():
         return None
     real = os.path.realpath(full)
     if real != os.fspath(full):  # a directory on the way is a link
         why = OUTSIDE if not inside(real, top) else "a directory above it is a symbolic link, never written through"
         summary.warnings.append(Problem(display, Position(1, 1), f"the working-tree copy: skipped: {why} (the staged content is instrumented)"))
+        return None
+    if full.exists() and not writable(full):
+        summary.warnings.append(Problem(display, Position(1, 1), f"the working-tree copy: {READ_ONLY} (the staged content is instrumented)"))
         return None
     try:
         return read_source(full)

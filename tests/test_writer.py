@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -258,6 +259,20 @@ def test_a_read_only_file_is_left_alone_exactly_when_gofmt_w_leaves_it(tmp_path,
         assert ours.read_text() == SRC.format(n="")
 
 
+def test_the_hook_leaves_a_read_only_working_tree_copy_alone_and_commits_the_staged_content(tmp_path):
+    prefix = _unprivileged()
+    repo = GitRepo.go_module(tmp_path / "repo")
+    install_hook(repo.root)
+    repo.write("b.go", GO_FUNC)
+    repo.add("b.go")
+    repo.path("b.go").chmod(0o444)
+    proc = repo.run(*prefix, "git", "commit", "-q", "-m", "read-only")
+    assert proc.returncode == 0, proc.stderr
+    assert SPAN in repo.show("HEAD:b.go")
+    assert repo.read("b.go") == GO_FUNC
+    assert "b.go:1:1: warning: the working-tree copy: not writable (read-only); left untouched" in proc.stderr
+
+
 # --- item 12: interrupts ------------------------------------------------------------------------------
 
 
@@ -286,14 +301,25 @@ def _alive(pid: int) -> bool:
 needs_proc = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 
 
+@pytest.fixture
+def reap() -> Iterator[list[int]]:
+    """Pids this test started, killed at its end if still there (a failing test leaves no orphans)."""
+    pids: list[int] = []
+    yield pids
+    for pid in pids:
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
 @needs_proc
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_an_interrupt_mid_run_ends_quietly_with_no_temporary_file_and_no_worker(tmp_path, signum, code):
+def test_an_interrupt_mid_run_ends_quietly_with_no_temporary_file_and_no_worker(tmp_path, reap, signum, code):
     root = _module(tmp_path / "m", 120, functions=40)  # more than batch.SERIAL_BELOW files: a pool
     # Each write pauses between its temporary file and the rename: the signal lands in that window.
     proc = _start(root, "--no-cache", "--jobs", "2", ".", GOINSTRUMENT_TEST_WRITE_DELAY="0.3")
     _wait_for(lambda: _temporaries(root))
     workers = _children(proc.pid)
+    reap.extend([proc.pid, *workers])
     assert workers, "no worker pool"
     # Ctrl-C in a terminal reaches the whole process group: the workers get it too.
     for pid in [proc.pid, *workers] if signum == signal.SIGINT else [proc.pid]:
@@ -310,11 +336,12 @@ def test_an_interrupt_mid_run_ends_quietly_with_no_temporary_file_and_no_worker(
 
 
 @needs_proc
-def test_the_workers_die_with_their_parent_killed(tmp_path):
+def test_the_workers_die_with_their_parent_killed(tmp_path, reap):
     root = _module(tmp_path / "m", 120, functions=40)
     proc = _start(root, "--no-cache", "--jobs", "2", ".")
     _wait_for(lambda: len(_children(proc.pid)) >= 2)
     workers = _children(proc.pid)
+    reap.extend(workers)
     time.sleep(0.5)
     proc.kill()
     proc.communicate(timeout=30)
