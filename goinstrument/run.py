@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from goinstrument import batch, result
 from goinstrument.cache import Cache
 from goinstrument.discover import go_files, normalize_argument, skip_reason
-from goinstrument.fileio import OUTSIDE, READ_ONLY, FileError, inside, read_source, replace_atomically, writable, write_stdout
+from goinstrument.fileio import CHANGED, OUTSIDE, READ_ONLY, FileError, inside, read_source, replace_atomically, writable, write_stdout
 from goinstrument.gomod import tracer_for
 from goinstrument.options import Action, ChangedSince, Format, FromPaths, Output, RewriteOptions, RunOptions, Staged, Stdin
 from goinstrument.progress import progress_bar
@@ -156,10 +156,15 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
     written: set[str] = set()  # the directories of the files written
 
     def write(done: Done) -> Done:
-        """Each changed file is written as its result arrives, while the workers go on."""
-        if done.write is not None:
-            written.add(os.path.dirname(os.path.abspath(done.path)))
-        return _write(done, roots[done.path])
+        """Each changed file is written as its result arrives, while the workers go on. A file
+        saved meanwhile (by an editor) is processed again, here, once; saved again, it is reported."""
+        if done.write is None:
+            return done
+        written.add(os.path.dirname(os.path.abspath(done.path)))
+        result = _write(done, roots[done.path])
+        if result.problem is not None and result.problem.message == CHANGED:
+            result = _write(work(Path(done.path)), roots[done.path])
+        return result
 
     with progress_bar(len(todo), options.progress) as advance:
         dones = batch.run_all(work, todo, options.jobs, lambda path, why: _failed(str(path), why), advance, finish=write)

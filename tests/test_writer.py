@@ -90,19 +90,38 @@ def _save_by_rename(path: Path) -> None:
     os.replace(new, path)
 
 
-@pytest.mark.parametrize("edit", [_append, _overwrite_same_size, _save_by_rename])
-def test_an_edit_made_while_the_file_is_being_written_is_kept_and_reported(tmp_path, edit):
+@pytest.mark.parametrize(
+    ("edit", "mark"), [(_append, b"// typed meanwhile"), (_overwrite_same_size, b"return err"), (_save_by_rename, b"// saved by rename")]
+)
+def test_an_edit_made_while_the_file_is_being_written_is_kept_and_the_file_processed_again(tmp_path, edit, mark):
     root = _module(tmp_path / "m", 1)
     path = root / "p0" / "f.go"
     # The test hook pauses after the new content is in the temporary file, before the last look and the rename.
     proc = _start(root, "--no-cache", ".", GOINSTRUMENT_TEST_WRITE_DELAY="1")
     _wait_for(lambda: _temporaries(root))
     edit(path)
+    assert mark in path.read_bytes()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    final = path.read_bytes()
+    assert mark in final and SPAN.encode() in final  # the edit is kept, and the file instrumented after a second look
+    assert _temporaries(root) == []
+
+
+def test_an_edit_made_again_during_the_second_attempt_is_kept_and_reported(tmp_path):
+    root = _module(tmp_path / "m", 1)
+    path = root / "p0" / "f.go"
+    proc = _start(root, "--no-cache", ".", GOINSTRUMENT_TEST_WRITE_DELAY="1")
+    _wait_for(lambda: _temporaries(root))
+    first = _temporaries(root)
+    _append(path)
+    _wait_for(lambda: _temporaries(root) not in ([], first))  # the second attempt's temporary file
+    _append(path)
     edited = path.read_bytes()
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 2, err
     assert "p0/f.go:1:1: changed on disk while being processed; left untouched" in err.decode()
-    assert path.read_bytes() == edited  # the edit is there, and nothing of ours
+    assert path.read_bytes() == edited  # both edits, and nothing of ours
     assert _temporaries(root) == []
 
 
