@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import os
 import signal
 import stat
@@ -98,7 +97,8 @@ def replace_atomically(
         _replace(target, data, mode, info, None)
         return
     try:
-        fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        # O_NONBLOCK: a pipe put in the file's place must not hang the run (it fails the S_ISREG below).
+        fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         raise FileError(CHANGED) from None
     except OSError as exc:
@@ -106,6 +106,9 @@ def replace_atomically(
             raise FileError(CHANGED) from None
         raise FileError(f"cannot read: {exc.strerror or exc}") from None
     try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise FileError(CHANGED)
         _lock(fd)
         info = os.fstat(fd)
         if not writable(target):
@@ -125,6 +128,10 @@ def writable(path: str | Path) -> bool:
 def _lock(fd: int) -> None:
     """An exclusive flock on the file, waiting a while for another run that holds it. Editors
     take none: this keeps two goinstrument runs from interleaving, not an editor out."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock, the checks below still hold
+        return
     deadline = time.monotonic() + LOCK_WAIT
     while True:
         try:
