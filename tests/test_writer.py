@@ -227,6 +227,22 @@ def test_the_hook_never_writes_through_a_directory_link(tmp_path, outside):
     assert "lib/x.go:1:1: warning: the working-tree copy: skipped: link leads outside the repository" in proc.stderr
 
 
+def test_the_hook_never_writes_through_a_directory_link_inside_the_repository_either(tmp_path):
+    """sub/b.go staged, `sub` then a link to real/: real/b.go is another index entry, not the staged file's copy."""
+    repo = GitRepo.go_module(tmp_path / "repo", {"real/a.go": GO_FUNC})
+    install_hook(repo.root)
+    repo.write("sub/b.go", GO_FUNC)
+    repo.add("sub/b.go")
+    shutil.rmtree(repo.root / "sub")
+    (repo.root / "sub").symlink_to("real")
+    repo.write("real/b.go", GO_FUNC)
+    proc = repo.commit("with a link", env=git_env())
+    assert proc.returncode == 0, proc.stderr
+    assert SPAN in repo.show("HEAD:sub/b.go")
+    assert repo.read("real/b.go") == GO_FUNC
+    assert "sub/b.go:1:1: warning: the working-tree copy: skipped: a directory above it is a symbolic link" in proc.stderr
+
+
 # --- item 10: a read-only file ------------------------------------------------------------------------
 
 WITHOUT_OVERRIDE = ["setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner"]
