@@ -10,7 +10,9 @@ items sent in chunks. A worker that dies (killed for memory, a crash in a
 native library) breaks the pool: the items whose results were lost are then
 run again one at a time in a fresh one-worker pool, where the item running
 when it breaks is the one that broke it. That item becomes `died(item,
-why)`; every other item still gets its result.
+why)`; every other item still gets its result. The workers ignore SIGINT (the
+parent answers Ctrl-C), are killed when the parent is interrupted, and die
+with the parent when it is killed.
 """
 
 from __future__ import annotations
@@ -112,7 +114,7 @@ def _in_pool(
                 results.update(zip(chunk, map(finish, done), strict=True))
                 progress(len(chunk))
         except BaseException:  # an interrupt (Ctrl-C, SIGTERM): the workers end now, not after the chunks queued for them
-            for process in list(getattr(pool, "_processes", {}).values()):
+            for process in list((getattr(pool, "_processes", None) or {}).values()):  # private, but no public way to end them
                 process.kill()
             pool.shutdown(wait=False, cancel_futures=True)
             raise
