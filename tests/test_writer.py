@@ -19,6 +19,7 @@ import pytest
 from conftest import REPO
 from gitrepo import GO_FUNC, GitRepo, git_env
 
+from goinstrument.fileio import FileError, replace_atomically
 from goinstrument.hook import install_hook
 
 SRC = 'package p{n}\n\nimport "context"\n\nfunc F(ctx context.Context) error {{\n\treturn nil\n}}\n'
@@ -161,6 +162,18 @@ def outside(tmp_path) -> Path:
     (place / "lib").mkdir()
     (place / "lib" / "x.go").write_text(GO_FUNC)
     return place
+
+
+def test_the_writer_itself_refuses_a_target_outside_its_root(tmp_path, outside):
+    """The writer's own check, for a link that comes to lead out after the run looked at it."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "v.go").symlink_to(outside / "main.go")
+    with pytest.raises(FileError, match="link leads outside the repository; left untouched"):
+        replace_atomically(root / "v.go", b"x", expect=GO_FUNC.encode(), within=os.path.realpath(root))
+    assert (outside / "main.go").read_text() == GO_FUNC
+    replace_atomically(root / "v.go", b"x", expect=GO_FUNC.encode(), within=os.path.realpath(tmp_path))
+    assert (outside / "main.go").read_text() == "x"
 
 
 def test_a_committed_link_to_a_file_outside_the_repository_is_skipped(tmp_path, outside):
