@@ -10,12 +10,16 @@ items sent in chunks. A worker that dies (killed for memory, a crash in a
 native library) breaks the pool: the items whose results were lost are then
 run again one at a time in a fresh one-worker pool, where the item running
 when it breaks is the one that broke it. That item becomes `died(item,
-why)`; every other item still gets its result.
+why)`; every other item still gets its result. The workers ignore SIGINT (the
+parent answers Ctrl-C), are killed when the parent is interrupted, and die
+with the parent when it is killed.
 """
 
 from __future__ import annotations
 
 import os
+import signal
+import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
@@ -97,15 +101,59 @@ def _in_pool(
     from concurrent.futures.process import BrokenProcessPool
 
     lost: list[int] = []
-    with ProcessPoolExecutor(workers, mp_context=_context()) as pool:
-        futures: dict[Future[list[R]], list[int]] = {pool.submit(_chunk, work, [items[i] for i in chunk]): chunk for chunk in chunks}
-        for future in as_completed(futures):
-            chunk = futures[future]
-            try:
-                done = future.result()
-            except BrokenProcessPool:
-                lost.extend(chunk)
-                continue
-            results.update(zip(chunk, map(finish, done), strict=True))
-            progress(len(chunk))
+    with ProcessPoolExecutor(workers, mp_context=_context(), initializer=_worker_start, initargs=(os.getpid(),)) as pool:
+        try:
+            futures: dict[Future[list[R]], list[int]] = {pool.submit(_chunk, work, [items[i] for i in chunk]): chunk for chunk in chunks}
+            for future in as_completed(futures):
+                chunk = futures[future]
+                try:
+                    done = future.result()
+                except BrokenProcessPool:
+                    lost.extend(chunk)
+                    continue
+                results.update(zip(chunk, map(finish, done), strict=True))
+                progress(len(chunk))
+        except BaseException:  # an interrupt (Ctrl-C, SIGTERM): the workers end now, not after the chunks queued for them
+            for process in list((getattr(pool, "_processes", None) or {}).values()):  # private, but no public way to end them
+                process.kill()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
     return sorted(lost)
+
+
+def _worker_start(parent: int) -> None:
+    """A worker's first act: Ctrl-C (which the terminal sends to every process of the group) is the
+    parent's to answer, so the worker ignores SIGINT and takes SIGTERM's default; and it dies with
+    its parent, which a SIGKILL gives no time to end its workers (Linux: PR_SET_PDEATHSIG; elsewhere
+    a thread that watches the parent's pid)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if not _kill_me_with_my_parent():
+        import threading
+
+        threading.Thread(target=_watch, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
+
+
+def _kill_me_with_my_parent() -> bool:
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return bool(libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0)
+    except (OSError, AttributeError):
+        return False
+
+
+def _watch(parent: int) -> None:
+    import time
+
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>

@@ -252,16 +252,44 @@ def _stderr_is_a_terminal() -> bool:
 TRACEBACK_VARIABLE = "GOINSTRUMENT_TRACEBACK"  # set (to anything) to see the traceback of an internal error
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised where the run is, so that it unwinds as from Ctrl-C (a KeyboardInterrupt)."""
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """The exit code of the command line: 0, 1 (findings) or 2, never 1 for a crash of ours."""
+    """The exit code of the command line: 0, 1 (findings) or 2, never 1 for a crash of ours.
+
+    An interrupt ends it quietly, as a shell expects: 128 + the signal's number (SIGINT 130,
+    SIGTERM 143), with no traceback and no temporary file left (fileio holds the signals from a
+    temporary file's creation to its rename)."""
+    import signal
+
     from goinstrument import outside_current_directory
 
     sys.path[:] = outside_current_directory(sys.path)  # goinstrument.main did, unless called here directly
     _escape_what_cannot_be_printed()
+    with contextlib.suppress(ValueError):  # ValueError: not the main thread (called from a test harness)
+        signal.signal(signal.SIGTERM, _terminated)
     try:
         return _main(argv)
+    except KeyboardInterrupt:
+        return _interrupted(signal.SIGINT)
+    except Terminated:
+        return _interrupted(signal.SIGTERM)
     except Exception as exc:  # a bug of ours: exit 2 and one line, never 1, which says "findings"
         return _internal_error(exc)
+
+
+def _interrupted(signum: int) -> int:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C while the interpreter exits: no traceback either
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    return 128 + signum
 
 
 def _main(argv: Sequence[str] | None) -> int:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import signal
 import stat
 import sys
 import tempfile
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 
@@ -45,47 +49,168 @@ def read_source(path: Path) -> bytes:
         raise FileError(f"cannot read: {exc.strerror or exc}") from None
 
 
-def replace_atomically(path: Path, data: bytes, *, expect: bytes | None = None, mode: int | None = None) -> None:
+# A test hook: seconds to pause after the new content is ready, before the last look at the file
+# and the rename, so a test can edit the file in between (tests/test_writer.py).
+TEST_WRITE_DELAY = "GOINSTRUMENT_TEST_WRITE_DELAY"
+
+CHANGED = "changed on disk while being processed; left untouched"
+OUTSIDE = "link leads outside the repository"  # a skip reason: `path: skipped: link leads ...`
+READ_ONLY = "not writable (read-only); left untouched"
+LOCK_WAIT = 10.0  # seconds to wait for another process's flock on the file
+
+
+def inside(target: str, root: str) -> bool:
+    """Whether the resolved path `target` is `root` (resolved) or below it."""
+    return target == root or target.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def replace_atomically(
+    path: Path, data: bytes, *, expect: bytes | None = None, mode: int | None = None, within: str | None = None
+) -> None:
     """Give `path` the content `data` in one rename: readers see the old file or the new one.
 
     The bytes go to a temporary file beside the target, which then replaces it.
-    A symlink is written through to its target. The file gets `mode` when it is
-    given; otherwise an existing file keeps its mode (a new one gets 0o600).
-    An existing file keeps its owner where we may.
-    With `expect`, the file must still hold exactly those bytes, or nothing is
-    written (a file changed on disk while it was being processed is left alone).
-    Raises FileError with a message for the user.
+    A symlink is written through to its target; with `within` (a resolved directory:
+    the top of the repository), only when that target, every link in its path
+    resolved, is below it. The file gets `mode` when it is given; otherwise an
+    existing file keeps its mode (a new one gets 0o600). An existing file keeps its
+    owner where we may. SIGINT and SIGTERM wait from the temporary file's creation
+    to the rename, so an interrupt never leaves the temporary file behind.
+
+    With `expect` (a source file), the file must be writable by us as `open(2)` for
+    writing judges it (as `gofmt -w`: root may write a 0444 file), and must still hold
+    exactly those bytes, or nothing is written: it is read again and its size,
+    mtime, ctime and inode compared with what was read right before the rename, under
+    an advisory lock (flock) that other goinstrument runs take too. Raises FileError
+    with a message for the user.
     """
-    target = Path(os.path.realpath(path))
-    try:
-        info: os.stat_result | None = os.stat(target)
-    except FileNotFoundError:
-        info = None
-    except OSError as exc:
-        raise FileError(f"cannot read: {exc.strerror or exc}") from None
-    if expect is not None:
+    target = os.path.realpath(path)
+    if within is not None and not inside(target, within):
+        raise FileError(f"{OUTSIDE}; left untouched")
+    if expect is None:
         try:
-            with open(target, "rb") as f:
-                current = f.read(len(expect) + 1)
+            info: os.stat_result | None = os.stat(target)
+        except FileNotFoundError:
+            info = None
         except OSError as exc:
             raise FileError(f"cannot read: {exc.strerror or exc}") from None
-        if current != expect:
-            raise FileError("changed on disk while being processed; left untouched")
+        _replace(target, data, mode, info, None)
+        return
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".goinstrument", dir=target.parent)
+        # O_NONBLOCK: a pipe put in the file's place must not hang the run (it fails the S_ISREG below).
+        fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise FileError(CHANGED) from None
     except OSError as exc:
-        raise FileError(f"cannot write: {exc.strerror or exc}") from None
+        if exc.errno == errno.ELOOP:  # a link now, where the path had none
+            raise FileError(CHANGED) from None
+        raise FileError(f"cannot read: {exc.strerror or exc}") from None
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        wanted = mode if mode is not None else None if info is None else info.st_mode & 0o7777
-        if wanted is not None:
-            os.chmod(tmp, wanted)
-        if info is not None and (info.st_uid, info.st_gid) != (os.getuid(), os.getgid()):
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise FileError(CHANGED)
+        _lock(fd)
+        info = os.fstat(fd)
+        if not writable(target):
+            raise FileError(READ_ONLY)
+        if not _holds(target, fd, info, expect):
+            raise FileError(CHANGED)
+        _replace(target, data, mode, info, lambda: _holds(target, fd, info, expect))
+    finally:
+        os.close(fd)  # and with it the lock, after the rename
+
+
+def writable(path: str | Path) -> bool:
+    """Whether we may open the file for writing, as `gofmt -w` must (which root may, whatever the mode)."""
+    return os.access(path, os.W_OK, effective_ids=os.access in os.supports_effective_ids)
+
+
+def _lock(fd: int) -> None:
+    """An exclusive flock on the file, waiting a while for another run that holds it. Editors
+    take none: this keeps two goinstrument runs from interleaving, not an editor out."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock, the checks below still hold
+        return
+    deadline = time.monotonic() + LOCK_WAIT
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise FileError("locked by another process (flock); left untouched") from None
+            time.sleep(0.02)
+        except OSError:
+            return  # a file system without flock: the checks below still hold
+
+
+def _holds(target: str, fd: int, info: os.stat_result, expect: bytes) -> bool:
+    """Whether the path still names the file `fd` is open on, unchanged since `info`, holding `expect`."""
+    try:
+        if os.pread(fd, len(expect) + 1, 0) != expect:
+            return False
+        now = os.stat(target, follow_symlinks=False)
+    except OSError:
+        return False
+    fields = ("st_dev", "st_ino", "st_size", "st_mtime_ns", "st_ctime_ns", "st_mode")
+    return all(getattr(now, f) == getattr(info, f) for f in fields)
+
+
+def _replace(target: str, data: bytes, mode: int | None, info: os.stat_result | None, still: Callable[[], bool] | None) -> None:
+    """Write the temporary file and rename it over `target`, if `still()` holds right before."""
+    directory, name = os.path.split(target)
+    with _interrupts_held():
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".goinstrument", dir=directory)
+        except OSError as exc:
+            raise FileError(f"cannot write: {exc.strerror or exc}") from None
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            wanted = mode if mode is not None else None if info is None else info.st_mode & 0o7777
+            if wanted is not None:
+                os.chmod(tmp, wanted)
+            if info is not None and (info.st_uid, info.st_gid) != (os.getuid(), os.getgid()):
+                with contextlib.suppress(OSError):
+                    os.chown(tmp, info.st_uid, info.st_gid)
+            delay = os.environ.get(TEST_WRITE_DELAY)
+            if delay:
+                time.sleep(float(delay))
+            # What remains open: a write between this last look and rename(2) below, microseconds.
+            if still is not None and not still():
+                raise FileError(CHANGED)
+            os.replace(tmp, target)
+        except BaseException as exc:
             with contextlib.suppress(OSError):
-                os.chown(tmp, info.st_uid, info.st_gid)
-        os.replace(tmp, target)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise FileError(f"cannot write: {exc.strerror or exc}") from None
+                os.unlink(tmp)
+            if isinstance(exc, OSError):
+                raise FileError(f"cannot write: {exc.strerror or exc}") from None
+            raise
+
+
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """SIGINT and SIGTERM wait until the block is done, then act as they would have. Their handlers
+    are swapped for one that notes them (blocking them in this thread would not do: the process's
+    other threads, a pool's, would take them and the interpreter would act here all the same)."""
+    noted: list[signal.Signals] = []
+    try:
+        before = {signum: signal.signal(signum, lambda signum, frame: noted.append(signal.Signals(signum))) for signum in _HELD}
+    except ValueError:  # not the main thread: signals are not handled here anyway
+        yield
+        return
+    try:
+        yield
+    finally:
+        for signum, handler in before.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)  # None: set outside Python
+        for held in noted:
+            handler = before[held]
+            if callable(handler):
+                handler(held, None)
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(held)
+
+
+_HELD = (signal.SIGINT, signal.SIGTERM)

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from goinstrument import batch, result
 from goinstrument.cache import Cache
-from goinstrument.discover import go_files, skip_reason
-from goinstrument.fileio import FileError, read_source, replace_atomically, write_stdout
+from goinstrument.discover import go_files, normalize_argument, skip_reason
+from goinstrument.fileio import CHANGED, OUTSIDE, READ_ONLY, FileError, inside, read_source, replace_atomically, writable, write_stdout
 from goinstrument.gomod import tracer_for
 from goinstrument.options import Action, ChangedSince, Format, FromPaths, Output, RewriteOptions, RunOptions, Staged, Stdin
 from goinstrument.progress import progress_bar
@@ -109,20 +109,27 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
     source = options.source
     problems: list[Problem] = []
     explicit_skips: list[tuple[str, str]] = []
+    found: Iterable[tuple[Path, str]]  # each file, and the resolved directory it may be written in
     if isinstance(source, ChangedSince):
         from goinstrument import gitops
 
         changed = gitops.changed_go_files(Path.cwd(), source.rev, [Path(p) for p in source.paths])
-        found: Iterable[Path] = [_relative(p) for p in changed if skip_reason(p, rewrite) is None]
+        top = os.fspath(gitops.worktree_top(Path.cwd()))
+        found = [(_relative(p), top) for p in changed if skip_reason(p, rewrite) is None]
     elif isinstance(source, FromPaths):
-        found = go_files(source.paths, rewrite, problems, explicit_skips)
+        found = ((path, root) for arg in source.paths for root in [_write_root(arg)] for path in go_files([arg], rewrite, problems, explicit_skips))
     else:
         raise TypeError(source)
     cache = Cache(rewrite.cache_key()) if options.use_cache else None
     paths, todo, stamps, cached_skips = [], [], {}, []
     stamper = _Stamps(rewrite)
     seen: set[tuple[int, int]] = set()
-    for path in found:
+    roots: dict[str, str] = {}  # each path's root, for the writer
+    resolved = _Resolved()
+    for path, root in found:
+        if not inside(resolved.path(path), root):
+            explicit_skips.append((str(path), OUTSIDE))
+            continue
         try:
             stat: os.stat_result | None = os.stat(path)
         except OSError:
@@ -133,6 +140,7 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
                 continue
             seen.add((stat.st_dev, stat.st_ino))
         paths.append(path)
+        roots[str(path)] = root
         key = os.path.abspath(path)
         if cache is not None:
             stamp = stamps[key] = stamper.file(key, stat)
@@ -148,10 +156,15 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
     written: set[str] = set()  # the directories of the files written
 
     def write(done: Done) -> Done:
-        """Each changed file is written as its result arrives, while the workers go on."""
-        if done.write is not None:
-            written.add(os.path.dirname(os.path.abspath(done.path)))
-        return _write(done)
+        """Each changed file is written as its result arrives, while the workers go on. A file
+        saved meanwhile (by an editor) is processed again, here, once; saved again, it is reported."""
+        if done.write is None:
+            return done
+        written.add(os.path.dirname(os.path.abspath(done.path)))
+        result = _write(done, roots[done.path])
+        if result.problem is not None and result.problem.message == CHANGED:
+            result = _write(work(Path(done.path)), roots[done.path])
+        return result
 
     with progress_bar(len(todo), options.progress) as advance:
         dones = batch.run_all(work, todo, options.jobs, lambda path, why: _failed(str(path), why), advance, finish=write)
@@ -240,13 +253,13 @@ def _file_work(path: Path, rewrite: RewriteOptions, output: Output, verify: bool
     return _done(outcome, diff=diff, clean=None if outcome.changed else _stat(path))
 
 
-def _write(done: Done) -> Done:
-    """Write a changed file (in the parent): atomically, and only if it still holds what was read."""
+def _write(done: Done, root: str) -> Done:
+    """Write a changed file (in the parent): atomically, only below `root`, and only if it still holds what was read."""
     if done.write is None:
         return done
     before, after = done.write
     try:
-        replace_atomically(Path(done.path), after, expect=before)
+        replace_atomically(Path(done.path), after, expect=before, within=root)
     except FileError as exc:
         return _failed(done.path, str(exc))
     stat = _stat(Path(done.path))  # what we wrote, unless someone wrote again since
@@ -259,6 +272,38 @@ def _stat(path: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return stat.st_mtime_ns, stat.st_size
+
+
+def _write_root(arg: str) -> str:
+    """Where a run over the path argument `arg` may write, resolved: the top of the git working
+    tree holding it (the nearest directory above it with a `.git`, as git finds it), else the
+    named directory (a named file: the directory it is in)."""
+    here = os.path.abspath(normalize_argument(arg))
+    if not os.path.isdir(here):
+        here = os.path.dirname(here)
+    probe = here
+    while not os.path.lexists(os.path.join(probe, ".git")):
+        parent = os.path.dirname(probe)
+        if parent == probe:
+            return os.path.realpath(here)
+        probe = parent
+    return os.path.realpath(probe)
+
+
+class _Resolved:
+    """Paths with every link resolved (os.path.realpath), each directory resolved once."""
+
+    def __init__(self) -> None:
+        self.directories: dict[str, str] = {}
+
+    def path(self, path: Path) -> str:
+        directory, name = os.path.split(os.path.abspath(path))
+        if os.path.islink(path):
+            return os.path.realpath(path)
+        real = self.directories.get(directory)
+        if real is None:
+            real = self.directories[directory] = os.path.realpath(directory)
+        return os.path.join(real, name)
 
 
 def _relative(path: Path) -> Path:
@@ -311,7 +356,7 @@ def run_staged(rewrite: RewriteOptions, options: RunOptions) -> Summary:
             known[id(blob)] = Outcome(blob.path, blob.data, blob.data, skipped=reason)
         else:
             todo.append(blob)
-        on_disk = _read_worktree(place, blob.path, summary) if write else None
+        on_disk = _read_worktree(place, blob.path, summary, os.fspath(index.top)) if write else None
         copy = None if on_disk is None or on_disk == blob.data else Source(blob.path, place, on_disk)
         worktrees.append((on_disk, copy))
         if copy is not None:
@@ -358,7 +403,7 @@ def _apply_staged(
             summary.warnings.append(Problem(p.path, p.pos, f"the working-tree copy: {p.message} (the staged content is instrumented)"))
         elif worktree.changed:
             try:
-                replace_atomically(index.top / file.path, worktree.output, expect=worktree.source)
+                replace_atomically(index.top / file.path, worktree.output, expect=worktree.source, within=os.fspath(index.top))
             except FileError as exc:
                 return _failed(staged.path, str(exc))
     changed = staged.changed or (worktree is not None and worktree.changed)
@@ -376,11 +421,21 @@ def _staged_key(place: Path) -> str:
     return f"{os.path.abspath(place)}\0staged"
 
 
-def _read_worktree(full: Path, display: str, summary: Summary) -> bytes | None:
+def _read_worktree(full: Path, display: str, summary: Summary, top: str) -> bytes | None:
     """The working-tree bytes, or None when there is none to write: the file is gone (staged,
     then deleted), is now a symbolic link (the hook never writes through a link to wherever it
-    points), or cannot be read as a regular file (a pipe, a directory, no permission: a warning)."""
+    points), is reached through a directory that is a link or is read-only (a warning), or cannot
+    be read as a regular file (a pipe, a directory, no permission: a warning). `full` is below
+    `top`, resolved."""
     if full.is_symlink():
+        return None
+    real = os.path.realpath(full)
+    if real != os.fspath(full):  # a directory on the way is a link
+        why = OUTSIDE if not inside(real, top) else "a directory above it is a symbolic link, never written through"
+        summary.warnings.append(Problem(display, Position(1, 1), f"the working-tree copy: skipped: {why} (the staged content is instrumented)"))
+        return None
+    if full.exists() and not writable(full):
+        summary.warnings.append(Problem(display, Position(1, 1), f"the working-tree copy: {READ_ONLY} (the staged content is instrumented)"))
         return None
     try:
         return read_source(full)
