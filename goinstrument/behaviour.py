@@ -28,6 +28,7 @@ no arguments. A comparison with `nil` is not a comparison by identity.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator
 
@@ -54,6 +55,7 @@ _CONTEXT_FUNCTIONS = (b"Background", b"TODO", b"WithValue", b"WithoutCancel")  #
 _DECLARED_CONTEXT = re.compile(rb"((?:\w+\s*,\s*)*\w+)\s+\w+\.Context\b")
 # `x := r.Context()`, `x = context.Background()`.
 _ASSIGNED_CONTEXT = re.compile(rb"(\w+)\s*:?=\s*[\w.]*\.(?:Context|Background|TODO)\(\)")
+_CONTEXT_ALIAS = re.compile(rb"(\w+)\s*=\s*\w+\.Context\b")  # `type Ctx = context.Context`, alone or in a group
 _COMPARISON_LINE = re.compile(rb"^.*(?:==|!=).*$", re.MULTILINE)
 _NIL_COMPARISON = re.compile(rb"(?:==|!=)\s*nil\b|\bnil\s*(?:==|!=)")
 _WORD = re.compile(rb"\w+")
@@ -65,10 +67,19 @@ def _candidate_names(sources: Iterable[bytes]) -> frozenset[bytes]:
     for data in sources:
         if b".Context" not in data and b"context." not in data:
             continue
-        for match in _DECLARED_CONTEXT.finditer(data):
+        aliases = [m.group(1) for m in _CONTEXT_ALIAS.finditer(data)]
+        declared = _declared_context(tuple(aliases)) if aliases else _DECLARED_CONTEXT
+        for match in declared.finditer(data):
             names.update(_WORD.findall(match.group(1)))
         names.update(m.group(1) for m in _ASSIGNED_CONTEXT.finditer(data))
     return frozenset(names)
+
+
+@functools.lru_cache(maxsize=64)
+def _declared_context(aliases: tuple[bytes, ...]) -> re.Pattern[bytes]:
+    """Like _DECLARED_CONTEXT, the type `<pkg>.Context` or one of `aliases`."""
+    types = b"|".join([rb"\w+\.Context", *(re.escape(a) for a in aliases)])
+    return re.compile(rb"((?:\w+\s*,\s*)*\w+)\s+(?:" + types + rb")\b")
 
 
 def _may_compare(data: bytes, names: frozenset[bytes]) -> bool:
