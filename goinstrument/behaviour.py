@@ -28,7 +28,6 @@ no arguments. A comparison with `nil` is not a comparison by identity.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterable, Iterator
 
@@ -51,14 +50,42 @@ _CONTEXT_FUNCTIONS = (b"Background", b"TODO", b"WithValue", b"WithoutCancel")  #
 
 # Text prefilter --------------------------------------------------------------------------
 
-# Names a declaration may give the type `<pkg>.Context`: parameters, results, variables, struct fields.
-_DECLARED_CONTEXT = re.compile(rb"((?:\w+\s*,\s*)*\w+)\s+\w+\.Context\b")
-# `x := r.Context()`, `x = context.Background()`.
-_ASSIGNED_CONTEXT = re.compile(rb"(\w+)\s*:?=\s*[\w.]*\.(?:Context|Background|TODO)\(\)")
-_CONTEXT_ALIAS = re.compile(rb"(\w+)\s*=\s*\w+\.Context\b")  # `type Ctx = context.Context`, alone or in a group
-_COMPARISON_LINE = re.compile(rb"^.*(?:==|!=).*$", re.MULTILINE)
-_NIL_COMPARISON = re.compile(rb"(?:==|!=)\s*nil\b|\bnil\s*(?:==|!=)")
+# Each part of the prefilter finds a literal first (re's fast search), then looks at its line only.
+_CONTEXT_TYPE = re.compile(rb"\.(?:Context|Background|TODO)\b")  # `context.Context`, `r.Context()`, `context.Background()`
+_SEGMENT_START = re.compile(rb"[^(\[{;]*\Z")  # a line's text after its last bracket or semicolon
+_ALIAS_TAIL = re.compile(rb"(\w+)\s*=\s*\w+\s*\Z")  # `type Ctx = context` before `.Context`
+_COMPARISON = re.compile(rb"[=!]=")
+# The operands next to a comparison, as far as the text shows them: `a.b.c`, maybe called without
+# arguments (`r.Context()`), closing parentheses after a left one skipped: `f(a) == b`, `(a) == b`.
+_LEFT_OPERAND = re.compile(rb"([\w.]+)(\(\))?\)*\s*\Z")
+_RIGHT_OPERAND = re.compile(rb"\s*\(*([\w.]+)(\(\))?")
+_DECLARES = re.compile(rb"\s*(?:var\s+)?(\w+(?:\s*,\s*\w+)*)\s+\w+")  # `a, b context` before `.Context`
+_ASSIGNS = re.compile(rb"\s*(?:var\s+)?(\w+)\s*:?=\s*[\w.]*")  # `x := r` before `.Context()`
+_KEYWORDS = frozenset({b"var", b"const", b"type", b"func", b"return", b"if", b"for", b"range", b"go", b"defer", b"case", b"struct", b"interface", b"map", b"chan"})
 _WORD = re.compile(rb"\w+")
+
+
+def _line(data: bytes, at: int) -> tuple[int, int]:
+    """The start and end offsets of the line holding offset `at`."""
+    end = data.find(b"\n", at)
+    return data.rfind(b"\n", 0, at) + 1, len(data) if end < 0 else end
+
+
+def _words_before(data: bytes, at: int, end: int) -> list[bytes]:
+    """The names a declaration `a, b context.Context` or `var x context.Context`, or an assignment
+    `x := r.Context()`, gives on the line of `at`, where `.Context` (or an alias) stands, to
+    `end`, where it ends: the words after the line's last bracket or semicolon."""
+    segment = data[_line(data, at)[0] : at]
+    found = _SEGMENT_START.search(segment)
+    segment = found.group(0) if found is not None else segment
+    after = data[end : end + 3]
+    if after[:1] != b"(":  # a type: `a, b context.Context`
+        declared = _DECLARES.fullmatch(segment)
+    elif after[:2] == b"()" and after[2:3] not in (b".", b"("):  # a value: `x := r.Context()`
+        declared = _ASSIGNS.fullmatch(segment)
+    else:
+        return []
+    return [w for w in _WORD.findall(declared.group(1)) if w not in _KEYWORDS] if declared is not None else []
 
 
 def _candidate_names(sources: Iterable[bytes]) -> frozenset[bytes]:
@@ -67,32 +94,36 @@ def _candidate_names(sources: Iterable[bytes]) -> frozenset[bytes]:
     for data in sources:
         if b".Context" not in data and b"context." not in data:
             continue
-        aliases = [m.group(1) for m in _CONTEXT_ALIAS.finditer(data)]
-        declared = _declared_context(tuple(aliases)) if aliases else _DECLARED_CONTEXT
-        for match in declared.finditer(data):
-            names.update(_WORD.findall(match.group(1)))
-        names.update(m.group(1) for m in _ASSIGNED_CONTEXT.finditer(data))
+        aliases: set[bytes] = set()
+        for match in _CONTEXT_TYPE.finditer(data):
+            names.update(_words_before(data, match.start(), match.end()))
+            alias = _ALIAS_TAIL.search(data[_line(data, match.start())[0] : match.start()])
+            if alias is not None:
+                aliases.add(alias.group(1))
+        for word in aliases:  # `type Ctx = context.Context`: `a, b Ctx`
+            for use in re.finditer(rb"\b" + re.escape(word) + rb"\b", data):
+                names.update(_words_before(data, use.end(), use.end()))  # the alias stands where `context` would
     return frozenset(names)
 
 
-@functools.lru_cache(maxsize=64)
-def _declared_context(aliases: tuple[bytes, ...]) -> re.Pattern[bytes]:
-    """Like _DECLARED_CONTEXT, the type `<pkg>.Context` or one of `aliases`."""
-    types = b"|".join([rb"\w+\.Context", *(re.escape(a) for a in aliases)])
-    return re.compile(rb"((?:\w+\s*,\s*)*\w+)\s+(?:" + types + rb")\b")
-
-
 def _may_compare(data: bytes, names: frozenset[bytes]) -> bool:
-    """Whether a line of the file compares something that may be a context (other than with nil)."""
-    if b"==" not in data and b"!=" not in data:
-        return False
-    for line in _COMPARISON_LINE.finditer(data):
-        text = _NIL_COMPARISON.sub(b"", line.group(0))
-        if b"==" not in text and b"!=" not in text:
+    """Whether the file may compare a context: an operand of a `==`/`!=` (not nil) is a `.Context()`
+    call, or a name or selector whose last name is one of `names`."""
+    for match in _COMPARISON.finditer(data):
+        start, end = _line(data, match.start())
+        left, right = _LEFT_OPERAND.search(data, start, match.start()), _RIGHT_OPERAND.match(data, match.end(), end)
+        if any(operand is not None and operand.group(0).strip(b" \t()") == b"nil" for operand in (left, right)):
             continue
-        if b".Context()" in text or any(word in names for word in _WORD.findall(text)):
+        if any(operand is not None and _may_be_context(operand, names) for operand in (left, right)):
             return True
     return False
+
+
+def _may_be_context(operand: re.Match[bytes], names: frozenset[bytes]) -> bool:
+    words, call = operand.group(1), operand.group(2)
+    if call:
+        return words.endswith(b".Context")
+    return words.rsplit(b".", 1)[-1] in names
 
 
 # Contexts compared by identity --------------------------------------------------------------
@@ -108,13 +139,12 @@ def first_comparison(sources: Iterable[tuple[str, bytes]]) -> tuple[str, Positio
     a test that a context is passed on). Names starting with `.` or `_` are not Go's and are left out."""
     files = sorted((name, data) for name, data in sources if name[:1] not in ("", ".", "_") and name.endswith(".go"))
     names = _candidate_names(data for _, data in files)
+    trees = _Trees()
     fields: _Fields | None = None
     for name, data in files:
         if not _may_compare(data, names):
             continue
-        root = syntax.parse(data, keep=False).root_node
-        facts = FileFacts.read(data, root)
-        types = TypeNames(root, facts.context_names, frozenset())
+        root, types = trees.of(name, data)
         for comparison in _captured(root, _COMPARISONS, "comparison"):
             left, right = comparison.child_by_field_name("left"), comparison.child_by_field_name("right")
             operands = [_unparenthesized(n) for n in (left, right) if n is not None]
@@ -122,35 +152,49 @@ def first_comparison(sources: Iterable[tuple[str, bytes]]) -> tuple[str, Positio
                 continue
             for operand in operands:
                 if operand.type == "selector_expression":
-                    fields = fields if fields is not None else _Fields(files, names)
+                    fields = fields if fields is not None else _Fields(files, names, trees)
                 if _is_context(operand, types, fields):
                     return name, syntax.position(comparison)
     return None
 
 
-class _Fields:
-    """The names of struct fields the package's files declare `context.Context`, read when first asked."""
+class _Trees:
+    """The package's files parsed so far, each once, with their type names."""
 
-    def __init__(self, files: list[tuple[str, bytes]], names: frozenset[bytes]):
+    def __init__(self) -> None:
+        self._trees: dict[str, tuple[Node, TypeNames]] = {}
+
+    def of(self, file: str, data: bytes) -> tuple[Node, TypeNames]:
+        if file not in self._trees:
+            root = syntax.parse(data, keep=False).root_node
+            self._trees[file] = (root, TypeNames(root, FileFacts.read(data, root).context_names, frozenset()))
+        return self._trees[file]
+
+
+class _Fields:
+    """Which names struct fields of the package are declared `context.Context` under, each name
+    looked up when first asked: only the files with a line that may declare it are parsed."""
+
+    def __init__(self, files: list[tuple[str, bytes]], names: frozenset[bytes], trees: _Trees):
         self._files = files
         self._names = names
-        self._found: frozenset[bytes] | None = None
+        self._known: dict[bytes, bool] = {}
+        self._trees = trees
 
     def __contains__(self, name: bytes) -> bool:
         if name not in self._names:
             return False
-        if self._found is None:
-            found: set[bytes] = set()
-            for _, data in self._files:
-                if b"struct" not in data or not (b".Context" in data or b"context." in data):
-                    continue
-                root = syntax.parse(data, keep=False).root_node
-                types = TypeNames(root, FileFacts.read(data, root).context_names, frozenset())
-                for field in _captured(root, _FIELDS, "field"):
-                    if types.is_context(field.child_by_field_name("type")):
-                        found.update(n.text for n in field.children_by_field_name("name") if n.text is not None)
-            self._found = frozenset(found)
-        return name in self._found
+        if name not in self._known:
+            line = re.compile(rb"(?:^|[{;])[ \t]*(?:\w+[ \t]*,[ \t]*)*" + re.escape(name) + rb"(?:[ \t]*,[ \t]*\w+)*[ \t]+\w", re.MULTILINE)
+            self._known[name] = any(self._declares(file, data, name) for file, data in self._files if name in data and line.search(data))
+        return self._known[name]
+
+    def _declares(self, file: str, data: bytes, name: bytes) -> bool:
+        root, types = self._trees.of(file, data)
+        for field in _captured(root, _FIELDS, "field"):
+            if any(n.text == name for n in field.children_by_field_name("name")) and types.is_context(field.child_by_field_name("type")):
+                return True
+        return False
 
 
 def _captured(root: Node, source: str, name: str) -> list[Node]:

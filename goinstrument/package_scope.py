@@ -114,18 +114,12 @@ def _go_sources(directory: str) -> tuple[tuple[str, bytes], ...]:
 
 # contexts compared by identity ---------------------------------------------------------
 
-_last_comparison: tuple[object, tuple[str, Position] | None] = (None, None)
-
-
+@lru_cache(maxsize=256)
 def context_comparison(directory: str) -> tuple[str, Position] | None:
     """(file name, position) of the first comparison of contexts by identity in the directory's
     .go files, test files included (behaviour.first_comparison), or None: a package fact, found
-    once per read of the directory (a text prefilter first: most files are never parsed)."""
-    global _last_comparison
-    sources = _go_sources(directory)
-    if _last_comparison[0] is not sources:
-        _last_comparison = (sources, behaviour.first_comparison(sources))
-    return _last_comparison[1]
+    once per directory (a text prefilter first: most files are never parsed)."""
+    return behaviour.first_comparison(_go_sources(directory))
 
 
 # init functions ---------------------------------------------------------------------

@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
-from goinstrument import package_scope
 from goinstrument.behaviour import first_comparison
 from goinstrument.result import Position
 
@@ -154,13 +153,6 @@ def test_spans_of_ours_follow_the_rule_both_ways(shop: Path):
 def test_the_note_in_json(shop: Path):
     report = json.loads(run_cli("--check", "--format", "json", ".", cwd=shop, check=1).stdout)
     assert report["notes"] == [{"path": "shop/shop_test.go", "line": 11, "col": 5, "message": NOTE.split(": ", 1)[1]}]
-
-
-def test_the_package_fact_is_read_again_when_a_file_changes(tmp_path: Path):
-    (tmp_path / "a.go").write_text(HEADER + "func F(ctx context.Context) {}\n")
-    assert package_scope.context_comparison(str(tmp_path)) is None
-    (tmp_path / "b.go").write_text(HEADER + "func G(a, b context.Context) bool { return a == b }\n")
-    assert package_scope.context_comparison(str(tmp_path)) == ("b.go", Position(5, 44))
 
 
 # functions left without a span, by reason ------------------------------------------------------
