@@ -85,7 +85,8 @@ def instrument(src: bytes, settings: RewriteOptions, info: FileInfo) -> Result:
     plain_edits = tuple(edits) if output is not src and not settings.line_directives else ()
     if tolerance.letter_masks(src):  # names the parser saw through stand-ins: the file's own letters again
         output, plain_edits = tolerance.restore(src, output), ()
-        findings = tuple(f._replace(name=tolerance.restore(src, f.name.encode()).decode()) for f in findings)
+        findings = tuple(_restored(src, f) for f in findings)
+        planner.excluded = [_restored(src, f) for f in planner.excluded]
     # --remove takes the span lines out; it does not un-name results, close opened-up bodies, or
     # give back an import name a sibling file's declaration made us change.
     reversible = not any(p.signature or p.insertion.layout or p.expanded_row is not None for p in added)
@@ -95,6 +96,11 @@ def instrument(src: bytes, settings: RewriteOptions, info: FileInfo) -> Result:
         src, output, findings, spans_added=len(added), relayout=relayout, reversible=reversible, coverage=planner.coverage, edits=plain_edits,
         excluded=tuple(planner.excluded),
     )
+
+
+def _restored(src: bytes, finding: Finding) -> Finding:
+    """The finding with the name in the file's own letters (tolerance.py's stand-ins undone)."""
+    return finding._replace(name=tolerance.restore(src, finding.name.encode()).decode())
 
 
 def _one_spec_import_block(root: Node) -> bool:
