@@ -213,3 +213,9 @@ def test_our_span_in_a_helper_is_out_of_date_and_goes(tmp_path: Path):
     run_cli(".", cwd=tmp_path, check=0)
     assert 'Start(ctx, "Annotate")' not in helper.read_text()
     run_cli("--check", ".", cwd=tmp_path, check=0)
+
+
+def test_the_note_as_a_github_notice(shop: Path):
+    proc = run_cli("--check", "--format", "github", ".", cwd=shop, check=1)
+    notice = "::notice file=shop/shop_test.go,line=11,col=5,title=goinstrument::contexts compared by identity here; spans in this package keep ctx"
+    assert proc.stdout.splitlines().count(notice) == 1, proc.stdout
