@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 from tree_sitter import Node
 
-from goinstrument import deadcode, errorblock, handlers, remove, rerender, runtimenames, scopes, shape, syntax, tolerance
+from goinstrument import behaviour, deadcode, errorblock, handlers, remove, rerender, runtimenames, scopes, shape, syntax, tolerance
 from goinstrument.align import realign
 from goinstrument.attributes import CODE_FILE, CODE_FUNCTION, CODE_LINE, Attribute, code_location, from_parameters, go_string
 from goinstrument.backend import Backend, Names
@@ -86,15 +86,22 @@ def instrument(src: bytes, settings: RewriteOptions, info: FileInfo) -> Result:
     plain_edits = tuple(edits) if output is not src and not settings.line_directives else ()
     if tolerance.letter_masks(src):  # names the parser saw through stand-ins: the file's own letters again
         output, plain_edits = tolerance.restore(src, output), ()
-        findings = tuple(f._replace(name=tolerance.restore(src, f.name.encode()).decode()) for f in findings)
+        findings = tuple(_restored(src, f) for f in findings)
+        planner.excluded = [_restored(src, f) for f in planner.excluded]
     # --remove takes the span lines out; it does not un-name results, close opened-up bodies, or
     # give back an import name a sibling file's declaration made us change.
     reversible = not any(p.signature or p.insertion.layout or p.expanded_row is not None for p in added)
     reversible = reversible and not any(p.signature for p in plans if isinstance(p, UpdateSpan)) and not imports.renamed
     reversible = reversible and not (added and _one_spec_import_block(root))
     return Result(
-        src, output, findings, spans_added=len(added), relayout=relayout, reversible=reversible, coverage=planner.coverage, edits=plain_edits
+        src, output, findings, spans_added=len(added), relayout=relayout, reversible=reversible, coverage=planner.coverage, edits=plain_edits,
+        excluded=tuple(planner.excluded),
     )
+
+
+def _restored(src: bytes, finding: Finding) -> Finding:
+    """The finding with the name in the file's own letters (tolerance.py's stand-ins undone)."""
+    return finding._replace(name=tolerance.restore(src, finding.name.encode()).decode())
 
 
 def _one_spec_import_block(root: Node) -> bool:
@@ -118,7 +125,7 @@ class _Scope:
     node: Node
     name: str  # as the Go runtime names it: Func, Type.Method, Outer.func1
     type_name: str  # the receiver type of the method it is or is written in, or ""
-    excluded: bool
+    excluded: str | None  # the kind of exclusion (result.EXCLUSIONS) that leaves it alone, or None
     included: bool
     literals: int = 0  # literals numbered so far in its body
 
@@ -149,14 +156,25 @@ def _plan_file(planner: _Planner, directives: Directives) -> list[Plan]:
         else:
             top_level_literals += 1
             name = f"init.func{top_level_literals}"
-            scope = _Scope(node, name, "", name in directives.exclude or not settings.literals, name in directives.include)
+            excluded = "directive" if name in directives.exclude else None if settings.literals else "settings"
+            scope = _Scope(node, name, "", excluded, name in directives.include)
         stack.append(scope)
         if scope.excluded or not (settings.all_functions or scope.included):
-            planner.coverage += Coverage.one(planner.has_span(node), left_alone=True)
+            planner.coverage += Coverage.one(planner.has_span(node), scope.excluded or "settings")
             continue
-        plan = planner.plan(node, scope.name, scope.type_name)
-        # No plan: no context, a span already there, or too short for --min-statements (left alone).
-        planner.coverage += Coverage.one(planner.has_span(node), left_alone=True) if plan is None else Coverage.one(isinstance(plan, UpdateSpan), left_alone=False)
+        exclusion = planner.exclusion(node)
+        plan: Plan | None
+        if exclusion is not None:  # a span would change what the function does: none, and ours goes
+            kind, why = exclusion
+            plan = planner.drop(node, scope.name, scope.type_name, why)
+            has_span = False if plan is not None else planner.has_span(node)
+            planner.coverage += Coverage.one(has_span, kind)
+            if not has_span:
+                planner.excluded.append(Finding(planner.info.path, syntax.position(node), planner.span_name(scope.name, scope.type_name), f"excluded ({why})"))
+        else:
+            plan = planner.plan(node, scope.name, scope.type_name)
+            # No plan: no context, a span already there, or too short for --min-statements (left alone).
+            planner.coverage += Coverage.one(planner.has_span(node), "settings") if plan is None else Coverage.one(isinstance(plan, UpdateSpan))
         if plan is not None:
             plans.append(plan)
             # The inserted code's literals come first in the body: the Go runtime
@@ -187,7 +205,8 @@ class _DeclarationNames:
 
 def _declaration_scope(node: Node, directives: Directives, names: _DeclarationNames) -> _Scope:
     name, known_as, type_name = names.of(node)
-    excluded = bool(known_as & directives.exclude) or bool(directives.doc_excludes and doc_comment_rows(node) & directives.doc_excludes)
+    by_directive = bool(known_as & directives.exclude) or bool(directives.doc_excludes and doc_comment_rows(node) & directives.doc_excludes)
+    excluded = "directive" if by_directive else None
     return _Scope(node, name, type_name, excluded, bool(known_as & directives.include))
 
 
@@ -195,7 +214,7 @@ def _literal_scope(node: Node, parent: _Scope, directives: Directives, literals:
     parent.literals += 1
     sep = ".func" if parent.node.type in DECLARATIONS else "."
     name = f"{parent.name}{sep}{parent.literals}"
-    excluded = parent.excluded or name in directives.exclude or not literals
+    excluded = parent.excluded or ("directive" if name in directives.exclude else None if literals else "settings")
     return _Scope(node, name, parent.type_name, excluded, parent.included or name in directives.include)
 
 
@@ -233,6 +252,7 @@ class _Planner:
         self.facts = facts
         self.settings = settings
         self.coverage = Coverage()  # of the functions planned so far: counted by _plan_file
+        self.excluded: list[Finding] = []  # functions a span would change, left without one (for -v)
         self.info = info
         self.imports = imports
         self.shape = shape.of(info.backend)
@@ -245,7 +265,7 @@ class _Planner:
         ctx = self.context_parameter(func) if body is not None else None
         if body is None or ctx is None:
             return None
-        name = span_name(self.settings.span_name, runtime_name, type_name, self.facts.package, self.info.import_path)
+        name = self.span_name(runtime_name, type_name)
         statements = scopes.statement_list(body)
         if statements and not ctx.fresh:
             # Any error name: whether the function still has that error result is the update's question.
@@ -262,6 +282,61 @@ class _Planner:
         if len(statements) < self.settings.min_statements:
             return None
         return self.add(func, body, ctx, name, runtime_name)
+
+    def span_name(self, runtime_name: str, type_name: str) -> str:
+        return span_name(self.settings.span_name, runtime_name, type_name, self.facts.package, self.info.import_path)
+
+    # what a span would change (behaviour.py) --------------------------------------------
+    def exclusion(self, func: Node) -> tuple[str, str] | None:
+        """(kind, why) when a span would change what a function that takes a context does: it
+        reads its caller's span from its context, or carries a runtime-only pragma. None otherwise."""
+        src = self.facts.src
+        if b"//go:" in src:
+            pragma = behaviour.runtime_pragma(func)
+            if pragma is not None and self.has_span(func) is not None:
+                return "pragma", f"marked {pragma}"
+        if b"FromContext" in src:
+            parameter = self.context_declaration(func)
+            if parameter is not None and behaviour.reads_callers_span(func, parameter[0], parameter[1], self.facts, self.types):
+                return "caller_span", "annotates its caller's span"
+        return None
+
+    def context_declaration(self, func: Node) -> tuple[str, Node] | None:
+        """The name of the function's own context parameter (not one we would name) and its declaration."""
+        ctx = self.context_parameter(func)
+        params = func.child_by_field_name("parameters")
+        if ctx is None or ctx.fresh or ctx.local is not None or params is None:
+            return None
+        for decl in params.named_children:
+            if any(n.text == ctx.name.encode() for n in decl.children_by_field_name("name")):
+                return ctx.name, decl
+        return None
+
+    def keeps_context(self, func: Node) -> bool:
+        """Whether a span must leave the function's context as it is (`_, span := ...`): its package
+        compares contexts by identity, or it returns a context (behaviour.py)."""
+        return self.info.context_comparison is not None or behaviour.returns_context(func, self.types)
+
+    def drop(self, func: Node, runtime_name: str, type_name: str, why: str) -> UpdateSpan | None:
+        """A span of ours in a function that is to have none: its lines deleted (`why` says why in
+        --check). None when it has no span of ours, or its span variable is used after it."""
+        body = func.child_by_field_name("body")
+        ctx = self.context_parameter(func) if body is not None else None
+        if body is None or ctx is None or ctx.fresh:
+            return None
+        where = shape.Where(frozenset({ctx.name.encode()}), None, self.facts.imported_under)
+        match = self.shape_for(ctx).match(scopes.statement_list(body), where)
+        if match is None or not shape.is_ours(match, self.info.tracer, self.settings.span_name) or not match.statements:
+            return None
+        src, first, last = self.facts.src, match.statements[0], match.statements[-1]
+        start, end = syntax.line_start(src, first.start_byte), syntax.line_end(src, last.end_byte)
+        if src[start : first.start_byte].strip() or src[last.end_byte : end].strip():
+            return None  # not on lines of its own
+        if match.span and syntax.raw(match.span[0]) in src[last.end_byte : body.end_byte]:
+            return None  # the span is used after it: a person's code relies on it
+        end = src.find(b"\n", last.end_byte) + 1 or len(src)  # the whole lines, their line break too
+        finding = Finding(self.info.path, syntax.position(func), self.span_name(runtime_name, type_name), f"span is out of date ({why})")
+        return UpdateSpan(func.start_byte, func.start_point[0], (Edit(start, end, b""),), None, (), finding, dropped=((first.start_byte, last.end_byte),))
 
     def has_span(self, func: Node) -> bool | None:
         """Whether a function that takes a context starts a span at the top level of its body
@@ -323,7 +398,8 @@ class _Planner:
         """Tracer, span name, `_` or the context, and the code location, as a run would write them now.
         `local`: a handler's context variable (--http-handlers), which stays as it is."""
         ctx = context.name
-        reads_ctx = scopes.reads(body, ctx.encode(), after_first=True)
+        # The span's context goes on to the body only where it reads it, and the function keeps its own not.
+        reads_ctx = not self.keeps_context(func) and scopes.reads(body, ctx.encode(), after_first=True)
         wanted = [
             *((node, ctx if reads_ctx else "_") for node in match.ctx_lhs),
             *((node, go_string(self.info.tracer)) for node in match.tracer),
@@ -338,6 +414,9 @@ class _Planner:
             line_value = (line.start_byte, line.end_byte) if line is not None else None
         replacements = tuple(Edit(n.start_byte, n.end_byte, text.encode()) for n, text in wanted)
         stale = [f"name {go_string(old)}" for old in _values(match.name) if old != name]
+        # `_` becoming `ctx` (or back) as the body's reads change is tidying; the package's rule is not.
+        if match.ctx_lhs and syntax.raw(match.ctx_lhs[0]) != b"_" and self.keeps_context(func):
+            stale.append("keeps ctx")
         stale += [f"tracer {go_string(old)}" for old in _values(match.tracer) if old != self.info.tracer]
         lhs = local if local is not None else ctx if reads_ctx else "_"
         block = self.refresh_error_block(func, body, match, lhs, context, name)
@@ -439,7 +518,7 @@ class _Planner:
         paths = set(backend.start_imports) | (set(backend.error_imports) if parts[0] else set())
         if parts[1] or parts[2]:
             paths |= set(getattr(backend, "attribute_imports", ()))
-        reads_ctx = not ctx.fresh and scopes.reads(body, ctx.name.encode())
+        reads_ctx = not ctx.fresh and not self.keeps_context(func) and scopes.reads(body, ctx.name.encode())
         ctx_lhs = ctx.local if ctx.local is not None else ctx.name if reads_ctx else "_"
         names = Names(ctx_lhs, ctx.name, span, err, self.imports.for_function(func, paths), (), results)
         one_line = body.start_point[0] == body.end_point[0]

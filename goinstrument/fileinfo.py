@@ -6,6 +6,7 @@ from typing import NamedTuple
 
 from goinstrument.backend import BACKENDS, Backend
 from goinstrument.package_scope import PREDECLARED
+from goinstrument.result import Position
 
 _NUMBERED = range(1, 4)  # otel1, otel2, otel3: numbered names a fresh import may get
 
@@ -28,6 +29,10 @@ class FileInfo(NamedTuple):
     # (package_scope.package_aliases): a method declared on A is named T.M. The
     # file's own aliases are read from the file; these add the other files'.
     package_aliases: tuple[tuple[str, str], ...] = ()
+    # (file name in the package's directory, position) of the first `==`/`!=` comparing contexts
+    # in the package's files (package_scope.context_comparison), or None. With one, no span of the
+    # package replaces its function's context: `_, span := ...Start(ctx, ...)` (behaviour.py).
+    context_comparison: tuple[str, Position] | None = None
 
 
 # Names whose package-level declaration in another file changes what this file means:

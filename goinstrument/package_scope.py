@@ -18,7 +18,8 @@ import re
 from functools import cache, lru_cache
 from typing import NamedTuple
 
-from goinstrument import buildtags, runtimenames, syntax
+from goinstrument import behaviour, buildtags, runtimenames, syntax
+from goinstrument.result import Position
 
 _TOP_LEVEL = re.compile(rb"^(?:func|var|const|type)\s+((?:\w+\s*,\s*)*\w+)", re.MULTILINE)
 # A group's first member may share the `(` line (a one-line group runs on to a later
@@ -109,6 +110,16 @@ def _go_sources(directory: str) -> tuple[tuple[str, bytes], ...]:
             continue
     _last_read = (directory, stamp, tuple(sources))
     return _last_read[2]
+
+
+# contexts compared by identity ---------------------------------------------------------
+
+@lru_cache(maxsize=256)
+def context_comparison(directory: str) -> tuple[str, Position] | None:
+    """(file name, position) of the first comparison of contexts by identity in the directory's
+    .go files, test files included (behaviour.first_comparison), or None: a package fact, found
+    once per directory (a text prefilter first: most files are never parsed)."""
+    return behaviour.first_comparison(_go_sources(directory))
 
 
 # init functions ---------------------------------------------------------------------

@@ -30,8 +30,10 @@ def file_info(source: Source, options: RewriteOptions) -> FileInfo:
     backend = load_backend(options.backend)
     directory = os.path.dirname(os.path.abspath(source.place))
     siblings: frozenset[str] = frozenset()
-    if options.action is not Action.REMOVE:  # removing adds no import: the package's names do not matter
+    comparison = None
+    if options.action is not Action.REMOVE:  # removing adds no import nor span: the package's names do not matter
         siblings = package_declarations(directory, import_name_candidates(backend))
+        comparison = package_scope.context_comparison(directory)
     src = source.data
     return FileInfo(
         source.path,
@@ -43,6 +45,7 @@ def file_info(source: Source, options: RewriteOptions) -> FileInfo:
         # its names: the scans are skipped for the others (package_aliases is read once a directory).
         init_functions_before=package_scope.init_functions_before(os.fspath(source.place)) if _init_holds_literal(src) else 0,
         package_aliases=package_scope.package_aliases(directory) if b"func (" in src else (),
+        context_comparison=comparison,
     )
 
 
@@ -107,7 +110,20 @@ def _process(source: Source, options: RewriteOptions, check: bool, verify: bool)
         spans_added=result.spans_added,
         spans_removed=result.spans_removed,
         coverage=result.coverage,
+        excluded=result.excluded,
+        notes=identity_note(source.path, info) if result.coverage.functions else (),
     )
+
+
+IDENTITY = "contexts compared by identity here; spans in this package keep ctx"
+
+
+def identity_note(path: str, info: FileInfo) -> tuple[Problem, ...]:
+    """Where the comparison is that makes the package's spans keep their context (behaviour.py)."""
+    if info.context_comparison is None:
+        return ()
+    name, pos = info.context_comparison
+    return (Problem(os.path.join(os.path.dirname(path), name), pos, IDENTITY),)
 
 
 def skip_reason(source: Source, options: RewriteOptions) -> str | None:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TextIO
 
 from goinstrument.options import Action, Format, Output, RunOptions
-from goinstrument.result import NO_SPAN, Coverage, Finding, Problem, Summary, printable, quote_path
+from goinstrument.result import EXCLUSIONS, NO_SPAN, Coverage, Finding, Problem, Summary, printable, quote_path
 
 SCHEMA = 1  # the JSON document's version: raised when a key changes meaning or goes away
 
@@ -61,9 +61,10 @@ def percent(coverage: Coverage) -> str:
 
 
 def coverage_line(coverage: Coverage) -> str:
+    kinds = ", ".join(f"{n} {EXCLUSIONS.get(kind, kind)}" for kind, n in coverage.excluded_by)
     return (
         f"coverage: {coverage.with_span} of {coverage.functions} functions taking a context have a span ({percent(coverage)}); "
-        f"{coverage.without_span} without a span, {coverage.excluded} excluded"
+        f"{coverage.without_span} without a span, {coverage.excluded} excluded" + (f" ({kinds})" if kinds else "")
     )
 
 
@@ -117,7 +118,14 @@ def problem_line(problem: Problem, fmt: Format, place: Place = str) -> str:
 
 
 def _coverage_json(c: Coverage) -> dict[str, object]:
-    return {"functions": c.functions, "with_span": c.with_span, "excluded": c.excluded, "without_span": c.without_span, "percent": c.percent}
+    return {
+        "functions": c.functions,
+        "with_span": c.with_span,
+        "excluded": c.excluded,
+        "excluded_by": [{"kind": kind, "count": n} for kind, n in c.excluded_by],
+        "without_span": c.without_span,
+        "percent": c.percent,
+    }
 
 
 def as_json(summary: Summary, run_mode: str, place: Place = str, fail_under: float | None = None) -> str:
@@ -135,6 +143,7 @@ def as_json(summary: Summary, run_mode: str, place: Place = str, fail_under: flo
         "skipped": [{"path": quote_path(place(path)), "reason": reason} for path, reason in summary.skipped],
         "problems": problems,
         "warnings": [item(place(p.path), p.pos.line, p.pos.col, message=p.message) for p in summary.warnings],
+        "notes": [item(place(p.path), p.pos.line, p.pos.col, message=p.message) for p in summary.notes],
     }
     if run_mode == "check":
         document["findings"] = [
@@ -198,10 +207,18 @@ def report(summary: Summary, run: RunOptions, run_mode: str, out: TextIO = sys.s
 
         print(dump(sarif.log(summary, place, run.fail_under, top)), file=out)
         return
+    github = fmt is Format.GITHUB
     if run.verbosity > 0:
         for path, reason in summary.skipped:
             print(f"{quote_path(path)}: skipped: {reason}", file=err)
-    github = fmt is Format.GITHUB
+        for excluded in summary.excluded:
+            print(excluded.text(), file=err)
+    if run.verbosity > 0 or check:
+        for note in summary.notes:  # why spans are as they are: not a finding, no effect on the exit code
+            if github:
+                print(_github("notice", place(note.path), note.pos.line, note.pos.col, note.message), file=out)
+            else:
+                print(note.text(), file=err)
     for error in summary.errors if github else ():
         print(_github("error", None, 0, 0, error), file=out)
     if check:

@@ -87,26 +87,44 @@ class Problem(NamedTuple):
 NO_SPAN = "no span"  # a finding's message for a function without a span (the default)
 
 
+# Why a function without a span is left alone, by kind: the key JSON uses, and the words the
+# coverage line and -v use.
+EXCLUSIONS = {
+    "directive": "by directive",  # //instrument:exclude
+    "settings": "by settings",  # --no-all, --no-literals, --min-statements
+    "caller_span": "annotates its caller's span",  # behaviour.reads_callers_span
+    "pragma": "runtime pragma",  # behaviour.runtime_pragma: //go:nosplit, //go:norace, ...
+}
+
+
 @dataclass(frozen=True)
 class Coverage:
     """Of the functions that take a context (and have a body): how many carry a span at the top
-    of their body (ours, go-instrument's or a person's), and how many, without one, the settings
-    leave alone (//instrument:exclude, --no-all, --no-literals, --min-statements). The rest,
-    `without_span`, are the functions --check reports as having no span."""
+    of their body (ours, go-instrument's or a person's), and how many, without one, are left alone
+    (`excluded`, by kind in `excluded_by`: see EXCLUSIONS). The rest, `without_span`, are the
+    functions --check reports as having no span."""
 
     functions: int = 0
     with_span: int = 0
     excluded: int = 0
+    excluded_by: tuple[tuple[str, int], ...] = ()  # (kind, count) of the excluded, kinds in EXCLUSIONS' order
 
     @staticmethod
-    def one(has_span: bool | None, left_alone: bool) -> Coverage:
-        """One function: `has_span` None when it takes no context (it is not counted)."""
+    def one(has_span: bool | None, excluded: str | None = None) -> Coverage:
+        """One function: `has_span` None when it takes no context (it is not counted); `excluded`
+        the kind of exclusion (EXCLUSIONS) that leaves it alone, if it has no span."""
         if has_span is None:
             return Coverage()
-        return Coverage(1, int(has_span), int(left_alone and not has_span))
+        if has_span or excluded is None:
+            return Coverage(1, int(has_span))
+        return Coverage(1, 0, 1, ((excluded, 1),))
 
     def __add__(self, other: Coverage) -> Coverage:
-        return Coverage(self.functions + other.functions, self.with_span + other.with_span, self.excluded + other.excluded)
+        kinds = dict(self.excluded_by)
+        for kind, n in other.excluded_by:
+            kinds[kind] = kinds.get(kind, 0) + n
+        by = tuple(sorted(kinds.items(), key=lambda item: list(EXCLUSIONS).index(item[0]) if item[0] in EXCLUSIONS else len(EXCLUSIONS)))
+        return Coverage(self.functions + other.functions, self.with_span + other.with_span, self.excluded + other.excluded, by)
 
     @property
     def without_span(self) -> int:
@@ -140,6 +158,8 @@ class Result(NamedTuple):
     # The byte edits that make `output` of `source` (edits.apply), when that is all that happened:
     # the stability check then parses the output incrementally. Empty when unknown.
     edits: tuple[Edit, ...] = ()
+    # Functions left without a span because one would change what they do (message `excluded (why)`), for -v.
+    excluded: tuple[Finding, ...] = ()
 
     @property
     def changed(self) -> bool:
@@ -162,6 +182,8 @@ class Outcome(NamedTuple):
     spans_added: int = 0
     spans_removed: int = 0
     coverage: Coverage = Coverage()
+    excluded: tuple[Finding, ...] = ()  # Result.excluded, for -v
+    notes: tuple[Problem, ...] = ()  # why the file's spans are as they are (a package's rule), for -v and --check
 
     @property
     def changed(self) -> bool:
@@ -187,6 +209,10 @@ class FileReport(Protocol):
     def spans_removed(self) -> int: ...
     @property
     def coverage(self) -> Coverage: ...
+    @property
+    def excluded(self) -> tuple[Finding, ...]: ...
+    @property
+    def notes(self) -> tuple[Problem, ...]: ...
 
 
 @dataclass
@@ -203,6 +229,8 @@ class Summary:
     warnings: list[Problem] = field(default_factory=list)  # said, but not a failure of the run
     coverage: dict[str, Coverage] = field(default_factory=dict)  # per package: the directory of its files, as shown
     errors: list[str] = field(default_factory=list)  # what stopped the run before any file (a git error)
+    excluded: list[Finding] = field(default_factory=list)  # functions a span would change, left without one
+    notes: list[Problem] = field(default_factory=list)  # each once: a package's rule, where it comes from
 
     def add(self, file: FileReport) -> None:
         """Count one file's Outcome (or what the run made of it): the one place a file is counted."""
@@ -215,6 +243,8 @@ class Summary:
         self.files_changed += file.changed
         self.spans_added += file.spans_added if file.changed else 0
         self.spans_removed += file.spans_removed if file.changed else 0
+        self.excluded.extend(file.excluded)
+        self.notes.extend(n for n in file.notes if n not in self.notes)
         if file.coverage.functions:
             package = os.path.dirname(file.path) or "."
             self.coverage[package] = self.coverage.get(package, Coverage()) + file.coverage

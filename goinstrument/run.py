@@ -62,6 +62,8 @@ class Done(NamedTuple):
     clean: tuple[int, int] | None = None  # (mtime_ns, size) of a file now in its final state
     coverage: result.Coverage = result.Coverage()
     write: tuple[bytes, bytes] | None = None  # (what the file held, what it is to hold) with Output.WRITE
+    excluded: tuple[Finding, ...] = ()
+    notes: tuple[Problem, ...] = ()
 
 
 def _done(
@@ -80,6 +82,8 @@ def _done(
         clean,
         outcome.coverage,
         write,
+        outcome.excluded,
+        outcome.notes,
     )
 
 
@@ -409,7 +413,8 @@ def _apply_staged(
     changed = staged.changed or (worktree is not None and worktree.changed)
     counted = staged if staged.changed or worktree is None else worktree
     return Done(
-        staged.path, changed, staged.findings, None, staged.skipped, counted.spans_added, counted.spans_removed, coverage=staged.coverage
+        staged.path, changed, staged.findings, None, staged.skipped, counted.spans_added, counted.spans_removed,
+        coverage=staged.coverage, excluded=staged.excluded, notes=staged.notes,
     )
 
 

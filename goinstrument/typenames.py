@@ -56,6 +56,10 @@ class TypeNames:
     def is_context(self, node: Node | None) -> bool:
         return node is not None and self.kind(node) is Kind.CONTEXT
 
+    def is_context_package(self, name: Node) -> bool:
+        """Whether the identifier `name` is the file's import of a context package (not a local name)."""
+        return name.text in self._context_packages and self.declaration(name, name.text or b"") is None
+
     def may_be_context(self, code: bytes) -> bool:
         """Whether types spelled in `code` may include a context: only `Context` or an alias can name one."""
         return CONTEXT in code or any(alias in code for alias in self._aliases)

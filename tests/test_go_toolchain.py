@@ -76,6 +76,9 @@ EXPECTED_SPANS: dict[str, list[str]] = {
     "errs/literals.go": ["OuterErrRead", "OuterErrRead.func2", "OuterErrAssigned", "OuterErrAssigned.func2", "NamedOuterLiteral", "NamedOuterLiteral.func3"],
     "errs/results.go": ["Single", "Pair", "Named", "NamedBare", "BlankErr", "ThreeResults", "ThreeUnnamed", "GroupedErrors", "BlankPair", "ErrorNotLast", "ReturnsFunc", "ReturnsErrChan"],
     "existing/existing.go": ["custom name", "OwnShape", "Missing"],
+    "identity/identity.go": ["Start", "Call.Holds", "Dial"],
+    "ctxresult/ctxresult.go": ["WithUser", "User", "Child", "Handle"],  # Annotate and SetUser annotate their caller's span
+    "effects/effects.go": ["Fail", "Recovers", "Panics", "Caller"],  # Fast is //go:nosplit
     "existing/blankimport/blank.go": ["Run"],
     "literals/literals.go": [
         "init.func1", "init.func2", "init.func3",

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from goinstrument.backend import load_backend
+from goinstrument.behaviour import first_comparison
 from goinstrument.cli import parser, rewrite_options
 from goinstrument.core import instrument
 from goinstrument.fileinfo import FileInfo
@@ -35,7 +36,10 @@ def options_for(src: bytes) -> RewriteOptions:
 def _run(path: Path, src: bytes) -> bytes:
     settings = options_for(src)
     name = path.name.replace(".golden.go", ".input.go")  # the same file, as far as code.file.path goes
-    result = instrument(src, settings, FileInfo(name, TRACER, TRACER, backend=load_backend(settings.backend)))
+    # The case is a package of one file: whether it compares contexts is read from it, as from a package's files.
+    comparison = first_comparison([(name, src)])
+    info = FileInfo(name, TRACER, TRACER, backend=load_backend(settings.backend), context_comparison=comparison)
+    result = instrument(src, settings, info)
     assert result.problem is None, result.problem.text()
     return result.output
 

@@ -65,7 +65,7 @@ def test_check_counts_functions_files_with_findings_and_coverage(shop):
     assert proc.stdout.splitlines() == ["a.go:11:1: A1: no span", "a.go:15:1: A2: no span", "store/c.go:11:1: C1: no span"]
     assert proc.stderr.splitlines() == [
         "goinstrument: 3 functions without a span in 2 of 4 files",
-        "goinstrument: coverage: 2 of 6 functions taking a context have a span (33.3%); 3 without a span, 1 excluded",
+        "goinstrument: coverage: 2 of 6 functions taking a context have a span (33.3%); 3 without a span, 1 excluded (1 by directive)",
     ]
 
 
