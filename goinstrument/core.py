@@ -119,6 +119,7 @@ class _Scope:
     type_name: str  # the receiver type of the method it is or is written in, or ""
     excluded: bool
     included: bool
+    qualified: str  # the runtime's own spelling, less the package: (*Type[...]).Method.func1
     literals: int = 0  # literals numbered so far in its body
 
 
@@ -148,12 +149,12 @@ def _plan_file(planner: _Planner, directives: Directives) -> list[Plan]:
         else:
             top_level_literals += 1
             name = f"init.func{top_level_literals}"
-            scope = _Scope(node, name, "", name in directives.exclude or not settings.literals, name in directives.include)
+            scope = _Scope(node, name, "", name in directives.exclude or not settings.literals, name in directives.include, name)
         stack.append(scope)
         if scope.excluded or not (settings.all_functions or scope.included):
             planner.coverage += Coverage.one(planner.has_span(node), left_alone=True)
             continue
-        plan = planner.plan(node, scope.name, scope.type_name)
+        plan = planner.plan(node, scope.name, scope.type_name, scope.qualified)
         # No plan: no context, a span already there, or too short for --min-statements (left alone).
         planner.coverage += Coverage.one(planner.has_span(node), left_alone=True) if plan is None else Coverage.one(isinstance(plan, UpdateSpan), left_alone=False)
         if plan is not None:
@@ -172,22 +173,27 @@ class _DeclarationNames:
     aliases: dict[str, str]
     inits: int  # `func init` declared before the next one, across the package
 
-    def of(self, node: Node) -> tuple[str, set[str], str]:
-        """(runtime name, the names directives may use for it, receiver type)."""
+    def of(self, node: Node) -> tuple[str, set[str], str, str]:
+        """(runtime name, the names directives may use for it, receiver type, the runtime's own spelling)."""
         name, short, type_name = _declaration_name(node)
         if runtimenames.is_init(node):
             self.inits += 1
-            return f"init.{self.inits - 1}", {name, f"init.{self.inits - 1}"}, ""
-        resolved = runtimenames.resolve(type_name, self.aliases) if type_name else ""
+            return f"init.{self.inits - 1}", {name, f"init.{self.inits - 1}"}, "", f"init.{self.inits - 1}"
+        if not type_name:
+            generic = node.child_by_field_name("type_parameters") is not None
+            return name, {name, short}, type_name, name + ("[...]" if generic else "")
+        resolved, via_pointer = runtimenames.resolve_pointer(type_name, self.aliases)
+        pointer, generic = _receiver_form(node.child_by_field_name("receiver"))
+        qualified = f"{runtimenames.receiver(resolved, pointer or via_pointer, generic)}.{short}"
         if resolved == type_name:
-            return name, {name, short}, type_name
-        return f"{resolved}.{short}", {f"{resolved}.{short}", name, short}, resolved
+            return name, {name, short}, type_name, qualified
+        return f"{resolved}.{short}", {f"{resolved}.{short}", name, short}, resolved, qualified
 
 
 def _declaration_scope(node: Node, directives: Directives, names: _DeclarationNames) -> _Scope:
-    name, known_as, type_name = names.of(node)
+    name, known_as, type_name, qualified = names.of(node)
     excluded = bool(known_as & directives.exclude) or bool(directives.doc_excludes and doc_comment_rows(node) & directives.doc_excludes)
-    return _Scope(node, name, type_name, excluded, bool(known_as & directives.include))
+    return _Scope(node, name, type_name, excluded, bool(known_as & directives.include), qualified)
 
 
 def _literal_scope(node: Node, parent: _Scope, directives: Directives, literals: bool) -> _Scope:
@@ -195,7 +201,8 @@ def _literal_scope(node: Node, parent: _Scope, directives: Directives, literals:
     sep = ".func" if parent.node.type in DECLARATIONS else "."
     name = f"{parent.name}{sep}{parent.literals}"
     excluded = parent.excluded or name in directives.exclude or not literals
-    return _Scope(node, name, parent.type_name, excluded, parent.included or name in directives.include)
+    qualified = f"{parent.qualified}{sep}{parent.literals}"
+    return _Scope(node, name, parent.type_name, excluded, parent.included or name in directives.include, qualified)
 
 
 def span_name(template: str, name: str, type_name: str, package: str, import_path: str) -> str:
@@ -239,7 +246,8 @@ class _Planner:
         self.http_names = handlers.http_names(facts.imports) if settings.http_handlers else frozenset()
         self._contexts: dict[int, _Context | None] = {}
 
-    def plan(self, func: Node, runtime_name: str, type_name: str) -> Plan | None:
+    def plan(self, func: Node, runtime_name: str, type_name: str, qualified: str) -> Plan | None:
+        """`runtime_name` as span names write it (Type.Method), `qualified` as the runtime does ((*Type).Method)."""
         body = func.child_by_field_name("body")
         ctx = self.context_parameter(func) if body is not None else None
         if body is None or ctx is None:
@@ -255,12 +263,12 @@ class _Planner:
                 if ctx.local is not None:  # a handler's context variable is its own: kept, never made `_`
                     local = syntax.text(match.ctx_lhs[0]) if match.ctx_lhs else ctx.local
                     match = dataclasses.replace(match, ctx_lhs=())
-                return self.update(func, body, match, ctx, name, runtime_name, local)
+                return self.update(func, body, match, ctx, name, qualified, local)
             if _starts_span(statements, ctx):
                 return None
         if len(statements) < self.settings.min_statements:
             return None
-        return self.add(func, body, ctx, name, runtime_name)
+        return self.add(func, body, ctx, name, qualified)
 
     def has_span(self, func: Node) -> bool | None:
         """Whether a function that takes a context starts a span at the top level of its body
@@ -317,7 +325,7 @@ class _Planner:
 
     # a span of ours, brought up to date ------------------------------------------------
     def update(
-        self, func: Node, body: Node, match: shape.Match, context: _Context, name: str, runtime_name: str, local: str | None = None
+        self, func: Node, body: Node, match: shape.Match, context: _Context, name: str, qualified: str, local: str | None = None
     ) -> UpdateSpan:
         """Tracer, span name, `_` or the context, and the code location, as a run would write them now.
         `local`: a handler's context variable (--http-handlers), which stays as it is."""
@@ -331,7 +339,7 @@ class _Planner:
         line_value = None
         if "code" in self.settings.attributes:
             values = {shape.string_value(key): value for key, value in match.attributes}
-            code = {CODE_FUNCTION: self.code_function(runtime_name), CODE_FILE: self.code_file()}
+            code = {CODE_FUNCTION: self.code_function(qualified), CODE_FILE: self.code_file()}
             wanted += [(values[key], go_string(text)) for key, text in code.items() if key in values]
             line = values.get(CODE_LINE)
             line_value = (line.start_byte, line.end_byte) if line is not None else None
@@ -372,21 +380,23 @@ class _Planner:
 
         return errorblock.refresh(code, match, body, err, naming, names, self.info.tracer, name, self.facts.src, self.facts.eol)
 
-    def code_function(self, runtime_name: str) -> str:
-        return f"{self.info.import_path or self.facts.package}.{runtime_name}"
+    def code_function(self, qualified: str) -> str:
+        """The runtime's full name of a function (runtime.FuncForPC), as the semantic conventions want it."""
+        test_file = os.path.basename(self.info.path).endswith("_test.go")
+        return f"{runtimenames.qualified_prefix(self.facts.package, self.info.import_path, test_file)}.{qualified}"
 
     def code_file(self) -> str:
         base = os.path.basename(self.info.path)
         return f"{self.info.import_path}/{base}" if self.info.import_path else base
 
     # a new span -------------------------------------------------------------------------
-    def add(self, func: Node, body: Node, ctx: _Context, name: str, runtime_name: str) -> AddSpan:
+    def add(self, func: Node, body: Node, ctx: _Context, name: str, qualified: str) -> AddSpan:
         taken = self.names_in(func) | {ctx.name}
         taken |= {ctx.local} if ctx.local is not None else set()
         span = fresh(("span",), taken)
         err, result_edits = self.error_result(func, body, lambda: taken | {span}) if self.shape.supported[0] else (None, ())
         arguments, results = self.attributes(func, ctx.name)
-        code = (self.code_function(runtime_name), self.code_file()) if "code" in self.settings.attributes else None
+        code = (self.code_function(qualified), self.code_file()) if "code" in self.settings.attributes else None
         parts = self.shape_for(ctx).parts(err is not None, bool(arguments) or code is not None, bool(results))
         backend = self.backend_for(ctx)
         paths = set(backend.start_imports) | (set(backend.error_imports) if parts[0] else set())
@@ -540,6 +550,17 @@ def _declaration_name(node: Node) -> tuple[str, str, str]:
     receiver = node.child_by_field_name("receiver")
     type_name = (_receiver_type(receiver) if receiver is not None else None) or ""
     return (f"{type_name}.{name}" if type_name else name), name, type_name
+
+
+def _receiver_form(receiver: Node | None) -> tuple[bool, bool]:
+    """(a pointer receiver, a generic receiver type): `(s *Stack[T])` gives (True, True)."""
+    declaration = next((c for c in receiver.named_children if c.type == "parameter_declaration"), None) if receiver is not None else None
+    node = declaration.child_by_field_name("type") if declaration is not None else None
+    pointer = False
+    while node is not None and node.type in ("pointer_type", "parenthesized_type"):
+        pointer |= node.type == "pointer_type"
+        node = node.named_children[0] if node.named_children else None
+    return pointer, node is not None and node.type == "generic_type"
 
 
 def _receiver_type(receiver: Node) -> str | None:

@@ -25,8 +25,9 @@ class FileInfo(NamedTuple):
     # package, and names their literals init.0.func1, init.1.func1, ...
     init_functions_before: int = 0
     # (alias, type) for the package's top-level `type A = T` / `type A = *T`
-    # (package_scope.package_aliases): a method declared on A is named T.M. The
-    # file's own aliases are read from the file; these add the other files'.
+    # (package_scope.package_aliases; the type `T` or `*T`): a method declared on A
+    # is named T.M, and (*T).M in the runtime's full name where A is a pointer.
+    # The file's own aliases are read from the file; these add the other files'.
     package_aliases: tuple[tuple[str, str], ...] = ()
 
 

@@ -180,7 +180,7 @@ def _count_inits(src: bytes) -> int:
 # aliases ------------------------------------------------------------------------------
 
 # `type A = T`, `type A = *T` (alone or in a group), the target a plain type name.
-_ALIAS = re.compile(r"^(?:type\s+|\s+)(\w+)\s*=\s*\*?\s*(\w+)\s*(?://.*)?$", re.MULTILINE)
+_ALIAS = re.compile(r"^(?:type\s+|\s+)(\w+)\s*=\s*(\*?)\s*(\w+)\s*(?://.*)?$", re.MULTILINE)
 _TYPE_GROUP = re.compile(r"^type\s*\((.*?)^\)", re.MULTILINE | re.DOTALL)
 _TYPE_LINE = re.compile(r"^type\s+\w+\s*=.*$", re.MULTILINE)
 
@@ -193,7 +193,8 @@ MAY_DECLARE_ALIAS = re.compile(rb"type(?<!\wtype)\s*(?:\(|\w+\s*(?:\[[^\]\n]*\]\
 
 @lru_cache(maxsize=256)
 def package_aliases(directory: str) -> tuple[tuple[str, str], ...]:
-    """`(alias, type)` for each top-level `type A = T` or `type A = *T` in the directory's .go files.
+    """`(alias, type)` for each top-level `type A = T` or `type A = *T` in the directory's .go files
+    (the type `T` or `*T`, as runtimenames.aliases gives it).
 
     The runtime names a method declared on an alias by the aliased type, and the
     alias may be declared in another file of the package. A line scanner, like
@@ -210,5 +211,5 @@ def package_aliases(directory: str) -> tuple[tuple[str, str], ...]:
         lines += [group.group(1) for group in _TYPE_GROUP.finditer(text)]
         for chunk in lines:
             for match in _ALIAS.finditer(chunk):
-                found.setdefault(match.group(1), match.group(2))
+                found.setdefault(match.group(1), match.group(2) + match.group(3))
     return tuple(sorted(found.items()))

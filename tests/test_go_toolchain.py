@@ -382,6 +382,21 @@ def test_skipped_files_are_untouched(instrumented):
 # --- run time ------------------------------------------------------------------
 
 
+def test_code_function_name_is_the_runtimes(tmp_path):
+    """--attributes code: code.function.name is runtime.FuncForPC's name of the running function
+    (pointer and value receivers, generics, literals, init functions, package main), checked by
+    running testdata/codenames instrumented with inlining off."""
+    copy = copy_module(GOMOD_FIXTURE, tmp_path)
+    shutil.copytree(copy / "testdata" / "codenames", copy / "codenames")
+    proc = run_cli("--attributes", "code", copy / "codenames", env={"GOINSTRUMENT_CACHE_DIR": str(tmp_path / "cache")})
+    assert proc.returncode == 0, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    assert "code.function.name" in (copy / "codenames" / "cmd" / "main.go").read_text()
+    run = run_go(["run", "-mod=readonly", f"-gcflags={MODULE}/...=-l", "./codenames/cmd"], copy)
+    assert run.returncode == 0, describe(run, copy)
+    assert run.stdout.count(": same ") == 15, run.stdout
+
+
+
 @pytest.fixture(scope="module")
 def spancheck_module(instrumented, tmp_path_factory) -> Path:
     """A copy of the instrumented module with testdata/spancheck added as spancheck/."""

@@ -17,6 +17,7 @@ from goinstrument.core import instrument
 from goinstrument.fileinfo import FileInfo
 from goinstrument.options import RewriteOptions
 from goinstrument.package_scope import init_functions_before, package_aliases
+from goinstrument.runtimenames import qualified_prefix, resolve_pointer
 
 INIT = "func init() {}\n"
 
@@ -140,10 +141,33 @@ def test_aliases_declared_in_other_files_are_read_from_the_directory(tmp_path):
             "b.go": "package p\n\nfunc f() {\n\ttype Local = T\n}\n",
         },
     )
-    assert package_aliases(str(tmp_path)) == (("B", "T"), ("P", "T"))
+    assert package_aliases(str(tmp_path)) == (("B", "T"), ("P", "*T"))
 
 
 def test_the_core_names_methods_on_aliases_it_is_given():
     src = 'package p\n\nimport "context"\n\nfunc (b *B) M(ctx context.Context) {}\n'
     assert _spans(src) == ["B.M"]
     assert _spans(src, FileInfo(package_aliases=(("B", "T"),))) == ["T.M"]
+
+
+@pytest.mark.parametrize(
+    ("package", "import_path", "test_file", "prefix"),
+    [
+        pytest.param("main", "example.com/cmd/tool", False, "main", id="package main: main"),
+        pytest.param("main", "example.com/cmd/tool", True, "example.com/cmd/tool", id="package main in a test build: its import path"),
+        pytest.param("yaml", "gopkg.in/yaml.v3", False, "gopkg.in/yaml%2ev3", id="dots of the last element escaped"),
+        pytest.param("p_test", "example.com/a.b/p", True, "example.com/a.b/p_test", id="external test package"),
+        pytest.param("p", "", False, "p", id="outside a module: the package name"),
+    ],
+)
+def test_the_runtimes_package_prefix(package, import_path, test_file, prefix):
+    assert qualified_prefix(package, import_path, test_file) == prefix
+
+
+def test_pointer_aliases_keep_their_star(tmp_path):
+    """`type P = *T`: a method declared on P is (*T).M in the runtime's full name."""
+    src = 'package p\n\ntype T struct{}\n\ntype P = *T\n'
+    (tmp_path / "a.go").write_text(src)
+    assert package_aliases(str(tmp_path)) == (("P", "*T"),)
+    assert resolve_pointer("P", {"P": "*T", "Q": "P"}) == ("T", True)
+    assert resolve_pointer("Q", {"P": "*T", "Q": "P"}) == ("T", True)
