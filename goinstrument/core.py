@@ -225,6 +225,8 @@ class _Context(NamedTuple):
     fresh: bool = False  # named by us: the body cannot read it yet
     # --http-handlers: `name` is the request parameter; the span starts from its context, kept in this new variable.
     local: str | None = None
+    # --http-handlers: the code is of the kind that makes the request carry the span's context (handlers.py).
+    carries: bool = True
 
     @property
     def start(self) -> str:
@@ -258,11 +260,13 @@ class _Planner:
             # Any error name: whether the function still has that error result is the update's question.
             where = shape.Where(frozenset({ctx.name.encode()}), None, self.facts.imported_under)
             match = self.shape_for(ctx).match(statements, where)
+            if match is None and ctx.local is not None:  # a handler's code of the other kind
+                ctx = ctx._replace(carries=False)
+                match = self.shape_for(ctx).match(statements, where)
             if match is not None and shape.is_ours(match, self.info.tracer, self.settings.span_name):
                 local = None
-                if ctx.local is not None:  # a handler's context variable is its own: kept, never made `_`
+                if ctx.local is not None:  # a handler's context variable is its own: handlers.request_line keeps it
                     local = syntax.text(match.ctx_lhs[0]) if match.ctx_lhs else ctx.local
-                    match = dataclasses.replace(match, ctx_lhs=())
                 return self.update(func, body, match, ctx, name, qualified, local)
             if _starts_span(statements, ctx):
                 return None
@@ -281,11 +285,11 @@ class _Planner:
 
     def shape_for(self, ctx: _Context) -> shape.Shape:
         """The Shape of the code for this function: a handler's (handlers.py), or the backend's."""
-        return self.shape if ctx.local is None else handlers.shape_of(self.info.backend)
+        return self.shape if ctx.local is None else handlers.shape_of(self.info.backend, ctx.carries)
 
     def backend_for(self, ctx: _Context) -> Backend:
         """What renders the code for this function: a handler's (handlers.py), or the backend."""
-        return self.info.backend if ctx.local is None else handlers.backend(self.info.backend)
+        return self.info.backend if ctx.local is None else handlers.backend(self.info.backend, ctx.carries)
 
     # the context parameter ------------------------------------------------------------
     def context_parameter(self, func: Node) -> _Context | None:
@@ -330,6 +334,10 @@ class _Planner:
         """Tracer, span name, `_` or the context, and the code location, as a run would write them now.
         `local`: a handler's context variable (--http-handlers), which stays as it is."""
         ctx = context.name
+        request = None
+        if local is not None:  # a handler's context variable is its own, brought along with the request line
+            request = handlers.request_line(body, match, ctx, context.carries, context.local or local, self.facts.src, self.facts.eol)
+            match = dataclasses.replace(match, ctx_lhs=())
         reads_ctx = scopes.reads(body, ctx.encode(), after_first=True)
         wanted = [
             *((node, ctx if reads_ctx else "_") for node in match.ctx_lhs),
@@ -349,6 +357,9 @@ class _Planner:
         lhs = local if local is not None else ctx if reads_ctx else "_"
         block = self.refresh_error_block(func, body, match, lhs, context, name)
         stale += [block.reason] if block.reason else []
+        if request is not None and request.reason:
+            stale.append(request.reason)
+            block = block._replace(edits=block.edits + request.edits)
         finding = Finding(self.info.path, syntax.position(func), name, f"span is out of date ({', '.join(stale)})") if stale else None
         return UpdateSpan(
             func.start_byte,
@@ -393,6 +404,9 @@ class _Planner:
     def add(self, func: Node, body: Node, ctx: _Context, name: str, qualified: str) -> AddSpan:
         taken = self.names_in(func) | {ctx.name}
         taken |= {ctx.local} if ctx.local is not None else set()
+        reads_ctx = not ctx.fresh and scopes.reads(body, ctx.name.encode())
+        if ctx.local is not None:  # a handler: the request carries the span's context only if the body reads it
+            ctx = ctx._replace(carries=reads_ctx)
         span = fresh(("span",), taken)
         err, result_edits = self.error_result(func, body, lambda: taken | {span}) if self.shape.supported[0] else (None, ())
         arguments, results = self.attributes(func, ctx.name)
@@ -402,8 +416,7 @@ class _Planner:
         paths = set(backend.start_imports) | (set(backend.error_imports) if parts[0] else set())
         if parts[1] or parts[2]:
             paths |= set(getattr(backend, "attribute_imports", ()))
-        reads_ctx = not ctx.fresh and scopes.reads(body, ctx.name.encode())
-        ctx_lhs = ctx.local if ctx.local is not None else ctx.name if reads_ctx else "_"
+        ctx_lhs = ctx.local if ctx.local is not None and reads_ctx else ctx.name if reads_ctx else "_"
         names = Names(ctx_lhs, ctx.name, span, err, self.imports.for_function(func, paths), (), results)
         one_line = body.start_point[0] == body.end_point[0]
         return AddSpan(
