@@ -6,7 +6,8 @@ the real go.opentelemetry.io/otel. It is copied to a temporary directory,
 instrumented with `python -m goinstrument`, and then must:
 
 - build and vet (for linux and windows), and its own tests must pass;
-- be gofmt- and goimports-clean;
+- be gofmt- and goimports-clean, and add no staticcheck diagnostic to the
+  four the input has on purpose (STATICCHECK_INPUT);
 - have a span in every function that takes a context (`--check` agrees,
   and the span names are the expected ones);
 - be unchanged by a second run;
@@ -45,6 +46,7 @@ from gotools import (
     goimports_bin,
     goimports_l,
     run_go,
+    staticcheck,
     tree_digest,
 )
 
@@ -253,6 +255,21 @@ def test_instrumented_is_goimports_clean(instrumented):
     dirty = goimports_l(instrumented.path)
     if dirty:
         pytest.fail(f"goimports -l lists {dirty}\n{_goimports_diffs(instrumented.path, dirty)}\n{instrumented.tool_output()}", pytrace=False)
+
+
+# What staticcheck says of the un-instrumented module: hard cases written on purpose (file, check).
+STATICCHECK_INPUT = {("bodies/bodies.go", "SA4004"), ("ctxnet/xnet.go", "SA1019"), ("errs/results.go", "U1000"), ("methods/methods.go", "ST1006")}
+
+
+def test_instrumented_adds_no_staticcheck_diagnostic(instrumented, tmp_path):
+    """staticcheck ./... finds nothing in the instrumented module (the default run and the --http-handlers
+    run) that it does not find in the input: the same diagnostics, none new (an `r = r.WithContext(ctx)`
+    nothing reads would be SA4006)."""
+    instrumented.require_ok()
+    before = staticcheck(copy_module(GOMOD_FIXTURE, tmp_path))
+    assert {(path, check) for path, check, _ in before} == STATICCHECK_INPUT, f"staticcheck of the input: {sorted(before)}"
+    new = staticcheck(instrumented.path) - before
+    assert not new, f"staticcheck diagnostics the instrumented module adds: {sorted(new)}\n{instrumented.tool_output()}"
 
 
 def _diffs(tool: str, root: Path, files: list[str]) -> str:
