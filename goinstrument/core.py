@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 from tree_sitter import Node
 
-from goinstrument import deadcode, errorblock, handlers, remove, runtimenames, scopes, shape, syntax, tolerance
+from goinstrument import deadcode, errorblock, handlers, rangefunc, remove, runtimenames, scopes, shape, syntax, tolerance
 from goinstrument.align import realign
 from goinstrument.attributes import CODE_FILE, CODE_FUNCTION, CODE_LINE, Attribute, from_parameters, go_string
 from goinstrument.backend import Backend, Names
@@ -135,8 +135,9 @@ def _plan_file(planner: _Planner, directives: Directives) -> list[Plan]:
     aliases = {**dict(planner.info.package_aliases), **runtimenames.aliases(planner.facts.root)}
     names = _DeclarationNames(aliases, planner.info.init_functions_before)
     deleted: list[tuple[int, int]] = []  # error blocks of ours that a run deletes
-    for node in functions:
-        while stack and stack[-1].node.end_byte <= node.start_byte:
+    order = _numbering_order(planner.facts, planner.info, functions)
+    for node in order or functions:
+        while stack and not stack[-1].node.start_byte <= node.start_byte < stack[-1].node.end_byte:
             stack.pop()
         if node.type == "func_literal" and deadcode.holds(dead, node.start_byte):
             continue
@@ -163,7 +164,17 @@ def _plan_file(planner: _Planner, directives: Directives) -> list[Plan]:
             # numbers the body's own literals after them.
             scope.literals += plan.literals
             deleted += plan.dropped if isinstance(plan, UpdateSpan) else ()
-    return plans
+    return plans if order is None else sorted(plans, key=lambda plan: plan.start)
+
+
+def _numbering_order(facts: FileFacts, info: FileInfo, functions: list[Node]) -> list[Node] | None:
+    """The functions in the order cmd/compile numbers literals in, where a range over a function
+    makes it differ from the source's (rangefunc.py); None where it does not."""
+    if not rangefunc.MAY_RANGE_OVER_LITERAL.search(facts.src):
+        return None
+    imports = {s.local_name: s.path for s in facts.imports if s.name not in ("_", ".")}
+    known = rangefunc.declared([(facts.root, rangefunc.iter_names(imports))], info.package_iterators)
+    return rangefunc.numbering_order(functions, imports, known)
 
 
 @dataclass

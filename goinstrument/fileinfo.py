@@ -6,6 +6,7 @@ from typing import NamedTuple
 
 from goinstrument.backend import BACKENDS, Backend
 from goinstrument.package_scope import PREDECLARED
+from goinstrument.rangefunc import Iterators
 
 _NUMBERED = range(1, 4)  # otel1, otel2, otel3: numbered names a fresh import may get
 
@@ -29,6 +30,10 @@ class FileInfo(NamedTuple):
     # is named T.M, and (*T).M in the runtime's full name where A is a pointer.
     # The file's own aliases are read from the file; these add the other files'.
     package_aliases: tuple[tuple[str, str], ...] = ()
+    # What the package's files declare that makes a range over their call a range over a
+    # function (package_scope.package_iterators): the literals of such a loop are numbered
+    # body first (rangefunc.py). The file's own declarations are read from the file.
+    package_iterators: Iterators = Iterators()
 
 
 # Names whose package-level declaration in another file changes what this file means:

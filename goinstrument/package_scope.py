@@ -18,7 +18,8 @@ import re
 from functools import cache, lru_cache
 from typing import NamedTuple
 
-from goinstrument import buildtags, runtimenames, syntax
+from goinstrument import buildtags, rangefunc, runtimenames, syntax
+from goinstrument.imports import read_imports
 
 _TOP_LEVEL = re.compile(rb"^(?:func|var|const|type)\s+((?:\w+\s*,\s*)*\w+)", re.MULTILINE)
 # A group's first member may share the `(` line (a one-line group runs on to a later
@@ -213,3 +214,20 @@ def package_aliases(directory: str) -> tuple[tuple[str, str], ...]:
             for match in _ALIAS.finditer(chunk):
                 found.setdefault(match.group(1), match.group(2) + match.group(3))
     return tuple(sorted(found.items()))
+
+
+# iterators -----------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=64)
+def package_iterators(directory: str) -> rangefunc.Iterators:
+    """The functions, methods and types the directory's .go files declare that make a range over
+    their call a range over a function (rangefunc.py). Each file is parsed: only a file with a
+    range whose expression may hold a literal needs it (a driver skips the call for the others)."""
+    files = []
+    for name, data in _go_sources(directory):
+        if name[0] in "._":
+            continue
+        root = syntax.parse(data, keep=False).root_node
+        files.append((root, rangefunc.iter_names({s.local_name: s.path for s in read_imports(root) if s.name not in ("_", ".")})))
+    return rangefunc.declared(files)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import re
 
-from goinstrument import buildtags, core, gofmt, gomod, handlers, package_scope, remove, syntax
+from goinstrument import buildtags, core, gofmt, gomod, handlers, package_scope, rangefunc, remove, syntax
 from goinstrument.backend import load_backend
 from goinstrument.fileinfo import FileInfo, import_name_candidates
 from goinstrument.generated import is_generated
@@ -43,6 +43,7 @@ def file_info(source: Source, options: RewriteOptions) -> FileInfo:
         # its names: the scans are skipped for the others (package_aliases is read once a directory).
         init_functions_before=package_scope.init_functions_before(os.fspath(source.place)) if _init_holds_literal(src) else 0,
         package_aliases=package_scope.package_aliases(directory) if b"func (" in src else (),
+        package_iterators=package_scope.package_iterators(directory) if rangefunc.MAY_RANGE_OVER_LITERAL.search(src) else rangefunc.Iterators(),
     )
 
 

@@ -105,6 +105,10 @@ EXPECTED_SPANS: dict[str, list[str]] = {
     "runtimenames/init.go": ["init.func1", "init.0.func1", "init.1.func1", "init.1.func1.1"],
     "runtimenames/alias.go": ["T.Value", "T.Pointer", "T.Aliased", "T.Chain", "T.Handle", "T.Handle.func1"],
     "runtimenames/deadcode.go": ["run", "Dropped", "Dropped.func1", "Dropped.func2", "Dropped.func3", "Dropped.func4"],
+    "runtimenames/rangefunc.go": [
+        "RangeOverFunc", "RangeOverFunc.func2", "RangeOverFunc.func1", "RangeOverFunc.func3", "RangeOverFunc.func5", "RangeOverFunc.func6",
+        "Nested", "Nested.func3", "Nested.func2.1", "Nested.func1",
+    ],
     "skip/platform_windows.go": ["Platform"],
     "skip/skip.go": ["Work"],
     "skip/unix.go": ["Platform"],

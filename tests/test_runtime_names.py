@@ -16,7 +16,8 @@ import pytest
 from goinstrument.core import instrument
 from goinstrument.fileinfo import FileInfo
 from goinstrument.options import RewriteOptions
-from goinstrument.package_scope import init_functions_before, package_aliases
+from goinstrument.package_scope import init_functions_before, package_aliases, package_iterators
+from goinstrument.rangefunc import Iterators
 from goinstrument.runtimenames import qualified_prefix, resolve_pointer
 
 INIT = "func init() {}\n"
@@ -171,3 +172,76 @@ def test_pointer_aliases_keep_their_star(tmp_path):
     assert package_aliases(str(tmp_path)) == (("P", "*T"),)
     assert resolve_pointer("P", {"P": "*T", "Q": "P"}) == ("T", True)
     assert resolve_pointer("Q", {"P": "*T", "Q": "P"}) == ("T", True)
+
+
+RANGE = """package p
+
+import (
+	"context"
+	"iter"
+	"slices"
+	"strings"
+	other "example.com/other"
+)
+
+type Seq func(yield func(int) bool)
+type Named Seq
+type S struct{{}}
+
+func (S) All(f func(context.Context)) Seq {{ return nil }}
+func wrap(f func(context.Context)) iter.Seq[int] {{ return nil }}
+func plain(f func(context.Context)) []int {{ return nil }}
+func named(f func(context.Context)) (seq Named) {{ return nil }}
+
+func F(ctx context.Context) {{
+	{decl}
+	for range {expr} {{
+		_ = func(ctx context.Context) {{}}
+	}}
+}}
+"""
+ARG = "func(ctx context.Context) {}"
+
+
+@pytest.mark.parametrize(
+    ("decl", "expr", "over_func"),
+    [
+        pytest.param("", "func(yield func(int) bool) { _ = " + ARG + " }", True, id="a function literal"),
+        pytest.param("", f"wrap({ARG})", True, id="a package function returning iter.Seq"),
+        pytest.param("", f"named({ARG})", True, id="a named result of a type declared as another function type"),
+        pytest.param("", f"(S{{}}).All({ARG})", True, id="a method returning the package's function type"),
+        pytest.param("", f"func(f func(context.Context)) Seq {{ return nil }}({ARG})", True, id="a literal called"),
+        pytest.param("", f'strings.FieldsFuncSeq("", func(rune) bool {{ _ = {ARG}; return true }})', True, id="a standard iterator"),
+        pytest.param("", f"slices.Values([]func(context.Context){{{ARG}}})", True, id="slices.Values"),
+        pytest.param("", f"plain({ARG})", False, id="a package function returning a slice"),
+        pytest.param("", f"[]func(context.Context){{{ARG}}}", False, id="a slice"),
+        pytest.param("", f"other.Seq({ARG})", False, id="another package's function: unknown, source order"),
+        pytest.param("wrap := plain", f"wrap({ARG})", False, id="a local variable hides the package function"),
+        pytest.param("strings := other.X", f'strings.FieldsFuncSeq("", func(rune) bool {{ _ = {ARG}; return true }})', False, id="a local hides the import"),
+    ],
+)
+def test_a_range_over_a_function_numbers_its_body_first(decl, expr, over_func):
+    """The last span is the loop body's literal: F.func1 where the range is over a function, after
+    the range expression's literal (F.func2 at least) where it is not."""
+    names = _spans(RANGE.format(decl=decl, expr=expr))
+    assert (names[-1] == "F.func1") is over_func, names
+
+
+def test_iterators_declared_in_other_files_are_read_from_the_directory(tmp_path):
+    _write(
+        tmp_path,
+        {
+            "a.go": 'package p\n\nimport it "iter"\n\ntype Seq[T any] func(yield func(T) bool)\n\nfunc Keys() it.Seq[int] { return nil }\n',
+            "b.go": "package p\n\nfunc Wrap(f func()) Seq[int] { return nil }\n\nfunc List() []int { return nil }\n\nfunc (T) M() Seq[int] { return nil }\n\nfunc (U) M() int { return 0 }\n\nfunc (T) N() func(func() bool) { return nil }\n",
+        },
+    )
+    found = package_iterators(str(tmp_path))
+    assert found.functions == ("Keys", "Wrap")
+    assert found.types == ("Seq",)
+    assert found.methods == ("N",)  # M also returns an int for U: not known to be an iterator
+
+
+def test_the_core_takes_iterators_from_other_files_it_is_given():
+    src = "package p\n\nimport \"context\"\n\nfunc F(ctx context.Context) {\n\tfor range Wrap(func(ctx context.Context) {}) {\n\t\t_ = func(ctx context.Context) {}\n\t}\n}\n"
+    assert _spans(src) == ["F", "F.func1", "F.func2"]
+    assert _spans(src, FileInfo(package_iterators=Iterators(functions=("Wrap",)))) == ["F", "F.func2", "F.func1"]
