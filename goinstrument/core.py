@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 from tree_sitter import Node
 
-from goinstrument import deadcode, errorblock, handlers, rangefunc, remove, runtimenames, scopes, shape, syntax, tolerance
+from goinstrument import deadcode, errorblock, handlers, initorder, rangefunc, remove, runtimenames, scopes, shape, syntax, tolerance
 from goinstrument.align import realign
 from goinstrument.attributes import CODE_FILE, CODE_FUNCTION, CODE_LINE, Attribute, from_parameters, go_string
 from goinstrument.backend import Backend, Names
@@ -136,6 +136,9 @@ def _plan_file(planner: _Planner, directives: Directives) -> list[Plan]:
     names = _DeclarationNames(aliases, planner.info.init_functions_before)
     deleted: list[tuple[int, int]] = []  # error blocks of ours that a run deletes
     order = _numbering_order(planner.facts, planner.info, functions)
+    package_literals = planner.info.package_literals
+    if package_literals and len(package_literals) != len(initorder.top_level_literals(planner.facts.root)):
+        package_literals = ()  # the directory's copy of the file is not this source: counted in the file
     for node in order or functions:
         while stack and not stack[-1].node.start_byte <= node.start_byte < stack[-1].node.end_byte:
             stack.pop()
@@ -149,7 +152,7 @@ def _plan_file(planner: _Planner, directives: Directives) -> list[Plan]:
             scope = _literal_scope(node, stack[-1], directives, settings.literals)
         else:
             top_level_literals += 1
-            name = f"init.func{top_level_literals}"
+            name = f"init.func{package_literals[top_level_literals - 1] if package_literals else top_level_literals}"
             scope = _Scope(node, name, "", name in directives.exclude or not settings.literals, name in directives.include, name)
         stack.append(scope)
         if scope.excluded or not (settings.all_functions or scope.included):

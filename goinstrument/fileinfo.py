@@ -34,6 +34,10 @@ class FileInfo(NamedTuple):
     # function (package_scope.package_iterators): the literals of such a loop are numbered
     # body first (rangefunc.py). The file's own declarations are read from the file.
     package_iterators: Iterators = Iterators()
+    # The runtime numbers (init.funcN) of the file's package-level literals in source order,
+    # counted across the package in initialisation order (package_scope.package_literal_numbers);
+    # empty (or not one per literal the file holds): counted in the file, in source order.
+    package_literals: tuple[int, ...] = ()
 
 
 # Names whose package-level declaration in another file changes what this file means:

@@ -18,7 +18,7 @@ import re
 from functools import cache, lru_cache
 from typing import NamedTuple
 
-from goinstrument import buildtags, rangefunc, runtimenames, syntax
+from goinstrument import buildtags, initorder, rangefunc, runtimenames, syntax
 from goinstrument.imports import read_imports
 
 _TOP_LEVEL = re.compile(rb"^(?:func|var|const|type)\s+((?:\w+\s*,\s*)*\w+)", re.MULTILINE)
@@ -142,18 +142,46 @@ def init_functions_before(path: str) -> int:
     The count only matters to a file that declares `func init` itself: a
     driver may skip the call (and the directory scan) for the others.
     """
+    order = _build_order(path)
+    if not order:
+        return 0
+    base = os.path.basename(path)
+    index = next(i for i, f in enumerate(order) if f.name == base)
+    return sum(f.inits for f in order[:index])
+
+
+def _build_order(path: str) -> list[_GoFile]:
+    """The files compiled with `path` (its package's, its test build's for a _test.go file), in the
+    order cmd/compile reads them (init_functions_before); empty if `path` is not one of them."""
     directory, base = os.path.split(os.path.abspath(path))
     files = _go_files(directory)
     this = next((f for f in files if f.name == base), None)
     if this is None:
-        return 0
+        return []
     is_test = base.endswith("_test.go")
     if is_test and this.package.endswith("_test"):
         same = [f for f in files if f.name.endswith("_test.go") and f.package == this.package]
     else:
         same = [f for f in files if f.package == this.package and (is_test or not f.name.endswith("_test.go"))]
-    order = sorted(same, key=lambda f: (f.cgo, f.name.endswith("_test.go"), f.name))
-    return sum(f.inits for f in order[: order.index(this)])
+    return sorted(same, key=lambda f: (f.cgo, f.name.endswith("_test.go"), f.name))
+
+
+def package_literal_numbers(path: str) -> tuple[int, ...]:
+    """The runtime numbers (init.funcN) of the package-level function literals of `path`, in
+    source order, as its build numbers them across the package (initorder.py). Only a file with
+    a package-level literal needs it: a driver may skip the call for the others."""
+    order = _build_order(path)
+    names = tuple(f.name for f in order)
+    base = os.path.basename(path)
+    if base not in names:
+        return ()
+    return _literal_numbers(os.path.dirname(os.path.abspath(path)), names)[names.index(base)]
+
+
+@lru_cache(maxsize=64)
+def _literal_numbers(directory: str, names: tuple[str, ...]) -> list[tuple[int, ...]]:
+    sources = dict(_go_sources(directory))
+    return initorder.numbers([syntax.parse(sources.get(name, b""), keep=False).root_node for name in names])
 
 
 @lru_cache(maxsize=256)

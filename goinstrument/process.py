@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import re
 
-from goinstrument import buildtags, core, gofmt, gomod, handlers, package_scope, rangefunc, remove, syntax
+from goinstrument import buildtags, core, gofmt, gomod, handlers, initorder, package_scope, rangefunc, remove, syntax
 from goinstrument.backend import load_backend
 from goinstrument.fileinfo import FileInfo, import_name_candidates
 from goinstrument.generated import is_generated
@@ -44,7 +44,17 @@ def file_info(source: Source, options: RewriteOptions) -> FileInfo:
         init_functions_before=package_scope.init_functions_before(os.fspath(source.place)) if _init_holds_literal(src) else 0,
         package_aliases=package_scope.package_aliases(directory) if b"func (" in src else (),
         package_iterators=package_scope.package_iterators(directory) if rangefunc.MAY_RANGE_OVER_LITERAL.search(src) else rangefunc.Iterators(),
+        package_literals=package_scope.package_literal_numbers(os.fspath(source.place)) if _has_package_literal(src) else (),
     )
+
+
+_TOP_LEVEL_VAR = re.compile(rb"^var\b", re.MULTILINE)
+
+
+def _has_package_literal(src: bytes) -> bool:
+    """Whether the file declares a package-level variable holding a function literal (the tree is
+    the one the core reads: syntax.parse keeps it)."""
+    return bool(_TOP_LEVEL_VAR.search(src)) and _LITERAL.search(src) is not None and bool(initorder.top_level_literals(syntax.parse(src).root_node))
 
 
 _INIT_BODY = re.compile(rb"^func\s+init\s*\(\s*\)\s*\{(.*?)^\}", re.MULTILINE | re.DOTALL)

@@ -16,7 +16,7 @@ import pytest
 from goinstrument.core import instrument
 from goinstrument.fileinfo import FileInfo
 from goinstrument.options import RewriteOptions
-from goinstrument.package_scope import init_functions_before, package_aliases, package_iterators
+from goinstrument.package_scope import init_functions_before, package_aliases, package_iterators, package_literal_numbers
 from goinstrument.rangefunc import Iterators
 from goinstrument.runtimenames import qualified_prefix, resolve_pointer
 
@@ -245,3 +245,40 @@ def test_the_core_takes_iterators_from_other_files_it_is_given():
     src = "package p\n\nimport \"context\"\n\nfunc F(ctx context.Context) {\n\tfor range Wrap(func(ctx context.Context) {}) {\n\t\t_ = func(ctx context.Context) {}\n\t}\n}\n"
     assert _spans(src) == ["F", "F.func1", "F.func2"]
     assert _spans(src, FileInfo(package_iterators=Iterators(functions=("Wrap",)))) == ["F", "F.func2", "F.func1"]
+
+
+def _literal_numbers(tmp_path, files: dict[str, str], name: str) -> tuple[int, ...]:
+    _write(tmp_path, files)
+    return package_literal_numbers(str(tmp_path / name))
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "numbers_a"),
+    [
+        pytest.param("var A, B = func() {}, func() {}", "", (1, 2), id="two variables of one spec, each on its own"),
+        pytest.param("var A = func() { _ = late }\nvar B = func() {}\nvar late = 1", "", (2, 1), id="waits for a variable declared after it"),
+        pytest.param("var A = func() { f() }\nvar B = func() {}", "func f() { _ = c }\n\nvar c = g()\n\nfunc g() int { return 0 }", (2, 1), id="through a function, across files"),
+        pytest.param("var A = func() { var t T; t.M() }\nvar B = func() {}", "type T struct{}\n\nfunc (T) M() { _ = c }\n\nvar c = g()\n\nfunc g() int { return 0 }", (2, 1), id="through a method"),
+        pytest.param("var A = func() { c := 1; _ = c }\nvar B = func() {}", "var c = g()\n\nfunc g() int { return 0 }", (1, 2), id="a local of that name is no reference"),
+        pytest.param("var A = func() {}", "var B = func() {}", (1,), id="the second file's after the first's"),
+        pytest.param("var A, B = pair(func() {})", "func pair(f func()) (int, int) { return 0, 0 }", (1,), id="one call setting two variables"),
+    ],
+)
+def test_package_level_literals_are_numbered_in_initialisation_order(tmp_path, a, b, numbers_a):
+    assert _literal_numbers(tmp_path, {"a.go": f"package p\n\n{a}\n", "b.go": f"package p\n\n{b}\n"}, "a.go") == numbers_a
+
+
+def test_test_files_number_after_the_package_and_external_tests_alone(tmp_path):
+    files = {
+        "a.go": "package p\n\nvar A = func() {}\n",
+        "a_test.go": "package p\n\nvar T = func() {}\n",
+        "x_test.go": "package p_test\n\nvar X = func() {}\n",
+    }
+    assert _literal_numbers(tmp_path, files, "a_test.go") == (2,)
+    assert _literal_numbers(tmp_path, files, "x_test.go") == (1,)
+
+
+def test_the_core_names_package_level_literals_from_the_numbers_it_is_given():
+    src = 'package p\n\nimport "context"\n\nvar A = func(ctx context.Context) {}\n\nvar B = func(ctx context.Context) {}\n'
+    assert _spans(src, FileInfo(package_literals=(3, 2))) == ["init.func3", "init.func2"]
+    assert _spans(src, FileInfo(package_literals=(3,))) == ["init.func1", "init.func2"]  # not this source's: counted here

@@ -1,0 +1,166 @@
+"""The numbers the runtime gives package-level function literals: init.func1, init.func2, ...
+
+cmd/compile names a function literal in a package-level variable's initializer
+after the package's initialisation function, numbering them in the order the
+variables are initialised (Go spec, "Package initialization"): across the
+package's files in the order the compiler reads them, each time the earliest
+variable in declaration order that is ready, that is, whose initializer
+refers to no variable still waiting. A reference is an identifier naming a
+package-level variable or function (not hidden by a local declaration), or a
+method selector `x.M` naming a method the package declares (every method of
+that name: the receiver's type is not known here); a function or method
+referred to brings what its body refers to. Each variable of `var a, b = x, y`
+is initialised on its own, `var a, b = f()` as one.
+
+`numbers` gives, for each file, the numbers of its package-level literals in
+source order; the literals inside one initializer go in source order. Checked
+against runtime.FuncForPC on Go 1.26 (fixtures/gomod/initorder).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from tree_sitter import Node
+
+from goinstrument import scopes, syntax
+
+
+class _Init(NamedTuple):
+    """One initialisation: the variables it sets, the expressions, the literals they hold."""
+
+    file: int
+    names: frozenset[str]
+    values: tuple[Node, ...]
+    literals: tuple[Node, ...]  # outermost function literals, in source order
+
+
+def top_level_literals(root: Node) -> list[Node]:
+    """The file's package-level function literals not inside another, in source order."""
+    found: list[Node] = []
+    for decl in root.named_children:
+        if decl.type == "var_declaration":
+            found += _literals(decl)
+    return found
+
+
+def _literals(node: Node) -> list[Node]:
+    found, stack = [], [node]
+    while stack:
+        current = stack.pop()
+        if current.type == "func_literal":
+            found.append(current)
+        else:
+            stack.extend(reversed(current.children))
+    return found
+
+
+def _specs(decl: Node) -> list[Node]:
+    specs = []
+    for child in decl.named_children:
+        if child.type == "var_spec":
+            specs.append(child)
+        elif child.type == "var_spec_list":
+            specs += [c for c in child.named_children if c.type == "var_spec"]
+    return specs
+
+
+def numbers(files: Sequence[Node]) -> list[tuple[int, ...]]:
+    """For each file (its tree, in the order the compiler reads them), the runtime numbers of its
+    package-level literals in source order (init.funcN's N)."""
+    inits: list[_Init] = []
+    variables: set[str] = set()
+    functions: dict[str, Node] = {}
+    methods: dict[str, list[Node]] = {}
+    for index, root in enumerate(files):
+        for decl in root.named_children:
+            if decl.type == "var_declaration":
+                for spec in _specs(decl):
+                    names = [syntax.text(n) for n in spec.children_by_field_name("name")]
+                    variables.update(names)
+                    value = spec.child_by_field_name("value")
+                    values = [v for v in value.named_children if v.type != "comment"] if value is not None else []
+                    if not values:
+                        continue
+                    if len(values) == len(names) and len(names) > 1:
+                        inits += [_Init(index, frozenset({n}), (v,), tuple(_literals(v))) for n, v in zip(names, values, strict=True)]
+                    else:
+                        inits.append(_Init(index, frozenset(names), tuple(values), tuple(lit for v in values for lit in _literals(v))))
+            elif decl.type in ("function_declaration", "method_declaration"):
+                name, body = decl.child_by_field_name("name"), decl.child_by_field_name("body")
+                if name is None or body is None:
+                    continue
+                if decl.type == "function_declaration":
+                    functions[syntax.text(name)] = body
+                else:
+                    methods.setdefault(syntax.text(name), []).append(body)
+    waiting = {n for init in inits for n in init.names}
+    refs = _References(variables, functions, methods)
+    pending = [(init, refs.variables_of(init.values) & waiting - init.names) for init in inits]
+    done: set[str] = set()
+    counter = 0
+    numbered: dict[tuple[int, int], int] = {}
+    while pending:
+        ready = next((i for i, (_, deps) in enumerate(pending) if deps <= done), 0)  # a cycle (invalid Go): in order
+        init, _ = pending.pop(ready)
+        done |= init.names
+        for literal in init.literals:
+            counter += 1
+            numbered[(init.file, literal.start_byte)] = counter
+    return [tuple(numbered[(i, lit.start_byte)] for lit in top_level_literals(root)) for i, root in enumerate(files)]
+
+
+class _References:
+    """The package-level variables an expression refers to, through the functions it refers to."""
+
+    def __init__(self, variables: set[str], functions: dict[str, Node], methods: dict[str, list[Node]]):
+        self.variables = variables
+        self.functions = functions
+        self.methods = methods
+        self._of_function: dict[str, tuple[set[str], set[str], set[str]]] = {}
+
+    def variables_of(self, values: Sequence[Node]) -> set[str]:
+        found: set[str] = set()
+        seen_functions: set[str] = set()
+        seen_methods: set[str] = set()
+        todo: list[tuple[set[str], set[str], set[str]]] = [self._direct(values)]
+        while todo:
+            variables, functions, methods = todo.pop()
+            found |= variables
+            for name in functions - seen_functions:
+                seen_functions.add(name)
+                todo.append(self._function(name, (self.functions[name],)))
+            for name in methods - seen_methods:
+                seen_methods.add(name)
+                todo.append(self._function("." + name, tuple(self.methods[name])))
+        return found
+
+    def _function(self, key: str, bodies: tuple[Node, ...]) -> tuple[set[str], set[str], set[str]]:
+        if key not in self._of_function:
+            self._of_function[key] = self._direct(bodies)
+        return self._of_function[key]
+
+    def _direct(self, nodes: Sequence[Node]) -> tuple[set[str], set[str], set[str]]:
+        """(variables, functions, methods) the nodes name, not counting what is declared inside them."""
+        variables: set[str] = set()
+        functions: set[str] = set()
+        methods: set[str] = set()
+        stack = list(nodes)
+        while stack:
+            node = stack.pop()
+            if node.type == "identifier":
+                name = syntax.text(node)
+                if (name in self.variables or name in self.functions) and not scopes.resolves_locally(node, node.text or b""):
+                    (variables if name in self.variables else functions).add(name)
+            elif node.type == "field_identifier":
+                name = syntax.text(node)
+                if name in self.methods and node.parent is not None and node.parent.type == "selector_expression":
+                    methods.add(name)
+            elif node.type in ("short_var_declaration", "range_clause") and any(c.type == ":=" for c in node.children):
+                stack.extend(c for c in node.named_children if c != node.child_by_field_name("left"))  # declared, not named
+            elif node.type in ("var_spec", "const_spec"):
+                stack.extend(c for c in node.named_children if c.type != "identifier")  # its names are declared here
+            else:
+                stack.extend(node.named_children)
+        return variables, functions, methods
