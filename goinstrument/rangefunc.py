@@ -6,7 +6,7 @@ function literals of the enclosing function as it meets them after that
 rewrite: the body's literals first, then those of the range expression.
 In `for x := range wrap(func() {...}) { g := func() {...} }` the runtime calls
 g `F.func1` and the argument `F.func2` (checked with runtime.FuncForPC on Go
-1.26, fixtures/gomod/rangefunc). Over anything else (a slice, a map, a channel,
+1.26, fixtures/gomod/runtimenames/rangefunc.go). Over anything else (a slice, a map, a channel,
 an integer) the order is the source's.
 
 Whether a range is over a function takes the expression's type; it only
