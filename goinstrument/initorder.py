@@ -19,7 +19,7 @@ against runtime.FuncForPC on Go 1.26 (fixtures/gomod/initorder).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from tree_sitter import Node
@@ -45,6 +45,17 @@ def top_level_literals(root: Node) -> list[Node]:
     return found
 
 
+def may_name_spans(root: Node) -> bool:
+    """Whether a package-level variable declaration holds a function literal and mentions a context
+    or a request (a literal in it may get a span, whose name needs the package's numbering)."""
+    for decl in root.named_children:
+        if decl.type == "var_declaration":
+            text = syntax.raw(decl)
+            if (b"Context" in text or b"Request" in text) and b"func" in text and _literals(decl):
+                return True
+    return False
+
+
 def _literals(node: Node) -> list[Node]:
     found, stack = [], [node]
     while stack:
@@ -66,58 +77,66 @@ def _specs(decl: Node) -> list[Node]:
     return specs
 
 
-def numbers(files: Sequence[Node]) -> list[tuple[int, ...]]:
-    """For each file (its tree, in the order the compiler reads them), the runtime numbers of its
-    package-level literals in source order (init.funcN's N)."""
+class Declared(NamedTuple):
+    """Where a package declares its functions and methods: the trees are read when a body is needed."""
+
+    functions: frozenset[str]
+    methods: frozenset[str]
+    bodies: Callable[[str, bool], list[Node]]  # (name, a method) -> the bodies of what is declared so
+
+
+def numbers(files: Sequence[Node | None], declared: Declared) -> list[tuple[int, ...]]:
+    """For each file (its tree, in the order the compiler reads them; None for a file with no
+    package-level variable), the runtime numbers of its package-level literals in source order
+    (init.funcN's N). `declared`: the package's functions and methods."""
     inits: list[_Init] = []
-    variables: set[str] = set()
-    functions: dict[str, Node] = {}
-    methods: dict[str, list[Node]] = {}
     for index, root in enumerate(files):
-        for decl in root.named_children:
-            if decl.type == "var_declaration":
-                for spec in _specs(decl):
-                    names = [syntax.text(n) for n in spec.children_by_field_name("name")]
-                    variables.update(names)
-                    value = spec.child_by_field_name("value")
-                    values = [v for v in value.named_children if v.type != "comment"] if value is not None else []
-                    if not values:
-                        continue
-                    if len(values) == len(names) and len(names) > 1:
-                        inits += [_Init(index, frozenset({n}), (v,), tuple(_literals(v))) for n, v in zip(names, values, strict=True)]
-                    else:
-                        inits.append(_Init(index, frozenset(names), tuple(values), tuple(lit for v in values for lit in _literals(v))))
-            elif decl.type in ("function_declaration", "method_declaration"):
-                name, body = decl.child_by_field_name("name"), decl.child_by_field_name("body")
-                if name is None or body is None:
+        for decl in root.named_children if root is not None else ():
+            if decl.type != "var_declaration":
+                continue
+            for spec in _specs(decl):
+                names = [syntax.text(n) for n in spec.children_by_field_name("name")]
+                value = spec.child_by_field_name("value")
+                values = [v for v in value.named_children if v.type != "comment"] if value is not None else []
+                if not values:
                     continue
-                if decl.type == "function_declaration":
-                    functions[syntax.text(name)] = body
+                if len(values) == len(names) and len(names) > 1:
+                    inits += [_Init(index, frozenset({n}), (v,), tuple(_literals(v))) for n, v in zip(names, values, strict=True)]
                 else:
-                    methods.setdefault(syntax.text(name), []).append(body)
-    waiting = {n for init in inits for n in init.names}
-    refs = _References(variables, functions, methods)
-    pending = [(init, refs.variables_of(init.values) & waiting - init.names) for init in inits]
+                    inits.append(_Init(index, frozenset(names), tuple(values), tuple(lit for v in values for lit in _literals(v))))
+    # Only the initialisations the literals' ones wait for, directly or not, decide their order:
+    # the others are ready whenever they come and hold nothing numbered.
+    setting = {n: i for i, init in enumerate(inits) for n in init.names}
+    refs = _References(set(setting), declared)
+    deps: dict[int, set[str]] = {}
+    todo = [i for i, init in enumerate(inits) if init.literals]
+    while todo:
+        i = todo.pop()
+        if i not in deps:
+            deps[i] = refs.variables_of(inits[i].values) - inits[i].names
+            todo += [setting[n] for n in deps[i]]
+    pending = [(inits[i], deps[i]) for i in sorted(deps)]
     done: set[str] = set()
     counter = 0
     numbered: dict[tuple[int, int], int] = {}
     while pending:
-        ready = next((i for i, (_, deps) in enumerate(pending) if deps <= done), 0)  # a cycle (invalid Go): in order
+        ready = next((i for i, (_, waits) in enumerate(pending) if waits <= done), 0)  # a cycle (invalid Go): in order
         init, _ = pending.pop(ready)
         done |= init.names
         for literal in init.literals:
             counter += 1
             numbered[(init.file, literal.start_byte)] = counter
-    return [tuple(numbered[(i, lit.start_byte)] for lit in top_level_literals(root)) for i, root in enumerate(files)]
+    return [tuple(numbered[(i, lit.start_byte)] for lit in top_level_literals(root)) if root is not None else () for i, root in enumerate(files)]
 
 
 class _References:
     """The package-level variables an expression refers to, through the functions it refers to."""
 
-    def __init__(self, variables: set[str], functions: dict[str, Node], methods: dict[str, list[Node]]):
-        self.variables = variables
-        self.functions = functions
-        self.methods = methods
+    def __init__(self, variables: set[str], declared: Declared):
+        self.variables = variables  # those with an initializer: the others wait for nothing
+        self.functions = declared.functions
+        self.methods = declared.methods
+        self.bodies = declared.bodies
         self._of_function: dict[str, tuple[set[str], set[str], set[str]]] = {}
 
     def variables_of(self, values: Sequence[Node]) -> set[str]:
@@ -130,15 +149,16 @@ class _References:
             found |= variables
             for name in functions - seen_functions:
                 seen_functions.add(name)
-                todo.append(self._function(name, (self.functions[name],)))
+                todo.append(self._function(name, False))
             for name in methods - seen_methods:
                 seen_methods.add(name)
-                todo.append(self._function("." + name, tuple(self.methods[name])))
+                todo.append(self._function(name, True))
         return found
 
-    def _function(self, key: str, bodies: tuple[Node, ...]) -> tuple[set[str], set[str], set[str]]:
+    def _function(self, name: str, method: bool) -> tuple[set[str], set[str], set[str]]:
+        key = "." + name if method else name
         if key not in self._of_function:
-            self._of_function[key] = self._direct(bodies)
+            self._of_function[key] = self._direct(self.bodies(name, method))
         return self._of_function[key]
 
     def _direct(self, nodes: Sequence[Node]) -> tuple[set[str], set[str], set[str]]:

@@ -20,6 +20,7 @@ from goinstrument.backend import load_backend
 from goinstrument.fileinfo import FileInfo, import_name_candidates
 from goinstrument.generated import is_generated
 from goinstrument.gomod import tracer_for
+from goinstrument.imports import read_imports
 from goinstrument.options import Action, RewriteOptions
 from goinstrument.package_scope import package_declarations
 from goinstrument.result import Outcome, Position, Problem, Result, Source
@@ -43,7 +44,7 @@ def file_info(source: Source, options: RewriteOptions) -> FileInfo:
         # its names: the scans are skipped for the others (package_aliases is read once a directory).
         init_functions_before=package_scope.init_functions_before(os.fspath(source.place)) if _init_holds_literal(src) else 0,
         package_aliases=package_scope.package_aliases(directory) if b"func (" in src else (),
-        package_iterators=package_scope.package_iterators(directory) if rangefunc.MAY_RANGE_OVER_LITERAL.search(src) else rangefunc.Iterators(),
+        package_iterators=package_scope.package_iterators(directory) if _range_needs_package(src) else rangefunc.Iterators(),
         package_literals=package_scope.package_literal_numbers(os.fspath(source.place)) if _has_package_literal(src) else (),
     )
 
@@ -51,10 +52,22 @@ def file_info(source: Source, options: RewriteOptions) -> FileInfo:
 _TOP_LEVEL_VAR = re.compile(rb"^var\b", re.MULTILINE)
 
 
+# Both look at the tree the core reads (syntax.parse keeps it), after a look at the bytes.
 def _has_package_literal(src: bytes) -> bool:
-    """Whether the file declares a package-level variable holding a function literal (the tree is
-    the one the core reads: syntax.parse keeps it)."""
-    return bool(_TOP_LEVEL_VAR.search(src)) and _LITERAL.search(src) is not None and bool(initorder.top_level_literals(syntax.parse(src).root_node))
+    """Whether the file declares a package-level variable holding a function literal that may get
+    a span (its declaration mentions a context or a request): its name takes the whole package."""
+    if not _TOP_LEVEL_VAR.search(src) or _LITERAL.search(src) is None:
+        return False
+    return initorder.may_name_spans(syntax.parse(src).root_node)
+
+
+def _range_needs_package(src: bytes) -> bool:
+    """Whether a range loop's kind, which decides its literals' names, needs the package's other files."""
+    if not rangefunc.MAY_RANGE_OVER_LITERAL.search(src):
+        return False
+    root = syntax.parse(src).root_node
+    imports = {s.local_name: s.path for s in read_imports(root) if s.name not in ("_", ".")}
+    return rangefunc.needs_package(syntax.functions(root), imports)
 
 
 _INIT_BODY = re.compile(rb"^func\s+init\s*\(\s*\)\s*\{(.*?)^\}", re.MULTILINE | re.DOTALL)

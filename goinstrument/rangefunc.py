@@ -166,11 +166,17 @@ def over_function(expr: Node, imports: Mapping[str, str], known: Iterators) -> b
     return False
 
 
-def numbering_order(functions: list[Node], imports: Mapping[str, str], known: Iterators) -> list[Node] | None:
-    """`functions` (syntax.functions, in source order) in the order cmd/compile numbers literals
-    in, or None where that is the source order: in a range over a function, what the range
-    expression holds comes after what the body holds."""
-    loops: dict[int, tuple[Node, Node]] = {}  # for statement start -> (range expression, body)
+class Loop(NamedTuple):
+    """A range loop whose range expression holds a function literal."""
+
+    statement: Node
+    expression: Node
+    body: Node
+
+
+def loops(functions: list[Node]) -> list[Loop]:
+    """The range loops whose expression holds one of `functions` (syntax.functions) as a literal."""
+    found: dict[int, Loop] = {}  # by the for statement's start
     for node in functions:
         if node.type != "func_literal":
             continue
@@ -179,10 +185,35 @@ def numbering_order(functions: list[Node], imports: Mapping[str, str], known: It
             if parent.type == "range_clause" and parent.child_by_field_name("right") == child:
                 loop = parent.parent
                 body = loop.child_by_field_name("body") if loop is not None else None
-                if loop is not None and body is not None and loop.start_byte not in loops:
-                    loops[loop.start_byte] = (child, body)
+                if loop is not None and body is not None and loop.start_byte not in found:
+                    found[loop.start_byte] = Loop(loop, child, body)
             child, parent = parent, parent.parent
-    moved = [(expr, body) for expr, body in loops.values() if over_function(expr, imports, known)]
+    return list(found.values())
+
+
+def needs_package(functions: list[Node], imports: Mapping[str, str]) -> bool:
+    """Whether naming the file's spans may take what the package's other files declare: a loop
+    whose kind the file alone does not decide (a call of a name that is not an import's) holds
+    a literal that may get a span (its text mentions a context or a request)."""
+    for loop in loops(functions):
+        text = syntax.raw(loop.statement)
+        if b"Context" not in text and b"Request" not in text:
+            continue
+        expr = loop.expression
+        while expr.type == "parenthesized_expression" and expr.named_children:
+            expr = expr.named_children[0]
+        called = expr.child_by_field_name("function") if expr.type == "call_expression" else None
+        operand = called.child_by_field_name("operand") if called is not None and called.type == "selector_expression" else None
+        if called is not None and (called.type == "identifier" or (operand is not None and syntax.text(operand) not in imports)):
+            return True
+    return False
+
+
+def numbering_order(functions: list[Node], imports: Mapping[str, str], known: Iterators) -> list[Node] | None:
+    """`functions` (syntax.functions, in source order) in the order cmd/compile numbers literals
+    in, or None where that is the source order: in a range over a function, what the range
+    expression holds comes after what the body holds."""
+    moved = [(loop.expression, loop.body) for loop in loops(functions) if over_function(loop.expression, imports, known)]
     if not moved:
         return None
     moved.sort(key=lambda pair: pair[0].start_byte, reverse=True)  # inner loops first
