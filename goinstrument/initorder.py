@@ -6,11 +6,14 @@ variables are initialised (Go spec, "Package initialization"): across the
 package's files in the order the compiler reads them, each time the earliest
 variable in declaration order that is ready, that is, whose initializer
 refers to no variable still waiting. A reference is an identifier naming a
-package-level variable or function (not hidden by a local declaration), or a
-method selector `x.M` naming a method the package declares (every method of
-that name: the receiver's type is not known here); a function or method
-referred to brings what its body refers to. Each variable of `var a, b = x, y`
-is initialised on its own, `var a, b = f()` as one.
+package-level variable or function (not hidden by a local declaration); a
+function referred to brings what its body refers to. Each variable of
+`var a, b = x, y` is initialised on its own, `var a, b = f()` as one.
+
+A limit: a method value or call `x.M` is a reference too in Go when x's type
+is not an interface, which a source rewrite cannot tell; methods are not
+followed. (Taking every method of that name instead would make `err.Error()`
+in our own error block a reference, and a second run would rename spans.)
 
 `numbers` gives, for each file, the numbers of its package-level literals in
 source order; the literals inside one initializer go in source order. Checked
@@ -78,17 +81,16 @@ def _specs(decl: Node) -> list[Node]:
 
 
 class Declared(NamedTuple):
-    """Where a package declares its functions and methods: the trees are read when a body is needed."""
+    """The package's functions: their names, and their bodies, read when needed."""
 
     functions: frozenset[str]
-    methods: frozenset[str]
-    bodies: Callable[[str, bool], list[Node]]  # (name, a method) -> the bodies of what is declared so
+    bodies: Callable[[str], list[Node]]
 
 
 def numbers(files: Sequence[Node | None], declared: Declared) -> list[tuple[int, ...]]:
     """For each file (its tree, in the order the compiler reads them; None for a file with no
     package-level variable), the runtime numbers of its package-level literals in source order
-    (init.funcN's N). `declared`: the package's functions and methods."""
+    (init.funcN's N). `declared`: the package's functions."""
     inits: list[_Init] = []
     for index, root in enumerate(files):
         for decl in root.named_children if root is not None else ():
@@ -134,53 +136,38 @@ class _References:
 
     def __init__(self, variables: set[str], declared: Declared):
         self.variables = variables  # those with an initializer: the others wait for nothing
-        self.functions = declared.functions
-        self.methods = declared.methods
-        self.bodies = declared.bodies
-        self._of_function: dict[str, tuple[set[str], set[str], set[str]]] = {}
+        self.declared = declared
+        self._of_function: dict[str, tuple[set[str], set[str]]] = {}
 
     def variables_of(self, values: Sequence[Node]) -> set[str]:
         found: set[str] = set()
-        seen_functions: set[str] = set()
-        seen_methods: set[str] = set()
-        todo: list[tuple[set[str], set[str], set[str]]] = [self._direct(values)]
+        seen: set[str] = set()
+        todo = [self._direct(values)]
         while todo:
-            variables, functions, methods = todo.pop()
+            variables, functions = todo.pop()
             found |= variables
-            for name in functions - seen_functions:
-                seen_functions.add(name)
-                todo.append(self._function(name, False))
-            for name in methods - seen_methods:
-                seen_methods.add(name)
-                todo.append(self._function(name, True))
+            for name in functions - seen:
+                seen.add(name)
+                if name not in self._of_function:
+                    self._of_function[name] = self._direct(self.declared.bodies(name))
+                todo.append(self._of_function[name])
         return found
 
-    def _function(self, name: str, method: bool) -> tuple[set[str], set[str], set[str]]:
-        key = "." + name if method else name
-        if key not in self._of_function:
-            self._of_function[key] = self._direct(self.bodies(name, method))
-        return self._of_function[key]
-
-    def _direct(self, nodes: Sequence[Node]) -> tuple[set[str], set[str], set[str]]:
-        """(variables, functions, methods) the nodes name, not counting what is declared inside them."""
+    def _direct(self, nodes: Sequence[Node]) -> tuple[set[str], set[str]]:
+        """(variables, functions) the nodes name, not counting what is declared inside them."""
         variables: set[str] = set()
         functions: set[str] = set()
-        methods: set[str] = set()
         stack = list(nodes)
         while stack:
             node = stack.pop()
             if node.type == "identifier":
                 name = syntax.text(node)
-                if (name in self.variables or name in self.functions) and not scopes.resolves_locally(node, node.text or b""):
+                if (name in self.variables or name in self.declared.functions) and not scopes.resolves_locally(node, node.text or b""):
                     (variables if name in self.variables else functions).add(name)
-            elif node.type == "field_identifier":
-                name = syntax.text(node)
-                if name in self.methods and node.parent is not None and node.parent.type == "selector_expression":
-                    methods.add(name)
             elif node.type in ("short_var_declaration", "range_clause") and any(c.type == ":=" for c in node.children):
                 stack.extend(c for c in node.named_children if c != node.child_by_field_name("left"))  # declared, not named
             elif node.type in ("var_spec", "const_spec"):
                 stack.extend(c for c in node.named_children if c.type != "identifier")  # its names are declared here
             else:
                 stack.extend(node.named_children)
-        return variables, functions, methods
+        return variables, functions

@@ -182,13 +182,12 @@ def package_literal_numbers(path: str) -> tuple[int, ...]:
 
 _VAR = re.compile(rb"^var\b", re.MULTILINE)
 _FUNC_NAME = re.compile(rb"^func\s+(\w+)\s*[\[(]", re.MULTILINE)
-_METHOD_NAME = re.compile(rb"^func\s*\([^)]*\)\s*(\w+)\s*[\[(]", re.MULTILINE)
 
 
 @lru_cache(maxsize=64)
 def _literal_numbers(directory: str, names: tuple[str, ...]) -> list[tuple[int, ...]]:
     """initorder.numbers over the files `names`: only those with a top-level `var` are parsed up
-    front; a file declaring a function or method is parsed when a body of that name is needed."""
+    front; a file declaring a function is parsed when a body of that name is needed."""
     sources = dict(_go_sources(directory))
     trees: dict[str, Node] = {}
 
@@ -197,26 +196,21 @@ def _literal_numbers(directory: str, names: tuple[str, ...]) -> list[tuple[int, 
             trees[name] = syntax.parse(sources.get(name, b""), keep=False).root_node
         return trees[name]
 
-    declaring: dict[tuple[str, bool], list[str]] = {}  # (name, a method) -> files that may declare it
+    declaring: dict[str, list[str]] = {}  # function name -> the files that may declare it
     for name in names:
-        data = sources.get(name, b"")
-        for pattern, method in ((_FUNC_NAME, False), (_METHOD_NAME, True)):
-            for match in pattern.finditer(data):
-                declaring.setdefault((match.group(1).decode(), method), []).append(name)
+        for match in _FUNC_NAME.finditer(sources.get(name, b"")):
+            declaring.setdefault(match.group(1).decode(), []).append(name)
 
-    def bodies(function: str, method: bool) -> list[Node]:
-        kind = "method_declaration" if method else "function_declaration"
+    def bodies(function: str) -> list[Node]:
         found = []
-        for name in declaring.get((function, method), []):
+        for name in declaring.get(function, []):
             for decl in tree(name).named_children:
                 body, declared = decl.child_by_field_name("body"), decl.child_by_field_name("name")
-                if decl.type == kind and body is not None and declared is not None and declared.text == function.encode():
+                if decl.type == "function_declaration" and body is not None and declared is not None and declared.text == function.encode():
                     found.append(body)
         return found
 
-    declared = initorder.Declared(
-        frozenset(f for f, method in declaring if not method), frozenset(f for f, method in declaring if method), bodies
-    )
+    declared = initorder.Declared(frozenset(declaring), bodies)
     files = [tree(name) if _VAR.search(sources.get(name, b"")) else None for name in names]
     return initorder.numbers(files, declared)
 
