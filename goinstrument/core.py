@@ -21,7 +21,21 @@ from typing import NamedTuple
 
 from tree_sitter import Node
 
-from goinstrument import behaviour, deadcode, errorblock, handlers, remove, rerender, runtimenames, scopes, shape, syntax, tolerance
+from goinstrument import (
+    behaviour,
+    deadcode,
+    errorblock,
+    handlers,
+    initorder,
+    rangefunc,
+    remove,
+    rerender,
+    runtimenames,
+    scopes,
+    shape,
+    syntax,
+    tolerance,
+)
 from goinstrument.align import realign
 from goinstrument.attributes import CODE_FILE, CODE_FUNCTION, CODE_LINE, Attribute, code_location, from_parameters, go_string
 from goinstrument.backend import Backend, Names
@@ -127,6 +141,7 @@ class _Scope:
     type_name: str  # the receiver type of the method it is or is written in, or ""
     excluded: str | None  # the kind of exclusion (result.EXCLUSIONS) that leaves it alone, or None
     included: bool
+    qualified: str  # the runtime's own spelling, less the package: (*Type[...]).Method.func1
     literals: int = 0  # literals numbered so far in its body
 
 
@@ -142,8 +157,12 @@ def _plan_file(planner: _Planner, directives: Directives) -> list[Plan]:
     aliases = {**dict(planner.info.package_aliases), **runtimenames.aliases(planner.facts.root)}
     names = _DeclarationNames(aliases, planner.info.init_functions_before)
     deleted: list[tuple[int, int]] = []  # error blocks of ours that a run deletes
-    for node in functions:
-        while stack and stack[-1].node.end_byte <= node.start_byte:
+    order = _numbering_order(planner.facts, planner.info, functions)
+    package_literals = planner.info.package_literals
+    if package_literals and len(package_literals) != len(initorder.top_level_literals(planner.facts.root)):
+        package_literals = ()  # the directory's copy of the file is not this source: counted in the file
+    for node in order or functions:
+        while stack and not stack[-1].node.start_byte <= node.start_byte < stack[-1].node.end_byte:
             stack.pop()
         if node.type == "func_literal" and deadcode.holds(dead, node.start_byte):
             continue
@@ -155,9 +174,9 @@ def _plan_file(planner: _Planner, directives: Directives) -> list[Plan]:
             scope = _literal_scope(node, stack[-1], directives, settings.literals)
         else:
             top_level_literals += 1
-            name = f"init.func{top_level_literals}"
+            name = f"init.func{package_literals[top_level_literals - 1] if package_literals else top_level_literals}"
             excluded = "directive" if name in directives.exclude else None if settings.literals else "settings"
-            scope = _Scope(node, name, "", excluded, name in directives.include)
+            scope = _Scope(node, name, "", excluded, name in directives.include, name)
         stack.append(scope)
         if scope.excluded or not (settings.all_functions or scope.included):
             planner.coverage += Coverage.one(planner.has_span(node), scope.excluded or "settings")
@@ -172,7 +191,7 @@ def _plan_file(planner: _Planner, directives: Directives) -> list[Plan]:
             if not has_span:
                 planner.excluded.append(Finding(planner.info.path, syntax.position(node), planner.span_name(scope.name, scope.type_name), f"excluded ({why})"))
         else:
-            plan = planner.plan(node, scope.name, scope.type_name)
+            plan = planner.plan(node, scope.name, scope.type_name, scope.qualified)
             # No plan: no context, a span already there, or too short for --min-statements (left alone).
             planner.coverage += Coverage.one(planner.has_span(node), "settings") if plan is None else Coverage.one(isinstance(plan, UpdateSpan))
         if plan is not None:
@@ -181,7 +200,17 @@ def _plan_file(planner: _Planner, directives: Directives) -> list[Plan]:
             # numbers the body's own literals after them.
             scope.literals += plan.literals
             deleted += plan.dropped if isinstance(plan, UpdateSpan) else ()
-    return plans
+    return plans if order is None else sorted(plans, key=lambda plan: plan.start)
+
+
+def _numbering_order(facts: FileFacts, info: FileInfo, functions: list[Node]) -> list[Node] | None:
+    """The functions in the order cmd/compile numbers literals in, where a range over a function
+    makes it differ from the source's (rangefunc.py); None where it does not."""
+    if not rangefunc.MAY_RANGE_OVER_LITERAL.search(facts.src):
+        return None
+    imports = {s.local_name: s.path for s in facts.imports if s.name not in ("_", ".")}
+    known = rangefunc.declared([(facts.root, rangefunc.iter_names(imports))], info.package_iterators)
+    return rangefunc.numbering_order(functions, imports, known)
 
 
 @dataclass
@@ -191,23 +220,28 @@ class _DeclarationNames:
     aliases: dict[str, str]
     inits: int  # `func init` declared before the next one, across the package
 
-    def of(self, node: Node) -> tuple[str, set[str], str]:
-        """(runtime name, the names directives may use for it, receiver type)."""
+    def of(self, node: Node) -> tuple[str, set[str], str, str]:
+        """(runtime name, the names directives may use for it, receiver type, the runtime's own spelling)."""
         name, short, type_name = _declaration_name(node)
         if runtimenames.is_init(node):
             self.inits += 1
-            return f"init.{self.inits - 1}", {name, f"init.{self.inits - 1}"}, ""
-        resolved = runtimenames.resolve(type_name, self.aliases) if type_name else ""
+            return f"init.{self.inits - 1}", {name, f"init.{self.inits - 1}"}, "", f"init.{self.inits - 1}"
+        if not type_name:
+            generic = node.child_by_field_name("type_parameters") is not None
+            return name, {name, short}, type_name, name + ("[...]" if generic else "")
+        resolved, via_pointer = runtimenames.resolve_pointer(type_name, self.aliases)
+        pointer, generic = _receiver_form(node.child_by_field_name("receiver"))
+        qualified = f"{runtimenames.receiver(resolved, pointer or via_pointer, generic)}.{short}"
         if resolved == type_name:
-            return name, {name, short}, type_name
-        return f"{resolved}.{short}", {f"{resolved}.{short}", name, short}, resolved
+            return name, {name, short}, type_name, qualified
+        return f"{resolved}.{short}", {f"{resolved}.{short}", name, short}, resolved, qualified
 
 
 def _declaration_scope(node: Node, directives: Directives, names: _DeclarationNames) -> _Scope:
-    name, known_as, type_name = names.of(node)
+    name, known_as, type_name, qualified = names.of(node)
     by_directive = bool(known_as & directives.exclude) or bool(directives.doc_excludes and doc_comment_rows(node) & directives.doc_excludes)
     excluded = "directive" if by_directive else None
-    return _Scope(node, name, type_name, excluded, bool(known_as & directives.include))
+    return _Scope(node, name, type_name, excluded, bool(known_as & directives.include), qualified)
 
 
 def _literal_scope(node: Node, parent: _Scope, directives: Directives, literals: bool) -> _Scope:
@@ -215,7 +249,8 @@ def _literal_scope(node: Node, parent: _Scope, directives: Directives, literals:
     sep = ".func" if parent.node.type in DECLARATIONS else "."
     name = f"{parent.name}{sep}{parent.literals}"
     excluded = parent.excluded or ("directive" if name in directives.exclude else None if literals else "settings")
-    return _Scope(node, name, parent.type_name, excluded, parent.included or name in directives.include)
+    qualified = f"{parent.qualified}{sep}{parent.literals}"
+    return _Scope(node, name, parent.type_name, excluded, parent.included or name in directives.include, qualified)
 
 
 def span_name(template: str, name: str, type_name: str, package: str, import_path: str) -> str:
@@ -238,6 +273,8 @@ class _Context(NamedTuple):
     fresh: bool = False  # named by us: the body cannot read it yet
     # --http-handlers: `name` is the request parameter; the span starts from its context, kept in this new variable.
     local: str | None = None
+    # --http-handlers: the code is of the kind that makes the request carry the span's context (handlers.py).
+    carries: bool = True
 
     @property
     def start(self) -> str:
@@ -260,7 +297,8 @@ class _Planner:
         self.http_names = handlers.http_names(facts.imports) if settings.http_handlers else frozenset()
         self._contexts: dict[int, _Context | None] = {}
 
-    def plan(self, func: Node, runtime_name: str, type_name: str) -> Plan | None:
+    def plan(self, func: Node, runtime_name: str, type_name: str, qualified: str) -> Plan | None:
+        """`runtime_name` as span names write it (Type.Method), `qualified` as the runtime does ((*Type).Method)."""
         body = func.child_by_field_name("body")
         ctx = self.context_parameter(func) if body is not None else None
         if body is None or ctx is None:
@@ -271,17 +309,19 @@ class _Planner:
             # Any error name: whether the function still has that error result is the update's question.
             where = shape.Where(frozenset({ctx.name.encode()}), None, self.facts.imported_under)
             match = self.shape_for(ctx).match(statements, where)
+            if match is None and ctx.local is not None:  # a handler's code of the other kind
+                ctx = ctx._replace(carries=False)
+                match = self.shape_for(ctx).match(statements, where)
             if match is not None and shape.is_ours(match, self.info.tracer, self.settings.span_name):
                 local = None
-                if ctx.local is not None:  # a handler's context variable is its own: kept, never made `_`
+                if ctx.local is not None:  # a handler's context variable is its own: handlers.request_line keeps it
                     local = syntax.text(match.ctx_lhs[0]) if match.ctx_lhs else ctx.local
-                    match = dataclasses.replace(match, ctx_lhs=())
-                return self.update(func, body, match, ctx, name, runtime_name, local)
+                return self.update(func, body, match, ctx, name, qualified, local)
             if _starts_span(statements, ctx):
                 return None
         if len(statements) < self.settings.min_statements:
             return None
-        return self.add(func, body, ctx, name, runtime_name)
+        return self.add(func, body, ctx, name, qualified)
 
     def span_name(self, runtime_name: str, type_name: str) -> str:
         return span_name(self.settings.span_name, runtime_name, type_name, self.facts.package, self.info.import_path)
@@ -349,11 +389,11 @@ class _Planner:
 
     def shape_for(self, ctx: _Context) -> shape.Shape:
         """The Shape of the code for this function: a handler's (handlers.py), or the backend's."""
-        return self.shape if ctx.local is None else handlers.shape_of(self.info.backend)
+        return self.shape if ctx.local is None else handlers.shape_of(self.info.backend, ctx.carries)
 
     def backend_for(self, ctx: _Context) -> Backend:
         """What renders the code for this function: a handler's (handlers.py), or the backend."""
-        return self.info.backend if ctx.local is None else handlers.backend(self.info.backend)
+        return self.info.backend if ctx.local is None else handlers.backend(self.info.backend, ctx.carries)
 
     # the context parameter ------------------------------------------------------------
     def context_parameter(self, func: Node) -> _Context | None:
@@ -393,11 +433,15 @@ class _Planner:
 
     # a span of ours, brought up to date ------------------------------------------------
     def update(
-        self, func: Node, body: Node, match: shape.Match, context: _Context, name: str, runtime_name: str, local: str | None = None
+        self, func: Node, body: Node, match: shape.Match, context: _Context, name: str, qualified: str, local: str | None = None
     ) -> UpdateSpan:
         """Tracer, span name, `_` or the context, and the code location, as a run would write them now.
         `local`: a handler's context variable (--http-handlers), which stays as it is."""
         ctx = context.name
+        request = None
+        if local is not None:  # a handler's context variable is its own, brought along with the request line
+            request = handlers.request_line(body, match, ctx, context.carries, context.local or local, self.facts.src, self.facts.eol)
+            match = dataclasses.replace(match, ctx_lhs=())
         # The span's context goes on to the body only where it reads it, and the function keeps its own not.
         reads_ctx = not self.keeps_context(func) and scopes.reads(body, ctx.encode(), after_first=True)
         wanted = [
@@ -408,7 +452,7 @@ class _Planner:
         line_value = None
         if "code" in self.settings.attributes:
             values = {shape.string_value(key): value for key, value in match.attributes}
-            code = {CODE_FUNCTION: self.code_function(runtime_name), CODE_FILE: self.code_file()}
+            code = {CODE_FUNCTION: self.code_function(qualified), CODE_FILE: self.code_file()}
             wanted += [(values[key], go_string(text)) for key, text in code.items() if key in values]
             line = values.get(CODE_LINE)
             line_value = (line.start_byte, line.end_byte) if line is not None else None
@@ -421,7 +465,10 @@ class _Planner:
         lhs = local if local is not None else ctx if reads_ctx else "_"
         block = self.refresh_error_block(func, body, match, lhs, context, name)
         stale += [block.reason] if block.reason else []
-        fresh_code = self.rerender(func, body, match, context, lhs, name, runtime_name, block)
+        if request is not None and request.reason:
+            stale.append(request.reason)
+            block = block._replace(edits=block.edits + request.edits)
+        fresh_code = self.rerender(func, body, match, context, lhs, name, qualified, block)
         stale += ["attributes"] if fresh_code is not None else []
         finding = Finding(self.info.path, syntax.position(func), name, f"span is out of date ({', '.join(stale)})") if stale else None
         if fresh_code is not None:
@@ -460,12 +507,12 @@ class _Planner:
         return Names(ctx_lhs, ctx.name, span, err, {**self.imports.for_function(func, missing), **bound})
 
     def rerender(
-        self, func: Node, body: Node, match: shape.Match, ctx: _Context, ctx_lhs: str, name: str, runtime_name: str, block: errorblock.Refresh
+        self, func: Node, body: Node, match: shape.Match, ctx: _Context, ctx_lhs: str, name: str, qualified: str, block: errorblock.Refresh
     ) -> UpdateSpan | None:
         """The span's statements rendered afresh (rerender.py) when its attributes are not those the
         settings and the signature give it now; None when they are (or it cannot be done)."""
         arguments, results = self.attributes(func, ctx.name)
-        code = (self.code_function(runtime_name), self.code_file()) if "code" in self.settings.attributes else None
+        code = (self.code_function(qualified), self.code_file()) if "code" in self.settings.attributes else None
         start = [*(code_location(*code, 0) if code is not None else ()), *arguments]
         now = rerender.written(match, func)
         if now is None or now == rerender.Written(tuple(map(rerender.key, start)), tuple(map(rerender.key, results))):
@@ -498,28 +545,34 @@ class _Planner:
             (insertion, rendering),
         )
 
-    def code_function(self, runtime_name: str) -> str:
-        return f"{self.info.import_path or self.facts.package}.{runtime_name}"
+    def code_function(self, qualified: str) -> str:
+        """The runtime's full name of a function (runtime.FuncForPC), as the semantic conventions want it."""
+        test_file = os.path.basename(self.info.path).endswith("_test.go")
+        return f"{runtimenames.qualified_prefix(self.facts.package, self.info.import_path, test_file)}.{qualified}"
 
     def code_file(self) -> str:
         base = os.path.basename(self.info.path)
         return f"{self.info.import_path}/{base}" if self.info.import_path else base
 
     # a new span -------------------------------------------------------------------------
-    def add(self, func: Node, body: Node, ctx: _Context, name: str, runtime_name: str) -> AddSpan:
+    def add(self, func: Node, body: Node, ctx: _Context, name: str, qualified: str) -> AddSpan:
         taken = self.names_in(func) | {ctx.name}
         taken |= {ctx.local} if ctx.local is not None else set()
+        reads_ctx = not ctx.fresh and scopes.reads(body, ctx.name.encode())
+        if ctx.local is not None:  # a handler: the request carries the span's context only if the body reads it
+            ctx = ctx._replace(carries=reads_ctx)
         span = fresh(("span",), taken)
         err, result_edits = self.error_result(func, body, lambda: taken | {span}) if self.shape.supported[0] else (None, ())
         arguments, results = self.attributes(func, ctx.name)
-        code = (self.code_function(runtime_name), self.code_file()) if "code" in self.settings.attributes else None
+        code = (self.code_function(qualified), self.code_file()) if "code" in self.settings.attributes else None
         parts = self.shape_for(ctx).parts(err is not None, bool(arguments) or code is not None, bool(results))
         backend = self.backend_for(ctx)
         paths = set(backend.start_imports) | (set(backend.error_imports) if parts[0] else set())
         if parts[1] or parts[2]:
             paths |= set(getattr(backend, "attribute_imports", ()))
-        reads_ctx = not ctx.fresh and not self.keeps_context(func) and scopes.reads(body, ctx.name.encode())
-        ctx_lhs = ctx.local if ctx.local is not None else ctx.name if reads_ctx else "_"
+        if ctx.local is None and self.keeps_context(func):  # its package compares contexts, or it returns one
+            reads_ctx = False
+        ctx_lhs = ctx.local if ctx.local is not None and reads_ctx else ctx.name if reads_ctx else "_"
         names = Names(ctx_lhs, ctx.name, span, err, self.imports.for_function(func, paths), (), results)
         one_line = body.start_point[0] == body.end_point[0]
         return AddSpan(
@@ -670,6 +723,17 @@ def _declaration_name(node: Node) -> tuple[str, str, str]:
     receiver = node.child_by_field_name("receiver")
     type_name = (_receiver_type(receiver) if receiver is not None else None) or ""
     return (f"{type_name}.{name}" if type_name else name), name, type_name
+
+
+def _receiver_form(receiver: Node | None) -> tuple[bool, bool]:
+    """(a pointer receiver, a generic receiver type): `(s *Stack[T])` gives (True, True)."""
+    declaration = next((c for c in receiver.named_children if c.type == "parameter_declaration"), None) if receiver is not None else None
+    node = declaration.child_by_field_name("type") if declaration is not None else None
+    pointer = False
+    while node is not None and node.type in ("pointer_type", "parenthesized_type"):
+        pointer |= node.type == "pointer_type"
+        node = node.named_children[0] if node.named_children else None
+    return pointer, node is not None and node.type == "generic_type"
 
 
 def _receiver_type(receiver: Node) -> str | None:

@@ -93,7 +93,7 @@ def change(
     """The edits turning the matched statements into the `wanted` variant, or None where that cannot be done safely."""
     transition = code.transition(match.parts, wanted)
     statements = match.statements
-    if transition is None or not statements or not all(_alone_on_lines(src, s) for s in statements):
+    if transition is None or not statements or not all(alone_on_lines(src, s) for s in statements):
         return None
     rendered = code.statement_lines(wanted, names(), tracer, span_name) if transition.inserted else []
     if rendered is None:
@@ -102,23 +102,23 @@ def change(
     edits: list[Edit] = []
     for index in transition.deleted:
         stmt = statements[index]
-        edits.append(Edit(syntax.line_start(src, stmt.start_byte), _next_line(src, stmt.end_byte), b""))
+        edits.append(Edit(syntax.line_start(src, stmt.start_byte), next_line(src, stmt.end_byte), b""))
     for before, indices in transition.inserted:
         lines = [line for i in indices for line in rendered[i]]
         if any(shape.holds_placeholder(line) for line in lines):
             return None
-        at = syntax.line_start(src, statements[before].start_byte) if before < len(statements) else _next_line(src, statements[-1].end_byte)
+        at = syntax.line_start(src, statements[before].start_byte) if before < len(statements) else next_line(src, statements[-1].end_byte)
         edits.append(insert(at, b"".join(indent + line.encode() + eol for line in lines)))
     dropped = tuple((statements[i].start_byte, statements[i].end_byte) for i in transition.deleted)
     return BlockChange(tuple(edits), transition.literals, dropped)
 
 
-def _next_line(src: bytes, offset: int) -> int:
+def next_line(src: bytes, offset: int) -> int:
     newline = src.find(b"\n", offset)
     return len(src) if newline < 0 else newline + 1
 
 
-def _alone_on_lines(src: bytes, stmt: Node) -> bool:
+def alone_on_lines(src: bytes, stmt: Node) -> bool:
     before = src[syntax.line_start(src, stmt.start_byte) : stmt.start_byte]
     after = src[stmt.end_byte : syntax.line_end(src, stmt.end_byte)]
     return not before.strip() and not after.strip()

@@ -6,6 +6,7 @@ from typing import NamedTuple
 
 from goinstrument.backend import BACKENDS, Backend
 from goinstrument.package_scope import PREDECLARED
+from goinstrument.rangefunc import Iterators
 from goinstrument.result import Position
 
 _NUMBERED = range(1, 4)  # otel1, otel2, otel3: numbered names a fresh import may get
@@ -26,13 +27,22 @@ class FileInfo(NamedTuple):
     # package, and names their literals init.0.func1, init.1.func1, ...
     init_functions_before: int = 0
     # (alias, type) for the package's top-level `type A = T` / `type A = *T`
-    # (package_scope.package_aliases): a method declared on A is named T.M. The
-    # file's own aliases are read from the file; these add the other files'.
+    # (package_scope.package_aliases; the type `T` or `*T`): a method declared on A
+    # is named T.M, and (*T).M in the runtime's full name where A is a pointer.
+    # The file's own aliases are read from the file; these add the other files'.
     package_aliases: tuple[tuple[str, str], ...] = ()
     # (file name in the package's directory, position) of the first `==`/`!=` comparing contexts
     # in the package's files (package_scope.context_comparison), or None. With one, no span of the
     # package replaces its function's context: `_, span := ...Start(ctx, ...)` (behaviour.py).
     context_comparison: tuple[str, Position] | None = None
+    # What the package's files declare that makes a range over their call a range over a
+    # function (package_scope.package_iterators): the literals of such a loop are numbered
+    # body first (rangefunc.py). The file's own declarations are read from the file.
+    package_iterators: Iterators = Iterators()
+    # The runtime numbers (init.funcN) of the file's package-level literals in source order,
+    # counted across the package in initialisation order (package_scope.package_literal_numbers);
+    # empty (or not one per literal the file holds): counted in the file, in source order.
+    package_literals: tuple[int, ...] = ()
 
 
 # Names whose package-level declaration in another file changes what this file means:

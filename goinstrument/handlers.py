@@ -16,6 +16,13 @@ backend, its Shape (recognition, update, literal counting, removal) is derived
 from its rendering like any other's (`shape.of`); the Shape knows the context
 result is a variable of its own (`declares_context`), not the parameter.
 
+The last line is written only where the body reads `r` after the span's code
+(as `ctx` becomes `_` where the body does not read it): an assignment nothing
+reads is what staticcheck reports (SA4006). Without it, the context result is
+`_` unless the body reads the variable. Each kind is a HandlerCode of its own
+(`carries`), so a Shape of its own; `request_line` brings a span of ours from
+one kind to the other when the body has changed.
+
 Which parameter is a request is decided by Go's rules: its type is `*P.Request`
 where P is a name the file imports "net/http" under (an alias too), or
 `*Request` under a dot import, and that name is not declared by a function
@@ -34,7 +41,7 @@ from typing import NamedTuple
 
 from tree_sitter import Node
 
-from goinstrument import scopes, shape, syntax
+from goinstrument import errorblock, scopes, shape, syntax
 from goinstrument.backend import Backend, Names
 from goinstrument.edits import Edit, insert
 from goinstrument.facts import TakenNames, fresh
@@ -67,10 +74,11 @@ class HandlerCode:
     the backend's start line declares for the span's context.
     """
 
-    declares_context = True  # for shape.py: ctx_lhs is a variable of its own, never the parameter or `_`
+    declares_context = True  # for shape.py: ctx_lhs is a variable of its own (or `_`), never the parameter
 
-    def __init__(self, inner: Backend):
+    def __init__(self, inner: Backend, carries: bool = True):
         self.inner = inner
+        self.carries = carries  # the request is made to carry the span's context: `r = r.WithContext(ctx)`
         self.start_imports = inner.start_imports
         self.error_imports = inner.error_imports
         self.preferred_names = inner.preferred_names
@@ -79,22 +87,61 @@ class HandlerCode:
     def lines(self, names: Names, tracer: str, span_name: str) -> list[str]:
         request, ctx = names.ctx, names.ctx_lhs
         lines = self.inner.lines(replace(names, ctx=start_argument(request)), tracer, span_name)
-        return [*lines, f"{request} = {request}.WithContext({ctx})"]
+        return [*lines, carry_line(request, ctx)] if self.carries else lines
 
 
-_WRAPPED: dict[int, tuple[Backend, HandlerCode]] = {}  # id(backend) -> the backend (kept alive), its handler code
+def carry_line(request: str, ctx: str) -> str:
+    return f"{request} = {request}.WithContext({ctx})"
 
 
-def backend(inner: Backend) -> HandlerCode:
-    """The handler code of a backend (one object per backend, so its Shape is built once)."""
-    known = _WRAPPED.get(id(inner))
+_WRAPPED: dict[tuple[int, bool], tuple[Backend, HandlerCode]] = {}  # (id(backend), carries) -> the backend (kept alive), its handler code
+
+
+def backend(inner: Backend, carries: bool = True) -> HandlerCode:
+    """The handler code of a backend (one object per backend and kind, so its Shape is built once)."""
+    known = _WRAPPED.get((id(inner), carries))
     if known is None:
-        known = _WRAPPED[id(inner)] = (inner, HandlerCode(inner))
+        known = _WRAPPED[(id(inner), carries)] = (inner, HandlerCode(inner, carries))
     return known[1]
 
 
-def shape_of(inner: Backend) -> shape.Shape:
-    return shape.of(backend(inner))
+def shape_of(inner: Backend, carries: bool = True) -> shape.Shape:
+    return shape.of(backend(inner, carries))
+
+
+def shapes_of(inner: Backend) -> tuple[shape.Shape, shape.Shape]:
+    """Both kinds of a backend's handler code, the longer (carrying the context) first."""
+    return shape_of(inner, True), shape_of(inner, False)
+
+
+class RequestLine(NamedTuple):
+    """What bringing a handler span of ours to the kind its body wants takes (nothing, by default)."""
+
+    carries: bool  # the kind the span's code is of now
+    edits: tuple[Edit, ...] = ()
+    reason: str | None = None  # why the span is out of date, for --check
+
+
+def request_line(body: Node, match: shape.Match, request: str, carries: bool, local: str, src: bytes, eol: bytes) -> RequestLine:
+    """The `r = r.WithContext(ctx)` line of a handler span of ours (`match`, of the kind `carries`)
+    added where the body now reads `r` after the span's code, removed where it no longer does;
+    the context result follows (`_` unless the body reads it; `local`, a fresh name, when it was `_`)."""
+    statements = match.statements
+    wanted = scopes.reads(body, request.encode(), skip=len(statements))
+    if wanted == carries or not statements or not all(errorblock.alone_on_lines(src, s) for s in statements):
+        return RequestLine(carries)
+    lhs = syntax.text(match.ctx_lhs[0]) if match.ctx_lhs else "_"
+    last = statements[-1]
+    indent = src[syntax.line_start(src, statements[0].start_byte) : statements[0].start_byte]
+    if carries:  # the line goes; the variable stays only if the body reads it
+        edits = [Edit(syntax.line_start(src, last.start_byte), errorblock.next_line(src, last.end_byte), b"")]
+        if lhs != "_" and not scopes.reads(body, lhs.encode(), skip=len(statements)):
+            edits += [Edit(n.start_byte, n.end_byte, b"_") for n in match.ctx_lhs if n.start_byte < last.start_byte]
+        return RequestLine(carries, tuple(edits), f"{carry_line(request, lhs)} where {request} is not read after")
+    name = local if lhs == "_" else lhs
+    edits = [Edit(n.start_byte, n.end_byte, name.encode()) for n in match.ctx_lhs if lhs == "_"]
+    edits.append(insert(errorblock.next_line(src, last.end_byte), indent + carry_line(request, name).encode() + eol))
+    return RequestLine(carries, tuple(edits), f"no {carry_line(request, name)} where {request} is read after")
 
 
 _PROBE_CTX, _PROBE_LHS = "goinstrumentProbeRequest", "goinstrumentProbeCtx"

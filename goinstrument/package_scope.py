@@ -18,7 +18,10 @@ import re
 from functools import cache, lru_cache
 from typing import NamedTuple
 
-from goinstrument import behaviour, buildtags, runtimenames, syntax
+from tree_sitter import Node
+
+from goinstrument import behaviour, buildtags, initorder, rangefunc, runtimenames, syntax
+from goinstrument.imports import read_imports
 from goinstrument.result import Position
 
 _TOP_LEVEL = re.compile(rb"^(?:func|var|const|type)\s+((?:\w+\s*,\s*)*\w+)", re.MULTILINE)
@@ -152,18 +155,75 @@ def init_functions_before(path: str) -> int:
     The count only matters to a file that declares `func init` itself: a
     driver may skip the call (and the directory scan) for the others.
     """
+    order = _build_order(path)
+    if not order:
+        return 0
+    base = os.path.basename(path)
+    index = next(i for i, f in enumerate(order) if f.name == base)
+    return sum(f.inits for f in order[:index])
+
+
+def _build_order(path: str) -> list[_GoFile]:
+    """The files compiled with `path` (its package's, its test build's for a _test.go file), in the
+    order cmd/compile reads them (init_functions_before); empty if `path` is not one of them."""
     directory, base = os.path.split(os.path.abspath(path))
     files = _go_files(directory)
     this = next((f for f in files if f.name == base), None)
     if this is None:
-        return 0
+        return []
     is_test = base.endswith("_test.go")
     if is_test and this.package.endswith("_test"):
         same = [f for f in files if f.name.endswith("_test.go") and f.package == this.package]
     else:
         same = [f for f in files if f.package == this.package and (is_test or not f.name.endswith("_test.go"))]
-    order = sorted(same, key=lambda f: (f.cgo, f.name.endswith("_test.go"), f.name))
-    return sum(f.inits for f in order[: order.index(this)])
+    return sorted(same, key=lambda f: (f.cgo, f.name.endswith("_test.go"), f.name))
+
+
+def package_literal_numbers(path: str) -> tuple[int, ...]:
+    """The runtime numbers (init.funcN) of the package-level function literals of `path`, in
+    source order, as its build numbers them across the package (initorder.py). Only a file with
+    a package-level literal needs it: a driver may skip the call for the others."""
+    order = _build_order(path)
+    names = tuple(f.name for f in order)
+    base = os.path.basename(path)
+    if base not in names:
+        return ()
+    return _literal_numbers(os.path.dirname(os.path.abspath(path)), names)[names.index(base)]
+
+
+_VAR = re.compile(rb"^var\b", re.MULTILINE)
+_FUNC_NAME = re.compile(rb"^func\s+(\w+)\s*[\[(]", re.MULTILINE)
+
+
+@lru_cache(maxsize=64)
+def _literal_numbers(directory: str, names: tuple[str, ...]) -> list[tuple[int, ...]]:
+    """initorder.numbers over the files `names`: only those with a top-level `var` are parsed up
+    front; a file declaring a function is parsed when a body of that name is needed."""
+    sources = dict(_go_sources(directory))
+    trees: dict[str, Node] = {}
+
+    def tree(name: str) -> Node:
+        if name not in trees:
+            trees[name] = syntax.parse(sources.get(name, b""), keep=False).root_node
+        return trees[name]
+
+    declaring: dict[str, list[str]] = {}  # function name -> the files that may declare it
+    for name in names:
+        for match in _FUNC_NAME.finditer(sources.get(name, b"")):
+            declaring.setdefault(match.group(1).decode(), []).append(name)
+
+    def bodies(function: str) -> list[Node]:
+        found = []
+        for name in declaring.get(function, []):
+            for decl in tree(name).named_children:
+                body, declared = decl.child_by_field_name("body"), decl.child_by_field_name("name")
+                if decl.type == "function_declaration" and body is not None and declared is not None and declared.text == function.encode():
+                    found.append(body)
+        return found
+
+    declared = initorder.Declared(frozenset(declaring), bodies)
+    files = [tree(name) if _VAR.search(sources.get(name, b"")) else None for name in names]
+    return initorder.numbers(files, declared)
 
 
 @lru_cache(maxsize=256)
@@ -191,7 +251,7 @@ def _count_inits(src: bytes) -> int:
 # aliases ------------------------------------------------------------------------------
 
 # `type A = T`, `type A = *T` (alone or in a group), the target a plain type name.
-_ALIAS = re.compile(r"^(?:type\s+|\s+)(\w+)\s*=\s*\*?\s*(\w+)\s*(?://.*)?$", re.MULTILINE)
+_ALIAS = re.compile(r"^(?:type\s+|\s+)(\w+)\s*=\s*(\*?)\s*(\w+)\s*(?://.*)?$", re.MULTILINE)
 _TYPE_GROUP = re.compile(r"^type\s*\((.*?)^\)", re.MULTILINE | re.DOTALL)
 _TYPE_LINE = re.compile(r"^type\s+\w+\s*=.*$", re.MULTILINE)
 
@@ -204,7 +264,8 @@ MAY_DECLARE_ALIAS = re.compile(rb"type(?<!\wtype)\s*(?:\(|\w+\s*(?:\[[^\]\n]*\]\
 
 @lru_cache(maxsize=256)
 def package_aliases(directory: str) -> tuple[tuple[str, str], ...]:
-    """`(alias, type)` for each top-level `type A = T` or `type A = *T` in the directory's .go files.
+    """`(alias, type)` for each top-level `type A = T` or `type A = *T` in the directory's .go files
+    (the type `T` or `*T`, as runtimenames.aliases gives it).
 
     The runtime names a method declared on an alias by the aliased type, and the
     alias may be declared in another file of the package. A line scanner, like
@@ -221,5 +282,22 @@ def package_aliases(directory: str) -> tuple[tuple[str, str], ...]:
         lines += [group.group(1) for group in _TYPE_GROUP.finditer(text)]
         for chunk in lines:
             for match in _ALIAS.finditer(chunk):
-                found.setdefault(match.group(1), match.group(2))
+                found.setdefault(match.group(1), match.group(2) + match.group(3))
     return tuple(sorted(found.items()))
+
+
+# iterators -----------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=64)
+def package_iterators(directory: str) -> rangefunc.Iterators:
+    """The functions, methods and types the directory's .go files declare that make a range over
+    their call a range over a function (rangefunc.py). Each file is parsed: only a file with a
+    range whose expression may hold a literal needs it (a driver skips the call for the others)."""
+    files = []
+    for name, data in _go_sources(directory):
+        if name[0] in "._":
+            continue
+        root = syntax.parse(data, keep=False).root_node
+        files.append((root, rangefunc.iter_names({s.local_name: s.path for s in read_imports(root) if s.name not in ("_", ".")})))
+    return rangefunc.declared(files)

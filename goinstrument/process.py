@@ -15,11 +15,12 @@ from __future__ import annotations
 import os
 import re
 
-from goinstrument import buildtags, core, gofmt, gomod, handlers, package_scope, remove, syntax
+from goinstrument import buildtags, core, gofmt, gomod, handlers, initorder, package_scope, rangefunc, remove, syntax
 from goinstrument.backend import load_backend
 from goinstrument.fileinfo import FileInfo, import_name_candidates
 from goinstrument.generated import is_generated
 from goinstrument.gomod import tracer_for
+from goinstrument.imports import read_imports
 from goinstrument.options import Action, RewriteOptions
 from goinstrument.package_scope import package_declarations
 from goinstrument.result import Outcome, Position, Problem, Result, Source
@@ -46,7 +47,30 @@ def file_info(source: Source, options: RewriteOptions) -> FileInfo:
         init_functions_before=package_scope.init_functions_before(os.fspath(source.place)) if _init_holds_literal(src) else 0,
         package_aliases=package_scope.package_aliases(directory) if b"func (" in src else (),
         context_comparison=comparison,
+        package_iterators=package_scope.package_iterators(directory) if _range_needs_package(src) else rangefunc.Iterators(),
+        package_literals=package_scope.package_literal_numbers(os.fspath(source.place)) if _has_package_literal(src) else (),
     )
+
+
+_TOP_LEVEL_VAR = re.compile(rb"^var\b", re.MULTILINE)
+
+
+# Both look at the tree the core reads (syntax.parse keeps it), after a look at the bytes.
+def _has_package_literal(src: bytes) -> bool:
+    """Whether the file declares a package-level variable holding a function literal that may get
+    a span (its declaration mentions a context or a request): its name takes the whole package."""
+    if not _TOP_LEVEL_VAR.search(src) or _LITERAL.search(src) is None:
+        return False
+    return initorder.may_name_spans(syntax.parse(src).root_node)
+
+
+def _range_needs_package(src: bytes) -> bool:
+    """Whether a range loop's kind, which decides its literals' names, needs the package's other files."""
+    if not rangefunc.MAY_RANGE_OVER_LITERAL.search(src):
+        return False
+    root = syntax.parse(src).root_node
+    imports = {s.local_name: s.path for s in read_imports(root) if s.name not in ("_", ".")}
+    return rangefunc.needs_package(syntax.functions(root), imports)
 
 
 _INIT_BODY = re.compile(rb"^func\s+init\s*\(\s*\)\s*\{(.*?)^\}", re.MULTILINE | re.DOTALL)

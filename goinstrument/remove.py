@@ -340,7 +340,7 @@ def _shapes(info: FileInfo) -> list[shape.Shape]:
     says: removing never depends on it), then go-instrument's."""
     chosen = [info.backend]
     backends = chosen + [b for b in BACKENDS.values() if b is not info.backend]
-    return [shape.of(b) for b in backends] + [handlers.shape_of(b) for b in backends] + [shape.go_instrument()]
+    return [shape.of(b) for b in backends] + [s for b in backends for s in handlers.shapes_of(b)] + [shape.go_instrument()]
 
 
 def _strip(src: bytes, settings: RewriteOptions, info: FileInfo, migrating: bool) -> Result:

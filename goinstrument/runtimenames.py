@@ -21,7 +21,8 @@ from goinstrument import syntax
 
 
 def aliases(root: Node) -> dict[str, str]:
-    """Top-level `type A = X` of the file: alias name -> the text of X's type name, a pointer dropped."""
+    """Top-level `type A = X` of the file: alias name -> the text of X's type name, `*` before it
+    for a pointer (`type P = *T` gives `*T`)."""
     found: dict[str, str] = {}
     for decl in root.named_children:
         if decl.type != "type_declaration":
@@ -36,19 +37,59 @@ def aliases(root: Node) -> dict[str, str]:
 
 
 def _base(node: Node | None) -> str | None:
-    """The named type a receiver alias stands for: `T`, `*T` and `(*T)` give T; anything else None."""
+    """The named type a receiver alias stands for: `T` gives T, `*T` and `(*T)` give *T; anything else None."""
+    pointer = ""
     while node is not None and node.type in ("pointer_type", "parenthesized_type"):
+        pointer = "*" if node.type == "pointer_type" else pointer
         node = node.named_children[0] if node.named_children else None
-    return syntax.text(node) if node is not None and node.type == "type_identifier" else None
+    return pointer + syntax.text(node) if node is not None and node.type == "type_identifier" else None
 
 
 def resolve(type_name: str, aliases: Mapping[str, str]) -> str:
     """The type a receiver type name stands for, following aliases (a cycle, invalid Go, stops)."""
-    seen = {type_name}
-    while type_name in aliases and aliases[type_name] not in seen:
-        type_name = aliases[type_name]
+    return resolve_pointer(type_name, aliases)[0]
+
+
+def resolve_pointer(type_name: str, aliases: Mapping[str, str]) -> tuple[str, bool]:
+    """(the type a receiver type name stands for, whether an alias on the way is a pointer to it)."""
+    seen, pointer = {type_name}, False
+    while type_name in aliases and aliases[type_name].lstrip("*") not in seen:
+        target = aliases[type_name]
+        pointer |= target.startswith("*")
+        type_name = target.lstrip("*")
         seen.add(type_name)
-    return type_name
+    return type_name, pointer
+
+
+def receiver(type_name: str, pointer: bool, generic: bool) -> str:
+    """A method's receiver as the runtime writes it in a name: `T`, `(*T)`, `T[...]`, `(*T[...])`."""
+    spelled = type_name + ("[...]" if generic else "")
+    return f"(*{spelled})" if pointer else spelled
+
+
+def qualified_prefix(package: str, import_path: str, test_file: bool) -> str:
+    """What the runtime writes before a function's name: the package's import path, escaped as
+    cmd/compile escapes it (objabi.PathToPrefix: `gopkg.in/yaml%2ev3`), `_test` after it for an
+    external test package; `main` for package main outside a test build (`go test` compiles a
+    main package under its import path). The package name where the import path is unknown."""
+    if not import_path or (package == "main" and not test_file):
+        return package
+    if package.endswith("_test") and test_file:
+        import_path += "_test"
+    return _path_to_prefix(import_path)
+
+
+def _path_to_prefix(path: str) -> str:
+    data = path.encode()
+    slash = data.rfind(b"/")
+    out = []
+    for i, byte in enumerate(data):
+        c = chr(byte)
+        if byte <= 0x20 or byte >= 0x7F or c in '%"' or (c == "." and i > slash):
+            out.append(f"%{byte:02x}")
+        else:
+            out.append(c)
+    return "".join(out)
 
 
 def is_init(node: Node) -> bool:

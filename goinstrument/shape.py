@@ -135,7 +135,7 @@ class Match:
     parts: tuple[bool, bool, bool] = (False, False, False)  # the variant: error block, start attributes, result attributes
     statements: tuple[Node, ...] = ()  # the matched statements, one per statement of the variant
     packages: tuple[tuple[str, str], ...] = ()  # (import path, the name the matched code calls it by)
-    local_ctx: bool = False  # the context result is a variable of the block's own (handlers.py)
+    local_ctx: bool = False  # the context result is a variable of the block's own, not `_` (handlers.py)
 
 
 @dataclass(frozen=True)
@@ -147,7 +147,7 @@ class Shape:
     start_imports: frozenset[str]
     foreign: bool
     supported: tuple[bool, bool, bool]  # the rendering differs with: the error block, start attributes, result attributes
-    local_ctx: bool = False  # its context result is a new variable, not the parameter or `_` (handlers.py)
+    local_ctx: bool = False  # its context result is a new variable or `_`, never the parameter (handlers.py)
     backend: Backend | None = dataclasses.field(default=None, compare=False)  # whose rendering it is
 
     @property
@@ -263,7 +263,7 @@ class Shape:
             (variant.errors, variant.start_attributes, variant.result_attributes),
             tuple(items[: len(variant.statements)]),
             tuple((path, syntax.text(binder.bound[p])) for path, p in self.paths.items() if p in binder.bound),
-            self.local_ctx,
+            self.local_ctx and _CTX_LHS in binder.bound and binder.bound[_CTX_LHS].text != b"_",
         )
 
 
@@ -336,8 +336,8 @@ class _Binder:
         ctx = text.get(_CTX)
         if ctx is not None and ctx not in where.contexts:
             return False
-        if _CTX_LHS in text and (text[_CTX_LHS] in (ctx, b"_")) is local_ctx:
-            return False
+        if _CTX_LHS in text and (text[_CTX_LHS] == ctx if local_ctx else text[_CTX_LHS] not in (ctx, b"_")):
+            return False  # a variable of its own may be `_` (a handler whose request does not carry it)
         if _ERR in text and where.errors is not None and text[_ERR] not in where.errors:
             return False
         return all(

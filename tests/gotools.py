@@ -2,7 +2,7 @@
 
 Every helper that can fail returns or raises with the command, its exit
 status and its whole output, so a failing test shows what Go said.
-scripts/go-tools.sh installs goimports and the fixture module's
+scripts/go-tools.sh installs goimports, staticcheck and the fixture module's
 dependencies before the suite runs.
 """
 
@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -67,6 +69,32 @@ def goimports_bin() -> str:
         return found
     _missing("goimports is not installed")
     raise AssertionError("unreachable")
+
+
+def staticcheck_bin() -> str:
+    """staticcheck from $(go env GOPATH)/bin (where scripts/go-tools.sh puts it), else PATH."""
+    for gopath in go_env("GOPATH").split(os.pathsep):
+        candidate = Path(gopath, "bin", "staticcheck")
+        if gopath and os.access(candidate, os.X_OK):
+            return str(candidate)
+    found = shutil.which("staticcheck")
+    if found:
+        return found
+    _missing("staticcheck is not installed (scripts/go-tools.sh installs it)")
+    raise AssertionError("unreachable")
+
+
+_STATICCHECK_LINE = re.compile(r"^(?:\./)?([^:\n]+\.go):\d+:\d+: (.*) \((\w+)\)$", re.M)
+
+
+def staticcheck(directory: Path) -> Counter[tuple[str, str, str]]:
+    """staticcheck ./... of a module: each diagnostic as (file, check, message), positions left out so
+    that the same finding in an instrumented copy (its lines moved) counts as the same."""
+    proc = subprocess.run([staticcheck_bin(), "./..."], cwd=directory, capture_output=True, text=True, env=go_environ(), timeout=900)
+    found = Counter((m.group(1), m.group(3), m.group(2)) for m in _STATICCHECK_LINE.finditer(proc.stdout))
+    if proc.returncode not in (0, 1) or (proc.returncode == 1 and not found):
+        raise AssertionError(f"staticcheck failed in {directory}\n{describe(proc, directory)}")
+    return found
 
 
 def go_environ(extra: dict[str, str] | None = None) -> dict[str, str]:

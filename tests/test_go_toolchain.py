@@ -6,7 +6,8 @@ the real go.opentelemetry.io/otel. It is copied to a temporary directory,
 instrumented with `python -m goinstrument`, and then must:
 
 - build and vet (for linux and windows), and its own tests must pass;
-- be gofmt- and goimports-clean;
+- be gofmt- and goimports-clean, and add no staticcheck diagnostic to the
+  four the input has on purpose (STATICCHECK_INPUT);
 - have a span in every function that takes a context (`--check` agrees,
   and the span names are the expected ones);
 - be unchanged by a second run;
@@ -45,6 +46,7 @@ from gotools import (
     goimports_bin,
     goimports_l,
     run_go,
+    staticcheck,
     tree_digest,
 )
 
@@ -80,6 +82,9 @@ EXPECTED_SPANS: dict[str, list[str]] = {
     "ctxresult/ctxresult.go": ["WithUser", "User", "Child", "Handle"],  # Annotate and SetUser annotate their caller's span
     "effects/effects.go": ["Fail", "Recovers", "Panics", "Caller"],  # Fast is //go:nosplit
     "existing/blankimport/blank.go": ["Run"],
+    # Package-level literals numbered in initialisation order: Late waits for a variable declared after it.
+    "initorder/initorder.go": ["init.func2", "init.func1", "init.func5", "init.func3"],
+    "initorder/other.go": ["init.func4"],
     "literals/literals.go": [
         "init.func1", "init.func2", "init.func3",
         "Outer", "Outer.func1", "Outer.func1.1", "Outer.func2",
@@ -106,13 +111,16 @@ EXPECTED_SPANS: dict[str, list[str]] = {
     "runtimenames/init.go": ["init.func1", "init.0.func1", "init.1.func1", "init.1.func1.1"],
     "runtimenames/alias.go": ["T.Value", "T.Pointer", "T.Aliased", "T.Chain", "T.Handle", "T.Handle.func1"],
     "runtimenames/deadcode.go": ["run", "Dropped", "Dropped.func1", "Dropped.func2", "Dropped.func3", "Dropped.func4"],
+    "runtimenames/rangefunc.go": [
+        "RangeOverFunc", "RangeOverFunc.func2", "RangeOverFunc.func1", "RangeOverFunc.func3", "RangeOverFunc.func5", "RangeOverFunc.func6",
+        "Nested", "Nested.func3", "Nested.func2.1", "Nested.func1",
+    ],
     "skip/platform_windows.go": ["Platform"],
     "skip/skip.go": ["Work"],
     "skip/unix.go": ["Platform"],
 }
-# Package-level literals numbered in initialisation order: only the count is
-# checked here; the names are checked at run time (test_spans_at_run_time[initorder]).
-EXPECTED_SPAN_COUNTS = {"initorder/initorder.go": 2, "packagewide/a.go": 1, "packagewide/b.go": 3}
+# Only the count is checked here; the names are checked at run time (test_spans_at_run_time[packagewide]).
+EXPECTED_SPAN_COUNTS = {"packagewide/a.go": 1, "packagewide/b.go": 3}
 
 START_RE = re.compile(r'\.Start\((\w+(?:\.Context\(\))?), "([^"]*)"\)')  # a handler's starts from r.Context()
 GO_POS_RE = re.compile(r"^(?:vet: )?(?:\./)?([\w./-]+\.go):(\d+):(\d+): ", re.M)
@@ -121,9 +129,7 @@ GO_POS_RE = re.compile(r"^(?:vet: )?(?:\./)?([\w./-]+\.go):(\d+):(\d+): ", re.M)
 SPANCHECK = sorted(p.name for p in (GOMOD_FIXTURE / "testdata" / "spancheck").iterdir() if p.is_dir() and p.name != "rec")
 # The packages instrumented with --http-handlers (a second run over them, after the module's).
 HTTP_HANDLERS = ["httpserver"]
-KNOWN_GAPS = {
-    "initorder": "package-level literals are named in source order; the runtime numbers them in initialisation order",
-}
+KNOWN_GAPS: dict[str, str] = {}
 
 
 @dataclass
@@ -258,6 +264,21 @@ def test_instrumented_is_goimports_clean(instrumented):
         pytest.fail(f"goimports -l lists {dirty}\n{_goimports_diffs(instrumented.path, dirty)}\n{instrumented.tool_output()}", pytrace=False)
 
 
+# What staticcheck says of the un-instrumented module: hard cases written on purpose (file, check).
+STATICCHECK_INPUT = {("bodies/bodies.go", "SA4004"), ("ctxnet/xnet.go", "SA1019"), ("errs/results.go", "U1000"), ("methods/methods.go", "ST1006")}
+
+
+def test_instrumented_adds_no_staticcheck_diagnostic(instrumented, tmp_path):
+    """staticcheck ./... finds nothing in the instrumented module (the default run and the --http-handlers
+    run) that it does not find in the input: the same diagnostics, none new (an `r = r.WithContext(ctx)`
+    nothing reads would be SA4006)."""
+    instrumented.require_ok()
+    before = staticcheck(copy_module(GOMOD_FIXTURE, tmp_path))
+    assert {(path, check) for path, check, _ in before} == STATICCHECK_INPUT, f"staticcheck of the input: {sorted(before)}"
+    new = staticcheck(instrumented.path) - before
+    assert not new, f"staticcheck diagnostics the instrumented module adds: {sorted(new)}\n{instrumented.tool_output()}"
+
+
 def _diffs(tool: str, root: Path, files: list[str]) -> str:
     out = []
     for rel in files:
@@ -383,6 +404,21 @@ def test_skipped_files_are_untouched(instrumented):
 
 
 # --- run time ------------------------------------------------------------------
+
+
+def test_code_function_name_is_the_runtimes(tmp_path):
+    """--attributes code: code.function.name is runtime.FuncForPC's name of the running function
+    (pointer and value receivers, generics, literals, init functions, package main), checked by
+    running testdata/codenames instrumented with inlining off."""
+    copy = copy_module(GOMOD_FIXTURE, tmp_path)
+    shutil.copytree(copy / "testdata" / "codenames", copy / "codenames")
+    proc = run_cli("--attributes", "code", copy / "codenames", env={"GOINSTRUMENT_CACHE_DIR": str(tmp_path / "cache")})
+    assert proc.returncode == 0, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    assert "code.function.name" in (copy / "codenames" / "cmd" / "main.go").read_text()
+    run = run_go(["run", "-mod=readonly", f"-gcflags={MODULE}/...=-l", "./codenames/cmd"], copy)
+    assert run.returncode == 0, describe(run, copy)
+    assert run.stdout.count(": same ") == 15, run.stdout
+
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,7 @@ HANDLER = """package web
 import "net/http"
 
 func Hello(w http.ResponseWriter, r *http.Request) {
-	w.WriteHeader(http.StatusOK)
+	http.NotFound(w, r)
 }
 """
 
@@ -42,7 +42,7 @@ func Hello(w http.ResponseWriter, r *http.Request) {
 	ctx, span := otel.Tracer("web").Start(r.Context(), "Hello")
 	defer span.End()
 	r = r.WithContext(ctx)
-	w.WriteHeader(http.StatusOK)
+	http.NotFound(w, r)
 }
 """
 
@@ -126,6 +126,15 @@ def test_attributes_leave_the_request_out():
     result = instrument(src, RewriteOptions(http_handlers=True, attributes=frozenset({"args"})), FileInfo("web.go", "web", "web"))
     assert b'span.SetAttributes(attribute.String("id", id))' in result.output
     assert b'"r"' not in result.output
+
+
+def test_a_handler_that_reads_only_the_context_keeps_it_and_loses_the_request_line():
+    """The request is no longer read after the span's code, the context variable still is: the line goes, the
+    variable stays (a golden pair cannot hold it: --remove leaves a span whose context the body reads)."""
+    src = INSTRUMENTED.replace("\thttp.NotFound(w, r)\n", "\t<-ctx.Done()\n").encode()
+    result = instrument(src, RewriteOptions(http_handlers=True), FileInfo("web.go", "web", "web"))
+    assert result.output == src.replace(b"\tr = r.WithContext(ctx)\n", b"")
+    assert [f.message for f in result.findings] == ["span is out of date (r = r.WithContext(ctx) where r is not read after)"]
 
 
 def test_datadog_writes_handlers():

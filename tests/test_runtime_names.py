@@ -16,7 +16,9 @@ import pytest
 from goinstrument.core import instrument
 from goinstrument.fileinfo import FileInfo
 from goinstrument.options import RewriteOptions
-from goinstrument.package_scope import init_functions_before, package_aliases
+from goinstrument.package_scope import init_functions_before, package_aliases, package_iterators, package_literal_numbers
+from goinstrument.rangefunc import Iterators
+from goinstrument.runtimenames import qualified_prefix, resolve_pointer
 
 INIT = "func init() {}\n"
 
@@ -140,10 +142,143 @@ def test_aliases_declared_in_other_files_are_read_from_the_directory(tmp_path):
             "b.go": "package p\n\nfunc f() {\n\ttype Local = T\n}\n",
         },
     )
-    assert package_aliases(str(tmp_path)) == (("B", "T"), ("P", "T"))
+    assert package_aliases(str(tmp_path)) == (("B", "T"), ("P", "*T"))
 
 
 def test_the_core_names_methods_on_aliases_it_is_given():
     src = 'package p\n\nimport "context"\n\nfunc (b *B) M(ctx context.Context) {}\n'
     assert _spans(src) == ["B.M"]
     assert _spans(src, FileInfo(package_aliases=(("B", "T"),))) == ["T.M"]
+
+
+@pytest.mark.parametrize(
+    ("package", "import_path", "test_file", "prefix"),
+    [
+        pytest.param("main", "example.com/cmd/tool", False, "main", id="package main: main"),
+        pytest.param("main", "example.com/cmd/tool", True, "example.com/cmd/tool", id="package main in a test build: its import path"),
+        pytest.param("yaml", "gopkg.in/yaml.v3", False, "gopkg.in/yaml%2ev3", id="dots of the last element escaped"),
+        pytest.param("p_test", "example.com/a.b/p", True, "example.com/a.b/p_test", id="external test package"),
+        pytest.param("p", "", False, "p", id="outside a module: the package name"),
+    ],
+)
+def test_the_runtimes_package_prefix(package, import_path, test_file, prefix):
+    assert qualified_prefix(package, import_path, test_file) == prefix
+
+
+def test_pointer_aliases_keep_their_star(tmp_path):
+    """`type P = *T`: a method declared on P is (*T).M in the runtime's full name."""
+    src = 'package p\n\ntype T struct{}\n\ntype P = *T\n'
+    (tmp_path / "a.go").write_text(src)
+    assert package_aliases(str(tmp_path)) == (("P", "*T"),)
+    assert resolve_pointer("P", {"P": "*T", "Q": "P"}) == ("T", True)
+    assert resolve_pointer("Q", {"P": "*T", "Q": "P"}) == ("T", True)
+
+
+RANGE = """package p
+
+import (
+	"context"
+	"iter"
+	"slices"
+	"strings"
+	other "example.com/other"
+)
+
+type Seq func(yield func(int) bool)
+type Named Seq
+type S struct{{}}
+
+func (S) All(f func(context.Context)) Seq {{ return nil }}
+func wrap(f func(context.Context)) iter.Seq[int] {{ return nil }}
+func plain(f func(context.Context)) []int {{ return nil }}
+func named(f func(context.Context)) (seq Named) {{ return nil }}
+
+func F(ctx context.Context) {{
+	{decl}
+	for range {expr} {{
+		_ = func(ctx context.Context) {{}}
+	}}
+}}
+"""
+ARG = "func(ctx context.Context) {}"
+
+
+@pytest.mark.parametrize(
+    ("decl", "expr", "over_func"),
+    [
+        pytest.param("", "func(yield func(int) bool) { _ = " + ARG + " }", True, id="a function literal"),
+        pytest.param("", f"wrap({ARG})", True, id="a package function returning iter.Seq"),
+        pytest.param("", f"named({ARG})", True, id="a named result of a type declared as another function type"),
+        pytest.param("", f"(S{{}}).All({ARG})", True, id="a method returning the package's function type"),
+        pytest.param("", f"func(f func(context.Context)) Seq {{ return nil }}({ARG})", True, id="a literal called"),
+        pytest.param("", f'strings.FieldsFuncSeq("", func(rune) bool {{ _ = {ARG}; return true }})', True, id="a standard iterator"),
+        pytest.param("", f"slices.Values([]func(context.Context){{{ARG}}})", True, id="slices.Values"),
+        pytest.param("", f"plain({ARG})", False, id="a package function returning a slice"),
+        pytest.param("", f"[]func(context.Context){{{ARG}}}", False, id="a slice"),
+        pytest.param("", f"other.Seq({ARG})", False, id="another package's function: unknown, source order"),
+        pytest.param("wrap := plain", f"wrap({ARG})", False, id="a local variable hides the package function"),
+        pytest.param("strings := other.X", f'strings.FieldsFuncSeq("", func(rune) bool {{ _ = {ARG}; return true }})', False, id="a local hides the import"),
+    ],
+)
+def test_a_range_over_a_function_numbers_its_body_first(decl, expr, over_func):
+    """The last span is the loop body's literal: F.func1 where the range is over a function, after
+    the range expression's literal (F.func2 at least) where it is not."""
+    names = _spans(RANGE.format(decl=decl, expr=expr))
+    assert (names[-1] == "F.func1") is over_func, names
+
+
+def test_iterators_declared_in_other_files_are_read_from_the_directory(tmp_path):
+    _write(
+        tmp_path,
+        {
+            "a.go": 'package p\n\nimport it "iter"\n\ntype Seq[T any] func(yield func(T) bool)\n\nfunc Keys() it.Seq[int] { return nil }\n',
+            "b.go": "package p\n\nfunc Wrap(f func()) Seq[int] { return nil }\n\nfunc List() []int { return nil }\n\nfunc (T) M() Seq[int] { return nil }\n\nfunc (U) M() int { return 0 }\n\nfunc (T) N() func(func() bool) { return nil }\n",
+        },
+    )
+    found = package_iterators(str(tmp_path))
+    assert found.functions == ("Keys", "Wrap")
+    assert found.types == ("Seq",)
+    assert found.methods == ("N",)  # M also returns an int for U: not known to be an iterator
+
+
+def test_the_core_takes_iterators_from_other_files_it_is_given():
+    src = "package p\n\nimport \"context\"\n\nfunc F(ctx context.Context) {\n\tfor range Wrap(func(ctx context.Context) {}) {\n\t\t_ = func(ctx context.Context) {}\n\t}\n}\n"
+    assert _spans(src) == ["F", "F.func1", "F.func2"]
+    assert _spans(src, FileInfo(package_iterators=Iterators(functions=("Wrap",)))) == ["F", "F.func2", "F.func1"]
+
+
+def _literal_numbers(tmp_path, files: dict[str, str], name: str) -> tuple[int, ...]:
+    _write(tmp_path, files)
+    return package_literal_numbers(str(tmp_path / name))
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "numbers_a"),
+    [
+        pytest.param("var A, B = func() {}, func() {}", "", (1, 2), id="two variables of one spec, each on its own"),
+        pytest.param("var A = func() { _ = late }\nvar B = func() {}\nvar late = 1", "", (2, 1), id="waits for a variable declared after it"),
+        pytest.param("var A = func() { f() }\nvar B = func() {}", "func f() { _ = c }\n\nvar c = g()\n\nfunc g() int { return 0 }", (2, 1), id="through a function, across files"),
+        pytest.param("var A = func() { var t T; t.M() }\nvar B = func() {}", "type T struct{}\n\nfunc (T) M() { _ = c }\n\nvar c = g()\n\nfunc g() int { return 0 }", (1, 2), id="a method is not followed (a limit)"),
+        pytest.param("var A = func() { c := 1; _ = c }\nvar B = func() {}", "var c = g()\n\nfunc g() int { return 0 }", (1, 2), id="a local of that name is no reference"),
+        pytest.param("var A = func() {}", "var B = func() {}", (1,), id="the second file's after the first's"),
+        pytest.param("var A, B = pair(func() {})", "func pair(f func()) (int, int) { return 0, 0 }", (1,), id="one call setting two variables"),
+    ],
+)
+def test_package_level_literals_are_numbered_in_initialisation_order(tmp_path, a, b, numbers_a):
+    assert _literal_numbers(tmp_path, {"a.go": f"package p\n\n{a}\n", "b.go": f"package p\n\n{b}\n"}, "a.go") == numbers_a
+
+
+def test_test_files_number_after_the_package_and_external_tests_alone(tmp_path):
+    files = {
+        "a.go": "package p\n\nvar A = func() {}\n",
+        "a_test.go": "package p\n\nvar T = func() {}\n",
+        "x_test.go": "package p_test\n\nvar X = func() {}\n",
+    }
+    assert _literal_numbers(tmp_path, files, "a_test.go") == (2,)
+    assert _literal_numbers(tmp_path, files, "x_test.go") == (1,)
+
+
+def test_the_core_names_package_level_literals_from_the_numbers_it_is_given():
+    src = 'package p\n\nimport "context"\n\nvar A = func(ctx context.Context) {}\n\nvar B = func(ctx context.Context) {}\n'
+    assert _spans(src, FileInfo(package_literals=(3, 2))) == ["init.func3", "init.func2"]
+    assert _spans(src, FileInfo(package_literals=(3,))) == ["init.func1", "init.func2"]  # not this source's: counted here
