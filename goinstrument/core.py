@@ -83,6 +83,8 @@ def instrument(src: bytes, settings: RewriteOptions, info: FileInfo) -> Result:
     if len(findings) > len(added) and _go_instrumented(src, settings, info):
         # Spans go-instrument wrote are spans (--check); the run that migrates them brings them up to date.
         findings = tuple(p.finding for p in added)
+    if planner.old:  # --new-from-rev: what functions no changed line touches need is not reported
+        findings = tuple(f for f in findings if f.pos not in planner.old)
     plain_edits = tuple(edits) if output is not src and not settings.line_directives else ()
     if tolerance.letter_masks(src):  # names the parser saw through stand-ins: the file's own letters again
         output, plain_edits = tolerance.restore(src, output), ()
@@ -151,12 +153,19 @@ def _plan_file(planner: _Planner, directives: Directives) -> list[Plan]:
             name = f"init.func{top_level_literals}"
             scope = _Scope(node, name, "", name in directives.exclude or not settings.literals, name in directives.include)
         stack.append(scope)
+        # --new-from-rev: a function no changed line touches is planned as ever (a run writes its span)
+        # but neither counted nor reported. A literal is judged by its own lines, like any function.
+        new = planner.info.is_new(node.start_point.row + 1, node.end_point.row + 1)
+        if not new:
+            planner.old.add(syntax.position(node))
         if scope.excluded or not (settings.all_functions or scope.included):
-            planner.coverage += Coverage.one(planner.has_span(node), left_alone=True)
+            if new:
+                planner.coverage += Coverage.one(planner.has_span(node), left_alone=True)
             continue
         plan = planner.plan(node, scope.name, scope.type_name)
         # No plan: no context, a span already there, or too short for --min-statements (left alone).
-        planner.coverage += Coverage.one(planner.has_span(node), left_alone=True) if plan is None else Coverage.one(isinstance(plan, UpdateSpan), left_alone=False)
+        if new:
+            planner.coverage += Coverage.one(planner.has_span(node), left_alone=True) if plan is None else Coverage.one(isinstance(plan, UpdateSpan), left_alone=False)
         if plan is not None:
             plans.append(plan)
             # The inserted code's literals come first in the body: the Go runtime
@@ -233,6 +242,7 @@ class _Planner:
         self.facts = facts
         self.settings = settings
         self.coverage = Coverage()  # of the functions planned so far: counted by _plan_file
+        self.old: set[Position] = set()  # --new-from-rev: where the functions no changed line touches start
         self.info = info
         self.imports = imports
         self.shape = shape.of(info.backend)

@@ -28,6 +28,16 @@ class FileInfo(NamedTuple):
     # (package_scope.package_aliases): a method declared on A is named T.M. The
     # file's own aliases are read from the file; these add the other files'.
     package_aliases: tuple[tuple[str, str], ...] = ()
+    # --new-from-rev: the lines changed since the revision, as (first, last) ranges (gitops.changed_go_lines;
+    # (n + 1, n): lines deleted after line n). Only the functions whose lines, from `func` to the closing
+    # brace, overlap one are reported and counted in the coverage; None: every function is.
+    changed_lines: tuple[tuple[int, int], ...] | None = None
+
+    def is_new(self, first: int, last: int) -> bool:
+        """Whether a function from line `first` to line `last` holds a changed line (or a deletion)."""
+        if self.changed_lines is None:
+            return True
+        return any(a <= last and b >= first if b >= a else first < a <= last for a, b in self.changed_lines)
 
 
 # Names whose package-level declaration in another file changes what this file means:

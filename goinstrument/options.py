@@ -298,6 +298,8 @@ class ChangedSince:
 
     rev: str
     paths: tuple[str, ...] = ()
+    # --new-from-rev: only the functions a changed line touches are reported and counted.
+    new_code_only: bool = False
 
 
 @dataclass(frozen=True)

@@ -109,10 +109,16 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
     source = options.source
     problems: list[Problem] = []
     explicit_skips: list[tuple[str, str]] = []
+    lines: dict[Path, gitops.LineRanges] | None = None
     if isinstance(source, ChangedSince):
         from goinstrument import gitops
 
-        changed = gitops.changed_go_files(Path.cwd(), source.rev, [Path(p) for p in source.paths])
+        roots = [Path(p) for p in source.paths]
+        if source.new_code_only:
+            lines = {_relative(p): ranges for p, ranges in gitops.changed_go_lines(Path.cwd(), source.rev, roots).items()}
+            changed = list(lines)
+        else:
+            changed = gitops.changed_go_files(Path.cwd(), source.rev, roots)
         found: Iterable[Path] = [_relative(p) for p in changed if skip_reason(p, rewrite) is None]
     elif isinstance(source, FromPaths):
         found = go_files(source.paths, rewrite, problems, explicit_skips)
@@ -144,7 +150,7 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
         todo.append(path)
     if todo:
         import goinstrument.process  # noqa: F401 - loaded once here, before the workers fork
-    work = partial(_file_work, rewrite=rewrite, output=options.output, verify=options.verify)
+    work = partial(_file_work, rewrite=rewrite, output=options.output, verify=options.verify, lines=lines)
     written: set[str] = set()  # the directories of the files written
 
     def write(done: Done) -> Done:
@@ -222,7 +228,7 @@ class _Stamps:
             self.packages.pop(directory, None)
 
 
-def _file_work(path: Path, rewrite: RewriteOptions, output: Output, verify: bool) -> Done:
+def _file_work(path: Path, rewrite: RewriteOptions, output: Output, verify: bool, lines: dict[Path, gitops.LineRanges] | None = None) -> Done:
     """One working-tree file: read, process, and make its diff (in a worker process; writes nothing)."""
     display = str(path)
     try:
@@ -231,7 +237,8 @@ def _file_work(path: Path, rewrite: RewriteOptions, output: Output, verify: bool
         return _failed(display, str(exc))
     from goinstrument.process import process  # loaded before the workers fork (run_files)
 
-    outcome = process(Source(display, path, data), rewrite, check=output is Output.CHECK, verify=verify)
+    changed_lines = None if lines is None else lines[path]
+    outcome = process(Source(display, path, data), rewrite, check=output is Output.CHECK, verify=verify, changed_lines=changed_lines)
     if outcome.problem is not None:
         return _done(outcome)
     if outcome.changed and output is Output.WRITE:

@@ -99,10 +99,14 @@ def test_try_repo_fixer_fails_on_an_uninstrumented_file_and_passes_after_git_add
 
 
 def test_try_repo_check_fails_then_passes_once_instrumented(shop, hook_repo):
+    """The check reports what the commit changes (`--new-from-rev HEAD`): G, new, and not F, untouched."""
+    proc = try_repo(shop, hook_repo, "goinstrument-check", "--files", "shop.go")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    shop.write("shop.go", GO_FUNC + G_FUNC)
     proc = try_repo(shop, hook_repo, "goinstrument-check", "--files", "shop.go")
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "shop.go:5:1: F: no span" in proc.stdout
-    assert shop.read("shop.go") == GO_FUNC  # the check writes nothing
+    assert "shop.go:7:1: G: no span" in proc.stdout and "F: no span" not in proc.stdout
+    assert shop.read("shop.go") == GO_FUNC + G_FUNC  # the check writes nothing
     assert shop.goinstrument("shop.go").returncode == 0
     proc = try_repo(shop, hook_repo, "goinstrument-check", "--files", "shop.go")
     assert proc.returncode == 0, proc.stdout + proc.stderr
