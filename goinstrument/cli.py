@@ -90,8 +90,8 @@ def parser() -> argparse.ArgumentParser:
         help="with --check: only functions with a line changed since merge-base(REV, HEAD) (working tree included) are reported and counted",
     )
     p.add_argument("--staged", action="store_true", help="git-hook mode: instrument staged files in the index and in the working tree")
-    p.add_argument("--install-hook", action="store_true", help="write a git pre-commit hook running goinstrument --staged, and do nothing else")
-    p.add_argument("--force", action="store_true", help="with --install-hook: replace a hook goinstrument did not write")
+    p.add_argument("--install-hook", action="store_true", help="write git pre-commit and pre-merge-commit hooks running goinstrument --staged, and do nothing else")
+    p.add_argument("--force", action="store_true", help="with --install-hook: keep a hook goinstrument did not write and run it after goinstrument's")
     p.add_argument("--format", choices=[f.value for f in Format], default="text", help="how findings and errors are printed (sarif: with --check)")
     p.add_argument("--coverage", action="store_true", help="also print coverage per package (implies --check)")
     p.add_argument("--fail-under", type=_percent, metavar="PCT", help="exit 1 only when coverage is below PCT percent (implies --check)")
@@ -354,7 +354,8 @@ def _install_hook(invocation: InstallHook) -> int:
     from goinstrument import hook
 
     try:
-        say(hook.install_hook(Path.cwd(), force=invocation.force))
+        for line in hook.install_hook(Path.cwd(), force=invocation.force).splitlines():
+            say(line)
     except GitError as exc:
         say(str(exc))
         return EXIT_ERROR

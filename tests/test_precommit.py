@@ -211,3 +211,25 @@ def test_the_readme_config_works_against_the_release_tag(tmp_path, hook_repo, pr
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "files were modified by this hook" in proc.stdout
     assert SPAN in repo.read("shop.go")
+
+
+def test_goinstruments_git_hook_chains_the_frameworks(shop, pre_commit_home):
+    """`pre-commit install`, then `goinstrument --install-hook --force`: on a commit goinstrument's
+    hook instruments and re-stages, then the framework's hook (kept beside it) runs its hooks."""
+    env = pre_commit_env(pre_commit_home)
+    assert shop.run("pre-commit", "install", env=env).returncode == 0
+    proc = shop.goinstrument("--install-hook")
+    assert proc.returncode == 2 and "--install-hook --force keeps it" in proc.stderr
+    proc = shop.goinstrument("--install-hook", "--force")
+    assert proc.returncode == 0, proc.stderr
+    hooks = shop.path(".git/hooks")
+    assert "pre-commit" in (hooks / "pre-commit.goinstrument-chained").read_text()  # the framework's, kept
+    assert shop.goinstrument("--install-hook", "--force").returncode == 0  # idempotent
+    assert "pre-commit" in (hooks / "pre-commit.goinstrument-chained").read_text()
+    shop.write("orders.go", GO_FUNC.replace("func F", "func Order"))
+    shop.add("orders.go")
+    proc = shop.commit("orders", env={**env, "PYTHONPATH": str(CHECKOUT)})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert re.search(r"goinstrument \(check\)\.+Passed", proc.stderr), proc.stderr  # the framework ran (git shows hooks on stderr)
+    assert 'Start(ctx, "Order")' in shop.show("HEAD:orders.go")  # goinstrument's hook ran first
+    assert shop.status() == ""
