@@ -60,7 +60,8 @@ def instrument(src: bytes, settings: RewriteOptions, info: FileInfo) -> Result:
     fixed: list[Edit] = []
     used = {path for p in plans for path in p.packages}
     if used:
-        fixed += plan_additions(src, root, list(facts.imports), imports.additions(used), facts.eol)
+        local = info.local_prefixes(settings.local_prefixes)
+        fixed += plan_additions(src, root, list(facts.imports), imports.additions(used), facts.eol, local)
     dropped = [r for p in plans if isinstance(p, UpdateSpan) for r in p.dropped]
     unused = []
     if dropped:  # an error block removed: the imports only it used go too

@@ -32,6 +32,13 @@ class FileInfo(NamedTuple):
     # (n + 1, n): lines deleted after line n). Only the functions whose lines, from `func` to the closing
     # brace, overlap one are reported and counted in the coverage; None: every function is.
     changed_lines: tuple[tuple[int, int], ...] | None = None
+    module_path: str = ""  # the module's path, from go.mod ("" outside a module): the default local import prefix
+
+    def local_prefixes(self, configured: str | None) -> tuple[str, ...]:
+        """goimports' -local prefixes: the configured ones (comma-separated), else the module path."""
+        if configured is not None:
+            return tuple(p.strip() for p in configured.split(",") if p.strip())
+        return (self.module_path,) if self.module_path else ()
 
     def is_new(self, first: int, last: int) -> bool:
         """Whether a function from line `first` to line `last` holds a changed line (or a deletion)."""

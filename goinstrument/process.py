@@ -44,6 +44,7 @@ def file_info(source: Source, options: RewriteOptions, changed_lines: tuple[tupl
         init_functions_before=package_scope.init_functions_before(os.fspath(source.place)) if _init_holds_literal(src) else 0,
         package_aliases=package_scope.package_aliases(directory) if b"func (" in src else (),
         changed_lines=changed_lines,
+        module_path=gomod.module_path(source.place) or "",
     )
 
 
