@@ -85,9 +85,13 @@ def parser() -> argparse.ArgumentParser:
     mode.add_argument("--diff", action="store_true", help="write nothing; print a unified diff")
     p.add_argument("--remove", action="store_true", help="strip the spans goinstrument or go-instrument added")
     p.add_argument("--changed-since", metavar="REV", help="only .go files changed since merge-base(REV, HEAD), plus uncommitted and untracked ones")
+    p.add_argument(
+        "--new-from-rev", metavar="REV",
+        help="with --check: only functions with a line changed since merge-base(REV, HEAD) (working tree included) are reported and counted",
+    )
     p.add_argument("--staged", action="store_true", help="git-hook mode: instrument staged files in the index and in the working tree")
-    p.add_argument("--install-hook", action="store_true", help="write a git pre-commit hook running goinstrument --staged, and do nothing else")
-    p.add_argument("--force", action="store_true", help="with --install-hook: replace a hook goinstrument did not write")
+    p.add_argument("--install-hook", action="store_true", help="write git pre-commit and pre-merge-commit hooks running goinstrument --staged, and do nothing else")
+    p.add_argument("--force", action="store_true", help="with --install-hook: keep a hook goinstrument did not write and run it after goinstrument's")
     p.add_argument("--format", choices=[f.value for f in Format], default="text", help="how findings and errors are printed (sarif: with --check)")
     p.add_argument("--coverage", action="store_true", help="also print coverage per package (implies --check)")
     p.add_argument("--fail-under", type=_percent, metavar="PCT", help="exit 1 only when coverage is below PCT percent (implies --check)")
@@ -123,6 +127,8 @@ def _source(args: argparse.Namespace) -> Source:
         if args.paths or args.changed_since:
             raise UsageError("--staged takes no PATH and no --changed-since")
         return Staged()
+    if args.new_from_rev:
+        return ChangedSince(args.new_from_rev, tuple(args.paths), new_code_only=True)
     if args.changed_since:
         return ChangedSince(args.changed_since, tuple(args.paths))
     return FromPaths(tuple(args.paths) or (".",))
@@ -190,6 +196,13 @@ def _check_measuring(args: argparse.Namespace) -> None:
     if measuring and (args.diff or args.remove or args.install_hook):
         verb = "measure" if len(measuring) > 1 else "measures"
         raise UsageError(f"{' and '.join(measuring)} {verb} the spans there are, like --check; not with --diff, --remove or --install-hook")
+    if args.new_from_rev is not None:
+        if args.changed_since or args.staged or STDIN in args.paths:
+            raise UsageError("--new-from-rev picks the files changed since REV itself: not with --changed-since, --staged or -")
+        if not (args.check or measuring):
+            raise UsageError("--new-from-rev narrows what --check reports; add --check")
+        if not args.new_from_rev:
+            raise UsageError("--new-from-rev needs a revision (a branch, tag or commit)")
     if args.format == "sarif" and not (args.check or measuring):
         raise UsageError("--format sarif reports what --check finds; add --check")
 
@@ -369,7 +382,8 @@ def _install_hook(invocation: InstallHook) -> int:
     from goinstrument import hook
 
     try:
-        say(hook.install_hook(Path.cwd(), force=invocation.force))
+        for line in hook.install_hook(Path.cwd(), force=invocation.force).splitlines():
+            say(line)
     except GitError as exc:
         say(str(exc))
         return EXIT_ERROR

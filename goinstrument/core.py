@@ -74,7 +74,8 @@ def instrument(src: bytes, settings: RewriteOptions, info: FileInfo) -> Result:
     fixed: list[Edit] = []
     used = {path for p in plans for path in p.packages}
     if used:
-        fixed += plan_additions(src, root, list(facts.imports), imports.additions(used), facts.eol)
+        local = info.local_prefixes(settings.local_prefixes)
+        fixed += plan_additions(src, root, list(facts.imports), imports.additions(used), facts.eol, local)
     dropped = [r for p in plans if isinstance(p, UpdateSpan) for r in p.dropped]
     unused = []
     if dropped:  # an error block removed: the imports only it used go too
@@ -97,6 +98,8 @@ def instrument(src: bytes, settings: RewriteOptions, info: FileInfo) -> Result:
     if len(findings) > len(added) and _go_instrumented(src, settings, info):
         # Spans go-instrument wrote are spans (--check); the run that migrates them brings them up to date.
         findings = tuple(p.finding for p in added)
+    if planner.old:  # --new-from-rev: what functions no changed line touches need is not reported
+        findings = tuple(f for f in findings if f.pos not in planner.old)
     plain_edits = tuple(edits) if output is not src and not settings.line_directives else ()
     if tolerance.letter_masks(src):  # names the parser saw through stand-ins: the file's own letters again
         output, plain_edits = tolerance.restore(src, output), ()
@@ -178,8 +181,14 @@ def _plan_file(planner: _Planner, directives: Directives) -> list[Plan]:
             excluded = "directive" if name in directives.exclude else None if settings.literals else "settings"
             scope = _Scope(node, name, "", excluded, name in directives.include, name)
         stack.append(scope)
+        # --new-from-rev: a function no changed line touches is planned as ever (a run writes its span)
+        # but neither counted nor reported. A literal is judged by its own lines, like any function.
+        new = planner.info.is_new(node.start_point.row + 1, node.end_point.row + 1)
+        if not new:
+            planner.old.add(syntax.position(node))
         if scope.excluded or not (settings.all_functions or scope.included):
-            planner.coverage += Coverage.one(planner.has_span(node), scope.excluded or "settings")
+            if new:
+                planner.coverage += Coverage.one(planner.has_span(node), scope.excluded or "settings")
             continue
         exclusion = planner.exclusion(node)
         plan: Plan | None
@@ -187,13 +196,15 @@ def _plan_file(planner: _Planner, directives: Directives) -> list[Plan]:
             kind, why = exclusion
             plan = planner.drop(node, scope.name, scope.type_name, why)
             has_span = False if plan is not None else planner.has_span(node)
-            planner.coverage += Coverage.one(has_span, kind)
-            if not has_span:
+            if new:
+                planner.coverage += Coverage.one(has_span, kind)
+            if not has_span and new:
                 planner.excluded.append(Finding(planner.info.path, syntax.position(node), planner.span_name(scope.name, scope.type_name), f"excluded ({why})"))
         else:
             plan = planner.plan(node, scope.name, scope.type_name, scope.qualified)
             # No plan: no context, a span already there, or too short for --min-statements (left alone).
-            planner.coverage += Coverage.one(planner.has_span(node), "settings") if plan is None else Coverage.one(isinstance(plan, UpdateSpan))
+            if new:
+                planner.coverage += Coverage.one(planner.has_span(node), "settings") if plan is None else Coverage.one(isinstance(plan, UpdateSpan))
         if plan is not None:
             plans.append(plan)
             # The inserted code's literals come first in the body: the Go runtime
@@ -290,6 +301,7 @@ class _Planner:
         self.settings = settings
         self.coverage = Coverage()  # of the functions planned so far: counted by _plan_file
         self.excluded: list[Finding] = []  # functions a span would change, left without one (for -v)
+        self.old: set[Position] = set()  # --new-from-rev: where the functions no changed line touches start
         self.info = info
         self.imports = imports
         self.shape = shape.of(info.backend)

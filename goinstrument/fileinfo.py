@@ -43,6 +43,23 @@ class FileInfo(NamedTuple):
     # counted across the package in initialisation order (package_scope.package_literal_numbers);
     # empty (or not one per literal the file holds): counted in the file, in source order.
     package_literals: tuple[int, ...] = ()
+    # --new-from-rev: the lines changed since the revision, as (first, last) ranges (gitops.changed_go_lines;
+    # (n + 1, n): lines deleted after line n). Only the functions whose lines, from `func` to the closing
+    # brace, overlap one are reported and counted in the coverage; None: every function is.
+    changed_lines: tuple[tuple[int, int], ...] | None = None
+    module_path: str = ""  # the module's path, from go.mod ("" outside a module): the default local import prefix
+
+    def local_prefixes(self, configured: str | None) -> tuple[str, ...]:
+        """goimports' -local prefixes: the configured ones (comma-separated), else the module path."""
+        if configured is not None:
+            return tuple(p.strip() for p in configured.split(",") if p.strip())
+        return (self.module_path,) if self.module_path else ()
+
+    def is_new(self, first: int, last: int) -> bool:
+        """Whether a function from line `first` to line `last` holds a changed line (or a deletion)."""
+        if self.changed_lines is None:
+            return True
+        return any(a <= last and b >= first if b >= a else first < a <= last for a, b in self.changed_lines)
 
 
 # Names whose package-level declaration in another file changes what this file means:

@@ -106,9 +106,13 @@ def changed_go_files(start: Path, rev: str, paths: Sequence[Path]) -> list[Path]
 
 def _changed_go_files(start: Path, rev: str, paths: Sequence[Path]) -> list[Path]:
     repo = open_repository(start)
-    workdir = _workdir(repo)
     head = _head_commit(repo)
     base = None if head is None else _merge_base(repo, rev, head)
+    return _changed_since(repo, head, base, paths)
+
+
+def _changed_since(repo: pygit2.Repository, head: pygit2.Commit | None, base: pygit2.Commit | None, paths: Sequence[Path]) -> list[Path]:
+    workdir = _workdir(repo)
     worktree_changes = repo.status(untracked_files="all", ignored=False)
     candidates = set(worktree_changes)
     if head is not None and base is not None and base.id != head.id:
@@ -127,6 +131,55 @@ def _changed_go_files(start: Path, rev: str, paths: Sequence[Path]) -> list[Path
             continue  # changed and changed back: the working tree holds what the merge-base holds
         found.append(full)
     return sorted(found)
+
+
+# A file's changed lines: (first, last) ranges, 1-based and inclusive, of the working-tree file;
+# (n + 1, n) says lines were deleted between line n and line n + 1.
+LineRanges = tuple[tuple[int, int], ...]
+WHOLE_FILE: LineRanges = ((1, 1 << 62),)  # a file the merge-base does not have: every line is new
+
+
+def changed_go_lines(start: Path, rev: str, paths: Sequence[Path]) -> dict[Path, LineRanges]:
+    """`--new-from-rev`: each .go file `changed_go_files` names, with the lines changed in it.
+
+    The diff is the merge-base's blob against the working-tree file, with no context
+    lines. A file renamed since the merge-base (committed or staged) is diffed against
+    its old blob, so its old lines are not new; a file the merge-base lacks (added,
+    untracked, or with no commits at all) is new throughout.
+    """
+    with _git_errors():
+        repo = open_repository(start)
+        head = _head_commit(repo)
+        base = None if head is None else _merge_base(repo, rev, head)
+        files = _changed_since(repo, head, base, paths)
+        if base is None:
+            return dict.fromkeys(files, WHOLE_FILE)
+        renamed = base.tree.diff_to_index(repo.index)
+        renamed.find_similar()
+        old_names = {d.new_file.path: d.old_file.path for d in renamed.deltas if d.status == DeltaStatus.RENAMED}
+        workdir = _workdir(repo)
+        return {full: _changed_lines(base.tree, old_names.get(rel, rel), full) for full in files for rel in [full.relative_to(workdir).as_posix()]}
+
+
+def _changed_lines(tree: pygit2.Tree, old_path: str, full: Path) -> LineRanges:
+    try:
+        old = tree[old_path]
+    except KeyError:
+        return WHOLE_FILE
+    if old.type_str != "blob":
+        return WHOLE_FILE
+    try:
+        new = full.read_bytes()
+    except OSError:
+        return WHOLE_FILE  # unreadable: the run says why when it reads it
+    patch = pygit2.Patch.create_from(old.peel(pygit2.Blob).data, new, context_lines=0, interhunk_lines=0)
+    ranges = []
+    for hunk in patch.hunks:
+        if hunk.new_lines:
+            ranges.append((hunk.new_start, hunk.new_start + hunk.new_lines - 1))
+        else:  # lines deleted after line new_start
+            ranges.append((hunk.new_start + 1, hunk.new_start))
+    return tuple(ranges)
 
 
 def _merge_base(repo: pygit2.Repository, rev: str, head: pygit2.Commit) -> pygit2.Commit:

@@ -43,6 +43,12 @@ def import_path(file_path: str | os.PathLike[str]) -> str | None:
     return module if rel == "." else f"{module}/{rel.replace(os.sep, '/')}"
 
 
+def module_path(file_path: str | os.PathLike[str]) -> str | None:
+    """The path of the module holding the file (its go.mod's `module`), or None outside any module."""
+    found = _module_of(os.path.dirname(os.path.abspath(file_path)))
+    return None if found is None else found[1]
+
+
 def tracer_for(place: str | os.PathLike[str], options: RewriteOptions, src: bytes) -> str:
     """The tracer name: --tracer, else the package's import path, else its package name."""
     if options.tracer:

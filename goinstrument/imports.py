@@ -1,10 +1,14 @@
-"""Reading a file's imports and adding new ones so that gofmt and goimports stay silent.
+"""Reading a file's imports and adding new ones so that gofmt, goimports and gci stay silent.
 
 gofmt sorts each run of consecutive import lines; goimports also wants a blank
-line wherever a run passes from the standard library to a path whose first
-element has a dot. So a new third-party import goes, in sorted position, into
-a run of third-party imports if the file has one, or else into a new run at
-the end of the last import block, after a blank line.
+line wherever a run passes from one group to another: the standard library,
+third-party paths (a dot in the first element), and, with `-local PREFIXES`,
+the paths starting with one of the prefixes (the module's own), in that order
+(gci's standard, default and prefix sections). So a new third-party import
+goes, in sorted position, into a run of third-party imports if the file has
+one; else into a new run of its own, before the first run of local imports
+if there is one (after the standard library's), or else at the end of the
+last import block, after a blank line.
 """
 
 from __future__ import annotations
@@ -81,6 +85,18 @@ def _is_third_party(path: str) -> bool:
     return "." in path.split("/")[0]
 
 
+def is_local(path: str, local: tuple[str, ...]) -> bool:
+    """goimports -local: a path starting with one of the prefixes (as strings), or a prefix less its "/"."""
+    return any(path.startswith(prefix) or prefix.rstrip("/") == path for prefix in local if prefix)
+
+
+def _group(path: str, local: tuple[str, ...]) -> int:
+    """goimports' group of a path: 0 the standard library, 1 third-party, 2 local."""
+    if is_local(path, local):
+        return 2
+    return 1 if _is_third_party(path) else 0
+
+
 def _runs(specs: list[ImportSpec]) -> list[list[ImportSpec]]:
     """Runs of specs on consecutive lines inside import blocks, as gofmt sorts them."""
     runs: list[list[ImportSpec]] = []
@@ -99,23 +115,27 @@ def spec_text(name: str | None, path: str) -> bytes:
 
 
 def plan_additions(
-    src: bytes, root: Node, specs: list[ImportSpec], new: list[tuple[str | None, str]], eol: bytes
+    src: bytes, root: Node, specs: list[ImportSpec], new: list[tuple[str | None, str]], eol: bytes, local: tuple[str, ...] = ()
 ) -> list[Edit]:
-    """Edits adding the imports `new`, (name or None, path) pairs."""
+    """Edits adding the imports `new`, (name or None, path) pairs; `local`: goimports' -local prefixes."""
     if not new:
         return []
     new = sorted(new, key=lambda item: (item[1], item[0] or ""))
     blocks = import_blocks(root)
     if not blocks:
-        return _single_line_to_block(root, src, specs, new, eol)
+        return _single_line_to_block(root, src, specs, new, eol, local)
     edits: list[Edit] = []
     homeless: list[tuple[str | None, str]] = []
     runs = _runs(specs)
-    for third_party in (False, True):
-        group = [item for item in new if _is_third_party(item[1]) == third_party]
-        fitting = [run for run in runs if all(_is_third_party(s.path) == third_party for s in run)]
+    locals_ = [run for run in runs if any(_group(s.path, local) == 2 for s in run)]
+    for kind in (0, 1, 2):
+        group = [item for item in new if _group(item[1], local) == kind]
+        fitting = [run for run in runs if all(_group(s.path, local) == kind for s in run)]
         if group and fitting:
             edits += _into_run(src, fitting[-1], group, eol)
+        elif group and kind == 1 and locals_:
+            # A third-party group of its own, before the module's own imports (and after the standard library's).
+            edits.append(insert(line_start(src, locals_[0][0].start), _lines(group, eol) + eol))
         else:
             homeless += group
     if homeless:
@@ -124,13 +144,13 @@ def plan_additions(
         if src[at : closing.start_byte].strip() != b"" or blocks[-1].named_child_count == 0:
             # `import ("context")` or `import ()`: not gofmt's layout; add declarations of our own.
             return edits + _separate_declarations(src, root, homeless, eol)
-        edits.append(insert(at, b"".join(eol + _lines(group, eol) for group in _groups(homeless))))
+        edits.append(insert(at, b"".join(eol + _lines(group, eol) for group in _groups(homeless, local))))
     return edits
 
 
-def _groups(items: list[tuple[str | None, str]]) -> list[list[tuple[str | None, str]]]:
-    """Standard-library paths, then the others: goimports' two groups."""
-    groups = [[i for i in items if not _is_third_party(i[1])], [i for i in items if _is_third_party(i[1])]]
+def _groups(items: list[tuple[str | None, str]], local: tuple[str, ...]) -> list[list[tuple[str | None, str]]]:
+    """Standard-library paths, third-party ones, then the local ones: goimports' groups, in its order."""
+    groups = [[i for i in items if _group(i[1], local) == kind] for kind in (0, 1, 2)]
     return [g for g in groups if g]
 
 
@@ -139,7 +159,7 @@ def _lines(items: list[tuple[str | None, str]], eol: bytes) -> bytes:
 
 
 def _single_line_to_block(
-    root: Node, src: bytes, specs: list[ImportSpec], new: list[tuple[str | None, str]], eol: bytes
+    root: Node, src: bytes, specs: list[ImportSpec], new: list[tuple[str | None, str]], eol: bytes, local: tuple[str, ...]
 ) -> list[Edit]:
     """Turn the last one-line import into a block, as goimports would merge separate import lines anyway."""
     singles = [s for s in specs if not s.in_block and s.path != "C"]
@@ -149,7 +169,7 @@ def _single_line_to_block(
     decl = spec_node_parent(root, spec)
     existing = src[spec.start : spec.end]
     entries = sorted([(spec.name, spec.path), *new], key=lambda item: (item[1], item[0] or ""))
-    body = eol.join(_lines(group, eol) for group in _groups(entries))
+    body = eol.join(_lines(group, eol) for group in _groups(entries, local))
     body = body.replace(b"\t" + spec_text(spec.name, spec.path) + eol, b"\t" + existing + eol, 1)
     return [Edit(decl.start_byte, decl.end_byte, b"import (" + eol + body + b")")]
 

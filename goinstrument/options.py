@@ -241,6 +241,10 @@ class RewriteOptions:
         False, BOOLEAN, "also give a span (from r.Context()) to functions with an *http.Request parameter and no context",
         ("--http-handlers",), "http-handlers",
     )
+    local_prefixes: str | None = _setting(
+        None, TEXT, "comma-separated import path prefixes of the file's own group, as goimports -local;"
+        " default: the module path from go.mod", ("--local-prefixes",), "local-prefixes", "PREFIXES",
+    )
     # Globs over slash-separated paths: anchored at the file's directory, or (flags) the working directory.
     include_paths: tuple[str, ...] = _setting((), GLOBS, "only paths matching these globs", (), "include", "GLOB")
     exclude_paths: tuple[str, ...] = _setting(
@@ -298,6 +302,8 @@ class ChangedSince:
 
     rev: str
     paths: tuple[str, ...] = ()
+    # --new-from-rev: only the functions a changed line touches are reported and counted.
+    new_code_only: bool = False
 
 
 @dataclass(frozen=True)

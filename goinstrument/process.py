@@ -26,8 +26,8 @@ from goinstrument.package_scope import package_declarations
 from goinstrument.result import Outcome, Position, Problem, Result, Source
 
 
-def file_info(source: Source, options: RewriteOptions) -> FileInfo:
-    """Everything the core needs from disk, as values."""
+def file_info(source: Source, options: RewriteOptions, changed_lines: tuple[tuple[int, int], ...] | None = None) -> FileInfo:
+    """Everything the core needs from disk, as values (and, with --new-from-rev, the lines git says changed)."""
     backend = load_backend(options.backend)
     directory = os.path.dirname(os.path.abspath(source.place))
     siblings: frozenset[str] = frozenset()
@@ -49,6 +49,8 @@ def file_info(source: Source, options: RewriteOptions) -> FileInfo:
         context_comparison=comparison,
         package_iterators=package_scope.package_iterators(directory) if _range_needs_package(src) else rangefunc.Iterators(),
         package_literals=package_scope.package_literal_numbers(os.fspath(source.place)) if _has_package_literal(src) else (),
+        changed_lines=changed_lines,
+        module_path=gomod.module_path(source.place) or "",
     )
 
 
@@ -82,14 +84,17 @@ def _init_holds_literal(src: bytes) -> bool:
     return b"func init" in src and any(_LITERAL.search(body.group(1)) for body in _INIT_BODY.finditer(src))
 
 
-def process(source: Source, options: RewriteOptions, *, check: bool = False, verify: bool = True) -> Outcome:
+def process(
+    source: Source, options: RewriteOptions, *, check: bool = False, verify: bool = True, changed_lines: tuple[tuple[int, int], ...] | None = None
+) -> Outcome:
     """The Outcome of one file; bad input and bugs of ours come back as problems, never raised.
 
     `check`: only findings are wanted (--check): go-instrument's spans count as
     spans and are not migrated. `verify`: the stability check (off with --fast).
+    `changed_lines`: --new-from-rev's (FileInfo.changed_lines).
     """
     try:
-        return _process(source, options, check, verify)
+        return _process(source, options, check, verify, changed_lines)
     except RecursionError:
         return _problem(source, Position(1, 1), "nested too deeply to analyse; left untouched")
     except Exception as exc:  # a bug of ours must not stop the batch or lose the file
@@ -100,7 +105,7 @@ def _problem(source: Source, pos: Position, message: str) -> Outcome:
     return Outcome(source.path, source.data, source.data, problem=Problem(source.path, pos, message))
 
 
-def _process(source: Source, options: RewriteOptions, check: bool, verify: bool) -> Outcome:
+def _process(source: Source, options: RewriteOptions, check: bool, verify: bool, changed_lines: tuple[tuple[int, int], ...] | None) -> Outcome:
     src = source.data
     handler_code = (options.http_handlers or options.action is Action.REMOVE) and handlers.may_hold(src)
     if b'context"' not in src and b"context`" not in src and not handler_code:
@@ -119,7 +124,7 @@ def _process(source: Source, options: RewriteOptions, check: bool, verify: bool)
             return Outcome(source.path, src, src, skipped="build constraint never satisfied")
     except buildtags.ConstraintError as exc:
         return _problem(source, Position(exc.line, exc.col), exc.message)
-    info = file_info(source, options)
+    info = file_info(source, options, changed_lines)
     result = rewrite(src, options, info, migrate=not check)
     if result.problem is None and result.changed and verify and not check:
         failure = stability_failure(result, options, info)

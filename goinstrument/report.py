@@ -102,9 +102,10 @@ def _github(kind: str, path: str | None, line: int, col: int, message: str) -> s
     return f"::{kind} file={file},line={line},col={col},title=goinstrument::{_github_escape(message)}"
 
 
-def finding_line(finding: Finding, fmt: Format, place: Place = str) -> str:
+def finding_line(finding: Finding, fmt: Format, place: Place = str, level: str = "error") -> str:
+    """One finding; as a GitHub annotation of `level` (a warning once --fail-under passes)."""
     if fmt is Format.GITHUB:
-        return _github("error", place(finding.path), finding.pos.line, finding.pos.col, f"{finding.name}: {finding.message}")
+        return _github(level, place(finding.path), finding.pos.line, finding.pos.col, f"{finding.name}: {finding.message}")
     return finding.text()
 
 
@@ -222,8 +223,10 @@ def report(summary: Summary, run: RunOptions, run_mode: str, out: TextIO = sys.s
     for error in summary.errors if github else ():
         print(_github("error", None, 0, 0, error), file=out)
     if check:
+        # Under a --fail-under that passes, the findings do not fail the run: warnings, not errors.
+        level = "warning" if run.fail_under is not None and not below else "error"
         for finding in summary.findings:
-            print(finding_line(finding, fmt, place), file=out)
+            print(finding_line(finding, fmt, place, level), file=out)
     for problem in summary.problems:
         print(problem_line(problem, fmt, place), file=out if github else err)
     for warning in summary.warnings:
@@ -235,6 +238,39 @@ def report(summary: Summary, run: RunOptions, run_mode: str, out: TextIO = sys.s
         print(coverage_table(summary, place), file=out)
     if github and below and run.fail_under is not None:
         print(_github("error", None, 0, 0, below_threshold(summary.total_coverage, run.fail_under)), file=out)
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if github and check and step_summary and not summary.errors:
+        _append_step_summary(Path(step_summary), markdown_coverage(summary, place, run.fail_under), err)
+
+
+def markdown_coverage(summary: Summary, place: Place, fail_under: float | None = None) -> str:
+    """The coverage line and the table per package as GitHub-flavoured markdown (the job's summary page)."""
+    total = summary.total_coverage
+    verdict = ""
+    if fail_under is not None:
+        verdict = f" ({'below' if total.below(fail_under) else 'meets'} --fail-under {fail_under:g}%)"
+    rows = sorted((quote_path(place(package)), c) for package, c in summary.coverage.items())
+    lines = [
+        "### goinstrument: span coverage",
+        "",
+        f"{total.with_span} of {total.functions} functions taking a context have a span: **{percent(total)}**{verdict}; "
+        f"{total.without_span} without a span, {total.excluded} excluded.",
+        "",
+        "| package | functions | with span | excluded | without | coverage |",
+        "|---|--:|--:|--:|--:|--:|",
+    ]
+    for name, c in [*rows, ("**total**", total)]:
+        cell = name if name == "**total**" else "`" + name.replace("`", "'").replace("|", "\\|") + "`"
+        lines.append(f"| {cell} | {c.functions} | {c.with_span} | {c.excluded} | {c.without_span} | {percent(c)} |")
+    return "\n".join(lines) + "\n\n"
+
+
+def _append_step_summary(path: Path, text: str, err: TextIO) -> None:
+    try:
+        with open(path, "a", encoding="utf-8", errors="surrogateescape") as f:
+            f.write(text)
+    except OSError as exc:
+        print(f"goinstrument: warning: cannot write the step summary {path}: {exc.strerror or exc}", file=err)
 
 
 def missing_and_stale(findings: list[Finding]) -> tuple[int, int]:

@@ -114,10 +114,16 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
     problems: list[Problem] = []
     explicit_skips: list[tuple[str, str]] = []
     found: Iterable[tuple[Path, str]]  # each file, and the resolved directory it may be written in
+    lines: dict[Path, gitops.LineRanges] | None = None
     if isinstance(source, ChangedSince):
         from goinstrument import gitops
 
-        changed = gitops.changed_go_files(Path.cwd(), source.rev, [Path(p) for p in source.paths])
+        named = [Path(p) for p in source.paths]
+        if source.new_code_only:
+            lines = {_relative(p): ranges for p, ranges in gitops.changed_go_lines(Path.cwd(), source.rev, named).items()}
+            changed = list(lines)
+        else:
+            changed = gitops.changed_go_files(Path.cwd(), source.rev, named)
         top = os.fspath(gitops.worktree_top(Path.cwd()))
         found = [(_relative(p), top) for p in changed if skip_reason(p, rewrite) is None]
     elif isinstance(source, FromPaths):
@@ -156,7 +162,7 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
         todo.append(path)
     if todo:
         import goinstrument.process  # noqa: F401 - loaded once here, before the workers fork
-    work = partial(_file_work, rewrite=rewrite, output=options.output, verify=options.verify)
+    work = partial(_file_work, rewrite=rewrite, output=options.output, verify=options.verify, lines=lines)
     written: set[str] = set()  # the directories of the files written
 
     def write(done: Done) -> Done:
@@ -239,7 +245,7 @@ class _Stamps:
             self.packages.pop(directory, None)
 
 
-def _file_work(path: Path, rewrite: RewriteOptions, output: Output, verify: bool) -> Done:
+def _file_work(path: Path, rewrite: RewriteOptions, output: Output, verify: bool, lines: dict[Path, gitops.LineRanges] | None = None) -> Done:
     """One working-tree file: read, process, and make its diff (in a worker process; writes nothing)."""
     display = str(path)
     try:
@@ -248,7 +254,8 @@ def _file_work(path: Path, rewrite: RewriteOptions, output: Output, verify: bool
         return _failed(display, str(exc))
     from goinstrument.process import process  # loaded before the workers fork (run_files)
 
-    outcome = process(Source(display, path, data), rewrite, check=output is Output.CHECK, verify=verify)
+    changed_lines = None if lines is None else lines[path]
+    outcome = process(Source(display, path, data), rewrite, check=output is Output.CHECK, verify=verify, changed_lines=changed_lines)
     if outcome.problem is not None:
         return _done(outcome)
     if outcome.changed and output is Output.WRITE:

@@ -103,3 +103,90 @@ def test_without_a_base_the_check_step_says_so(pull_request, tmp_path):
     proc = subprocess.run(["bash", str(CHECKOUT / "scripts" / "github-action.sh")], cwd=pull_request.root, env=env, capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stdout.startswith("::error title=goinstrument::no base to compare with")
+
+
+# --- the check step's script on its own, with this checkout's goinstrument ---------------------
+
+OLD = 'package shop\n\nimport "context"\n\nfunc Old(ctx context.Context) error {\n\treturn nil\n}\n'
+
+
+def run_script(clone: GitRepo, tmp_path: Path, base_ref: str = "main", **inputs: str) -> subprocess.CompletedProcess:
+    """scripts/github-action.sh as the action's check step runs it, GitHub's files in tmp_path."""
+    command = tmp_path / "goinstrument"
+    command.write_text(f'#!/bin/sh\nexec {sys.executable} -m goinstrument "$@"\n')
+    command.chmod(0o755)
+    (tmp_path / "summary.md").write_text("")
+    (tmp_path / "output").write_text("")
+    env = git_env(
+        BASE_REF=base_ref, GOINSTRUMENT=str(command),
+        GITHUB_STEP_SUMMARY=str(tmp_path / "summary.md"), GITHUB_OUTPUT=str(tmp_path / "output"),
+        **{f"INPUT_{name.upper()}": value for name, value in inputs.items()},
+    )
+    return subprocess.run(["bash", str(CHECKOUT / "scripts" / "github-action.sh")], cwd=clone.root, env=env, capture_output=True, text=True)
+
+
+@pytest.fixture
+def touched(tmp_path: Path) -> GitRepo:
+    """A pull request that adds a function without a span to a file whose old function has none either:
+    main is two commits deep, the branch three commits past it (more than a shallow clone holds)."""
+    origin = GitRepo.go_module(tmp_path / "origin", {"shop.go": OLD})
+    origin.write("README.md", "shop\n")
+    origin.commit_all("docs")
+    origin.git("checkout", "-q", "-b", "feature")
+    origin.write("shop.go", OLD + LACKS.split('"context"\n', 1)[1])
+    origin.commit_all("G")
+    for n in range(2):
+        origin.write("README.md", f"shop {n}\n")
+        origin.commit_all(f"docs {n}")
+    origin.git("checkout", "-q", "main")
+    origin.write("main.txt", "main moves on\n")
+    origin.commit_all("main moves on")
+    url = f"file://{origin.root}"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", "--single-branch", "--branch", "feature", url, str(tmp_path / "clone")], check=True, env=git_env())
+    return GitRepo(tmp_path / "clone")
+
+
+def test_a_shallow_clone_fetches_the_base_and_reports_only_the_new_function(touched, tmp_path):
+    assert touched.git("rev-parse", "--is-shallow-repository").strip() == "true"
+    proc = run_script(touched, tmp_path)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "::error file=shop.go,line=9,col=1,title=goinstrument::G: no span" in proc.stdout
+    assert "Old" not in proc.stdout  # untouched: --new-from-rev is the default
+
+
+def test_new_code_only_false_checks_every_function_of_the_changed_files(touched, tmp_path):
+    proc = run_script(touched, tmp_path, new_code_only="false")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "Old: no span" in proc.stdout and "G: no span" in proc.stdout
+
+
+def test_the_coverage_table_goes_to_the_step_summary(touched, tmp_path):
+    run_script(touched, tmp_path)
+    summary = (tmp_path / "summary.md").read_text()
+    assert "### goinstrument: span coverage" in summary
+    assert "0 of 1 functions taking a context have a span: **0.0%**" in summary
+    assert "| `.` | 1 | 0 | 0 | 1 | 0.0% |" in summary
+    assert "| **total** | 1 | 0 | 0 | 1 | 0.0% |" in summary
+
+
+def test_a_passing_fail_under_turns_the_findings_into_warnings(touched, tmp_path):
+    proc = run_script(touched, tmp_path, args="--fail-under 0")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "::warning file=shop.go,line=9,col=1,title=goinstrument::G: no span" in proc.stdout
+    assert "::error" not in proc.stdout
+    failing = run_script(touched, tmp_path, args="--fail-under 50")
+    assert failing.returncode == 1
+    assert "::error file=shop.go,line=9,col=1,title=goinstrument::G: no span" in failing.stdout
+    assert "(below --fail-under 50%)" in (tmp_path / "summary.md").read_text()
+
+
+def test_the_sarif_input_writes_a_log_and_names_it_as_an_output(touched, tmp_path):
+    import json
+
+    proc = run_script(touched, tmp_path, sarif="spans.sarif")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert (tmp_path / "output").read_text() == "sarif-file=spans.sarif\n"
+    log = json.loads(touched.read("spans.sarif"))
+    results = log["runs"][0]["results"]
+    assert [r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results] == ["shop.go"]
+    assert (tmp_path / "summary.md").read_text().count("### goinstrument") == 1  # the SARIF run adds none

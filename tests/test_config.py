@@ -294,7 +294,7 @@ def test_excluded_files_are_left_alone_by_the_git_modes(tmp_path):
 
 PLACEHOLDERS = "(known: {name} {func} {type} {package} {path})"
 KNOWN = (
-    "all, attributes, backend, exclude, generated, http-handlers, include, line-directives, literals, "
+    "all, attributes, backend, exclude, generated, http-handlers, include, line-directives, literals, local-prefixes, "
     "min-statements, name-results, span-name, tests, tracer"
 )
 

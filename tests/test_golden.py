@@ -38,7 +38,7 @@ def _run(path: Path, src: bytes) -> bytes:
     name = path.name.replace(".golden.go", ".input.go")  # the same file, as far as code.file.path goes
     # The case is a package of one file: whether it compares contexts is read from it, as from a package's files.
     comparison = first_comparison([(name, src)])
-    info = FileInfo(name, TRACER, TRACER, backend=load_backend(settings.backend), context_comparison=comparison)
+    info = FileInfo(name, TRACER, TRACER, backend=load_backend(settings.backend), context_comparison=comparison, module_path=TRACER)
     result = instrument(src, settings, info)
     assert result.problem is None, result.problem.text()
     return result.output
@@ -74,3 +74,27 @@ def test_every_golden_input_has_an_output():
     inputs = {p.name.replace(".input.go", "") for p in GOLDEN.glob("*.input.go")}
     outputs = {p.name.replace(".golden.go", "") for p in GOLDEN.glob("*.golden.go")}
     assert inputs == outputs
+
+
+# goimports -local PREFIX, for the import-grouping cases: each golden output is left as it is
+# (the inputs were not: the otel imports joined the module's own group before).
+LOCAL_PREFIXES = {
+    "imports_local_group": "example.com/golden",
+    "imports_local_third_party": "example.com/golden",
+    "imports_local_prefixes_configured": "github.com/acme/,example.com/other",
+}
+
+
+@pytest.mark.parametrize("case, prefix", list(LOCAL_PREFIXES.items()))
+def test_import_groups_satisfy_goimports_local(case: str, prefix: str, tmp_path: Path):
+    import subprocess
+
+    from gotools import describe, go_environ, goimports_bin
+
+    file = tmp_path / f"{case}.go"
+    file.write_bytes((GOLDEN / f"{case}.golden.go").read_bytes())
+    proc = subprocess.run([goimports_bin(), "-local", prefix, "-l", file.name], cwd=tmp_path, capture_output=True, text=True, env=go_environ())
+    assert proc.returncode == 0 and not proc.stderr, describe(proc, tmp_path)
+    assert proc.stdout == "", describe(
+        subprocess.run([goimports_bin(), "-local", prefix, "-d", file.name], cwd=tmp_path, capture_output=True, text=True, env=go_environ()), tmp_path
+    )

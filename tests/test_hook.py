@@ -15,7 +15,7 @@ import pytest
 from gitrepo import GO_FUNC, GitRepo, git_env
 
 from goinstrument.gitops import GitError
-from goinstrument.hook import MARKER, hook_script, install_hook
+from goinstrument.hook import HOOKS, MARKER, hook_script, install_hook
 
 SPAN = 'otel.Tracer("example.com/shop").Start(ctx, "F")'
 G_FUNC = "\nfunc G(ctx context.Context) (int, error) { return 0, nil }\n"
@@ -31,8 +31,12 @@ def repo(tmp_path) -> GitRepo:
     return repo
 
 
-def hook_of(repo: GitRepo) -> Path:
-    return repo.root / ".git" / "hooks" / "pre-commit"
+def hook_of(repo: GitRepo, name: str = "pre-commit") -> Path:
+    return repo.root / ".git" / "hooks" / name
+
+
+def installed(repo: GitRepo, verb: str = "installed") -> str:
+    return "\n".join(f"{verb} the {name} hook: {hook_of(repo, name)}" for name in HOOKS)
 
 
 def changed_lines(diff: str) -> list[str]:
@@ -45,23 +49,24 @@ def changed_lines(diff: str) -> list[str]:
 def test_install_writes_an_executable_hook_running_goinstrument_staged(tmp_path):
     repo = GitRepo.init(tmp_path / "repo")
     message = install_hook(repo.root)
-    hook = hook_of(repo)
-    assert message == f"installed the pre-commit hook: {hook}"
-    text = hook.read_text()
-    assert text.startswith("#!/bin/sh\n") and MARKER in text
-    assert f'python={sys.executable}\n' in text and '"$python" -P -m goinstrument --staged' in text
-    assert hook.stat().st_mode & stat.S_IXUSR
+    assert message == installed(repo)
+    for name in HOOKS:
+        text = hook_of(repo, name).read_text()
+        assert text.startswith("#!/bin/sh\n") and MARKER in text
+        assert f'python={sys.executable}\n' in text and '"$python" -P -m goinstrument --staged' in text
+        assert hook_of(repo, name).stat().st_mode & stat.S_IXUSR
 
 
 def test_installing_twice_is_harmless(repo):
     before = hook_of(repo).read_text()
-    assert install_hook(repo.root) == f"the pre-commit hook is already installed: {hook_of(repo)}"
+    assert install_hook(repo.root) == "\n".join(f"the {name} hook is already installed: {hook_of(repo, name)}" for name in HOOKS)
     assert hook_of(repo).read_text() == before
 
 
 def test_our_own_older_hook_is_updated(repo):
     hook_of(repo).write_text(hook_script("/an/older/python"))
-    assert install_hook(repo.root) == f"updated the pre-commit hook: {hook_of(repo)}"
+    assert 'goinstrument --staged --check' in hook_of(repo, "pre-merge-commit").read_text()
+    assert install_hook(repo.root).splitlines()[0] == f"updated the pre-commit hook: {hook_of(repo)}"
     assert hook_of(repo).read_text() == hook_script()
 
 
@@ -70,18 +75,34 @@ def test_a_foreign_hook_is_not_replaced(repo):
     with pytest.raises(GitError) as error:
         install_hook(repo.root)
     assert str(error.value) == (
-        f"{hook_of(repo)} exists and was not written by goinstrument; use --force to replace it"
+        f"{hook_of(repo)} exists and was not written by goinstrument; --install-hook --force keeps it"
+        " and runs it after goinstrument's hook (as pre-commit.goinstrument-chained)"
     )
     assert hook_of(repo).read_text() == FOREIGN
 
 
-def test_force_replaces_a_foreign_hook_and_keeps_it_aside(repo):
+def test_force_keeps_a_foreign_hook_and_chains_it(repo):
     hook_of(repo).write_text(FOREIGN)
     message = install_hook(repo.root, force=True)
-    backup = hook_of(repo).with_name("pre-commit.bak")
-    assert message == f"replaced the pre-commit hook (the old one is now {backup}): {hook_of(repo)}"
-    assert backup.read_text() == FOREIGN
+    chained = hook_of(repo, "pre-commit.goinstrument-chained")
+    assert message.splitlines()[0] == f"installed the pre-commit hook; the one that was there runs after it, as {chained}: {hook_of(repo)}"
+    assert chained.read_text() == FOREIGN
     assert MARKER in hook_of(repo).read_text()
+    again = install_hook(repo.root, force=True)  # idempotent: nothing chained twice
+    assert again.splitlines()[0] == f"the pre-commit hook is already installed (then {chained}): {hook_of(repo)}"
+    assert chained.read_text() == FOREIGN
+    assert sorted(p.name for p in hook_of(repo).parent.glob("pre-commit*") if not p.name.endswith(".sample")) == [
+        "pre-commit", "pre-commit.goinstrument-chained"
+    ]
+
+
+def test_a_second_foreign_hook_does_not_overwrite_the_chained_one(repo):
+    hook_of(repo).write_text(FOREIGN)
+    install_hook(repo.root, force=True)
+    hook_of(repo).write_text("#!/bin/sh\necho yet another\n")
+    with pytest.raises(GitError, match="exists too: merge them into one by hand"):
+        install_hook(repo.root, force=True)
+    assert hook_of(repo, "pre-commit.goinstrument-chained").read_text() == FOREIGN
 
 
 def test_core_hooks_path_is_honoured(tmp_path):
@@ -111,12 +132,13 @@ def test_install_outside_a_repository_is_an_error(tmp_path):
 def test_the_command_line_installs_and_refuses(tmp_path):
     repo = GitRepo.init(tmp_path / "repo")
     proc = repo.goinstrument("--install-hook")
-    assert (proc.returncode, proc.stderr) == (0, f"goinstrument: installed the pre-commit hook: {hook_of(repo)}\n")
+    assert (proc.returncode, proc.stderr) == (0, "".join(f"goinstrument: {line}\n" for line in installed(repo).splitlines()))
     hook_of(repo).write_text(FOREIGN)
     proc = repo.goinstrument("--install-hook")
     assert proc.returncode == 2
     assert proc.stderr == (
-        f"goinstrument: {hook_of(repo)} exists and was not written by goinstrument; use --force to replace it\n"
+        f"goinstrument: {hook_of(repo)} exists and was not written by goinstrument; --install-hook --force keeps it"
+        " and runs it after goinstrument's hook (as pre-commit.goinstrument-chained)\n"
     )
     proc = repo.goinstrument("--install-hook", "--force")
     assert proc.returncode == 0
@@ -266,4 +288,66 @@ def test_with_no_goinstrument_anywhere_the_hook_says_so(repo):
     hook_of(repo).write_text(hook_script("/no/such/python"))
     proc = repo.commit("add", "-a", "--allow-empty", env=git_env(PATH="/usr/bin:/bin"))
     assert proc.returncode != 0
-    assert "goinstrument pre-commit hook: neither /no/such/python nor goinstrument on PATH" in proc.stderr
+    assert "goinstrument hook: neither /no/such/python nor goinstrument on PATH" in proc.stderr
+
+
+# --- hooks that live with others ----------------------------------------------------------------
+
+MARKING = '#!/bin/sh\necho "$0 $# $(cat)" >> "$(git rev-parse --git-dir)/marker"\n'
+
+
+def test_a_chained_hook_still_runs_after_ours_on_every_commit(repo):
+    """The hook that was there runs after goinstrument's, with its arguments and stdin; installing twice chains once."""
+    hook_of(repo).write_text(MARKING)
+    hook_of(repo).chmod(0o755)
+    install_hook(repo.root, force=True)
+    install_hook(repo.root, force=True)
+    repo.write("shop.go", GO_FUNC + G_FUNC)
+    proc = repo.commit("add G", "-a")
+    assert proc.returncode == 0, proc.stderr
+    assert 'Start(ctx, "G")' in repo.show("HEAD:shop.go")  # ours ran
+    assert repo.path(".git/marker").read_text() == ".git/hooks/pre-commit.goinstrument-chained 0 \n"  # then the old one, once
+
+
+def test_a_failing_chained_hook_stops_the_commit(repo):
+    hook_of(repo).write_text("#!/bin/sh\necho no >&2\nexit 3\n")
+    hook_of(repo).chmod(0o755)
+    install_hook(repo.root, force=True)
+    repo.write("shop.go", GO_FUNC + G_FUNC)
+    proc = repo.commit("add G", "-a")
+    assert proc.returncode != 0 and "no" in proc.stderr
+    assert "G" not in repo.show("HEAD:shop.go")
+
+
+def test_a_clean_merge_runs_our_pre_merge_commit_hook(repo):
+    """git runs pre-merge-commit, not pre-commit, for a merge it commits itself: the merge commit holds the spans."""
+    repo.git("checkout", "-q", "-b", "side")
+    repo.write("orders.go", GO_FUNC.replace("func F", "func Order"))
+    repo.commit_all("orders, committed without the hook")
+    repo.git("checkout", "-q", "main")
+    repo.write("README.md", "shop\n")
+    repo.commit_all("docs")
+    proc = repo.run("git", "merge", "-q", "--no-edit", "side")
+    # git writes the merge's tree before the hook runs: the hook can only stop it, and say how to go on.
+    assert proc.returncode != 0
+    assert "orders.go:5:1: Order: no span" in proc.stdout + proc.stderr
+    assert "run git commit to complete the merge: the pre-commit hook adds them" in proc.stderr
+    assert repo.git("rev-list", "--count", "HEAD").strip() == "2"  # no merge commit yet
+    proc = repo.commit("merge side", "--no-edit")
+    assert proc.returncode == 0, proc.stderr
+    assert len(repo.git("rev-list", "--parents", "-n", "1", "HEAD").split()) == 3  # the merge commit
+    assert 'Start(ctx, "Order")' in repo.show("HEAD:orders.go")
+    assert repo.status() == ""
+
+
+def test_a_clean_merge_of_instrumented_code_goes_through(repo):
+    repo.git("checkout", "-q", "-b", "side")
+    repo.write("orders.go", GO_FUNC.replace("func F", "func Order"))
+    repo.add("orders.go")
+    assert repo.commit("orders").returncode == 0  # through the hook: with its span
+    repo.git("checkout", "-q", "main")
+    repo.write("README.md", "shop\n")
+    repo.commit_all("docs")
+    proc = repo.run("git", "merge", "-q", "--no-edit", "side")
+    assert proc.returncode == 0, proc.stderr
+    assert len(repo.git("rev-list", "--parents", "-n", "1", "HEAD").split()) == 3

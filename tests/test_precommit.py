@@ -99,10 +99,14 @@ def test_try_repo_fixer_fails_on_an_uninstrumented_file_and_passes_after_git_add
 
 
 def test_try_repo_check_fails_then_passes_once_instrumented(shop, hook_repo):
+    """The check reports what the commit changes (`--new-from-rev HEAD`): G, new, and not F, untouched."""
+    proc = try_repo(shop, hook_repo, "goinstrument-check", "--files", "shop.go")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    shop.write("shop.go", GO_FUNC + G_FUNC)
     proc = try_repo(shop, hook_repo, "goinstrument-check", "--files", "shop.go")
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "shop.go:5:1: F: no span" in proc.stdout
-    assert shop.read("shop.go") == GO_FUNC  # the check writes nothing
+    assert "shop.go:7:1: G: no span" in proc.stdout and "F: no span" not in proc.stdout
+    assert shop.read("shop.go") == GO_FUNC + G_FUNC  # the check writes nothing
     assert shop.goinstrument("shop.go").returncode == 0
     proc = try_repo(shop, hook_repo, "goinstrument-check", "--files", "shop.go")
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -207,3 +211,25 @@ def test_the_readme_config_works_against_the_release_tag(tmp_path, hook_repo, pr
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "files were modified by this hook" in proc.stdout
     assert SPAN in repo.read("shop.go")
+
+
+def test_goinstruments_git_hook_chains_the_frameworks(shop, pre_commit_home):
+    """`pre-commit install`, then `goinstrument --install-hook --force`: on a commit goinstrument's
+    hook instruments and re-stages, then the framework's hook (kept beside it) runs its hooks."""
+    env = pre_commit_env(pre_commit_home)
+    assert shop.run("pre-commit", "install", env=env).returncode == 0
+    proc = shop.goinstrument("--install-hook")
+    assert proc.returncode == 2 and "--install-hook --force keeps it" in proc.stderr
+    proc = shop.goinstrument("--install-hook", "--force")
+    assert proc.returncode == 0, proc.stderr
+    hooks = shop.path(".git/hooks")
+    assert "pre-commit" in (hooks / "pre-commit.goinstrument-chained").read_text()  # the framework's, kept
+    assert shop.goinstrument("--install-hook", "--force").returncode == 0  # idempotent
+    assert "pre-commit" in (hooks / "pre-commit.goinstrument-chained").read_text()
+    shop.write("orders.go", GO_FUNC.replace("func F", "func Order"))
+    shop.add("orders.go")
+    proc = shop.commit("orders", env={**env, "PYTHONPATH": str(CHECKOUT)})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert re.search(r"goinstrument \(check\)\.+Passed", proc.stderr), proc.stderr  # the framework ran (git shows hooks on stderr)
+    assert 'Start(ctx, "Order")' in shop.show("HEAD:orders.go")  # goinstrument's hook ran first
+    assert shop.status() == ""
