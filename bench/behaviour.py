@@ -412,12 +412,13 @@ def prove(module: Module, workdir: Path, settings: Settings) -> Report:
 
 def summary(tally: dict[str, int]) -> str:
     shown = [f"{tally.get('pass', 0)} pass", f"{tally.get('fail', 0)} fail"]
-    shown += [f"{tally[status]} {status}" for status in STATUSES[2:] if tally.get(status)]
+    # a package-level skip is a package without test files
+    shown += [f"{tally[status]} {'no tests' if status == 'skip' else status}" for status in STATUSES[2:] if tally.get(status)]
     return ", ".join(shown)
 
 
 def table(reports: list[Report], settings: Settings) -> str:
-    header = ["module", "go line", "packages", "before", "after", "differences", "time (s)"]
+    header = ["module", "go line", "spans", "packages", "before", "after", "differences", "time (s)"]
     rows = [header]
     for report in reports:
         confirmed = [d for d in report.differences if d.confirmed]
@@ -430,6 +431,7 @@ def table(reports: list[Report], settings: Settings) -> str:
             [
                 f"{report.module}@{report.version}",
                 report.go_line,
+                spans.group(1) if (spans := re.search(r"(\d+) spans? added", report.instrumented)) else "?",
                 str(report.packages),
                 summary(report.before),
                 summary(report.after),
