@@ -1,6 +1,6 @@
 """Real public modules' own test suites pass the same before and after instrumenting (issue 17's proof).
 
-bench/behaviour.py does the work (README "Proof on real modules"): for each module
+bench/proof.py does the work (README "Proof on real modules"): for each module
 of its list, from the Go module proxy at a pinned version, it runs `go test -short`
 of the module with the fixtures module's otel added, instruments a copy with this
 working tree's goinstrument, requires go build and go vet to report nothing new,
@@ -20,21 +20,22 @@ from gotools import go_bin
 
 pytestmark = pytest.mark.slow
 
-_SPEC = importlib.util.spec_from_file_location("behaviour", Path(__file__).parent.parent / "bench" / "behaviour.py")
+_SPEC = importlib.util.spec_from_file_location("proof", Path(__file__).parent.parent / "bench" / "proof.py")
 assert _SPEC and _SPEC.loader
-behaviour = importlib.util.module_from_spec(_SPEC)
-sys.modules["behaviour"] = behaviour  # dataclasses look their module up by name
-_SPEC.loader.exec_module(behaviour)
+proof = importlib.util.module_from_spec(_SPEC)
+sys.modules["proof"] = proof  # dataclasses look their module up by name
+_SPEC.loader.exec_module(proof)
 
 
-@pytest.mark.parametrize("module", behaviour.MODULES, ids=lambda module: module.path)
+@pytest.mark.parametrize("module", proof.MODULES, ids=lambda module: module.path)
 def test_module_tests_pass_the_same_after_instrumenting(module, tmp_path):
     go_bin()  # skips (or fails under CI) without Go
-    settings = behaviour.Settings(behaviour.otel_version(), [], parallel=2, timeout=behaviour.PER_PACKAGE_TIMEOUT, limit=behaviour.RUN_LIMIT)
-    report = behaviour.prove(module, tmp_path, settings)
-    table = behaviour.table([report], settings)
+    settings = proof.Settings(proof.otel_version(), [], parallel=2, timeout=proof.PER_PACKAGE_TIMEOUT, limit=proof.RUN_LIMIT)
+    report = proof.prove(module, tmp_path, settings)
+    table = proof.table([report], settings)
     print(f"\n{table}\n{module.ref}: {report.instrumented}")
     assert not report.problems, table
     assert ", 0 spans added" not in report.instrumented, f"nothing to prove on: {report.instrumented}"
     assert report.before.get("pass", 0) > 0, f"no package passes even before instrumenting:\n{table}"
-    assert report.ok, table
+    if not report.ok:
+        pytest.fail(f"the module's tests end differently after instrumenting:\n{table}", pytrace=False)

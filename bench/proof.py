@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Proof on real modules: their own tests pass the same before and after instrumenting.
 
-    python bench/behaviour.py [--module PATH ...] [--goinstrument-arg ARG ...]
-                              [--parallel N] [--timeout SECONDS] [--json FILE] [--keep DIR]
+    python bench/proof.py [--module PATH ...] [--goinstrument-arg ARG ...] [--tool-root DIR]
+                          [--parallel N] [--timeout SECONDS] [--limit SECONDS]
+                          [--original] [--json FILE] [--keep DIR]
 
 For each module of MODULES (pinned versions, from the Go module proxy) it
 
@@ -10,7 +11,8 @@ For each module of MODULES (pinned versions, from the Go module proxy) it
    directory and runs `go get go.opentelemetry.io/otel@<the fixtures module's version>`
    there (so both runs build against the same build list and the same `go` line);
 2. copies "before" to "after" and instruments "after" with this working tree's
-   goinstrument (`python -m goinstrument --no-cache .`, PYTHONPATH = the repo root),
+   goinstrument (`python -m goinstrument --no-cache .`, PYTHONPATH = the repo root, or
+   --tool-root: another checkout, e.g. a branch exported with `git archive`),
    which must exit 0;
 3. requires `go build` and `go vet` of the instrumented copy to report nothing the
    original did not report;
@@ -104,6 +106,7 @@ class Settings:
     parallel: int  # go test -p
     timeout: int  # go test -timeout, seconds, per test binary
     limit: float  # wall-clock seconds of one go test run
+    tool_root: Path = REPO  # the checkout whose goinstrument instruments
     original: bool = False  # also run the tests of the module as published, to see what the raised go line changes
 
 
@@ -231,9 +234,9 @@ def prepare(root: Path, otel: str) -> None:
             raise RuntimeError(f"go {' '.join(args)}: {out}{err}")
 
 
-def instrument(root: Path, extra: list[str]) -> str:
-    """Run this working tree's goinstrument on the copy; its summary line. Exit 0 is required."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+def instrument(root: Path, extra: list[str], tool_root: Path = REPO) -> str:
+    """Run tool_root's goinstrument on the copy; its summary line. Exit 0 is required."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(tool_root), os.environ.get("PYTHONPATH")]))}
     status, out, err = run([sys.executable, "-m", "goinstrument", "--no-cache", *extra, "."], root, env=env)
     if status != 0:
         raise RuntimeError(f"goinstrument exited {status}:\n{out}{err[-4000:]}")
@@ -359,7 +362,7 @@ def prove(module: Module, workdir: Path, settings: Settings) -> Report:
         shutil.copytree(before, after)
         src = workdir / "src"
         lap("prepare")
-        report.instrumented = instrument(after, settings.goinstrument_args)
+        report.instrumented = instrument(after, settings.goinstrument_args, settings.tool_root)
         lap("instrument")
         for verb in ("build", "vet"):
             new = diagnostics(seen_at(src, after), verb, module.checked)
@@ -444,7 +447,8 @@ def table(reports: list[Report], settings: Settings) -> str:
     lines.insert(1, "  ".join("-" * width for width in widths))
     lines.insert(
         0,
-        f"go.opentelemetry.io/otel@{settings.otel}; goinstrument {' '.join(settings.goinstrument_args) or '(defaults)'}; "
+        f"go.opentelemetry.io/otel@{settings.otel}; goinstrument {' '.join(settings.goinstrument_args) or '(defaults)'}"
+        f"{'' if settings.tool_root == REPO else f' from {settings.tool_root}'}; "
         f"go test -short -p {settings.parallel} -timeout {settings.timeout}s",
     )
     for report in reports:
@@ -464,6 +468,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--module", action="append", default=[], metavar="PATH", help="only this module of the list (repeatable)")
     parser.add_argument("--goinstrument-arg", action="append", default=[], metavar="ARG", help="extra goinstrument flag, e.g. --tests (repeatable)")
+    parser.add_argument("--tool-root", type=Path, default=REPO, metavar="DIR", help="instrument with the goinstrument of this checkout")
     parser.add_argument("--parallel", type=int, default=2, metavar="N", help="go test -p N (default 2)")
     parser.add_argument("--timeout", type=int, default=PER_PACKAGE_TIMEOUT, metavar="SECONDS", help="go test -timeout, per package")
     parser.add_argument("--limit", type=float, default=RUN_LIMIT, metavar="SECONDS", help="wall-clock limit of one go test run")
@@ -475,7 +480,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(args.module) - {m.path for m in MODULES}
     if unknown:
         parser.error(f"not in the list: {', '.join(sorted(unknown))}")
-    settings = Settings(otel_version(), args.goinstrument_arg, args.parallel, args.timeout, args.limit, args.original)
+    settings = Settings(otel_version(), args.goinstrument_arg, args.parallel, args.timeout, args.limit, args.tool_root.resolve(), args.original)
     reports = []
     with tempfile.TemporaryDirectory(prefix="behaviour-") as scratch:
         base = Path(args.keep) if args.keep else Path(scratch)
