@@ -20,8 +20,11 @@ For each module of MODULES (pinned versions, from the Go module proxy) it
    test binary under `-timeout`, the whole run under a wall-clock limit (a run that
    outlives it is killed and its unfinished packages count as hung), and compares the
    result of every package (pass, fail, skip, timeout, hang, build-fail) and the set
-   of its failed tests. A package that differs is run once more on both sides; only a
-   difference that repeats counts.
+   of its failed tests. The tests that failed on one side only run once more on both
+   sides; only a difference that repeats counts (a hang or timeout is not rerun).
+
+Both copies are shown to go at one path (a symbolic link, see seen_at), so the build
+cache serves "after" every package instrumenting left alone.
 
 It prints one table (module, packages, before and after pass/fail, differences,
 time) and, under it, every difference with the tests that changed. Exit status 1
