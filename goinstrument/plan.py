@@ -8,6 +8,7 @@ it), so a plan renders its edits for a given line: `plan.edits(line)`.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import NamedTuple
@@ -99,13 +100,24 @@ def render(src: bytes, fixed: Sequence[Edit], plans: Sequence[Plan], moved_lines
     function's line is its line in the input.
     """
     edits = list(fixed)
+    # The lines added by the edits before the current plan, summed once each: the plans come in
+    # order of their start, and an edit before one plan is before every later one. `pending`
+    # holds the edits not yet before a plan, by (end, start): an edit is before a plan at P when
+    # it ends at or before P and is not an insertion at P itself.
+    pending: list[tuple[int, int, int]] = []
+    moved = 0
+
+    def add(new: Sequence[Edit]) -> None:
+        for e in new:
+            heapq.heappush(pending, (e.end, e.start, e.text.count(b"\n") - src.count(b"\n", e.start, e.end)))
+
+    if moved_lines:
+        add(edits)
     for plan in sorted(plans, key=lambda p: p.start):
-        line = plan.row + 1
+        while pending and (pending[0][0] < plan.start or (pending[0][0] == plan.start and pending[0][1] < plan.start)):
+            moved += heapq.heappop(pending)[2]
+        rendered = plan.edits(plan.row + 1 + moved)
+        edits.extend(rendered)
         if moved_lines:
-            line += sum(
-                e.text.count(b"\n") - src.count(b"\n", e.start, e.end)
-                for e in edits
-                if e.end <= plan.start and e.start < plan.start
-            )
-        edits.extend(plan.edits(line))
+            add(rendered)
     return edits
