@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -121,7 +119,6 @@ def generate(size: int) -> bytes:
 def run_once(path: Path, args: list[str], env: dict[str, str]) -> tuple[float, float, float, int]:
     """(wall s, cpu s, max RSS MB, exit code) of one goinstrument run on `path`, in a fresh child."""
     cmd = [sys.executable, "-m", "goinstrument", "--no-cache", *args, str(path)]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     # A launcher so this script's own RSS never carries into the child's ru_maxrss (see README).
     launcher = (
         "import os,resource,sys,time;t=time.perf_counter();p=os.fork()\n"
@@ -129,8 +126,8 @@ def run_once(path: Path, args: list[str], env: dict[str, str]) -> tuple[float, f
         "_,s=os.waitpid(p,0);w=time.perf_counter()-t;r=resource.getrusage(resource.RUSAGE_CHILDREN)\n"
         "sys.stderr.write('\\nLAUNCH %f %f %d %d\\n'%(w,r.ru_utime+r.ru_stime,r.ru_maxrss,os.waitstatus_to_exitcode(s)))"
     )
-    proc = subprocess.run([sys.executable, "-S", "-c", launcher, *cmd], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    del before
+    # From the file's directory: `python -m` puts the current directory first on sys.path.
+    proc = subprocess.run([sys.executable, "-S", "-c", launcher, *cmd], env=env, cwd=path.parent, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     last = proc.stderr.decode(errors="replace").strip().splitlines()[-1].split()
     wall, cpu, rss_kb, code = float(last[1]), float(last[2]), int(last[3]), int(last[4])
     return wall, cpu, rss_kb * 1024 / MB, code
@@ -142,13 +139,14 @@ def main() -> int:
     parser.add_argument("--mode", default="default,diff", help=f"comma-separated, of: {', '.join(MODES)}")
     parser.add_argument("--keep", type=Path, help="write the generated files here and keep them")
     parser.add_argument("--write", type=Path, help="only write a file of the first size to this path")
+    parser.add_argument("--tool-root", type=Path, default=REPO, help="time the goinstrument package of the checkout at DIR (default: this one)")
     ns = parser.parse_args()
     sizes = [float(s) for s in ns.sizes.split(",")]
     if ns.write:
         ns.write.write_bytes(generate(int(sizes[0] * MB)))
         return 0
     modes = ns.mode.split(",")
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ns.tool_root), os.environ.get("PYTHONPATH")])))
     scratch = Path(ns.keep) if ns.keep else Path(tempfile.mkdtemp(prefix="goinstrument-huge-"))
     scratch.mkdir(parents=True, exist_ok=True)
     print(f"{'MB':>5} {'mode':<16} {'wall s':>8} {'cpu s':>8} {'max RSS MB':>11} {'cpu/MB':>7}  exit")
@@ -162,12 +160,11 @@ def main() -> int:
                     subprocess.run(
                         [sys.executable, "-m", "goinstrument", "--no-cache", "--fast", str(path)],
                         env=env,
+                        cwd=path.parent,
                         check=False,
                         capture_output=True,
                     )
-                start = time.perf_counter()
                 wall, cpu, rss, code = run_once(path, MODES[mode], env)
-                del start
                 print(f"{size:>5g} {mode:<16} {wall:>8.2f} {cpu:>8.2f} {rss:>11.0f} {cpu / size:>7.2f}  {code}", flush=True)
     finally:
         if not ns.keep:
