@@ -8,6 +8,7 @@ it), so a plan renders its edits for a given line: `plan.edits(line)`.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import NamedTuple
@@ -107,18 +108,39 @@ def render(src: bytes, fixed: Sequence[Edit], plans: Sequence[Plan], lines: Line
     start before it. `lines` None: no code attributes, no line wanted.
     """
     edits = list(fixed)
+    # The lines added by the edits before the current plan, summed once each: the plans come in
+    # order of their start, and an edit before one plan is before every later one. `pending`
+    # holds the edits not yet before a plan, by (end, start): an edit is before a plan at P when
+    # it ends at or before P and is not an insertion at P itself.
+    pending: list[tuple[int, int, int]] = []
+    moved = 0
+    moved_lines = lines is not None and lines.moved
+    region = 0  # where the //line directive in force begins (0: none)
+
+    def add(new: Sequence[Edit]) -> None:
+        for e in new:
+            heapq.heappush(pending, (e.end, e.start, e.text.count(b"\n") - src.count(b"\n", e.start, e.end)))
+
+    if moved_lines:
+        add(edits)
     for plan in sorted(plans, key=lambda p: p.start):
         line = 0
         if lines is not None:
             line = lines.numbering.reported(plan.start)
-            if lines.moved:
-                since = lines.numbering.base(plan.start)
-                line += sum(
-                    e.text.count(b"\n") - src.count(b"\n", e.start, e.end)
-                    for e in edits
-                    if e.end <= plan.start and since <= e.start < plan.start
-                )
-        edits.extend(plan.edits(line))
+        if moved_lines:
+            # Only the edits since the directive in force count. The region a plan is in only moves
+            # forward, and every edit counted for an earlier region starts before the new one.
+            since = lines.numbering.base(plan.start) if lines is not None else 0
+            if since != region:
+                region, moved = since, 0
+            while pending and (pending[0][0] < plan.start or (pending[0][0] == plan.start and pending[0][1] < plan.start)):
+                _, start, delta = heapq.heappop(pending)
+                moved += delta if start >= since else 0
+            line += moved
+        rendered = plan.edits(line)
+        edits.extend(rendered)
+        if moved_lines:
+            add(rendered)
     return edits
 
 

@@ -10,7 +10,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from goinstrument import batch, result
+from goinstrument import batch, linediff, result
 from goinstrument.cache import Cache
 from goinstrument.discover import go_files, normalize_argument, skip_reason
 from goinstrument.fileio import CHANGED, OUTSIDE, READ_ONLY, FileError, inside, read_source, replace_atomically, writable, write_stdout
@@ -92,9 +92,7 @@ def _failed(path: str, message: str) -> Done:
 
 
 def unified_diff(path: str, before: bytes, after: bytes) -> str:
-    import difflib  # only a --diff run needs it
-
-    lines = difflib.unified_diff(_lines(before.decode("utf-8")), _lines(after.decode("utf-8")), fromfile=quote_path(f"a/{path}"), tofile=quote_path(f"b/{path}"))
+    lines = linediff.unified_diff(_lines(before.decode("utf-8")), _lines(after.decode("utf-8")), fromfile=quote_path(f"a/{path}"), tofile=quote_path(f"b/{path}"))
     return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
 
 

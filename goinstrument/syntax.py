@@ -194,11 +194,19 @@ class _Mapping:
         """The structure's nodes in the edits' text and around it."""
         found: dict[str, list[Node]] = {}
         cursor = QueryCursor(query(_INDEX))
+        # From the top-level nodes at each region, not from the root: a walk from the root steps
+        # over every top-level node before the region, which, region after region, is quadratic
+        # in a file with a change in each function. No pattern reaches above a top-level node.
+        tops = self.new.root_node.children
+        top_ends = [n.end_byte for n in tops]
         for start, end in self.regions:
             cursor.set_byte_range(start, end)
-            for kind, nodes in cursor.captures(self.new.root_node).items():
-                if kind in _STRUCTURE_KINDS:
-                    found.setdefault(kind, []).extend(nodes)
+            i = bisect.bisect_left(top_ends, start)  # the first top-level node ending at or after start
+            while i < len(tops) and tops[i].start_byte <= end:
+                for kind, nodes in cursor.captures(tops[i]).items():
+                    if kind in _STRUCTURE_KINDS:
+                        found.setdefault(kind, []).extend(nodes)
+                i += 1
         return {kind: list({(n.start_byte, n.end_byte): n for n in nodes}.values()) for kind, nodes in found.items()}
 
     def _touched(self, start: int, end: int) -> bool:
