@@ -38,7 +38,9 @@ def open_repository(start: Path) -> pygit2.Repository:
 
     As git does, GIT_DIR (and GIT_WORK_TREE) name the repository and its working tree
     when they are set (a bare repository with a separate work tree: the dotfiles pattern),
-    relative to the current directory; then `start` is not looked at.
+    relative to the current directory; then `start` is not looked at. With GIT_DIR and
+    neither GIT_WORK_TREE nor core.worktree, git takes the current directory as the top
+    of the working tree (unless core.bare says the repository is bare): so do we.
     """
     start = Path(start)
     where = start if start.is_dir() or not start.exists() else start.parent
@@ -50,6 +52,8 @@ def open_repository(start: Path) -> pygit2.Repository:
             repo = pygit2.Repository(os.fspath(where))
             if work_tree:
                 repo.workdir = os.fspath(Path(work_tree).absolute())
+            elif not repo.is_bare and not _configured(repo, "core.worktree"):
+                repo.workdir = os.fspath(Path.cwd())
         else:
             found = pygit2.discover_repository(os.fspath(where))
             repo = pygit2.Repository(found) if found else None
@@ -60,6 +64,13 @@ def open_repository(start: Path) -> pygit2.Repository:
     if repo.is_bare:
         raise GitError(f"{repo.path} is a bare repository: there is no working tree to instrument")
     return repo
+
+
+def _configured(repo: pygit2.Repository, key: str) -> bool:
+    try:
+        return bool(repo.config[key])
+    except KeyError:
+        return False
 
 
 def worktree_top(start: Path) -> Path:

@@ -323,3 +323,20 @@ def test_a_work_tree_symlink_is_not_written_through(tmp_path):
     assert outside.read_text() == src
     staged = subprocess.run(["git", "show", ":b.go"], cwd=repo, capture_output=True, text=True).stdout
     assert "otel.Tracer" in staged
+
+
+def test_git_dir_without_git_work_tree_takes_the_current_directory_as_the_work_tree(tmp_path):
+    """As `git rev-parse --show-toplevel` says: with GIT_DIR and no GIT_WORK_TREE (nor core.worktree),
+    the top of the working tree is the current directory, not the parent of GIT_DIR."""
+    repo = GitRepo.go_module(tmp_path / "repo", {"shop.go": GO_FUNC})
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "shop.go").write_text(GO_FUNC + G_FUNC)
+    env = git_env(GIT_DIR=str(repo.root / ".git"))
+    GitRepo(other).git("add", "shop.go", env=env)
+    assert GitRepo(other).git("rev-parse", "--show-toplevel", env=env).strip() == str(other)
+    run_cli("--staged", cwd=other, env={"GIT_DIR": str(repo.root / ".git")}, check=0)
+    assert repo.read("shop.go") == GO_FUNC  # not part of this commit's working tree: untouched
+    staged = GitRepo(other).git("show", ":shop.go", env=env)
+    assert 'Start(ctx, "F")' in staged and 'Start(ctx, "G")' in staged
+    assert (other / "shop.go").read_text() == staged
