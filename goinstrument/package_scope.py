@@ -19,6 +19,11 @@ from functools import cache, lru_cache
 from typing import NamedTuple
 
 from goinstrument import buildtags, runtimenames, syntax
+from goinstrument.result import IndexDirectory
+
+# Where a package's files are read: a directory on disk (the working tree's files), or a
+# directory of the index (the staged blobs: what the pre-commit hook commits).
+Where = str | IndexDirectory
 
 _TOP_LEVEL = re.compile(rb"^(?:func|var|const|type)\s+((?:\w+\s*,\s*)*\w+)", re.MULTILINE)
 # A group's first member may share the `(` line (a one-line group runs on to a later
@@ -59,7 +64,7 @@ def declared_names(src: bytes) -> set[str]:
 
 
 @lru_cache(maxsize=256)
-def package_declarations(directory: str, wanted: frozenset[str]) -> frozenset[str]:
+def package_declarations(directory: Where, wanted: frozenset[str]) -> frozenset[str]:
     """Which of `wanted` some .go file in `directory` declares at top level (tests
     included: they share the package). Only files that mention one of them are scanned."""
     # Substring tests are fast; a name holding another (otelcodes, codes) needs no test of its own.
@@ -77,14 +82,17 @@ _Stamp = tuple[tuple[str, int, int], ...]  # (name, mtime in ns, size) of each f
 _last_read: tuple[str, _Stamp, tuple[tuple[str, bytes], ...]] = ("", (), ())
 
 
-def _go_sources(directory: str) -> tuple[tuple[str, bytes], ...]:
+def _go_sources(directory: Where) -> tuple[tuple[str, bytes], ...]:
     """(name, bytes) of each .go file in `directory` that can be read, those whose name starts
     with . or _ included. Regular files only: a pipe named x.go would block the read.
 
     The last directory read is kept while its files' names, times and sizes stay the same: a
     file's sibling declarations, aliases and init functions come from one read of its directory.
+    A directory of the index is read from its blobs (named by their ids: no stamp needed).
     """
     global _last_read
+    if isinstance(directory, IndexDirectory):
+        return _index_sources(directory)
     try:
         listed = [e for e in os.scandir(directory) if e.name.endswith(".go") and e.is_file()]
     except OSError:
@@ -111,6 +119,19 @@ def _go_sources(directory: str) -> tuple[tuple[str, bytes], ...]:
     return _last_read[2]
 
 
+@lru_cache(maxsize=16)
+def _index_sources(directory: IndexDirectory) -> tuple[tuple[str, bytes], ...]:
+    from goinstrument.gitops import GitError, read_blob
+
+    sources = []
+    for name, oid in directory.files:
+        try:
+            sources.append((name, read_blob(directory.git_dir, oid)))
+        except GitError:
+            continue
+    return tuple(sources)
+
+
 # init functions ---------------------------------------------------------------------
 
 _INIT = re.compile(rb"^func\s+init\s*\(", re.MULTILINE)
@@ -125,7 +146,7 @@ class _GoFile(NamedTuple):
     inits: int  # `func init` declared at top level
 
 
-def init_functions_before(path: str) -> int:
+def init_functions_before(path: str, where: Where | None = None) -> int:
     """How many `func init` the package's files that cmd/compile reads before `path` declare.
 
     The compiler numbers a package's init functions init.0, init.1, ... in the
@@ -139,10 +160,11 @@ def init_functions_before(path: str) -> int:
     counted too (a source rewrite does not know the target): the names are
     those of a build that compiles every file the constraints allow together.
     The count only matters to a file that declares `func init` itself: a
-    driver may skip the call (and the directory scan) for the others.
+    driver may skip the call (and the directory scan) for the others. The files are those of
+    `where` (default: `path`'s directory on disk).
     """
     directory, base = os.path.split(os.path.abspath(path))
-    files = _go_files(directory)
+    files = _go_files(directory if where is None else where)
     this = next((f for f in files if f.name == base), None)
     if this is None:
         return 0
@@ -156,7 +178,7 @@ def init_functions_before(path: str) -> int:
 
 
 @lru_cache(maxsize=256)
-def _go_files(directory: str) -> tuple[_GoFile, ...]:
+def _go_files(directory: Where) -> tuple[_GoFile, ...]:
     found = []
     for name, data in _go_sources(directory):
         if name[0] in "._":
@@ -192,7 +214,7 @@ MAY_DECLARE_ALIAS = re.compile(rb"type(?<!\wtype)\s*(?:\(|\w+\s*(?:\[[^\]\n]*\]\
 
 
 @lru_cache(maxsize=256)
-def package_aliases(directory: str) -> tuple[tuple[str, str], ...]:
+def package_aliases(directory: Where) -> tuple[tuple[str, str], ...]:
     """`(alias, type)` for each top-level `type A = T` or `type A = *T` in the directory's .go files.
 
     The runtime names a method declared on an alias by the aliased type, and the

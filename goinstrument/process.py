@@ -28,20 +28,23 @@ from goinstrument.result import Outcome, Position, Problem, Result, Source
 def file_info(source: Source, options: RewriteOptions) -> FileInfo:
     """Everything the core needs from disk, as values."""
     backend = load_backend(options.backend)
-    directory = os.path.dirname(os.path.abspath(source.place))
+    # Where the package's other files (and go.mod) are read: the index's for a staged blob, which
+    # is what is committed with it, else the file's directory on disk.
+    directory: package_scope.Where = source.package or os.path.dirname(os.path.abspath(source.place))
+    module = source.package.module if source.package is not None else gomod.ON_DISK
     siblings: frozenset[str] = frozenset()
     if options.action is not Action.REMOVE:  # removing adds no import: the package's names do not matter
         siblings = package_declarations(directory, import_name_candidates(backend))
     src = source.data
     return FileInfo(
         source.path,
-        tracer_for(source.place, options, src),
-        gomod.import_path(source.place) or "",
+        tracer_for(source.place, options, src, module),
+        gomod.import_path(source.place, module) or "",
         siblings,
         backend,
         # Only an init function holding a literal, or a method, needs the package's other files for
         # its names: the scans are skipped for the others (package_aliases is read once a directory).
-        init_functions_before=package_scope.init_functions_before(os.fspath(source.place)) if _init_holds_literal(src) else 0,
+        init_functions_before=package_scope.init_functions_before(os.fspath(source.place), directory) if _init_holds_literal(src) else 0,
         package_aliases=package_scope.package_aliases(directory) if b"func (" in src else (),
     )
 

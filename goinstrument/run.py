@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 from collections.abc import Iterable
@@ -17,7 +18,7 @@ from goinstrument.fileio import FileError, read_source, replace_atomically, writ
 from goinstrument.gomod import tracer_for
 from goinstrument.options import Action, ChangedSince, Format, FromPaths, Output, RewriteOptions, RunOptions, Staged, Stdin
 from goinstrument.progress import progress_bar
-from goinstrument.result import Finding, GitError, Outcome, Position, Problem, Source, Summary
+from goinstrument.result import Finding, GitError, IndexDirectory, Outcome, Position, Problem, Source, Summary
 
 if TYPE_CHECKING:
     from goinstrument import gitops
@@ -201,6 +202,12 @@ class _Stamps:
             self.tracers[directory] = tracer_for(full, self.rewrite, b"")
         return [self.tracers[directory], *self.package(directory)]
 
+    def staged(self, package: IndexDirectory) -> list[object]:
+        """The stamp of a staged blob but its id: its tracer (from the index's go.mod) and its package
+        in the index (the blob ids of its .go entries)."""
+        tracer = tracer_for(os.path.join(package.path, "_.go"), self.rewrite, b"", package.module)
+        return [tracer, hashlib.blake2b(repr(package.files).encode(), digest_size=16).hexdigest()]
+
     def package(self, directory: str) -> list[int]:
         if directory not in self.packages:
             count, newest = 0, 0
@@ -291,21 +298,30 @@ def run_staged(rewrite: RewriteOptions, options: RunOptions) -> Summary:
     from goinstrument import gitops
 
     index = gitops.StagedIndex(Path.cwd())
-    files = [f for f in index.files() if f.path.endswith(".go") and skip_reason(index.top / f.path, rewrite) is None]
+    summary = Summary()
+    files = []
+    for file in index.files():
+        if not file.path.endswith(".go") or skip_reason(index.top / file.path, rewrite) is not None:
+            continue
+        git_filter = index.filter(file)
+        if git_filter is None:
+            files.append(file)
+        else:  # the blob is the filter's output (encrypted, compressed...), not the Go the working tree holds
+            summary.add(Outcome(_display(index.top / file.path), skipped=f"git filter '{git_filter}' applies"))
     cache = Cache(rewrite.cache_key()) if options.use_cache else None
     write = options.output is Output.WRITE
     blobs: list[Source] = []
     worktrees: list[tuple[bytes | None, Source | None]] = []  # the working-tree bytes, and a Source when they differ
-    summary = Summary()
     stamper = _Stamps(rewrite)
     stamps: list[list[object]] = []
     known: dict[int, Outcome] = {}  # id(blob) -> its outcome, for blobs the cache knows clean
     todo: list[Source] = []
     for file in files:
         place = index.top / file.path
-        blob = Source(_display(place), place, index.blob(file))
+        package = index.package(file)  # the staged blob's package and go.mod are the index's
+        blob = Source(_display(place), place, index.blob(file), package)
         blobs.append(blob)
-        stamps.append([str(file.id), *stamper.blob(os.path.abspath(place))])
+        stamps.append([str(file.id), *stamper.staged(package)])
         clean, reason = cache.lookup(_staged_key(place), stamps[-1]) if cache is not None else (False, None)
         if clean:
             known[id(blob)] = Outcome(blob.path, blob.data, blob.data, skipped=reason)
@@ -322,7 +338,7 @@ def run_staged(rewrite: RewriteOptions, options: RunOptions) -> Summary:
     with progress_bar(len(todo), options.progress) as advance:
         results = batch.run_all(work, todo, options.jobs, lambda source, why: _lost(source, why), advance)
     outcomes = known | {id(source): outcome for source, outcome in zip(todo, results, strict=True)}
-    records: list[tuple[Source, list[object], str | None]] = []
+    records: list[tuple[gitops.StagedFile, Source, list[object], str | None]] = []
     for file, blob, (on_disk, copy), stamp in zip(files, blobs, worktrees, stamps, strict=True):
         staged = outcomes[id(blob)]
         worktree = None if on_disk is None else staged if copy is None else outcomes[id(copy)]
@@ -332,12 +348,14 @@ def run_staged(rewrite: RewriteOptions, options: RunOptions) -> Summary:
             continue
         if write and staged.changed:
             stamp = [str(index.stage(file, staged.output)), stamp[1]]
-        records.append((blob, stamp[:2], staged.skipped))
+        records.append((file, blob, stamp[:2], staged.skipped))
     index.write()
+    for path in index.kept:
+        kept = _display(index.top / path)
+        summary.warnings.append(Problem(kept, Position(1, 1), "staged again while the hook ran: the index keeps that, without the spans"))
     if cache is not None:  # the cache is only used by runs that write
-        stamper.after_writes({os.path.dirname(os.path.abspath(blob.place)) for blob, _, _ in records})
-        for blob, stamp, skipped in records:
-            cache.record(_staged_key(blob.place), [*stamp, *stamper.blob(os.path.abspath(blob.place))[1:]], skipped)
+        for file, blob, stamp, skipped in records:  # the packages as the index now holds them
+            cache.record(_staged_key(blob.place), [*stamp, *stamper.staged(index.package(file))[1:]], skipped)
         cache.save()
     return summary
 
