@@ -249,7 +249,7 @@ class StagedIndex:
     def write(self) -> None:
         if not self._restaged:
             return
-        _test_delay("read")
+        _test_pause("read")
         changes = {path: (file.id, new_id, file.mode) for path, (file, new_id) in self._restaged.items()}
         self.kept = _update_index(self._git, changes)
         real = _real_index(self._git.index_file)
@@ -332,7 +332,7 @@ def _update_index(git: _Git, changes: dict[str, tuple[pygit2.Oid, pygit2.Oid, Fi
     _lock(lock, git.index_file)
     try:
         locked = git._replace(index_file=lock)
-        _test_delay("locked")
+        _test_pause("locked")
         now = {e.path: e for chunk in _chunks(sorted(changes)) for e in _index_entries(locked, *map(_literal, chunk)) if e.stage == 0}
         kept = [p for p, (old, _, mode) in changes.items() if p not in now or (now[p].id, now[p].mode) != (old, mode)]
         todo = [p for p in changes if p not in kept]
@@ -386,13 +386,19 @@ def _chunks(paths: list[str], size: int = 1000) -> Iterator[list[str]]:
         yield paths[start : start + size]
 
 
-def _test_delay(where: str) -> None:
-    """GOINSTRUMENT_TEST_INDEX_DELAY=WHERE:SECONDS sleeps at WHERE (`read`: after the index was
-    read, before it is locked for the update; `locked`: with the lock held): the tests' way to run
-    a real `git add` in the window, instead of a race left to chance."""
-    setting = os.environ.get("GOINSTRUMENT_TEST_INDEX_DELAY", "")
-    if setting.startswith(where + ":"):
-        time.sleep(float(setting.split(":", 1)[1]))
+def _test_pause(where: str) -> None:
+    """GOINSTRUMENT_TEST_INDEX_PAUSE=WHERE:FILE pauses at WHERE (`read`: after the index was read,
+    before it is locked for the update; `locked`: with the lock held) until FILE, which it creates,
+    is removed (a minute at most): the tests' way to run a real `git add` in the window, instead of
+    a race left to chance."""
+    setting = os.environ.get("GOINSTRUMENT_TEST_INDEX_PAUSE", "")
+    if not setting.startswith(where + ":"):
+        return
+    flag = Path(setting.split(":", 1)[1])
+    flag.touch()
+    deadline = time.monotonic() + 60
+    while flag.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 def _index_path(repo: pygit2.Repository) -> Path:

@@ -76,13 +76,29 @@ def _problem(source: Source, pos: Position, message: str) -> Outcome:
     return Outcome(source.path, source.data, source.data, problem=Problem(source.path, pos, message))
 
 
+def same_outcome(a: Source, b: Source, options: RewriteOptions) -> bool:
+    """Whether `b` is sure to have `a`'s outcome: the same bytes, told the same by their packages
+    (a staged blob and its working-tree copy: the index's package and the one on disk)."""
+    if a.data != b.data:
+        return False
+    if not _may_change(a.data, options):
+        return True
+    try:
+        return file_info(a, options) == file_info(b, options)
+    except Exception:  # process reports it, for each
+        return False
+
+
+def _may_change(src: bytes, options: RewriteOptions) -> bool:
+    # Without an import of "context" (or golang.org/x/net/context), no function can take one (nor,
+    # unless --http-handlers or --remove, is a handler's span of interest).
+    handler_code = (options.http_handlers or options.action is Action.REMOVE) and handlers.may_hold(src)
+    return b'context"' in src or b"context`" in src or bool(handler_code)
+
+
 def _process(source: Source, options: RewriteOptions, check: bool, verify: bool) -> Outcome:
     src = source.data
-    handler_code = (options.http_handlers or options.action is Action.REMOVE) and handlers.may_hold(src)
-    if b'context"' not in src and b"context`" not in src and not handler_code:
-        # No import of "context" (or golang.org/x/net/context): no function can take one (nor, unless
-        # --http-handlers or --remove, is a handler's span of interest). Not a skip: there is
-        # simply nothing to do.
+    if not _may_change(src, options):  # not a skip: there is simply nothing to do
         return Outcome(source.path, src, src)
     problem = _not_utf8(source.path, src)
     if problem is not None:
