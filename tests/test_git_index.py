@@ -60,6 +60,30 @@ def test_a_staged_sibling_deleted_from_the_working_tree_still_renames_the_import
     assert clash in repo.read("orders.go")
 
 
+@pytest.mark.slow
+def test_the_committed_tree_builds_with_a_staged_sibling_deleted_from_the_working_tree(tmp_path):
+    """`go build` and `go vet` of the commit itself (`git archive HEAD`), with the fixtures' go.mod."""
+    from gotools import GOMOD_FIXTURE, go_bin, go_build_vet
+
+    go_bin()
+    repo = GitRepo.init(tmp_path / "repo")
+    for name in ("go.mod", "go.sum"):
+        repo.write(name, (GOMOD_FIXTURE / name).read_text())
+    repo.write("shop/vars.go", "package shop\n\nvar codes, otel = 1, 2\n")
+    repo.write("shop/orders.go", ORDERS)
+    repo.git("add", "-A")
+    repo.path("shop/vars.go").unlink()
+    install_hook(repo.root)
+    proc = repo.commit("orders")
+    assert proc.returncode == 0, proc.stderr
+    archive = subprocess.run(["git", "archive", "HEAD"], cwd=repo.root, env=git_env(), capture_output=True, check=True).stdout
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    subprocess.run(["tar", "-x"], cwd=checkout, input=archive, check=True)
+    assert 'Start(ctx, "Order")' in (checkout / "shop" / "orders.go").read_text()
+    go_build_vet(checkout, context="the committed tree: ")
+
+
 def test_a_working_tree_sibling_that_is_not_staged_does_not_rename_the_committed_import(repo):
     """The reverse: vars.go is only in the working tree (untracked): the commit does not hold it,
     so the committed orders.go imports codes under its own name; the working-tree copy does not."""
