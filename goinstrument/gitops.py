@@ -211,7 +211,9 @@ class StagedIndex:
             self._repo = open_repository(start)
             self.top = _workdir(self._repo)
         self._git = _Git(Path(self._repo.path), self.top, _index_path(self._repo))
-        self._files = _staged_files(self._git, _head_commit(self._repo) is None)
+        with _git_errors():
+            self._changes = _staged_changes(self._git, _head_commit(self._repo))
+        self._files = _staged_files(self._changes)
         self._restaged: dict[str, tuple[StagedFile, pygit2.Oid]] = {}
         self._packages: dict[str, IndexDirectory] | None = None
         self.kept: list[str] = []  # the paths `write` left as someone else staged them meanwhile
@@ -233,7 +235,8 @@ class StagedIndex:
         """Where the staged file's package lives in the index: its directory's .go entries (the
         staged blobs, not the working-tree files) and the module the index's go.mod files name."""
         if self._packages is None:
-            self._packages = _index_directories(self._git, self.top, [f.path for f in self._files])
+            with _git_errors():
+                self._packages = _index_directories(self._repo, self.top, self._changes, [f.path for f in self._files])
         return self._packages[posixpath.dirname(file.path)]
 
     def stage(self, file: StagedFile, data: bytes) -> pygit2.Oid:
@@ -281,20 +284,33 @@ class _Git(NamedTuple):
         return proc.stdout
 
 
-def _staged_files(git: _Git, unborn: bool) -> list[StagedFile]:
-    """Index entries that differ from HEAD (all of them with no commits yet): regular files only,
-    not `git add -N` ones (the empty blob: nothing staged yet, and nothing to instrument anyway)."""
-    found = []
-    if unborn:
-        for entry in _index_entries(git):
-            if entry.stage == 0:
-                found.append(StagedFile(entry.path, entry.id, entry.mode))
-    else:
-        fields = git("diff-index", "--cached", "-z", "--no-renames", "--diff-filter=AMT", "HEAD").split(b"\0")
-        for meta, path in zip(fields[0:-1:2], fields[1::2], strict=True):
-            _, mode, _, oid, _ = meta.decode().split(" ")
-            found.append(StagedFile(os.fsdecode(path), pygit2.Oid(hex=oid), FileMode(int(mode, 8))))
-    return [f for f in found if f.mode in _REGULAR_FILES and f.id != _EMPTY_BLOB]
+# path -> (blob id, mode) of each index entry that differs from HEAD's tree (None: deleted);
+# with no commits yet, every entry
+_Changes = dict[str, tuple[pygit2.Oid | None, FileMode]]
+
+
+def _staged_changes(git: _Git, head: pygit2.Commit | None) -> _Changes:
+    """What the index holds that HEAD does not: one `git diff-index` (`git ls-files` with no commit)."""
+    if head is None:
+        return {e.path: (e.id, e.mode) for e in _index_entries(git) if e.stage == 0}
+    changes: _Changes = {}
+    fields = git("diff-index", "--cached", "-z", "--no-renames", "HEAD").split(b"\0")
+    for meta, path in zip(fields[0:-1:2], fields[1::2], strict=True):
+        _, mode, _, oid, status = meta.decode().split(" ")
+        if status == "U":  # unmerged: no one staged content
+            continue
+        changes[os.fsdecode(path)] = (None, FileMode(0)) if status == "D" else (pygit2.Oid(hex=oid), FileMode(int(mode, 8)))
+    return changes
+
+
+def _staged_files(changes: _Changes) -> list[StagedFile]:
+    """The regular files staged, not `git add -N` ones (the empty blob: nothing staged yet, and
+    nothing to instrument anyway)."""
+    return [
+        StagedFile(path, oid, mode)
+        for path, (oid, mode) in changes.items()
+        if oid is not None and mode in _REGULAR_FILES and oid != _EMPTY_BLOB
+    ]
 
 
 class _Entry(NamedTuple):
@@ -425,32 +441,52 @@ def _real_index(index: Path) -> Path | None:
 # --- the packages of the index ------------------------------------------------------------------
 
 
-def _index_directories(git: _Git, top: Path, paths: Sequence[str]) -> dict[str, IndexDirectory]:
+def _index_directories(repo: pygit2.Repository, top: Path, changes: _Changes, paths: Sequence[str]) -> dict[str, IndexDirectory]:
     """For each directory holding one of `paths`: its .go entries in the index, and the module
-    of the nearest go.mod the index holds at or above it (or, above the working tree, on disk)."""
+    of the nearest go.mod the index holds at or above it (or, above the working tree, on disk).
+    The index is HEAD's tree with the staged changes: read without another look at the index."""
+    head = _head_commit(repo)
+    tree = head.tree if head is not None else None
     directories = sorted({posixpath.dirname(p) for p in paths})
-    mods = sorted({posixpath.join(d, "go.mod") for directory in directories for d in _ancestors(directory)})
-    specs = [f":(top,glob){_glob_escape(d + '/' if d else '')}*.go" for d in directories] + [_literal(m) for m in mods]
-    found: dict[str, list[tuple[str, str]]] = {d: [] for d in directories}
-    modules: dict[str, str] = {}
-    for chunk in _chunks(specs):
-        for entry in _index_entries(git, *chunk):
-            if entry.stage != 0 or entry.mode not in _REGULAR_FILES:
-                continue
-            directory, name = posixpath.split(entry.path)
-            if name == "go.mod":
-                declared = module_path(read_blob(os.fspath(git.git_dir), str(entry.id)))
-                if declared is not None:
-                    modules[directory] = declared
-            elif directory in found:
-                found[directory].append((name, str(entry.id)))
+    modules: dict[str, str | None] = {}
     packages = {}
     for directory in directories:
-        root = next((d for d in _ancestors(directory) if d in modules), None)
-        module = (os.fspath(top / root), modules[root]) if root is not None else module_above(os.fspath(top))
+        files = {name: entry for name, entry in _tree_entries(tree, directory).items() if name.endswith(".go")}
+        for path, entry in changes.items():
+            where, name = posixpath.split(path)
+            if where == directory and name.endswith(".go"):
+                files[name] = entry
+        listed = tuple(sorted((name, str(oid)) for name, (oid, mode) in files.items() if oid is not None and mode in _REGULAR_FILES))
+        module = module_above(os.fspath(top))
+        for ancestor in _ancestors(directory):
+            if ancestor not in modules:
+                modules[ancestor] = _module_in(repo, tree, changes, ancestor)
+            declared = modules[ancestor]
+            if declared is not None:
+                module = (os.fspath(top / ancestor), declared)
+                break
         place = os.fspath(top / directory) if directory else os.fspath(top)
-        packages[directory] = IndexDirectory(os.fspath(git.git_dir), place, tuple(sorted(found[directory])), module)
+        packages[directory] = IndexDirectory(repo.path, place, listed, module)
     return packages
+
+
+def _tree_entries(tree: pygit2.Tree | None, directory: str) -> dict[str, tuple[pygit2.Oid | None, FileMode]]:
+    if tree is None:
+        return {}
+    try:
+        sub = tree[directory].peel(pygit2.Tree) if directory else tree
+    except (KeyError, ValueError, pygit2.GitError):
+        return {}
+    return {entry.name: (entry.id, FileMode(entry.filemode)) for entry in sub if entry.name is not None}
+
+
+def _module_in(repo: pygit2.Repository, tree: pygit2.Tree | None, changes: _Changes, directory: str) -> str | None:
+    """The module path the index's `directory/go.mod` declares, or None (none there, or unreadable)."""
+    path = posixpath.join(directory, "go.mod")
+    oid, mode = changes.get(path) or _tree_entries(tree, directory).get("go.mod", (None, FileMode(0)))
+    if oid is None or mode not in _REGULAR_FILES:
+        return None
+    return module_path(read_blob(repo.path, str(oid)))
 
 
 def _ancestors(directory: str) -> Iterator[str]:
@@ -461,10 +497,6 @@ def _ancestors(directory: str) -> Iterator[str]:
     yield ""
 
 
-def _glob_escape(path: str) -> str:
-    return "".join("\\" + c if c in "*?[\\" else c for c in path)
-
-
 def _restaged_in(package: IndexDirectory, name: str, new_id: pygit2.Oid) -> IndexDirectory:
     files = tuple((n, str(new_id) if n == name else oid) for n, oid in package.files)
     return package._replace(files=files)
@@ -473,6 +505,11 @@ def _restaged_in(package: IndexDirectory, name: str, new_id: pygit2.Oid) -> Inde
 @functools.cache
 def _repository(git_dir: str) -> pygit2.Repository:
     return pygit2.Repository(git_dir)
+
+
+def blob_id(data: bytes) -> str:
+    """The id git gives a blob of these bytes."""
+    return str(pygit2.hash(data))
 
 
 def read_blob(git_dir: str, oid: str) -> bytes:

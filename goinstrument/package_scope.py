@@ -121,15 +121,31 @@ def _go_sources(directory: Where) -> tuple[tuple[str, bytes], ...]:
 
 @lru_cache(maxsize=16)
 def _index_sources(directory: IndexDirectory) -> tuple[tuple[str, bytes], ...]:
-    from goinstrument.gitops import GitError, read_blob
+    """The staged blobs of the directory: the working-tree file where it holds the blob (its id
+    is the blob's: most files are not changed, and reading one is cheaper than a blob), else
+    the blob from the repository."""
+    from goinstrument.gitops import GitError, blob_id, read_blob
 
     sources = []
     for name, oid in directory.files:
+        try:
+            with open(os.path.join(directory.path, name), "rb") as f:
+                data = f.read()
+            if blob_id(data) == oid:
+                sources.append((name, data))
+                continue
+        except OSError:
+            pass
         try:
             sources.append((name, read_blob(directory.git_dir, oid)))
         except GitError:
             continue
     return tuple(sources)
+
+
+def same_files(a: Where, b: Where) -> bool:
+    """Whether the two places hold the same .go files, byte for byte."""
+    return a == b or dict(_go_sources(a)) == dict(_go_sources(b))  # in any order
 
 
 # init functions ---------------------------------------------------------------------

@@ -28,10 +28,7 @@ from goinstrument.result import Outcome, Position, Problem, Result, Source
 def file_info(source: Source, options: RewriteOptions) -> FileInfo:
     """Everything the core needs from disk, as values."""
     backend = load_backend(options.backend)
-    # Where the package's other files (and go.mod) are read: the index's for a staged blob, which
-    # is what is committed with it, else the file's directory on disk.
-    directory: package_scope.Where = source.package or os.path.dirname(os.path.abspath(source.place))
-    module = source.package.module if source.package is not None else gomod.ON_DISK
+    directory, module = _package_of(source)
     siblings: frozenset[str] = frozenset()
     if options.action is not Action.REMOVE:  # removing adds no import: the package's names do not matter
         siblings = package_declarations(directory, import_name_candidates(backend))
@@ -47,6 +44,14 @@ def file_info(source: Source, options: RewriteOptions) -> FileInfo:
         init_functions_before=package_scope.init_functions_before(os.fspath(source.place), directory) if _init_holds_literal(src) else 0,
         package_aliases=package_scope.package_aliases(directory) if b"func (" in src else (),
     )
+
+
+def _package_of(source: Source) -> tuple[package_scope.Where, gomod.Module]:
+    """Where the package's other files (and go.mod) are read: the index's for a staged blob, which
+    is what is committed with it, else the file's directory on disk."""
+    if source.package is not None:
+        return source.package, source.package.module
+    return os.path.dirname(os.path.abspath(source.place)), gomod.ON_DISK
 
 
 _INIT_BODY = re.compile(rb"^func\s+init\s*\(\s*\)\s*\{(.*?)^\}", re.MULTILINE | re.DOTALL)
@@ -84,6 +89,11 @@ def same_outcome(a: Source, b: Source, options: RewriteOptions) -> bool:
     if not _may_change(a.data, options):
         return True
     try:
+        (where_a, module_a), (where_b, module_b) = _package_of(a), _package_of(b)
+        same_module = gomod.import_path(a.place, module_a) == gomod.import_path(b.place, module_b)
+        same_tracer = tracer_for(a.place, options, a.data, module_a) == tracer_for(b.place, options, b.data, module_b)
+        if same_module and same_tracer and package_scope.same_files(where_a, where_b):
+            return True  # file_info would be the same: spared
         return file_info(a, options) == file_info(b, options)
     except Exception:  # process reports it, for each
         return False
