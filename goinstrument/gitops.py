@@ -448,14 +448,16 @@ def _index_directories(repo: pygit2.Repository, top: Path, changes: _Changes, pa
     head = _head_commit(repo)
     tree = head.tree if head is not None else None
     directories = sorted({posixpath.dirname(p) for p in paths})
+    changed: dict[str, dict[str, tuple[pygit2.Oid | None, FileMode]]] = {d: {} for d in directories}
+    for path, entry in changes.items():
+        where, name = posixpath.split(path)
+        if where in changed and name.endswith(".go"):
+            changed[where][name] = entry
     modules: dict[str, str | None] = {}
     packages = {}
     for directory in directories:
         files = {name: entry for name, entry in _tree_entries(tree, directory).items() if name.endswith(".go")}
-        for path, entry in changes.items():
-            where, name = posixpath.split(path)
-            if where == directory and name.endswith(".go"):
-                files[name] = entry
+        files.update(changed[directory])
         listed = tuple(sorted((name, str(oid)) for name, (oid, mode) in files.items() if oid is not None and mode in _REGULAR_FILES))
         module = module_above(os.fspath(top))
         for ancestor in _ancestors(directory):

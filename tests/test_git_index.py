@@ -14,22 +14,16 @@ import time
 from pathlib import Path
 
 import pytest
+import test_hook
 from gitrepo import GO_FUNC, GitRepo, git_env
+from test_hook import G_FUNC
 
 from goinstrument.hook import install_hook
 
-SPAN = 'otel.Tracer("example.com/shop").Start(ctx, "F")'
-G_FUNC = "\nfunc G(ctx context.Context) (int, error) { return 0, nil }\n"
+repo = test_hook.repo  # the fixture: a module whose committed file has no span yet, with the hook installed
+
 ORDERS = 'package shop\n\nimport "context"\n\nfunc Order(ctx context.Context) error { return nil }\n'
 PLAIN_CODES = '\t"go.opentelemetry.io/otel/codes"\n'
-
-
-@pytest.fixture
-def repo(tmp_path) -> GitRepo:
-    """A module whose committed file has no span yet, with the hook installed."""
-    repo = GitRepo.go_module(tmp_path / "repo", {"shop.go": GO_FUNC})
-    install_hook(repo.root)
-    return repo
 
 
 def committed(repo: GitRepo, proc: subprocess.CompletedProcess, rel: str) -> str:
