@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from functools import cache, lru_cache
 from typing import NamedTuple
 
@@ -128,19 +129,28 @@ def _index_sources(directory: IndexDirectory) -> tuple[tuple[str, bytes], ...]:
 
     sources = []
     for name, oid in directory.files:
-        try:
-            with open(os.path.join(directory.path, name), "rb") as f:
-                data = f.read()
-            if blob_id(data) == oid:
-                sources.append((name, data))
-                continue
-        except OSError:
-            pass
+        data = _regular_file(os.path.join(directory.path, name))
+        if data is not None and blob_id(data) == oid:
+            sources.append((name, data))
+            continue
         try:
             sources.append((name, read_blob(directory.git_dir, oid)))
         except GitError:
             continue
     return tuple(sources)
+
+
+def _regular_file(path: str) -> bytes | None:
+    """The bytes of a regular file, or None: opened without blocking (a pipe would wait for a writer)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as f:
+        try:
+            return f.read() if stat.S_ISREG(os.fstat(fd).st_mode) else None
+        except OSError:
+            return None
 
 
 def same_files(a: Where, b: Where) -> bool:
