@@ -1,12 +1,17 @@
-"""Git queries, through pygit2: the .go files changed since a revision, the staged files, the index.
+"""Git queries: the .go files changed since a revision, the staged files, the index.
 
-Nothing here instruments, reads the working tree's sources or reports; nothing runs the git command.
+Through pygit2, but the index of the pre-commit hook, which the git command reads and writes.
+Nothing here instruments, reads the working tree's sources or reports.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
+import posixpath
+import subprocess
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -14,10 +19,11 @@ from typing import NamedTuple
 import pygit2
 from pygit2.enums import DeltaStatus, FileMode
 
+from goinstrument.gomod import module_above, module_path
 from goinstrument.result import GitError as GitError  # raised here, defined with the other values
+from goinstrument.result import IndexDirectory
 
 _REGULAR_FILES = (FileMode.BLOB, FileMode.BLOB_EXECUTABLE)
-_INTENT_TO_ADD = 1 << 13  # GIT_INDEX_ENTRY_INTENT_TO_ADD: `git add -N`, nothing staged yet
 _EMPTY_BLOB = pygit2.Oid(hex="e69de29bb2d1d6434b8b29ae775ad8c2e48c5391")
 
 
@@ -38,7 +44,9 @@ def open_repository(start: Path) -> pygit2.Repository:
 
     As git does, GIT_DIR (and GIT_WORK_TREE) name the repository and its working tree
     when they are set (a bare repository with a separate work tree: the dotfiles pattern),
-    relative to the current directory; then `start` is not looked at.
+    relative to the current directory; then `start` is not looked at. With GIT_DIR and
+    neither GIT_WORK_TREE nor core.worktree, git takes the current directory as the top
+    of the working tree (unless core.bare says the repository is bare): so do we.
     """
     start = Path(start)
     where = start if start.is_dir() or not start.exists() else start.parent
@@ -50,6 +58,8 @@ def open_repository(start: Path) -> pygit2.Repository:
             repo = pygit2.Repository(os.fspath(where))
             if work_tree:
                 repo.workdir = os.fspath(Path(work_tree).absolute())
+            elif not repo.is_bare and not _configured(repo, "core.worktree"):
+                repo.workdir = os.fspath(Path.cwd())
         else:
             found = pygit2.discover_repository(os.fspath(where))
             repo = pygit2.Repository(found) if found else None
@@ -60,6 +70,13 @@ def open_repository(start: Path) -> pygit2.Repository:
     if repo.is_bare:
         raise GitError(f"{repo.path} is a bare repository: there is no working tree to instrument")
     return repo
+
+
+def _configured(repo: pygit2.Repository, key: str) -> bool:
+    try:
+        return bool(repo.config[key])
+    except KeyError:
+        return False
 
 
 def worktree_top(start: Path) -> Path:
@@ -217,6 +234,11 @@ def _same_as_in(tree: pygit2.Tree, rel: str, full: Path) -> bool:
 
 # --- --staged ---------------------------------------------------------------------------------
 
+# The index is read and written by git itself (`git diff-index`, `git ls-files`, `git update-index`):
+# then every index format git knows (split index, sparse index, any version or extension) is read
+# and written as git writes it, with each entry's flags; libgit2 refuses some of them. The blobs
+# are read and written through pygit2: objects have one format, and writing one is safe at any time.
+
 
 class StagedFile(NamedTuple):
     path: str  # relative to the working tree, "/"-separated, as in the index
@@ -228,72 +250,224 @@ class StagedIndex:
     """The index the pre-commit hook works on, and what it stages.
 
     The index is the one named by GIT_INDEX_FILE when git sets it (`git commit
-    -a`, `git commit PATH`), else the repository's own. `stage` replaces an
-    entry's blob (same mode); `write` writes the index once, and, where git is
-    committing a temporary index, the locked real one too.
+    -a`, `git commit PATH`), else the repository's own. `stage` writes a blob to
+    put in place of an entry's (same mode); `write` updates the index once, as
+    git does: `<index>.lock` taken (created exclusively) and held while the index
+    is read again, changed and written, then renamed over the index. An entry
+    changed by someone else since it was read (a `git add` in another terminal)
+    keeps what they staged. Where git is committing a temporary index, the
+    locked real one gets the same update.
     """
 
     def __init__(self, start: Path):
         with _git_errors():
             self._repo = open_repository(start)
             self.top = _workdir(self._repo)
-            self._index_path = _index_path(self._repo)
-            self._index = _open_index(self._index_path)
-        self._restaged: dict[str, tuple[pygit2.Oid, pygit2.Oid]] = {}
+        self._git = _Git(Path(self._repo.path), self.top, _index_path(self._repo))
+        with _git_errors():
+            self._changes = _staged_changes(self._git, _head_commit(self._repo))
+        self._files = _staged_files(self._changes)
+        self._restaged: dict[str, tuple[StagedFile, pygit2.Oid]] = {}
+        self._packages: dict[str, IndexDirectory] | None = None
+        self.kept: list[str] = []  # the paths `write` left as someone else staged them meanwhile
 
     def files(self) -> list[StagedFile]:
         """Index entries that differ from HEAD (all of them with no commits yet): regular files only."""
-        with _git_errors():
-            return list(_staged_files(self._repo, self._index))
+        return list(self._files)
 
     def blob(self, file: StagedFile) -> bytes:
         with _git_errors():
             return self._repo[file.id].peel(pygit2.Blob).data
 
+    def filter(self, file: StagedFile) -> str | None:
+        """The clean filter git applies to the file when it is staged (`filter` attribute with a
+        clean or process command configured), or None: the blob is the filter's output then."""
+        return _filter(self._repo, file.path)
+
+    def package(self, file: StagedFile) -> IndexDirectory:
+        """Where the staged file's package lives in the index: its directory's .go entries (the
+        staged blobs, not the working-tree files) and the module the index's go.mod files name."""
+        if self._packages is None:
+            with _git_errors():
+                self._packages = _index_directories(self._repo, self.top, self._changes, [f.path for f in self._files])
+        return self._packages[posixpath.dirname(file.path)]
+
     def stage(self, file: StagedFile, data: bytes) -> pygit2.Oid:
-        """Put `data` in the index in place of the file's blob; the new blob's id."""
+        """Write `data` as the blob to stage in place of the file's (at `write`); the new blob's id."""
         with _git_errors():
             new_id = self._repo.create_blob(data)
-            self._index.add(pygit2.IndexEntry(file.path, new_id, file.mode))
-        self._restaged[file.path] = (file.id, new_id)
+        self._restaged[file.path] = (file, new_id)
+        if self._packages is not None:
+            directory = posixpath.dirname(file.path)
+            self._packages[directory] = _restaged_in(self._packages[directory], posixpath.basename(file.path), new_id)
         return new_id
 
     def write(self) -> None:
         if not self._restaged:
             return
-        with _git_errors():
-            _write_index(self._index, self._index_path)
-            _follow_in_real_index(self._index_path, self._restaged)
+        _test_pause("read")
+        changes = {path: (file.id, new_id, file.mode) for path, (file, new_id) in self._restaged.items()}
+        self.kept = _update_index(self._git, changes)
+        real = _real_index(self._git.index_file)
+        if real is not None:
+            _update_index(self._git._replace(index_file=real), {p: c for p, c in changes.items() if p not in self.kept})
 
 
-def _staged_files(repo: pygit2.Repository, index: pygit2.Index) -> Iterator[StagedFile]:
-    """Index entries that differ from HEAD (all of them with no commits yet): regular files only."""
-    head = _head_commit(repo)
-    if head is None:
-        paths = [entry.path for entry in index]
-    else:
-        deltas = head.tree.diff_to_index(index).deltas
-        paths = [d.new_file.path for d in deltas if d.status not in (DeltaStatus.DELETED, DeltaStatus.CONFLICTED)]
-    for path in paths:
+class _Git(NamedTuple):
+    """The git command, run on this repository, working tree and index whatever the current directory."""
+
+    git_dir: Path
+    top: Path
+    index_file: Path
+
+    def __call__(self, *args: str, input: bytes | None = None, reading: bool = True) -> bytes:
+        env = dict(os.environ)
+        env.pop("GIT_PREFIX", None)
+        env.update(GIT_DIR=os.fspath(self.git_dir), GIT_WORK_TREE=os.fspath(self.top), GIT_INDEX_FILE=os.fspath(self.index_file))
+        if reading:
+            env["GIT_OPTIONAL_LOCKS"] = "0"  # a read must not refresh (and so lock) the index
         try:
-            entry = index[path]
-        except KeyError:  # only conflict stages
+            proc = subprocess.run(["git", *args], cwd=self.top, env=env, input=input, capture_output=True, check=False)
+        except OSError as exc:
+            raise GitError(f"cannot run git: {exc.strerror or exc}") from None
+        if proc.returncode != 0:
+            said = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+            message = said[-1].removeprefix("fatal: ").removeprefix("error: ") if said else f"failed (exit {proc.returncode})"
+            raise GitError(f"git {args[0]}: {message}")
+        return proc.stdout
+
+
+# path -> (blob id, mode) of each index entry that differs from HEAD's tree (None: deleted);
+# with no commits yet, every entry
+_Changes = dict[str, tuple[pygit2.Oid | None, FileMode]]
+
+
+def _staged_changes(git: _Git, head: pygit2.Commit | None) -> _Changes:
+    """What the index holds that HEAD does not: one `git diff-index` (`git ls-files` with no commit)."""
+    if head is None:
+        return {e.path: (e.id, e.mode) for e in _index_entries(git) if e.stage == 0}
+    changes: _Changes = {}
+    fields = git("diff-index", "--cached", "-z", "--no-renames", "HEAD").split(b"\0")
+    for meta, path in zip(fields[0:-1:2], fields[1::2], strict=True):
+        _, mode, _, oid, status = meta.decode().split(" ")
+        if status == "U":  # unmerged: no one staged content
             continue
-        if entry.mode in _REGULAR_FILES and not _intent_to_add(index, path):
-            yield StagedFile(os.fspath(entry.path), entry.id, entry.mode)
+        changes[os.fsdecode(path)] = (None, FileMode(0)) if status == "D" else (pygit2.Oid(hex=oid), FileMode(int(mode, 8)))
+    return changes
 
 
-def _intent_to_add(index: pygit2.Index, path: str) -> bool:
-    """`git add -N` entries hold the empty blob and are not committed: nothing to instrument."""
-    if index[path].id != _EMPTY_BLOB:
-        return False
-    try:  # pygit2's IndexEntry does not carry the flag: ask libgit2 through pygit2's own binding
-        from pygit2.ffi import C, ffi
+def _staged_files(changes: _Changes) -> list[StagedFile]:
+    """The regular files staged, not `git add -N` ones (the empty blob: nothing staged yet, and
+    nothing to instrument anyway)."""
+    return [
+        StagedFile(path, oid, mode)
+        for path, (oid, mode) in changes.items()
+        if oid is not None and mode in _REGULAR_FILES and oid != _EMPTY_BLOB
+    ]
 
-        centry = C.git_index_get_bypath(index._index, os.fsencode(path), 0)
-        return centry != ffi.NULL and bool(centry.flags_extended & _INTENT_TO_ADD)
-    except (ImportError, AttributeError):
-        return True  # an empty staged blob: nothing to instrument either way
+
+class _Entry(NamedTuple):
+    path: str
+    id: pygit2.Oid
+    mode: FileMode
+    stage: int
+    tag: str  # `git ls-files -v`: lower case for assume-unchanged, S for skip-worktree, ...
+
+
+def _index_entries(git: _Git, *pathspecs: str) -> list[_Entry]:
+    """The index's entries (under the pathspecs), as `git ls-files -s -v` gives them."""
+    out = git("ls-files", "-z", "-s", "-v", "--", *pathspecs)
+    entries = []
+    for record in out.split(b"\0")[:-1]:
+        meta, path = record.split(b"\t", 1)
+        tag, mode, oid, stage = meta.decode().split(" ")
+        entries.append(_Entry(os.fsdecode(path), pygit2.Oid(hex=oid), FileMode(int(mode, 8)), int(stage), tag))
+    return entries
+
+
+def _literal(path: str) -> str:
+    return f":(top,literal){path}"
+
+
+def _update_index(git: _Git, changes: dict[str, tuple[pygit2.Oid, pygit2.Oid, FileMode]]) -> list[str]:
+    """Stage each path's new blob where the index still holds its old one (same mode), under the
+    index's lock; the paths left as they were (someone staged them again meanwhile).
+
+    As git does: `<index>.lock` created exclusively, the index copied into it and changed there by
+    `git update-index` (which locks `<index>.lock.lock` for its own write), then renamed over the
+    index. Each entry keeps its flags: `update-index --index-info` gives a fresh entry, so
+    assume-unchanged and skip-worktree are set again where the old entry had them."""
+    lock = git.index_file.with_name(git.index_file.name + ".lock")
+    _lock(lock, git.index_file)
+    try:
+        locked = git._replace(index_file=lock)
+        _test_pause("locked")
+        now = {e.path: e for chunk in _chunks(sorted(changes)) for e in _index_entries(locked, *map(_literal, chunk)) if e.stage == 0}
+        kept = [p for p, (old, _, mode) in changes.items() if p not in now or (now[p].id, now[p].mode) != (old, mode)]
+        todo = [p for p in changes if p not in kept]
+        if todo:
+            info = b"".join(b"%o %s\t%s\0" % (changes[p][2], str(changes[p][1]).encode(), os.fsencode(p)) for p in todo)
+            locked("update-index", "-z", "--index-info", input=info, reading=False)
+            for flag, marked in (("--assume-unchanged", str.islower), ("--skip-worktree", lambda tag: tag in "Ss")):
+                again = [p for p in todo if marked(now[p].tag)]
+                if again:
+                    locked("update-index", "-z", flag, "--stdin", input=b"".join(os.fsencode(p) + b"\0" for p in again), reading=False)
+        os.replace(lock, git.index_file)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(lock)
+        raise
+    return kept
+
+
+def _lock(lock: Path, index: Path, wait: float = 2.0) -> None:
+    """Take the index's lock as git does (create `<index>.lock`, exclusively), holding the index's
+    bytes; a lock held by another git command is waited for a little, as it is usually brief."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            break
+        except FileExistsError:
+            if time.monotonic() >= deadline:
+                raise GitError(
+                    f"cannot lock the git index: {lock} exists; another git process seems to be running in this repository"
+                    " (if not, remove the file and commit again)"
+                ) from None
+            time.sleep(0.05)
+        except OSError as exc:
+            raise GitError(f"cannot lock the git index {index}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(index.read_bytes())  # read now that no git command may write it
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(lock)
+        raise GitError(f"cannot read the git index {index}: {exc.strerror or exc}") from None
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(lock)
+        raise
+
+
+def _chunks(paths: list[str], size: int = 1000) -> Iterator[list[str]]:
+    for start in range(0, len(paths), size):
+        yield paths[start : start + size]
+
+
+def _test_pause(where: str) -> None:
+    """GOINSTRUMENT_TEST_INDEX_PAUSE=WHERE:FILE pauses at WHERE (`read`: after the index was read,
+    before it is locked for the update; `locked`: with the lock held) until FILE, which it creates,
+    is removed (a minute at most): the tests' way to run a real `git add` in the window, instead of
+    a race left to chance."""
+    setting = os.environ.get("GOINSTRUMENT_TEST_INDEX_PAUSE", "")
+    if not setting.startswith(where + ":"):
+        return
+    flag = Path(setting.split(":", 1)[1])
+    flag.touch()
+    deadline = time.monotonic() + 60
+    while flag.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 def _index_path(repo: pygit2.Repository) -> Path:
@@ -304,50 +478,125 @@ def _index_path(repo: pygit2.Repository) -> Path:
     return Path(repo.path) / "index"
 
 
-def _open_index(path: Path) -> pygit2.Index:
-    if not path.exists():
-        return pygit2.Index(os.fspath(path))  # no index yet: nothing staged
-    try:
-        with open(path, "rb") as f:
-            magic = f.read(4)
-    except OSError as exc:
-        raise GitError(f"cannot read the git index {path}: {exc.strerror or exc}") from None
-    if magic != b"DIRC":  # pygit2 would fail with a misleading message, and noise from its destructor
-        raise GitError(f"{path} is not a git index")
-    try:
-        return pygit2.Index(os.fspath(path))
-    except pygit2.GitError as exc:
-        raise GitError(f"cannot read the git index {path}: {exc}") from None
-
-
-def _write_index(index: pygit2.Index, path: Path) -> None:
-    try:
-        index.write()
-    except pygit2.GitError as exc:
-        raise GitError(f"cannot write the git index {path}: {exc}") from None
-
-
-def _follow_in_real_index(index_path: Path, restaged: dict[str, tuple[pygit2.Oid, pygit2.Oid]]) -> None:
+def _real_index(index: Path) -> Path | None:
     """`git commit PATH` commits a temporary index, then installs the locked real one as it was.
 
     Git runs the hook on `next-index-*.lock` while `index.lock` holds the real index
     to be installed after the commit; without the same change there, the files would
     show up as staged reversions of the commit just made.
     """
-    if not (index_path.name.startswith("next-index-") and index_path.suffix == ".lock"):
-        return
-    real_path = index_path.parent / "index.lock"
-    if not real_path.exists():
-        return
-    real = _open_index(real_path)
-    changed = False
-    for path, (old_id, new_id) in restaged.items():
-        try:
-            entry = real[path]
-        except KeyError:
-            continue
-        if entry.id == old_id:
-            real.add(pygit2.IndexEntry(path, new_id, entry.mode))
-            changed = True
-    if changed:
-        _write_index(real, real_path)
+    if not (index.name.startswith("next-index-") and index.suffix == ".lock"):
+        return None
+    real = index.parent / "index.lock"
+    return real if real.exists() else None
+
+
+# --- the packages of the index ------------------------------------------------------------------
+
+
+def _index_directories(repo: pygit2.Repository, top: Path, changes: _Changes, paths: Sequence[str]) -> dict[str, IndexDirectory]:
+    """For each directory holding one of `paths`: its .go entries in the index, and the module
+    of the nearest go.mod the index holds at or above it (or, above the working tree, on disk).
+    The index is HEAD's tree with the staged changes: read without another look at the index."""
+    head = _head_commit(repo)
+    tree = head.tree if head is not None else None
+    directories = sorted({posixpath.dirname(p) for p in paths})
+    changed: dict[str, dict[str, tuple[pygit2.Oid | None, FileMode]]] = {d: {} for d in directories}
+    for path, entry in changes.items():
+        where, name = posixpath.split(path)
+        if where in changed and name.endswith(".go"):
+            changed[where][name] = entry
+    modules: dict[str, str | None] = {}
+    packages = {}
+    for directory in directories:
+        files = {name: entry for name, entry in _tree_entries(tree, directory).items() if name.endswith(".go")}
+        files.update(changed[directory])
+        listed = tuple(sorted((name, str(oid)) for name, (oid, mode) in files.items() if oid is not None and mode in _REGULAR_FILES))
+        module = module_above(os.fspath(top))
+        for ancestor in _ancestors(directory):
+            if ancestor not in modules:
+                modules[ancestor] = _module_in(repo, tree, changes, ancestor)
+            declared = modules[ancestor]
+            if declared is not None:
+                module = (os.fspath(top / ancestor), declared)
+                break
+        place = os.fspath(top / directory) if directory else os.fspath(top)
+        packages[directory] = IndexDirectory(repo.path, place, listed, module)
+    return packages
+
+
+def _tree_entries(tree: pygit2.Tree | None, directory: str) -> dict[str, tuple[pygit2.Oid | None, FileMode]]:
+    if tree is None:
+        return {}
+    try:
+        sub = tree[directory].peel(pygit2.Tree) if directory else tree
+    except (KeyError, ValueError, pygit2.GitError):
+        return {}
+    return {entry.name: (entry.id, FileMode(entry.filemode)) for entry in sub if entry.name is not None}
+
+
+def _module_in(repo: pygit2.Repository, tree: pygit2.Tree | None, changes: _Changes, directory: str) -> str | None:
+    """The module path the index's `directory/go.mod` declares, or None (none there, or unreadable)."""
+    path = posixpath.join(directory, "go.mod")
+    oid, mode = changes.get(path) or _tree_entries(tree, directory).get("go.mod", (None, FileMode(0)))
+    if oid is None or mode not in _REGULAR_FILES:
+        return None
+    return module_path(read_blob(repo.path, str(oid)))
+
+
+def _ancestors(directory: str) -> Iterator[str]:
+    """`a/b`, `a`, `` (the top): the directory and those above it, inside the working tree."""
+    while directory:
+        yield directory
+        directory = posixpath.dirname(directory)
+    yield ""
+
+
+def _restaged_in(package: IndexDirectory, name: str, new_id: pygit2.Oid) -> IndexDirectory:
+    files = tuple((n, str(new_id) if n == name else oid) for n, oid in package.files)
+    return package._replace(files=files)
+
+
+@functools.cache
+def _repository(git_dir: str) -> pygit2.Repository:
+    return pygit2.Repository(git_dir)
+
+
+def blob_id(data: bytes) -> str:
+    """The id git gives a blob of these bytes."""
+    return str(pygit2.hash(data))
+
+
+def read_blob(git_dir: str, oid: str) -> bytes:
+    """A blob's bytes from the repository at `git_dir` (opened once a process)."""
+    with _git_errors():
+        return _repository(git_dir)[pygit2.Oid(hex=oid)].peel(pygit2.Blob).data
+
+
+# --- attributes -----------------------------------------------------------------------------------
+
+
+def _check_attr(repo: pygit2.Repository, path: str, attribute: str) -> str | None:
+    """`git check-attr` of one path given as its bytes; None where it is unspecified (or git fails)."""
+    proc = subprocess.run(
+        ["git", "check-attr", "-z", attribute, "--", os.fsencode(path)], cwd=repo.workdir or repo.path, capture_output=True, check=False
+    )
+    fields = proc.stdout.split(b"\0")
+    if proc.returncode != 0 or len(fields) < 3 or fields[2] in (b"unspecified", b"unset"):
+        return None
+    return fields[2].decode("utf-8", "replace")
+
+
+def _filter(repo: pygit2.Repository, path: str) -> str | None:
+    try:
+        name = repo.get_attr(path, "filter")
+    except pygit2.GitError:
+        return None
+    except UnicodeEncodeError:  # a name that is not UTF-8, which pygit2 cannot pass on: git's own answer
+        name = _check_attr(repo, path, "filter")
+    if not isinstance(name, str) or not name:
+        return None
+    for command in ("clean", "process"):
+        if _configured(repo, f"filter.{name}.{command}"):
+            return name
+    return None

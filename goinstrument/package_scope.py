@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from functools import cache, lru_cache
 from typing import NamedTuple
 
@@ -22,7 +23,11 @@ from tree_sitter import Node
 
 from goinstrument import behaviour, buildtags, initorder, rangefunc, runtimenames, syntax
 from goinstrument.imports import read_imports
-from goinstrument.result import Position
+from goinstrument.result import IndexDirectory, Position
+
+# Where a package's files are read: a directory on disk (the working tree's files), or a
+# directory of the index (the staged blobs: what the pre-commit hook commits).
+Where = str | IndexDirectory
 
 _TOP_LEVEL = re.compile(rb"^(?:func|var|const|type)\s+((?:\w+\s*,\s*)*\w+)", re.MULTILINE)
 # A group's first member may share the `(` line (a one-line group runs on to a later
@@ -63,7 +68,7 @@ def declared_names(src: bytes) -> set[str]:
 
 
 @lru_cache(maxsize=256)
-def package_declarations(directory: str, wanted: frozenset[str]) -> frozenset[str]:
+def package_declarations(directory: Where, wanted: frozenset[str]) -> frozenset[str]:
     """Which of `wanted` some .go file in `directory` declares at top level (tests
     included: they share the package). Only files that mention one of them are scanned."""
     # Substring tests are fast; a name holding another (otelcodes, codes) needs no test of its own.
@@ -81,14 +86,17 @@ _Stamp = tuple[tuple[str, int, int], ...]  # (name, mtime in ns, size) of each f
 _last_read: tuple[str, _Stamp, tuple[tuple[str, bytes], ...]] = ("", (), ())
 
 
-def _go_sources(directory: str) -> tuple[tuple[str, bytes], ...]:
+def _go_sources(directory: Where) -> tuple[tuple[str, bytes], ...]:
     """(name, bytes) of each .go file in `directory` that can be read, those whose name starts
     with . or _ included. Regular files only: a pipe named x.go would block the read.
 
     The last directory read is kept while its files' names, times and sizes stay the same: a
     file's sibling declarations, aliases and init functions come from one read of its directory.
+    A directory of the index is read from its blobs (named by their ids: no stamp needed).
     """
     global _last_read
+    if isinstance(directory, IndexDirectory):
+        return _index_sources(directory)
     try:
         listed = [e for e in os.scandir(directory) if e.name.endswith(".go") and e.is_file()]
     except OSError:
@@ -115,10 +123,48 @@ def _go_sources(directory: str) -> tuple[tuple[str, bytes], ...]:
     return _last_read[2]
 
 
+@lru_cache(maxsize=16)
+def _index_sources(directory: IndexDirectory) -> tuple[tuple[str, bytes], ...]:
+    """The staged blobs of the directory: the working-tree file where it holds the blob (its id
+    is the blob's: most files are not changed, and reading one is cheaper than a blob), else
+    the blob from the repository."""
+    from goinstrument.gitops import GitError, blob_id, read_blob
+
+    sources = []
+    for name, oid in directory.files:
+        data = _regular_file(os.path.join(directory.path, name))
+        if data is not None and blob_id(data) == oid:
+            sources.append((name, data))
+            continue
+        try:
+            sources.append((name, read_blob(directory.git_dir, oid)))
+        except GitError:
+            continue
+    return tuple(sources)
+
+
+def _regular_file(path: str) -> bytes | None:
+    """The bytes of a regular file, or None: opened without blocking (a pipe would wait for a writer)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as f:
+        try:
+            return f.read() if stat.S_ISREG(os.fstat(fd).st_mode) else None
+        except OSError:
+            return None
+
+
+def same_files(a: Where, b: Where) -> bool:
+    """Whether the two places hold the same .go files, byte for byte."""
+    return a == b or dict(_go_sources(a)) == dict(_go_sources(b))  # in any order
+
+
 # contexts compared by identity ---------------------------------------------------------
 
 @lru_cache(maxsize=256)
-def context_comparison(directory: str) -> tuple[str, Position] | None:
+def context_comparison(directory: Where) -> tuple[str, Position] | None:
     """(file name, position) of the first comparison of contexts by identity in the directory's
     .go files, test files included (behaviour.first_comparison), or None: a package fact, found
     once per directory (a text prefilter first: most files are never parsed)."""
@@ -139,7 +185,7 @@ class _GoFile(NamedTuple):
     inits: int  # `func init` declared at top level
 
 
-def init_functions_before(path: str) -> int:
+def init_functions_before(path: str, where: Where | None = None) -> int:
     """How many `func init` the package's files that cmd/compile reads before `path` declare.
 
     The compiler numbers a package's init functions init.0, init.1, ... in the
@@ -153,9 +199,10 @@ def init_functions_before(path: str) -> int:
     counted too (a source rewrite does not know the target): the names are
     those of a build that compiles every file the constraints allow together.
     The count only matters to a file that declares `func init` itself: a
-    driver may skip the call (and the directory scan) for the others.
+    driver may skip the call (and the directory scan) for the others. The files are those of
+    `where` (default: `path`'s directory on disk).
     """
-    order = _build_order(path)
+    order = _build_order(path, where)
     if not order:
         return 0
     base = os.path.basename(path)
@@ -163,11 +210,11 @@ def init_functions_before(path: str) -> int:
     return sum(f.inits for f in order[:index])
 
 
-def _build_order(path: str) -> list[_GoFile]:
+def _build_order(path: str, where: Where | None = None) -> list[_GoFile]:
     """The files compiled with `path` (its package's, its test build's for a _test.go file), in the
     order cmd/compile reads them (init_functions_before); empty if `path` is not one of them."""
     directory, base = os.path.split(os.path.abspath(path))
-    files = _go_files(directory)
+    files = _go_files(directory if where is None else where)
     this = next((f for f in files if f.name == base), None)
     if this is None:
         return []
@@ -179,16 +226,17 @@ def _build_order(path: str) -> list[_GoFile]:
     return sorted(same, key=lambda f: (f.cgo, f.name.endswith("_test.go"), f.name))
 
 
-def package_literal_numbers(path: str) -> tuple[int, ...]:
+def package_literal_numbers(path: str, where: Where | None = None) -> tuple[int, ...]:
     """The runtime numbers (init.funcN) of the package-level function literals of `path`, in
     source order, as its build numbers them across the package (initorder.py). Only a file with
-    a package-level literal needs it: a driver may skip the call for the others."""
-    order = _build_order(path)
+    a package-level literal needs it: a driver may skip the call for the others. The files are
+    those of `where` (default: `path`'s directory on disk)."""
+    order = _build_order(path, where)
     names = tuple(f.name for f in order)
     base = os.path.basename(path)
     if base not in names:
         return ()
-    return _literal_numbers(os.path.dirname(os.path.abspath(path)), names)[names.index(base)]
+    return _literal_numbers(os.path.dirname(os.path.abspath(path)) if where is None else where, names)[names.index(base)]
 
 
 _VAR = re.compile(rb"^var\b", re.MULTILINE)
@@ -196,7 +244,7 @@ _FUNC_NAME = re.compile(rb"^func\s+(\w+)\s*[\[(]", re.MULTILINE)
 
 
 @lru_cache(maxsize=64)
-def _literal_numbers(directory: str, names: tuple[str, ...]) -> list[tuple[int, ...]]:
+def _literal_numbers(directory: Where, names: tuple[str, ...]) -> list[tuple[int, ...]]:
     """initorder.numbers over the files `names`: only those with a top-level `var` are parsed up
     front; a file declaring a function is parsed when a body of that name is needed."""
     sources = dict(_go_sources(directory))
@@ -227,7 +275,7 @@ def _literal_numbers(directory: str, names: tuple[str, ...]) -> list[tuple[int, 
 
 
 @lru_cache(maxsize=256)
-def _go_files(directory: str) -> tuple[_GoFile, ...]:
+def _go_files(directory: Where) -> tuple[_GoFile, ...]:
     found = []
     for name, data in _go_sources(directory):
         if name[0] in "._":
@@ -263,7 +311,7 @@ MAY_DECLARE_ALIAS = re.compile(rb"type(?<!\wtype)\s*(?:\(|\w+\s*(?:\[[^\]\n]*\]\
 
 
 @lru_cache(maxsize=256)
-def package_aliases(directory: str) -> tuple[tuple[str, str], ...]:
+def package_aliases(directory: Where) -> tuple[tuple[str, str], ...]:
     """`(alias, type)` for each top-level `type A = T` or `type A = *T` in the directory's .go files
     (the type `T` or `*T`, as runtimenames.aliases gives it).
 
@@ -290,7 +338,7 @@ def package_aliases(directory: str) -> tuple[tuple[str, str], ...]:
 
 
 @lru_cache(maxsize=64)
-def package_iterators(directory: str) -> rangefunc.Iterators:
+def package_iterators(directory: Where) -> rangefunc.Iterators:
     """The functions, methods and types the directory's .go files declare that make a range over
     their call a range over a function (rangefunc.py). Each file is parsed: only a file with a
     range whose expression may hold a literal needs it (a driver skips the call for the others)."""

@@ -29,7 +29,7 @@ from goinstrument.result import Outcome, Position, Problem, Result, Source
 def file_info(source: Source, options: RewriteOptions, changed_lines: tuple[tuple[int, int], ...] | None = None) -> FileInfo:
     """Everything the core needs from disk, as values (and, with --new-from-rev, the lines git says changed)."""
     backend = load_backend(options.backend)
-    directory = os.path.dirname(os.path.abspath(source.place))
+    directory, module = _package_of(source)
     siblings: frozenset[str] = frozenset()
     comparison = None
     if options.action is not Action.REMOVE:  # removing adds no import nor span: the package's names do not matter
@@ -38,19 +38,19 @@ def file_info(source: Source, options: RewriteOptions, changed_lines: tuple[tupl
     src = source.data
     return FileInfo(
         source.path,
-        tracer_for(source.place, options, src),
-        gomod.import_path(source.place) or "",
+        tracer_for(source.place, options, src, module),
+        gomod.import_path(source.place, module) or "",
         siblings,
         backend,
         # Only an init function holding a literal, or a method, needs the package's other files for
         # its names: the scans are skipped for the others (package_aliases is read once a directory).
-        init_functions_before=package_scope.init_functions_before(os.fspath(source.place)) if _init_holds_literal(src) else 0,
+        init_functions_before=package_scope.init_functions_before(os.fspath(source.place), directory) if _init_holds_literal(src) else 0,
         package_aliases=package_scope.package_aliases(directory) if b"func (" in src else (),
         context_comparison=comparison,
         package_iterators=package_scope.package_iterators(directory) if _range_needs_package(src) else rangefunc.Iterators(),
-        package_literals=package_scope.package_literal_numbers(os.fspath(source.place)) if _has_package_literal(src) else (),
+        package_literals=package_scope.package_literal_numbers(os.fspath(source.place), directory) if _has_package_literal(src) else (),
         changed_lines=changed_lines,
-        module_path=gomod.module_path(source.place) or "",
+        module_path=gomod.module_of_file(source.place, module) or "",
     )
 
 
@@ -73,6 +73,14 @@ def _range_needs_package(src: bytes) -> bool:
     root = syntax.parse(src).root_node
     imports = {s.local_name: s.path for s in read_imports(root) if s.name not in ("_", ".")}
     return rangefunc.needs_package(syntax.functions(root), imports)
+
+
+def _package_of(source: Source) -> tuple[package_scope.Where, gomod.Module]:
+    """Where the package's other files (and go.mod) are read: the index's for a staged blob, which
+    is what is committed with it, else the file's directory on disk."""
+    if source.package is not None:
+        return source.package, source.package.module
+    return os.path.dirname(os.path.abspath(source.place)), gomod.ON_DISK
 
 
 _INIT_BODY = re.compile(rb"^func\s+init\s*\(\s*\)\s*\{(.*?)^\}", re.MULTILINE | re.DOTALL)
@@ -105,13 +113,34 @@ def _problem(source: Source, pos: Position, message: str) -> Outcome:
     return Outcome(source.path, source.data, source.data, problem=Problem(source.path, pos, message))
 
 
+def same_outcome(a: Source, b: Source, options: RewriteOptions) -> bool:
+    """Whether `b` is sure to have `a`'s outcome: the same bytes, told the same by their packages
+    (a staged blob and its working-tree copy: the index's package and the one on disk)."""
+    if a.data != b.data:
+        return False
+    if not _may_change(a.data, options):
+        return True
+    try:
+        (where_a, module_a), (where_b, module_b) = _package_of(a), _package_of(b)
+        same_module = gomod.import_path(a.place, module_a) == gomod.import_path(b.place, module_b)
+        same_tracer = tracer_for(a.place, options, a.data, module_a) == tracer_for(b.place, options, b.data, module_b)
+        if same_module and same_tracer and package_scope.same_files(where_a, where_b):
+            return True  # file_info would be the same: spared
+        return file_info(a, options) == file_info(b, options)
+    except Exception:  # process reports it, for each
+        return False
+
+
+def _may_change(src: bytes, options: RewriteOptions) -> bool:
+    # Without an import of "context" (or golang.org/x/net/context), no function can take one (nor,
+    # unless --http-handlers or --remove, is a handler's span of interest).
+    handler_code = (options.http_handlers or options.action is Action.REMOVE) and handlers.may_hold(src)
+    return b'context"' in src or b"context`" in src or bool(handler_code)
+
+
 def _process(source: Source, options: RewriteOptions, check: bool, verify: bool, changed_lines: tuple[tuple[int, int], ...] | None) -> Outcome:
     src = source.data
-    handler_code = (options.http_handlers or options.action is Action.REMOVE) and handlers.may_hold(src)
-    if b'context"' not in src and b"context`" not in src and not handler_code:
-        # No import of "context" (or golang.org/x/net/context): no function can take one (nor, unless
-        # --http-handlers or --remove, is a handler's span of interest). Not a skip: there is
-        # simply nothing to do.
+    if not _may_change(src, options):  # not a skip: there is simply nothing to do
         return Outcome(source.path, src, src)
     problem = _not_utf8(source.path, src)
     if problem is not None:

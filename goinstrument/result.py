@@ -254,12 +254,23 @@ class Summary:
         return sum(self.coverage.values(), Coverage())
 
 
+class IndexDirectory(NamedTuple):
+    """A directory as the index holds it: where a staged blob's package lives (its siblings are
+    the staged blobs, not the working-tree files) and the module its go.mod files name."""
+
+    git_dir: str  # the repository whose objects hold the blobs
+    path: str  # the directory on disk, absolute: where the files would be checked out
+    files: tuple[tuple[str, str], ...]  # (name, blob id) of each .go entry, sorted by name
+    module: tuple[str, str] | None  # (root directory, module path) of the nearest go.mod, or None
+
+
 class Source(NamedTuple):
     """One file's bytes, and where it lives (for go.mod, its package's other files and its name)."""
 
     path: str  # as messages show it
     place: Path  # on disk: the working-tree file, or where a staged blob would be checked out
     data: bytes
+    package: IndexDirectory | None = None  # for a staged blob: its directory in the index; else the one on disk
 
 
 class GitError(Exception):

@@ -17,7 +17,7 @@ from goinstrument.fileio import CHANGED, OUTSIDE, READ_ONLY, FileError, inside, 
 from goinstrument.gomod import tracer_for
 from goinstrument.options import Action, ChangedSince, Format, FromPaths, Output, RewriteOptions, RunOptions, Staged, Stdin
 from goinstrument.progress import progress_bar
-from goinstrument.result import Finding, GitError, Outcome, Position, Problem, Source, Summary, quote_path
+from goinstrument.result import Finding, GitError, IndexDirectory, Outcome, Position, Problem, Source, Summary, quote_path
 
 if TYPE_CHECKING:
     from goinstrument import gitops
@@ -222,6 +222,14 @@ class _Stamps:
             self.tracers[directory] = tracer_for(full, self.rewrite, b"")
         return [self.tracers[directory], *self.package(directory)]
 
+    def staged(self, package: IndexDirectory) -> list[object]:
+        """The stamp of a staged blob but its id: its tracer (from the index's go.mod) and its package
+        in the index (the blob ids of its .go entries)."""
+        from _blake2 import blake2b  # hashlib's, without hashlib loading OpenSSL on the hook's path
+
+        tracer = tracer_for(os.path.join(package.path, "_.go"), self.rewrite, b"", package.module)
+        return [tracer, blake2b(repr(package.files).encode(), digest_size=16).hexdigest()]
+
     def package(self, directory: str) -> list[int]:
         if directory not in self.packages:
             count, newest = 0, 0
@@ -326,10 +334,19 @@ def _relative(path: Path) -> Path:
 # --- the staged files (the pre-commit hook) ---------------------------------------------------
 
 
-def _process_work(source: Source, rewrite: RewriteOptions, check: bool, verify: bool) -> Outcome:
-    from goinstrument.process import process
+def _process_work(item: Source | tuple[Source, Source], rewrite: RewriteOptions, check: bool, verify: bool) -> Outcome | None:
+    """A source's outcome; for (blob, copy), None when the copy's is the blob's."""
+    from goinstrument.process import process, same_outcome
 
-    return process(source, rewrite, check=check, verify=verify)
+    if not isinstance(item, Source):  # (blob, copy)
+        if same_outcome(item[0], item[1], rewrite):
+            return None
+        item = item[1]
+    return process(item, rewrite, check=check, verify=verify)
+
+
+def _copy(item: Source | tuple[Source, Source]) -> Source:
+    return item if isinstance(item, Source) else item[1]
 
 
 def run_staged(rewrite: RewriteOptions, options: RunOptions) -> Summary:
@@ -345,60 +362,81 @@ def run_staged(rewrite: RewriteOptions, options: RunOptions) -> Summary:
     from goinstrument import gitops
 
     index = gitops.StagedIndex(Path.cwd())
-    files = [f for f in index.files() if f.path.endswith(".go") and skip_reason(index.top / f.path, rewrite) is None]
+    summary = Summary()
+    files = []
+    for file in index.files():
+        if not file.path.endswith(".go") or skip_reason(index.top / file.path, rewrite) is not None:
+            continue
+        git_filter = index.filter(file)
+        if git_filter is None:
+            files.append(file)
+        else:  # the blob is the filter's output (encrypted, compressed...), not the Go the working tree holds
+            summary.add(Outcome(_display(index.top / file.path), skipped=f"git filter '{git_filter}' applies"))
     cache = Cache(rewrite.cache_key()) if options.use_cache else None
     write = options.output is Output.WRITE
     blobs: list[Source] = []
     worktrees: list[tuple[bytes | None, Source | None]] = []  # the working-tree bytes, and a Source when they differ
-    summary = Summary()
     stamper = _Stamps(rewrite)
     stamps: list[list[object]] = []
     known: dict[int, Outcome] = {}  # id(blob) -> its outcome, for blobs the cache knows clean
-    todo: list[Source] = []
+    todo: list[Source | tuple[Source, Source]] = []  # (blob, copy): a working-tree copy holding the blob's bytes
     for file in files:
         place = index.top / file.path
-        blob = Source(_display(place), place, index.blob(file))
+        package = index.package(file)  # the staged blob's package and go.mod are the index's
+        blob = Source(_display(place), place, index.blob(file), package)
         blobs.append(blob)
-        stamps.append([str(file.id), *stamper.blob(os.path.abspath(place))])
+        stamps.append([str(file.id), *stamper.staged(package)])
         clean, reason = cache.lookup(_staged_key(place), stamps[-1]) if cache is not None else (False, None)
         if clean:
             known[id(blob)] = Outcome(blob.path, blob.data, blob.data, skipped=reason)
         else:
             todo.append(blob)
         on_disk = _read_worktree(place, blob.path, summary, os.fspath(index.top)) if write else None
-        copy = None if on_disk is None or on_disk == blob.data else Source(blob.path, place, on_disk)
+        # A copy holding the blob's bytes has the blob's outcome where its package (on disk) tells
+        # the core what the blob's (in the index) does: the worker compares. A blob the cache knows
+        # clean is taken as clean in the working tree too.
+        copy = None if on_disk is None or (on_disk == blob.data and clean) else Source(blob.path, place, on_disk)
         worktrees.append((on_disk, copy))
         if copy is not None:
-            todo.append(copy)
+            todo.append((blob, copy) if on_disk == blob.data else copy)
     if todo:
         import goinstrument.process  # noqa: F401 - loaded once here, before the workers fork
     work = partial(_process_work, rewrite=rewrite, check=options.output is Output.CHECK, verify=options.verify)
     with progress_bar(len(todo), options.progress) as advance:
-        results = batch.run_all(work, todo, options.jobs, lambda source, why: _lost(source, why), advance)
-    outcomes = known | {id(source): outcome for source, outcome in zip(todo, results, strict=True)}
-    records: list[tuple[Source, list[object], str | None]] = []
+        results = batch.run_all(work, todo, options.jobs, lambda item, why: _lost(_copy(item), why), advance)
+    outcomes: dict[int, Outcome | None] = {**known, **{id(_copy(item)): outcome for item, outcome in zip(todo, results, strict=True)}}
+    records: list[tuple[gitops.StagedFile, Source, list[object], str | None]] = []
+    dones: list[tuple[Done, Outcome | None]] = []
     for file, blob, (on_disk, copy), stamp in zip(files, blobs, worktrees, stamps, strict=True):
         staged = outcomes[id(blob)]
-        worktree = None if on_disk is None else staged if copy is None else outcomes[id(copy)]
-        done = _apply_staged(index, file, staged, worktree, options.output, summary)
-        summary.add(done)
+        assert staged is not None  # only a copy's outcome may be None
+        worktree = None if on_disk is None else staged if copy is None else outcomes[id(copy)] or staged
+        done = _apply_staged(staged, worktree, options.output, summary)
+        dones.append((done, worktree))
         if done.problem is not None:
             continue
         if write and staged.changed:
             stamp = [str(index.stage(file, staged.output)), stamp[1]]
-        records.append((blob, stamp[:2], staged.skipped))
-    index.write()
+        records.append((file, blob, stamp[:2], staged.skipped))
+    index.write()  # first: where the index cannot be updated (locked), nothing is written
+    for file, (done, worktree) in zip(files, dones, strict=True):
+        if file.path in index.kept:  # someone else's content now, in the index and the working tree
+            done = _failed(done.path, "staged again while the hook ran; left as staged: commit again")
+        elif done.problem is None and worktree is not None and worktree.problem is None and worktree.changed:
+            try:
+                replace_atomically(index.top / file.path, worktree.output, expect=worktree.source, within=os.fspath(index.top))
+            except FileError as exc:
+                done = _failed(done.path, str(exc))
+        summary.add(done)
     if cache is not None:  # the cache is only used by runs that write
-        stamper.after_writes({os.path.dirname(os.path.abspath(blob.place)) for blob, _, _ in records})
-        for blob, stamp, skipped in records:
-            cache.record(_staged_key(blob.place), [*stamp, *stamper.blob(os.path.abspath(blob.place))[1:]], skipped)
+        for file, blob, stamp, skipped in records:  # the packages as the index now holds them
+            cache.record(_staged_key(blob.place), [*stamp, *stamper.staged(index.package(file))[1:]], skipped)
         cache.save()
     return summary
 
 
-def _apply_staged(
-    index: gitops.StagedIndex, file: gitops.StagedFile, staged: Outcome, worktree: Outcome | None, output: Output, summary: Summary
-) -> Done:
+def _apply_staged(staged: Outcome, worktree: Outcome | None, output: Output, summary: Summary) -> Done:
+    """What a staged file's outcomes mean (the working-tree copy is written by the caller, once the index is)."""
     if staged.problem is not None:  # its line and column are the staged content's, which the working tree may not hold
         staged = staged._replace(problem=staged.problem._replace(message=f"{staged.problem.message} (the staged content)"))
     if staged.problem is not None or output is not Output.WRITE:
@@ -406,15 +444,9 @@ def _apply_staged(
         if diff:
             write_stdout(diff.encode())
         return _done(staged)
-    if worktree is not None:
-        if worktree.problem is not None:
-            p = worktree.problem
-            summary.warnings.append(Problem(p.path, p.pos, f"the working-tree copy: {p.message} (the staged content is instrumented)"))
-        elif worktree.changed:
-            try:
-                replace_atomically(index.top / file.path, worktree.output, expect=worktree.source, within=os.fspath(index.top))
-            except FileError as exc:
-                return _failed(staged.path, str(exc))
+    if worktree is not None and worktree.problem is not None:
+        p = worktree.problem
+        summary.warnings.append(Problem(p.path, p.pos, f"the working-tree copy: {p.message} (the staged content is instrumented)"))
     changed = staged.changed or (worktree is not None and worktree.changed)
     counted = staged if staged.changed or worktree is None else worktree
     return Done(

@@ -283,7 +283,7 @@ def test_an_index_file_that_is_not_an_index_is_an_error(repo, tmp_path, monkeypa
     monkeypatch.setenv("GIT_INDEX_FILE", str(bad))
     with pytest.raises(GitError) as error:
         staged(repo)
-    assert str(error.value) == f"{bad} is not a git index"
+    assert str(error.value).startswith(f"git diff-index: {bad}: ")  # git's own words: "index file smaller than expected"...
 
 
 def test_the_command_line_outside_a_repository_exits_2(tmp_path):
@@ -323,3 +323,21 @@ def test_a_work_tree_symlink_is_not_written_through(tmp_path):
     assert outside.read_text() == src
     staged = subprocess.run(["git", "show", ":b.go"], cwd=repo, capture_output=True, text=True).stdout
     assert "otel.Tracer" in staged
+
+
+def test_git_dir_without_git_work_tree_takes_the_current_directory_as_the_work_tree(tmp_path):
+    """As `git rev-parse --show-toplevel` says: with GIT_DIR and no GIT_WORK_TREE (nor core.worktree),
+    the top of the working tree is the current directory, not the parent of GIT_DIR."""
+    repo = GitRepo.go_module(tmp_path / "repo", {"shop.go": GO_FUNC})
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "shop.go").write_text(GO_FUNC + G_FUNC)
+    (other / "go.mod").write_text(repo.read("go.mod"))
+    env = git_env(GIT_DIR=str(repo.root / ".git"))
+    GitRepo(other).git("add", "shop.go", env=env)
+    assert GitRepo(other).git("rev-parse", "--show-toplevel", env=env).strip() == str(other)
+    run_cli("--staged", cwd=other, env={"GIT_DIR": str(repo.root / ".git")}, check=0)
+    assert repo.read("shop.go") == GO_FUNC  # not part of this commit's working tree: untouched
+    staged = GitRepo(other).git("show", ":shop.go", env=env)
+    assert SPAN in staged and 'Start(ctx, "G")' in staged
+    assert (other / "shop.go").read_text() == staged

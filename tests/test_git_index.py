@@ -1,0 +1,268 @@
+"""The hook and the index, against real git: what the staged content is read with (the index's
+siblings and go.mod), the index's lock, its entries' flags, its formats (split, sparse), filters.
+
+Real `git commit` runs with the installed hook, or `goinstrument --staged` run by hand; what was
+committed or staged is read back with git.
+"""
+
+from __future__ import annotations
+
+import gzip
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import test_hook
+from gitrepo import GO_FUNC, GitRepo, git_env
+from test_hook import G_FUNC
+
+from goinstrument.hook import install_hook
+
+repo = test_hook.repo  # the fixture: a module whose committed file has no span yet, with the hook installed
+
+ORDERS = 'package shop\n\nimport "context"\n\nfunc Order(ctx context.Context) error { return nil }\n'
+PLAIN_CODES = '\t"go.opentelemetry.io/otel/codes"\n'
+
+
+def committed(repo: GitRepo, proc: subprocess.CompletedProcess, rel: str) -> str:
+    assert proc.returncode == 0, proc.stderr
+    return repo.show(f"HEAD:{rel}")
+
+
+# --- 1. the staged content is read with the index's siblings and go.mod ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("sibling", "clash"),
+    [("var codes = 1\n", PLAIN_CODES), ("func otel() {}\n", '\t"go.opentelemetry.io/otel"\n')],
+    ids=["codes", "otel"],
+)
+def test_a_staged_sibling_deleted_from_the_working_tree_still_renames_the_import(repo, sibling, clash):
+    """The commit holds vars.go (staged, then deleted without `git rm`): the committed orders.go must
+    not import the name vars.go declares, or the committed tree would not build."""
+    repo.write("vars.go", "package shop\n\n" + sibling)
+    repo.write("orders.go", ORDERS)
+    repo.add("vars.go", "orders.go")
+    repo.path("vars.go").unlink()
+    orders = committed(repo, repo.commit("orders"), "orders.go")
+    assert repo.show("HEAD:vars.go") == "package shop\n\n" + sibling
+    assert 'Start(ctx, "Order")' in orders
+    assert clash not in orders  # imported under another name
+    # The working-tree copy is read with the working tree's siblings: no vars.go there.
+    assert clash in repo.read("orders.go")
+
+
+@pytest.mark.slow
+def test_the_committed_tree_builds_with_a_staged_sibling_deleted_from_the_working_tree(tmp_path):
+    """`go build` and `go vet` of the commit itself (`git archive HEAD`), with the fixtures' go.mod."""
+    from gotools import GOMOD_FIXTURE, go_bin, go_build_vet
+
+    go_bin()
+    repo = GitRepo.init(tmp_path / "repo")
+    for name in ("go.mod", "go.sum"):
+        repo.write(name, (GOMOD_FIXTURE / name).read_text())
+    repo.write("shop/vars.go", "package shop\n\nvar codes, otel = 1, 2\n")
+    repo.write("shop/orders.go", ORDERS)
+    repo.git("add", "-A")
+    repo.path("shop/vars.go").unlink()
+    install_hook(repo.root)
+    proc = repo.commit("orders")
+    assert proc.returncode == 0, proc.stderr
+    archive = subprocess.run(["git", "archive", "HEAD"], cwd=repo.root, env=git_env(), capture_output=True, check=True).stdout
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    subprocess.run(["tar", "-x"], cwd=checkout, input=archive, check=True)
+    assert 'Start(ctx, "Order")' in (checkout / "shop" / "orders.go").read_text()
+    go_build_vet(checkout, context="the committed tree: ")
+
+
+def test_a_working_tree_sibling_that_is_not_staged_does_not_rename_the_committed_import(repo):
+    """The reverse: vars.go is only in the working tree (untracked): the commit does not hold it,
+    so the committed orders.go imports codes under its own name; the working-tree copy does not."""
+    repo.write("orders.go", ORDERS)
+    repo.add("orders.go")
+    repo.write("vars.go", "package shop\n\nvar codes = 1\n")
+    orders = committed(repo, repo.commit("orders"), "orders.go")
+    assert PLAIN_CODES in orders and "codes.Error" in orders
+    assert PLAIN_CODES not in repo.read("orders.go")
+    assert repo.git("ls-tree", "--name-only", "HEAD") == "go.mod\norders.go\nshop.go\n"
+
+
+def test_the_tracer_name_comes_from_the_staged_go_mod(repo):
+    repo.write("go.mod", "module example.com/store\n\ngo 1.22\n")
+    repo.write("orders.go", ORDERS)
+    repo.add("go.mod", "orders.go")
+    repo.write("go.mod", "module example.com/somewhere/else\n\ngo 1.22\n")  # not for this commit
+    orders = committed(repo, repo.commit("renamed"), "orders.go")
+    assert 'otel.Tracer("example.com/store").Start(ctx, "Order")' in orders
+    assert 'otel.Tracer("example.com/somewhere/else")' in repo.read("orders.go")
+
+
+def test_init_functions_are_counted_in_the_staged_siblings(repo):
+    """A literal in `func init` is named init.N.func1, N counting the package's init functions in
+    the files compiled before it: those of the commit, not of the working tree."""
+    repo.write("a.go", "package shop\n\nfunc init() {}\n")
+    literal = (
+        'package shop\n\nimport "context"\n\nvar run func(context.Context) error\n\n'
+        "func init() {\n\trun = func(ctx context.Context) error { return nil }\n}\n"
+    )
+    repo.write("b.go", literal)
+    repo.add("a.go", "b.go")
+    repo.path("a.go").unlink()
+    b = committed(repo, repo.commit("init"), "b.go")
+    assert 'Start(ctx, "init.1.func1")' in b
+    assert 'Start(ctx, "init.0.func1")' in repo.read("b.go")
+
+
+# --- 3. the index's lock: a concurrent `git add` is not undone ------------------------------------
+
+
+def _hook_run(repo: GitRepo, pause: str) -> tuple[subprocess.Popen, Path]:
+    """`goinstrument --staged` started, paused at `pause` (gitops' test pause) once it gets there."""
+    flag = repo.root.parent / f"paused-{pause}"
+    env = git_env(GOINSTRUMENT_TEST_INDEX_PAUSE=f"{pause}:{flag}")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "goinstrument", "--staged"], cwd=repo.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 60
+    while not flag.exists():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the run never paused"
+        time.sleep(0.02)
+    return proc, flag
+
+
+def _resume(proc: subprocess.Popen, flag: Path) -> tuple[int, str]:
+    flag.unlink()
+    _, err = proc.communicate(timeout=60)
+    return proc.returncode, err.decode()
+
+
+def test_a_git_add_while_the_hook_runs_is_kept(repo):
+    repo.write("orders.go", ORDERS)
+    repo.write("shop.go", GO_FUNC + G_FUNC)
+    repo.add("orders.go", "shop.go")
+    proc, flag = _hook_run(repo, "read")
+    # In another terminal, meanwhile: a new file staged, and orders.go staged again.
+    repo.write("other.go", "package shop\n")
+    repo.write("orders.go", ORDERS + "\n// saved again\n")
+    repo.add("other.go", "orders.go")
+    code, err = _resume(proc, flag)
+    assert code == 2, err  # the commit stops: orders.go would be committed without its span
+    assert repo.staged("other.go") == "package shop\n"
+    assert repo.staged("orders.go") == ORDERS + "\n// saved again\n"  # what they staged, not our older version
+    assert repo.read("orders.go") == ORDERS + "\n// saved again\n"
+    assert "orders.go:1:1: staged again while the hook ran; left as staged: commit again\n" in err
+    assert 'Start(ctx, "G")' in repo.staged("shop.go")  # the rest is staged as usual
+    assert repo.read("shop.go") == repo.staged("shop.go")
+
+
+def test_the_index_is_locked_from_its_reading_to_its_writing(repo):
+    repo.write("orders.go", ORDERS)
+    repo.add("orders.go")
+    proc, flag = _hook_run(repo, "locked")
+    assert (repo.root / ".git" / "index.lock").exists()
+    repo.write("other.go", "package shop\n")
+    refused = repo.run("git", "add", "other.go")
+    assert refused.returncode != 0 and "index.lock" in refused.stderr  # git waits for no one: it says so
+    code, err = _resume(proc, flag)
+    assert code == 0, err
+    assert not (repo.root / ".git" / "index.lock").exists()
+    assert 'Start(ctx, "Order")' in repo.staged("orders.go")
+    repo.add("other.go")  # and now it goes through
+    assert repo.staged("other.go") == "package shop\n"
+
+
+def test_a_lock_held_by_someone_else_is_waited_for_then_reported(repo):
+    repo.write("orders.go", ORDERS)
+    repo.add("orders.go")
+    (repo.root / ".git" / "index.lock").write_bytes(b"")
+    proc = repo.goinstrument("--staged")
+    assert proc.returncode == 2
+    assert "index.lock exists; another git process seems to be running" in proc.stderr
+    assert repo.staged("orders.go") == ORDERS  # nothing written: neither the index nor the working tree
+    assert repo.read("orders.go") == ORDERS
+
+
+# --- 4. entries keep their flags -------------------------------------------------------------------
+
+
+def test_a_sparse_checkout_keeps_its_out_of_cone_files(tmp_path):
+    """A staged change to an out-of-cone file (skip-worktree: `git reset --soft` over a commit that
+    changed it) is re-staged with its flag: it does not show as deleted, nor travel through stash."""
+    repo = GitRepo.go_module(tmp_path / "repo", {"a/a.go": GO_FUNC.replace("shop", "a"), "b/b.go": GO_FUNC.replace("shop", "b")})
+    repo.write("b/b.go", GO_FUNC.replace("shop", "b") + G_FUNC)
+    repo.commit_all("G")
+    repo.git("sparse-checkout", "set", "a")
+    repo.git("reset", "-q", "--soft", "HEAD~1")
+    assert not repo.path("b/b.go").exists()
+    assert repo.git("ls-files", "-t", "b/b.go") == "S b/b.go\n"
+    install_hook(repo.root)
+    b = committed(repo, repo.commit("G again"), "b/b.go")
+    assert 'Start(ctx, "G")' in b
+    assert repo.git("ls-files", "-t", "b/b.go") == "S b/b.go\n"
+    assert repo.status() == ""
+    assert "No local changes to save" in repo.git("stash")
+
+
+def test_assume_unchanged_and_intent_to_add_are_kept(repo):
+    repo.write("shop.go", GO_FUNC + G_FUNC)
+    repo.add("shop.go")
+    repo.git("update-index", "--assume-unchanged", "shop.go")
+    repo.write("later.go", ORDERS)
+    repo.git("add", "-N", "later.go")
+    shop = committed(repo, repo.commit("G"), "shop.go")
+    assert 'Start(ctx, "G")' in shop
+    assert repo.git("ls-files", "-v", "shop.go") == "h shop.go\n"
+    assert repo.status() == " A later.go\n"  # still intent-to-add: not committed, not staged
+    assert repo.git("ls-tree", "--name-only", "HEAD") == "go.mod\nshop.go\n"
+
+
+# --- 5. every index format git writes --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", [[], ["-a"], ["shop.go"]], ids=["staged", "commit -a", "commit PATH"])
+@pytest.mark.parametrize("index", ["split", "sparse"])
+def test_split_and_sparse_indexes_commit(tmp_path, index, how):
+    repo = GitRepo.go_module(tmp_path / "repo", {"shop.go": GO_FUNC, "b/b.go": GO_FUNC.replace("shop", "b")})
+    if index == "split":
+        repo.git("update-index", "--split-index")
+    else:
+        repo.git("sparse-checkout", "init", "--cone", "--sparse-index")
+        repo.git("sparse-checkout", "set", "a")
+        assert not repo.path("b/b.go").exists()
+    install_hook(repo.root)
+    repo.write("shop.go", GO_FUNC + G_FUNC)
+    if not how:
+        repo.add("shop.go")
+    proc = repo.commit("G", *how)
+    assert proc.stderr == "goinstrument: 1 of 1 file changed, 2 spans added\n"
+    assert 'Start(ctx, "G")' in committed(repo, proc, "shop.go")
+    assert repo.read("shop.go") == repo.show("HEAD:shop.go")
+    assert repo.status() == ""
+    assert repo.run("git", "fsck", "--no-progress").returncode == 0
+
+
+# --- 7. clean filters: the blob is not the Go source ----------------------------------------------
+
+
+def test_a_file_under_a_clean_filter_is_left_alone(repo):
+    repo.git("config", "filter.gz.clean", "gzip -cn")
+    repo.git("config", "filter.gz.smudge", "gzip -dc")
+    repo.write(".gitattributes", "secret.go filter=gz\n")
+    repo.write("secret.go", ORDERS)
+    repo.write("orders.go", ORDERS.replace("Order", "Other"))
+    repo.add(".gitattributes", "secret.go", "orders.go")
+    proc = repo.goinstrument("--staged", "-v")
+    assert proc.returncode == 0, proc.stderr
+    assert "secret.go: skipped: git filter 'gz' applies\n" in proc.stderr
+    assert "1 of 2 files changed, 1 span added, 1 skipped" in proc.stderr
+    assert repo.read("secret.go") == ORDERS
+    blob = subprocess.run(["git", "cat-file", "blob", ":secret.go"], cwd=repo.root, env=git_env(), capture_output=True, check=True)
+    assert gzip.decompress(blob.stdout) == ORDERS.encode()  # still the filter's output of the file
+    proc = repo.commit("secret")
+    assert proc.returncode == 0, proc.stderr
+    assert repo.status() == ""
+    assert 'Start(ctx, "Other")' in repo.show("HEAD:orders.go")
