@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from goinstrument import __version__
 from goinstrument.discover import normalize_argument
@@ -65,8 +66,15 @@ class UsageError(Exception):
     """Options that cannot go together or cannot be used; the message is for the user."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's own errors (an unknown flag, a bad value) are usage errors like ours: one line, no usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="goinstrument",
         description="Add OpenTelemetry spans to every Go function that takes a context.Context.",
         epilog=EPILOG,
@@ -132,19 +140,27 @@ def _given(args: argparse.Namespace, action: argparse.Action) -> bool:
     return action.dest != "help" and hasattr(args, action.dest) and getattr(args, action.dest) not in (action.default, [], None)
 
 
-def _flag_of(action: argparse.Action) -> str:
-    if action.option_strings:
-        return max(action.option_strings, key=len)
-    return action.metavar if isinstance(action.metavar, str) else action.dest
+def _flag_of(action: argparse.Action, args: argparse.Namespace, argv: Sequence[str]) -> str:
+    """The flag as the user gave it: `--tests` or `--no-tests`, `--app` or `--tracer`."""
+    if not action.option_strings:
+        return action.metavar if isinstance(action.metavar, str) else action.dest
+    if isinstance(action, argparse.BooleanOptionalAction):
+        yes, no = action.option_strings[0], action.option_strings[-1]
+        return yes if getattr(args, action.dest) else no
+    for arg in argv:
+        for flag in action.option_strings:
+            if arg == flag or (flag.startswith("--") and arg.startswith(flag + "=")):
+                return flag
+    return max(action.option_strings, key=len)  # abbreviated (--trac): its full spelling
 
 
-def _check_combinations(args: argparse.Namespace) -> None:
+def _check_combinations(args: argparse.Namespace, argv: Sequence[str]) -> None:
     if args.jobs < 0:
         raise UsageError("--jobs must be 0 or more")
     if args.install_hook:
         # Every other option, a mode or a setting, would not reach the hook (it runs `goinstrument
         # --staged`, reading .goinstrument.toml): refuse them all rather than ignore them.
-        others = [_flag_of(action) for action in parser()._actions if _given(args, action) and action.dest not in ("install_hook", "force")]
+        others = [_flag_of(action, args, argv) for action in parser()._actions if _given(args, action) and action.dest not in ("install_hook", "force")]
         if others:
             raise UsageError(
                 f"--install-hook installs the hook and does nothing else; drop {', '.join(others)}"
@@ -205,9 +221,11 @@ def _percent(text: str) -> float:
 
 
 def build(argv: Sequence[str] | None, cwd: Path) -> Invocation:
-    """The invocation these arguments ask for; UsageError, config.ConfigError or SystemExit (argparse) when they cannot be used."""
+    """The invocation these arguments ask for; UsageError or config.ConfigError when they cannot be used
+    (SystemExit for --help and --version)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser().parse_args(argv)
-    _check_combinations(args)
+    _check_combinations(args, argv)
     _check_measuring(args)
     if args.install_hook:
         return InstallHook(force=args.force)
@@ -298,8 +316,7 @@ def _main(argv: Sequence[str] | None) -> int:
 
     try:
         invocation = build(argv, Path.cwd())
-    except UsageError as exc:
-        parser().print_usage(sys.stderr)
+    except UsageError as exc:  # one line, as the README promises; --help shows the rest
         print(f"goinstrument: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except config.ConfigError as exc:

@@ -73,10 +73,8 @@ def go_files(
     for arg in arguments:
         raw = normalize_argument(arg)
         path = Path(raw)
-        if path.is_dir() and not (raw.endswith(".go") and raw == arg):
+        if path.is_dir():  # whatever its name, as gofmt: nats.go/ is a repository, not a file
             yield from _walk(path, settings)
-        elif path.is_dir():
-            problems.append(Problem(arg, Position(1, 1), "is a directory, not a Go file; left untouched"))
         elif path.is_symlink() and not path.exists():
             problems.append(Problem(arg, Position(1, 1), "is a dangling symbolic link; left untouched"))
         elif not path.exists():

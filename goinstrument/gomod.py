@@ -39,8 +39,10 @@ def import_path(file_path: str | os.PathLike[str]) -> str | None:
     if found is None:
         return None
     root, module = found
-    rel = os.path.relpath(directory, root)
-    return module if rel == "." else f"{module}/{rel.replace(os.sep, '/')}"
+    rel = os.path.relpath(directory, root).replace(os.sep, "/")
+    if module == "std":  # GOROOT/src: the standard library's import paths have no module prefix (net/http)
+        return rel if rel != "." else None
+    return module if rel == "." else f"{module}/{rel}"
 
 
 def tracer_for(place: str | os.PathLike[str], options: RewriteOptions, src: bytes) -> str:

@@ -163,8 +163,14 @@ def _flag_count(text: str) -> int:
     return value
 
 
+def _flag_text(text: str) -> str:
+    if not text:
+        raise BadValue("must not be empty")
+    return text
+
+
 BOOLEAN = Kind(_file_boolean, lambda dest, metavar: {"action": argparse.BooleanOptionalAction})
-TEXT = Kind(_file_text, lambda dest, metavar: {"metavar": metavar})
+TEXT = Kind(_file_text, lambda dest, metavar: {"metavar": metavar, "type": _flag_type(_flag_text)})
 BACKEND = Kind(_file_backend, lambda dest, metavar: {"metavar": metavar})
 SPAN_NAME = Kind(
     _file_span_name,

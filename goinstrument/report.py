@@ -60,7 +60,10 @@ def percent(coverage: Coverage) -> str:
     return f"{math.floor(coverage.percent * 10) / 10:.1f}%"
 
 
-def coverage_line(coverage: Coverage) -> str:
+def coverage_line(coverage: Coverage, unread: int = 0) -> str:
+    """The coverage, or, when no function was measured because files could not be processed, that."""
+    if coverage.functions == 0 and unread:
+        return f"coverage: no function takes a context ({unread} file{'' if unread == 1 else 's'} could not be processed)"
     return (
         f"coverage: {coverage.with_span} of {coverage.functions} functions taking a context have a span ({percent(coverage)}); "
         f"{coverage.without_span} without a span, {coverage.excluded} excluded"
@@ -142,8 +145,11 @@ def as_json(summary: Summary, run_mode: str, place: Place = str, fail_under: flo
         ]
         document["files_with_findings"] = len({f.path for f in summary.findings})
         packages = sorted((quote_path(place(package)), c) for package, c in summary.coverage.items())
+        total = _coverage_json(summary.total_coverage)
+        if summary.errors or (summary.total_coverage.functions == 0 and summary.problems):
+            total["percent"] = None  # nothing was measured: no figure that claims 100%
         document["coverage"] = {
-            **_coverage_json(summary.total_coverage),
+            **total,
             "fail_under": fail_under,
             "packages": [{"path": name, **_coverage_json(c)} for name, c in packages],
         }
@@ -175,12 +181,13 @@ def dump(document: object) -> str:
 # --- the report --------------------------------------------------------------------------------------
 
 
-def report(summary: Summary, run: RunOptions, run_mode: str, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> None:
+def report(summary: Summary, run: RunOptions, run_mode: str, out: TextIO | None = None, err: TextIO | None = None) -> None:
     """Findings on stdout (in --check); problems and warnings on stderr, or with the findings for
     json/github/sarif; with `verbose`, every file left alone on purpose and why, on stderr. A
     git error that stopped the run is said on stderr in every format, and is part of the output
     of the machine formats too. Coverage (in --check): a table per package with --coverage,
     and a message when it is below --fail-under."""
+    out, err = out or sys.stdout, err or sys.stderr  # the streams of now, not of when this module was loaded
     fmt, check = run.format, run_mode == "check"
     for error in summary.errors:
         print(f"goinstrument: {error}", file=err)

@@ -500,5 +500,5 @@ def _finish(summary: Summary, rewrite: RewriteOptions, options: RunOptions) -> i
     if options.verbosity >= 0 and options.format is not Format.JSON and not quiet_hook and not quiet_filter:
         say(_closing(summary, rewrite, options))
         if options.output is Output.CHECK:
-            say(coverage_line(summary.total_coverage))
+            say(coverage_line(summary.total_coverage, len(summary.problems)))
     return _exit_code(summary, options)

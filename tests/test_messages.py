@@ -1,0 +1,143 @@
+"""Messages as a user meets them (issue 22): one line per usage error, the flag the user gave,
+honest counts and coverage, positions of syntax errors; run in process."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from goinstrument.cli import main
+
+PLAIN = b"""package p
+
+import "context"
+
+func F(ctx context.Context) error {
+\treturn nil
+}
+"""
+
+
+def module(root: Path, files: dict[str, bytes], module_path: str = "example.com/m") -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "go.mod").write_text(f"module {module_path}\n\ngo 1.22\n")
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+    return root
+
+
+@pytest.fixture
+def cli(monkeypatch, capsys):
+    """`cli(cwd, *args)`: (exit code, stdout, stderr) of goinstrument.cli.main, in this process."""
+
+    def invoke(cwd: Path, *args: str) -> tuple[int, str, str]:
+        monkeypatch.chdir(cwd)
+        code = main([str(a) for a in args])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return invoke
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--bogus",), "unrecognized arguments: --bogus"),
+        (("--fail-under", "101"), "argument --fail-under: must be a percentage from 0 to 100, not '101'"),
+        (("--check", "--remove"), "--remove goes with a plain run or --diff"),
+        (("--jobs", "x"), "argument --jobs: invalid int value: 'x'"),
+        (("--format", "xml"), "argument --format: invalid choice: 'xml'"),
+        (("--tracer", ""), "argument --tracer/--app: must not be empty"),
+        (("--app=",), "argument --tracer/--app: must not be empty"),
+    ],
+)
+def test_a_usage_error_is_one_line(tmp_path, cli, args, message):
+    code, out, err = cli(module(tmp_path, {"a.go": PLAIN}), *args)
+    assert code == 2
+    assert out == ""
+    assert err.startswith(f"goinstrument: error: {message}")
+    assert err.count("\n") == 1, err
+    assert (tmp_path / "a.go").read_bytes() == PLAIN
+
+
+def test_help_still_shows_the_usage(tmp_path, cli):
+    with pytest.raises(SystemExit) as exit:
+        cli(tmp_path, "--help")
+    assert exit.value.code == 0
+
+
+def test_an_empty_tracer_in_the_file_is_refused_with_its_place(tmp_path, cli):
+    root = module(tmp_path, {"a.go": PLAIN})
+    (root / ".goinstrument.toml").write_text('\ntracer = ""\n')
+    code, _, err = cli(root, "a.go")
+    assert code == 2
+    assert err == '.goinstrument.toml:2:1: "tracer" must not be empty\n'
+    assert (root / "a.go").read_bytes() == PLAIN
+
+
+@pytest.mark.parametrize(
+    ("flag", "named"),
+    [
+        ("--tests", "--tests"),
+        ("--no-tests", "--no-tests"),
+        ("--literals", "--literals"),
+        ("--no-literals", "--no-literals"),
+        ("--generated", "--generated"),
+        ("--http-handlers", "--http-handlers"),
+        ("--app=svc", "--app"),
+        ("--tracer=svc", "--tracer"),
+    ],
+)
+def test_install_hook_names_the_flag_the_user_gave(tmp_path, cli, flag, named):
+    code, _, err = cli(tmp_path, "--install-hook", flag)
+    assert code == 2
+    assert f"drop {named} (" in err, err
+
+
+def test_the_standard_library_s_tracer_is_its_import_path():
+    import subprocess
+
+    from goinstrument.gomod import import_path
+
+    goroot = Path(subprocess.run(["go", "env", "GOROOT"], capture_output=True, text=True, check=True).stdout.strip())
+    assert import_path(goroot / "src/net/http/server.go") == "net/http"
+    assert import_path(goroot / "src/cmd/go/main.go") == "cmd/go"  # module cmd: its paths do carry the prefix
+
+
+def test_module_std_anywhere_has_no_prefix(tmp_path):
+    from goinstrument.gomod import import_path
+
+    module(tmp_path, {"net/http/a.go": PLAIN}, module_path="std")
+    assert import_path(tmp_path / "net/http/a.go") == "net/http"
+
+
+def test_a_git_error_claims_no_coverage_in_json(tmp_path, cli):
+    root = module(tmp_path, {"a.go": PLAIN})  # not a git repository
+    code, out, _ = cli(root, "--check", "--format", "json", "--changed-since", "main")
+    assert code == 2
+    document = json.loads(out)
+    assert document["problems"][0]["path"] is None
+    assert document["coverage"]["percent"] is None
+
+
+def test_no_function_after_errors_is_said_not_100_percent(tmp_path, cli):
+    root = module(tmp_path, {"a.go": PLAIN[:-3], "b.go": PLAIN.replace(b"nil", b"\xff")})
+    code, _, err = cli(root, "--check", ".")
+    assert code == 2
+    assert "coverage: no function takes a context (2 files could not be processed)\n" in err
+    assert "100.0%" not in err
+    code, out, _ = cli(root, "--check", "--format", "json", ".")
+    assert json.loads(out)["coverage"]["percent"] is None
+
+
+def test_a_directory_named_like_a_go_file_is_walked(tmp_path, cli):
+    root = module(tmp_path / "nats.go", {"a.go": PLAIN, "sub.io.go/b.go": PLAIN}, module_path="github.com/nats-io/nats.go")
+    code, _, err = cli(tmp_path, "nats.go")
+    assert code == 0, err
+    assert 'otel.Tracer("github.com/nats-io/nats.go")' in (root / "a.go").read_text()
+    assert 'otel.Tracer("github.com/nats-io/nats.go/sub.io.go")' in (root / "sub.io.go/b.go").read_text()
+    assert "2 of 2 files changed, 2 spans added" in err
