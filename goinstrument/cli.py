@@ -88,9 +88,9 @@ def parser() -> argparse.ArgumentParser:
         "--stdin-filename", metavar="PATH",
         help="with -: the file's name, for its tracer (go.mod), the skip rules, .goinstrument.toml and messages",
     )
-    mode = p.add_mutually_exclusive_group()
-    mode.add_argument("--check", action="store_true", help="write nothing; list functions without a span; exit 1 if any")
-    mode.add_argument("--diff", action="store_true", help="write nothing; print a unified diff")
+    p.add_argument("--check", action="store_true", help="write nothing; list functions without a span; exit 1 if any")
+    p.add_argument("--diff", action="store_true", help="write nothing; print a unified diff (with --check: the findings go to stderr)")
+    p.add_argument("-l", "--list", action="store_true", dest="list", help="write nothing; print the name of each file a run would change; exit 1 if any")
     p.add_argument("--remove", action="store_true", help="strip the spans goinstrument or go-instrument added")
     p.add_argument("--changed-since", metavar="REV", help="only .go files changed since merge-base(REV, HEAD), plus uncommitted and untracked ones")
     p.add_argument("--staged", action="store_true", help="git-hook mode: instrument staged files in the index and in the working tree")
@@ -172,6 +172,10 @@ def _check_combinations(args: argparse.Namespace, argv: Sequence[str]) -> None:
         raise UsageError("--remove goes with a plain run or --diff, not --check, --staged or --install-hook")
     if args.format == "json" and args.diff:
         raise UsageError("--diff prints a patch; --format json goes with a plain run or --check")
+    if args.check and args.diff and args.format != Format.TEXT.value:
+        raise UsageError(f"--check --diff prints findings and a patch as text; --format {args.format} goes with --check alone")
+    if args.list and (args.check or args.diff or args.format != Format.TEXT.value):
+        raise UsageError("-l prints the names of the files a run would change; not with --check, --diff or --format")
     _check_stdin(args)
     missing = [arg for arg in args.paths if arg != STDIN and not os.path.lexists(normalize_argument(arg))]
     if missing:  # a typo must not pass for a run over nothing (a dangling link is the batch's problem)
@@ -187,6 +191,8 @@ def _check_stdin(args: argparse.Namespace) -> None:
         raise UsageError("- (stdin) goes alone, not with other paths")
     if args.staged or args.changed_since:
         raise UsageError("- (stdin) does not go with --staged or --changed-since")
+    if args.list or (args.check and args.diff):
+        raise UsageError("- (stdin) does not go with -l or --check --diff")
     if args.format != Format.TEXT.value and not args.check:
         raise UsageError(f"with -, stdout carries the code: --format {args.format} goes with --check")
 
@@ -203,7 +209,7 @@ def _config_start(args: argparse.Namespace, cwd: Path) -> Path:
 def _check_measuring(args: argparse.Namespace) -> None:
     """--coverage and --fail-under measure, like --check (which they imply); SARIF is --check's format."""
     measuring = [flag for flag, given in (("--coverage", args.coverage), ("--fail-under", args.fail_under is not None)) if given]
-    if measuring and (args.diff or args.remove or args.install_hook):
+    if measuring and (args.diff or args.list or args.remove or args.install_hook):
         verb = "measure" if len(measuring) > 1 else "measures"
         raise UsageError(f"{' and '.join(measuring)} {verb} the spans there are, like --check; not with --diff, --remove or --install-hook")
     if args.format == "sarif" and not (args.check or measuring):
@@ -246,7 +252,7 @@ def build(argv: Sequence[str] | None, cwd: Path) -> Invocation:
     if problem is not None:
         raise UsageError(problem)
     check = args.check or args.coverage or args.fail_under is not None
-    output = Output.CHECK if check else Output.DIFF if args.diff else Output.WRITE
+    output = Output.CHECK if check else Output.DIFF if args.diff else Output.LIST if args.list else Output.WRITE
     run = RunOptions(
         output=output,
         coverage=args.coverage,
@@ -258,6 +264,7 @@ def build(argv: Sequence[str] | None, cwd: Path) -> Invocation:
         verbosity=-1 if args.quiet else 1 if args.verbose else 0,
         verify=not args.fast,
         progress=not args.quiet and args.format == Format.TEXT.value and _stderr_is_a_terminal(),
+        diff=check and args.diff,
     )
     return Run(rewrite, run)
 

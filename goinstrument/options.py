@@ -282,6 +282,7 @@ class Output(enum.Enum):
     WRITE = "write"  # rewrite files (and, with --staged, the index) in place
     CHECK = "check"  # write nothing; report functions without spans
     DIFF = "diff"  # write nothing; print a unified diff
+    LIST = "list"  # write nothing; print the name of each file a run would change (-l)
 
 
 class Format(enum.Enum):
@@ -335,6 +336,7 @@ class RunOptions:
     verbosity: int = 0  # -1 quiet (no summary), 0 normal, 1 verbose (every skipped file and why)
     verify: bool = True  # the stability check before every write; --fast turns it off
     progress: bool = False  # a progress bar on stderr for a run over many files (stderr a terminal)
+    diff: bool = False  # with Output.CHECK (--check --diff): the patch too, on stdout (the findings then on stderr)
 
 
 @dataclass(frozen=True)

@@ -212,8 +212,8 @@ def report(summary: Summary, run: RunOptions, run_mode: str, out: TextIO | None 
     for error in summary.errors if github else ():
         print(_github("error", None, 0, 0, error), file=out)
     if check:
-        for finding in summary.findings:
-            print(finding_line(finding, fmt, place), file=out)
+        for finding in summary.findings:  # with --diff, stdout is the patch's
+            print(finding_line(finding, fmt, place), file=err if run.diff else out)
     for problem in summary.problems:
         print(problem_line(problem, fmt, place), file=out if github else err)
     for warning in summary.warnings:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -152,14 +152,16 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
         todo.append(path)
     if todo:
         import goinstrument.process  # noqa: F401 - loaded once here, before the workers fork
-    work = partial(_file_work, rewrite=rewrite, output=options.output, verify=options.verify)
+    work = partial(_file_work, rewrite=rewrite, output=options.output, verify=options.verify, diff=options.diff)
     written: set[str] = set()  # the directories of the files written
+    shown = _InOrder(todo, partial(_show, options.output))
 
     def write(done: Done) -> Done:
         """Each changed file is written as its result arrives, while the workers go on. A file
-        saved meanwhile (by an editor) is processed again, here, once; saved again, it is reported."""
+        saved meanwhile (by an editor) is processed again, here, once; saved again, it is reported.
+        A diff (or -l's name) is printed as soon as its file and all before it are done."""
         if done.write is None:
-            return done
+            return shown(done)
         written.add(os.path.dirname(os.path.abspath(done.path)))
         result = _write(done, roots[done.path])
         if result.problem is not None and result.problem.message == CHANGED:
@@ -183,11 +185,35 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
     summary.files_seen = len(paths) + len(explicit_skips)  # a file named and skipped was seen too
     if cache is not None:
         cache.save()
-    if options.output is Output.DIFF:
-        for done in dones:
-            if done.diff:
-                write_stdout(done.diff.encode())
     return summary
+
+
+def _show(output: Output, done: Done) -> None:
+    """What a run that writes nothing prints for one file on stdout: its diff, or its name (-l)."""
+    if done.diff:
+        write_stdout(done.diff.encode())
+    elif output is Output.LIST and done.changed and done.problem is None:
+        write_stdout(f"{quote_path(done.path)}\n".encode())
+
+
+class _InOrder:
+    """Each result shown in the items' order, as soon as it and all before it are done: `--diff | head`
+    starts at once, and the output is the same however the workers finish."""
+
+    def __init__(self, items: list[Path], show: Callable[[Done], None]) -> None:
+        self.places: dict[str, list[int]] = {}
+        for i, item in enumerate(items):
+            self.places.setdefault(str(item), []).append(i)
+        self.show = show
+        self.pending: dict[int, Done] = {}
+        self.next = 0
+
+    def __call__(self, done: Done) -> Done:
+        self.pending[self.places[done.path].pop(0)] = done
+        while self.next in self.pending:
+            self.show(self.pending.pop(self.next))
+            self.next += 1
+        return done
 
 
 class _Stamps:
@@ -235,8 +261,9 @@ class _Stamps:
             self.packages.pop(directory, None)
 
 
-def _file_work(path: Path, rewrite: RewriteOptions, output: Output, verify: bool) -> Done:
-    """One working-tree file: read, process, and make its diff (in a worker process; writes nothing)."""
+def _file_work(path: Path, rewrite: RewriteOptions, output: Output, verify: bool, diff: bool = False) -> Done:
+    """One working-tree file: read, process, and make its diff (in a worker process; writes nothing).
+    `diff` with Output.CHECK: the diff of what a plain run would write, with the findings."""
     display = str(path)
     try:
         data = read_source(path)
@@ -249,8 +276,13 @@ def _file_work(path: Path, rewrite: RewriteOptions, output: Output, verify: bool
         return _done(outcome)
     if outcome.changed and output is Output.WRITE:
         return _done(outcome, write=(outcome.source, outcome.output))
-    diff = unified_diff(display, outcome.source, outcome.output) if outcome.changed and output is Output.DIFF else None
-    return _done(outcome, diff=diff, clean=None if outcome.changed else _stat(path))
+    patch = None
+    if outcome.changed and output is Output.DIFF:
+        patch = unified_diff(display, outcome.source, outcome.output)
+    elif outcome.changed and output is Output.CHECK and diff:  # a check does not migrate: the diff is a plain run's
+        written = process(Source(display, path, data), rewrite, verify=verify)
+        patch = unified_diff(display, written.source, written.output) if written.problem is None and written.changed else None
+    return _done(outcome, diff=patch, clean=None if outcome.changed else _stat(path))
 
 
 def _write(done: Done, root: str) -> Done:
@@ -394,9 +426,9 @@ def _apply_staged(
         staged = staged._replace(problem=staged.problem._replace(message=f"{staged.problem.message} (the staged content)"))
     if staged.problem is not None or output is not Output.WRITE:
         diff = unified_diff(staged.path, staged.source, staged.output) if output is Output.DIFF and staged.changed else None
-        if diff:
-            write_stdout(diff.encode())
-        return _done(staged)
+        done = _done(staged, diff=diff)
+        _show(output, done)
+        return done
     if worktree is not None:
         if worktree.problem is not None:
             p = worktree.problem
@@ -472,7 +504,7 @@ def _closing(summary: Summary, rewrite: RewriteOptions, options: RunOptions) -> 
         found = _plural(missing, "function") + " without a span" + (f", {_plural(stale, 'span')} out of date," if stale else "")
         with_findings = len({f.path for f in summary.findings})
         return f"{found} in {with_findings} of {files}{skipped}{errors}"
-    diff = options.output is Output.DIFF
+    diff = options.output in (Output.DIFF, Output.LIST)
     removing = rewrite.action is Action.REMOVE
     spans = _plural(summary.spans_removed if removing else summary.spans_added, "span")
     done = ("to remove" if diff else "removed") if removing else ("to add" if diff else "added")
@@ -485,6 +517,8 @@ def _exit_code(summary: Summary, options: RunOptions) -> int:
     if options.output is Output.CHECK and options.fail_under is not None:  # the threshold decides, not each finding
         return EXIT_FINDINGS if summary.total_coverage.below(options.fail_under) else EXIT_OK
     if options.output is Output.CHECK and summary.findings:
+        return EXIT_FINDINGS
+    if options.output is Output.LIST and summary.files_changed:  # as gofmt -l in CI: something to do
         return EXIT_FINDINGS
     return EXIT_OK
 

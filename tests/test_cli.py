@@ -77,11 +77,6 @@ def test_diff_prints_and_writes_nothing(tmp_path):
     assert (root / "a.go").read_bytes() == PLAIN
 
 
-def test_check_and_diff_exclude_each_other(tmp_path):
-    proc = run_cli("--check", "--diff", tmp_path, check=2)
-    assert "not allowed with" in proc.stderr
-
-
 def test_dot_dot_dot_walks_recursively_with_go_skip_rules(tmp_path):
     files = {
         "a.go": PLAIN,

@@ -141,3 +141,84 @@ def test_a_directory_named_like_a_go_file_is_walked(tmp_path, cli):
     assert 'otel.Tracer("github.com/nats-io/nats.go")' in (root / "a.go").read_text()
     assert 'otel.Tracer("github.com/nats-io/nats.go/sub.io.go")' in (root / "sub.io.go/b.go").read_text()
     assert "2 of 2 files changed, 2 spans added" in err
+
+
+# --- gofmt habits (item 6) ----------------------------------------------------------------------
+
+
+def test_l_lists_the_files_a_run_would_change_and_writes_nothing(tmp_path, cli):
+    done = PLAIN.replace(b"F(", b"G(")
+    root = module(tmp_path, {"a.go": PLAIN, "b.go": b"package p\n", "c/d.go": PLAIN})
+    code, out, err = cli(root, "-l", ".")
+    assert (code, out) == (1, "a.go\nc/d.go\n")
+    assert "2 of 3 files would change" in err
+    assert (root / "a.go").read_bytes() == PLAIN
+    cli(root, ".")
+    assert cli(root, "-l", ".")[:2] == (0, "")
+    (root / "e.go").write_bytes(done)
+    assert cli(root, "--list", "e.go")[:2] == (1, "e.go\n")
+
+
+def test_l_with_staged_lists_the_staged_files_that_would_change(tmp_path, cli):
+    from gitrepo import GitRepo
+
+    repo = GitRepo.go_module(tmp_path / "repo", {"a.go": "package p\n", "b.go": "package p\n"})
+    repo.write("a.go", PLAIN.decode())
+    repo.add("a.go")
+    code, out, _ = cli(repo.root, "-l", "--staged")
+    assert (code, out) == (1, "a.go\n")
+    assert (repo.root / "a.go").read_bytes() == PLAIN
+
+
+@pytest.mark.parametrize("args", [("-l", "--check"), ("-l", "--diff"), ("-l", "--format", "json"), ("--check", "--diff", "--format", "sarif")])
+def test_l_and_check_diff_refuse_what_cannot_go_with_them(tmp_path, cli, args):
+    code, _, err = cli(module(tmp_path, {"a.go": PLAIN}), *args, "a.go")
+    assert code == 2 and err.count("\n") == 1, err
+
+
+def test_check_with_diff_prints_the_patch_on_stdout_and_the_findings_on_stderr(tmp_path, cli):
+    root = module(tmp_path, {"a.go": PLAIN, "b.go": b"package p\n"})
+    code, out, err = cli(root, "--check", "--diff", ".")
+    assert code == 1
+    assert out.startswith("--- a/a.go\n+++ b/a.go\n")
+    assert '+\t_, span := otel.Tracer("example.com/m").Start(ctx, "F")' in out
+    assert "a.go:5:1: F: no span\n" in err
+    assert (root / "a.go").read_bytes() == PLAIN
+    cli(root, ".")
+    assert cli(root, "--check", "--diff", ".")[:2] == (0, "")
+
+
+def test_diff_is_printed_as_each_result_arrives_in_order(tmp_path, monkeypatch, capsys):
+    """A diff is on stdout before the next file is processed: `--diff | head` starts at once."""
+    from goinstrument import run
+
+    root = module(tmp_path, {f"f{i}.go": PLAIN.replace(b"F(", f"F{i}(".encode()) for i in range(3)})
+    seen: list[tuple[str, str]] = []
+    real = run._file_work
+
+    def work(path, **kw):
+        seen.append((str(path), capsys.readouterr().out))
+        return real(path, **kw)
+
+    monkeypatch.setattr(run, "_file_work", work)
+    monkeypatch.chdir(root)
+    assert main(["--diff", "--jobs", "1", "."]) == 0
+    last = capsys.readouterr().out
+    assert [name for name, _ in seen] == ["f0.go", "f1.go", "f2.go"]
+    assert seen[0][1] == ""
+    assert seen[1][1].startswith("--- a/f0.go") and "f1.go" not in seen[1][1]
+    assert seen[2][1].startswith("--- a/f1.go")
+    assert last.startswith("--- a/f2.go")
+
+
+def test_results_arriving_out_of_order_are_shown_in_the_items_order():
+    from goinstrument.run import Done, _InOrder
+
+    shown: list[str] = []
+    in_order = _InOrder([Path("a.go"), Path("b.go"), Path("c.go")], lambda done: shown.append(done.path))
+    in_order(Done("b.go"))
+    assert shown == []
+    in_order(Done("c.go"))
+    assert shown == []
+    in_order(Done("a.go"))
+    assert shown == ["a.go", "b.go", "c.go"]
