@@ -88,9 +88,14 @@ def go_files(
 
 
 def _walk(root: Path, settings: RewriteOptions) -> Iterator[Path]:
+    """The .go files below `root` (named, so never left out itself), with Go's skip rules and, inside
+    a git working tree, without what .gitignore (and .git/info/exclude, core.excludesFile) ignores."""
     globs = bool(settings.include_paths or settings.exclude_paths)
+    ignored = _GitIgnored.at(root)
     for directory, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIRECTORIES and not _hidden(d))
+        if ignored is not None:
+            dirnames[:] = [d for d in dirnames if not ignored(os.path.join(directory, d), directory=True)]
         parent = Path(directory)  # one parse of the directory; each file's path is made from it
         for name in sorted(filenames):
             if not name.endswith(".go") or _hidden(name):
@@ -98,5 +103,44 @@ def _walk(root: Path, settings: RewriteOptions) -> Iterator[Path]:
             if name.endswith("_test.go") and not settings.include_tests:
                 continue
             path = parent / name
+            if ignored is not None and ignored(os.fspath(path)):
+                continue
             if not globs or _left_out_by_globs(path, settings) is None:
                 yield path
+
+
+class _GitIgnored:
+    """Whether git ignores a path of the working tree holding the walk, as `git status` does
+    (pygit2, loaded only when a directory is walked inside a repository)."""
+
+    def __init__(self, top: str) -> None:
+        import pygit2
+
+        self.top = top
+        self.repository = pygit2.Repository(top)
+
+    @classmethod
+    def at(cls, root: Path) -> _GitIgnored | None:
+        here = os.path.realpath(root)
+        probe = here
+        while not os.path.lexists(os.path.join(probe, ".git")):
+            parent = os.path.dirname(probe)
+            if parent == probe:
+                return None
+            probe = parent
+        try:
+            ignored = cls(probe)
+        except Exception:  # a .git that is no repository libgit2 can open: walk as outside one
+            return None
+        if ignored.repository.is_bare or ignored.repository.workdir is None:
+            return None
+        if here != probe and ignored(here, directory=True):  # a directory git ignores, named: the user wants what is in it
+            return None
+        return ignored
+
+    def __call__(self, path: str, directory: bool = False) -> bool:
+        rel = os.path.relpath(os.path.realpath(os.path.dirname(path)), self.top)
+        if rel == os.pardir or rel.startswith(os.pardir + os.sep):
+            return False  # reached through a link to outside the working tree
+        rel = os.path.join(rel, os.path.basename(path)) if rel != "." else os.path.basename(path)
+        return bool(self.repository.path_is_ignored(Path(rel).as_posix() + ("/" if directory else "")))

@@ -222,3 +222,26 @@ def test_results_arriving_out_of_order_are_shown_in_the_items_order():
     assert shown == []
     in_order(Done("a.go"))
     assert shown == ["a.go", "b.go", "c.go"]
+
+
+def test_a_walk_leaves_out_what_gitignore_ignores_but_never_a_path_named(tmp_path, cli):
+    from gitrepo import GitRepo
+
+    repo = GitRepo.go_module(tmp_path / "repo", {"a.go": PLAIN.decode()})
+    root = repo.root
+    for name in ("gen/g.go", "sub/x.pb.go", "sub/y.go", "deep/build/z.go", "local.go"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(PLAIN)
+    (root / ".gitignore").write_text("gen/\n*.pb.go\nbuild/\n")
+    (root / ".git/info/exclude").write_text("local.go\n")
+    code, out, _ = cli(root, "-l", ".")
+    assert (code, out) == (1, "a.go\nsub/y.go\n")
+    assert cli(root / "sub", "-l", ".")[1] == "y.go\n"
+    assert cli(root, "-l", "gen", "sub/x.pb.go", "local.go")[1] == "gen/g.go\nsub/x.pb.go\nlocal.go\n"  # named: never left out
+    assert cli(root, "-l", "./...")[1] == "a.go\nsub/y.go\n"
+
+
+def test_outside_a_repository_nothing_is_ignored(tmp_path, cli):
+    root = module(tmp_path, {"a.go": PLAIN, "gen/g.go": PLAIN})
+    (root / ".gitignore").write_text("gen/\n")
+    assert cli(root, "-l", ".")[1] == "a.go\ngen/g.go\n"
