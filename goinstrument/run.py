@@ -185,7 +185,23 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
     summary.files_seen = len(paths) + len(explicit_skips)  # a file named and skipped was seen too
     if cache is not None:
         cache.save()
+    if options.output is Output.WRITE:
+        say_missing_requirements([done.path for done in dones if done.spans_added and done.changed], rewrite)
     return summary
+
+
+def say_missing_requirements(files: list[str], rewrite: RewriteOptions) -> None:
+    """One line per module that now imports the backend's package but whose go.mod does not
+    require it: the command that does (go.mod itself is never edited)."""
+    if not files:
+        return
+    from goinstrument.backend import load_backend
+    from goinstrument.gomod import missing_requirements
+
+    for root, module, path in missing_requirements(files, tuple(load_backend(rewrite.backend).start_imports)):
+        where = os.path.relpath(root)
+        go = "go" if where == os.curdir else f"go -C {quote_path(where)}"
+        say(f"{module}: go.mod does not require {path}; run: {go} get {path}")
 
 
 def _show(output: Output, done: Done) -> None:
@@ -400,17 +416,21 @@ def run_staged(rewrite: RewriteOptions, options: RunOptions) -> Summary:
         results = batch.run_all(work, todo, options.jobs, lambda source, why: _lost(source, why), advance)
     outcomes = known | {id(source): outcome for source, outcome in zip(todo, results, strict=True)}
     records: list[tuple[Source, list[object], str | None]] = []
+    summary_dones: list[Done] = []
     for file, blob, (on_disk, copy), stamp in zip(files, blobs, worktrees, stamps, strict=True):
         staged = outcomes[id(blob)]
         worktree = None if on_disk is None else staged if copy is None else outcomes[id(copy)]
         done = _apply_staged(index, file, staged, worktree, options.output, summary)
         summary.add(done)
+        summary_dones.append(done)
         if done.problem is not None:
             continue
         if write and staged.changed:
             stamp = [str(index.stage(file, staged.output)), stamp[1]]
         records.append((blob, stamp[:2], staged.skipped))
     index.write()
+    if write:
+        say_missing_requirements([d.path for d in summary_dones if d.spans_added and d.changed], rewrite)
     if cache is not None:  # the cache is only used by runs that write
         stamper.after_writes({os.path.dirname(os.path.abspath(blob.place)) for blob, _, _ in records})
         for blob, stamp, skipped in records:

@@ -245,3 +245,56 @@ def test_outside_a_repository_nothing_is_ignored(tmp_path, cli):
     root = module(tmp_path, {"a.go": PLAIN, "gen/g.go": PLAIN})
     (root / ".gitignore").write_text("gen/\n")
     assert cli(root, "-l", ".")[1] == "a.go\ngen/g.go\n"
+
+
+# --- the otel requirement (item 3) ----------------------------------------------------------------
+
+
+def test_a_module_without_the_requirement_is_told_the_command(tmp_path, cli):
+    root = module(tmp_path / "svc", {"a.go": PLAIN, "api/b.go": PLAIN})
+    code, _, err = cli(tmp_path, "svc")
+    assert code == 0
+    assert err.count("go.mod does not require") == 1
+    assert "goinstrument: example.com/m: go.mod does not require go.opentelemetry.io/otel; run: go -C svc get go.opentelemetry.io/otel\n" in err
+    assert (root / "go.mod").read_text() == "module example.com/m\n\ngo 1.22\n"  # never edited
+    (root / "c.go").write_bytes(PLAIN.replace(b"F(", b"C("))
+    assert "run: go get go.opentelemetry.io/otel\n" in cli(root, "c.go")[2]
+    (root / "go.mod").write_text("module example.com/m\n\ngo 1.22\n\nrequire (\n\tgo.opentelemetry.io/otel v1.30.0\n)\n")
+    (root / "d.go").write_bytes(PLAIN.replace(b"F(", b"D("))
+    assert "does not require" not in cli(root, "d.go")[2]
+
+
+def test_datadog_names_its_own_package(tmp_path, cli):
+    module(tmp_path, {"a.go": PLAIN})
+    err = cli(tmp_path, "--backend", "datadog", "a.go")[2]
+    path = "github.com/DataDog/dd-trace-go/v2/ddtrace/tracer"
+    assert f"example.com/m: go.mod does not require {path}; run: go get {path}\n" in err
+
+
+def test_nothing_added_nothing_said(tmp_path, cli):
+    module(tmp_path, {"a.go": PLAIN})
+    assert "does not require" not in cli(tmp_path, "--diff", "a.go")[2]
+    assert "does not require" not in cli(tmp_path, "--check", "a.go")[2]
+    cli(tmp_path, "a.go")
+    assert "does not require" not in cli(tmp_path, "a.go")[2]
+
+
+@pytest.mark.slow
+def test_the_printed_command_makes_the_real_build_pass(tmp_path, cli):
+    """The README's order: instrument, then `go get` (a `go mod tidy` before the imports exist drops it)."""
+    import shlex
+    import subprocess
+
+    root = module(tmp_path, {"main.go": b"package main\n\nimport \"context\"\n\nfunc run(ctx context.Context) error {\n\treturn nil\n}\n\nfunc main() { _ = run(context.Background()) }\n"})
+    subprocess.run(["go", "mod", "tidy"], cwd=root, check=True, capture_output=True)
+    err = cli(root, ".")[2]
+    command = err.split("run: ", 1)[1].splitlines()[0]
+    assert command == "go get go.opentelemetry.io/otel"
+    build = subprocess.run(["go", "build", "./..."], cwd=root, capture_output=True, text=True)
+    assert build.returncode != 0 and "go.opentelemetry.io/otel" in build.stderr
+    subprocess.run(shlex.split(command), cwd=root, check=True, capture_output=True)
+    build = subprocess.run(["go", "build", "./..."], cwd=root, capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr
+    subprocess.run(["go", "mod", "tidy"], cwd=root, check=True, capture_output=True)  # after: it keeps what is imported
+    assert "go.opentelemetry.io/otel" in (root / "go.mod").read_text()
+    assert "does not require" not in cli(root, "--no-cache", ".")[2]
