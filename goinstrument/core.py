@@ -92,8 +92,9 @@ def instrument(src: bytes, settings: RewriteOptions, info: FileInfo) -> Result:
     reversible = not any(p.signature or p.insertion.layout or p.expanded_row is not None for p in added)
     reversible = reversible and not any(p.signature for p in plans if isinstance(p, UpdateSpan)) and not imports.renamed
     reversible = reversible and not (added and _one_spec_import_block(root))
+    updated = sum(1 for p in plans if isinstance(p, UpdateSpan) and p.finding is not None)  # what --check says is out of date
     return Result(
-        src, output, findings, spans_added=len(added), relayout=relayout, reversible=reversible, coverage=planner.coverage, edits=plain_edits
+        src, output, findings, spans_added=len(added), spans_updated=updated, relayout=relayout, reversible=reversible, coverage=planner.coverage, edits=plain_edits
     )
 
 

@@ -143,4 +143,8 @@ class _GitIgnored:
         if rel == os.pardir or rel.startswith(os.pardir + os.sep):
             return False  # reached through a link to outside the working tree
         rel = os.path.join(rel, os.path.basename(path)) if rel != "." else os.path.basename(path)
-        return bool(self.repository.path_is_ignored(Path(rel).as_posix() + ("/" if directory else "")))
+        name = Path(rel).as_posix() + ("/" if directory else "")
+        try:
+            return bool(self.repository.path_is_ignored(name))
+        except UnicodeEncodeError:  # a name that is not UTF-8 (pygit2 takes str only): its bad bytes as U+FFFD
+            return bool(self.repository.path_is_ignored(os.fsencode(name).decode("utf-8", "replace")))

@@ -107,6 +107,7 @@ def _process(source: Source, options: RewriteOptions, check: bool, verify: bool)
         spans_added=result.spans_added,
         spans_removed=result.spans_removed,
         coverage=result.coverage,
+        spans_updated=result.spans_updated,
     )
 
 

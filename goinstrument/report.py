@@ -159,6 +159,7 @@ def as_json(summary: Summary, run_mode: str, place: Place = str, fail_under: flo
             document["spans_removed"] = summary.spans_removed
         else:
             document["spans_added"] = summary.spans_added
+            document["spans_updated"] = summary.spans_updated
     return dump(document)
 
 

@@ -131,6 +131,7 @@ class Result(NamedTuple):
     problem: Problem | None = None
     spans_added: int = 0
     spans_removed: int = 0
+    spans_updated: int = 0  # spans of ours brought up to date (renamed, re-rendered, migrated)
     # A one-line function literal was opened up: gofmt may align its neighbours differently.
     relayout: bool = False
     # --remove of the output gives what --remove of the source gives: no parameter or result was
@@ -162,6 +163,7 @@ class Outcome(NamedTuple):
     spans_added: int = 0
     spans_removed: int = 0
     coverage: Coverage = Coverage()
+    spans_updated: int = 0
 
     @property
     def changed(self) -> bool:
@@ -187,6 +189,8 @@ class FileReport(Protocol):
     def spans_removed(self) -> int: ...
     @property
     def coverage(self) -> Coverage: ...
+    @property
+    def spans_updated(self) -> int: ...
 
 
 @dataclass
@@ -198,6 +202,7 @@ class Summary:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason), for -v and the count
     spans_added: int = 0
     spans_removed: int = 0
+    spans_updated: int = 0
     findings: list[Finding] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)  # said, but not a failure of the run
@@ -215,6 +220,7 @@ class Summary:
         self.files_changed += file.changed
         self.spans_added += file.spans_added if file.changed else 0
         self.spans_removed += file.spans_removed if file.changed else 0
+        self.spans_updated += file.spans_updated if file.changed else 0
         if file.coverage.functions:
             package = os.path.dirname(file.path) or "."
             self.coverage[package] = self.coverage.get(package, Coverage()) + file.coverage

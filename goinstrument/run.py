@@ -62,6 +62,7 @@ class Done(NamedTuple):
     clean: tuple[int, int] | None = None  # (mtime_ns, size) of a file now in its final state
     coverage: result.Coverage = result.Coverage()
     write: tuple[bytes, bytes] | None = None  # (what the file held, what it is to hold) with Output.WRITE
+    spans_updated: int = 0
 
 
 def _done(
@@ -80,6 +81,7 @@ def _done(
         clean,
         outcome.coverage,
         write,
+        outcome.spans_updated,
     )
 
 
@@ -461,7 +463,8 @@ def _apply_staged(
     changed = staged.changed or (worktree is not None and worktree.changed)
     counted = staged if staged.changed or worktree is None else worktree
     return Done(
-        staged.path, changed, staged.findings, None, staged.skipped, counted.spans_added, counted.spans_removed, coverage=staged.coverage
+        staged.path, changed, staged.findings, None, staged.skipped, counted.spans_added, counted.spans_removed,
+        coverage=staged.coverage, spans_updated=counted.spans_updated,
     )
 
 
@@ -528,6 +531,8 @@ def _closing(summary: Summary, rewrite: RewriteOptions, options: RunOptions) -> 
     removing = rewrite.action is Action.REMOVE
     spans = _plural(summary.spans_removed if removing else summary.spans_added, "span")
     done = ("to remove" if diff else "removed") if removing else ("to add" if diff else "added")
+    if summary.spans_updated and not removing:
+        done += f", {_plural(summary.spans_updated, 'span')} {'to update' if diff else 'updated'}"
     return f"{summary.files_changed} of {files} {'would change' if diff else 'changed'}, {spans} {done}{skipped}{errors}"
 
 

@@ -298,3 +298,19 @@ def test_the_printed_command_makes_the_real_build_pass(tmp_path, cli):
     subprocess.run(["go", "mod", "tidy"], cwd=root, check=True, capture_output=True)  # after: it keeps what is imported
     assert "go.opentelemetry.io/otel" in (root / "go.mod").read_text()
     assert "does not require" not in cli(root, "--no-cache", ".")[2]
+
+
+def test_a_renamed_span_is_counted_as_updated(tmp_path, cli):
+    root = module(tmp_path, {"a.go": PLAIN})
+    cli(root, "a.go")
+    renamed = (root / "a.go").read_text().replace("func F(", "func Renamed(")
+    (root / "a.go").write_text(renamed)
+    err = cli(root, "--diff", "a.go")[2]
+    assert "1 of 1 file would change, 0 spans to add, 1 span to update" in err
+    err = cli(root, "a.go")[2]
+    assert "1 of 1 file changed, 0 spans added, 1 span updated" in err
+    assert '"Renamed")' in (root / "a.go").read_text()
+    (root / "a.go").write_text(renamed)
+    out = cli(root, "--format", "json", "a.go")[1]
+    document = json.loads(out)
+    assert (document["spans_added"], document["spans_updated"], document["files_changed"]) == (0, 1, 1)
