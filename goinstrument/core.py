@@ -44,7 +44,7 @@ def instrument(src: bytes, settings: RewriteOptions, info: FileInfo) -> Result:
     root = syntax.parse(src).root_node
     error = syntax.first_error(root)
     if error is not None:
-        return Result(src, src, problem=Problem(info.path, syntax.position(error), "syntax error: the file does not parse; left untouched"))
+        return Result(src, src, problem=syntax.syntax_problem(info.path, src, root, error))
     facts = FileFacts.read(src, root)
     if not facts.context_names and not (settings.http_handlers and handlers.http_names(facts.imports)):
         return Result(src, src)

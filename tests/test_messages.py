@@ -314,3 +314,61 @@ def test_a_renamed_span_is_counted_as_updated(tmp_path, cli):
     out = cli(root, "--format", "json", "a.go")[1]
     document = json.loads(out)
     assert (document["spans_added"], document["spans_updated"], document["files_changed"]) == (0, 1, 1)
+
+
+# --- syntax errors as gofmt says them (item 4e) -----------------------------------------------------------
+
+HEAD = "package p\n\nfunc F() {\n"
+SAME_AS_GOFMT = {  # gofmt -e's first line, word for word and at the same line:col
+    "for": HEAD + "\tfor i := 0; i < 3 {\n\t}\n}\n",
+    "params": "package p\n\nfunc F( {\n}\n",
+    "paren": HEAD + "\tx := (1 + 2\n}\n",
+    "string": 'package p\n\nimport "fmt\n',
+}
+SAME_PLACE = {  # the same line:col as gofmt's first line; our words (gofmt's in the comment)
+    "eof": (HEAD + "\treturn\n", "4:9: syntax error: expected '}', found 'EOF'"),  # expected ';', found 'EOF' (the semicolon it inserts)
+    "if": (HEAD + "\tif x {\n}\n", "5:3: syntax error: expected '}', found 'EOF'"),  # expected ';', found 'EOF'
+    "plus": (HEAD + "\tx := 1 +\n}\n", "5:1: syntax error: unexpected '}'"),  # expected operand, found '}'
+    "dot": (HEAD + "\tx.\n}\n", "5:1: syntax error: unexpected '}'"),  # expected selector or type assertion, found '}'
+    "two": ("package p\n\nfunc F() { x := 1 y := 2 }\n", "3:19: syntax error: unexpected y"),  # expected ';', found y
+    "at": (HEAD + "\t@\n}\n", "4:2: syntax error: unexpected '@'"),  # expected statement, found 'ILLEGAL'
+}
+ELSEWHERE = {  # tree-sitter's recovery puts the error at another token than gofmt (gofmt's first line in the comment)
+    "bracket": ("package p\n\nvar x = [}\n", "3:1: syntax error: unexpected 'var'"),  # 3:10: expected operand, found '}'
+    "go": (HEAD + "\tgo\n}\n", "4:2: syntax error: unexpected 'go'"),  # 5:1: expected operand, found '}'
+    "struct": ("package p\n\ntype T struct {\n\tA int\n", "3:1: syntax error: unexpected 'type'"),  # 4:8: expected ';', found 'EOF'
+}
+
+
+def _gofmt_first_line(path: Path) -> str:
+    import subprocess
+
+    proc = subprocess.run(["gofmt", "-e", path.name], cwd=path.parent, capture_output=True, text=True)
+    assert proc.returncode == 2
+    return proc.stderr.splitlines()[0]
+
+
+def _ours(tmp_path: Path, cli, name: str, source: str) -> str:
+    path = tmp_path / f"{name}.go"
+    path.write_text(source.replace("package p\n", 'package p; import "context"\n', 1))  # a file that imports context is parsed; same lines
+    code, _, err = cli(tmp_path, "--check", "--no-cache", path.name)
+    assert code == 2
+    return err.splitlines()[0]
+
+
+@pytest.mark.parametrize("name", sorted(SAME_AS_GOFMT))
+def test_a_syntax_error_is_said_as_gofmt_says_it(tmp_path, cli, name):
+    module(tmp_path, {})
+    ours = _ours(tmp_path, cli, name, SAME_AS_GOFMT[name])
+    assert ours == _gofmt_first_line(tmp_path / f"{name}.go").replace(": ", ": syntax error: ", 1) + "; left untouched"
+
+
+@pytest.mark.parametrize("name", sorted({**SAME_PLACE, **ELSEWHERE}))
+def test_a_syntax_error_s_position_and_what_is_wrong(tmp_path, cli, name):
+    module(tmp_path, {})
+    source, expected = {**SAME_PLACE, **ELSEWHERE}[name]
+    ours = _ours(tmp_path, cli, name, source)
+    assert ours == f"{name}.go:{expected}; left untouched"
+    if name in SAME_PLACE:
+        gofmt = _gofmt_first_line(tmp_path / f"{name}.go")
+        assert gofmt.split(": ", 1)[0] == f"{name}.go:{expected.split(': ', 1)[0]}"
