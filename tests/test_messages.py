@@ -7,27 +7,17 @@ import json
 from pathlib import Path
 
 import pytest
+import test_cli
 
 from goinstrument.cli import main
 
-PLAIN = b"""package p
-
-import "context"
-
-func F(ctx context.Context) error {
-\treturn nil
-}
-"""
+PLAIN = test_cli.PLAIN
 
 
 def module(root: Path, files: dict[str, bytes], module_path: str = "example.com/m") -> Path:
+    """test_cli's module, in a directory made first."""
     root.mkdir(parents=True, exist_ok=True)
-    (root / "go.mod").write_text(f"module {module_path}\n\ngo 1.22\n")
-    for name, content in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(content)
-    return root
+    return test_cli.module(root, files, module_path)
 
 
 @pytest.fixture
