@@ -172,6 +172,8 @@ def _check_combinations(args: argparse.Namespace, argv: Sequence[str]) -> None:
         raise UsageError("--remove goes with a plain run or --diff, not --check, --staged or --install-hook")
     if args.format == "json" and args.diff:
         raise UsageError("--diff prints a patch; --format json goes with a plain run or --check")
+    if args.check and args.diff and args.staged:
+        raise UsageError("--check --diff goes with paths or --changed-since, not --staged (the hook's --diff shows the staged patch)")
     if args.check and args.diff and args.format != Format.TEXT.value:
         raise UsageError(f"--check --diff prints findings and a patch as text; --format {args.format} goes with --check alone")
     if args.list and (args.check or args.diff or args.format != Format.TEXT.value):

@@ -160,10 +160,11 @@ def test_l_with_staged_lists_the_staged_files_that_would_change(tmp_path, cli):
     assert (repo.root / "a.go").read_bytes() == PLAIN
 
 
-@pytest.mark.parametrize("args", [("-l", "--check"), ("-l", "--diff"), ("-l", "--format", "json"), ("--check", "--diff", "--format", "sarif")])
+@pytest.mark.parametrize("args", [("-l", "--check"), ("-l", "--diff"), ("-l", "--format", "json"), ("--check", "--diff", "--format", "sarif"), ("--check", "--diff", "--staged")])
 def test_l_and_check_diff_refuse_what_cannot_go_with_them(tmp_path, cli, args):
-    code, _, err = cli(module(tmp_path, {"a.go": PLAIN}), *args, "a.go")
+    code, _, err = cli(module(tmp_path, {"a.go": PLAIN}), *args, *([] if "--staged" in args else ["a.go"]))
     assert code == 2 and err.count("\n") == 1, err
+    assert err.startswith("goinstrument: error: ")
 
 
 def test_check_with_diff_prints_the_patch_on_stdout_and_the_findings_on_stderr(tmp_path, cli):
