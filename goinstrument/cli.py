@@ -41,6 +41,7 @@ EPILOG = """\
 examples:
   goinstrument ./...                               instrument every package below here
   goinstrument --diff ./...                        show what would change, write nothing
+  goinstrument -l ./...                            list the files a run would change, write nothing
   goinstrument --check --changed-since main        CI: fail on functions changed since main that lack a span
   goinstrument --check --fail-under 80 ./...       CI: list what lacks a span, fail only below 80% coverage
   goinstrument --check --format sarif > spans.sarif  findings for GitHub code scanning
@@ -53,7 +54,8 @@ a backend of your own named in .goinstrument.toml runs only when you name it too
 
 exit status:
   0  success (files may have been rewritten)
-  1  --check found functions without a span (with --fail-under: coverage is below PCT)
+  1  --check found functions without a span (with --fail-under: coverage is below PCT);
+     -l: a file would change
   2  a usage error, a git error, a crash (GOINSTRUMENT_TRACEBACK=1 shows its traceback),
      or a file that could not be processed (the others still were)
 """
