@@ -448,6 +448,10 @@ def describe(src: bytes, root: Node, error: Node) -> tuple[Position, str]:
             return _byte_position(src, before[-1].end_byte), f"{expected}, found newline"
         return position(found), f"{expected}, found {_token(found, src)}"
     tokens = [leaf for leaf in _leaves(error) if leaf.type != "comment"]
+    if tokens and tokens[-1].type == "{":  # `func F( {`: a body opened inside an unclosed parameter list
+        depth = sum(1 if t.type == "(" else -1 if t.type == ")" else 0 for t in tokens[:-1])
+        if depth > 0:
+            return position(tokens[-1]), "expected ')', found '{'"
     if tokens and _wants_more(tokens[-1]):  # `x := 1 +` then `}`: gofmt blames the `}`
         following = [leaf for leaf in _leaves(root) if leaf.start_byte >= error.end_byte and leaf.type != "comment" and not leaf.is_missing]
         if not following:

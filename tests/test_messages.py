@@ -313,6 +313,7 @@ HEAD = "package p\n\nfunc F() {\n"
 SAME_AS_GOFMT = {  # gofmt -e's first line, word for word and at the same line:col
     "for": HEAD + "\tfor i := 0; i < 3 {\n\t}\n}\n",
     "params": "package p\n\nfunc F( {\n}\n",
+    "body-in-params": HEAD + "}\n\nfunc Broken( {\n",
     "paren": HEAD + "\tx := (1 + 2\n}\n",
     "string": 'package p\n\nimport "fmt\n',
 }
