@@ -208,6 +208,7 @@ class Summary:
     warnings: list[Problem] = field(default_factory=list)  # said, but not a failure of the run
     coverage: dict[str, Coverage] = field(default_factory=dict)  # per package: the directory of its files, as shown
     errors: list[str] = field(default_factory=list)  # what stopped the run before any file (a git error)
+    notices: list[str] = field(default_factory=list)  # said on stderr after the report: what to do next (go get ...)
 
     def add(self, file: FileReport) -> None:
         """Count one file's Outcome (or what the run made of it): the one place a file is counted."""

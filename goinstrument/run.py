@@ -188,22 +188,24 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
     if cache is not None:
         cache.save()
     if options.output is Output.WRITE:
-        say_missing_requirements([done.path for done in dones if done.spans_added and done.changed], rewrite)
+        summary.notices += missing_requirements([done.path for done in dones if done.spans_added and done.changed], rewrite)
     return summary
 
 
-def say_missing_requirements(files: list[str], rewrite: RewriteOptions) -> None:
+def missing_requirements(files: list[str], rewrite: RewriteOptions) -> list[str]:
     """One line per module that now imports the backend's package but whose go.mod does not
     require it: the command that does (go.mod itself is never edited)."""
     if not files:
-        return
+        return []
+    from goinstrument import gomod
     from goinstrument.backend import load_backend
-    from goinstrument.gomod import missing_requirements
 
-    for root, module, path in missing_requirements(files, tuple(load_backend(rewrite.backend).start_imports)):
+    lines = []
+    for root, module, path in gomod.missing_requirements(files, tuple(load_backend(rewrite.backend).start_imports)):
         where = os.path.relpath(root)
         go = "go" if where == os.curdir else f"go -C {quote_path(where)}"
-        say(f"{module}: go.mod does not require {path}; run: {go} get {path}")
+        lines.append(f"{module}: go.mod does not require {path}; run: {go} get {path}")
+    return lines
 
 
 def _show(output: Output, done: Done) -> None:
@@ -432,7 +434,7 @@ def run_staged(rewrite: RewriteOptions, options: RunOptions) -> Summary:
         records.append((blob, stamp[:2], staged.skipped))
     index.write()
     if write:
-        say_missing_requirements([d.path for d in summary_dones if d.spans_added and d.changed], rewrite)
+        summary.notices += missing_requirements([d.path for d in summary_dones if d.spans_added and d.changed], rewrite)
     if cache is not None:  # the cache is only used by runs that write
         stamper.after_writes({os.path.dirname(os.path.abspath(blob.place)) for blob, _, _ in records})
         for blob, stamp, skipped in records:
@@ -554,6 +556,8 @@ def _finish(summary: Summary, rewrite: RewriteOptions, options: RunOptions) -> i
     report(summary, options, mode(options.output, rewrite.action))
     if summary.errors:  # said by the report, in its format
         return EXIT_ERROR
+    for notice in summary.notices:
+        say(notice)
     quiet_hook = isinstance(options.source, Staged) and not (summary.files_changed or summary.problems or summary.findings)
     quiet_filter = isinstance(options.source, Stdin) and options.verbosity <= 0  # an editor shows stderr as an error
     if options.verbosity >= 0 and options.format is not Format.JSON and not quiet_hook and not quiet_filter:
