@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from goinstrument import __version__
 from goinstrument.discover import normalize_argument
@@ -40,6 +41,7 @@ EPILOG = """\
 examples:
   goinstrument ./...                               instrument every package below here
   goinstrument --diff ./...                        show what would change, write nothing
+  goinstrument -l ./...                            list the files a run would change, write nothing
   goinstrument --check --changed-since main        CI: fail on functions changed since main that lack a span
   goinstrument --check --fail-under 80 ./...       CI: list what lacks a span, fail only below 80% coverage
   goinstrument --check --format sarif > spans.sarif  findings for GitHub code scanning
@@ -52,7 +54,8 @@ a backend of your own named in .goinstrument.toml runs only when you name it too
 
 exit status:
   0  success (files may have been rewritten)
-  1  --check found functions without a span (with --fail-under: coverage is below PCT)
+  1  --check found functions without a span (with --fail-under: coverage is below PCT);
+     -l: a file would change
   2  a usage error, a git error, a crash (GOINSTRUMENT_TRACEBACK=1 shows its traceback),
      or a file that could not be processed (the others still were)
 """
@@ -65,8 +68,15 @@ class UsageError(Exception):
     """Options that cannot go together or cannot be used; the message is for the user."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's own errors (an unknown flag, a bad value) are usage errors like ours: one line, no usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="goinstrument",
         description="Add OpenTelemetry spans to every Go function that takes a context.Context.",
         epilog=EPILOG,
@@ -80,9 +90,9 @@ def parser() -> argparse.ArgumentParser:
         "--stdin-filename", metavar="PATH",
         help="with -: the file's name, for its tracer (go.mod), the skip rules, .goinstrument.toml and messages",
     )
-    mode = p.add_mutually_exclusive_group()
-    mode.add_argument("--check", action="store_true", help="write nothing; list functions without a span; exit 1 if any")
-    mode.add_argument("--diff", action="store_true", help="write nothing; print a unified diff")
+    p.add_argument("--check", action="store_true", help="write nothing; list functions without a span; exit 1 if any")
+    p.add_argument("--diff", action="store_true", help="write nothing; print a unified diff (with --check: the findings go to stderr)")
+    p.add_argument("-l", "--list", action="store_true", dest="list", help="write nothing; print the name of each file a run would change; exit 1 if any")
     p.add_argument("--remove", action="store_true", help="strip the spans goinstrument or go-instrument added")
     p.add_argument("--changed-since", metavar="REV", help="only .go files changed since merge-base(REV, HEAD), plus uncommitted and untracked ones")
     p.add_argument(
@@ -138,19 +148,27 @@ def _given(args: argparse.Namespace, action: argparse.Action) -> bool:
     return action.dest != "help" and hasattr(args, action.dest) and getattr(args, action.dest) not in (action.default, [], None)
 
 
-def _flag_of(action: argparse.Action) -> str:
-    if action.option_strings:
-        return max(action.option_strings, key=len)
-    return action.metavar if isinstance(action.metavar, str) else action.dest
+def _flag_of(action: argparse.Action, args: argparse.Namespace, argv: Sequence[str]) -> str:
+    """The flag as the user gave it: `--tests` or `--no-tests`, `--app` or `--tracer`."""
+    if not action.option_strings:
+        return action.metavar if isinstance(action.metavar, str) else action.dest
+    if isinstance(action, argparse.BooleanOptionalAction):
+        yes, no = action.option_strings[0], action.option_strings[-1]
+        return yes if getattr(args, action.dest) else no
+    for arg in argv:
+        for flag in action.option_strings:
+            if arg == flag or (flag.startswith("--") and arg.startswith(flag + "=")):
+                return flag
+    return max(action.option_strings, key=len)  # abbreviated (--trac): its full spelling
 
 
-def _check_combinations(args: argparse.Namespace) -> None:
+def _check_combinations(args: argparse.Namespace, argv: Sequence[str]) -> None:
     if args.jobs < 0:
         raise UsageError("--jobs must be 0 or more")
     if args.install_hook:
         # Every other option, a mode or a setting, would not reach the hook (it runs `goinstrument
         # --staged`, reading .goinstrument.toml): refuse them all rather than ignore them.
-        others = [_flag_of(action) for action in parser()._actions if _given(args, action) and action.dest not in ("install_hook", "force")]
+        others = [_flag_of(action, args, argv) for action in parser()._actions if _given(args, action) and action.dest not in ("install_hook", "force")]
         if others:
             raise UsageError(
                 f"--install-hook installs the hook and does nothing else; drop {', '.join(others)}"
@@ -162,6 +180,12 @@ def _check_combinations(args: argparse.Namespace) -> None:
         raise UsageError("--remove goes with a plain run or --diff, not --check, --staged or --install-hook")
     if args.format == "json" and args.diff:
         raise UsageError("--diff prints a patch; --format json goes with a plain run or --check")
+    if args.check and args.diff and args.staged:
+        raise UsageError("--check --diff goes with paths or --changed-since, not --staged (the hook's --diff shows the staged patch)")
+    if args.check and args.diff and args.format != Format.TEXT.value:
+        raise UsageError(f"--check --diff prints findings and a patch as text; --format {args.format} goes with --check alone")
+    if args.list and (args.check or args.diff or args.format != Format.TEXT.value):
+        raise UsageError("-l prints the names of the files a run would change; not with --check, --diff or --format")
     _check_stdin(args)
     missing = [arg for arg in args.paths if arg != STDIN and not os.path.lexists(normalize_argument(arg))]
     if missing:  # a typo must not pass for a run over nothing (a dangling link is the batch's problem)
@@ -177,6 +201,8 @@ def _check_stdin(args: argparse.Namespace) -> None:
         raise UsageError("- (stdin) goes alone, not with other paths")
     if args.staged or args.changed_since:
         raise UsageError("- (stdin) does not go with --staged or --changed-since")
+    if args.list or (args.check and args.diff):
+        raise UsageError("- (stdin) does not go with -l or --check --diff")
     if args.format != Format.TEXT.value and not args.check:
         raise UsageError(f"with -, stdout carries the code: --format {args.format} goes with --check")
 
@@ -193,7 +219,7 @@ def _config_start(args: argparse.Namespace, cwd: Path) -> Path:
 def _check_measuring(args: argparse.Namespace) -> None:
     """--coverage and --fail-under measure, like --check (which they imply); SARIF is --check's format."""
     measuring = [flag for flag, given in (("--coverage", args.coverage), ("--fail-under", args.fail_under is not None)) if given]
-    if measuring and (args.diff or args.remove or args.install_hook):
+    if measuring and (args.diff or args.list or args.remove or args.install_hook):
         verb = "measure" if len(measuring) > 1 else "measures"
         raise UsageError(f"{' and '.join(measuring)} {verb} the spans there are, like --check; not with --diff, --remove or --install-hook")
     if args.new_from_rev is not None:
@@ -218,9 +244,11 @@ def _percent(text: str) -> float:
 
 
 def build(argv: Sequence[str] | None, cwd: Path) -> Invocation:
-    """The invocation these arguments ask for; UsageError, config.ConfigError or SystemExit (argparse) when they cannot be used."""
+    """The invocation these arguments ask for; UsageError or config.ConfigError when they cannot be used
+    (SystemExit for --help and --version)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser().parse_args(argv)
-    _check_combinations(args)
+    _check_combinations(args, argv)
     _check_measuring(args)
     if args.install_hook:
         return InstallHook(force=args.force)
@@ -241,7 +269,7 @@ def build(argv: Sequence[str] | None, cwd: Path) -> Invocation:
     if problem is not None:
         raise UsageError(problem)
     check = args.check or args.coverage or args.fail_under is not None
-    output = Output.CHECK if check else Output.DIFF if args.diff else Output.WRITE
+    output = Output.CHECK if check else Output.DIFF if args.diff else Output.LIST if args.list else Output.WRITE
     run = RunOptions(
         output=output,
         coverage=args.coverage,
@@ -253,6 +281,7 @@ def build(argv: Sequence[str] | None, cwd: Path) -> Invocation:
         verbosity=-1 if args.quiet else 1 if args.verbose else 0,
         verify=not args.fast,
         progress=not args.quiet and args.format == Format.TEXT.value and _stderr_is_a_terminal(),
+        diff=check and args.diff,
     )
     return Run(rewrite, run)
 
@@ -311,8 +340,7 @@ def _main(argv: Sequence[str] | None) -> int:
 
     try:
         invocation = build(argv, Path.cwd())
-    except UsageError as exc:
-        parser().print_usage(sys.stderr)
+    except UsageError as exc:  # one line, as the README promises; --help shows the rest
         print(f"goinstrument: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except config.ConfigError as exc:

@@ -58,7 +58,7 @@ def instrument(src: bytes, settings: RewriteOptions, info: FileInfo) -> Result:
     root = syntax.parse(src).root_node
     error = syntax.first_error(root)
     if error is not None:
-        return Result(src, src, problem=Problem(info.path, syntax.position(error), "syntax error: the file does not parse; left untouched"))
+        return Result(src, src, problem=syntax.syntax_problem(info.path, src, root, error))
     facts = FileFacts.read(src, root)
     if not facts.context_names and not (settings.http_handlers and handlers.http_names(facts.imports)):
         return Result(src, src)
@@ -110,8 +110,9 @@ def instrument(src: bytes, settings: RewriteOptions, info: FileInfo) -> Result:
     reversible = not any(p.signature or p.insertion.layout or p.expanded_row is not None for p in added)
     reversible = reversible and not any(p.signature for p in plans if isinstance(p, UpdateSpan)) and not imports.renamed
     reversible = reversible and not (added and _one_spec_import_block(root))
+    updated = sum(1 for p in plans if isinstance(p, UpdateSpan) and p.finding is not None)  # what --check says is out of date
     return Result(
-        src, output, findings, spans_added=len(added), relayout=relayout, reversible=reversible, coverage=planner.coverage, edits=plain_edits,
+        src, output, findings, spans_added=len(added), spans_updated=updated, relayout=relayout, reversible=reversible, coverage=planner.coverage, edits=plain_edits,
         excluded=tuple(planner.excluded),
     )
 

@@ -58,8 +58,10 @@ def import_path(file_path: str | os.PathLike[str], module: Module = ON_DISK) -> 
     if found is None:
         return None
     root, path = found
-    rel = os.path.relpath(directory, root)
-    return path if rel == "." else f"{path}/{rel.replace(os.sep, '/')}"
+    rel = os.path.relpath(directory, root).replace(os.sep, "/")
+    if path == "std":  # GOROOT/src: the standard library's import paths have no module prefix (net/http)
+        return rel if rel != "." else None
+    return path if rel == "." else f"{path}/{rel}"
 
 
 def module_of_file(file_path: str | os.PathLike[str], module: Module = ON_DISK) -> str | None:
@@ -78,3 +80,60 @@ def tracer_for(place: str | os.PathLike[str], options: RewriteOptions, src: byte
         return found
     match = re.search(rb"^package\s+(\w+)", src, re.MULTILINE)
     return match.group(1).decode() if match else "main"
+
+
+def _unquote(token: str) -> str:
+    return token[1:-1] if len(token) >= 2 and token[0] == token[-1] and token[0] in "\"`" else token
+
+
+def required_modules(gomod_text: str) -> frozenset[str]:
+    """The module paths a go.mod's `require` directives name, single or in `require (` blocks."""
+    found: set[str] = set()
+    in_block = False
+    for raw in gomod_text.splitlines():
+        line = raw.split("//", 1)[0].strip()
+        if in_block:
+            if line.startswith(")"):
+                in_block = False
+            elif line:
+                found.add(_unquote(line.split()[0]))
+            continue
+        words = line.split()
+        if not words or words[0] != "require":
+            continue
+        rest = line[len("require") :].strip()
+        if rest.startswith("("):
+            rest = rest[1:].strip()
+            in_block = not rest.endswith(")")
+            rest = rest.rstrip(")").strip()
+        if rest:
+            found.add(_unquote(rest.split()[0]))
+    return frozenset(found)
+
+
+def _provides(module: str, import_path: str) -> bool:
+    return import_path == module or import_path.startswith(module + "/")
+
+
+def missing_requirements(files: list[str], import_paths: tuple[str, ...]) -> list[tuple[str, str, str]]:
+    """(module root, module path, import path) for each module holding one of `files` whose go.mod requires
+    no module providing an import path of `import_paths` (the spans' imports), in the files' order,
+    each module once. A module providing the path itself needs nothing."""
+    missing: list[tuple[str, str, str]] = []
+    seen: set[str] = set()
+    for file in files:
+        found = _module_of(os.path.dirname(os.path.abspath(file)))
+        if found is None or found[0] in seen:
+            continue
+        root, module = found
+        seen.add(root)
+        try:
+            with open(os.path.join(root, "go.mod"), encoding="utf-8", errors="replace") as f:
+                required = required_modules(f.read())
+        except OSError:
+            continue
+        for path in import_paths:
+            if not any(_provides(m, path) for m in (module, *required)):
+                missing.append((root, module, path))
+                break
+    return missing

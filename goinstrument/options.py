@@ -163,8 +163,14 @@ def _flag_count(text: str) -> int:
     return value
 
 
+def _flag_text(text: str) -> str:
+    if not text:
+        raise BadValue("must not be empty")
+    return text
+
+
 BOOLEAN = Kind(_file_boolean, lambda dest, metavar: {"action": argparse.BooleanOptionalAction})
-TEXT = Kind(_file_text, lambda dest, metavar: {"metavar": metavar})
+TEXT = Kind(_file_text, lambda dest, metavar: {"metavar": metavar, "type": _flag_type(_flag_text)})
 BACKEND = Kind(_file_backend, lambda dest, metavar: {"metavar": metavar})
 SPAN_NAME = Kind(
     _file_span_name,
@@ -280,6 +286,7 @@ class Output(enum.Enum):
     WRITE = "write"  # rewrite files (and, with --staged, the index) in place
     CHECK = "check"  # write nothing; report functions without spans
     DIFF = "diff"  # write nothing; print a unified diff
+    LIST = "list"  # write nothing; print the name of each file a run would change (-l)
 
 
 class Format(enum.Enum):
@@ -335,6 +342,7 @@ class RunOptions:
     verbosity: int = 0  # -1 quiet (no summary), 0 normal, 1 verbose (every skipped file and why)
     verify: bool = True  # the stability check before every write; --fast turns it off
     progress: bool = False  # a progress bar on stderr for a run over many files (stderr a terminal)
+    diff: bool = False  # with Output.CHECK (--check --diff): the patch too, on stdout (the findings then on stderr)
 
 
 @dataclass(frozen=True)

@@ -170,6 +170,7 @@ def _process(source: Source, options: RewriteOptions, check: bool, verify: bool,
         coverage=result.coverage,
         excluded=result.excluded,
         notes=identity_note(source.path, info) if result.coverage.functions else (),
+        spans_updated=result.spans_updated,
     )
 
 

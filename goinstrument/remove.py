@@ -32,7 +32,7 @@ from goinstrument.facts import FileFacts
 from goinstrument.fileinfo import FileInfo
 from goinstrument.imports import ImportSpec, plan_additions, read_imports
 from goinstrument.options import RewriteOptions
-from goinstrument.result import Problem, Result
+from goinstrument.result import Result
 
 # Bytes at least one of which every file go-instrument changed holds (with "span").
 _GO_INSTRUMENT_MARKERS = (b"otelCodes", b'"error")', b'"anonymous")', b"/*line ")
@@ -358,7 +358,7 @@ def _strip(src: bytes, settings: RewriteOptions, info: FileInfo, migrating: bool
     root = syntax.parse(src).root_node
     error = syntax.first_error(root)
     if error is not None:
-        return Result(src, src, problem=Problem(info.path, syntax.position(error), "syntax error: the file does not parse; left untouched"))
+        return Result(src, src, problem=syntax.syntax_problem(info.path, src, root, error))
     facts = FileFacts.read(src, root)
     specs = list(facts.imports)
     shapes = _shapes(info)

@@ -60,7 +60,10 @@ def percent(coverage: Coverage) -> str:
     return f"{math.floor(coverage.percent * 10) / 10:.1f}%"
 
 
-def coverage_line(coverage: Coverage) -> str:
+def coverage_line(coverage: Coverage, unread: int = 0) -> str:
+    """The coverage, or, when no function was measured because files could not be processed, that."""
+    if coverage.functions == 0 and unread:
+        return f"coverage: no function takes a context ({unread} file{'' if unread == 1 else 's'} could not be processed)"
     kinds = ", ".join(f"{n} {EXCLUSIONS.get(kind, kind)}" for kind, n in coverage.excluded_by)
     return (
         f"coverage: {coverage.with_span} of {coverage.functions} functions taking a context have a span ({percent(coverage)}); "
@@ -152,8 +155,11 @@ def as_json(summary: Summary, run_mode: str, place: Place = str, fail_under: flo
         ]
         document["files_with_findings"] = len({f.path for f in summary.findings})
         packages = sorted((quote_path(place(package)), c) for package, c in summary.coverage.items())
+        total = _coverage_json(summary.total_coverage)
+        if summary.errors or (summary.total_coverage.functions == 0 and summary.problems):
+            total["percent"] = None  # nothing was measured: no figure that claims 100%
         document["coverage"] = {
-            **_coverage_json(summary.total_coverage),
+            **total,
             "fail_under": fail_under,
             "packages": [{"path": name, **_coverage_json(c)} for name, c in packages],
         }
@@ -163,6 +169,7 @@ def as_json(summary: Summary, run_mode: str, place: Place = str, fail_under: flo
             document["spans_removed"] = summary.spans_removed
         else:
             document["spans_added"] = summary.spans_added
+            document["spans_updated"] = summary.spans_updated
     return dump(document)
 
 
@@ -185,12 +192,13 @@ def dump(document: object) -> str:
 # --- the report --------------------------------------------------------------------------------------
 
 
-def report(summary: Summary, run: RunOptions, run_mode: str, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> None:
+def report(summary: Summary, run: RunOptions, run_mode: str, out: TextIO | None = None, err: TextIO | None = None) -> None:
     """Findings on stdout (in --check); problems and warnings on stderr, or with the findings for
     json/github/sarif; with `verbose`, every file left alone on purpose and why, on stderr. A
     git error that stopped the run is said on stderr in every format, and is part of the output
     of the machine formats too. Coverage (in --check): a table per package with --coverage,
     and a message when it is below --fail-under."""
+    out, err = out or sys.stdout, err or sys.stderr  # the streams of now, not of when this module was loaded
     fmt, check = run.format, run_mode == "check"
     for error in summary.errors:
         print(f"goinstrument: {error}", file=err)
@@ -225,8 +233,8 @@ def report(summary: Summary, run: RunOptions, run_mode: str, out: TextIO = sys.s
     if check:
         # Under a --fail-under that passes, the findings do not fail the run: warnings, not errors.
         level = "warning" if run.fail_under is not None and not below else "error"
-        for finding in summary.findings:
-            print(finding_line(finding, fmt, place, level), file=out)
+        for finding in summary.findings:  # with --diff, stdout is the patch's
+            print(finding_line(finding, fmt, place, level), file=err if run.diff else out)
     for problem in summary.problems:
         print(problem_line(problem, fmt, place), file=out if github else err)
     for warning in summary.warnings:

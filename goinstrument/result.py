@@ -149,6 +149,7 @@ class Result(NamedTuple):
     problem: Problem | None = None
     spans_added: int = 0
     spans_removed: int = 0
+    spans_updated: int = 0  # spans of ours brought up to date (renamed, re-rendered, migrated)
     # A one-line function literal was opened up: gofmt may align its neighbours differently.
     relayout: bool = False
     # --remove of the output gives what --remove of the source gives: no parameter or result was
@@ -184,6 +185,7 @@ class Outcome(NamedTuple):
     coverage: Coverage = Coverage()
     excluded: tuple[Finding, ...] = ()  # Result.excluded, for -v
     notes: tuple[Problem, ...] = ()  # why the file's spans are as they are (a package's rule), for -v and --check
+    spans_updated: int = 0
 
     @property
     def changed(self) -> bool:
@@ -213,6 +215,8 @@ class FileReport(Protocol):
     def excluded(self) -> tuple[Finding, ...]: ...
     @property
     def notes(self) -> tuple[Problem, ...]: ...
+    @property
+    def spans_updated(self) -> int: ...
 
 
 @dataclass
@@ -224,6 +228,7 @@ class Summary:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason), for -v and the count
     spans_added: int = 0
     spans_removed: int = 0
+    spans_updated: int = 0
     findings: list[Finding] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)  # said, but not a failure of the run
@@ -231,6 +236,7 @@ class Summary:
     errors: list[str] = field(default_factory=list)  # what stopped the run before any file (a git error)
     excluded: list[Finding] = field(default_factory=list)  # functions a span would change, left without one
     notes: list[Problem] = field(default_factory=list)  # each once: a package's rule, where it comes from
+    notices: list[str] = field(default_factory=list)  # said on stderr after the report: what to do next (go get ...)
 
     def add(self, file: FileReport) -> None:
         """Count one file's Outcome (or what the run made of it): the one place a file is counted."""
@@ -245,6 +251,7 @@ class Summary:
         self.spans_removed += file.spans_removed if file.changed else 0
         self.excluded.extend(file.excluded)
         self.notes.extend(n for n in file.notes if n not in self.notes)
+        self.spans_updated += file.spans_updated if file.changed else 0
         if file.coverage.functions:
             package = os.path.dirname(file.path) or "."
             self.coverage[package] = self.coverage.get(package, Coverage()) + file.coverage

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -64,6 +64,7 @@ class Done(NamedTuple):
     write: tuple[bytes, bytes] | None = None  # (what the file held, what it is to hold) with Output.WRITE
     excluded: tuple[Finding, ...] = ()
     notes: tuple[Problem, ...] = ()
+    spans_updated: int = 0
 
 
 def _done(
@@ -84,6 +85,7 @@ def _done(
         write,
         outcome.excluded,
         outcome.notes,
+        outcome.spans_updated,
     )
 
 
@@ -160,14 +162,16 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
         todo.append(path)
     if todo:
         import goinstrument.process  # noqa: F401 - loaded once here, before the workers fork
-    work = partial(_file_work, rewrite=rewrite, output=options.output, verify=options.verify, lines=lines)
+    work = partial(_file_work, rewrite=rewrite, output=options.output, verify=options.verify, lines=lines, diff=options.diff)
     written: set[str] = set()  # the directories of the files written
+    shown = _InOrder(todo, partial(_show, options.output))
 
     def write(done: Done) -> Done:
         """Each changed file is written as its result arrives, while the workers go on. A file
-        saved meanwhile (by an editor) is processed again, here, once; saved again, it is reported."""
+        saved meanwhile (by an editor) is processed again, here, once; saved again, it is reported.
+        A diff (or -l's name) is printed as soon as its file and all before it are done."""
         if done.write is None:
-            return done
+            return shown(done)
         written.add(os.path.dirname(os.path.abspath(done.path)))
         result = _write(done, roots[done.path])
         if result.problem is not None and result.problem.message == CHANGED:
@@ -191,11 +195,53 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
     summary.files_seen = len(paths) + len(explicit_skips)  # a file named and skipped was seen too
     if cache is not None:
         cache.save()
-    if options.output is Output.DIFF:
-        for done in dones:
-            if done.diff:
-                write_stdout(done.diff.encode())
+    if options.output is Output.WRITE:
+        summary.notices += missing_requirements([done.path for done in dones if done.spans_added and done.changed], rewrite)
     return summary
+
+
+def missing_requirements(files: list[str], rewrite: RewriteOptions) -> list[str]:
+    """One line per module that now imports the backend's package but whose go.mod does not
+    require it: the command that does (go.mod itself is never edited)."""
+    if not files:
+        return []
+    from goinstrument import gomod
+    from goinstrument.backend import load_backend
+
+    lines = []
+    for root, module, path in gomod.missing_requirements(files, tuple(load_backend(rewrite.backend).start_imports)):
+        where = os.path.relpath(root)
+        go = "go" if where == os.curdir else f"go -C {quote_path(where)}"
+        lines.append(f"{module}: go.mod does not require {path}; run: {go} get {path}")
+    return lines
+
+
+def _show(output: Output, done: Done) -> None:
+    """What a run that writes nothing prints for one file on stdout: its diff, or its name (-l)."""
+    if done.diff:
+        write_stdout(done.diff.encode())
+    elif output is Output.LIST and done.changed and done.problem is None:
+        write_stdout(f"{quote_path(done.path)}\n".encode())
+
+
+class _InOrder:
+    """Each result shown in the items' order, as soon as it and all before it are done: `--diff | head`
+    starts at once, and the output is the same however the workers finish."""
+
+    def __init__(self, items: list[Path], show: Callable[[Done], None]) -> None:
+        self.places: dict[str, list[int]] = {}
+        for i, item in enumerate(items):
+            self.places.setdefault(str(item), []).append(i)
+        self.show = show
+        self.pending: dict[int, Done] = {}
+        self.next = 0
+
+    def __call__(self, done: Done) -> Done:
+        self.pending[self.places[done.path].pop(0)] = done
+        while self.next in self.pending:
+            self.show(self.pending.pop(self.next))
+            self.next += 1
+        return done
 
 
 class _Stamps:
@@ -251,8 +297,11 @@ class _Stamps:
             self.packages.pop(directory, None)
 
 
-def _file_work(path: Path, rewrite: RewriteOptions, output: Output, verify: bool, lines: dict[Path, gitops.LineRanges] | None = None) -> Done:
-    """One working-tree file: read, process, and make its diff (in a worker process; writes nothing)."""
+def _file_work(
+    path: Path, rewrite: RewriteOptions, output: Output, verify: bool, lines: dict[Path, gitops.LineRanges] | None = None, diff: bool = False
+) -> Done:
+    """One working-tree file: read, process, and make its diff (in a worker process; writes nothing).
+    `diff` with Output.CHECK: the diff of what a plain run would write, with the findings."""
     display = str(path)
     try:
         data = read_source(path)
@@ -266,8 +315,13 @@ def _file_work(path: Path, rewrite: RewriteOptions, output: Output, verify: bool
         return _done(outcome)
     if outcome.changed and output is Output.WRITE:
         return _done(outcome, write=(outcome.source, outcome.output))
-    diff = unified_diff(display, outcome.source, outcome.output) if outcome.changed and output is Output.DIFF else None
-    return _done(outcome, diff=diff, clean=None if outcome.changed else _stat(path))
+    patch = None
+    if outcome.changed and output is Output.DIFF:
+        patch = unified_diff(display, outcome.source, outcome.output)
+    elif outcome.changed and output is Output.CHECK and diff:  # a check does not migrate: the diff is a plain run's
+        written = process(Source(display, path, data), rewrite, verify=verify)
+        patch = unified_diff(display, written.source, written.output) if written.problem is None and written.changed else None
+    return _done(outcome, diff=patch, clean=None if outcome.changed else _stat(path))
 
 
 def _write(done: Done, root: str) -> Done:
@@ -419,6 +473,7 @@ def run_staged(rewrite: RewriteOptions, options: RunOptions) -> Summary:
             stamp = [str(index.stage(file, staged.output)), stamp[1]]
         records.append((file, blob, stamp[:2], staged.skipped))
     index.write()  # first: where the index cannot be updated (locked), nothing is written
+    added: list[str] = []  # the files that got spans: their modules may lack the requirement
     for file, (done, worktree) in zip(files, dones, strict=True):
         if file.path in index.kept:  # someone else's content now, in the index and the working tree
             done = _failed(done.path, "staged again while the hook ran; left as staged: commit again")
@@ -428,6 +483,9 @@ def run_staged(rewrite: RewriteOptions, options: RunOptions) -> Summary:
             except FileError as exc:
                 done = _failed(done.path, str(exc))
         summary.add(done)
+        added += [done.path] if done.spans_added and done.changed else []
+    if write:
+        summary.notices += missing_requirements(added, rewrite)
     if cache is not None:  # the cache is only used by runs that write
         for file, blob, stamp, skipped in records:  # the packages as the index now holds them
             cache.record(_staged_key(blob.place), [*stamp, *stamper.staged(index.package(file))[1:]], skipped)
@@ -441,9 +499,9 @@ def _apply_staged(staged: Outcome, worktree: Outcome | None, output: Output, sum
         staged = staged._replace(problem=staged.problem._replace(message=f"{staged.problem.message} (the staged content)"))
     if staged.problem is not None or output is not Output.WRITE:
         diff = unified_diff(staged.path, staged.source, staged.output) if output is Output.DIFF and staged.changed else None
-        if diff:
-            write_stdout(diff.encode())
-        return _done(staged)
+        done = _done(staged, diff=diff)
+        _show(output, done)
+        return done
     if worktree is not None and worktree.problem is not None:
         p = worktree.problem
         summary.warnings.append(Problem(p.path, p.pos, f"the working-tree copy: {p.message} (the staged content is instrumented)"))
@@ -451,7 +509,7 @@ def _apply_staged(staged: Outcome, worktree: Outcome | None, output: Output, sum
     counted = staged if staged.changed or worktree is None else worktree
     return Done(
         staged.path, changed, staged.findings, None, staged.skipped, counted.spans_added, counted.spans_removed,
-        coverage=staged.coverage, excluded=staged.excluded, notes=staged.notes,
+        coverage=staged.coverage, excluded=staged.excluded, notes=staged.notes, spans_updated=counted.spans_updated,
     )
 
 
@@ -514,10 +572,12 @@ def _closing(summary: Summary, rewrite: RewriteOptions, options: RunOptions) -> 
         found = _plural(missing, "function") + " without a span" + (f", {_plural(stale, 'span')} out of date," if stale else "")
         with_findings = len({f.path for f in summary.findings})
         return f"{found} in {with_findings} of {files}{skipped}{errors}"
-    diff = options.output is Output.DIFF
+    diff = options.output in (Output.DIFF, Output.LIST)
     removing = rewrite.action is Action.REMOVE
     spans = _plural(summary.spans_removed if removing else summary.spans_added, "span")
     done = ("to remove" if diff else "removed") if removing else ("to add" if diff else "added")
+    if summary.spans_updated and not removing:
+        done += f", {_plural(summary.spans_updated, 'span')} {'to update' if diff else 'updated'}"
     return f"{summary.files_changed} of {files} {'would change' if diff else 'changed'}, {spans} {done}{skipped}{errors}"
 
 
@@ -528,6 +588,8 @@ def _exit_code(summary: Summary, options: RunOptions) -> int:
         return EXIT_FINDINGS if summary.total_coverage.below(options.fail_under) else EXIT_OK
     if options.output is Output.CHECK and summary.findings:
         return EXIT_FINDINGS
+    if options.output is Output.LIST and summary.files_changed:  # as gofmt -l in CI: something to do
+        return EXIT_FINDINGS
     return EXIT_OK
 
 
@@ -537,10 +599,12 @@ def _finish(summary: Summary, rewrite: RewriteOptions, options: RunOptions) -> i
     report(summary, options, mode(options.output, rewrite.action))
     if summary.errors:  # said by the report, in its format
         return EXIT_ERROR
+    for notice in summary.notices:
+        say(notice)
     quiet_hook = isinstance(options.source, Staged) and not (summary.files_changed or summary.problems or summary.findings)
     quiet_filter = isinstance(options.source, Stdin) and options.verbosity <= 0  # an editor shows stderr as an error
     if options.verbosity >= 0 and options.format is not Format.JSON and not quiet_hook and not quiet_filter:
         say(_closing(summary, rewrite, options))
         if options.output is Output.CHECK:
-            say(coverage_line(summary.total_coverage))
+            say(coverage_line(summary.total_coverage, len(summary.problems)))
     return _exit_code(summary, options)

@@ -12,7 +12,7 @@ from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 
 from goinstrument import tolerance
 from goinstrument.edits import Edit, ordered
-from goinstrument.result import Position
+from goinstrument.result import Position, Problem
 
 LANGUAGE = Language(tree_sitter_go.language())
 
@@ -394,6 +394,85 @@ def first_error(root: Node) -> Node | None:
             return node
         stack.extend(child for child in reversed(node.children) if child.has_error or child.is_missing)
     return root
+
+
+# After these a newline ends the statement (the Go spec's semicolon rule): "found newline", as gofmt says.
+_SEMICOLON_AFTER = frozenset(
+    {"identifier", "field_identifier", "type_identifier", "package_identifier", "int_literal", "float_literal",
+     "imaginary_literal", "rune_literal", "raw_string_literal", "interpreted_string_literal", "true", "false", "nil",
+     "iota", "break", "continue", "fallthrough", "return", "++", "--", ")", "]", "}", '"', "`"}
+)
+_QUOTES = {'"': "string literal not terminated", "`": "raw string literal not terminated", "'": "rune literal not terminated"}
+
+
+def _leaves(node: Node) -> list[Node]:
+    """The tokens below `node`, in order (comments too)."""
+    out: list[Node] = []
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n.child_count == 0:
+            if n.end_byte > n.start_byte or n is node:
+                out.append(n)
+        else:
+            stack.extend(reversed(n.children))
+    return out
+
+
+def _token(node: Node, src: bytes) -> str:
+    """A token as gofmt names it: an identifier or a literal bare, anything else quoted."""
+    text = src[node.start_byte : node.end_byte].decode("utf-8", "replace")
+    text = text if len(text) <= 30 else text[:27] + "..."
+    return text if (node.is_named and node.type != "ERROR") or node.type in _SEMICOLON_AFTER - {")", "]", "}", "++", "--"} else f"'{text}'"
+
+
+def _byte_position(src: bytes, offset: int) -> Position:
+    """The line:col (bytes) of `offset`, as go/token counts it: at the end, a final newline starts no line."""
+    search_end = len(src) - 1 if offset >= len(src) and src.endswith(b"\n") else offset
+    line_start = src.rfind(b"\n", 0, search_end) + 1
+    return Position(src.count(b"\n", 0, line_start) + 1, offset - line_start + 1)
+
+
+def _wants_more(token: Node) -> bool:
+    """An operator or an opening delimiter: what comes after it is what does not fit."""
+    return not token.is_named and not any(c.isalnum() for c in token.type) and token.type not in (")", "]", "}", "++", "--", ";")
+
+
+def describe(src: bytes, root: Node, error: Node) -> tuple[Position, str]:
+    """Where and what the first syntax error is, close to gofmt's words and position: a MISSING
+    node is `expected 'X', found Y` at the token found instead (a newline that ends the statement,
+    or EOF); an ERROR node is `unexpected Y` at its first token."""
+    if error.is_missing:
+        if error.type in _QUOTES:
+            return position(error.parent or error), _QUOTES[error.type]
+        leaves = [leaf for leaf in _leaves(root) if not leaf.is_missing and leaf.type != "comment"]
+        before = [leaf for leaf in leaves if leaf.end_byte <= error.start_byte]
+        after = [leaf for leaf in leaves if leaf.start_byte >= error.end_byte]
+        expected = f"expected '{error.type}'"
+        if not after:
+            return _byte_position(src, len(src)), f"{expected}, found 'EOF'"
+        found = after[0]
+        if before and b"\n" in src[before[-1].end_byte : found.start_byte] and before[-1].type in _SEMICOLON_AFTER:
+            return _byte_position(src, before[-1].end_byte), f"{expected}, found newline"
+        return position(found), f"{expected}, found {_token(found, src)}"
+    tokens = [leaf for leaf in _leaves(error) if leaf.type != "comment"]
+    if tokens and tokens[-1].type == "{":  # `func F( {`: a body opened inside an unclosed parameter list
+        depth = sum(1 if t.type == "(" else -1 if t.type == ")" else 0 for t in tokens[:-1])
+        if depth > 0:
+            return position(tokens[-1]), "expected ')', found '{'"
+    if tokens and _wants_more(tokens[-1]):  # `x := 1 +` then `}`: gofmt blames the `}`
+        following = [leaf for leaf in _leaves(root) if leaf.start_byte >= error.end_byte and leaf.type != "comment" and not leaf.is_missing]
+        if not following:
+            return _byte_position(src, len(src)), "unexpected 'EOF'"
+        return position(following[0]), f"unexpected {_token(following[0], src)}"
+    first = tokens[0] if tokens else error
+    return position(first), f"unexpected {_token(first, src)}"
+
+
+def syntax_problem(path: str, src: bytes, root: Node, error: Node) -> Problem:
+    """The file's first syntax error, as a problem: `syntax error: expected '}', found 'EOF'; left untouched`."""
+    pos, what = describe(src, root, error)
+    return Problem(path, pos, f"syntax error: {what}; left untouched")
 
 
 class Identifiers:

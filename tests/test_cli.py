@@ -77,11 +77,6 @@ def test_diff_prints_and_writes_nothing(tmp_path):
     assert (root / "a.go").read_bytes() == PLAIN
 
 
-def test_check_and_diff_exclude_each_other(tmp_path):
-    proc = run_cli("--check", "--diff", tmp_path, check=2)
-    assert "not allowed with" in proc.stderr
-
-
 def test_dot_dot_dot_walks_recursively_with_go_skip_rules(tmp_path):
     files = {
         "a.go": PLAIN,
@@ -137,12 +132,12 @@ def test_bad_input_is_reported_left_untouched_and_the_batch_goes_on(tmp_path, na
     assert b"span" in (root / "good.go").read_bytes()
 
 
-def test_directory_named_like_a_go_file(tmp_path):
-    root = module(tmp_path, {"good.go": PLAIN})
-    (root / "x.go").mkdir()
-    proc = run_cli("x.go", "good.go", cwd=root, check=2)
-    assert "x.go:1:1: is a directory" in proc.stderr
+def test_directory_named_like_a_go_file_is_walked_as_gofmt_does(tmp_path):
+    root = module(tmp_path, {"good.go": PLAIN, "x.go/inner.go": PLAIN})
+    proc = run_cli("x.go", "good.go", cwd=root, check=0)
+    assert "is a directory" not in proc.stderr
     assert b"span" in (root / "good.go").read_bytes()
+    assert b"span" in (root / "x.go/inner.go").read_bytes()
 
 
 def test_dangling_symlink(tmp_path):
@@ -330,7 +325,7 @@ def test_generated_file_with_a_bom_is_skipped(tmp_path):
         (["--force"], "--force goes with --install-hook"),
         (["--install-hook", "--check"], "--install-hook installs the hook and does nothing else; drop PATH, --check"),
         (["--install-hook", "--tracer", "x", "--backend", "datadog"], "drop PATH, --tracer, --backend (the hook runs"),
-        (["--install-hook", "--format", "json", "--fast", "-q"], "drop PATH, --format, --fast, --quiet"),
+        (["--install-hook", "--format", "json", "--fast", "-q"], "drop PATH, --format, --fast, -q"),
         (["--install-hook", "--remove"], "drop PATH, --remove"),
         (["--install-hook"], "drop PATH"),
         (["--backend", "datadog", "--attributes", "args"], 'backend "datadog" does not support --attributes'),

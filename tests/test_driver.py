@@ -258,7 +258,7 @@ def test_a_problem_in_the_staged_content_says_so(tmp_path):
     repo.add("orders.go")
     repo.write("orders.go", GO_FUNC)
     proc = run_cli("--staged", cwd=repo.root, check=2)
-    assert "syntax error: the file does not parse; left untouched (the staged content)" in proc.stderr
+    assert "orders.go:7:14: syntax error: expected ')', found '{'; left untouched (the staged content)" in proc.stderr
 
 
 def test_git_dir_and_git_work_tree_name_the_repository(tmp_path):

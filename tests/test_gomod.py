@@ -35,3 +35,38 @@ def test_the_go_command_reads_the_block_form_the_same_way(tmp_path):
     assert proc.returncode == 0, proc.stderr
     gomod._module_of.cache_clear()
     assert gomod.import_path(tmp_path / "a.go") == proc.stdout.strip()
+
+
+def test_required_modules_single_and_in_blocks():
+    text = """module example.com/m
+
+go 1.22
+
+require example.com/single v1.0.0 // a comment
+require "example.com/quoted" v1.0.0
+require (
+\tgo.opentelemetry.io/otel v1.30.0
+\t// a comment line
+\tgithub.com/go-logr/logr v1.4.2 // indirect
+)
+require ( example.com/oneline v1.0.0 )
+"""
+    assert gomod.required_modules(text) == {
+        "example.com/single", "example.com/quoted", "go.opentelemetry.io/otel", "github.com/go-logr/logr", "example.com/oneline",
+    }
+
+
+def test_missing_requirements_once_per_module(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a/go.mod").write_text("module example.com/a\n")
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b/go.mod").write_text("module example.com/b\n\nrequire (\n\tgo.opentelemetry.io/otel v1.30.0\n)\n")
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c/go.mod").write_text("module go.opentelemetry.io/otel\n")  # provides it itself
+    gomod._module_of.cache_clear()
+    files = [str(tmp_path / p) for p in ("a/x.go", "a/sub/y.go", "b/x.go", "c/x.go")]
+    otel = ("go.opentelemetry.io/otel",)
+    assert gomod.missing_requirements(files, otel) == [(str(tmp_path / "a"), "example.com/a", "go.opentelemetry.io/otel")]
+    dd = ("github.com/DataDog/dd-trace-go/v2/ddtrace/tracer",)
+    (tmp_path / "b/go.mod").write_text("module example.com/b\n\nrequire github.com/DataDog/dd-trace-go/v2 v2.0.0\n")
+    assert gomod.missing_requirements(files[2:3], dd) == []
