@@ -157,3 +157,10 @@ def test_the_default_backend_writes_every_attribute_and_http_handlers() -> None:
     backend = load_backend(DEFAULT_BACKEND)
     assert unsupported(DEFAULT_BACKEND, backend, frozenset(ATTRIBUTE_KINDS)) is None
     assert handlers_unsupported(DEFAULT_BACKEND, backend) is None
+
+
+def test_the_exit_codes_the_command_line_keeps_are_the_run_s() -> None:
+    """cli.py names them without importing run (which --version does not load)."""
+    from goinstrument import run
+
+    assert (cli.EXIT_OK, cli.EXIT_ERROR) == (run.EXIT_OK, run.EXIT_ERROR)
