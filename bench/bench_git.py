@@ -5,13 +5,17 @@
                               [--tool-root DIR] [--goinstrument-arg ARG ...]
 
 It copies $(go env GOROOT)/src to a temp dir and commits it (or reuses --repo DIR), then
-times, N times each, wall clock with Python start-up included:
+times, N times each, wall clock with Python start-up included, and the CPU time (user + system)
+of the processes it started, which a loaded machine inflates far less than the wall clock:
 
+  - `goinstrument --version`, and a bare `python -c pass` beside it,
   - `goinstrument --staged` on a commit of 5 changed .go files (the pre-commit hook's work),
   - the whole `git commit` with the installed hook, and without it (--no-verify),
   - `goinstrument --check --changed-since BASE` on a branch with 20 changed .go files.
 
-It prints one table (min/median/max) and a block of targets with PASS/FAIL; the
+It prints one table (min/median/max, median CPU), the ratios of rows taken in this same run (the
+hook's commit over a --no-verify one, --version over bare Python: what a loaded machine leaves
+comparable), and a block of targets with PASS/FAIL; the
 targets also check that each run did the work it should. bench/README.md explains
 the rows. Stdlib only; goinstrument runs as `python -m goinstrument` from this
 working tree, with the Python that runs this script.
@@ -24,6 +28,7 @@ import datetime
 import os
 import platform
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -38,7 +43,7 @@ from bench import aligned, default_corpus, log, tail, targets_table, with_byteco
 
 REPO = Path(__file__).resolve().parent.parent
 STAGED_FILES, CHANGED_FILES = 5, 20
-STAGED_GOAL_MS, CHECK_GOAL_MS = 300.0, 500.0
+STAGED_GOAL_MS, CHECK_GOAL_MS, HOOK_ADDS_GOAL_MS = 300.0, 500.0, 100.0
 BRANCH = "goinstrument-bench-changed"  # the branch holding the 20 changed files
 WARMUP = 1  # untimed runs before each row's repetitions
 
@@ -47,7 +52,8 @@ SKIPPED_DIRS = ("vendor", "testdata")
 GENERATED = re.compile(rb"^// Code generated .* DO NOT EDIT\.\r?$", re.M)
 IMPORTS_CONTEXT = re.compile(rb'^(import\s+|\s+)"context"\s*$', re.M)  # not renamed: `context.Context` works
 CLOSING_STAGED = re.compile(r"goinstrument: (\d+) of (\d+) files? changed, (\d+) spans? added")
-CLOSING_CHECK = re.compile(r"goinstrument: (\d+) functions without a span in (\d+) files")
+# "N functions without a span[, M spans out of date,] in W of F files": F is the files checked.
+CLOSING_CHECK = re.compile(r"goinstrument: (\d+) functions? without a span(?:, \d+ spans? out of date,)? in \d+ of (\d+) files?")
 FINDING = re.compile(r"^(.+?):(\d+):(\d+): (\S+): no span$", re.M)
 
 # Git runs with a fixed identity, no signing and no automatic gc, without touching any
@@ -97,11 +103,18 @@ def git(repo: Path, env: dict, *args: str, check: bool = True) -> str:
     return run(["git", *args], repo, env, check).stdout.strip()
 
 
-def timed(cmd: list[str], cwd: Path, env: dict) -> tuple[float, subprocess.CompletedProcess]:
-    """Wall time from spawning the command to reaping it, in ms."""
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(cmd: list[str], cwd: Path, env: dict) -> tuple[float, subprocess.CompletedProcess, float]:
+    """Wall time from spawning the command to reaping it, in ms; the done process; and the CPU
+    time (user + system) of the command and every process it waited for (git's hook), in ms."""
+    cpu = _children_cpu()
     start = time.perf_counter()
     done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
-    return (time.perf_counter() - start) * 1000, done
+    return (time.perf_counter() - start) * 1000, done, (_children_cpu() - cpu) * 1000
 
 
 def version_of(cmd: list[str], env: dict) -> str:
@@ -208,6 +221,7 @@ class Row:
     files: int | None = None
     goal_ms: float | None = None
     times_ms: list[float] = field(default_factory=list)
+    cpu_ms: list[float] = field(default_factory=list)  # user + system of the timed runs, same order
     notes: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)  # runs that did not do the work they should
 
@@ -218,6 +232,14 @@ class Row:
 
     def stat(self, how) -> float | None:
         return how(self.times_ms) if self.times_ms else None
+
+    def add(self, ms: float, cpu_ms: float) -> None:
+        self.times_ms.append(ms)
+        self.cpu_ms.append(cpu_ms)
+
+    @property
+    def median_cpu(self) -> float | None:
+        return statistics.median(self.cpu_ms) if self.cpu_ms else None
 
     @property
     def median(self) -> float | None:
@@ -239,6 +261,8 @@ class Row:
             "max_ms": self.stat(max),
             "result": self.result or None,
             "runs_ms": self.times_ms,
+            "median_cpu_ms": self.median_cpu,
+            "runs_cpu_ms": self.cpu_ms,
             "notes": self.notes,
             "failures": self.failures,
         }
@@ -255,14 +279,18 @@ def repetitions(row: Row, repeat: int) -> Iterator[bool]:
         yield i >= WARMUP
 
 
-def measure_startup(repo: Path, env: dict, repeat: int) -> Row:
-    row = Row("start-up: goinstrument --version", notes=["interpreter start-up + CLI import; no target"])
+def measure_startup(repo: Path, env: dict, repeat: int, bare: bool = False) -> Row:
+    """`goinstrument --version`, or (bare) `python -c pass` with the same interpreter and environment."""
+    if bare:
+        row, cmd = Row("start-up: python -c pass (bare Python)", notes=["the interpreter alone; no target"]), [sys.executable, "-c", "pass"]
+    else:
+        row, cmd = Row("start-up: goinstrument --version", notes=["interpreter start-up + CLI import; no target"]), goinstrument_cmd("--version")
     for timed_run in repetitions(row, repeat):
-        ms, done = timed(goinstrument_cmd("--version"), repo, env)
+        ms, done, cpu_ms = timed(cmd, repo, env)
         if done.returncode != 0:
             row.fail(f"exit {done.returncode}: {tail(done.stderr)}")
         if timed_run:
-            row.times_ms.append(ms)
+            row.add(ms, cpu_ms)
     return row
 
 
@@ -282,7 +310,7 @@ def staged_once(repo: Path, env: dict, base: str, files: dict[str, int], row: Ro
     """One repetition of the --staged row: stage the modified files (untimed), time
     `goinstrument --staged`, check its work; the time goes into row if timed_run."""
     before = stage(repo, env, base, files)
-    ms, done = timed(goinstrument_cmd("--staged", *extra), repo, env)
+    ms, done, cpu_ms = timed(goinstrument_cmd("--staged", *extra), repo, env)
     closing = CLOSING_STAGED.search(done.stderr)
     if done.returncode != 0 or closing is None:
         row.fail(f"exit {done.returncode}: {tail(done.stderr)}")
@@ -295,7 +323,7 @@ def staged_once(repo: Path, env: dict, base: str, files: dict[str, int], row: Ro
     if git(repo, env, "diff", "--name-only"):
         row.fail("the working tree differs from the index after --staged")
     if timed_run:
-        row.times_ms.append(ms)
+        row.add(ms, cpu_ms)
 
 
 def staged_notes(row: Row, spans: set[int]) -> None:
@@ -318,7 +346,7 @@ def measure_commit(repo: Path, env: dict, base: str, files: dict[str, int], repe
     row = Row(name, files=len(files), notes=["report only, no target"])
     for timed_run in repetitions(row, repeat):
         staged = stage(repo, env, base, files)
-        ms, done = timed(cmd, repo, env)
+        ms, done, cpu_ms = timed(cmd, repo, env)
         if done.returncode != 0:
             row.fail(f"exit {done.returncode}: {tail(done.stderr)}")
             continue
@@ -332,7 +360,7 @@ def measure_commit(repo: Path, env: dict, base: str, files: dict[str, int], repe
         if git(repo, env, "status", "--porcelain", "--untracked-files=no"):
             row.fail("the working tree or index differs from the commit afterwards")
         if timed_run:
-            row.times_ms.append(ms)
+            row.add(ms, cpu_ms)
     reset(repo, env, base)
     row.notes.append("committed files instrumented" if hook else "committed as staged")
     return row
@@ -358,14 +386,14 @@ def measure_check(repo: Path, env: dict, base: str, base_rev: str, files: dict[s
     if expected_run.returncode != 1 or missing:
         row.fail(f"--check FILES: exit {expected_run.returncode}, the bench functions of {len(missing)} files not found")
     for timed_run in repetitions(row, repeat):
-        ms, done = timed(goinstrument_cmd("--check", "--changed-since", base_rev, *extra), repo, env)
+        ms, done, cpu_ms = timed(goinstrument_cmd("--check", "--changed-since", base_rev, *extra), repo, env)
         got, closing = findings(done.stdout, repo), CLOSING_CHECK.search(done.stderr)
         if done.returncode != 1 or closing is None:
             row.fail(f"exit {done.returncode} (1 expected): {tail(done.stderr)}")
         elif got != expected or int(closing.group(2)) != len(files):
             row.fail(f"{closing.group(0)}; expected {len(expected)} findings in {len(files)} files")
         if timed_run:
-            row.times_ms.append(ms)
+            row.add(ms, cpu_ms)
     row.notes.append(
         f"committed on a branch, 1 commit after the base; exit 1 with {len(expected)} findings "
         f"({len(files)} added + {len(expected) - len(files)} existing functions), as --check FILES"
@@ -381,7 +409,7 @@ def fmt_ms(value: float | None) -> str:
 
 
 def table(rows: list[Row]) -> str:
-    header = ["what", "files", "min ms", "median ms", "max ms", "target", "result", "notes"]
+    header = ["what", "files", "min ms", "median ms", "max ms", "median CPU ms", "target", "result", "notes"]
     lines = [
         [
             r.name,
@@ -389,17 +417,48 @@ def table(rows: list[Row]) -> str:
             fmt_ms(r.stat(min)),
             fmt_ms(r.median),
             fmt_ms(r.stat(max)),
+            fmt_ms(r.median_cpu),
             "" if r.goal_ms is None else f"<= {r.goal_ms:g} ms",
             r.result,
             "; ".join(r.notes),
         ]
         for r in rows
     ]
+    return aligned([header, *lines], right={1, 2, 3, 4, 5})
+
+
+def ratios(rows: dict[str, Row]) -> list[dict]:
+    """Rows over rows of this same run, wall clock and CPU: what a loaded machine leaves comparable."""
+    out = []
+    for what, key, over in (
+        ("hook commit over --no-verify commit", "commit", "commit-no-hook"),
+        ("goinstrument --version over bare Python", "startup", "bare"),
+    ):
+        a, b = rows[key], rows[over]
+        entry: dict = {"what": what}
+        for unit, x, y in (("wall", a.median, b.median), ("cpu", a.median_cpu, b.median_cpu)):
+            entry[f"{unit}_ratio"] = x / y if x is not None and y else None
+            entry[f"{unit}_added_ms"] = x - y if x is not None and y is not None else None
+        out.append(entry)
+    return out
+
+
+def ratios_table(entries: list[dict]) -> str:
+    header = ["ratio (medians, this run)", "wall", "added wall ms", "CPU", "added CPU ms"]
+
+    def x(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.2f}x"
+
+    lines = [[e["what"], x(e["wall_ratio"]), fmt_ms(e["wall_added_ms"]), x(e["cpu_ratio"]), fmt_ms(e["cpu_added_ms"])] for e in entries]
     return aligned([header, *lines], right={1, 2, 3, 4})
 
 
 def targets(rows: dict[str, Row]) -> list[dict]:
     checks = []
+    added = ratios(rows)[0]["wall_added_ms"]
+    checks.append({"target": "the hook adds to a commit, medians", "measured": added, "shown": f"{fmt_ms(added)} ms",
+                   "goal": f"<= {HOOK_ADDS_GOAL_MS:g} ms",
+                   "result": "n/a" if added is None else "PASS" if added <= HOOK_ADDS_GOAL_MS else "FAIL"})
     for key, label in (("staged", "goinstrument --staged, median"), ("check", "--check --changed-since, median")):
         row = rows[key]
         checks.append({"target": label, "measured": row.median, "shown": f"{fmt_ms(row.median)} ms",
@@ -511,6 +570,7 @@ def main(argv: list[str] | None = None) -> int:
         log(f"staged files: {', '.join(staged)}")
         log(f"changed files: {', '.join(changed)}")
         log(bench.install_hook())
+        rows["bare"] = measure_startup(repo, env, args.repeat, bare=True)
         rows["startup"] = measure_startup(repo, env, args.repeat)
         rows["staged"] = measure_staged(repo, env, base, staged, args.repeat, extra)
         rows["commit"] = measure_commit(repo, env, base, staged, args.repeat, hook=True)
@@ -532,6 +592,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print()
     print(table(list(rows.values())))
+    print()
+    print(ratios_table(ratios(rows)))
     print()
     print(targets_table(checks))
     if args.json:
@@ -556,6 +618,7 @@ def main(argv: list[str] | None = None) -> int:
             "tool_root": str(tool_root),
             "goinstrument_args": list(extra),
             "rows": {key: row.to_json() for key, row in rows.items()},
+            "ratios": ratios(rows),
             "targets": checks,
         }
         write_json(args.json, report)

@@ -8,34 +8,24 @@ file is touched.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from goinstrument import __version__
-from goinstrument.discover import normalize_argument
-from goinstrument.options import (
-    Action,
-    ChangedSince,
-    Format,
-    FromPaths,
-    InstallHook,
-    Invocation,
-    Output,
-    RewriteOptions,
-    Run,
-    RunOptions,
-    Source,
-    Staged,
-    Stdin,
-    settings,
-)
-from goinstrument.result import GitError
-from goinstrument.run import EXIT_ERROR, EXIT_OK, say
+
+if TYPE_CHECKING:
+    import argparse
+
+    from goinstrument.options import InstallHook, Invocation, RewriteOptions, Source
+
+# What a run imports is what it uses (a hook's run is mostly start-up): `--version` imports
+# nothing more, argparse is loaded only for an argv the fast path below does not take, and the
+# options, the run and git come with the run that needs them.
+EXIT_OK, EXIT_ERROR = 0, 2  # as run.EXIT_OK and run.EXIT_ERROR (tests/test_startup.py checks)
 
 EPILOG = """\
 examples:
@@ -68,14 +58,17 @@ class UsageError(Exception):
     """Options that cannot go together or cannot be used; the message is for the user."""
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse's own errors (an unknown flag, a bad value) are usage errors like ours: one line, no usage block."""
-
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
-
-
 def parser() -> argparse.ArgumentParser:
+    import argparse
+
+    from goinstrument.options import Format, settings
+
+    class _Parser(argparse.ArgumentParser):
+        """argparse's own errors (an unknown flag, a bad value) are usage errors like ours: one line, no usage block."""
+
+        def error(self, message: str) -> NoReturn:
+            raise UsageError(message)
+
     p = _Parser(
         prog="goinstrument",
         description="Add OpenTelemetry spans to every Go function that takes a context.Context.",
@@ -116,11 +109,41 @@ def parser() -> argparse.ArgumentParser:
     for name, setting in settings():
         if setting.flags:  # default None: not given, so the file's value stands
             group.add_argument(*setting.flags, dest=name, default=None, help=setting.help, **setting.kind.flag(name, setting.metavar))
+    p.set_defaults(**FLAG_DEFAULTS)  # the one table of the other flags' defaults, shared with the fast path
     return p
+
+
+# The defaults of the flags that are not settings (a setting's is None: not given), for the
+# parser and the fast path alike; tests/test_startup.py checks both give the same namespace.
+FLAG_DEFAULTS: dict[str, object] = {
+    "paths": [], "stdin_filename": None, "check": False, "diff": False, "remove": False, "changed_since": None,
+    "staged": False, "install_hook": False, "force": False, "format": "text", "coverage": False, "fail_under": None,
+    "jobs": 0, "no_cache": False, "fast": False, "quiet": False, "verbose": False, "list": False, "new_from_rev": None,
+}
+# Flags taking no value that go with any other of these: an argv made only of them, each once (the
+# hook's `--staged`), needs no argparse. Anything else, `--help` or a typo included, goes to argparse.
+FAST_FLAGS = {"--staged": "staged", "--check": "check", "--fast": "fast", "--no-cache": "no_cache", "-q": "quiet", "--quiet": "quiet"}
+
+
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The flags of `argv` (default: sys.argv), as argparse parses them; without argparse for an
+    argv of FAST_FLAGS only."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    given: dict[str, object] = {FAST_FLAGS[arg]: True for arg in args if arg in FAST_FLAGS}
+    if len(given) != len(args):  # another argument, or a flag twice
+        return parser().parse_args(args)
+    from types import SimpleNamespace
+
+    from goinstrument.options import settings
+
+    values = {**FLAG_DEFAULTS, **{name: None for name, setting in settings() if setting.flags}, **given}
+    return SimpleNamespace(**values)  # type: ignore[return-value]  # read by attribute only, as a Namespace is
 
 
 def rewrite_options(args: argparse.Namespace, configured: dict[str, object] | None = None) -> RewriteOptions:
     """Flags over the configuration file over the defaults."""
+    from goinstrument.options import Action, RewriteOptions, settings
+
     values = dict(configured or {})
     for name, setting in settings():
         given = getattr(args, name, None) if setting.flags else None
@@ -131,6 +154,8 @@ def rewrite_options(args: argparse.Namespace, configured: dict[str, object] | No
 
 
 def _source(args: argparse.Namespace) -> Source:
+    from goinstrument.options import ChangedSince, FromPaths, Staged, Stdin
+
     if args.paths == [STDIN]:
         return Stdin(args.stdin_filename)
     if args.staged:
@@ -150,6 +175,8 @@ def _given(args: argparse.Namespace, action: argparse.Action) -> bool:
 
 def _flag_of(action: argparse.Action, args: argparse.Namespace, argv: Sequence[str]) -> str:
     """The flag as the user gave it: `--tests` or `--no-tests`, `--app` or `--tracer`."""
+    import argparse  # loaded already: --install-hook is parsed by argparse, never by the fast path
+
     if not action.option_strings:
         return action.metavar if isinstance(action.metavar, str) else action.dest
     if isinstance(action, argparse.BooleanOptionalAction):
@@ -182,11 +209,13 @@ def _check_combinations(args: argparse.Namespace, argv: Sequence[str]) -> None:
         raise UsageError("--diff prints a patch; --format json goes with a plain run or --check")
     if args.check and args.diff and args.staged:
         raise UsageError("--check --diff goes with paths or --changed-since, not --staged (the hook's --diff shows the staged patch)")
-    if args.check and args.diff and args.format != Format.TEXT.value:
+    if args.check and args.diff and args.format != "text":
         raise UsageError(f"--check --diff prints findings and a patch as text; --format {args.format} goes with --check alone")
-    if args.list and (args.check or args.diff or args.format != Format.TEXT.value):
+    if args.list and (args.check or args.diff or args.format != "text"):
         raise UsageError("-l prints the names of the files a run would change; not with --check, --diff or --format")
     _check_stdin(args)
+    from goinstrument.discover import normalize_argument
+
     missing = [arg for arg in args.paths if arg != STDIN and not os.path.lexists(normalize_argument(arg))]
     if missing:  # a typo must not pass for a run over nothing (a dangling link is the batch's problem)
         raise UsageError(f"no such file or directory: {', '.join(missing)}")
@@ -203,7 +232,7 @@ def _check_stdin(args: argparse.Namespace) -> None:
         raise UsageError("- (stdin) does not go with --staged or --changed-since")
     if args.list or (args.check and args.diff):
         raise UsageError("- (stdin) does not go with -l or --check --diff")
-    if args.format != Format.TEXT.value and not args.check:
+    if args.format != "text" and not args.check:
         raise UsageError(f"with -, stdout carries the code: --format {args.format} goes with --check")
 
 
@@ -234,6 +263,8 @@ def _check_measuring(args: argparse.Namespace) -> None:
 
 
 def _percent(text: str) -> float:
+    import argparse
+
     try:
         value = float(text.rstrip("%"))
     except ValueError:
@@ -247,27 +278,17 @@ def build(argv: Sequence[str] | None, cwd: Path) -> Invocation:
     """The invocation these arguments ask for; UsageError or config.ConfigError when they cannot be used
     (SystemExit for --help and --version)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = parser().parse_args(argv)
+    args = parse(argv)
     _check_combinations(args, argv)
     _check_measuring(args)
+    from goinstrument.options import Format, InstallHook, Output, Run, RunOptions
+
     if args.install_hook:
         return InstallHook(force=args.force)
     from goinstrument import config
 
     rewrite = rewrite_options(args, config.load(_config_start(args, cwd), backend_given=args.backend is not None))
-    from goinstrument.backend import BackendError, load_backend
-    from goinstrument.shape import unsupported
-
-    try:
-        problem = unsupported(rewrite.backend, load_backend(rewrite.backend), rewrite.attributes)
-        if problem is None and rewrite.http_handlers:
-            from goinstrument.handlers import unsupported as handlers_unsupported
-
-            problem = handlers_unsupported(rewrite.backend, load_backend(rewrite.backend))
-    except BackendError as exc:
-        raise UsageError(str(exc)) from None
-    if problem is not None:
-        raise UsageError(problem)
+    _check_backend(rewrite)
     check = args.check or args.coverage or args.fail_under is not None
     output = Output.CHECK if check else Output.DIFF if args.diff else Output.LIST if args.list else Output.WRITE
     run = RunOptions(
@@ -284,6 +305,28 @@ def build(argv: Sequence[str] | None, cwd: Path) -> Invocation:
         diff=check and args.diff,
     )
     return Run(rewrite, run)
+
+
+def _check_backend(rewrite: RewriteOptions) -> None:
+    """The backend loads and writes what is asked of it. The default one, otel, writes everything
+    (tests/test_startup.py checks): a run with it loads no backend, shape or tree-sitter to learn so."""
+    from goinstrument.options import DEFAULT_BACKEND
+
+    if rewrite.backend == DEFAULT_BACKEND:
+        return
+    from goinstrument.backend import BackendError, load_backend
+    from goinstrument.shape import unsupported
+
+    try:
+        problem = unsupported(rewrite.backend, load_backend(rewrite.backend), rewrite.attributes)
+        if problem is None and rewrite.http_handlers:
+            from goinstrument.handlers import unsupported as handlers_unsupported
+
+            problem = handlers_unsupported(rewrite.backend, load_backend(rewrite.backend))
+    except BackendError as exc:
+        raise UsageError(str(exc)) from None
+    if problem is not None:
+        raise UsageError(problem)
 
 
 def _stderr_is_a_terminal() -> bool:
@@ -308,6 +351,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     An interrupt ends it quietly, as a shell expects: 128 + the signal's number (SIGINT 130,
     SIGTERM 143), with no traceback and no temporary file left (fileio holds the signals from a
     temporary file's creation to its rename)."""
+    if list(sys.argv[1:] if argv is None else argv) == ["--version"]:  # as argparse's version action prints it
+        print(f"goinstrument {__version__}")
+        return EXIT_OK
     import signal
 
     from goinstrument import outside_current_directory
@@ -346,6 +392,8 @@ def _main(argv: Sequence[str] | None) -> int:
     except config.ConfigError as exc:
         print(exc, file=sys.stderr)
         return EXIT_ERROR
+    from goinstrument.options import InstallHook
+
     if isinstance(invocation, InstallHook):
         return _install_hook(invocation)
     from goinstrument.run import run
@@ -408,6 +456,8 @@ def _stdout_closed() -> int:
 
 def _install_hook(invocation: InstallHook) -> int:
     from goinstrument import hook
+    from goinstrument.result import GitError
+    from goinstrument.run import say
 
     try:
         for line in hook.install_hook(Path.cwd(), force=invocation.force).splitlines():

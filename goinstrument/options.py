@@ -13,7 +13,6 @@ a setting is adding a field here; `cli` and `config` build from this table.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import enum
 import string
@@ -148,6 +147,8 @@ def _flag_type(check: Callable[[str], Any]) -> Callable[[str], Any]:
         try:
             return check(text)
         except BadValue as exc:
+            import argparse  # here: only a command line that argparse parses gets here
+
             raise argparse.ArgumentTypeError(str(exc)) from None
 
     return convert
@@ -169,7 +170,13 @@ def _flag_text(text: str) -> str:
     return text
 
 
-BOOLEAN = Kind(_file_boolean, lambda dest, metavar: {"action": argparse.BooleanOptionalAction})
+def _boolean_flag(dest: str, metavar: str) -> dict[str, Any]:
+    import argparse  # here: the parser is built only for a command line that needs it (cli.parse)
+
+    return {"action": argparse.BooleanOptionalAction}
+
+
+BOOLEAN = Kind(_file_boolean, _boolean_flag)
 TEXT = Kind(_file_text, lambda dest, metavar: {"metavar": metavar, "type": _flag_type(_flag_text)})
 BACKEND = Kind(_file_backend, lambda dest, metavar: {"metavar": metavar})
 SPAN_NAME = Kind(
@@ -202,6 +209,9 @@ def _setting(default: Any, kind: Kind, help: str, flags: tuple[str, ...] = (), k
     return field(default=default, metadata={"setting": Setting(kind, help, flags, key, metavar)})
 
 
+DEFAULT_BACKEND = "otel"
+
+
 class Action(enum.Enum):
     """What is done to each function."""
 
@@ -217,7 +227,7 @@ class RewriteOptions:
         None, TEXT, "tracer name; default: the package import path from go.mod", ("--tracer", "--app"), "tracer", "NAME"
     )
     backend: str = _setting(
-        "otel", BACKEND, '"otel" (default), "datadog", or your own as module:attribute', ("--backend",), "backend", "NAME"
+        DEFAULT_BACKEND, BACKEND, '"otel" (default), "datadog", or your own as module:attribute', ("--backend",), "backend", "NAME"
     )
     span_name: str = _setting(
         "{name}", SPAN_NAME, "span name template: {name} (default), {func}, {type}, {package}, {path}",

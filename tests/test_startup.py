@@ -9,6 +9,12 @@ the cache's file names do not need), go-instrument's shape (a
 file that may hold go-instrument's code), and deadcode's two tree-sitter
 queries (a function literal that may get a span; compiling a query costs
 milliseconds). A small run without them must not load or compile them.
+
+The two runs a developer waits on most, `--version` and the hook's `--staged` with nothing
+staged, are held to a list of modules they must not import (`python -X importtime` names every
+module, deterministically, where a time would not be): argparse only parses an argv the fast
+path does not take, tree-sitter, the backends and go-instrument's shape come with a file to
+rewrite, and `--version` imports nothing but the command line itself.
 """
 
 from __future__ import annotations
@@ -18,6 +24,15 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+from goinstrument import __version__, cli
+from goinstrument.backend import load_backend
+from goinstrument.handlers import unsupported as handlers_unsupported
+from goinstrument.options import ATTRIBUTE_KINDS, DEFAULT_BACKEND
+from goinstrument.shape import unsupported
+from tests.gitrepo import GitRepo, git_env
 
 SOURCE = 'package p\n\nimport "context"\n\nfunc F(ctx context.Context) error {\n\treturn ctx.Err()\n}\n'
 
@@ -64,3 +79,88 @@ def test_a_diff_run_loads_difflib_a_glob_wcmatch_and_a_config_file_tomllib(tmp_p
     result = _probe(tmp_path, "-q", "--diff", "--exclude", "vendor/**", "p.go")
     assert result["code"] == 0
     assert sorted(result["loaded"]) == ["difflib", "tomllib", "wcmatch"]  # type: ignore[call-overload]
+
+
+# --- what --version and an empty hook run import --------------------------------------------------
+
+# Not needed to print a version or to find that nothing is staged: argparse (plus gettext and
+# locale), the tree-sitter parser and grammar, the backends, go-instrument's shape, the report's
+# JSON, the rewriting core.
+NOT_FOR_AN_EMPTY_HOOK = [
+    "argparse", "gettext", "tree_sitter", "tree_sitter_go", "goinstrument.syntax", "goinstrument.backend",
+    "goinstrument.shape", "goinstrument.core", "goinstrument.process", "goinstrument.handlers",
+]
+NOT_FOR_VERSION = [*NOT_FOR_AN_EMPTY_HOOK, "dataclasses", "inspect", "json", "pygit2", "goinstrument.options", "goinstrument.run"]
+
+
+def _imported(cwd: Path, *argv: str, env: dict[str, str] | None = None) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    """The run, and every module it imported, in order (`-X importtime` lists each once)."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", *argv], cwd=cwd, capture_output=True, text=True,
+        env={**(env or os.environ), "PYTHONDONTWRITEBYTECODE": "1"}, check=False,
+    )
+    names = [line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines() if line.startswith("import time:") and "[us]" not in line]
+    return done, names
+
+
+def test_version_imports_the_command_line_alone(tmp_path: Path) -> None:
+    done, names = _imported(tmp_path, "-m", "goinstrument", "--version", env=git_env())
+    assert done.returncode == 0 and done.stdout == f"goinstrument {__version__}\n"
+    assert [name for name in NOT_FOR_VERSION if name in names] == []
+    assert [name for name in names if name.startswith("goinstrument")] == ["goinstrument", "goinstrument.cli"]
+    _, bare = _imported(tmp_path, "-c", "pass", env=git_env())
+    assert len(set(names) - set(bare)) <= 3  # the budget, in modules: goinstrument, its cli, and runpy for -m
+
+
+def test_an_empty_hook_run_loads_no_parser_no_argparse_no_backend(tmp_path: Path) -> None:
+    repo = GitRepo.go_module(tmp_path / "repo")
+    done, names = _imported(repo.root, "-m", "goinstrument", "--staged", env=git_env())
+    assert done.returncode == 0, done.stderr
+    assert [name for name in NOT_FOR_AN_EMPTY_HOOK if name in names] == []
+    assert "pygit2" in names  # the probe sees what the run does need: git (so the list above means something)
+    repo.write("shop.go", GO_FUNC_TWO)
+    repo.git("add", "shop.go")
+    done, names = _imported(repo.root, "-m", "goinstrument", "--staged", env=git_env())
+    assert done.returncode == 0 and "1 of 1 file changed" in done.stderr, done.stderr
+    assert "tree_sitter" in names and "argparse" not in names  # a file to rewrite loads the parser, still no argparse
+
+
+GO_FUNC_TWO = 'package shop\n\nimport "context"\n\nfunc G(ctx context.Context) error { return nil }\n'
+
+
+def test_version_prints_what_argparse_prints(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--version"]) == 0
+    fast = capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        cli.parser().parse_args(["--version"])
+    assert capsys.readouterr().out == fast
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [[], ["--staged"], ["-q", "--staged"], ["--staged", "--fast", "--no-cache"], ["--check"], ["--quiet", "--check", "--fast"]],
+)
+def test_the_fast_path_parses_as_argparse_does(argv: list[str]) -> None:
+    """One table (cli.FLAG_DEFAULTS and the settings) for both: a flag added to the parser
+    without its default in FLAG_DEFAULTS fails here."""
+    assert vars(cli.parse(argv)) == vars(cli.parser().parse_args(argv))
+    assert "argparse" not in type(cli.parse(argv)).__module__
+
+
+def test_a_flag_twice_or_any_other_argument_goes_to_argparse() -> None:
+    assert type(cli.parse(["--staged", "--staged"])).__module__ == "argparse"
+    assert type(cli.parse(["--staged", "-v"])).__module__ == "argparse"
+
+
+def test_the_default_backend_writes_every_attribute_and_http_handlers() -> None:
+    """Why a run with the default backend need not load it to check (cli._check_backend)."""
+    backend = load_backend(DEFAULT_BACKEND)
+    assert unsupported(DEFAULT_BACKEND, backend, frozenset(ATTRIBUTE_KINDS)) is None
+    assert handlers_unsupported(DEFAULT_BACKEND, backend) is None
+
+
+def test_the_exit_codes_the_command_line_keeps_are_the_run_s() -> None:
+    """cli.py names them without importing run (which --version does not load)."""
+    from goinstrument import run
+
+    assert (cli.EXIT_OK, cli.EXIT_ERROR) == (run.EXIT_OK, run.EXIT_ERROR)
