@@ -293,8 +293,8 @@ def test_excluded_files_are_left_alone_by_the_git_modes(tmp_path):
 
 PLACEHOLDERS = "(known: {name} {func} {type} {package} {path})"
 KNOWN = (
-    "all, attributes, backend, exclude, generated, http-handlers, include, line-directives, literals, "
-    "min-statements, name-results, span-name, tests, tracer"
+    "all, attribute-prefix, attributes, backend, errors, exclude, expected-errors, generated, http-handlers, include, "
+    "line-directives, literals, min-statements, name-results, span-name, tests, tracer"
 )
 
 TOP_LEVEL = f"settings are top-level keys (known: {KNOWN})"
