@@ -442,9 +442,10 @@ class _Planner:
         if insertion is None:
             return None
         shaped = self.shape_for(ctx)
-        if block.edits:  # the error block changes: as a new span would have it
+        if block.edits or (restyle and not block.reason):  # the error block as a new span would have it
             wanted = shaped.supported[0] and self.settings.errors != "none"
             err = self.error_result(func, body, lambda: self.names_in(func))[0] if wanted else None
+            err = None if err is not None and not match.parts[0] and errorblock.doubled(match, body) else err
         else:
             err = syntax.text(match.err[0]) if match.parts[0] and match.err else None
         parts = shaped.parts(err is not None, bool(start), bool(results))

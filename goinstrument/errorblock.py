@@ -71,9 +71,8 @@ def refresh(
         return Refresh(renamed, naming, f"error block records {recorded}")
     if has_block == (err is not None):
         return Refresh()
-    span = syntax.raw(match.span[0]) if match.span else b""
-    if err is not None and scopes.reads(body, span, skip=len(match.statements)):
-        return Refresh()  # the body uses the span after our lines (a hand-written error block): ours would double it
+    if err is not None and doubled(match, body):
+        return Refresh()
     found = change(code, match, (err is not None, match.parts[1], match.parts[2]), names, tracer, span_name, src, eol, style)
     if found is None:
         return Refresh()
@@ -81,6 +80,12 @@ def refresh(
         return Refresh(found.edits, (), "error block without an error result", frozenset(), found.literals, found.dropped, False)
     packages = frozenset(error_paths) if code.backend is not None else frozenset()
     return Refresh(found.edits, naming, "no error block", packages, found.literals, found.dropped, True)
+
+
+def doubled(match: shape.Match, body: Node) -> bool:
+    """Whether the body uses the span after our lines (a hand-written error block): ours would double it."""
+    span = syntax.raw(match.span[0]) if match.span else b""
+    return scopes.reads(body, span, skip=len(match.statements))
 
 
 def change(
