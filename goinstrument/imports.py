@@ -116,6 +116,13 @@ def plan_additions(
         fitting = [run for run in runs if all(_is_third_party(s.path) == third_party for s in run)]
         if group and fitting:
             edits += _into_run(src, fitting[-1], group, eol)
+        elif group and not third_party and runs:
+            # Standard-library imports where a block holds only others: a group of their own before
+            # those, as goimports has them (and as a one-line import made a block gets them).
+            first = runs[0][0]
+            indent = src[line_start(src, first.start) : first.start]
+            text = b"".join(indent + spec_text(name, path) + eol for name, path in group)
+            edits.append(insert(line_start(src, first.start), text + eol))
         else:
             homeless += group
     if homeless:
