@@ -184,8 +184,9 @@ def _into_run(src: bytes, run: list[ImportSpec], new: list[tuple[str | None, str
         if before is not None:
             edits.append(insert(line_start(src, before.start), text))
         else:
-            last_line_end = line_end(src, run[-1].end)
-            edits.append(insert(last_line_end, eol + text[: -len(eol)]))
+            # At the start of the next line (not the end of this one): the same bytes, and an
+            # edit deleting the last spec's line (an import the same run drops) does not overlap it.
+            edits.append(insert(line_end(src, run[-1].end) + len(eol), text))
     return edits
 
 

@@ -65,8 +65,11 @@ def written(match: shape.Match, func: Node, prefix: str = "arg.") -> Written | N
         if name not in _UPDATED_IN_PLACE:
             names = _signature_names(func) if names is None else names
             held = text[text.index("(") + 1 : -1] if text.endswith(")") and text[: text.index("(")].isidentifier() else text
-            if held not in names or name not in {p + held for p in (prefix, *KNOWN_PREFIXES)}:
-                return None  # ours are named after a parameter or result (its prefix before it) and hold it, converted at most
+            # Attributes given to Start are ours whatever their prefix (a later setting may change it); a
+            # SetAttributes line after Start (earlier versions') may be a person's: only known prefixes.
+            known = name.endswith(held) if match.style.at_start else name in {p + held for p in (prefix, *KNOWN_PREFIXES)}
+            if held not in names or not known:
+                return None  # ours are named after a parameter or result (a prefix before it) and hold it, converted at most
         elif constructor != ("Int" if name == CODE_LINE else "String"):
             return None
         groups[-1].append((name, constructor, "" if name in _UPDATED_IN_PLACE else text))
