@@ -389,8 +389,9 @@ class _Planner:
                 return "attributes after Start"
             return "error block form"
         if block and match.parts[0] and match.style.expected:
-            written = [syntax.text(n) for n in match.expected]
-            if written != [f"{self.imports.chosen.get(p, default_package_name(p))}.{n}" for p, n in self.expected]:
+            names = self.imports.for_function(func, {path for path, _ in self.expected})
+            wanted = [f"{names.get(path, default_package_name(path))}.{name}" for path, name in self.expected]
+            if [syntax.text(n) for n in match.expected] != wanted:
                 return "expected errors"
         return None
 

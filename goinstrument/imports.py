@@ -108,6 +108,9 @@ def plan_additions(
     blocks = import_blocks(root)
     if not blocks:
         return _single_line_to_block(root, src, specs, new, eol)
+    if not all(_gofmt_layout(src, block) for block in blocks):
+        # `import ("context")` or `import ()`: not gofmt's layout; add declarations of our own.
+        return _separate_declarations(src, root, new, eol)
     edits: list[Edit] = []
     homeless: list[tuple[str | None, str]] = []
     runs = _runs(specs)
@@ -126,13 +129,15 @@ def plan_additions(
         else:
             homeless += group
     if homeless:
-        closing = blocks[-1].children[-1]
-        at = line_start(src, closing.start_byte)
-        if src[at : closing.start_byte].strip() != b"" or blocks[-1].named_child_count == 0:
-            # `import ("context")` or `import ()`: not gofmt's layout; add declarations of our own.
-            return edits + _separate_declarations(src, root, homeless, eol)
+        at = line_start(src, blocks[-1].children[-1].start_byte)
         edits.append(insert(at, b"".join(eol + _lines(group, eol) for group in _groups(homeless))))
     return edits
+
+
+def _gofmt_layout(src: bytes, block: Node) -> bool:
+    """A block with specs whose `)` starts a line of its own."""
+    closing = block.children[-1]
+    return block.named_child_count > 0 and src[line_start(src, closing.start_byte) : closing.start_byte].strip() == b""
 
 
 def _groups(items: list[tuple[str | None, str]]) -> list[list[tuple[str | None, str]]]:
