@@ -221,24 +221,20 @@ SPAN_NAME = Kind(
 )
 # On the command line a glob is taken from the working directory, when the file is judged.
 GLOBS = Kind(_file_globs, lambda dest, metavar: {"metavar": metavar, "action": "append", "type": str})
-ATTRIBUTES = Kind(
-    _file_attributes,
-    lambda dest, metavar: {
-        "metavar": metavar,
-        "type": _flag_type(lambda t: _attribute_kinds("--attributes", [v.strip() for v in t.split(",") if v.strip()])),
-    },
-)
+
+
+def _flag_list(flag: str, check: Callable[[str, list[Any]], Any]) -> Callable[[str, str], dict[str, Any]]:
+    """argparse keywords for a comma-separated value, checked as the file's array is."""
+    split = _flag_type(lambda t: check(flag, [v.strip() for v in t.split(",") if v.strip()]))
+    return lambda dest, metavar: {"metavar": metavar, "type": split}
+
+
+ATTRIBUTES = Kind(_file_attributes, _flag_list("--attributes", _attribute_kinds))
 ERROR_MODE = Kind(
     lambda key, value, _: _error_mode(key, value),
     lambda dest, metavar: {"metavar": metavar, "type": _flag_type(lambda t: _error_mode("--errors", t))},
 )
-SENTINELS = Kind(
-    _file_sentinels,
-    lambda dest, metavar: {
-        "metavar": metavar,
-        "type": _flag_type(lambda t: _sentinels("--expected-errors", [v.strip() for v in t.split(",") if v.strip()])),
-    },
-)
+SENTINELS = Kind(_file_sentinels, _flag_list("--expected-errors", _sentinels))
 ATTRIBUTE_PREFIX = Kind(
     _file_attribute_prefix,
     lambda dest, metavar: {"metavar": metavar, "type": _flag_type(lambda t: _attribute_prefix("--attribute-prefix", t))},
