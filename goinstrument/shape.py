@@ -93,13 +93,10 @@ class Style(NamedTuple):
 
 CURRENT = Style()  # the default settings' style
 
-# Every style a rendering may be in: the forms written now, and those earlier versions wrote.
-_STYLES = tuple(
-    Style(errors, expected, at_start)
-    for errors in ERROR_FORMS
-    for expected in (False, True)
-    for at_start in (True, False)
-    if not (errors == "record" and expected)  # earlier versions skipped no expected errors
+# Every style a rendering may be in: the forms written now, and the one earlier versions wrote.
+_STYLES = (
+    *(Style(errors, expected, True) for errors in ERROR_FORMS if errors != "record" for expected in (False, True)),
+    Style("record", False, False),
 )
 
 
@@ -491,6 +488,18 @@ def _parse(lines: tuple[str, ...]) -> tuple[Node, ...] | None:
     return tuple(n for c in body.named_children if c.type == "statement_list" for n in c.named_children)
 
 
+def _parse_all(renderings: list[tuple[str, ...]]) -> list[tuple[Node, ...] | None]:
+    """The statements of each rendering, parsed as the bodies of one file's functions (one parse:
+    a Shape has a few dozen renderings); one at a time where that file does not parse."""
+    src = "package p\n\n" + "".join("func _() {\n" + "\n".join(lines) + "\n}\n" for lines in renderings)
+    root = syntax.parse(src.encode(), keep=False).root_node
+    functions = [n for n in root.named_children if n.type == "function_declaration"]
+    if root.has_error or len(functions) != len(renderings):
+        return [_parse(lines) for lines in renderings]
+    bodies = [f.child_by_field_name("body") for f in functions]
+    return [tuple(n for c in b.named_children if c.type == "statement_list" for n in c.named_children) if b else None for b in bodies]
+
+
 def _top_level_literals(statements: tuple[Node, ...]) -> int:
     """Function literals not inside another: the Go runtime numbers them F.func1, F.func2, ..."""
     count, stack = 0, list(statements)
@@ -499,7 +508,7 @@ def _top_level_literals(statements: tuple[Node, ...]) -> int:
         if node.type == "func_literal":
             count += 1
         else:
-            stack.extend(node.children)
+            stack.extend(node.named_children)  # a literal is a named node
     return count
 
 
@@ -507,20 +516,24 @@ def _shape(backend: Backend, foreign: bool) -> Shape:
     packages = _package_placeholders(backend)
     plain = _render(backend, packages, (False, False, False))
     supported = [_render(backend, packages, _only(i)) != plain for i in range(3)]
-    variants: dict[tuple[str, ...], Variant] = {}
-    by_style: dict[tuple[tuple[bool, bool, bool], Style], Variant] = {}
+    rendered: dict[tuple[tuple[bool, bool, bool], Style], tuple[str, ...]] = {}
     for errors, start, results in itertools.product((False, True), repeat=3):
         parts = (errors, start, results)
         if any(on and not supported[i] for i, on in enumerate(parts)):
             continue  # a part this backend does not render
         for style in dict.fromkeys(s.fit(parts) for s in _STYLES):
-            lines = _render(backend, packages, parts, style)
-            if lines not in variants:
-                statements = _parse(lines)
-                if statements is None:
-                    continue
-                variants[lines] = Variant(errors, start, results, statements, _top_level_literals(statements), style)
-            by_style[(parts, style)] = variants[lines]
+            rendered[(parts, style)] = _render(backend, packages, parts, style)
+    distinct = list(dict.fromkeys(rendered.values()))
+    parsed = dict(zip(distinct, _parse_all(distinct), strict=True))
+    variants: dict[tuple[str, ...], Variant] = {}
+    by_style: dict[tuple[tuple[bool, bool, bool], Style], Variant] = {}
+    for ((errors, start, results), style), lines in rendered.items():
+        statements = parsed[lines]
+        if statements is None:
+            continue
+        if lines not in variants:
+            variants[lines] = Variant(errors, start, results, statements, _top_level_literals(statements), style)
+        by_style[((errors, start, results), style)] = variants[lines]
     local_ctx = bool(getattr(backend, "declares_context", False))
     return Shape(
         tuple(variants.values()),
