@@ -105,6 +105,7 @@ EXPECTED_SPANS: dict[str, list[str]] = {
     "runtimenames/deadcode.go": ["run", "Dropped", "Dropped.func1", "Dropped.func2", "Dropped.func3", "Dropped.func4"],
     "skip/platform_windows.go": ["Platform"],
     "skip/skip.go": ["Work"],
+    "telemetry/telemetry.go": ["Get", "Read", "Plain"],
     "skip/unix.go": ["Platform"],
 }
 # Package-level literals numbered in initialisation order: only the count is
