@@ -28,6 +28,14 @@ class Names:
     packages: dict[str, str]  # import path -> name used in this file
     attributes: tuple[Attribute, ...] = ()  # set when the span starts
     result_attributes: tuple[Attribute, ...] = ()  # set when the function returns
+    # The error block's form (--errors): "status" (status Error and error.type), "event" (an exception
+    # event as well), or "record": what versions before 2026-12 wrote (RecordError and SetStatus),
+    # rendered only so that shape.py recognises it and a run brings it up to date.
+    errors: str = "status"
+    expected: tuple[str, ...] = ()  # --expected-errors as Go expressions (`context.Canceled`): not failures
+    # Start attributes given at creation (an option of Start); False: set right after it, as earlier
+    # versions wrote them (recognised, never written).
+    attributes_at_start: bool = True
 
 
 class Backend(Protocol):
@@ -55,42 +63,57 @@ class Backend(Protocol):
 OTEL = "go.opentelemetry.io/otel"
 OTEL_CODES = "go.opentelemetry.io/otel/codes"
 OTEL_ATTRIBUTE = "go.opentelemetry.io/otel/attribute"
+OTEL_TRACE = "go.opentelemetry.io/otel/trace"
+# The newest semantic conventions otel-go ships (since otel v1.45.0): its ErrorType(err) names an
+# error's type after unwrapping fmt.Errorf's wrappers, or by the error's own ErrorType() method.
+SEMCONV = "go.opentelemetry.io/otel/semconv/v1.43.0"
+ERRORS = "errors"
+ERROR_FORMS = ("status", "event", "record")  # Names.errors; the last is only recognised
+
+
+def expected_condition(names: Names, err: str) -> str:
+    """`err != nil`, and `!errors.Is(err, X)` for each expected error X."""
+    return " && ".join([f"{err} != nil", *(f"!{names.packages[ERRORS]}.Is({err}, {x})" for x in names.expected)])
 
 
 class OpenTelemetry:
+    """The semantic conventions' spans: attributes known at the start given to Start (samplers see
+    them), on error status Error with the message and `error.type`, status left Unset otherwise."""
+
     start_imports: tuple[str, ...] = (OTEL,)
-    error_imports: tuple[str, ...] = (OTEL_CODES,)
+    error_imports: tuple[str, ...] = (OTEL_CODES, SEMCONV)
     attribute_imports: tuple[str, ...] = (OTEL_ATTRIBUTE,)
+    start_attribute_imports: tuple[str, ...] = (OTEL_TRACE,)  # trace.WithAttributes
     preferred_names: dict[str, tuple[str, ...]] = {
         OTEL: ("otel", "otelapi"),
         OTEL_CODES: ("codes", "otelcodes"),
         OTEL_ATTRIBUTE: ("attribute", "otelattribute"),
+        OTEL_TRACE: ("trace", "oteltrace"),
+        SEMCONV: ("semconv", "otelsemconv"),
+        ERRORS: ("errors", "stderrors"),
     }
 
     def lines(self, names: Names, tracer: str, span_name: str) -> list[str]:
         otel = names.packages[OTEL]
         span = names.span
-        lines = [
-            f"{names.ctx_lhs}, {span} := {otel}.Tracer({go_string(tracer)}).Start({names.ctx}, {go_string(span_name)})",
-            f"defer {span}.End()",
-        ]
         attribute = names.packages.get(OTEL_ATTRIBUTE, "attribute")
-        if names.attributes:
-            values = ", ".join(a.render(attribute) for a in names.attributes)
+        start = f"{names.ctx_lhs}, {span} := {otel}.Tracer({go_string(tracer)}).Start({names.ctx}, {go_string(span_name)}"
+        values = ", ".join(a.render(attribute) for a in names.attributes)
+        if names.attributes and names.attributes_at_start:
+            start += f", {names.packages[OTEL_TRACE]}.WithAttributes({values})"
+        lines = [start + ")", f"defer {span}.End()"]
+        if names.attributes and not names.attributes_at_start:
             lines.append(f"{span}.SetAttributes({values})")
         if names.result_attributes:
             values = ", ".join(a.render(attribute) for a in names.result_attributes)
             lines += deferred_call(f"{span}.SetAttributes({values})")
         if names.err is not None:
             err, codes = names.err, names.packages[OTEL_CODES]
-            lines += [
-                "defer func() {",
-                f"\tif {err} != nil {{",
-                f"\t\t{span}.RecordError({err})",
-                f"\t\t{span}.SetStatus({codes}.Error, {err}.Error())",
-                "\t}",
-                "}()",
-            ]
+            record = [f"\t\t{span}.RecordError({err})"] if names.errors in ("event", "record") else []
+            status = [f"\t\t{span}.SetStatus({codes}.Error, {err}.Error())"]
+            if names.errors != "record":
+                status.append(f"\t\t{span}.SetAttributes({names.packages[SEMCONV]}.ErrorType({err}))")
+            lines += ["defer func() {", f"\tif {expected_condition(names, err)} {{", *record, *status, "\t}", "}()"]
         return lines
 
 

@@ -38,14 +38,14 @@ from goinstrument import (
 )
 from goinstrument.align import realign
 from goinstrument.attributes import CODE_FILE, CODE_FUNCTION, CODE_LINE, Attribute, code_location, from_parameters, go_string
-from goinstrument.backend import Backend, Names
+from goinstrument.backend import ERRORS, Backend, Names
 from goinstrument.directives import PREFIX, DirectiveError, Directives, doc_comment_rows, read_directives
 from goinstrument.edits import Edit, apply, insert
 from goinstrument.facts import FileFacts, ImportNames, TakenNames, fresh
 from goinstrument.fileinfo import FileInfo
-from goinstrument.imports import plan_additions, rename_imports
+from goinstrument.imports import default_package_name, plan_additions, rename_imports
 from goinstrument.linedirectives import apply_with_directives, numbering
-from goinstrument.options import RewriteOptions
+from goinstrument.options import RewriteOptions, split_sentinel
 from goinstrument.plan import AddSpan, Insertion, Lines, Plan, Rendering, UpdateSpan, render
 from goinstrument.result import Coverage, Finding, Position, Problem, Result
 from goinstrument.typenames import TypeNames
@@ -67,7 +67,7 @@ def instrument(src: bytes, settings: RewriteOptions, info: FileInfo) -> Result:
         _check_doc_excludes(root, directives)
     except DirectiveError as exc:
         return Result(src, src, problem=Problem(info.path, exc.pos, exc.message))
-    imports = ImportNames(facts, info.backend, info.sibling_names)
+    imports = ImportNames(facts, info.backend, info.sibling_names, shape.expected_packages(settings, info.backend))
     planner = _Planner(facts, settings, info, imports)
     plans = _plan_file(planner, directives)
     added = [p for p in plans if isinstance(p, AddSpan)]
@@ -79,7 +79,8 @@ def instrument(src: bytes, settings: RewriteOptions, info: FileInfo) -> Result:
     dropped = [r for p in plans if isinstance(p, UpdateSpan) for r in p.dropped]
     unused = []
     if dropped:  # an error block removed: the imports only it used go too
-        unused = remove.unused_imports(src, root, list(facts.imports), set(shape.of(info.backend).imports) - used, dropped)
+        # Any import used only there (the expected errors' packages of an earlier list among them).
+        unused = remove.unused_imports(src, root, list(facts.imports), {s.path for s in facts.imports} - used, dropped)
         fixed += remove.import_edits(src, root, {s.start for s in unused})
     fixed += rename_imports(root, {spec: name for spec, name in imports.renamed.items() if spec not in unused}, dropped)
     aligned, beyond = realign(src, root, {p.expanded_row for p in added if p.expanded_row is not None})
@@ -309,6 +310,21 @@ class _Planner:
         self.types = TypeNames(facts.root, facts.context_names, info.sibling_names)
         self.http_names = handlers.http_names(facts.imports) if settings.http_handlers else frozenset()
         self._contexts: dict[int, _Context | None] = {}
+        self.expected = tuple(split_sentinel(v) for v in settings.expected_errors) if shape.expected_packages(settings, info.backend) else ()
+        self.style = shape.Style("" if settings.errors == "none" else settings.errors, bool(self.expected), True)
+
+    def styled(self, names: Names) -> Names:
+        """`names` rendering the error block and the attributes as the settings ask."""
+        expected = tuple(f"{names.packages.get(path, path)}.{name}" for path, name in self.expected) if names.err is not None else ()
+        return dataclasses.replace(names, errors=self.style.errors or "status", expected=expected, attributes_at_start=True)
+
+    def error_paths(self, backend: Backend) -> set[str]:
+        """The packages the error block uses: the backend's, and those of the expected errors."""
+        return set(backend.error_imports) | ({ERRORS, *(path for path, _ in self.expected)} if self.expected else set())
+
+    def attribute_paths(self, backend: Backend, parts: tuple[bool, bool, bool]) -> set[str]:
+        paths = set(getattr(backend, "attribute_imports", ())) if parts[1] or parts[2] else set()
+        return paths | (set(getattr(backend, "start_attribute_imports", ())) if parts[1] else set())
 
     def plan(self, func: Node, runtime_name: str, type_name: str, qualified: str) -> Plan | None:
         """`runtime_name` as span names write it (Type.Method), `qualified` as the runtime does ((*Type).Method)."""
@@ -481,8 +497,9 @@ class _Planner:
         if request is not None and request.reason:
             stale.append(request.reason)
             block = block._replace(edits=block.edits + request.edits)
-        fresh_code = self.rerender(func, body, match, context, lhs, name, qualified, block)
-        stale += ["attributes"] if fresh_code is not None else []
+        restyled = self.restyled(func, match, context, match.parts[0] if block.block is None else block.block)
+        fresh_code = self.rerender(func, body, match, context, lhs, name, qualified, block, restyled is not None)
+        stale += [restyled or "attributes"] if fresh_code is not None else []
         finding = Finding(self.info.path, syntax.position(func), name, f"span is out of date ({', '.join(stale)})") if stale else None
         if fresh_code is not None:
             return fresh_code._replace(finding=finding)
@@ -498,17 +515,38 @@ class _Planner:
             block.dropped,
         )
 
+    def restyled(self, func: Node, match: shape.Match, ctx: _Context, block: bool) -> str | None:
+        """Why the span's code is not in the form the settings ask for (--errors, --expected-errors,
+        attributes given to Start), or None when it is. `block`: it has an error block after the update.
+        A person's SetAttributes right after our lines (rerender.written) is not ours to move."""
+        start = match.parts[1] and (match.style.at_start or rerender.written(match, func, self.settings.attribute_prefix) is not None)
+        code, parts = self.shape_for(ctx), (block, start, match.parts[2])
+        # An error block the update adds is written in the settings' form.
+        written = match.style if match.parts[0] else match.style._replace(errors=self.style.errors, expected=self.style.expected)
+        if code.variant(parts, written) is not code.variant(parts, self.style):
+            if match.style.at_start != self.style.fit(parts).at_start:
+                return "attributes after Start"
+            return "error block form"
+        if block and match.parts[0] and match.style.expected:
+            names = self.imports.for_function(func, {path for path, _ in self.expected})
+            wanted = [f"{names.get(path, default_package_name(path))}.{name}" for path, name in self.expected]
+            if [syntax.text(n) for n in match.expected] != wanted:
+                return "expected errors"
+        return None
+
     def refresh_error_block(self, func: Node, body: Node, match: shape.Match, ctx_lhs: str, ctx: _Context, name: str) -> errorblock.Refresh:
         """The error block as a new span would have it (errorblock.py)."""
         code = self.shape_for(ctx)
         if not code.supported[0]:
             return errorblock.Refresh()
-        err, naming = self.error_result(func, body, lambda: self.names_in(func))
+        err, naming = self.error_result(func, body, lambda: self.names_in(func)) if self.settings.errors != "none" else (None, ())
 
         def names() -> Names:
-            return self.names_of(func, match, ctx, ctx_lhs, err, set(self.backend_for(ctx).error_imports))
+            return self.names_of(func, match, ctx, ctx_lhs, err, self.error_paths(self.backend_for(ctx)))
 
-        return errorblock.refresh(code, match, body, err, naming, names, self.info.tracer, name, self.facts.src, self.facts.eol)
+        return errorblock.refresh(
+            code, match, body, err, naming, names, self.info.tracer, name, self.facts.src, self.facts.eol, self.style, self.error_paths(self.backend_for(ctx))
+        )
 
     def names_of(self, func: Node, match: shape.Match, ctx: _Context, ctx_lhs: str, err: str | None, paths: set[str]) -> Names:
         """The names the span's code already uses (following an import being renamed), others (the
@@ -517,31 +555,43 @@ class _Planner:
         bound = {path: renamed.get(name, name) for path, name in match.packages}
         missing = (set(self.backend_for(ctx).start_imports) | paths) - set(bound)
         span = syntax.text(match.span[0]) if match.span else "span"
-        return Names(ctx_lhs, ctx.name, span, err, {**self.imports.for_function(func, missing), **bound})
+        return self.styled(Names(ctx_lhs, ctx.name, span, err, {**self.imports.for_function(func, missing), **bound}))
 
     def rerender(
-        self, func: Node, body: Node, match: shape.Match, ctx: _Context, ctx_lhs: str, name: str, qualified: str, block: errorblock.Refresh
+        self,
+        func: Node,
+        body: Node,
+        match: shape.Match,
+        ctx: _Context,
+        ctx_lhs: str,
+        name: str,
+        qualified: str,
+        block: errorblock.Refresh,
+        restyle: bool = False,
     ) -> UpdateSpan | None:
         """The span's statements rendered afresh (rerender.py) when its attributes are not those the
-        settings and the signature give it now; None when they are (or it cannot be done)."""
+        settings and the signature give it now, or its form not the one they ask for (`restyle`);
+        None when they are (or it cannot be done)."""
         arguments, results = self.attributes(func, ctx.name)
         code = (self.code_function(qualified), self.code_file()) if "code" in self.settings.attributes else None
         start = [*(code_location(*code, 0) if code is not None else ()), *arguments]
-        now = rerender.written(match, func)
-        if now is None or now == rerender.Written(tuple(map(rerender.key, start)), tuple(map(rerender.key, results))):
+        now = rerender.written(match, func, self.settings.attribute_prefix)
+        if now is None or (not restyle and now == rerender.Written(tuple(map(rerender.key, start)), tuple(map(rerender.key, results)))):
             return None
         insertion = rerender.replacement(self.facts.src, match.statements, self.facts.eol)
         if insertion is None:
             return None
         shaped = self.shape_for(ctx)
-        if block.edits:  # the error block changes: as a new span would have it
-            err = self.error_result(func, body, lambda: self.names_in(func))[0] if shaped.supported[0] else None
+        if block.edits or (restyle and not block.reason):  # the error block as a new span would have it
+            wanted = shaped.supported[0] and self.settings.errors != "none"
+            err = self.error_result(func, body, lambda: self.names_in(func))[0] if wanted else None
+            err = None if err is not None and not match.parts[0] and errorblock.doubled(match, body) else err
         else:
             err = syntax.text(match.err[0]) if match.parts[0] and match.err else None
         parts = shaped.parts(err is not None, bool(start), bool(results))
         backend = self.backend_for(ctx)
-        paths = set(backend.start_imports) | (set(backend.error_imports) if parts[0] else set())
-        paths |= set(getattr(backend, "attribute_imports", ())) if parts[1] or parts[2] else set()
+        paths = set(backend.start_imports) | (self.error_paths(backend) if parts[0] else set())
+        paths |= self.attribute_paths(backend, parts)
         names = dataclasses.replace(self.names_of(func, match, ctx, ctx_lhs, err, paths), result_attributes=results)
         rendering = Rendering(backend, names, self.info.tracer, name, code, arguments)
         statements = match.statements
@@ -575,18 +625,18 @@ class _Planner:
         if ctx.local is not None:  # a handler: the request carries the span's context only if the body reads it
             ctx = ctx._replace(carries=reads_ctx)
         span = fresh(("span",), taken)
-        err, result_edits = self.error_result(func, body, lambda: taken | {span}) if self.shape.supported[0] else (None, ())
+        wanted = self.shape.supported[0] and self.settings.errors != "none"
+        err, result_edits = self.error_result(func, body, lambda: taken | {span}) if wanted else (None, ())
         arguments, results = self.attributes(func, ctx.name)
         code = (self.code_function(qualified), self.code_file()) if "code" in self.settings.attributes else None
         parts = self.shape_for(ctx).parts(err is not None, bool(arguments) or code is not None, bool(results))
         backend = self.backend_for(ctx)
-        paths = set(backend.start_imports) | (set(backend.error_imports) if parts[0] else set())
-        if parts[1] or parts[2]:
-            paths |= set(getattr(backend, "attribute_imports", ()))
+        paths = set(backend.start_imports) | (self.error_paths(backend) if parts[0] else set())
+        paths |= self.attribute_paths(backend, parts)
         if ctx.local is None and self.keeps_context(func):  # its package compares contexts, or it returns one
             reads_ctx = False
         ctx_lhs = ctx.local if ctx.local is not None and reads_ctx else ctx.name if reads_ctx else "_"
-        names = Names(ctx_lhs, ctx.name, span, err, self.imports.for_function(func, paths), (), results)
+        names = self.styled(Names(ctx_lhs, ctx.name, span, err, self.imports.for_function(func, paths), (), results))
         one_line = body.start_point[0] == body.end_point[0]
         return AddSpan(
             func.start_byte,
@@ -605,6 +655,7 @@ class _Planner:
         """Attributes from the arguments (set at the start) and the named results (set at return)."""
         kinds = self.settings.attributes
         arguments = from_parameters(func.child_by_field_name("parameters"), skip=ctx) if "args" in kinds else []
+        arguments = [a._replace(key=self.settings.attribute_prefix + a.key) for a in arguments]
         result = func.child_by_field_name("result")
         results = []
         if "results" in kinds and result is not None and result.type == "parameter_list":

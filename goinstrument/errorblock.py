@@ -41,6 +41,7 @@ class Refresh(NamedTuple):
     packages: frozenset[str] = frozenset()  # import paths the inserted statements use
     literals: int = 0
     dropped: tuple[tuple[int, int], ...] = ()
+    block: bool | None = None  # whether the span has an error block after the update, when that changes
 
 
 def refresh(
@@ -54,10 +55,13 @@ def refresh(
     span_name: str,
     src: bytes,
     eol: bytes,
+    style: shape.Style = shape.CURRENT,
+    error_paths: frozenset[str] | set[str] = frozenset(),
 ) -> Refresh:
     """The error block of a span of ours as a new span would have it. `err` is the function's error
     result as a new span would record it (None: it has none), `naming` the edits naming it, and
-    `names` gives the names the inserted statements use (asked only when some are inserted)."""
+    `names` gives the names the inserted statements use (asked only when some are inserted), `style`
+    the form the settings ask for, `error_paths` the import paths an inserted error block uses."""
     recorded = syntax.text(match.err[0]) if match.err else None
     has_block = match.parts[0]
     if has_block and err is not None:
@@ -67,17 +71,21 @@ def refresh(
         return Refresh(renamed, naming, f"error block records {recorded}")
     if has_block == (err is not None):
         return Refresh()
-    span = syntax.raw(match.span[0]) if match.span else b""
-    if err is not None and scopes.reads(body, span, skip=len(match.statements)):
-        return Refresh()  # the body uses the span after our lines (a hand-written error block): ours would double it
-    found = change(code, match, (err is not None, match.parts[1], match.parts[2]), names, tracer, span_name, src, eol)
+    if err is not None and doubled(match, body):
+        return Refresh()
+    found = change(code, match, (err is not None, match.parts[1], match.parts[2]), names, tracer, span_name, src, eol, style)
     if found is None:
         return Refresh()
     if err is None:
-        return Refresh(found.edits, (), "error block without an error result", frozenset(), found.literals, found.dropped)
-    backend = code.backend
-    packages = frozenset(backend.error_imports) if backend is not None else frozenset()
-    return Refresh(found.edits, naming, "no error block", packages, found.literals, found.dropped)
+        return Refresh(found.edits, (), "error block without an error result", frozenset(), found.literals, found.dropped, False)
+    packages = frozenset(error_paths) if code.backend is not None else frozenset()
+    return Refresh(found.edits, naming, "no error block", packages, found.literals, found.dropped, True)
+
+
+def doubled(match: shape.Match, body: Node) -> bool:
+    """Whether the body uses the span after our lines (a hand-written error block): ours would double it."""
+    span = syntax.raw(match.span[0]) if match.span else b""
+    return scopes.reads(body, span, skip=len(match.statements))
 
 
 def change(
@@ -89,9 +97,10 @@ def change(
     span_name: str,
     src: bytes,
     eol: bytes,
+    style: shape.Style = shape.CURRENT,
 ) -> BlockChange | None:
-    """The edits turning the matched statements into the `wanted` variant, or None where that cannot be done safely."""
-    transition = code.transition(match.parts, wanted)
+    """The edits turning the matched statements into the `wanted` variant in `style`, or None where that cannot be done safely."""
+    transition = code.transition(match.parts, wanted, (match.style, style))
     statements = match.statements
     if transition is None or not statements or not all(alone_on_lines(src, s) for s in statements):
         return None

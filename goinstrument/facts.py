@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterable
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -122,9 +122,9 @@ class ImportNames:
     imported a second time under a fresh name (allocated once per file).
     """
 
-    def __init__(self, facts: FileFacts, backend: Backend, sibling_names: frozenset[str]):
+    def __init__(self, facts: FileFacts, backend: Backend, sibling_names: frozenset[str], more: Mapping[str, tuple[str, ...]] | None = None):
         self._facts = facts
-        self._backend = backend
+        self._preferred = {**(more or {}), **backend.preferred_names}  # `more`: packages of --expected-errors
         self._sibling_names = sibling_names
         self._second: dict[str, str] = {}  # path -> name of the second import
 
@@ -135,7 +135,7 @@ class ImportNames:
     @cached_property
     def renamed(self) -> dict[ImportSpec, str]:
         """Imports of the backend's packages under a name another file of the package declares -> their new name."""
-        preferred = self._backend.preferred_names
+        preferred = self._preferred
         taken = self._taken | ()
         found: dict[ImportSpec, str] = {}
         for spec in self._facts.imports:
@@ -149,7 +149,7 @@ class ImportNames:
         """Import path -> the name inserted code calls it by."""
         existing = dict(self._facts.existing_imports)
         existing.update({spec.path: name for spec, name in self.renamed.items() if existing.get(spec.path) == spec.local_name})
-        preferred = self._backend.preferred_names
+        preferred = self._preferred
         names = {path: existing[path] for path in preferred if path in existing}
         taken = self._taken | self.renamed.values() if len(names) < len(preferred) else TakenNames(self._facts, set())
         for path in preferred:
@@ -175,7 +175,7 @@ class ImportNames:
     def _second_import(self, path: str) -> str:
         if path not in self._second:
             taken = self._taken | self._second.values() | self.renamed.values()
-            preferred = self._backend.preferred_names[path][1:] or (path.rsplit("/", 1)[-1] + "pkg",)
+            preferred = self._preferred[path][1:] or (path.rsplit("/", 1)[-1] + "pkg",)
             self._second[path] = fresh(preferred, taken)
         return self._second[path]
 

@@ -83,6 +83,7 @@ class HandlerCode:
         self.error_imports = inner.error_imports
         self.preferred_names = inner.preferred_names
         self.attribute_imports: tuple[str, ...] = getattr(inner, "attribute_imports", ())
+        self.start_attribute_imports: tuple[str, ...] = getattr(inner, "start_attribute_imports", ())
 
     def lines(self, names: Names, tracer: str, span_name: str) -> list[str]:
         request, ctx = names.ctx, names.ctx_lhs

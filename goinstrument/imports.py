@@ -124,6 +124,9 @@ def plan_additions(
     blocks = import_blocks(root)
     if not blocks:
         return _single_line_to_block(root, src, specs, new, eol, local)
+    if not all(_gofmt_layout(src, block) for block in blocks):
+        # `import ("context")` or `import ()`: not gofmt's layout; add declarations of our own.
+        return _separate_declarations(src, root, new, eol)
     edits: list[Edit] = []
     homeless: list[tuple[str | None, str]] = []
     runs = _runs(specs)
@@ -136,16 +139,25 @@ def plan_additions(
         elif group and kind == 1 and locals_:
             # A third-party group of its own, before the module's own imports (and after the standard library's).
             edits.append(insert(line_start(src, locals_[0][0].start), _lines(group, eol) + eol))
+        elif group and kind == 0 and runs:
+            # Standard-library imports where a block holds only others: a group of their own before
+            # those, as goimports has them (and as a one-line import made a block gets them).
+            first = runs[0][0]
+            indent = src[line_start(src, first.start) : first.start]
+            text = b"".join(indent + spec_text(name, path) + eol for name, path in group)
+            edits.append(insert(line_start(src, first.start), text + eol))
         else:
             homeless += group
     if homeless:
-        closing = blocks[-1].children[-1]
-        at = line_start(src, closing.start_byte)
-        if src[at : closing.start_byte].strip() != b"" or blocks[-1].named_child_count == 0:
-            # `import ("context")` or `import ()`: not gofmt's layout; add declarations of our own.
-            return edits + _separate_declarations(src, root, homeless, eol)
+        at = line_start(src, blocks[-1].children[-1].start_byte)
         edits.append(insert(at, b"".join(eol + _lines(group, eol) for group in _groups(homeless, local))))
     return edits
+
+
+def _gofmt_layout(src: bytes, block: Node) -> bool:
+    """A block with specs whose `)` starts a line of its own."""
+    closing = block.children[-1]
+    return block.named_child_count > 0 and src[line_start(src, closing.start_byte) : closing.start_byte].strip() == b""
 
 
 def _groups(items: list[tuple[str | None, str]], local: tuple[str, ...]) -> list[list[tuple[str | None, str]]]:
@@ -197,8 +209,9 @@ def _into_run(src: bytes, run: list[ImportSpec], new: list[tuple[str | None, str
         if before is not None:
             edits.append(insert(line_start(src, before.start), text))
         else:
-            last_line_end = line_end(src, run[-1].end)
-            edits.append(insert(last_line_end, eol + text[: -len(eol)]))
+            # At the start of the next line (not the end of this one): the same bytes, and an
+            # edit deleting the last spec's line (an import the same run drops) does not overlap it.
+            edits.append(insert(line_end(src, run[-1].end) + len(eol), text))
     return edits
 
 

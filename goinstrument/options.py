@@ -22,6 +22,9 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 ATTRIBUTE_KINDS = ("args", "results", "code")
+ERROR_MODES = ("status", "event", "none")
+# Not failures by default: the caller gave up (a deadline passed is a failure: kept marked).
+EXPECTED_ERRORS = ("context.Canceled",)
 SPAN_NAME_PLACEHOLDERS = ("name", "func", "type", "package", "path")
 
 
@@ -134,6 +137,52 @@ def _file_attributes(key: str, value: Any, _: Path) -> frozenset[str]:
     return _attribute_kinds(key, value)
 
 
+def _error_mode(key: str, value: Any) -> str:
+    if value not in ERROR_MODES:
+        quoted = ", ".join(f'"{mode}"' for mode in ERROR_MODES)
+        raise BadValue(f'"{key}" must be {quoted}, not {_toml(value)}')
+    return str(value)
+
+
+def split_sentinel(value: str) -> tuple[str, str]:
+    """`database/sql.ErrNoRows` -> ("database/sql", "ErrNoRows")."""
+    path, _, name = value.rpartition(".")
+    return path, name
+
+
+def _sentinels(key: str, values: list[Any]) -> tuple[str, ...]:
+    """Expected errors as `import/path.Name`: an import path and an exported name."""
+    for value in values:
+        if not isinstance(value, str):
+            raise BadValue(f'"{key}" must hold strings such as "io.EOF", not {_toml(value)}')
+        path, name = split_sentinel(value)
+        elements = path.split("/")
+        valid_path = bool(path) and all(e and e not in (".", "..") and all(c.isalnum() or c in "-._~" for c in e) for e in elements)
+        if not valid_path or not name.isidentifier() or not name[0].isupper() or not name.isascii():
+            raise BadValue(
+                f'"{key}" holds {value!r}: an expected error is an import path and an exported name, such as "io.EOF" or "database/sql.ErrNoRows"'
+            )
+    return tuple(dict.fromkeys(values))
+
+
+def _file_sentinels(key: str, value: Any, _: Path) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise BadValue(f'"{key}" must be an array of strings such as "io.EOF", not {_toml(value)}')
+    return _sentinels(key, value)
+
+
+def _file_attribute_prefix(key: str, value: Any, _: Path) -> str:
+    if not isinstance(value, str):
+        raise BadValue(f'"{key}" must be a string, not {_toml(value)}')
+    return _attribute_prefix(key, value)
+
+
+def _attribute_prefix(key: str, value: str) -> str:
+    if any(c in value for c in "\"\\\n"):
+        raise BadValue(f'"{key}" must not hold quotes, backslashes or line breaks')
+    return value
+
+
 def _file_count(key: str, value: Any, _: Path) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise BadValue(f'"{key}" must be a whole number, 0 or more, not {_toml(value)}')
@@ -185,12 +234,23 @@ SPAN_NAME = Kind(
 )
 # On the command line a glob is taken from the working directory, when the file is judged.
 GLOBS = Kind(_file_globs, lambda dest, metavar: {"metavar": metavar, "action": "append", "type": str})
-ATTRIBUTES = Kind(
-    _file_attributes,
-    lambda dest, metavar: {
-        "metavar": metavar,
-        "type": _flag_type(lambda t: _attribute_kinds("--attributes", [v.strip() for v in t.split(",") if v.strip()])),
-    },
+
+
+def _flag_list(flag: str, check: Callable[[str, list[Any]], Any]) -> Callable[[str, str], dict[str, Any]]:
+    """argparse keywords for a comma-separated value, checked as the file's array is."""
+    split = _flag_type(lambda t: check(flag, [v.strip() for v in t.split(",") if v.strip()]))
+    return lambda dest, metavar: {"metavar": metavar, "type": split}
+
+
+ATTRIBUTES = Kind(_file_attributes, _flag_list("--attributes", _attribute_kinds))
+ERROR_MODE = Kind(
+    lambda key, value, _: _error_mode(key, value),
+    lambda dest, metavar: {"metavar": metavar, "type": _flag_type(lambda t: _error_mode("--errors", t))},
+)
+SENTINELS = Kind(_file_sentinels, _flag_list("--expected-errors", _sentinels))
+ATTRIBUTE_PREFIX = Kind(
+    _file_attribute_prefix,
+    lambda dest, metavar: {"metavar": metavar, "type": _flag_type(lambda t: _attribute_prefix("--attribute-prefix", t))},
 )
 COUNT = Kind(_file_count, lambda dest, metavar: {"metavar": metavar, "type": _flag_type(_flag_count)})
 
@@ -245,6 +305,20 @@ class RewriteOptions:
     )
     attributes: frozenset[str] = _setting(
         frozenset(), ATTRIBUTES, "comma-separated: args, results, code", ("--attributes",), "attributes", "LIST"
+    )
+    attribute_prefix: str = _setting(
+        "arg.", ATTRIBUTE_PREFIX, 'before the names of argument attributes (default "arg.": arg.id); "" for none',
+        ("--attribute-prefix",), "attribute-prefix", "TEXT",
+    )
+    errors: str = _setting(
+        "status", ERROR_MODE,
+        "on error: status (default: status Error, error.type), event (and an exception event: RecordError), none",
+        ("--errors",), "errors", "MODE",
+    )
+    expected_errors: tuple[str, ...] = _setting(
+        EXPECTED_ERRORS, SENTINELS,
+        "comma-separated errors (errors.Is) that do not mark a span failed, as path.Name (default: context.Canceled)",
+        ("--expected-errors",), "expected-errors", "LIST",
     )
     min_statements: int = _setting(
         0, COUNT, "leave functions with fewer than N top-level statements alone", ("--min-statements",), "min-statements", "N"

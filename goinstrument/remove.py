@@ -375,7 +375,8 @@ def _strip(src: bytes, settings: RewriteOptions, info: FileInfo, migrating: bool
     edits = [Edit(b.lines[0], b.trailer_end if foreign_file else b.lines[1], b"") for b in blocks]
     edits += [Edit(*b.inline, b"") for b in blocks if foreign_file and b.inline is not None]
     paths = {p for s in shapes for p in s.imports}
-    doomed = unused_imports(src, root, specs, paths, [b.code for b in blocks])
+    # Any import the removed code alone used goes (the packages of the expected errors it skipped among them).
+    doomed = unused_imports(src, root, specs, {s.path for s in specs}, [b.code for b in blocks])
     moved = []
     if migrating:
         moved = [s for s in specs if s.path in paths and s not in doomed and s.name not in ("_", ".") and _misplaced(s, specs)]

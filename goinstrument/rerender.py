@@ -44,7 +44,11 @@ class Written(NamedTuple):
     results: tuple[Key, ...]
 
 
-def written(match: shape.Match, func: Node) -> Written | None:
+# Argument attribute prefixes a span of ours may hold besides the setting's: none (before 2026-12) and the default.
+KNOWN_PREFIXES = ("", "arg.")
+
+
+def written(match: shape.Match, func: Node, prefix: str = "arg.") -> Written | None:
     """The attribute lists of a matched span, each attribute as `key` gives it, or None when one of
     them is not of our making (a person's `span.SetAttributes(attribute.String("user.id", id))` right
     after our lines matches our shape: it is theirs, and the span is left as it is). The result
@@ -60,8 +64,12 @@ def written(match: shape.Match, func: Node) -> Written | None:
         name, constructor, text = shape.string_value(key_node), _constructor(key_node), syntax.text(value)
         if name not in _UPDATED_IN_PLACE:
             names = _signature_names(func) if names is None else names
-            if name not in names or (text != name and not (text.endswith(f"({name})") and text[: -len(name) - 2].isidentifier())):
-                return None  # ours are named after a parameter or result and hold it, converted at most
+            held = text[text.index("(") + 1 : -1] if text.endswith(")") and text[: text.index("(")].isidentifier() else text
+            # Attributes given to Start are ours whatever their prefix (a later setting may change it); a
+            # SetAttributes line after Start (earlier versions') may be a person's: only known prefixes.
+            known = name.endswith(held) if match.style.at_start else name in {p + held for p in (prefix, *KNOWN_PREFIXES)}
+            if held not in names or not known:
+                return None  # ours are named after a parameter or result (a prefix before it) and hold it, converted at most
         elif constructor != ("Int" if name == CODE_LINE else "String"):
             return None
         groups[-1].append((name, constructor, "" if name in _UPDATED_IN_PLACE else text))

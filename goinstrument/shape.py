@@ -49,7 +49,9 @@ from tree_sitter import Node
 
 from goinstrument import syntax
 from goinstrument.attributes import Attribute, go_string
-from goinstrument.backend import OTEL, OTEL_CODES, Backend, Names
+from goinstrument.backend import ERROR_FORMS, OTEL, OTEL_CODES, Backend, Names
+from goinstrument.imports import default_package_name
+from goinstrument.options import RewriteOptions, split_sentinel
 
 _PREFIX = "goinstrumentPlaceholder"
 _CTX_LHS = _PREFIX + "CtxLhs"
@@ -61,10 +63,42 @@ _NAME = _PREFIX + "Name"  # a string literal once rendered
 _KEY = _PREFIX + "Key"  # a string literal once rendered
 _CONSTRUCTOR = _PREFIX + "Constructor"
 _VALUE = _PREFIX + "Value"  # matches any expression
+_SENTINEL = _PREFIX + "Sentinel"  # an expected error: matches any expression, one per `!errors.Is(err, X)`
 _ATTRIBUTE = Attribute(_KEY, _CONSTRUCTOR, _VALUE)
 _STRINGS = {go_string(p).encode(): p for p in (_TRACER, _NAME, _KEY)}
 _IDENTIFIER_TYPES = ("identifier", "field_identifier", "package_identifier", "type_identifier")
 _STRING_TYPES = ("interpreted_string_literal", "raw_string_literal")
+
+
+class Style(NamedTuple):
+    """How a rendering writes its parts (backend.Names): the error block's form, whether it skips
+    expected errors, and whether start attributes are given to Start or set after it."""
+
+    errors: str = "status"
+    expected: bool = False
+    at_start: bool = True
+
+    @classmethod
+    def of(cls, names: Names) -> Style:
+        return cls(getattr(names, "errors", "status"), bool(getattr(names, "expected", ())), getattr(names, "attributes_at_start", True))
+
+    def fit(self, parts: tuple[bool, bool, bool]) -> Style:
+        """The style as a rendering with these parts can show it (no error block: no error form)."""
+        return Style(self.errors if parts[0] else "", self.expected and parts[0], self.at_start or not parts[1])
+
+    def names(self, names: Names) -> Names:
+        """`names` rendering this style; its expected errors placeholders when it has none of its own."""
+        expected = (names.expected or (_SENTINEL,)) if self.expected else ()
+        return dataclasses.replace(names, errors=self.errors or "status", expected=expected, attributes_at_start=self.at_start)
+
+
+CURRENT = Style()  # the default settings' style
+
+# Every style a rendering may be in: the forms written now, and the one earlier versions wrote.
+_STYLES = (
+    *(Style(errors, expected, True) for errors in ERROR_FORMS if errors != "record" for expected in (False, True)),
+    Style("record", False, False),
+)
 
 
 @dataclass(frozen=True)
@@ -76,6 +110,7 @@ class Variant:
     result_attributes: bool
     statements: tuple[Node, ...]
     literals: int  # function literals at the top level of the rendering: the body's own come after
+    style: Style = CURRENT  # the first style rendered this way (others may render the same)
 
     @functools.cached_property
     def templates(self) -> tuple[_Template, ...]:
@@ -88,7 +123,7 @@ class _Template:
     would be re-created, and their text decoded, at every match). A plain class: a dataclass
     costs a millisecond of start-up to create, and nothing compares or prints these."""
 
-    __slots__ = ("attribute", "children", "kind", "placeholder", "text", "type")
+    __slots__ = ("attribute", "chain", "children", "kind", "placeholder", "text", "type")
 
     def __init__(
         self, node: Node, placeholder: str | None, attribute: _Template | None, text: bytes | None, children: tuple[_Template, ...]
@@ -97,6 +132,7 @@ class _Template:
         self.kind = node.kind_id  # compared with a real node's: an int, where `type` makes a str
         self.placeholder = placeholder
         self.attribute = attribute  # an argument list of the one-attribute template: that template
+        self.chain: _Template | None = None  # `left && <one expected error>`: that one's template
         self.text = text  # a named leaf's text (None: an anonymous token, or not a leaf)
         self.children = children
 
@@ -105,6 +141,11 @@ class _Template:
         placeholder = _placeholder(node)
         if placeholder is None and node.type == "argument_list" and _holds_attribute(node):
             return cls(node, None, cls.of(node.named_children[0]), None, ())
+        right, left = node.child_by_field_name("right"), node.child_by_field_name("left")
+        if node.type == "binary_expression" and right is not None and left is not None and _SENTINEL.encode() in (right.text or b""):
+            chain = cls(node, None, None, None, (cls.of(left),))
+            chain.chain = cls.of(right)
+            return chain
         children = () if placeholder is not None else tuple(cls.of(c) for c in node.children)
         # A leaf's text, compared with a real leaf's; an anonymous leaf (`(`, `:=`, `defer`) is one
         # token, which its kind alone names: no text to compare.
@@ -136,6 +177,8 @@ class Match:
     statements: tuple[Node, ...] = ()  # the matched statements, one per statement of the variant
     packages: tuple[tuple[str, str], ...] = ()  # (import path, the name the matched code calls it by)
     local_ctx: bool = False  # the context result is a variable of the block's own, not `_` (handlers.py)
+    style: Style = CURRENT  # the variant's style
+    expected: tuple[Node, ...] = ()  # the expected errors its error block skips, in order
 
 
 @dataclass(frozen=True)
@@ -149,6 +192,8 @@ class Shape:
     supported: tuple[bool, bool, bool]  # the rendering differs with: the error block, start attributes, result attributes
     local_ctx: bool = False  # its context result is a new variable or `_`, never the parameter (handlers.py)
     backend: Backend | None = dataclasses.field(default=None, compare=False)  # whose rendering it is
+    # (parts, style as those parts show it) -> the variant rendered that way
+    by_style: Mapping[tuple[tuple[bool, bool, bool], Style], Variant] = dataclasses.field(default_factory=dict, compare=False)
 
     @property
     def imports(self) -> frozenset[str]:
@@ -164,13 +209,24 @@ class Shape:
         variant = self.variant(parts)
         return variant.literals if variant is not None else 0
 
-    def variant(self, parts: tuple[bool, bool, bool]) -> Variant | None:
+    def variant(self, parts: tuple[bool, bool, bool], style: Style = CURRENT) -> Variant | None:
+        found = self.by_style.get((parts, style.fit(parts)))
+        if found is not None or self.by_style:
+            return found
         return next((v for v in self.variants if (v.errors, v.start_attributes, v.result_attributes) == parts), None)
 
-    def transition(self, current: tuple[bool, bool, bool], wanted: tuple[bool, bool, bool]) -> Transition | None:
+    @functools.cached_property
+    def skips_expected(self) -> bool:
+        """Whether the error block skips expected errors (--expected-errors) in this backend's rendering."""
+        parts = (True, False, False)
+        return self.variant(parts, Style(expected=True)) is not self.variant(parts, Style())
+
+    def transition(
+        self, current: tuple[bool, bool, bool], wanted: tuple[bool, bool, bool], styles: tuple[Style, Style] = (CURRENT, CURRENT)
+    ) -> Transition | None:
         """How the statements of one variant become those of another, statement by statement
         (templates compared as rendered): which to delete, and which to insert where."""
-        before, after = self.variant(current), self.variant(wanted)
+        before, after = self.variant(current, styles[0]), self.variant(wanted, styles[1])
         if before is None or after is None:
             return None
         import difflib  # only an update between variants needs it
@@ -194,7 +250,7 @@ class Shape:
         if self.backend is None:
             return None
         names = dataclasses.replace(
-            names,
+            Style.of(names).names(names),
             err=names.err if parts[0] else None,
             attributes=(_ATTRIBUTE,) if parts[1] else (),
             result_attributes=(_ATTRIBUTE,) if parts[2] else (),
@@ -264,6 +320,8 @@ class Shape:
             tuple(items[: len(variant.statements)]),
             tuple((path, syntax.text(binder.bound[p])) for path, p in self.paths.items() if p in binder.bound),
             self.local_ctx and _CTX_LHS in binder.bound and binder.bound[_CTX_LHS].text != b"_",
+            variant.style,
+            tuple(sorted(binder.sentinels, key=lambda n: n.start_byte)),
         )
 
 
@@ -286,12 +344,15 @@ class _Binder:
         self.bound: dict[str, Node] = {}  # placeholder -> its first occurrence
         self.occurrences: dict[str, list[Node]] = {}
         self.attributes: list[tuple[Node, Node]] = []
+        self.sentinels: list[Node] = []
 
     def match(self, template: _Template, real: Node) -> bool:
         if template.placeholder is not None:
             return self._bind(template.placeholder, template, real)
         if template.kind != real.kind_id:
             return False
+        if template.chain is not None:
+            return self._chain(template, template.chain, real)
         if template.attribute is not None:
             return self._attribute_list(template.attribute, real)
         children = template.children
@@ -305,10 +366,22 @@ class _Binder:
                 return False
         return True
 
+    def _chain(self, template: _Template, one: _Template, real: Node) -> bool:
+        """`err != nil && !errors.Is(err, X) && ...`: one or more expected errors after the left operand."""
+        left, operator, right = real.child_by_field_name("left"), real.child_by_field_name("operator"), real.child_by_field_name("right")
+        if left is None or right is None or operator is None or operator.type != "&&" or not self.match(one, right):
+            return False
+        if self.match(template.children[0], left):
+            return True
+        return left.kind_id == template.kind and self._chain(template, one, left)
+
     def _bind(self, placeholder: str, template: _Template, real: Node) -> bool:
         if placeholder == _VALUE:
             self.bound[_VALUE] = real
             return real.is_named and real.type != "comment"
+        if placeholder == _SENTINEL:
+            self.sentinels.append(real)
+            return real.type in ("selector_expression", "identifier")
         wanted = _STRING_TYPES if template.type in _STRING_TYPES else (template.type,)
         if real.type not in wanted:
             return False
@@ -389,7 +462,7 @@ def _package_placeholders(backend: Backend) -> dict[str, str]:
     return {path: f"{_PREFIX}Package{i}" for i, path in enumerate(sorted(paths))}
 
 
-def _render(backend: Backend, packages: dict[str, str], parts: tuple[bool, bool, bool]) -> tuple[str, ...]:
+def _render(backend: Backend, packages: dict[str, str], parts: tuple[bool, bool, bool], style: Style = CURRENT) -> tuple[str, ...]:
     errors, start, results = parts
     names = Names(
         _CTX_LHS,
@@ -400,7 +473,7 @@ def _render(backend: Backend, packages: dict[str, str], parts: tuple[bool, bool,
         (_ATTRIBUTE,) if start else (),
         (_ATTRIBUTE,) if results else (),
     )
-    return tuple(backend.lines(names, _TRACER, _NAME))
+    return tuple(backend.lines(style.names(names), _TRACER, _NAME))
 
 
 _FIRST_ROW = 3  # the row of a rendering's first line in what _parse parses
@@ -416,6 +489,18 @@ def _parse(lines: tuple[str, ...]) -> tuple[Node, ...] | None:
     return tuple(n for c in body.named_children if c.type == "statement_list" for n in c.named_children)
 
 
+def _parse_all(renderings: list[tuple[str, ...]]) -> list[tuple[Node, ...] | None]:
+    """The statements of each rendering, parsed as the bodies of one file's functions (one parse:
+    a Shape has a few dozen renderings); one at a time where that file does not parse."""
+    src = "package p\n\n" + "".join("func _() {\n" + "\n".join(lines) + "\n}\n" for lines in renderings)
+    root = syntax.parse(src.encode(), keep=False).root_node
+    functions = [n for n in root.named_children if n.type == "function_declaration"]
+    if root.has_error or len(functions) != len(renderings):
+        return [_parse(lines) for lines in renderings]
+    bodies = [f.child_by_field_name("body") for f in functions]
+    return [tuple(n for c in b.named_children if c.type == "statement_list" for n in c.named_children) if b else None for b in bodies]
+
+
 def _top_level_literals(statements: tuple[Node, ...]) -> int:
     """Function literals not inside another: the Go runtime numbers them F.func1, F.func2, ..."""
     count, stack = 0, list(statements)
@@ -424,7 +509,7 @@ def _top_level_literals(statements: tuple[Node, ...]) -> int:
         if node.type == "func_literal":
             count += 1
         else:
-            stack.extend(node.children)
+            stack.extend(node.named_children)  # a literal is a named node
     return count
 
 
@@ -432,18 +517,34 @@ def _shape(backend: Backend, foreign: bool) -> Shape:
     packages = _package_placeholders(backend)
     plain = _render(backend, packages, (False, False, False))
     supported = [_render(backend, packages, _only(i)) != plain for i in range(3)]
-    variants: dict[tuple[str, ...], Variant] = {}
+    rendered: dict[tuple[tuple[bool, bool, bool], Style], tuple[str, ...]] = {}
     for errors, start, results in itertools.product((False, True), repeat=3):
         parts = (errors, start, results)
         if any(on and not supported[i] for i, on in enumerate(parts)):
             continue  # a part this backend does not render
-        lines = _render(backend, packages, parts)
-        statements = _parse(lines)
-        if statements is not None and lines not in variants:
-            variants[lines] = Variant(errors, start, results, statements, _top_level_literals(statements))
+        for style in dict.fromkeys(s.fit(parts) for s in _STYLES):
+            rendered[(parts, style)] = _render(backend, packages, parts, style)
+    distinct = list(dict.fromkeys(rendered.values()))
+    parsed = dict(zip(distinct, _parse_all(distinct), strict=True))
+    variants: dict[tuple[str, ...], Variant] = {}
+    by_style: dict[tuple[tuple[bool, bool, bool], Style], Variant] = {}
+    for ((errors, start, results), style), lines in rendered.items():
+        statements = parsed[lines]
+        if statements is None:
+            continue
+        if lines not in variants:
+            variants[lines] = Variant(errors, start, results, statements, _top_level_literals(statements), style)
+        by_style[((errors, start, results), style)] = variants[lines]
     local_ctx = bool(getattr(backend, "declares_context", False))
     return Shape(
-        tuple(variants.values()), packages, frozenset(backend.start_imports), foreign, (supported[0], supported[1], supported[2]), local_ctx, backend
+        tuple(variants.values()),
+        packages,
+        frozenset(backend.start_imports),
+        foreign,
+        (supported[0], supported[1], supported[2]),
+        local_ctx,
+        backend,
+        by_style,
     )
 
 
@@ -460,6 +561,15 @@ def of(backend: Backend) -> Shape:
     if known is None:
         known = _SHAPES[id(backend)] = (backend, _shape(backend, foreign=False))
     return known[1]
+
+
+def expected_packages(settings: RewriteOptions, backend: Backend) -> dict[str, tuple[str, ...]]:
+    """The packages of --expected-errors (and `errors`), with the names to try, where the backend's
+    error block skips expected errors; none otherwise."""
+    if not settings.expected_errors or settings.errors == "none" or not of(backend).skips_expected:
+        return {}
+    paths = dict.fromkeys(split_sentinel(value)[0] for value in settings.expected_errors)
+    return {path: (default_package_name(path), default_package_name(path) + "pkg") for path in paths}
 
 
 def unsupported(name: str, backend: Backend, attributes: frozenset[str]) -> str | None:

@@ -138,8 +138,8 @@ def test_spans_of_ours_follow_the_rule_both_ways(shop: Path):
     test.write_text(TEST)  # the comparison comes: --check says the spans are out of date, a run fixes them
     check = run_cli("--check", "shop", cwd=shop, check=1)
     assert check.stdout.splitlines() == [
-        "shop/shop.go:10:1: Charge: span is out of date (keeps ctx)",
-        "shop/shop.go:22:1: Log: span is out of date (keeps ctx)",
+        "shop/shop.go:12:1: Charge: span is out of date (keeps ctx)",  # below the error block's imports (errors, semconv)
+        "shop/shop.go:24:1: Log: span is out of date (keeps ctx)",
     ]
     assert NOTE in check.stderr.splitlines()
     run_cli("shop", cwd=shop, check=0)

@@ -20,10 +20,13 @@ from goinstrument.options import Format, RewriteOptions
 from goinstrument.report import as_json, finding_line
 from goinstrument.result import Finding, Position, Summary
 
-HEADER = 'package p\n\nimport (\n\t"context"\n\n\t"go.opentelemetry.io/otel"\n\t"go.opentelemetry.io/otel/codes"\n)\n\n'
+HEADER = (
+    'package p\n\nimport (\n\t"context"\n\t"errors"\n\n\t"go.opentelemetry.io/otel"\n\t"go.opentelemetry.io/otel/codes"\n'
+    '\tsemconv "go.opentelemetry.io/otel/semconv/v1.43.0"\n)\n\n'
+)
 ERROR_BLOCK = (
-    "\tdefer func() {\n\t\tif err != nil {\n\t\t\tspan.RecordError(err)\n"
-    "\t\t\tspan.SetStatus(codes.Error, err.Error())\n\t\t}\n\t}()\n"
+    "\tdefer func() {\n\t\tif err != nil && !errors.Is(err, context.Canceled) {\n\t\t\tspan.SetStatus(codes.Error, err.Error())\n"
+    "\t\t\tspan.SetAttributes(semconv.ErrorType(err))\n\t\t}\n\t}()\n"
 )
 
 
@@ -48,7 +51,7 @@ def _messages(src: str) -> list[str]:
     ],
 )
 def test_a_span_a_run_would_change_is_a_finding(body, message):
-    assert _messages(HEADER + body) == [f"f.go:10:1: F: {message}"]
+    assert _messages(HEADER + body) == [f"f.go:12:1: F: {message}"]
 
 
 def test_an_up_to_date_span_is_no_finding():
@@ -79,6 +82,6 @@ def test_check_fails_on_a_renamed_function_nobody_reinstrumented(tmp_path):
     (tmp_path / "go.mod").write_text("module example.com/m\n\ngo 1.22\n")
     (tmp_path / "a.go").write_text(HEADER + _span("Old", tracer="example.com/m"))
     proc = run_cli("--check", "a.go", cwd=tmp_path, check=1)
-    assert proc.stdout == 'a.go:10:1: F: span is out of date (name "Old")\n'
+    assert proc.stdout == 'a.go:12:1: F: span is out of date (name "Old")\n'
     run_cli("a.go", cwd=tmp_path, check=0)
     assert run_cli("--check", "a.go", cwd=tmp_path, check=0).stdout == ""

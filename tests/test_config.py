@@ -129,6 +129,13 @@ def test_outside_any_repository_the_search_goes_on_upwards(tmp_path):
         ("attributes = []", "attributes", frozenset()),
         ("min-statements = 2", "min_statements", 2),
         ("line-directives = true", "line_directives", True),
+        ('errors = "event"', "errors", "event"),
+        ('errors = "none"', "errors", "none"),
+        ('expected-errors = ["io.EOF", "database/sql.ErrNoRows"]', "expected_errors", ("io.EOF", "database/sql.ErrNoRows")),
+        ("expected-errors = []", "expected_errors", ()),
+        ('expected-errors = ["gopkg.in/yaml.v3.ErrX", "io.EOF", "io.EOF"]', "expected_errors", ("gopkg.in/yaml.v3.ErrX", "io.EOF")),
+        ('attribute-prefix = "app."', "attribute_prefix", "app."),
+        ('attribute-prefix = ""', "attribute_prefix", ""),
     ],
 )
 def test_each_key_reaches_its_settings_field(tmp_path, monkeypatch, toml, field, value):
@@ -174,6 +181,10 @@ def test_a_bom_and_quoted_keys_are_fine(tmp_path):
         ('attributes = ["code"]', ["--attributes", "args,results"], "attributes", frozenset({"args", "results"})),
         ("min-statements = 3", ["--min-statements", "0"], "min_statements", 0),
         ("line-directives = false", ["--line-directives"], "line_directives", True),
+        ('errors = "none"', ["--errors", "status"], "errors", "status"),
+        ('expected-errors = ["io.EOF"]', ["--expected-errors", "context.Canceled, io.EOF"], "expected_errors", ("context.Canceled", "io.EOF")),
+        ('expected-errors = ["io.EOF"]', ["--expected-errors", ""], "expected_errors", ()),
+        ('attribute-prefix = "x_"', ["--attribute-prefix", ""], "attribute_prefix", ""),
         # --exclude replaces the file's list; its globs are taken from the working directory later.
         ('exclude = ["gen/**"]', ["--exclude", "x/**"], "exclude_paths", ("x/**",)),
     ],
@@ -294,13 +305,14 @@ def test_excluded_files_are_left_alone_by_the_git_modes(tmp_path):
 
 PLACEHOLDERS = "(known: {name} {func} {type} {package} {path})"
 KNOWN = (
-    "all, attributes, backend, exclude, generated, http-handlers, include, line-directives, literals, local-prefixes, "
-    "min-statements, name-results, span-name, tests, tracer"
+    "all, attribute-prefix, attributes, backend, errors, exclude, expected-errors, generated, http-handlers, include, "
+    "line-directives, literals, local-prefixes, min-statements, name-results, span-name, tests, tracer"
 )
 
 TOP_LEVEL = f"settings are top-level keys (known: {KNOWN})"
 RELATIVE = "globs are relative to the directory of .goinstrument.toml"
 BACKENDS = '"otel", "datadog" or "module:attribute"'
+SENTINEL = 'an expected error is an import path and an exported name, such as "io.EOF" or "database/sql.ErrNoRows"'
 
 
 @pytest.mark.parametrize(
@@ -336,6 +348,15 @@ BACKENDS = '"otel", "datadog" or "module:attribute"'
         ('exclude = [\n  "ok/**",\n  "/abs/**",\n]\n', f'1:1: "exclude" {RELATIVE}, not "/abs/**"'),
         ('attributes = "args"\n', '1:1: "attributes" must be an array of "args", "results", "code", not "args"'),
         ('attributes = ["args", "params"]\n', '1:1: "attributes" must hold "args", "results", "code", not "params"'),
+        ('errors = "exception"\n', '1:1: "errors" must be "status", "event", "none", not "exception"'),
+        ("errors = true\n", '1:1: "errors" must be "status", "event", "none", not true'),
+        ('expected-errors = "io.EOF"\n', '1:1: "expected-errors" must be an array of strings such as "io.EOF", not "io.EOF"'),
+        ('expected-errors = ["EOF"]\n', f'1:1: "expected-errors" holds \'EOF\': {SENTINEL}'),
+        ('expected-errors = ["io.eof"]\n', f'1:1: "expected-errors" holds \'io.eof\': {SENTINEL}'),
+        ('expected-errors = ["database sql.ErrNoRows"]\n', f'1:1: "expected-errors" holds \'database sql.ErrNoRows\': {SENTINEL}'),
+        ("expected-errors = [1]\n", '1:1: "expected-errors" must hold strings such as "io.EOF", not 1'),
+        ('expected_errors = ["io.EOF"]\n', '1:1: unknown key "expected_errors": keys are spelled with dashes, "expected-errors"'),
+        ('attribute-prefix = "a\\"b"\n', '1:1: "attribute-prefix" must not hold quotes, backslashes or line breaks'),
         ("min-statements = -1\n", '1:1: "min-statements" must be a whole number, 0 or more, not -1'),
         ("min-statements = 1.5\n", '1:1: "min-statements" must be a whole number, 0 or more, not 1.5'),
         ("min-statements = true\n", '1:1: "min-statements" must be a whole number, 0 or more, not true'),

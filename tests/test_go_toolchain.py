@@ -117,6 +117,7 @@ EXPECTED_SPANS: dict[str, list[str]] = {
     ],
     "skip/platform_windows.go": ["Platform"],
     "skip/skip.go": ["Work"],
+    "telemetry/telemetry.go": ["Get", "Read", "Plain"],
     "skip/unix.go": ["Platform"],
 }
 # Only the count is checked here; the names are checked at run time (test_spans_at_run_time[packagewide]).
@@ -446,3 +447,68 @@ def test_spans_at_run_time(instrumented, spancheck_module, pkg):
         inst = Instrumented(spancheck_module, {}, {}, instrumented.returncode, instrumented.stdout, instrumented.stderr)
         what = f"the run-time checks of package {pkg} failed (fixtures/gomod/testdata/spancheck/{pkg})"
         pytest.fail(_go_failure(inst, proc, what), pytrace=False)
+
+
+# --- what a span carries (issue 20): through the SDK, for each --errors form ----------------------
+
+TELEMETRY_FLAGS = ("--attributes", "args,code,results", "--expected-errors", "context.Canceled,io.EOF")
+README = Path(__file__).parent.parent / "README.md"
+# Left out of the README's samples: the same for every span of a process, or deprecated.
+_SAMPLE_OMITS = ("Resource", "InstrumentationLibrary")
+
+
+def _json_objects(text: str) -> list[dict]:
+    """The JSON objects of a text, one after another (what the stdout exporter writes)."""
+    import json
+
+    decoder, found, at = json.JSONDecoder(), [], 0
+    while (start := text.find("{", at)) >= 0:
+        value, at = decoder.raw_decode(text, start)
+        found.append(value)
+    return found
+
+
+def _span_shape(span: dict) -> tuple:
+    """What a sample shows that a run must give again: keys, attribute keys and types, status, events."""
+    keys = tuple(k for k in span if k not in _SAMPLE_OMITS)
+    attributes = tuple((a["Key"], a["Value"]["Type"]) for a in span.get("Attributes") or ())
+    return span["Name"], span["SpanKind"], keys, attributes, span["Status"]["Code"], span["Status"]["Description"], span["Events"]
+
+
+@pytest.mark.slow
+def test_what_the_spans_carry_through_the_sdk(tmp_path):
+    """fixtures/gomod/telemetry instrumented with --attributes args,code,results and each --errors
+    form in turn (each run updating every span the last one wrote, --check reporting them first),
+    then testdata/telemetrycheck through the real SDK: status and description, error.type, exception
+    events only with --errors event, expected errors (context.Canceled, io.EOF) left Unset, a deadline
+    passed marked, and argument and code.* attributes seen by a sampler at start. The spans the
+    stdout exporter writes have the shape of README's "What the spans look like" samples."""
+    go_bin()
+    copy = copy_module(GOMOD_FIXTURE, tmp_path)
+    shutil.copytree(copy / "testdata" / "telemetrycheck", copy / "telemetrycheck")
+    package = copy / "telemetry"
+    exported = tmp_path / "spans.json"
+    for mode in ("event", "none", "status"):
+        flags = (*TELEMETRY_FLAGS, "--errors", mode, "--no-cache")
+        first = package.joinpath("telemetry.go").read_text()
+        stale = run_cli("--check", *flags, package, check=1)
+        if "otel.Tracer" in first:
+            assert stale.stdout.count("span is out of date") == 2, stale.stdout  # Get and Read: their error blocks
+        run_cli(*flags, package, check=0)
+        run_cli("--check", *flags, package, check=0)
+        env = {"GOINSTRUMENT_ERRORS": mode, "GOINSTRUMENT_SPAN_JSON": str(exported)}
+        proc = run_go(["test", "-mod=readonly", "-count=1", "./telemetrycheck/"], copy, env=env)
+        assert proc.returncode == 0, f"--errors {mode}:\n{describe(proc, copy)}\n{package.joinpath('telemetry.go').read_text()}"
+    go_build_vet(copy, context="after the --errors updates: ")
+    spans = {s["Name"]: s for s in _json_objects(exported.read_text())}
+    section = README.read_text().split("## What the spans look like", 1)[1].split("\n## ", 1)[0]
+    samples = _json_objects("\n".join(section.split("```json")[i].split("```")[0] for i in range(1, section.count("```json") + 1)))
+    assert [s["Name"] for s in samples] == ["Plain", "Get"], "README's samples: a plain function, a function with an error"
+    for sample in samples:
+        assert _span_shape(sample) == _span_shape(spans[sample["Name"]]), json_dump(spans[sample["Name"]])
+
+
+def json_dump(span: dict) -> str:
+    import json
+
+    return "a run gives:\n" + json.dumps({k: v for k, v in span.items() if k not in _SAMPLE_OMITS}, indent="\t")

@@ -124,7 +124,7 @@ func Save(w http.ResponseWriter, r *http.Request) error {
 def test_attributes_leave_the_request_out():
     src = HANDLER.replace("r *http.Request)", "r *http.Request, id string)").encode()
     result = instrument(src, RewriteOptions(http_handlers=True, attributes=frozenset({"args"})), FileInfo("web.go", "web", "web"))
-    assert b'span.SetAttributes(attribute.String("id", id))' in result.output
+    assert b'trace.WithAttributes(attribute.String("arg.id", id))' in result.output
     assert b'"r"' not in result.output
 
 

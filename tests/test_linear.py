@@ -94,13 +94,13 @@ def test_render_gives_each_plan_the_line_the_edits_before_it_make(seed: int) -> 
 @pytest.mark.parametrize(("before", "after"), PAIRS, ids=lambda p: p.name)
 def test_the_diff_of_every_golden_is_no_larger_than_difflibs(before: Path, after: Path) -> None:
     """Mostly difflib's byte for byte; where the unique-line anchors find a shorter edit script
-    (a golden whose --remove direction difflib's junk heuristics split worse), never a longer one.
+    (where difflib's junk heuristics split worse, or place a blank line elsewhere), never a longer one.
     That every diff applies is test_git_apply_of_every_diff_gives_the_output's."""
     a, b = _lines(before.read_text()), _lines(after.read_text())
     for x, y in ((a, b), (b, a)):  # --diff of instrumenting, and of --remove
         ours = "".join(linediff.unified_diff(x, y, "a/p.go", "b/p.go"))
         theirs = "".join(difflib.unified_diff(x, y, "a/p.go", "b/p.go"))
-        assert ours == theirs or _changed_lines(ours) < _changed_lines(theirs)
+        assert ours == theirs or _changed_lines(ours) <= _changed_lines(theirs)
 
 
 def _changed_lines(diff: str) -> int:

@@ -10,12 +10,13 @@ settings_attributes_changed and settings_attributes_turned_off show the output.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import pytest
 from conftest import run_cli
 
-from goinstrument.backend import load_backend
+from goinstrument.backend import OTEL_CODES, OpenTelemetry, load_backend
 from goinstrument.core import instrument
 from goinstrument.fileinfo import FileInfo
 from goinstrument.options import RewriteOptions
@@ -120,3 +121,93 @@ def test_a_persons_attributes_after_our_lines_stay(attributes):
     result = _run(PERSONS.encode(), _options(attributes))
     assert result.output.decode() == PERSONS
     assert result.findings == ()
+
+
+# --errors, --expected-errors, --attribute-prefix, and the form earlier versions wrote (issue 20) ------
+
+FORMS = {
+    "default": {},
+    "event": {"errors": "event"},
+    "none": {"errors": "none"},
+    "no-expected": {"expected_errors": ()},
+    "expected-list": {"expected_errors": ("io.EOF", "database/sql.ErrNoRows")},
+    "no-prefix": {"attribute_prefix": ""},
+    "app-prefix": {"attribute_prefix": "app."},
+}
+
+
+def _form(name: str, handlers: bool = False) -> RewriteOptions:
+    return RewriteOptions(attributes=frozenset({"args", "results", "code"}), http_handlers=handlers, **FORMS[name])
+
+
+class _Earlier(OpenTelemetry):
+    """What versions before 2026-12 wrote: RecordError then SetStatus, no error.type, no expected
+    errors, and the start attributes in a SetAttributes line after Start."""
+
+    error_imports = (OTEL_CODES,)
+    start_attribute_imports = ()
+
+    def lines(self, names, tracer, span_name):
+        earlier = dataclasses.replace(names, errors="record", expected=(), attributes_at_start=False)
+        return super().lines(earlier, tracer, span_name)
+
+
+def _earlier(options: RewriteOptions) -> bytes:
+    options = dataclasses.replace(options, expected_errors=(), attribute_prefix="", errors="status")
+    result = instrument(SOURCE.encode(), options, FileInfo("f.go", "example.com/p", "example.com/p", backend=_Earlier()))
+    assert result.problem is None, result.problem.text()
+    return result.output
+
+
+@pytest.mark.parametrize("handlers", [False, True], ids=["plain", "http-handlers"])
+@pytest.mark.parametrize(("old", "new"), list(itertools.permutations(FORMS, 2)))
+def test_changing_the_error_and_prefix_settings_gives_what_the_new_ones_give_at_once(old, new, handlers):
+    before = _run(SOURCE.encode(), _form(old, handlers)).output
+    updated = _run(before, _form(new, handlers))
+    output = updated.output.decode()
+    if new == "none":  # the error result named for the block that goes keeps its name, as with --remove
+        output = _unnamed(output)
+    assert output == _run(SOURCE.encode(), _form(new, handlers)).output.decode()
+    assert _run(updated.output, _form(new, handlers)).output == updated.output
+    stale = [f.text() for f in updated.findings]
+    assert stale and all("span is out of date (" in text for text in stale), stale
+    backend = load_backend("otel")
+    undone = remove(updated.output, _form(new, handlers), FileInfo("f.go", "example.com/p", backend=backend))
+    earlier = remove(before, _form(old, handlers), FileInfo("f.go", "example.com/p", backend=backend))
+    assert _unnamed(undone.output.decode()) == _unnamed(earlier.output.decode())
+
+
+def _unnamed(text: str) -> str:
+    """Without the name an error result was given (names stay when the block goes, as with --remove)."""
+    return text.replace("(_ string, err error)", "(string, error)")
+
+
+@pytest.mark.parametrize("handlers", [False, True], ids=["plain", "http-handlers"])
+@pytest.mark.parametrize("new", list(FORMS))
+def test_the_form_earlier_versions_wrote_is_brought_to_each_setting_in_one_run(new, handlers):
+    before = _earlier(_form(new, handlers))
+    assert b"span.RecordError(err)" in before and b"\tspan.SetAttributes(attribute.String(" in before
+    updated = _run(before, _form(new, handlers))
+    output = _unnamed(updated.output.decode()) if new == "none" else updated.output.decode()
+    assert output == _run(SOURCE.encode(), _form(new, handlers)).output.decode()
+    stale = [f.text() for f in updated.findings]
+    assert len(stale) == (5 if handlers else 4) and all("span is out of date (" in text for text in stale), stale
+    backend = load_backend("otel")
+    undone = remove(updated.output, _form(new, handlers), FileInfo("f.go", "example.com/p", backend=backend))
+    assert undone.output == remove(before, _form(new, handlers), FileInfo("f.go", "example.com/p", backend=backend)).output
+    assert _run(updated.output, _form(new, handlers)).output == updated.output
+
+
+def test_check_reports_the_spans_an_error_setting_changes(tmp_path):
+    (tmp_path / "go.mod").write_text("module example.com/m\n\ngo 1.22\n")
+    path = tmp_path / "f.go"
+    path.write_text(SOURCE)
+    run_cli("f.go", cwd=tmp_path, check=0)
+    check = run_cli("--check", "--errors", "event", "f.go", cwd=tmp_path, check=1)
+    assert check.stdout.count("span is out of date (error block form)") == 2, check.stdout  # Named, Unnamed
+    check = run_cli("--check", "--expected-errors", "io.EOF", "f.go", cwd=tmp_path, check=1)
+    assert check.stdout.count("span is out of date (expected errors)") == 2, check.stdout
+    run_cli("--expected-errors", "io.EOF", "--errors", "event", "--no-cache", "f.go", cwd=tmp_path, check=0)
+    text = path.read_text()
+    assert text.count("if err != nil && !errors.Is(err, io.EOF) {") == 2 and text.count("span.RecordError(err)") == 2, text
+    run_cli("--check", "--expected-errors", "io.EOF", "--errors", "event", "f.go", cwd=tmp_path, check=0)

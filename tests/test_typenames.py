@@ -38,9 +38,9 @@ def _kinds(src: str, sibling_names: frozenset[str] = frozenset()) -> list[Kind |
 
 def test_an_error_declared_in_another_file_of_the_package_is_not_the_predeclared_one():
     plain = instrument(SAVE, RewriteOptions(), FileInfo("f.go", "t"))
-    assert b"span.RecordError(err)" in plain.output
+    assert b"span.SetStatus(codes.Error, err.Error())" in plain.output
     shadowed = instrument(SAVE, RewriteOptions(), FileInfo("f.go", "t", sibling_names=frozenset({"error"})))
-    assert b"RecordError" not in shadowed.output and b"func Save(ctx context.Context) error {" in shadowed.output
+    assert b"SetStatus" not in shadowed.output and b"func Save(ctx context.Context) error {" in shadowed.output
     assert b"span.End()" in shadowed.output
 
 
