@@ -40,7 +40,7 @@ from goinstrument.align import realign
 from goinstrument.attributes import CODE_FILE, CODE_FUNCTION, CODE_LINE, Attribute, code_location, from_parameters, go_string
 from goinstrument.backend import ERRORS, Backend, Names
 from goinstrument.directives import PREFIX, DirectiveError, Directives, doc_comment_rows, read_directives
-from goinstrument.edits import Edit, apply, insert
+from goinstrument.edits import DisjointRanges, Edit, apply, insert
 from goinstrument.facts import FileFacts, ImportNames, TakenNames, fresh
 from goinstrument.fileinfo import FileInfo
 from goinstrument.imports import default_package_name, plan_additions, rename_imports
@@ -161,7 +161,7 @@ def _plan_file(planner: _Planner, directives: Directives) -> list[Plan]:
     dead = deadcode.dropped_ranges(planner.facts.root, functions)
     aliases = {**dict(planner.info.package_aliases), **runtimenames.aliases(planner.facts.root)}
     names = _DeclarationNames(aliases, planner.info.init_functions_before)
-    deleted: list[tuple[int, int]] = []  # error blocks of ours that a run deletes
+    deleted = DisjointRanges()  # error blocks of ours that a run deletes
     order = _numbering_order(planner.facts, planner.info, functions)
     package_literals = planner.info.package_literals
     if package_literals and len(package_literals) != len(initorder.top_level_literals(planner.facts.root)):
@@ -171,7 +171,7 @@ def _plan_file(planner: _Planner, directives: Directives) -> list[Plan]:
             stack.pop()
         if node.type == "func_literal" and deadcode.holds(dead, node.start_byte):
             continue
-        if any(start <= node.start_byte < end for start, end in deleted):
+        if node.start_byte in deleted:
             continue  # in an error block a run deletes: not in the output, not numbered
         if node.type != "func_literal":
             scope = _declaration_scope(node, directives, names)
@@ -212,7 +212,8 @@ def _plan_file(planner: _Planner, directives: Directives) -> list[Plan]:
             # The inserted code's literals come first in the body: the Go runtime
             # numbers the body's own literals after them.
             scope.literals += plan.literals
-            deleted += plan.dropped if isinstance(plan, UpdateSpan) else ()
+            for start, end in plan.dropped if isinstance(plan, UpdateSpan) else ():
+                deleted.add(start, end)
     return plans if order is None else sorted(plans, key=lambda plan: plan.start)
 
 

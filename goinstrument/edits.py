@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import bisect
+import itertools
+from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 
@@ -34,3 +36,35 @@ def apply(src: bytes, edits: Sequence[Edit]) -> bytes:
         pos = edit.end
     out.append(src[pos:])
     return b"".join(out)
+
+
+class Ranges:
+    """Byte ranges [start, end), in any order and possibly overlapping: whether an offset lies
+    in one of them, in O(log n) (a file's removed blocks are counted in thousands)."""
+
+    def __init__(self, ranges: Iterable[tuple[int, int]]) -> None:
+        ordered = sorted(ranges)
+        self._starts = [start for start, _ in ordered]
+        self._reach = list(itertools.accumulate((end for _, end in ordered), max))  # the furthest end so far
+
+    def __contains__(self, offset: int) -> bool:
+        i = bisect.bisect_right(self._starts, offset)  # the ranges starting at or before offset
+        return i > 0 and self._reach[i - 1] > offset
+
+
+class DisjointRanges:
+    """Byte ranges [start, end) that never overlap, added one at a time between questions (the
+    error blocks a run deletes, found as the walk goes): whether an offset lies in one, O(log n)."""
+
+    def __init__(self) -> None:
+        self._starts: list[int] = []
+        self._ends: list[int] = []
+
+    def add(self, start: int, end: int) -> None:
+        i = bisect.bisect_left(self._starts, start)
+        self._starts.insert(i, start)
+        self._ends.insert(i, end)
+
+    def __contains__(self, offset: int) -> bool:
+        i = bisect.bisect_right(self._starts, offset)
+        return i > 0 and offset < self._ends[i - 1]

@@ -19,7 +19,7 @@ from typing import NamedTuple
 from tree_sitter import Node
 
 from goinstrument import scopes
-from goinstrument.edits import Edit, insert
+from goinstrument.edits import Edit, Ranges, insert
 from goinstrument.syntax import line_end, line_start, package_uses, text
 
 _VERSION_SUFFIX = re.compile(r"^v[0-9]+$")
@@ -220,6 +220,7 @@ def rename_imports(root: Node, renamed: dict[ImportSpec, str], skip: list[tuple[
     name, and not a use inside the `skip` ranges (code being deleted)."""
     edits: list[Edit] = []
     uses = package_uses(root) if renamed else []
+    skipped = Ranges(skip)
     for spec, name in renamed.items():
         new = name.encode()
         if spec.name is None:
@@ -230,6 +231,6 @@ def rename_imports(root: Node, renamed: dict[ImportSpec, str], skip: list[tuple[
         edits += [
             Edit(use.start_byte, use.end_byte, new)
             for use in uses
-            if use.text == old and not scopes.resolves_locally(use, old) and not any(a <= use.start_byte < b for a, b in skip)
+            if use.text == old and not scopes.resolves_locally(use, old) and use.start_byte not in skipped
         ]
     return edits

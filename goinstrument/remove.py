@@ -20,14 +20,13 @@ import bisect
 import itertools
 import os
 import re
-from collections.abc import Iterable
 from typing import NamedTuple
 
 from tree_sitter import Node
 
 from goinstrument import handlers, scopes, shape, syntax, tolerance
 from goinstrument.backend import BACKENDS
-from goinstrument.edits import Edit, apply
+from goinstrument.edits import Edit, Ranges, apply
 from goinstrument.facts import FileFacts
 from goinstrument.fileinfo import FileInfo
 from goinstrument.imports import ImportSpec, plan_additions, read_imports
@@ -197,20 +196,6 @@ class _Finder:
 
 
 # imports -------------------------------------------------------------------------
-
-
-class Ranges:
-    """Byte ranges [start, end), in any order and possibly overlapping: whether an offset lies
-    in one of them, in O(log n) (a file's removed blocks are counted in thousands)."""
-
-    def __init__(self, ranges: Iterable[tuple[int, int]]) -> None:
-        ordered = sorted(ranges)
-        self._starts = [start for start, _ in ordered]
-        self._reach = list(itertools.accumulate((end for _, end in ordered), max))  # the furthest end so far
-
-    def __contains__(self, offset: int) -> bool:
-        i = bisect.bisect_right(self._starts, offset)  # the ranges starting at or before offset
-        return i > 0 and self._reach[i - 1] > offset
 
 
 def unused_imports(src: bytes, root: Node, specs: list[ImportSpec], paths: set[str], removed: list[tuple[int, int]]) -> list[ImportSpec]:

@@ -18,10 +18,9 @@ from typing import NamedTuple
 import pytest
 
 from goinstrument import linediff
-from goinstrument.edits import Edit
+from goinstrument.edits import DisjointRanges, Edit, Ranges
 from goinstrument.linedirectives import numbering
 from goinstrument.plan import Lines, render
-from goinstrument.remove import Ranges
 from goinstrument.run import _lines, unified_diff
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -46,6 +45,20 @@ def test_ranges_answer_as_a_scan_of_every_range_does(seed: int) -> None:
     inside = Ranges(ranges)
     for offset in range(-2, 240):
         assert (offset in inside) == any(start <= offset < end for start, end in ranges), (offset, ranges)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_disjoint_ranges_added_between_questions_answer_as_a_scan(seed: int) -> None:
+    rng = random.Random(seed)
+    cuts = sorted(rng.sample(range(300), 40))
+    pairs = list(zip(cuts[0::2], cuts[1::2], strict=True))  # disjoint, each non-empty
+    rng.shuffle(pairs)
+    inside, added = DisjointRanges(), []
+    for start, end in pairs:
+        inside.add(start, end)
+        added.append((start, end))
+        for offset in rng.sample(range(-2, 305), 30):
+            assert (offset in inside) == any(a <= offset < b for a, b in added), (offset, added)
 
 
 # plan.render: one running sum ----------------------------------------------------------------
