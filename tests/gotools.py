@@ -58,30 +58,25 @@ def gofmt_bin() -> str:
     raise AssertionError("unreachable")
 
 
-def goimports_bin() -> str:
-    """goimports from $(go env GOPATH)/bin (where scripts/go-tools.sh puts it), else PATH."""
+def _go_tool(name: str, missing: str) -> str:
+    """A tool from $(go env GOPATH)/bin (where scripts/go-tools.sh puts it), else PATH."""
     for gopath in go_env("GOPATH").split(os.pathsep):
-        candidate = Path(gopath, "bin", "goimports")
+        candidate = Path(gopath, "bin", name)
         if gopath and os.access(candidate, os.X_OK):
             return str(candidate)
-    found = shutil.which("goimports")
+    found = shutil.which(name)
     if found:
         return found
-    _missing("goimports is not installed")
+    _missing(missing)
     raise AssertionError("unreachable")
+
+
+def goimports_bin() -> str:
+    return _go_tool("goimports", "goimports is not installed")
 
 
 def staticcheck_bin() -> str:
-    """staticcheck from $(go env GOPATH)/bin (where scripts/go-tools.sh puts it), else PATH."""
-    for gopath in go_env("GOPATH").split(os.pathsep):
-        candidate = Path(gopath, "bin", "staticcheck")
-        if gopath and os.access(candidate, os.X_OK):
-            return str(candidate)
-    found = shutil.which("staticcheck")
-    if found:
-        return found
-    _missing("staticcheck is not installed (scripts/go-tools.sh installs it)")
-    raise AssertionError("unreachable")
+    return _go_tool("staticcheck", "staticcheck is not installed (scripts/go-tools.sh installs it)")
 
 
 _STATICCHECK_LINE = re.compile(r"^(?:\./)?([^:\n]+\.go):\d+:\d+: (.*) \((\w+)\)$", re.M)
