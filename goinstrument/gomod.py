@@ -87,11 +87,18 @@ def _unquote(token: str) -> str:
 
 
 def required_modules(gomod_text: str) -> frozenset[str]:
-    """The module paths a go.mod's `require` directives name, single or in `require (` blocks."""
+    """The module paths a go.mod's `require` directives name, single or in `require (` blocks, less
+    those marked `// indirect`: go.sum need not hold what a direct import of one needs (a
+    `go get go.opentelemetry.io/otel/trace` leaves otel itself indirect, and the build fails)."""
     found: set[str] = set()
     in_block = False
     for raw in gomod_text.splitlines():
-        line = raw.split("//", 1)[0].strip()
+        line, _, comment = raw.partition("//")
+        line = line.strip()
+        if comment.strip().startswith("indirect"):
+            if in_block and line.startswith(")"):
+                in_block = False
+            continue
         if in_block:
             if line.startswith(")"):
                 in_block = False

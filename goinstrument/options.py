@@ -68,8 +68,8 @@ def _file_boolean(key: str, value: Any, _: Path) -> bool:
 def _file_text(key: str, value: Any, _: Path) -> str:
     if not isinstance(value, str):
         raise BadValue(f'"{key}" must be a string, not {_toml(value)}')
-    if not value:
-        raise BadValue(f'"{key}" must not be empty')
+    if not value.strip():
+        raise BadValue(f'"{key}" must not be empty or blank')
     return value
 
 
@@ -214,8 +214,8 @@ def _flag_count(text: str) -> int:
 
 
 def _flag_text(text: str) -> str:
-    if not text:
-        raise BadValue("must not be empty")
+    if not text.strip():
+        raise BadValue("must not be empty or blank")
     return text
 
 

@@ -51,9 +51,18 @@ require (
 )
 require ( example.com/oneline v1.0.0 )
 """
-    assert gomod.required_modules(text) == {
-        "example.com/single", "example.com/quoted", "go.opentelemetry.io/otel", "github.com/go-logr/logr", "example.com/oneline",
-    }
+    # logr is only `// indirect`: a direct import of it would need `go get` (go.sum may lack what it needs).
+    assert gomod.required_modules(text) == {"example.com/single", "example.com/quoted", "go.opentelemetry.io/otel", "example.com/oneline"}
+
+
+def test_an_indirect_requirement_is_no_requirement(tmp_path):
+    """`go get go.opentelemetry.io/otel/trace` leaves otel `// indirect`: the spans' import then fails
+    to build (go.sum lacks otel's own dependencies) until `go get go.opentelemetry.io/otel`."""
+    (tmp_path / "go.mod").write_text("module example.com/m\n\ngo 1.22\n\nrequire go.opentelemetry.io/otel v1.47.0 // indirect\n")
+    (tmp_path / "a.go").write_text("package m\n")
+    assert gomod.missing_requirements([str(tmp_path / "a.go")], ("go.opentelemetry.io/otel",)) == [
+        (str(tmp_path), "example.com/m", "go.opentelemetry.io/otel")
+    ]
 
 
 def test_missing_requirements_once_per_module(tmp_path):

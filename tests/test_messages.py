@@ -41,8 +41,9 @@ def cli(monkeypatch, capsys):
         (("--check", "--remove"), "--remove goes with a plain run or --diff"),
         (("--jobs", "x"), "argument --jobs: invalid int value: 'x'"),
         (("--format", "xml"), "argument --format: invalid choice: 'xml'"),
-        (("--tracer", ""), "argument --tracer/--app: must not be empty"),
-        (("--app=",), "argument --tracer/--app: must not be empty"),
+        (("--tracer", ""), "argument --tracer/--app: must not be empty or blank"),
+        (("--app=",), "argument --tracer/--app: must not be empty or blank"),
+        (("--tracer", " "), "argument --tracer/--app: must not be empty or blank"),
     ],
 )
 def test_a_usage_error_is_one_line(tmp_path, cli, args, message):
@@ -65,7 +66,7 @@ def test_an_empty_tracer_in_the_file_is_refused_with_its_place(tmp_path, cli):
     (root / ".goinstrument.toml").write_text('\ntracer = ""\n')
     code, _, err = cli(root, "a.go")
     assert code == 2
-    assert err == '.goinstrument.toml:2:1: "tracer" must not be empty\n'
+    assert err == '.goinstrument.toml:2:1: "tracer" must not be empty or blank\n'
     assert (root / "a.go").read_bytes() == PLAIN
 
 
