@@ -463,10 +463,32 @@ def describe(src: bytes, root: Node, error: Node) -> tuple[Position, str]:
     if tokens and _wants_more(tokens[-1]):  # `x := 1 +` then `}`: gofmt blames the `}`
         following = [leaf for leaf in _leaves(root) if leaf.start_byte >= error.end_byte and leaf.type != "comment" and not leaf.is_missing]
         if not following:
-            return _byte_position(src, len(src)), "unexpected 'EOF'"
+            closing = _unclosed(root)
+            return _byte_position(src, len(src)), f"expected '{closing}', found 'EOF'" if closing else "unexpected 'EOF'"
         return position(following[0]), f"unexpected {_token(following[0], src)}"
     first = tokens[0] if tokens else error
     return position(first), f"unexpected {_token(first, src)}"
+
+
+def _unclosed(root: Node) -> str | None:
+    """The closing token of what the file's end leaves open (a block's `}`, or `)`, `]`): gofmt
+    says `expected '}', found 'EOF'` there; None when nothing is left open."""
+    depth = {"{": 0, "(": 0, "[": 0}
+    closes = {"}": "{", ")": "(", "]": "["}
+    last_open = ""
+    for leaf in _leaves(root):
+        if leaf.is_missing:
+            continue
+        if leaf.type in depth:
+            depth[leaf.type] += 1
+            last_open = leaf.type
+        elif leaf.type in closes:
+            depth[closes[leaf.type]] -= 1
+    wanted = [k for k, n in depth.items() if n > 0]
+    if not wanted:
+        return None
+    opening = last_open if last_open in wanted else wanted[0]
+    return {"{": "}", "(": ")", "[": "]"}[opening]
 
 
 def syntax_problem(path: str, src: bytes, root: Node, error: Node) -> Problem:

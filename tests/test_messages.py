@@ -321,6 +321,8 @@ SAME_AS_GOFMT = {  # gofmt -e's first line, word for word and at the same line:c
 SAME_PLACE = {  # the same line:col as gofmt's first line; our words (gofmt's in the comment)
     "eof": (HEAD + "\treturn\n", "4:9: syntax error: expected '}', found 'EOF'"),  # expected ';', found 'EOF' (the semicolon it inserts)
     "if": (HEAD + "\tif x {\n}\n", "5:3: syntax error: expected '}', found 'EOF'"),  # expected ';', found 'EOF'
+    # The file ends inside two blocks (gofmt says expected '}' here when the last line is a statement).
+    "unclosed-if": (HEAD + "\tif true {\n", "4:12: syntax error: expected '}', found 'EOF'"),  # expected ';', found 'EOF'
     "plus": (HEAD + "\tx := 1 +\n}\n", "5:1: syntax error: unexpected '}'"),  # expected operand, found '}'
     "dot": (HEAD + "\tx.\n}\n", "5:1: syntax error: unexpected '}'"),  # expected selector or type assertion, found '}'
     "two": ("package p\n\nfunc F() { x := 1 y := 2 }\n", "3:19: syntax error: unexpected y"),  # expected ';', found y
