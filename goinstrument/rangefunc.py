@@ -24,7 +24,7 @@ source shows, by Go's rules:
 What else is taken as not over a function: a call of a local variable, of
 another package's function, of a method no declaration of the package
 explains. Such a range keeps the source's order, which is the runtime's only
-if it is not over a function (a limit the README states).
+if it is not over a function (a limit docs/design.md states).
 """
 
 from __future__ import annotations

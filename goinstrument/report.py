@@ -5,7 +5,7 @@ the machine formats (json, github, sarif) show them relative to the top of the
 git working tree, where CI and GitHub place files (outside a repository: the
 working directory). Every format shows a name that is not UTF-8 (or holds a control
 character, a double quote or a backslash) quoted as git quotes it (`result.quote_path`).
-The JSON document is versioned (`SCHEMA`); README.md documents every key.
+The JSON document is versioned (`SCHEMA`); docs/json.md documents every key.
 """
 
 from __future__ import annotations
@@ -133,7 +133,7 @@ def _coverage_json(c: Coverage) -> dict[str, object]:
 
 
 def as_json(summary: Summary, run_mode: str, place: Place = str, fail_under: float | None = None) -> str:
-    """The run as one JSON document, schema `SCHEMA`: the keys of its mode, as README.md lists them."""
+    """The run as one JSON document, schema `SCHEMA`: the keys of its mode, as docs/json.md lists them."""
 
     def item(path: str | None, line: int | None, col: int | None, **rest: object) -> dict[str, object]:
         return {"path": None if path is None else quote_path(path), "line": line, "col": col, **rest}

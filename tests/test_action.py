@@ -1,8 +1,11 @@
 """action.yml, the GitHub Action: its YAML is valid, and its steps, run as a script, check a pull request.
 
 The steps run exactly as written, with the `${{ ... }}` expressions GitHub would
-fill in, in a real clone whose `origin/main` is the pull request's base. pip is
-kept offline (`PIP_NO_INDEX`): the venv sees the packages this test run has.
+fill in, in a real clone whose `origin/main` is the pull request's base. The action's
+venv is a clean one (no system site packages), built with pip's build isolation as on
+GitHub; pip is kept offline there (`PIP_NO_INDEX`) and finds goinstrument's dependencies
+and build backend in a wheelhouse made once per session, so the tests pass the same in
+a fresh venv, under pipx or with a user install, whatever setuptools the system has.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -46,7 +50,24 @@ def _expand(text: str, values: dict[str, str]) -> str:
     return EXPRESSION.sub(lambda m: values[m.group(1)], text)
 
 
-def run_action(clone: GitRepo, tmp_path: Path, inputs: dict[str, str], base_ref: str = "main") -> subprocess.CompletedProcess:
+@pytest.fixture(scope="session")
+def wheelhouse(tmp_path_factory) -> Path:
+    """Wheels of goinstrument's dependencies and of its build backend (pyproject's build-system),
+    fetched once as scripts/test fetches the test dependencies; the action's pip reads only these."""
+    house = tmp_path_factory.mktemp("wheelhouse")
+    build_requires = tomllib.loads((CHECKOUT / "pyproject.toml").read_text())["build-system"]["requires"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check", "--wheel-dir", str(house), str(CHECKOUT), *build_requires, "wheel"],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for built in house.glob("goinstrument-*.whl"):
+        built.unlink()  # the action installs the checkout itself
+    return house
+
+
+def run_action(clone: GitRepo, tmp_path: Path, inputs: dict[str, str], base_ref: str = "main", *, wheelhouse: Path) -> subprocess.CompletedProcess:
     """Every step of the action, in order, as GitHub runs a composite action's steps; the last result."""
     spec = action()
     runner_temp = tmp_path / "runner-temp"
@@ -54,7 +75,8 @@ def run_action(clone: GitRepo, tmp_path: Path, inputs: dict[str, str], base_ref:
     values = {f"inputs.{k}": v.get("default", "") for k, v in spec["inputs"].items()}
     values.update({f"inputs.{k}": v for k, v in inputs.items()})
     values.update({"github.base_ref": base_ref, "runner.temp": str(runner_temp)})
-    env = git_env(GITHUB_ACTION_PATH=str(CHECKOUT), RUNNER_TEMP=str(runner_temp), PIP_NO_INDEX="1", PIP_NO_BUILD_ISOLATION="0")
+    env = git_env(GITHUB_ACTION_PATH=str(CHECKOUT), RUNNER_TEMP=str(runner_temp), PIP_NO_INDEX="1", PIP_FIND_LINKS=str(wheelhouse))
+    env.pop("PIP_NO_BUILD_ISOLATION", None)  # isolated builds, as on GitHub
     env.pop("PYTHONPATH")  # the installed command must work on its own
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env["PATH"]])  # python3 here is this Python
     proc = None
@@ -82,18 +104,18 @@ def pull_request(tmp_path: Path) -> GitRepo:
 
 
 @pytest.mark.slow
-def test_the_steps_fail_the_pull_request_with_an_annotation(pull_request, tmp_path):
-    proc = run_action(pull_request, tmp_path, {})
+def test_the_steps_fail_the_pull_request_with_an_annotation(pull_request, tmp_path, wheelhouse):
+    proc = run_action(pull_request, tmp_path, {}, wheelhouse=wheelhouse)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "::error file=more.go,line=5,col=1,title=goinstrument::G: no span" in proc.stdout
     assert "shop.go" not in proc.stdout  # only what the pull request changed
 
 
 @pytest.mark.slow
-def test_the_steps_pass_once_the_spans_are_there(pull_request, tmp_path):
+def test_the_steps_pass_once_the_spans_are_there(pull_request, tmp_path, wheelhouse):
     pull_request.goinstrument("more.go")
     pull_request.commit_all("spans for more")
-    proc = run_action(pull_request, tmp_path, {"args": "--tests", "paths": "."})
+    proc = run_action(pull_request, tmp_path, {"args": "--tests", "paths": "."}, wheelhouse=wheelhouse)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "::error" not in proc.stdout
 

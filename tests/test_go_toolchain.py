@@ -452,8 +452,8 @@ def test_spans_at_run_time(instrumented, spancheck_module, pkg):
 # --- what a span carries (issue 20): through the SDK, for each --errors form ----------------------
 
 TELEMETRY_FLAGS = ("--attributes", "args,code,results", "--expected-errors", "context.Canceled,io.EOF")
-README = Path(__file__).parent.parent / "README.md"
-# Left out of the README's samples: the same for every span of a process, or deprecated.
+SPANS_DOC = Path(__file__).parent.parent / "docs" / "spans.md"
+# Left out of the samples of docs/spans.md: the same for every span of a process, or deprecated.
 _SAMPLE_OMITS = ("Resource", "InstrumentationLibrary")
 
 
@@ -482,7 +482,7 @@ def test_what_the_spans_carry_through_the_sdk(tmp_path):
     then testdata/telemetrycheck through the real SDK: status and description, error.type, exception
     events only with --errors event, expected errors (context.Canceled, io.EOF) left Unset, a deadline
     passed marked, and argument and code.* attributes seen by a sampler at start. The spans the
-    stdout exporter writes have the shape of README's "What the spans look like" samples."""
+    stdout exporter writes have the shape of docs/spans.md's samples."""
     go_bin()
     copy = copy_module(GOMOD_FIXTURE, tmp_path)
     shutil.copytree(copy / "testdata" / "telemetrycheck", copy / "telemetrycheck")
@@ -501,9 +501,9 @@ def test_what_the_spans_carry_through_the_sdk(tmp_path):
         assert proc.returncode == 0, f"--errors {mode}:\n{describe(proc, copy)}\n{package.joinpath('telemetry.go').read_text()}"
     go_build_vet(copy, context="after the --errors updates: ")
     spans = {s["Name"]: s for s in _json_objects(exported.read_text())}
-    section = README.read_text().split("## What the spans look like", 1)[1].split("\n## ", 1)[0]
+    section = SPANS_DOC.read_text().split("## What the spans look like", 1)[1].split("\n## ", 1)[0]
     samples = _json_objects("\n".join(section.split("```json")[i].split("```")[0] for i in range(1, section.count("```json") + 1)))
-    assert [s["Name"] for s in samples] == ["Plain", "Get"], "README's samples: a plain function, a function with an error"
+    assert [s["Name"] for s in samples] == ["Plain", "Get"], "docs/spans.md's samples: a plain function, a function with an error"
     for sample in samples:
         assert _span_shape(sample) == _span_shape(spans[sample["Name"]]), json_dump(spans[sample["Name"]])
 

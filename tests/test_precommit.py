@@ -189,19 +189,17 @@ def test_a_file_named_like_an_option_is_a_file(shop, pre_commit_home):
     assert 'Start(ctx, "X")' in shop.show("HEAD:-x.go")
 
 
-# --- the README's example, as a user copies it ---------------------------------------------------
+# --- the documented examples, as a user copies them ----------------------------------------------
 
 
-def test_the_readme_config_works_against_the_release_tag(tmp_path, hook_repo, pre_commit_home):
-    """The README's .pre-commit-config.yaml, its repo: pointed at a copy of this checkout tagged
-    as the release step says (annotated tag v + the version in pyproject.toml): pre-commit
-    resolves its rev: and runs the hook. (test_release keeps that rev: and the version in step.)"""
-    version = tomllib.loads((CHECKOUT / "pyproject.toml").read_text())["project"]["version"]
-    hook_repo.git("tag", "-f", "-a", f"v{version}", "-m", f"goinstrument {version}")
-    example = re.search(r"```yaml\n(# \.pre-commit-config\.yaml\n.*?)```", (CHECKOUT / "README.md").read_text(), re.DOTALL)
-    assert example is not None
+def _run_documented_config(page: str, rev: str, tmp_path: Path, hook_repo: GitRepo, pre_commit_home: Path) -> None:
+    """The .pre-commit-config.yaml of a page, its repo: pointed at hook_repo and its rev: placeholder
+    replaced by `rev`: pre-commit resolves it and the hook instruments."""
+    example = re.search(r"```yaml\n(# \.pre-commit-config\.yaml\n.*?)```", (CHECKOUT / page).read_text(), re.DOTALL)
+    assert example is not None, page
     config = re.sub(r"repo: \S+.*", f"repo: {hook_repo.root}", example.group(1))
-    assert f"rev: v{version}" in config
+    config = re.sub(r"rev: COMMIT_SHA", f"rev: {rev}", config)
+    assert f"rev: {rev}" in config
     repo = GitRepo.init(tmp_path / "shop")
     repo.write("go.mod", GO_MOD)
     repo.write("shop.go", GO_FUNC)
@@ -211,6 +209,20 @@ def test_the_readme_config_works_against_the_release_tag(tmp_path, hook_repo, pr
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "files were modified by this hook" in proc.stdout
     assert SPAN in repo.read("shop.go")
+
+
+def test_the_readme_config_works_pinned_to_a_commit(tmp_path, hook_repo, pre_commit_home):
+    """The README's .pre-commit-config.yaml, as it works today in a clone without tags: rev: a commit."""
+    _run_documented_config("README.md", hook_repo.head(), tmp_path, hook_repo, pre_commit_home)
+
+
+def test_the_release_config_works_against_the_release_tag(tmp_path, hook_repo, pre_commit_home):
+    """docs/releasing.md's .pre-commit-config.yaml, against a copy of this checkout tagged as the
+    release step says (annotated tag v + the version in pyproject.toml). (test_release keeps that
+    rev: and the version in step.)"""
+    version = tomllib.loads((CHECKOUT / "pyproject.toml").read_text())["project"]["version"]
+    hook_repo.git("tag", "-f", "-a", f"v{version}", "-m", f"goinstrument {version}")
+    _run_documented_config("docs/releasing.md", f"v{version}", tmp_path, hook_repo, pre_commit_home)
 
 
 def test_goinstruments_git_hook_chains_the_frameworks(shop, pre_commit_home):

@@ -1,6 +1,6 @@
 """Real public modules' own test suites pass the same before and after instrumenting (issue 17's proof).
 
-bench/proof.py does the work (README "Proof on real modules"): for each module
+bench/proof.py does the work (docs/development.md, "Proof on real modules"): for each module
 of its list, from the Go module proxy at a pinned version, it runs `go test -short`
 of the module with the fixtures module's otel added, instruments a copy with this
 working tree's goinstrument, requires go build and go vet to report nothing new,

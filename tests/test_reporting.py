@@ -112,15 +112,15 @@ def test_diff_says_what_it_would_add_not_what_it_added(shop):
     assert proc.stderr == "goinstrument: 1 of 1 file would change, 2 spans to add\n"
 
 
-# --- the JSON document, as README.md documents it ---------------------------------------------
+# --- the JSON document, as docs/json.md documents it ------------------------------------------
 
 
 def documented_keys() -> dict[str, dict[str, str]]:
-    """mode -> {dotted key: type} from the table under 'The JSON document' in README.md."""
-    text = (REPO / "README.md").read_text()
+    """mode -> {dotted key: type} from the table under 'The JSON document' in docs/json.md."""
+    text = (REPO / "docs" / "json.md").read_text()
     section = text.split("### The JSON document", 1)[1]
     rows = re.findall(r"^\| `([^`]+)` \| ([^|]+) \| ([^|]+) \|", section, re.MULTILINE)
-    assert rows, "no key table under 'The JSON document' in README.md"
+    assert rows, "no key table under 'The JSON document' in docs/json.md"
     keys: dict[str, dict[str, str]] = {"write": {}, "remove": {}, "check": {}}
     for key, type_, modes in rows:
         for mode in keys if modes.strip() == "all" else [m.strip() for m in modes.split(",")]:
