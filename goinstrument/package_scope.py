@@ -41,11 +41,16 @@ _WORD = re.compile(rb"\w+")
 # (typenames.py). They occur in almost every file, so a file is scanned for
 # them only when it holds one of the usual forms of such a declaration.
 PREDECLARED = frozenset({"error"})
+# Import names a backend may take that Go source spells everywhere (`errors.Is`, a `trace` in a
+# comment): a substring test would pass nearly every file to the scanner, so they are looked for
+# in their declaration forms, as PREDECLARED is.
+COMMON_WORDS = frozenset({"errors", "trace"})
 
 
 def _declaration_forms(name: bytes) -> tuple[bytes, ...]:
-    """`type error ...`, `var error ...`, a group member on its own line (gofmt's tab), ..."""
-    return (b"type " + name, b"var " + name, b"const " + name, b"func " + name, b"\n\t" + name)
+    """`type error ...`, `var error ...`, a group member on its own line (gofmt's tab), one after
+    another in a list (`a, errors = 1, 2`: also any argument list, which only costs a scan), ..."""
+    return (b"type " + name, b"var " + name, b"const " + name, b"func " + name, b"\n\t" + name, b", " + name)
 
 
 @cache
@@ -72,9 +77,11 @@ def package_declarations(directory: Where, wanted: frozenset[str]) -> frozenset[
     """Which of `wanted` some .go file in `directory` declares at top level (tests
     included: they share the package). Only files that mention one of them are scanned."""
     # Substring tests are fast; a name holding another (otelcodes, codes) needs no test of its own.
-    rare = wanted - PREDECLARED
+    # A name nearly every file spells (error, errors, trace) is looked for in its declaration forms.
+    common = {name for name in wanted if name in PREDECLARED or name.rstrip("0123456789") in COMMON_WORDS}
+    rare = wanted - common
     words = [w.encode() for w in rare if not any(o != w and o in w for o in rare)]
-    forms = [_may_declare(name.encode()) for name in sorted(wanted & PREDECLARED)]
+    forms = [_may_declare(name.encode()) for name in sorted(common)]
     names: set[str] = set()
     for _, data in _go_sources(directory):
         if any(word in data for word in words) or any(form.search(data) for form in forms):

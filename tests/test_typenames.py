@@ -130,3 +130,20 @@ def test_a_sibling_gone_since_the_listing_costs_that_file_only(tmp_path, monkeyp
     monkeypatch.setattr(package_scope.os, "scandir", listed_then_deleted)
     package_declarations.cache_clear()
     assert package_declarations(str(tmp_path), frozenset({"otel"})) == frozenset({"otel"})
+
+
+@pytest.mark.parametrize(
+    ("declaration", "name"),
+    [
+        ("var errors = 1\n", "errors"),
+        ("type trace struct{}\n", "trace"),
+        ("func errors2() {}\n", "errors2"),
+        ("var (\n\ttrace = 1\n)\n", "trace"),
+        ("const (\n\ta, errors = 1, 2\n)\n", "errors"),
+    ],
+)
+def test_a_sibling_declaring_a_common_import_name_is_found(tmp_path, declaration, name):
+    """errors and trace are spelled in nearly every file: found by their declaration forms, not a substring."""
+    (tmp_path / "a.go").write_text("package p\n\n" + declaration)
+    (tmp_path / "b.go").write_text('package p\n\nimport "errors"\n\n// trace of errors.Is\nvar E = errors.New("x")\n')
+    assert package_declarations(str(tmp_path), import_name_candidates(FileInfo().backend)) == {name}
