@@ -30,14 +30,17 @@ def write_stdout(data: bytes) -> None:
     out.flush()
 
 
-def read_source(path: Path) -> bytes:
+def read_source(path: str | Path) -> bytes:
+    """A regular file's bytes. Opened without blocking and checked on the open file: a pipe put in
+    its place (even between a look and the open) must not wait for a writer."""
     try:
-        mode = os.stat(path).st_mode
-        if stat.S_ISDIR(mode):
-            raise FileError("is a directory, not a Go file; left untouched")
-        if not stat.S_ISREG(mode):
-            raise FileError("is not a regular file (a pipe or device?); left untouched")
-        with open(path, "rb") as f:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        with os.fdopen(fd, "rb") as f:
+            mode = os.fstat(fd).st_mode
+            if stat.S_ISDIR(mode):
+                raise FileError("is a directory, not a Go file; left untouched")
+            if not stat.S_ISREG(mode):
+                raise FileError("is not a regular file (a pipe or device?); left untouched")
             return f.read()
     except IsADirectoryError:
         raise FileError("is a directory, not a Go file; left untouched") from None

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 from functools import cache, lru_cache
 from typing import NamedTuple
 
@@ -151,16 +150,13 @@ def _index_sources(directory: IndexDirectory) -> tuple[tuple[str, bytes], ...]:
 
 
 def _regular_file(path: str) -> bytes | None:
-    """The bytes of a regular file, or None: opened without blocking (a pipe would wait for a writer)."""
+    """The bytes of a regular file (fileio.read_source: a pipe never blocks the read), or None."""
+    from goinstrument.fileio import FileError, read_source
+
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except OSError:
+        return read_source(path)
+    except FileError:
         return None
-    with os.fdopen(fd, "rb") as f:
-        try:
-            return f.read() if stat.S_ISREG(os.fstat(fd).st_mode) else None
-        except OSError:
-            return None
 
 
 def same_files(a: Where, b: Where) -> bool:
