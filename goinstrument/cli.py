@@ -11,14 +11,16 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
 
 from goinstrument import __version__
 
+# Not `typing.TYPE_CHECKING`: `--version` does not import typing (mypy reads this name alike).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Sequence
+    from typing import NoReturn
 
     from goinstrument.options import InstallHook, Invocation, RewriteOptions, Source
 
