@@ -216,7 +216,7 @@ def _check_combinations(args: argparse.Namespace, argv: Sequence[str]) -> None:
     if args.list and (args.check or args.diff or args.format != "text"):
         raise UsageError("-l prints the names of the files a run would change; not with --check, --diff or --format")
     _check_stdin(args)
-    from goinstrument.discover import normalize_argument
+    from goinstrument.driver.discover import normalize_argument
 
     missing = [arg for arg in args.paths if arg != STDIN and not os.path.lexists(normalize_argument(arg))]
     if missing:  # a typo must not pass for a run over nothing (a dangling link is the batch's problem)
@@ -316,13 +316,13 @@ def _check_backend(rewrite: RewriteOptions) -> None:
 
     if rewrite.backend == DEFAULT_BACKEND:
         return
-    from goinstrument.backend import BackendError, load_backend
-    from goinstrument.shape import unsupported
+    from goinstrument.backends.protocol import BackendError, load_backend
+    from goinstrument.engine.shape import unsupported
 
     try:
         problem = unsupported(rewrite.backend, load_backend(rewrite.backend), rewrite.attributes)
         if problem is None and rewrite.http_handlers:
-            from goinstrument.handlers import unsupported as handlers_unsupported
+            from goinstrument.engine.handlers import unsupported as handlers_unsupported
 
             problem = handlers_unsupported(rewrite.backend, load_backend(rewrite.backend))
     except BackendError as exc:
@@ -398,7 +398,7 @@ def _main(argv: Sequence[str] | None) -> int:
 
     if isinstance(invocation, InstallHook):
         return _install_hook(invocation)
-    from goinstrument.run import run
+    from goinstrument.driver.run import run
 
     try:
         code = run(invocation.rewrite, invocation.run)
@@ -425,7 +425,7 @@ def _octal_escape(error: UnicodeError) -> tuple[str, int]:
     UTF-8, as git quotes it) or `\\u2028` (a character the stream's encoding lacks)."""
     if not isinstance(error, UnicodeEncodeError):
         raise error
-    from goinstrument.result import octal_byte
+    from goinstrument.engine.result import octal_byte
 
     escaped = [
         octal_byte(char) if 0xDC80 <= ord(char) <= 0xDCFF else char.encode("ascii", "backslashreplace").decode()
@@ -457,9 +457,9 @@ def _stdout_closed() -> int:
 
 
 def _install_hook(invocation: InstallHook) -> int:
-    from goinstrument import hook
-    from goinstrument.result import GitError
-    from goinstrument.run import say
+    from goinstrument.driver import hook
+    from goinstrument.driver.run import say
+    from goinstrument.engine.result import GitError
 
     try:
         for line in hook.install_hook(Path.cwd(), force=invocation.force).splitlines():

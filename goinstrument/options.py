@@ -80,7 +80,7 @@ def _is_module_attribute(value: str) -> bool:
 
 
 def _file_backend(key: str, value: Any, _: Path) -> str:
-    from goinstrument.backend import BACKENDS  # the built-in backends are named in one place
+    from goinstrument.backends.protocol import BACKENDS  # the built-in backends are named in one place
 
     if isinstance(value, str) and (value in BACKENDS or _is_module_attribute(value)):
         return value
@@ -108,7 +108,7 @@ def _file_span_name(key: str, value: Any, directory: Path) -> str:
 
 
 def _file_globs(key: str, value: Any, directory: Path) -> tuple[str, ...]:
-    from goinstrument.globs import anchor
+    from goinstrument.driver.globs import anchor
 
     if not isinstance(value, list):
         raise BadValue(f'"{key}" must be an array of glob strings, not {_toml(value)}')

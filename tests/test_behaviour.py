@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
-from goinstrument.behaviour import first_comparison
-from goinstrument.result import Position
+from goinstrument.engine.behaviour import first_comparison
+from goinstrument.engine.result import Position
 
 HEADER = 'package p\n\nimport "context"\n\n'
 

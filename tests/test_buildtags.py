@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from goinstrument import buildtags
-from goinstrument.buildtags import (
+from goinstrument.engine.go import buildtags
+from goinstrument.engine.go.buildtags import (
     KNOWN_ARCH,
     KNOWN_OS,
     PLATFORMS,

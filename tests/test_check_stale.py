@@ -14,11 +14,11 @@ import json
 import pytest
 from conftest import run_cli
 
-from goinstrument.core import instrument
-from goinstrument.fileinfo import FileInfo
+from goinstrument.engine.core import instrument
+from goinstrument.engine.fileinfo import FileInfo
+from goinstrument.engine.result import Finding, Position, Summary
 from goinstrument.options import Format, RewriteOptions
-from goinstrument.report import as_json, finding_line
-from goinstrument.result import Finding, Position, Summary
+from goinstrument.report.text import as_json, finding_line
 
 HEADER = (
     'package p\n\nimport (\n\t"context"\n\t"errors"\n\n\t"go.opentelemetry.io/otel"\n\t"go.opentelemetry.io/otel/codes"\n'

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
-from goinstrument.fileio import FileError, replace_atomically
+from goinstrument.driver.fileio import FileError, replace_atomically
 
 PLAIN = b"""package p
 

@@ -9,7 +9,8 @@ import pytest
 from conftest import run_cli
 from gitrepo import GitRepo
 
-from goinstrument import cli, config, globs
+from goinstrument import cli, config
+from goinstrument.driver import globs
 from goinstrument.options import RewriteOptions
 
 PLAIN = b"""package p
@@ -486,7 +487,7 @@ def test_anchor_escapes_the_directory(tmp_path):
 
 
 def test_relative_globs_from_the_command_line_follow_the_working_directory(tmp_path, monkeypatch):
-    from goinstrument.discover import skip_reason
+    from goinstrument.driver.discover import skip_reason
 
     (tmp_path / "sub/gen").mkdir(parents=True)
     monkeypatch.chdir(tmp_path / "sub")

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
-from goinstrument import syntax
+from goinstrument.engine.go import syntax
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from gotools import go_env, gofmt_bin
 
-from goinstrument import syntax
+from goinstrument.engine.go import syntax
 
 pytestmark = pytest.mark.slow
 

@@ -21,7 +21,7 @@ from conftest import run_cli
 from gotools import go_env, gofmt_bin
 from test_remove import undo_blockers
 
-from goinstrument import syntax
+from goinstrument.engine.go import syntax
 
 pytestmark = pytest.mark.slow
 

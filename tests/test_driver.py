@@ -291,10 +291,10 @@ def test_the_cache_sees_a_sibling_file_change_that_renames_our_import(tmp_path):
 def test_a_cache_file_written_for_other_options_is_not_used(tmp_path, monkeypatch):
     """Cache files are named by a 32-bit checksum of the options; the file holds the options in
     full, so a name two option sets share costs time, never a file wrongly skipped."""
-    from goinstrument.cache import Cache
+    from goinstrument.driver.cache import Cache
 
     monkeypatch.setenv("GOINSTRUMENT_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr("goinstrument.cache.zlib.crc32", lambda data: 7)  # every name the same
+    monkeypatch.setattr("goinstrument.driver.cache.zlib.crc32", lambda data: 7)  # every name the same
     assert Cache("the options").file == Cache("other options").file
     mine = Cache("the options")
     mine.record("f.go", [1, 2])

@@ -10,7 +10,7 @@ import json
 import pytest
 from gitrepo import GO_FUNC, GitRepo
 
-from goinstrument.gitops import GitError, changed_go_files, worktree_top
+from goinstrument.driver.git import GitError, changed_go_files, worktree_top
 
 GO = "package shop\n"
 

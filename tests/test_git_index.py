@@ -18,7 +18,7 @@ import test_hook
 from gitrepo import GO_FUNC, GitRepo, git_env
 from test_hook import G_FUNC
 
-from goinstrument.hook import install_hook
+from goinstrument.driver.hook import install_hook
 
 repo = test_hook.repo  # the fixture: a module whose committed file has no span yet, with the hook installed
 

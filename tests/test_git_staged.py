@@ -14,10 +14,10 @@ import pytest
 from conftest import run_cli
 from gitrepo import GO_FUNC, GitRepo, git_env
 
-from goinstrument.gitops import GitError
+from goinstrument.driver.git import GitError
+from goinstrument.driver.run import run_staged
+from goinstrument.engine.result import Summary
 from goinstrument.options import Output, RewriteOptions, RunOptions, Staged
-from goinstrument.result import Summary
-from goinstrument.run import run_staged
 
 SPAN = 'otel.Tracer("example.com/shop").Start(ctx, "F")'
 G_FUNC = "\nfunc G(ctx context.Context) (int, error) { return 0, nil }\n"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from gotools import gofmt_bin
 
-from goinstrument.backend import deferred_call
+from goinstrument.backends.protocol import deferred_call
 
 GOLDEN = Path(__file__).parent.parent / "fixtures" / "golden"
 

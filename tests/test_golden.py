@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from goinstrument.backend import load_backend
-from goinstrument.behaviour import first_comparison
+from goinstrument.backends.protocol import load_backend
 from goinstrument.cli import parser, rewrite_options
-from goinstrument.core import instrument
-from goinstrument.fileinfo import FileInfo
+from goinstrument.engine.behaviour import first_comparison
+from goinstrument.engine.core import instrument
+from goinstrument.engine.fileinfo import FileInfo
 from goinstrument.options import RewriteOptions
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from goinstrument import gomod
+from goinstrument.driver import gomod
 
 
 @pytest.mark.parametrize(

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from gitrepo import GO_FUNC, GitRepo, git_env
 
-from goinstrument.gitops import GitError
-from goinstrument.hook import HOOKS, MARKER, hook_script, install_hook
+from goinstrument.driver.git import GitError
+from goinstrument.driver.hook import HOOKS, MARKER, hook_script, install_hook
 
 SPAN = 'otel.Tracer("example.com/shop").Start(ctx, "F")'
 G_FUNC = "\nfunc G(ctx context.Context) (int, error) { return 0, nil }\n"

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
-from goinstrument.backend import load_backend
-from goinstrument.core import instrument
-from goinstrument.fileinfo import FileInfo
+from goinstrument.backends.protocol import load_backend
+from goinstrument.driver.process import Source, process
+from goinstrument.engine.core import instrument
+from goinstrument.engine.fileinfo import FileInfo
 from goinstrument.options import RewriteOptions
-from goinstrument.process import Source, process
 
 HANDLER = """package web
 

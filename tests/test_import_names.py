@@ -9,8 +9,8 @@ real-Go proof is test_go_toolchain.py's test_a_name_declared_later_re_aliases_ou
 
 from __future__ import annotations
 
-from goinstrument.core import instrument
-from goinstrument.fileinfo import FileInfo
+from goinstrument.engine.core import instrument
+from goinstrument.engine.fileinfo import FileInfo
 from goinstrument.options import RewriteOptions
 
 SRC = b"""package p

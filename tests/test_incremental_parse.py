@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from tree_sitter import Parser
 
-from goinstrument import process, syntax
-from goinstrument.edits import Edit, apply
+from goinstrument.driver import process
+from goinstrument.engine.edits import Edit, apply
+from goinstrument.engine.go import syntax
+from goinstrument.engine.result import Source
 from goinstrument.options import RewriteOptions
-from goinstrument.result import Source
 from tests.test_golden import GOLDEN, _cases, options_for
 
 OPTIONS = RewriteOptions()

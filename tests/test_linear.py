@@ -17,11 +17,11 @@ from typing import NamedTuple
 
 import pytest
 
-from goinstrument import linediff
-from goinstrument.edits import DisjointRanges, Edit, Ranges
-from goinstrument.linedirectives import numbering
-from goinstrument.plan import Lines, render
-from goinstrument.run import _lines, unified_diff
+from goinstrument.driver.run import _lines, unified_diff
+from goinstrument.engine.edits import DisjointRanges, Edit, Ranges
+from goinstrument.engine.go.linedirectives import numbering
+from goinstrument.engine.plan import Lines, render
+from goinstrument.report import linediff
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 PAIRS = sorted((p, p.with_name(p.name.replace(".input.go", ".golden.go"))) for d in ("golden", "remove") for p in (FIXTURES / d).glob("*.input.go"))

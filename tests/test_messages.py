@@ -92,7 +92,7 @@ def test_install_hook_names_the_flag_the_user_gave(tmp_path, cli, flag, named):
 def test_the_standard_library_s_tracer_is_its_import_path():
     import subprocess
 
-    from goinstrument.gomod import import_path
+    from goinstrument.driver.gomod import import_path
 
     goroot = Path(subprocess.run(["go", "env", "GOROOT"], capture_output=True, text=True, check=True).stdout.strip())
     assert import_path(goroot / "src/net/http/server.go") == "net/http"
@@ -100,7 +100,7 @@ def test_the_standard_library_s_tracer_is_its_import_path():
 
 
 def test_module_std_anywhere_has_no_prefix(tmp_path):
-    from goinstrument.gomod import import_path
+    from goinstrument.driver.gomod import import_path
 
     module(tmp_path, {"net/http/a.go": PLAIN}, module_path="std")
     assert import_path(tmp_path / "net/http/a.go") == "net/http"
@@ -182,7 +182,7 @@ def test_check_with_diff_prints_the_patch_on_stdout_and_the_findings_on_stderr(t
 
 def test_diff_is_printed_as_each_result_arrives_in_order(tmp_path, monkeypatch, capsys):
     """A diff is on stdout before the next file is processed: `--diff | head` starts at once."""
-    from goinstrument import run
+    from goinstrument.driver import run
 
     root = module(tmp_path, {f"f{i}.go": PLAIN.replace(b"F(", f"F{i}(".encode()) for i in range(3)})
     seen: list[tuple[str, str]] = []
@@ -204,7 +204,7 @@ def test_diff_is_printed_as_each_result_arrives_in_order(tmp_path, monkeypatch, 
 
 
 def test_results_arriving_out_of_order_are_shown_in_the_items_order():
-    from goinstrument.run import Done, _InOrder
+    from goinstrument.driver.run import Done, _InOrder
 
     shown: list[str] = []
     in_order = _InOrder([Path("a.go"), Path("b.go"), Path("c.go")], lambda done: shown.append(done.path))

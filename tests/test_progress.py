@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
-from goinstrument import batch
-from goinstrument.progress import SHOWN_ABOVE
+from goinstrument.driver import batch
+from goinstrument.driver.progress import SHOWN_ABOVE
 
 SRC = 'package p\n\nimport "context"\n\nfunc F{n}(ctx context.Context) {{\n\tprintln({n})\n}}\n'
 

@@ -25,15 +25,15 @@ import pytest
 from conftest import run_cli
 from gotools import GOMOD_FIXTURE, copy_module, go_build_vet, go_environ, gofmt_bin, gofmt_l, run_go, tree_digest
 
-from goinstrument import syntax
-from goinstrument.backend import load_backend
+from goinstrument.backends.protocol import load_backend
 from goinstrument.cli import parser, rewrite_options
-from goinstrument.core import instrument
-from goinstrument.fileinfo import FileInfo
+from goinstrument.driver.process import process
+from goinstrument.engine.core import instrument
+from goinstrument.engine.fileinfo import FileInfo
+from goinstrument.engine.go import syntax
+from goinstrument.engine.remove import may_hold_go_instrument, remove, strip_go_instrument
+from goinstrument.engine.result import Source
 from goinstrument.options import RewriteOptions
-from goinstrument.process import process
-from goinstrument.remove import may_hold_go_instrument, remove, strip_go_instrument
-from goinstrument.result import Source
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 REMOVE = FIXTURES / "remove"

@@ -403,8 +403,8 @@ def test_sarif_of_a_clean_run_and_of_a_git_error_are_valid(repo):
 
 
 def test_a_finding_that_is_not_a_missing_span_is_a_stale_span():
-    from goinstrument import sarif
-    from goinstrument.result import Coverage, Finding, Position, Summary
+    from goinstrument.engine.result import Coverage, Finding, Position, Summary
+    from goinstrument.report import sarif
 
     summary = Summary(
         findings=[Finding("a.go", Position(3, 1), "F"), Finding("a.go", Position(9, 1), "G", 'span is out of date (name "Old")')],
@@ -523,7 +523,7 @@ NAMES = [b"caf\xe9.go", b"tab\there.go", b'q"uote.go', b"back\\slash.go", b"new\
 def test_quote_path_is_gits_quoting(tmp_path):
     """As `git ls-files` shows each name: with core.quotePath=false for UTF-8 names (left as they
     are), and with its default for the others (whose only bytes above 127 are not UTF-8)."""
-    from goinstrument.result import quote_path
+    from goinstrument.engine.result import quote_path
 
     repo = GitRepo.init(tmp_path / "names")
     for name in NAMES:

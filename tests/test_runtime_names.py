@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from goinstrument.core import instrument
-from goinstrument.fileinfo import FileInfo
+from goinstrument.driver.package_scope import init_functions_before, package_aliases, package_iterators, package_literal_numbers
+from goinstrument.engine.core import instrument
+from goinstrument.engine.fileinfo import FileInfo
+from goinstrument.engine.go.rangefunc import Iterators
+from goinstrument.engine.go.runtimenames import qualified_prefix, resolve_pointer
 from goinstrument.options import RewriteOptions
-from goinstrument.package_scope import init_functions_before, package_aliases, package_iterators, package_literal_numbers
-from goinstrument.rangefunc import Iterators
-from goinstrument.runtimenames import qualified_prefix, resolve_pointer
 
 INIT = "func init() {}\n"
 

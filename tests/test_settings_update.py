@@ -16,11 +16,11 @@ import itertools
 import pytest
 from conftest import run_cli
 
-from goinstrument.backend import OTEL_CODES, OpenTelemetry, load_backend
-from goinstrument.core import instrument
-from goinstrument.fileinfo import FileInfo
+from goinstrument.backends.protocol import OTEL_CODES, OpenTelemetry, load_backend
+from goinstrument.engine.core import instrument
+from goinstrument.engine.fileinfo import FileInfo
+from goinstrument.engine.remove import remove
 from goinstrument.options import RewriteOptions
-from goinstrument.remove import remove
 
 SOURCE = """package p
 

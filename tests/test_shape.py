@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from goinstrument import shape, syntax
-from goinstrument.backend import Names
-from goinstrument.core import instrument
-from goinstrument.fileinfo import FileInfo, import_name_candidates
+from goinstrument.backends.protocol import Names
+from goinstrument.engine import shape
+from goinstrument.engine.core import instrument
+from goinstrument.engine.fileinfo import FileInfo, import_name_candidates
+from goinstrument.engine.go import syntax
 from goinstrument.options import RewriteOptions
 
 SRC = b'package p\n\nimport "context"\n\nfunc F(ctx context.Context) {\n\tg := func() {}\n\tg()\n}\n'

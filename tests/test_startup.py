@@ -28,10 +28,10 @@ from pathlib import Path
 import pytest
 
 from goinstrument import __version__, cli
-from goinstrument.backend import load_backend
-from goinstrument.handlers import unsupported as handlers_unsupported
+from goinstrument.backends.protocol import load_backend
+from goinstrument.engine.handlers import unsupported as handlers_unsupported
+from goinstrument.engine.shape import unsupported
 from goinstrument.options import ATTRIBUTE_KINDS, DEFAULT_BACKEND
-from goinstrument.shape import unsupported
 from tests.gitrepo import GitRepo, git_env
 
 SOURCE = 'package p\n\nimport "context"\n\nfunc F(ctx context.Context) error {\n\treturn ctx.Err()\n}\n'
@@ -44,7 +44,8 @@ import tree_sitter
 compiled = []
 _query = tree_sitter.Query
 tree_sitter.Query = lambda *args: compiled.append(args[1]) or _query(*args)  # counts every query compiled
-from goinstrument import cli, shape
+from goinstrument import cli
+from goinstrument.engine import shape
 code = cli.main(sys.argv[1:])
 loaded = [m for m in {optional!r} if m in sys.modules]
 print(json.dumps({{"code": code, "loaded": loaded, "go_instrument_built": shape.go_instrument.cache_info().currsize, "queries": len(compiled)}}))
@@ -87,10 +88,10 @@ def test_a_diff_run_loads_difflib_a_glob_wcmatch_and_a_config_file_tomllib(tmp_p
 # locale), the tree-sitter parser and grammar, the backends, go-instrument's shape, the report's
 # JSON, the rewriting core.
 NOT_FOR_AN_EMPTY_HOOK = [
-    "argparse", "gettext", "tree_sitter", "tree_sitter_go", "goinstrument.syntax", "goinstrument.backend",
-    "goinstrument.shape", "goinstrument.core", "goinstrument.process", "goinstrument.handlers",
+    "argparse", "gettext", "tree_sitter", "tree_sitter_go", "goinstrument.engine.go.syntax", "goinstrument.backends.protocol",
+    "goinstrument.engine.shape", "goinstrument.engine.core", "goinstrument.driver.process", "goinstrument.engine.handlers",
 ]
-NOT_FOR_VERSION = [*NOT_FOR_AN_EMPTY_HOOK, "dataclasses", "inspect", "json", "pygit2", "goinstrument.options", "goinstrument.run"]
+NOT_FOR_VERSION = [*NOT_FOR_AN_EMPTY_HOOK, "dataclasses", "inspect", "json", "pygit2", "goinstrument.options", "goinstrument.driver.run"]
 
 
 def _imported(cwd: Path, *argv: str, env: dict[str, str] | None = None) -> tuple[subprocess.CompletedProcess[str], list[str]]:
@@ -161,6 +162,6 @@ def test_the_default_backend_writes_every_attribute_and_http_handlers() -> None:
 
 def test_the_exit_codes_the_command_line_keeps_are_the_run_s() -> None:
     """cli.py names them without importing run (which --version does not load)."""
-    from goinstrument import run
+    from goinstrument.driver import run
 
     assert (cli.EXIT_OK, cli.EXIT_ERROR) == (run.EXIT_OK, run.EXIT_ERROR)

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 from gotools import go_bin, go_environ
 
-from goinstrument import syntax, tolerance
+from goinstrument.engine.go import syntax, tolerance
 
 
 @pytest.mark.parametrize(

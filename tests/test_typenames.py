@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import pytest
 
-from goinstrument import syntax
-from goinstrument.core import instrument
-from goinstrument.fileinfo import FileInfo, import_name_candidates
+from goinstrument.driver.package_scope import package_declarations
+from goinstrument.engine.core import instrument
+from goinstrument.engine.fileinfo import FileInfo, import_name_candidates
+from goinstrument.engine.go import syntax
+from goinstrument.engine.go.typenames import Kind, TypeNames
 from goinstrument.options import RewriteOptions
-from goinstrument.package_scope import package_declarations
-from goinstrument.typenames import Kind, TypeNames
 
 SAVE = b'package p\n\nimport "context"\n\nfunc Save(ctx context.Context) error {\n\treturn nil\n}\n'
 
@@ -116,7 +116,7 @@ def test_a_sibling_gone_since_the_listing_costs_that_file_only(tmp_path, monkeyp
     leaves the other files' declarations found."""
     import os
 
-    from goinstrument import package_scope
+    from goinstrument.driver import package_scope
 
     (tmp_path / "a.go").write_text("package p\n\nvar otel = 1\n")
     (tmp_path / "b.go").write_text("package p\n")

@@ -19,8 +19,8 @@ import pytest
 from conftest import REPO
 from gitrepo import GO_FUNC, GitRepo, git_env
 
-from goinstrument.fileio import FileError, replace_atomically
-from goinstrument.hook import install_hook
+from goinstrument.driver.fileio import FileError, replace_atomically
+from goinstrument.driver.hook import install_hook
 
 SRC = 'package p{n}\n\nimport "context"\n\nfunc F(ctx context.Context) error {{\n\treturn nil\n}}\n'
 SPAN = "Start(ctx"

@@ -1,0 +1,73 @@
+"""Remember files already in their final state, so a run over an unchanged tree reads nothing.
+
+Like black's cache: per rewrite options, a file is skipped when its stamp is
+what it was when the tool last left it clean. A working-tree file's stamp is
+its modification time, size and tracer name (which follows go.mod); a staged
+blob's is its id and tracer name. Both also hold the package's stamp (how many
+.go files its directory holds, the newest one's mtime): what the other files
+declare decides import names (run._package_stamp).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zlib
+from pathlib import Path
+
+from goinstrument import __version__
+from goinstrument.driver.fileio import FileError, replace_atomically
+
+
+def cache_dir() -> Path:
+    explicit = os.environ.get("GOINSTRUMENT_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base, "goinstrument")
+
+
+class Cache:
+    def __init__(self, key: str):
+        # One file per rewrite options. The file holds its key: a name shared by two keys (a
+        # 32-bit checksum; hashlib would load OpenSSL, milliseconds of every run) costs time, never a
+        # wrong skip.
+        self.key = f"{__version__}\0{key}"
+        self.file = cache_dir() / f"clean.{zlib.crc32(self.key.encode()):08x}.json"
+        self.entries: dict[str, list[object]] = {}
+        self.dirty = False
+        try:
+            with open(self.file, "rb") as f:
+                loaded = json.load(f)
+            if isinstance(loaded, dict) and loaded.get("key") == self.key and isinstance(loaded.get("entries"), dict):
+                self.entries = loaded["entries"]
+        except (OSError, ValueError):
+            pass
+
+    def lookup(self, key: str, stamp: list[object]) -> tuple[bool, str | None]:
+        """(whether the file is known clean with this stamp, the reason it was skipped if it was)."""
+        entry = self.entries.get(key)
+        if not isinstance(entry, list) or entry[:-1] != stamp:
+            return False, None
+        reason = entry[-1]
+        return True, reason if isinstance(reason, str) else None
+
+    def record(self, key: str, stamp: list[object], skipped: str | None = None) -> None:
+        """The file is clean with this stamp (and, when a rule left it alone, why: -v says so again)."""
+        entry = [*stamp, skipped]
+        if self.entries.get(key) != entry:
+            self.entries[key] = entry
+            self.dirty = True
+
+    def forget(self, key: str) -> None:
+        if self.entries.pop(key, None) is not None:
+            self.dirty = True
+
+    def save(self) -> None:
+        if not self.dirty:
+            return
+        try:
+            self.file.parent.mkdir(parents=True, exist_ok=True)
+            replace_atomically(self.file, json.dumps({"key": self.key, "entries": self.entries}, separators=(",", ":")).encode(), mode=0o644)
+        except (OSError, FileError):
+            pass  # a cache that cannot be written only costs time

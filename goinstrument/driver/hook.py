@@ -1,0 +1,139 @@
+"""`--install-hook`: git pre-commit and pre-merge-commit hooks that run `goinstrument --staged`, chained with a hook already there."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from pathlib import Path
+
+import pygit2
+
+from goinstrument.driver.fileio import FileError, replace_atomically
+from goinstrument.driver.git import open_repository
+from goinstrument.engine.result import GitError
+
+MARKER = "# goinstrument pre-commit hook"
+# The hooks installed: git runs pre-merge-commit, not pre-commit, for a merge it commits on its own.
+HOOKS = ("pre-commit", "pre-merge-commit")
+CHAINED = ".goinstrument-chained"  # a hook that was there before ours, kept beside it and run after it
+
+
+# What each hook runs, and what it says when goinstrument fails. git writes a merge commit's tree
+# before it runs pre-merge-commit, so that hook cannot add spans: it checks, and a merge lacking
+# some stops for `git commit` to complete it, through the pre-commit hook, which adds them.
+_RUNS = {
+    "pre-commit": ("--staged", "instruments the staged Go files and re-stages them", ""),
+    "pre-merge-commit": (
+        "--staged --check",
+        "fails a merge git would commit with Go functions lacking a span",
+        '\t[ "$status" -eq 1 ] && echo "goinstrument: git cannot add spans to a merge commit it makes itself;'
+        ' run git commit to complete the merge: the pre-commit hook adds them" >&2\n',
+    ),
+}
+
+
+def hook_script(python: str | None = None, name: str = "pre-commit") -> str:
+    """The hook `name`: goinstrument under the Python that installed it, else the one on PATH;
+    then, if it passed, the hook that was there before (`$0.goinstrument-chained`), if any,
+    with the same arguments and stdin.
+
+    `-P`: git runs hooks at the top of the working tree, and a goinstrument.py there
+    must not stand in for the installed package.
+    """
+    python = shlex.quote(python or sys.executable)
+    args, what, on_failure = _RUNS[name]
+    return f"""#!/bin/sh
+{MARKER}: {what}.
+# Written by `goinstrument --install-hook`; run that again to update it, delete this file to remove it.
+# A hook that was here before runs after this one, as $0{CHAINED}, if goinstrument passes.
+python={python}
+if [ -x "$python" ]; then
+\t"$python" -P -m goinstrument {args} </dev/null
+elif command -v goinstrument >/dev/null 2>&1; then
+\tgoinstrument {args} </dev/null
+else
+\techo "goinstrument hook: neither $python nor goinstrument on PATH; reinstall goinstrument or delete $0" >&2
+\texit 2
+fi
+status=$?
+if [ "$status" -ne 0 ]; then
+{on_failure}\texit "$status"
+fi
+if [ -x "$0{CHAINED}" ]; then
+\texec "$0{CHAINED}" "$@"
+fi
+"""
+
+
+def hooks_dir(repo: pygit2.Repository) -> Path:
+    """Where git looks for hooks: core.hooksPath (relative to the working tree), else the common git dir's hooks/."""
+    try:
+        configured = repo.config["core.hooksPath"]
+    except KeyError:
+        configured = None
+    if configured:
+        return Path(repo.workdir) / os.path.expanduser(configured)
+    return _common_dir(Path(repo.path)) / "hooks"
+
+
+def _common_dir(git_dir: Path) -> Path:
+    """A linked worktree's git dir names the main one in `commondir`; hooks live there."""
+    try:
+        pointer = (git_dir / "commondir").read_text().strip()
+    except OSError:
+        return git_dir
+    return (git_dir / pointer).resolve()
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(errors="replace")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise GitError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def install_hook(start: Path, force: bool = False) -> str:
+    """Write the pre-commit and pre-merge-commit hooks, one message a line.
+
+    A hook goinstrument did not write is kept, with `force`, as `NAME.goinstrument-chained`
+    and run after ours; without `force` nothing is written. Installing again changes nothing.
+    """
+    repo = open_repository(start)
+    directory = hooks_dir(repo)
+    hooks = [(directory / name, _read(directory / name)) for name in HOOKS]
+    for hook, existing in hooks:
+        if existing is None or MARKER in existing:
+            continue
+        chained = hook.with_name(hook.name + CHAINED)
+        if not force:
+            raise GitError(
+                f"{hook} exists and was not written by goinstrument; --install-hook --force keeps it"
+                f" and runs it after goinstrument's hook (as {chained.name})"
+            )
+        if chained.exists():
+            raise GitError(f"{hook} was not written by goinstrument and {chained} exists too: merge them into one by hand, then run --install-hook --force")
+    return "\n".join(_install(hook, existing, hook_script(name=hook.name)) for hook, existing in hooks)
+
+
+def _install(hook: Path, existing: str | None, script: str) -> str:
+    chained = hook.with_name(hook.name + CHAINED)
+    then = f" (then {chained})" if os.access(chained, os.X_OK) else ""
+    if existing == script and os.access(hook, os.X_OK):
+        return f"the {hook.name} hook is already installed{then}: {hook}"
+    foreign = existing is not None and MARKER not in existing
+    try:
+        hook.parent.mkdir(parents=True, exist_ok=True)
+        if foreign:
+            os.replace(hook, chained)
+        replace_atomically(hook, script.encode(), mode=0o755)
+    except OSError as exc:
+        raise GitError(f"cannot write {hook}: {exc.strerror or exc}") from None
+    except FileError as exc:
+        raise GitError(f"cannot write {hook}: {exc}") from None
+    if foreign:
+        return f"installed the {hook.name} hook; the one that was there runs after it, as {chained}: {hook}"
+    verb = "updated" if existing is not None else "installed"
+    return f"{verb} the {hook.name} hook{then}: {hook}"

@@ -1,0 +1,355 @@
+"""What the other files of a package tell the core: the names they declare, their init functions.
+
+An import is file-scoped, but Go forbids a name that is both imported in one
+file and declared at package level in another. Before choosing an import name
+such as `codes`, we look at the top-level declarations of the sibling files.
+A line scanner is enough: it only has to find names that may clash, and a
+name found by mistake costs no more than an import alias.
+
+The runtime numbers init functions across the package (init.0, init.1, ...),
+so naming the literals in one file's `func init` needs the count of those the
+files compiled before it declare: init_functions_before.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import cache, lru_cache
+from typing import NamedTuple
+
+from tree_sitter import Node
+
+from goinstrument.engine import behaviour
+from goinstrument.engine.go import buildtags, initorder, rangefunc, runtimenames, syntax
+from goinstrument.engine.imports import read_imports
+from goinstrument.engine.result import IndexDirectory, Position
+
+# Where a package's files are read: a directory on disk (the working tree's files), or a
+# directory of the index (the staged blobs: what the pre-commit hook commits).
+Where = str | IndexDirectory
+
+_TOP_LEVEL = re.compile(rb"^(?:func|var|const|type)\s+((?:\w+\s*,\s*)*\w+)", re.MULTILINE)
+# A group's first member may share the `(` line (a one-line group runs on to a later
+# `)`: more names than declared, which costs at most an import alias).
+_GROUP = re.compile(rb"^(?:var|const|type)\s*\((.*?)^\)", re.MULTILINE | re.DOTALL)
+_GROUP_MEMBER = re.compile(rb"^\s*((?:\w+\s*,\s*)*\w+)", re.MULTILINE)
+_GROUP_FIRST = re.compile(rb"^(?:var|const|type)\s*\(\s*((?:\w+\s*,\s*)*\w+)", re.MULTILINE)  # `const (k = 1)`
+_WORD = re.compile(rb"\w+")
+
+# Predeclared names whose package-level declaration changes what a file means
+# (typenames.py). They occur in almost every file, so a file is scanned for
+# them only when it holds one of the usual forms of such a declaration.
+PREDECLARED = frozenset({"error"})
+# Import names a backend may take that Go source spells everywhere (`errors.Is`, a `trace` in a
+# comment): a substring test would pass nearly every file to the scanner, so they are looked for
+# in their declaration forms, as PREDECLARED is.
+COMMON_WORDS = frozenset({"errors", "trace"})
+
+
+def _declaration_forms(name: bytes) -> tuple[bytes, ...]:
+    """`type error ...`, `var error ...`, a group member on its own line (gofmt's tab), one after
+    another in a list (`a, errors = 1, 2`: also any argument list, which only costs a scan), ..."""
+    return (b"type " + name, b"var " + name, b"const " + name, b"func " + name, b"\n\t" + name, b", " + name)
+
+
+@cache
+def _may_declare(name: bytes) -> re.Pattern[bytes]:
+    """Any of the name's declaration forms: the name found first (re's fast literal search), then
+    what precedes it looked at; one pass over a file where testing each form took five."""
+    behind = "|".join(f"(?<={re.escape(form.decode())})" for form in _declaration_forms(name))
+    return re.compile(re.escape(name) + f"(?:{behind})".encode())
+
+
+def declared_names(src: bytes) -> set[str]:
+    names: set[bytes] = set()
+    for pattern in (_TOP_LEVEL, _GROUP_FIRST):
+        for match in pattern.finditer(src):
+            names.update(_WORD.findall(match.group(1)))
+    for group in _GROUP.finditer(src):
+        for member in _GROUP_MEMBER.finditer(group.group(1)):
+            names.update(_WORD.findall(member.group(1)))
+    return {n.decode("utf-8", "replace") for n in names}
+
+
+@lru_cache(maxsize=256)
+def package_declarations(directory: Where, wanted: frozenset[str]) -> frozenset[str]:
+    """Which of `wanted` some .go file in `directory` declares at top level (tests
+    included: they share the package). Only files that mention one of them are scanned."""
+    # Substring tests are fast; a name holding another (otelcodes, codes) needs no test of its own.
+    # A name nearly every file spells (error, errors, trace) is looked for in its declaration forms.
+    common = {name for name in wanted if name in PREDECLARED or name.rstrip("0123456789") in COMMON_WORDS}
+    rare = wanted - common
+    words = [w.encode() for w in rare if not any(o != w and o in w for o in rare)]
+    forms = [_may_declare(name.encode()) for name in sorted(common)]
+    names: set[str] = set()
+    for _, data in _go_sources(directory):
+        if any(word in data for word in words) or any(form.search(data) for form in forms):
+            names |= declared_names(data) & wanted
+    return frozenset(names)
+
+
+_Stamp = tuple[tuple[str, int, int], ...]  # (name, mtime in ns, size) of each file
+_last_read: tuple[str, _Stamp, tuple[tuple[str, bytes], ...]] = ("", (), ())
+
+
+def _go_sources(directory: Where) -> tuple[tuple[str, bytes], ...]:
+    """(name, bytes) of each .go file in `directory` that can be read, those whose name starts
+    with . or _ included. Regular files only: a pipe named x.go would block the read.
+
+    The last directory read is kept while its files' names, times and sizes stay the same: a
+    file's sibling declarations, aliases and init functions come from one read of its directory.
+    A directory of the index is read from its blobs (named by their ids: no stamp needed).
+    """
+    global _last_read
+    if isinstance(directory, IndexDirectory):
+        return _index_sources(directory)
+    try:
+        listed = [e for e in os.scandir(directory) if e.name.endswith(".go") and e.is_file()]
+    except OSError:
+        return ()
+    entries, times = [], []
+    for entry in listed:
+        try:
+            st = entry.stat()
+        except OSError:  # gone since the listing: one file less, not the whole package
+            continue
+        entries.append(entry)
+        times.append((entry.name, st.st_mtime_ns, st.st_size))
+    stamp = tuple(times)
+    if _last_read[:2] == (directory, stamp):
+        return _last_read[2]
+    sources = []
+    for entry in entries:
+        try:
+            with open(entry.path, "rb") as f:
+                sources.append((entry.name, f.read()))
+        except OSError:
+            continue
+    _last_read = (directory, stamp, tuple(sources))
+    return _last_read[2]
+
+
+@lru_cache(maxsize=16)
+def _index_sources(directory: IndexDirectory) -> tuple[tuple[str, bytes], ...]:
+    """The staged blobs of the directory: the working-tree file where it holds the blob (its id
+    is the blob's: most files are not changed, and reading one is cheaper than a blob), else
+    the blob from the repository."""
+    from goinstrument.driver.git import GitError, blob_id, read_blob
+
+    sources = []
+    for name, oid in directory.files:
+        data = _regular_file(os.path.join(directory.path, name))
+        if data is not None and blob_id(data) == oid:
+            sources.append((name, data))
+            continue
+        try:
+            sources.append((name, read_blob(directory.git_dir, oid)))
+        except GitError:
+            continue
+    return tuple(sources)
+
+
+def _regular_file(path: str) -> bytes | None:
+    """The bytes of a regular file (fileio.read_source: a pipe never blocks the read), or None."""
+    from goinstrument.driver.fileio import FileError, read_source
+
+    try:
+        return read_source(path)
+    except FileError:
+        return None
+
+
+def same_files(a: Where, b: Where) -> bool:
+    """Whether the two places hold the same .go files, byte for byte."""
+    return a == b or dict(_go_sources(a)) == dict(_go_sources(b))  # in any order
+
+
+# contexts compared by identity ---------------------------------------------------------
+
+@lru_cache(maxsize=256)
+def context_comparison(directory: Where) -> tuple[str, Position] | None:
+    """(file name, position) of the first comparison of contexts by identity in the directory's
+    .go files, test files included (behaviour.first_comparison), or None: a package fact, found
+    once per directory (a text prefilter first: most files are never parsed)."""
+    return behaviour.first_comparison(_go_sources(directory))
+
+
+# init functions ---------------------------------------------------------------------
+
+_INIT = re.compile(rb"^func\s+init\s*\(", re.MULTILINE)
+_PACKAGE_NAME = re.compile(rb"^package\s+(\w+)", re.MULTILINE)
+_IMPORTS_C = re.compile(rb'^(?:import\s*\(?)?\s*"C"\s*(?://.*)?\r?$', re.MULTILINE)
+
+
+class _GoFile(NamedTuple):
+    name: str
+    package: str
+    cgo: bool  # imports "C": the go command hands its cgo output to the compiler after the other files
+    inits: int  # `func init` declared at top level
+
+
+def init_functions_before(path: str, where: Where | None = None) -> int:
+    """How many `func init` the package's files that cmd/compile reads before `path` declare.
+
+    The compiler numbers a package's init functions init.0, init.1, ... in the
+    order it reads them: files in the order the go command passes them (sorted
+    by name; for a test build the package's files, then its _test.go files;
+    files importing "C" after all of those, as cgo output), declarations in
+    source order. The files counted are the directory's .go files whose name
+    does not start with `.` or `_`, whose package clause is `path`'s, and whose
+    build constraints some platform satisfies (buildtags.can_build); _test.go
+    files only when `path` is one. Files built only for other platforms are
+    counted too (a source rewrite does not know the target): the names are
+    those of a build that compiles every file the constraints allow together.
+    The count only matters to a file that declares `func init` itself: a
+    driver may skip the call (and the directory scan) for the others. The files are those of
+    `where` (default: `path`'s directory on disk).
+    """
+    order = _build_order(path, where)
+    if not order:
+        return 0
+    base = os.path.basename(path)
+    index = next(i for i, f in enumerate(order) if f.name == base)
+    return sum(f.inits for f in order[:index])
+
+
+def _build_order(path: str, where: Where | None = None) -> list[_GoFile]:
+    """The files compiled with `path` (its package's, its test build's for a _test.go file), in the
+    order cmd/compile reads them (init_functions_before); empty if `path` is not one of them."""
+    directory, base = os.path.split(os.path.abspath(path))
+    files = _go_files(directory if where is None else where)
+    this = next((f for f in files if f.name == base), None)
+    if this is None:
+        return []
+    is_test = base.endswith("_test.go")
+    if is_test and this.package.endswith("_test"):
+        same = [f for f in files if f.name.endswith("_test.go") and f.package == this.package]
+    else:
+        same = [f for f in files if f.package == this.package and (is_test or not f.name.endswith("_test.go"))]
+    return sorted(same, key=lambda f: (f.cgo, f.name.endswith("_test.go"), f.name))
+
+
+def package_literal_numbers(path: str, where: Where | None = None) -> tuple[int, ...]:
+    """The runtime numbers (init.funcN) of the package-level function literals of `path`, in
+    source order, as its build numbers them across the package (initorder.py). Only a file with
+    a package-level literal needs it: a driver may skip the call for the others. The files are
+    those of `where` (default: `path`'s directory on disk)."""
+    order = _build_order(path, where)
+    names = tuple(f.name for f in order)
+    base = os.path.basename(path)
+    if base not in names:
+        return ()
+    return _literal_numbers(os.path.dirname(os.path.abspath(path)) if where is None else where, names)[names.index(base)]
+
+
+_VAR = re.compile(rb"^var\b", re.MULTILINE)
+_FUNC_NAME = re.compile(rb"^func\s+(\w+)\s*[\[(]", re.MULTILINE)
+
+
+@lru_cache(maxsize=64)
+def _literal_numbers(directory: Where, names: tuple[str, ...]) -> list[tuple[int, ...]]:
+    """initorder.numbers over the files `names`: only those with a top-level `var` are parsed up
+    front; a file declaring a function is parsed when a body of that name is needed."""
+    sources = dict(_go_sources(directory))
+    trees: dict[str, Node] = {}
+
+    def tree(name: str) -> Node:
+        if name not in trees:
+            trees[name] = syntax.parse(sources.get(name, b""), keep=False).root_node
+        return trees[name]
+
+    declaring: dict[str, list[str]] = {}  # function name -> the files that may declare it
+    for name in names:
+        for match in _FUNC_NAME.finditer(sources.get(name, b"")):
+            declaring.setdefault(match.group(1).decode(), []).append(name)
+
+    def bodies(function: str) -> list[Node]:
+        found = []
+        for name in declaring.get(function, []):
+            for decl in tree(name).named_children:
+                body, declared = decl.child_by_field_name("body"), decl.child_by_field_name("name")
+                if decl.type == "function_declaration" and body is not None and declared is not None and declared.text == function.encode():
+                    found.append(body)
+        return found
+
+    declared = initorder.Declared(frozenset(declaring), bodies)
+    files = [tree(name) if _VAR.search(sources.get(name, b"")) else None for name in names]
+    return initorder.numbers(files, declared)
+
+
+@lru_cache(maxsize=256)
+def _go_files(directory: Where) -> tuple[_GoFile, ...]:
+    found = []
+    for name, data in _go_sources(directory):
+        if name[0] in "._":
+            continue
+        try:
+            if not buildtags.can_build(name, data):
+                continue
+        except buildtags.ConstraintError:
+            continue
+        package = _PACKAGE_NAME.search(data)
+        inits = _count_inits(data) if _INIT.search(data) else 0
+        found.append(_GoFile(name, package.group(1).decode() if package else "", bool(_IMPORTS_C.search(data)), inits))
+    return tuple(found)
+
+
+def _count_inits(src: bytes) -> int:
+    root = syntax.parse(src, keep=False).root_node
+    return sum(1 for node in root.named_children if runtimenames.is_init(node))
+
+
+# aliases ------------------------------------------------------------------------------
+
+# `type A = T`, `type A = *T` (alone or in a group), the target a plain type name.
+_ALIAS = re.compile(r"^(?:type\s+|\s+)(\w+)\s*=\s*(\*?)\s*(\w+)\s*(?://.*)?$", re.MULTILINE)
+_TYPE_GROUP = re.compile(r"^type\s*\((.*?)^\)", re.MULTILINE | re.DOTALL)
+_TYPE_LINE = re.compile(r"^type\s+\w+\s*=.*$", re.MULTILINE)
+
+
+# Bytes that may declare a type alias, at any level: `type A = ...` (maybe generic), or a `type (` group.
+# Written literal first (`type` not preceded by a letter, rather than `\btype`): re then looks for
+# the literal, ten times faster over a file.
+MAY_DECLARE_ALIAS = re.compile(rb"type(?<!\wtype)\s*(?:\(|\w+\s*(?:\[[^\]\n]*\]\s*)?=)")
+
+
+@lru_cache(maxsize=256)
+def package_aliases(directory: Where) -> tuple[tuple[str, str], ...]:
+    """`(alias, type)` for each top-level `type A = T` or `type A = *T` in the directory's .go files
+    (the type `T` or `*T`, as runtimenames.aliases gives it).
+
+    The runtime names a method declared on an alias by the aliased type, and the
+    alias may be declared in another file of the package. A line scanner, like
+    declared_names: generic and qualified targets are left out (no method can
+    be declared on them). Only a file with a method declaration (`func (`)
+    needs it: a driver may skip the call for the others.
+    """
+    found: dict[str, str] = {}
+    for _, data in _go_sources(directory):
+        if not MAY_DECLARE_ALIAS.search(data):
+            continue
+        text = data.decode("utf-8", "replace")
+        lines = [m.group(0) for m in _TYPE_LINE.finditer(text)]
+        lines += [group.group(1) for group in _TYPE_GROUP.finditer(text)]
+        for chunk in lines:
+            for match in _ALIAS.finditer(chunk):
+                found.setdefault(match.group(1), match.group(2) + match.group(3))
+    return tuple(sorted(found.items()))
+
+
+# iterators -----------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=64)
+def package_iterators(directory: Where) -> rangefunc.Iterators:
+    """The functions, methods and types the directory's .go files declare that make a range over
+    their call a range over a function (rangefunc.py). Each file is parsed: only a file with a
+    range whose expression may hold a literal needs it (a driver skips the call for the others)."""
+    files = []
+    for name, data in _go_sources(directory):
+        if name[0] in "._":
+            continue
+        root = syntax.parse(data, keep=False).root_node
+        files.append((root, rangefunc.iter_names({s.local_name: s.path for s in read_imports(root) if s.name not in ("_", ".")})))
+    return rangefunc.declared(files)

@@ -1,0 +1,349 @@
+"""What a span would change of what the program does, read from the code: when a span keeps its
+function's context, and which functions get none.
+
+A span started as `ctx, span := tracer.Start(ctx, ...)` hands the rest of the
+function a new context. That changes behaviour where:
+
+- the package compares contexts by identity (`==` or `!=`, an operand a
+  context): the new context is never equal to the one the caller holds.
+  `first_comparison` finds such a comparison in the package's files; every
+  span of the package then keeps its context (`_, span := ...`);
+- the function returns a context: it would hand back one holding its own,
+  already ended, span, the parent of every later span of its caller
+  (`returns_context`: its spans keep their context too);
+- the function reads its caller's span from its context (`trace.SpanFromContext`,
+  Datadog's `tracer.SpanFromContext`) to annotate it: with a span of its own,
+  the event or attribute lands on that span (`reads_callers_span`: no span);
+- the function carries a pragma the runtime's own code uses
+  (`//go:nosplit`: the span's calls overflow the small stack a nosplit
+  function may use, which the linker rejects; `//go:norace`,
+  `//go:systemstack`, `//go:nowritebarrier`...): `runtime_pragma`, no span.
+
+An operand is a context when it is an identifier declared `context.Context`
+(a parameter, a result, a `var`, or a short variable declaration from a
+`.Context()` call or context.Background/TODO), a selector whose field a
+struct of the package declares `context.Context`, or a `.Context()` call with
+no arguments. A comparison with `nil` is not a comparison by identity.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+
+from tree_sitter import Node, QueryCursor
+
+from goinstrument.engine.facts import FileFacts
+from goinstrument.engine.go import syntax
+from goinstrument.engine.go.typenames import TypeNames
+from goinstrument.engine.result import Position
+
+OTEL_TRACE = "go.opentelemetry.io/otel/trace"
+DATADOG_TRACERS = ("github.com/DataDog/dd-trace-go/v2/ddtrace/tracer", "gopkg.in/DataDog/dd-trace-go.v1/ddtrace/tracer")
+SPAN_READERS = {OTEL_TRACE: b"SpanFromContext", **{path: b"SpanFromContext" for path in DATADOG_TRACERS}}
+
+# Pragmas under which a function must not call into a tracer (what cmd/compile and the runtime allow there).
+RUNTIME_PRAGMAS = ("nosplit", "norace", "systemstack", "nowritebarrier", "nowritebarrierrec", "yeswritebarrierrec")
+_PRAGMA = re.compile(rb"//go:(\w+)")
+
+_CONTEXT_FUNCTIONS = (b"Background", b"TODO", b"WithValue", b"WithoutCancel")  # of package context, one result: a context
+
+# Text prefilter --------------------------------------------------------------------------
+
+# Each part of the prefilter finds a literal first (re's fast search), then looks at its line only.
+_CONTEXT_TYPE = re.compile(rb"\.(?:Context|Background|TODO)\b")  # `context.Context`, `r.Context()`, `context.Background()`
+_SEGMENT_START = re.compile(rb"[^(\[{;]*\Z")  # a line's text after its last bracket or semicolon
+_ALIAS_TAIL = re.compile(rb"(\w+)\s*=\s*\w+\s*\Z")  # `type Ctx = context` before `.Context`
+_COMPARISON = re.compile(rb"[=!]=")
+# The operands next to a comparison, as far as the text shows them: `a.b.c`, maybe called without
+# arguments (`r.Context()`), closing parentheses after a left one skipped: `f(a) == b`, `(a) == b`.
+_LEFT_OPERAND = re.compile(rb"([\w.]+)(\(\))?\)*\s*\Z")
+_RIGHT_OPERAND = re.compile(rb"\s*\(*([\w.]+)(\(\))?")
+_DECLARES = re.compile(rb"\s*(?:var\s+)?(\w+(?:\s*,\s*\w+)*)\s+\w+")  # `a, b context` before `.Context`
+_ASSIGNS = re.compile(rb"\s*(?:var\s+)?(\w+)\s*:?=\s*[\w.]*")  # `x := r` before `.Context()`
+_KEYWORDS = frozenset({b"var", b"const", b"type", b"func", b"return", b"if", b"for", b"range", b"go", b"defer", b"case", b"struct", b"interface", b"map", b"chan"})
+_WORD = re.compile(rb"\w+")
+
+
+def _line(data: bytes, at: int) -> tuple[int, int]:
+    """The start and end offsets of the line holding offset `at`."""
+    end = data.find(b"\n", at)
+    return data.rfind(b"\n", 0, at) + 1, len(data) if end < 0 else end
+
+
+def _words_before(data: bytes, at: int, end: int) -> list[bytes]:
+    """The names a declaration `a, b context.Context` or `var x context.Context`, or an assignment
+    `x := r.Context()`, gives on the line of `at`, where `.Context` (or an alias) stands, to
+    `end`, where it ends: the words after the line's last bracket or semicolon."""
+    segment = data[_line(data, at)[0] : at]
+    found = _SEGMENT_START.search(segment)
+    segment = found.group(0) if found is not None else segment
+    after = data[end : end + 3]
+    if after[:1] != b"(":  # a type: `a, b context.Context`
+        declared = _DECLARES.fullmatch(segment)
+    elif after[:2] == b"()" and after[2:3] not in (b".", b"("):  # a value: `x := r.Context()`
+        declared = _ASSIGNS.fullmatch(segment)
+    else:
+        return []
+    return [w for w in _WORD.findall(declared.group(1)) if w not in _KEYWORDS] if declared is not None else []
+
+
+def _candidate_names(sources: Iterable[bytes]) -> frozenset[bytes]:
+    """Every name some file of the package may declare a context (more than there are: a prefilter)."""
+    names: set[bytes] = set()
+    for data in sources:
+        if b".Context" not in data and b"context." not in data:
+            continue
+        aliases: set[bytes] = set()
+        for match in _CONTEXT_TYPE.finditer(data):
+            names.update(_words_before(data, match.start(), match.end()))
+            alias = _ALIAS_TAIL.search(data[_line(data, match.start())[0] : match.start()])
+            if alias is not None:
+                aliases.add(alias.group(1))
+        for word in aliases:  # `type Ctx = context.Context`: `a, b Ctx`
+            for use in re.finditer(rb"\b" + re.escape(word) + rb"\b", data):
+                names.update(_words_before(data, use.end(), use.end()))  # the alias stands where `context` would
+    return frozenset(names)
+
+
+def _may_compare(data: bytes, names: frozenset[bytes]) -> bool:
+    """Whether the file may compare a context: an operand of a `==`/`!=` (not nil) is a `.Context()`
+    call, or a name or selector whose last name is one of `names`."""
+    for match in _COMPARISON.finditer(data):
+        start, end = _line(data, match.start())
+        left, right = _LEFT_OPERAND.search(data, start, match.start()), _RIGHT_OPERAND.match(data, match.end(), end)
+        if any(operand is not None and operand.group(0).strip(b" \t()") == b"nil" for operand in (left, right)):
+            continue
+        if any(operand is not None and _may_be_context(operand, names) for operand in (left, right)):
+            return True
+    return False
+
+
+def _may_be_context(operand: re.Match[bytes], names: frozenset[bytes]) -> bool:
+    words, call = operand.group(1), operand.group(2)
+    if call:
+        return words.endswith(b".Context")
+    return words.rsplit(b".", 1)[-1] in names
+
+
+# Contexts compared by identity --------------------------------------------------------------
+
+_COMPARISONS = '(binary_expression operator: ["==" "!="]) @comparison'
+_FIELDS = "(field_declaration type: (_) @type) @field"
+
+
+def first_comparison(sources: Iterable[tuple[str, bytes]]) -> tuple[str, Position] | None:
+    """(file name, position) of the first `==`/`!=` comparing contexts in the package's files, by
+    file name then source order; None when none does. `sources`: (name, bytes) of each .go file of
+    the package's directory, its test files of both packages included (they compare contexts too:
+    a test that a context is passed on). Names starting with `.` or `_` are not Go's and are left out."""
+    files = sorted((name, data) for name, data in sources if name[:1] not in ("", ".", "_") and name.endswith(".go"))
+    names = _candidate_names(data for _, data in files)
+    trees = _Trees()
+    fields: _Fields | None = None
+    for name, data in files:
+        if not _may_compare(data, names):
+            continue
+        root, types = trees.of(name, data)
+        for comparison in _captured(root, _COMPARISONS, "comparison"):
+            left, right = comparison.child_by_field_name("left"), comparison.child_by_field_name("right")
+            operands = [_unparenthesized(n) for n in (left, right) if n is not None]
+            if len(operands) != 2 or any(n.type == "nil" for n in operands):
+                continue
+            for operand in operands:
+                if operand.type == "selector_expression":
+                    fields = fields if fields is not None else _Fields(files, names, trees)
+                if _is_context(operand, types, fields):
+                    return name, syntax.position(comparison)
+    return None
+
+
+class _Trees:
+    """The package's files parsed so far, each once, with their type names."""
+
+    def __init__(self) -> None:
+        self._trees: dict[str, tuple[Node, TypeNames]] = {}
+
+    def of(self, file: str, data: bytes) -> tuple[Node, TypeNames]:
+        if file not in self._trees:
+            root = syntax.parse(data, keep=False).root_node
+            self._trees[file] = (root, TypeNames(root, FileFacts.read(data, root).context_names, frozenset()))
+        return self._trees[file]
+
+
+class _Fields:
+    """Which names struct fields of the package are declared `context.Context` under, each name
+    looked up when first asked: only the files with a line that may declare it are parsed."""
+
+    def __init__(self, files: list[tuple[str, bytes]], names: frozenset[bytes], trees: _Trees):
+        self._files = files
+        self._names = names
+        self._known: dict[bytes, bool] = {}
+        self._trees = trees
+
+    def __contains__(self, name: bytes) -> bool:
+        if name not in self._names:
+            return False
+        if name not in self._known:
+            line = re.compile(rb"(?:^|[{;])[ \t]*(?:\w+[ \t]*,[ \t]*)*" + re.escape(name) + rb"(?:[ \t]*,[ \t]*\w+)*[ \t]+\w", re.MULTILINE)
+            self._known[name] = any(self._declares(file, data, name) for file, data in self._files if name in data and line.search(data))
+        return self._known[name]
+
+    def _declares(self, file: str, data: bytes, name: bytes) -> bool:
+        root, types = self._trees.of(file, data)
+        for field in _captured(root, _FIELDS, "field"):
+            if any(n.text == name for n in field.children_by_field_name("name")) and types.is_context(field.child_by_field_name("type")):
+                return True
+        return False
+
+
+def _captured(root: Node, source: str, name: str) -> list[Node]:
+    nodes = QueryCursor(syntax.query(source)).captures(root).get(name, [])
+    return sorted(nodes, key=lambda n: n.start_byte)
+
+
+def _unparenthesized(node: Node) -> Node:
+    while node.type == "parenthesized_expression" and node.named_child_count == 1:
+        node = node.named_children[0]
+    return node
+
+
+def _is_context(operand: Node, types: TypeNames, fields: _Fields | None) -> bool:
+    if operand.type == "call_expression":
+        return _context_call(operand)
+    if operand.type == "selector_expression":
+        field = operand.child_by_field_name("field")
+        return fields is not None and field is not None and field.text is not None and field.text in fields
+    if operand.type != "identifier" or operand.text is None:
+        return False
+    declaration = types.declaration(operand, operand.text)
+    if declaration is None:
+        return False
+    if declaration.type in ("parameter_declaration", "var_spec"):
+        declared = declaration.child_by_field_name("type")
+        if declared is not None:
+            return types.is_context(declared)
+        value = declaration.child_by_field_name("value")
+        return value is not None and _assigned(declaration.children_by_field_name("name"), operand.text, value, types)
+    if declaration.type == "short_var_declaration":
+        left, right = declaration.child_by_field_name("left"), declaration.child_by_field_name("right")
+        return left is not None and right is not None and _assigned(left.named_children, operand.text, right, types)
+    return False
+
+
+def _assigned(names: list[Node], name: bytes, values: Node, types: TypeNames) -> bool:
+    """Whether `name`, one of `names`, gets a context from its value in `values` (one value a name)."""
+    exprs = values.named_children
+    position = next((i for i, n in enumerate(names) if n.text == name), None)
+    if position is None or len(exprs) != len(names):
+        return False
+    value = _unparenthesized(exprs[position])
+    if value.type != "call_expression":
+        return False
+    if _context_call(value):
+        return True
+    function = value.child_by_field_name("function")
+    if function is None or function.type != "selector_expression":
+        return False
+    package, field = function.child_by_field_name("operand"), function.child_by_field_name("field")
+    return (
+        package is not None
+        and package.type == "identifier"
+        and package.text is not None
+        and field is not None
+        and field.text in _CONTEXT_FUNCTIONS
+        and types.is_context_package(package)
+    )
+
+
+def _context_call(call: Node) -> bool:
+    """`x.Context()`: a method named Context called without arguments (a request's, a stream's)."""
+    function, arguments = call.child_by_field_name("function"), call.child_by_field_name("arguments")
+    if function is None or arguments is None or function.type != "selector_expression":
+        return False
+    field = function.child_by_field_name("field")
+    return field is not None and field.text == b"Context" and not any(a.type != "comment" for a in arguments.named_children)
+
+
+# One function --------------------------------------------------------------------------------
+
+
+def returns_context(func: Node, types: TypeNames) -> bool:
+    """Whether one of the function's results is a `context.Context`."""
+    result = func.child_by_field_name("result")
+    if result is None:
+        return False
+    if result.type != "parameter_list":
+        return types.is_context(result)
+    return any(types.is_context(d.child_by_field_name("type")) for d in result.named_children if d.type == "parameter_declaration")
+
+
+def reads_callers_span(func: Node, ctx: str, parameter: Node, facts: FileFacts, types: TypeNames) -> bool:
+    """Whether the function's body reads the span from its context parameter `ctx` (declared by
+    `parameter`): a call of SpanFromContext of OpenTelemetry's trace package or a Datadog tracer,
+    under a name the file imports it under, its argument that parameter."""
+    body = func.child_by_field_name("body")
+    if body is None:
+        return False
+    code = body.text or b""
+    readers = {path: name for path, name in SPAN_READERS.items() if name in code}
+    if not readers:
+        return False
+    qualified = {(package, name) for path, name in readers.items() for package in facts.imported_under.get(path, ())}
+    bare = {name for path, name in readers.items() if any(s.path == path and s.name == "." for s in facts.imports)}
+    for call in _calls(body):
+        function, arguments = call.child_by_field_name("function"), call.child_by_field_name("arguments")
+        if function is None or arguments is None:
+            continue
+        if function.type == "selector_expression":
+            package, field = function.child_by_field_name("operand"), function.child_by_field_name("field")
+            if package is None or package.type != "identifier" or field is None or (package.text, field.text) not in qualified:
+                continue
+            if types.declaration(package, package.text or b"") is not None:
+                continue  # a local name hides the import
+        elif function.type != "identifier" or function.text not in bare:
+            continue
+        args = [a for a in arguments.named_children if a.type != "comment"]
+        argument = args[0] if len(args) == 1 and args[0].type == "identifier" and args[0].text == ctx.encode() else None
+        if argument is not None and _is_parameter(types.declaration(argument, argument.text or b""), parameter, body):
+            return True
+    return False
+
+
+def _is_parameter(declared: Node | None, parameter: Node, body: Node) -> bool:
+    """Whether a use declared by `declared` is the parameter: its declaration, or a `:=` at the top
+    level of the body (the parameters' block: `ctx, span := ...` assigns the parameter, Go declares
+    no new `ctx` there)."""
+    if declared is None:
+        return False
+    if _same(declared, parameter):
+        return True
+    block = declared.parent
+    return declared.type == "short_var_declaration" and block is not None and _same(block.parent, body)
+
+
+def _same(a: Node | None, b: Node | None) -> bool:
+    return a is not None and b is not None and (a.start_byte, a.end_byte, a.type) == (b.start_byte, b.end_byte, b.type)
+
+
+def _calls(node: Node) -> Iterator[Node]:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.type == "call_expression":
+            yield current
+        stack.extend(current.named_children)
+
+
+def runtime_pragma(func: Node) -> str | None:
+    """The first runtime-only pragma (`//go:nosplit`, ...) among the comments right above a declaration."""
+    if func.type not in ("function_declaration", "method_declaration"):
+        return None
+    sibling = func.prev_sibling
+    while sibling is not None and sibling.type == "comment":
+        found = _PRAGMA.match(syntax.raw(sibling))
+        if found is not None and found.group(1).decode() in RUNTIME_PRAGMAS and syntax.raw(sibling)[found.end() :].strip() == b"":
+            return f"//go:{found.group(1).decode()}"
+        sibling = sibling.prev_sibling
+    return None
+

@@ -1,0 +1,532 @@
+"""Parsing Go with tree-sitter: one parser, the queries we run, and node helpers."""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Sequence
+from functools import cache, cached_property
+from operator import attrgetter
+
+import tree_sitter_go
+from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
+
+from goinstrument.engine.edits import Edit, ordered
+from goinstrument.engine.go import tolerance
+from goinstrument.engine.result import Position, Problem
+
+LANGUAGE = Language(tree_sitter_go.language())
+
+# One query, run once over a file's tree (`index`): each capture name is one kind of node
+# the core asks for. A query cursor's cost is its walk over the whole tree, whatever it
+# matches, so one walk for all of them costs about what one kind alone would (a third of
+# six walks, measured on the standard library).
+#   identifier: every name a Go identifier can stand for; field names (x.f, T{f: v}) are
+#     left out where tree-sitter tells them apart, since they cannot clash with a variable.
+#   package_use: where an imported package's name may be used (`pkg.Name`, expression or type).
+#   declared: the names a declaration brings into some scope: parameters, results,
+#     receivers, type parameters, variables, constants, local types.
+#   function, comment and alias are a file's structure: the index of an edited file's
+#   incremental parse maps them from its source's index (`_Mapping`), and captures the
+#   others (with the whole query, compiled once) when one is first asked for.
+_INDEX = """
+(function_declaration) @function
+(method_declaration) @function
+(func_literal) @function
+(comment) @comment
+(type_alias name: (type_identifier) @alias)
+(identifier) @identifier
+(type_identifier) @identifier
+(package_identifier) @identifier
+(selector_expression operand: (identifier) @package_use)
+(qualified_type package: (package_identifier) @package_use)
+(parameter_declaration name: (identifier) @declared)
+(variadic_parameter_declaration name: (identifier) @declared)
+(short_var_declaration left: (expression_list (identifier) @declared))
+(var_spec name: (identifier) @declared)
+(const_spec name: (identifier) @declared)
+(range_clause left: (expression_list (identifier) @declared))
+(receive_statement left: (expression_list (identifier) @declared))
+(type_parameter_declaration name: (identifier) @declared)
+(type_switch_statement alias: (expression_list (identifier) @declared))
+(type_spec name: (type_identifier) @declared)
+"""
+_STRUCTURE_KINDS = ("function", "comment", "alias")
+
+
+@cache
+def _parser() -> Parser:
+    return Parser(LANGUAGE)
+
+
+@cache
+def query(source: str) -> Query:
+    """The compiled query (compiling costs milliseconds: once per source, when first used)."""
+    return Query(LANGUAGE, source)
+
+
+# The last few sources parsed, with their trees, and whether the tree is of the bytes
+# themselves (not of tolerance's stand-ins). A file's output is read more than once by the check.
+_TREES: dict[bytes, tuple[Tree, bool]] = {}
+_TREES_KEPT = 4
+
+
+def parse(src: bytes, *, keep: bool = True) -> Tree:
+    """The tree of `src`; valid Go the grammar lacks is bridged by `tolerance` (positions kept).
+
+    Trees are never edited in place, so the same bytes give back the same tree: the last few
+    files' trees are kept (`keep=False` for a source that is not a file being rewritten).
+    """
+    kept = _TREES.get(src)
+    if kept is not None:
+        return kept[0]
+    plain = _parser().parse(src)
+    tree = plain if not plain.root_node.has_error else tolerance.parse(src, _parser().parse)
+    if keep:
+        _keep(src, tree, tree is plain)
+    return tree
+
+
+def _keep(src: bytes, tree: Tree, plain: bool) -> None:
+    if len(_TREES) >= _TREES_KEPT:
+        del _TREES[next(iter(_TREES))]
+    _TREES[src] = (tree, plain)
+
+
+def parse_edited(old: bytes, edits: Sequence[Edit], new: bytes) -> Tree | None:
+    """Have `parse(new)` answer from an incremental parse, where `new` is `old` with `edits` applied
+    (edits.apply) and `old`'s tree is at hand: tree-sitter reuses what the edits left alone, and its
+    tree is the one a full parse gives. The tree kept, or None: a result in error is not kept
+    (`parse` then does it all, tolerance included), nor is anything without `old`'s own tree."""
+    kept = _TREES.get(old)
+    if kept is None or not kept[1] or not edits or new in _TREES:
+        return None
+    tree = kept[0].copy()
+    merged = _merged(edits)
+    points = _points(old, [offset for start, end, _ in merged for offset in (start, end)])
+    for i, (start, end, text) in reversed(list(enumerate(merged))):  # from the end: each edit's offsets are still old's
+        start_point, end_point = points[2 * i], points[2 * i + 1]
+        rows = text.count(b"\n")
+        column = len(text) - (text.rfind(b"\n") + 1) if rows else start_point[1] + len(text)
+        tree.edit(start, end, start + len(text), start_point, end_point, (start_point[0] + rows, column))
+    again = _parser().parse(new, tree)
+    if again.root_node.has_error:
+        return None
+    _keep(new, again, True)
+    known = _INDEXES.get(kept[0].root_node.id)
+    if known is not None and known.root == kept[0].root_node:
+        _remember(Index(again.root_node, _Mapping(merged, again, known)))
+    return again
+
+
+def _merged(edits: Sequence[Edit]) -> list[tuple[int, int, bytes]]:
+    """The edits in the order `edits.apply` applies them, those that touch made one."""
+    merged: list[tuple[int, int, bytes]] = []
+    for edit in ordered(edits):
+        if merged and merged[-1][1] == edit.start:
+            start, _, text = merged[-1]
+            merged[-1] = (start, edit.end, text + edit.text)
+        else:
+            merged.append((edit.start, edit.end, edit.text))
+    return merged
+
+
+def _points(src: bytes, offsets: list[int]) -> list[tuple[int, int]]:
+    """The (row, byte column) of each of the ascending offsets, as tree-sitter counts them."""
+    points, row, counted = [], 0, 0
+    for offset in offsets:
+        row += src.count(b"\n", counted, offset)
+        counted = offset
+        points.append((row, offset - (src.rfind(b"\n", 0, offset) + 1)))
+    return points
+
+
+class _Mapping:
+    """From an edited tree's index to its incremental parse's: the structure's nodes the edits left
+    alone are looked up again at their new offsets, and the nodes in and around what the edits
+    wrote are captured again, over those ranges only. A query's cost is its walk over the whole
+    tree; this costs a lookup per function (or comment), and walks the edits' text.
+
+    It takes the edits for what ours are: whole tokens (statements, names, import specs, blanks)
+    that do not change how the code around them lexes, so every node outside them is one of the
+    old tree's. (tree-sitter's changed ranges are no help here: an added statement marks its whole
+    block changed.) A node that is not found again, and any doubt, means the whole query."""
+
+    def __init__(self, merged: list[tuple[int, int, bytes]], new: Tree, old: Index):
+        self.edits = merged  # in old offsets, sorted, disjoint
+        self.new = new
+        self.old = old
+        self.ends: list[int] = []  # the old end of each edit
+        self.changes: list[int] = []  # the size change up to and including each edit
+        regions = []
+        change = 0
+        for start, end, text in merged:
+            at = start + change  # where the edit's text stands in the new tree
+            regions.append((max(at - 1, 0), at + len(text) + 1))  # a node holding a deletion's point too
+            change += len(text) - (end - start)
+            self.ends.append(end)
+            self.changes.append(change)
+        self.regions: list[tuple[int, int]] = []  # where the new tree may differ: sorted, disjoint
+        for start, end in sorted(regions):
+            if self.regions and start <= self.regions[-1][1]:
+                self.regions[-1] = (self.regions[-1][0], max(end, self.regions[-1][1]))
+            else:
+                self.regions.append((start, end))
+        self.region_ends = [end for _, end in self.regions]
+
+    def kind(self, kind: str) -> list[Node] | None:
+        """The new tree's nodes of one structure kind, or None where a node the edits left alone is not found again."""
+        nodes = []
+        for node in self.old.structure(kind):
+            start, end = node.start_byte, node.end_byte
+            if self._touched(start, end):
+                continue  # captured again, if it still is one
+            again = self._find(self._moved(start, bisect.bisect_right), self._moved(end, bisect.bisect_left), node.type)
+            if again is None:
+                return None
+            if not self._changed(again.start_byte, again.end_byte):
+                nodes.append(again)
+        seen = {(n.start_byte, n.end_byte) for n in nodes}
+        nodes += [n for n in self._captured.get(kind, []) if (n.start_byte, n.end_byte) not in seen]
+        return nodes
+
+    @cached_property
+    def _captured(self) -> dict[str, list[Node]]:
+        """The structure's nodes in the edits' text and around it."""
+        found: dict[str, list[Node]] = {}
+        cursor = QueryCursor(query(_INDEX))
+        # From the top-level nodes at each region, not from the root: a walk from the root steps
+        # over every top-level node before the region, which, region after region, is quadratic
+        # in a file with a change in each function. No pattern reaches above a top-level node.
+        tops = self.new.root_node.children
+        top_ends = [n.end_byte for n in tops]
+        for start, end in self.regions:
+            cursor.set_byte_range(start, end)
+            i = bisect.bisect_left(top_ends, start)  # the first top-level node ending at or after start
+            while i < len(tops) and tops[i].start_byte <= end:
+                for kind, nodes in cursor.captures(tops[i]).items():
+                    if kind in _STRUCTURE_KINDS:
+                        found.setdefault(kind, []).extend(nodes)
+                i += 1
+        return {kind: list({(n.start_byte, n.end_byte): n for n in nodes}.values()) for kind, nodes in found.items()}
+
+    def _touched(self, start: int, end: int) -> bool:
+        """Whether an edit falls within [start, end) or overlaps it (an insertion at either end does not)."""
+        i = bisect.bisect_right(self.ends, start)  # the first edit ending after start
+        return i < len(self.edits) and self.edits[i][0] < end
+
+    def _moved(self, offset: int, side: Callable[[list[int], int], int]) -> int:
+        """An old offset no edit overlaps, in the new tree. An insertion at the offset goes before
+        it: counted for a node's start (`bisect_right`), not for its end (`bisect_left`)."""
+        i = side(self.ends, offset)
+        return offset + (self.changes[i - 1] if i else 0)
+
+    def _changed(self, start: int, end: int) -> bool:
+        i = bisect.bisect_right(self.region_ends, start)  # the first region ending after start
+        return i < len(self.regions) and self.regions[i][0] < end
+
+    def _find(self, start: int, end: int, kind: str) -> Node | None:
+        node: Node | None = self.new.root_node.descendant_for_byte_range(start, end)
+        while node is not None and (node.start_byte, node.end_byte) == (start, end):
+            if node.type == kind:
+                return node
+            node = node.parent
+        return None
+
+
+class Index:
+    """The nodes of one tree the core asks for, by kind, each list in source order.
+
+    With a `mapping` (the tree is an edited file's incremental parse), each structure kind is
+    mapped from the source's index when first asked for, and the other kinds are captured then."""
+
+    def __init__(self, root: Node, mapping: _Mapping | None = None):
+        self.root = root  # holds the tree alive while the index is cached
+        self._mapping = mapping  # None: every kind captured at once
+        self._found: dict[str, list[Node]] = QueryCursor(query(_INDEX)).captures(root) if mapping is None else {}
+
+    def _kind(self, name: str) -> list[Node]:
+        if self._mapping is not None and name not in self._found:
+            mapped = self._mapping.kind(name) if name in _STRUCTURE_KINDS else None
+            if mapped is None:  # another kind, or a node not found again: the whole query, as for any tree
+                self._found, self._mapping = QueryCursor(query(_INDEX)).captures(self.root), None
+            else:
+                self._found[name] = mapped
+        nodes = self._found.get(name, [])
+        nodes.sort(key=_START)
+        return nodes
+
+    def has(self, kind: str) -> bool:
+        """Whether the nodes of `kind` are at hand without another query."""
+        return self._mapping is None or kind in self._found
+
+    def structure(self, kind: str) -> list[Node]:
+        """The nodes of one structure kind (only that kind's list is sorted, or mapped, if not yet)."""
+        attribute: str = {"function": "functions", "comment": "comments", "alias": "aliases"}[kind]
+        nodes: list[Node] = getattr(self, attribute)
+        return nodes
+
+    @cached_property
+    def functions(self) -> list[Node]:
+        return self._kind("function")
+
+    @cached_property
+    def comments(self) -> list[Node]:
+        return self._kind("comment")
+
+    @cached_property
+    def package_uses(self) -> list[Node]:
+        return self._kind("package_use")
+
+    @cached_property
+    def package_use_starts(self) -> list[int]:
+        return [n.start_byte for n in self.package_uses]
+
+    @cached_property
+    def aliases(self) -> list[Node]:
+        return self._kind("alias")
+
+    @cached_property
+    def identifiers(self) -> list[Node]:
+        return self._kind("identifier")
+
+    @cached_property
+    def identifier_starts(self) -> list[int]:
+        return [n.start_byte for n in self.identifiers]
+
+    @cached_property
+    def _declared(self) -> tuple[list[int], list[Node]]:
+        nodes = self._kind("declared")
+        return [n.start_byte for n in nodes], nodes
+
+    def declared_in(self, node: Node) -> list[Node]:
+        starts, nodes = self._declared
+        return nodes[bisect.bisect_left(starts, node.start_byte) : bisect.bisect_left(starts, node.end_byte)]
+
+
+_START = attrgetter("start_byte")
+
+
+_INDEXES: dict[int, Index] = {}  # the last few trees' indexes, by the root's id
+_INDEXES_KEPT = 4
+
+
+def index(node: Node) -> Index:
+    """The index of the tree `node` belongs to, built once per tree."""
+    root = node
+    while root.parent is not None:
+        root = root.parent
+    found = _INDEXES.get(root.id)
+    if found is not None and found.root == root:
+        return found
+    return _remember(Index(root))
+
+
+def _remember(made: Index) -> Index:
+    if len(_INDEXES) >= _INDEXES_KEPT:
+        del _INDEXES[next(iter(_INDEXES))]
+    _INDEXES[made.root.id] = made
+    return made
+
+
+def functions(root: Node) -> list[Node]:
+    """Function declarations, methods and literals, in source order."""
+    return index(root).functions
+
+
+def declared_names(node: Node) -> set[bytes]:
+    """Every name declared anywhere inside `node`, whatever its scope."""
+    return {raw(n) for n in index(node).declared_in(node)}
+
+
+def type_alias_names(root: Node) -> set[bytes]:
+    """Every name a `type X = ...` declares anywhere in the file."""
+    return {raw(n) for n in index(root).aliases}
+
+
+def package_uses(root: Node) -> list[Node]:
+    """Every identifier that may name an imported package (`x` in `x.Y`), in source order."""
+    return index(root).package_uses
+
+
+_PACKAGE_USES = "\n".join(line for line in _INDEX.splitlines() if "@package_use" in line)
+
+
+def package_uses_in(root: Node, start: int, end: int) -> list[Node]:
+    """The package uses (as package_uses) that start in [start, end): from the tree's index where
+    it has them, else from a query over that range alone (not a walk of the whole tree)."""
+    known = index(root)
+    if known.has("package_use"):
+        starts = known.package_use_starts
+        return known.package_uses[bisect.bisect_left(starts, start) : bisect.bisect_left(starts, end)]
+    cursor = QueryCursor(query(_PACKAGE_USES))
+    cursor.set_byte_range(start, end)
+    found = cursor.captures(root).get("package_use", [])
+    return sorted((n for n in found if start <= n.start_byte < end), key=_START)
+
+
+def comments(root: Node) -> list[Node]:
+    return index(root).comments
+
+
+def text(node: Node | None) -> str:
+    """The source text of a node ("" for none), decoded."""
+    return raw(node).decode("utf-8", "replace")
+
+
+def raw(node: Node | None) -> bytes:
+    """The source bytes of a node (b"" for none)."""
+    return node.text or b"" if node is not None else b""
+
+
+def position(node: Node) -> Position:
+    row, col = node.start_point
+    return Position(row + 1, col + 1)
+
+
+def first_error(root: Node) -> Node | None:
+    """The first ERROR or MISSING node, depth first, or None for a clean tree."""
+    if not root.has_error:
+        return None
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.is_error or node.is_missing:
+            return node
+        stack.extend(child for child in reversed(node.children) if child.has_error or child.is_missing)
+    return root
+
+
+# After these a newline ends the statement (the Go spec's semicolon rule): "found newline", as gofmt says.
+_SEMICOLON_AFTER = frozenset(
+    {"identifier", "field_identifier", "type_identifier", "package_identifier", "int_literal", "float_literal",
+     "imaginary_literal", "rune_literal", "raw_string_literal", "interpreted_string_literal", "true", "false", "nil",
+     "iota", "break", "continue", "fallthrough", "return", "++", "--", ")", "]", "}", '"', "`"}
+)
+_QUOTES = {'"': "string literal not terminated", "`": "raw string literal not terminated", "'": "rune literal not terminated"}
+
+
+def _leaves(node: Node) -> list[Node]:
+    """The tokens below `node`, in order (comments too)."""
+    out: list[Node] = []
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n.child_count == 0:
+            if n.end_byte > n.start_byte or n is node:
+                out.append(n)
+        else:
+            stack.extend(reversed(n.children))
+    return out
+
+
+def _token(node: Node, src: bytes) -> str:
+    """A token as gofmt names it: an identifier or a literal bare, anything else quoted."""
+    text = src[node.start_byte : node.end_byte].decode("utf-8", "replace")
+    text = text if len(text) <= 30 else text[:27] + "..."
+    return text if (node.is_named and node.type != "ERROR") or node.type in _SEMICOLON_AFTER - {")", "]", "}", "++", "--"} else f"'{text}'"
+
+
+def _byte_position(src: bytes, offset: int) -> Position:
+    """The line:col (bytes) of `offset`, as go/token counts it: at the end, a final newline starts no line."""
+    search_end = len(src) - 1 if offset >= len(src) and src.endswith(b"\n") else offset
+    line_start = src.rfind(b"\n", 0, search_end) + 1
+    return Position(src.count(b"\n", 0, line_start) + 1, offset - line_start + 1)
+
+
+def _wants_more(token: Node) -> bool:
+    """An operator or an opening delimiter: what comes after it is what does not fit."""
+    return not token.is_named and not any(c.isalnum() for c in token.type) and token.type not in (")", "]", "}", "++", "--", ";")
+
+
+def describe(src: bytes, root: Node, error: Node) -> tuple[Position, str]:
+    """Where and what the first syntax error is, close to gofmt's words and position: a MISSING
+    node is `expected 'X', found Y` at the token found instead (a newline that ends the statement,
+    or EOF); an ERROR node is `unexpected Y` at its first token."""
+    if error.is_missing:
+        if error.type in _QUOTES:
+            return position(error.parent or error), _QUOTES[error.type]
+        leaves = [leaf for leaf in _leaves(root) if not leaf.is_missing and leaf.type != "comment"]
+        before = [leaf for leaf in leaves if leaf.end_byte <= error.start_byte]
+        after = [leaf for leaf in leaves if leaf.start_byte >= error.end_byte]
+        expected = f"expected '{error.type}'"
+        if not after:
+            return _byte_position(src, len(src)), f"{expected}, found 'EOF'"
+        found = after[0]
+        if before and b"\n" in src[before[-1].end_byte : found.start_byte] and before[-1].type in _SEMICOLON_AFTER:
+            return _byte_position(src, before[-1].end_byte), f"{expected}, found newline"
+        return position(found), f"{expected}, found {_token(found, src)}"
+    tokens = [leaf for leaf in _leaves(error) if leaf.type != "comment"]
+    if tokens and tokens[-1].type == "{":  # `func F( {`: a body opened inside an unclosed parameter list
+        depth = sum(1 if t.type == "(" else -1 if t.type == ")" else 0 for t in tokens[:-1])
+        if depth > 0:
+            return position(tokens[-1]), "expected ')', found '{'"
+    if tokens and _wants_more(tokens[-1]):  # `x := 1 +` then `}`: gofmt blames the `}`
+        following = [leaf for leaf in _leaves(root) if leaf.start_byte >= error.end_byte and leaf.type != "comment" and not leaf.is_missing]
+        if not following:
+            closing = _unclosed(root)
+            return _byte_position(src, len(src)), f"expected '{closing}', found 'EOF'" if closing else "unexpected 'EOF'"
+        return position(following[0]), f"unexpected {_token(following[0], src)}"
+    first = tokens[0] if tokens else error
+    return position(first), f"unexpected {_token(first, src)}"
+
+
+def _unclosed(root: Node) -> str | None:
+    """The closing token of what the file's end leaves open (a block's `}`, or `)`, `]`): gofmt
+    says `expected '}', found 'EOF'` there; None when nothing is left open."""
+    depth = {"{": 0, "(": 0, "[": 0}
+    closes = {"}": "{", ")": "(", "]": "["}
+    last_open = ""
+    for leaf in _leaves(root):
+        if leaf.is_missing:
+            continue
+        if leaf.type in depth:
+            depth[leaf.type] += 1
+            last_open = leaf.type
+        elif leaf.type in closes:
+            depth[closes[leaf.type]] -= 1
+    wanted = [k for k, n in depth.items() if n > 0]
+    if not wanted:
+        return None
+    opening = last_open if last_open in wanted else wanted[0]
+    return {"{": "}", "(": ")", "[": "]"}[opening]
+
+
+def syntax_problem(path: str, src: bytes, root: Node, error: Node) -> Problem:
+    """The file's first syntax error, as a problem: `syntax error: expected '}', found 'EOF'; left untouched`."""
+    pos, what = describe(src, root, error)
+    return Problem(path, pos, f"syntax error: {what}; left untouched")
+
+
+class Identifiers:
+    """All identifier occurrences of a file, to ask which names a byte range uses."""
+
+    def __init__(self, root: Node):
+        self._index = index(root)
+
+    def names_in(self, start: int, end: int) -> set[bytes]:
+        starts = self._index.identifier_starts
+        return {raw(n) for n in self._index.identifiers[bisect.bisect_left(starts, start) : bisect.bisect_left(starts, end)]}
+
+    def all_names(self) -> set[bytes]:
+        return {raw(n) for n in self._index.identifiers}
+
+
+def line_start(src: bytes, offset: int) -> int:
+    return src.rfind(b"\n", 0, offset) + 1
+
+
+def line_end(src: bytes, offset: int) -> int:
+    """Offset of the line terminator (\\r\\n or \\n) of the line holding offset, or len(src)."""
+    end = src.find(b"\n", offset)
+    if end < 0:
+        return len(src)
+    return end - 1 if end > 0 and src[end - 1 : end] == b"\r" else end
+
+
+def indentation(src: bytes, offset: int) -> bytes:
+    """The leading blanks of the line holding offset."""
+    start = line_start(src, offset)
+    end = start
+    while end < len(src) and src[end : end + 1] in (b"\t", b" "):
+        end += 1
+    return src[start:end]

@@ -1,0 +1,715 @@
+"""One Shape per backend: the code a backend inserts, as syntax trees parsed from its own rendering.
+
+DESIGN §4, §5 and §8b. A backend only *renders* (`lines(names, tracer,
+span_name)`). Everything else about its code is derived here from that one
+rendering: the backend renders with placeholder names (unique identifiers and
+string literals), the rendering is parsed into template trees, and real
+statements are matched against those trees node for node. A placeholder
+matches one node and binds it; the same placeholder must bind the same text
+everywhere. Recognising, bringing up to date (from the bound nodes), counting
+the literals the inserted code holds and removing it all follow from that.
+
+Variants: the rendering with and without the error block, with and without
+start attributes and result attributes, each only where the backend's
+rendering differs with them (that difference is how a backend declares what it
+supports). An attribute list is variable-length: each argument is matched
+against the one-attribute template, rendered with placeholder key,
+constructor and value (the value matches any expression).
+
+Ours or a person's (DESIGN §8b: "a person's span is never renamed or
+removed"): a block is ours only when every statement matches a variant node
+for node (the tracer expression included, its tracer a string literal), and
+  - its tracer literal is the tracer we would write for this file, or
+  - its span-name literal is one our span-name template could have produced
+    (for the default `{name}`: a Go runtime name such as `F`, `T.M`,
+    `F.func1`, `F.func1.2`; never with spaces or slashes).
+So `otel.Tracer("old/tracer").Start(ctx, "OldName")` is ours and brought up
+to date, and `otel.Tracer("github.com/acme/custom").Start(ctx, "HTTP GET
+/users")` is a person's and left alone. A backend that renders neither a
+tracer nor a span name has nothing a person chose: its exact shape is ours.
+
+go-instrument's shape is a foreign Shape, derived the same way from a
+rendering of the code go-instrument writes; it is matched for `--remove` and
+migration and never rendered into output.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import itertools
+import os
+import re
+import string
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from tree_sitter import Node
+
+from goinstrument.backends.protocol import ERROR_FORMS, OTEL, OTEL_CODES, Backend, Names
+from goinstrument.engine.attributes import Attribute, go_string
+from goinstrument.engine.go import syntax
+from goinstrument.engine.imports import default_package_name
+from goinstrument.options import RewriteOptions, split_sentinel
+
+_PREFIX = "goinstrumentPlaceholder"
+_CTX_LHS = _PREFIX + "CtxLhs"
+_CTX = _PREFIX + "Ctx"
+_SPAN = _PREFIX + "Span"
+_ERR = _PREFIX + "Err"
+_TRACER = _PREFIX + "Tracer"  # a string literal once rendered
+_NAME = _PREFIX + "Name"  # a string literal once rendered
+_KEY = _PREFIX + "Key"  # a string literal once rendered
+_CONSTRUCTOR = _PREFIX + "Constructor"
+_VALUE = _PREFIX + "Value"  # matches any expression
+_SENTINEL = _PREFIX + "Sentinel"  # an expected error: matches any expression, one per `!errors.Is(err, X)`
+_ATTRIBUTE = Attribute(_KEY, _CONSTRUCTOR, _VALUE)
+_STRINGS = {go_string(p).encode(): p for p in (_TRACER, _NAME, _KEY)}
+_IDENTIFIER_TYPES = ("identifier", "field_identifier", "package_identifier", "type_identifier")
+_STRING_TYPES = ("interpreted_string_literal", "raw_string_literal")
+
+
+class Style(NamedTuple):
+    """How a rendering writes its parts (backend.Names): the error block's form, whether it skips
+    expected errors, and whether start attributes are given to Start or set after it."""
+
+    errors: str = "status"
+    expected: bool = False
+    at_start: bool = True
+
+    @classmethod
+    def of(cls, names: Names) -> Style:
+        return cls(getattr(names, "errors", "status"), bool(getattr(names, "expected", ())), getattr(names, "attributes_at_start", True))
+
+    def fit(self, parts: tuple[bool, bool, bool]) -> Style:
+        """The style as a rendering with these parts can show it (no error block: no error form)."""
+        return Style(self.errors if parts[0] else "", self.expected and parts[0], self.at_start or not parts[1])
+
+    def names(self, names: Names) -> Names:
+        """`names` rendering this style; its expected errors placeholders when it has none of its own."""
+        expected = (names.expected or (_SENTINEL,)) if self.expected else ()
+        return dataclasses.replace(names, errors=self.errors or "status", expected=expected, attributes_at_start=self.at_start)
+
+
+CURRENT = Style()  # the default settings' style
+
+# Every style a rendering may be in: the forms written now, and the one earlier versions wrote.
+_STYLES = (
+    *(Style(errors, expected, True) for errors in ERROR_FORMS if errors != "record" for expected in (False, True)),
+    Style("record", False, False),
+)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One rendering of a backend's code: which optional parts it has, and its statements as templates."""
+
+    errors: bool
+    start_attributes: bool
+    result_attributes: bool
+    statements: tuple[Node, ...]
+    literals: int  # function literals at the top level of the rendering: the body's own come after
+    style: Style = CURRENT  # the first style rendered this way (others may render the same)
+
+    @functools.cached_property
+    def templates(self) -> tuple[_Template, ...]:
+        """The statements as matching reads them, built once."""
+        return tuple(_Template.of(n) for n in self.statements)
+
+
+class _Template:
+    """A template node, read once: what `_Binder` compares a real node with (the template's Nodes
+    would be re-created, and their text decoded, at every match). A plain class: a dataclass
+    costs a millisecond of start-up to create, and nothing compares or prints these."""
+
+    __slots__ = ("attribute", "chain", "children", "kind", "placeholder", "text", "type")
+
+    def __init__(
+        self, node: Node, placeholder: str | None, attribute: _Template | None, text: bytes | None, children: tuple[_Template, ...]
+    ) -> None:
+        self.type = node.type
+        self.kind = node.kind_id  # compared with a real node's: an int, where `type` makes a str
+        self.placeholder = placeholder
+        self.attribute = attribute  # an argument list of the one-attribute template: that template
+        self.chain: _Template | None = None  # `left && <one expected error>`: that one's template
+        self.text = text  # a named leaf's text (None: an anonymous token, or not a leaf)
+        self.children = children
+
+    @classmethod
+    def of(cls, node: Node) -> _Template:
+        placeholder = _placeholder(node)
+        if placeholder is None and node.type == "argument_list" and _holds_attribute(node):
+            return cls(node, None, cls.of(node.named_children[0]), None, ())
+        right, left = node.child_by_field_name("right"), node.child_by_field_name("left")
+        if node.type == "binary_expression" and right is not None and left is not None and _SENTINEL.encode() in (right.text or b""):
+            chain = cls(node, None, None, None, (cls.of(left),))
+            chain.chain = cls.of(right)
+            return chain
+        children = () if placeholder is not None else tuple(cls.of(c) for c in node.children)
+        # A leaf's text, compared with a real leaf's; an anonymous leaf (`(`, `:=`, `defer`) is one
+        # token, which its kind alone names: no text to compare.
+        text = node.text if node.child_count == 0 and node.is_named else None
+        return cls(node, placeholder, None, text, children)
+
+
+class Where(NamedTuple):
+    """What bound placeholders must be, in the function being matched."""
+
+    contexts: frozenset[bytes]  # names the context may have (the context parameter; any parameter for removal)
+    errors: frozenset[bytes] | None  # names of the function's error results; None: any name (the caller judges it)
+    imports: Mapping[str, frozenset[bytes]]  # import path -> the names the file imports it under
+
+
+@dataclass(frozen=True)
+class Match:
+    """A block of statements in a Shape, and the nodes its placeholders bound."""
+
+    count: int  # statements in the block
+    foreign: bool  # go-instrument's
+    ctx_lhs: tuple[Node, ...]  # every occurrence, in order (the same text each)
+    span: tuple[Node, ...]
+    tracer: tuple[Node, ...]  # the tracer string literal, for backends that name one
+    name: tuple[Node, ...]  # the span-name string literal
+    attributes: tuple[tuple[Node, Node], ...]  # (key literal, value) of every attribute argument
+    err: tuple[Node, ...] = ()  # every occurrence of the error the error block records
+    parts: tuple[bool, bool, bool] = (False, False, False)  # the variant: error block, start attributes, result attributes
+    statements: tuple[Node, ...] = ()  # the matched statements, one per statement of the variant
+    packages: tuple[tuple[str, str], ...] = ()  # (import path, the name the matched code calls it by)
+    local_ctx: bool = False  # the context result is a variable of the block's own, not `_` (handlers.py)
+    style: Style = CURRENT  # the variant's style
+    expected: tuple[Node, ...] = ()  # the expected errors its error block skips, in order
+
+
+@dataclass(frozen=True)
+class Shape:
+    """The code one backend (or go-instrument) inserts, as templates."""
+
+    variants: tuple[Variant, ...]
+    paths: dict[str, str]  # import path -> its package placeholder
+    start_imports: frozenset[str]
+    foreign: bool
+    supported: tuple[bool, bool, bool]  # the rendering differs with: the error block, start attributes, result attributes
+    local_ctx: bool = False  # its context result is a new variable or `_`, never the parameter (handlers.py)
+    backend: Backend | None = dataclasses.field(default=None, compare=False)  # whose rendering it is
+    # (parts, style as those parts show it) -> the variant rendered that way
+    by_style: Mapping[tuple[tuple[bool, bool, bool], Style], Variant] = dataclasses.field(default_factory=dict, compare=False)
+
+    @property
+    def imports(self) -> frozenset[str]:
+        """Every import path the code may use."""
+        return frozenset(self.paths)
+
+    def parts(self, errors: bool, start: bool, results: bool) -> tuple[bool, bool, bool]:
+        """The parts of the rendering this backend writes, of those asked for."""
+        return (errors and self.supported[0], start and self.supported[1], results and self.supported[2])
+
+    def literals(self, parts: tuple[bool, bool, bool]) -> int:
+        """How many function literals the rendering with these parts holds at its top level."""
+        variant = self.variant(parts)
+        return variant.literals if variant is not None else 0
+
+    def variant(self, parts: tuple[bool, bool, bool], style: Style = CURRENT) -> Variant | None:
+        found = self.by_style.get((parts, style.fit(parts)))
+        if found is not None or self.by_style:
+            return found
+        return next((v for v in self.variants if (v.errors, v.start_attributes, v.result_attributes) == parts), None)
+
+    @functools.cached_property
+    def skips_expected(self) -> bool:
+        """Whether the error block skips expected errors (--expected-errors) in this backend's rendering."""
+        parts = (True, False, False)
+        return self.variant(parts, Style(expected=True)) is not self.variant(parts, Style())
+
+    def transition(
+        self, current: tuple[bool, bool, bool], wanted: tuple[bool, bool, bool], styles: tuple[Style, Style] = (CURRENT, CURRENT)
+    ) -> Transition | None:
+        """How the statements of one variant become those of another, statement by statement
+        (templates compared as rendered): which to delete, and which to insert where."""
+        before, after = self.variant(current, styles[0]), self.variant(wanted, styles[1])
+        if before is None or after is None:
+            return None
+        import difflib  # only an update between variants needs it
+
+        texts = difflib.SequenceMatcher(
+            a=[syntax.raw(n) for n in before.statements], b=[syntax.raw(n) for n in after.statements], autojunk=False
+        )
+        deleted: list[int] = []
+        inserted: list[tuple[int, tuple[int, ...]]] = []
+        for tag, i1, i2, j1, j2 in texts.get_opcodes():
+            if tag in ("delete", "replace"):
+                deleted += range(i1, i2)
+            if tag in ("insert", "replace"):
+                inserted.append((i2, tuple(range(j1, j2))))
+        literals = sum(_top_level_literals((after.statements[j],)) for _, js in inserted for j in js)
+        return Transition(tuple(deleted), tuple(inserted), literals)
+
+    def statement_lines(self, parts: tuple[bool, bool, bool], names: Names, tracer: str, span_name: str) -> list[list[str]] | None:
+        """The backend's lines for one variant, grouped by top-level statement; attributes are left as
+        placeholders (`holds_placeholder` tells), as they cannot be rebuilt from the code."""
+        if self.backend is None:
+            return None
+        names = dataclasses.replace(
+            Style.of(names).names(names),
+            err=names.err if parts[0] else None,
+            attributes=(_ATTRIBUTE,) if parts[1] else (),
+            result_attributes=(_ATTRIBUTE,) if parts[2] else (),
+        )
+        lines = tuple(self.backend.lines(names, tracer, span_name))
+        statements = _parse(lines)
+        if statements is None:
+            return None
+        return [list(lines[n.start_point[0] - _FIRST_ROW : n.end_point[0] - _FIRST_ROW + 1]) for n in statements]
+
+    def match(self, items: Sequence[Node], where: Where) -> Match | None:
+        """The longest variant the statements at the start of `items` are, node for node, or None."""
+        if not self.may_start(items):
+            return None
+        texts: list[bytes] = []  # the statements' text, as far as a variant has looked
+        for variant, words in self._longest_first:
+            if len(items) < len(words):
+                continue
+            while len(texts) < len(words):
+                texts.append(items[len(texts)].text or b"")
+            if any(word not in text for text, wanted in zip(texts, words, strict=False) for word in wanted):
+                continue  # a statement lacks a name the variant spells out: no need to walk the trees
+            found = self._match_variant(variant, items, where)
+            if found is not None:
+                return found  # the longest (of two as long, the one first in `variants`)
+        return None
+
+    def may_start(self, items: Sequence[Node]) -> bool:
+        """Whether `items` may start with this shape's code: its first statement is of a type some
+        variant starts with (what almost every function without such a span fails, no text read)."""
+        return bool(items) and items[0].type in self._first_types
+
+    @functools.cached_property
+    def _longest_first(self) -> tuple[tuple[Variant, tuple[tuple[bytes, ...], ...]], ...]:
+        pairs = zip(self.variants, self._words, strict=True)
+        return tuple(sorted(pairs, key=lambda pair: -len(pair[0].statements)))  # stable: ties keep their order
+
+    @functools.cached_property
+    def _first_types(self) -> frozenset[str]:
+        """The node types a variant's first statement has (a short variable declaration, most often)."""
+        return frozenset(v.statements[0].type for v in self.variants if v.statements)
+
+    @functools.cached_property
+    def _words(self) -> tuple[tuple[tuple[bytes, ...], ...], ...]:
+        """For each variant, for each of its statements, the names (not placeholders) it spells out."""
+        return tuple(tuple(_words(statement) for statement in v.statements) for v in self.variants)
+
+    def _match_variant(self, variant: Variant, items: Sequence[Node], where: Where) -> Match | None:
+        if len(items) < len(variant.statements):
+            return None
+        binder = _Binder()
+        if not all(binder.match(t, r) for t, r in zip(variant.templates, items, strict=False)):  # items may run on
+            return None
+        if not binder.fits(where, self.paths, self.local_ctx):
+            return None
+        seen = binder.occurrences
+        return Match(
+            len(variant.statements),
+            self.foreign,
+            tuple(seen.get(_CTX_LHS, ())),
+            tuple(seen.get(_SPAN, ())),
+            tuple(seen.get(_TRACER, ())),
+            tuple(seen.get(_NAME, ())),
+            tuple(binder.attributes),
+            tuple(seen.get(_ERR, ())),
+            (variant.errors, variant.start_attributes, variant.result_attributes),
+            tuple(items[: len(variant.statements)]),
+            tuple((path, syntax.text(binder.bound[p])) for path, p in self.paths.items() if p in binder.bound),
+            self.local_ctx and _CTX_LHS in binder.bound and binder.bound[_CTX_LHS].text != b"_",
+            variant.style,
+            tuple(sorted(binder.sentinels, key=lambda n: n.start_byte)),
+        )
+
+
+class Transition(NamedTuple):
+    """From one variant's statements to another's (indices into each variant's statements)."""
+
+    deleted: tuple[int, ...]  # statements of the current variant that go
+    inserted: tuple[tuple[int, tuple[int, ...]], ...]  # (before which current statement, or after the last: len), wanted statements
+    literals: int  # function literals at the top level of the inserted statements
+
+
+def holds_placeholder(line: str) -> bool:
+    return _PREFIX in line
+
+
+class _Binder:
+    """Matches real nodes against template nodes, binding placeholders consistently."""
+
+    def __init__(self) -> None:
+        self.bound: dict[str, Node] = {}  # placeholder -> its first occurrence
+        self.occurrences: dict[str, list[Node]] = {}
+        self.attributes: list[tuple[Node, Node]] = []
+        self.sentinels: list[Node] = []
+
+    def match(self, template: _Template, real: Node) -> bool:
+        if template.placeholder is not None:
+            return self._bind(template.placeholder, template, real)
+        if template.kind != real.kind_id:
+            return False
+        if template.chain is not None:
+            return self._chain(template, template.chain, real)
+        if template.attribute is not None:
+            return self._attribute_list(template.attribute, real)
+        children = template.children
+        if not children:
+            return template.text is None or (real.child_count == 0 and template.text == real.text)
+        reals = real.children
+        if len(children) != len(reals):
+            return False
+        for child, real_child in zip(children, reals, strict=True):  # noqa: SIM110 - no generator on matching's hot path
+            if not self.match(child, real_child):
+                return False
+        return True
+
+    def _chain(self, template: _Template, one: _Template, real: Node) -> bool:
+        """`err != nil && !errors.Is(err, X) && ...`: one or more expected errors after the left operand."""
+        left, operator, right = real.child_by_field_name("left"), real.child_by_field_name("operator"), real.child_by_field_name("right")
+        if left is None or right is None or operator is None or operator.type != "&&" or not self.match(one, right):
+            return False
+        if self.match(template.children[0], left):
+            return True
+        return left.kind_id == template.kind and self._chain(template, one, left)
+
+    def _bind(self, placeholder: str, template: _Template, real: Node) -> bool:
+        if placeholder == _VALUE:
+            self.bound[_VALUE] = real
+            return real.is_named and real.type != "comment"
+        if placeholder == _SENTINEL:
+            self.sentinels.append(real)
+            return real.type in ("selector_expression", "identifier")
+        wanted = _STRING_TYPES if template.type in _STRING_TYPES else (template.type,)
+        if real.type not in wanted:
+            return False
+        earlier = self.bound.setdefault(placeholder, real)
+        self.occurrences.setdefault(placeholder, []).append(real)
+        return earlier.text == real.text
+
+    def _attribute_list(self, one: _Template, real: Node) -> bool:
+        """`(a1, a2, ...)`: every argument matches the one-attribute template."""
+        args = real.named_children
+        if not args or any(a.type == "comment" for a in args):
+            return False
+        for arg in args:
+            local = _Binder()
+            local.bound = {k: v for k, v in self.bound.items() if k not in (_KEY, _CONSTRUCTOR, _VALUE)}
+            if not local.match(one, arg) or _KEY not in local.bound or _VALUE not in local.bound:
+                return False
+            self.attributes.append((local.bound[_KEY], local.bound[_VALUE]))
+            self.bound.update({k: v for k, v in local.bound.items() if k not in (_KEY, _CONSTRUCTOR, _VALUE)})
+        return True
+
+    def fits(self, where: Where, paths: dict[str, str], local_ctx: bool = False) -> bool:
+        """Whether what was bound is what this function and file allow."""
+        text = {k: v.text for k, v in self.bound.items()}
+        ctx = text.get(_CTX)
+        if ctx is not None and ctx not in where.contexts:
+            return False
+        if _CTX_LHS in text and (text[_CTX_LHS] == ctx if local_ctx else text[_CTX_LHS] not in (ctx, b"_")):
+            return False  # a variable of its own may be `_` (a handler whose request does not carry it)
+        if _ERR in text and where.errors is not None and text[_ERR] not in where.errors:
+            return False
+        return all(
+            placeholder not in text or text[placeholder] in where.imports.get(path, frozenset())
+            for path, placeholder in paths.items()
+        )
+
+
+def _words(template: Node) -> tuple[bytes, ...]:
+    """The identifiers of a template that are not placeholders (outside attribute lists, which
+    match argument by argument): a real statement matching it holds each of them in its text."""
+    words: list[bytes] = []
+    stack = [template]
+    while stack:
+        node = stack.pop()
+        if _placeholder(node) is not None or (node.type == "argument_list" and _holds_attribute(node)):
+            continue
+        if node.child_count:
+            stack.extend(node.children)
+        elif node.type in ("identifier", "field_identifier", "type_identifier", "package_identifier") and node.text:
+            words.append(node.text)
+    return tuple(words)
+
+
+def _placeholder(node: Node) -> str | None:
+    if node.type in _IDENTIFIER_TYPES and node.text is not None and node.text.startswith(_PREFIX.encode()):
+        return node.text.decode()
+    if node.type in _STRING_TYPES and node.text is not None:
+        return _STRINGS.get(node.text)
+    return None
+
+
+def _holds_attribute(arguments: Node) -> bool:
+    """A template argument list of one argument that holds the attribute key placeholder."""
+    named = arguments.named_children
+    return len(named) == 1 and go_string(_KEY).encode() in (named[0].text or b"")
+
+
+# building a Shape from a rendering ---------------------------------------------------
+
+
+def _package_placeholders(backend: Backend) -> dict[str, str]:
+    paths = {
+        *backend.preferred_names,
+        *backend.start_imports,
+        *backend.error_imports,
+        *getattr(backend, "attribute_imports", ()),
+    }
+    return {path: f"{_PREFIX}Package{i}" for i, path in enumerate(sorted(paths))}
+
+
+def _render(backend: Backend, packages: dict[str, str], parts: tuple[bool, bool, bool], style: Style = CURRENT) -> tuple[str, ...]:
+    errors, start, results = parts
+    names = Names(
+        _CTX_LHS,
+        _CTX,
+        _SPAN,
+        _ERR if errors else None,
+        packages,
+        (_ATTRIBUTE,) if start else (),
+        (_ATTRIBUTE,) if results else (),
+    )
+    return tuple(backend.lines(style.names(names), _TRACER, _NAME))
+
+
+_FIRST_ROW = 3  # the row of a rendering's first line in what _parse parses
+
+
+def _parse(lines: tuple[str, ...]) -> tuple[Node, ...] | None:
+    """The statements of a rendering, or None when it does not parse as a function body."""
+    src = ("package p\n\nfunc _() {\n" + "\n".join(lines) + "\n}\n").encode()
+    root = syntax.parse(src, keep=False).root_node
+    body = root.named_children[-1].child_by_field_name("body") if root.named_children else None
+    if root.has_error or body is None:
+        return None
+    return tuple(n for c in body.named_children if c.type == "statement_list" for n in c.named_children)
+
+
+def _parse_all(renderings: list[tuple[str, ...]]) -> list[tuple[Node, ...] | None]:
+    """The statements of each rendering, parsed as the bodies of one file's functions (one parse:
+    a Shape has a few dozen renderings); one at a time where that file does not parse."""
+    src = "package p\n\n" + "".join("func _() {\n" + "\n".join(lines) + "\n}\n" for lines in renderings)
+    root = syntax.parse(src.encode(), keep=False).root_node
+    functions = [n for n in root.named_children if n.type == "function_declaration"]
+    if root.has_error or len(functions) != len(renderings):
+        return [_parse(lines) for lines in renderings]
+    bodies = [f.child_by_field_name("body") for f in functions]
+    return [tuple(n for c in b.named_children if c.type == "statement_list" for n in c.named_children) if b else None for b in bodies]
+
+
+def _top_level_literals(statements: tuple[Node, ...]) -> int:
+    """Function literals not inside another: the Go runtime numbers them F.func1, F.func2, ..."""
+    count, stack = 0, list(statements)
+    while stack:
+        node = stack.pop()
+        if node.type == "func_literal":
+            count += 1
+        else:
+            stack.extend(node.named_children)  # a literal is a named node
+    return count
+
+
+def _shape(backend: Backend, foreign: bool) -> Shape:
+    packages = _package_placeholders(backend)
+    plain = _render(backend, packages, (False, False, False))
+    supported = [_render(backend, packages, _only(i)) != plain for i in range(3)]
+    rendered: dict[tuple[tuple[bool, bool, bool], Style], tuple[str, ...]] = {}
+    for errors, start, results in itertools.product((False, True), repeat=3):
+        parts = (errors, start, results)
+        if any(on and not supported[i] for i, on in enumerate(parts)):
+            continue  # a part this backend does not render
+        for style in dict.fromkeys(s.fit(parts) for s in _STYLES):
+            rendered[(parts, style)] = _render(backend, packages, parts, style)
+    distinct = list(dict.fromkeys(rendered.values()))
+    parsed = dict(zip(distinct, _parse_all(distinct), strict=True))
+    variants: dict[tuple[str, ...], Variant] = {}
+    by_style: dict[tuple[tuple[bool, bool, bool], Style], Variant] = {}
+    for ((errors, start, results), style), lines in rendered.items():
+        statements = parsed[lines]
+        if statements is None:
+            continue
+        if lines not in variants:
+            variants[lines] = Variant(errors, start, results, statements, _top_level_literals(statements), style)
+        by_style[((errors, start, results), style)] = variants[lines]
+    local_ctx = bool(getattr(backend, "declares_context", False))
+    return Shape(
+        tuple(variants.values()),
+        packages,
+        frozenset(backend.start_imports),
+        foreign,
+        (supported[0], supported[1], supported[2]),
+        local_ctx,
+        backend,
+        by_style,
+    )
+
+
+def _only(index: int) -> tuple[bool, bool, bool]:
+    return (index == 0, index == 1, index == 2)
+
+
+_SHAPES: dict[int, tuple[Backend, Shape]] = {}  # id(backend) -> the backend (kept alive) and its Shape
+
+
+def of(backend: Backend) -> Shape:
+    """The Shape of a backend's code (its own rendering, parsed once per backend object)."""
+    known = _SHAPES.get(id(backend))
+    if known is None:
+        known = _SHAPES[id(backend)] = (backend, _shape(backend, foreign=False))
+    return known[1]
+
+
+def expected_packages(settings: RewriteOptions, backend: Backend) -> dict[str, tuple[str, ...]]:
+    """The packages of --expected-errors (and `errors`), with the names to try, where the backend's
+    error block skips expected errors; none otherwise."""
+    if not settings.expected_errors or settings.errors == "none" or not of(backend).skips_expected:
+        return {}
+    paths = dict.fromkeys(split_sentinel(value)[0] for value in settings.expected_errors)
+    return {path: (default_package_name(path), default_package_name(path) + "pkg") for path in paths}
+
+
+def unsupported(name: str, backend: Backend, attributes: frozenset[str]) -> str | None:
+    """Why these `--attributes` cannot be written by this backend, or None when they can."""
+    shape = of(backend)
+    missing = ("args" in attributes or "code" in attributes) and not shape.supported[1]
+    missing = missing or ("results" in attributes and not shape.supported[2])
+    return f'backend "{name}" does not support --attributes' if missing else None
+
+
+# ours or a person's ---------------------------------------------------------------------
+
+
+def string_value(literal: Node) -> str:
+    """The value of a Go string literal, as go_string would be given it (a byte that is not UTF-8 as a lone surrogate)."""
+    text = literal.text.decode("utf-8", "replace") if literal.text is not None else '""'
+    if literal.type == "raw_string_literal" or "\\" not in text:
+        return text[1:-1]
+    return os.fsdecode(_GO_ESCAPE.sub(_unescape, text[1:-1].encode("utf-8")))
+
+
+_GO_ESCAPE = re.compile(rb"\\(?:x([0-9A-Fa-f]{2})|([0-7]{3})|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))", re.DOTALL)
+_GO_SIMPLE_ESCAPES = {b"a": b"\a", b"b": b"\b", b"f": b"\f", b"n": b"\n", b"r": b"\r", b"t": b"\t", b"v": b"\v"}
+
+
+def _unescape(escape: re.Match[bytes]) -> bytes:
+    """One escape of a Go interpreted string literal, as the bytes it stands for."""
+    hex_byte, octal, short, long, other = escape.groups()
+    if hex_byte is not None:
+        return bytes([int(hex_byte, 16)])
+    if octal is not None:
+        return bytes([int(octal, 8) & 0xFF])
+    if short is not None or long is not None:
+        return chr(int(short or long, 16)).encode("utf-8", "surrogatepass")
+    return _GO_SIMPLE_ESCAPES.get(other, other)
+
+
+_TEMPLATE_PARTS = {
+    "name": r"(?:\w+(?:\.\w+)*)?",
+    "func": r"(?:\w+(?:\.\w+)*)?",
+    "type": r"\w*",
+    "package": r"\w*",
+    "path": r"[\w.~/-]*",
+}
+
+
+@functools.lru_cache(maxsize=16)
+def span_names(template: str) -> re.Pattern[str]:
+    """Every span name `template` can produce (a literal dot may be dropped next to an empty part)."""
+    pattern = []
+    for literal, field, _, _ in string.Formatter().parse(template):
+        pattern.append(re.escape(literal).replace(r"\.", r"\.?"))
+        if field is not None:
+            pattern.append(_TEMPLATE_PARTS.get(field, r"[^\s]*"))
+    return re.compile("".join(pattern))
+
+
+def is_ours(match: Match, tracer: str, span_name_template: str) -> bool:
+    """Ours (or go-instrument's): see the module's rule. A person's span is never touched."""
+    if match.tracer and string_value(match.tracer[0]) == tracer:
+        return True
+    if match.name:
+        name = string_value(match.name[0])
+        return name != "" and span_names(span_name_template).fullmatch(name) is not None
+    return not match.tracer
+
+
+# an existing span, whoever wrote it ------------------------------------------------------
+
+_STARTS = (b"Start", b"StartSpan", b"StartSpanFromContext")
+
+
+def existing_span(stmt: Node, ctx: str) -> bool:
+    """A span started at the top level of a body: a `Start`, `StartSpan` or `StartSpanFromContext`
+    call on the context whose result is assigned to two values (`x, y := ...`, `x, y = ...`,
+    `var x, y = ...`). Any other call of that name is ordinary code."""
+    call = _two_value_call(stmt)
+    if call is None:
+        return False
+    fn, args = call.child_by_field_name("function"), call.child_by_field_name("arguments")
+    name = fn.child_by_field_name("field") if fn is not None and fn.type == "selector_expression" else fn
+    if name is None or name.text not in _STARTS or args is None:
+        return False
+    first = next((a for a in args.named_children if a.type != "comment"), None)
+    return first is not None and first.text == ctx.encode()
+
+
+def _two_value_call(stmt: Node) -> Node | None:
+    if stmt.type in ("short_var_declaration", "assignment_statement"):
+        left, right = stmt.child_by_field_name("left"), stmt.child_by_field_name("right")
+    elif stmt.type == "var_declaration" and stmt.named_child_count == 1 and stmt.named_children[0].type == "var_spec":
+        spec = stmt.named_children[0]
+        names, right = spec.children_by_field_name("name"), spec.child_by_field_name("value")
+        return _only_call(right) if len(names) == 2 else None
+    else:
+        return None
+    if left is None or left.named_child_count != 2:
+        return None
+    if stmt.type == "assignment_statement" and (stmt.child_by_field_name("operator") or left).text != b"=":
+        return None
+    return _only_call(right)
+
+
+def _only_call(values: Node | None) -> Node | None:
+    if values is None or values.named_child_count != 1:
+        return None
+    call = values.named_children[0]
+    return call if call.type == "call_expression" else None
+
+
+# go-instrument's code ------------------------------------------------------------------
+
+
+class _GoInstrumentCode:
+    """What go-instrument writes (`otelCodes`, SetStatus with "error" before RecordError); matched, never written."""
+
+    start_imports: tuple[str, ...] = (OTEL,)
+    error_imports: tuple[str, ...] = (OTEL_CODES,)
+    preferred_names: dict[str, tuple[str, ...]] = {OTEL: ("otel",), OTEL_CODES: ("otelCodes",)}
+
+    def lines(self, names: Names, tracer: str, span_name: str) -> list[str]:
+        otel, span = names.packages[OTEL], names.span
+        lines = [
+            f"{names.ctx_lhs}, {span} := {otel}.Tracer({go_string(tracer)}).Start({names.ctx}, {go_string(span_name)})",
+            f"defer {span}.End()",
+        ]
+        if names.err is not None:
+            err, codes = names.err, names.packages[OTEL_CODES]
+            lines += [
+                "defer func() {",
+                f"\tif {err} != nil {{",
+                f'\t\t{span}.SetStatus({codes}.Error, "error")',
+                f"\t\t{span}.RecordError({err})",
+                "\t}",
+                "}()",
+            ]
+        return lines
+
+
+@functools.cache
+def go_instrument() -> Shape:
+    """go-instrument's shape, foreign: built the first time a file may hold its code."""
+    return _shape(_GoInstrumentCode(), foreign=True)
