@@ -22,7 +22,7 @@ from typing import NamedTuple
 from tree_sitter import Node
 
 from goinstrument.backends.protocol import ERRORS, Backend, Names
-from goinstrument.engine import behaviour, errorblock, handlers, remove, rerender, shape
+from goinstrument.engine import behaviour, errorblock, handlers, remove, rerender, rules, shape
 from goinstrument.engine.align import realign
 from goinstrument.engine.attributes import CODE_FILE, CODE_FUNCTION, CODE_LINE, Attribute, code_location, from_parameters, go_string
 from goinstrument.engine.directives import PREFIX, DirectiveError, Directives, doc_comment_rows, read_directives
@@ -35,6 +35,7 @@ from goinstrument.engine.go.typenames import TypeNames
 from goinstrument.engine.imports import default_package_name, plan_additions, rename_imports
 from goinstrument.engine.plan import AddSpan, Insertion, Lines, Plan, Rendering, UpdateSpan, render
 from goinstrument.engine.result import Coverage, Finding, Position, Problem, Result
+from goinstrument.engine.rules import existing_span
 from goinstrument.options import RewriteOptions, split_sentinel
 
 DECLARATIONS = ("function_declaration", "method_declaration")
@@ -55,8 +56,8 @@ def instrument(src: bytes, settings: RewriteOptions, info: FileInfo) -> Result:
     except DirectiveError as exc:
         return Result(src, src, problem=Problem(info.path, exc.pos, exc.message))
     imports = ImportNames(facts, info.backend, info.sibling_names, shape.expected_packages(settings, info.backend))
-    planner = _Planner(facts, settings, info, imports)
-    plans = _plan_file(planner, directives)
+    planner = _Planner(facts, settings, info, imports, directives)
+    plans = _plan_file(planner)
     added = [p for p in plans if isinstance(p, AddSpan)]
     fixed: list[Edit] = []
     used = {path for p in plans for path in p.packages}
@@ -131,21 +132,22 @@ class _Scope:
     node: Node
     name: str  # as the Go runtime names it: Func, Type.Method, Outer.func1
     type_name: str  # the receiver type of the method it is or is written in, or ""
-    excluded: str | None  # the kind of exclusion (result.EXCLUSIONS) that leaves it alone, or None
+    excluded: str | None  # the kind of exclusion (a `scope` rule's, rules/) that leaves it alone, or None
     included: bool
     qualified: str  # the runtime's own spelling, less the package: (*Type[...]).Method.func1
     literals: int = 0  # literals numbered so far in its body
+    known_as: frozenset[str] = frozenset()  # the names directives may use for it
 
 
-def _plan_file(planner: _Planner, directives: Directives) -> list[Plan]:
-    """The plan of every function that gets or has a span, in source order."""
-    settings = planner.settings
+def _plan_file(planner: _Planner) -> list[Plan]:
+    """The plan of every function that gets or has a span, in source order; what leaves a function
+    alone is the rules' (rules/) to say, asked at each stage of the walk."""
     stack: list[_Scope] = []
     top_level_literals = 0
     plans: list[Plan] = []
     functions = syntax.functions(planner.facts.root)
     # cmd/compile numbers only the literals it keeps: those in code it drops get no name and never run.
-    dead = deadcode.dropped_ranges(planner.facts.root, functions)
+    planner.dead = deadcode.dropped_ranges(planner.facts.root, functions)
     aliases = {**dict(planner.info.package_aliases), **runtimenames.aliases(planner.facts.root)}
     names = _DeclarationNames(aliases, planner.info.init_functions_before)
     deleted = DisjointRanges()  # error blocks of ours that a run deletes
@@ -156,33 +158,35 @@ def _plan_file(planner: _Planner, directives: Directives) -> list[Plan]:
     for node in order or functions:
         while stack and not stack[-1].node.start_byte <= node.start_byte < stack[-1].node.end_byte:
             stack.pop()
-        if node.type == "func_literal" and deadcode.holds(dead, node.start_byte):
+        if rules.first("compiled", rules.Function(node, planner)) is not None:
             continue
         if node.start_byte in deleted:
             continue  # in an error block a run deletes: not in the output, not numbered
         if node.type != "func_literal":
-            scope = _declaration_scope(node, directives, names)
+            scope = _declaration_scope(node, planner.directives, names)
         elif stack:
-            scope = _literal_scope(node, stack[-1], directives, settings.literals)
+            scope = _literal_scope(node, stack[-1], planner.directives)
         else:
             top_level_literals += 1
             name = f"init.func{package_literals[top_level_literals - 1] if package_literals else top_level_literals}"
-            excluded = "directive" if name in directives.exclude else None if settings.literals else "settings"
-            scope = _Scope(node, name, "", excluded, name in directives.include, name)
+            scope = _Scope(node, name, "", None, name in planner.directives.include, name, known_as=frozenset({name}))
+        if scope.excluded is None:  # a literal inherits its function's
+            left = rules.first("scope", rules.Function(node, planner, scope.name, scope.known_as, scope.included))
+            scope.excluded = left.kind if left is not None else None
         stack.append(scope)
         # --new-from-rev: a function no changed line touches is planned as ever (a run writes its span)
         # but neither counted nor reported. A literal is judged by its own lines, like any function.
         new = planner.info.is_new(node.start_point.row + 1, node.end_point.row + 1)
         if not new:
             planner.old.add(syntax.position(node))
-        if scope.excluded or not (settings.all_functions or scope.included):
+        left = None if scope.excluded else rules.first("function", rules.Function(node, planner, scope.name, scope.known_as, scope.included))
+        if scope.excluded or (left is not None and not left.changes_behaviour):
             if new:
-                planner.coverage += Coverage.one(planner.has_span(node), scope.excluded or "settings")
+                planner.coverage += Coverage.one(planner.has_span(node), scope.excluded or (left.kind if left else None))
             continue
-        exclusion = planner.exclusion(node)
-        plan: Plan | None
-        if exclusion is not None:  # a span would change what the function does: none, and ours goes
-            kind, why = exclusion
+        plan: Plan | rules.Exclusion | None
+        if left is not None:  # a span would change what the function does: none, and ours goes
+            kind, why = left.kind, left.why
             plan = planner.drop(node, scope.name, scope.type_name, why)
             has_span = False if plan is not None else planner.has_span(node)
             if new:
@@ -190,10 +194,14 @@ def _plan_file(planner: _Planner, directives: Directives) -> list[Plan]:
             if not has_span and new:
                 planner.excluded.append(Finding(planner.info.path, syntax.position(node), planner.span_name(scope.name, scope.type_name), f"excluded ({why})"))
         else:
-            plan = planner.plan(node, scope.name, scope.type_name, scope.qualified)
-            # No plan: no context, a span already there, or too short for --min-statements (left alone).
+            plan = planner.plan(node, scope, scope.qualified)
+            # No plan: no context, or a `body` rule leaves it alone (a span already there, --min-statements).
             if new:
-                planner.coverage += Coverage.one(planner.has_span(node), "settings") if plan is None else Coverage.one(isinstance(plan, UpdateSpan))
+                if plan is None or isinstance(plan, rules.Exclusion):
+                    planner.coverage += Coverage.one(planner.has_span(node), plan.kind if plan is not None else None)
+                else:
+                    planner.coverage += Coverage.one(isinstance(plan, UpdateSpan))
+            plan = None if isinstance(plan, rules.Exclusion) else plan
         if plan is not None:
             plans.append(plan)
             # The inserted code's literals come first in the body: the Go runtime
@@ -240,18 +248,16 @@ class _DeclarationNames:
 
 def _declaration_scope(node: Node, directives: Directives, names: _DeclarationNames) -> _Scope:
     name, known_as, type_name, qualified = names.of(node)
-    by_directive = bool(known_as & directives.exclude) or bool(directives.doc_excludes and doc_comment_rows(node) & directives.doc_excludes)
-    excluded = "directive" if by_directive else None
-    return _Scope(node, name, type_name, excluded, bool(known_as & directives.include), qualified)
+    return _Scope(node, name, type_name, None, bool(known_as & directives.include), qualified, known_as=frozenset(known_as))
 
 
-def _literal_scope(node: Node, parent: _Scope, directives: Directives, literals: bool) -> _Scope:
+def _literal_scope(node: Node, parent: _Scope, directives: Directives) -> _Scope:
     parent.literals += 1
     sep = ".func" if parent.node.type in DECLARATIONS else "."
     name = f"{parent.name}{sep}{parent.literals}"
-    excluded = parent.excluded or ("directive" if name in directives.exclude else None if literals else "settings")
     qualified = f"{parent.qualified}{sep}{parent.literals}"
-    return _Scope(node, name, parent.type_name, excluded, parent.included or name in directives.include, qualified)
+    included = parent.included or name in directives.include
+    return _Scope(node, name, parent.type_name, parent.excluded, included, qualified, known_as=frozenset({name}))
 
 
 def span_name(template: str, name: str, type_name: str, package: str, import_path: str) -> str:
@@ -286,9 +292,11 @@ class _Context(NamedTuple):
 class _Planner:
     """Plans the span of one function at a time, from the file's facts; changes nothing."""
 
-    def __init__(self, facts: FileFacts, settings: RewriteOptions, info: FileInfo, imports: ImportNames):
+    def __init__(self, facts: FileFacts, settings: RewriteOptions, info: FileInfo, imports: ImportNames, directives: Directives):
         self.facts = facts
         self.settings = settings
+        self.directives = directives
+        self.dead: list[tuple[int, int]] = []  # code cmd/compile drops: set by _plan_file
         self.coverage = Coverage()  # of the functions planned so far: counted by _plan_file
         self.excluded: list[Finding] = []  # functions a span would change, left without one (for -v)
         self.old: set[Position] = set()  # --new-from-rev: where the functions no changed line touches start
@@ -314,13 +322,15 @@ class _Planner:
         paths = set(getattr(backend, "attribute_imports", ())) if parts[1] or parts[2] else set()
         return paths | (set(getattr(backend, "start_attribute_imports", ())) if parts[1] else set())
 
-    def plan(self, func: Node, runtime_name: str, type_name: str, qualified: str) -> Plan | None:
-        """`runtime_name` as span names write it (Type.Method), `qualified` as the runtime does ((*Type).Method)."""
+    def plan(self, func: Node, scope: _Scope, qualified: str) -> Plan | rules.Exclusion | None:
+        """The plan of a function the walk's rules let through; the `body` rule that leaves it alone
+        once no span of ours is found; None when it takes no context. `scope.name` as span names
+        write it (Type.Method), `qualified` as the runtime does ((*Type).Method)."""
         body = func.child_by_field_name("body")
         ctx = self.context_parameter(func) if body is not None else None
         if body is None or ctx is None:
             return None
-        name = self.span_name(runtime_name, type_name)
+        name = self.span_name(scope.name, scope.type_name)
         statements = scopes.statement_list(body)
         if statements and not ctx.fresh:
             # Any error name: whether the function still has that error result is the update's question.
@@ -334,30 +344,17 @@ class _Planner:
                 if ctx.local is not None:  # a handler's context variable is its own: handlers.request_line keeps it
                     local = syntax.text(match.ctx_lhs[0]) if match.ctx_lhs else ctx.local
                 return self.update(func, body, match, ctx, name, qualified, local)
-            if _starts_span(statements, ctx):
-                return None
-        if len(statements) < self.settings.min_statements:
-            return None
+        context = ctx.name if not ctx.fresh else ""
+        function = rules.Function(func, self, scope.name, scope.known_as, scope.included, statements, context, ctx.local is not None)
+        left = rules.first("body", function)
+        if left is not None:
+            return left
         return self.add(func, body, ctx, name, qualified)
 
     def span_name(self, runtime_name: str, type_name: str) -> str:
         return span_name(self.settings.span_name, runtime_name, type_name, self.facts.package, self.info.import_path)
 
     # what a span would change (behaviour.py) --------------------------------------------
-    def exclusion(self, func: Node) -> tuple[str, str] | None:
-        """(kind, why) when a span would change what a function that takes a context does: it
-        reads its caller's span from its context, or carries a runtime-only pragma. None otherwise."""
-        src = self.facts.src
-        if b"//go:" in src:
-            pragma = behaviour.runtime_pragma(func)
-            if pragma is not None and self.has_span(func) is not None:
-                return "pragma", f"marked {pragma}"
-        if b"FromContext" in src:
-            parameter = self.context_declaration(func)
-            if parameter is not None and behaviour.reads_callers_span(func, parameter[0], parameter[1], self.facts, self.types):
-                return "caller_span", "annotates its caller's span"
-        return None
-
     def context_declaration(self, func: Node) -> tuple[str, Node] | None:
         """The name of the function's own context parameter (not one we would name) and its declaration."""
         ctx = self.context_parameter(func)
@@ -382,8 +379,8 @@ class _Planner:
         if body is None or ctx is None or ctx.fresh:
             return None
         where = shape.Where(frozenset({ctx.name.encode()}), None, self.facts.imported_under)
-        match = self.shape_for(ctx).match(scopes.statement_list(body), where)
-        if match is None or not shape.is_ours(match, self.info.tracer, self.settings.span_name) or not match.statements:
+        match = existing_span.ours([self.shape_for(ctx)], scopes.statement_list(body), where, self.info.tracer, self.settings.span_name)
+        if match is None or not match.statements:
             return None
         src, first, last = self.facts.src, match.statements[0], match.statements[-1]
         start, end = syntax.line_start(src, first.start_byte), syntax.line_end(src, last.end_byte)
@@ -402,7 +399,7 @@ class _Planner:
         ctx = self.context_parameter(func) if body is not None else None
         if body is None or ctx is None:
             return None
-        return not ctx.fresh and _starts_span(scopes.statement_list(body), ctx)
+        return not ctx.fresh and existing_span.starts_span(scopes.statement_list(body), ctx.name, ctx.local is not None)
 
     def shape_for(self, ctx: _Context) -> shape.Shape:
         """The Shape of the code for this function: a handler's (handlers.py), or the backend's."""
@@ -735,13 +732,6 @@ def _go_instrumented(src: bytes, settings: RewriteOptions, info: FileInfo) -> bo
 def _values(literals: tuple[Node, ...]) -> list[str]:
     """The value of the first of a placeholder's string literals (all hold the same text), or none."""
     return [shape.string_value(literals[0])] if literals else []
-
-
-def _starts_span(statements: list[Node], ctx: _Context) -> bool:
-    """A span started at the top level of the body from the context (a handler's: from its request's)."""
-    if ctx.local is not None:
-        return handlers.starts_span(statements, ctx.name)
-    return any(shape.existing_span(stmt, ctx.name) for stmt in statements)
 
 
 def _block_items(body: Node) -> list[Node]:

@@ -215,38 +215,3 @@ def _type_parameter(func: Node, name: bytes) -> bool:
     params = func.child_by_field_name("type_parameters")
     return params is not None and any(n.text == name for d in params.named_children for n in d.children_by_field_name("name"))
 
-
-# a span that is already there --------------------------------------------------------
-
-
-def starts_span(statements: Sequence[Node], request: str) -> bool:
-    """A span started at the top level of the body from the request's context: from
-    `r.Context()` itself, or from a variable the body set to it before (`ctx := r.Context()`)."""
-    sources = {start_argument(request)}
-    for stmt in statements:
-        if any(shape.existing_span(stmt, source) for source in sources):
-            return True
-        assigned = _assigned_from(stmt, start_argument(request).encode())
-        if assigned is not None:
-            sources.add(assigned)
-    return False
-
-
-def _assigned_from(stmt: Node, value: bytes) -> str | None:
-    """`x := value` (or `x = value`, `var x = value`): x."""
-    if stmt.type in ("short_var_declaration", "assignment_statement"):
-        left, right = stmt.child_by_field_name("left"), stmt.child_by_field_name("right")
-    elif stmt.type == "var_declaration" and stmt.named_child_count == 1 and stmt.named_children[0].type == "var_spec":
-        spec = stmt.named_children[0]
-        names = spec.children_by_field_name("name")
-        left, right = (names[0] if len(names) == 1 else None), spec.child_by_field_name("value")
-        if left is not None and right is not None and right.named_child_count == 1 and right.named_children[0].text == value:
-            return syntax.text(left)
-        return None
-    else:
-        return None
-    if left is None or right is None or left.named_child_count != 1 or right.named_child_count != 1:
-        return None
-    target = left.named_children[0]
-    return syntax.text(target) if target.type == "identifier" and right.named_children[0].text == value else None
-

@@ -32,6 +32,7 @@ from goinstrument.engine.fileinfo import FileInfo
 from goinstrument.engine.go import scopes, syntax, tolerance
 from goinstrument.engine.imports import ImportSpec, plan_additions, read_imports
 from goinstrument.engine.result import Result
+from goinstrument.engine.rules import existing_span
 from goinstrument.options import RewriteOptions
 
 # Bytes at least one of which every file go-instrument changed holds (with "span").
@@ -157,14 +158,7 @@ class _Finder:
             return None
         # The error block may record any name: one left behind by a lost error result goes with the span.
         where = shape.Where(frozenset(_parameter_names(func)), None, self.imports)
-        best = None
-        for candidate in self.shapes:
-            found = candidate.match(items, where)
-            if found is None or not shape.is_ours(found, self.info.tracer, self.span_names):
-                continue
-            if best is None or found.count > best.count:
-                best = found
-        return best
+        return existing_span.ours(self.shapes, items, where, self.info.tracer, self.span_names)
 
     def trailer(self, at: int, following: list[Node]) -> tuple[int, list[str], tuple[int, int] | None]:
         """The end of one blank line and of line directives right after a block, the files `/*line` ones
