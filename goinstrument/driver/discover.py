@@ -1,4 +1,4 @@
-"""Which files a run looks at: paths as Go users type them, walked with Go's skip rules."""
+"""Which files a run looks at: paths as Go users type them, walked with the skip rules (skips.py)."""
 
 from __future__ import annotations
 
@@ -6,55 +6,11 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from goinstrument.driver import globs
+from goinstrument.driver.skips import left_out_by_globs, name_reason, skip_reason, skipped_directory
 from goinstrument.engine.result import Position, Problem
 from goinstrument.options import RewriteOptions
 
-SKIPPED_DIRECTORIES = ("vendor", "testdata")
-
-
-def _hidden(name: str) -> bool:
-    return name.startswith((".", "_")) and name not in (".", "..")
-
-
-def skip_reason(path: Path, settings: RewriteOptions) -> str | None:
-    """Why the go tool (or our defaults) would leave this .go file alone, or None."""
-    name = path.name
-    if not name.endswith(".go"):
-        return "not a .go file"
-    if _hidden(name):
-        return "name starts with . or _"
-    if name.endswith("_test.go") and not settings.include_tests:
-        return "test file"
-    parts = _relative_parts(path)
-    for part in parts[:-1]:
-        if part in SKIPPED_DIRECTORIES or _hidden(part):
-            return f"inside {part}/"
-    return _left_out_by_globs(path, settings)
-
-
-def _left_out_by_globs(path: Path, settings: RewriteOptions) -> str | None:
-    """Why the include/exclude globs leave this file out, or None; a relative glob
-    (from --exclude) is taken from the working directory, as the path is."""
-    if not settings.include_paths and not settings.exclude_paths:
-        return None
-    cwd = os.getcwd()
-    full = Path(os.path.abspath(path)).as_posix()
-    if settings.include_paths and not any(globs.matches(globs.anchor(g, cwd), full) for g in settings.include_paths):
-        return "not matched by the include globs"
-    for glob in settings.exclude_paths:
-        if globs.matches(globs.anchor(glob, cwd), full):
-            return f"excluded by {glob}"
-    return None
-
-
-def _relative_parts(path: Path) -> tuple[str, ...]:
-    """The path as seen from the working directory: directories above it (../) are not judged."""
-    try:
-        return Path(os.path.relpath(path)).parts
-    except ValueError:
-        return path.parts
-
+__all__ = ["go_files", "normalize_argument", "skip_reason"]
 
 def normalize_argument(arg: str) -> str:
     """`./...` and `dir/...` mean the directory, recursively, as for the go command."""
@@ -93,19 +49,17 @@ def _walk(root: Path, settings: RewriteOptions) -> Iterator[Path]:
     globs = bool(settings.include_paths or settings.exclude_paths)
     ignored = _GitIgnored.at(root)
     for directory, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIRECTORIES and not _hidden(d))
+        dirnames[:] = sorted(d for d in dirnames if not skipped_directory(d))
         if ignored is not None:
             dirnames[:] = [d for d in dirnames if not ignored(os.path.join(directory, d), directory=True)]
         parent = Path(directory)  # one parse of the directory; each file's path is made from it
         for name in sorted(filenames):
-            if not name.endswith(".go") or _hidden(name):
-                continue
-            if name.endswith("_test.go") and not settings.include_tests:
+            if name_reason(name, settings) is not None:
                 continue
             path = parent / name
             if ignored is not None and ignored(os.fspath(path)):
                 continue
-            if not globs or _left_out_by_globs(path, settings) is None:
+            if not globs or left_out_by_globs(path, settings) is None:
                 yield path
 
 

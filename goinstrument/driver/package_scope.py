@@ -20,6 +20,7 @@ from typing import NamedTuple
 
 from tree_sitter import Node
 
+from goinstrument.driver import skips
 from goinstrument.engine import behaviour
 from goinstrument.engine.go import buildtags, initorder, rangefunc, runtimenames, syntax
 from goinstrument.engine.imports import read_imports
@@ -282,7 +283,7 @@ def _literal_numbers(directory: Where, names: tuple[str, ...]) -> list[tuple[int
 def _go_files(directory: Where) -> tuple[_GoFile, ...]:
     found = []
     for name, data in _go_sources(directory):
-        if name[0] in "._":
+        if skips.ignored_by_go(name):
             continue
         try:
             if not buildtags.can_build(name, data):
@@ -348,7 +349,7 @@ def package_iterators(directory: Where) -> rangefunc.Iterators:
     range whose expression may hold a literal needs it (a driver skips the call for the others)."""
     files = []
     for name, data in _go_sources(directory):
-        if name[0] in "._":
+        if skips.ignored_by_go(name):
             continue
         root = syntax.parse(data, keep=False).root_node
         files.append((root, rangefunc.iter_names({s.local_name: s.path for s in read_imports(root) if s.name not in ("_", ".")})))

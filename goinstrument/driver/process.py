@@ -1,7 +1,7 @@
 """One file's way from bytes to an Outcome, whatever its origin and whatever is done with it.
 
-Content rules first (UTF-8, generated, build constraints, an import of context
-at all), then everything the pure core needs from disk is resolved into a
+Content rules first (an import of context at all, UTF-8, then skips.py's:
+generated, build constraints), then everything the pure core needs from disk is resolved into a
 `FileInfo` value, the core runs, gofmt re-lays out what the core says it may
 have misaligned, and, unless `verify` is off (`--fast`), the result is checked
 before anything is written, as black checks its own: the output parses, a
@@ -16,13 +16,12 @@ import os
 import re
 
 from goinstrument.backends.protocol import load_backend
-from goinstrument.driver import gofmt, gomod, package_scope
+from goinstrument.driver import gofmt, gomod, package_scope, skips
 from goinstrument.driver.gomod import tracer_for
 from goinstrument.driver.package_scope import package_declarations
 from goinstrument.engine import core, handlers, remove
 from goinstrument.engine.fileinfo import FileInfo, import_name_candidates
 from goinstrument.engine.go import buildtags, initorder, rangefunc, syntax
-from goinstrument.engine.go.generated import is_generated
 from goinstrument.engine.imports import read_imports
 from goinstrument.engine.result import Outcome, Position, Problem, Result, Source
 from goinstrument.options import Action, RewriteOptions
@@ -147,14 +146,12 @@ def _process(source: Source, options: RewriteOptions, check: bool, verify: bool,
     problem = _not_utf8(source.path, src)
     if problem is not None:
         return Outcome(source.path, src, src, problem=problem)
-    reason = skip_reason(source, options)
-    if reason is not None:
-        return Outcome(source.path, src, src, skipped=reason)
     try:
-        if not buildtags.can_build(os.path.basename(source.place), src):
-            return Outcome(source.path, src, src, skipped="build constraint never satisfied")
+        reason = skips.content_reason(source, options)
     except buildtags.ConstraintError as exc:
         return _problem(source, Position(exc.line, exc.col), exc.message)
+    if reason is not None:
+        return Outcome(source.path, src, src, skipped=reason)
     info = file_info(source, options, changed_lines)
     result = rewrite(src, options, info, migrate=not check)
     if result.problem is None and result.changed and verify and not check:
@@ -185,13 +182,6 @@ def identity_note(path: str, info: FileInfo) -> tuple[Problem, ...]:
         return ()
     name, pos = info.context_comparison
     return (Problem(os.path.join(os.path.dirname(path), name), pos, IDENTITY),)
-
-
-def skip_reason(source: Source, options: RewriteOptions) -> str | None:
-    """Why a file's content says to leave it alone (the rules on its bytes; paths are discover's)."""
-    if not options.include_generated and is_generated(source.data):
-        return "generated file"
-    return None
 
 
 def _not_utf8(display: str, src: bytes) -> Problem | None:

@@ -194,7 +194,7 @@ def _plan_file(planner: _Planner) -> list[Plan]:
             if not has_span and new:
                 planner.excluded.append(Finding(planner.info.path, syntax.position(node), planner.span_name(scope.name, scope.type_name), f"excluded ({why})"))
         else:
-            plan = planner.plan(node, scope, scope.qualified)
+            plan = planner.plan(node, scope)
             # No plan: no context, or a `body` rule leaves it alone (a span already there, --min-statements).
             if new:
                 if plan is None or isinstance(plan, rules.Exclusion):
@@ -322,10 +322,11 @@ class _Planner:
         paths = set(getattr(backend, "attribute_imports", ())) if parts[1] or parts[2] else set()
         return paths | (set(getattr(backend, "start_attribute_imports", ())) if parts[1] else set())
 
-    def plan(self, func: Node, scope: _Scope, qualified: str) -> Plan | rules.Exclusion | None:
+    def plan(self, func: Node, scope: _Scope) -> Plan | rules.Exclusion | None:
         """The plan of a function the walk's rules let through; the `body` rule that leaves it alone
         once no span of ours is found; None when it takes no context. `scope.name` as span names
-        write it (Type.Method), `qualified` as the runtime does ((*Type).Method)."""
+        write it (Type.Method), `scope.qualified` as the runtime does ((*Type).Method)."""
+        qualified = scope.qualified
         body = func.child_by_field_name("body")
         ctx = self.context_parameter(func) if body is not None else None
         if body is None or ctx is None:

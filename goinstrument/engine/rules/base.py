@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Literal, NamedTuple, Protocol
 
 from tree_sitter import Node
@@ -29,8 +28,7 @@ class Planner(Protocol):
     def context_declaration(self, func: Node) -> tuple[str, Node] | None: ...
 
 
-@dataclass(frozen=True)
-class Function:
+class Function(NamedTuple):
     """One function as the rules of a stage see it; fields a stage does not know yet keep their defaults."""
 
     node: Node
@@ -38,7 +36,7 @@ class Function:
     name: str = ""  # as the Go runtime names it (scope and later)
     known_as: frozenset[str] = frozenset()  # the names directives may use for it (scope and later)
     included: bool = False  # named by //instrument:include, or written inside a function that is
-    statements: Sequence[Node] = field(default=())  # the body's top-level statements (body)
+    statements: Sequence[Node] = ()  # the body's top-level statements (body)
     context: str = ""  # what a span starts from, when the function names it itself (body)
     request: bool = False  # `context` is a handler's request (--http-handlers)
 
@@ -49,8 +47,7 @@ class Exclusion(NamedTuple):
     changes_behaviour: bool
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     name: str
     stage: Stage
     kind: str
