@@ -4,9 +4,11 @@ each in one place, asked by everything that needs it."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from tree_sitter import Node
 
 from goinstrument.cli import main
 from goinstrument.driver import discover, skips
@@ -39,7 +41,7 @@ SLOW = rules.Rule("slow", "function", "slow", _slow, changes_behaviour=True)
 
 
 @pytest.fixture
-def cli(monkeypatch, capsys):
+def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
     def invoke(cwd: Path, *args: str) -> tuple[int, str, str]:
         monkeypatch.chdir(cwd)
         code = main(["--jobs", "1", "--no-cache", *args])
@@ -49,7 +51,7 @@ def cli(monkeypatch, capsys):
     return invoke
 
 
-def test_a_rule_registered_from_a_test_is_counted_listed_and_explained(tmp_path: Path, cli):
+def test_a_rule_registered_from_a_test_is_counted_listed_and_explained(tmp_path: Path, cli: Callable[..., tuple[int, str, str]]) -> None:
     (tmp_path / "go.mod").write_text("module example.com/m\n\ngo 1.22\n")
     (tmp_path / "shop.go").write_text(SHOP)
     with rules.registered(SLOW, "named to be left alone"):
@@ -70,16 +72,18 @@ def test_a_rule_registered_from_a_test_is_counted_listed_and_explained(tmp_path:
     assert code == 1
 
 
-def test_every_kind_a_rule_counts_has_its_words():
+def test_every_kind_a_rule_counts_has_its_words() -> None:
     counted = {rule.kind for rule in rules.RULES if rule.stage != "compiled" and rule.name != "existing_span"}
     assert counted == set(EXCLUSIONS)
     assert [rule.stage for rule in rules.RULES] == sorted((rule.stage for rule in rules.RULES), key=["compiled", "scope", "function", "body"].index)
 
 
-def _statements(body: str) -> list:
+def _statements(body: str) -> list[Node]:
     src = f"package p\n\nfunc f() {{\n{body}\n}}\n".encode()
     root = syntax.parse(src).root_node
-    return scopes.statement_list(root.named_children[1].child_by_field_name("body"))
+    block = root.named_children[1].child_by_field_name("body")
+    assert block is not None
+    return scopes.statement_list(block)
 
 
 @pytest.mark.parametrize(
@@ -93,11 +97,11 @@ def _statements(body: str) -> list:
         ('ctx, span := tracer.Start(c, "x")\nc := r.Context()', True, False),
     ],
 )
-def test_one_decision_whether_a_body_starts_a_span(body: str, handler: bool, expected: bool):
+def test_one_decision_whether_a_body_starts_a_span(body: str, handler: bool, expected: bool) -> None:
     assert existing_span.starts_span(_statements(body), "r" if handler else "ctx", handler) is expected
 
 
-def test_the_walk_and_a_named_file_follow_the_same_skip_rules(tmp_path: Path, monkeypatch):
+def test_the_walk_and_a_named_file_follow_the_same_skip_rules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     names = ["a.go", "a_test.go", "_b.go", ".c.go", "d.txt", "vendor/v.go", "testdata/t.go", "_x/x.go", ".y/y.go", "sub/s.go", "sub/s_test.go"]
     for name in names:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
