@@ -367,3 +367,15 @@ def test_a_syntax_error_s_position_and_what_is_wrong(tmp_path, cli, name):
     if name in SAME_PLACE:
         gofmt = _gofmt_first_line(tmp_path / f"{name}.go")
         assert gofmt.split(": ", 1)[0] == f"{name}.go:{expected.split(': ', 1)[0]}"
+
+
+def test_check_reports_a_syntax_error_in_a_file_without_a_context(tmp_path, cli):
+    """--check parses every file it is given or walks, whether or not it mentions context (cold trial)."""
+    module(tmp_path, {"ok.go": b'package p\n\nimport "context"\n\nfunc F(ctx context.Context) {\n}\n', "bad.go": (HEAD + "\tx := (1 + 2\n}\n").encode()})
+    code, _, err = cli(tmp_path, "--check", "--no-cache", ".")
+    assert code == 2
+    assert "bad.go:4:13: syntax error: expected ')', found newline; left untouched" in err, err
+    code, _, err = cli(tmp_path, "--check", "--no-cache", "bad.go")
+    assert code == 2 and err.startswith("bad.go:4:13: syntax error:"), err
+    code, _, err = cli(tmp_path, "--check", "--no-cache", "ok.go")  # a run without it never reads it
+    assert code == 1, err

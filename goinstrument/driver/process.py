@@ -143,7 +143,7 @@ def _may_change(src: bytes, options: RewriteOptions) -> bool:
 def _process(source: Source, options: RewriteOptions, check: bool, verify: bool, changed_lines: tuple[tuple[int, int], ...] | None) -> Outcome:
     src = source.data
     if not _may_change(src, options):  # not a skip: there is simply nothing to do
-        return Outcome(source.path, src, src)
+        return Outcome(source.path, src, src, problem=_unusable(source) if check else None)
     problem = _not_utf8(source.path, src)
     if problem is not None:
         return Outcome(source.path, src, src, problem=problem)
@@ -192,6 +192,18 @@ def skip_reason(source: Source, options: RewriteOptions) -> str | None:
     if not options.include_generated and is_generated(source.data):
         return "generated file"
     return None
+
+
+def _unusable(source: Source) -> Problem | None:
+    """Why Go would not read a file that nothing here needs to parse (no context): --check parses
+    every file, so that a syntax error anywhere fails the check, as gofmt -l would; other runs
+    leave such a file unread past its imports (what keeps them close to the cost of reading)."""
+    problem = _not_utf8(source.path, source.data)
+    if problem is not None:
+        return problem
+    root = syntax.parse(source.data, keep=False).root_node
+    error = syntax.first_error(root)
+    return None if error is None else syntax.syntax_problem(source.path, source.data, root, error)
 
 
 def _not_utf8(display: str, src: bytes) -> Problem | None:
