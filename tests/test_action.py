@@ -112,9 +112,10 @@ def test_the_steps_fail_the_pull_request_with_an_annotation(pull_request, tmp_pa
 
 
 @pytest.mark.slow
-def test_the_steps_pass_once_the_spans_are_there(pull_request, tmp_path, wheelhouse):
+def test_the_steps_pass_once_the_spans_are_there(pull_request, tmp_path, wheelhouse, monkeypatch):
     pull_request.goinstrument("more.go")
     pull_request.commit_all("spans for more")
+    monkeypatch.setenv("PIP_USER", "1")  # pip configured for user installs: the action's venv is its own all the same
     proc = run_action(pull_request, tmp_path, {"args": "--tests", "paths": "."}, wheelhouse=wheelhouse)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "::error" not in proc.stdout

@@ -219,6 +219,58 @@ def test_a_file_the_cache_knows_was_skipped_is_still_said_and_counted(tmp_path):
     assert "0 of 2 files changed, 0 spans added, 1 skipped" in second.stderr
 
 
+EXCLUSIONS = """package shop
+
+import "context"
+
+//go:nosplit
+func Fast(ctx context.Context) int {
+	return 1
+}
+"""
+COMPARES = """package shop
+
+import (
+	"context"
+	"testing"
+)
+
+func TestSame(t *testing.T) {
+	var seen context.Context
+	if seen != context.Background() {
+		t.Skip()
+	}
+}
+"""
+
+
+def test_what_v_says_of_a_file_the_cache_knows_is_said_again(tmp_path):
+    """Exclusions and the package's notes, on a hit as on the run that filled the cache (cold trial)."""
+    root = _module(tmp_path / "m", [])
+    (root / "fast.go").write_text(EXCLUSIONS)
+    (root / "same_test.go").write_text(COMPARES)
+    env = {"GOINSTRUMENT_CACHE_DIR": str(tmp_path / "cache")}
+    first = run_cli("-v", ".", cwd=root, env=env, check=0)
+    second = run_cli("-v", ".", cwd=root, env=env, check=0)
+    assert "fast.go:6:1: Fast: excluded (marked //go:nosplit)" in first.stderr.splitlines()
+    assert "same_test.go:10:5: contexts compared by identity here; spans in this package keep ctx" in first.stderr.splitlines()
+    assert second.stderr == first.stderr
+    (root / "fast.go").write_text(EXCLUSIONS.replace("//go:nosplit\n", ""))  # changed: processed, and said, afresh
+    third = run_cli("-v", ".", cwd=root, env=env, check=0)
+    assert "Fast: excluded" not in third.stderr and "1 of 1 file changed" in third.stderr, third.stderr
+
+
+def test_what_v_says_of_a_staged_blob_the_cache_knows_is_said_again(tmp_path):
+    repo = GitRepo.go_module(tmp_path / "repo", {"shop.go": GO_FUNC})
+    repo.write("fast.go", EXCLUSIONS)
+    repo.add("fast.go")
+    env = {"GOINSTRUMENT_CACHE_DIR": str(tmp_path / "cache")}
+    first = run_cli("--staged", "-v", cwd=repo.root, env=env, check=0)
+    again = run_cli("--staged", "-v", cwd=repo.root, env=env, check=0)
+    assert "fast.go:6:1: Fast: excluded (marked //go:nosplit)\n" in first.stderr
+    assert again.stderr == first.stderr
+
+
 def test_a_staged_blob_the_cache_knows_was_skipped_is_still_said(tmp_path):
     repo = GitRepo.go_module(tmp_path / "repo", {"shop.go": GO_FUNC})
     repo.write("gen.go", GENERATED.replace("package p", "package shop"))

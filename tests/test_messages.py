@@ -367,3 +367,12 @@ def test_a_syntax_error_s_position_and_what_is_wrong(tmp_path, cli, name):
     if name in SAME_PLACE:
         gofmt = _gofmt_first_line(tmp_path / f"{name}.go")
         assert gofmt.split(": ", 1)[0] == f"{name}.go:{expected.split(': ', 1)[0]}"
+
+
+def test_a_file_without_a_context_is_not_parsed_even_by_check(tmp_path, cli):
+    """A file that never mentions context is read no further than that, --check included: its
+    syntax error is go build's and gofmt's to report (parsing every file would double --check's
+    time on a whole tree: docs/design.md)."""
+    module(tmp_path, {"ok.go": b'package p\n\nimport "context"\n\nfunc F(ctx context.Context) {\n}\n', "bad.go": (HEAD + "\tx := (1 + 2\n}\n").encode()})
+    code, _, err = cli(tmp_path, "--check", "--no-cache", "bad.go")
+    assert code == 0 and "syntax error" not in err, err

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from goinstrument import __version__
 from goinstrument.driver.fileio import FileError, replace_atomically
+from goinstrument.engine.result import Finding, Position, Problem
 
 
 def cache_dir() -> Path:
@@ -47,14 +48,28 @@ class Cache:
     def lookup(self, key: str, stamp: list[object]) -> tuple[bool, str | None]:
         """(whether the file is known clean with this stamp, the reason it was skipped if it was)."""
         entry = self.entries.get(key)
-        if not isinstance(entry, list) or entry[:-1] != stamp:
+        if not isinstance(entry, list) or entry[:-2] != stamp:
             return False, None
-        reason = entry[-1]
+        reason = entry[-2]
         return True, reason if isinstance(reason, str) else None
 
-    def record(self, key: str, stamp: list[object], skipped: str | None = None) -> None:
-        """The file is clean with this stamp (and, when a rule left it alone, why: -v says so again)."""
-        entry = [*stamp, skipped]
+    def told(self, key: str, path: str) -> tuple[tuple[Finding, ...], tuple[Problem, ...]]:
+        """What -v said of a file known clean (its exclusions, its package's notes), under its `path` of now."""
+        said = self.entries[key][-1]
+        if not isinstance(said, list) or len(said) != 2:
+            return (), ()
+        directory = os.path.dirname(path)
+        excluded = tuple(Finding(path, Position(line, col), name, message) for line, col, name, message in said[0])
+        notes = tuple(Problem(os.path.join(directory, name), Position(line, col), message) for name, line, col, message in said[1])
+        return excluded, notes
+
+    def record(
+        self, key: str, stamp: list[object], skipped: str | None = None, excluded: tuple[Finding, ...] = (), notes: tuple[Problem, ...] = ()
+    ) -> None:
+        """The file is clean with this stamp (and, when a rule left it alone, why, and what -v
+        says of its functions and package: -v says them again on a hit)."""
+        said = [[[f.pos.line, f.pos.col, f.name, f.message] for f in excluded], [[os.path.basename(n.path), n.pos.line, n.pos.col, n.message] for n in notes]]
+        entry = [*stamp, skipped, said if excluded or notes else None]
         if self.entries.get(key) != entry:
             self.entries[key] = entry
             self.dirty = True

@@ -134,6 +134,7 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
         raise TypeError(source)
     cache = Cache(rewrite.cache_key()) if options.use_cache else None
     paths, todo, stamps, cached_skips = [], [], {}, []
+    told: list[tuple[tuple[Finding, ...], tuple[Problem, ...]]] = []  # the cache's, of the files it knows
     stamper = _Stamps(rewrite)
     seen: set[tuple[int, int]] = set()
     roots: dict[str, str] = {}  # each path's root, for the writer
@@ -160,6 +161,7 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
             if known:
                 if reason is not None:  # left alone by a rule last time, and still: -v says so again
                     cached_skips.append((str(path), reason))
+                told.append(cache.told(key, str(path)))  # and what it said of the file's functions
                 continue
         todo.append(path)
     if todo:
@@ -183,6 +185,9 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
     with progress_bar(len(todo), options.progress) as advance:
         dones = batch.run_all(work, todo, options.jobs, lambda path, why: _failed(str(path), why), advance, finish=write)
     summary = Summary(problems=problems, skipped=explicit_skips + cached_skips)
+    for excluded, notes in told:
+        summary.excluded.extend(excluded)
+        summary.notes.extend(n for n in notes if n not in summary.notes)
     stamper.after_writes(written)
     for done in dones:
         summary.add(done)
@@ -191,7 +196,7 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
             stamp = stamps.get(key)
             # Known clean only as it was read: a file saved again while it was processed is not.
             if done.clean is not None and stamp is not None and (done.changed or list(done.clean) == stamp[:2]):
-                cache.record(key, [*done.clean, *stamper.blob(key)], done.skipped)
+                cache.record(key, [*done.clean, *stamper.blob(key)], done.skipped, done.excluded, done.notes)
             else:
                 cache.forget(key)
     summary.files_seen = len(paths) + len(explicit_skips)  # a file named and skipped was seen too
@@ -444,7 +449,8 @@ def run_staged(rewrite: RewriteOptions, options: RunOptions) -> Summary:
         stamps.append([str(file.id), *stamper.staged(package)])
         clean, reason = cache.lookup(_staged_key(place), stamps[-1]) if cache is not None else (False, None)
         if clean:
-            known[id(blob)] = Outcome(blob.path, blob.data, blob.data, skipped=reason)
+            excluded, notes = cache.told(_staged_key(place), blob.path) if cache is not None else ((), ())
+            known[id(blob)] = Outcome(blob.path, blob.data, blob.data, skipped=reason, excluded=excluded, notes=notes)
         else:
             todo.append(blob)
         on_disk = _read_worktree(place, blob.path, summary, os.fspath(index.top)) if write else None
@@ -461,7 +467,7 @@ def run_staged(rewrite: RewriteOptions, options: RunOptions) -> Summary:
     with progress_bar(len(todo), options.progress) as advance:
         results = batch.run_all(work, todo, options.jobs, lambda item, why: _lost(_copy(item), why), advance)
     outcomes: dict[int, Outcome | None] = {**known, **{id(_copy(item)): outcome for item, outcome in zip(todo, results, strict=True)}}
-    records: list[tuple[gitops.StagedFile, Source, list[object], str | None]] = []
+    records: list[tuple[gitops.StagedFile, Source, list[object], Outcome]] = []
     dones: list[tuple[Done, Outcome | None]] = []
     for file, blob, (on_disk, copy), stamp in zip(files, blobs, worktrees, stamps, strict=True):
         staged = outcomes[id(blob)]
@@ -473,7 +479,7 @@ def run_staged(rewrite: RewriteOptions, options: RunOptions) -> Summary:
             continue
         if write and staged.changed:
             stamp = [str(index.stage(file, staged.output)), stamp[1]]
-        records.append((file, blob, stamp[:2], staged.skipped))
+        records.append((file, blob, stamp[:2], staged))
     index.write()  # first: where the index cannot be updated (locked), nothing is written
     added: list[str] = []  # the files that got spans: their modules may lack the requirement
     for file, (done, worktree) in zip(files, dones, strict=True):
@@ -489,8 +495,8 @@ def run_staged(rewrite: RewriteOptions, options: RunOptions) -> Summary:
     if write:
         summary.notices += missing_requirements(added, rewrite)
     if cache is not None:  # the cache is only used by runs that write
-        for file, blob, stamp, skipped in records:  # the packages as the index now holds them
-            cache.record(_staged_key(blob.place), [*stamp, *stamper.staged(index.package(file))[1:]], skipped)
+        for file, blob, stamp, staged in records:  # the packages as the index now holds them
+            cache.record(_staged_key(blob.place), [*stamp, *stamper.staged(index.package(file))[1:]], staged.skipped, staged.excluded, staged.notes)
         cache.save()
     return summary
 

@@ -455,7 +455,8 @@ class _Planner:
         ctx = context.name
         request = None
         if local is not None:  # a handler's context variable is its own, brought along with the request line
-            request = handlers.request_line(body, match, ctx, context.carries, context.local or local, self.facts.src, self.facts.eol)
+            keeps = self.keeps_context(func)
+            request = handlers.request_line(body, match, ctx, context.carries, context.local or local, self.facts.src, self.facts.eol, keeps)
             match = dataclasses.replace(match, ctx_lhs=())
         # The span's context goes on to the body only where it reads it, and the function keeps its own not.
         reads_ctx = not self.keeps_context(func) and scopes.reads(body, ctx.encode(), after_first=True)
@@ -608,8 +609,8 @@ class _Planner:
         taken = self.names_in(func) | {ctx.name}
         taken |= {ctx.local} if ctx.local is not None else set()
         reads_ctx = not ctx.fresh and scopes.reads(body, ctx.name.encode())
-        if ctx.local is not None:  # a handler: the request carries the span's context only if the body reads it
-            ctx = ctx._replace(carries=reads_ctx)
+        if ctx.local is not None:  # a handler: the request carries the span's context only if the body reads it, and may
+            ctx = ctx._replace(carries=reads_ctx and not self.keeps_context(func))
         span = fresh(("span",), taken)
         wanted = self.shape.supported[0] and self.settings.errors != "none"
         err, result_edits = self.error_result(func, body, lambda: taken | {span}) if wanted else (None, ())
@@ -621,7 +622,7 @@ class _Planner:
         paths |= self.attribute_paths(backend, parts)
         if ctx.local is None and self.keeps_context(func):  # its package compares contexts, or it returns one
             reads_ctx = False
-        ctx_lhs = ctx.local if ctx.local is not None and reads_ctx else ctx.name if reads_ctx else "_"
+        ctx_lhs = ctx.local if ctx.local is not None and ctx.carries else ctx.name if reads_ctx and ctx.local is None else "_"
         names = self.styled(Names(ctx_lhs, ctx.name, span, err, self.imports.for_function(func, paths), (), results))
         one_line = body.start_point[0] == body.end_point[0]
         return AddSpan(

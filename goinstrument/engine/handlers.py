@@ -124,12 +124,13 @@ class RequestLine(NamedTuple):
     reason: str | None = None  # why the span is out of date, for --check
 
 
-def request_line(body: Node, match: shape.Match, request: str, carries: bool, local: str, src: bytes, eol: bytes) -> RequestLine:
+def request_line(body: Node, match: shape.Match, request: str, carries: bool, local: str, src: bytes, eol: bytes, keeps: bool = False) -> RequestLine:
     """The `r = r.WithContext(ctx)` line of a handler span of ours (`match`, of the kind `carries`)
-    added where the body now reads `r` after the span's code, removed where it no longer does;
+    added where the body now reads `r` after the span's code, removed where it no longer does or
+    where the request must keep its context (`keeps`: the package compares contexts by identity);
     the context result follows (`_` unless the body reads it; `local`, a fresh name, when it was `_`)."""
     statements = match.statements
-    wanted = scopes.reads(body, request.encode(), skip=len(statements))
+    wanted = not keeps and scopes.reads(body, request.encode(), skip=len(statements))
     if wanted == carries or not statements or not all(errorblock.alone_on_lines(src, s) for s in statements):
         return RequestLine(carries)
     lhs = syntax.text(match.ctx_lhs[0]) if match.ctx_lhs else "_"
@@ -139,7 +140,8 @@ def request_line(body: Node, match: shape.Match, request: str, carries: bool, lo
         edits = [Edit(syntax.line_start(src, last.start_byte), errorblock.next_line(src, last.end_byte), b"")]
         if lhs != "_" and not scopes.reads(body, lhs.encode(), skip=len(statements)):
             edits += [Edit(n.start_byte, n.end_byte, b"_") for n in match.ctx_lhs if n.start_byte < last.start_byte]
-        return RequestLine(carries, tuple(edits), f"{carry_line(request, lhs)} where {request} is not read after")
+        why = "spans in this package keep the request's context" if keeps else f"{request} is not read after"
+        return RequestLine(carries, tuple(edits), f"{carry_line(request, lhs)} where {why}")
     name = local if lhs == "_" else lhs
     edits = [Edit(n.start_byte, n.end_byte, name.encode()) for n in match.ctx_lhs if lhs == "_"]
     edits.append(insert(errorblock.next_line(src, last.end_byte), indent + carry_line(request, name).encode() + eol))
