@@ -17,8 +17,9 @@ from goinstrument.driver.gomod import tracer_for
 from goinstrument.driver.progress import progress_bar
 from goinstrument.engine.result import GitError, IndexDirectory, Outcome, Position, Problem, Source, quote_path
 from goinstrument.options import ChangedSince, FromPaths, Output, RewriteOptions, RunOptions, Staged, Stdin
-from goinstrument.report import formats, linediff
+from goinstrument.report import formats
 from goinstrument.report.base import say
+from goinstrument.report.linediff import file_patch
 from goinstrument.report.summary import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, Summary
 
 if TYPE_CHECKING:
@@ -50,18 +51,6 @@ def _failed(path: str, message: str) -> Outcome:
 def _to_write(outcome: Outcome) -> bool:
     """Whether a worker's outcome still holds bytes the parent is to write (a worker drops them otherwise)."""
     return outcome.output != outcome.source
-
-
-def unified_diff(path: str, before: bytes, after: bytes) -> str:
-    lines = linediff.unified_diff(_lines(before.decode("utf-8")), _lines(after.decode("utf-8")), fromfile=quote_path(f"a/{path}"), tofile=quote_path(f"b/{path}"))
-    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
-
-
-def _lines(text: str) -> list[str]:
-    """Lines as patch sees them: split at \\n only (not at form feeds or U+2028 as str.splitlines does)."""
-    parts = text.split("\n")
-    lines = [part + "\n" for part in parts[:-1]]
-    return [*lines, parts[-1]] if parts[-1] else lines
 
 
 # --- working-tree files -------------------------------------------------------------------------
@@ -311,10 +300,10 @@ def _file_work(
         return outcome  # with its bytes: the parent writes them
     patch = None
     if outcome.changed and output is Output.DIFF:
-        patch = unified_diff(display, outcome.source, outcome.output)
+        patch = file_patch(display, outcome.source, outcome.output)
     elif outcome.changed and output is Output.CHECK and diff:  # a check does not migrate: the diff is a plain run's
         written = process(Source(display, path, data), rewrite, verify=verify)
-        patch = unified_diff(display, written.source, written.output) if written.problem is None and written.changed else None
+        patch = file_patch(display, written.source, written.output) if written.problem is None and written.changed else None
     return outcome.light(diff=patch, clean=None if outcome.changed else _stat(path))
 
 
@@ -491,7 +480,7 @@ def _apply_staged(staged: Outcome, worktree: Outcome | None, output: Output, sum
     if staged.problem is not None:  # its line and column are the staged content's, which the working tree may not hold
         staged = staged._replace(problem=staged.problem._replace(message=f"{staged.problem.message} (the staged content)"))
     if staged.problem is not None or output is not Output.WRITE:
-        diff = unified_diff(staged.path, staged.source, staged.output) if output is Output.DIFF and staged.changed else None
+        diff = file_patch(staged.path, staged.source, staged.output) if output is Output.DIFF and staged.changed else None
         outcome = staged.light(diff=diff)
         _show(output, outcome)
         return outcome

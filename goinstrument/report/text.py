@@ -44,32 +44,28 @@ class Lines:
 def write(ctx: Context, lines: Lines) -> None:
     """The report, item by item as `lines` writes them."""
     summary, run = ctx.summary, ctx.run
-    place = lines.place(ctx)
-    items = lines.items(ctx)
-    if run.verbosity > 0:
-        for path, reason in summary.skipped:
-            print(f"{quote_path(path)}: skipped: {reason}", file=ctx.err)
-        for excluded in summary.excluded:
-            print(excluded.text(), file=ctx.err)
-    if run.verbosity > 0 or ctx.check:
-        for note in summary.notes:  # why spans are as they are: not a finding, no effect on the exit code
-            print(lines.note(note, place), file=items)
-    for error in summary.errors:
-        line = lines.error(error)
-        if line is not None:
-            print(line, file=items)
+    place, items = lines.place(ctx), lines.items(ctx)
+    if run.verbosity > 0:  # every file left alone on purpose, and every function
+        _print([f"{quote_path(path)}: skipped: {reason}" for path, reason in summary.skipped], ctx.err)
+        _print([excluded.text() for excluded in summary.excluded], ctx.err)
+    if run.verbosity > 0 or ctx.check:  # why spans are as they are: not a finding, no effect on the exit code
+        _print([lines.note(note, place) for note in summary.notes], items)
+    _print([line for error in summary.errors for line in [lines.error(error)] if line is not None], items)
     if ctx.check:
         # Under a --fail-under that passes, the findings do not fail the run: warnings, not errors.
         level = "warning" if run.fail_under is not None and not ctx.below else "error"
-        for finding in summary.findings:  # with --diff, stdout is the patch's
-            print(lines.finding(finding, place, level), file=ctx.err if run.diff else ctx.out)
-    for problem in summary.problems:
-        print(lines.problem(problem, place), file=items)
-    for warning in summary.warnings:
-        print(lines.warning(warning, place), file=items)
+        # With --diff, stdout is the patch's.
+        _print([lines.finding(finding, place, level) for finding in summary.findings], ctx.err if run.diff else ctx.out)
+    _print([lines.problem(problem, place) for problem in summary.problems], items)
+    _print([lines.warning(warning, place) for warning in summary.warnings], items)
     if ctx.check and run.coverage and not summary.errors:
         print(coverage_table(summary, place), file=ctx.out)
     lines.closing(ctx, place)
+
+
+def _print(lines: list[str], stream: TextIO) -> None:
+    for line in lines:
+        print(line, file=stream)
 
 
 def render(ctx: Context) -> None:
