@@ -18,15 +18,13 @@ from goinstrument.driver.progress import progress_bar
 from goinstrument.engine.result import GitError, IndexDirectory, Outcome, Position, Problem, Source, quote_path
 from goinstrument.options import ChangedSince, FromPaths, Output, RewriteOptions, RunOptions, Staged, Stdin
 from goinstrument.report import formats
-from goinstrument.report.base import say
 from goinstrument.report.linediff import file_patch
-from goinstrument.report.summary import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, Summary
+from goinstrument.report.summary import EXIT_ERROR as EXIT_ERROR  # the report's; cli keeps its own copy
+from goinstrument.report.summary import EXIT_OK as EXIT_OK
+from goinstrument.report.summary import Summary
 
 if TYPE_CHECKING:
     from goinstrument.driver import git as gitops
-
-__all__ = ["EXIT_ERROR", "EXIT_FINDINGS", "EXIT_OK", "run", "say"]  # the exit codes and `say` are the report's
-
 
 def run(rewrite: RewriteOptions, options: RunOptions) -> int:
     """Run as the options say; the exit code."""

@@ -96,9 +96,6 @@ class Problem(NamedTuple):
         return f"{quote_path(self.path)}:{self.pos.line}:{self.pos.col}: {self.message}"
 
 
-NO_SPAN = "no span"  # a finding's message for a function without a span (the default)
-
-
 # Why a function without a span is left alone, by kind: the key JSON uses, and the words the
 # coverage line and -v use.
 EXCLUSIONS = {
