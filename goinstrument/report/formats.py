@@ -5,6 +5,7 @@ and nothing else about a format: a new format is a module with a `render(Context
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,7 +13,6 @@ from pathlib import Path
 from typing import TextIO
 
 from goinstrument.options import RewriteOptions, RunOptions
-from goinstrument.report import github, jsondoc, sarif, text
 from goinstrument.report.base import Context, below_threshold, coverage_line, mode, say
 from goinstrument.report.summary import EXIT_ERROR, Summary
 
@@ -30,13 +30,24 @@ class OutputFormat:
 
 DEFAULT = "text"
 
+
+def _module(name: str) -> Callable[[Context], None]:
+    """The `render` of the module `name`, imported when a run reports in its format: a hook's run
+    loads its own format's module only (text: not json, not SARIF's)."""
+
+    def render(ctx: Context) -> None:
+        importlib.import_module(name).render(ctx)
+
+    return render
+
+
 FORMATS: dict[str, OutputFormat] = {
     f.name: f
     for f in (
-        OutputFormat("text", text.render, progress=True, shares_stdout=True),
-        OutputFormat("json", jsondoc.render, document=True, closing=False),
-        OutputFormat("github", github.render),
-        OutputFormat("sarif", sarif.render, check_only=True, document=True),  # SARIF 2.1.0, for GitHub code scanning
+        OutputFormat("text", _module("goinstrument.report.text"), progress=True, shares_stdout=True),
+        OutputFormat("json", _module("goinstrument.report.jsondoc"), document=True, closing=False),
+        OutputFormat("github", _module("goinstrument.report.github")),
+        OutputFormat("sarif", _module("goinstrument.report.sarif"), check_only=True, document=True),  # SARIF 2.1.0, for GitHub code scanning
     )
 }
 
