@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from typing import NoReturn
 
     from goinstrument.options import InstallHook, Invocation, RewriteOptions, Source
+    from goinstrument.report.formats import OutputFormat
 
 # What a run imports is what it uses (a hook's run is mostly start-up): `--version` imports
 # nothing more, argparse is loaded only for an argv the fast path below does not take, and the
@@ -63,7 +64,8 @@ class UsageError(Exception):
 def parser() -> argparse.ArgumentParser:
     import argparse
 
-    from goinstrument.options import Format, settings
+    from goinstrument.options import settings
+    from goinstrument.report.formats import DEFAULT, FORMATS
 
     class _Parser(argparse.ArgumentParser):
         """argparse's own errors (an unknown flag, a bad value) are usage errors like ours: one line, no usage block."""
@@ -97,7 +99,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--staged", action="store_true", help="git-hook mode: instrument staged files in the index and in the working tree")
     p.add_argument("--install-hook", action="store_true", help="write git pre-commit and pre-merge-commit hooks running goinstrument --staged, and do nothing else")
     p.add_argument("--force", action="store_true", help="with --install-hook: keep a hook goinstrument did not write and run it after goinstrument's")
-    p.add_argument("--format", choices=[f.value for f in Format], default="text", help="how findings and errors are printed (sarif: with --check)")
+    p.add_argument("--format", choices=list(FORMATS), default=DEFAULT, help="how findings and errors are printed (sarif: with --check)")
     p.add_argument("--coverage", action="store_true", help="also print coverage per package (implies --check)")
     p.add_argument("--fail-under", type=_percent, metavar="PCT", help="exit 1 only when coverage is below PCT percent (implies --check)")
     p.add_argument("--jobs", type=int, default=0, metavar="N", help="worker processes; default: number of CPUs")
@@ -207,13 +209,14 @@ def _check_combinations(args: argparse.Namespace, argv: Sequence[str]) -> None:
         raise UsageError("--force goes with --install-hook")
     if args.remove and (args.check or args.staged):
         raise UsageError("--remove goes with a plain run or --diff, not --check, --staged or --install-hook")
-    if args.format == "json" and args.diff:
-        raise UsageError("--diff prints a patch; --format json goes with a plain run or --check")
+    fmt = _format(args)
+    if fmt.document and not fmt.check_only and args.diff:
+        raise UsageError(f"--diff prints a patch; --format {fmt.name} goes with a plain run or --check")
     if args.check and args.diff and args.staged:
         raise UsageError("--check --diff goes with paths or --changed-since, not --staged (the hook's --diff shows the staged patch)")
-    if args.check and args.diff and args.format != "text":
+    if args.check and args.diff and not fmt.shares_stdout:
         raise UsageError(f"--check --diff prints findings and a patch as text; --format {args.format} goes with --check alone")
-    if args.list and (args.check or args.diff or args.format != "text"):
+    if args.list and (args.check or args.diff or not fmt.shares_stdout):
         raise UsageError("-l prints the names of the files a run would change; not with --check, --diff or --format")
     _check_stdin(args)
     from goinstrument.driver.discover import normalize_argument
@@ -221,6 +224,13 @@ def _check_combinations(args: argparse.Namespace, argv: Sequence[str]) -> None:
     missing = [arg for arg in args.paths if arg != STDIN and not os.path.lexists(normalize_argument(arg))]
     if missing:  # a typo must not pass for a run over nothing (a dangling link is the batch's problem)
         raise UsageError(f"no such file or directory: {', '.join(missing)}")
+
+
+def _format(args: argparse.Namespace) -> OutputFormat:
+    """The output format --format names (its row in report.formats' table)."""
+    from goinstrument.report.formats import FORMATS
+
+    return FORMATS[args.format]
 
 
 def _check_stdin(args: argparse.Namespace) -> None:
@@ -234,7 +244,7 @@ def _check_stdin(args: argparse.Namespace) -> None:
         raise UsageError("- (stdin) does not go with --staged or --changed-since")
     if args.list or (args.check and args.diff):
         raise UsageError("- (stdin) does not go with -l or --check --diff")
-    if args.format != "text" and not args.check:
+    if not _format(args).shares_stdout and not args.check:
         raise UsageError(f"with -, stdout carries the code: --format {args.format} goes with --check")
 
 
@@ -260,8 +270,8 @@ def _check_measuring(args: argparse.Namespace) -> None:
             raise UsageError("--new-from-rev narrows what --check reports; add --check")
         if not args.new_from_rev:
             raise UsageError("--new-from-rev needs a revision (a branch, tag or commit)")
-    if args.format == "sarif" and not (args.check or measuring):
-        raise UsageError("--format sarif reports what --check finds; add --check")
+    if _format(args).check_only and not (args.check or measuring):
+        raise UsageError(f"--format {args.format} reports what --check finds; add --check")
 
 
 def _percent(text: str) -> float:
@@ -283,7 +293,7 @@ def build(argv: Sequence[str] | None, cwd: Path) -> Invocation:
     args = parse(argv)
     _check_combinations(args, argv)
     _check_measuring(args)
-    from goinstrument.options import Format, InstallHook, Output, Run, RunOptions
+    from goinstrument.options import InstallHook, Output, Run, RunOptions
 
     if args.install_hook:
         return InstallHook(force=args.force)
@@ -298,12 +308,12 @@ def build(argv: Sequence[str] | None, cwd: Path) -> Invocation:
         coverage=args.coverage,
         fail_under=args.fail_under,
         source=_source(args),
-        format=Format(args.format),
+        format=args.format,
         jobs=args.jobs,
         use_cache=not args.no_cache and output is Output.WRITE and args.paths != [STDIN],
         verbosity=-1 if args.quiet else 1 if args.verbose else 0,
         verify=not args.fast,
-        progress=not args.quiet and args.format == Format.TEXT.value and _stderr_is_a_terminal(),
+        progress=not args.quiet and _format(args).progress and _stderr_is_a_terminal(),
         diff=check and args.diff,
     )
     return Run(rewrite, run)
@@ -458,8 +468,8 @@ def _stdout_closed() -> int:
 
 def _install_hook(invocation: InstallHook) -> int:
     from goinstrument.driver import hook
-    from goinstrument.driver.run import say
     from goinstrument.engine.result import GitError
+    from goinstrument.report.base import say
 
     try:
         for line in hook.install_hook(Path.cwd(), force=invocation.force).splitlines():

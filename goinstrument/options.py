@@ -373,13 +373,6 @@ class Output(enum.Enum):
     LIST = "list"  # write nothing; print the name of each file a run would change (-l)
 
 
-class Format(enum.Enum):
-    TEXT = "text"
-    JSON = "json"
-    GITHUB = "github"
-    SARIF = "sarif"  # SARIF 2.1.0, for GitHub code scanning; with --check only
-
-
 @dataclass(frozen=True)
 class FromPaths:
     """Files and directories named on the command line (default ".")."""
@@ -416,7 +409,7 @@ Source = FromPaths | ChangedSince | Staged | Stdin
 class RunOptions:
     output: Output = Output.WRITE
     source: Source = FromPaths()
-    format: Format = Format.TEXT
+    format: str = "text"  # an output format: a name in report.formats.FORMATS
     # Coverage (--check): a table per package (--coverage), and the percentage below which the
     # run fails (--fail-under). Run options, not settings: a threshold belongs to the CI job.
     coverage: bool = False

@@ -16,9 +16,12 @@ from conftest import run_cli
 
 from goinstrument.engine.core import instrument
 from goinstrument.engine.fileinfo import FileInfo
-from goinstrument.engine.result import Finding, Position, Summary
-from goinstrument.options import Format, RewriteOptions
-from goinstrument.report.text import as_json, finding_line
+from goinstrument.engine.result import Finding, Kind, Position
+from goinstrument.options import RewriteOptions
+from goinstrument.report.github import Annotations
+from goinstrument.report.jsondoc import as_json
+from goinstrument.report.summary import Summary
+from goinstrument.report.text import Lines
 
 HEADER = (
     'package p\n\nimport (\n\t"context"\n\t"errors"\n\n\t"go.opentelemetry.io/otel"\n\t"go.opentelemetry.io/otel/codes"\n'
@@ -71,9 +74,9 @@ def test_a_missing_span_keeps_its_message():
 
 
 def test_reports_carry_the_message():
-    stale = Finding("a.go", Position(5, 1), "T.M", 'span is out of date (name "Old")')
-    assert finding_line(stale, Format.TEXT) == 'a.go:5:1: T.M: span is out of date (name "Old")'
-    assert finding_line(stale, Format.GITHUB) == '::error file=a.go,line=5,col=1,title=goinstrument::T.M: span is out of date (name "Old")'
+    stale = Finding("a.go", Position(5, 1), "T.M", 'span is out of date (name "Old")', Kind.STALE)
+    assert Lines().finding(stale, str, "error") == 'a.go:5:1: T.M: span is out of date (name "Old")'
+    assert Annotations().finding(stale, str, "error") == '::error file=a.go,line=5,col=1,title=goinstrument::T.M: span is out of date (name "Old")'
     found = json.loads(as_json(Summary(findings=[stale, Finding("b.go", Position(1, 1), "F")]), "check"))["findings"]
     assert [(f["function"], f["message"]) for f in found] == [("T.M", 'span is out of date (name "Old")'), ("F", "no span")]
 

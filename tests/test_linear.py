@@ -17,11 +17,12 @@ from typing import NamedTuple
 
 import pytest
 
-from goinstrument.driver.run import _lines, unified_diff
 from goinstrument.engine.edits import DisjointRanges, Edit, Ranges
 from goinstrument.engine.go.linedirectives import numbering
 from goinstrument.engine.plan import Lines, render
 from goinstrument.report import linediff
+from goinstrument.report.linediff import file_patch as unified_diff
+from goinstrument.report.linediff import patch_lines as _lines
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 PAIRS = sorted((p, p.with_name(p.name.replace(".input.go", ".golden.go"))) for d in ("golden", "remove") for p in (FIXTURES / d).glob("*.input.go"))

@@ -204,15 +204,16 @@ def test_diff_is_printed_as_each_result_arrives_in_order(tmp_path, monkeypatch, 
 
 
 def test_results_arriving_out_of_order_are_shown_in_the_items_order():
-    from goinstrument.driver.run import Done, _InOrder
+    from goinstrument.driver.run import _InOrder
+    from goinstrument.engine.result import Outcome
 
     shown: list[str] = []
     in_order = _InOrder([Path("a.go"), Path("b.go"), Path("c.go")], lambda done: shown.append(done.path))
-    in_order(Done("b.go"))
+    in_order(Outcome("b.go"))
     assert shown == []
-    in_order(Done("c.go"))
+    in_order(Outcome("c.go"))
     assert shown == []
-    in_order(Done("a.go"))
+    in_order(Outcome("a.go"))
     assert shown == ["a.go", "b.go", "c.go"]
 
 

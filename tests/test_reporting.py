@@ -402,12 +402,13 @@ def test_sarif_of_a_clean_run_and_of_a_git_error_are_valid(repo):
     assert_valid_sarif(failed)
 
 
-def test_a_finding_that_is_not_a_missing_span_is_a_stale_span():
-    from goinstrument.engine.result import Coverage, Finding, Position, Summary
+def test_a_finding_of_kind_stale_is_a_stale_span():
+    from goinstrument.engine.result import Coverage, Finding, Kind, Position
     from goinstrument.report import sarif
+    from goinstrument.report.summary import Summary
 
     summary = Summary(
-        findings=[Finding("a.go", Position(3, 1), "F"), Finding("a.go", Position(9, 1), "G", 'span is out of date (name "Old")')],
+        findings=[Finding("a.go", Position(3, 1), "F"), Finding("a.go", Position(9, 1), "G", 'span is out of date (name "Old")', Kind.STALE)],
         coverage={".": Coverage(2, 1, 0)},
     )
     log = sarif.log(summary, str)

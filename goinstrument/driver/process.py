@@ -111,7 +111,7 @@ def process(
 
 
 def _problem(source: Source, pos: Position, message: str) -> Outcome:
-    return Outcome(source.path, source.data, source.data, problem=Problem(source.path, pos, message))
+    return Outcome.failed(source.path, Problem(source.path, pos, message), source.data)
 
 
 def same_outcome(a: Source, b: Source, options: RewriteOptions) -> bool:
@@ -142,35 +142,23 @@ def _may_change(src: bytes, options: RewriteOptions) -> bool:
 def _process(source: Source, options: RewriteOptions, check: bool, verify: bool, changed_lines: tuple[tuple[int, int], ...] | None) -> Outcome:
     src = source.data
     if not _may_change(src, options):  # not a skip: there is simply nothing to do
-        return Outcome(source.path, src, src)
+        return Outcome.done(source.path, src)
     problem = _not_utf8(source.path, src)
     if problem is not None:
-        return Outcome(source.path, src, src, problem=problem)
+        return Outcome.failed(source.path, problem, src)
     try:
         reason = skips.content_reason(source, options)
     except buildtags.ConstraintError as exc:
         return _problem(source, Position(exc.line, exc.col), exc.message)
     if reason is not None:
-        return Outcome(source.path, src, src, skipped=reason)
+        return Outcome.skip(source.path, reason, src)
     info = file_info(source, options, changed_lines)
     result = rewrite(src, options, info, migrate=not check)
     if result.problem is None and result.changed and verify and not check:
         failure = stability_failure(result, options, info)
         if failure is not None:
             return _problem(source, failure[0], f"internal check failed: {failure[1]}; left untouched, please report it")
-    return Outcome(
-        source.path,
-        src,
-        result.output if result.problem is None else src,
-        result.findings,
-        result.problem,
-        spans_added=result.spans_added,
-        spans_removed=result.spans_removed,
-        coverage=result.coverage,
-        excluded=result.excluded,
-        notes=identity_note(source.path, info) if result.coverage.functions else (),
-        spans_updated=result.spans_updated,
-    )
+    return Outcome.done(source.path, src, result, identity_note(source.path, info) if result.coverage.functions else ())
 
 
 IDENTITY = "contexts compared by identity here; spans in this package keep ctx"

@@ -4,11 +4,10 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from goinstrument.driver import batch
 from goinstrument.driver.cache import Cache
@@ -16,95 +15,40 @@ from goinstrument.driver.discover import go_files, normalize_argument, skip_reas
 from goinstrument.driver.fileio import CHANGED, OUTSIDE, READ_ONLY, FileError, inside, read_source, replace_atomically, writable, write_stdout
 from goinstrument.driver.gomod import tracer_for
 from goinstrument.driver.progress import progress_bar
-from goinstrument.engine import result
-from goinstrument.engine.result import Finding, GitError, IndexDirectory, Outcome, Position, Problem, Source, Summary, quote_path
-from goinstrument.options import Action, ChangedSince, Format, FromPaths, Output, RewriteOptions, RunOptions, Staged, Stdin
-from goinstrument.report import linediff
+from goinstrument.engine.result import Finding, GitError, IndexDirectory, Outcome, Position, Problem, Source, quote_path
+from goinstrument.options import ChangedSince, FromPaths, Output, RewriteOptions, RunOptions, Staged, Stdin
+from goinstrument.report import formats
+from goinstrument.report.linediff import file_patch
+from goinstrument.report.summary import EXIT_ERROR as EXIT_ERROR  # the report's; cli keeps its own copy
+from goinstrument.report.summary import EXIT_OK as EXIT_OK
+from goinstrument.report.summary import Summary
 
 if TYPE_CHECKING:
     from goinstrument.driver import git as gitops
-
-EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-
 
 def run(rewrite: RewriteOptions, options: RunOptions) -> int:
     """Run as the options say; the exit code."""
     if isinstance(options.source, Stdin):
         from goinstrument.driver.stdin import run_stdin
 
-        return _finish(run_stdin(rewrite, options), rewrite, options)
+        return formats.finish(run_stdin(rewrite, options), rewrite, options)
     try:
         summary = run_staged(rewrite, options) if isinstance(options.source, Staged) else run_files(rewrite, options)
     except GitError as exc:
         summary = Summary(errors=[str(exc)])  # reported in the run's format: an ::error line, a JSON problem...
-    return _finish(summary, rewrite, options)
-
-
-def say(message: str) -> None:
-    """A message of the tool's own on stderr (the command line's too)."""
-    print(f"goinstrument: {message}", file=sys.stderr)
+    return formats.finish(summary, rewrite, options)
 
 
 # --- what one file's outcome did --------------------------------------------------------------
 
 
-class Done(NamedTuple):
-    """What one file's Outcome means for the run, made in a worker: no bytes travel back but a
-    changed file's (`write`), which the parent writes, so that a worker has no effect on disk and
-    an item a dead worker lost can simply be run again."""
-
-    path: str
-    changed: bool = False
-    findings: tuple[Finding, ...] = ()
-    problem: Problem | None = None
-    skipped: str | None = None
-    spans_added: int = 0
-    spans_removed: int = 0
-    diff: str | None = None
-    clean: tuple[int, int] | None = None  # (mtime_ns, size) of a file now in its final state
-    coverage: result.Coverage = result.Coverage()
-    write: tuple[bytes, bytes] | None = None  # (what the file held, what it is to hold) with Output.WRITE
-    excluded: tuple[Finding, ...] = ()
-    notes: tuple[Problem, ...] = ()
-    spans_updated: int = 0
+def _failed(path: str, message: str) -> Outcome:
+    return Outcome.failed(path, Problem(path, Position(1, 1), message))
 
 
-def _done(
-    outcome: Outcome, *, diff: str | None = None, clean: tuple[int, int] | None = None, write: tuple[bytes, bytes] | None = None
-) -> Done:
-    """The Outcome without its bytes, with what the worker made of it."""
-    return Done(
-        outcome.path,
-        outcome.changed,
-        outcome.findings,
-        outcome.problem,
-        outcome.skipped,
-        outcome.spans_added,
-        outcome.spans_removed,
-        diff,
-        clean,
-        outcome.coverage,
-        write,
-        outcome.excluded,
-        outcome.notes,
-        outcome.spans_updated,
-    )
-
-
-def _failed(path: str, message: str) -> Done:
-    return Done(path, problem=Problem(path, Position(1, 1), message))
-
-
-def unified_diff(path: str, before: bytes, after: bytes) -> str:
-    lines = linediff.unified_diff(_lines(before.decode("utf-8")), _lines(after.decode("utf-8")), fromfile=quote_path(f"a/{path}"), tofile=quote_path(f"b/{path}"))
-    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
-
-
-def _lines(text: str) -> list[str]:
-    """Lines as patch sees them: split at \\n only (not at form feeds or U+2028 as str.splitlines does)."""
-    parts = text.split("\n")
-    lines = [part + "\n" for part in parts[:-1]]
-    return [*lines, parts[-1]] if parts[-1] else lines
+def _to_write(outcome: Outcome) -> bool:
+    """Whether a worker's outcome still holds bytes the parent is to write (a worker drops them otherwise)."""
+    return outcome.output != outcome.source
 
 
 # --- working-tree files -------------------------------------------------------------------------
@@ -112,99 +56,135 @@ def _lines(text: str) -> list[str]:
 
 def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
     """The files named by paths or changed since a revision; their diffs on stdout with Output.DIFF."""
-    source = options.source
     problems: list[Problem] = []
     explicit_skips: list[tuple[str, str]] = []
-    found: Iterable[tuple[Path, str]]  # each file, and the resolved directory it may be written in
-    lines: dict[Path, gitops.LineRanges] | None = None
-    if isinstance(source, ChangedSince):
-        from goinstrument.driver import git as gitops
-
-        named = [Path(p) for p in source.paths]
-        if source.new_code_only:
-            lines = {_relative(p): ranges for p, ranges in gitops.changed_go_lines(Path.cwd(), source.rev, named).items()}
-            changed = list(lines)
-        else:
-            changed = gitops.changed_go_files(Path.cwd(), source.rev, named)
-        top = os.fspath(gitops.worktree_top(Path.cwd()))
-        found = [(_relative(p), top) for p in changed if skip_reason(p, rewrite) is None]
-    elif isinstance(source, FromPaths):
-        found = ((path, root) for arg in source.paths for root in [_write_root(arg)] for path in go_files([arg], rewrite, problems, explicit_skips))
-    else:
-        raise TypeError(source)
-    cache = Cache(rewrite.cache_key()) if options.use_cache else None
-    paths, todo, stamps, cached_skips = [], [], {}, []
-    told: list[tuple[tuple[Finding, ...], tuple[Problem, ...]]] = []  # the cache's, of the files it knows
-    stamper = _Stamps(rewrite)
-    seen: set[tuple[int, int]] = set()
-    roots: dict[str, str] = {}  # each path's root, for the writer
-    resolved = _Resolved()
+    found, lines = _found(options.source, rewrite, problems, explicit_skips)
+    chosen = _Chosen(rewrite, Cache(rewrite.cache_key()) if options.use_cache else None)
     for path, root in found:
-        if not inside(resolved.path(path), root):
+        if not chosen.take(path, root):
             explicit_skips.append((str(path), OUTSIDE))
-            continue
+    if chosen.todo:
+        import goinstrument.driver.process  # noqa: F401 - loaded once here, before the workers fork
+    work = partial(_file_work, rewrite=rewrite, output=options.output, verify=options.verify, lines=lines, diff=options.diff)
+    writer = _Writer(work, chosen.roots, _InOrder(chosen.todo, partial(_show, options.output)))
+    with progress_bar(len(chosen.todo), options.progress) as advance:
+        outcomes = batch.run_all(work, chosen.todo, options.jobs, lambda path, why: _failed(str(path), why), advance, finish=writer)
+    summary = Summary(problems=problems, skipped=explicit_skips + chosen.cached_skips)
+    for excluded, notes in chosen.told:
+        summary.excluded.extend(excluded)
+        summary.notes.extend(n for n in notes if n not in summary.notes)
+    chosen.stamper.after_writes(writer.written)
+    for outcome in outcomes:
+        summary.add(outcome)
+        chosen.remember(outcome)
+    summary.files_seen = len(chosen.paths) + len(explicit_skips)  # a file named and skipped was seen too
+    if chosen.cache is not None:
+        chosen.cache.save()
+    if options.output is Output.WRITE:
+        summary.notices += missing_requirements([o.path for o in outcomes if o.spans_added and o.changed], rewrite)
+    return summary
+
+
+def _found(
+    source: object, rewrite: RewriteOptions, problems: list[Problem], explicit_skips: list[tuple[str, str]]
+) -> tuple[Iterable[tuple[Path, str]], dict[Path, gitops.LineRanges] | None]:
+    """Each file of the run's source, and the resolved directory it may be written in; with
+    --new-from-rev, the lines changed in each. Files named and skipped go to `explicit_skips`."""
+    if isinstance(source, FromPaths):
+        found = ((path, root) for arg in source.paths for root in [_write_root(arg)] for path in go_files([arg], rewrite, problems, explicit_skips))
+        return found, None
+    if not isinstance(source, ChangedSince):
+        raise TypeError(source)
+    from goinstrument.driver import git as gitops
+
+    named = [Path(p) for p in source.paths]
+    lines = None
+    if source.new_code_only:
+        lines = {_relative(p): ranges for p, ranges in gitops.changed_go_lines(Path.cwd(), source.rev, named).items()}
+        changed = list(lines)
+    else:
+        changed = gitops.changed_go_files(Path.cwd(), source.rev, named)
+    top = os.fspath(gitops.worktree_top(Path.cwd()))
+    return [(_relative(p), top) for p in changed if skip_reason(p, rewrite) is None], lines
+
+
+class _Chosen:
+    """The files a run processes: each once, inside its root, and not known clean by the cache."""
+
+    def __init__(self, rewrite: RewriteOptions, cache: Cache | None) -> None:
+        self.cache = cache
+        self.stamper = _Stamps(rewrite)
+        self.paths: list[Path] = []  # every file of the run
+        self.todo: list[Path] = []  # those to process
+        self.stamps: dict[str, list[object] | None] = {}
+        self.cached_skips: list[tuple[str, str]] = []
+        self.roots: dict[str, str] = {}  # each path's root, for the writer
+        self.seen: set[tuple[int, int]] = set()
+        self.resolved = _Resolved()
+        self.told: list[tuple[tuple[Finding, ...], tuple[Problem, ...]]] = []  # the cache's, of the files it knows
+
+    def take(self, path: Path, root: str) -> bool:
+        """Count `path` in; False when it lies outside `root` (through a link)."""
+        if not inside(self.resolved.path(path), root):
+            return False
         try:
             stat: os.stat_result | None = os.stat(path)
         except OSError:
             stat = None  # the worker reports it
         if stat is not None:
             # One file reached twice (a/x.go and ./x.go, a link to it) is processed once, under its first name.
-            if (stat.st_dev, stat.st_ino) in seen:
-                continue
-            seen.add((stat.st_dev, stat.st_ino))
-        paths.append(path)
-        roots[str(path)] = root
+            if (stat.st_dev, stat.st_ino) in self.seen:
+                return True
+            self.seen.add((stat.st_dev, stat.st_ino))
+        self.paths.append(path)
+        self.roots[str(path)] = root
+        if not self._known(path, stat):
+            self.todo.append(path)
+        return True
+
+    def _known(self, path: Path, stat: os.stat_result | None) -> bool:
+        """Whether the cache knows the file as it is now: clean, or left alone by a rule (which -v says again)."""
+        if self.cache is None:
+            return False
         key = os.path.abspath(path)
-        if cache is not None:
-            stamp = stamps[key] = stamper.file(key, stat)
-            known, reason = cache.lookup(key, stamp) if stamp is not None else (False, None)
-            if known:
-                if reason is not None:  # left alone by a rule last time, and still: -v says so again
-                    cached_skips.append((str(path), reason))
-                told.append(cache.told(key, str(path)))  # and what it said of the file's functions
-                continue
-        todo.append(path)
-    if todo:
-        import goinstrument.driver.process  # noqa: F401 - loaded once here, before the workers fork
-    work = partial(_file_work, rewrite=rewrite, output=options.output, verify=options.verify, lines=lines, diff=options.diff)
-    written: set[str] = set()  # the directories of the files written
-    shown = _InOrder(todo, partial(_show, options.output))
+        stamp = self.stamps[key] = self.stamper.file(key, stat)
+        known, reason = self.cache.lookup(key, stamp) if stamp is not None else (False, None)
+        if known:
+            if reason is not None:  # left alone by a rule last time, and still: -v says so again
+                self.cached_skips.append((str(path), reason))
+            self.told.append(self.cache.told(key, str(path)))  # and what it said of the file's functions
+        return known
 
-    def write(done: Done) -> Done:
-        """Each changed file is written as its result arrives, while the workers go on. A file
-        saved meanwhile (by an editor) is processed again, here, once; saved again, it is reported.
-        A diff (or -l's name) is printed as soon as its file and all before it are done."""
-        if done.write is None:
-            return shown(done)
-        written.add(os.path.dirname(os.path.abspath(done.path)))
-        result = _write(done, roots[done.path])
+    def remember(self, outcome: Outcome) -> None:
+        """Record a processed file in the cache, or forget it. Known clean only as it was read: a
+        file saved again while it was processed is not."""
+        if self.cache is None:
+            return
+        key = os.path.abspath(outcome.path)
+        stamp = self.stamps.get(key)
+        if outcome.clean is not None and stamp is not None and (outcome.changed or list(outcome.clean) == stamp[:2]):
+            self.cache.record(key, [*outcome.clean, *self.stamper.blob(key)], outcome.skipped, outcome.excluded, outcome.notes)
+        else:
+            self.cache.forget(key)
+
+
+class _Writer:
+    """Each changed file is written as its outcome arrives, while the workers go on. A file
+    saved meanwhile (by an editor) is processed again, here, once; saved again, it is reported.
+    A diff (or -l's name) is printed as soon as its file and all before it are done."""
+
+    def __init__(self, work: Callable[[Path], Outcome], roots: dict[str, str], shown: _InOrder) -> None:
+        self.work, self.roots, self.shown = work, roots, shown
+        self.written: set[str] = set()  # the directories of the files written
+
+    def __call__(self, outcome: Outcome) -> Outcome:
+        if not _to_write(outcome):
+            return self.shown(outcome)
+        self.written.add(os.path.dirname(os.path.abspath(outcome.path)))
+        result = _write(outcome, self.roots[outcome.path])
         if result.problem is not None and result.problem.message == CHANGED:
-            result = _write(work(Path(done.path)), roots[done.path])
+            result = _write(self.work(Path(outcome.path)), self.roots[outcome.path])
         return result
-
-    with progress_bar(len(todo), options.progress) as advance:
-        dones = batch.run_all(work, todo, options.jobs, lambda path, why: _failed(str(path), why), advance, finish=write)
-    summary = Summary(problems=problems, skipped=explicit_skips + cached_skips)
-    for excluded, notes in told:
-        summary.excluded.extend(excluded)
-        summary.notes.extend(n for n in notes if n not in summary.notes)
-    stamper.after_writes(written)
-    for done in dones:
-        summary.add(done)
-        if cache is not None:
-            key = os.path.abspath(done.path)
-            stamp = stamps.get(key)
-            # Known clean only as it was read: a file saved again while it was processed is not.
-            if done.clean is not None and stamp is not None and (done.changed or list(done.clean) == stamp[:2]):
-                cache.record(key, [*done.clean, *stamper.blob(key)], done.skipped, done.excluded, done.notes)
-            else:
-                cache.forget(key)
-    summary.files_seen = len(paths) + len(explicit_skips)  # a file named and skipped was seen too
-    if cache is not None:
-        cache.save()
-    if options.output is Output.WRITE:
-        summary.notices += missing_requirements([done.path for done in dones if done.spans_added and done.changed], rewrite)
-    return summary
 
 
 def missing_requirements(files: list[str], rewrite: RewriteOptions) -> list[str]:
@@ -223,32 +203,32 @@ def missing_requirements(files: list[str], rewrite: RewriteOptions) -> list[str]
     return lines
 
 
-def _show(output: Output, done: Done) -> None:
+def _show(output: Output, outcome: Outcome) -> None:
     """What a run that writes nothing prints for one file on stdout: its diff, or its name (-l)."""
-    if done.diff:
-        write_stdout(done.diff.encode())
-    elif output is Output.LIST and done.changed and done.problem is None:
-        write_stdout(f"{quote_path(done.path)}\n".encode())
+    if outcome.diff:
+        write_stdout(outcome.diff.encode())
+    elif output is Output.LIST and outcome.changed and outcome.problem is None:
+        write_stdout(f"{quote_path(outcome.path)}\n".encode())
 
 
 class _InOrder:
     """Each result shown in the items' order, as soon as it and all before it are done: `--diff | head`
     starts at once, and the output is the same however the workers finish."""
 
-    def __init__(self, items: list[Path], show: Callable[[Done], None]) -> None:
+    def __init__(self, items: list[Path], show: Callable[[Outcome], None]) -> None:
         self.places: dict[str, list[int]] = {}
         for i, item in enumerate(items):
             self.places.setdefault(str(item), []).append(i)
         self.show = show
-        self.pending: dict[int, Done] = {}
+        self.pending: dict[int, Outcome] = {}
         self.next = 0
 
-    def __call__(self, done: Done) -> Done:
-        self.pending[self.places[done.path].pop(0)] = done
+    def __call__(self, outcome: Outcome) -> Outcome:
+        self.pending[self.places[outcome.path].pop(0)] = outcome
         while self.next in self.pending:
             self.show(self.pending.pop(self.next))
             self.next += 1
-        return done
+        return outcome
 
 
 class _Stamps:
@@ -306,7 +286,7 @@ class _Stamps:
 
 def _file_work(
     path: Path, rewrite: RewriteOptions, output: Output, verify: bool, lines: dict[Path, gitops.LineRanges] | None = None, diff: bool = False
-) -> Done:
+) -> Outcome:
     """One working-tree file: read, process, and make its diff (in a worker process; writes nothing).
     `diff` with Output.CHECK: the diff of what a plain run would write, with the findings."""
     display = str(path)
@@ -319,29 +299,28 @@ def _file_work(
     changed_lines = None if lines is None else lines[path]
     outcome = process(Source(display, path, data), rewrite, check=output is Output.CHECK, verify=verify, changed_lines=changed_lines)
     if outcome.problem is not None:
-        return _done(outcome)
+        return outcome.light()
     if outcome.changed and output is Output.WRITE:
-        return _done(outcome, write=(outcome.source, outcome.output))
+        return outcome  # with its bytes: the parent writes them
     patch = None
     if outcome.changed and output is Output.DIFF:
-        patch = unified_diff(display, outcome.source, outcome.output)
+        patch = file_patch(display, outcome.source, outcome.output)
     elif outcome.changed and output is Output.CHECK and diff:  # a check does not migrate: the diff is a plain run's
         written = process(Source(display, path, data), rewrite, verify=verify)
-        patch = unified_diff(display, written.source, written.output) if written.problem is None and written.changed else None
-    return _done(outcome, diff=patch, clean=None if outcome.changed else _stat(path))
+        patch = file_patch(display, written.source, written.output) if written.problem is None and written.changed else None
+    return outcome.light(diff=patch, clean=None if outcome.changed else _stat(path))
 
 
-def _write(done: Done, root: str) -> Done:
+def _write(outcome: Outcome, root: str) -> Outcome:
     """Write a changed file (in the parent): atomically, only below `root`, and only if it still holds what was read."""
-    if done.write is None:
-        return done
-    before, after = done.write
+    if not _to_write(outcome):
+        return outcome
     try:
-        replace_atomically(Path(done.path), after, expect=before, within=root)
+        replace_atomically(Path(outcome.path), outcome.output, expect=outcome.source, within=root)
     except FileError as exc:
-        return _failed(done.path, str(exc))
-    stat = _stat(Path(done.path))  # what we wrote, unless someone wrote again since
-    return done._replace(write=None, clean=stat if stat is not None and stat[1] == len(after) else None)
+        return _failed(outcome.path, str(exc))
+    stat = _stat(Path(outcome.path))  # what we wrote, unless someone wrote again since
+    return outcome.light(clean=stat if stat is not None and stat[1] == len(outcome.output) else None)
 
 
 def _stat(path: Path) -> tuple[int, int] | None:
@@ -432,7 +411,7 @@ def run_staged(rewrite: RewriteOptions, options: RunOptions) -> Summary:
         if git_filter is None:
             files.append(file)
         else:  # the blob is the filter's output (encrypted, compressed...), not the Go the working tree holds
-            summary.add(Outcome(_display(index.top / file.path), skipped=f"git filter '{git_filter}' applies"))
+            summary.add(Outcome.skip(_display(index.top / file.path), f"git filter '{git_filter}' applies"))
     cache = Cache(rewrite.cache_key()) if options.use_cache else None
     write = options.output is Output.WRITE
     blobs: list[Source] = []
@@ -450,7 +429,8 @@ def run_staged(rewrite: RewriteOptions, options: RunOptions) -> Summary:
         clean, reason = cache.lookup(_staged_key(place), stamps[-1]) if cache is not None else (False, None)
         if clean:
             excluded, notes = cache.told(_staged_key(place), blob.path) if cache is not None else ((), ())
-            known[id(blob)] = Outcome(blob.path, blob.data, blob.data, skipped=reason, excluded=excluded, notes=notes)
+            outcome = Outcome.done(blob.path, blob.data) if reason is None else Outcome.skip(blob.path, reason, blob.data)
+            known[id(blob)] = outcome._replace(excluded=excluded, notes=notes)
         else:
             todo.append(blob)
         on_disk = _read_worktree(place, blob.path, summary, os.fspath(index.top)) if write else None
@@ -468,7 +448,7 @@ def run_staged(rewrite: RewriteOptions, options: RunOptions) -> Summary:
         results = batch.run_all(work, todo, options.jobs, lambda item, why: _lost(_copy(item), why), advance)
     outcomes: dict[int, Outcome | None] = {**known, **{id(_copy(item)): outcome for item, outcome in zip(todo, results, strict=True)}}
     records: list[tuple[gitops.StagedFile, Source, list[object], Outcome]] = []
-    dones: list[tuple[Done, Outcome | None]] = []
+    dones: list[tuple[Outcome, Outcome | None]] = []
     for file, blob, (on_disk, copy), stamp in zip(files, blobs, worktrees, stamps, strict=True):
         staged = outcomes[id(blob)]
         assert staged is not None  # only a copy's outcome may be None
@@ -501,28 +481,28 @@ def run_staged(rewrite: RewriteOptions, options: RunOptions) -> Summary:
     return summary
 
 
-def _apply_staged(staged: Outcome, worktree: Outcome | None, output: Output, summary: Summary) -> Done:
+def _apply_staged(staged: Outcome, worktree: Outcome | None, output: Output, summary: Summary) -> Outcome:
     """What a staged file's outcomes mean (the working-tree copy is written by the caller, once the index is)."""
     if staged.problem is not None:  # its line and column are the staged content's, which the working tree may not hold
         staged = staged._replace(problem=staged.problem._replace(message=f"{staged.problem.message} (the staged content)"))
     if staged.problem is not None or output is not Output.WRITE:
-        diff = unified_diff(staged.path, staged.source, staged.output) if output is Output.DIFF and staged.changed else None
-        done = _done(staged, diff=diff)
-        _show(output, done)
-        return done
+        diff = file_patch(staged.path, staged.source, staged.output) if output is Output.DIFF and staged.changed else None
+        outcome = staged.light(diff=diff)
+        _show(output, outcome)
+        return outcome
     if worktree is not None and worktree.problem is not None:
         p = worktree.problem
         summary.warnings.append(Problem(p.path, p.pos, f"the working-tree copy: {p.message} (the staged content is instrumented)"))
-    changed = staged.changed or (worktree is not None and worktree.changed)
+    # The file changed where its blob or its working-tree copy did; the spans counted are the blob's, or the copy's.
     counted = staged if staged.changed or worktree is None else worktree
-    return Done(
-        staged.path, changed, staged.findings, None, staged.skipped, counted.spans_added, counted.spans_removed,
-        coverage=staged.coverage, excluded=staged.excluded, notes=staged.notes, spans_updated=counted.spans_updated,
-    )
+    return staged.light()._replace(
+        changed=staged.changed or (worktree is not None and worktree.changed),
+        spans_added=counted.spans_added, spans_removed=counted.spans_removed, spans_updated=counted.spans_updated,
+    )  # fmt: skip
 
 
 def _lost(source: Source, why: str) -> Outcome:
-    return Outcome(source.path, source.data, source.data, problem=Problem(source.path, Position(1, 1), why))
+    return Outcome.failed(source.path, Problem(source.path, Position(1, 1), why), source.data)
 
 
 def _staged_key(place: Path) -> str:
@@ -559,60 +539,3 @@ def _display(full: Path) -> str:
         return os.fspath(full.relative_to(Path.cwd().resolve()))
     except ValueError:
         return os.fspath(full)
-
-
-# --- the report ---------------------------------------------------------------------------------
-
-
-def _plural(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
-def _closing(summary: Summary, rewrite: RewriteOptions, options: RunOptions) -> str:
-    n = len(summary.problems)
-    errors = f", {_plural(n, 'file')} left untouched because of errors" if n else ""
-    skipped = f", {len(summary.skipped)} skipped" if summary.skipped else ""
-    files = _plural(summary.files_seen, "file")
-    if options.output is Output.CHECK:
-        from goinstrument.report.text import missing_and_stale
-
-        missing, stale = missing_and_stale(summary.findings)
-        found = _plural(missing, "function") + " without a span" + (f", {_plural(stale, 'span')} out of date," if stale else "")
-        with_findings = len({f.path for f in summary.findings})
-        return f"{found} in {with_findings} of {files}{skipped}{errors}"
-    diff = options.output in (Output.DIFF, Output.LIST)
-    removing = rewrite.action is Action.REMOVE
-    spans = _plural(summary.spans_removed if removing else summary.spans_added, "span")
-    done = ("to remove" if diff else "removed") if removing else ("to add" if diff else "added")
-    if summary.spans_updated and not removing:
-        done += f", {_plural(summary.spans_updated, 'span')} {'to update' if diff else 'updated'}"
-    return f"{summary.files_changed} of {files} {'would change' if diff else 'changed'}, {spans} {done}{skipped}{errors}"
-
-
-def _exit_code(summary: Summary, options: RunOptions) -> int:
-    if summary.problems or summary.errors:
-        return EXIT_ERROR
-    if options.output is Output.CHECK and options.fail_under is not None:  # the threshold decides, not each finding
-        return EXIT_FINDINGS if summary.total_coverage.below(options.fail_under) else EXIT_OK
-    if options.output is Output.CHECK and summary.findings:
-        return EXIT_FINDINGS
-    if options.output is Output.LIST and summary.files_changed:  # as gofmt -l in CI: something to do
-        return EXIT_FINDINGS
-    return EXIT_OK
-
-
-def _finish(summary: Summary, rewrite: RewriteOptions, options: RunOptions) -> int:
-    from goinstrument.report.text import coverage_line, mode, report
-
-    report(summary, options, mode(options.output, rewrite.action))
-    if summary.errors:  # said by the report, in its format
-        return EXIT_ERROR
-    for notice in summary.notices:
-        say(notice)
-    quiet_hook = isinstance(options.source, Staged) and not (summary.files_changed or summary.problems or summary.findings)
-    quiet_filter = isinstance(options.source, Stdin) and options.verbosity <= 0  # an editor shows stderr as an error
-    if options.verbosity >= 0 and options.format is not Format.JSON and not quiet_hook and not quiet_filter:
-        say(_closing(summary, rewrite, options))
-        if options.output is Output.CHECK:
-            say(coverage_line(summary.total_coverage, len(summary.problems)))
-    return _exit_code(summary, options)

@@ -19,8 +19,10 @@ from pathlib import Path
 from goinstrument.driver.discover import skip_reason
 from goinstrument.driver.fileio import write_stdout
 from goinstrument.driver.process import process
-from goinstrument.engine.result import Outcome, Source, Summary
+from goinstrument.engine.result import Outcome, Source
 from goinstrument.options import Output, RewriteOptions, RunOptions, Stdin
+from goinstrument.report.linediff import file_patch
+from goinstrument.report.summary import Summary
 
 STDIN_NAME = "<stdin>"  # the file's name in messages and diffs without --stdin-filename
 
@@ -33,7 +35,7 @@ def run_stdin(rewrite: RewriteOptions, options: RunOptions) -> Summary:
     source = Source(filename or STDIN_NAME, Path(filename or STDIN_NAME), data)
     reason = skip_reason(source.place, rewrite) if filename else None
     if reason is not None:
-        outcome = Outcome(source.path, data, data, skipped=reason)
+        outcome = Outcome.skip(source.path, reason, data)
     else:
         outcome = process(source, rewrite, check=options.output is Output.CHECK, verify=options.verify)
     _write(outcome, options.output)
@@ -46,8 +48,6 @@ def _write(outcome: Outcome, output: Output) -> None:
     if output is Output.CHECK:
         return
     if output is Output.DIFF:
-        from goinstrument.driver.run import unified_diff
-
-        write_stdout(unified_diff(outcome.path, outcome.source, outcome.output).encode() if outcome.changed else b"")
+        write_stdout(file_patch(outcome.path, outcome.source, outcome.output).encode() if outcome.changed else b"")
         return
     write_stdout(outcome.output if outcome.changed else outcome.source)

@@ -34,7 +34,7 @@ from goinstrument.engine.go.linedirectives import apply_with_directives, numberi
 from goinstrument.engine.go.typenames import TypeNames
 from goinstrument.engine.imports import default_package_name, plan_additions, rename_imports
 from goinstrument.engine.plan import AddSpan, Insertion, Lines, Plan, Rendering, UpdateSpan, render
-from goinstrument.engine.result import Coverage, Finding, Position, Problem, Result
+from goinstrument.engine.result import Coverage, Finding, Kind, Position, Problem, Result
 from goinstrument.engine.rules import existing_span
 from goinstrument.options import RewriteOptions, split_sentinel
 
@@ -192,7 +192,7 @@ def _plan_file(planner: _Planner) -> list[Plan]:
             if new:
                 planner.coverage += Coverage.one(has_span, kind)
             if not has_span and new:
-                planner.excluded.append(Finding(planner.info.path, syntax.position(node), planner.span_name(scope.name, scope.type_name), f"excluded ({why})"))
+                planner.excluded.append(Finding(planner.info.path, syntax.position(node), planner.span_name(scope.name, scope.type_name), f"excluded ({why})", Kind.EXCLUDED))
         else:
             plan = planner.plan(node, scope)
             # No plan: no context, or a `body` rule leaves it alone (a span already there, --min-statements).
@@ -390,7 +390,7 @@ class _Planner:
         if match.span and syntax.raw(match.span[0]) in src[last.end_byte : body.end_byte]:
             return None  # the span is used after it: a person's code relies on it
         end = src.find(b"\n", last.end_byte) + 1 or len(src)  # the whole lines, their line break too
-        finding = Finding(self.info.path, syntax.position(func), self.span_name(runtime_name, type_name), f"span is out of date ({why})")
+        finding = Finding(self.info.path, syntax.position(func), self.span_name(runtime_name, type_name), f"span is out of date ({why})", Kind.STALE)
         return UpdateSpan(func.start_byte, func.start_point[0], (Edit(start, end, b""),), None, (), finding, dropped=((first.start_byte, last.end_byte),))
 
     def has_span(self, func: Node) -> bool | None:
@@ -487,7 +487,7 @@ class _Planner:
         restyled = self.restyled(func, match, context, match.parts[0] if block.block is None else block.block)
         fresh_code = self.rerender(func, body, match, context, lhs, name, qualified, block, restyled is not None)
         stale += [restyled or "attributes"] if fresh_code is not None else []
-        finding = Finding(self.info.path, syntax.position(func), name, f"span is out of date ({', '.join(stale)})") if stale else None
+        finding = Finding(self.info.path, syntax.position(func), name, f"span is out of date ({', '.join(stale)})", Kind.STALE) if stale else None
         if fresh_code is not None:
             return fresh_code._replace(finding=finding)
         return UpdateSpan(

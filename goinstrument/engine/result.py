@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
+import enum
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple, Protocol
+from typing import NamedTuple
 
 from goinstrument.engine.edits import Edit
 
@@ -61,13 +61,25 @@ class Position(NamedTuple):
     col: int  # 1-based, in bytes, as Go reports columns
 
 
+class Kind(enum.Enum):
+    """What a finding or a file's outcome is: the tag reports, counts and exit codes go by (never a message's text)."""
+
+    MISSING = "missing"  # a function that takes a context has no span
+    STALE = "stale"  # a span of ours is out of date
+    EXCLUDED = "excluded"  # a function left without a span because one would change what it does (-v)
+    PROBLEM = "problem"  # a file that could not be processed: left untouched
+    SKIPPED = "skipped"  # a file left alone on purpose
+
+
 class Finding(NamedTuple):
-    """What --check reports of one function: it has no span, or its span is out of date."""
+    """What --check reports of one function: it has no span (Kind.MISSING), or its span is out of
+    date (Kind.STALE); and, for -v, a function left without one (Kind.EXCLUDED)."""
 
     path: str
     pos: Position
     name: str  # span name: Func, Type.Method, Outer.func1
     message: str = "no span"  # or `span is out of date (name "Old")`: what a run would change
+    kind: Kind = Kind.MISSING
 
     def text(self) -> str:
         return f"{quote_path(self.path)}:{self.pos.line}:{self.pos.col}: {self.name}: {self.message}"
@@ -82,9 +94,6 @@ class Problem(NamedTuple):
 
     def text(self) -> str:
         return f"{quote_path(self.path)}:{self.pos.line}:{self.pos.col}: {self.message}"
-
-
-NO_SPAN = "no span"  # a finding's message for a function without a span (the default)
 
 
 # Why a function without a span is left alone, by kind: the key JSON uses, and the words the
@@ -168,13 +177,21 @@ class Result(NamedTuple):
 
 
 class Outcome(NamedTuple):
-    """How one file (a working-tree file or a staged blob) ends: `process` gives one for every file.
+    """How one file (a working-tree file, a staged blob or stdin) ends: one value per file, from
+    `process` to the report. A tagged union on `kind`:
 
-    Exactly one of: new bytes (`output`, maybe equal to `source`) with their findings,
-    a problem (the file is left untouched), or a skip reason (left alone on purpose).
+    - None: processed; `output` holds its new bytes (maybe `source`'s), `findings` what --check
+      reports, the span counts what a run changes;
+    - Kind.PROBLEM: it could not be processed (`problem` says why); it is left untouched;
+    - Kind.SKIPPED: it was left alone on purpose (`skipped` says why).
+
+    Build one with `done`, `failed` or `skip`: `changed` is decided there, once. A run that no
+    longer needs the bytes drops them (`light`); `diff` and `clean` are what the run made of it.
     """
 
     path: str  # as messages show it
+    kind: Kind | None = None
+    changed: bool = False  # whether the file is to hold other bytes: set by `done`, never by hand
     source: bytes = b""
     output: bytes = b""
     findings: tuple[Finding, ...] = ()
@@ -182,83 +199,39 @@ class Outcome(NamedTuple):
     skipped: str | None = None  # why the file was left alone on purpose: "generated file", ...
     spans_added: int = 0
     spans_removed: int = 0
+    spans_updated: int = 0
     coverage: Coverage = Coverage()
     excluded: tuple[Finding, ...] = ()  # Result.excluded, for -v
     notes: tuple[Problem, ...] = ()  # why the file's spans are as they are (a package's rule), for -v and --check
-    spans_updated: int = 0
+    diff: str | None = None  # its patch, for --diff (made in a worker)
+    clean: tuple[int, int] | None = None  # (mtime_ns, size) of a file now in its final state, for the cache
 
-    @property
-    def changed(self) -> bool:
-        return self.problem is None and self.skipped is None and self.output != self.source
+    @staticmethod
+    def done(path: str, source: bytes, result: Result | None = None, notes: tuple[Problem, ...] = ()) -> Outcome:
+        """A processed file: the core's `result` (None: nothing to do, the file stays as it is)."""
+        if result is None:
+            return Outcome(path, None, False, source, source)
+        failed = result.problem is not None
+        return Outcome(
+            path, Kind.PROBLEM if failed else None, result.changed, source, source if failed else result.output, result.findings,
+            result.problem, spans_added=result.spans_added, spans_removed=result.spans_removed, spans_updated=result.spans_updated,
+            coverage=result.coverage, excluded=result.excluded, notes=notes,
+        )  # fmt: skip
 
+    @staticmethod
+    def failed(path: str, problem: Problem, source: bytes = b"", findings: tuple[Finding, ...] = ()) -> Outcome:
+        """A file that could not be processed: left untouched."""
+        return Outcome(path, Kind.PROBLEM, False, source, source, findings, problem)
 
-class FileReport(Protocol):
-    """What Summary.add counts: an Outcome, or run.Done (an Outcome once its output is applied)."""
+    @staticmethod
+    def skip(path: str, reason: str, source: bytes = b"") -> Outcome:
+        """A file left alone on purpose, and why."""
+        return Outcome(path, Kind.SKIPPED, False, source, source, skipped=reason)
 
-    @property
-    def path(self) -> str: ...
-    @property
-    def changed(self) -> bool: ...
-    @property
-    def findings(self) -> tuple[Finding, ...]: ...
-    @property
-    def problem(self) -> Problem | None: ...
-    @property
-    def skipped(self) -> str | None: ...
-    @property
-    def spans_added(self) -> int: ...
-    @property
-    def spans_removed(self) -> int: ...
-    @property
-    def coverage(self) -> Coverage: ...
-    @property
-    def excluded(self) -> tuple[Finding, ...]: ...
-    @property
-    def notes(self) -> tuple[Problem, ...]: ...
-    @property
-    def spans_updated(self) -> int: ...
+    def light(self, diff: str | None = None, clean: tuple[int, int] | None = None) -> Outcome:
+        """This outcome without its bytes (what a worker sends back but a file to write), with its patch and stat."""
+        return self._replace(source=b"", output=b"", diff=diff, clean=clean)
 
-
-@dataclass
-class Summary:
-    """What a whole run did, for the exit code and the closing message."""
-
-    files_seen: int = 0
-    files_changed: int = 0
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason), for -v and the count
-    spans_added: int = 0
-    spans_removed: int = 0
-    spans_updated: int = 0
-    findings: list[Finding] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-    warnings: list[Problem] = field(default_factory=list)  # said, but not a failure of the run
-    coverage: dict[str, Coverage] = field(default_factory=dict)  # per package: the directory of its files, as shown
-    errors: list[str] = field(default_factory=list)  # what stopped the run before any file (a git error)
-    excluded: list[Finding] = field(default_factory=list)  # functions a span would change, left without one
-    notes: list[Problem] = field(default_factory=list)  # each once: a package's rule, where it comes from
-    notices: list[str] = field(default_factory=list)  # said on stderr after the report: what to do next (go get ...)
-
-    def add(self, file: FileReport) -> None:
-        """Count one file's Outcome (or what the run made of it): the one place a file is counted."""
-        self.files_seen += 1
-        self.findings.extend(file.findings)
-        if file.problem is not None:
-            self.problems.append(file.problem)
-        if file.skipped is not None:
-            self.skipped.append((file.path, file.skipped))
-        self.files_changed += file.changed
-        self.spans_added += file.spans_added if file.changed else 0
-        self.spans_removed += file.spans_removed if file.changed else 0
-        self.excluded.extend(file.excluded)
-        self.notes.extend(n for n in file.notes if n not in self.notes)
-        self.spans_updated += file.spans_updated if file.changed else 0
-        if file.coverage.functions:
-            package = os.path.dirname(file.path) or "."
-            self.coverage[package] = self.coverage.get(package, Coverage()) + file.coverage
-
-    @property
-    def total_coverage(self) -> Coverage:
-        return sum(self.coverage.values(), Coverage())
 
 
 class IndexDirectory(NamedTuple):

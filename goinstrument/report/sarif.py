@@ -1,7 +1,7 @@
 """A --check run as a SARIF 2.1.0 log, for GitHub code scanning and other SARIF readers.
 
-One run; the tool's rules are a missing span, a span out of date (a finding
-whose message is not "no span") and a file that could not be processed. Every
+One run; the tool's rules are a missing span, a span out of date (a finding's
+kind, MISSING or STALE) and a file that could not be processed. Every
 result is placed by a path relative to the top of the git working tree
 (`uriBaseId` `%SRCROOT%`; the URI percent-encodes the name's bytes, so a name that
 is not UTF-8 is a valid URI too, `caf%E9.go`; text shows it quoted as git does) and
@@ -16,8 +16,10 @@ import urllib.parse
 from pathlib import Path
 
 from goinstrument import __version__
-from goinstrument.engine.result import NO_SPAN, Coverage, Position, Summary, quote_path
-from goinstrument.report.text import Place, percent
+from goinstrument.engine.result import Coverage, Kind, Position, quote_path
+from goinstrument.report.base import Context, Place, below_threshold
+from goinstrument.report.jsondoc import dump
+from goinstrument.report.summary import Summary
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 SRCROOT = "%SRCROOT%"
@@ -86,7 +88,7 @@ def log(summary: Summary, place: Place, fail_under: float | None = None, top: Pa
     for f in summary.findings:
         path = place(f.path)
         fingerprint = f"{quote_path(path)}:{f.name}"
-        if f.message == NO_SPAN:
+        if f.kind is Kind.MISSING:
             text = f"{f.name} takes a context.Context and has no span"
             results.append(_result(MISSING_SPAN, "error", text, path, f.pos, fingerprint))
         else:
@@ -94,10 +96,9 @@ def log(summary: Summary, place: Place, fail_under: float | None = None, top: Pa
     results += [_result(PROBLEM, "error", p.message, place(p.path), p.pos) for p in summary.problems]
     results += [_result(PROBLEM, "warning", p.message, place(p.path), p.pos) for p in summary.warnings]
     total = summary.total_coverage
-    below = fail_under is not None and total.below(fail_under)
     notifications = [{"level": "error", "message": {"text": error}} for error in summary.errors]
-    if below:
-        notifications.append({"level": "error", "message": {"text": f"coverage {percent(total)} is below --fail-under {fail_under:g}%"}})
+    if fail_under is not None and total.below(fail_under):
+        notifications.append({"level": "error", "message": {"text": below_threshold(total, fail_under)}})
     invocation: dict[str, object] = {"executionSuccessful": not summary.errors and not summary.problems}
     if notifications:
         invocation["toolExecutionNotifications"] = notifications
@@ -124,3 +125,7 @@ def log(summary: Summary, place: Place, fail_under: float | None = None, top: Pa
     if top is not None:
         run["originalUriBaseIds"] = {SRCROOT: {"uri": top.as_uri() + "/"}}
     return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
+
+
+def render(ctx: Context) -> None:
+    print(dump(log(ctx.summary, ctx.place, ctx.run.fail_under, ctx.top)), file=ctx.out)
