@@ -289,3 +289,29 @@ def test_the_built_in_backends_named_by_the_file_need_no_trust(tmp_path):
     src.write_text(GO_FUNC)
     run_cli("a.go", cwd=tmp_path, check=0, env={"GOINSTRUMENT_TRUST_BACKEND": ""})
     assert "tracer.StartSpanFromContext(ctx, " in src.read_text()
+
+
+def test_backends_import_nothing_above_them():
+    """backends/ is below the engine: importing it (in a fresh interpreter) loads no engine, driver,
+    report or command-line module."""
+    code = (
+        "import sys\nimport goinstrument.backends.loader\n"
+        "print('\\n'.join(m for m in sys.modules if m.startswith('goinstrument.') and not m.startswith('goinstrument.backends')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert done.stdout.split() == []
+
+
+def test_a_users_backend_gets_the_protocols_defaults_for_what_it_lacks(tmp_path, monkeypatch):
+    from goinstrument.backends.loader import load_backend
+    from goinstrument.backends.protocol import Backend, Names
+
+    _users_backend(tmp_path, "lackingbackend", MY_BACKEND)
+    monkeypatch.syspath_prepend(str(tmp_path / "pylib"))
+    backend = load_backend("lackingbackend:LogBackend")
+    assert (backend.attribute_imports, backend.start_attribute_imports, backend.declares_context) == ((), (), False)
+    assert backend.start_imports == ("log",) and backend.preferred_names == {"log": ("log", "stdlog")}
+    names = Names("_", "ctx", "span", None, {"log": "log"})
+    assert backend.lines(names, "t", "F") == ['log.Println("enter", "F")', 'defer log.Println("leave", "F")']
+    assert load_backend("otel").attribute_imports == ("go.opentelemetry.io/otel/attribute",)
+    assert load_backend("datadog").attribute_imports == Backend.attribute_imports == ()

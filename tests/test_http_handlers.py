@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
-from goinstrument.backends.protocol import load_backend
+from goinstrument.backends.loader import load_backend
 from goinstrument.driver.process import Source, process
 from goinstrument.engine.core import instrument
 from goinstrument.engine.fileinfo import FileInfo

@@ -21,10 +21,10 @@ from typing import NamedTuple
 
 from tree_sitter import Node
 
-from goinstrument.backends.protocol import ERRORS, Backend, Names
+from goinstrument.backends.protocol import ERRORS, Attribute, Backend, Names, go_string
 from goinstrument.engine import behaviour, errorblock, handlers, remove, rerender, shape
 from goinstrument.engine.align import realign
-from goinstrument.engine.attributes import CODE_FILE, CODE_FUNCTION, CODE_LINE, Attribute, code_location, from_parameters, go_string
+from goinstrument.engine.attributes import CODE_FILE, CODE_FUNCTION, CODE_LINE, code_location, from_parameters
 from goinstrument.engine.directives import PREFIX, DirectiveError, Directives, doc_comment_rows, read_directives
 from goinstrument.engine.edits import DisjointRanges, Edit, apply, insert
 from goinstrument.engine.facts import FileFacts, ImportNames, TakenNames, fresh
@@ -311,8 +311,8 @@ class _Planner:
         return set(backend.error_imports) | ({ERRORS, *(path for path, _ in self.expected)} if self.expected else set())
 
     def attribute_paths(self, backend: Backend, parts: tuple[bool, bool, bool]) -> set[str]:
-        paths = set(getattr(backend, "attribute_imports", ())) if parts[1] or parts[2] else set()
-        return paths | (set(getattr(backend, "start_attribute_imports", ())) if parts[1] else set())
+        paths = set(backend.attribute_imports) if parts[1] or parts[2] else set()
+        return paths | (set(backend.start_attribute_imports) if parts[1] else set())
 
     def plan(self, func: Node, runtime_name: str, type_name: str, qualified: str) -> Plan | None:
         """`runtime_name` as span names write it (Type.Method), `qualified` as the runtime does ((*Type).Method)."""

@@ -68,7 +68,7 @@ def start_argument(request: str) -> str:
     return f"{request}.Context()"
 
 
-class HandlerCode:
+class HandlerCode(Backend):
     """A backend's code for a handler: started from `r.Context()`, the request carrying the span's context.
 
     `Names.ctx` is the request parameter and `Names.ctx_lhs` the new variable
@@ -83,8 +83,8 @@ class HandlerCode:
         self.start_imports = inner.start_imports
         self.error_imports = inner.error_imports
         self.preferred_names = inner.preferred_names
-        self.attribute_imports: tuple[str, ...] = getattr(inner, "attribute_imports", ())
-        self.start_attribute_imports: tuple[str, ...] = getattr(inner, "start_attribute_imports", ())
+        self.attribute_imports = inner.attribute_imports
+        self.start_attribute_imports = inner.start_attribute_imports
 
     def lines(self, names: Names, tracer: str, span_name: str) -> list[str]:
         request, ctx = names.ctx, names.ctx_lhs

@@ -23,8 +23,9 @@ from typing import NamedTuple
 
 from tree_sitter import Node
 
+from goinstrument.backends.protocol import Attribute
 from goinstrument.engine import shape
-from goinstrument.engine.attributes import CODE_FILE, CODE_FUNCTION, CODE_LINE, Attribute
+from goinstrument.engine.attributes import CODE_FILE, CODE_FUNCTION, CODE_LINE
 from goinstrument.engine.go import syntax
 from goinstrument.engine.plan import Insertion
 
