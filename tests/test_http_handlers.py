@@ -36,10 +36,12 @@ import (
 	"net/http"
 
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 )
 
 func Hello(w http.ResponseWriter, r *http.Request) {
-	ctx, span := otel.Tracer("web").Start(r.Context(), "Hello")
+	ctx, span := otel.Tracer("web").Start(r.Context(), "Hello", trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(attribute.String("http.request.method", r.Method), attribute.String("url.path", r.URL.Path)))
 	defer span.End()
 	r = r.WithContext(ctx)
 	http.NotFound(w, r)

@@ -60,7 +60,7 @@ def load_backend(name: str) -> Backend:
 
 
 REQUIRED = ("start_imports", "error_imports", "preferred_names", "lines")
-OPTIONAL = ("attribute_imports", "start_attribute_imports", "declares_context")  # with Backend's defaults (_Completed)
+OPTIONAL = ("attribute_imports", "start_attribute_imports", "declares_context", "server_imports")  # with Backend's defaults (_Completed)
 
 
 class _Completed:
@@ -75,6 +75,7 @@ class _Completed:
         self.attribute_imports: tuple[str, ...] = getattr(inner, "attribute_imports", Backend.attribute_imports)
         self.start_attribute_imports: tuple[str, ...] = getattr(inner, "start_attribute_imports", Backend.start_attribute_imports)
         self.declares_context: bool = getattr(inner, "declares_context", Backend.declares_context)
+        self.server_imports: tuple[str, ...] = getattr(inner, "server_imports", Backend.server_imports)
 
     def lines(self, names: Names, tracer: str, span_name: str) -> list[str]:
         lines: list[str] = self.inner.lines(names, tracer, span_name)

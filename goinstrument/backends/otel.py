@@ -15,12 +15,14 @@ SEMCONV = "go.opentelemetry.io/otel/semconv/v1.43.0"
 
 class OpenTelemetry(Backend):
     """The semantic conventions' spans: attributes known at the start given to Start (samplers see
-    them), on error status Error with the message and `error.type`, status left Unset otherwise."""
+    them), on error status Error with the message and `error.type`, status left Unset otherwise;
+    an http.Handler's span of kind SERVER (its HTTP attributes come in `names.attributes`)."""
 
     start_imports: tuple[str, ...] = (OTEL,)
     error_imports: tuple[str, ...] = (OTEL_CODES, SEMCONV)
     attribute_imports: tuple[str, ...] = (OTEL_ATTRIBUTE,)
     start_attribute_imports: tuple[str, ...] = (OTEL_TRACE,)  # trace.WithAttributes
+    server_imports: tuple[str, ...] = (OTEL_TRACE,)  # trace.WithSpanKind
     preferred_names: dict[str, tuple[str, ...]] = {
         OTEL: ("otel", "otelapi"),
         OTEL_CODES: ("codes", "otelcodes"),
@@ -36,6 +38,9 @@ class OpenTelemetry(Backend):
         attribute = names.packages.get(OTEL_ATTRIBUTE, "attribute")
         start = f"{names.ctx_lhs}, {span} := {otel}.Tracer({go_string(tracer)}).Start({names.ctx}, {go_string(span_name)}"
         values = ", ".join(a.render(attribute) for a in names.attributes)
+        if names.server:
+            trace = names.packages[OTEL_TRACE]
+            start += f", {trace}.WithSpanKind({trace}.SpanKindServer)"
         if names.attributes and names.attributes_at_start:
             start += f", {names.packages[OTEL_TRACE]}.WithAttributes({values})"
         lines = [start + ")", f"defer {span}.End()"]
