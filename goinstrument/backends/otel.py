@@ -38,7 +38,7 @@ class OpenTelemetry(Backend):
         attribute = names.packages.get(OTEL_ATTRIBUTE, "attribute")
         start = f"{names.ctx_lhs}, {span} := {otel}.Tracer({go_string(tracer)}).Start({names.ctx}, {go_string(span_name)}"
         values = ", ".join(a.render(attribute) for a in names.attributes)
-        if names.server:
+        if names.request is not None:
             trace = names.packages[OTEL_TRACE]
             start += f", {trace}.WithSpanKind({trace}.SpanKindServer)"
         if names.attributes and names.attributes_at_start:

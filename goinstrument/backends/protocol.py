@@ -46,10 +46,10 @@ class Names:
     # Start attributes given at creation (an option of Start); False: set right after it, as earlier
     # versions wrote them (recognised, never written).
     attributes_at_start: bool = True
-    # An http.Handler's span (--http-handlers): the server's span for the request, of kind SERVER where
-    # the library has kinds; `ctx` is then the request's context, and `attributes` begin with its
-    # http.request.method and url.path.
-    server: bool = False
+    # An http.Handler's span (--http-handlers): the request parameter's name; the span is the server's
+    # for the request (kind SERVER, Datadog's type web), `ctx` is the request's context, and
+    # `attributes` begin with its http.request.method and url.path where the backend writes attributes.
+    request: str | None = None
 
 
 class Backend(Protocol):
@@ -69,7 +69,7 @@ class Backend(Protocol):
     attribute_imports: tuple[str, ...] = ()  # import paths any attribute (start or result) needs
     start_attribute_imports: tuple[str, ...] = ()  # import paths giving start attributes to Start needs
     declares_context: bool = False  # its start line declares a context variable of its own, never the parameter
-    server_imports: tuple[str, ...] = ()  # import paths a server span (`Names.server`) adds to start_imports
+    server_imports: tuple[str, ...] = ()  # import paths a server span (`Names.request`) adds to start_imports
 
     def lines(self, names: Names, tracer: str, span_name: str) -> list[str]:
         """The statements to insert, one a line, indented with tabs relative to the body.

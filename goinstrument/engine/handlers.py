@@ -80,7 +80,7 @@ class HandlerCode(Backend):
     def __init__(self, inner: Backend, carries: bool = True, server: bool = False):
         self.inner = inner
         self.carries = carries  # the request is made to carry the span's context: `r = r.WithContext(ctx)`
-        self.server = server  # the function is an http.Handler's: a server span (`Names.server`)
+        self.server = server  # the function is an http.Handler's: a server span (`Names.request`)
         self.start_imports = (*inner.start_imports, *inner.server_imports) if server else inner.start_imports
         self.error_imports = inner.error_imports
         self.preferred_names = inner.preferred_names
@@ -89,7 +89,7 @@ class HandlerCode(Backend):
 
     def lines(self, names: Names, tracer: str, span_name: str) -> list[str]:
         request, ctx = names.ctx, names.ctx_lhs
-        lines = self.inner.lines(replace(names, ctx=start_argument(request), server=self.server), tracer, span_name)
+        lines = self.inner.lines(replace(names, ctx=start_argument(request), request=request if self.server else None), tracer, span_name)
         return [*lines, carry_line(request, ctx)] if self.carries else lines
 
 
