@@ -326,7 +326,7 @@ def _check_backend(rewrite: RewriteOptions) -> None:
 
     if rewrite.backend == DEFAULT_BACKEND:
         return
-    from goinstrument.backends.protocol import BackendError, load_backend
+    from goinstrument.backends.loader import BackendError, load_backend
     from goinstrument.engine.shape import unsupported
 
     try:

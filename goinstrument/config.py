@@ -83,7 +83,7 @@ def parse(path: Path, *, backend_given: bool = False) -> dict[str, Any]:
             problems.append((*_key_position(text, key), str(exc)))
             continue
         if field == "backend" and not backend_given:
-            from goinstrument.backends.protocol import untrusted
+            from goinstrument.backends.loader import untrusted
 
             refusal = untrusted(values[field])
             if refusal is not None:

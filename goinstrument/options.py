@@ -80,7 +80,7 @@ def _is_module_attribute(value: str) -> bool:
 
 
 def _file_backend(key: str, value: Any, _: Path) -> str:
-    from goinstrument.backends.protocol import BACKENDS  # the built-in backends are named in one place
+    from goinstrument.backends.loader import BACKENDS  # the built-in backends are named in one place
 
     if isinstance(value, str) and (value in BACKENDS or _is_module_attribute(value)):
         return value

@@ -289,3 +289,85 @@ def test_the_built_in_backends_named_by_the_file_need_no_trust(tmp_path):
     src.write_text(GO_FUNC)
     run_cli("a.go", cwd=tmp_path, check=0, env={"GOINSTRUMENT_TRUST_BACKEND": ""})
     assert "tracer.StartSpanFromContext(ctx, " in src.read_text()
+
+
+def test_backends_import_nothing_above_them():
+    """backends/ is below the engine: importing it (in a fresh interpreter) loads no engine, driver,
+    report or command-line module."""
+    code = (
+        "import sys\nimport goinstrument.backends.loader\n"
+        "print('\\n'.join(m for m in sys.modules if m.startswith('goinstrument.') and not m.startswith('goinstrument.backends')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert done.stdout.split() == []
+
+
+def test_a_users_backend_gets_the_protocols_defaults_for_what_it_lacks(tmp_path, monkeypatch):
+    from goinstrument.backends.loader import load_backend
+    from goinstrument.backends.protocol import Backend, Names
+
+    _users_backend(tmp_path, "lackingbackend", MY_BACKEND)
+    monkeypatch.syspath_prepend(str(tmp_path / "pylib"))
+    backend = load_backend("lackingbackend:LogBackend")
+    assert (backend.attribute_imports, backend.start_attribute_imports, backend.declares_context) == ((), (), False)
+    assert backend.start_imports == ("log",) and backend.preferred_names == {"log": ("log", "stdlog")}
+    names = Names("_", "ctx", "span", None, {"log": "log"})
+    assert backend.lines(names, "t", "F") == ['log.Println("enter", "F")', 'defer log.Println("leave", "F")']
+    assert load_backend("otel").attribute_imports == ("go.opentelemetry.io/otel/attribute",)
+    assert load_backend("datadog").attribute_imports == Backend.attribute_imports == ()
+
+
+DD_HANDLER = """package web
+
+import (
+	"fmt"
+	"net/http"
+)
+
+func Hello(w http.ResponseWriter, r *http.Request) {
+	fmt.Fprint(w, "hello")
+}
+"""
+
+DD_HANDLER_TEST = """package web
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/DataDog/dd-trace-go/v2/ddtrace/mocktracer"
+)
+
+func TestHandlerSpanIsAWebSpan(t *testing.T) {
+	mt := mocktracer.Start()
+	defer mt.Stop()
+	http.HandlerFunc(Hello).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/hello?name=x", nil))
+	spans := mt.FinishedSpans()
+	if len(spans) != 1 {
+		t.Fatalf("want one span, got %v", spans)
+	}
+	s := spans[0]
+	for key, want := range map[string]string{"span.type": "web", "span.kind": "server", "http.method": "POST", "http.url": "/hello"} {
+		if got := s.Tag(key); got != want {
+			t.Errorf("tag %s = %v, want %q", key, got, want)
+		}
+	}
+	if s.OperationName() != "Hello" {
+		t.Errorf("operation name %q", s.OperationName())
+	}
+}
+"""
+
+
+@pytest.mark.slow
+def test_datadog_handler_span_is_a_web_span_at_run_time(tmp_path):
+    """--backend datadog --http-handlers, run through dd-trace-go's mocktracer: span type web, span.kind
+    server, http.method and http.url (the path) as its net/http integration tags them."""
+    (tmp_path / "go.mod").write_text("module example.com/web\n\ngo 1.23\n")
+    (tmp_path / "web.go").write_text(DD_HANDLER)
+    run_cli("--backend", "datadog", "--http-handlers", "web.go", cwd=tmp_path, check=0)
+    (tmp_path / "web_test.go").write_text(DD_HANDLER_TEST)
+    for args in (("get", DD_TRACE_GO), ("mod", "tidy"), ("vet", "./..."), ("test", "./...")):
+        proc = _go(*args, cwd=tmp_path)
+        assert proc.returncode == 0, f"go {' '.join(args)}:\n{proc.stdout}{proc.stderr}"

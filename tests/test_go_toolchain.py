@@ -123,7 +123,7 @@ EXPECTED_SPANS: dict[str, list[str]] = {
 # Only the count is checked here; the names are checked at run time (test_spans_at_run_time[packagewide]).
 EXPECTED_SPAN_COUNTS = {"packagewide/a.go": 1, "packagewide/b.go": 3}
 
-START_RE = re.compile(r'\.Start\((\w+(?:\.Context\(\))?), "([^"]*)"\)')  # a handler's starts from r.Context()
+START_RE = re.compile(r'\.Start\((\w+(?:\.Context\(\))?), "([^"]*)"[,)]')  # a handler's starts from r.Context(), with options
 GO_POS_RE = re.compile(r"^(?:vet: )?(?:\./)?([\w./-]+\.go):(\d+):(\d+): ", re.M)
 
 # Packages under testdata/spancheck, each a go test of one fixture package.
@@ -512,3 +512,19 @@ def json_dump(span: dict) -> str:
     import json
 
     return "a run gives:\n" + json.dumps({k: v for k, v in span.items() if k not in _SAMPLE_OMITS}, indent="\t")
+
+
+@pytest.mark.slow
+def test_a_handler_span_through_the_sdk_has_the_shape_of_the_sample(instrumented, spancheck_module, tmp_path):
+    """spancheck/httpserver's server spans as the stdout exporter writes them: docs/spans.md's sample of a
+    handler's span (kind SERVER, http.request.method and url.path) is what a run gives."""
+    exported = tmp_path / "spans.json"
+    args = ["test", "-mod=readonly", "-count=1", "-run", "TestHandlerSpansAreServerSpans", "./spancheck/httpserver/"]
+    proc = run_go(args, spancheck_module, env={"GOINSTRUMENT_SPAN_JSON": str(exported)})
+    assert proc.returncode == 0, describe(proc, spancheck_module)
+    spans = {s["Name"]: s for s in _json_objects(exported.read_text())}
+    section = SPANS_DOC.read_text().split("## A handler's span", 1)[1].split("\n## ", 1)[0]
+    samples = _json_objects(section.split("```json")[1].split("```")[0])
+    assert [s["Name"] for s in samples] == ["Server.ServeHTTP"]
+    assert samples[0]["SpanKind"] == 2  # trace.SpanKindServer
+    assert _span_shape(samples[0]) == _span_shape(spans["Server.ServeHTTP"]), json_dump(spans["Server.ServeHTTP"])

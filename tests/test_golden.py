@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from goinstrument.backends.protocol import load_backend
+from goinstrument.backends.loader import load_backend
 from goinstrument.cli import parser, rewrite_options
 from goinstrument.engine.behaviour import first_comparison
 from goinstrument.engine.core import instrument

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
-from goinstrument.backends.protocol import load_backend
+from goinstrument.backends.loader import load_backend
 from goinstrument.driver.process import Source, process
 from goinstrument.engine.core import instrument
 from goinstrument.engine.fileinfo import FileInfo
@@ -36,10 +36,12 @@ import (
 	"net/http"
 
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 )
 
 func Hello(w http.ResponseWriter, r *http.Request) {
-	ctx, span := otel.Tracer("web").Start(r.Context(), "Hello")
+	ctx, span := otel.Tracer("web").Start(r.Context(), "Hello", trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(attribute.String("http.request.method", r.Method), attribute.String("url.path", r.URL.Path)))
 	defer span.End()
 	r = r.WithContext(ctx)
 	http.NotFound(w, r)
@@ -139,7 +141,11 @@ def test_a_handler_that_reads_only_the_context_keeps_it_and_loses_the_request_li
 
 def test_datadog_writes_handlers():
     result = instrument(HANDLER.encode(), RewriteOptions(http_handlers=True, backend="datadog"), FileInfo("web.go", "web", "web", backend=load_backend("datadog")))
-    assert b'span, ctx := tracer.StartSpanFromContext(r.Context(), "Hello")\n\tdefer span.Finish()\n\tr = r.WithContext(ctx)\n' in result.output
+    start = (
+        b'span, ctx := tracer.StartSpanFromContext(r.Context(), "Hello", tracer.SpanType("web"), tracer.Tag("span.kind", "server"), '
+        b'tracer.Tag("http.method", r.Method), tracer.Tag("http.url", r.URL.Path))'
+    )
+    assert start + b"\n\tdefer span.Finish()\n\tr = r.WithContext(ctx)\n" in result.output
 
 
 NO_CONTEXT_BACKEND = '''

@@ -25,7 +25,7 @@ import pytest
 from conftest import run_cli
 from gotools import GOMOD_FIXTURE, copy_module, go_build_vet, go_environ, gofmt_bin, gofmt_l, run_go, tree_digest
 
-from goinstrument.backends.protocol import load_backend
+from goinstrument.backends.loader import load_backend
 from goinstrument.cli import parser, rewrite_options
 from goinstrument.driver.process import process
 from goinstrument.engine.core import instrument

@@ -16,7 +16,8 @@ import itertools
 import pytest
 from conftest import run_cli
 
-from goinstrument.backends.protocol import OTEL_CODES, OpenTelemetry, load_backend
+from goinstrument.backends.loader import load_backend
+from goinstrument.backends.otel import OTEL_CODES, OpenTelemetry
 from goinstrument.engine.core import instrument
 from goinstrument.engine.fileinfo import FileInfo
 from goinstrument.engine.remove import remove

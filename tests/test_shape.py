@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from goinstrument.backends.protocol import Names
+from goinstrument.backends.protocol import Backend, Names
 from goinstrument.engine import shape
 from goinstrument.engine.core import instrument
 from goinstrument.engine.fileinfo import FileInfo, import_name_candidates
@@ -14,8 +14,9 @@ from goinstrument.options import RewriteOptions
 SRC = b'package p\n\nimport "context"\n\nfunc F(ctx context.Context) {\n\tg := func() {}\n\tg()\n}\n'
 
 
-class LeaveBackend:
-    """Its rendering holds a literal spelled `func(name string)`, and names neither tracer nor context."""
+class LeaveBackend(Backend):
+    """Its rendering holds a literal spelled `func(name string)`, and names neither tracer nor context
+    (the protocol's defaults for the optional members: a backend given to the engine directly, not loaded)."""
 
     start_imports: tuple[str, ...] = ("log",)
     error_imports: tuple[str, ...] = ()

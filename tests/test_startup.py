@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from goinstrument import __version__, cli
-from goinstrument.backends.protocol import load_backend
+from goinstrument.backends.loader import load_backend
 from goinstrument.engine.handlers import unsupported as handlers_unsupported
 from goinstrument.engine.shape import unsupported
 from goinstrument.options import ATTRIBUTE_KINDS, DEFAULT_BACKEND
@@ -88,7 +88,7 @@ def test_a_diff_run_loads_difflib_a_glob_wcmatch_and_a_config_file_tomllib(tmp_p
 # locale), the tree-sitter parser and grammar, the backends, go-instrument's shape, the report's
 # JSON, the rewriting core.
 NOT_FOR_AN_EMPTY_HOOK = [
-    "argparse", "gettext", "tree_sitter", "tree_sitter_go", "goinstrument.engine.go.syntax", "goinstrument.backends.protocol",
+    "argparse", "gettext", "tree_sitter", "tree_sitter_go", "goinstrument.engine.go.syntax", "goinstrument.backends.protocol", "goinstrument.backends.loader",
     "goinstrument.engine.shape", "goinstrument.engine.core", "goinstrument.driver.process", "goinstrument.engine.handlers",
 ]
 NOT_FOR_VERSION = [*NOT_FOR_AN_EMPTY_HOOK, "dataclasses", "inspect", "json", "pygit2", "goinstrument.options", "goinstrument.driver.run"]

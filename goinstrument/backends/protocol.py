@@ -1,20 +1,30 @@
-"""What the inserted code looks like, per tracing library.
+"""The `Backend` protocol: every member a backend may provide, the `Names` it renders with, and
+the helpers its renderings share (Go string literals, gofmt's layout of a deferred call).
 
 A backend names the packages it needs and renders the lines at the top of a
 function; that is all it does. Recognising its code again (to bring it up to
 date, count its literals or remove it) is derived from that rendering by
-`shape.py`.
+`engine/shape.py`. Nothing here imports the engine, the driver or the command line.
 """
 
 from __future__ import annotations
 
-import functools
 import os
-import sys
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
-from goinstrument.engine.attributes import Attribute, go_string
+ERRORS = "errors"
+ERROR_FORMS = ("status", "event", "record")  # Names.errors; the last is only recognised
+
+
+class Attribute(NamedTuple):
+    key: str
+    constructor: str  # attribute.<constructor>(key, value)
+    value: str  # a Go expression
+
+    def render(self, package: str) -> str:
+        return f'{package}.{self.constructor}("{self.key}", {self.value})'
+
 
 
 @dataclass(frozen=True)
@@ -36,6 +46,10 @@ class Names:
     # Start attributes given at creation (an option of Start); False: set right after it, as earlier
     # versions wrote them (recognised, never written).
     attributes_at_start: bool = True
+    # An http.Handler's span (--http-handlers): the request parameter's name; the span is the server's
+    # for the request (kind SERVER, Datadog's type web), `ctx` is the request's context, and
+    # `attributes` begin with its http.request.method and url.path where the backend writes attributes.
+    request: str | None = None
 
 
 class Backend(Protocol):
@@ -43,12 +57,19 @@ class Backend(Protocol):
 
     A user's own backend is any object with these attributes, named on the
     command line or in .goinstrument.toml as `module:attribute` (a class is
-    instantiated without arguments).
+    instantiated without arguments); the optional ones it lacks take their
+    defaults (`loader.load_backend`).
     """
 
     start_imports: tuple[str, ...]  # import paths the first lines use
     error_imports: tuple[str, ...]  # import paths the error handling adds
     preferred_names: dict[str, tuple[str, ...]]  # import path -> names to try, in order
+    # Optional members: a backend that does not declare one has this default (the loader fills it in
+    # for a user's backend; a built-in one inherits it by subclassing this protocol).
+    attribute_imports: tuple[str, ...] = ()  # import paths any attribute (start or result) needs
+    start_attribute_imports: tuple[str, ...] = ()  # import paths giving start attributes to Start needs
+    declares_context: bool = False  # its start line declares a context variable of its own, never the parameter
+    server_imports: tuple[str, ...] = ()  # import paths a server span (`Names.request`) adds to start_imports
 
     def lines(self, names: Names, tracer: str, span_name: str) -> list[str]:
         """The statements to insert, one a line, indented with tabs relative to the body.
@@ -60,61 +81,10 @@ class Backend(Protocol):
         ...
 
 
-OTEL = "go.opentelemetry.io/otel"
-OTEL_CODES = "go.opentelemetry.io/otel/codes"
-OTEL_ATTRIBUTE = "go.opentelemetry.io/otel/attribute"
-OTEL_TRACE = "go.opentelemetry.io/otel/trace"
-# The newest semantic conventions otel-go ships (since otel v1.45.0): its ErrorType(err) names an
-# error's type after unwrapping fmt.Errorf's wrappers, or by the error's own ErrorType() method.
-SEMCONV = "go.opentelemetry.io/otel/semconv/v1.43.0"
-ERRORS = "errors"
-ERROR_FORMS = ("status", "event", "record")  # Names.errors; the last is only recognised
-
-
 def expected_condition(names: Names, err: str) -> str:
     """`err != nil`, and `!errors.Is(err, X)` for each expected error X."""
     return " && ".join([f"{err} != nil", *(f"!{names.packages[ERRORS]}.Is({err}, {x})" for x in names.expected)])
 
-
-class OpenTelemetry:
-    """The semantic conventions' spans: attributes known at the start given to Start (samplers see
-    them), on error status Error with the message and `error.type`, status left Unset otherwise."""
-
-    start_imports: tuple[str, ...] = (OTEL,)
-    error_imports: tuple[str, ...] = (OTEL_CODES, SEMCONV)
-    attribute_imports: tuple[str, ...] = (OTEL_ATTRIBUTE,)
-    start_attribute_imports: tuple[str, ...] = (OTEL_TRACE,)  # trace.WithAttributes
-    preferred_names: dict[str, tuple[str, ...]] = {
-        OTEL: ("otel", "otelapi"),
-        OTEL_CODES: ("codes", "otelcodes"),
-        OTEL_ATTRIBUTE: ("attribute", "otelattribute"),
-        OTEL_TRACE: ("trace", "oteltrace"),
-        SEMCONV: ("semconv", "otelsemconv"),
-        ERRORS: ("errors", "stderrors"),
-    }
-
-    def lines(self, names: Names, tracer: str, span_name: str) -> list[str]:
-        otel = names.packages[OTEL]
-        span = names.span
-        attribute = names.packages.get(OTEL_ATTRIBUTE, "attribute")
-        start = f"{names.ctx_lhs}, {span} := {otel}.Tracer({go_string(tracer)}).Start({names.ctx}, {go_string(span_name)}"
-        values = ", ".join(a.render(attribute) for a in names.attributes)
-        if names.attributes and names.attributes_at_start:
-            start += f", {names.packages[OTEL_TRACE]}.WithAttributes({values})"
-        lines = [start + ")", f"defer {span}.End()"]
-        if names.attributes and not names.attributes_at_start:
-            lines.append(f"{span}.SetAttributes({values})")
-        if names.result_attributes:
-            values = ", ".join(a.render(attribute) for a in names.result_attributes)
-            lines += deferred_call(f"{span}.SetAttributes({values})")
-        if names.err is not None:
-            err, codes = names.err, names.packages[OTEL_CODES]
-            record = [f"\t\t{span}.RecordError({err})"] if names.errors in ("event", "record") else []
-            status = [f"\t\t{span}.SetStatus({codes}.Error, {err}.Error())"]
-            if names.errors != "record":
-                status.append(f"\t\t{span}.SetAttributes({names.packages[SEMCONV]}.ErrorType({err}))")
-            lines += ["defer func() {", f"\tif {expected_condition(names, err)} {{", *record, *status, "\t}", "}()"]
-        return lines
 
 
 # gofmt keeps a function literal's body on the `func` line when `func()` and the
@@ -129,81 +99,25 @@ def deferred_call(statement: str) -> list[str]:
     return ["defer func() {", f"\t{statement}", "}()"]
 
 
-DATADOG = "github.com/DataDog/dd-trace-go/v2/ddtrace/tracer"
+_GO_ESCAPES = {"\\": "\\\\", '"': '\\"', "\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
 
 
-class Datadog:
-    """dd-trace-go v2: `span, ctx := tracer.StartSpanFromContext(ctx, name)`; Finish records the error."""
-
-    start_imports: tuple[str, ...] = (DATADOG,)
-    error_imports: tuple[str, ...] = ()
-    preferred_names: dict[str, tuple[str, ...]] = {DATADOG: ("tracer", "ddtracer")}
-
-    def lines(self, names: Names, tracer: str, span_name: str) -> list[str]:
-        dd, span = names.packages[DATADOG], names.span
-        start = f"{span}, {names.ctx_lhs} := {dd}.StartSpanFromContext({names.ctx}, {go_string(span_name)})"
-        if names.err is None:
-            return [start, f"defer {span}.Finish()"]
-        return [start, *deferred_call(f"{span}.Finish({dd}.WithError({names.err}))")]
+def _go_escape(char: str) -> str:
+    if char in _GO_ESCAPES:
+        return _GO_ESCAPES[char]
+    code = ord(char)
+    if code < 0x20 or code == 0x7F or 0xDC80 <= code <= 0xDCFF:  # a control character, or a byte that is not UTF-8
+        return "".join(f"\\x{byte:02x}" for byte in os.fsencode(char))
+    return char
 
 
-BACKENDS: dict[str, Backend] = {"otel": OpenTelemetry(), "datadog": Datadog()}
+def go_string(value: str) -> str:
+    """A Go interpreted string literal holding `value`'s bytes, printable.
 
-
-class BackendError(Exception):
-    pass
-
-
-# A backend is Python code: one that a repository's .goinstrument.toml names runs only when
-# the user names it too, on the command line (--backend) or in this variable (comma-separated).
-TRUST_VARIABLE = "GOINSTRUMENT_TRUST_BACKEND"
-
-
-def untrusted(name: str) -> str | None:
-    """Why a backend named by a configuration file is not loaded; None for a built-in or a trusted one."""
-    trusted = {entry.strip() for entry in os.environ.get(TRUST_VARIABLE, "").split(",")}
-    if name in BACKENDS or name in trusted:
-        return None
-    return (
-        f'backend "{name}" is Python code, not run on a configuration file\'s say-so:'
-        f" pass --backend {name}, or set {TRUST_VARIABLE}={name} to trust it"
-    )
-
-
-@functools.lru_cache(maxsize=8)
-def load_backend(name: str) -> Backend:
-    """A built-in backend by name, or a user's own as `module:attribute` (loaded once per process)."""
-    if name in BACKENDS:
-        return BACKENDS[name]
-    module_name, sep, attribute = name.partition(":")
-    if not sep or not module_name or not attribute:
-        raise BackendError(f"unknown backend {name!r}: use otel, datadog, or module:attribute")
-    try:
-        found = getattr(_import_outside_cwd(module_name), attribute)
-    except ModuleNotFoundError as exc:
-        raise BackendError(
-            f"cannot load backend {name!r}: {exc} (the current directory is never searched: install the module"
-            " or put its directory on PYTHONPATH)"
-        ) from None
-    except (ImportError, AttributeError) as exc:
-        raise BackendError(f"cannot load backend {name!r}: {exc}") from None
-    backend: Backend = found() if isinstance(found, type) else found
-    missing = [a for a in ("start_imports", "error_imports", "preferred_names", "lines") if not hasattr(backend, a)]
-    if missing:
-        raise BackendError(f"backend {name!r} lacks {', '.join(missing)}")
-    return backend
-
-
-def _import_outside_cwd(module_name: str) -> object:
-    """The module, imported with sys.path rid of the current directory in all its spellings
-    (the command line has done so already; a caller of this module may not have)."""
-    import importlib
-
-    from goinstrument import outside_current_directory
-
-    saved = list(sys.path)
-    sys.path[:] = outside_current_directory(saved)
-    try:
-        return importlib.import_module(module_name)
-    finally:
-        sys.path[:] = saved
+    A lone surrogate (os.fsdecode's stand-in for a byte of a file name that is not UTF-8: a
+    tracer or code.file.path from such a directory) is that byte, `\\xe9`; a control
+    character is escaped too, so that the literal is one line of UTF-8 Go.
+    """
+    if value.isprintable() and '"' not in value and "\\" not in value:
+        return f'"{value}"'
+    return '"' + "".join(_go_escape(char) for char in value) + '"'

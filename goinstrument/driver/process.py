@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import re
 
-from goinstrument.backends.protocol import load_backend
+from goinstrument.backends.loader import load_backend
 from goinstrument.driver import gofmt, gomod, package_scope, skips
 from goinstrument.driver.gomod import tracer_for
 from goinstrument.driver.package_scope import package_declarations

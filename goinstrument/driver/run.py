@@ -192,7 +192,7 @@ def missing_requirements(files: list[str], rewrite: RewriteOptions) -> list[str]
     require it: the command that does (go.mod itself is never edited)."""
     if not files:
         return []
-    from goinstrument.backends.protocol import load_backend
+    from goinstrument.backends.loader import load_backend
     from goinstrument.driver import gomod
 
     lines = []

@@ -7,11 +7,9 @@ conversion we cannot check without types.
 
 from __future__ import annotations
 
-import os
-from typing import NamedTuple
-
 from tree_sitter import Node
 
+from goinstrument.backends.protocol import Attribute, go_string
 from goinstrument.engine.go import syntax
 
 CODE_FUNCTION = "code.function.name"
@@ -29,15 +27,6 @@ _SCALARS = {
     **{t: ("Int64", "int64") for t in ("int8", "int16", "int32", "rune", "uint", "uint8", "byte", "uint16", "uint32", "uint64", "uintptr")},
 }
 _SLICES = {"string": "StringSlice", "bool": "BoolSlice", "int": "IntSlice", "int64": "Int64Slice", "float64": "Float64Slice"}
-
-
-class Attribute(NamedTuple):
-    key: str
-    constructor: str  # attribute.<constructor>(key, value)
-    value: str  # a Go expression
-
-    def render(self, package: str) -> str:
-        return f'{package}.{self.constructor}("{self.key}", {self.value})'
 
 
 def _of(name: str, type_node: Node | None, variadic: bool = False) -> Attribute | None:
@@ -76,27 +65,3 @@ def code_location(function: str, file_path: str, line: int) -> list[Attribute]:
         Attribute(CODE_FILE, "String", go_string(file_path)),
         Attribute(CODE_LINE, "Int", str(line)),
     ]
-
-
-_GO_ESCAPES = {"\\": "\\\\", '"': '\\"', "\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
-
-
-def _go_escape(char: str) -> str:
-    if char in _GO_ESCAPES:
-        return _GO_ESCAPES[char]
-    code = ord(char)
-    if code < 0x20 or code == 0x7F or 0xDC80 <= code <= 0xDCFF:  # a control character, or a byte that is not UTF-8
-        return "".join(f"\\x{byte:02x}" for byte in os.fsencode(char))
-    return char
-
-
-def go_string(value: str) -> str:
-    """A Go interpreted string literal holding `value`'s bytes, printable.
-
-    A lone surrogate (os.fsdecode's stand-in for a byte of a file name that is not UTF-8: a
-    tracer or code.file.path from such a directory) is that byte, `\\xe9`; a control
-    character is escaped too, so that the literal is one line of UTF-8 Go.
-    """
-    if value.isprintable() and '"' not in value and "\\" not in value:
-        return f'"{value}"'
-    return '"' + "".join(_go_escape(char) for char in value) + '"'

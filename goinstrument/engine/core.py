@@ -15,16 +15,16 @@ import dataclasses
 import itertools
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
 from tree_sitter import Node
 
-from goinstrument.backends.protocol import ERRORS, Backend, Names
+from goinstrument.backends.protocol import ERRORS, Attribute, Backend, Names, go_string
 from goinstrument.engine import behaviour, errorblock, handlers, remove, rerender, rules, shape
 from goinstrument.engine.align import realign
-from goinstrument.engine.attributes import CODE_FILE, CODE_FUNCTION, CODE_LINE, Attribute, code_location, from_parameters, go_string
+from goinstrument.engine.attributes import CODE_FILE, CODE_FUNCTION, CODE_LINE, code_location, from_parameters
 from goinstrument.engine.directives import PREFIX, DirectiveError, Directives, doc_comment_rows, read_directives
 from goinstrument.engine.edits import DisjointRanges, Edit, apply, insert
 from goinstrument.engine.facts import FileFacts, ImportNames, TakenNames, fresh
@@ -282,6 +282,8 @@ class _Context(NamedTuple):
     local: str | None = None
     # --http-handlers: the code is of the kind that makes the request carry the span's context (handlers.py).
     carries: bool = True
+    # --http-handlers: the function is an http.Handler's, its span the server's (handlers.serves).
+    server: bool = False
 
     @property
     def start(self) -> str:
@@ -319,8 +321,8 @@ class _Planner:
         return set(backend.error_imports) | ({ERRORS, *(path for path, _ in self.expected)} if self.expected else set())
 
     def attribute_paths(self, backend: Backend, parts: tuple[bool, bool, bool]) -> set[str]:
-        paths = set(getattr(backend, "attribute_imports", ())) if parts[1] or parts[2] else set()
-        return paths | (set(getattr(backend, "start_attribute_imports", ())) if parts[1] else set())
+        paths = set(backend.attribute_imports) if parts[1] or parts[2] else set()
+        return paths | (set(backend.start_attribute_imports) if parts[1] else set())
 
     def plan(self, func: Node, scope: _Scope) -> Plan | rules.Exclusion | None:
         """The plan of a function the walk's rules let through; the `body` rule that leaves it alone
@@ -336,21 +338,30 @@ class _Planner:
         if statements and not ctx.fresh:
             # Any error name: whether the function still has that error result is the update's question.
             where = shape.Where(frozenset({ctx.name.encode()}), None, self.facts.imported_under)
-            match = self.shape_for(ctx).match(statements, where)
-            if match is None and ctx.local is not None:  # a handler's code of the other kind
-                ctx = ctx._replace(carries=False)
-                match = self.shape_for(ctx).match(statements, where)
+            found, match = self.matched(ctx, statements, where)
             if match is not None and shape.is_ours(match, self.info.tracer, self.settings.span_name):
                 local = None
-                if ctx.local is not None:  # a handler's context variable is its own: handlers.request_line keeps it
-                    local = syntax.text(match.ctx_lhs[0]) if match.ctx_lhs else ctx.local
-                return self.update(func, body, match, ctx, name, qualified, local)
+                if found.local is not None:  # a handler's context variable is its own: handlers.request_line keeps it
+                    local = syntax.text(match.ctx_lhs[0]) if match.ctx_lhs else found.local
+                return self.update(func, body, match, found, name, qualified, local, ctx.server)
         context = ctx.name if not ctx.fresh else ""
         function = rules.Function(func, self, scope.name, scope.known_as, scope.included, statements, context, ctx.local is not None)
         left = rules.first("body", function)
         if left is not None:
             return left
         return self.add(func, body, ctx, name, qualified)
+
+    def matched(self, ctx: _Context, statements: Sequence[Node], where: shape.Where) -> tuple[_Context, shape.Match | None]:
+        """The code of ours the body starts with, and the context of the kind it is: for a handler, of
+        any kind (not carrying the context; a server span where the function is no longer a handler's,
+        an internal one where it is, as versions before 2026-12 wrote every handler's)."""
+        kinds = [(carries, server) for server in (ctx.server, not ctx.server) for carries in (True, False)]
+        for carries, server in kinds if ctx.local is not None else [(ctx.carries, ctx.server)]:
+            found = ctx._replace(carries=carries, server=server)
+            match = self.shape_for(found).match(statements, where)
+            if match is not None:
+                return found, match
+        return ctx, None
 
     def span_name(self, runtime_name: str, type_name: str) -> str:
         return span_name(self.settings.span_name, runtime_name, type_name, self.facts.package, self.info.import_path)
@@ -404,11 +415,11 @@ class _Planner:
 
     def shape_for(self, ctx: _Context) -> shape.Shape:
         """The Shape of the code for this function: a handler's (handlers.py), or the backend's."""
-        return self.shape if ctx.local is None else handlers.shape_of(self.info.backend, ctx.carries)
+        return self.shape if ctx.local is None else handlers.shape_of(self.info.backend, ctx.carries, ctx.server)
 
     def backend_for(self, ctx: _Context) -> Backend:
         """What renders the code for this function: a handler's (handlers.py), or the backend."""
-        return self.info.backend if ctx.local is None else handlers.backend(self.info.backend, ctx.carries)
+        return self.info.backend if ctx.local is None else handlers.backend(self.info.backend, ctx.carries, ctx.server)
 
     # the context parameter ------------------------------------------------------------
     def context_parameter(self, func: Node) -> _Context | None:
@@ -444,14 +455,23 @@ class _Planner:
         if not self.http_names:
             return None
         found = handlers.request_parameter(func, self.http_names, self.names_in(func))
-        return None if found is None else _Context(found.name, found.rename, found.fresh, found.local)
+        return None if found is None else _Context(found.name, found.rename, found.fresh, found.local, server=found.server)
 
     # a span of ours, brought up to date ------------------------------------------------
     def update(
-        self, func: Node, body: Node, match: shape.Match, context: _Context, name: str, qualified: str, local: str | None = None
+        self,
+        func: Node,
+        body: Node,
+        match: shape.Match,
+        context: _Context,
+        name: str,
+        qualified: str,
+        local: str | None = None,
+        server: bool = False,
     ) -> UpdateSpan:
         """Tracer, span name, `_` or the context, and the code location, as a run would write them now.
-        `local`: a handler's context variable (--http-handlers), which stays as it is."""
+        `local`: a handler's context variable (--http-handlers), which stays as it is; `server`: whether
+        the handler's span is to be a server span (a span of the other kind is rendered afresh)."""
         ctx = context.name
         request = None
         if local is not None:  # a handler's context variable is its own, brought along with the request line
@@ -484,8 +504,12 @@ class _Planner:
         if request is not None and request.reason:
             stale.append(request.reason)
             block = block._replace(edits=block.edits + request.edits)
-        restyled = self.restyled(func, match, context, match.parts[0] if block.block is None else block.block)
-        fresh_code = self.rerender(func, body, match, context, lhs, name, qualified, block, restyled is not None)
+        target, restyled = context, None
+        if local is not None and server != context.server:  # rendered afresh, of the kind the body wants now
+            target, lhs = self.handler_kind(func, body, match, context, local, server)
+            restyled = "span kind"
+        restyled = restyled or self.restyled(func, match, context, match.parts[0] if block.block is None else block.block)
+        fresh_code = self.rerender(func, body, match, target, lhs, name, qualified, block, restyled is not None)
         stale += [restyled or "attributes"] if fresh_code is not None else []
         finding = Finding(self.info.path, syntax.position(func), name, f"span is out of date ({', '.join(stale)})", Kind.STALE) if stale else None
         if fresh_code is not None:
@@ -501,6 +525,16 @@ class _Planner:
             block.literals,
             block.dropped,
         )
+
+    def handler_kind(self, func: Node, body: Node, match: shape.Match, ctx: _Context, local: str, server: bool) -> tuple[_Context, str]:
+        """A handler's span of the other kind (server or not) as a new one would be: carrying the
+        context where the body reads the request after it (and the package lets contexts change),
+        the context variable kept where it reads that."""
+        skip = len(match.statements)
+        carries = scopes.reads(body, ctx.name.encode(), skip=skip) and not self.keeps_context(func)
+        variable = local if local != "_" else ctx.local or "ctx"
+        kept = carries or (local != "_" and scopes.reads(body, local.encode(), skip=skip))
+        return ctx._replace(server=server, carries=carries), variable if kept else "_"
 
     def restyled(self, func: Node, match: shape.Match, ctx: _Context, block: bool) -> str | None:
         """Why the span's code is not in the form the settings ask for (--errors, --expected-errors,
@@ -559,7 +593,7 @@ class _Planner:
         """The span's statements rendered afresh (rerender.py) when its attributes are not those the
         settings and the signature give it now, or its form not the one they ask for (`restyle`);
         None when they are (or it cannot be done)."""
-        arguments, results = self.attributes(func, ctx.name)
+        arguments, results = self.attributes(func, ctx)
         code = (self.code_function(qualified), self.code_file()) if "code" in self.settings.attributes else None
         start = [*(code_location(*code, 0) if code is not None else ()), *arguments]
         now = rerender.written(match, func, self.settings.attribute_prefix)
@@ -614,7 +648,7 @@ class _Planner:
         span = fresh(("span",), taken)
         wanted = self.shape.supported[0] and self.settings.errors != "none"
         err, result_edits = self.error_result(func, body, lambda: taken | {span}) if wanted else (None, ())
-        arguments, results = self.attributes(func, ctx.name)
+        arguments, results = self.attributes(func, ctx)
         code = (self.code_function(qualified), self.code_file()) if "code" in self.settings.attributes else None
         parts = self.shape_for(ctx).parts(err is not None, bool(arguments) or code is not None, bool(results))
         backend = self.backend_for(ctx)
@@ -638,11 +672,14 @@ class _Planner:
             one_line and func.type not in DECLARATIONS and not self.settings.line_directives,
         )
 
-    def attributes(self, func: Node, ctx: str) -> tuple[tuple[Attribute, ...], tuple[Attribute, ...]]:
-        """Attributes from the arguments (set at the start) and the named results (set at return)."""
+    def attributes(self, func: Node, ctx: _Context) -> tuple[tuple[Attribute, ...], tuple[Attribute, ...]]:
+        """Attributes from the arguments (set at the start) and the named results (set at return); a
+        server span's HTTP attributes first, where the backend writes start attributes."""
         kinds = self.settings.attributes
-        arguments = from_parameters(func.child_by_field_name("parameters"), skip=ctx) if "args" in kinds else []
+        arguments = from_parameters(func.child_by_field_name("parameters"), skip=ctx.name) if "args" in kinds else []
         arguments = [a._replace(key=self.settings.attribute_prefix + a.key) for a in arguments]
+        if ctx.server and self.shape_for(ctx).supported[1]:
+            arguments = [*handlers.server_attributes(ctx.name), *arguments]
         result = func.child_by_field_name("result")
         results = []
         if "results" in kinds and result is not None and result.type == "parameter_list":

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from goinstrument.backends.protocol import BACKENDS, Backend
+from goinstrument.backends.loader import BACKENDS
+from goinstrument.backends.protocol import Backend
 from goinstrument.driver.package_scope import PREDECLARED
 from goinstrument.engine.go.rangefunc import Iterators
 from goinstrument.engine.result import Position
@@ -21,7 +22,7 @@ class FileInfo(NamedTuple):
     # them, an import of ours holding one is renamed, and a declared `error` is not
     # the predeclared one.
     sibling_names: frozenset[str] = frozenset()
-    backend: Backend = BACKENDS["otel"]  # the loaded backend: backend.load_backend(settings.backend)
+    backend: Backend = BACKENDS["otel"]  # the loaded backend: loader.load_backend(settings.backend)
     # How many `func init` the package's files compiled before this one declare
     # (package_scope.init_functions_before): the runtime numbers them across the
     # package, and names their literals init.0.func1, init.1.func1, ...

@@ -41,7 +41,7 @@ from typing import NamedTuple
 
 from tree_sitter import Node
 
-from goinstrument.backends.protocol import Backend, Names
+from goinstrument.backends.protocol import Attribute, Backend, Names
 from goinstrument.engine import errorblock, shape
 from goinstrument.engine.edits import Edit, insert
 from goinstrument.engine.facts import TakenNames, fresh
@@ -68,7 +68,7 @@ def start_argument(request: str) -> str:
     return f"{request}.Context()"
 
 
-class HandlerCode:
+class HandlerCode(Backend):
     """A backend's code for a handler: started from `r.Context()`, the request carrying the span's context.
 
     `Names.ctx` is the request parameter and `Names.ctx_lhs` the new variable
@@ -77,18 +77,19 @@ class HandlerCode:
 
     declares_context = True  # for shape.py: ctx_lhs is a variable of its own (or `_`), never the parameter
 
-    def __init__(self, inner: Backend, carries: bool = True):
+    def __init__(self, inner: Backend, carries: bool = True, server: bool = False):
         self.inner = inner
         self.carries = carries  # the request is made to carry the span's context: `r = r.WithContext(ctx)`
-        self.start_imports = inner.start_imports
+        self.server = server  # the function is an http.Handler's: a server span (`Names.request`)
+        self.start_imports = (*inner.start_imports, *inner.server_imports) if server else inner.start_imports
         self.error_imports = inner.error_imports
         self.preferred_names = inner.preferred_names
-        self.attribute_imports: tuple[str, ...] = getattr(inner, "attribute_imports", ())
-        self.start_attribute_imports: tuple[str, ...] = getattr(inner, "start_attribute_imports", ())
+        self.attribute_imports = inner.attribute_imports
+        self.start_attribute_imports = inner.start_attribute_imports
 
     def lines(self, names: Names, tracer: str, span_name: str) -> list[str]:
         request, ctx = names.ctx, names.ctx_lhs
-        lines = self.inner.lines(replace(names, ctx=start_argument(request)), tracer, span_name)
+        lines = self.inner.lines(replace(names, ctx=start_argument(request), request=request if self.server else None), tracer, span_name)
         return [*lines, carry_line(request, ctx)] if self.carries else lines
 
 
@@ -96,24 +97,34 @@ def carry_line(request: str, ctx: str) -> str:
     return f"{request} = {request}.WithContext({ctx})"
 
 
-_WRAPPED: dict[tuple[int, bool], tuple[Backend, HandlerCode]] = {}  # (id(backend), carries) -> the backend (kept alive), its handler code
+# (id(backend), carries, server) -> the backend (kept alive), its handler code
+_WRAPPED: dict[tuple[int, bool, bool], tuple[Backend, HandlerCode]] = {}
 
 
-def backend(inner: Backend, carries: bool = True) -> HandlerCode:
+def backend(inner: Backend, carries: bool = True, server: bool = False) -> HandlerCode:
     """The handler code of a backend (one object per backend and kind, so its Shape is built once)."""
-    known = _WRAPPED.get((id(inner), carries))
+    known = _WRAPPED.get((id(inner), carries, server))
     if known is None:
-        known = _WRAPPED[(id(inner), carries)] = (inner, HandlerCode(inner, carries))
+        known = _WRAPPED[(id(inner), carries, server)] = (inner, HandlerCode(inner, carries, server))
     return known[1]
 
 
-def shape_of(inner: Backend, carries: bool = True) -> shape.Shape:
-    return shape.of(backend(inner, carries))
+def shape_of(inner: Backend, carries: bool = True, server: bool = False) -> shape.Shape:
+    return shape.of(backend(inner, carries, server))
 
 
-def shapes_of(inner: Backend) -> tuple[shape.Shape, shape.Shape]:
-    """Both kinds of a backend's handler code, the longer (carrying the context) first."""
-    return shape_of(inner, True), shape_of(inner, False)
+def shapes_of(inner: Backend) -> tuple[shape.Shape, ...]:
+    """Every kind of a backend's handler code: server spans first, the longer (carrying the context) first."""
+    return tuple(shape_of(inner, carries, server) for server in (True, False) for carries in (True, False))
+
+
+# The HTTP server conventions' attributes a handler's server span starts with, from the request.
+METHOD, PATH = "http.request.method", "url.path"
+SERVER_KEYS = (METHOD, PATH)
+
+
+def server_attributes(request: str) -> tuple[Attribute, ...]:
+    return (Attribute(METHOD, "String", f"{request}.Method"), Attribute(PATH, "String", f"{request}.URL.Path"))
 
 
 class RequestLine(NamedTuple):
@@ -171,6 +182,7 @@ class Request(NamedTuple):
     rename: tuple[Edit, ...]  # edits naming a `_` or unnamed parameter
     fresh: bool  # named by us: the body cannot read it yet
     local: str  # the new variable holding the span's context
+    server: bool = False  # the function is an http.Handler's (`serves`): its span is a server span
 
 
 def request_parameter(func: Node, names: frozenset[str], taken: TakenNames) -> Request | None:
@@ -184,31 +196,48 @@ def request_parameter(func: Node, names: frozenset[str], taken: TakenNames) -> R
             continue
         declared = decl.children_by_field_name("name")
         named = next((n for n in declared if n.text != b"_"), None)
+        server = serves(func, decls, decl, names)
         if named is not None:
             request = syntax.text(named)
-            return Request(request, (), False, fresh(CONTEXT_NAMES, taken | {request}))
+            return Request(request, (), False, fresh(CONTEXT_NAMES, taken | {request}), server)
         request = fresh(REQUEST_NAMES, taken)
         local = fresh(CONTEXT_NAMES, taken | {request})
         if declared:
-            return Request(request, (Edit(declared[0].start_byte, declared[0].end_byte, request.encode()),), True, local)
+            return Request(request, (Edit(declared[0].start_byte, declared[0].end_byte, request.encode()),), True, local, server)
         # Unnamed parameters: Go wants all named or none, so the others become `_`.
         rename = tuple(insert(d.start_byte, (request if d is decl else "_").encode() + b" ") for d in decls)
-        return Request(request, rename, True, local)
+        return Request(request, rename, True, local, server)
     return None
+
+
+def serves(func: Node, decls: Sequence[Node], request: Node, names: frozenset[str]) -> bool:
+    """Whether `func` has an http.Handler's signature, `(http.ResponseWriter, *http.Request)` and no
+    result (an http.HandlerFunc, a ServeHTTP method): it serves a request, and its span is the server's.
+    Another function taking a request (a helper, one returning an error) gets an internal span."""
+    if func.child_by_field_name("result") is not None or len(decls) != 2 or decls[1] != request:
+        return False
+    writer, count = decls[0], sum(max(1, len(d.children_by_field_name("name"))) for d in decls)
+    return count == 2 and writer.type == "parameter_declaration" and _is_http_type(func, writer.child_by_field_name("type"), names, b"ResponseWriter")
 
 
 def _is_request_type(func: Node, node: Node | None, names: frozenset[str]) -> bool:
     """`*P.Request` with P net/http's name, or `*Request` under a dot import, as seen where `func` stands."""
     if node is None or node.type != "pointer_type" or node.named_child_count != 1:
         return False
-    pointee = node.named_children[0]
-    if pointee.type == "qualified_type":
-        package, name = pointee.child_by_field_name("package"), pointee.child_by_field_name("name")
-        if name is None or name.text != b"Request" or package is None or syntax.text(package) not in names:
+    return _is_http_type(func, node.named_children[0], names, b"Request")
+
+
+def _is_http_type(func: Node, node: Node | None, names: frozenset[str], type_name: bytes) -> bool:
+    """`P.<type_name>` with P net/http's name, or `<type_name>` under a dot import, as seen where `func` stands."""
+    if node is None:
+        return False
+    if node.type == "qualified_type":
+        package, name = node.child_by_field_name("package"), node.child_by_field_name("name")
+        if name is None or name.text != type_name or package is None or syntax.text(package) not in names:
             return False
         return not scopes.resolves_locally(func, package.text or b"")
-    if pointee.type == "type_identifier" and pointee.text == b"Request" and "." in names:
-        return not _type_parameter(func, b"Request") and not scopes.resolves_locally(func, b"Request")
+    if node.type == "type_identifier" and node.text == type_name and "." in names:
+        return not _type_parameter(func, type_name) and not scopes.resolves_locally(func, type_name)
     return False
 
 

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import NamedTuple
 
-from goinstrument.backends.protocol import Backend, Names
-from goinstrument.engine.attributes import Attribute, code_location
+from goinstrument.backends.protocol import Attribute, Backend, Names
+from goinstrument.engine.attributes import code_location
 from goinstrument.engine.edits import Edit
 from goinstrument.engine.go.linedirectives import Numbering
 from goinstrument.engine.result import Finding

@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 from tree_sitter import Node
 
-from goinstrument.backends.protocol import BACKENDS
+from goinstrument.backends.loader import BACKENDS
 from goinstrument.engine import handlers, shape
 from goinstrument.engine.edits import Edit, Ranges, apply
 from goinstrument.engine.facts import FileFacts

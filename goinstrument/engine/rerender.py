@@ -23,8 +23,9 @@ from typing import NamedTuple
 
 from tree_sitter import Node
 
-from goinstrument.engine import shape
-from goinstrument.engine.attributes import CODE_FILE, CODE_FUNCTION, CODE_LINE, Attribute
+from goinstrument.backends.protocol import Attribute
+from goinstrument.engine import handlers, shape
+from goinstrument.engine.attributes import CODE_FILE, CODE_FUNCTION, CODE_LINE
 from goinstrument.engine.go import syntax
 from goinstrument.engine.plan import Insertion
 
@@ -63,7 +64,11 @@ def written(match: shape.Match, func: Node, prefix: str = "arg.") -> Written | N
             groups.append([])
             last = holder
         name, constructor, text = shape.string_value(key_node), _constructor(key_node), syntax.text(value)
-        if name not in _UPDATED_IN_PLACE:
+        if name in handlers.SERVER_KEYS:  # a server span's, from the request: `r.Method`, `r.URL.Path`
+            names = _signature_names(func) if names is None else names
+            if constructor != "String" or text.partition(".")[0] not in names:
+                return None
+        elif name not in _UPDATED_IN_PLACE:
             names = _signature_names(func) if names is None else names
             held = text[text.index("(") + 1 : -1] if text.endswith(")") and text[: text.index("(")].isidentifier() else text
             # Attributes given to Start are ours whatever their prefix (a later setting may change it); a

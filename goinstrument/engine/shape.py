@@ -47,8 +47,8 @@ from typing import NamedTuple
 
 from tree_sitter import Node
 
-from goinstrument.backends.protocol import ERROR_FORMS, OTEL, OTEL_CODES, Backend, Names
-from goinstrument.engine.attributes import Attribute, go_string
+from goinstrument.backends.otel import OTEL, OTEL_CODES
+from goinstrument.backends.protocol import ERROR_FORMS, Attribute, Backend, Names, go_string
 from goinstrument.engine.go import syntax
 from goinstrument.engine.imports import default_package_name
 from goinstrument.options import RewriteOptions, split_sentinel
@@ -80,7 +80,7 @@ class Style(NamedTuple):
 
     @classmethod
     def of(cls, names: Names) -> Style:
-        return cls(getattr(names, "errors", "status"), bool(getattr(names, "expected", ())), getattr(names, "attributes_at_start", True))
+        return cls(names.errors, bool(names.expected), names.attributes_at_start)
 
     def fit(self, parts: tuple[bool, bool, bool]) -> Style:
         """The style as a rendering with these parts can show it (no error block: no error form)."""
@@ -457,7 +457,7 @@ def _package_placeholders(backend: Backend) -> dict[str, str]:
         *backend.preferred_names,
         *backend.start_imports,
         *backend.error_imports,
-        *getattr(backend, "attribute_imports", ()),
+        *backend.attribute_imports,
     }
     return {path: f"{_PREFIX}Package{i}" for i, path in enumerate(sorted(paths))}
 
@@ -535,7 +535,7 @@ def _shape(backend: Backend, foreign: bool) -> Shape:
         if lines not in variants:
             variants[lines] = Variant(errors, start, results, statements, _top_level_literals(statements), style)
         by_style[((errors, start, results), style)] = variants[lines]
-    local_ctx = bool(getattr(backend, "declares_context", False))
+    local_ctx = backend.declares_context
     return Shape(
         tuple(variants.values()),
         packages,
@@ -683,7 +683,7 @@ def _only_call(values: Node | None) -> Node | None:
 # go-instrument's code ------------------------------------------------------------------
 
 
-class _GoInstrumentCode:
+class _GoInstrumentCode(Backend):
     """What go-instrument writes (`otelCodes`, SetStatus with "error" before RecordError); matched, never written."""
 
     start_imports: tuple[str, ...] = (OTEL,)
