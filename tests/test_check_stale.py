@@ -16,8 +16,9 @@ from conftest import run_cli
 
 from goinstrument.engine.core import instrument
 from goinstrument.engine.fileinfo import FileInfo
+from goinstrument.engine.options import RewriteOptions
 from goinstrument.engine.result import Finding, Position, Summary
-from goinstrument.options import Format, RewriteOptions
+from goinstrument.options import Format
 from goinstrument.report.text import as_json, finding_line
 
 HEADER = (

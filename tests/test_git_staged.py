@@ -16,8 +16,9 @@ from gitrepo import GO_FUNC, GitRepo, git_env
 
 from goinstrument.driver.git import GitError
 from goinstrument.driver.run import run_staged
+from goinstrument.engine.options import RewriteOptions
 from goinstrument.engine.result import Summary
-from goinstrument.options import Output, RewriteOptions, RunOptions, Staged
+from goinstrument.options import Output, RunOptions, Staged
 
 SPAN = 'otel.Tracer("example.com/shop").Start(ctx, "F")'
 G_FUNC = "\nfunc G(ctx context.Context) (int, error) { return 0, nil }\n"

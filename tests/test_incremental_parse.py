@@ -13,8 +13,8 @@ from tree_sitter import Parser
 from goinstrument.driver import process
 from goinstrument.engine.edits import Edit, apply
 from goinstrument.engine.go import syntax
+from goinstrument.engine.options import RewriteOptions
 from goinstrument.engine.result import Source
-from goinstrument.options import RewriteOptions
 from tests.test_golden import GOLDEN, _cases, options_for
 
 OPTIONS = RewriteOptions()

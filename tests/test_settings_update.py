@@ -19,8 +19,8 @@ from conftest import run_cli
 from goinstrument.backends.protocol import OTEL_CODES, OpenTelemetry, load_backend
 from goinstrument.engine.core import instrument
 from goinstrument.engine.fileinfo import FileInfo
+from goinstrument.engine.options import RewriteOptions
 from goinstrument.engine.remove import remove
-from goinstrument.options import RewriteOptions
 
 SOURCE = """package p
 

@@ -7,8 +7,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from goinstrument.driver import globs
+from goinstrument.engine.options import RewriteOptions
 from goinstrument.engine.result import Position, Problem
-from goinstrument.options import RewriteOptions
 
 SKIPPED_DIRECTORIES = ("vendor", "testdata")
 

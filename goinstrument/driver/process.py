@@ -24,8 +24,8 @@ from goinstrument.engine.fileinfo import FileInfo, import_name_candidates
 from goinstrument.engine.go import buildtags, initorder, rangefunc, syntax
 from goinstrument.engine.go.generated import is_generated
 from goinstrument.engine.imports import read_imports
+from goinstrument.engine.options import Action, RewriteOptions
 from goinstrument.engine.result import Outcome, Position, Problem, Result, Source
-from goinstrument.options import Action, RewriteOptions
 
 
 def file_info(source: Source, options: RewriteOptions, changed_lines: tuple[tuple[int, int], ...] | None = None) -> FileInfo:

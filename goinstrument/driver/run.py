@@ -17,8 +17,9 @@ from goinstrument.driver.fileio import CHANGED, OUTSIDE, READ_ONLY, FileError, i
 from goinstrument.driver.gomod import tracer_for
 from goinstrument.driver.progress import progress_bar
 from goinstrument.engine import result
+from goinstrument.engine.options import Action, RewriteOptions
 from goinstrument.engine.result import Finding, GitError, IndexDirectory, Outcome, Position, Problem, Source, Summary, quote_path
-from goinstrument.options import Action, ChangedSince, Format, FromPaths, Output, RewriteOptions, RunOptions, Staged, Stdin
+from goinstrument.options import ChangedSince, Format, FromPaths, Output, RunOptions, Staged, Stdin
 from goinstrument.report import linediff
 
 if TYPE_CHECKING:

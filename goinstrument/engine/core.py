@@ -33,9 +33,9 @@ from goinstrument.engine.go import deadcode, initorder, rangefunc, runtimenames,
 from goinstrument.engine.go.linedirectives import apply_with_directives, numbering
 from goinstrument.engine.go.typenames import TypeNames
 from goinstrument.engine.imports import default_package_name, plan_additions, rename_imports
+from goinstrument.engine.options import RewriteOptions, split_sentinel
 from goinstrument.engine.plan import AddSpan, Insertion, Lines, Plan, Rendering, UpdateSpan, render
 from goinstrument.engine.result import Coverage, Finding, Position, Problem, Result
-from goinstrument.options import RewriteOptions, split_sentinel
 
 DECLARATIONS = ("function_declaration", "method_declaration")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from goinstrument.backends.protocol import BACKENDS, Backend
-from goinstrument.driver.package_scope import PREDECLARED
 from goinstrument.engine.go.rangefunc import Iterators
+from goinstrument.engine.go.typenames import PREDECLARED
 from goinstrument.engine.result import Position
 
 _NUMBERED = range(1, 4)  # otel1, otel2, otel3: numbered names a fresh import may get

@@ -31,8 +31,8 @@ from goinstrument.engine.facts import FileFacts
 from goinstrument.engine.fileinfo import FileInfo
 from goinstrument.engine.go import scopes, syntax, tolerance
 from goinstrument.engine.imports import ImportSpec, plan_additions, read_imports
+from goinstrument.engine.options import RewriteOptions
 from goinstrument.engine.result import Result
-from goinstrument.options import RewriteOptions
 
 # Bytes at least one of which every file go-instrument changed holds (with "span").
 _GO_INSTRUMENT_MARKERS = (b"otelCodes", b'"error")', b'"anonymous")', b"/*line ")

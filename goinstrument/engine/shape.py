@@ -51,7 +51,7 @@ from goinstrument.backends.protocol import ERROR_FORMS, OTEL, OTEL_CODES, Backen
 from goinstrument.engine.attributes import Attribute, go_string
 from goinstrument.engine.go import syntax
 from goinstrument.engine.imports import default_package_name
-from goinstrument.options import RewriteOptions, split_sentinel
+from goinstrument.engine.options import RewriteOptions, split_sentinel
 
 _PREFIX = "goinstrumentPlaceholder"
 _CTX_LHS = _PREFIX + "CtxLhs"

@@ -18,8 +18,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
+from goinstrument.engine.options import Action
 from goinstrument.engine.result import EXCLUSIONS, NO_SPAN, Coverage, Finding, Problem, Summary, printable, quote_path
-from goinstrument.options import Action, Format, Output, RunOptions
+from goinstrument.options import Format, Output, RunOptions
 
 SCHEMA = 1  # the JSON document's version: raised when a key changes meaning or goes away
 
