@@ -234,7 +234,6 @@ def stability_failure(result: Result, options: RewriteOptions, info: FileInfo) -
     --remove does not undo byte for byte.
     """
     output = result.output
-    syntax.parse_edited(result.source, result.edits, output)  # the output's tree, from the source's
     again = rewrite(output, options, info)  # parses the output first: a syntax error is a problem of its own
     if again.problem is not None and again.problem.message.startswith("syntax error"):
         return again.problem.pos, "the output would not parse here"

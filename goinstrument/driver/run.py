@@ -96,18 +96,6 @@ def _failed(path: str, message: str) -> Done:
     return Done(path, problem=Problem(path, Position(1, 1), message))
 
 
-def unified_diff(path: str, before: bytes, after: bytes) -> str:
-    lines = linediff.unified_diff(_lines(before.decode("utf-8")), _lines(after.decode("utf-8")), fromfile=quote_path(f"a/{path}"), tofile=quote_path(f"b/{path}"))
-    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
-
-
-def _lines(text: str) -> list[str]:
-    """Lines as patch sees them: split at \\n only (not at form feeds or U+2028 as str.splitlines does)."""
-    parts = text.split("\n")
-    lines = [part + "\n" for part in parts[:-1]]
-    return [*lines, parts[-1]] if parts[-1] else lines
-
-
 # --- working-tree files -------------------------------------------------------------------------
 
 
@@ -320,10 +308,10 @@ def _file_work(
         return _done(outcome, write=(outcome.source, outcome.output))
     patch = None
     if outcome.changed and output is Output.DIFF:
-        patch = unified_diff(display, outcome.source, outcome.output)
+        patch = linediff.patch(display, outcome.source, outcome.output)
     elif outcome.changed and output is Output.CHECK and diff:  # a check does not migrate: the diff is a plain run's
         written = process(Source(display, path, data), rewrite, verify=verify)
-        patch = unified_diff(display, written.source, written.output) if written.problem is None and written.changed else None
+        patch = linediff.patch(display, written.source, written.output) if written.problem is None and written.changed else None
     return _done(outcome, diff=patch, clean=None if outcome.changed else _stat(path))
 
 
@@ -501,7 +489,7 @@ def _apply_staged(staged: Outcome, worktree: Outcome | None, output: Output, sum
     if staged.problem is not None:  # its line and column are the staged content's, which the working tree may not hold
         staged = staged._replace(problem=staged.problem._replace(message=f"{staged.problem.message} (the staged content)"))
     if staged.problem is not None or output is not Output.WRITE:
-        diff = unified_diff(staged.path, staged.source, staged.output) if output is Output.DIFF and staged.changed else None
+        diff = linediff.patch(staged.path, staged.source, staged.output) if output is Output.DIFF and staged.changed else None
         done = _done(staged, diff=diff)
         _show(output, done)
         return done

@@ -22,6 +22,7 @@ from goinstrument.driver.process import process
 from goinstrument.engine.options import RewriteOptions
 from goinstrument.engine.result import Outcome, Source, Summary
 from goinstrument.options import Output, RunOptions, Stdin
+from goinstrument.report import linediff
 
 STDIN_NAME = "<stdin>"  # the file's name in messages and diffs without --stdin-filename
 
@@ -47,8 +48,6 @@ def _write(outcome: Outcome, output: Output) -> None:
     if output is Output.CHECK:
         return
     if output is Output.DIFF:
-        from goinstrument.driver.run import unified_diff
-
-        write_stdout(unified_diff(outcome.path, outcome.source, outcome.output).encode() if outcome.changed else b"")
+        write_stdout(linediff.patch(outcome.path, outcome.source, outcome.output).encode() if outcome.changed else b"")
         return
     write_stdout(outcome.output if outcome.changed else outcome.source)

@@ -99,6 +99,8 @@ def instrument(src: bytes, settings: RewriteOptions, info: FileInfo) -> Result:
     reversible = reversible and not any(p.signature for p in plans if isinstance(p, UpdateSpan)) and not imports.renamed
     reversible = reversible and not (added and _one_spec_import_block(root))
     updated = sum(1 for p in plans if isinstance(p, UpdateSpan) and p.finding is not None)  # what --check says is out of date
+    if plain_edits:
+        syntax.derived(output, src, plain_edits)  # a parse of the output (the stability check's) starts from src's tree
     return Result(
         src, output, findings, spans_added=len(added), spans_updated=updated, relayout=relayout, reversible=reversible, coverage=planner.coverage, edits=plain_edits,
         excluded=tuple(planner.excluded),

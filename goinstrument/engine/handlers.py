@@ -96,15 +96,13 @@ def carry_line(request: str, ctx: str) -> str:
     return f"{request} = {request}.WithContext({ctx})"
 
 
-_WRAPPED: dict[tuple[int, bool], tuple[Backend, HandlerCode]] = {}  # (id(backend), carries) -> the backend (kept alive), its handler code
+_CARRYING: shape.PerObject[Backend, HandlerCode] = shape.PerObject(lambda inner: HandlerCode(inner, True))
+_NOT_CARRYING: shape.PerObject[Backend, HandlerCode] = shape.PerObject(lambda inner: HandlerCode(inner, False))
 
 
 def backend(inner: Backend, carries: bool = True) -> HandlerCode:
     """The handler code of a backend (one object per backend and kind, so its Shape is built once)."""
-    known = _WRAPPED.get((id(inner), carries))
-    if known is None:
-        known = _WRAPPED[(id(inner), carries)] = (inner, HandlerCode(inner, carries))
-    return known[1]
+    return _CARRYING(inner) if carries else _NOT_CARRYING(inner)
 
 
 def shape_of(inner: Backend, carries: bool = True) -> shape.Shape:

@@ -41,9 +41,9 @@ import itertools
 import os
 import re
 import string
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Generic, NamedTuple, TypeVar
 
 from tree_sitter import Node
 
@@ -52,6 +52,9 @@ from goinstrument.engine.attributes import Attribute, go_string
 from goinstrument.engine.go import syntax
 from goinstrument.engine.imports import default_package_name
 from goinstrument.engine.options import RewriteOptions, split_sentinel
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 _PREFIX = "goinstrumentPlaceholder"
 _CTX_LHS = _PREFIX + "CtxLhs"
@@ -552,15 +555,30 @@ def _only(index: int) -> tuple[bool, bool, bool]:
     return (index == 0, index == 1, index == 2)
 
 
-_SHAPES: dict[int, tuple[Backend, Shape]] = {}  # id(backend) -> the backend (kept alive) and its Shape
+class PerObject(Generic[K, V]):
+    """`make(key)`, made once per key object and found by identity: any object will do (a user's
+    backend need not be hashable), and the key is held, so no other object takes its place. For
+    the few objects a process sees (the backends and their handler code), as a function."""
+
+    def __init__(self, make: Callable[[K], V]):
+        self._make = make
+        self._known: list[tuple[K, V]] = []
+
+    def __call__(self, key: K) -> V:
+        for known, value in self._known:
+            if known is key:
+                return value
+        value = self._make(key)
+        self._known.append((key, value))
+        return value
 
 
-def of(backend: Backend) -> Shape:
-    """The Shape of a backend's code (its own rendering, parsed once per backend object)."""
-    known = _SHAPES.get(id(backend))
-    if known is None:
-        known = _SHAPES[id(backend)] = (backend, _shape(backend, foreign=False))
-    return known[1]
+def _own_shape(backend: Backend) -> Shape:
+    return _shape(backend, foreign=False)
+
+
+# The Shape of a backend's code (its own rendering, parsed once per backend object).
+of: PerObject[Backend, Shape] = PerObject(_own_shape)
 
 
 def expected_packages(settings: RewriteOptions, backend: Backend) -> dict[str, tuple[str, ...]]:

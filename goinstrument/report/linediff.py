@@ -16,10 +16,25 @@ import bisect
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
+from goinstrument.engine.result import quote_path
+
 if TYPE_CHECKING:
     import difflib
 
 Block = tuple[int, int, int]  # a[i:i+n] == b[j:j+n]
+
+
+def patch(path: str, before: bytes, after: bytes) -> str:
+    """The unified diff of one file's change, as `git diff` and `patch` read it ("" for none)."""
+    lines = unified_diff(patch_lines(before.decode("utf-8")), patch_lines(after.decode("utf-8")), fromfile=quote_path(f"a/{path}"), tofile=quote_path(f"b/{path}"))
+    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+
+
+def patch_lines(text: str) -> list[str]:
+    """Lines as patch sees them: split at \\n only (not at form feeds or U+2028 as str.splitlines does)."""
+    parts = text.split("\n")
+    lines = [part + "\n" for part in parts[:-1]]
+    return [*lines, parts[-1]] if parts[-1] else lines
 
 
 def unified_diff(a: Sequence[str], b: Sequence[str], fromfile: str, tofile: str, n: int = 3) -> Iterator[str]:
