@@ -185,7 +185,7 @@ class Setting(NamedTuple):
 
 SETTINGS: dict[str, Setting] = {
     # Field of RewriteOptions -> how it is spelled; every field but `action` (--remove, not a file key:
-    # a repository never wants it for good) has one, in the fields' order (test_layers checks).
+    # a repository never wants it for good) has one, in the fields' order (tests/test_layers.py checks).
     "tracer": Setting(TEXT, "tracer name; default: the package import path from go.mod", ("--tracer", "--app"), "tracer", "NAME"),
     "backend": Setting(BACKEND, '"otel" (default), "datadog", or your own as module:attribute', ("--backend",), "backend", "NAME"),
     "span_name": Setting(SPAN_NAME, "span name template: {name} (default), {func}, {type}, {package}, {path}", ("--span-name",), "span-name", "TEMPLATE"),

@@ -7,7 +7,7 @@ conversion we cannot check without types.
 
 from __future__ import annotations
 
-import os
+import sys
 from typing import NamedTuple
 
 from tree_sitter import Node
@@ -78,6 +78,21 @@ def code_location(function: str, file_path: str, line: int) -> list[Attribute]:
     ]
 
 
+# What a name from the file system holds (a tracer or code.file.path from a directory): the driver
+# decodes names as os.fsdecode does, a byte that is not UTF-8 a lone surrogate; these undo and redo it.
+_FS_ENCODING, _FS_ERRORS = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
+
+
+def name_bytes(text: str) -> bytes:
+    """os.fsencode(text)."""
+    return text.encode(_FS_ENCODING, _FS_ERRORS)
+
+
+def name_text(data: bytes) -> str:
+    """os.fsdecode(data)."""
+    return data.decode(_FS_ENCODING, _FS_ERRORS)
+
+
 _GO_ESCAPES = {"\\": "\\\\", '"': '\\"', "\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
 
 
@@ -86,7 +101,7 @@ def _go_escape(char: str) -> str:
         return _GO_ESCAPES[char]
     code = ord(char)
     if code < 0x20 or code == 0x7F or 0xDC80 <= code <= 0xDCFF:  # a control character, or a byte that is not UTF-8
-        return "".join(f"\\x{byte:02x}" for byte in os.fsencode(char))
+        return "".join(f"\\x{byte:02x}" for byte in name_bytes(char))
     return char
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import os
+import posixpath
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -600,11 +600,11 @@ class _Planner:
 
     def code_function(self, qualified: str) -> str:
         """The runtime's full name of a function (runtime.FuncForPC), as the semantic conventions want it."""
-        test_file = os.path.basename(self.info.path).endswith("_test.go")
+        test_file = posixpath.basename(self.info.path).endswith("_test.go")
         return f"{runtimenames.qualified_prefix(self.facts.package, self.info.import_path, test_file)}.{qualified}"
 
     def code_file(self) -> str:
-        base = os.path.basename(self.info.path)
+        base = posixpath.basename(self.info.path)
         return f"{self.info.import_path}/{base}" if self.info.import_path else base
 
     # a new span -------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import posixpath
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -253,7 +253,7 @@ class Summary:
         self.notes.extend(n for n in file.notes if n not in self.notes)
         self.spans_updated += file.spans_updated if file.changed else 0
         if file.coverage.functions:
-            package = os.path.dirname(file.path) or "."
+            package = posixpath.dirname(file.path) or "."
             self.coverage[package] = self.coverage.get(package, Coverage()) + file.coverage
 
     @property

@@ -38,7 +38,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
-import os
 import re
 import string
 from collections.abc import Callable, Mapping, Sequence
@@ -48,7 +47,7 @@ from typing import Generic, NamedTuple, TypeVar
 from tree_sitter import Node
 
 from goinstrument.backends.protocol import ERROR_FORMS, OTEL, OTEL_CODES, Backend, Names
-from goinstrument.engine.attributes import Attribute, go_string
+from goinstrument.engine.attributes import Attribute, go_string, name_text
 from goinstrument.engine.go import syntax
 from goinstrument.engine.imports import default_package_name
 from goinstrument.engine.options import RewriteOptions, split_sentinel
@@ -606,7 +605,7 @@ def string_value(literal: Node) -> str:
     text = literal.text.decode("utf-8", "replace") if literal.text is not None else '""'
     if literal.type == "raw_string_literal" or "\\" not in text:
         return text[1:-1]
-    return os.fsdecode(_GO_ESCAPE.sub(_unescape, text[1:-1].encode("utf-8")))
+    return name_text(_GO_ESCAPE.sub(_unescape, text[1:-1].encode("utf-8")))
 
 
 _GO_ESCAPE = re.compile(rb"\\(?:x([0-9A-Fa-f]{2})|([0-7]{3})|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))", re.DOTALL)
