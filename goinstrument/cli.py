@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import NoReturn
 
-    from goinstrument.options import InstallHook, Invocation, RewriteOptions, Source
+    from goinstrument.engine.options import RewriteOptions
+    from goinstrument.options import InstallHook, Invocation, Source
     from goinstrument.report.formats import OutputFormat
 
 # What a run imports is what it uses (a hook's run is mostly start-up): `--version` imports
@@ -64,8 +65,8 @@ class UsageError(Exception):
 def parser() -> argparse.ArgumentParser:
     import argparse
 
-    from goinstrument.options import settings
     from goinstrument.report.formats import DEFAULT, FORMATS
+    from goinstrument.settings import settings
 
     class _Parser(argparse.ArgumentParser):
         """argparse's own errors (an unknown flag, a bad value) are usage errors like ours: one line, no usage block."""
@@ -138,7 +139,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
         return parser().parse_args(args)
     from types import SimpleNamespace
 
-    from goinstrument.options import settings
+    from goinstrument.settings import settings
 
     values = {**FLAG_DEFAULTS, **{name: None for name, setting in settings() if setting.flags}, **given}
     return SimpleNamespace(**values)  # type: ignore[return-value]  # read by attribute only, as a Namespace is
@@ -146,7 +147,8 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def rewrite_options(args: argparse.Namespace, configured: dict[str, object] | None = None) -> RewriteOptions:
     """Flags over the configuration file over the defaults."""
-    from goinstrument.options import Action, RewriteOptions, settings
+    from goinstrument.engine.options import Action, RewriteOptions
+    from goinstrument.settings import settings
 
     values = dict(configured or {})
     for name, setting in settings():
@@ -322,7 +324,7 @@ def build(argv: Sequence[str] | None, cwd: Path) -> Invocation:
 def _check_backend(rewrite: RewriteOptions) -> None:
     """The backend loads and writes what is asked of it. The default one, otel, writes everything
     (tests/test_startup.py checks): a run with it loads no backend, shape or tree-sitter to learn so."""
-    from goinstrument.options import DEFAULT_BACKEND
+    from goinstrument.engine.options import DEFAULT_BACKEND
 
     if rewrite.backend == DEFAULT_BACKEND:
         return

@@ -14,7 +14,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from goinstrument.options import BadValue, Setting, file_keys
+from goinstrument.engine.options import BadValue
+from goinstrument.settings import Setting, file_keys
 
 FILE_NAME = ".goinstrument.toml"
 

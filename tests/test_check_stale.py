@@ -16,8 +16,8 @@ from conftest import run_cli
 
 from goinstrument.engine.core import instrument
 from goinstrument.engine.fileinfo import FileInfo
+from goinstrument.engine.options import RewriteOptions
 from goinstrument.engine.result import Finding, Kind, Position
-from goinstrument.options import RewriteOptions
 from goinstrument.report.github import Annotations
 from goinstrument.report.jsondoc import as_json
 from goinstrument.report.summary import Summary

@@ -11,7 +11,7 @@ from gitrepo import GitRepo
 
 from goinstrument import cli, config
 from goinstrument.driver import globs
-from goinstrument.options import RewriteOptions
+from goinstrument.engine.options import RewriteOptions
 
 PLAIN = b"""package p
 
@@ -533,7 +533,7 @@ def test_a_flag_switches_off_what_the_file_switches_on(tmp_path):
 
 def test_the_help_lists_as_file_settings_exactly_the_flags_the_file_takes():
     """--help's settings group and .goinstrument.toml come from one table: they cannot disagree."""
-    from goinstrument.options import file_keys
+    from goinstrument.settings import file_keys
 
     help_text = run_cli("--help", check=0).stdout
     group = help_text.split("settings (also in .goinstrument.toml; flags win):", 1)[1].split("\n\n", 1)[0]

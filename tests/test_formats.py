@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from goinstrument import cli
+from goinstrument.engine.options import Action
 from goinstrument.engine.result import Finding, Kind, Position
-from goinstrument.options import Action, Output, RunOptions
+from goinstrument.options import Output, RunOptions
 from goinstrument.report.base import Context
 from goinstrument.report.formats import FORMATS, OutputFormat
 from goinstrument.report.summary import EXIT_ERROR, EXIT_FINDINGS, Summary

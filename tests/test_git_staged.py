@@ -16,7 +16,8 @@ from gitrepo import GO_FUNC, GitRepo, git_env
 
 from goinstrument.driver.git import GitError
 from goinstrument.driver.run import run_staged
-from goinstrument.options import Output, RewriteOptions, RunOptions, Staged
+from goinstrument.engine.options import RewriteOptions
+from goinstrument.options import Output, RunOptions, Staged
 from goinstrument.report.summary import Summary
 
 SPAN = 'otel.Tracer("example.com/shop").Start(ctx, "F")'

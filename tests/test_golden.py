@@ -18,7 +18,7 @@ from goinstrument.cli import parser, rewrite_options
 from goinstrument.engine.behaviour import first_comparison
 from goinstrument.engine.core import instrument
 from goinstrument.engine.fileinfo import FileInfo
-from goinstrument.options import RewriteOptions
+from goinstrument.engine.options import RewriteOptions
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 GOLDEN = FIXTURES / "golden"

@@ -19,7 +19,7 @@ from goinstrument.backends.loader import load_backend
 from goinstrument.driver.process import Source, process
 from goinstrument.engine.core import instrument
 from goinstrument.engine.fileinfo import FileInfo
-from goinstrument.options import RewriteOptions
+from goinstrument.engine.options import RewriteOptions
 
 HANDLER = """package web
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from goinstrument.engine.core import instrument
 from goinstrument.engine.fileinfo import FileInfo
-from goinstrument.options import RewriteOptions
+from goinstrument.engine.options import RewriteOptions
 
 SRC = b"""package p
 

@@ -13,8 +13,8 @@ from tree_sitter import Parser
 from goinstrument.driver import process
 from goinstrument.engine.edits import Edit, apply
 from goinstrument.engine.go import syntax
+from goinstrument.engine.options import RewriteOptions
 from goinstrument.engine.result import Source
-from goinstrument.options import RewriteOptions
 from tests.test_golden import GOLDEN, _cases, options_for
 
 OPTIONS = RewriteOptions()
@@ -52,7 +52,7 @@ def _check(path: str, src: bytes, options: RewriteOptions = OPTIONS) -> bool:
     assert syntax.parse(result.output) is tree  # the check's second run gets it
     assert str(tree.root_node) == _full(result.output), path
     full = syntax.Index(tree.root_node)
-    if tree.root_node.id in syntax._INDEXES:
+    if tree.root_node in syntax._INDEXES:
         MAPPED.append(path)
         # Package uses in a range, from a query over the range alone: those of the whole query.
         assert not syntax.index(tree.root_node).has("package_use")
@@ -76,6 +76,18 @@ def test_most_golden_outputs_carry_their_edits():
     carried = sum(_check(os.fspath(p), p.read_bytes(), options_for(p.read_bytes())) for p in inputs)
     assert carried > 40
     assert len(MAPPED) == carried  # and each output's index was mapped from its input's
+
+
+def test_a_rewrites_output_is_parsed_from_its_source():
+    """The first parse of an output (the stability check's second run) starts from its source's
+    tree: the core tells syntax what the output was made of (syntax.derived), no caller does."""
+    src = b'package p\n\nimport "context"\n\nfunc Derived(ctx context.Context) error {\n\treturn nil\n}\n'
+    result = process.rewrite(src, OPTIONS, process.file_info(Source("p.go", "p.go", src), OPTIONS))
+    assert result.edits
+    tree = syntax.parse(result.output)
+    assert tree.root_node in syntax._INDEXES  # the index mapped from the source's: an incremental parse
+    assert str(tree.root_node) == _full(result.output)
+    assert _nodes(syntax.index(tree.root_node)) == _nodes(syntax.Index(tree.root_node))
 
 
 def test_touching_edits_are_one_edit():

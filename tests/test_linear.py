@@ -21,8 +21,6 @@ from goinstrument.engine.edits import DisjointRanges, Edit, Ranges
 from goinstrument.engine.go.linedirectives import numbering
 from goinstrument.engine.plan import Lines, render
 from goinstrument.report import linediff
-from goinstrument.report.linediff import file_patch as unified_diff
-from goinstrument.report.linediff import patch_lines as _lines
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 PAIRS = sorted((p, p.with_name(p.name.replace(".input.go", ".golden.go"))) for d in ("golden", "remove") for p in (FIXTURES / d).glob("*.input.go"))
@@ -110,7 +108,7 @@ def test_the_diff_of_every_golden_is_no_larger_than_difflibs(before: Path, after
     """Mostly difflib's byte for byte; where the unique-line anchors find a shorter edit script
     (where difflib's junk heuristics split worse, or place a blank line elsewhere), never a longer one.
     That every diff applies is test_git_apply_of_every_diff_gives_the_output's."""
-    a, b = _lines(before.read_text()), _lines(after.read_text())
+    a, b = linediff.patch_lines(before.read_text()), linediff.patch_lines(after.read_text())
     for x, y in ((a, b), (b, a)):  # --diff of instrumenting, and of --remove
         ours = "".join(linediff.unified_diff(x, y, "a/p.go", "b/p.go"))
         theirs = "".join(difflib.unified_diff(x, y, "a/p.go", "b/p.go"))
@@ -153,7 +151,7 @@ def test_git_apply_of_every_diff_gives_the_output(tmp_path: Path) -> None:
     for n, (a, b) in enumerate(cases):
         (tmp_path / f"f{n}.go").write_bytes(a)
         if a != b:
-            patch.append(unified_diff(f"f{n}.go", a, b))
+            patch.append(linediff.file_patch(f"f{n}.go", a, b))
     (tmp_path / "all.patch").write_text("".join(patch))
     subprocess.run(["git", "apply", "--whitespace=nowarn", "all.patch"], cwd=tmp_path, check=True, capture_output=True)
     for n, (_, b) in enumerate(cases):
@@ -172,7 +170,7 @@ def test_a_big_file_is_cut_into_small_gaps_before_difflib_sees_it(monkeypatch: p
             super().__init__(isjunk, a, b)
 
     monkeypatch.setattr(difflib, "SequenceMatcher", Spy)
-    a, b = _lines(src), _lines(out)
+    a, b = linediff.patch_lines(src), linediff.patch_lines(out)
     blocks = linediff.matching_blocks(a, b)
     assert sum(size for _, _, size in blocks) == len(a)  # only insertions: every old line matched
     assert seen and max(seen) < 20  # thousands of lines in all, a handful per gap
@@ -184,7 +182,7 @@ def test_a_big_file_is_cut_into_small_gaps_before_difflib_sees_it(monkeypatch: p
 
 
 def test_an_unchanged_file_has_no_diff() -> None:
-    assert unified_diff("p.go", b"package p\n", b"package p\n") == ""
+    assert linediff.file_patch("p.go", b"package p\n", b"package p\n") == ""
     assert list(linediff.unified_diff([], [], "a", "b")) == []
 
 

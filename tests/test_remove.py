@@ -31,9 +31,9 @@ from goinstrument.driver.process import process
 from goinstrument.engine.core import instrument
 from goinstrument.engine.fileinfo import FileInfo
 from goinstrument.engine.go import syntax
+from goinstrument.engine.options import RewriteOptions
 from goinstrument.engine.remove import may_hold_go_instrument, remove, strip_go_instrument
 from goinstrument.engine.result import Source
-from goinstrument.options import RewriteOptions
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 REMOVE = FIXTURES / "remove"

@@ -14,9 +14,9 @@ from goinstrument.cli import main
 from goinstrument.driver import discover, skips
 from goinstrument.engine import rules
 from goinstrument.engine.go import scopes, syntax
+from goinstrument.engine.options import RewriteOptions
 from goinstrument.engine.result import EXCLUSIONS
 from goinstrument.engine.rules import existing_span
-from goinstrument.options import RewriteOptions
 
 SHOP = """package shop
 

@@ -18,7 +18,7 @@ from goinstrument.engine.core import instrument
 from goinstrument.engine.fileinfo import FileInfo
 from goinstrument.engine.go.rangefunc import Iterators
 from goinstrument.engine.go.runtimenames import qualified_prefix, resolve_pointer
-from goinstrument.options import RewriteOptions
+from goinstrument.engine.options import RewriteOptions
 
 INIT = "func init() {}\n"
 

@@ -20,8 +20,8 @@ from goinstrument.backends.loader import load_backend
 from goinstrument.backends.otel import OTEL_CODES, OpenTelemetry
 from goinstrument.engine.core import instrument
 from goinstrument.engine.fileinfo import FileInfo
+from goinstrument.engine.options import RewriteOptions
 from goinstrument.engine.remove import remove
-from goinstrument.options import RewriteOptions
 
 SOURCE = """package p
 

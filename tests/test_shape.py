@@ -9,7 +9,7 @@ from goinstrument.engine import shape
 from goinstrument.engine.core import instrument
 from goinstrument.engine.fileinfo import FileInfo, import_name_candidates
 from goinstrument.engine.go import syntax
-from goinstrument.options import RewriteOptions
+from goinstrument.engine.options import RewriteOptions
 
 SRC = b'package p\n\nimport "context"\n\nfunc F(ctx context.Context) {\n\tg := func() {}\n\tg()\n}\n'
 

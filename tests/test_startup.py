@@ -30,8 +30,8 @@ import pytest
 from goinstrument import __version__, cli
 from goinstrument.backends.loader import load_backend
 from goinstrument.engine.handlers import unsupported as handlers_unsupported
+from goinstrument.engine.options import ATTRIBUTE_KINDS, DEFAULT_BACKEND
 from goinstrument.engine.shape import unsupported
-from goinstrument.options import ATTRIBUTE_KINDS, DEFAULT_BACKEND
 from tests.gitrepo import GitRepo, git_env
 
 SOURCE = 'package p\n\nimport "context"\n\nfunc F(ctx context.Context) error {\n\treturn ctx.Err()\n}\n'

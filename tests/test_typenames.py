@@ -14,7 +14,7 @@ from goinstrument.engine.core import instrument
 from goinstrument.engine.fileinfo import FileInfo, import_name_candidates
 from goinstrument.engine.go import syntax
 from goinstrument.engine.go.typenames import Kind, TypeNames
-from goinstrument.options import RewriteOptions
+from goinstrument.engine.options import RewriteOptions
 
 SAVE = b'package p\n\nimport "context"\n\nfunc Save(ctx context.Context) error {\n\treturn nil\n}\n'
 

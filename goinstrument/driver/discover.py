@@ -7,8 +7,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from goinstrument.driver.skips import left_out_by_globs, name_reason, skip_reason, skipped_directory
+from goinstrument.engine.options import RewriteOptions
 from goinstrument.engine.result import Position, Problem
-from goinstrument.options import RewriteOptions
 
 __all__ = ["go_files", "normalize_argument", "skip_reason"]
 

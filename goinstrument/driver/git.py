@@ -600,3 +600,8 @@ def _filter(repo: pygit2.Repository, path: str) -> str | None:
         if _configured(repo, f"filter.{name}.{command}"):
             return name
     return None
+
+
+def repository_top(cwd: Path) -> Path:
+    """The top of the git working tree holding `cwd`; outside a repository, `cwd` itself."""
+    return Path(os.path.realpath(worktree_top_or_none(cwd) or cwd))

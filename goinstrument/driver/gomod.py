@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from goinstrument.options import RewriteOptions
+    from goinstrument.engine.options import RewriteOptions
 
 # `module path`, `module "path"`, or the block form `module (` path `)`, as modfile reads them.
 _MODULE = re.compile(

@@ -23,6 +23,7 @@ from tree_sitter import Node
 from goinstrument.driver import skips
 from goinstrument.engine import behaviour
 from goinstrument.engine.go import buildtags, initorder, rangefunc, runtimenames, syntax
+from goinstrument.engine.go.typenames import PREDECLARED
 from goinstrument.engine.imports import read_imports
 from goinstrument.engine.result import IndexDirectory, Position
 
@@ -38,10 +39,8 @@ _GROUP_MEMBER = re.compile(rb"^\s*((?:\w+\s*,\s*)*\w+)", re.MULTILINE)
 _GROUP_FIRST = re.compile(rb"^(?:var|const|type)\s*\(\s*((?:\w+\s*,\s*)*\w+)", re.MULTILINE)  # `const (k = 1)`
 _WORD = re.compile(rb"\w+")
 
-# Predeclared names whose package-level declaration changes what a file means
-# (typenames.py). They occur in almost every file, so a file is scanned for
+# typenames.PREDECLARED occur in almost every file, so a file is scanned for
 # them only when it holds one of the usual forms of such a declaration.
-PREDECLARED = frozenset({"error"})
 # Import names a backend may take that Go source spells everywhere (`errors.Is`, a `trace` in a
 # comment): a substring test would pass nearly every file to the scanner, so they are looked for
 # in their declaration forms, as PREDECLARED is.

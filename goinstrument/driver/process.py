@@ -23,8 +23,8 @@ from goinstrument.engine import core, handlers, remove
 from goinstrument.engine.fileinfo import FileInfo, import_name_candidates
 from goinstrument.engine.go import buildtags, initorder, rangefunc, syntax
 from goinstrument.engine.imports import read_imports
+from goinstrument.engine.options import Action, RewriteOptions
 from goinstrument.engine.result import Outcome, Position, Problem, Result, Source
-from goinstrument.options import Action, RewriteOptions
 
 
 def file_info(source: Source, options: RewriteOptions, changed_lines: tuple[tuple[int, int], ...] | None = None) -> FileInfo:
@@ -212,7 +212,6 @@ def stability_failure(result: Result, options: RewriteOptions, info: FileInfo) -
     --remove does not undo byte for byte.
     """
     output = result.output
-    syntax.parse_edited(result.source, result.edits, output)  # the output's tree, from the source's
     again = rewrite(output, options, info)  # parses the output first: a syntax error is a problem of its own
     if again.problem is not None and again.problem.message.startswith("syntax error"):
         return again.problem.pos, "the output would not parse here"

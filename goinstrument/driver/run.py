@@ -15,8 +15,9 @@ from goinstrument.driver.discover import go_files, normalize_argument, skip_reas
 from goinstrument.driver.fileio import CHANGED, OUTSIDE, READ_ONLY, FileError, inside, read_source, replace_atomically, writable, write_stdout
 from goinstrument.driver.gomod import tracer_for
 from goinstrument.driver.progress import progress_bar
+from goinstrument.engine.options import RewriteOptions
 from goinstrument.engine.result import Finding, GitError, IndexDirectory, Outcome, Position, Problem, Source, quote_path
-from goinstrument.options import ChangedSince, FromPaths, Output, RewriteOptions, RunOptions, Staged, Stdin
+from goinstrument.options import ChangedSince, FromPaths, Output, RunOptions, Staged, Stdin
 from goinstrument.report import formats
 from goinstrument.report.linediff import file_patch
 from goinstrument.report.summary import EXIT_ERROR as EXIT_ERROR  # the report's; cli keeps its own copy
@@ -31,12 +32,18 @@ def run(rewrite: RewriteOptions, options: RunOptions) -> int:
     if isinstance(options.source, Stdin):
         from goinstrument.driver.stdin import run_stdin
 
-        return formats.finish(run_stdin(rewrite, options), rewrite, options)
+        return formats.finish(run_stdin(rewrite, options), rewrite, options, _repository_top)
     try:
         summary = run_staged(rewrite, options) if isinstance(options.source, Staged) else run_files(rewrite, options)
     except GitError as exc:
         summary = Summary(errors=[str(exc)])  # reported in the run's format: an ::error line, a JSON problem...
-    return formats.finish(summary, rewrite, options)
+    return formats.finish(summary, rewrite, options, _repository_top)
+
+
+def _repository_top(cwd: Path) -> Path:
+    from goinstrument.driver import git as gitops
+
+    return gitops.repository_top(cwd)
 
 
 # --- what one file's outcome did --------------------------------------------------------------

@@ -17,8 +17,8 @@ from pathlib import Path
 from goinstrument.driver import globs
 from goinstrument.engine.go import buildtags
 from goinstrument.engine.go.generated import is_generated
+from goinstrument.engine.options import RewriteOptions
 from goinstrument.engine.result import Source
-from goinstrument.options import RewriteOptions
 
 SKIPPED_DIRECTORIES = ("vendor", "testdata")
 

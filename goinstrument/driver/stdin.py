@@ -19,8 +19,9 @@ from pathlib import Path
 from goinstrument.driver.discover import skip_reason
 from goinstrument.driver.fileio import write_stdout
 from goinstrument.driver.process import process
+from goinstrument.engine.options import RewriteOptions
 from goinstrument.engine.result import Outcome, Source
-from goinstrument.options import Output, RewriteOptions, RunOptions, Stdin
+from goinstrument.options import Output, RunOptions, Stdin
 from goinstrument.report.linediff import file_patch
 from goinstrument.report.summary import Summary
 

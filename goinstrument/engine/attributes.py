@@ -7,6 +7,8 @@ conversion we cannot check without types.
 
 from __future__ import annotations
 
+import sys
+
 from tree_sitter import Node
 
 from goinstrument.backends.protocol import Attribute, go_string
@@ -65,3 +67,18 @@ def code_location(function: str, file_path: str, line: int) -> list[Attribute]:
         Attribute(CODE_FILE, "String", go_string(file_path)),
         Attribute(CODE_LINE, "Int", str(line)),
     ]
+
+
+# What a name from the file system holds (a tracer or code.file.path from a directory): the driver
+# decodes names as os.fsdecode does, a byte that is not UTF-8 a lone surrogate; these undo and redo it.
+_FS_ENCODING, _FS_ERRORS = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
+
+
+def name_bytes(text: str) -> bytes:
+    """os.fsencode(text)."""
+    return text.encode(_FS_ENCODING, _FS_ERRORS)
+
+
+def name_text(data: bytes) -> str:
+    """os.fsdecode(data)."""
+    return data.decode(_FS_ENCODING, _FS_ERRORS)

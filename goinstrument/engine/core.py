@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import os
+import posixpath
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -33,10 +33,10 @@ from goinstrument.engine.go import deadcode, initorder, rangefunc, runtimenames,
 from goinstrument.engine.go.linedirectives import apply_with_directives, numbering
 from goinstrument.engine.go.typenames import TypeNames
 from goinstrument.engine.imports import default_package_name, plan_additions, rename_imports
+from goinstrument.engine.options import RewriteOptions, split_sentinel
 from goinstrument.engine.plan import AddSpan, Insertion, Lines, Plan, Rendering, UpdateSpan, render
 from goinstrument.engine.result import Coverage, Finding, Kind, Position, Problem, Result
 from goinstrument.engine.rules import existing_span
-from goinstrument.options import RewriteOptions, split_sentinel
 
 DECLARATIONS = ("function_declaration", "method_declaration")
 
@@ -100,6 +100,8 @@ def instrument(src: bytes, settings: RewriteOptions, info: FileInfo) -> Result:
     reversible = reversible and not any(p.signature for p in plans if isinstance(p, UpdateSpan)) and not imports.renamed
     reversible = reversible and not (added and _one_spec_import_block(root))
     updated = sum(1 for p in plans if isinstance(p, UpdateSpan) and p.finding is not None)  # what --check says is out of date
+    if plain_edits:
+        syntax.derived(output, src, plain_edits)  # a parse of the output (the stability check's) starts from src's tree
     return Result(
         src, output, findings, spans_added=len(added), spans_updated=updated, relayout=relayout, reversible=reversible, coverage=planner.coverage, edits=plain_edits,
         excluded=tuple(planner.excluded),
@@ -631,11 +633,11 @@ class _Planner:
 
     def code_function(self, qualified: str) -> str:
         """The runtime's full name of a function (runtime.FuncForPC), as the semantic conventions want it."""
-        test_file = os.path.basename(self.info.path).endswith("_test.go")
+        test_file = posixpath.basename(self.info.path).endswith("_test.go")
         return f"{runtimenames.qualified_prefix(self.facts.package, self.info.import_path, test_file)}.{qualified}"
 
     def code_file(self) -> str:
-        base = os.path.basename(self.info.path)
+        base = posixpath.basename(self.info.path)
         return f"{self.info.import_path}/{base}" if self.info.import_path else base
 
     # a new span -------------------------------------------------------------------------

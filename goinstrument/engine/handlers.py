@@ -97,16 +97,17 @@ def carry_line(request: str, ctx: str) -> str:
     return f"{request} = {request}.WithContext({ctx})"
 
 
-# (id(backend), carries, server) -> the backend (kept alive), its handler code
-_WRAPPED: dict[tuple[int, bool, bool], tuple[Backend, HandlerCode]] = {}
+# (carries, server) -> each backend's handler code of that kind
+_CODE: dict[tuple[bool, bool], shape.PerObject[Backend, HandlerCode]] = {
+    (carries, server): shape.PerObject(lambda inner, carries=carries, server=server: HandlerCode(inner, carries, server))  # type: ignore[misc]
+    for carries in (True, False)
+    for server in (True, False)
+}
 
 
 def backend(inner: Backend, carries: bool = True, server: bool = False) -> HandlerCode:
     """The handler code of a backend (one object per backend and kind, so its Shape is built once)."""
-    known = _WRAPPED.get((id(inner), carries, server))
-    if known is None:
-        known = _WRAPPED[(id(inner), carries, server)] = (inner, HandlerCode(inner, carries, server))
-    return known[1]
+    return _CODE[(carries, server)](inner)
 
 
 def shape_of(inner: Backend, carries: bool = True, server: bool = False) -> shape.Shape:

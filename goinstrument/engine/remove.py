@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
-import os
+import posixpath
 import re
 from typing import NamedTuple
 
@@ -31,9 +31,9 @@ from goinstrument.engine.facts import FileFacts
 from goinstrument.engine.fileinfo import FileInfo
 from goinstrument.engine.go import scopes, syntax, tolerance
 from goinstrument.engine.imports import ImportSpec, plan_additions, read_imports
+from goinstrument.engine.options import RewriteOptions
 from goinstrument.engine.result import Result
 from goinstrument.engine.rules import existing_span
-from goinstrument.options import RewriteOptions
 
 # Bytes at least one of which every file go-instrument changed holds (with "span").
 _GO_INSTRUMENT_MARKERS = (b"otelCodes", b'"error")', b'"anonymous")', b"/*line ")
@@ -146,7 +146,7 @@ class _Finder:
         if self.match(func, items[following:]) is not None:
             return None  # a second span right after: not ours to judge; both stay
         anonymous = func.type == "func_literal" and any(n.text == b'"anonymous"' for n in found.name)
-        foreign = found.foreign or anonymous or os.path.basename(self.info.path) in {os.path.basename(f) for f in files}
+        foreign = found.foreign or anonymous or posixpath.basename(self.info.path) in {posixpath.basename(f) for f in files}
         code = (statements[0].start_byte, statements[-1].end_byte)
         span = found.span[0].text or b"" if found.span else b""
         local = found.ctx_lhs[0].text or b"" if found.local_ctx and found.ctx_lhs else b""

@@ -38,20 +38,23 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
-import os
 import re
 import string
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Generic, NamedTuple, TypeVar
 
 from tree_sitter import Node
 
 from goinstrument.backends.otel import OTEL, OTEL_CODES
 from goinstrument.backends.protocol import ERROR_FORMS, Attribute, Backend, Names, go_string
+from goinstrument.engine.attributes import name_text
 from goinstrument.engine.go import syntax
 from goinstrument.engine.imports import default_package_name
-from goinstrument.options import RewriteOptions, split_sentinel
+from goinstrument.engine.options import RewriteOptions, split_sentinel
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 _PREFIX = "goinstrumentPlaceholder"
 _CTX_LHS = _PREFIX + "CtxLhs"
@@ -552,15 +555,30 @@ def _only(index: int) -> tuple[bool, bool, bool]:
     return (index == 0, index == 1, index == 2)
 
 
-_SHAPES: dict[int, tuple[Backend, Shape]] = {}  # id(backend) -> the backend (kept alive) and its Shape
+class PerObject(Generic[K, V]):
+    """`make(key)`, made once per key object and found by identity: any object will do (a user's
+    backend need not be hashable), and the key is held, so no other object takes its place. For
+    the few objects a process sees (the backends and their handler code), as a function."""
+
+    def __init__(self, make: Callable[[K], V]):
+        self._make = make
+        self._known: list[tuple[K, V]] = []
+
+    def __call__(self, key: K) -> V:
+        for known, value in self._known:
+            if known is key:
+                return value
+        value = self._make(key)
+        self._known.append((key, value))
+        return value
 
 
-def of(backend: Backend) -> Shape:
-    """The Shape of a backend's code (its own rendering, parsed once per backend object)."""
-    known = _SHAPES.get(id(backend))
-    if known is None:
-        known = _SHAPES[id(backend)] = (backend, _shape(backend, foreign=False))
-    return known[1]
+def _own_shape(backend: Backend) -> Shape:
+    return _shape(backend, foreign=False)
+
+
+# The Shape of a backend's code (its own rendering, parsed once per backend object).
+of: PerObject[Backend, Shape] = PerObject(_own_shape)
 
 
 def expected_packages(settings: RewriteOptions, backend: Backend) -> dict[str, tuple[str, ...]]:
@@ -588,7 +606,7 @@ def string_value(literal: Node) -> str:
     text = literal.text.decode("utf-8", "replace") if literal.text is not None else '""'
     if literal.type == "raw_string_literal" or "\\" not in text:
         return text[1:-1]
-    return os.fsdecode(_GO_ESCAPE.sub(_unescape, text[1:-1].encode("utf-8")))
+    return name_text(_GO_ESCAPE.sub(_unescape, text[1:-1].encode("utf-8")))
 
 
 _GO_ESCAPE = re.compile(rb"\\(?:x([0-9A-Fa-f]{2})|([0-7]{3})|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))", re.DOTALL)

@@ -19,8 +19,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import TextIO
 
+from goinstrument.engine.options import Action
 from goinstrument.engine.result import EXCLUSIONS, Coverage, quote_path
-from goinstrument.options import Action, Output, RunOptions
+from goinstrument.options import Output, RunOptions
 from goinstrument.report.summary import Summary
 
 Place = Callable[[str], str]  # a path as a report shows it
@@ -48,6 +49,7 @@ class Context:
     out: TextIO
     err: TextIO
     here: Path
+    find_top: Callable[[Path], Path]  # the top of the git working tree holding a directory (the driver's)
 
     @property
     def check(self) -> bool:
@@ -61,19 +63,12 @@ class Context:
     @cached_property
     def top(self) -> Path:
         """Where the machine formats place paths from: the top of the git working tree."""
-        return repository_top(self.here)
+        return self.find_top(self.here)
 
     @cached_property
     def place(self) -> Place:
         """Paths as the machine formats show them: relative to `top`."""
         return relative_to(self.top, self.here)
-
-
-def repository_top(cwd: Path) -> Path:
-    """The top of the git working tree holding `cwd`; outside a repository, `cwd` itself."""
-    from goinstrument.driver import git as gitops
-
-    return Path(os.path.realpath(gitops.worktree_top_or_none(cwd) or cwd))
 
 
 def relative_to(top: Path, here: Path) -> Place:

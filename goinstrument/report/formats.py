@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from goinstrument.options import RewriteOptions, RunOptions
+from goinstrument.engine.options import RewriteOptions
+from goinstrument.options import RunOptions
 from goinstrument.report.base import Context, below_threshold, coverage_line, mode, say
 from goinstrument.report.summary import EXIT_ERROR, Summary
 
@@ -57,10 +58,18 @@ def register(fmt: OutputFormat) -> None:
     FORMATS[fmt.name] = fmt
 
 
-def finish(summary: Summary, rewrite: RewriteOptions, options: RunOptions, out: TextIO | None = None, err: TextIO | None = None) -> int:
-    """Report the run in its format, say what to do next and the closing line; the exit code."""
+def finish(
+    summary: Summary,
+    rewrite: RewriteOptions,
+    options: RunOptions,
+    find_top: Callable[[Path], Path],
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
+    """Report the run in its format, say what to do next and the closing line; the exit code.
+    `find_top`: where the machine formats place paths from (asked only by those that do)."""
     fmt = FORMATS[options.format]
-    ctx = Context(summary, options, mode(options.output, rewrite.action), out or sys.stdout, err or sys.stderr, Path.cwd())
+    ctx = Context(summary, options, mode(options.output, rewrite.action), out or sys.stdout, err or sys.stderr, Path.cwd(), find_top)
     for error in summary.errors:  # in every format: on stderr, and in the machine formats' output too
         print(f"goinstrument: {error}", file=ctx.err)
     if ctx.below and options.fail_under is not None:

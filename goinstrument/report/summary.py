@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from goinstrument.engine.options import Action
 from goinstrument.engine.result import Coverage, Finding, Kind, Outcome, Problem
-from goinstrument.options import Action, Output, RunOptions, Staged, Stdin
+from goinstrument.options import Output, RunOptions, Staged, Stdin
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 

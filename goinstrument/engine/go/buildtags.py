@@ -22,7 +22,7 @@ decides, and searches the free tags with pure-literal elimination and case split
 from __future__ import annotations
 
 import functools
-import os
+import posixpath
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -472,7 +472,7 @@ def name_tags(filename: str) -> tuple[str, ...]:
     Everything from the first ``.`` and before the first ``_`` is ignored, so
     ``linux.go`` requires nothing.
     """
-    name = os.path.basename(filename).split(".", 1)[0]
+    name = posixpath.basename(filename).split(".", 1)[0]
     i = name.find("_")
     if i < 0:
         return ()

@@ -79,6 +79,10 @@ def parse(src: bytes, *, keep: bool = True) -> Tree:
     kept = _TREES.get(src)
     if kept is not None:
         return kept[0]
+    origin = _DERIVED.pop(src, None) if keep else None
+    again = parse_edited(origin[0], origin[1], src) if origin is not None else None
+    if again is not None:
+        return again
     plain = _parser().parse(src)
     tree = plain if not plain.root_node.has_error else tolerance.parse(src, _parser().parse)
     if keep:
@@ -90,6 +94,19 @@ def _keep(src: bytes, tree: Tree, plain: bool) -> None:
     if len(_TREES) >= _TREES_KEPT:
         del _TREES[next(iter(_TREES))]
     _TREES[src] = (tree, plain)
+
+
+# The last few rewrites' outputs, each with the source and the edits that made it (`derived`):
+# the first `parse` of an output starts from its source's tree (the stability check reads it).
+_DERIVED: dict[bytes, tuple[bytes, Sequence[Edit]]] = {}
+
+
+def derived(new: bytes, old: bytes, edits: Sequence[Edit]) -> None:
+    """Tell `parse` that `new` is `old` with `edits` applied (edits.apply): parsed, it is parsed
+    incrementally from `old`'s tree (parse_edited)."""
+    if len(_DERIVED) >= _TREES_KEPT:
+        del _DERIVED[next(iter(_DERIVED))]
+    _DERIVED[new] = (old, edits)
 
 
 def parse_edited(old: bytes, edits: Sequence[Edit], new: bytes) -> Tree | None:
@@ -112,8 +129,8 @@ def parse_edited(old: bytes, edits: Sequence[Edit], new: bytes) -> Tree | None:
     if again.root_node.has_error:
         return None
     _keep(new, again, True)
-    known = _INDEXES.get(kept[0].root_node.id)
-    if known is not None and known.root == kept[0].root_node:
+    known = _INDEXES.get(kept[0].root_node)
+    if known is not None:
         _remember(Index(again.root_node, _Mapping(merged, again, known)))
     return again
 
@@ -306,7 +323,9 @@ class Index:
 _START = attrgetter("start_byte")
 
 
-_INDEXES: dict[int, Index] = {}  # the last few trees' indexes, by the root's id
+# The last few trees' indexes, by their root node: a Node is equal to (and hashes as) another
+# of the same tree at the same place only, and holds its tree, so a key is never another tree's.
+_INDEXES: dict[Node, Index] = {}
 _INDEXES_KEPT = 4
 
 
@@ -315,16 +334,14 @@ def index(node: Node) -> Index:
     root = node
     while root.parent is not None:
         root = root.parent
-    found = _INDEXES.get(root.id)
-    if found is not None and found.root == root:
-        return found
-    return _remember(Index(root))
+    found = _INDEXES.get(root)
+    return found if found is not None else _remember(Index(root))
 
 
 def _remember(made: Index) -> Index:
     if len(_INDEXES) >= _INDEXES_KEPT:
         del _INDEXES[next(iter(_INDEXES))]
-    _INDEXES[made.root.id] = made
+    _INDEXES[made.root] = made
     return made
 
 

@@ -31,6 +31,9 @@ from tree_sitter import Node
 from goinstrument.engine.go import syntax
 
 ERROR = b"error"
+# The predeclared names a package-level declaration (in any file of the package) shadows,
+# changing what a file means: a package `error` type is not the predeclared one.
+PREDECLARED = frozenset({ERROR.decode()})
 CONTEXT = b"Context"
 _FUNCTIONS = ("function_declaration", "method_declaration", "func_literal")
 _MAX_ALIASES = 16  # a chain of aliases longer than this is not followed (a cycle does not compile anyway)

@@ -10,7 +10,7 @@ from tree_sitter import Node
 from goinstrument.engine.directives import Directives
 from goinstrument.engine.facts import FileFacts
 from goinstrument.engine.go.typenames import TypeNames
-from goinstrument.options import RewriteOptions
+from goinstrument.engine.options import RewriteOptions
 
 Stage = Literal["compiled", "scope", "function", "body"]
 
