@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 
 from tree_sitter import Node, QueryCursor
 
@@ -109,6 +110,8 @@ def _candidate_names(sources: Iterable[bytes]) -> frozenset[bytes]:
 def _may_compare(data: bytes, names: frozenset[bytes]) -> bool:
     """Whether the file may compare a context: an operand of a `==`/`!=` (not nil) is a `.Context()`
     call, or a name or selector whose last name is one of `names`."""
+    if not any(gate.search(data) for gate in _gates(names)):
+        return False  # no comparison of the file passes the line test below: not worth a loop over all of them
     for match in _COMPARISON.finditer(data):
         start, end = _line(data, match.start())
         left, right = _LEFT_OPERAND.search(data, start, match.start()), _RIGHT_OPERAND.match(data, match.end(), end)
@@ -117,6 +120,24 @@ def _may_compare(data: bytes, names: frozenset[bytes]) -> bool:
         if any(operand is not None and _may_be_context(operand, names) for operand in (left, right)):
             return True
     return False
+
+
+# `[ \t]*\(*nil` after the operator: the right operand is nil (the line test skips that comparison).
+_RIGHT_NIL = rb"(?![ \t]*\(*nil(?![\w.]))"
+
+
+@lru_cache(maxsize=64)
+def _gates(names: frozenset[bytes]) -> tuple[re.Pattern[bytes], ...]:
+    """Patterns that find, in one pass over the bytes each, every comparison the line test of
+    _may_compare may pass, and more (none of them looks at a line, or at a left operand nil):
+    a left operand `name` or `x.Context()` before the operator, the right not nil; or after the
+    operator, a right operand whose words hold `name` or `Context`. Each starts with a literal,
+    which re searches for fast: a file with none of them is rejected without a loop in Python."""
+    gates = [re.compile(re.escape(name) + rb"(?<!\w" + re.escape(name) + rb")\)*\s*[=!]=" + _RIGHT_NIL) for name in sorted(names)]
+    gates.append(re.compile(rb"\.Context\(\)\)*\s*[=!]=" + _RIGHT_NIL))
+    words = b"|".join(re.escape(word) for word in sorted(names | {b"Context"}, key=lambda w: (-len(w), w)))
+    gates += [re.compile(operator + rb"\s*\(*[\w.]*\b(?:" + words + rb")\b") for operator in (b"==", b"!=")]
+    return tuple(gates)
 
 
 def _may_be_context(operand: re.Match[bytes], names: frozenset[bytes]) -> bool:
