@@ -53,7 +53,7 @@ _CONTEXT_FUNCTIONS = (b"Background", b"TODO", b"WithValue", b"WithoutCancel")  #
 
 # Each part of the prefilter finds a literal first (re's fast search), then looks at its line only.
 _CONTEXT_TYPE = re.compile(rb"\.(?:Context|Background|TODO)\b")  # `context.Context`, `r.Context()`, `context.Background()`
-_SEGMENT_START = re.compile(rb"[^(\[{;]*\Z")  # a line's text after its last bracket or semicolon
+_SEGMENT_ENDS = (b"(", b"[", b"{", b";")  # a declaration or assignment is the line's text after the last of these
 _ALIAS_TAIL = re.compile(rb"(\w+)\s*=\s*\w+\s*\Z")  # `type Ctx = context` before `.Context`
 _COMPARISON = re.compile(rb"[=!]=")
 # The operands next to a comparison, as far as the text shows them: `a.b.c`, maybe called without
@@ -77,8 +77,7 @@ def _words_before(data: bytes, at: int, end: int) -> list[bytes]:
     `x := r.Context()`, gives on the line of `at`, where `.Context` (or an alias) stands, to
     `end`, where it ends: the words after the line's last bracket or semicolon."""
     segment = data[_line(data, at)[0] : at]
-    found = _SEGMENT_START.search(segment)
-    segment = found.group(0) if found is not None else segment
+    segment = segment[max(segment.rfind(bracket) for bracket in _SEGMENT_ENDS) + 1 :]
     after = data[end : end + 3]
     if after[:1] != b"(":  # a type: `a, b context.Context`
         declared = _DECLARES.fullmatch(segment)
@@ -98,11 +97,13 @@ def _candidate_names(sources: Iterable[bytes]) -> frozenset[bytes]:
         aliases: set[bytes] = set()
         for match in _CONTEXT_TYPE.finditer(data):
             names.update(_words_before(data, match.start(), match.end()))
-            alias = _ALIAS_TAIL.search(data[_line(data, match.start())[0] : match.start()])
+            before = data[_line(data, match.start())[0] : match.start()]
+            alias = _ALIAS_TAIL.search(before) if b"=" in before else None
             if alias is not None:
                 aliases.add(alias.group(1))
         for word in aliases:  # `type Ctx = context.Context`: `a, b Ctx`
-            for use in re.finditer(rb"\b" + re.escape(word) + rb"\b", data):
+            # The word found first, then its ends looked at (`\bword\b` made re try every byte).
+            for use in re.finditer(re.escape(word) + rb"(?<!\w" + re.escape(word) + rb")(?!\w)", data):
                 names.update(_words_before(data, use.end(), use.end()))  # the alias stands where `context` would
     return frozenset(names)
 
