@@ -167,7 +167,7 @@ def first_comparison(sources: Iterable[tuple[str, bytes]]) -> tuple[str, Positio
         if not _may_compare(data, names):
             continue
         root, types = trees.of(name, data)
-        for comparison in _captured(root, _COMPARISONS, "comparison"):
+        for comparison in _captured_in_order(root, len(data), _COMPARISONS, "comparison"):
             left, right = comparison.child_by_field_name("left"), comparison.child_by_field_name("right")
             operands = [_unparenthesized(n) for n in (left, right) if n is not None]
             if len(operands) != 2 or any(n.type == "nil" for n in operands):
@@ -222,6 +222,20 @@ class _Fields:
 def _captured(root: Node, source: str, name: str) -> list[Node]:
     nodes = QueryCursor(syntax.query(source)).captures(root).get(name, [])
     return sorted(nodes, key=lambda n: n.start_byte)
+
+
+_CHUNK = 1 << 15  # bytes queried at a time
+
+
+def _captured_in_order(root: Node, size: int, source: str, name: str) -> Iterator[Node]:
+    """_captured's nodes, in the same order, queried a range of bytes at a time: a search that
+    stops at the first it needs queries only the part of the file it reads (the first comparison
+    of a 400 KB file is often in its first tens of KB). A node is given by the range it starts in."""
+    cursor = QueryCursor(syntax.query(source))
+    for start in range(0, max(size, root.end_byte), _CHUNK):
+        cursor.set_byte_range(start, start + _CHUNK)
+        nodes = cursor.captures(root).get(name, [])
+        yield from sorted((n for n in nodes if start <= n.start_byte < start + _CHUNK), key=lambda n: n.start_byte)
 
 
 def _unparenthesized(node: Node) -> Node:
