@@ -138,24 +138,31 @@ def _go_sources(directory: Where) -> tuple[tuple[str, bytes], ...]:
     return _last_read[2]
 
 
-@lru_cache(maxsize=16)
 def _index_sources(directory: IndexDirectory) -> tuple[tuple[str, bytes], ...]:
     """The staged blobs of the directory: the working-tree file where it holds the blob (its id
     is the blob's: most files are not changed, and reading one is cheaper than a blob), else
     the blob from the repository."""
+    return _index_read(directory)[0]
+
+
+@lru_cache(maxsize=16)
+def _index_read(directory: IndexDirectory) -> tuple[tuple[tuple[str, bytes], ...], bool]:
+    """_index_sources, and whether each of them was the working-tree file's bytes."""
     from goinstrument.driver.git import GitError, blob_id, read_blob
 
     sources = []
+    from_worktree = True
     for name, oid in directory.files:
         data = _regular_file(os.path.join(directory.path, name))
         if data is not None and blob_id(data) == oid:
             sources.append((name, data))
             continue
+        from_worktree = False
         try:
             sources.append((name, read_blob(directory.git_dir, oid)))
         except GitError:
             continue
-    return tuple(sources)
+    return tuple(sources), from_worktree
 
 
 def _regular_file(path: str) -> bytes | None:
@@ -170,7 +177,22 @@ def _regular_file(path: str) -> bytes | None:
 
 def same_files(a: Where, b: Where) -> bool:
     """Whether the two places hold the same .go files, byte for byte."""
-    return a == b or dict(_go_sources(a)) == dict(_go_sources(b))  # in any order
+    if a == b or _holds_the_index(a, b) or _holds_the_index(b, a):
+        return True
+    return dict(_go_sources(a)) == dict(_go_sources(b))  # in any order
+
+
+def _holds_the_index(index: Where, directory: Where) -> bool:
+    """Whether `directory` on disk is `index`'s own and holds its files, known without reading them
+    again: each staged blob was read from its working-tree file (_index_read), and the directory has
+    no other .go file (the hook's common case: a staged file's siblings are as committed)."""
+    if not isinstance(index, IndexDirectory) or directory != index.path or not _index_read(index)[1]:
+        return False
+    try:
+        listed = {e.name for e in os.scandir(directory) if e.name.endswith(".go") and e.is_file()}
+    except OSError:
+        return False
+    return listed == {name for name, _ in index.files}
 
 
 # contexts compared by identity ---------------------------------------------------------
