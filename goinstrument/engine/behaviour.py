@@ -111,7 +111,7 @@ def _candidate_names(sources: Iterable[bytes]) -> frozenset[bytes]:
 def _may_compare(data: bytes, names: frozenset[bytes]) -> bool:
     """Whether the file may compare a context: an operand of a `==`/`!=` (not nil) is a `.Context()`
     call, or a name or selector whose last name is one of `names`."""
-    if not any(gate.search(data) for gate in _gates(names)):
+    if not any(literal in data and gate.search(data) for literal, gate in _gates(names)):
         return False  # no comparison of the file passes the line test below: not worth a loop over all of them
     for match in _COMPARISON.finditer(data):
         start, end = _line(data, match.start())
@@ -128,16 +128,17 @@ _RIGHT_NIL = rb"(?![ \t]*\(*nil(?![\w.]))"
 
 
 @lru_cache(maxsize=64)
-def _gates(names: frozenset[bytes]) -> tuple[re.Pattern[bytes], ...]:
+def _gates(names: frozenset[bytes]) -> tuple[tuple[bytes, re.Pattern[bytes]], ...]:
     """Patterns that find, in one pass over the bytes each, every comparison the line test of
     _may_compare may pass, and more (none of them looks at a line, or at a left operand nil):
     a left operand `name` or `x.Context()` before the operator, the right not nil; or after the
     operator, a right operand whose words hold `name` or `Context`. Each starts with a literal,
-    which re searches for fast: a file with none of them is rejected without a loop in Python."""
-    gates = [re.compile(re.escape(name) + rb"(?<!\w" + re.escape(name) + rb")\)*\s*[=!]=" + _RIGHT_NIL) for name in sorted(names)]
-    gates.append(re.compile(rb"\.Context\(\)\)*\s*[=!]=" + _RIGHT_NIL))
+    which re searches for fast (and a bytes test for the literal, faster, spares the search where
+    it is absent): a file with none of them is rejected without a loop in Python."""
+    gates = [(name, re.compile(re.escape(name) + rb"(?<!\w" + re.escape(name) + rb")\)*\s*[=!]=" + _RIGHT_NIL)) for name in sorted(names)]
+    gates.append((b".Context()", re.compile(rb"\.Context\(\)\)*\s*[=!]=" + _RIGHT_NIL)))
     words = b"|".join(re.escape(word) for word in sorted(names | {b"Context"}, key=lambda w: (-len(w), w)))
-    gates += [re.compile(operator + rb"\s*\(*[\w.]*\b(?:" + words + rb")\b") for operator in (b"==", b"!=")]
+    gates += [(operator, re.compile(operator + rb"\s*\(*[\w.]*\b(?:" + words + rb")\b")) for operator in (b"==", b"!=")]
     return tuple(gates)
 
 
