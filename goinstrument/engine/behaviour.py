@@ -112,7 +112,12 @@ def _may_compare(data: bytes, names: frozenset[bytes]) -> bool:
     """Whether the file may compare a context: an operand of a `==`/`!=` (not nil) is a `.Context()`
     call, or a name or selector whose last name is one of `names`."""
     if not any(literal in data and gate.search(data) for literal, gate in _gates(names)):
-        return False  # no comparison of the file passes the line test below: not worth a loop over all of them
+        return False  # no comparison of the file passes the line test: not worth a loop over all of them
+    return _line_test(data, names)
+
+
+def _line_test(data: bytes, names: frozenset[bytes]) -> bool:
+    """_may_compare, each comparison and its line looked at."""
     for match in _COMPARISON.finditer(data):
         start, end = _line(data, match.start())
         left, right = _LEFT_OPERAND.search(data, start, match.start()), _RIGHT_OPERAND.match(data, match.end(), end)
