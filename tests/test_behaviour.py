@@ -219,3 +219,46 @@ def test_the_note_as_a_github_notice(shop: Path):
     proc = run_cli("--check", "--format", "github", ".", cwd=shop, check=1)
     notice = "::notice file=shop/shop_test.go,line=11,col=5,title=goinstrument::contexts compared by identity here; spans in this package keep ctx"
     assert proc.stdout.splitlines().count(notice) == 1, proc.stdout
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "a == b",
+        "(a)==(b)",
+        "f(x) == a",
+        "x.y.a != z",
+        "a.b.c() == d",
+        "r.Context() == x",
+        "x == r.Context()",
+        "x == (((a)))",
+        "x ==\ta",
+        "nil == a",
+        "a == nil",
+        "a == (nil)",
+        "a === b",
+        "ab == c",
+        "x.Context().y == b",
+        "a\t\t) ) == q",
+    ],
+)
+def test_the_prefilter_gates_pass_every_line_the_line_test_passes(line: str):
+    """The literal-first patterns that spare the per-comparison loop may pass more than the loop
+    does, never less: what they reject, the loop rejects too."""
+    from goinstrument.engine.behaviour import _line_test, _may_compare
+
+    names = frozenset({b"a", b"b"})
+    for text in (line, f"func f() {{\n\treturn {line}\n}}\n", f"x := 1; {line} // c"):
+        data = text.encode()
+        assert _may_compare(data, names) == _line_test(data, names), text
+
+
+def test_a_comparison_past_the_first_32_kb_and_one_across_the_boundary():
+    """The comparisons are queried a range of bytes at a time: the first is found wherever it is,
+    one that starts in a range and ends in the next is seen once, in source order."""
+    pad = "// " + "x" * 76 + "\n"
+    far = HEADER + pad * 500 + "func F(a, b context.Context) bool { return a == b }\n"
+    assert first_comparison([("p.go", far.encode())]) == ("p.go", Position(505, 44))
+    prefix = HEADER + "func G(a, b context.Context, n, m int) bool {\n\treturn n == m || a =="
+    across = prefix + " " * (32768 - len(prefix) + 10) + "b\n}\n"
+    assert first_comparison([("p.go", across.encode())]) == ("p.go", Position(6, 19))

@@ -588,6 +588,8 @@ def _check_attr(repo: pygit2.Repository, path: str, attribute: str) -> str | Non
 
 
 def _filter(repo: pygit2.Repository, path: str) -> str | None:
+    if not _filters_configured(repo):
+        return None  # no filter.<name>.clean nor .process: whatever the attributes say, none applies
     try:
         name = repo.get_attr(path, "filter")
     except pygit2.GitError:
@@ -600,6 +602,16 @@ def _filter(repo: pygit2.Repository, path: str) -> str | None:
         if _configured(repo, f"filter.{name}.{command}"):
             return name
     return None
+
+
+def _filters_configured(repo: pygit2.Repository) -> bool:
+    """Whether the repository's configuration (where _configured looks) has a `filter.` key at all:
+    without one no file has a filter to apply, and the attributes need no look (the first loads
+    the index: 10 ms of a hook's run in a repository of 11,000 files)."""
+    try:
+        return any(entry.name.lower().startswith("filter.") for entry in repo.config)
+    except pygit2.GitError:
+        return True
 
 
 def repository_top(cwd: Path) -> Path:

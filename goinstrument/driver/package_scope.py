@@ -31,12 +31,14 @@ from goinstrument.engine.result import IndexDirectory, Position
 # directory of the index (the staged blobs: what the pre-commit hook commits).
 Where = str | IndexDirectory
 
-_TOP_LEVEL = re.compile(rb"^(?:func|var|const|type)\s+((?:\w+\s*,\s*)*\w+)", re.MULTILINE)
+# Each of these three starts at a line's start, written as the newline before it (declared_names
+# puts one before the file): re searches for a literal first, fast, where `^` made it try every byte.
+_TOP_LEVEL = re.compile(rb"\n(?:func|var|const|type)\s+((?:\w+\s*,\s*)*\w+)")
 # A group's first member may share the `(` line (a one-line group runs on to a later
 # `)`: more names than declared, which costs at most an import alias).
-_GROUP = re.compile(rb"^(?:var|const|type)\s*\((.*?)^\)", re.MULTILINE | re.DOTALL)
+_GROUP = re.compile(rb"\n(?:var|const|type)\s*\((.*?\n)\)", re.DOTALL)
 _GROUP_MEMBER = re.compile(rb"^\s*((?:\w+\s*,\s*)*\w+)", re.MULTILINE)
-_GROUP_FIRST = re.compile(rb"^(?:var|const|type)\s*\(\s*((?:\w+\s*,\s*)*\w+)", re.MULTILINE)  # `const (k = 1)`
+_GROUP_FIRST = re.compile(rb"\n(?:var|const|type)\s*\(\s*((?:\w+\s*,\s*)*\w+)")  # `const (k = 1)`
 _WORD = re.compile(rb"\w+")
 
 # typenames.PREDECLARED occur in almost every file, so a file is scanned for
@@ -54,14 +56,17 @@ def _declaration_forms(name: bytes) -> tuple[bytes, ...]:
 
 
 @cache
-def _may_declare(name: bytes) -> re.Pattern[bytes]:
-    """Any of the name's declaration forms: the name found first (re's fast literal search), then
-    what precedes it looked at; one pass over a file where testing each form took five."""
-    behind = "|".join(f"(?<={re.escape(form.decode())})" for form in _declaration_forms(name))
-    return re.compile(re.escape(name) + f"(?:{behind})".encode())
+def _may_declare(start: bytes, names: tuple[bytes, ...]) -> re.Pattern[bytes]:
+    """Any of the names' declaration forms: their common start found first (re's fast literal
+    search), then the rest of a name and what precedes it looked at; one pass over a file for
+    names that share the `start` (errors, errors1, errors2...), where testing each form took five."""
+    rest = b"|".join(re.escape(name[len(start) :]) for name in sorted(names, key=len, reverse=True))
+    behind = "|".join(f"(?<={re.escape(form.decode())})" for name in names for form in _declaration_forms(name))
+    return re.compile(re.escape(start) + b"(?:" + rest + b")" + f"(?:{behind})".encode())
 
 
 def declared_names(src: bytes) -> set[str]:
+    src = b"\n" + src  # the first line starts after a newline too
     names: set[bytes] = set()
     for pattern in (_TOP_LEVEL, _GROUP_FIRST):
         for match in pattern.finditer(src):
@@ -81,7 +86,10 @@ def package_declarations(directory: Where, wanted: frozenset[str]) -> frozenset[
     common = {name for name in wanted if name in PREDECLARED or name.rstrip("0123456789") in COMMON_WORDS}
     rare = wanted - common
     words = [w.encode() for w in rare if not any(o != w and o in w for o in rare)]
-    forms = [_may_declare(name.encode()) for name in sorted(common)]
+    stems: dict[str, list[bytes]] = {}  # errors, errors1, errors2...: one pattern
+    for name in sorted(common):
+        stems.setdefault(name.rstrip("0123456789"), []).append(name.encode())
+    forms = [_may_declare(stem.encode(), tuple(group)) for stem, group in stems.items()]
     names: set[str] = set()
     for _, data in _go_sources(directory):
         if any(word in data for word in words) or any(form.search(data) for form in forms):
@@ -130,24 +138,31 @@ def _go_sources(directory: Where) -> tuple[tuple[str, bytes], ...]:
     return _last_read[2]
 
 
-@lru_cache(maxsize=16)
 def _index_sources(directory: IndexDirectory) -> tuple[tuple[str, bytes], ...]:
     """The staged blobs of the directory: the working-tree file where it holds the blob (its id
     is the blob's: most files are not changed, and reading one is cheaper than a blob), else
     the blob from the repository."""
+    return _index_read(directory)[0]
+
+
+@lru_cache(maxsize=16)
+def _index_read(directory: IndexDirectory) -> tuple[tuple[tuple[str, bytes], ...], bool]:
+    """_index_sources, and whether each of them was the working-tree file's bytes."""
     from goinstrument.driver.git import GitError, blob_id, read_blob
 
     sources = []
+    from_worktree = True
     for name, oid in directory.files:
         data = _regular_file(os.path.join(directory.path, name))
         if data is not None and blob_id(data) == oid:
             sources.append((name, data))
             continue
+        from_worktree = False
         try:
             sources.append((name, read_blob(directory.git_dir, oid)))
         except GitError:
             continue
-    return tuple(sources)
+    return tuple(sources), from_worktree
 
 
 def _regular_file(path: str) -> bytes | None:
@@ -162,7 +177,22 @@ def _regular_file(path: str) -> bytes | None:
 
 def same_files(a: Where, b: Where) -> bool:
     """Whether the two places hold the same .go files, byte for byte."""
-    return a == b or dict(_go_sources(a)) == dict(_go_sources(b))  # in any order
+    if a == b or _holds_the_index(a, b) or _holds_the_index(b, a):
+        return True
+    return dict(_go_sources(a)) == dict(_go_sources(b))  # in any order
+
+
+def _holds_the_index(index: Where, directory: Where) -> bool:
+    """Whether `directory` on disk is `index`'s own and holds its files, known without reading them
+    again: each staged blob was read from its working-tree file (_index_read), and the directory has
+    no other .go file (the hook's common case: a staged file's siblings are as committed)."""
+    if not isinstance(index, IndexDirectory) or directory != index.path or not _index_read(index)[1]:
+        return False
+    try:
+        listed = {e.name for e in os.scandir(directory) if e.name.endswith(".go") and e.is_file()}
+    except OSError:
+        return False
+    return listed == {name for name, _ in index.files}
 
 
 # contexts compared by identity ---------------------------------------------------------
