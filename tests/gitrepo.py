@@ -81,8 +81,14 @@ class GitRepo:
             proc.args, proc.returncode, proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace")
         )
 
-    def goinstrument(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-        """The real command line, as a user runs it from the top of the tree."""
+    def goinstrument(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        """The command line, as a user runs it from the top of the tree (in this process: conftest.invoke)."""
+        from conftest import as_text, invoke
+
+        return as_text(invoke(*args, cwd=self.root, env=env or git_env()))
+
+    def goinstrument_process(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        """`python -m goinstrument ARGS` in a process of its own, from the top of the tree."""
         return self.run(sys.executable, "-m", "goinstrument", *args, env=env)
 
     # --- the working tree ------------------------------------------------------------------

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, run_cli
+from conftest import REPO, run_cli, run_process
 from gitrepo import CHECKOUT, GO_FUNC, GitRepo, git_env
 
 DD_TRACE_GO = "github.com/DataDog/dd-trace-go/v2@v2.12.0"
@@ -195,7 +195,7 @@ REFUSED = '.goinstrument.toml:2:1: backend "evil:B" is Python code, not run on a
 )
 def test_a_backend_named_by_the_repositorys_file_is_refused(tmp_path, args, pythonpath):
     repo = _evil_repo(tmp_path / "clone")
-    proc = run_cli(*args, cwd=repo.root, check=2, env={"PYTHONPATH": pythonpath})
+    proc = run_process(*args, cwd=repo.root, check=2, env={"PYTHONPATH": pythonpath})
     assert not repo.path("MARKER").exists()
     assert proc.stderr.splitlines()[0].startswith(REFUSED)
     assert "pass --backend evil:B, or set GOINSTRUMENT_TRUST_BACKEND=evil:B to trust it" in proc.stderr
@@ -213,7 +213,7 @@ def test_the_hook_refuses_it_too_and_stops_the_commit(tmp_path):
     assert proc.returncode != 0
     assert REFUSED in proc.stderr
     assert not repo.path("MARKER").exists()
-    proc = repo.goinstrument("--staged", env=env)  # the hook's own command, run by hand
+    proc = repo.goinstrument_process("--staged", env=env)  # the hook's own command, run by hand
     assert proc.returncode == 2 and REFUSED in proc.stderr
     assert not repo.path("MARKER").exists()
 
@@ -254,10 +254,10 @@ def test_the_trust_variable_names_the_backends_the_user_allows(tmp_path):
 def test_even_a_trusted_backend_is_never_imported_from_the_current_directory(tmp_path, pythonpath):
     repo = _evil_repo(tmp_path / "clone")
     env = {"PYTHONPATH": pythonpath, "GOINSTRUMENT_TRUST_BACKEND": "evil:B"}
-    proc = run_cli("--check", ".", cwd=repo.root, check=2, env=env)
+    proc = run_process("--check", ".", cwd=repo.root, check=2, env=env)
     assert not repo.path("MARKER").exists()
     assert "cannot load backend 'evil:B': No module named 'evil' (the current directory is never searched" in proc.stderr
-    proc = run_cli("--backend", "evil:B", "--check", ".", cwd=repo.root, check=2, env={"PYTHONPATH": pythonpath})
+    proc = run_process("--backend", "evil:B", "--check", ".", cwd=repo.root, check=2, env={"PYTHONPATH": pythonpath})
     assert not repo.path("MARKER").exists()
 
 

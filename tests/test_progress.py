@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import REPO, run_cli
 
 from goinstrument.driver import batch
 from goinstrument.driver.progress import SHOWN_ABOVE
@@ -82,7 +82,7 @@ def test_a_large_run_on_a_terminal_shows_a_bar_and_erases_it(large):
 
 def test_no_bar_when_stderr_is_piped(large):
     env = _env()
-    proc = subprocess.run([sys.executable, "-m", "goinstrument", "--check", "."], cwd=large, env=env, capture_output=True, text=True)
+    proc = run_cli("--check", ".", cwd=large, env=env)
     assert proc.returncode == 1
     assert "\r" not in proc.stderr and "files 100%" not in proc.stderr
     assert proc.stderr.startswith("goinstrument: ")

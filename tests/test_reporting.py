@@ -10,11 +10,10 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, run_cli
+from conftest import REPO, invoke, run_cli
 from gitrepo import GO_FUNC, GitRepo
 
 HEAD = 'package shop\n\nimport (\n\t"context"\n\n\t"go.opentelemetry.io/otel"\n)\n\nvar _ = otel.Tracer\n\n'
@@ -448,8 +447,7 @@ def named(request, tmp_path) -> GitRepo:
 
 def cli_bytes(*args: str, cwd: Path, env: dict[str, str], stdin: bytes = b"") -> subprocess.CompletedProcess:
     """The command line with its output as bytes, which must be UTF-8 and hold no traceback."""
-    full = {**os.environ, **env, "PYTHONPATH": str(REPO)}
-    proc = subprocess.run([sys.executable, "-m", "goinstrument", *args], cwd=cwd, env=full, input=stdin, capture_output=True)
+    proc = invoke(*args, cwd=cwd, env={**os.environ, **env}, stdin=stdin)
     for output in (proc.stdout, proc.stderr):
         output.decode("utf-8")  # raises on a byte that is not UTF-8
     assert b"Traceback" not in proc.stderr and b"internal error" not in proc.stderr, proc.stderr.decode()

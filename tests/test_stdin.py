@@ -4,13 +4,11 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import invoke
 
 PLAIN = b'package p\n\nimport "context"\n\nfunc F(ctx context.Context) error {\n\treturn nil\n}\n'
 SPAN = b'_, span := otel.Tracer("{tracer}").Start(ctx, "F")'
@@ -18,9 +16,8 @@ BROKEN = b'package p\n\nimport "context"\n\nfunc F(ctx context.Context {\n}\n'
 
 
 def goinstrument(*args: str, data: bytes, cwd: Path, check: int | None = None) -> subprocess.CompletedProcess:
-    """The real command line with `data` on stdin; stdout as bytes (it is code), stderr as text."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
-    proc = subprocess.run([sys.executable, "-m", "goinstrument", *args], input=data, cwd=cwd, capture_output=True, env=env)
+    """The command line (in this process) with `data` on stdin; stdout as bytes (it is code), stderr as text."""
+    proc = invoke(*args, stdin=data, cwd=cwd)
     result = subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout, proc.stderr.decode())
     if check is not None:
         assert result.returncode == check, f"exit {result.returncode}\nstdout:\n{proc.stdout!r}\nstderr:\n{result.stderr}"
