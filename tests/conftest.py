@@ -18,6 +18,7 @@ import contextlib
 import functools
 import io
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -58,6 +59,13 @@ def run_process(
     if check is not None:
         assert proc.returncode == check, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
     return proc
+
+
+def nothing_changed(stderr: str) -> bool:
+    """The run's closing line (its last) says it changed no file: "0 of N files changed, 0 spans added"
+    (or removed), never "10 of 12"."""
+    lines = stderr.strip().splitlines()
+    return bool(lines) and re.match(r"goinstrument: 0 of \d+ files? changed, 0 spans (added|removed)\b", lines[-1]) is not None
 
 
 def as_text(proc: subprocess.CompletedProcess[bytes]) -> subprocess.CompletedProcess[str]:

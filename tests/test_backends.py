@@ -54,7 +54,7 @@ def test_datadog_output_builds_against_the_real_module(tmp_path):
     for args in (("get", DD_TRACE_GO), ("build", "./..."), ("vet", "./...")):
         proc = _go(*args, cwd=root)
         assert proc.returncode == 0, f"go {' '.join(args)}:\n{proc.stdout}{proc.stderr}"
-    assert "0 of 1 file changed" in run_cli("--backend", "datadog", "--no-cache", ".", cwd=root, check=0).stderr
+    assert "goinstrument: 0 of 1 file changed, 0 spans added\n" in run_cli("--backend", "datadog", "--no-cache", ".", cwd=root, check=0).stderr
 
 
 def test_a_users_own_backend_by_module_and_attribute(tmp_path):

@@ -262,7 +262,7 @@ def test_a_file_under_a_clean_filter_is_left_alone(repo):
     proc = repo.goinstrument("--staged", "-v")
     assert proc.returncode == 0, proc.stderr
     assert "secret.go: skipped: git filter 'gz' applies\n" in proc.stderr
-    assert "1 of 2 files changed, 1 span added, 1 skipped" in proc.stderr
+    assert "goinstrument: 1 of 2 files changed, 1 span added, 1 skipped\n" in proc.stderr
     assert repo.read("secret.go") == ORDERS
     blob = subprocess.run(["git", "cat-file", "blob", ":secret.go"], cwd=repo.root, env=git_env(), capture_output=True, check=True)
     assert gzip.decompress(blob.stdout) == ORDERS.encode()  # still the filter's output of the file

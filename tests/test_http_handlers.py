@@ -59,7 +59,7 @@ def test_without_the_flag_a_handler_is_left_alone_and_no_finding(tmp_path):
     assert path.read_text() == HANDLER
     proc = run_cli("--check", "web.go", cwd=tmp_path, check=0)
     assert proc.stdout == ""
-    assert "0 of 0 functions" in proc.stderr
+    assert "goinstrument: coverage: 0 of 0 functions" in proc.stderr
 
 
 def test_a_file_without_an_import_of_context_gets_its_handler_span(tmp_path):
@@ -67,7 +67,7 @@ def test_a_file_without_an_import_of_context_gets_its_handler_span(tmp_path):
     run_cli("--http-handlers", "web.go", cwd=tmp_path, check=0)
     assert path.read_text() == INSTRUMENTED
     proc = run_cli("--http-handlers", "--no-cache", "web.go", cwd=tmp_path, check=0)
-    assert "0 of 1 file changed" in proc.stderr
+    assert "goinstrument: 0 of 1 file changed, 0 spans added\n" in proc.stderr
     assert path.read_text() == INSTRUMENTED
 
 

@@ -105,7 +105,7 @@ def test_the_text_coverage_line_counts_the_new_functions_only(repo):
     repo.write("shop.go", OLD.replace("x := 1", "x := 2"))
     proc = repo.goinstrument("--check", "--new-from-rev", "main", "--fail-under", "50")
     assert proc.returncode == 1
-    assert "0 of 1 functions taking a context have a span (0.0%)" in proc.stderr
+    assert "goinstrument: coverage: 0 of 1 functions taking a context have a span (0.0%)" in proc.stderr
 
 
 @pytest.mark.parametrize(

@@ -320,9 +320,9 @@ def test_cli_remove_rewrites_a_directory(tmp_path):
         assert (root / case.name.replace(".input.go", ".go")).read_bytes() == golden, case.name
     inputs = list(REMOVE.glob("*.input.go"))
     changed = sum(c.read_bytes() != c.with_name(c.name.replace(".input.go", ".golden.go")).read_bytes() for c in inputs)
-    assert f"{changed} of {len(inputs)} files changed" in proc.stderr
+    assert f"goinstrument: {changed} of {len(inputs)} files changed" in proc.stderr
     again = run_cli("--remove", "--no-cache", root, check=0)
-    assert f"0 of {len(inputs)} files changed" in again.stderr
+    assert f"goinstrument: 0 of {len(inputs)} files changed, 0 spans removed\n" in again.stderr
 
 
 def test_cli_remove_diff_writes_nothing(tmp_path):
@@ -481,7 +481,7 @@ def test_remove_summary_counts_spans_removed(tmp_path):
     (tmp_path / "a.go").write_text(src)
     run_cli("a.go", cwd=tmp_path, check=0)
     proc = run_cli("--remove", "a.go", cwd=tmp_path, check=0)
-    assert "1 of 1 file changed, 2 spans removed" in proc.stderr
+    assert "goinstrument: 1 of 1 file changed, 2 spans removed\n" in proc.stderr
     assert (tmp_path / "a.go").read_text() == src
 
 
