@@ -21,6 +21,8 @@ import pytest
 import yaml
 from gitrepo import CHECKOUT, GO_FUNC, GitRepo, git_env
 
+pytestmark = pytest.mark.xdist_group("test_action")  # one worker of pytest-xdist runs them all (scripts/test's --dist loadgroup): the module's shared fixture is built once
+
 ACTION = CHECKOUT / "action.yml"
 EXPRESSION = re.compile(r"\$\{\{\s*([\w.-]+)\s*\}\}")
 LACKS = 'package shop\n\nimport "context"\n\nfunc G(ctx context.Context) {\n}\n'

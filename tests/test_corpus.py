@@ -17,7 +17,7 @@ from conftest import nothing_changed, run_cli
 
 from goinstrument.engine.go import syntax
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("test_corpus")]  # one worker of pytest-xdist runs them all (scripts/test's --dist loadgroup): the module's shared fixture is built once
 
 
 def _goroot_src() -> Path:

@@ -50,7 +50,7 @@ from gotools import (
     tree_digest,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("test_go_toolchain")]  # one worker of pytest-xdist runs them all (scripts/test's --dist loadgroup): the module's shared fixture is built once
 
 MODULE = "example.com/fixtures"
 

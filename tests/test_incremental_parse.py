@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from test_golden import GOLDEN, _cases, options_for
 from tree_sitter import Parser
 
 from goinstrument.driver import process
@@ -15,7 +16,6 @@ from goinstrument.engine.edits import Edit, apply
 from goinstrument.engine.go import syntax
 from goinstrument.engine.result import Source
 from goinstrument.options import RewriteOptions
-from tests.test_golden import GOLDEN, _cases, options_for
 
 OPTIONS = RewriteOptions()
 

@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 from gitrepo import CHECKOUT, GO_FUNC, GO_MOD, GitRepo, git_env
 
+pytestmark = pytest.mark.xdist_group("test_precommit")  # one worker of pytest-xdist runs them all (scripts/test's --dist loadgroup): the module's shared fixture is built once
+
 SPAN = 'otel.Tracer("example.com/shop").Start(ctx, "F")'
 G_FUNC = "\nfunc G(ctx context.Context) (int, error) { return 0, nil }\n"
 PACKAGE_FILES = ("pyproject.toml", "README.md", "LICENSE", ".pre-commit-hooks.yaml", "goinstrument")

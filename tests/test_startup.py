@@ -26,13 +26,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from gitrepo import GitRepo, git_env
 
 from goinstrument import __version__, cli
 from goinstrument.backends.protocol import load_backend
 from goinstrument.engine.handlers import unsupported as handlers_unsupported
 from goinstrument.engine.shape import unsupported
 from goinstrument.options import ATTRIBUTE_KINDS, DEFAULT_BACKEND
-from tests.gitrepo import GitRepo, git_env
 
 SOURCE = 'package p\n\nimport "context"\n\nfunc F(ctx context.Context) error {\n\treturn ctx.Err()\n}\n'
 
