@@ -153,4 +153,4 @@ def _forget_caches() -> None:
             if isinstance(value, functools._lru_cache_wrapper):
                 value.cache_clear()
         if hasattr(module, "_last_read"):
-            module._last_read = ("", (), ())
+            setattr(module, "_last_read", ("", (), ()))  # noqa: B010 (mypy: not every module has it)

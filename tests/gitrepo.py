@@ -72,7 +72,7 @@ class GitRepo:
             raise AssertionError(f"git {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
         return proc.stdout
 
-    def run(self, *argv: str, env: dict[str, str] | None = None, input: bytes | None = None) -> subprocess.CompletedProcess:
+    def run(self, *argv: str, env: dict[str, str] | None = None, input: bytes | None = None) -> subprocess.CompletedProcess[str]:
         """Any command in the working tree; stdout and stderr captured as text."""
         proc = subprocess.run(
             argv, cwd=self.root, env=env or git_env(), input=input, capture_output=True, check=False
@@ -110,7 +110,7 @@ class GitRepo:
     def add(self, *rels: str) -> None:
         self.git("add", "--", *rels)
 
-    def commit(self, message: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    def commit(self, message: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         """`git commit -m message ARGS...` (hooks run); the completed process, not checked."""
         return self.run("git", "commit", "-q", "-m", message, *args, env=env)
 

@@ -38,7 +38,7 @@ def _users_backend(tmp_path: Path, module: str, text: str) -> dict[str, str]:
     return {"PYTHONPATH": str(tmp_path / "pylib")}
 
 
-def _go(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+def _go(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "GOFLAGS": "-mod=mod", "GOTOOLCHAIN": "local"}
     return subprocess.run(["go", *args], cwd=cwd, capture_output=True, text=True, env=env)
 

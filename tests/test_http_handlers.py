@@ -16,9 +16,10 @@ import pytest
 from conftest import run_cli
 
 from goinstrument.backends.protocol import load_backend
-from goinstrument.driver.process import Source, process
+from goinstrument.driver.process import process
 from goinstrument.engine.core import instrument
 from goinstrument.engine.fileinfo import FileInfo
+from goinstrument.engine.result import Source
 from goinstrument.options import RewriteOptions
 
 HANDLER = """package web

@@ -43,7 +43,7 @@ def _check(path: str, src: bytes, options: RewriteOptions = OPTIONS) -> bool:
     """Whether the file's output carried its edits; asserts the incremental tree is the full one,
     and its index (mapped from the input's where it could be) the one a full query gives."""
     syntax.parse(src)
-    result = process.rewrite(src, options, process.file_info(Source(path, path, src), options))
+    result = process.rewrite(src, options, process.file_info(Source(path, Path(path), src), options))
     if not result.changed or not result.edits:
         return False
     assert apply(result.source, result.edits) == result.output

@@ -348,7 +348,8 @@ def _ours(tmp_path: Path, cli, name: str, source: str) -> str:
     path.write_text(source.replace("package p\n", 'package p; import "context"\n', 1))  # a file that imports context is parsed; same lines
     code, _, err = cli(tmp_path, "--check", "--no-cache", path.name)
     assert code == 2
-    return err.splitlines()[0]
+    first: str = err.splitlines()[0]
+    return first
 
 
 @pytest.mark.parametrize("name", sorted(SAME_AS_GOFMT))

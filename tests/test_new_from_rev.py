@@ -5,6 +5,7 @@ changes; renames; a function moved by lines inserted above it)."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from gitrepo import GitRepo
@@ -33,12 +34,12 @@ def repo(tmp_path) -> GitRepo:
     return repo
 
 
-def check(repo: GitRepo, *args: str) -> tuple[int, dict]:
+def check(repo: GitRepo, *args: str) -> tuple[int, dict[str, Any]]:
     proc = repo.goinstrument("--check", "--new-from-rev", "main", "--format", "json", *args)
     return proc.returncode, json.loads(proc.stdout)
 
 
-def reported(document: dict) -> list[str]:
+def reported(document: dict[str, Any]) -> list[str]:
     return [f["function"] for f in document["findings"]]
 
 

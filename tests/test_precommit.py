@@ -41,7 +41,7 @@ def hook_repo(tmp_path_factory) -> GitRepo:
 
 
 @pytest.fixture(scope="session")
-def pre_commit_home(tmp_path_factory) -> Path:
+def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("pre-commit-home")
 
 
@@ -69,11 +69,11 @@ def shop(tmp_path, hook_repo) -> GitRepo:
     return repo
 
 
-def try_repo(repo: GitRepo, hook_repo: GitRepo, hook: str, *args: str) -> subprocess.CompletedProcess:
+def try_repo(repo: GitRepo, hook_repo: GitRepo, hook: str, *args: str) -> subprocess.CompletedProcess[str]:
     return repo.run("pre-commit", "try-repo", str(hook_repo.root), hook, *args, env=pre_commit_env())
 
 
-def run(repo: GitRepo, home: Path, hook: str, *args: str) -> subprocess.CompletedProcess:
+def run(repo: GitRepo, home: Path, hook: str, *args: str) -> subprocess.CompletedProcess[str]:
     return repo.run("pre-commit", "run", hook, *args, env=pre_commit_env(home))
 
 

