@@ -134,7 +134,7 @@ def _fresh_process(cwd: Path, env: dict[str, str]) -> Iterator[None]:
             signal.signal(signum, handler)
         os.umask(saved_umask)
         for name in set(sys.modules) - saved_modules:  # a backend's module, say: the next run imports its own
-            if _under(getattr(sys.modules[name], "__file__", None), pythonpath):
+            if name.partition(".")[0] != "goinstrument" and _under(getattr(sys.modules[name], "__file__", None), pythonpath):
                 del sys.modules[name]
         _forget_caches()
 
