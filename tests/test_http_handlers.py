@@ -76,11 +76,11 @@ def test_check_reports_a_handler_without_a_span_only_with_the_flag(tmp_path):
     _file(tmp_path)
     proc = run_cli("--check", "--http-handlers", "web.go", cwd=tmp_path, check=1)
     assert proc.stdout == "web.go:5:1: Hello: no span\n"
-    assert "coverage: 0 of 1 functions" in proc.stderr
+    assert "goinstrument: coverage: 0 of 1 functions" in proc.stderr
     _file(tmp_path, INSTRUMENTED)
     proc = run_cli("--check", "--http-handlers", "web.go", cwd=tmp_path, check=0)
     assert proc.stdout == ""
-    assert "coverage: 1 of 1 functions" in proc.stderr
+    assert "goinstrument: coverage: 1 of 1 functions" in proc.stderr
 
 
 def test_the_setting_in_goinstrument_toml(tmp_path):

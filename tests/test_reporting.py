@@ -306,7 +306,7 @@ def test_fail_under_implies_check_and_refuses_what_writes(shop):
 def test_a_run_where_no_function_takes_a_context_is_fully_covered(tmp_path):
     root = module(tmp_path / "m", {"a.go": "package m\n\nfunc A() {}\n"})
     proc = run_cli("--fail-under", "100", ".", cwd=root, check=0)
-    assert "coverage: 0 of 0 functions taking a context have a span (100.0%)" in proc.stderr
+    assert "goinstrument: coverage: 0 of 0 functions taking a context have a span (100.0%)" in proc.stderr
 
 
 def test_the_staged_content_is_measured(tmp_path):
