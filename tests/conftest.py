@@ -128,7 +128,7 @@ def _fresh_process(cwd: Path, env: dict[str, str]) -> Iterator[None]:
         os.environ.clear()
         os.environ.update(saved_env)
         sys.path[:] = saved_path
-        sys.argv[:] = saved_argv
+        sys.argv = saved_argv
         sys.stdin, sys.stdout, sys.stderr = saved_streams
         for signum, handler in saved_handlers.items():
             signal.signal(signum, handler)
