@@ -1,6 +1,6 @@
 """The one driver: every file through `process`, whatever its origin (working tree, staged blob) and
 output (write, index, diff, findings); the stability check before every write; a batch that
-survives a dead worker; skip reasons as outcomes. Run for real, through the command line."""
+survives a dead worker; skip reasons as outcomes. Run through the command line (cli.main, in this process: conftest.invoke)."""
 
 from __future__ import annotations
 

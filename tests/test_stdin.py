@@ -1,6 +1,6 @@
 """`goinstrument -`: Go source on stdin, the result on stdout, as editors run gofmt and black.
 `--stdin-filename PATH` names the file for the tracer (go.mod), the skip rules, the nearest
-`.goinstrument.toml` and the messages. Run for real, through the command line."""
+`.goinstrument.toml` and the messages. Run through the command line (cli.main, in this process: conftest.invoke)."""
 
 from __future__ import annotations
 
