@@ -72,7 +72,7 @@ class GitRepo:
             raise AssertionError(f"git {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
         return proc.stdout
 
-    def run(self, *argv: str, env: dict[str, str] | None = None, input: bytes | None = None) -> subprocess.CompletedProcess:
+    def run(self, *argv: str, env: dict[str, str] | None = None, input: bytes | None = None) -> subprocess.CompletedProcess[str]:
         """Any command in the working tree; stdout and stderr captured as text."""
         proc = subprocess.run(
             argv, cwd=self.root, env=env or git_env(), input=input, capture_output=True, check=False
@@ -81,8 +81,14 @@ class GitRepo:
             proc.args, proc.returncode, proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace")
         )
 
-    def goinstrument(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-        """The real command line, as a user runs it from the top of the tree."""
+    def goinstrument(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        """The command line, as a user runs it from the top of the tree (in this process: conftest.invoke)."""
+        from conftest import as_text, invoke
+
+        return as_text(invoke(*args, cwd=self.root, env=env or git_env()))
+
+    def goinstrument_process(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        """`python -m goinstrument ARGS` in a process of its own, from the top of the tree."""
         return self.run(sys.executable, "-m", "goinstrument", *args, env=env)
 
     # --- the working tree ------------------------------------------------------------------
@@ -104,7 +110,7 @@ class GitRepo:
     def add(self, *rels: str) -> None:
         self.git("add", "--", *rels)
 
-    def commit(self, message: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    def commit(self, message: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         """`git commit -m message ARGS...` (hooks run); the completed process, not checked."""
         return self.run("git", "commit", "-q", "-m", message, *args, env=env)
 

@@ -99,7 +99,7 @@ def go_environ(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def describe(proc: subprocess.CompletedProcess, cwd: Path | str | None = None) -> str:
+def describe(proc: subprocess.CompletedProcess[str], cwd: Path | str | None = None) -> str:
     """A readable account of a finished command: what ran, where, and all it printed."""
     cmd = proc.args if isinstance(proc.args, str) else " ".join(map(str, proc.args))
     where = f" (in {cwd})" if cwd else ""
@@ -111,7 +111,7 @@ def describe(proc: subprocess.CompletedProcess, cwd: Path | str | None = None) -
     )
 
 
-def run_go(args, cwd, env: dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+def run_go(args, cwd, env: dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     """Run `go ARGS` in cwd and return the finished process (text output)."""
     return subprocess.run(
         [go_bin(), *map(str, args)],

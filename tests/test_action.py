@@ -16,18 +16,22 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 from gitrepo import CHECKOUT, GO_FUNC, GitRepo, git_env
+
+pytestmark = pytest.mark.xdist_group("test_action")  # one worker of pytest-xdist runs them all (scripts/test's --dist loadgroup): the module's shared fixture is built once
 
 ACTION = CHECKOUT / "action.yml"
 EXPRESSION = re.compile(r"\$\{\{\s*([\w.-]+)\s*\}\}")
 LACKS = 'package shop\n\nimport "context"\n\nfunc G(ctx context.Context) {\n}\n'
 
 
-def action() -> dict:
-    return yaml.safe_load(ACTION.read_text())
+def action() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(ACTION.read_text())
+    return loaded
 
 
 def test_the_action_is_a_valid_composite_action():
@@ -51,7 +55,7 @@ def _expand(text: str, values: dict[str, str]) -> str:
 
 
 @pytest.fixture(scope="session")
-def wheelhouse(tmp_path_factory) -> Path:
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Wheels of goinstrument's dependencies and of its build backend (pyproject's build-system),
     fetched once as scripts/test fetches the test dependencies; the action's pip reads only these."""
     house = tmp_path_factory.mktemp("wheelhouse")
@@ -67,7 +71,7 @@ def wheelhouse(tmp_path_factory) -> Path:
     return house
 
 
-def run_action(clone: GitRepo, tmp_path: Path, inputs: dict[str, str], base_ref: str = "main", *, wheelhouse: Path) -> subprocess.CompletedProcess:
+def run_action(clone: GitRepo, tmp_path: Path, inputs: dict[str, str], base_ref: str = "main", *, wheelhouse: Path) -> subprocess.CompletedProcess[str]:
     """Every step of the action, in order, as GitHub runs a composite action's steps; the last result."""
     spec = action()
     runner_temp = tmp_path / "runner-temp"
@@ -133,7 +137,7 @@ def test_without_a_base_the_check_step_says_so(pull_request, tmp_path):
 OLD = 'package shop\n\nimport "context"\n\nfunc Old(ctx context.Context) error {\n\treturn nil\n}\n'
 
 
-def run_script(clone: GitRepo, tmp_path: Path, base_ref: str = "main", **inputs: str) -> subprocess.CompletedProcess:
+def run_script(clone: GitRepo, tmp_path: Path, base_ref: str = "main", **inputs: str) -> subprocess.CompletedProcess[str]:
     """scripts/github-action.sh as the action's check step runs it, GitHub's files in tmp_path."""
     command = tmp_path / "goinstrument"
     command.write_text(f'#!/bin/sh\nexec {sys.executable} -m goinstrument "$@"\n')

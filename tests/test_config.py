@@ -240,13 +240,13 @@ def test_exclude_leaves_matching_files_alone_walked_or_named(tmp_path):
     files = {"a.go": PLAIN, "gen/b.go": PLAIN, "gen/deep/c.go": PLAIN, "x/y/d_mock.go": PLAIN, "e_mock.go": PLAIN}
     root = repo(tmp_path, 'exclude = ["gen/**", "**/*_mock.go"]\n', files)
     proc = run_cli(".", cwd=root, check=0)
-    assert "1 of 1 file changed" in proc.stderr
+    assert "goinstrument: 1 of 1 file changed" in proc.stderr
     assert instrumented(root / "a.go")
     for name in ("gen/b.go", "gen/deep/c.go", "x/y/d_mock.go", "e_mock.go"):
         assert (root / name).read_bytes() == PLAIN, name
     # Named on the command line, an excluded file is skipped silently, as a vendor/ file is.
     proc = run_cli("gen/b.go", "e_mock.go", cwd=root, check=0)
-    assert "0 of 2 files changed, 0 spans added, 2 skipped" in proc.stderr  # the skipped are among the files seen
+    assert "goinstrument: 0 of 2 files changed, 0 spans added, 2 skipped\n" in proc.stderr  # the skipped are among the files seen
     assert (root / "gen/b.go").read_bytes() == PLAIN
 
 

@@ -1,6 +1,6 @@
 """The one driver: every file through `process`, whatever its origin (working tree, staged blob) and
 output (write, index, diff, findings); the stability check before every write; a batch that
-survives a dead worker; skip reasons as outcomes. Run for real, through the command line."""
+survives a dead worker; skip reasons as outcomes. Run through the command line (cli.main, in this process: conftest.invoke)."""
 
 from __future__ import annotations
 
@@ -90,7 +90,7 @@ def test_a_worker_that_dies_is_a_problem_for_its_file_and_every_other_file_is_do
     env = _backend(tmp_path, KILLING_BACKEND)
     proc = run_cli("--jobs", "2", "--backend", "testbackends:Killing", ".", cwd=root, env=env, check=2)
     assert "die.go:1:1: the worker process processing it died" in proc.stderr
-    assert "59 of 60 files changed, 59 spans added, 1 file left untouched because of errors" in proc.stderr
+    assert "goinstrument: 59 of 60 files changed, 59 spans added, 1 file left untouched because of errors\n" in proc.stderr
     assert (root / "die.go").read_text() == SRC.format(name="Die")
     for name in names[:-1]:
         assert f'log.Println("enter", "{name}")' in (root / f"{name.lower()}.go").read_text()
@@ -126,7 +126,7 @@ def test_staged_diff_prints_the_diff_of_the_staged_content_and_writes_nothing(tm
     assert proc.stdout.startswith("--- a/orders.go\n+++ b/orders.go\n")
     assert '+\t_, span := otel.Tracer("example.com/shop").Start(ctx, "F")' in proc.stdout
     assert "not staged" not in proc.stdout
-    assert "1 of 1 file would change, 1 span to add" in proc.stderr  # nothing was added: it would be
+    assert "goinstrument: 1 of 1 file would change, 1 span to add\n" in proc.stderr  # nothing was added: it would be
     assert repo.staged("orders.go") == GO_FUNC
     assert repo.read("orders.go") == GO_FUNC + "\n// not staged\n"
 
@@ -179,10 +179,10 @@ def test_verbose_says_why_each_file_was_skipped_and_the_summary_counts_them(tmp_
     assert "gen.go: skipped: generated file\n" in proc.stderr
     assert "ignored.go: skipped: build constraint never satisfied\n" in proc.stderr
     assert "f_test.go: skipped: test file\n" in proc.stderr
-    assert "1 of 4 files changed, 1 span added, 3 skipped" in proc.stderr  # the skipped are among the files seen
+    assert "goinstrument: 1 of 4 files changed, 1 span added, 3 skipped\n" in proc.stderr  # the skipped are among the files seen
     quiet = run_cli("--no-cache", ".", cwd=root, check=0)
     assert "skipped:" not in quiet.stderr
-    assert "0 of 3 files changed, 0 spans added, 2 skipped" in quiet.stderr
+    assert "goinstrument: 0 of 3 files changed, 0 spans added, 2 skipped\n" in quiet.stderr
 
 
 def test_a_one_spec_import_block_is_not_a_round_trip_failure(tmp_path):
@@ -205,7 +205,7 @@ def test_verbose_names_every_path_rule_for_files_named_explicitly(tmp_path):
     assert "README.md: skipped: not a .go file\n" in proc.stderr
     assert "vendor/v/v.go: skipped: inside vendor/\n" in proc.stderr
     assert "_hidden.go: skipped: name starts with . or _\n" in proc.stderr
-    assert "1 of 4 files changed, 1 span added, 3 skipped" in proc.stderr
+    assert "goinstrument: 1 of 4 files changed, 1 span added, 3 skipped\n" in proc.stderr
 
 
 def test_a_file_the_cache_knows_was_skipped_is_still_said_and_counted(tmp_path):
@@ -216,7 +216,7 @@ def test_a_file_the_cache_knows_was_skipped_is_still_said_and_counted(tmp_path):
     second = run_cli("-v", ".", cwd=root, env=env, check=0)
     assert "gen.go: skipped: generated file\n" in first.stderr
     assert "gen.go: skipped: generated file\n" in second.stderr
-    assert "0 of 2 files changed, 0 spans added, 1 skipped" in second.stderr
+    assert "goinstrument: 0 of 2 files changed, 0 spans added, 1 skipped\n" in second.stderr
 
 
 EXCLUSIONS = """package shop
@@ -288,7 +288,7 @@ def test_one_file_named_twice_is_processed_once(tmp_path):
     root = _module(tmp_path / "m", ["F"])
     (root / "link.go").symlink_to("f.go")
     proc = run_cli("f.go", str(root / "f.go"), "./f.go", "link.go", cwd=root, check=0)
-    assert "1 of 1 file changed, 1 span added" in proc.stderr
+    assert "goinstrument: 1 of 1 file changed, 1 span added\n" in proc.stderr
     assert (root / "f.go").read_text().count('Start(ctx, "F")') == 1
 
 
@@ -334,7 +334,7 @@ def test_the_cache_sees_a_sibling_file_change_that_renames_our_import(tmp_path):
     env = {"GOINSTRUMENT_CACHE_DIR": str(tmp_path / "cache")}
     run_cli(".", cwd=root, env=env, check=0)
     assert '\t"go.opentelemetry.io/otel"\n' in (root / "f.go").read_text()
-    assert "0 of 1 file changed" in run_cli(".", cwd=root, env=env, check=0).stderr
+    assert "goinstrument: 0 of 1 file changed, 0 spans added\n" in run_cli(".", cwd=root, env=env, check=0).stderr
     (root / "b.go").write_text("package p\n\nfunc otel() {}\n")
     run_cli(".", cwd=root, env=env, check=0)
     assert 'otelapi "go.opentelemetry.io/otel"' in (root / "f.go").read_text()
@@ -362,7 +362,7 @@ def test_a_file_the_cache_knows_clean_is_not_processed_again(tmp_path):
     args = ("--fast", "--backend", "testbackends:Drifting", ".")
     run_cli(*args, cwd=root, env=env, check=0)
     first = (root / "f.go").read_text()
-    assert "0 of 2 files changed" in run_cli(*args, cwd=root, env=env, check=0).stderr
+    assert "goinstrument: 0 of 2 files changed, 0 spans added\n" in run_cli(*args, cwd=root, env=env, check=0).stderr
     assert (root / "f.go").read_text() == first
     (root / "g.go").write_text(SRC.format(name="G") + "\n// edited\n")  # a sibling changed: f.go is looked at again
     run_cli(*args, cwd=root, env=env, check=0)

@@ -26,7 +26,7 @@ ORDERS = 'package shop\n\nimport "context"\n\nfunc Order(ctx context.Context) er
 PLAIN_CODES = '\t"go.opentelemetry.io/otel/codes"\n'
 
 
-def committed(repo: GitRepo, proc: subprocess.CompletedProcess, rel: str) -> str:
+def committed(repo: GitRepo, proc: subprocess.CompletedProcess[str], rel: str) -> str:
     assert proc.returncode == 0, proc.stderr
     return repo.show(f"HEAD:{rel}")
 
@@ -119,7 +119,7 @@ def test_init_functions_are_counted_in_the_staged_siblings(repo):
 # --- 3. the index's lock: a concurrent `git add` is not undone ------------------------------------
 
 
-def _hook_run(repo: GitRepo, pause: str) -> tuple[subprocess.Popen, Path]:
+def _hook_run(repo: GitRepo, pause: str) -> tuple[subprocess.Popen[bytes], Path]:
     """`goinstrument --staged` started, paused at `pause` (gitops' test pause) once it gets there."""
     flag = repo.root.parent / f"paused-{pause}"
     env = git_env(GOINSTRUMENT_TEST_INDEX_PAUSE=f"{pause}:{flag}")
@@ -134,7 +134,7 @@ def _hook_run(repo: GitRepo, pause: str) -> tuple[subprocess.Popen, Path]:
     return proc, flag
 
 
-def _resume(proc: subprocess.Popen, flag: Path) -> tuple[int, str]:
+def _resume(proc: subprocess.Popen[bytes], flag: Path) -> tuple[int, str]:
     flag.unlink()
     _, err = proc.communicate(timeout=60)
     return proc.returncode, err.decode()
@@ -262,7 +262,7 @@ def test_a_file_under_a_clean_filter_is_left_alone(repo):
     proc = repo.goinstrument("--staged", "-v")
     assert proc.returncode == 0, proc.stderr
     assert "secret.go: skipped: git filter 'gz' applies\n" in proc.stderr
-    assert "1 of 2 files changed, 1 span added, 1 skipped" in proc.stderr
+    assert "goinstrument: 1 of 2 files changed, 1 span added, 1 skipped\n" in proc.stderr
     assert repo.read("secret.go") == ORDERS
     blob = subprocess.run(["git", "cat-file", "blob", ":secret.go"], cwd=repo.root, env=git_env(), capture_output=True, check=True)
     assert gzip.decompress(blob.stdout) == ORDERS.encode()  # still the filter's output of the file

@@ -31,6 +31,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import run_cli
@@ -50,7 +51,7 @@ from gotools import (
     tree_digest,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("test_go_toolchain")]  # one worker of pytest-xdist runs them all (scripts/test's --dist loadgroup): the module's shared fixture is built once
 
 MODULE = "example.com/fixtures"
 
@@ -457,7 +458,7 @@ SPANS_DOC = Path(__file__).parent.parent / "docs" / "spans.md"
 _SAMPLE_OMITS = ("Resource", "InstrumentationLibrary")
 
 
-def _json_objects(text: str) -> list[dict]:
+def _json_objects(text: str) -> list[dict[str, Any]]:
     """The JSON objects of a text, one after another (what the stdout exporter writes)."""
     import json
 
@@ -468,7 +469,7 @@ def _json_objects(text: str) -> list[dict]:
     return found
 
 
-def _span_shape(span: dict) -> tuple:
+def _span_shape(span: dict[str, Any]) -> tuple[object, ...]:
     """What a sample shows that a run must give again: keys, attribute keys and types, status, events."""
     keys = tuple(k for k in span if k not in _SAMPLE_OMITS)
     attributes = tuple((a["Key"], a["Value"]["Type"]) for a in span.get("Attributes") or ())
@@ -508,7 +509,7 @@ def test_what_the_spans_carry_through_the_sdk(tmp_path):
         assert _span_shape(sample) == _span_shape(spans[sample["Name"]]), json_dump(spans[sample["Name"]])
 
 
-def json_dump(span: dict) -> str:
+def json_dump(span: dict[str, Any]) -> str:
     import json
 
     return "a run gives:\n" + json.dumps({k: v for k, v in span.items() if k not in _SAMPLE_OMITS}, indent="\t")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shlex
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,7 +45,7 @@ def _run(path: Path, src: bytes) -> bytes:
     return result.output
 
 
-def _cases(directory: Path, pattern: str) -> list:
+def _cases(directory: Path, pattern: str) -> list[Any]:
     return [pytest.param(p, id=p.name.split(".")[0]) for p in sorted(directory.glob(pattern))]
 
 

@@ -16,10 +16,11 @@ import pytest
 from conftest import run_cli
 
 from goinstrument.backends.loader import load_backend
-from goinstrument.driver.process import Source, process
+from goinstrument.driver.process import process
 from goinstrument.engine.core import instrument
 from goinstrument.engine.fileinfo import FileInfo
 from goinstrument.engine.options import RewriteOptions
+from goinstrument.engine.result import Source
 
 HANDLER = """package web
 
@@ -61,7 +62,7 @@ def test_without_the_flag_a_handler_is_left_alone_and_no_finding(tmp_path):
     assert path.read_text() == HANDLER
     proc = run_cli("--check", "web.go", cwd=tmp_path, check=0)
     assert proc.stdout == ""
-    assert "0 of 0 functions" in proc.stderr
+    assert "goinstrument: coverage: 0 of 0 functions" in proc.stderr
 
 
 def test_a_file_without_an_import_of_context_gets_its_handler_span(tmp_path):
@@ -69,7 +70,7 @@ def test_a_file_without_an_import_of_context_gets_its_handler_span(tmp_path):
     run_cli("--http-handlers", "web.go", cwd=tmp_path, check=0)
     assert path.read_text() == INSTRUMENTED
     proc = run_cli("--http-handlers", "--no-cache", "web.go", cwd=tmp_path, check=0)
-    assert "0 of 1 file changed" in proc.stderr
+    assert "goinstrument: 0 of 1 file changed, 0 spans added\n" in proc.stderr
     assert path.read_text() == INSTRUMENTED
 
 
@@ -77,11 +78,11 @@ def test_check_reports_a_handler_without_a_span_only_with_the_flag(tmp_path):
     _file(tmp_path)
     proc = run_cli("--check", "--http-handlers", "web.go", cwd=tmp_path, check=1)
     assert proc.stdout == "web.go:5:1: Hello: no span\n"
-    assert "coverage: 0 of 1 functions" in proc.stderr
+    assert "goinstrument: coverage: 0 of 1 functions" in proc.stderr
     _file(tmp_path, INSTRUMENTED)
     proc = run_cli("--check", "--http-handlers", "web.go", cwd=tmp_path, check=0)
     assert proc.stdout == ""
-    assert "coverage: 1 of 1 functions" in proc.stderr
+    assert "goinstrument: coverage: 1 of 1 functions" in proc.stderr
 
 
 def test_the_setting_in_goinstrument_toml(tmp_path):

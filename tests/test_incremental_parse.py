@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from test_golden import GOLDEN, _cases, options_for
 from tree_sitter import Parser
 
 from goinstrument.driver import process
@@ -15,7 +16,6 @@ from goinstrument.engine.edits import Edit, apply
 from goinstrument.engine.go import syntax
 from goinstrument.engine.options import RewriteOptions
 from goinstrument.engine.result import Source
-from tests.test_golden import GOLDEN, _cases, options_for
 
 OPTIONS = RewriteOptions()
 
@@ -43,7 +43,7 @@ def _check(path: str, src: bytes, options: RewriteOptions = OPTIONS) -> bool:
     """Whether the file's output carried its edits; asserts the incremental tree is the full one,
     and its index (mapped from the input's where it could be) the one a full query gives."""
     syntax.parse(src)
-    result = process.rewrite(src, options, process.file_info(Source(path, path, src), options))
+    result = process.rewrite(src, options, process.file_info(Source(path, Path(path), src), options))
     if not result.changed or not result.edits:
         return False
     assert apply(result.source, result.edits) == result.output
@@ -82,7 +82,7 @@ def test_a_rewrites_output_is_parsed_from_its_source():
     """The first parse of an output (the stability check's second run) starts from its source's
     tree: the core tells syntax what the output was made of (syntax.derived), no caller does."""
     src = b'package p\n\nimport "context"\n\nfunc Derived(ctx context.Context) error {\n\treturn nil\n}\n'
-    result = process.rewrite(src, OPTIONS, process.file_info(Source("p.go", "p.go", src), OPTIONS))
+    result = process.rewrite(src, OPTIONS, process.file_info(Source("p.go", Path("p.go"), src), OPTIONS))
     assert result.edits
     tree = syntax.parse(result.output)
     assert tree.root_node in syntax._INDEXES  # the index mapped from the source's: an incremental parse

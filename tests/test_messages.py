@@ -131,7 +131,7 @@ def test_a_directory_named_like_a_go_file_is_walked(tmp_path, cli):
     assert code == 0, err
     assert 'otel.Tracer("github.com/nats-io/nats.go")' in (root / "a.go").read_text()
     assert 'otel.Tracer("github.com/nats-io/nats.go/sub.io.go")' in (root / "sub.io.go/b.go").read_text()
-    assert "2 of 2 files changed, 2 spans added" in err
+    assert "goinstrument: 2 of 2 files changed, 2 spans added\n" in err
 
 
 # --- gofmt habits (item 6) ----------------------------------------------------------------------
@@ -142,7 +142,7 @@ def test_l_lists_the_files_a_run_would_change_and_writes_nothing(tmp_path, cli):
     root = module(tmp_path, {"a.go": PLAIN, "b.go": b"package p\n", "c/d.go": PLAIN})
     code, out, err = cli(root, "-l", ".")
     assert (code, out) == (1, "a.go\nc/d.go\n")
-    assert "2 of 3 files would change" in err
+    assert "goinstrument: 2 of 3 files would change" in err
     assert (root / "a.go").read_bytes() == PLAIN
     cli(root, ".")
     assert cli(root, "-l", ".")[:2] == (0, "")
@@ -299,9 +299,9 @@ def test_a_renamed_span_is_counted_as_updated(tmp_path, cli):
     renamed = (root / "a.go").read_text().replace("func F(", "func Renamed(")
     (root / "a.go").write_text(renamed)
     err = cli(root, "--diff", "a.go")[2]
-    assert "1 of 1 file would change, 0 spans to add, 1 span to update" in err
+    assert "goinstrument: 1 of 1 file would change, 0 spans to add, 1 span to update" in err
     err = cli(root, "a.go")[2]
-    assert "1 of 1 file changed, 0 spans added, 1 span updated" in err
+    assert "goinstrument: 1 of 1 file changed, 0 spans added, 1 span updated\n" in err
     assert '"Renamed")' in (root / "a.go").read_text()
     (root / "a.go").write_text(renamed)
     out = cli(root, "--format", "json", "a.go")[1]
@@ -349,7 +349,8 @@ def _ours(tmp_path: Path, cli, name: str, source: str) -> str:
     path.write_text(source.replace("package p\n", 'package p; import "context"\n', 1))  # a file that imports context is parsed; same lines
     code, _, err = cli(tmp_path, "--check", "--no-cache", path.name)
     assert code == 2
-    return err.splitlines()[0]
+    first: str = err.splitlines()[0]
+    return first
 
 
 @pytest.mark.parametrize("name", sorted(SAME_AS_GOFMT))

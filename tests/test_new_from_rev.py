@@ -5,6 +5,7 @@ changes; renames; a function moved by lines inserted above it)."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from gitrepo import GitRepo
@@ -33,12 +34,12 @@ def repo(tmp_path) -> GitRepo:
     return repo
 
 
-def check(repo: GitRepo, *args: str) -> tuple[int, dict]:
+def check(repo: GitRepo, *args: str) -> tuple[int, dict[str, Any]]:
     proc = repo.goinstrument("--check", "--new-from-rev", "main", "--format", "json", *args)
     return proc.returncode, json.loads(proc.stdout)
 
 
-def reported(document: dict) -> list[str]:
+def reported(document: dict[str, Any]) -> list[str]:
     return [f["function"] for f in document["findings"]]
 
 
@@ -105,7 +106,7 @@ def test_the_text_coverage_line_counts_the_new_functions_only(repo):
     repo.write("shop.go", OLD.replace("x := 1", "x := 2"))
     proc = repo.goinstrument("--check", "--new-from-rev", "main", "--fail-under", "50")
     assert proc.returncode == 1
-    assert "0 of 1 functions taking a context have a span (0.0%)" in proc.stderr
+    assert "goinstrument: coverage: 0 of 1 functions taking a context have a span (0.0%)" in proc.stderr
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 from gitrepo import CHECKOUT, GO_FUNC, GO_MOD, GitRepo, git_env
 
+pytestmark = pytest.mark.xdist_group("test_precommit")  # one worker of pytest-xdist runs them all (scripts/test's --dist loadgroup): the module's shared fixture is built once
+
 SPAN = 'otel.Tracer("example.com/shop").Start(ctx, "F")'
 G_FUNC = "\nfunc G(ctx context.Context) (int, error) { return 0, nil }\n"
 PACKAGE_FILES = ("pyproject.toml", "README.md", "LICENSE", ".pre-commit-hooks.yaml", "goinstrument")
@@ -39,7 +41,7 @@ def hook_repo(tmp_path_factory) -> GitRepo:
 
 
 @pytest.fixture(scope="session")
-def pre_commit_home(tmp_path_factory) -> Path:
+def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("pre-commit-home")
 
 
@@ -67,11 +69,11 @@ def shop(tmp_path, hook_repo) -> GitRepo:
     return repo
 
 
-def try_repo(repo: GitRepo, hook_repo: GitRepo, hook: str, *args: str) -> subprocess.CompletedProcess:
+def try_repo(repo: GitRepo, hook_repo: GitRepo, hook: str, *args: str) -> subprocess.CompletedProcess[str]:
     return repo.run("pre-commit", "try-repo", str(hook_repo.root), hook, *args, env=pre_commit_env())
 
 
-def run(repo: GitRepo, home: Path, hook: str, *args: str) -> subprocess.CompletedProcess:
+def run(repo: GitRepo, home: Path, hook: str, *args: str) -> subprocess.CompletedProcess[str]:
     return repo.run("pre-commit", "run", hook, *args, env=pre_commit_env(home))
 
 

@@ -20,6 +20,7 @@ import shutil
 import subprocess
 from itertools import zip_longest
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import run_cli
@@ -67,7 +68,7 @@ def _instrument(path: Path, src: bytes) -> bytes:
     return result.output
 
 
-def _cases(directory: Path, pattern: str) -> list:
+def _cases(directory: Path, pattern: str) -> list[Any]:
     return [pytest.param(p, id=p.name.split(".")[0]) for p in sorted(directory.glob(pattern))]
 
 
@@ -149,7 +150,7 @@ def _functions(src: bytes) -> list[tuple[bytes, bool, str]]:
             and header == b"func() "
             and defer is not None
             and defer.type == "defer_statement"
-            and any(m in defer.text for m in (b".RecordError(", b".SetAttributes(", b".Finish("))
+            and any(m in (defer.text or b"") for m in (b".RecordError(", b".SetAttributes(", b".Finish("))
         )
         if not inserted:
             found.append((header, body.start_point[0] == body.end_point[0], f"{func.start_point[0] + 1}"))
@@ -168,12 +169,12 @@ def _one_spec_import_block(src: bytes) -> bool:
 
 def _imports(src: bytes) -> bytes:
     root = syntax.parse(src).root_node
-    return b"".join(d.text for d in root.named_children if d.type == "import_declaration")
+    return b"".join(d.text or b"" for d in root.named_children if d.type == "import_declaration")
 
 
 def undo_blockers(before: bytes, after: bytes) -> list[str]:
     """Why `remove` cannot give `before` back from `after` = instrument(before): [] when it must."""
-    reasons = []
+    reasons: list[str] = []
     for old, new in zip_longest(_functions(before), _functions(after)):
         if old is None or new is None:
             return [*reasons, "functions do not pair up"]
@@ -320,9 +321,9 @@ def test_cli_remove_rewrites_a_directory(tmp_path):
         assert (root / case.name.replace(".input.go", ".go")).read_bytes() == golden, case.name
     inputs = list(REMOVE.glob("*.input.go"))
     changed = sum(c.read_bytes() != c.with_name(c.name.replace(".input.go", ".golden.go")).read_bytes() for c in inputs)
-    assert f"{changed} of {len(inputs)} files changed" in proc.stderr
+    assert f"goinstrument: {changed} of {len(inputs)} files changed" in proc.stderr
     again = run_cli("--remove", "--no-cache", root, check=0)
-    assert f"0 of {len(inputs)} files changed" in again.stderr
+    assert f"goinstrument: 0 of {len(inputs)} files changed, 0 spans removed\n" in again.stderr
 
 
 def test_cli_remove_diff_writes_nothing(tmp_path):
@@ -481,7 +482,7 @@ def test_remove_summary_counts_spans_removed(tmp_path):
     (tmp_path / "a.go").write_text(src)
     run_cli("a.go", cwd=tmp_path, check=0)
     proc = run_cli("--remove", "a.go", cwd=tmp_path, check=0)
-    assert "1 of 1 file changed, 2 spans removed" in proc.stderr
+    assert "goinstrument: 1 of 1 file changed, 2 spans removed\n" in proc.stderr
     assert (tmp_path / "a.go").read_text() == src
 
 

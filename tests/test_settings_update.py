@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from typing import Any
 
 import pytest
 from conftest import run_cli
@@ -126,7 +127,7 @@ def test_a_persons_attributes_after_our_lines_stay(attributes):
 
 # --errors, --expected-errors, --attribute-prefix, and the form earlier versions wrote (issue 20) ------
 
-FORMS = {
+FORMS: dict[str, dict[str, Any]] = {
     "default": {},
     "event": {"errors": "event"},
     "none": {"errors": "none"},
@@ -145,7 +146,7 @@ class _Earlier(OpenTelemetry):
     """What versions before 2026-12 wrote: RecordError then SetStatus, no error.type, no expected
     errors, and the start attributes in a SetAttributes line after Start."""
 
-    error_imports = (OTEL_CODES,)
+    error_imports: tuple[str, ...] = (OTEL_CODES,)
     start_attribute_imports = ()
 
     def lines(self, names, tracer, span_name):

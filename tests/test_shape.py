@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from tree_sitter import Node
 
 from goinstrument.backends.protocol import Backend, Names
 from goinstrument.engine import shape
@@ -46,9 +47,11 @@ def test_import_name_candidates_are_the_preferred_names_numbered_too():
     assert {"log", "stdlog", "log1", "stdlog3"} <= candidates and "log4" not in candidates
 
 
-def _first_statement(body: str) -> object:
+def _first_statement(body: str) -> Node:
     root = syntax.parse(f"package p\n\nfunc F() {{\n{body}\n}}\n".encode()).root_node
-    return root.named_children[-1].child_by_field_name("body").named_children[0].named_children[0]
+    block = root.named_children[-1].child_by_field_name("body")
+    assert block is not None
+    return block.named_children[0].named_children[0]
 
 
 @pytest.mark.parametrize(

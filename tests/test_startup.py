@@ -26,13 +26,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from gitrepo import GitRepo, git_env
 
 from goinstrument import __version__, cli
 from goinstrument.backends.loader import load_backend
 from goinstrument.engine.handlers import unsupported as handlers_unsupported
 from goinstrument.engine.options import ATTRIBUTE_KINDS, DEFAULT_BACKEND
 from goinstrument.engine.shape import unsupported
-from tests.gitrepo import GitRepo, git_env
 
 SOURCE = 'package p\n\nimport "context"\n\nfunc F(ctx context.Context) error {\n\treturn ctx.Err()\n}\n'
 
@@ -122,7 +122,7 @@ def test_an_empty_hook_run_loads_no_parser_no_argparse_no_backend(tmp_path: Path
     repo.write("shop.go", GO_FUNC_TWO)
     repo.git("add", "shop.go")
     done, names = _imported(repo.root, "-m", "goinstrument", "--staged", env=git_env())
-    assert done.returncode == 0 and "1 of 1 file changed" in done.stderr, done.stderr
+    assert done.returncode == 0 and "goinstrument: 1 of 1 file changed" in done.stderr, done.stderr
     assert "tree_sitter" in names and "argparse" not in names  # a file to rewrite loads the parser, still no argparse
 
 

@@ -7,6 +7,8 @@ the resolution itself and the one input that comes from other files.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from goinstrument.driver.package_scope import package_declarations
@@ -114,9 +116,7 @@ def test_each_declaration_form_of_error_is_found(tmp_path, declaration):
 def test_a_sibling_gone_since_the_listing_costs_that_file_only(tmp_path, monkeypatch):
     """A file deleted between the directory listing and its stat (a checkout running meanwhile)
     leaves the other files' declarations found."""
-    import os
 
-    from goinstrument.driver import package_scope
 
     (tmp_path / "a.go").write_text("package p\n\nvar otel = 1\n")
     (tmp_path / "b.go").write_text("package p\n")
@@ -127,7 +127,7 @@ def test_a_sibling_gone_since_the_listing_costs_that_file_only(tmp_path, monkeyp
         (tmp_path / "b.go").unlink()
         return iter(entries)
 
-    monkeypatch.setattr(package_scope.os, "scandir", listed_then_deleted)
+    monkeypatch.setattr(os, "scandir", listed_then_deleted)  # package_scope's os
     package_declarations.cache_clear()
     assert package_declarations(str(tmp_path), frozenset({"otel"})) == frozenset({"otel"})
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import REPO, run_cli
 from gitrepo import GO_FUNC, GitRepo, git_env
 
 from goinstrument.driver.fileio import FileError, replace_atomically
@@ -52,7 +52,7 @@ def _temporaries(root: Path) -> list[Path]:
     return sorted(root.rglob("*.goinstrument"))
 
 
-def _wait_for(condition, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+def _wait_for(condition, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "timed out"
@@ -154,7 +154,7 @@ def test_a_write_waits_for_another_runs_lock_on_the_file(tmp_path):
 
 
 @pytest.fixture
-def outside(tmp_path) -> Path:
+def outside(tmp_path: Path) -> Path:
     """A Go file outside the repository (another directory in the same temporary tree)."""
     place = tmp_path / "elsewhere"
     place.mkdir()
@@ -218,7 +218,7 @@ def test_outside_a_repository_a_link_out_of_the_named_directory_is_skipped(tmp_p
     root.mkdir()
     (root / "v.go").symlink_to(outside / "main.go")
     (root / "w.go").write_text(GO_FUNC)
-    proc = subprocess.run([sys.executable, "-m", "goinstrument", "--no-cache", "-v", "plain"], cwd=tmp_path, env=_env(), capture_output=True, text=True)
+    proc = run_cli("--no-cache", "-v", "plain", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "plain/v.go: skipped: link leads outside the repository" in proc.stderr
     assert (outside / "main.go").read_text() == GO_FUNC and SPAN in (root / "w.go").read_text()
