@@ -714,8 +714,13 @@ def targets(rows: dict[str, Row]) -> list[dict]:
     if gi is not None and "STAND-IN" in gi.name:
         checks[0] = ("cold: speed-up over go-instrument STAND-IN", *checks[0][1:])
     return [
-        {"target": name, "measured": value, "shown": "n/a" if value is None else shown.format(value), "goal": goal,
-         "result": "SKIP" if value is None else "PASS" if ok(value) else "FAIL"}
+        {
+            "target": name,
+            "measured": value,
+            "shown": "n/a" if value is None else shown.format(value),
+            "goal": goal,
+            "result": "SKIP" if value is None else "PASS" if ok(value) else "FAIL",
+        }
         for name, value, goal, ok, shown in checks
     ]
 
@@ -745,18 +750,42 @@ def version_of(cmd: list[str], tool_root: Path = REPO) -> str:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="Benchmark goinstrument against the floor and go-instrument on the Go standard library.")
     p.add_argument("--corpus", type=Path, help="tree of Go source to copy for each run; default: $(go env GOROOT)/src")
-    p.add_argument("--jobs", type=int, metavar="N", help="passed to goinstrument as --jobs N and used as go-instrument's pool size; default: number of CPUs")
+    p.add_argument(
+        "--jobs", type=int, metavar="N", help="passed to goinstrument as --jobs N and used as go-instrument's pool size; default: number of CPUs"
+    )
     p.add_argument("--repeat", type=int, default=1, metavar="N", help="best of N for the goinstrument runs and the floor (memory: the worst of N)")
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the figures to FILE")
     p.add_argument("--skip-go-instrument", action="store_true", help="do not install or run go-instrument (it takes minutes)")
     p.add_argument("--go-instrument-serial", action="store_true", help="run go-instrument one file at a time instead of a pool")
     p.add_argument("--go-instrument-bin", metavar="PATH", help="use this go-instrument binary instead of `go install`")
-    p.add_argument("--go-instrument-standin", action="store_true", help="where go-instrument cannot be installed: time a stdlib-only stand-in doing the same per-file work (clearly labelled)")
+    p.add_argument(
+        "--go-instrument-standin",
+        action="store_true",
+        help="where go-instrument cannot be installed: time a stdlib-only stand-in doing the same per-file work (clearly labelled)",
+    )
     p.add_argument("--tmpdir", metavar="DIR", help="where the corpus copies go; default: the system temp dir")
     p.add_argument("--keep", action="store_true", help="keep the copies (for inspection)")
-    p.add_argument("--no-bytecode-cache", action="store_true", help="run Python with PYTHONDONTWRITEBYTECODE=1, so every run compiles goinstrument from source; default: .pyc files cached in the scratch dir, as an installed package has them")
-    p.add_argument("--tool-root", type=Path, metavar="DIR", help="time the goinstrument package of this checkout (its root goes first on PYTHONPATH); default: this one")
-    p.add_argument("--goinstrument-arg", action="append", default=[], metavar="ARG", help="an extra flag for every goinstrument command timed (repeatable; write --goinstrument-arg=--fast)")
+    p.add_argument(
+        "--no-bytecode-cache",
+        action="store_true",
+        help=(
+            "run Python with PYTHONDONTWRITEBYTECODE=1, so every run compiles goinstrument from "
+            "source; default: .pyc files cached in the scratch dir, as an installed package has them"
+        ),
+    )
+    p.add_argument(
+        "--tool-root",
+        type=Path,
+        metavar="DIR",
+        help="time the goinstrument package of this checkout (its root goes first on PYTHONPATH); default: this one",
+    )
+    p.add_argument(
+        "--goinstrument-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="an extra flag for every goinstrument command timed (repeatable; write --goinstrument-arg=--fast)",
+    )
     args = p.parse_args(argv)
     if args.tool_root is not None:
         args.tool_root = args.tool_root.resolve()

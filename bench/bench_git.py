@@ -179,7 +179,7 @@ def pick_files(repo: Path, env: dict, n: int) -> tuple[list[str], int]:
             candidates.append(rel)
     candidates.sort()
     if len(candidates) < n:
-        raise SystemExit(f"only {len(candidates)} .go files in {repo} import \"context\"; {n} are needed")
+        raise SystemExit(f'only {len(candidates)} .go files in {repo} import "context"; {n} are needed')
     return [candidates[i * len(candidates) // n] for i in range(n)], len(candidates)
 
 
@@ -306,7 +306,9 @@ def staged_row(files: dict[str, int]) -> Row:
     return Row(f"goinstrument --staged ({len(files)} staged files)", files=len(files), goal_ms=STAGED_GOAL_MS)
 
 
-def staged_once(repo: Path, env: dict, base: str, files: dict[str, int], row: Row, spans: set[int], timed_run: bool, extra: tuple[str, ...] = ()) -> None:
+def staged_once(
+    repo: Path, env: dict, base: str, files: dict[str, int], row: Row, spans: set[int], timed_run: bool, extra: tuple[str, ...] = ()
+) -> None:
     """One repetition of the --staged row: stage the modified files (untimed), time
     `goinstrument --staged`, check its work; the time goes into row if timed_run."""
     before = stage(repo, env, base, files)
@@ -456,17 +458,30 @@ def ratios_table(entries: list[dict]) -> str:
 def targets(rows: dict[str, Row]) -> list[dict]:
     checks = []
     added = ratios(rows)[0]["wall_added_ms"]
-    checks.append({"target": "the hook adds to a commit, medians", "measured": added, "shown": f"{fmt_ms(added)} ms",
-                   "goal": f"<= {HOOK_ADDS_GOAL_MS:g} ms",
-                   "result": "n/a" if added is None else "PASS" if added <= HOOK_ADDS_GOAL_MS else "FAIL"})
+    checks.append(
+        {
+            "target": "the hook adds to a commit, medians",
+            "measured": added,
+            "shown": f"{fmt_ms(added)} ms",
+            "goal": f"<= {HOOK_ADDS_GOAL_MS:g} ms",
+            "result": "n/a" if added is None else "PASS" if added <= HOOK_ADDS_GOAL_MS else "FAIL",
+        }
+    )
     for key, label in (("staged", "goinstrument --staged, median"), ("check", "--check --changed-since, median")):
         row = rows[key]
-        checks.append({"target": label, "measured": row.median, "shown": f"{fmt_ms(row.median)} ms",
-                       "goal": f"<= {row.goal_ms:g} ms", "result": row.result})
+        checks.append(
+            {"target": label, "measured": row.median, "shown": f"{fmt_ms(row.median)} ms", "goal": f"<= {row.goal_ms:g} ms", "result": row.result}
+        )
     for row in rows.values():  # every run did the work it should
-        checks.append({"target": f"work done: {row.name}", "measured": len(row.failures),
-                       "shown": "as expected" if not row.failures else f"{len(row.failures)} problems",
-                       "goal": "as expected", "result": "FAIL" if row.failures else "PASS"})
+        checks.append(
+            {
+                "target": f"work done: {row.name}",
+                "measured": len(row.failures),
+                "shown": "as expected" if not row.failures else f"{len(row.failures)} problems",
+                "goal": "as expected",
+                "result": "FAIL" if row.failures else "PASS",
+            }
+        )
     return checks
 
 
@@ -474,16 +489,43 @@ def targets(rows: dict[str, Row]) -> list[dict]:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description="Benchmark goinstrument's pre-commit hook and --changed-since on a git repository of the Go standard library.")
+    p = argparse.ArgumentParser(
+        description="Benchmark goinstrument's pre-commit hook and --changed-since on a git repository of the Go standard library."
+    )
     p.add_argument("--corpus", type=Path, help="tree of Go source to copy into the new repository; default: $(go env GOROOT)/src")
-    p.add_argument("--repo", type=Path, metavar="DIR", help="reuse this repository (a clean working tree, e.g. one kept with --keep) instead of making one; it is reset to its HEAD afterwards")
+    p.add_argument(
+        "--repo",
+        type=Path,
+        metavar="DIR",
+        help="reuse this repository (a clean working tree, e.g. one kept with --keep) instead of making one; it is reset to its HEAD afterwards",
+    )
     p.add_argument("--repeat", type=int, default=7, metavar="N", help="timed repetitions per row (after one untimed warm-up); default 7")
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the figures to FILE")
-    p.add_argument("--no-bytecode-cache", action="store_true", help="run Python with PYTHONDONTWRITEBYTECODE=1, so every run compiles goinstrument from source; default: .pyc files cached in the scratch dir")
+    p.add_argument(
+        "--no-bytecode-cache",
+        action="store_true",
+        help=(
+            "run Python with PYTHONDONTWRITEBYTECODE=1, so every run compiles goinstrument from source; default: .pyc files cached in the scratch dir"
+        ),
+    )
     p.add_argument("--tmpdir", metavar="DIR", help="where the repository and the cache go; default: the system temp dir")
     p.add_argument("--keep", action="store_true", help="keep the repository made (pass it to --repo next time)")
-    p.add_argument("--tool-root", type=Path, metavar="DIR", help="time the goinstrument package of this checkout (its root goes first on PYTHONPATH; the hook runs it too); default: this one")
-    p.add_argument("--goinstrument-arg", action="append", default=[], metavar="ARG", help="an extra flag for the timed --staged and --check runs (repeatable; write --goinstrument-arg=--fast); the hook's own command is not changed")
+    p.add_argument(
+        "--tool-root",
+        type=Path,
+        metavar="DIR",
+        help="time the goinstrument package of this checkout (its root goes first on PYTHONPATH; the hook runs it too); default: this one",
+    )
+    p.add_argument(
+        "--goinstrument-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help=(
+            "an extra flag for the timed --staged and --check runs (repeatable; "
+            "write --goinstrument-arg=--fast); the hook's own command is not changed"
+        ),
+    )
     args = p.parse_args(argv)
     if args.tool_root is not None:
         args.tool_root = args.tool_root.resolve()

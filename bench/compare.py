@@ -300,12 +300,20 @@ def fast_lines(
     (`checked_ms`) minus the row with --fast. `what` names the row in the cost line."""
     fast_ms = None if why else fast_ms
     fast_line = Line(name, statistic, None, fast_ms, limit=None)
-    cost = Line(f"stability check ({what} - {what} {FAST_FLAG})", statistic, None, None if checked_ms is None or fast_ms is None else checked_ms - fast_ms, limit=None)
+    cost = Line(
+        f"stability check ({what} - {what} {FAST_FLAG})",
+        statistic,
+        None,
+        None if checked_ms is None or fast_ms is None else checked_ms - fast_ms,
+        limit=None,
+    )
     if why:
         fast_line.notes.append(f"n/a: {why}")
         cost.notes.append(f"n/a: needs {FAST_FLAG}")
     else:
-        fast_line.notes.append("after only" + (f"; {(fast_ms - before_ms) / before_ms:+.1%} on before's {what}" if fast_ms is not None and before_ms else ""))
+        fast_line.notes.append(
+            "after only" + (f"; {(fast_ms - before_ms) / before_ms:+.1%} on before's {what}" if fast_ms is not None and before_ms else "")
+        )
         if cost.after is not None and checked_ms:
             cost.notes.append(f"{cost.after / checked_ms:+.1%} of after {what}; report only")
     return [fast_line, cost]
@@ -420,9 +428,12 @@ def main(argv: list[str] | None = None) -> int:
             render(lines),
             "",
             f"overall: {overall} (cold, no-op and --staged: after at most {LIMIT:.0%} slower than before)",
-            f"corpus {corpus}: {files:,} .go files, {size / bench.MB:.0f} MB; goinstrument --jobs {args.jobs or f'default ({cpus})'} for cold and no-op",
-            f"--staged: {len(staged_info['staged_files'])} staged files in a git repository of the corpus ({staged_info['candidate_files']} candidates), one cache per side",
-            f"{args.repeat} timed run{'s' if args.repeat > 1 else ''} per row and side after {WARMUP} warm-up round (which also fills each side's .pyc cache, as an install would); before and after interleaved, the order reversed every other round;",
+            f"corpus {corpus}: {files:,} .go files, {size / bench.MB:.0f} MB; "
+            f"goinstrument --jobs {args.jobs or f'default ({cpus})'} for cold and no-op",
+            f"--staged: {len(staged_info['staged_files'])} staged files in a git repository "
+            f"of the corpus ({staged_info['candidate_files']} candidates), one cache per side",
+            f"{args.repeat} timed run{'s' if args.repeat > 1 else ''} per row and side after {WARMUP} warm-up round (which also "
+            f"fills each side's .pyc cache, as an install would); before and after interleaved, the order reversed every other round;",
             "best = fastest run (as bench.py), median = median run (as bench_git.py); spread = slowest over fastest run, before / after",
             "",
         ]

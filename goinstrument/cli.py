@@ -81,24 +81,34 @@ def parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
-        "paths", nargs="*", metavar="PATH",
+        "paths",
+        nargs="*",
+        metavar="PATH",
         help='files or directories (recursive; "./..." works too); default "."; "-": the source on stdin, the result on stdout',
     )
     p.add_argument(
-        "--stdin-filename", metavar="PATH",
+        "--stdin-filename",
+        metavar="PATH",
         help="with -: the file's name, for its tracer (go.mod), the skip rules, .goinstrument.toml and messages",
     )
     p.add_argument("--check", action="store_true", help="write nothing; list functions without a span; exit 1 if any")
     p.add_argument("--diff", action="store_true", help="write nothing; print a unified diff (with --check: the findings go to stderr)")
-    p.add_argument("-l", "--list", action="store_true", dest="list", help="write nothing; print the name of each file a run would change; exit 1 if any")
+    p.add_argument(
+        "-l", "--list", action="store_true", dest="list", help="write nothing; print the name of each file a run would change; exit 1 if any"
+    )
     p.add_argument("--remove", action="store_true", help="strip the spans goinstrument or go-instrument added")
     p.add_argument("--changed-since", metavar="REV", help="only .go files changed since merge-base(REV, HEAD), plus uncommitted and untracked ones")
     p.add_argument(
-        "--new-from-rev", metavar="REV",
+        "--new-from-rev",
+        metavar="REV",
         help="with --check: only functions with a line changed since merge-base(REV, HEAD) (working tree included) are reported and counted",
     )
     p.add_argument("--staged", action="store_true", help="git-hook mode: instrument staged files in the index and in the working tree")
-    p.add_argument("--install-hook", action="store_true", help="write git pre-commit and pre-merge-commit hooks running goinstrument --staged, and do nothing else")
+    p.add_argument(
+        "--install-hook",
+        action="store_true",
+        help="write git pre-commit and pre-merge-commit hooks running goinstrument --staged, and do nothing else",
+    )
     p.add_argument("--force", action="store_true", help="with --install-hook: keep a hook goinstrument did not write and run it after goinstrument's")
     p.add_argument("--format", choices=list(FORMATS), default=DEFAULT, help="how findings and errors are printed (sarif: with --check)")
     p.add_argument("--coverage", action="store_true", help="also print coverage per package (implies --check)")
@@ -121,9 +131,25 @@ def parser() -> argparse.ArgumentParser:
 # The defaults of the flags that are not settings (a setting's is None: not given), for the
 # parser and the fast path alike; tests/test_startup.py checks both give the same namespace.
 FLAG_DEFAULTS: dict[str, object] = {
-    "paths": [], "stdin_filename": None, "check": False, "diff": False, "remove": False, "changed_since": None,
-    "staged": False, "install_hook": False, "force": False, "format": "text", "coverage": False, "fail_under": None,
-    "jobs": 0, "no_cache": False, "fast": False, "quiet": False, "verbose": False, "list": False, "new_from_rev": None,
+    "paths": [],
+    "stdin_filename": None,
+    "check": False,
+    "diff": False,
+    "remove": False,
+    "changed_since": None,
+    "staged": False,
+    "install_hook": False,
+    "force": False,
+    "format": "text",
+    "coverage": False,
+    "fail_under": None,
+    "jobs": 0,
+    "no_cache": False,
+    "fast": False,
+    "quiet": False,
+    "verbose": False,
+    "list": False,
+    "new_from_rev": None,
 }
 # Flags taking no value that go with any other of these: an argv made only of them, each once (the
 # hook's `--staged`), needs no argparse. Anything else, `--help` or a typo included, goes to argparse.
@@ -201,7 +227,9 @@ def _check_combinations(args: argparse.Namespace, argv: Sequence[str]) -> None:
     if args.install_hook:
         # Every other option, a mode or a setting, would not reach the hook (it runs `goinstrument
         # --staged`, reading .goinstrument.toml): refuse them all rather than ignore them.
-        others = [_flag_of(action, args, argv) for action in parser()._actions if _given(args, action) and action.dest not in ("install_hook", "force")]
+        others = [
+            _flag_of(action, args, argv) for action in parser()._actions if _given(args, action) and action.dest not in ("install_hook", "force")
+        ]
         if others:
             raise UsageError(
                 f"--install-hook installs the hook and does nothing else; drop {', '.join(others)}"

@@ -188,22 +188,54 @@ SETTINGS: dict[str, Setting] = {
     # a repository never wants it for good) has one, in the fields' order (tests/test_layers.py checks).
     "tracer": Setting(TEXT, "tracer name; default: the package import path from go.mod", ("--tracer", "--app"), "tracer", "NAME"),
     "backend": Setting(BACKEND, '"otel" (default), "datadog", or your own as module:attribute', ("--backend",), "backend", "NAME"),
-    "span_name": Setting(SPAN_NAME, "span name template: {name} (default), {func}, {type}, {package}, {path}", ("--span-name",), "span-name", "TEMPLATE"),
+    "span_name": Setting(
+        SPAN_NAME, "span name template: {name} (default), {func}, {type}, {package}, {path}", ("--span-name",), "span-name", "TEMPLATE"
+    ),
     "all_functions": Setting(BOOLEAN, "--no-all: instrument only the functions named by //instrument:include", ("--all",), "all"),
     "include_tests": Setting(BOOLEAN, "also instrument _test.go files", ("--tests",), "tests"),
     "include_generated": Setting(BOOLEAN, "also instrument generated files", ("--generated",), "generated"),
     "literals": Setting(BOOLEAN, "--no-literals: leave function literals alone", ("--literals",), "literals"),
-    "name_results": Setting(BOOLEAN, "--no-name-results: never name an unnamed error result (no error block for those)", ("--name-results",), "name-results"),
+    "name_results": Setting(
+        BOOLEAN, "--no-name-results: never name an unnamed error result (no error block for those)", ("--name-results",), "name-results"
+    ),
     "attributes": Setting(ATTRIBUTES, "comma-separated: args, results, code", ("--attributes",), "attributes", "LIST"),
-    "attribute_prefix": Setting(ATTRIBUTE_PREFIX, 'before the names of argument attributes (default "arg.": arg.id); "" for none', ("--attribute-prefix",), "attribute-prefix", "TEXT"),
-    "errors": Setting(ERROR_MODE, "on error: status (default: status Error, error.type), event (and an exception event: RecordError), none", ("--errors",), "errors", "MODE"),
-    "expected_errors": Setting(SENTINELS, "comma-separated errors (errors.Is) that do not mark a span failed, as path.Name (default: context.Canceled)", ("--expected-errors",), "expected-errors", "LIST"),
+    "attribute_prefix": Setting(
+        ATTRIBUTE_PREFIX,
+        'before the names of argument attributes (default "arg.": arg.id); "" for none',
+        ("--attribute-prefix",),
+        "attribute-prefix",
+        "TEXT",
+    ),
+    "errors": Setting(
+        ERROR_MODE,
+        "on error: status (default: status Error, error.type), event (and an exception event: RecordError), none",
+        ("--errors",),
+        "errors",
+        "MODE",
+    ),
+    "expected_errors": Setting(
+        SENTINELS,
+        "comma-separated errors (errors.Is) that do not mark a span failed, as path.Name (default: context.Canceled)",
+        ("--expected-errors",),
+        "expected-errors",
+        "LIST",
+    ),
     "min_statements": Setting(COUNT, "leave functions with fewer than N top-level statements alone", ("--min-statements",), "min-statements", "N"),
-    "line_directives": Setting(BOOLEAN, "emit //line directives so stack traces keep the original line numbers", ("--line-directives",), "line-directives"),
-    "http_handlers": Setting(BOOLEAN, "also give a span (from r.Context()) to functions with an *http.Request parameter and no context", ("--http-handlers",), "http-handlers"),
+    "line_directives": Setting(
+        BOOLEAN, "emit //line directives so stack traces keep the original line numbers", ("--line-directives",), "line-directives"
+    ),
+    "http_handlers": Setting(
+        BOOLEAN,
+        "also give a span (from r.Context()) to functions with an *http.Request parameter and no context",
+        ("--http-handlers",),
+        "http-handlers",
+    ),
     "local_prefixes": Setting(
-        TEXT, "comma-separated import path prefixes of the file's own group, as goimports -local;"
-        " default: the module path from go.mod", ("--local-prefixes",), "local-prefixes", "PREFIXES",
+        TEXT,
+        "comma-separated import path prefixes of the file's own group, as goimports -local; default: the module path from go.mod",
+        ("--local-prefixes",),
+        "local-prefixes",
+        "PREFIXES",
     ),
     "include_paths": Setting(GLOBS, "only paths matching these globs", (), "include", "GLOB"),
     "exclude_paths": Setting(GLOBS, "leave paths matching GLOB alone (repeatable)", ("--exclude",), "exclude", "GLOB"),

@@ -53,9 +53,7 @@ def run_process(
     for what only a process shows (sys.path at start-up, signals, the exit of the interpreter)."""
     full_env = {**os.environ, **(env or {})}
     full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), full_env.get("PYTHONPATH")]))
-    proc = subprocess.run(
-        [sys.executable, "-m", "goinstrument", *map(str, args)], cwd=cwd, capture_output=True, text=True, env=full_env
-    )
+    proc = subprocess.run([sys.executable, "-m", "goinstrument", *map(str, args)], cwd=cwd, capture_output=True, text=True, env=full_env)
     if check is not None:
         assert proc.returncode == check, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
     return proc
@@ -70,9 +68,7 @@ def nothing_changed(stderr: str) -> bool:
 
 def as_text(proc: subprocess.CompletedProcess[bytes]) -> subprocess.CompletedProcess[str]:
     """The output decoded as a pipe's reader with `text=True` would (UTF-8, undecodable bytes replaced)."""
-    return subprocess.CompletedProcess(
-        proc.args, proc.returncode, proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace")
-    )
+    return subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace"))
 
 
 def invoke(

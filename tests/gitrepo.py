@@ -74,12 +74,8 @@ class GitRepo:
 
     def run(self, *argv: str, env: dict[str, str] | None = None, input: bytes | None = None) -> subprocess.CompletedProcess[str]:
         """Any command in the working tree; stdout and stderr captured as text."""
-        proc = subprocess.run(
-            argv, cwd=self.root, env=env or git_env(), input=input, capture_output=True, check=False
-        )
-        return subprocess.CompletedProcess(
-            proc.args, proc.returncode, proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace")
-        )
+        proc = subprocess.run(argv, cwd=self.root, env=env or git_env(), input=input, capture_output=True, check=False)
+        return subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace"))
 
     def goinstrument(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         """The command line, as a user runs it from the top of the tree (in this process: conftest.invoke)."""

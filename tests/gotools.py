@@ -103,12 +103,7 @@ def describe(proc: subprocess.CompletedProcess[str], cwd: Path | str | None = No
     """A readable account of a finished command: what ran, where, and all it printed."""
     cmd = proc.args if isinstance(proc.args, str) else " ".join(map(str, proc.args))
     where = f" (in {cwd})" if cwd else ""
-    return (
-        f"$ {cmd}{where}\n"
-        f"exit status {proc.returncode}\n"
-        f"--- stdout ---\n{proc.stdout or ''}"
-        f"--- stderr ---\n{proc.stderr or ''}"
-    )
+    return f"$ {cmd}{where}\nexit status {proc.returncode}\n--- stdout ---\n{proc.stdout or ''}--- stderr ---\n{proc.stderr or ''}"
 
 
 def run_go(args, cwd, env: dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:

@@ -22,7 +22,9 @@ import pytest
 import yaml
 from gitrepo import CHECKOUT, GO_FUNC, GitRepo, git_env
 
-pytestmark = pytest.mark.xdist_group("test_action")  # one worker of pytest-xdist runs them all (scripts/test's --dist loadgroup): the module's shared fixture is built once
+pytestmark = pytest.mark.xdist_group(
+    "test_action"
+)  # one worker of pytest-xdist runs them all (scripts/test's --dist loadgroup): the module's shared fixture is built once
 
 ACTION = CHECKOUT / "action.yml"
 EXPRESSION = re.compile(r"\$\{\{\s*([\w.-]+)\s*\}\}")
@@ -61,7 +63,19 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     house = tmp_path_factory.mktemp("wheelhouse")
     build_requires = tomllib.loads((CHECKOUT / "pyproject.toml").read_text())["build-system"]["requires"]
     proc = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check", "--wheel-dir", str(house), str(CHECKOUT), *build_requires, "wheel"],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--wheel-dir",
+            str(house),
+            str(CHECKOUT),
+            *build_requires,
+            "wheel",
+        ],
         capture_output=True,
         text=True,
     )
@@ -71,7 +85,9 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return house
 
 
-def run_action(clone: GitRepo, tmp_path: Path, inputs: dict[str, str], base_ref: str = "main", *, wheelhouse: Path) -> subprocess.CompletedProcess[str]:
+def run_action(
+    clone: GitRepo, tmp_path: Path, inputs: dict[str, str], base_ref: str = "main", *, wheelhouse: Path
+) -> subprocess.CompletedProcess[str]:
     """Every step of the action, in order, as GitHub runs a composite action's steps; the last result."""
     spec = action()
     runner_temp = tmp_path / "runner-temp"
@@ -145,8 +161,10 @@ def run_script(clone: GitRepo, tmp_path: Path, base_ref: str = "main", **inputs:
     (tmp_path / "summary.md").write_text("")
     (tmp_path / "output").write_text("")
     env = git_env(
-        BASE_REF=base_ref, GOINSTRUMENT=str(command),
-        GITHUB_STEP_SUMMARY=str(tmp_path / "summary.md"), GITHUB_OUTPUT=str(tmp_path / "output"),
+        BASE_REF=base_ref,
+        GOINSTRUMENT=str(command),
+        GITHUB_STEP_SUMMARY=str(tmp_path / "summary.md"),
+        GITHUB_OUTPUT=str(tmp_path / "output"),
         **{f"INPUT_{name.upper()}": value for name, value in inputs.items()},
     )
     return subprocess.run(["bash", str(CHECKOUT / "scripts" / "github-action.sh")], cwd=clone.root, env=env, capture_output=True, text=True)
@@ -169,7 +187,9 @@ def touched(tmp_path: Path) -> GitRepo:
     origin.write("main.txt", "main moves on\n")
     origin.commit_all("main moves on")
     url = f"file://{origin.root}"
-    subprocess.run(["git", "clone", "-q", "--depth", "1", "--single-branch", "--branch", "feature", url, str(tmp_path / "clone")], check=True, env=git_env())
+    subprocess.run(
+        ["git", "clone", "-q", "--depth", "1", "--single-branch", "--branch", "feature", url, str(tmp_path / "clone")], check=True, env=git_env()
+    )
     return GitRepo(tmp_path / "clone")
 
 

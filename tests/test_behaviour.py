@@ -43,7 +43,20 @@ def _compares(body: str, header: str = HEADER) -> bool:
         "var shared context.Context\n\nfunc F(ctx context.Context) bool { return shared == ctx }\n",
         "type Ctx = context.Context\n\nfunc F(a, b Ctx) bool { return a == b }\n",
     ],
-    ids=["params", "parenthesized", "fields", "context-call", "two-context-calls", "result", "var", "background", "short-var-from-Context", "literal", "package-var", "alias"],
+    ids=[
+        "params",
+        "parenthesized",
+        "fields",
+        "context-call",
+        "two-context-calls",
+        "result",
+        "var",
+        "background",
+        "short-var-from-Context",
+        "literal",
+        "package-var",
+        "alias",
+    ],
 )
 def test_a_comparison_of_contexts(body: str):
     assert _compares(body)
@@ -204,7 +217,9 @@ def test_exclusions_are_counted_by_reason(tmp_path: Path):
 def test_our_span_in_a_helper_is_out_of_date_and_goes(tmp_path: Path):
     (tmp_path / "go.mod").write_text("module example.com/m\n\ngo 1.22\n")
     helper = tmp_path / "helpers.go"
-    helper.write_text(HELPERS.replace("//go:nosplit\n", "").replace("\ttrace.SpanFromContext(ctx)", "\t_ = msg\n\ttrace.SpanFromContext(context.TODO())"))
+    helper.write_text(
+        HELPERS.replace("//go:nosplit\n", "").replace("\ttrace.SpanFromContext(ctx)", "\t_ = msg\n\ttrace.SpanFromContext(context.TODO())")
+    )
     run_cli(".", cwd=tmp_path, check=0)
     assert 'Start(ctx, "Annotate")' in helper.read_text()
     helper.write_text(helper.read_text().replace("trace.SpanFromContext(context.TODO())", "trace.SpanFromContext(ctx)"))

@@ -221,15 +221,13 @@ SHOULD_BUILD = [
     ("And2", "//go:build no && yes\npackage main\n", False, {"yes", "no"}),
     (
         "Cgo",
-        "// +build cgo\n\n// Copyright The Go Authors.\n\n"
-        "// This package implements parsing of tags like\n// +build tag1\npackage build",
+        "// +build cgo\n\n// Copyright The Go Authors.\n\n// This package implements parsing of tags like\n// +build tag1\npackage build",
         False,
         {"cgo"},
     ),
     (
         "Cgo2",
-        "//go:build cgo\n// Copyright The Go Authors.\n\n"
-        "// This package implements parsing of tags like\n// +build tag1\npackage build",
+        "//go:build cgo\n// Copyright The Go Authors.\n\n// This package implements parsing of tags like\n// +build tag1\npackage build",
         False,
         {"cgo"},
     ),
@@ -424,8 +422,11 @@ ALL_OS = " && ".join(f"!{goos}" for goos in sorted(KNOWN_OS))
         ("//go:build hurd || zos || mytag", True),
         (f"//go:build {ALL_OS}", False),
         (f"//go:build {ALL_OS} || cgo", True),
-        ("//go:build !386 && !amd64 && !arm && !arm64 && !loong64 && !mips && !mipsle && !mips64"
-         " && !mips64le && !ppc64 && !ppc64le && !riscv64 && !s390x && !wasm", False),
+        (
+            "//go:build !386 && !amd64 && !arm && !arm64 && !loong64 && !mips && !mipsle && !mips64"
+            " && !mips64le && !ppc64 && !ppc64le && !riscv64 && !s390x && !wasm",
+            False,
+        ),
         ("// +build ignore", False),
         ("// +build linux,windows", False),
         ("// +build linux windows", True),
@@ -448,12 +449,32 @@ def test_many_free_tags():
 def test_agrees_with_brute_force_on_random_expressions():
     """Every platform times every choice of the free tags, using Go's Eval."""
     rng = random.Random(1)
-    pool = ["linux", "windows", "android", "darwin", "ios", "illumos", "solaris", "js", "nacl",
-            "amd64", "arm64", "386", "wasm", "sparc", "unix", "ignore", "cgo", "foo", "bar",
-            "gc", "gccgo", "go1.1", "go1.30"]
-    platform_values = [
-        buildtags._platform_tags(goos, goarch, compiler) for goos, goarch in PLATFORMS for compiler in buildtags.COMPILERS
+    pool = [
+        "linux",
+        "windows",
+        "android",
+        "darwin",
+        "ios",
+        "illumos",
+        "solaris",
+        "js",
+        "nacl",
+        "amd64",
+        "arm64",
+        "386",
+        "wasm",
+        "sparc",
+        "unix",
+        "ignore",
+        "cgo",
+        "foo",
+        "bar",
+        "gc",
+        "gccgo",
+        "go1.1",
+        "go1.30",
     ]
+    platform_values = [buildtags._platform_tags(goos, goarch, compiler) for goos, goarch in PLATFORMS for compiler in buildtags.COMPILERS]
 
     def random_expr(depth: int) -> str:
         if depth == 0 or rng.random() < 0.3:
@@ -546,8 +567,7 @@ def test_standard_library(tmp_path):
         except ConstraintError as exc:
             errors.append((path, exc))
     elapsed = time.perf_counter() - start
-    print(f"\n{len(files)} files in {elapsed:.3f}s ({elapsed / len(files) * 1e6:.1f} µs/file);"
-          f" {len(unbuildable)} unbuildable, {len(errors)} errors")
+    print(f"\n{len(files)} files in {elapsed:.3f}s ({elapsed / len(files) * 1e6:.1f} µs/file); {len(unbuildable)} unbuildable, {len(errors)} errors")
     for path in unbuildable[::12]:
         first = next((line for line in path.read_text(errors="replace").splitlines() if "build" in line), "")
         print(f"  {path.relative_to(src)}: {first}")
@@ -566,7 +586,13 @@ def test_standard_library(tmp_path):
     assert src / "syscall/mkasm.go" in unbuildable
     assert src / "runtime/mkfastlog2table.go" in unbuildable
     assert src / "internal/bytealg/compare_generic.go" in unbuildable  # every real arch excluded
-    for kept in ["os/file_unix.go", "os/file_windows.go", "runtime/os_linux.go", "runtime/os_android.go",
-                 "syscall/syscall_illumos.go", "net/http/server.go"]:
+    for kept in [
+        "os/file_unix.go",
+        "os/file_windows.go",
+        "runtime/os_linux.go",
+        "runtime/os_android.go",
+        "syscall/syscall_illumos.go",
+        "net/http/server.go",
+    ]:
         assert src / kept not in unbuildable, kept
     assert elapsed < 2.0

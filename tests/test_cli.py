@@ -113,12 +113,21 @@ def test_explicit_files_follow_the_skip_rules_too(tmp_path):
 
 
 BAD_INPUTS = {
-    "syntax.go": (b"package p\n\nimport \"context\"\n\nfunc F(ctx context.Context {\n}\n", "syntax.go:5:"),
-    "latin1.go": (b"package p\n\nimport \"context\"\n\n// caf\xe9\nfunc F(ctx context.Context) {}\n", "latin1.go:5:7: not valid UTF-8"),
-    "directive.go": (b"package p\n\nimport \"context\"\n\n//instrument:skip F\nfunc F(ctx context.Context) {}\n", "directive.go:5:1: unknown directive '//instrument:skip'"),
-    "loose_exclude.go": (b"package p\n\nimport \"context\"\n\n//instrument:exclude\n\nfunc F(ctx context.Context) {}\n", "loose_exclude.go:5:1: //instrument:exclude without names must be in the doc comment"),
-    "empty_include.go": (b"package p\n\nimport \"context\"\n\n//instrument:include\nfunc F(ctx context.Context) {}\n", "empty_include.go:5:1: //instrument:include needs function names"),
-    "constraint.go": (b"//go:build linux &&\n\npackage p\n\nimport \"context\"\n\nfunc F(ctx context.Context) {}\n", "constraint.go:1:"),
+    "syntax.go": (b'package p\n\nimport "context"\n\nfunc F(ctx context.Context {\n}\n', "syntax.go:5:"),
+    "latin1.go": (b'package p\n\nimport "context"\n\n// caf\xe9\nfunc F(ctx context.Context) {}\n', "latin1.go:5:7: not valid UTF-8"),
+    "directive.go": (
+        b'package p\n\nimport "context"\n\n//instrument:skip F\nfunc F(ctx context.Context) {}\n',
+        "directive.go:5:1: unknown directive '//instrument:skip'",
+    ),
+    "loose_exclude.go": (
+        b'package p\n\nimport "context"\n\n//instrument:exclude\n\nfunc F(ctx context.Context) {}\n',
+        "loose_exclude.go:5:1: //instrument:exclude without names must be in the doc comment",
+    ),
+    "empty_include.go": (
+        b'package p\n\nimport "context"\n\n//instrument:include\nfunc F(ctx context.Context) {}\n',
+        "empty_include.go:5:1: //instrument:include needs function names",
+    ),
+    "constraint.go": (b'//go:build linux &&\n\npackage p\n\nimport "context"\n\nfunc F(ctx context.Context) {}\n', "constraint.go:1:"),
 }
 
 
@@ -351,9 +360,7 @@ def test_diff_splits_lines_only_at_newlines(tmp_path):
     assert applied.returncode == 0, applied.stdout + applied.stderr
 
 
-MANY_FUNCTIONS = b"package p\n\nimport \"context\"\n" + b"".join(
-    b"\nfunc F%d(ctx context.Context) error {\n\treturn nil\n}\n" % n for n in range(20)
-)
+MANY_FUNCTIONS = b'package p\n\nimport "context"\n' + b"".join(b"\nfunc F%d(ctx context.Context) error {\n\treturn nil\n}\n" % n for n in range(20))
 
 
 @pytest.mark.parametrize(
@@ -370,14 +377,17 @@ def test_a_reader_that_stops_early_gets_no_traceback(tmp_path, command, first):
     """`goinstrument --diff . | head -1`: a closed stdout ends the run quietly, as for any Unix filter.
     Every output is more than a pipe's buffer holds, so the reader is gone while it is written."""
     files = {f"p{i}/a.go": MANY_FUNCTIONS for i in range(200)}
-    files["p0/a.go"] = b"package p\n\nimport \"context\"\n" + b"".join(
+    files["p0/a.go"] = b'package p\n\nimport "context"\n' + b"".join(
         b"\nfunc F%d(ctx context.Context) error {\n\treturn nil\n}\n" % n for n in range(600)
     )
     root = module(tmp_path, files)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
     proc = subprocess.run(
         ["bash", "-c", f'"{sys.executable}" -m goinstrument {command} | head -1; echo "status ${{PIPESTATUS[0]}}" >&2'],
-        cwd=root, capture_output=True, text=True, env=env,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env=env,
     )
     assert proc.stdout.startswith(first), proc.stdout
     assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr and "Exception ignored" not in proc.stderr, proc.stderr

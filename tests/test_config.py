@@ -353,9 +353,9 @@ SENTINEL = 'an expected error is an import path and an exported name, such as "i
         ('errors = "exception"\n', '1:1: "errors" must be "status", "event", "none", not "exception"'),
         ("errors = true\n", '1:1: "errors" must be "status", "event", "none", not true'),
         ('expected-errors = "io.EOF"\n', '1:1: "expected-errors" must be an array of strings such as "io.EOF", not "io.EOF"'),
-        ('expected-errors = ["EOF"]\n', f'1:1: "expected-errors" holds \'EOF\': {SENTINEL}'),
-        ('expected-errors = ["io.eof"]\n', f'1:1: "expected-errors" holds \'io.eof\': {SENTINEL}'),
-        ('expected-errors = ["database sql.ErrNoRows"]\n', f'1:1: "expected-errors" holds \'database sql.ErrNoRows\': {SENTINEL}'),
+        ('expected-errors = ["EOF"]\n', f"1:1: \"expected-errors\" holds 'EOF': {SENTINEL}"),
+        ('expected-errors = ["io.eof"]\n', f"1:1: \"expected-errors\" holds 'io.eof': {SENTINEL}"),
+        ('expected-errors = ["database sql.ErrNoRows"]\n', f"1:1: \"expected-errors\" holds 'database sql.ErrNoRows': {SENTINEL}"),
         ("expected-errors = [1]\n", '1:1: "expected-errors" must hold strings such as "io.EOF", not 1'),
         ('expected_errors = ["io.EOF"]\n', '1:1: unknown key "expected_errors": keys are spelled with dashes, "expected-errors"'),
         ('attribute-prefix = "a\\"b"\n', '1:1: "attribute-prefix" must not hold quotes, backslashes or line breaks'),
@@ -514,8 +514,10 @@ def test_staged_from_a_subdirectory_applies_the_files_globs_from_its_directory(t
     (root / "pkg" / "gen" / "b.go").write_text(src)
     subprocess.run(["git", "add", "-A"], cwd=root, check=True)
     run_cli("--staged", cwd=root / "pkg", check=0)
+
     def staged(name):
         return subprocess.run(["git", "show", f":{name}"], cwd=root, capture_output=True, text=True).stdout
+
     assert "otel.Tracer" in staged("pkg/a.go")
     assert staged("pkg/gen/b.go") == src
 

@@ -17,7 +17,10 @@ from conftest import nothing_changed, run_cli
 
 from goinstrument.engine.go import syntax
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("test_corpus")]  # one worker of pytest-xdist runs them all (scripts/test's --dist loadgroup): the module's shared fixture is built once
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.xdist_group("test_corpus"),
+]  # one worker of pytest-xdist runs them all (scripts/test's --dist loadgroup): the module's shared fixture is built once
 
 
 def _goroot_src() -> Path:
@@ -64,8 +67,7 @@ def test_standard_library(corpus, tmp_path):
     new_errors = [
         n
         for n in changed
-        if syntax.parse((copy / n).read_bytes()).root_node.has_error
-        and not syntax.parse((original / n).read_bytes()).root_node.has_error
+        if syntax.parse((copy / n).read_bytes()).root_node.has_error and not syntax.parse((original / n).read_bytes()).root_node.has_error
     ]
     assert new_errors == []
 

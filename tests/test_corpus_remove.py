@@ -74,9 +74,7 @@ def test_standard_library_comes_back_after_remove(tmp_path, flags):
     assert differing == [], f"{len(differing)} undoable files did not come back: {differing[:10]}"
     assert identical > 50
 
-    new_errors = [
-        str(n) for n in instrumented if syntax.parse(after[n]).root_node.has_error and not syntax.parse(before[n]).root_node.has_error
-    ]
+    new_errors = [str(n) for n in instrumented if syntax.parse(after[n]).root_node.has_error and not syntax.parse(before[n]).root_node.has_error]
     assert new_errors == []
     was_dirty = {p.relative_to(original) for p in _gofmt_dirty([original / n for n in instrumented])}
     now_dirty = {p.relative_to(copy) for p in _gofmt_dirty([copy / n for n in instrumented])}

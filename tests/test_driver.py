@@ -16,7 +16,7 @@ SRC = 'package p\n\nimport "context"\n\nfunc {name}(ctx context.Context) {{\n\tp
 
 # A backend that is not idempotent: each call renders a new number, so its code from one run is
 # not recognised as its own by the next, which would add a second span.
-DRIFTING_BACKEND = '''
+DRIFTING_BACKEND = """
 import itertools
 
 _calls = itertools.count()
@@ -29,10 +29,10 @@ class Drifting:
 
     def lines(self, names, tracer, span_name):
         return [f'{names.packages["log"]}.Println("enter", "{span_name}", {next(_calls)})']
-'''
+"""
 
 # A backend whose worker dies (as if killed for memory) on the function named Die.
-KILLING_BACKEND = '''
+KILLING_BACKEND = """
 import os
 import signal
 
@@ -46,7 +46,7 @@ class Killing:
         if span_name == "Die":
             os.kill(os.getpid(), signal.SIGKILL)
         return [f'{names.packages["log"]}.Println("enter", "{span_name}")']
-'''
+"""
 
 
 def _module(root: Path, names: list[str]) -> Path:

@@ -46,7 +46,9 @@ def test_what_the_table_says_a_format_needs_the_command_line_enforces(tap: Path,
     assert cli.main(["--format", "tap", "a.go"]) == EXIT_ERROR  # check_only
     assert capsys.readouterr().err == "goinstrument: error: --format tap reports what --check finds; add --check\n"
     assert cli.main(["-l", "--format", "tap", "a.go"]) == EXIT_ERROR  # its report does not share stdout
-    assert capsys.readouterr().err == "goinstrument: error: -l prints the names of the files a run would change; not with --check, --diff or --format\n"
+    assert (
+        capsys.readouterr().err == "goinstrument: error: -l prints the names of the files a run would change; not with --check, --diff or --format\n"
+    )
     assert (tap / "a.go").read_text() == GO
 
 

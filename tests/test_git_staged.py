@@ -22,12 +22,10 @@ from goinstrument.report.summary import Summary
 
 SPAN = 'otel.Tracer("example.com/shop").Start(ctx, "F")'
 G_FUNC = "\nfunc G(ctx context.Context) (int, error) { return 0, nil }\n"
-BROKEN = "package shop\n\nimport \"context\"\n\nfunc H(ctx context.Context) error { return nil\n"
+BROKEN = 'package shop\n\nimport "context"\n\nfunc H(ctx context.Context) error { return nil\n'
 
 
-def staged(
-    repo: GitRepo, settings: RewriteOptions = RewriteOptions(), start: Path | None = None, output: Output = Output.WRITE
-) -> Summary:
+def staged(repo: GitRepo, settings: RewriteOptions = RewriteOptions(), start: Path | None = None, output: Output = Output.WRITE) -> Summary:
     """One hook run, exactly as the command line wires it (without the cache), from `start`."""
     with contextlib.chdir(start or repo.root):
         return run_staged(settings, RunOptions(output=output, source=Staged(), use_cache=False))
@@ -302,7 +300,6 @@ def test_the_command_line_staged_run(repo):
     assert proc.stderr.startswith("broken.go:")
     assert SPAN in repo.staged("orders.go")
     assert repo.staged("broken.go") == BROKEN
-
 
 
 def test_a_work_tree_symlink_is_not_written_through(tmp_path):

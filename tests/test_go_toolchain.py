@@ -51,7 +51,10 @@ from gotools import (
     tree_digest,
 )
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("test_go_toolchain")]  # one worker of pytest-xdist runs them all (scripts/test's --dist loadgroup): the module's shared fixture is built once
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.xdist_group("test_go_toolchain"),
+]  # one worker of pytest-xdist runs them all (scripts/test's --dist loadgroup): the module's shared fixture is built once
 
 MODULE = "example.com/fixtures"
 
@@ -63,7 +66,21 @@ SKIPPED = ["skip/ignored.go", "skip/legacy_ignore.go", "skip/skip_test.go"]
 # numbers are the Go runtime's for the instrumented code, where the inserted
 # deferred error block is itself the first literal of its function.
 EXPECTED_SPANS: dict[str, list[str]] = {
-    "bodies/bodies.go": ["OneLine", "OneLineValue", "Empty", "EmptyBlock", "CommentOnly", "Commented", "Unread", "Labelled", "Goto", "Semicolons", "Forever", "Panics", "Deferred"],
+    "bodies/bodies.go": [
+        "OneLine",
+        "OneLineValue",
+        "Empty",
+        "EmptyBlock",
+        "CommentOnly",
+        "Commented",
+        "Unread",
+        "Labelled",
+        "Goto",
+        "Semicolons",
+        "Forever",
+        "Panics",
+        "Deferred",
+    ],
     "bodies/unicode.go": ["Größe", "Straße.Länge2"],
     "bodies/newexpr.go": ["NewExpr", "LocalMake", "Vowelͺ"],
     "bodies/directives.go": ["Worker.Included"],
@@ -76,8 +93,28 @@ EXPECTED_SPANS: dict[str, list[str]] = {
     "errs/bareshadow/bareshadow.go": ["BlankErrBareShadowed", "UnnamedErrShadowedBare"],
     "errs/owntype/use.go": ["Find"],
     "errs/body.go": ["DeclaredShort", "DeclaredMulti", "DeclaredVar", "Shadowed", "ParamErr", "NamedAssigned", "LocalTypeErr"],
-    "errs/literals.go": ["OuterErrRead", "OuterErrRead.func2", "OuterErrAssigned", "OuterErrAssigned.func2", "NamedOuterLiteral", "NamedOuterLiteral.func3"],
-    "errs/results.go": ["Single", "Pair", "Named", "NamedBare", "BlankErr", "ThreeResults", "ThreeUnnamed", "GroupedErrors", "BlankPair", "ErrorNotLast", "ReturnsFunc", "ReturnsErrChan"],
+    "errs/literals.go": [
+        "OuterErrRead",
+        "OuterErrRead.func2",
+        "OuterErrAssigned",
+        "OuterErrAssigned.func2",
+        "NamedOuterLiteral",
+        "NamedOuterLiteral.func3",
+    ],
+    "errs/results.go": [
+        "Single",
+        "Pair",
+        "Named",
+        "NamedBare",
+        "BlankErr",
+        "ThreeResults",
+        "ThreeUnnamed",
+        "GroupedErrors",
+        "BlankPair",
+        "ErrorNotLast",
+        "ReturnsFunc",
+        "ReturnsErrChan",
+    ],
     "existing/existing.go": ["custom name", "OwnShape", "Missing"],
     "identity/identity.go": ["Start", "Call.Holds", "Dial"],
     "ctxresult/ctxresult.go": ["WithUser", "User", "Child", "Handle"],  # Annotate and SetUser annotate their caller's span
@@ -87,19 +124,39 @@ EXPECTED_SPANS: dict[str, list[str]] = {
     "initorder/initorder.go": ["init.func2", "init.func1", "init.func5", "init.func3"],
     "initorder/other.go": ["init.func4"],
     "literals/literals.go": [
-        "init.func1", "init.func2", "init.func3",
-        "Outer", "Outer.func1", "Outer.func1.1", "Outer.func2",
-        "Numbering", "Numbering.func3",
-        "ClosureOnly", "Child",
-        "GoAndDefer", "GoAndDefer.func1", "GoAndDefer.func2",
+        "init.func1",
+        "init.func2",
+        "init.func3",
+        "Outer",
+        "Outer.func1",
+        "Outer.func1.1",
+        "Outer.func2",
+        "Numbering",
+        "Numbering.func3",
+        "ClosureOnly",
+        "Child",
+        "GoAndDefer",
+        "GoAndDefer.func1",
+        "GoAndDefer.func2",
         "MakeHandler.func1",
-        "MakeFunc", "MakeFunc.func1",
-        "Runner.Run", "Runner.Run.func2",
-        "Arg", "Arg.func2", "apply",
+        "MakeFunc",
+        "MakeFunc.func1",
+        "Runner.Run",
+        "Runner.Run.func2",
+        "Arg",
+        "Arg.func2",
+        "apply",
     ],
     "methods/generics.go": ["Stack.Push", "Stack.Pop", "Stack.Len", "Pair.Lookup", "Pair.Value", "Map", "Reduce"],
     "methods/methods.go": ["Store.Put", "Store.Get", "Store.Keys", "Store.Ping", "Store.Close", "Store.Kind", "Celsius.Fahrenheit", "Counter.Add"],
-    "names/ctxvar/ctxvar.go": ["BlankReadsPackageCtx", "UnnamedReadsPackageCtx", "BlankLocalCtx", "BlankOtherParamCtx", "LiteralBlankOuterCtx", "LiteralBlankOuterCtx.func2"],
+    "names/ctxvar/ctxvar.go": [
+        "BlankReadsPackageCtx",
+        "UnnamedReadsPackageCtx",
+        "BlankLocalCtx",
+        "BlankOtherParamCtx",
+        "LiteralBlankOuterCtx",
+        "LiteralBlankOuterCtx.func2",
+    ],
     "names/grpccodes/grpc.go": ["Find", "Classify"],
     "names/otelvar/otel.go": ["SameFile"],
     "names/otellater/work.go": ["Work"],
@@ -108,13 +165,34 @@ EXPECTED_SPANS: dict[str, list[str]] = {
     "names/spanpkg/use.go": ["Label", "LabelSameFile"],
     "names/taken/taken.go": ["Codes", "OtelParam", "CtxNamedErr", "ContextParam", "LocalCodes", "LocalOtel"],
     "nilvalues/nilvalues.go": ["IsNil", "TypedNil"],
-    "params/params.go": ["WithName", "First", "NotFirst", "NamedC", "Blank", "Unnamed", "UnnamedVariadic", "Variadic", "Two", "GroupedAround", "GroupedWithOther", "CtxUnread"],
+    "params/params.go": [
+        "WithName",
+        "First",
+        "NotFirst",
+        "NamedC",
+        "Blank",
+        "Unnamed",
+        "UnnamedVariadic",
+        "Variadic",
+        "Two",
+        "GroupedAround",
+        "GroupedWithOther",
+        "CtxUnread",
+    ],
     "runtimenames/init.go": ["init.func1", "init.0.func1", "init.1.func1", "init.1.func1.1"],
     "runtimenames/alias.go": ["T.Value", "T.Pointer", "T.Aliased", "T.Chain", "T.Handle", "T.Handle.func1"],
     "runtimenames/deadcode.go": ["run", "Dropped", "Dropped.func1", "Dropped.func2", "Dropped.func3", "Dropped.func4"],
     "runtimenames/rangefunc.go": [
-        "RangeOverFunc", "RangeOverFunc.func2", "RangeOverFunc.func1", "RangeOverFunc.func3", "RangeOverFunc.func5", "RangeOverFunc.func6",
-        "Nested", "Nested.func3", "Nested.func2.1", "Nested.func1",
+        "RangeOverFunc",
+        "RangeOverFunc.func2",
+        "RangeOverFunc.func1",
+        "RangeOverFunc.func3",
+        "RangeOverFunc.func5",
+        "RangeOverFunc.func6",
+        "Nested",
+        "Nested.func3",
+        "Nested.func2.1",
+        "Nested.func1",
     ],
     "skip/platform_windows.go": ["Platform"],
     "skip/skip.go": ["Work"],
@@ -302,7 +380,9 @@ def test_check_finds_nothing(instrumented, tmp_path):
     instrumented.require_ok()
     copy = copy_module(instrumented.path, tmp_path)
     proc = run_cli("--check", copy, env={"GOINSTRUMENT_CACHE_DIR": str(tmp_path / "cache")})
-    assert proc.returncode == 0 and proc.stdout == "", f"--check on the instrumented module: exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    assert proc.returncode == 0 and proc.stdout == "", (
+        f"--check on the instrumented module: exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    )
 
 
 def test_expected_spans(instrumented):
@@ -348,7 +428,9 @@ def test_http_handlers_check_and_second_run(instrumented, tmp_path):
     env = {"GOINSTRUMENT_CACHE_DIR": str(tmp_path / "cache")}
     before = copy_module(GOMOD_FIXTURE, tmp_path / "input")
     proc = run_cli("--check", "--http-handlers", *(before / p for p in HTTP_HANDLERS), env=env)
-    assert proc.returncode == 1 and all(f": {n}: no span" in proc.stdout for n in ("Hello", "Server.ServeHTTP", "Mux.func1")), proc.stdout + proc.stderr
+    assert proc.returncode == 1 and all(f": {n}: no span" in proc.stdout for n in ("Hello", "Server.ServeHTTP", "Mux.func1")), (
+        proc.stdout + proc.stderr
+    )
     copy = copy_module(instrumented.path, tmp_path / "after")
     proc = run_cli("--check", "--http-handlers", *(copy / p for p in HTTP_HANDLERS), env=env)
     assert proc.returncode == 0 and proc.stdout == "", f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
@@ -420,7 +502,6 @@ def test_code_function_name_is_the_runtimes(tmp_path):
     run = run_go(["run", "-mod=readonly", f"-gcflags={MODULE}/...=-l", "./codenames/cmd"], copy)
     assert run.returncode == 0, describe(run, copy)
     assert run.stdout.count(": same ") == 15, run.stdout
-
 
 
 @pytest.fixture(scope="module")

@@ -53,7 +53,7 @@ def test_install_writes_an_executable_hook_running_goinstrument_staged(tmp_path)
     for name in HOOKS:
         text = hook_of(repo, name).read_text()
         assert text.startswith("#!/bin/sh\n") and MARKER in text
-        assert f'python={sys.executable}\n' in text and '"$python" -P -m goinstrument --staged' in text
+        assert f"python={sys.executable}\n" in text and '"$python" -P -m goinstrument --staged' in text
         assert hook_of(repo, name).stat().st_mode & stat.S_IXUSR
 
 
@@ -65,7 +65,7 @@ def test_installing_twice_is_harmless(repo):
 
 def test_our_own_older_hook_is_updated(repo):
     hook_of(repo).write_text(hook_script("/an/older/python"))
-    assert 'goinstrument --staged --check' in hook_of(repo, "pre-merge-commit").read_text()
+    assert "goinstrument --staged --check" in hook_of(repo, "pre-merge-commit").read_text()
     assert install_hook(repo.root).splitlines()[0] == f"updated the pre-commit hook: {hook_of(repo)}"
     assert hook_of(repo).read_text() == hook_script()
 
@@ -92,7 +92,8 @@ def test_force_keeps_a_foreign_hook_and_chains_it(repo):
     assert again.splitlines()[0] == f"the pre-commit hook is already installed (then {chained}): {hook_of(repo)}"
     assert chained.read_text() == FOREIGN
     assert sorted(p.name for p in hook_of(repo).parent.glob("pre-commit*") if not p.name.endswith(".sample")) == [
-        "pre-commit", "pre-commit.goinstrument-chained"
+        "pre-commit",
+        "pre-commit.goinstrument-chained",
     ]
 
 

@@ -42,12 +42,16 @@ import (
 )
 
 func Hello(w http.ResponseWriter, r *http.Request) {
-	ctx, span := otel.Tracer("web").Start(r.Context(), "Hello", trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(attribute.String("http.request.method", r.Method), attribute.String("url.path", r.URL.Path)))
+	ctx, span := otel.Tracer("web").Start(r.Context(), "Hello", SERVER_OPTIONS)
 	defer span.End()
 	r = r.WithContext(ctx)
 	http.NotFound(w, r)
 }
-"""
+""".replace(
+    "SERVER_OPTIONS",
+    "trace.WithSpanKind(trace.SpanKindServer), "
+    'trace.WithAttributes(attribute.String("http.request.method", r.Method), attribute.String("url.path", r.URL.Path))',
+)
 
 
 def _file(tmp_path: Path, text: str = HANDLER) -> Path:
@@ -141,7 +145,9 @@ def test_a_handler_that_reads_only_the_context_keeps_it_and_loses_the_request_li
 
 
 def test_datadog_writes_handlers():
-    result = instrument(HANDLER.encode(), RewriteOptions(http_handlers=True, backend="datadog"), FileInfo("web.go", "web", "web", backend=load_backend("datadog")))
+    result = instrument(
+        HANDLER.encode(), RewriteOptions(http_handlers=True, backend="datadog"), FileInfo("web.go", "web", "web", backend=load_backend("datadog"))
+    )
     start = (
         b'span, ctx := tracer.StartSpanFromContext(r.Context(), "Hello", tracer.SpanType("web"), tracer.Tag("span.kind", "server"), '
         b'tracer.Tag("http.method", r.Method), tracer.Tag("http.url", r.URL.Path))'

@@ -29,7 +29,7 @@ def goimports_l(repo: GitRepo, prefix: str) -> str:
 
 
 def test_the_module_path_is_the_default_local_prefix(tmp_path):
-    repo = GitRepo.go_module(tmp_path / "repo", {"shop.go": SHOP, "store/store.go": "package store\n\nconst Name = \"s\"\n"})
+    repo = GitRepo.go_module(tmp_path / "repo", {"shop.go": SHOP, "store/store.go": 'package store\n\nconst Name = "s"\n'})
     assert repo.goinstrument("shop.go").returncode == 0
     assert '\t"go.opentelemetry.io/otel"\n\n\t"example.com/shop/store"\n' in repo.read("shop.go")
     assert goimports_l(repo, "example.com/shop") == ""

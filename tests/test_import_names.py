@@ -53,7 +53,7 @@ def test_imports_whose_names_a_sibling_declares_are_renamed_with_every_use():
     assert "var provider = otelapi.GetTracerProvider" in out  # the code's own use follows
     assert 'otelapi.Tracer("t").Start(ctx, "Save")' in out and "span.SetStatus(otelcodes.Error, err.Error())" in out
     assert 'otelapi.Tracer("t").Start(ctx, "Local")' in out  # the new span takes the new name
-    assert "\tcodes := map[string]int{}\n\treturn codes[\"x\"]" in out  # a local of that name is not the import
+    assert '\tcodes := map[string]int{}\n\treturn codes["x"]' in out  # a local of that name is not the import
     assert "otel." not in out.replace("otelapi.", "") and "codes." not in out.replace("otelcodes.", "")
     assert _run(out.encode(), {"otel", "codes"}).decode() == out
 
@@ -65,7 +65,9 @@ def test_only_the_clashing_import_is_renamed():
 
 
 def test_an_aliased_import_takes_the_next_free_name():
-    src = SRC.replace(b'\t"go.opentelemetry.io/otel/codes"', b'\totelcodes "go.opentelemetry.io/otel/codes"').replace(b"codes.Error", b"otelcodes.Error")
+    src = SRC.replace(b'\t"go.opentelemetry.io/otel/codes"', b'\totelcodes "go.opentelemetry.io/otel/codes"').replace(
+        b"codes.Error", b"otelcodes.Error"
+    )
     out = _run(src, {"otelcodes"}).decode()
     # `codes` is a local in Local, `otelcodes` the sibling's: the next free name is otelcodes1.
     assert '\totelcodes1 "go.opentelemetry.io/otel/codes"\n' in out and "span.SetStatus(otelcodes1.Error, err.Error())" in out

@@ -25,7 +25,8 @@ from conftest import REPO
 pytestmark = pytest.mark.slow
 
 EXTERNALLY_MANAGED = (
-    "import os, sys, sysconfig; sys.exit(sys.prefix != sys.base_prefix or not os.path.isfile(os.path.join(sysconfig.get_path('stdlib'), 'EXTERNALLY-MANAGED')))"
+    "import os, sys, sysconfig; sys.exit(sys.prefix != sys.base_prefix or not "
+    "os.path.isfile(os.path.join(sysconfig.get_path('stdlib'), 'EXTERNALLY-MANAGED')))"
 )
 
 
@@ -42,7 +43,11 @@ def base_python() -> str:
 def checkout(tmp_path: Path) -> Path:
     """A copy of this checkout, as a fresh clone has it (uncommitted changes included)."""
     copy = tmp_path / "goinstrument"
-    shutil.copytree(REPO, copy, ignore=shutil.ignore_patterns(".git", ".venv", "__pycache__", "*.egg-info", "build", ".pytest_cache", ".mypy_cache", ".ruff_cache", "out"))
+    shutil.copytree(
+        REPO,
+        copy,
+        ignore=shutil.ignore_patterns(".git", ".venv", "__pycache__", "*.egg-info", "build", ".pytest_cache", ".mypy_cache", ".ruff_cache", "out"),
+    )
     return copy
 
 

@@ -50,7 +50,7 @@ def test_directives_sit_at_column_one_and_a_second_run_changes_nothing(tmp_path)
     (tmp_path / "main.go").write_text(PROGRAM)
     run_cli("--line-directives", "main.go", cwd=tmp_path, check=0)
     once = (tmp_path / "main.go").read_text()
-    assert "\n//line :16:1\n\t\tpanic(\"boom\")\n" in once
+    assert '\n//line :16:1\n\t\tpanic("boom")\n' in once
     assert "\n//line :15:1\n\tfmt.Println(" in once
     run_cli("--line-directives", "--no-cache", "main.go", cwd=tmp_path, check=0)
     assert (tmp_path / "main.go").read_text() == once

@@ -97,7 +97,8 @@ def test_render_gives_each_plan_the_line_the_edits_before_it_make(seed: int) -> 
     # A plan's edits lie after its start, some before the next plan, some at a later plan's start.
     plans = [_Plan(s, src.count(b"\n", 0, s), rng.choice([b"\n", b"", b"\n\n"]), rng.choice([s, *[t for t in starts if t > s][:1]])) for s in starts]
     assert render(src, fixed, plans, Lines(numbering(src), moved=True)) == _render_by_sums(src, fixed, plans)  # type: ignore[arg-type]  # a _Plan has what render reads
-    assert [e.text for e in render(src, fixed, plans, Lines(numbering(src), moved=False))][len(fixed) :] == [p.text + str(p.row + 1).encode() for p in sorted(plans)]  # type: ignore[arg-type]
+    rendered = render(src, fixed, plans, Lines(numbering(src), moved=False))  # type: ignore[arg-type]
+    assert [e.text for e in rendered][len(fixed) :] == [p.text + str(p.row + 1).encode() for p in sorted(plans)]
 
 
 # --diff: linediff -----------------------------------------------------------------------------

@@ -161,7 +161,10 @@ def test_l_with_staged_lists_the_staged_files_that_would_change(tmp_path, cli):
     assert (repo.root / "a.go").read_bytes() == PLAIN
 
 
-@pytest.mark.parametrize("args", [("-l", "--check"), ("-l", "--diff"), ("-l", "--format", "json"), ("--check", "--diff", "--format", "sarif"), ("--check", "--diff", "--staged")])
+@pytest.mark.parametrize(
+    "args",
+    [("-l", "--check"), ("-l", "--diff"), ("-l", "--format", "json"), ("--check", "--diff", "--format", "sarif"), ("--check", "--diff", "--staged")],
+)
 def test_l_and_check_diff_refuse_what_cannot_go_with_them(tmp_path, cli, args):
     code, _, err = cli(module(tmp_path, {"a.go": PLAIN}), *args, *([] if "--staged" in args else ["a.go"]))
     assert code == 2 and err.count("\n") == 1, err
@@ -278,7 +281,13 @@ def test_the_printed_command_makes_the_real_build_pass(tmp_path, cli):
     import shlex
     import subprocess
 
-    root = module(tmp_path, {"main.go": b"package main\n\nimport \"context\"\n\nfunc run(ctx context.Context) error {\n\treturn nil\n}\n\nfunc main() { _ = run(context.Background()) }\n"})
+    root = module(
+        tmp_path,
+        {
+            "main.go": b'package main\n\nimport "context"\n\nfunc run(ctx context.Context) error {\n\treturn nil\n}\n\n'
+            b"func main() { _ = run(context.Background()) }\n"
+        },
+    )
     subprocess.run(["go", "mod", "tidy"], cwd=root, check=True, capture_output=True)
     err = cli(root, ".")[2]
     command = err.split("run: ", 1)[1].splitlines()[0]
@@ -375,6 +384,8 @@ def test_a_file_without_a_context_is_not_parsed_even_by_check(tmp_path, cli):
     """A file that never mentions context is read no further than that, --check included: its
     syntax error is go build's and gofmt's to report (parsing every file would double --check's
     time on a whole tree: docs/design.md)."""
-    module(tmp_path, {"ok.go": b'package p\n\nimport "context"\n\nfunc F(ctx context.Context) {\n}\n', "bad.go": (HEAD + "\tx := (1 + 2\n}\n").encode()})
+    module(
+        tmp_path, {"ok.go": b'package p\n\nimport "context"\n\nfunc F(ctx context.Context) {\n}\n', "bad.go": (HEAD + "\tx := (1 + 2\n}\n").encode()}
+    )
     code, _, err = cli(tmp_path, "--check", "--no-cache", "bad.go")
     assert code == 0 and "syntax error" not in err, err

@@ -19,19 +19,28 @@ from pathlib import Path
 import pytest
 from gitrepo import CHECKOUT, GO_FUNC, GO_MOD, GitRepo, git_env
 
-pytestmark = pytest.mark.xdist_group("test_precommit")  # one worker of pytest-xdist runs them all (scripts/test's --dist loadgroup): the module's shared fixture is built once
+pytestmark = pytest.mark.xdist_group(
+    "test_precommit"
+)  # one worker of pytest-xdist runs them all (scripts/test's --dist loadgroup): the module's shared fixture is built once
 
 SPAN = 'otel.Tracer("example.com/shop").Start(ctx, "F")'
 G_FUNC = "\nfunc G(ctx context.Context) (int, error) { return 0, nil }\n"
 PACKAGE_FILES = ("pyproject.toml", "README.md", "LICENSE", ".pre-commit-hooks.yaml", "goinstrument")
 
+
 @pytest.fixture(scope="session")
 def hook_repo(tmp_path_factory) -> GitRepo:
     """This checkout's package and hooks file, committed in a repository of their own."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *PACKAGE_FILES],
-        cwd=CHECKOUT, capture_output=True, check=True,
-    ).stdout.decode().split("\0")
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *PACKAGE_FILES],
+            cwd=CHECKOUT,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     repo = GitRepo.init(tmp_path_factory.mktemp("hook-repo"))
     for rel in filter(None, listed):
         if (CHECKOUT / rel).is_file():
@@ -62,8 +71,7 @@ def shop(tmp_path, hook_repo) -> GitRepo:
     repo.write("shop.go", GO_FUNC)
     repo.write(
         ".pre-commit-config.yaml",
-        f"repos:\n- repo: {hook_repo.root}\n  rev: {hook_repo.head()}\n"
-        "  hooks:\n  - id: goinstrument\n  - id: goinstrument-check\n",
+        f"repos:\n- repo: {hook_repo.root}\n  rev: {hook_repo.head()}\n  hooks:\n  - id: goinstrument\n  - id: goinstrument-check\n",
     )
     repo.commit_all("first")
     return repo
@@ -80,7 +88,8 @@ def run(repo: GitRepo, home: Path, hook: str, *args: str) -> subprocess.Complete
 def test_the_hooks_file_is_a_valid_manifest():
     proc = subprocess.run(
         [sys.executable, "-m", "pre_commit", "validate-manifest", str(CHECKOUT / ".pre-commit-hooks.yaml")],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 

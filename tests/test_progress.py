@@ -38,8 +38,12 @@ def run_on_a_terminal(*args: str, cwd: Path) -> tuple[int, str, str]:
     """The real command line with stderr a pseudo-terminal and stdout a pipe: (exit, stdout, what the terminal got)."""
     leader, follower = pty.openpty()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "goinstrument", *args], cwd=cwd, env=_env(),
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=follower,
+        [sys.executable, "-m", "goinstrument", *args],
+        cwd=cwd,
+        env=_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=follower,
     )
     os.close(follower)
     terminal = b""

@@ -121,7 +121,7 @@ def test_crlf_stays_crlf():
 
 
 def test_a_file_that_does_not_parse_is_left_alone():
-    src = b"package p\n\nimport \"go.opentelemetry.io/otel\"\n\nfunc F(ctx context.Context {\n}\n"
+    src = b'package p\n\nimport "go.opentelemetry.io/otel"\n\nfunc F(ctx context.Context {\n}\n'
     result = remove(src, RewriteOptions(), FileInfo("bad.go"))
     assert result.problem is not None and result.problem.text().startswith("bad.go:5:")
     assert result.output == src
@@ -338,7 +338,7 @@ def test_cli_remove_diff_writes_nothing(tmp_path):
 
 def test_cli_remove_reports_a_bad_file_and_goes_on(tmp_path):
     root = _module(tmp_path)
-    bad = b"package p\n\nimport (\n\t\"context\"\n\t\"go.opentelemetry.io/otel\"\n)\n\nfunc F(ctx context.Context {\n}\n"
+    bad = b'package p\n\nimport (\n\t"context"\n\t"go.opentelemetry.io/otel"\n)\n\nfunc F(ctx context.Context {\n}\n'
     (root / "bad.go").write_bytes(bad)
     proc = run_cli("--remove", ".", cwd=root, check=2)
     assert "bad.go:8:" in proc.stderr
@@ -444,15 +444,13 @@ def test_migration_of_real_go_instrument_output(tmp_path):
     """go-instrument run the way its README says, then goinstrument: our shape, it builds, a second run is a no-op."""
     binary = _go_instrument(tmp_path)
     work = copy_module(GOMOD_FIXTURE, tmp_path)
-    sources = [
-        p for p in work.rglob("*.go") if "testdata" not in p.parts and p.parent.name != "skip" and not p.name.endswith("_test.go")
-    ]
+    sources = [p for p in work.rglob("*.go") if "testdata" not in p.parts and p.parent.name != "skip" and not p.name.endswith("_test.go")]
     for path in sources:  # one process per file, as its README says
         original = path.read_bytes()
         proc = subprocess.run([str(binary), "-app", "app", "-w", "-filename", str(path)], capture_output=True, text=True, env=go_environ())
         if proc.returncode != 0:  # it may refuse a hard case; it may also have truncated the file first
             path.write_bytes(original)
-    touched = [p for p in sources if b"otel.Tracer(\"app\")" in p.read_bytes()]
+    touched = [p for p in sources if b'otel.Tracer("app")' in p.read_bytes()]
     assert touched, "go-instrument instrumented nothing"
     run_cli("--no-cache", work, check=0)
     go_build_vet(work, context="after migrating go-instrument's output: ")
@@ -517,8 +515,7 @@ def test_remove_keeps_a_hand_written_span_in_our_shape(tmp_path):
         b'package p\n\nimport "context"\n\nfunc F(ctx context.Context) {\n'
         b'\t// the span ends with F\n\tspanName := "span"\n\tprintln(spanName, ctx)\n}\n',
         # an import's name in a comment and a string
-        b'package p\n\nimport "context"\n\n// otel.Tracer is not called here.\nfunc F(ctx context.Context) {\n'
-        b'\tprintln("otel.Tracer", ctx)\n}\n',
+        b'package p\n\nimport "context"\n\n// otel.Tracer is not called here.\nfunc F(ctx context.Context) {\n\tprintln("otel.Tracer", ctx)\n}\n',
     ],
     ids=["span", "import"],
 )

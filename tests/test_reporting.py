@@ -25,7 +25,9 @@ def go(*functions: str) -> str:
 
 
 NO_SPAN = "func {name}(ctx context.Context) error {{\n\treturn nil\n}}\n"
-HAND_SPAN = 'func {name}(ctx context.Context) {{\n\tctx, span := otel.Tracer("mine").Start(ctx, "hand-made {name}")\n\tdefer span.End()\n\t_ = ctx\n}}\n'
+HAND_SPAN = (
+    'func {name}(ctx context.Context) {{\n\tctx, span := otel.Tracer("mine").Start(ctx, "hand-made {name}")\n\tdefer span.End()\n\t_ = ctx\n}}\n'
+)
 EXCLUDED = "//instrument:exclude\nfunc {name}(ctx context.Context) {{}}\n"
 NO_CONTEXT = "func {name}() {{}}\n"
 
@@ -128,7 +130,14 @@ def documented_keys() -> dict[str, dict[str, str]]:
     return keys
 
 
-JSON_TYPES: dict[str, type | tuple[type, ...]] = {"integer": int, "number": (int, float), "string": str, "array": list, "object": dict, "null": type(None)}
+JSON_TYPES: dict[str, type | tuple[type, ...]] = {
+    "integer": int,
+    "number": (int, float),
+    "string": str,
+    "array": list,
+    "object": dict,
+    "null": type(None),
+}
 
 
 def actual_keys(value: object, prefix: str = "") -> dict[str, list[object]]:
@@ -518,7 +527,17 @@ def test_changed_since_the_hook_and_stdin_name_them_as_well(latin1, env):
     assert broken.returncode == 2 and broken.stderr.startswith(b'"br\\377oken.go":5:')
 
 
-NAMES = [b"caf\xe9.go", b"tab\there.go", b'q"uote.go', b"back\\slash.go", b"new\nline.go", b"del\x7f.go", b"ctl\x01.go", "café.go".encode(), b"plain.go"]
+NAMES = [
+    b"caf\xe9.go",
+    b"tab\there.go",
+    b'q"uote.go',
+    b"back\\slash.go",
+    b"new\nline.go",
+    b"del\x7f.go",
+    b"ctl\x01.go",
+    "café.go".encode(),
+    b"plain.go",
+]
 
 
 def test_quote_path_is_gits_quoting(tmp_path):
@@ -563,4 +582,4 @@ def test_a_message_naming_such_a_directory_is_utf8_in_every_format(tmp_path, fmt
     if fmt in ("json", "sarif"):
         assert b"\\udc" not in proc.stdout
         json.loads(proc.stdout)
-        assert b'bare\\\\351.git/ is a bare repository' in proc.stdout  # the JSON spelling of one backslash
+        assert b"bare\\\\351.git/ is a bare repository" in proc.stdout  # the JSON spelling of one backslash

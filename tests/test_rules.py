@@ -58,8 +58,7 @@ def test_a_rule_registered_from_a_test_is_counted_listed_and_explained(tmp_path:
         code, out, err = cli(tmp_path, "--check", ".")
         assert (code, out.splitlines()) == (1, ["shop.go:5:1: Work: no span"])
         assert err.splitlines()[-1] == (
-            "goinstrument: coverage: 0 of 2 functions taking a context have a span (0.0%); "
-            "1 without a span, 1 excluded (1 named to be left alone)"
+            "goinstrument: coverage: 0 of 2 functions taking a context have a span (0.0%); 1 without a span, 1 excluded (1 named to be left alone)"
         )
         code, out, _ = cli(tmp_path, "--check", "--format", "json", ".")
         assert json.loads(out)["coverage"]["excluded_by"] == [{"kind": "slow", "count": 1}]

@@ -90,12 +90,18 @@ def test_the_core_numbers_init_functions_from_the_count_it_is_given():
 
 
 def test_directives_name_init_functions_either_way():
-    src = 'package p\n\nimport "context"\n\n//instrument:exclude init.1\n\nfunc init() {\n\t_ = func(ctx context.Context) {}\n}\n\nfunc init() {\n\t_ = func(ctx context.Context) {}\n}\n'
+    src = (
+        'package p\n\nimport "context"\n\n//instrument:exclude init.1\n\nfunc '
+        "init() {\n\t_ = func(ctx context.Context) {}\n}\n\nfunc init() {\n\t_ = func(ctx context.Context) {}\n}\n"
+    )
     assert _spans(src) == ["init.0.func1"]
 
 
 def test_directives_may_name_a_method_by_its_alias_or_its_type():
-    src = 'package p\n\nimport "context"\n\n//instrument:exclude B.M\n\ntype T struct{}\ntype B = T\n\nfunc (B) M(ctx context.Context) {}\nfunc (B) N(ctx context.Context) {}\n'
+    src = (
+        'package p\n\nimport "context"\n\n//instrument:exclude B.M\n\ntype T struct{}\ntype '
+        "B = T\n\nfunc (B) M(ctx context.Context) {}\nfunc (B) N(ctx context.Context) {}\n"
+    )
     assert _spans(src) == ["T.N"]
 
 
@@ -167,7 +173,7 @@ def test_the_runtimes_package_prefix(package, import_path, test_file, prefix):
 
 def test_pointer_aliases_keep_their_star(tmp_path):
     """`type P = *T`: a method declared on P is (*T).M in the runtime's full name."""
-    src = 'package p\n\ntype T struct{}\n\ntype P = *T\n'
+    src = "package p\n\ntype T struct{}\n\ntype P = *T\n"
     (tmp_path / "a.go").write_text(src)
     assert package_aliases(str(tmp_path)) == (("P", "*T"),)
     assert resolve_pointer("P", {"P": "*T", "Q": "P"}) == ("T", True)
@@ -217,7 +223,9 @@ ARG = "func(ctx context.Context) {}"
         pytest.param("", f"[]func(context.Context){{{ARG}}}", False, id="a slice"),
         pytest.param("", f"other.Seq({ARG})", False, id="another package's function: unknown, source order"),
         pytest.param("wrap := plain", f"wrap({ARG})", False, id="a local variable hides the package function"),
-        pytest.param("strings := other.X", f'strings.FieldsFuncSeq("", func(rune) bool {{ _ = {ARG}; return true }})', False, id="a local hides the import"),
+        pytest.param(
+            "strings := other.X", f'strings.FieldsFuncSeq("", func(rune) bool {{ _ = {ARG}; return true }})', False, id="a local hides the import"
+        ),
     ],
 )
 def test_a_range_over_a_function_numbers_its_body_first(decl, expr, over_func):
@@ -232,7 +240,8 @@ def test_iterators_declared_in_other_files_are_read_from_the_directory(tmp_path)
         tmp_path,
         {
             "a.go": 'package p\n\nimport it "iter"\n\ntype Seq[T any] func(yield func(T) bool)\n\nfunc Keys() it.Seq[int] { return nil }\n',
-            "b.go": "package p\n\nfunc Wrap(f func()) Seq[int] { return nil }\n\nfunc List() []int { return nil }\n\nfunc (T) M() Seq[int] { return nil }\n\nfunc (U) M() int { return 0 }\n\nfunc (T) N() func(func() bool) { return nil }\n",
+            "b.go": "package p\n\nfunc Wrap(f func()) Seq[int] { return nil }\n\nfunc List() []int { return nil }\n\nfunc (T) "
+            "M() Seq[int] { return nil }\n\nfunc (U) M() int { return 0 }\n\nfunc (T) N() func(func() bool) { return nil }\n",
         },
     )
     found = package_iterators(str(tmp_path))
@@ -242,7 +251,10 @@ def test_iterators_declared_in_other_files_are_read_from_the_directory(tmp_path)
 
 
 def test_the_core_takes_iterators_from_other_files_it_is_given():
-    src = "package p\n\nimport \"context\"\n\nfunc F(ctx context.Context) {\n\tfor range Wrap(func(ctx context.Context) {}) {\n\t\t_ = func(ctx context.Context) {}\n\t}\n}\n"
+    src = (
+        'package p\n\nimport "context"\n\nfunc F(ctx '
+        "context.Context) {\n\tfor range Wrap(func(ctx context.Context) {}) {\n\t\t_ = func(ctx context.Context) {}\n\t}\n}\n"
+    )
     assert _spans(src) == ["F", "F.func1", "F.func2"]
     assert _spans(src, FileInfo(package_iterators=Iterators(functions=("Wrap",)))) == ["F", "F.func2", "F.func1"]
 
@@ -257,9 +269,24 @@ def _literal_numbers(tmp_path, files: dict[str, str], name: str) -> tuple[int, .
     [
         pytest.param("var A, B = func() {}, func() {}", "", (1, 2), id="two variables of one spec, each on its own"),
         pytest.param("var A = func() { _ = late }\nvar B = func() {}\nvar late = 1", "", (2, 1), id="waits for a variable declared after it"),
-        pytest.param("var A = func() { f() }\nvar B = func() {}", "func f() { _ = c }\n\nvar c = g()\n\nfunc g() int { return 0 }", (2, 1), id="through a function, across files"),
-        pytest.param("var A = func() { var t T; t.M() }\nvar B = func() {}", "type T struct{}\n\nfunc (T) M() { _ = c }\n\nvar c = g()\n\nfunc g() int { return 0 }", (1, 2), id="a method is not followed (a limit)"),
-        pytest.param("var A = func() { c := 1; _ = c }\nvar B = func() {}", "var c = g()\n\nfunc g() int { return 0 }", (1, 2), id="a local of that name is no reference"),
+        pytest.param(
+            "var A = func() { f() }\nvar B = func() {}",
+            "func f() { _ = c }\n\nvar c = g()\n\nfunc g() int { return 0 }",
+            (2, 1),
+            id="through a function, across files",
+        ),
+        pytest.param(
+            "var A = func() { var t T; t.M() }\nvar B = func() {}",
+            "type T struct{}\n\nfunc (T) M() { _ = c }\n\nvar c = g()\n\nfunc g() int { return 0 }",
+            (1, 2),
+            id="a method is not followed (a limit)",
+        ),
+        pytest.param(
+            "var A = func() { c := 1; _ = c }\nvar B = func() {}",
+            "var c = g()\n\nfunc g() int { return 0 }",
+            (1, 2),
+            id="a local of that name is no reference",
+        ),
         pytest.param("var A = func() {}", "var B = func() {}", (1,), id="the second file's after the first's"),
         pytest.param("var A, B = pair(func() {})", "func pair(f func()) (int, int) { return 0, 0 }", (1,), id="one call setting two variables"),
     ],

@@ -30,7 +30,7 @@ class LeaveBackend(Backend):
 
 def test_the_backend_comes_in_file_info_and_its_literals_are_counted_from_its_syntax():
     result = instrument(SRC, RewriteOptions(), FileInfo("f.go", "t", backend=LeaveBackend()))
-    assert b'}("F")' in result.output and b'g := func() {' in result.output
+    assert b'}("F")' in result.output and b"g := func() {" in result.output
     assert [f.name for f in result.findings] == ["F"]  # the body's literal takes no context
     again = instrument(result.output, RewriteOptions(), FileInfo("f.go", "t", backend=LeaveBackend()))
     assert again.output == result.output
@@ -57,11 +57,11 @@ def _first_statement(body: str) -> Node:
 @pytest.mark.parametrize(
     "stmt",
     [
-        "ctx, span := tracer.Start(ctx, \"x\")",
-        "ctx, span = tracer.Start(ctx, \"x\")",
-        "var c, span = tracer.Start(ctx, \"x\")",
-        "span, ctx := tracer.StartSpanFromContext(ctx, \"x\")",
-        "span, ctx := StartSpanFromContext(ctx, \"x\")",
+        'ctx, span := tracer.Start(ctx, "x")',
+        'ctx, span = tracer.Start(ctx, "x")',
+        'var c, span = tracer.Start(ctx, "x")',
+        'span, ctx := tracer.StartSpanFromContext(ctx, "x")',
+        'span, ctx := StartSpanFromContext(ctx, "x")',
     ],
 )
 def test_a_call_assigned_to_two_values_is_an_existing_span(stmt):
@@ -74,9 +74,9 @@ def test_a_call_assigned_to_two_values_is_an_existing_span(stmt):
         "err := c.Start(ctx)",  # one value
         "c.Start(ctx)",  # no value
         "a, b, c := c.Start(ctx)",  # three
-        "ctx, span := tracer.Start(other, \"x\")",  # not this context
-        "ctx, span := tracer.Begin(ctx, \"x\")",  # another name
-        "x, y += tracer.Start(ctx, \"x\")",  # not an assignment of two values
+        'ctx, span := tracer.Start(other, "x")',  # not this context
+        'ctx, span := tracer.Begin(ctx, "x")',  # another name
+        'x, y += tracer.Start(ctx, "x")',  # not an assignment of two values
     ],
 )
 def test_any_other_start_call_is_ordinary_code(stmt):

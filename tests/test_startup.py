@@ -88,8 +88,17 @@ def test_a_diff_run_loads_difflib_a_glob_wcmatch_and_a_config_file_tomllib(tmp_p
 # locale), the tree-sitter parser and grammar, the backends, go-instrument's shape, the report's
 # JSON, the rewriting core.
 NOT_FOR_AN_EMPTY_HOOK = [
-    "argparse", "gettext", "tree_sitter", "tree_sitter_go", "goinstrument.engine.go.syntax", "goinstrument.backends.protocol", "goinstrument.backends.loader",
-    "goinstrument.engine.shape", "goinstrument.engine.core", "goinstrument.driver.process", "goinstrument.engine.handlers",
+    "argparse",
+    "gettext",
+    "tree_sitter",
+    "tree_sitter_go",
+    "goinstrument.engine.go.syntax",
+    "goinstrument.backends.protocol",
+    "goinstrument.backends.loader",
+    "goinstrument.engine.shape",
+    "goinstrument.engine.core",
+    "goinstrument.driver.process",
+    "goinstrument.engine.handlers",
 ]
 NOT_FOR_VERSION = [*NOT_FOR_AN_EMPTY_HOOK, "dataclasses", "inspect", "json", "pygit2", "goinstrument.options", "goinstrument.driver.run"]
 
@@ -97,8 +106,12 @@ NOT_FOR_VERSION = [*NOT_FOR_AN_EMPTY_HOOK, "dataclasses", "inspect", "json", "py
 def _imported(cwd: Path, *argv: str, env: dict[str, str] | None = None) -> tuple[subprocess.CompletedProcess[str], list[str]]:
     """The run, and every module it imported, in order (`-X importtime` lists each once)."""
     done = subprocess.run(
-        [sys.executable, "-X", "importtime", *argv], cwd=cwd, capture_output=True, text=True,
-        env={**(env or os.environ), "PYTHONDONTWRITEBYTECODE": "1"}, check=False,
+        [sys.executable, "-X", "importtime", *argv],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**(env or os.environ), "PYTHONDONTWRITEBYTECODE": "1"},
+        check=False,
     )
     names = [line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines() if line.startswith("import time:") and "[us]" not in line]
     return done, names

@@ -117,7 +117,6 @@ def test_a_sibling_gone_since_the_listing_costs_that_file_only(tmp_path, monkeyp
     """A file deleted between the directory listing and its stat (a checkout running meanwhile)
     leaves the other files' declarations found."""
 
-
     (tmp_path / "a.go").write_text("package p\n\nvar otel = 1\n")
     (tmp_path / "b.go").write_text("package p\n")
     listing = os.scandir

@@ -262,7 +262,9 @@ WITHOUT_OVERRIDE = ["setpriv", "--bounding-set=-dac_override,-dac_read_search,-f
 
 
 def _gofmt() -> str:
-    found = shutil.which("gofmt") or shutil.which("gofmt", path=os.path.join(subprocess.run(["go", "env", "GOROOT"], capture_output=True, text=True).stdout.strip(), "bin"))
+    found = shutil.which("gofmt") or shutil.which(
+        "gofmt", path=os.path.join(subprocess.run(["go", "env", "GOROOT"], capture_output=True, text=True).stdout.strip(), "bin")
+    )
     if found is None:
         pytest.skip("no gofmt")
     return found

@@ -23,8 +23,7 @@ class Datadog(Backend):
         if names.request is not None:  # Datadog's HTTP server span: type web, kind server, the request's method and path
             r = names.request
             options = (
-                f', {dd}.SpanType("web"), {dd}.Tag("span.kind", "server"),'
-                f' {dd}.Tag("http.method", {r}.Method), {dd}.Tag("http.url", {r}.URL.Path)'
+                f', {dd}.SpanType("web"), {dd}.Tag("span.kind", "server"), {dd}.Tag("http.method", {r}.Method), {dd}.Tag("http.url", {r}.URL.Path)'
             )
         start = f"{span}, {names.ctx_lhs} := {dd}.StartSpanFromContext({names.ctx}, {go_string(span_name)}{options})"
         if names.err is None:

@@ -47,8 +47,7 @@ def load_backend(name: str) -> Backend:
         found = getattr(_import_outside_cwd(module_name), attribute)
     except ModuleNotFoundError as exc:
         raise BackendError(
-            f"cannot load backend {name!r}: {exc} (the current directory is never searched: install the module"
-            " or put its directory on PYTHONPATH)"
+            f"cannot load backend {name!r}: {exc} (the current directory is never searched: install the module or put its directory on PYTHONPATH)"
         ) from None
     except (ImportError, AttributeError) as exc:
         raise BackendError(f"cannot load backend {name!r}: {exc}") from None

@@ -26,7 +26,6 @@ class Attribute(NamedTuple):
         return f'{package}.{self.constructor}("{self.key}", {self.value})'
 
 
-
 @dataclass(frozen=True)
 class Names:
     """The identifiers inserted code uses, each checked not to clash."""
@@ -84,7 +83,6 @@ class Backend(Protocol):
 def expected_condition(names: Names, err: str) -> str:
     """`err != nil`, and `!errors.Is(err, X)` for each expected error X."""
     return " && ".join([f"{err} != nil", *(f"!{names.packages[ERRORS]}.Is({err}, {x})" for x in names.expected)])
-
 
 
 # gofmt keeps a function literal's body on the `func` line when `func()` and the

@@ -68,7 +68,10 @@ class Cache:
     ) -> None:
         """The file is clean with this stamp (and, when a rule left it alone, why, and what -v
         says of its functions and package: -v says them again on a hit)."""
-        said = [[[f.pos.line, f.pos.col, f.name, f.message] for f in excluded], [[os.path.basename(n.path), n.pos.line, n.pos.col, n.message] for n in notes]]
+        said = [
+            [[f.pos.line, f.pos.col, f.name, f.message] for f in excluded],
+            [[os.path.basename(n.path), n.pos.line, n.pos.col, n.message] for n in notes],
+        ]
         entry = [*stamp, skipped, said if excluded or notes else None]
         if self.entries.get(key) != entry:
             self.entries[key] = entry

@@ -12,6 +12,7 @@ from goinstrument.engine.result import Position, Problem
 
 __all__ = ["go_files", "normalize_argument", "skip_reason"]
 
+
 def normalize_argument(arg: str) -> str:
     """`./...` and `dir/...` mean the directory, recursively, as for the go command."""
     if arg == "...":

@@ -67,9 +67,7 @@ def inside(target: str, root: str) -> bool:
     return target == root or target.startswith(root.rstrip(os.sep) + os.sep)
 
 
-def replace_atomically(
-    path: Path, data: bytes, *, expect: bytes | None = None, mode: int | None = None, within: str | None = None
-) -> None:
+def replace_atomically(path: Path, data: bytes, *, expect: bytes | None = None, mode: int | None = None, within: str | None = None) -> None:
     """Give `path` the content `data` in one rename: readers see the old file or the new one.
 
     The bytes go to a temporary file beside the target, which then replaces it.

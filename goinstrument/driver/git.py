@@ -210,11 +210,7 @@ def _merge_base(repo: pygit2.Repository, rev: str, head: pygit2.Commit) -> pygit
         raise GitError(f"{rev!r} does not name a commit") from None
     base = repo.merge_base(commit.id, head.id)
     if base is None:
-        hint = (
-            "; this is a shallow clone: fetch the whole history (actions/checkout: fetch-depth: 0)"
-            if repo.is_shallow
-            else ""
-        )
+        hint = "; this is a shallow clone: fetch the whole history (actions/checkout: fetch-depth: 0)" if repo.is_shallow else ""
         raise GitError(f"{rev!r} and HEAD have no common ancestor (unrelated histories){hint}")
     return repo[base].peel(pygit2.Commit)
 
@@ -359,11 +355,7 @@ def _staged_changes(git: _Git, head: pygit2.Commit | None) -> _Changes:
 def _staged_files(changes: _Changes) -> list[StagedFile]:
     """The regular files staged, not `git add -N` ones (the empty blob: nothing staged yet, and
     nothing to instrument anyway)."""
-    return [
-        StagedFile(path, oid, mode)
-        for path, (oid, mode) in changes.items()
-        if oid is not None and mode in _REGULAR_FILES and oid != _EMPTY_BLOB
-    ]
+    return [StagedFile(path, oid, mode) for path, (oid, mode) in changes.items() if oid is not None and mode in _REGULAR_FILES and oid != _EMPTY_BLOB]
 
 
 class _Entry(NamedTuple):

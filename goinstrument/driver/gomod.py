@@ -83,7 +83,7 @@ def tracer_for(place: str | os.PathLike[str], options: RewriteOptions, src: byte
 
 
 def _unquote(token: str) -> str:
-    return token[1:-1] if len(token) >= 2 and token[0] == token[-1] and token[0] in "\"`" else token
+    return token[1:-1] if len(token) >= 2 and token[0] == token[-1] and token[0] in '"`' else token
 
 
 def required_modules(gomod_text: str) -> frozenset[str]:

@@ -114,7 +114,9 @@ def install_hook(start: Path, force: bool = False) -> str:
                 f" and runs it after goinstrument's hook (as {chained.name})"
             )
         if chained.exists():
-            raise GitError(f"{hook} was not written by goinstrument and {chained} exists too: merge them into one by hand, then run --install-hook --force")
+            raise GitError(
+                f"{hook} was not written by goinstrument and {chained} exists too: merge them into one by hand, then run --install-hook --force"
+            )
     return "\n".join(_install(hook, existing, hook_script(name=hook.name)) for hook, existing in hooks)
 
 

@@ -197,6 +197,7 @@ def _holds_the_index(index: Where, directory: Where) -> bool:
 
 # contexts compared by identity ---------------------------------------------------------
 
+
 @lru_cache(maxsize=256)
 def context_comparison(directory: Where) -> tuple[str, Position] | None:
     """(file name, position) of the first comparison of contexts by identity in the directory's

@@ -27,6 +27,7 @@ from goinstrument.report.summary import Summary
 if TYPE_CHECKING:
     from goinstrument.driver import git as gitops
 
+
 def run(rewrite: RewriteOptions, options: RunOptions) -> int:
     """Run as the options say; the exit code."""
     if isinstance(options.source, Stdin):

@@ -62,7 +62,9 @@ _LEFT_OPERAND = re.compile(rb"([\w.]+)(\(\))?\)*\s*\Z")
 _RIGHT_OPERAND = re.compile(rb"\s*\(*([\w.]+)(\(\))?")
 _DECLARES = re.compile(rb"\s*(?:var\s+)?(\w+(?:\s*,\s*\w+)*)\s+\w+")  # `a, b context` before `.Context`
 _ASSIGNS = re.compile(rb"\s*(?:var\s+)?(\w+)\s*:?=\s*[\w.]*")  # `x := r` before `.Context()`
-_KEYWORDS = frozenset({b"var", b"const", b"type", b"func", b"return", b"if", b"for", b"range", b"go", b"defer", b"case", b"struct", b"interface", b"map", b"chan"})
+_KEYWORDS = frozenset(
+    {b"var", b"const", b"type", b"func", b"return", b"if", b"for", b"range", b"go", b"defer", b"case", b"struct", b"interface", b"map", b"chan"}
+)
 _WORD = re.compile(rb"\w+")
 
 
@@ -388,4 +390,3 @@ def runtime_pragma(func: Node) -> str | None:
             return f"//go:{found.group(1).decode()}"
         sibling = sibling.prev_sibling
     return None
-

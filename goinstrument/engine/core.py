@@ -103,7 +103,15 @@ def instrument(src: bytes, settings: RewriteOptions, info: FileInfo) -> Result:
     if plain_edits:
         syntax.derived(output, src, plain_edits)  # a parse of the output (the stability check's) starts from src's tree
     return Result(
-        src, output, findings, spans_added=len(added), spans_updated=updated, relayout=relayout, reversible=reversible, coverage=planner.coverage, edits=plain_edits,
+        src,
+        output,
+        findings,
+        spans_added=len(added),
+        spans_updated=updated,
+        relayout=relayout,
+        reversible=reversible,
+        coverage=planner.coverage,
+        edits=plain_edits,
         excluded=tuple(planner.excluded),
     )
 
@@ -194,7 +202,11 @@ def _plan_file(planner: _Planner) -> list[Plan]:
             if new:
                 planner.coverage += Coverage.one(has_span, kind)
             if not has_span and new:
-                planner.excluded.append(Finding(planner.info.path, syntax.position(node), planner.span_name(scope.name, scope.type_name), f"excluded ({why})", Kind.EXCLUDED))
+                planner.excluded.append(
+                    Finding(
+                        planner.info.path, syntax.position(node), planner.span_name(scope.name, scope.type_name), f"excluded ({why})", Kind.EXCLUDED
+                    )
+                )
         else:
             plan = planner.plan(node, scope)
             # No plan: no context, or a `body` rule leaves it alone (a span already there, --min-statements).
@@ -404,7 +416,9 @@ class _Planner:
             return None  # the span is used after it: a person's code relies on it
         end = src.find(b"\n", last.end_byte) + 1 or len(src)  # the whole lines, their line break too
         finding = Finding(self.info.path, syntax.position(func), self.span_name(runtime_name, type_name), f"span is out of date ({why})", Kind.STALE)
-        return UpdateSpan(func.start_byte, func.start_point[0], (Edit(start, end, b""),), None, (), finding, dropped=((first.start_byte, last.end_byte),))
+        return UpdateSpan(
+            func.start_byte, func.start_point[0], (Edit(start, end, b""),), None, (), finding, dropped=((first.start_byte, last.end_byte),)
+        )
 
     def has_span(self, func: Node) -> bool | None:
         """Whether a function that takes a context starts a span at the top level of its body
@@ -568,7 +582,18 @@ class _Planner:
             return self.names_of(func, match, ctx, ctx_lhs, err, self.error_paths(self.backend_for(ctx)))
 
         return errorblock.refresh(
-            code, match, body, err, naming, names, self.info.tracer, name, self.facts.src, self.facts.eol, self.style, self.error_paths(self.backend_for(ctx))
+            code,
+            match,
+            body,
+            err,
+            naming,
+            names,
+            self.info.tracer,
+            name,
+            self.facts.src,
+            self.facts.eol,
+            self.style,
+            self.error_paths(self.backend_for(ctx)),
         )
 
     def names_of(self, func: Node, match: shape.Match, ctx: _Context, ctx_lhs: str, err: str | None, paths: set[str]) -> Names:
@@ -744,11 +769,7 @@ class _Planner:
             return Insertion(lbrace.end_byte, rbrace.start_byte, eol, indent, eol + outer, ())
         layout: list[Edit] = []
         if one_line:
-            layout += [
-                Edit(a.end_byte, b.start_byte, eol + indent)
-                for a, b in itertools.pairwise(items)
-                if a.end_point[0] == b.start_point[0]
-            ]
+            layout += [Edit(a.end_byte, b.start_byte, eol + indent) for a, b in itertools.pairwise(items) if a.end_point[0] == b.start_point[0]]
             layout.append(Edit(items[-1].end_byte, rbrace.start_byte, eol + outer))
         return Insertion(lbrace.end_byte, items[0].start_byte, eol, indent, eol + indent, tuple(layout))
 
@@ -789,12 +810,7 @@ def _only_line_comment(rest: bytes, content: list[Node], lbrace: Node) -> bool:
     if not stripped:
         return True
     first = content[0] if content else None
-    return (
-        stripped.startswith(b"//")
-        and first is not None
-        and first.type == "comment"
-        and first.start_point[0] == lbrace.start_point[0]
-    )
+    return stripped.startswith(b"//") and first is not None and first.type == "comment" and first.start_point[0] == lbrace.start_point[0]
 
 
 def _declaration_name(node: Node) -> tuple[str, str, str]:
@@ -829,8 +845,6 @@ def _receiver_type(receiver: Node) -> str | None:
             continue
         stack.extend(node.named_children)
     return None
-
-
 
 
 def _check_doc_excludes(root: Node, directives: Directives) -> None:

@@ -40,9 +40,7 @@ def read_directives(comments: list[Node]) -> Directives:
         match = _DIRECTIVE.match(raw)
         verb, args = (match.group(1), match.group(2)) if match else ("", "")
         if verb not in KNOWN:
-            raise DirectiveError(
-                position(comment), f"unknown directive {raw.split()[0]!r} (known: //instrument:include, //instrument:exclude)"
-            )
+            raise DirectiveError(position(comment), f"unknown directive {raw.split()[0]!r} (known: //instrument:include, //instrument:exclude)")
         names = {name.strip() for name in args.split("|") if name.strip()}
         if verb == "include":
             if not names:

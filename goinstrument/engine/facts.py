@@ -183,8 +183,6 @@ class ImportNames:
         """The imports to add, as (name or None for the default, path)."""
         existing = self._facts.existing_imports
         missing: list[tuple[str | None, str]] = [
-            (None if (name := self.chosen[path]) == default_package_name(path) else name, path)
-            for path in sorted(used)
-            if path not in existing
+            (None if (name := self.chosen[path]) == default_package_name(path) else name, path) for path in sorted(used) if path not in existing
         ]
         return missing + [(name, path) for path, name in sorted(self._second.items())]

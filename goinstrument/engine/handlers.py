@@ -246,4 +246,3 @@ def _type_parameter(func: Node, name: bytes) -> bool:
     """Whether `func` declares a type parameter `name` (its scope is the signature too: `func F[Request any](r *Request)`)."""
     params = func.child_by_field_name("type_parameters")
     return params is not None and any(n.text == name for d in params.named_children for n in d.children_by_field_name("name"))
-

@@ -94,7 +94,7 @@ def check_sentinels(key: str, values: list[Any]) -> tuple[str, ...]:
 
 
 def check_attribute_prefix(key: str, value: str) -> str:
-    if any(c in value for c in "\"\\\n"):
+    if any(c in value for c in '"\\\n'):
         raise BadValue(f'"{key}" must not hold quotes, backslashes or line breaks')
     return value
 

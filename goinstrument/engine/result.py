@@ -233,7 +233,6 @@ class Outcome(NamedTuple):
         return self._replace(source=b"", output=b"", diff=diff, clean=clean)
 
 
-
 class IndexDirectory(NamedTuple):
     """A directory as the index holds it: where a staged blob's package lives (its siblings are
     the staged blobs, not the working-tree files) and the module its go.mod files name."""

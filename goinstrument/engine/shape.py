@@ -128,9 +128,7 @@ class _Template:
 
     __slots__ = ("attribute", "chain", "children", "kind", "placeholder", "text", "type")
 
-    def __init__(
-        self, node: Node, placeholder: str | None, attribute: _Template | None, text: bytes | None, children: tuple[_Template, ...]
-    ) -> None:
+    def __init__(self, node: Node, placeholder: str | None, attribute: _Template | None, text: bytes | None, children: tuple[_Template, ...]) -> None:
         self.type = node.type
         self.kind = node.kind_id  # compared with a real node's: an int, where `type` makes a str
         self.placeholder = placeholder
@@ -234,9 +232,7 @@ class Shape:
             return None
         import difflib  # only an update between variants needs it
 
-        texts = difflib.SequenceMatcher(
-            a=[syntax.raw(n) for n in before.statements], b=[syntax.raw(n) for n in after.statements], autojunk=False
-        )
+        texts = difflib.SequenceMatcher(a=[syntax.raw(n) for n in before.statements], b=[syntax.raw(n) for n in after.statements], autojunk=False)
         deleted: list[int] = []
         inserted: list[tuple[int, tuple[int, ...]]] = []
         for tag, i1, i2, j1, j2 in texts.get_opcodes():
@@ -416,10 +412,7 @@ class _Binder:
             return False  # a variable of its own may be `_` (a handler whose request does not carry it)
         if _ERR in text and where.errors is not None and text[_ERR] not in where.errors:
             return False
-        return all(
-            placeholder not in text or text[placeholder] in where.imports.get(path, frozenset())
-            for path, placeholder in paths.items()
-        )
+        return all(placeholder not in text or text[placeholder] in where.imports.get(path, frozenset()) for path, placeholder in paths.items())
 
 
 def _words(template: Node) -> tuple[bytes, ...]:

@@ -43,9 +43,7 @@ def as_json(summary: Summary, run_mode: str, place: Place = str, fail_under: flo
         "notes": [item(place(p.path), p.pos.line, p.pos.col, message=p.message) for p in summary.notes],
     }
     if run_mode == "check":
-        document["findings"] = [
-            item(place(f.path), f.pos.line, f.pos.col, function=f.name, message=f.message) for f in summary.findings
-        ]
+        document["findings"] = [item(place(f.path), f.pos.line, f.pos.col, function=f.name, message=f.message) for f in summary.findings]
         document["files_with_findings"] = len({f.path for f in summary.findings})
         total = _coverage_json(summary.total_coverage)
         if summary.errors or (summary.total_coverage.functions == 0 and summary.problems):

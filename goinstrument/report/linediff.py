@@ -26,7 +26,9 @@ Block = tuple[int, int, int]  # a[i:i+n] == b[j:j+n]
 
 def file_patch(path: str, before: bytes, after: bytes) -> str:
     """The patch that makes `after` of `before` (UTF-8) for the file `path`, as `diff -u` and git write it."""
-    lines = unified_diff(patch_lines(before.decode("utf-8")), patch_lines(after.decode("utf-8")), fromfile=quote_path(f"a/{path}"), tofile=quote_path(f"b/{path}"))
+    lines = unified_diff(
+        patch_lines(before.decode("utf-8")), patch_lines(after.decode("utf-8")), fromfile=quote_path(f"a/{path}"), tofile=quote_path(f"b/{path}")
+    )
     return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
 
 

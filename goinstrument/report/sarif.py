@@ -41,14 +41,18 @@ RULES: list[dict[str, object]] = [
         "id": STALE_SPAN,
         "name": "StaleSpan",
         "shortDescription": {"text": "A span goinstrument added is out of date."},
-        "fullDescription": {"text": "Its span name, tracer or error block is not what a run would write now; run goinstrument to bring it up to date."},
+        "fullDescription": {
+            "text": "Its span name, tracer or error block is not what a run would write now; run goinstrument to bring it up to date."
+        },
         "defaultConfiguration": {"level": "warning"},
     },
     {
         "id": PROBLEM,
         "name": "FileNotProcessed",
         "shortDescription": {"text": "A file goinstrument could not process."},
-        "fullDescription": {"text": "The file does not parse, is not UTF-8, holds an unknown //instrument: directive, or could not be read; it was left untouched."},
+        "fullDescription": {
+            "text": "The file does not parse, is not UTF-8, holds an unknown //instrument: directive, or could not be read; it was left untouched."
+        },
         "defaultConfiguration": {"level": "error"},
     },
 ]

@@ -31,23 +31,113 @@ from typing import Any, NamedTuple
 # --- Go's lists --------------------------------------------------------------------
 
 KNOWN_OS = frozenset(
-    ["aix", "android", "darwin", "dragonfly", "freebsd", "hurd", "illumos", "ios", "js", "linux", "nacl", "netbsd", "openbsd", "plan9", "solaris", "wasip1", "windows", "zos"]
+    [
+        "aix",
+        "android",
+        "darwin",
+        "dragonfly",
+        "freebsd",
+        "hurd",
+        "illumos",
+        "ios",
+        "js",
+        "linux",
+        "nacl",
+        "netbsd",
+        "openbsd",
+        "plan9",
+        "solaris",
+        "wasip1",
+        "windows",
+        "zos",
+    ]
 )
 """syslist.KnownOS: every GOOS that was, is or will be; used for file names."""
 
-UNIX_OS = frozenset(
-    ["aix", "android", "darwin", "dragonfly", "freebsd", "hurd", "illumos", "ios", "linux", "netbsd", "openbsd", "solaris"]
-)
+UNIX_OS = frozenset(["aix", "android", "darwin", "dragonfly", "freebsd", "hurd", "illumos", "ios", "linux", "netbsd", "openbsd", "solaris"])
 """syslist.UnixOS: the GOOS values for which the ``unix`` tag is true."""
 
 KNOWN_ARCH = frozenset(
-    ["386", "amd64", "amd64p32", "arm", "armbe", "arm64", "arm64be", "loong64", "mips", "mipsle", "mips64", "mips64le", "mips64p32", "mips64p32le", "ppc", "ppc64", "ppc64le", "riscv", "riscv64", "s390", "s390x", "sparc", "sparc64", "wasm"]
+    [
+        "386",
+        "amd64",
+        "amd64p32",
+        "arm",
+        "armbe",
+        "arm64",
+        "arm64be",
+        "loong64",
+        "mips",
+        "mipsle",
+        "mips64",
+        "mips64le",
+        "mips64p32",
+        "mips64p32le",
+        "ppc",
+        "ppc64",
+        "ppc64le",
+        "riscv",
+        "riscv64",
+        "s390",
+        "s390x",
+        "sparc",
+        "sparc64",
+        "wasm",
+    ]
 )
 """syslist.KnownArch: every GOARCH that was, is or will be; used for file names."""
 
 PLATFORMS = tuple(
     tuple(pair.split("/"))
-    for pair in ["aix/ppc64", "android/386", "android/amd64", "android/arm", "android/arm64", "darwin/amd64", "darwin/arm64", "dragonfly/amd64", "freebsd/386", "freebsd/amd64", "freebsd/arm", "freebsd/arm64", "illumos/amd64", "ios/amd64", "ios/arm64", "js/wasm", "linux/386", "linux/amd64", "linux/arm", "linux/arm64", "linux/loong64", "linux/mips", "linux/mips64", "linux/mips64le", "linux/mipsle", "linux/ppc64", "linux/ppc64le", "linux/riscv64", "linux/s390x", "netbsd/386", "netbsd/amd64", "netbsd/arm", "netbsd/arm64", "openbsd/386", "openbsd/amd64", "openbsd/arm", "openbsd/arm64", "openbsd/ppc64", "openbsd/riscv64", "plan9/386", "plan9/amd64", "plan9/arm", "solaris/amd64", "wasip1/wasm", "windows/386", "windows/amd64", "windows/arm64"]
+    for pair in [
+        "aix/ppc64",
+        "android/386",
+        "android/amd64",
+        "android/arm",
+        "android/arm64",
+        "darwin/amd64",
+        "darwin/arm64",
+        "dragonfly/amd64",
+        "freebsd/386",
+        "freebsd/amd64",
+        "freebsd/arm",
+        "freebsd/arm64",
+        "illumos/amd64",
+        "ios/amd64",
+        "ios/arm64",
+        "js/wasm",
+        "linux/386",
+        "linux/amd64",
+        "linux/arm",
+        "linux/arm64",
+        "linux/loong64",
+        "linux/mips",
+        "linux/mips64",
+        "linux/mips64le",
+        "linux/mipsle",
+        "linux/ppc64",
+        "linux/ppc64le",
+        "linux/riscv64",
+        "linux/s390x",
+        "netbsd/386",
+        "netbsd/amd64",
+        "netbsd/arm",
+        "netbsd/arm64",
+        "openbsd/386",
+        "openbsd/amd64",
+        "openbsd/arm",
+        "openbsd/arm64",
+        "openbsd/ppc64",
+        "openbsd/riscv64",
+        "plan9/386",
+        "plan9/amd64",
+        "plan9/arm",
+        "solaris/amd64",
+        "wasip1/wasm",
+        "windows/386",
+        "windows/amd64",
+        "windows/arm64",
+    ]
 )
 """The real GOOS/GOARCH pairs, as ``go tool dist list`` prints them for Go 1.26.
 

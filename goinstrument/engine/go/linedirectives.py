@@ -46,9 +46,7 @@ def _segments(src: bytes, edits: list[Edit]) -> tuple[bytes, list[tuple[int, int
     return b"".join(out), segments
 
 
-def _first_original_byte(
-    output: bytes, segments: list[tuple[int, int]], starts: list[int], start: int, end: int
-) -> int | None:
+def _first_original_byte(output: bytes, segments: list[tuple[int, int]], starts: list[int], start: int, end: int) -> int | None:
     """The source offset of the first original non-blank byte on the output line [start, end), if any."""
     i = bisect.bisect_right(starts, start) - 1
     while i < len(segments) and segments[i][0] < end:

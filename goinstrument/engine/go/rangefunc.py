@@ -160,7 +160,12 @@ def over_function(expr: Node, imports: Mapping[str, str], known: Iterators) -> b
         operand, field = called.child_by_field_name("operand"), called.child_by_field_name("field")
         if operand is None or field is None:
             return False
-        if operand.type == "identifier" and operand.text is not None and syntax.text(operand) in imports and not scopes.resolves_locally(operand, operand.text):
+        if (
+            operand.type == "identifier"
+            and operand.text is not None
+            and syntax.text(operand) in imports
+            and not scopes.resolves_locally(operand, operand.text)
+        ):
             return syntax.text(field) in STD_ITERATORS.get(imports[syntax.text(operand)], frozenset())
         return syntax.text(field) in known.methods
     return False

@@ -415,9 +415,33 @@ def first_error(root: Node) -> Node | None:
 
 # After these a newline ends the statement (the Go spec's semicolon rule): "found newline", as gofmt says.
 _SEMICOLON_AFTER = frozenset(
-    {"identifier", "field_identifier", "type_identifier", "package_identifier", "int_literal", "float_literal",
-     "imaginary_literal", "rune_literal", "raw_string_literal", "interpreted_string_literal", "true", "false", "nil",
-     "iota", "break", "continue", "fallthrough", "return", "++", "--", ")", "]", "}", '"', "`"}
+    {
+        "identifier",
+        "field_identifier",
+        "type_identifier",
+        "package_identifier",
+        "int_literal",
+        "float_literal",
+        "imaginary_literal",
+        "rune_literal",
+        "raw_string_literal",
+        "interpreted_string_literal",
+        "true",
+        "false",
+        "nil",
+        "iota",
+        "break",
+        "continue",
+        "fallthrough",
+        "return",
+        "++",
+        "--",
+        ")",
+        "]",
+        "}",
+        '"',
+        "`",
+    }
 )
 _QUOTES = {'"': "string literal not terminated", "`": "raw string literal not terminated", "'": "rune literal not terminated"}
 

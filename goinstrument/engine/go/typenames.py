@@ -158,6 +158,7 @@ def _declared_by(stmt: Node) -> list[tuple[Node, bytes]]:
 
 def _clause_declares(node: Node, child: Node, name: bytes) -> bool:
     """Whether an if, switch, for or select clause around `child` declares `name` (a variable) for it."""
+
     def lists(left: Node | None) -> bool:
         return left is not None and any(c.text == name for c in left.named_children if c.type == "identifier")
 
@@ -179,7 +180,12 @@ def _clause_declares(node: Node, child: Node, name: bytes) -> bool:
         return False
     if kind == "communication_case":
         comm = node.child_by_field_name("communication")
-        return comm is not None and comm.type == "receive_statement" and any(c.type == ":=" for c in comm.children) and lists(comm.child_by_field_name("left"))
+        return (
+            comm is not None
+            and comm.type == "receive_statement"
+            and any(c.type == ":=" for c in comm.children)
+            and lists(comm.child_by_field_name("left"))
+        )
     return False
 
 
