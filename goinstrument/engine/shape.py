@@ -46,7 +46,7 @@ from typing import Generic, NamedTuple, TypeVar
 
 from tree_sitter import Node
 
-from goinstrument.backends.otel import OTEL, OTEL_CODES
+from goinstrument.backends.go_instrument import GoInstrument
 from goinstrument.backends.protocol import ERROR_FORMS, Attribute, Backend, Names, go_string
 from goinstrument.engine.attributes import name_text
 from goinstrument.engine.go import syntax
@@ -694,33 +694,7 @@ def _only_call(values: Node | None) -> Node | None:
 # go-instrument's code ------------------------------------------------------------------
 
 
-class _GoInstrumentCode(Backend):
-    """What go-instrument writes (`otelCodes`, SetStatus with "error" before RecordError); matched, never written."""
-
-    start_imports: tuple[str, ...] = (OTEL,)
-    error_imports: tuple[str, ...] = (OTEL_CODES,)
-    preferred_names: dict[str, tuple[str, ...]] = {OTEL: ("otel",), OTEL_CODES: ("otelCodes",)}
-
-    def lines(self, names: Names, tracer: str, span_name: str) -> list[str]:
-        otel, span = names.packages[OTEL], names.span
-        lines = [
-            f"{names.ctx_lhs}, {span} := {otel}.Tracer({go_string(tracer)}).Start({names.ctx}, {go_string(span_name)})",
-            f"defer {span}.End()",
-        ]
-        if names.err is not None:
-            err, codes = names.err, names.packages[OTEL_CODES]
-            lines += [
-                "defer func() {",
-                f"\tif {err} != nil {{",
-                f'\t\t{span}.SetStatus({codes}.Error, "error")',
-                f"\t\t{span}.RecordError({err})",
-                "\t}",
-                "}()",
-            ]
-        return lines
-
-
 @functools.cache
 def go_instrument() -> Shape:
     """go-instrument's shape, foreign: built the first time a file may hold its code."""
-    return _shape(_GoInstrumentCode(), foreign=True)
+    return _shape(GoInstrument(), foreign=True)
