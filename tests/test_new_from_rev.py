@@ -56,6 +56,14 @@ def test_a_function_whose_one_body_line_changed_is_reported(repo):
     assert document["coverage"]["functions"] == 1
 
 
+@pytest.mark.parametrize("path", [".", "./...", "...", "shop.go"])
+def test_a_path_as_the_go_command_spells_it_limits_the_check(repo, path):
+    """`./...` is the directory, recursively, as everywhere else (cold trial: it matched nothing)."""
+    repo.write("shop.go", OLD.replace("x := 1", "x := 2"))
+    code, document = check(repo, path)
+    assert code == 1 and reported(document) == ["Other"]
+
+
 def test_a_committed_change_counts_too(repo):
     repo.write("shop.go", OLD.replace("x := 1", "x := 2"))
     repo.commit_all("change")

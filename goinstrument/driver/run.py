@@ -105,7 +105,7 @@ def _found(
         raise TypeError(source)
     from goinstrument.driver import git as gitops
 
-    named = [Path(p) for p in source.paths]
+    named = [Path(normalize_argument(p)) for p in source.paths]  # `./...` as the go command means it
     lines = None
     if source.new_code_only:
         lines = {_relative(p): ranges for p, ranges in gitops.changed_go_lines(Path.cwd(), source.rev, named).items()}
