@@ -260,6 +260,20 @@ def test_what_v_says_of_a_file_the_cache_knows_is_said_again(tmp_path):
     assert "Fast: excluded" not in third.stderr and "1 of 1 file changed" in third.stderr, third.stderr
 
 
+def test_what_v_says_after_a_run_that_rewrote_the_file_is_where_it_now_is(tmp_path):
+    """A run that rewrites a file moves its lines: -v then says what a run without the cache
+    says, at the positions of the file as written (cold trial: the cache gave those read)."""
+    root = _module(tmp_path / "m", [])
+    (root / "fast.go").write_text(EXCLUSIONS.replace("//go:nosplit", "func Slow(ctx context.Context) int {\n\treturn 2\n}\n\n//go:nosplit"))
+    env = {"GOINSTRUMENT_CACHE_DIR": str(tmp_path / "cache")}
+    run_cli(".", cwd=root, env=env, check=0)  # writes Slow's span: Fast moves down
+    cached = run_cli("-v", ".", cwd=root, env=env, check=0)
+    fresh = run_cli("-v", "--no-cache", ".", cwd=root, env=env, check=0)
+    assert "fast.go:16:1: Fast: excluded (marked //go:nosplit)" in fresh.stderr.splitlines(), fresh.stderr
+    assert cached.stderr == fresh.stderr
+    assert run_cli("-v", ".", cwd=root, env=env, check=0).stderr == fresh.stderr  # and recorded again, where it is
+
+
 def test_what_v_says_of_a_staged_blob_the_cache_knows_is_said_again(tmp_path):
     repo = GitRepo.go_module(tmp_path / "repo", {"shop.go": GO_FUNC})
     repo.write("fast.go", EXCLUSIONS)
@@ -269,6 +283,18 @@ def test_what_v_says_of_a_staged_blob_the_cache_knows_is_said_again(tmp_path):
     again = run_cli("--staged", "-v", cwd=repo.root, env=env, check=0)
     assert "fast.go:6:1: Fast: excluded (marked //go:nosplit)\n" in first.stderr
     assert again.stderr == first.stderr
+
+
+def test_what_v_says_of_a_staged_blob_the_hook_rewrote_is_where_it_now_is(tmp_path):
+    repo = GitRepo.go_module(tmp_path / "repo", {"shop.go": GO_FUNC})
+    repo.write("fast.go", EXCLUSIONS.replace("//go:nosplit", "func Slow(ctx context.Context) int {\n\treturn 2\n}\n\n//go:nosplit"))
+    repo.add("fast.go")
+    env = {"GOINSTRUMENT_CACHE_DIR": str(tmp_path / "cache")}
+    run_cli("--staged", cwd=repo.root, env=env, check=0)  # stages Slow's span: Fast moves down
+    cached = run_cli("--staged", "-v", cwd=repo.root, env=env, check=0)
+    fresh = run_cli("--staged", "-v", "--no-cache", cwd=repo.root, env=env, check=0)
+    assert "fast.go:16:1: Fast: excluded (marked //go:nosplit)\n" in fresh.stderr
+    assert cached.stderr == fresh.stderr
 
 
 def test_a_staged_blob_the_cache_knows_was_skipped_is_still_said(tmp_path):

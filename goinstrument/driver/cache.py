@@ -17,7 +17,9 @@ from pathlib import Path
 
 from goinstrument import __version__
 from goinstrument.driver.fileio import FileError, replace_atomically
-from goinstrument.engine.result import Finding, Position, Problem
+from goinstrument.engine.result import Finding, Kind, Position, Problem
+
+_MOVED = "moved"  # what -v said of a file is not recorded: its lines moved since (the run rewrote it)
 
 
 def cache_dir() -> Path:
@@ -53,25 +55,38 @@ class Cache:
         reason = entry[-2]
         return True, reason if isinstance(reason, str) else None
 
-    def told(self, key: str, path: str) -> tuple[tuple[Finding, ...], tuple[Problem, ...]]:
-        """What -v said of a file known clean (its exclusions, its package's notes), under its `path` of now."""
+    def told(self, key: str, path: str) -> tuple[tuple[Finding, ...], tuple[Problem, ...]] | None:
+        """What -v said of a file known clean (its exclusions, its package's notes), under its `path`
+        of now; None when that is not known for the file as it now is (the run that recorded it
+        rewrote it, so every position moved): a -v run processes it again."""
         said = self.entries[key][-1]
+        if said == _MOVED:
+            return None
         if not isinstance(said, list) or len(said) != 2:
             return (), ()
         directory = os.path.dirname(path)
-        excluded = tuple(Finding(path, Position(line, col), name, message) for line, col, name, message in said[0])
+        excluded = tuple(Finding(path, Position(line, col), name, message, Kind.EXCLUDED) for line, col, name, message in said[0])
         notes = tuple(Problem(os.path.join(directory, name), Position(line, col), message) for name, line, col, message in said[1])
         return excluded, notes
 
     def record(
-        self, key: str, stamp: list[object], skipped: str | None = None, excluded: tuple[Finding, ...] = (), notes: tuple[Problem, ...] = ()
+        self,
+        key: str,
+        stamp: list[object],
+        skipped: str | None = None,
+        excluded: tuple[Finding, ...] = (),
+        notes: tuple[Problem, ...] = (),
+        rewritten: bool = False,
     ) -> None:
         """The file is clean with this stamp (and, when a rule left it alone, why, and what -v
-        says of its functions and package: -v says them again on a hit)."""
-        said = [
+        says of its functions and package: -v says them again on a hit). `rewritten`: the
+        stamp is of the bytes the run wrote, which what -v said (of the bytes read) does not fit."""
+        said: object = [
             [[f.pos.line, f.pos.col, f.name, f.message] for f in excluded],
             [[os.path.basename(n.path), n.pos.line, n.pos.col, n.message] for n in notes],
         ]
+        if rewritten:
+            said = _MOVED if excluded or notes else None
         entry = [*stamp, skipped, said if excluded or notes else None]
         if self.entries.get(key) != entry:
             self.entries[key] = entry

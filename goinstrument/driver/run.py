@@ -67,7 +67,7 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
     problems: list[Problem] = []
     explicit_skips: list[tuple[str, str]] = []
     found, lines = _found(options.source, rewrite, problems, explicit_skips)
-    chosen = _Chosen(rewrite, Cache(rewrite.cache_key()) if options.use_cache else None)
+    chosen = _Chosen(rewrite, Cache(rewrite.cache_key()) if options.use_cache else None, options.verbosity > 0)
     for path, root in found:
         if not chosen.take(path, root):
             explicit_skips.append((str(path), OUTSIDE))
@@ -119,8 +119,9 @@ def _found(
 class _Chosen:
     """The files a run processes: each once, inside its root, and not known clean by the cache."""
 
-    def __init__(self, rewrite: RewriteOptions, cache: Cache | None) -> None:
+    def __init__(self, rewrite: RewriteOptions, cache: Cache | None, verbose: bool = False) -> None:
         self.cache = cache
+        self.verbose = verbose  # -v: what the cache cannot say of a file again is found again
         self.stamper = _Stamps(rewrite)
         self.paths: list[Path] = []  # every file of the run
         self.todo: list[Path] = []  # those to process
@@ -158,9 +159,12 @@ class _Chosen:
         stamp = self.stamps[key] = self.stamper.file(key, stat)
         known, reason = self.cache.lookup(key, stamp) if stamp is not None else (False, None)
         if known:
+            told = self.cache.told(key, str(path))  # what -v said of the file's functions
+            if told is None and self.verbose:  # not known for the file as it is now
+                return False
             if reason is not None:  # left alone by a rule last time, and still: -v says so again
                 self.cached_skips.append((str(path), reason))
-            self.told.append(self.cache.told(key, str(path)))  # and what it said of the file's functions
+            self.told.append(told or ((), ()))
         return known
 
     def remember(self, outcome: Outcome) -> None:
@@ -171,7 +175,7 @@ class _Chosen:
         key = os.path.abspath(outcome.path)
         stamp = self.stamps.get(key)
         if outcome.clean is not None and stamp is not None and (outcome.changed or list(outcome.clean) == stamp[:2]):
-            self.cache.record(key, [*outcome.clean, *self.stamper.blob(key)], outcome.skipped, outcome.excluded, outcome.notes)
+            self.cache.record(key, [*outcome.clean, *self.stamper.blob(key)], outcome.skipped, outcome.excluded, outcome.notes, outcome.changed)
         else:
             self.cache.forget(key)
 
@@ -435,8 +439,10 @@ def run_staged(rewrite: RewriteOptions, options: RunOptions) -> Summary:
         blobs.append(blob)
         stamps.append([str(file.id), *stamper.staged(package)])
         clean, reason = cache.lookup(_staged_key(place), stamps[-1]) if cache is not None else (False, None)
+        told = cache.told(_staged_key(place), blob.path) if cache is not None and clean else ((), ())
+        clean = clean and (told is not None or options.verbosity <= 0)  # -v says of a rewritten blob afresh
         if clean:
-            excluded, notes = cache.told(_staged_key(place), blob.path) if cache is not None else ((), ())
+            excluded, notes = told or ((), ())
             outcome = Outcome.done(blob.path, blob.data) if reason is None else Outcome.skip(blob.path, reason, blob.data)
             known[id(blob)] = outcome._replace(excluded=excluded, notes=notes)
         else:
@@ -484,7 +490,14 @@ def run_staged(rewrite: RewriteOptions, options: RunOptions) -> Summary:
         summary.notices += missing_requirements(added, rewrite)
     if cache is not None:  # the cache is only used by runs that write
         for file, blob, stamp, staged in records:  # the packages as the index now holds them
-            cache.record(_staged_key(blob.place), [*stamp, *stamper.staged(index.package(file))[1:]], staged.skipped, staged.excluded, staged.notes)
+            cache.record(
+                _staged_key(blob.place),
+                [*stamp, *stamper.staged(index.package(file))[1:]],
+                staged.skipped,
+                staged.excluded,
+                staged.notes,
+                staged.changed,
+            )
         cache.save()
     return summary
 
