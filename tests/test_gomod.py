@@ -57,11 +57,12 @@ require ( example.com/oneline v1.0.0 )
 
 def test_an_indirect_requirement_is_no_requirement(tmp_path):
     """`go get go.opentelemetry.io/otel/trace` leaves otel `// indirect`: the spans' import then fails
-    to build (go.sum lacks otel's own dependencies) until `go get go.opentelemetry.io/otel`."""
+    to build (go.sum lacks otel's own dependencies) until `go mod tidy` makes it direct (a `go get` of
+    the module leaves the comment as it is: cold trial). The last value says it is listed so."""
     (tmp_path / "go.mod").write_text("module example.com/m\n\ngo 1.22\n\nrequire go.opentelemetry.io/otel v1.47.0 // indirect\n")
     (tmp_path / "a.go").write_text("package m\n")
     assert gomod.missing_requirements([str(tmp_path / "a.go")], ("go.opentelemetry.io/otel",)) == [
-        (str(tmp_path), "example.com/m", "go.opentelemetry.io/otel")
+        (str(tmp_path), "example.com/m", "go.opentelemetry.io/otel", True)
     ]
 
 
@@ -75,7 +76,7 @@ def test_missing_requirements_once_per_module(tmp_path):
     gomod._module_of.cache_clear()
     files = [str(tmp_path / p) for p in ("a/x.go", "a/sub/y.go", "b/x.go", "c/x.go")]
     otel = ("go.opentelemetry.io/otel",)
-    assert gomod.missing_requirements(files, otel) == [(str(tmp_path / "a"), "example.com/a", "go.opentelemetry.io/otel")]
+    assert gomod.missing_requirements(files, otel) == [(str(tmp_path / "a"), "example.com/a", "go.opentelemetry.io/otel", False)]
     dd = ("github.com/DataDog/dd-trace-go/v2/ddtrace/tracer",)
     (tmp_path / "b/go.mod").write_text("module example.com/b\n\nrequire github.com/DataDog/dd-trace-go/v2 v2.0.0\n")
     assert gomod.missing_requirements(files[2:3], dd) == []

@@ -246,6 +246,14 @@ def test_outside_a_repository_nothing_is_ignored(tmp_path, cli):
 # --- the otel requirement (item 3) ----------------------------------------------------------------
 
 
+def test_a_module_listing_the_requirement_as_indirect_is_told_to_tidy(tmp_path, cli):
+    """`go get` leaves an `// indirect` requirement so; `go mod tidy` makes it direct (cold trial)."""
+    root = module(tmp_path / "svc", {"a.go": PLAIN})
+    (root / "go.mod").write_text("module example.com/m\n\ngo 1.22\n\nrequire go.opentelemetry.io/otel v1.30.0 // indirect\n")
+    err = cli(root, ".")[2]
+    assert "goinstrument: example.com/m: go.mod requires go.opentelemetry.io/otel only as indirect; run: go mod tidy\n" in err, err
+
+
 def test_a_module_without_the_requirement_is_told_the_command(tmp_path, cli):
     root = module(tmp_path / "svc", {"a.go": PLAIN, "api/b.go": PLAIN})
     code, _, err = cli(tmp_path, "svc")

@@ -86,16 +86,16 @@ def _unquote(token: str) -> str:
     return token[1:-1] if len(token) >= 2 and token[0] == token[-1] and token[0] in '"`' else token
 
 
-def required_modules(gomod_text: str) -> frozenset[str]:
+def required_modules(gomod_text: str, indirect: bool = False) -> frozenset[str]:
     """The module paths a go.mod's `require` directives name, single or in `require (` blocks, less
-    those marked `// indirect`: go.sum need not hold what a direct import of one needs (a
-    `go get go.opentelemetry.io/otel/trace` leaves otel itself indirect, and the build fails)."""
+    those marked `// indirect` (unless `indirect`): go.sum need not hold what a direct import of one
+    needs (a `go get go.opentelemetry.io/otel/trace` leaves otel itself indirect, and the build fails)."""
     found: set[str] = set()
     in_block = False
     for raw in gomod_text.splitlines():
         line, _, comment = raw.partition("//")
         line = line.strip()
-        if comment.strip().startswith("indirect"):
+        if comment.strip().startswith("indirect") and not indirect:
             if in_block and line.startswith(")"):
                 in_block = False
             continue
@@ -122,11 +122,12 @@ def _provides(module: str, import_path: str) -> bool:
     return import_path == module or import_path.startswith(module + "/")
 
 
-def missing_requirements(files: list[str], import_paths: tuple[str, ...]) -> list[tuple[str, str, str]]:
-    """(module root, module path, import path) for each module holding one of `files` whose go.mod requires
-    no module providing an import path of `import_paths` (the spans' imports), in the files' order,
-    each module once. A module providing the path itself needs nothing."""
-    missing: list[tuple[str, str, str]] = []
+def missing_requirements(files: list[str], import_paths: tuple[str, ...]) -> list[tuple[str, str, str, bool]]:
+    """(module root, module path, import path, listed as indirect) for each module holding one of
+    `files` whose go.mod requires no module providing an import path of `import_paths` (the spans'
+    imports) directly, in the files' order, each module once. A module providing the path itself
+    needs nothing."""
+    missing: list[tuple[str, str, str, bool]] = []
     seen: set[str] = set()
     for file in files:
         found = _module_of(os.path.dirname(os.path.abspath(file)))
@@ -136,11 +137,12 @@ def missing_requirements(files: list[str], import_paths: tuple[str, ...]) -> lis
         seen.add(root)
         try:
             with open(os.path.join(root, "go.mod"), encoding="utf-8", errors="replace") as f:
-                required = required_modules(f.read())
+                text = f.read()
         except OSError:
             continue
+        required = required_modules(text)
         for path in import_paths:
             if not any(_provides(m, path) for m in (module, *required)):
-                missing.append((root, module, path))
+                missing.append((root, module, path, any(_provides(m, path) for m in required_modules(text, indirect=True))))
                 break
     return missing

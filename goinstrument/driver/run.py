@@ -208,10 +208,13 @@ def missing_requirements(files: list[str], rewrite: RewriteOptions) -> list[str]
     from goinstrument.driver import gomod
 
     lines = []
-    for root, module, path in gomod.missing_requirements(files, tuple(load_backend(rewrite.backend).start_imports)):
+    for root, module, path, indirect in gomod.missing_requirements(files, tuple(load_backend(rewrite.backend).start_imports)):
         where = os.path.relpath(root)
         go = "go" if where == os.curdir else f"go -C {quote_path(where)}"
-        lines.append(f"{module}: go.mod does not require {path}; run: {go} get {path}")
+        if indirect:  # `go get` would leave it so: tidy makes a requirement the code imports direct
+            lines.append(f"{module}: go.mod requires {path} only as indirect; run: {go} mod tidy")
+        else:
+            lines.append(f"{module}: go.mod does not require {path}; run: {go} get {path}")
     return lines
 
 
