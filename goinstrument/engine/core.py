@@ -581,20 +581,8 @@ class _Planner:
         def names() -> Names:
             return self.names_of(func, match, ctx, ctx_lhs, err, self.error_paths(self.backend_for(ctx)))
 
-        return errorblock.refresh(
-            code,
-            match,
-            body,
-            err,
-            naming,
-            names,
-            self.info.tracer,
-            name,
-            self.facts.src,
-            self.facts.eol,
-            self.style,
-            self.error_paths(self.backend_for(ctx)),
-        )
+        writing = errorblock.Writing(names, self.info.tracer, name, self.facts.src, self.facts.eol, self.style)
+        return errorblock.refresh(code, match, body, err, naming, writing, self.error_paths(self.backend_for(ctx)))
 
     def names_of(self, func: Node, match: shape.Match, ctx: _Context, ctx_lhs: str, err: str | None, paths: set[str]) -> Names:
         """The names the span's code already uses (following an import being renamed), others (the

@@ -45,24 +45,31 @@ class Refresh(NamedTuple):
     block: bool | None = None  # whether the span has an error block after the update, when that changes
 
 
+class Writing(NamedTuple):
+    """How the statements an update inserts are written: the names they use (asked only when some
+    are inserted), the tracer and span name, the file's bytes and line ending, the settings' form."""
+
+    names: Callable[[], Names]
+    tracer: str
+    span_name: str
+    src: bytes
+    eol: bytes
+    style: shape.Style = shape.CURRENT
+
+
 def refresh(
     code: shape.Shape,
     match: shape.Match,
     body: Node,
     err: str | None,
     naming: tuple[Edit, ...],
-    names: Callable[[], Names],
-    tracer: str,
-    span_name: str,
-    src: bytes,
-    eol: bytes,
-    style: shape.Style = shape.CURRENT,
+    writing: Writing,
     error_paths: frozenset[str] | set[str] = frozenset(),
 ) -> Refresh:
     """The error block of a span of ours as a new span would have it. `err` is the function's error
-    result as a new span would record it (None: it has none), `naming` the edits naming it, and
-    `names` gives the names the inserted statements use (asked only when some are inserted), `style`
-    the form the settings ask for, `error_paths` the import paths an inserted error block uses."""
+    result as a new span would record it (None: it has none), `naming` the edits naming it,
+    `writing` how inserted statements are written, `error_paths` the import paths an inserted
+    error block uses."""
     recorded = syntax.text(match.err[0]) if match.err else None
     has_block = match.parts[0]
     if has_block and err is not None:
@@ -74,7 +81,7 @@ def refresh(
         return Refresh()
     if err is not None and doubled(match, body):
         return Refresh()
-    found = change(code, match, (err is not None, match.parts[1], match.parts[2]), names, tracer, span_name, src, eol, style)
+    found = change(code, match, (err is not None, match.parts[1], match.parts[2]), writing)
     if found is None:
         return Refresh()
     if err is None:
@@ -89,18 +96,10 @@ def doubled(match: shape.Match, body: Node) -> bool:
     return scopes.reads(body, span, skip=len(match.statements))
 
 
-def change(
-    code: shape.Shape,
-    match: shape.Match,
-    wanted: tuple[bool, bool, bool],
-    names: Callable[[], Names],
-    tracer: str,
-    span_name: str,
-    src: bytes,
-    eol: bytes,
-    style: shape.Style = shape.CURRENT,
-) -> BlockChange | None:
-    """The edits turning the matched statements into the `wanted` variant in `style`, or None where that cannot be done safely."""
+def change(code: shape.Shape, match: shape.Match, wanted: tuple[bool, bool, bool], writing: Writing) -> BlockChange | None:
+    """The edits turning the matched statements into the `wanted` variant in `writing.style`, or None
+    where that cannot be done safely."""
+    names, tracer, span_name, src, eol, style = writing
     transition = code.transition(match.parts, wanted, (match.style, style))
     statements = match.statements
     if transition is None or not statements or not all(alone_on_lines(src, s) for s in statements):
