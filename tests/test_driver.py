@@ -4,6 +4,7 @@ survives a dead worker; skip reasons as outcomes. Run through the command line (
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -272,6 +273,51 @@ def test_what_v_says_after_a_run_that_rewrote_the_file_is_where_it_now_is(tmp_pa
     assert "fast.go:16:1: Fast: excluded (marked //go:nosplit)" in fresh.stderr.splitlines(), fresh.stderr
     assert cached.stderr == fresh.stderr
     assert run_cli("-v", ".", cwd=root, env=env, check=0).stderr == fresh.stderr  # and recorded again, where it is
+
+
+SIBLING = """package shop
+
+import "context"
+
+func B(ctx context.Context) error {
+	return nil
+}
+"""
+COMPARING = """package shop
+
+import "context"
+
+func A(ctx, o context.Context) bool {
+	x := 1
+	_ = x
+	return ctx == o
+}
+"""
+
+
+def test_a_package_note_at_a_line_a_run_moved_is_not_served_from_a_siblings_entry(tmp_path):
+    """The identity note points into a.go; b.go's entry keeps it too. A run that rewrites a.go
+    moves that line: -v then says it once, where it now is (review: b.go's hit said the old line)."""
+    root = _module(tmp_path / "m", [])
+    (root / "b.go").write_text(SIBLING)
+    env = {"GOINSTRUMENT_CACHE_DIR": str(tmp_path / "cache")}
+    run_cli(".", cwd=root, env=env, check=0)  # b.go gets its span
+    (root / "a.go").write_text(COMPARING)
+    run_cli(".", cwd=root, env=env, check=0)  # a.go rewritten, b.go a hit then recorded
+    fresh = run_cli("-v", "--no-cache", ".", cwd=root, env=env, check=0)
+    assert fresh.stderr.count("contexts compared by identity here") == 1, fresh.stderr
+    assert run_cli("-v", ".", cwd=root, env=env, check=0).stderr == fresh.stderr
+
+
+def test_the_json_document_keeps_the_notes_of_a_file_the_run_rewrote(tmp_path):
+    """Notes are in every JSON document, not only under -v (review: a hit gave "notes": [])."""
+    root = _module(tmp_path / "m", [])
+    (root / "a.go").write_text(COMPARING)
+    env = {"GOINSTRUMENT_CACHE_DIR": str(tmp_path / "cache")}
+    run_cli(".", cwd=root, env=env, check=0)
+    fresh = json.loads(run_cli("--format", "json", "--no-cache", ".", cwd=root, env=env, check=0).stdout)["notes"]
+    assert len(fresh) == 1
+    assert json.loads(run_cli("--format", "json", ".", cwd=root, env=env, check=0).stdout)["notes"] == fresh
 
 
 def test_what_v_says_of_a_staged_blob_the_cache_knows_is_said_again(tmp_path):

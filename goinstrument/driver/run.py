@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -67,7 +67,7 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
     problems: list[Problem] = []
     explicit_skips: list[tuple[str, str]] = []
     found, lines = _found(options.source, rewrite, problems, explicit_skips)
-    chosen = _Chosen(rewrite, Cache(rewrite.cache_key()) if options.use_cache else None, options.verbosity > 0)
+    chosen = _Chosen(rewrite, Cache(rewrite.cache_key()) if options.use_cache else None, _says_notes(options))
     for path, root in found:
         if not chosen.take(path, root):
             explicit_skips.append((str(path), OUTSIDE))
@@ -82,9 +82,10 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
         summary.excluded.extend(excluded)
         summary.notes.extend(n for n in notes if n not in summary.notes)
     chosen.stamper.after_writes(writer.written)
+    rewritten = {o.path for o in outcomes if o.changed}  # a note of their package's at a line of theirs moved
     for outcome in outcomes:
         summary.add(outcome)
-        chosen.remember(outcome)
+        chosen.remember(outcome, rewritten)
     summary.files_seen = len(chosen.paths) + len(explicit_skips)  # a file named and skipped was seen too
     if chosen.cache is not None:
         chosen.cache.save()
@@ -116,12 +117,17 @@ def _found(
     return [(_relative(p), top) for p in changed if skip_reason(p, rewrite) is None], lines
 
 
+def _says_notes(options: RunOptions) -> bool:
+    """Whether the run's report shows exclusions and notes (-v, and every format but text's)."""
+    return options.verbosity > 0 or options.format != "text"
+
+
 class _Chosen:
     """The files a run processes: each once, inside its root, and not known clean by the cache."""
 
-    def __init__(self, rewrite: RewriteOptions, cache: Cache | None, verbose: bool = False) -> None:
+    def __init__(self, rewrite: RewriteOptions, cache: Cache | None, says_notes: bool = False) -> None:
         self.cache = cache
-        self.verbose = verbose  # -v: what the cache cannot say of a file again is found again
+        self.says_notes = says_notes  # -v or a machine format: what the cache cannot say again is found again
         self.stamper = _Stamps(rewrite)
         self.paths: list[Path] = []  # every file of the run
         self.todo: list[Path] = []  # those to process
@@ -160,14 +166,14 @@ class _Chosen:
         known, reason = self.cache.lookup(key, stamp) if stamp is not None else (False, None)
         if known:
             told = self.cache.told(key, str(path))  # what -v said of the file's functions
-            if told is None and self.verbose:  # not known for the file as it is now
+            if told is None and self.says_notes:  # not known for the file as it is now
                 return False
             if reason is not None:  # left alone by a rule last time, and still: -v says so again
                 self.cached_skips.append((str(path), reason))
             self.told.append(told or ((), ()))
         return known
 
-    def remember(self, outcome: Outcome) -> None:
+    def remember(self, outcome: Outcome, rewritten: Collection[str] = ()) -> None:
         """Record a processed file in the cache, or forget it. Known clean only as it was read: a
         file saved again while it was processed is not."""
         if self.cache is None:
@@ -175,7 +181,8 @@ class _Chosen:
         key = os.path.abspath(outcome.path)
         stamp = self.stamps.get(key)
         if outcome.clean is not None and stamp is not None and (outcome.changed or list(outcome.clean) == stamp[:2]):
-            self.cache.record(key, [*outcome.clean, *self.stamper.blob(key)], outcome.skipped, outcome.excluded, outcome.notes, outcome.changed)
+            moved = outcome.changed or any(n.path in rewritten for n in outcome.notes)
+            self.cache.record(key, [*outcome.clean, *self.stamper.blob(key)], outcome.skipped, outcome.excluded, outcome.notes, moved)
         else:
             self.cache.forget(key)
 
@@ -443,7 +450,7 @@ def run_staged(rewrite: RewriteOptions, options: RunOptions) -> Summary:
         stamps.append([str(file.id), *stamper.staged(package)])
         clean, reason = cache.lookup(_staged_key(place), stamps[-1]) if cache is not None else (False, None)
         told = cache.told(_staged_key(place), blob.path) if cache is not None and clean else ((), ())
-        clean = clean and (told is not None or options.verbosity <= 0)  # -v says of a rewritten blob afresh
+        clean = clean and (told is not None or not _says_notes(options))  # said afresh of a rewritten blob
         if clean:
             excluded, notes = told or ((), ())
             outcome = Outcome.done(blob.path, blob.data) if reason is None else Outcome.skip(blob.path, reason, blob.data)
@@ -492,14 +499,11 @@ def run_staged(rewrite: RewriteOptions, options: RunOptions) -> Summary:
     if write:
         summary.notices += missing_requirements(added, rewrite)
     if cache is not None:  # the cache is only used by runs that write
+        rewritten = {staged.path for _, _, _, staged in records if staged.changed}
         for file, blob, stamp, staged in records:  # the packages as the index now holds them
+            moved = staged.changed or any(n.path in rewritten for n in staged.notes)  # what -v said is at lines since moved
             cache.record(
-                _staged_key(blob.place),
-                [*stamp, *stamper.staged(index.package(file))[1:]],
-                staged.skipped,
-                staged.excluded,
-                staged.notes,
-                staged.changed,
+                _staged_key(blob.place), [*stamp, *stamper.staged(index.package(file))[1:]], staged.skipped, staged.excluded, staged.notes, moved
             )
         cache.save()
     return summary
