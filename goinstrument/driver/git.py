@@ -178,12 +178,18 @@ def changed_go_lines(start: Path, rev: str, paths: Sequence[Path]) -> dict[Path,
         return {full: _changed_lines(base.tree, old_names.get(rel, rel), full) for full in files for rel in [full.relative_to(workdir).as_posix()]}
 
 
-def _changed_lines(tree: pygit2.Tree, old_path: str, full: Path) -> LineRanges:
+def _tree_blob(tree: pygit2.Tree, rel: str) -> pygit2.Object | None:
+    """The blob at `rel` in `tree`, or None (no entry there, or a directory or submodule)."""
     try:
-        old = tree[old_path]
+        entry = tree[rel]
     except KeyError:
-        return WHOLE_FILE
-    if old.type_str != "blob":
+        return None
+    return entry if entry.type_str == "blob" else None
+
+
+def _changed_lines(tree: pygit2.Tree, old_path: str, full: Path) -> LineRanges:
+    old = _tree_blob(tree, old_path)
+    if old is None:
         return WHOLE_FILE
     try:
         new = full.read_bytes()
@@ -216,11 +222,8 @@ def _merge_base(repo: pygit2.Repository, rev: str, head: pygit2.Commit) -> pygit
 
 
 def _same_as_in(tree: pygit2.Tree, rel: str, full: Path) -> bool:
-    try:
-        entry = tree[rel]
-    except KeyError:
-        return False
-    if entry.type_str != "blob":
+    entry = _tree_blob(tree, rel)
+    if entry is None:
         return False
     try:
         return pygit2.hashfile(os.fspath(full)) == entry.id

@@ -274,13 +274,23 @@ def resolves_locally(use: Node, name: bytes) -> bool:
                 left = comm.child_by_field_name("left")
                 if left is not None and any(c.text == name for c in left.named_children):
                     return True
-        elif kind in ("func_literal", "function_declaration", "method_declaration"):
-            for field in ("receiver", "parameters", "result", "type_parameters"):
-                params = node.child_by_field_name(field)
-                if params is None:
-                    continue
-                for decl in params.named_children:
-                    if any(n.text == name for n in decl.children_by_field_name("name")):
-                        return True
+        elif kind in ("func_literal", "function_declaration", "method_declaration") and signature_declaration(node, name, SIGNATURE) is not None:
+            return True
         child, node = node, node.parent
     return False
+
+
+SIGNATURE = ("receiver", "parameters", "result", "type_parameters")  # the lists a signature declares names in
+
+
+def signature_declaration(func: Node, name: bytes, fields: tuple[str, ...]) -> Node | None:
+    """The declaration of `name` among the lists `fields` of a function's signature (receiver,
+    parameters, result, type_parameters), or None."""
+    for field in fields:
+        params = func.child_by_field_name(field)
+        if params is None:
+            continue
+        for decl in params.named_children:
+            if any(n.text == name for n in decl.children_by_field_name("name")):
+                return decl
+    return None

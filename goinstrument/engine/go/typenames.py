@@ -28,7 +28,7 @@ from functools import cached_property
 
 from tree_sitter import Node
 
-from goinstrument.engine.go import syntax
+from goinstrument.engine.go import scopes, syntax
 
 ERROR = b"error"
 # The predeclared names a package-level declaration (in any file of the package) shadows,
@@ -193,13 +193,9 @@ def _function_scope(func: Node, name: bytes, in_body: bool) -> Node | None:
     """The declaration of `name` a function brings: its type parameters (over its signature and body) and,
     for a use in its body, its receiver, parameters and results."""
     fields = ("type_parameters", "receiver", "parameters", "result") if in_body else ("type_parameters",)
-    for field in fields:
-        params = func.child_by_field_name(field)
-        if params is None:
-            continue
-        for decl in params.named_children:
-            if any(n.text == name for n in decl.children_by_field_name("name")):
-                return decl
+    decl = scopes.signature_declaration(func, name, fields)
+    if decl is not None:
+        return decl
     receiver = func.child_by_field_name("receiver")
     if receiver is not None:  # `func (s *Stack[T]) ...` declares T for the signature and the body
         stack = list(receiver.named_children)
