@@ -341,6 +341,7 @@ def build(argv: Sequence[str] | None, cwd: Path) -> Invocation:
         format=args.format,
         jobs=args.jobs,
         use_cache=not args.no_cache and output is Output.WRITE and args.paths != [STDIN],
+        keep_facts=not args.no_cache and args.paths != [STDIN],
         verbosity=-1 if args.quiet else 1 if args.verbose else 0,
         verify=not args.fast,
         progress=not args.quiet and _format(args).progress and _stderr_is_a_terminal(),

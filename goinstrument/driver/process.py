@@ -37,7 +37,7 @@ def file_info(source: Source, options: RewriteOptions, changed_lines: tuple[tupl
         siblings = package_declarations(directory, import_name_candidates(backend))
         comparison = package_scope.context_comparison(directory)
     src = source.data
-    return FileInfo(
+    info = FileInfo(
         source.path,
         tracer_for(source.place, options, src, module),
         gomod.import_path(source.place, module) or "",
@@ -53,6 +53,8 @@ def file_info(source: Source, options: RewriteOptions, changed_lines: tuple[tupl
         changed_lines=changed_lines,
         module_path=gomod.module_of_file(source.place, module) or "",
     )
+    package_scope.save_facts()  # after each file: a worker's are kept too
+    return info
 
 
 _TOP_LEVEL_VAR = re.compile(rb"^var\b", re.MULTILINE)
