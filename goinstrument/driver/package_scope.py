@@ -102,9 +102,10 @@ def declared_names(src: bytes) -> set[str]:
 def package_declarations(directory: Where, wanted: frozenset[str]) -> frozenset[str]:
     """Which of `wanted` some .go file in `directory` declares at top level (tests
     included: they share the package). Only files that mention one of them are scanned."""
-    key = ",".join(sorted(wanted))
+    siblings = _facts(directory)
+    key = _kept(_facts_key(directory)).wanted_id(",".join(sorted(wanted)))
     names: set[str] = set()
-    for file in _facts(directory):
+    for file in siblings:
         declared = file.record.setdefault("d", {})
         if key not in declared:
             words, forms = _may_mention(wanted)
@@ -189,27 +190,37 @@ class _Kept:
         self.key = f"{__version__}\0{_FACTS_FORMAT}\0{key}"
         self.file = os.path.join(_facts_home, f"facts.{zlib.crc32(self.key.encode()):08x}.json") if _facts_home else None
         self.files: dict[str, list[Any]] = {}  # name -> [stamp, record]
-        self.saved = ""
+        self.wanted: list[str] = []  # package_declarations' sets of names, by their index in a record's `d`
         if self.file is not None:
             try:
                 with open(self.file, encoding="utf-8") as f:
-                    self.saved = f.read()
-                loaded = json.loads(self.saved)
+                    loaded = json.load(f)
                 if isinstance(loaded, dict) and loaded.get("key") == self.key and isinstance(loaded.get("files"), dict):
-                    self.files = loaded["files"]
-            except (OSError, ValueError):
+                    self.files, self.wanted = loaded["files"], loaded["wanted"]
+            except (OSError, ValueError, KeyError):
                 pass
         self.unkept: set[str] = set()  # racy: not written
+        self.saved = self._filled()
         self.read: dict[str, tuple[list[Any], bytes]] = {}  # the bytes read since the last save, by name, with their stamp
 
     def record(self, name: str, stamp: list[Any]) -> dict[str, Any] | None:
         kept = self.files.get(name)
         return kept[1] if isinstance(kept, list) and len(kept) == 2 and kept[0] == stamp and isinstance(kept[1], dict) else None
 
+    def wanted_id(self, wanted: str) -> str:
+        if wanted not in self.wanted:
+            self.wanted.append(wanted)
+        return str(self.wanted.index(wanted))
+
     def listed(self, files: list[tuple[str, list[Any], dict[str, Any], bool]]) -> None:
         """The directory's files as now listed: (name, stamp, record, whether it may be kept)."""
         self.files = {name: [stamp, record] for name, stamp, record, _ in files}
         self.unkept = {name for name, _, _, keep in files if not keep}
+
+    def _filled(self) -> tuple[object, ...]:
+        """What save compares to know whether there is anything new to write: the files and their
+        stamps, and how many facts their records hold (facts are added to a record, never changed)."""
+        return tuple((name, stamp, name in self.unkept, _count(record)) for name, (stamp, record) in self.files.items())
 
     def read_now(self, name: str, path: str, stamp: list[Any]) -> bytes:
         """The bytes of a file whose record is kept but lacks a fact, b"" if it cannot be read now."""
@@ -223,19 +234,24 @@ class _Kept:
 
     def save(self) -> None:
         self.read.clear()
-        if self.file is None:
+        filled = self._filled()
+        if self.file is None or filled == self.saved:
             return
-        text = json.dumps({"key": self.key, "files": {n: f for n, f in self.files.items() if n not in self.unkept}}, separators=(",", ":"))
-        if text == self.saved:
-            return
+        files = {n: f for n, f in self.files.items() if n not in self.unkept}
+        text = json.dumps({"key": self.key, "wanted": self.wanted, "files": files}, separators=(",", ":"))
         from goinstrument.driver.fileio import FileError, replace_atomically
 
         try:
             os.makedirs(os.path.dirname(self.file), exist_ok=True)
             replace_atomically(Path(self.file), text.encode(), mode=0o644)
-            self.saved = text
+            self.saved = filled
         except (OSError, FileError):
             pass  # facts not kept only cost time
+
+
+def _count(record: dict[str, Any]) -> int:
+    """How many entries the record holds, those of the records in it included."""
+    return len(record) + sum(_count(value) for value in record.values() if isinstance(value, dict))
 
 
 @lru_cache(maxsize=64)
@@ -254,6 +270,10 @@ def save_facts() -> None:
     _touched.clear()
 
 
+def _facts_key(directory: Where) -> str:
+    return f"index\0{directory.path}" if isinstance(directory, IndexDirectory) else f"tree\0{directory}"
+
+
 def _facts(directory: Where) -> list[_Sibling]:
     """The .go files of `directory` (those _go_sources reads, in its order), each with its record:
     the one kept for its stamp, else an empty one (the file read now, so that one that cannot be
@@ -261,7 +281,7 @@ def _facts(directory: Where) -> list[_Sibling]:
     global files_read
     if isinstance(directory, IndexDirectory):
         return _index_facts(directory)
-    key = f"tree\0{directory}"
+    key = _facts_key(directory)
     kept = _kept(key)
     _touched.add(key)
     files, siblings = [], []
@@ -294,7 +314,7 @@ def _index_facts(directory: IndexDirectory) -> list[_Sibling]:
     """_facts of a directory of the index: each blob's record kept by its id; the blobs are read
     (_index_sources, all together) only if a record, or a fact of one, is missing."""
     global files_read
-    key = f"index\0{directory.path}"
+    key = _facts_key(directory)
     kept = _kept(key)
     _touched.add(key)
     records = {name: kept.record(name, [oid]) for name, oid in directory.files}
