@@ -65,7 +65,9 @@ def test_a_second_run_reads_no_file_for_its_facts_and_says_the_same(tmp_path, no
 
 
 def test_a_changed_sibling_is_read_again_and_the_others_are_not(tmp_path, not_racy):
-    root = _package(tmp_path / "m", {"f.go": TARGET, "b.go": OTEL, "c.go": "package p\n"})
+    """Unless the change is to the names the package may declare a context: then each file is
+    asked again whether it may compare one (ComparisonFacts.may_compare)."""
+    root = _package(tmp_path / "m", {"f.go": TARGET, "b.go": OTEL, "c.go": COMPARES.replace("a == b", "false")})
     run_cli(".", cwd=root, env={"GOINSTRUMENT_CACHE_DIR": str(tmp_path / "cache")}, check=0)  # writes f.go
     assert 'otelapi "go.opentelemetry.io/otel"' in (root / "f.go").read_text()
     (root / "f.go").write_text(TARGET)
@@ -74,6 +76,11 @@ def test_a_changed_sibling_is_read_again_and_the_others_are_not(tmp_path, not_ra
     said, read = _run(root, tmp_path / "cache")
     assert read == 2  # f.go (written) and c.go
     assert "contexts compared by identity here" in said
+    (root / "c.go").write_text("package p\n")
+    _age(root / "c.go")
+    said, read = _run(root, tmp_path / "cache")
+    assert read == 3  # c.go, and the others asked about the names left (f.go's ctx)
+    assert "contexts compared by identity here" not in said
 
 
 def test_a_sibling_rewritten_under_the_same_size_and_time_is_read_again(tmp_path, not_racy):

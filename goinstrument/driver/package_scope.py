@@ -234,8 +234,10 @@ class _Kept:
 
     def save(self) -> None:
         self.read.clear()
+        if self.file is None:
+            return
         filled = self._filled()
-        if self.file is None or filled == self.saved:
+        if filled == self.saved:
             return
         files = {n: f for n, f in self.files.items() if n not in self.unkept}
         text = json.dumps({"key": self.key, "wanted": self.wanted, "files": files}, separators=(",", ":"))
@@ -427,8 +429,7 @@ def context_comparison(directory: Where) -> tuple[str, Position] | None:
     """(file name, position) of the first comparison of contexts by identity in the directory's
     .go files, test files included (behaviour.first_comparison), or None: a package fact, found
     once per directory (a text prefilter first: most files are never parsed)."""
-    kept = _facts_home is not None  # the prefilter's summary of each file is worth working out only to keep it
-    return behaviour.package_comparison(behaviour.ComparisonFacts(f.name, f.data, f.record.setdefault("b", {}), kept) for f in _facts(directory))
+    return behaviour.package_comparison(behaviour.ComparisonFacts(f.name, f.data, f.record.setdefault("b", {})) for f in _facts(directory))
 
 
 # init functions ---------------------------------------------------------------------

@@ -125,33 +125,14 @@ def _may_compare(data: bytes, names: frozenset[bytes]) -> bool:
 
 def _line_test(data: bytes, names: frozenset[bytes]) -> bool:
     """_may_compare, each comparison and its line looked at."""
-    call, words = _operands(data)
-    return call or not words.isdisjoint(names)
-
-
-# A comparison whose right operand is nil, which the line test skips, is not even found: most of a
-# file's (`err != nil`). Each `==`/`!=` the plain `[=!]=` finds is found, or is one of those.
-_NOT_NIL_COMPARISON = re.compile(rb"[=!]=(?![ \t]*\(*nil(?![\w.]))")
-
-
-def _operands(data: bytes) -> tuple[bool, frozenset[bytes]]:
-    """What the line test needs of a file, whatever the names: whether an operand of a comparison
-    (neither operand nil) is a `.Context()` call, and the last names of the operands that are not
-    calls (the comparison may be of contexts if one of them names a context)."""
-    call, words = False, set()
-    for match in _NOT_NIL_COMPARISON.finditer(data):
+    for match in _COMPARISON.finditer(data):
         start, end = _line(data, match.start())
         left, right = _LEFT_OPERAND.search(data, start, match.start()), _RIGHT_OPERAND.match(data, match.end(), end)
-        if left is not None and left.group(0).strip(b" \t()") == b"nil":
+        if any(operand is not None and operand.group(0).strip(b" \t()") == b"nil" for operand in (left, right)):
             continue
-        for operand in (left, right):
-            if operand is None:
-                continue
-            if operand.group(2):
-                call = call or operand.group(1).endswith(b".Context")
-            else:
-                words.add(operand.group(1).rsplit(b".", 1)[-1])
-    return call, frozenset(words)
+        if any(operand is not None and _may_be_context(operand, names) for operand in (left, right)):
+            return True
+    return False
 
 
 # `[ \t]*\(*nil` after the operator: the right operand is nil (the line test skips that comparison).
@@ -171,6 +152,13 @@ def _gates(names: frozenset[bytes]) -> tuple[tuple[bytes, re.Pattern[bytes]], ..
     words = b"|".join(re.escape(word) for word in sorted(names | {b"Context"}, key=lambda w: (-len(w), w)))
     gates += [(operator, re.compile(operator + rb"\s*\(*[\w.]*\b(?:" + words + rb")\b")) for operator in (b"==", b"!=")]
     return tuple(gates)
+
+
+def _may_be_context(operand: re.Match[bytes], names: frozenset[bytes]) -> bool:
+    words, call = operand.group(1), operand.group(2)
+    if call:
+        return words.endswith(b".Context")
+    return words.rsplit(b".", 1)[-1] in names
 
 
 # Contexts compared by identity --------------------------------------------------------------
@@ -217,16 +205,15 @@ _Comparison = tuple[int, int, bool, tuple[bytes, ...]]
 class ComparisonFacts:
     """What one file tells package_comparison, each part worked out from its bytes when first asked
     and kept in `record`, made of JSON's values (a cache keeps it across runs, beside the file's
-    stamp): `c` the names it may declare a context, `o` _operands, `h` its comparisons up to the
-    first of a context (file-local), `f` whether it declares a field context.Context, by name.
-    `data`: the file's bytes, or a function that reads them (called only when a part is missing).
-    `summarise`: the line test from _operands even where the gates would spare it (to keep it)."""
+    stamp): `c` the names it may declare a context, `h` its comparisons up to the
+    first of a context (file-local), `f` whether it declares a field context.Context, by name, `m`
+    whether it may compare one of the package's candidate names, by those names.
+    `data`: the file's bytes, or a function that reads them (called only when a part is missing)."""
 
-    def __init__(self, name: str, data: bytes | Callable[[], bytes], record: dict[str, Any] | None = None, summarise: bool = False):
+    def __init__(self, name: str, data: bytes | Callable[[], bytes], record: dict[str, Any] | None = None):
         self.name = name
         self._data = data
         self.record: dict[str, Any] = {} if record is None else record
-        self.summarise = summarise
 
     def data(self) -> bytes:
         if callable(self._data):
@@ -239,14 +226,13 @@ class ComparisonFacts:
         return frozenset(_bytes(n) for n in self.record["c"])
 
     def may_compare(self, names: frozenset[bytes]) -> bool:
-        """_may_compare of the file."""
-        if "o" not in self.record and not self.summarise:
-            return _may_compare(self.data(), names)
-        if "o" not in self.record:
-            call, words = _operands(self.data())
-            self.record["o"] = [call, sorted(_text(w) for w in words)]
-        call, words = self.record["o"]
-        return bool(call) or any(_bytes(w) in names for w in words)
+        """_may_compare of the file, kept with the package's names it was worked out for (they
+        change only when a file changes the names it may declare a context)."""
+        known = self.record.setdefault("m", {})
+        key = " ".join(sorted(_text(n) for n in names))  # names are words: no space in them
+        if key not in known:
+            known[key] = _may_compare(self.data(), names)
+        return bool(known[key])
 
     def comparisons(self, trees: _Trees) -> list[_Comparison]:
         """(line, column, whether an operand is a context, the fields a selector operand names) of
