@@ -220,7 +220,7 @@ class _Kept:
     def _filled(self) -> tuple[object, ...]:
         """What save compares to know whether there is anything new to write: the files and their
         stamps, and how many facts their records hold (facts are added to a record, never changed)."""
-        return tuple((name, stamp, name in self.unkept, _count(record)) for name, (stamp, record) in self.files.items())
+        return [(name, stamp) for name, (stamp, _) in self.files.items()], self.unkept.copy(), sum(map(_count, (r for _, r in self.files.values())))
 
     def read_now(self, name: str, path: str, stamp: list[Any]) -> bytes:
         """The bytes of a file whose record is kept but lacks a fact, b"" if it cannot be read now."""
@@ -252,8 +252,9 @@ class _Kept:
 
 
 def _count(record: dict[str, Any]) -> int:
-    """How many entries the record holds, those of the records in it included."""
-    return len(record) + sum(_count(value) for value in record.values() if isinstance(value, dict))
+    """How many facts the record holds (those of its `d` and of its identity record `b` included)."""
+    identity = record.get("b", {})
+    return len(record) + len(record.get("d", ())) + len(identity) + len(identity.get("m", ())) + len(identity.get("f", ()))
 
 
 @lru_cache(maxsize=64)
