@@ -263,11 +263,21 @@ def _kept(key: str) -> _Kept:
 
 
 _touched: set[str] = set()  # the keys of the directories whose facts were asked for since the last save_facts
+_held: dict[Where, list[_Sibling]] | None = None  # between hold_facts and save_facts: each directory listed once
+
+
+def hold_facts() -> None:
+    """Until save_facts, each directory's files are listed once: the facts a file needs come from
+    one look at its package (a driver calls it before the facts of one file)."""
+    global _held
+    _held = {}
 
 
 def save_facts() -> None:
     """Write what the facts asked for since the last call added to those kept (a driver calls it
     after each file: a worker process's are kept too)."""
+    global _held
+    _held = None
     for key in sorted(_touched):
         _kept(key).save()
     _touched.clear()
@@ -282,8 +292,10 @@ def _facts(directory: Where) -> list[_Sibling]:
     the one kept for its stamp, else an empty one (the file read now, so that one that cannot be
     read is left out, as _go_sources leaves it)."""
     global files_read
+    if _held is not None and directory in _held:
+        return _held[directory]
     if isinstance(directory, IndexDirectory):
-        return _index_facts(directory)
+        return _held_facts(directory, _index_facts(directory))
     key = _facts_key(directory)
     kept = _kept(key)
     _touched.add(key)
@@ -310,6 +322,12 @@ def _facts(directory: Where) -> list[_Sibling]:
         files.append((entry.name, stamp, record, keep))
         siblings.append(_Sibling(entry.name, record, data))
     kept.listed(files)
+    return _held_facts(directory, siblings)
+
+
+def _held_facts(directory: Where, siblings: list[_Sibling]) -> list[_Sibling]:
+    if _held is not None:
+        _held[directory] = siblings
     return siblings
 
 

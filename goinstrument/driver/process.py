@@ -29,6 +29,14 @@ from goinstrument.engine.result import Outcome, Position, Problem, Result, Sourc
 
 def file_info(source: Source, options: RewriteOptions, changed_lines: tuple[tuple[int, int], ...] | None = None) -> FileInfo:
     """Everything the core needs from disk, as values (and, with --new-from-rev, the lines git says changed)."""
+    package_scope.hold_facts()
+    try:
+        return _file_info(source, options, changed_lines)
+    finally:
+        package_scope.save_facts()  # after each file: a worker's are kept too
+
+
+def _file_info(source: Source, options: RewriteOptions, changed_lines: tuple[tuple[int, int], ...] | None) -> FileInfo:
     backend = load_backend(options.backend)
     directory, module = _package_of(source)
     siblings: frozenset[str] = frozenset()
@@ -37,7 +45,7 @@ def file_info(source: Source, options: RewriteOptions, changed_lines: tuple[tupl
         siblings = package_declarations(directory, import_name_candidates(backend))
         comparison = package_scope.context_comparison(directory)
     src = source.data
-    info = FileInfo(
+    return FileInfo(
         source.path,
         tracer_for(source.place, options, src, module),
         gomod.import_path(source.place, module) or "",
@@ -53,8 +61,6 @@ def file_info(source: Source, options: RewriteOptions, changed_lines: tuple[tupl
         changed_lines=changed_lines,
         module_path=gomod.module_of_file(source.place, module) or "",
     )
-    package_scope.save_facts()  # after each file: a worker's are kept too
-    return info
 
 
 _TOP_LEVEL_VAR = re.compile(rb"^var\b", re.MULTILINE)
