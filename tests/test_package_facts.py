@@ -137,3 +137,8 @@ def test_a_staged_package_s_facts_are_kept_by_blob_id(tmp_path):
     assert read == 3  # a blob missing: the package's blobs are read together
     assert 'otelapi "go.opentelemetry.io/otel"' in second
     assert staged() == (second, 0)
+    repo.write("f.go", TARGET + "\nfunc H(ctx context.Context) {}\n")  # the next commit: a new blob
+    repo.add("f.go")
+    third, read = staged()
+    assert read == 0  # the blob processed is at hand, the others' facts are kept
+    assert 'otelapi "go.opentelemetry.io/otel"' in third and "func H" in third

@@ -264,20 +264,22 @@ def _kept(key: str) -> _Kept:
 
 _touched: set[str] = set()  # the keys of the directories whose facts were asked for since the last save_facts
 _held: dict[Where, list[_Sibling]] | None = None  # between hold_facts and save_facts: each directory listed once
+_own: tuple[Where, str, bytes] | None = None  # the held file's directory, name and bytes
 
 
-def hold_facts() -> None:
+def hold_facts(own: tuple[Where, str, bytes] | None = None) -> None:
     """Until save_facts, each directory's files are listed once: the facts a file needs come from
-    one look at its package (a driver calls it before the facts of one file)."""
-    global _held
-    _held = {}
+    one look at its package (a driver calls it before the facts of one file). `own`: that file's
+    directory, name and bytes (a staged blob's: its facts need no read of the index)."""
+    global _held, _own
+    _held, _own = {}, own
 
 
 def save_facts() -> None:
     """Write what the facts asked for since the last call added to those kept (a driver calls it
     after each file: a worker process's are kept too)."""
-    global _held
-    _held = None
+    global _held, _own
+    _held, _own = None, None
     for key in sorted(_touched):
         _kept(key).save()
     _touched.clear()
@@ -339,8 +341,10 @@ def _index_facts(directory: IndexDirectory) -> list[_Sibling]:
     kept = _kept(key)
     _touched.add(key)
     records = {name: kept.record(name, [oid]) for name, oid in directory.files}
+    if _own is not None and _own[0] == directory:  # the staged blob being processed: its bytes are at hand
+        kept.read[_own[1]] = ([oid for name, oid in directory.files if name == _own[1]], _own[2])
     sources = None
-    if any(record is None for record in records.values()):
+    if any(records[name] is None and kept.read.get(name, ((),))[0] != [oid] for name, oid in directory.files):
         sources = _index_bytes(kept, directory)
         files_read += len(sources)
     files, siblings = [], []

@@ -29,7 +29,8 @@ from goinstrument.engine.result import Outcome, Position, Problem, Result, Sourc
 
 def file_info(source: Source, options: RewriteOptions, changed_lines: tuple[tuple[int, int], ...] | None = None) -> FileInfo:
     """Everything the core needs from disk, as values (and, with --new-from-rev, the lines git says changed)."""
-    package_scope.hold_facts()
+    own = (source.package, os.path.basename(source.place), source.data) if source.package is not None else None
+    package_scope.hold_facts(own)
     try:
         return _file_info(source, options, changed_lines)
     finally:
