@@ -142,3 +142,13 @@ def test_a_staged_package_s_facts_are_kept_by_blob_id(tmp_path):
     third, read = staged()
     assert read == 0  # the blob processed is at hand, the others' facts are kept
     assert 'otelapi "go.opentelemetry.io/otel"' in third and "func H" in third
+
+
+@pytest.mark.parametrize("kept", ["{not json", '{"key": 1}', "[]"])
+def test_a_facts_file_that_is_not_ours_costs_a_read_only(tmp_path, not_racy, kept):
+    root = _package(tmp_path / "m", {"f.go": TARGET, "b.go": OTEL})
+    first, _ = _run(root, tmp_path / "cache")
+    for path in (tmp_path / "cache" / "facts").iterdir():
+        path.write_text(kept)
+    second, read = _run(root, tmp_path / "cache")
+    assert (second, read) == (first, 2)

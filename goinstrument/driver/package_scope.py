@@ -147,9 +147,9 @@ def _go_sources(directory: Where) -> tuple[tuple[str, bytes], ...]:
 
 # facts of each file, kept across runs -------------------------------------------------------
 
-# Where the facts each .go file gives the package's (names it declares, the comparison prefilter's
-# summary, init count, aliases...) are kept across runs (keep_facts: the run's cache directory), so a
-# run reads and scans again only the files changed since: None, each run works them out afresh.
+# Where the facts each .go file gives the package's (names it declares, whether it may compare
+# contexts, its init count, aliases...) are kept across runs (keep_facts: the run's cache directory),
+# so a run reads and scans again only the files changed since: None, each run works them out afresh.
 _facts_home: str | None = None
 _FACTS_FORMAT = 1  # what a record holds: a change to it, or to how a fact is worked out, adds one
 # A file changed less than this after its time stamp may be changed again under the same one (a file
@@ -195,9 +195,14 @@ class _Kept:
             try:
                 with open(self.file, encoding="utf-8") as f:
                     loaded = json.load(f)
-                if isinstance(loaded, dict) and loaded.get("key") == self.key and isinstance(loaded.get("files"), dict):
+                if (
+                    isinstance(loaded, dict)
+                    and loaded.get("key") == self.key
+                    and isinstance(loaded.get("files"), dict)
+                    and isinstance(loaded.get("wanted"), list)
+                ):
                     self.files, self.wanted = loaded["files"], loaded["wanted"]
-            except (OSError, ValueError, KeyError):
+            except (OSError, ValueError):
                 pass
         self.unkept: set[str] = set()  # racy: not written
         self.saved = self._filled()
