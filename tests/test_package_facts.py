@@ -142,6 +142,8 @@ def test_a_staged_package_s_facts_are_kept_by_blob_id(tmp_path):
     third, read = staged()
     assert read == 0  # the blob processed is at hand, the others' facts are kept
     assert 'otelapi "go.opentelemetry.io/otel"' in third and "func H" in third
+    repo.write("b.go", "package p\n")  # not staged: the index's b.go still declares otel
+    assert staged() == (third, 0)
 
 
 @pytest.mark.parametrize("kept", ["{not json", '{"key": 1}', "[]"])
