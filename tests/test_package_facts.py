@@ -154,3 +154,11 @@ def test_a_facts_file_that_is_not_ours_costs_a_read_only(tmp_path, not_racy, kep
         path.write_text(kept)
     second, read = _run(root, tmp_path / "cache")
     assert (second, read) == (first, 2)
+
+
+def test_a_package_whose_names_are_not_utf8_keeps_its_facts(tmp_path, not_racy):
+    root = Path(os.fsdecode(bytes(tmp_path) + b"/pk\xe9"))
+    _package(root, {"f.go": TARGET, os.fsdecode(b"b\xff.go"): OTEL})
+    first, read = _run(root, tmp_path / "cache")
+    assert read == 2 and "internal error" not in first
+    assert _run(root, tmp_path / "cache") == (first, 0)

@@ -188,7 +188,7 @@ class _Kept:
 
     def __init__(self, key: str):
         self.key = f"{__version__}\0{_FACTS_FORMAT}\0{key}"
-        self.file = os.path.join(_facts_home, f"facts.{zlib.crc32(self.key.encode()):08x}.json") if _facts_home else None
+        self.file = os.path.join(_facts_home, f"facts.{zlib.crc32(self.key.encode(errors='surrogateescape')):08x}.json") if _facts_home else None
         self.files: dict[str, list[Any]] = {}  # name -> [stamp, record]
         self.wanted: list[str] = []  # package_declarations' sets of names, by their index in a record's `d`
         if self.file is not None:
