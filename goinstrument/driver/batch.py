@@ -1,22 +1,34 @@
 """Many files at once: in worker processes, one file's failure never stopping the others.
 
-`run_all(work, items, jobs, died, progress, finish)` gives `finish(work(item))` for every
-item, in the items' order: `finish` runs in this process on each result as it arrives (the
-run writes a changed file there, while the workers go on with the others), and then
+`run_all(work, items, jobs, died, progress, finish, weigh)` gives `finish(work(item))` for
+every item, in the items' order: `finish` runs in this process on each result as it arrives
+(the run writes a changed file there, while the workers go on with the others), and then
 `progress(n)` is called as each n results are finished, in whatever order they are done
-(for a progress bar). Small batches run in this process (starting workers would cost
-more than they save); larger ones in a pool of `jobs` worker processes, the
-items sent in chunks. A worker that dies (killed for memory, a crash in a
-native library) breaks the pool: the items whose results were lost are then
-run again one at a time in a fresh one-worker pool, where the item running
-when it breaks is the one that broke it. That item becomes `died(item,
-why)`; every other item still gets its result. The workers ignore SIGINT (the
-parent answers Ctrl-C), are killed when the parent is interrupted, and die
-with the parent when it is killed.
+(for a progress bar).
+
+Three ways, by the batch's size. From SERIAL_BELOW items, a pool of `jobs` worker processes,
+the items sent in chunks. Under it, a pool would cost more to import and start than it saves:
+on Linux, with `weigh(item)` (its package, its bytes) given, at least SHARE_FROM bytes for each
+of two or more workers and no other thread running, the batch is shared among `os.fork()`ed
+children (they inherit the run's modules, the parsed grammar and the caches): each takes a
+share balanced by bytes, a package's files kept in one share where they fit (the package's
+declarations are worked out once per process), and sends each result back, pickled, through
+a pipe; `finish` is called here in the items' order as they arrive. Otherwise (one item, a
+few bytes, `jobs` 1, another system) the batch runs in this process, item after item.
+
+A worker that dies (killed for memory, a crash in a native library) loses only what it had
+not finished. A pool breaks: the items whose results were lost are then run again one at a
+time in a fresh one-worker pool, where the item running when it breaks is the one that broke
+it. A forked child sends each result as it is done: the first of its share it did not send
+is the one it died on, and the rest of its share goes to a new child. The item a worker died
+on becomes `died(item, why)`; every other item still gets its result. The workers ignore
+SIGINT (the parent answers Ctrl-C), are killed when the parent is interrupted, and die with
+the parent when it is killed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -30,7 +42,9 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 R = TypeVar("R")
 
-SERIAL_BELOW = 48  # items; fewer are done in this process, sparing the worker start-up
+SERIAL_BELOW = 48  # items; fewer are done in this process, or in forked children, sparing the pool's start-up
+SHARE_FROM = 16 * 1024  # bytes of Go worth a forked child (~10 ms of work; a fork and its pickles cost ~2 ms)
+DIED = "the worker process processing it died (killed, or out of memory?)"
 
 
 def run_all(
@@ -40,13 +54,19 @@ def run_all(
     died: Callable[[T, str], R],
     progress: Callable[[int], None] | None = None,
     finish: Callable[[R], R] | None = None,
+    weigh: Callable[[T], tuple[str, int]] | None = None,
 ) -> list[R]:
     """`finish(work(item))` for every item, in order; `work` must be picklable (a module-level
-    function or a partial of one); `finish` (default: none) runs in this process."""
+    function or a partial of one), and its results; `finish` (default: none) runs in this
+    process; `weigh` (default: none, a small batch is never forked) gives an item's package
+    and bytes."""
     workers = jobs or os.cpu_count() or 1
     report = progress or _nothing
     done = finish or _same
     if workers == 1 or len(items) < SERIAL_BELOW:
+        shares = _shares(items, workers, weigh) if weigh is not None and len(items) > 1 and _may_fork() else []
+        if shares:
+            return _forked(work, items, shares, died, report, done)
         return [_reported(done(work(item)), report) for item in items]
     results: dict[int, R] = {}
     size = max(1, min(64, len(items) // (workers * 8)))
@@ -56,8 +76,7 @@ def run_all(
         lost = _in_pool(work, items, [[i] for i in lost], 1, results, report, done)
         if lost:
             culprit, lost = lost[0], lost[1:]
-            why = "the worker process processing it died (killed, or out of memory?)"
-            results[culprit] = _reported(done(died(items[culprit], why)), report)
+            results[culprit] = _reported(done(died(items[culprit], DIED)), report)
     return [results[i] for i in range(len(items))]
 
 
@@ -121,6 +140,182 @@ def _in_pool(
     return sorted(lost)
 
 
+# --- a small batch in forked children -------------------------------------------------------------
+
+
+def _may_fork() -> bool:
+    """Linux (elsewhere fork is unsafe, or not there), and no thread but this one (a thread's
+    lock taken at the fork would stay taken in the child)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    threading = sys.modules.get("threading")
+    return threading is None or threading.active_count() == 1
+
+
+def _shares(items: Sequence[T], workers: int, weigh: Callable[[T], tuple[str, int]]) -> list[list[int]]:
+    """The indices of the items after the first (the parent's) dealt among as many children as
+    their bytes are worth (SHARE_FROM each, at most `workers`), heaviest first to the lightest
+    share; a package's files go together unless they weigh more than a fair share. Each share
+    in the items' order; none when fewer than two children would do."""
+    packages: dict[str, list[int]] = {}
+    sizes = [0]
+    for i in range(1, len(items)):
+        package, size = weigh(items[i])
+        packages.setdefault(package, []).append(i)
+        sizes.append(size)
+    total = sum(sizes)
+    count = min(workers, total // SHARE_FROM)
+    if count < 2:
+        return []
+    fair = total / count
+    units: list[tuple[int, list[int]]] = []  # (bytes, indices)
+    for indices in packages.values():
+        weight = sum(sizes[i] for i in indices)
+        units.extend([(sizes[i], [i]) for i in indices] if weight > fair else [(weight, indices)])
+    count = min(count, len(units))
+    if count < 2:
+        return []
+    loads = [0] * count
+    shares: list[list[int]] = [[] for _ in range(count)]
+    for weight, indices in sorted(units, key=lambda unit: (-unit[0], unit[1][0])):
+        lightest = loads.index(min(loads))
+        loads[lightest] += weight
+        shares[lightest].extend(indices)
+    return [sorted(share) for share in shares]
+
+
+def _forked(
+    work: Callable[[T], R],
+    items: Sequence[T],
+    shares: list[list[int]],
+    died: Callable[[T, str], R],
+    progress: Callable[[int], None],
+    finish: Callable[[R], R],
+) -> list[R]:
+    """The first item here, then each share in a child of its own; `finish` on each result in the
+    items' order, as soon as it and all before it have arrived. A child that died: the first
+    item it did not send is `died`'s, the rest of its share goes to a new child."""
+    arrived: dict[int, R] = {}
+    finished: list[R] = []
+
+    def arrive(i: int, result: R) -> None:
+        arrived[i] = result
+        while len(finished) in arrived:
+            finished.append(_reported(finish(arrived.pop(len(finished))), progress))
+
+    # The first item warms what every item needs (the grammar's queries, the backend's shape, a
+    # package's declarations): worked out once here, each child inherits it instead of doing it again.
+    arrive(0, work(items[0]))
+    while shares:
+        unsent = _in_children(work, items, shares, arrive)
+        shares = []
+        for first, *rest in unsent:
+            arrive(first, died(items[first], DIED))
+            if rest:
+                shares.append(rest)
+    return finished
+
+
+def _in_children(work: Callable[[T], R], items: Sequence[T], shares: list[list[int]], arrive: Callable[[int, R], None]) -> list[list[int]]:
+    """Run each share in a forked child, `arrive(i, result)` for each result it sends; what the
+    children that died did not send, share by share."""
+    import pickle
+    import select
+
+    _prctl()  # loaded once here (ctypes), not in each child
+    for stream in (sys.stdout, sys.stderr):  # a child must not hold a copy of what is still to be written
+        stream.flush()
+    parent = os.getpid()
+    children: dict[int, tuple[int, list[int]]] = {}  # read end -> (pid, share)
+    unsent: list[list[int]] = []
+    try:
+        for share in shares:
+            read, write = os.pipe()
+            held = signal.pthread_sigmask(signal.SIG_BLOCK, HELD)  # none lands in the child before it ignores it
+            try:
+                pid = os.fork()
+                if pid == 0:  # the child: never returns
+                    _child(work, items, share, write, [*children, read], parent, held)
+            except BaseException:
+                os.close(read)
+                raise
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, held)
+                os.close(write)
+            children[read] = (pid, share)
+        waiting = select.poll()
+        for read in children:
+            waiting.register(read, select.POLLIN)
+        buffers = {read: bytearray() for read in children}
+        sent: dict[int, set[int]] = {read: set() for read in children}
+        while buffers:
+            for read, _ in waiting.poll():
+                chunk = os.read(read, 1 << 20)
+                buffer = buffers[read]
+                buffer += chunk
+                while len(buffer) >= 8 and len(buffer) >= 8 + (size := int.from_bytes(buffer[:8], "big")):
+                    i, ok, value = pickle.loads(buffer[8 : 8 + size])
+                    del buffer[: 8 + size]
+                    if not ok:  # work raised: as it would here
+                        raise value
+                    sent[read].add(i)
+                    arrive(i, value)
+                if not chunk:  # the child is done, or dead
+                    waiting.unregister(read)
+                    del buffers[read]
+                    pid, share = children.pop(read)
+                    os.close(read)
+                    os.waitpid(pid, 0)
+                    if len(sent[read]) < len(share):
+                        unsent.append([i for i in share if i not in sent[read]])
+    finally:  # done, or an interrupt (Ctrl-C, SIGTERM), or work's exception: no child outlives this
+        for read, (pid, _) in children.items():
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                os.waitpid(pid, 0)
+            os.close(read)
+    return unsent
+
+
+def _child(
+    work: Callable[[T], R], items: Sequence[T], share: list[int], write: int, others: list[int], parent: int, held: set[int | signal.Signals]
+) -> None:
+    """A forked child's life: its share's results, each sent as soon as done; it ends here, in
+    os._exit (nothing of the parent's: no atexit, no finally, no buffered output)."""
+    try:
+        import gc
+        import pickle
+
+        gc.freeze()  # the inherited objects are not the child's to collect: no copy of their pages
+        for read in others:  # the other children's pipes, and its own read end
+            os.close(read)
+        _worker_start(parent)
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        for i in share:
+            try:
+                frame = pickle.dumps((i, True, work(items[i])), pickle.HIGHEST_PROTOCOL)
+            except BaseException as exc:  # raised in the parent, as if run there
+                frame = pickle.dumps((i, False, _picklable(exc)), pickle.HIGHEST_PROTOCOL)
+            data = memoryview(len(frame).to_bytes(8, "big") + frame)
+            while data:
+                data = data[os.write(write, data) :]
+    finally:
+        os._exit(0)
+
+
+def _picklable(exc: BaseException) -> BaseException:
+    import pickle
+
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:  # not picklable: its text
+        import traceback
+
+        return RuntimeError("".join(traceback.format_exception(exc)))
+
+
 def _worker_start(parent: int) -> None:
     """A worker's first act: Ctrl-C (which the terminal sends to every process of the group) is the
     parent's to answer, so the worker ignores SIGINT and takes SIGTERM's default; and it dies with
@@ -137,15 +332,23 @@ def _worker_start(parent: int) -> None:
 
 
 def _kill_me_with_my_parent() -> bool:
-    if not sys.platform.startswith("linux"):
-        return False
-    import ctypes
+    prctl = _prctl()
+    return prctl is not None and prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
 
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        return bool(libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0)
-    except (OSError, AttributeError):
-        return False
+
+_PRCTL: list[Callable[..., int] | None] = []
+
+
+def _prctl() -> Callable[..., int] | None:
+    """libc's prctl (Linux), found once: a parent that forks looks it up for its children."""
+    if not _PRCTL:
+        _PRCTL.append(None)
+        if sys.platform.startswith("linux"):
+            import ctypes
+
+            with contextlib.suppress(OSError, AttributeError):
+                _PRCTL[0] = ctypes.CDLL(None, use_errno=True).prctl
+    return _PRCTL[0]
 
 
 def _watch(parent: int) -> None:
@@ -157,3 +360,4 @@ def _watch(parent: int) -> None:
 
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+HELD = {signal.SIGINT, signal.SIGTERM}
