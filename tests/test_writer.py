@@ -386,6 +386,27 @@ def test_an_interrupt_mid_run_ends_quietly_with_no_temporary_file_and_no_worker(
 
 
 @needs_proc
+def test_an_interrupt_mid_run_of_a_small_batch_leaves_no_temporary_file_and_no_child(tmp_path, reap):
+    """Under batch.SERIAL_BELOW files, big enough to be shared among forked children (test_batch):
+    the first file is written here while they work on the others."""
+    root = _module(tmp_path / "m", 5, functions=400)  # 18 KB each: more than batch.SHARE_FROM
+    proc = _start(root, "--no-cache", "--jobs", "2", ".", GOINSTRUMENT_TEST_WRITE_DELAY="0.3")
+    _wait_for(lambda: _temporaries(root))
+    children = _children(proc.pid)
+    reap.extend([proc.pid, *children])
+    assert len(children) == 2, "no children forked"
+    for pid in [proc.pid, *children]:
+        os.kill(pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert err == b"", err.decode()
+    assert _temporaries(root) == []
+    _wait_for(lambda: not any(_alive(pid) for pid in children), timeout=5)
+    written = [p for p in root.rglob("*.go") if SPAN in p.read_text()]
+    assert len(written) < 5
+
+
+@needs_proc
 def test_the_workers_die_with_their_parent_killed(tmp_path, reap):
     root = _module(tmp_path / "m", 120, functions=40)
     proc = _start(root, "--no-cache", "--jobs", "2", ".")

@@ -64,9 +64,9 @@ def run_all(
     report = progress or _nothing
     done = finish or _same
     if workers == 1 or len(items) < SERIAL_BELOW:
-        shares = _shares(items, workers, weigh) if weigh is not None and len(items) > 1 and _may_fork() else []
+        first_here, shares = _shares(items, workers, weigh) if weigh is not None and len(items) > 1 and _may_fork() else (True, [])
         if shares:
-            return _forked(work, items, shares, died, report, done)
+            return _forked(work, items, first_here, shares, died, report, done)
         return [_reported(done(work(item)), report) for item in items]
     results: dict[int, R] = {}
     size = max(1, min(64, len(items) // (workers * 8)))
@@ -152,49 +152,58 @@ def _may_fork() -> bool:
     return threading is None or threading.active_count() == 1
 
 
-def _shares(items: Sequence[T], workers: int, weigh: Callable[[T], tuple[str, int]]) -> list[list[int]]:
-    """The indices of the items after the first (the parent's) dealt among as many children as
-    their bytes are worth (SHARE_FROM each, at most `workers`), heaviest first to the lightest
-    share; a package's files go together unless they weigh more than a fair share. Each share
-    in the items' order; none when fewer than two children would do."""
+def _shares(items: Sequence[T], workers: int, weigh: Callable[[T], tuple[str, int]]) -> tuple[bool, list[list[int]]]:
+    """How a small batch is shared among forked children, the first item always the parent's:
+
+    - (True, shares) when the items after it are worth two children or more (SHARE_FROM bytes
+      each, at most `workers`): the parent works the first item, warming what every item needs
+      (the grammar's queries, the backend's shape, a package's declarations), before it forks
+      them, and each inherits that instead of working it out again;
+    - (False, [the rest]) when the first item and the rest are worth a process each: one child,
+      forked first, works the rest while the parent works the first item;
+    - (False, []) otherwise: not worth a fork.
+
+    The shares are dealt heaviest first to the lightest, a package's files together unless they
+    weigh more than a fair share; each in the items' order."""
     packages: dict[str, list[int]] = {}
-    sizes = [0]
+    sizes = [weigh(items[0])[1]]
     for i in range(1, len(items)):
         package, size = weigh(items[i])
         packages.setdefault(package, []).append(i)
         sizes.append(size)
-    total = sum(sizes)
-    count = min(workers, total // SHARE_FROM)
-    if count < 2:
-        return []
-    fair = total / count
-    units: list[tuple[int, list[int]]] = []  # (bytes, indices)
-    for indices in packages.values():
-        weight = sum(sizes[i] for i in indices)
-        units.extend([(sizes[i], [i]) for i in indices] if weight > fair else [(weight, indices)])
-    count = min(count, len(units))
-    if count < 2:
-        return []
-    loads = [0] * count
-    shares: list[list[int]] = [[] for _ in range(count)]
-    for weight, indices in sorted(units, key=lambda unit: (-unit[0], unit[1][0])):
-        lightest = loads.index(min(loads))
-        loads[lightest] += weight
-        shares[lightest].extend(indices)
-    return [sorted(share) for share in shares]
+    rest = sum(sizes) - sizes[0]
+    count = min(workers, rest // SHARE_FROM)
+    if count >= 2:
+        units: list[tuple[int, list[int]]] = []  # (bytes, indices)
+        for indices in packages.values():
+            weight = sum(sizes[i] for i in indices)
+            units.extend([(sizes[i], [i]) for i in indices] if weight > rest / count else [(weight, indices)])
+        loads = [0] * min(count, len(units))
+        shares: list[list[int]] = [[] for _ in loads]
+        for weight, indices in sorted(units, key=lambda unit: (-unit[0], unit[1][0])):
+            lightest = loads.index(min(loads))
+            loads[lightest] += weight
+            shares[lightest].extend(indices)
+        if len(shares) >= 2:
+            return True, [sorted(share) for share in shares]
+    if workers >= 2 and sizes[0] >= SHARE_FROM and rest >= SHARE_FROM:
+        return False, [list(range(1, len(items)))]
+    return False, []
 
 
 def _forked(
     work: Callable[[T], R],
     items: Sequence[T],
+    first_here: bool,
     shares: list[list[int]],
     died: Callable[[T, str], R],
     progress: Callable[[int], None],
     finish: Callable[[R], R],
 ) -> list[R]:
-    """The first item here, then each share in a child of its own; `finish` on each result in the
-    items' order, as soon as it and all before it have arrived. A child that died: the first
-    item it did not send is `died`'s, the rest of its share goes to a new child."""
+    """The first item here (before the children start, or while they work: `_shares`; finished
+    while they work), each share in a child of its own; `finish` on each result in the items' order, as soon as it and all
+    before it have arrived. A child that died: the first item it did not send is `died`'s, the
+    rest of its share goes to a new child."""
     arrived: dict[int, R] = {}
     finished: list[R] = []
 
@@ -203,22 +212,34 @@ def _forked(
         while len(finished) in arrived:
             finished.append(_reported(finish(arrived.pop(len(finished))), progress))
 
-    # The first item warms what every item needs (the grammar's queries, the backend's shape, a
-    # package's declarations): worked out once here, each child inherits it instead of doing it again.
-    arrive(0, work(items[0]))
+    before = [work(items[0])] if first_here else []
+
+    def first() -> None:  # worked out before the fork or now; finished (written) while the children work
+        arrive(0, before[0] if before else work(items[0]))
+
+    meanwhile: Callable[[], None] | None = first
     while shares:
-        unsent = _in_children(work, items, shares, arrive)
+        unsent = _in_children(work, items, shares, arrive, meanwhile)
+        meanwhile = None
         shares = []
-        for first, *rest in unsent:
-            arrive(first, died(items[first], DIED))
+        for lost, *rest in unsent:
+            arrive(lost, died(items[lost], DIED))
             if rest:
                 shares.append(rest)
     return finished
 
 
-def _in_children(work: Callable[[T], R], items: Sequence[T], shares: list[list[int]], arrive: Callable[[int, R], None]) -> list[list[int]]:
-    """Run each share in a forked child, `arrive(i, result)` for each result it sends; what the
-    children that died did not send, share by share."""
+def _in_children(
+    work: Callable[[T], R],
+    items: Sequence[T],
+    shares: list[list[int]],
+    arrive: Callable[[int, R], None],
+    meanwhile: Callable[[], None] | None,
+) -> list[list[int]]:
+    """Run each share in a forked child, `arrive(i, result)` for each result it sends, and
+    `meanwhile()` here once they are started; what the children that died did not send, share
+    by share."""
+    import fcntl
     import pickle
     import select
 
@@ -231,6 +252,9 @@ def _in_children(work: Callable[[T], R], items: Sequence[T], shares: list[list[i
     try:
         for share in shares:
             read, write = os.pipe()
+            if meanwhile is not None:  # the child's results wait in the pipe while this process works: room for them
+                with contextlib.suppress(OSError):
+                    fcntl.fcntl(write, fcntl.F_SETPIPE_SZ, 1 << 20)
             held = signal.pthread_sigmask(signal.SIG_BLOCK, HELD)  # none lands in the child before it ignores it
             try:
                 pid = os.fork()
@@ -243,6 +267,8 @@ def _in_children(work: Callable[[T], R], items: Sequence[T], shares: list[list[i
                 signal.pthread_sigmask(signal.SIG_SETMASK, held)
                 os.close(write)
             children[read] = (pid, share)
+        if meanwhile is not None:
+            meanwhile()
         waiting = select.poll()
         for read in children:
             waiting.register(read, select.POLLIN)

@@ -1,0 +1,222 @@
+"""A small batch shared among forked children (batch.run_all under SERIAL_BELOW items, on Linux):
+when it forks (two processes' worth of bytes, `jobs` not 1), that it really runs in several
+processes, that its results are the serial run's (order, finish in the items' order, progress),
+and that a child's death, an exception of `work`, Ctrl-C and the parent's death are answered
+as in the pool. The same through the command line: test_driver (a worker that dies in a small
+batch), test_writer (an interrupt mid-run), test_startup (no pool module imported)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from functools import partial
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+from goinstrument.driver import batch
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="small batches fork on Linux only")
+
+BIG = batch.SHARE_FROM  # one child's worth of bytes
+
+
+def _pid(item: object) -> int:
+    return os.getpid()
+
+
+def _own_package(item: object) -> tuple[str, int]:
+    return str(item), BIG
+
+
+def _died(item: object, why: str) -> str:
+    return f"died: {item}: {why}"
+
+
+def test_a_two_item_batch_runs_in_two_processes() -> None:
+    """The first item here, the second in a child started first."""
+    results = batch.run_all(_pid, ["a", "b"], 2, _died, weigh=_own_package)
+    assert results[0] == os.getpid()
+    assert results[1] != os.getpid()
+
+
+def test_a_batch_worth_two_children_runs_its_first_item_here_and_the_rest_in_two_children() -> None:
+    results = batch.run_all(_pid, list("abcde"), 2, _died, weigh=_own_package)
+    assert results[0] == os.getpid()
+    assert len(set(results[1:])) == 2 and os.getpid() not in results[1:]
+
+
+@pytest.mark.parametrize(
+    ("items", "jobs", "weigh"),
+    [
+        (["a"], 2, _own_package),  # one item
+        (["a", "b", "c"], 1, _own_package),  # --jobs 1
+        (["a", "b", "c"], 2, lambda item: (item, 100)),  # a few bytes: a fork would cost more than it saves
+        (["a", "b", "c"], 2, None),  # no weights: not known to be worth it
+        (["a", "b"], 2, lambda item: (item, BIG if item == "b" else 100)),  # the first item alone is not worth the fork
+    ],
+)
+def test_a_batch_not_worth_a_fork_runs_here(items: list[str], jobs: int, weigh: object) -> None:
+    assert batch.run_all(_pid, items, jobs, _died, weigh=weigh) == [os.getpid()] * len(items)  # type: ignore[arg-type]
+
+
+def test_a_package_s_files_go_to_the_same_child_unless_they_weigh_more_than_a_fair_share() -> None:
+    packages = {"a": "p0", "b": "p", "c": "p", "d": "q", "e": "r", "f": "s"}
+    results = batch.run_all(_pid, list(packages), 2, _died, weigh=lambda item: (packages[item], BIG))
+    assert results[1] == results[2]
+    big = {"a": "p0", "b": "p", "c": "p", "d": "p", "e": "q"}  # p: 3 of 4 shares' bytes, more than half: split
+    results = batch.run_all(_pid, list(big), 2, _died, weigh=lambda item: (big[item], BIG))
+    assert len({results[1], results[2], results[3]}) == 2
+
+
+def test_the_shares_are_balanced_by_bytes() -> None:
+    """One 54 KB file weighs as much as five small ones: it has a child to itself."""
+    sizes = {"first": BIG, "huge": 5 * BIG, "s1": BIG, "s2": BIG, "s3": BIG, "s4": BIG, "s5": BIG}
+    results = batch.run_all(_pid, list(sizes), 2, _died, weigh=lambda item: (item, sizes[item]))
+    assert results[1] not in results[2:]
+    assert len(set(results[2:])) == 1
+
+
+def _square(n: int) -> int:
+    return n * n
+
+
+@pytest.mark.parametrize("count", [2, 3, 9, batch.SERIAL_BELOW - 1])
+def test_a_forked_batch_gives_what_a_serial_one_gives_finished_here_in_the_items_order(count: int) -> None:
+    def run(jobs: int) -> tuple[list[int], list[tuple[int, int]], list[int]]:
+        finished: list[tuple[int, int]] = []
+        progress: list[int] = []
+
+        def finish(result: int) -> int:
+            finished.append((os.getpid(), result))
+            return result + 1
+
+        results: list[int] = batch.run_all(_square, list(range(count)), jobs, lambda n, why: -1, progress.append, finish, lambda n: (str(n % 4), BIG))
+        return results, finished, progress
+
+    serial, forked = run(1), run(2)
+    assert forked == serial
+    assert serial[0] == [n * n + 1 for n in range(count)]
+    assert [pid for pid, _ in forked[1]] == [os.getpid()] * count
+
+
+def _dies_on(victim: str, parent: int, item: str) -> int:
+    """A child that works `victim` is killed (as the kernel kills for memory); the parent never is."""
+    if item == victim and os.getpid() != parent:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return os.getpid()
+
+
+@pytest.mark.parametrize("victim", ["b", "c", "d"])
+def test_a_child_killed_mid_batch_fails_its_item_alone_and_the_rest_of_its_share_runs_again(victim: str) -> None:
+    items = list("abcdef")
+    results = batch.run_all(partial(_dies_on, victim, os.getpid()), items, 2, _died, weigh=lambda item: ("p", BIG))
+    assert results[items.index(victim)] == f"died: {victim}: {batch.DIED}"
+    others = [r for item, r in zip(items, results, strict=True) if item != victim]
+    assert all(isinstance(pid, int) for pid in others)
+    assert len(set(others[1:])) >= 2  # the dead child's unsent items ran in another child
+
+
+def _raises(item: str) -> str:
+    if item == "c":
+        raise ValueError(f"bad {item}")
+    return item
+
+
+def test_an_exception_of_work_in_a_child_is_raised_here_as_it_would_be_run_here() -> None:
+    for jobs in (1, 2):
+        with pytest.raises(ValueError, match="bad c"):
+            batch.run_all(_raises, list("abcd"), jobs, _died, weigh=_own_package)
+
+
+# --- signals: in a process of its own ------------------------------------------------------------
+
+SLEEPER = """
+import os, sys, time
+from goinstrument.driver import batch
+
+def work(item):
+    if os.getpid() != PARENT:
+        time.sleep(60)
+    return item
+
+PARENT = os.getpid()
+try:
+    batch.run_all(work, list("abc"), 2, lambda item, why: why, weigh=lambda item: (item, batch.SHARE_FROM))
+except KeyboardInterrupt:
+    sys.exit(130)
+"""
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _wait_for(condition, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def _sleeper() -> tuple[subprocess.Popen[bytes], list[int]]:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(SLEEPER)],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as a terminal's Ctrl-C finds it
+    )
+    _wait_for(lambda: len(_children(proc.pid)) == 2)
+    return proc, _children(proc.pid)
+
+
+def test_ctrl_c_is_the_parent_s_to_answer_the_children_ignore_it_and_are_killed() -> None:
+    proc, children = _sleeper()
+    try:
+        time.sleep(0.2)  # the children are past their start
+        for pid in children:  # a terminal's Ctrl-C reaches the whole process group
+            os.kill(pid, signal.SIGINT)
+        time.sleep(0.2)
+        assert all(map(_alive, children))  # ignored
+        os.kill(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+        assert proc.returncode == 130, err.decode()
+        assert not any(map(_alive, children))
+    finally:
+        for pid in [proc.pid, *children]:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_the_children_die_with_their_parent_killed() -> None:
+    proc, children = _sleeper()
+    try:
+        time.sleep(0.2)
+        proc.kill()
+        proc.communicate(timeout=30)
+        _wait_for(lambda: not any(map(_alive, children)), timeout=5)
+    finally:
+        for pid in children:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
