@@ -33,7 +33,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 if TYPE_CHECKING:
     import multiprocessing.context
@@ -64,9 +64,9 @@ def run_all(
     report = progress or _nothing
     done = finish or _same
     if workers == 1 or len(items) < SERIAL_BELOW:
-        first_here, shares = _shares(items, workers, weigh) if weigh is not None and len(items) > 1 and _may_fork() else (True, [])
-        if shares:
-            return _forked(work, items, first_here, shares, died, report, done)
+        plan = _plan(items, workers, weigh) if weigh is not None and len(items) > 1 and _may_fork() else None
+        if plan is not None:
+            return _forked(work, items, plan, died, report, done)
         return [_reported(done(work(item)), report) for item in items]
     results: dict[int, R] = {}
     size = max(1, min(64, len(items) // (workers * 8)))
@@ -152,19 +152,24 @@ def _may_fork() -> bool:
     return threading is None or threading.active_count() == 1
 
 
-def _shares(items: Sequence[T], workers: int, weigh: Callable[[T], tuple[str, int]]) -> tuple[bool, list[list[int]]]:
-    """How a small batch is shared among forked children, the first item always the parent's:
+class _Plan(NamedTuple):
+    """How a small batch is shared: the first item is always this process's."""
 
-    - (True, shares) when the items after it are worth two children or more (SHARE_FROM bytes
-      each, at most `workers`): the parent works the first item, warming what every item needs
-      (the grammar's queries, the backend's shape, a package's declarations), before it forks
-      them, and each inherits that instead of working it out again;
-    - (False, [the rest]) when the first item and the rest are worth a process each: one child,
-      forked first, works the rest while the parent works the first item;
-    - (False, []) otherwise: not worth a fork.
+    first_here: bool  # worked before the fork (the children inherit what it warmed), or while they work
+    children: int
+    units: list[list[int]]  # the other items' indices, heaviest first: a package's files, or one file
 
-    The shares are dealt heaviest first to the lightest, a package's files together unless they
-    weigh more than a fair share; each in the items' order."""
+
+def _plan(items: Sequence[T], workers: int, weigh: Callable[[T], tuple[str, int]]) -> _Plan | None:
+    """Two children or more (at most `workers`) when the items after the first are worth them
+    (SHARE_FROM bytes each): the first item is worked here before they are forked, warming what
+    every item needs (the grammar's queries, the backend's shape, a module's go.mod), which they
+    inherit instead of working it out again. One child, forked first, when the first item and
+    the rest are worth a process each: it works the rest while this process works the first.
+    None when no fork is worth it.
+
+    The units are the children's queue: a package's files together (a process works out the
+    package's declarations once), unless they weigh more than a fair share, heaviest first."""
     packages: dict[str, list[int]] = {}
     sizes = [weigh(items[0])[1]]
     for i in range(1, len(items)):
@@ -173,37 +178,30 @@ def _shares(items: Sequence[T], workers: int, weigh: Callable[[T], tuple[str, in
         sizes.append(size)
     rest = sum(sizes) - sizes[0]
     count = min(workers, rest // SHARE_FROM)
-    if count >= 2:
-        units: list[tuple[int, list[int]]] = []  # (bytes, indices)
-        for indices in packages.values():
-            weight = sum(sizes[i] for i in indices)
-            units.extend([(sizes[i], [i]) for i in indices] if weight > rest / count else [(weight, indices)])
-        loads = [0] * min(count, len(units))
-        shares: list[list[int]] = [[] for _ in loads]
-        for weight, indices in sorted(units, key=lambda unit: (-unit[0], unit[1][0])):
-            lightest = loads.index(min(loads))
-            loads[lightest] += weight
-            shares[lightest].extend(indices)
-        if len(shares) >= 2:
-            return True, [sorted(share) for share in shares]
+    units: list[tuple[int, list[int]]] = []  # (bytes, indices)
+    for indices in packages.values():
+        weight = sum(sizes[i] for i in indices)
+        units.extend([(sizes[i], [i]) for i in indices] if count and weight > rest / count else [(weight, indices)])
+    queue = [indices for _, indices in sorted(units, key=lambda unit: (-unit[0], unit[1][0]))]
+    if min(count, len(queue)) >= 2:
+        return _Plan(True, min(count, len(queue)), queue)
     if workers >= 2 and sizes[0] >= SHARE_FROM and rest >= SHARE_FROM:
-        return False, [list(range(1, len(items)))]
-    return False, []
+        return _Plan(False, 1, queue)
+    return None
 
 
 def _forked(
     work: Callable[[T], R],
     items: Sequence[T],
-    first_here: bool,
-    shares: list[list[int]],
+    plan: _Plan,
     died: Callable[[T, str], R],
     progress: Callable[[int], None],
     finish: Callable[[R], R],
 ) -> list[R]:
-    """The first item here (before the children start, or while they work: `_shares`; finished
-    while they work), each share in a child of its own; `finish` on each result in the items' order, as soon as it and all
-    before it have arrived. A child that died: the first item it did not send is `died`'s, the
-    rest of its share goes to a new child."""
+    """The first item here (`_plan` says when), the others in forked children; `finish` on each
+    result in the items' order, as soon as it and all before it have arrived (the first item's
+    while the children work). A child that died: the first item of its unit it did not send is
+    `died`'s, the rest of the unit goes to a new child."""
     arrived: dict[int, R] = {}
     finished: list[R] = []
 
@@ -212,33 +210,36 @@ def _forked(
         while len(finished) in arrived:
             finished.append(_reported(finish(arrived.pop(len(finished))), progress))
 
-    before = [work(items[0])] if first_here else []
+    before = [work(items[0])] if plan.first_here else []
 
-    def first() -> None:  # worked out before the fork or now; finished (written) while the children work
+    def first() -> None:
         arrive(0, before[0] if before else work(items[0]))
 
     meanwhile: Callable[[], None] | None = first
-    while shares:
-        unsent = _in_children(work, items, shares, arrive, meanwhile)
-        meanwhile = None
-        shares = []
-        for lost, *rest in unsent:
-            arrive(lost, died(items[lost], DIED))
-            if rest:
-                shares.append(rest)
+    units, children = plan.units, plan.children
+    while units:
+        lost, units = _in_children(work, items, units, children, arrive, meanwhile)
+        meanwhile, children = None, min(children, len(units))
+        for i in lost:
+            arrive(i, died(items[i], DIED))
     return finished
+
+
+_TOOK, _RESULT, _RAISED = range(3)  # what a child sends: the unit it takes, an item's result, the exception work raised
 
 
 def _in_children(
     work: Callable[[T], R],
     items: Sequence[T],
-    shares: list[list[int]],
+    units: list[list[int]],
+    count: int,
     arrive: Callable[[int, R], None],
     meanwhile: Callable[[], None] | None,
-) -> list[list[int]]:
-    """Run each share in a forked child, `arrive(i, result)` for each result it sends, and
-    `meanwhile()` here once they are started; what the children that died did not send, share
-    by share."""
+) -> tuple[list[int], list[list[int]]]:
+    """`count` forked children, each taking the next unit from a queue (a pipe) as it is free,
+    `arrive(i, result)` for each result they send, and `meanwhile()` here once they are started.
+    The items the children that died were working on, and the units to run again (the rest of
+    those items' units, and those no child took)."""
     import fcntl
     import pickle
     import select
@@ -247,68 +248,90 @@ def _in_children(
     for stream in (sys.stdout, sys.stderr):  # a child must not hold a copy of what is still to be written
         stream.flush()
     parent = os.getpid()
-    children: dict[int, tuple[int, list[int]]] = {}  # read end -> (pid, share)
-    unsent: list[list[int]] = []
+    queue, write = os.pipe()
+    os.write(write, bytes(range(len(units))))  # fewer than SERIAL_BELOW bytes: written whole, before any child reads
+    os.close(write)
+    children: dict[int, tuple[int, list[int | None]]] = {}  # read end -> (pid, [the unit it is working on])
+    taken: set[int] = set()
+    sent: set[int] = set()
+    lost: list[int] = []
+    again: list[list[int]] = []
     try:
-        for share in shares:
+        for _ in range(count):
             read, write = os.pipe()
-            if meanwhile is not None:  # the child's results wait in the pipe while this process works: room for them
-                with contextlib.suppress(OSError):
-                    fcntl.fcntl(write, fcntl.F_SETPIPE_SZ, 1 << 20)
+            with contextlib.suppress(OSError):  # room for the results while this process works (meanwhile)
+                fcntl.fcntl(write, fcntl.F_SETPIPE_SZ, 1 << 20)
             held = signal.pthread_sigmask(signal.SIG_BLOCK, HELD)  # none lands in the child before it ignores it
             try:
                 pid = os.fork()
                 if pid == 0:  # the child: never returns
-                    _child(work, items, share, write, [*children, read], parent, held)
+                    _child(work, items, units, queue, write, [*children, read], parent, held)
             except BaseException:
                 os.close(read)
                 raise
             finally:
                 signal.pthread_sigmask(signal.SIG_SETMASK, held)
                 os.close(write)
-            children[read] = (pid, share)
+            children[read] = (pid, [None])
+        os.close(queue)
+        queue = -1
         if meanwhile is not None:
             meanwhile()
         waiting = select.poll()
         for read in children:
             waiting.register(read, select.POLLIN)
         buffers = {read: bytearray() for read in children}
-        sent: dict[int, set[int]] = {read: set() for read in children}
         while buffers:
             for read, _ in waiting.poll():
                 chunk = os.read(read, 1 << 20)
                 buffer = buffers[read]
                 buffer += chunk
                 while len(buffer) >= 8 and len(buffer) >= 8 + (size := int.from_bytes(buffer[:8], "big")):
-                    i, ok, value = pickle.loads(buffer[8 : 8 + size])
+                    kind, i, value = pickle.loads(buffer[8 : 8 + size])
                     del buffer[: 8 + size]
-                    if not ok:  # work raised: as it would here
+                    if kind == _TOOK:
+                        children[read][1][0] = i
+                        taken.add(i)
+                    elif kind == _RAISED:  # as it would be raised here
                         raise value
-                    sent[read].add(i)
-                    arrive(i, value)
+                    else:
+                        sent.add(i)
+                        arrive(i, value)
                 if not chunk:  # the child is done, or dead
                     waiting.unregister(read)
                     del buffers[read]
-                    pid, share = children.pop(read)
+                    pid, (unit,) = children.pop(read)
                     os.close(read)
                     os.waitpid(pid, 0)
-                    if len(sent[read]) < len(share):
-                        unsent.append([i for i in share if i not in sent[read]])
+                    unsent = [] if unit is None else [i for i in units[unit] if i not in sent]
+                    if unsent:  # the first is the one it died on
+                        lost.append(unsent[0])
+                        again += [unsent[1:]] if unsent[1:] else []
     finally:  # done, or an interrupt (Ctrl-C, SIGTERM), or work's exception: no child outlives this
+        if queue >= 0:
+            os.close(queue)
         for read, (pid, _) in children.items():
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
             with contextlib.suppress(OSError):
                 os.waitpid(pid, 0)
             os.close(read)
-    return unsent
+    return lost, again + [units[n] for n in range(len(units)) if n not in taken]
 
 
 def _child(
-    work: Callable[[T], R], items: Sequence[T], share: list[int], write: int, others: list[int], parent: int, held: set[int | signal.Signals]
+    work: Callable[[T], R],
+    items: Sequence[T],
+    units: list[list[int]],
+    queue: int,
+    write: int,
+    others: list[int],
+    parent: int,
+    held: set[int | signal.Signals],
 ) -> None:
-    """A forked child's life: its share's results, each sent as soon as done; it ends here, in
-    os._exit (nothing of the parent's: no atexit, no finally, no buffered output)."""
+    """A forked child's life: the next unit from the queue while there is one, each result sent
+    as soon as it is done; it ends here, in os._exit (nothing of the parent's: no atexit, no
+    finally, no buffered output)."""
     try:
         import gc
         import pickle
@@ -318,14 +341,20 @@ def _child(
             os.close(read)
         _worker_start(parent)
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
-        for i in share:
-            try:
-                frame = pickle.dumps((i, True, work(items[i])), pickle.HIGHEST_PROTOCOL)
-            except BaseException as exc:  # raised in the parent, as if run there
-                frame = pickle.dumps((i, False, _picklable(exc)), pickle.HIGHEST_PROTOCOL)
-            data = memoryview(len(frame).to_bytes(8, "big") + frame)
-            while data:
-                data = data[os.write(write, data) :]
+
+        def send(frame: tuple[int, int, object]) -> None:
+            data = pickle.dumps(frame, pickle.HIGHEST_PROTOCOL)
+            view = memoryview(len(data).to_bytes(8, "big") + data)
+            while view:
+                view = view[os.write(write, view) :]
+
+        while task := os.read(queue, 1):
+            send((_TOOK, task[0], None))
+            for i in units[task[0]]:
+                try:
+                    send((_RESULT, i, work(items[i])))
+                except BaseException as exc:  # raised in the parent, as if run there
+                    send((_RAISED, i, _picklable(exc)))
     finally:
         os._exit(0)
 
