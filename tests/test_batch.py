@@ -50,8 +50,8 @@ def _meet(place: str, parent: int, item: object) -> int:
 
 
 def test_a_two_item_batch_runs_in_two_processes() -> None:
-    """The first item here, the second in a child started first."""
-    results = batch.run_all(_pid, ["a", "b"], 2, _died, weigh=_own_package)
+    """The first item here, the second in a child started first (each worth a cold process)."""
+    results = batch.run_all(_pid, ["a", "b"], 2, _died, weigh=lambda item: (item, 2 * BIG))
     assert results[0] == os.getpid()
     assert results[1] != os.getpid()
 
@@ -69,7 +69,7 @@ def test_a_batch_worth_two_children_runs_its_first_item_here_and_the_rest_in_two
         (["a", "b", "c"], 1, _own_package),  # --jobs 1
         (["a", "b", "c"], 2, lambda item: (item, 100)),  # a few bytes: a fork would cost more than it saves
         (["a", "b", "c"], 2, None),  # no weights: not known to be worth it
-        (["a", "b"], 2, lambda item: (item, BIG if item == "b" else 100)),  # the first item alone is not worth the fork
+        (["a", "b"], 2, lambda item: (item, 2 * BIG if item == "b" else BIG)),  # the first item is not worth a cold child
     ],
 )
 def test_a_batch_not_worth_a_fork_runs_here(items: list[str], jobs: int, weigh: object) -> None:

@@ -13,6 +13,8 @@ from pathlib import Path
 from conftest import run_cli
 from gitrepo import GO_FUNC, GitRepo
 
+from goinstrument.driver import batch
+
 SRC = 'package p\n\nimport "context"\n\nfunc {name}(ctx context.Context) {{\n\tprintln("{name}")\n}}\n'
 
 # A backend that is not idempotent: each call renders a new number, so its code from one run is
@@ -112,7 +114,7 @@ def test_a_staged_run_uses_the_worker_pool(tmp_path):
 
 # Under batch.SERIAL_BELOW files, a batch worth two processes (batch.SHARE_FROM bytes each) is
 # shared among forked children (test_batch): the same death is answered there.
-PADDING = "// padding\n" * (16 * 1024 // 11 + 1)
+PADDING = "// padding\n" * (batch.SHARE_FROM // 11 + 1)
 
 
 def test_a_child_that_dies_in_a_small_batch_is_a_problem_for_its_file_and_every_other_file_is_done(tmp_path):

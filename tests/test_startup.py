@@ -31,6 +31,7 @@ from gitrepo import GitRepo, git_env
 
 from goinstrument import __version__, cli
 from goinstrument.backends.loader import load_backend
+from goinstrument.driver import batch
 from goinstrument.engine.handlers import unsupported as handlers_unsupported
 from goinstrument.engine.options import ATTRIBUTE_KINDS, DEFAULT_BACKEND
 from goinstrument.engine.shape import unsupported
@@ -88,7 +89,7 @@ print(json.dumps({{"code": code, "loaded": [m for m in {optional!r} if m in sys.
 def test_a_small_batch_shared_among_forked_children_loads_no_pool(tmp_path: Path) -> None:
     """Three files of more than batch.SHARE_FROM bytes (driver/batch: the first here, the two
     others in a child each): os.fork, not multiprocessing or concurrent.futures."""
-    padding = "// padding\n" * 1600
+    padding = "// padding\n" * (batch.SHARE_FROM // 11 + 1)
     for n in range(3):
         (tmp_path / f"p{n}.go").write_text(SOURCE + padding)
     done = subprocess.run(

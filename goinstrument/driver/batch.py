@@ -8,22 +8,23 @@ every item, in the items' order: `finish` runs in this process on each result as
 
 Three ways, by the batch's size. From SERIAL_BELOW items, a pool of `jobs` worker processes,
 the items sent in chunks. Under it, a pool would cost more to import and start than it saves:
-on Linux, with `weigh(item)` (its package, its bytes) given, at least SHARE_FROM bytes for each
-of two or more workers and no other thread running, the batch is shared among `os.fork()`ed
-children (they inherit the run's modules, the parsed grammar and the caches): each takes a
-share balanced by bytes, a package's files kept in one share where they fit (the package's
-declarations are worked out once per process), and sends each result back, pickled, through
-a pipe; `finish` is called here in the items' order as they arrive. Otherwise (one item, a
-few bytes, `jobs` 1, another system) the batch runs in this process, item after item.
+on Linux, with `weigh(item)` (its package, its bytes) given, `jobs` not 1 and no other thread
+running, a batch whose items weigh SHARE_FROM bytes a child (`_plan`) is shared among
+`os.fork()`ed children, which inherit the run's modules, the grammar and what the first item,
+worked here, warmed. Each child takes the next unit (a package's files, or one file) from a
+queue as it is free, heaviest first, and sends each result back, pickled, through a pipe;
+`finish` is called here in the items' order as they arrive. Otherwise (one item, a few
+bytes, `jobs` 1, another system) the batch runs in this process, item after item.
 
 A worker that dies (killed for memory, a crash in a native library) loses only what it had
 not finished. A pool breaks: the items whose results were lost are then run again one at a
 time in a fresh one-worker pool, where the item running when it breaks is the one that broke
-it. A forked child sends each result as it is done: the first of its share it did not send
-is the one it died on, and the rest of its share goes to a new child. The item a worker died
-on becomes `died(item, why)`; every other item still gets its result. The workers ignore
-SIGINT (the parent answers Ctrl-C), are killed when the parent is interrupted, and die with
-the parent when it is killed.
+it. A forked child sends each result as it is done: the first of its unit it did not send
+is the one it died on, and the rest of its unit goes to a new child. The item a worker died
+on becomes `died(item, why)`; every other item still gets its result (the first item, worked
+in this process, dies with it, as in a batch run here). The workers ignore SIGINT (the parent
+answers Ctrl-C), are killed when the parent is interrupted, and die with the parent when it
+is killed.
 """
 
 from __future__ import annotations
@@ -43,7 +44,11 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 SERIAL_BELOW = 48  # items; fewer are done in this process, or in forked children, sparing the pool's start-up
-SHARE_FROM = 16 * 1024  # bytes of Go worth a forked child (~10 ms of work; a fork and its pickles cost ~2 ms)
+# Bytes of Go worth a forked child: ~30 ms of work in a run that writes (with its stability check),
+# ~17 in --check, against ~15 ms of CPU a child costs (the fork, copy-on-write faults, the
+# pickles, its exit). A child forked before the first item is worked also works out again what
+# that item warms (~35 ms): it takes twice as much.
+SHARE_FROM = 24 * 1024
 DIED = "the worker process processing it died (killed, or out of memory?)"
 
 
@@ -165,7 +170,8 @@ def _plan(items: Sequence[T], workers: int, weigh: Callable[[T], tuple[str, int]
     (SHARE_FROM bytes each): the first item is worked here before they are forked, warming what
     every item needs (the grammar's queries, the backend's shape, a module's go.mod), which they
     inherit instead of working it out again. One child, forked first, when the first item and
-    the rest are worth a process each: it works the rest while this process works the first.
+    the rest are worth a cold process each (twice SHARE_FROM): it works the rest while this
+    process works the first.
     None when no fork is worth it.
 
     The units are the children's queue: a package's files together (a process works out the
@@ -185,7 +191,7 @@ def _plan(items: Sequence[T], workers: int, weigh: Callable[[T], tuple[str, int]
     queue = [indices for _, indices in sorted(units, key=lambda unit: (-unit[0], unit[1][0]))]
     if min(count, len(queue)) >= 2:
         return _Plan(True, min(count, len(queue)), queue)
-    if workers >= 2 and sizes[0] >= SHARE_FROM and rest >= SHARE_FROM:
+    if workers >= 2 and min(sizes[0], rest) >= 2 * SHARE_FROM:
         return _Plan(False, 1, queue)
     return None
 
@@ -333,10 +339,8 @@ def _child(
     as soon as it is done; it ends here, in os._exit (nothing of the parent's: no atexit, no
     finally, no buffered output)."""
     try:
-        import gc
         import pickle
 
-        gc.freeze()  # the inherited objects are not the child's to collect: no copy of their pages
         for read in others:  # the other children's pipes, and its own read end
             os.close(read)
         _worker_start(parent)
