@@ -1,23 +1,21 @@
 """A small batch shared among forked children (batch.run_all under SERIAL_BELOW items, on Linux):
 when it forks (two processes' worth of bytes, `jobs` not 1), that it really runs in several
 processes, that its results are the serial run's (order, finish in the items' order, progress),
-and that a child's death, an exception of `work`, Ctrl-C and the parent's death are answered
-as in the pool. The same through the command line: test_driver (a worker that dies in a small
-batch), test_writer (an interrupt mid-run), test_startup (no pool module imported)."""
+and that a child's death and an exception of `work` are answered as in the pool. Ctrl-C and
+the parent's death: test_writer (item 12); the same through the command line: test_driver (a
+worker that dies in a small batch), test_writer (an interrupt mid-run), test_startup (no pool
+module imported)."""
 
 from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
-import textwrap
 import time
 from functools import partial
 from pathlib import Path
 
 import pytest
-from conftest import REPO
 
 from goinstrument.driver import batch
 
@@ -159,91 +157,3 @@ def test_an_exception_of_work_in_a_child_is_raised_here_as_it_would_be_run_here(
     for jobs in (1, 2):
         with pytest.raises(ValueError, match="bad c"):
             batch.run_all(_raises, list("abcd"), jobs, _died, weigh=_own_package)
-
-
-# --- signals: in a process of its own ------------------------------------------------------------
-
-SLEEPER = """
-import os, sys, time
-from goinstrument.driver import batch
-
-def work(item):
-    if os.getpid() != PARENT:
-        time.sleep(60)
-    return item
-
-PARENT = os.getpid()
-try:
-    batch.run_all(work, list("abc"), 2, lambda item, why: why, weigh=lambda item: (item, batch.SHARE_FROM))
-except KeyboardInterrupt:
-    sys.exit(130)
-"""
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def _wait_for(condition, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
-
-
-def _sleeper() -> tuple[subprocess.Popen[bytes], list[int]]:
-    proc = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(SLEEPER)],
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        stderr=subprocess.PIPE,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as a terminal's Ctrl-C finds it
-    )
-    _wait_for(lambda: len(_children(proc.pid)) == 2)
-    return proc, _children(proc.pid)
-
-
-def test_ctrl_c_is_the_parent_s_to_answer_the_children_ignore_it_and_are_killed() -> None:
-    proc, children = _sleeper()
-    try:
-        time.sleep(0.2)  # the children are past their start
-        for pid in children:  # a terminal's Ctrl-C reaches the whole process group
-            os.kill(pid, signal.SIGINT)
-        time.sleep(0.2)
-        assert all(map(_alive, children))  # ignored
-        os.kill(proc.pid, signal.SIGINT)
-        _, err = proc.communicate(timeout=30)
-        assert proc.returncode == 130, err.decode()
-        assert not any(map(_alive, children))
-    finally:
-        for pid in [proc.pid, *children]:
-            if _alive(pid):
-                os.kill(pid, signal.SIGKILL)
-
-
-def test_the_children_die_with_their_parent_killed() -> None:
-    proc, children = _sleeper()
-    try:
-        time.sleep(0.2)
-        proc.kill()
-        proc.communicate(timeout=30)
-        _wait_for(lambda: not any(map(_alive, children)), timeout=5)
-    finally:
-        for pid in children:
-            if _alive(pid):
-                os.kill(pid, signal.SIGKILL)

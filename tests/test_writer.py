@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -417,3 +418,67 @@ def test_the_workers_die_with_their_parent_killed(tmp_path, reap):
     proc.kill()
     proc.communicate(timeout=30)
     _wait_for(lambda: not any(_alive(pid) for pid in workers), timeout=5)
+
+
+# A small batch's forked children (driver/batch, test_batch), at the level of batch.run_all: the items
+# sleep in the children, which only Ctrl-C or the parent's death ends.
+
+SLEEPER = """
+import os, sys, time
+from goinstrument.driver import batch
+
+def work(item):
+    if os.getpid() != PARENT:
+        time.sleep(60)
+    return item
+
+PARENT = os.getpid()
+try:
+    batch.run_all(work, list("abc"), 2, lambda item, why: why, weigh=lambda item: (item, batch.SHARE_FROM))
+except KeyboardInterrupt:
+    sys.exit(130)
+"""
+
+
+def _sleeper() -> tuple[subprocess.Popen[bytes], list[int]]:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(SLEEPER)],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as a terminal's Ctrl-C finds it
+    )
+    _wait_for(lambda: len(_children(proc.pid)) == 2, timeout=30)
+    return proc, _children(proc.pid)
+
+
+@needs_proc
+def test_ctrl_c_is_the_parent_s_to_answer_the_children_ignore_it_and_are_killed() -> None:
+    proc, children = _sleeper()
+    try:
+        time.sleep(0.2)  # the children are past their start
+        for pid in children:  # a terminal's Ctrl-C reaches the whole process group
+            os.kill(pid, signal.SIGINT)
+        time.sleep(0.2)
+        assert all(map(_alive, children))  # ignored
+        os.kill(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+        assert proc.returncode == 130, err.decode()
+        assert not any(map(_alive, children))
+    finally:
+        for pid in [proc.pid, *children]:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+@needs_proc
+def test_the_forked_children_die_with_their_parent_killed() -> None:
+    proc, children = _sleeper()
+    try:
+        time.sleep(0.2)
+        proc.kill()
+        proc.communicate(timeout=30)
+        _wait_for(lambda: not any(map(_alive, children)), timeout=5)
+    finally:
+        for pid in children:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
