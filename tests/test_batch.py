@@ -28,8 +28,8 @@ def _pid(item: object) -> int:
     return os.getpid()
 
 
-def _own_package(item: object) -> tuple[str, int]:
-    return str(item), BIG
+def _own_package(item: object) -> tuple[str, int, int]:
+    return str(item), BIG, 0
 
 
 def _died(item: object, why: str) -> str:
@@ -49,7 +49,7 @@ def _meet(place: str, parent: int, item: object) -> int:
 
 def test_a_two_item_batch_runs_in_two_processes() -> None:
     """The first item here, the second in a child started first (each worth a cold process)."""
-    results = batch.run_all(_pid, ["a", "b"], 2, _died, weigh=lambda item: (item, 2 * BIG))
+    results = batch.run_all(_pid, ["a", "b"], 2, _died, weigh=lambda item: (item, 2 * BIG, 0))
     assert results[0] == os.getpid()
     assert results[1] != os.getpid()
 
@@ -65,9 +65,9 @@ def test_a_batch_worth_two_children_runs_its_first_item_here_and_the_rest_in_two
     [
         (["a"], 2, _own_package),  # one item
         (["a", "b", "c"], 1, _own_package),  # --jobs 1
-        (["a", "b", "c"], 2, lambda item: (item, 100)),  # a few bytes: a fork would cost more than it saves
+        (["a", "b", "c"], 2, lambda item: (item, 100, 100)),  # a few bytes: a fork would cost more than it saves
         (["a", "b", "c"], 2, None),  # no weights: not known to be worth it
-        (["a", "b"], 2, lambda item: (item, 2 * BIG if item == "b" else BIG)),  # the first item is not worth a cold child
+        (["a", "b"], 2, lambda item: (item, 2 * BIG if item == "b" else BIG, 0)),  # the first item is not worth a cold child
     ],
 )
 def test_a_batch_not_worth_a_fork_runs_here(items: list[str], jobs: int, weigh: object) -> None:
@@ -76,12 +76,20 @@ def test_a_batch_not_worth_a_fork_runs_here(items: list[str], jobs: int, weigh: 
 
 def test_the_children_s_queue_holds_a_package_s_files_together_heaviest_first() -> None:
     packages = {"first": "p0", "b": "p", "c": "p", "d": "q", "e": "r", "f": "s"}
-    plan = batch._plan(list(packages), 2, lambda item: (packages[item], BIG * (2 if item == "e" else 1)))
+    plan = batch._plan(list(packages), 2, lambda item: (packages[item], BIG * (2 if item == "e" else 1), 0))
     assert plan == batch._Plan(True, 2, [[1, 2], [4], [3], [5]])
     # p: 3 of the rest's 4 shares, more than a child's fair half: its files are queued one by one
     big = {"first": "p0", "b": "p", "c": "p", "d": "p", "e": "q"}
-    plan = batch._plan(list(big), 8, lambda item: (big[item], BIG))
+    plan = batch._plan(list(big), 8, lambda item: (big[item], BIG, 0))
     assert plan == batch._Plan(True, 4, [[1], [2], [3], [4]])
+
+
+def test_a_file_of_a_large_package_weighs_what_working_out_the_package_costs() -> None:
+    """net/http's 418-byte file costs 100 ms in a process that has not read its package (0.9 MB):
+    queued last, it would keep one child busy while the other has nothing left to take."""
+    weights = {"first": (BIG, 0), "a": (BIG, 0), "b": (BIG, 0), "small": (400, 40 * BIG)}
+    plan = batch._plan(list(weights), 2, lambda item: (item, *weights[item]))
+    assert plan == batch._Plan(True, 2, [[3], [1], [2]])
 
 
 def _waits_for(place: str, others: list[str], item: str) -> int:
@@ -120,7 +128,9 @@ def test_a_forked_batch_gives_what_a_serial_one_gives_finished_here_in_the_items
             finished.append((os.getpid(), result))
             return result + 1
 
-        results: list[int] = batch.run_all(_square, list(range(count)), jobs, lambda n, why: -1, progress.append, finish, lambda n: (str(n % 4), BIG))
+        results: list[int] = batch.run_all(
+            _square, list(range(count)), jobs, lambda n, why: -1, progress.append, finish, lambda n: (str(n % 4), BIG, 0)
+        )
         return results, finished, progress
 
     serial, forked = run(1), run(2)
@@ -140,7 +150,7 @@ def _dies_on(victim: str, parent: int, item: str) -> int:
 def test_a_child_killed_mid_batch_fails_its_item_alone_and_the_rest_of_its_package_runs_again(victim: str) -> None:
     items = list("abcdefg")
     packages = {"a": "0", "b": "p", "c": "p", "d": "p", "e": "q", "f": "q", "g": "q"}  # p and q: a child's fair share each
-    results = batch.run_all(partial(_dies_on, victim, os.getpid()), items, 2, _died, weigh=lambda item: (packages[item], BIG))
+    results = batch.run_all(partial(_dies_on, victim, os.getpid()), items, 2, _died, weigh=lambda item: (packages[item], BIG, 0))
     assert results[items.index(victim)] == f"died: {victim}: {batch.DIED}"
     assert all(isinstance(pid, int) for item, pid in zip(items, results, strict=True) if item != victim)
     if victim == "c":  # b was sent before c killed its child; d ran in another one

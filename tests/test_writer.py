@@ -434,7 +434,7 @@ def work(item):
 
 PARENT = os.getpid()
 try:
-    batch.run_all(work, list("abc"), 2, lambda item, why: why, weigh=lambda item: (item, batch.SHARE_FROM))
+    batch.run_all(work, list("abc"), 2, lambda item, why: why, weigh=lambda item: (item, batch.SHARE_FROM, 0))
 except KeyboardInterrupt:
     sys.exit(130)
 """

@@ -8,7 +8,7 @@ every item, in the items' order: `finish` runs in this process on each result as
 
 Three ways, by the batch's size. From SERIAL_BELOW items, a pool of `jobs` worker processes,
 the items sent in chunks. Under it, a pool would cost more to import and start than it saves:
-on Linux, with `weigh(item)` (its package, its bytes) given, `jobs` not 1 and no other thread
+on Linux, with `weigh(item)` (its package, its bytes, its package's bytes) given, `jobs` not 1 and no other thread
 running, a batch whose items weigh SHARE_FROM bytes a child (`_plan`) is shared among
 `os.fork()`ed children, which inherit the run's modules, the grammar and what the first item,
 worked here, warmed. Each child takes the next unit (a package's files, or one file) from a
@@ -49,6 +49,9 @@ SERIAL_BELOW = 48  # items; fewer are done in this process, or in forked childre
 # pickles, its exit). A child forked before the first item is worked also works out again what
 # that item warms (~35 ms): it takes twice as much.
 SHARE_FROM = 24 * 1024
+# A file's package weighs a sixteenth of its bytes: what its files declare, whether they compare
+# contexts, is worked out once a process (net/http's 0.9 MB: ~100 ms; most packages far less).
+PACKAGE_SCAN = 16
 DIED = "the worker process processing it died (killed, or out of memory?)"
 
 
@@ -59,7 +62,7 @@ def run_all(
     died: Callable[[T, str], R],
     progress: Callable[[int], None] | None = None,
     finish: Callable[[R], R] | None = None,
-    weigh: Callable[[T], tuple[str, int]] | None = None,
+    weigh: Callable[[T], tuple[str, int, int]] | None = None,
 ) -> list[R]:
     """`finish(work(item))` for every item, in order; `work` must be picklable (a module-level
     function or a partial of one), and its results; `finish` (default: none) runs in this
@@ -165,7 +168,7 @@ class _Plan(NamedTuple):
     units: list[list[int]]  # the other items' indices, heaviest first: a package's files, or one file
 
 
-def _plan(items: Sequence[T], workers: int, weigh: Callable[[T], tuple[str, int]]) -> _Plan | None:
+def _plan(items: Sequence[T], workers: int, weigh: Callable[[T], tuple[str, int, int]]) -> _Plan | None:
     """Two children or more (at most `workers`) when the items after the first are worth them
     (SHARE_FROM bytes each): the first item is worked here before they are forked, warming what
     every item needs (the grammar's queries, the backend's shape, a module's go.mod), which they
@@ -175,19 +178,25 @@ def _plan(items: Sequence[T], workers: int, weigh: Callable[[T], tuple[str, int]
     None when no fork is worth it.
 
     The units are the children's queue: a package's files together (a process works out the
-    package's declarations once), unless they weigh more than a fair share, heaviest first."""
+    package's declarations once, which weighs PACKAGE_SCAN), unless they weigh more than a
+    fair share, heaviest first."""
     packages: dict[str, list[int]] = {}
-    sizes = [weigh(items[0])[1]]
+    scans: dict[str, int] = {}  # what working out a package's declarations, once a process, weighs
+    first, size, scan = weigh(items[0])
+    sizes = [size + scan // PACKAGE_SCAN]
+    scans[first] = 0  # worked out here: the children inherit it
     for i in range(1, len(items)):
-        package, size = weigh(items[i])
+        package, size, scan = weigh(items[i])
         packages.setdefault(package, []).append(i)
+        scans.setdefault(package, scan // PACKAGE_SCAN)
         sizes.append(size)
-    rest = sum(sizes) - sizes[0]
+    rest = sum(sizes) - sizes[0] + sum(scans[package] for package in packages)
     count = min(workers, rest // SHARE_FROM)
     units: list[tuple[int, list[int]]] = []  # (bytes, indices)
-    for indices in packages.values():
-        weight = sum(sizes[i] for i in indices)
-        units.extend([(sizes[i], [i]) for i in indices] if count and weight > rest / count else [(weight, indices)])
+    for package, indices in packages.items():
+        weight = sum(sizes[i] for i in indices) + scans[package]
+        split = count and weight > rest / count
+        units.extend([(sizes[i] + scans[package], [i]) for i in indices] if split else [(weight, indices)])
     queue = [indices for _, indices in sorted(units, key=lambda unit: (-unit[0], unit[1][0]))]
     if min(count, len(queue)) >= 2:
         return _Plan(True, min(count, len(queue)), queue)
