@@ -88,7 +88,7 @@ EXPECTED_SPANS: dict[str, list[str]] = {
     "ctxnet/xnet.go": ["Old", "OldErr"],
     "ctxsingle/single.go": ["Single"],
     "errs/alias.go": ["AliasResult"],
-    "httpserver/server.go": ["Greet", "Hello", "Server.ServeHTTP", "Save", "Both", "Mux.func1", "Mux.func2"],
+    "httpserver/server.go": ["Greet", "Hello", "Server.ServeHTTP", "Save", "Both", "Mux.func1", "Mux.func2", "Thing"],
     "httpserver/alias.go": ["Aliased"],
     "errs/bareshadow/bareshadow.go": ["BlankErrBareShadowed", "UnnamedErrShadowedBare"],
     "errs/owntype/use.go": ["Find"],
