@@ -354,7 +354,8 @@ func TestHandlerSpanIsAWebSpan(t *testing.T) {
 		}
 	}
 	if s.OperationName() != "Hello" || s.Tag("resource.name") != "Hello" || s.Tag("http.route") != nil {
-		t.Errorf("operation name %q, resource %v, http.route %v: want Hello, Hello and none (no pattern)", s.OperationName(), s.Tag("resource.name"), s.Tag("http.route"))
+		t.Errorf("operation name %q, resource %v, http.route %v: want Hello, Hello and none (no pattern)",
+			s.OperationName(), s.Tag("resource.name"), s.Tag("http.route"))
 	}
 }
 

@@ -9,12 +9,12 @@ GOINSTRUMENT_UPDATE_GOLDEN=1 to rewrite the .golden.go files (then read the diff
 from __future__ import annotations
 
 import os
-import re
 import shlex
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import go_version_line
 
 from goinstrument.backends.loader import load_backend
 from goinstrument.cli import parser, rewrite_options
@@ -41,10 +41,8 @@ def _run(path: Path, src: bytes) -> bytes:
     name = path.name.replace(".golden.go", ".input.go")  # the same file, as far as code.file.path goes
     # The case is a package of one file: whether it compares contexts is read from it, as from a package's files.
     comparison = first_comparison([(name, src)])
-    go = re.search(rb"^// go\.mod: go (\d+)\.(\d+)$", src, re.MULTILINE)
-    version = (int(go[1]), int(go[2])) if go else None
     backend = load_backend(settings.backend)
-    info = FileInfo(name, TRACER, TRACER, backend=backend, context_comparison=comparison, module_path=TRACER, go_version=version)
+    info = FileInfo(name, TRACER, TRACER, backend=backend, context_comparison=comparison, module_path=TRACER, go_version=go_version_line(src))
     result = instrument(src, settings, info)
     assert result.problem is None, result.problem.text()
     return result.output
