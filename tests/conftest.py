@@ -60,7 +60,7 @@ def run_process(
 
 
 def go_version_line(src: bytes) -> tuple[int, int] | None:
-    """A fixture's module Go version, from its line `// go.mod: go 1.22` (None: no module)."""
+    """A fixture's module Go version, from its line `// go.mod: go 1.23` (None: no module)."""
     found = re.search(rb"^// go\.mod: go (\d+)\.(\d+)$", src, re.MULTILINE)
     return (int(found[1]), int(found[2])) if found else None
 

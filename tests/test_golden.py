@@ -2,7 +2,7 @@
 
 Each input starts with a comment saying what it shows. An input whose first
 line is `// args: ...` is run with those command-line flags; one with a line
-`// go.mod: go 1.22` in its module of that Go version (none: outside a module). Set
+`// go.mod: go 1.23` in its module of that Go version (none: outside a module). Set
 GOINSTRUMENT_UPDATE_GOLDEN=1 to rewrite the .golden.go files (then read the diff).
 """
 

@@ -50,7 +50,7 @@ class Names:
     # for the request (kind SERVER, Datadog's type web), `ctx` is the request's context, and
     # `attributes` begin with its http.request.method and url.path where the backend writes attributes.
     request: str | None = None
-    # A server span whose request may name the ServeMux pattern it matched (`r.Pattern`, Go 1.22+): the
+    # A server span whose request may name the ServeMux pattern it matched (`r.Pattern`, Go 1.23+): the
     # variable of the block that renames the span `{method} {route}` and gives it `http.route` where it
     # did (handlers.py picks it). None: no such block (the module's Go is older, or no server span).
     route: str | None = None

@@ -51,7 +51,7 @@ from goinstrument.engine.imports import ImportSpec
 HTTP = "net/http"
 REQUEST_NAMES = ("r", "req")  # for a `_` or unnamed request parameter
 CONTEXT_NAMES = ("ctx",)  # for the variable the span's context goes in
-PATTERN_GO = (1, 22)  # the Go version whose net/http has Request.Pattern (the ServeMux pattern that matched)
+PATTERN_GO = (1, 23)  # the Go whose net/http has Request.Pattern, the ServeMux pattern that matched (api/go1.23.txt)
 ROUTE_NAMES = ("i",)  # for the variable of the route block: where the pattern's path starts
 
 
