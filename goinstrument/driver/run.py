@@ -255,9 +255,9 @@ class _InOrder:
 class _Stamps:
     """What the cache compares, memoised per directory: a file's mtime and size, its tracer (from
     go.mod; with --http-handlers its go line too, which decides a handler's route block), and its
-    package's stamp: how many .go files the directory holds and the newest one's
-    mtime, because a file's output depends on what its package's other files declare (an `otel` of
-    theirs renames our import), so any change there makes the file's cache entry stale."""
+    package's stamp: how many .go files the directory holds and the newest one's mtime, because a
+    file's output depends on what its package's other files declare (an `otel` of theirs renames
+    our import), so any change there makes the file's cache entry stale."""
 
     def __init__(self, rewrite: RewriteOptions) -> None:
         self.rewrite = rewrite

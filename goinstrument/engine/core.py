@@ -553,9 +553,9 @@ class _Planner:
         )
 
     def handler_kind(self, func: Node, body: Node, match: shape.Match, ctx: _Context, local: str, kind: tuple[bool, bool]) -> tuple[_Context, str]:
-        """A handler's span of another kind (server or not, with the route block or not) as a new one would be: carrying the
-        context where the body reads the request after it (and the package lets contexts change),
-        the context variable kept where it reads that."""
+        """A handler's span of another kind (server or not, with the route block or not) as a new one
+        would be: carrying the context where the body reads the request after it (and the package
+        lets contexts change), the context variable kept where it reads that."""
         skip = len(match.statements)
         carries = scopes.reads(body, ctx.name.encode(), skip=skip) and not self.keeps_context(func)
         variable = local if local != "_" else ctx.local or "ctx"
