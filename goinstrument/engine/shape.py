@@ -61,6 +61,7 @@ _CTX_LHS = _PREFIX + "CtxLhs"
 _CTX = _PREFIX + "Ctx"
 _SPAN = _PREFIX + "Span"
 _ERR = _PREFIX + "Err"
+_ROUTE = _PREFIX + "Route"  # the variable of a server span's route block (handlers.py)
 _TRACER = _PREFIX + "Tracer"  # a string literal once rendered
 _NAME = _PREFIX + "Name"  # a string literal once rendered
 _KEY = _PREFIX + "Key"  # a string literal once rendered
@@ -468,6 +469,7 @@ def _render(backend: Backend, packages: dict[str, str], parts: tuple[bool, bool,
         packages,
         (_ATTRIBUTE,) if start else (),
         (_ATTRIBUTE,) if results else (),
+        route=_ROUTE,
     )
     return tuple(backend.lines(style.names(names), _TRACER, _NAME))
 
