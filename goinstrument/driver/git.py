@@ -321,32 +321,24 @@ def changed_go_files(start: Path, rev: str, paths: Sequence[Path]) -> list[Path]
     return _changed_since(repo, ["--merge-base", rev], lambda: _merge_base(repo, rev), paths)
 
 
+# A tree against the working tree, each file's record with the tree's blob id; git's porcelain
+# diff, as it reads the index's stat data fresh (`diff-index` would list a file merely touched),
+# with the options its configuration may change (diff.renames, diff.relative) set.
+_DIFF = ("diff", "-z", "--raw", "--no-abbrev", "--no-renames", "--no-relative")
+
+
 def _changed_since(repo: Repository, against: list[str], base: Callable[[], str | None], paths: Sequence[Path]) -> list[Path]:
     """The files changed since the tree `against` names (`--merge-base REV`, or a commit id);
     where git cannot diff against it, `base()` says why (GitError), or gives the merge-base to
     diff against instead (several merge-bases: one of them), or None (no commits yet)."""
     git = repo.git()
     go = ("--", "*.go")
-    listed = git.maybe(
-        "diff",
-        "-z",
-        "--raw",
-        "--no-abbrev",
-        "--no-renames",
-        "--no-relative",
-        "--ignore-submodules=none",
-        *against[:-1],
-        "--end-of-options",
-        against[-1],
-        *go,
-    )
+    listed = git.maybe(*_DIFF, *against[:-1], "--end-of-options", against[-1], *go)
     if listed is None:
         commit = base()
         if commit is None:  # no commits: every .go file of the index and the working tree is new
             return _in_tree(repo, paths, git("ls-files", "-z", "--cached", "--others", "--exclude-standard", *go).split(b"\0")[:-1])
-        listed = git(
-            "diff", "-z", "--raw", "--no-abbrev", "--no-renames", "--no-relative", "--ignore-submodules=none", "--end-of-options", commit, *go
-        )
+        listed = git(*_DIFF, "--end-of-options", commit, *go)
     candidates, deleted = [], {}  # deleted: path -> the merge-base's blob
     fields = listed.split(b"\0")
     for meta, path in zip(fields[0:-1:2], fields[1::2], strict=True):
