@@ -143,6 +143,14 @@ class _Git(NamedTuple):
         proc = self.run(*args)
         return proc.stdout if proc.returncode == 0 else None
 
+    def start(self, *args: str | bytes) -> _Started:
+        """The command started, to run beside this process's work; its output when called."""
+        try:
+            proc = subprocess.Popen(["git", *args], cwd=self.top, env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        except OSError as exc:
+            raise GitError(f"cannot run git: {exc.strerror or exc}") from None
+        return _Started(os.fsdecode(args[0]), proc)
+
     def run(self, *args: str | bytes, input: bytes | None = None, reading: bool = True) -> subprocess.CompletedProcess[bytes]:
         try:
             return subprocess.run(["git", *args], cwd=self.top, env=self.env(reading), input=input, capture_output=True, check=False)
@@ -158,6 +166,22 @@ class _Git(NamedTuple):
         if reading:
             env["GIT_OPTIONAL_LOCKS"] = "0"  # a read must not refresh (and so lock) the index
         return env
+
+
+class _Started(NamedTuple):
+    command: str
+    proc: subprocess.Popen[bytes]
+
+    def __call__(self) -> bytes:
+        out, err = self.proc.communicate()
+        if self.proc.returncode != 0:
+            raise GitError(f"git {self.command}: {_said(err, self.proc.returncode)}")
+        return out
+
+    def kill(self) -> None:
+        """Ended unread (the run failed before it needed the output)."""
+        self.proc.kill()
+        self.proc.communicate()
 
 
 # --- objects ----------------------------------------------------------------------------------
@@ -333,12 +357,19 @@ def _changed_since(repo: Repository, against: list[str], base: Callable[[], str 
     diff against instead (several merge-bases: one of them), or None (no commits yet)."""
     git = repo.git()
     go = ("--", "*.go")
-    listed = git.maybe(*_DIFF, *against[:-1], "--end-of-options", against[-1], *go)
-    if listed is None:
-        commit = base()
-        if commit is None:  # no commits: every .go file of the index and the working tree is new
-            return _in_tree(repo, paths, git("ls-files", "-z", "--cached", "--others", "--exclude-standard", *go).split(b"\0")[:-1])
-        listed = git(*_DIFF, "--end-of-options", commit, *go)
+    untracked = git.start("ls-files", "-z", "--others", "--exclude-standard", *go)  # walks the tree while git diff stats it
+    try:
+        listed = git.maybe(*_DIFF, *against[:-1], "--end-of-options", against[-1], *go)
+        if listed is None:
+            commit = base()
+            listed = None if commit is None else git(*_DIFF, "--end-of-options", commit, *go)
+        cached = git("ls-files", "-z", "--cached", *go).split(b"\0")[:-1] if listed is None else []
+    except BaseException:
+        untracked.kill()
+        raise
+    others = untracked().split(b"\0")[:-1]
+    if listed is None:  # no commits: every .go file of the index and the working tree is new
+        return _in_tree(repo, paths, [*cached, *others])
     candidates, deleted = [], {}  # deleted: path -> the merge-base's blob
     fields = listed.split(b"\0")
     for meta, path in zip(fields[0:-1:2], fields[1::2], strict=True):
@@ -347,7 +378,7 @@ def _changed_since(repo: Repository, against: list[str], base: Callable[[], str 
             deleted[path] = old
         else:
             candidates.append(path)
-    for path in git("ls-files", "-z", "--others", "--exclude-standard", *go).split(b"\0")[:-1]:
+    for path in others:
         if path in deleted:  # no longer in the index, still on disk: changed if it no longer holds the merge-base's blob
             data = _read_file(repo.top / os.fsdecode(path))
             if data is not None and holds_blob(data, deleted[path]):
