@@ -78,10 +78,12 @@ def open_repository(start: Path) -> Repository:
         raise GitError(f"cannot run git: {exc.strerror or exc}") from None
     lines = proc.stdout.split(b"\n")
     said = _said(proc.stderr, proc.returncode)
-    if len(lines) < 5:  # no repository there
+    if len(lines) < 5:  # no repository there, or one git cannot open
         if git_dir:
             raise GitError(f"cannot open the git repository at {where}: {said}")
-        raise GitError(f"not a git repository (or any parent up to /): {where}")
+        if "not a git repository" in said:
+            raise GitError(f"not a git repository (or any parent up to /): {where}")
+        raise GitError(f"git rev-parse: {said}")
     found = Path(os.fsdecode(lines[1]))
     if lines[0] == b"true":
         raise GitError(f"{found} is a bare repository: there is no working tree to instrument")
@@ -94,9 +96,15 @@ def open_repository(start: Path) -> Repository:
 
 
 def _said(stderr: bytes, code: int) -> str:
-    """What a failed git command said, in one line: its last, without `fatal: `."""
-    said = stderr.decode("utf-8", "replace").strip().splitlines()
-    return said[-1].removeprefix("fatal: ").removeprefix("error: ") if said else f"failed (exit {code})"
+    """What a failed git command said, in one line: its last (with the lines it continues, indented
+    ones: `unknown repository extension found:` then the name), without `fatal: `."""
+    said = stderr.decode("utf-8", "replace").rstrip().splitlines()
+    if not said:
+        return f"failed (exit {code})"
+    first = len(said) - 1
+    while first > 0 and said[first][:1].isspace():
+        first -= 1
+    return " ".join(line.strip() for line in said[first:]).removeprefix("fatal: ").removeprefix("error: ")
 
 
 def worktree_top(start: Path) -> Path:
@@ -216,20 +224,17 @@ class _Objects:
                 stdin.flush()
                 found.extend(_answer(stdout) for _ in chunk)
         except (OSError, ValueError):
-            self.close()
-            said = _said(self.proc.stderr.read() if self.proc.stderr else b"", self.proc.returncode or 0)
-            raise GitError(f"git cat-file: {said}") from None
+            raise GitError(f"git cat-file: {_said(self.close(), self.proc.returncode or 0)}") from None
         return found
 
-    def close(self) -> None:
-        for pipe in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
-            with contextlib.suppress(OSError):
-                if pipe is not None and pipe is not self.proc.stderr:
-                    pipe.close()
-        with contextlib.suppress(OSError, subprocess.TimeoutExpired):
-            self.proc.wait(timeout=5)
-        if self.proc.stderr is not None:
-            self.proc.stderr.close()
+    def close(self) -> bytes:
+        """End the process (its stdin closed, it exits); what it said on stderr."""
+        try:
+            return self.proc.communicate(timeout=5)[1] or b""
+        except (OSError, ValueError, subprocess.TimeoutExpired):
+            self.proc.kill()
+            self.proc.wait()
+            return b""
 
 
 _Object = tuple[bytes, bytes, bytes]  # id (hex), type, bytes
@@ -628,7 +633,7 @@ def _write_blobs(git: _Git, blobs: list[tuple[str, bytes]]) -> None:
     try:
         for n, (_, data) in enumerate(blobs):
             path = folder / f"goinstrument-{os.getpid()}-{n}.blob"
-            with open(path, "xb") as f:
+            with open(path, "wb") as f:  # ours: the name holds our pid
                 written.append(path)
                 f.write(data)
         listed = b"".join(os.fsencode(path) + b"\n" for path in written)
