@@ -86,7 +86,7 @@ def open_repository(start: Path) -> Repository:
         raise GitError(f"git rev-parse: {said}")
     found = Path(os.fsdecode(lines[1]))
     if lines[0] == b"true":
-        raise GitError(f"{found} is a bare repository: there is no working tree to instrument")
+        raise GitError(f"{os.path.join(found, '')} is a bare repository: there is no working tree to instrument")  # a directory: its /
     if proc.returncode != 0 or len(lines) < 6:
         raise GitError(f"{found} has no working tree here: {said}")
     repo = Repository(found, Path(os.fsdecode(lines[4])).resolve(), lines[2] == b"true", lines[3].decode())
