@@ -352,8 +352,8 @@ def changed_go_files(start: Path, rev: str, paths: Sequence[Path]) -> list[Path]
 
 # A tree against the working tree, each file's record with the tree's blob id; git's porcelain
 # diff, as it reads the index's stat data fresh (`diff-index` would list a file merely touched),
-# with the options its configuration may change (diff.renames, diff.relative) set.
-_DIFF = ("diff", "-z", "--raw", "--no-abbrev", "--no-renames", "--no-relative")
+# with the options its configuration may change (diff.renames, diff.relative, color.ui) set.
+_DIFF = ("diff", "-z", "--raw", "--no-abbrev", "--no-renames", "--no-relative", "--no-color")
 
 
 def _changed_since(repo: Repository, against: list[str], base: Callable[[], str | None], paths: Sequence[Path]) -> list[Path]:
