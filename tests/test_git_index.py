@@ -361,3 +361,22 @@ def test_a_hook_run_starts_one_git_process_of_each_kind(repo, tmp_path):
     commands = [line.split("built-in: git ", 1)[1].split()[0] for line in trace.read_text().splitlines() if "built-in: git " in line]
     assert sorted(commands) == sorted(["rev-parse", "diff-index", "config", "cat-file", "hash-object", "ls-files", "update-index"])
     assert PLAIN_CODES not in repo.staged("orders.go") and '\totelapi "go.opentelemetry.io/otel"\n' in repo.staged("api/orders.go")
+
+
+def test_objects_go_where_git_object_directory_says(repo, tmp_path):
+    """A quarantine (what git sets up for pre-receive): GIT_OBJECT_DIRECTORY takes the blobs
+    written, the repository's own objects are read through GIT_ALTERNATE_OBJECT_DIRECTORIES."""
+    repo.write("vars.go", "package shop\n\nvar codes = 1\n")
+    repo.commit_all("vars")
+    repo.write("vars.go", "package shop\n")  # the committed sibling: read from the repository's objects
+    repo.write("orders.go", ORDERS)
+    repo.add("orders.go")
+    quarantine = tmp_path / "quarantine"
+    quarantine.mkdir()
+    env = git_env(GIT_OBJECT_DIRECTORY=str(quarantine), GIT_ALTERNATE_OBJECT_DIRECTORIES=str(repo.root / ".git" / "objects"))
+    proc = repo.goinstrument_process("--staged", env=env)
+    assert proc.returncode == 0, proc.stderr
+    staged = repo.git("rev-parse", ":orders.go").strip()
+    assert repo.run("git", "cat-file", "-e", staged).returncode != 0  # not in the repository's own objects
+    shown = repo.git("cat-file", "blob", staged, env=env)
+    assert 'Start(ctx, "Order")' in shown and PLAIN_CODES not in shown
