@@ -415,21 +415,22 @@ def _in_tree(repo: Repository, paths: Sequence[Path], listed: Sequence[bytes]) -
 
 
 def _merge_base(repo: Repository, rev: str) -> str | None:
-    """The id of a merge-base of `rev` and HEAD; None with no commits yet (`rev` not looked at)."""
+    """The id of a merge-base of `rev` and HEAD; None with no commits yet (`rev` not looked at).
+    One `git merge-base`; where it fails, a look at HEAD and `rev` says why."""
     git = repo.git()
+    proc = git.run("merge-base", "--end-of-options", rev, "HEAD")
+    if proc.returncode == 0:
+        return proc.stdout.decode().strip()
+    if proc.returncode == 1 and not proc.stdout:
+        hint = "; this is a shallow clone: fetch the whole history (actions/checkout: fetch-depth: 0)" if repo.shallow else ""
+        raise GitError(f"{rev!r} and HEAD have no common ancestor (unrelated histories){hint}")
     if git.maybe("rev-parse", "-q", "--verify", "HEAD^{commit}") is None:
         return None
     if git.maybe("rev-parse", "-q", "--verify", "--end-of-options", rev) is None:
         raise GitError(f"unknown revision {rev!r}: not a branch, remote branch, tag or commit here")
     if git.maybe("rev-parse", "-q", "--verify", "--end-of-options", rev + "^{commit}") is None:
         raise GitError(f"{rev!r} does not name a commit")
-    proc = git.run("merge-base", "--end-of-options", rev, "HEAD")
-    if proc.returncode == 1 and not proc.stdout:
-        hint = "; this is a shallow clone: fetch the whole history (actions/checkout: fetch-depth: 0)" if repo.shallow else ""
-        raise GitError(f"{rev!r} and HEAD have no common ancestor (unrelated histories){hint}")
-    if proc.returncode != 0:
-        raise GitError(f"git merge-base: {_said(proc.stderr, proc.returncode)}")
-    return proc.stdout.decode().strip()
+    raise GitError(f"git merge-base: {_said(proc.stderr, proc.returncode)}")
 
 
 # A file's changed lines: (first, last) ranges, 1-based and inclusive, of the working-tree file;
