@@ -131,12 +131,26 @@ def test_an_empty_hook_run_loads_no_parser_no_argparse_no_backend(tmp_path: Path
     done, names = _imported(repo.root, "-m", "goinstrument", "--staged", env=git_env())
     assert done.returncode == 0, done.stderr
     assert [name for name in NOT_FOR_AN_EMPTY_HOOK if name in names] == []
-    assert "pygit2" in names  # the probe sees what the run does need: git (so the list above means something)
+    assert "goinstrument.driver.git" in names  # the probe sees what the run does need (so the list above means something)
     repo.write("shop.go", GO_FUNC_TWO)
     repo.git("add", "shop.go")
     done, names = _imported(repo.root, "-m", "goinstrument", "--staged", env=git_env())
     assert done.returncode == 0 and "goinstrument: 1 of 1 file changed" in done.stderr, done.stderr
     assert "tree_sitter" in names and "argparse" not in names  # a file to rewrite loads the parser, still no argparse
+    assert "pygit2" not in names  # the git command reads and writes the index and its objects
+
+
+def test_a_changed_since_check_lists_the_files_with_the_git_command_not_pygit2(tmp_path: Path) -> None:
+    """pygit2 costs 70 ms to import (its settings load ssl and certifi): `--check --changed-since`
+    lists the files with `git diff` and `git ls-files`; only --new-from-rev's line diffs load it."""
+    repo = GitRepo.go_module(tmp_path / "repo")
+    repo.write("pkg/new.go", GO_FUNC_TWO)
+    done, names = _imported(repo.root, "-m", "goinstrument", "--check", "--changed-since", "HEAD", env=git_env())
+    assert done.returncode == 1 and done.stdout == "pkg/new.go:5:1: G: no span\n", done.stdout + done.stderr
+    assert "pygit2" not in names
+    done, names = _imported(repo.root, "-m", "goinstrument", "--check", "--new-from-rev", "HEAD", env=git_env())
+    assert done.returncode == 1 and done.stdout == "pkg/new.go:5:1: G: no span\n", done.stdout + done.stderr
+    assert "pygit2" in names  # the other side: the probe sees it where it is used
 
 
 GO_FUNC_TWO = 'package shop\n\nimport "context"\n\nfunc G(ctx context.Context) error { return nil }\n'
