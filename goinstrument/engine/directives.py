@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
@@ -23,12 +22,14 @@ class DirectiveError(Exception):
         self.message = message
 
 
-@dataclass
 class Directives:
-    include: set[str] = field(default_factory=set)
-    exclude: set[str] = field(default_factory=set)
-    # Rows (0-based) of bare `//instrument:exclude` lines: they exclude the function they document.
-    doc_excludes: set[int] = field(default_factory=set)
+    __slots__ = ("doc_excludes", "exclude", "include")
+
+    def __init__(self) -> None:
+        self.include: set[str] = set()
+        self.exclude: set[str] = set()
+        # Rows (0-based) of bare `//instrument:exclude` lines: they exclude the function they document.
+        self.doc_excludes: set[int] = set()
 
 
 def read_directives(comments: list[Node]) -> Directives:

@@ -36,7 +36,6 @@ A context parameter wins: a function taking both gets the ordinary span.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import NamedTuple
 
 from tree_sitter import Node
@@ -89,7 +88,7 @@ class HandlerCode(Backend):
 
     def lines(self, names: Names, tracer: str, span_name: str) -> list[str]:
         request, ctx = names.ctx, names.ctx_lhs
-        lines = self.inner.lines(replace(names, ctx=start_argument(request), request=request if self.server else None), tracer, span_name)
+        lines = self.inner.lines(names._replace(ctx=start_argument(request), request=request if self.server else None), tracer, span_name)
         return [*lines, carry_line(request, ctx)] if self.carries else lines
 
 

@@ -4,11 +4,58 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, Self
 
 from goinstrument.engine.edits import Edit
+
+# --- frozen values that are not tuples ------------------------------------------------------------
+
+
+class Value:
+    """A frozen value whose type matters (one of a few kinds, as a run's source or a build
+    constraint's node) or that a tuple would mislead: its fields are its `__slots__`, in the
+    order its `__init__` takes them and gives them to `_init`; it equals only a value of its
+    own type with equal fields, hashes and prints so, is always true (a value with no field
+    too), and `_replace` makes one with other fields, as a NamedTuple's does.
+
+    Not a NamedTuple (a tuple equals any tuple of its fields, whatever its type: `And(x)` would
+    equal `Or(x)`, `Staged()` would be an empty, false tuple, a field `count` would hide a
+    method), nor a frozen dataclass (its class compiles every generated method when it is
+    created, and `dataclasses` imports `inspect`: start-up a hook's run pays, ARCHITECTURE.md
+    "Values").
+    """
+
+    __slots__: tuple[str, ...] = ()
+
+    def _init(self, *values: object) -> None:
+        for name, value in zip(self.__slots__, values, strict=True):
+            object.__setattr__(self, name, value)
+
+    def _values(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def _replace(self, **changes: object) -> Self:
+        return type(self)(*[changes.pop(name, getattr(self, name)) for name in self.__slots__], **changes)  # a name left: TypeError
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: a {type(self).__name__} is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}: a {type(self).__name__} is immutable")
+
+    def __eq__(self, other: object) -> bool:
+        return self._values() == other._values() if isinstance(other, Value) and type(other) is type(self) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((type(self).__qualname__, *self._values()))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__qualname__}({', '.join(f'{name}={getattr(self, name)!r}' for name in self.__slots__)})"
+
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:  # a worker receives it by its __init__
+        return type(self), self._values()
+
 
 # --- names as messages show them ------------------------------------------------------------------
 
@@ -106,17 +153,20 @@ EXCLUSIONS = {
 }
 
 
-@dataclass(frozen=True)
-class Coverage:
+class Coverage(Value):
     """Of the functions that take a context (and have a body): how many carry a span at the top
     of their body (ours, go-instrument's or a person's), and how many, without one, are left alone
     (`excluded`, by kind in `excluded_by`: see EXCLUSIONS). The rest, `without_span`, are the
     functions --check reports as having no span."""
 
-    functions: int = 0
-    with_span: int = 0
-    excluded: int = 0
-    excluded_by: tuple[tuple[str, int], ...] = ()  # (kind, count) of the excluded, kinds in EXCLUSIONS' order
+    __slots__ = ("functions", "with_span", "excluded", "excluded_by")  # noqa: RUF023 (__init__'s order)
+    functions: int
+    with_span: int
+    excluded: int
+    excluded_by: tuple[tuple[str, int], ...]  # (kind, count) of the excluded, kinds in EXCLUSIONS' order
+
+    def __init__(self, functions: int = 0, with_span: int = 0, excluded: int = 0, excluded_by: tuple[tuple[str, int], ...] = ()) -> None:
+        self._init(functions, with_span, excluded, excluded_by)
 
     @staticmethod
     def one(has_span: bool | None, excluded: str | None = None) -> Coverage:

@@ -25,8 +25,9 @@ import functools
 import posixpath
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, NamedTuple
+
+from goinstrument.engine.result import Value
 
 # --- Go's lists --------------------------------------------------------------------
 
@@ -175,11 +176,14 @@ class _SyntaxError(Exception):
 # --- expressions -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Tag:
+class Tag(Value):
     """constraint.TagExpr."""
 
+    __slots__ = ("tag",)
     tag: str
+
+    def __init__(self, tag: str) -> None:
+        self._init(tag)
 
     def __str__(self) -> str:
         return self.tag
@@ -188,11 +192,14 @@ class Tag:
         return ok(self.tag)
 
 
-@dataclass(frozen=True)
-class Not:
+class Not(Value):
     """constraint.NotExpr."""
 
+    __slots__ = ("x",)
     x: Expr
+
+    def __init__(self, x: Expr) -> None:
+        self._init(x)
 
     def __str__(self) -> str:
         return f"!({self.x})" if isinstance(self.x, (And, Or)) else f"!{self.x}"
@@ -201,11 +208,14 @@ class Not:
         return not self.x.eval(ok)
 
 
-@dataclass(frozen=True)
-class And:
+class And(Value):
     """constraint.AndExpr, with a chain ``x && y && z`` kept as one node of several operands."""
 
+    __slots__ = ("xs",)
     xs: tuple[Expr, ...]
+
+    def __init__(self, xs: tuple[Expr, ...]) -> None:
+        self._init(xs)
 
     def __str__(self) -> str:
         return " && ".join(f"({x})" if isinstance(x, Or) else str(x) for x in self.xs)
@@ -215,11 +225,14 @@ class And:
         return all([x.eval(ok) for x in self.xs])
 
 
-@dataclass(frozen=True)
-class Or:
+class Or(Value):
     """constraint.OrExpr, with a chain ``x || y || z`` kept as one node of several operands."""
 
+    __slots__ = ("xs",)
     xs: tuple[Expr, ...]
+
+    def __init__(self, xs: tuple[Expr, ...]) -> None:
+        self._init(xs)
 
     def __str__(self) -> str:
         return " || ".join(f"({x})" if isinstance(x, And) else str(x) for x in self.xs)
