@@ -11,7 +11,7 @@ from goinstrument.engine.result import Position
 
 PREFIX = "//instrument:"
 _PREFIX = PREFIX.encode()
-_DIRECTIVE = re.compile(r"^//instrument:(\S*)\s*(.*?)\s*$")
+_DIRECTIVE = r"^//instrument:(\S*)\s*(.*?)\s*$"  # compiled by `re` for the first file that holds one
 KNOWN = ("include", "exclude")
 
 
@@ -38,7 +38,7 @@ def read_directives(comments: list[Node]) -> Directives:
         if not (comment.text or b"").startswith(_PREFIX):
             continue
         raw = text(comment)
-        match = _DIRECTIVE.match(raw)
+        match = re.match(_DIRECTIVE, raw)
         verb, args = (match.group(1), match.group(2)) if match else ("", "")
         if verb not in KNOWN:
             raise DirectiveError(position(comment), f"unknown directive {raw.split()[0]!r} (known: //instrument:include, //instrument:exclude)")

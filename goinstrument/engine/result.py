@@ -67,12 +67,12 @@ def octal_byte(char: str) -> str:
     return f"\\{ord(char) - 0xDC00:03o}"
 
 
-_NOT_UTF8 = re.compile("[\udc80-\udcff]")
+_NOT_UTF8 = "[\udc80-\udcff]"  # compiled by `re` for the first message a machine format prints
 
 
 def printable(text: str) -> str:
     """`text` (a message that may hold a file name) with each byte that is not UTF-8 as `\\351`."""
-    return _NOT_UTF8.sub(lambda found: octal_byte(found[0]), text)
+    return re.sub(_NOT_UTF8, lambda found: octal_byte(found[0]), text)
 
 
 def _needs_quoting(char: str) -> bool:
