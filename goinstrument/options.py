@@ -10,7 +10,7 @@ rewrite option is `goinstrument.settings`.
 from __future__ import annotations
 
 import enum
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from goinstrument.engine.options import RewriteOptions
 from goinstrument.engine.result import Value
@@ -31,23 +31,21 @@ class FromPaths(Value):
     """Files and directories named on the command line (default ".")."""
 
     __slots__ = ("paths",)
-    paths: tuple[str, ...]
 
     def __init__(self, paths: tuple[str, ...] = (".",)) -> None:
-        self._init(paths)
+        self.paths: Final = paths
 
 
 class ChangedSince(Value):
     """The .go files changed since merge-base(rev, HEAD), optionally below some paths."""
 
     __slots__ = ("rev", "paths", "new_code_only")  # noqa: RUF023 (__init__'s order)
-    rev: str
-    paths: tuple[str, ...]
-    # --new-from-rev: only the functions a changed line touches are reported and counted.
-    new_code_only: bool
 
     def __init__(self, rev: str, paths: tuple[str, ...] = (), new_code_only: bool = False) -> None:
-        self._init(rev, paths, new_code_only)
+        self.rev: Final = rev
+        self.paths: Final = paths
+        # --new-from-rev: only the functions a changed line touches are reported and counted.
+        self.new_code_only: Final = new_code_only
 
 
 class Staged(Value):
@@ -60,10 +58,9 @@ class Stdin(Value):
     """`goinstrument -`: one file's source on stdin, its result on stdout (for editors)."""
 
     __slots__ = ("filename",)
-    filename: str | None  # --stdin-filename: for the tracer (go.mod), skip rules, config and messages
 
     def __init__(self, filename: str | None = None) -> None:
-        self._init(filename)
+        self.filename: Final = filename  # --stdin-filename: for the tracer (go.mod), skip rules, config and messages
 
 
 Source = FromPaths | ChangedSince | Staged | Stdin
@@ -89,21 +86,19 @@ class Run(Value):
     """A run over files."""
 
     __slots__ = ("rewrite", "run")
-    rewrite: RewriteOptions
-    run: RunOptions
 
     def __init__(self, rewrite: RewriteOptions, run: RunOptions) -> None:
-        self._init(rewrite, run)
+        self.rewrite: Final = rewrite
+        self.run: Final = run
 
 
 class InstallHook(Value):
     """`--install-hook`: write the git pre-commit hook, and nothing else."""
 
     __slots__ = ("force",)
-    force: bool
 
     def __init__(self, force: bool = False) -> None:
-        self._init(force)
+        self.force: Final = force
 
 
 Invocation = Run | InstallHook

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import re
 from pathlib import Path
-from typing import NamedTuple, Self
+from typing import Final, NamedTuple, Self
 
 from goinstrument.engine.edits import Edit
 
@@ -13,11 +13,12 @@ from goinstrument.engine.edits import Edit
 
 
 class Value:
-    """A frozen value whose type matters (one of a few kinds, as a run's source or a build
+    """An immutable value whose type matters (one of a few kinds, as a run's source or a build
     constraint's node) or that a tuple would mislead: its fields are its `__slots__`, in the
-    order its `__init__` takes them and gives them to `_init`; it equals only a value of its
-    own type with equal fields, hashes and prints so, is always true (a value with no field
-    too), and `_replace` makes one with other fields, as a NamedTuple's does.
+    order its `__init__` takes them and sets them, each `Final` (mypy refuses an assignment
+    anywhere else; no guard at run time, which every assignment would pay). It equals only a
+    value of its own type with equal fields, hashes and prints so, is always true (a value
+    with no field too), and `_replace` makes one with other fields, as a NamedTuple's does.
 
     Not a NamedTuple (a tuple equals any tuple of its fields, whatever its type: `And(x)` would
     equal `Or(x)`, `Staged()` would be an empty, false tuple, a field `count` would hide a
@@ -28,21 +29,11 @@ class Value:
 
     __slots__: tuple[str, ...] = ()
 
-    def _init(self, *values: object) -> None:
-        for name, value in zip(self.__slots__, values, strict=True):
-            object.__setattr__(self, name, value)
-
     def _values(self) -> tuple[object, ...]:
         return tuple(getattr(self, name) for name in self.__slots__)
 
     def _replace(self, **changes: object) -> Self:
         return type(self)(*[changes.pop(name, getattr(self, name)) for name in self.__slots__], **changes)  # a name left: TypeError
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field {name!r}: a {type(self).__name__} is immutable")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"cannot delete field {name!r}: a {type(self).__name__} is immutable")
 
     def __eq__(self, other: object) -> bool:
         return self._values() == other._values() if isinstance(other, Value) and type(other) is type(self) else NotImplemented
@@ -52,9 +43,6 @@ class Value:
 
     def __repr__(self) -> str:
         return f"{type(self).__qualname__}({', '.join(f'{name}={getattr(self, name)!r}' for name in self.__slots__)})"
-
-    def __reduce__(self) -> tuple[type, tuple[object, ...]]:  # a worker receives it by its __init__
-        return type(self), self._values()
 
 
 # --- names as messages show them ------------------------------------------------------------------
@@ -160,13 +148,12 @@ class Coverage(Value):
     functions --check reports as having no span."""
 
     __slots__ = ("functions", "with_span", "excluded", "excluded_by")  # noqa: RUF023 (__init__'s order)
-    functions: int
-    with_span: int
-    excluded: int
-    excluded_by: tuple[tuple[str, int], ...]  # (kind, count) of the excluded, kinds in EXCLUSIONS' order
 
     def __init__(self, functions: int = 0, with_span: int = 0, excluded: int = 0, excluded_by: tuple[tuple[str, int], ...] = ()) -> None:
-        self._init(functions, with_span, excluded, excluded_by)
+        self.functions: Final = functions
+        self.with_span: Final = with_span
+        self.excluded: Final = excluded
+        self.excluded_by: Final = excluded_by  # (kind, count) of the excluded, kinds in EXCLUSIONS' order
 
     @staticmethod
     def one(has_span: bool | None, excluded: str | None = None) -> Coverage:

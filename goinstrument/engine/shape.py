@@ -40,7 +40,7 @@ import itertools
 import re
 import string
 from collections.abc import Callable, Mapping, Sequence
-from typing import Generic, NamedTuple, TypeVar
+from typing import Final, Generic, NamedTuple, TypeVar
 
 from tree_sitter import Node
 
@@ -170,20 +170,6 @@ class Match(Value):
         "count", "foreign", "ctx_lhs", "span", "tracer", "name", "attributes",
         "err", "parts", "statements", "packages", "local_ctx", "style", "expected",
     )  # fmt: skip
-    count: int  # statements in the block
-    foreign: bool  # go-instrument's
-    ctx_lhs: tuple[Node, ...]  # every occurrence, in order (the same text each)
-    span: tuple[Node, ...]
-    tracer: tuple[Node, ...]  # the tracer string literal, for backends that name one
-    name: tuple[Node, ...]  # the span-name string literal
-    attributes: tuple[tuple[Node, Node], ...]  # (key literal, value) of every attribute argument
-    err: tuple[Node, ...]  # every occurrence of the error the error block records
-    parts: tuple[bool, bool, bool]  # the variant: error block, start attributes, result attributes
-    statements: tuple[Node, ...]  # the matched statements, one per statement of the variant
-    packages: tuple[tuple[str, str], ...]  # (import path, the name the matched code calls it by)
-    local_ctx: bool  # the context result is a variable of the block's own, not `_` (handlers.py)
-    style: Style  # the variant's style
-    expected: tuple[Node, ...]  # the expected errors its error block skips, in order
 
     def __init__(
         self,
@@ -202,7 +188,20 @@ class Match(Value):
         style: Style = CURRENT,
         expected: tuple[Node, ...] = (),
     ) -> None:
-        self._init(count, foreign, ctx_lhs, span, tracer, name, attributes, err, parts, statements, packages, local_ctx, style, expected)
+        self.count: Final = count  # statements in the block
+        self.foreign: Final = foreign  # go-instrument's
+        self.ctx_lhs: Final = ctx_lhs  # every occurrence, in order (the same text each)
+        self.span: Final = span
+        self.tracer: Final = tracer  # the tracer string literal, for backends that name one
+        self.name: Final = name  # the span-name string literal
+        self.attributes: Final = attributes  # (key literal, value) of every attribute argument
+        self.err: Final = err  # every occurrence of the error the error block records
+        self.parts: Final = parts  # the variant: error block, start attributes, result attributes
+        self.statements: Final = statements  # the matched statements, one per statement of the variant
+        self.packages: Final = packages  # (import path, the name the matched code calls it by)
+        self.local_ctx: Final = local_ctx  # the context result is a variable of the block's own, not `_` (handlers.py)
+        self.style: Final = style  # the variant's style
+        self.expected: Final = expected  # the expected errors its error block skips, in order
 
 
 class Shape:

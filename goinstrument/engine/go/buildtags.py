@@ -12,7 +12,7 @@ The parts mirror Go's own code (Go 1.26):
 - ``go/build/constraint/expr.go``: the ``//go:build`` grammar (``parse_go_build``) and
   the ``// +build`` grammar (``parse_plus_build``);
 - ``go/build/build.go``: ``parseFileHeader`` and ``shouldBuild`` (``header_constraints``),
-  ``goodOSArchFile`` (``name_tags``) and ``matchTag`` (``_PLATFORM_TAGS``);
+  ``goodOSArchFile`` (``name_tags``) and ``matchTag`` (``_platforms``);
 - ``internal/syslist/syslist.go``: ``KnownOS``, ``KnownArch`` and ``UnixOS``.
 
 Satisfiability brings the expression to negation normal form, fixes the tags a platform
@@ -25,7 +25,7 @@ import functools
 import posixpath
 import re
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from goinstrument.engine.result import Value
 
@@ -180,10 +180,9 @@ class Tag(Value):
     """constraint.TagExpr."""
 
     __slots__ = ("tag",)
-    tag: str
 
     def __init__(self, tag: str) -> None:
-        self._init(tag)
+        self.tag: Final = tag
 
     def __str__(self) -> str:
         return self.tag
@@ -196,10 +195,9 @@ class Not(Value):
     """constraint.NotExpr."""
 
     __slots__ = ("x",)
-    x: Expr
 
     def __init__(self, x: Expr) -> None:
-        self._init(x)
+        self.x: Final = x
 
     def __str__(self) -> str:
         return f"!({self.x})" if isinstance(self.x, (And, Or)) else f"!{self.x}"
@@ -212,10 +210,9 @@ class And(Value):
     """constraint.AndExpr, with a chain ``x && y && z`` kept as one node of several operands."""
 
     __slots__ = ("xs",)
-    xs: tuple[Expr, ...]
 
     def __init__(self, xs: tuple[Expr, ...]) -> None:
-        self._init(xs)
+        self.xs: Final = xs
 
     def __str__(self) -> str:
         return " && ".join(f"({x})" if isinstance(x, Or) else str(x) for x in self.xs)
@@ -229,10 +226,9 @@ class Or(Value):
     """constraint.OrExpr, with a chain ``x || y || z`` kept as one node of several operands."""
 
     __slots__ = ("xs",)
-    xs: tuple[Expr, ...]
 
     def __init__(self, xs: tuple[Expr, ...]) -> None:
-        self._init(xs)
+        self.xs: Final = xs
 
     def __str__(self) -> str:
         return " || ".join(f"({x})" if isinstance(x, And) else str(x) for x in self.xs)
@@ -605,8 +601,13 @@ def _platform_tags(goos: str, goarch: str, compiler: str) -> dict[str, bool]:
     return values
 
 
-_PLATFORM_TAGS = tuple(_platform_tags(goos, goarch, compiler) for goos, goarch in PLATFORMS for compiler in COMPILERS)
-_DECIDED = frozenset(_PLATFORM_TAGS[0])
+@functools.cache
+def _platforms() -> tuple[tuple[dict[str, bool], ...], frozenset[str]]:
+    """Each platform's tags, and the tags they decide: built for the first constraint to judge (half a
+    millisecond a run of files without one does not pay)."""
+    every = tuple(_platform_tags(goos, goarch, compiler) for goos, goarch in PLATFORMS for compiler in COMPILERS)
+    return every, frozenset(every[0])
+
 
 Formula = Expr | bool
 
@@ -741,9 +742,10 @@ def satisfiable_on_some_platform(constraints: list[Expr]) -> bool:
     if not constraints:
         return True
     formula = _negation_normal_form(_join(And, constraints))
-    decided = [tag for tag in _polarities(formula) if tag in _DECIDED]
+    platforms, decidable = _platforms()
+    decided = [tag for tag in _polarities(formula) if tag in decidable]
     seen: set[tuple[bool, ...]] = set()
-    for platform in _PLATFORM_TAGS:
+    for platform in platforms:
         key = tuple(platform[tag] for tag in decided)
         if key not in seen:
             seen.add(key)
