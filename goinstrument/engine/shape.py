@@ -38,7 +38,6 @@ from __future__ import annotations
 import functools
 import itertools
 import re
-import string
 from collections.abc import Callable, Mapping, Sequence
 from typing import Final, Generic, NamedTuple, TypeVar
 
@@ -662,6 +661,8 @@ _TEMPLATE_PARTS = {
 @functools.lru_cache(maxsize=16)
 def span_names(template: str) -> re.Pattern[str]:
     """Every span name `template` can produce (a literal dot may be dropped next to an empty part)."""
+    import string  # here: a run that meets no span of ours does not load it
+
     pattern = []
     for literal, field, _, _ in string.Formatter().parse(template):
         pattern.append(re.escape(literal).replace(r"\.", r"\.?"))
