@@ -10,7 +10,6 @@ date, count its literals or remove it) is derived from that rendering by
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
 ERRORS = "errors"
@@ -27,9 +26,8 @@ class Attribute(NamedTuple):
         return f'{package}.{self.constructor}("{self.key}", {self.value})'
 
 
-@dataclass(frozen=True)
-class Names:
-    """The identifiers inserted code uses, each checked not to clash."""
+class Names(NamedTuple):
+    """The identifiers inserted code uses, each checked not to clash (`names._replace(ctx=...)`: the same with another)."""
 
     ctx_lhs: str  # "ctx" (or the parameter's name) when the body reads it afterwards, else "_"
     ctx: str  # the context parameter

@@ -11,12 +11,10 @@ and the names the package's other files declare come in `FileInfo`.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import posixpath
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from tree_sitter import Node
@@ -135,18 +133,22 @@ def _one_spec_import_block(root: Node) -> bool:
 # the walk -------------------------------------------------------------------------
 
 
-@dataclass
 class _Scope:
     """A function seen while walking the file: its runtime name, and what literals inside inherit."""
 
-    node: Node
-    name: str  # as the Go runtime names it: Func, Type.Method, Outer.func1
-    type_name: str  # the receiver type of the method it is or is written in, or ""
-    excluded: str | None  # the kind of exclusion (a `scope` rule's, rules/) that leaves it alone, or None
-    included: bool
-    qualified: str  # the runtime's own spelling, less the package: (*Type[...]).Method.func1
-    literals: int = 0  # literals numbered so far in its body
-    known_as: frozenset[str] = frozenset()  # the names directives may use for it
+    __slots__ = ("excluded", "included", "known_as", "literals", "name", "node", "qualified", "type_name")
+
+    def __init__(
+        self, node: Node, name: str, type_name: str, excluded: str | None, included: bool, qualified: str, known_as: frozenset[str] = frozenset()
+    ) -> None:
+        self.node = node
+        self.name = name  # as the Go runtime names it: Func, Type.Method, Outer.func1
+        self.type_name = type_name  # the receiver type of the method it is or is written in, or ""
+        self.excluded = excluded  # the kind of exclusion (a `scope` rule's, rules/) that leaves it alone, or None
+        self.included = included
+        self.qualified = qualified  # the runtime's own spelling, less the package: (*Type[...]).Method.func1
+        self.literals = 0  # literals numbered so far in its body
+        self.known_as = known_as  # the names directives may use for it
 
 
 def _plan_file(planner: _Planner) -> list[Plan]:
@@ -236,12 +238,12 @@ def _numbering_order(facts: FileFacts, info: FileInfo, functions: list[Node]) ->
     return rangefunc.numbering_order(functions, imports, known)
 
 
-@dataclass
 class _DeclarationNames:
     """Runtime names of declarations: methods on aliases by the aliased type, `init` functions numbered."""
 
-    aliases: dict[str, str]
-    inits: int  # `func init` declared before the next one, across the package
+    def __init__(self, aliases: dict[str, str], inits: int) -> None:
+        self.aliases = aliases
+        self.inits = inits  # `func init` declared before the next one, across the package
 
     def of(self, node: Node) -> tuple[str, set[str], str, str]:
         """(runtime name, the names directives may use for it, receiver type, the runtime's own spelling)."""
@@ -332,7 +334,7 @@ class _Planner:
     def styled(self, names: Names) -> Names:
         """`names` rendering the error block and the attributes as the settings ask."""
         expected = tuple(f"{names.packages.get(path, path)}.{name}" for path, name in self.expected) if names.err is not None else ()
-        return dataclasses.replace(names, errors=self.style.errors or "status", expected=expected, attributes_at_start=True)
+        return names._replace(errors=self.style.errors or "status", expected=expected, attributes_at_start=True)
 
     def error_paths(self, backend: Backend) -> set[str]:
         """The packages the error block uses: the backend's, and those of the expected errors."""
@@ -503,7 +505,7 @@ class _Planner:
         if local is not None:  # a handler's context variable is its own, brought along with the request line
             keeps = self.keeps_context(func)
             request = handlers.request_line(body, match, ctx, context.carries, context.local or local, self.facts.src, self.facts.eol, keeps)
-            match = dataclasses.replace(match, ctx_lhs=())
+            match = match._replace(ctx_lhs=())
         # The span's context goes on to the body only where it reads it, and the function keeps its own not.
         reads_ctx = not self.keeps_context(func) and scopes.reads(body, ctx.encode(), after_first=True)
         wanted = [
@@ -638,7 +640,7 @@ class _Planner:
         backend = self.backend_for(ctx)
         paths = set(backend.start_imports) | (self.error_paths(backend) if parts[0] else set())
         paths |= self.attribute_paths(backend, parts)
-        names = dataclasses.replace(self.names_of(func, match, ctx, ctx_lhs, err, paths), result_attributes=results)
+        names = self.names_of(func, match, ctx, ctx_lhs, err, paths)._replace(result_attributes=results)
         rendering = Rendering(backend, names, self.info.tracer, name, code, arguments)
         statements = match.statements
         return UpdateSpan(

@@ -36,7 +36,6 @@ A context parameter wins: a function taking both gets the ordinary span.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import NamedTuple
 
 from tree_sitter import Node
@@ -96,7 +95,7 @@ class HandlerCode(Backend):
         route = None
         if self.route:  # the block's variable: none of the names its statements use (shape.py gives a placeholder)
             route = names.route or fresh(ROUTE_NAMES, {request, names.span, *names.packages.values()})
-        server = replace(names, ctx=start_argument(request), request=request if self.server else None, route=route)
+        server = names._replace(ctx=start_argument(request), request=request if self.server else None, route=route)
         lines = self.inner.lines(server, tracer, span_name)
         return [*lines, carry_line(request, ctx)] if self.carries else lines
 
