@@ -59,6 +59,12 @@ def run_process(
     return proc
 
 
+def go_version_line(src: bytes) -> tuple[int, int] | None:
+    """A fixture's module Go version, from its line `// go.mod: go 1.23` (None: no module)."""
+    found = re.search(rb"^// go\.mod: go (\d+)\.(\d+)$", src, re.MULTILINE)
+    return (int(found[1]), int(found[2])) if found else None
+
+
 def nothing_changed(stderr: str) -> bool:
     """The run's closing line (its last) says it changed no file: "0 of N files changed, 0 spans added"
     (or removed), never "10 of 12"."""

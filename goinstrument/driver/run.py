@@ -10,7 +10,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from goinstrument.driver import batch
+from goinstrument.driver import batch, gomod
 from goinstrument.driver.cache import Cache
 from goinstrument.driver.discover import go_files, normalize_argument, skip_reason
 from goinstrument.driver.fileio import CHANGED, OUTSIDE, READ_ONLY, FileError, inside, read_source, replace_atomically, writable, write_stdout
@@ -238,7 +238,6 @@ def missing_requirements(files: list[str], rewrite: RewriteOptions) -> list[str]
     if not files:
         return []
     from goinstrument.backends.loader import load_backend
-    from goinstrument.driver import gomod
 
     lines = []
     for root, module, path, indirect in gomod.missing_requirements(files, tuple(load_backend(rewrite.backend).start_imports)):
@@ -281,13 +280,14 @@ class _InOrder:
 
 class _Stamps:
     """What the cache compares, memoised per directory: a file's mtime and size, its tracer (from
-    go.mod), and its package's stamp: how many .go files the directory holds and the newest one's
-    mtime, because a file's output depends on what its package's other files declare (an `otel` of
-    theirs renames our import), so any change there makes the file's cache entry stale."""
+    go.mod; with --http-handlers its go line too, which decides a handler's route block), and its
+    package's stamp: how many .go files the directory holds and the newest one's mtime, because a
+    file's output depends on what its package's other files declare (an `otel` of theirs renames
+    our import), so any change there makes the file's cache entry stale."""
 
     def __init__(self, rewrite: RewriteOptions) -> None:
         self.rewrite = rewrite
-        self.tracers: dict[str, str] = {}
+        self.tracers: dict[str, list[object]] = {}
         self.packages: dict[str, list[int]] = {}
 
     def file(self, full: str, stat: os.stat_result | None) -> list[object] | None:
@@ -300,16 +300,24 @@ class _Stamps:
         """The stamp of the file at `full` but its own mtime and size: its tracer and its package's."""
         directory = os.path.dirname(full)
         if directory not in self.tracers:
-            self.tracers[directory] = tracer_for(full, self.rewrite, b"")
-        return [self.tracers[directory], *self.package(directory)]
+            self.tracers[directory] = [tracer_for(full, self.rewrite, b""), *self.go_line(full)]
+        return [*self.tracers[directory], *self.package(directory)]
+
+    def go_line(self, place: str, module: gomod.Module = gomod.ON_DISK) -> list[object]:
+        """The module's go version where it decides the output (--http-handlers), else nothing."""
+        if not self.rewrite.http_handlers:
+            return []
+        version = gomod.go_version_of(place, module)
+        return [list(version) if version is not None else None]
 
     def staged(self, package: IndexDirectory) -> list[object]:
         """The stamp of a staged blob but its id: its tracer (from the index's go.mod) and its package
         in the index (the blob ids of its .go entries)."""
         from _blake2 import blake2b  # hashlib's, without hashlib loading OpenSSL on the hook's path
 
-        tracer = tracer_for(os.path.join(package.path, "_.go"), self.rewrite, b"", package.module)
-        return [tracer, blake2b(repr(package.files).encode(), digest_size=16).hexdigest()]
+        place = os.path.join(package.path, "_.go")
+        tracer = tracer_for(place, self.rewrite, b"", package.module)
+        return [tracer, *self.go_line(place, package.module), blake2b(repr(package.files).encode(), digest_size=16).hexdigest()]
 
     def package(self, directory: str) -> list[int]:
         if directory not in self.packages:
