@@ -29,7 +29,6 @@ is killed.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import sys
@@ -255,6 +254,7 @@ def _in_children(
     `arrive(i, result)` for each result they send, and `meanwhile()` here once they are started.
     The items the children that died were working on, and the units to run again (the rest of
     those items' units, and those no child took)."""
+    import contextlib
     import fcntl
     import pickle
     import select
@@ -412,6 +412,7 @@ def _prctl() -> Callable[..., int] | None:
     if not _PRCTL:
         _PRCTL.append(None)
         if sys.platform.startswith("linux"):
+            import contextlib
             import ctypes
 
             with contextlib.suppress(OSError, AttributeError):

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Callable, Collection, Iterable
 from functools import partial
@@ -111,12 +110,17 @@ def _weigh_file(packages: dict[str, int], path: Path) -> tuple[str, int, int]:
 def _package_bytes(packages: dict[str, int], directory: str) -> int:
     """The bytes of the package's .go files but its tests."""
     if directory not in packages:
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            entries = []
         packages[directory] = 0
-        with contextlib.suppress(OSError), os.scandir(directory) as entries:
-            for entry in entries:
-                if entry.name.endswith(".go") and not entry.name.endswith("_test.go"):
-                    with contextlib.suppress(OSError):
-                        packages[directory] += entry.stat().st_size
+        for entry in entries:
+            if entry.name.endswith(".go") and not entry.name.endswith("_test.go"):
+                try:
+                    packages[directory] += entry.stat().st_size
+                except OSError:  # gone since the listing
+                    continue
     return packages[directory]
 
 
