@@ -19,7 +19,6 @@ from goinstrument.engine.options import RewriteOptions
 from goinstrument.engine.result import Finding, GitError, IndexDirectory, Outcome, Position, Problem, Source, quote_path
 from goinstrument.options import ChangedSince, FromPaths, Output, RunOptions, Staged, Stdin
 from goinstrument.report import formats
-from goinstrument.report.linediff import file_patch
 from goinstrument.report.summary import EXIT_ERROR as EXIT_ERROR  # the report's; cli keeps its own copy
 from goinstrument.report.summary import EXIT_OK as EXIT_OK
 from goinstrument.report.summary import Summary
@@ -363,6 +362,8 @@ def _file_work(
     if outcome.changed and output is Output.WRITE:
         return outcome  # with its bytes: the parent writes them
     patch = None
+    from goinstrument.report.linediff import file_patch  # --diff's only: a hook's run never loads it
+
     if outcome.changed and output is Output.DIFF:
         patch = file_patch(display, outcome.source, outcome.output)
     elif outcome.changed and output is Output.CHECK and diff:  # a check does not migrate: the diff is a plain run's
@@ -559,6 +560,8 @@ def _apply_staged(staged: Outcome, worktree: Outcome | None, output: Output, sum
     if staged.problem is not None:  # its line and column are the staged content's, which the working tree may not hold
         staged = staged._replace(problem=staged.problem._replace(message=f"{staged.problem.message} (the staged content)"))
     if staged.problem is not None or output is not Output.WRITE:
+        from goinstrument.report.linediff import file_patch
+
         diff = file_patch(staged.path, staged.source, staged.output) if output is Output.DIFF and staged.changed else None
         outcome = staged.light(diff=diff)
         _show(output, outcome)
