@@ -8,9 +8,9 @@ every item, in the items' order: `finish` runs in this process on each result as
 
 Three ways, by the batch's size. From SERIAL_BELOW items, a pool of `jobs` worker processes,
 the items sent in chunks. Under it, a pool would cost more to import and start than it saves:
-on Linux, with `weigh(item)` (its package, its bytes, its package's bytes) given, `jobs` not 1 and no other thread
-running, a batch whose items weigh SHARE_FROM bytes a child (`_plan`) is shared among
-`os.fork()`ed children, which inherit the run's modules, the grammar and what the first item,
+on Linux, with `weigh(item)` (its package, its bytes, its package's bytes) given, `jobs` not
+1 and no other thread running, a batch whose items weigh SHARE_FROM bytes a child (`_plan`)
+is shared among `os.fork()`ed children, which inherit the run's modules, the grammar and what the first item,
 worked here, warmed. Each child takes the next unit (a package's files, or one file) from a
 queue as it is free, heaviest first, and sends each result back, pickled, through a pipe;
 `finish` is called here in the items' order as they arrive. Otherwise (one item, a few
@@ -46,7 +46,7 @@ SERIAL_BELOW = 48  # items; fewer are done in this process, or in forked childre
 # Bytes of Go worth a forked child: ~30 ms of work in a run that writes (with its stability check),
 # ~17 in --check, against ~15 ms of CPU a child costs (the fork, copy-on-write faults, the
 # pickles, its exit). A child forked before the first item is worked also works out again what
-# that item warms (~35 ms): it takes twice as much.
+# that item warms (~15-20 ms: the grammar's queries, the backend's shape): it takes twice as much.
 SHARE_FROM = 24 * 1024
 # A file's package weighs a sixteenth of its bytes: what its files declare, whether they compare
 # contexts, is worked out once a process (net/http's 0.9 MB: ~100 ms; most packages far less).
@@ -65,13 +65,13 @@ def run_all(
 ) -> list[R]:
     """`finish(work(item))` for every item, in order; `work` must be picklable (a module-level
     function or a partial of one), and its results; `finish` (default: none) runs in this
-    process; `weigh` (default: none, a small batch is never forked) gives an item's package
-    and bytes."""
+    process; `weigh` (default: none, a small batch is never forked) gives an item's package,
+    its bytes and its package's."""
     workers = jobs or os.cpu_count() or 1
     report = progress or _nothing
     done = finish or _same
     if workers == 1 or len(items) < SERIAL_BELOW:
-        plan = _plan(items, workers, weigh) if weigh is not None and len(items) > 1 and _may_fork() else None
+        plan = _plan(items, workers, weigh) if weigh is not None and workers > 1 and len(items) > 1 and _may_fork() else None
         if plan is not None:
             return _forked(work, items, plan, died, report, done)
         return [_reported(done(work(item)), report) for item in items]
