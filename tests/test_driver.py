@@ -8,8 +8,10 @@ import json
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from conftest import run_cli
 from gitrepo import GO_FUNC, GitRepo
 
@@ -117,6 +119,10 @@ def test_a_staged_run_uses_the_worker_pool(tmp_path):
 PADDING = "// padding\n" * (batch.SHARE_FROM // 11 + 1)
 
 
+forks = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a small batch forks on Linux only (elsewhere the run itself would die)")
+
+
+@forks
 def test_a_child_that_dies_in_a_small_batch_is_a_problem_for_its_file_and_every_other_file_is_done(tmp_path):
     names = ["A", "Die", "F", "G"]  # a.go first: the first file is worked in the run's own process
     root = _module(tmp_path / "m", [])
@@ -131,6 +137,7 @@ def test_a_child_that_dies_in_a_small_batch_is_a_problem_for_its_file_and_every_
         assert f'log.Println("enter", "{name}")' in (root / f"{name.lower()}.go").read_text()
 
 
+@forks
 def test_a_staged_child_that_dies_in_a_small_batch_fails_its_file_alone(tmp_path):
     repo = GitRepo.go_module(tmp_path / "repo", {"shop.go": GO_FUNC})
     for name in ["A", "Die", "F", "G"]:

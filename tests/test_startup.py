@@ -92,6 +92,7 @@ print(json.dumps({{"code": code, "loaded": [m for m in {optional!r} if m in sys.
 """
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a small batch forks on Linux only")
 def test_a_small_batch_shared_among_forked_children_loads_no_pool(tmp_path: Path) -> None:
     """Three files of more than batch.SHARE_FROM bytes (driver/batch: the first here, the two
     others in a child each): os.fork, not multiprocessing or concurrent.futures."""
