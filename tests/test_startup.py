@@ -2,7 +2,7 @@
 
 A hook runs goinstrument on every commit, so its start-up is most of its time.
 The modules below cost tens of milliseconds to import and serve only some runs:
-the process pool (48 files or more), wcmatch (include/exclude globs), difflib
+the process pool (48 files or more; fewer are shared among os.fork()ed children), wcmatch (include/exclude globs), difflib
 (--diff, or an update between variants of a span), subprocess (gofmt, for a
 file whose layout is left to it), tomllib (a .goinstrument.toml), hashlib (OpenSSL, which
 the cache's file names do not need), go-instrument's shape (a
@@ -29,10 +29,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 from gitrepo import GitRepo, git_env
 
 from goinstrument import __version__, cli
 from goinstrument.backends.loader import load_backend
+from goinstrument.driver import batch
 from goinstrument.engine.handlers import unsupported as handlers_unsupported
 from goinstrument.engine.options import ATTRIBUTE_KINDS, DEFAULT_BACKEND
 from goinstrument.engine.shape import unsupported
@@ -77,6 +79,37 @@ def test_a_small_run_loads_no_pool_globs_or_diff(tmp_path: Path) -> None:
     result = _probe(tmp_path, "-q", "p.go")
     assert result == {"code": 0, "loaded": [], "built": [], "queries": 1}  # the index's query alone
     assert "Start(ctx" in (tmp_path / "p.go").read_text()  # the run did instrument
+
+
+FORK_PROBE = """
+import json, os, sys
+forks = []
+_fork = os.fork
+os.fork = lambda: forks.append(1) or _fork()
+from goinstrument import cli
+code = cli.main(sys.argv[1:])
+print(json.dumps({{"code": code, "loaded": [m for m in {optional!r} if m in sys.modules], "forks": len(forks)}}))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a small batch forks on Linux only")
+def test_a_small_batch_shared_among_forked_children_loads_no_pool(tmp_path: Path) -> None:
+    """Three files of more than batch.SHARE_FROM bytes (driver/batch: the first here, the two
+    others in a child each): os.fork, not multiprocessing or concurrent.futures."""
+    padding = "// padding\n" * (batch.SHARE_FROM // 11 + 1)
+    for n in range(3):
+        (tmp_path / f"p{n}.go").write_text(SOURCE + padding)
+    done = subprocess.run(
+        [sys.executable, "-c", FORK_PROBE.format(optional=OPTIONAL), "-q", "--jobs", "2", "."],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "GOINSTRUMENT_CACHE_DIR": str(tmp_path / "cache"), "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": str(REPO)},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"code": 0, "loaded": [], "forks": 2}
+    assert all("Start(ctx" in (tmp_path / f"p{n}.go").read_text() for n in range(3))
 
 
 def test_a_diff_run_loads_difflib_a_glob_wcmatch_and_a_config_file_tomllib(tmp_path: Path) -> None:

@@ -75,7 +75,9 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
     work = partial(_file_work, rewrite=rewrite, output=options.output, verify=options.verify, lines=lines, diff=options.diff)
     writer = _Writer(work, chosen.roots, _InOrder(chosen.todo, partial(_show, options.output)))
     with progress_bar(len(chosen.todo), options.progress) as advance:
-        outcomes = batch.run_all(work, chosen.todo, options.jobs, lambda path, why: _failed(str(path), why), advance, finish=writer)
+        outcomes = batch.run_all(
+            work, chosen.todo, options.jobs, lambda path, why: _failed(str(path), why), advance, writer, partial(_weigh_file, {})
+        )
     summary = Summary(problems=problems, skipped=explicit_skips + chosen.cached_skips)
     for excluded, notes in chosen.told:
         summary.excluded.extend(excluded)
@@ -91,6 +93,34 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
     if options.output is Output.WRITE:
         summary.notices += missing_requirements([o.path for o in outcomes if o.spans_added and o.changed], rewrite)
     return summary
+
+
+def _weigh_file(packages: dict[str, int], path: Path) -> tuple[str, int, int]:
+    """A file's package (its directory), its bytes and its package's (memoised in `packages`):
+    how a small batch is shared among processes."""
+    directory = os.fspath(path.parent)
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0
+    return directory, size, _package_bytes(packages, directory)
+
+
+def _package_bytes(packages: dict[str, int], directory: str) -> int:
+    """The bytes of the package's .go files but its tests."""
+    if directory not in packages:
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            entries = []
+        packages[directory] = 0
+        for entry in entries:
+            if entry.name.endswith(".go") and not entry.name.endswith("_test.go"):
+                try:
+                    packages[directory] += entry.stat().st_size
+                except OSError:  # gone since the listing
+                    continue
+    return packages[directory]
 
 
 def _found(
@@ -420,6 +450,13 @@ def _copy(item: Source | tuple[Source, Source]) -> Source:
     return item if isinstance(item, Source) else item[1]
 
 
+def _weigh_work(packages: dict[str, int], item: Source | tuple[Source, Source]) -> tuple[str, int, int]:
+    """As _weigh_file; a copy holding its blob's bytes weighs nothing (its outcome is compared, not worked out)."""
+    copy = _copy(item)
+    directory = os.fspath(copy.place.parent)
+    return directory, len(copy.data) if isinstance(item, Source) else 0, _package_bytes(packages, directory)
+
+
 def run_staged(rewrite: RewriteOptions, options: RunOptions) -> Summary:
     """Instrument each staged .go file in the index, and its working-tree file on its own.
 
@@ -478,7 +515,7 @@ def run_staged(rewrite: RewriteOptions, options: RunOptions) -> Summary:
         import goinstrument.driver.process  # noqa: F401 - loaded once here, before the workers fork
     work = partial(_process_work, rewrite=rewrite, check=options.output is Output.CHECK, verify=options.verify)
     with progress_bar(len(todo), options.progress) as advance:
-        results = batch.run_all(work, todo, options.jobs, lambda item, why: _lost(_copy(item), why), advance)
+        results = batch.run_all(work, todo, options.jobs, lambda item, why: _lost(_copy(item), why), advance, weigh=partial(_weigh_work, {}))
     outcomes: dict[int, Outcome | None] = {**known, **{id(_copy(item)): outcome for item, outcome in zip(todo, results, strict=True)}}
     records: list[tuple[gitops.StagedFile, Source, list[object], Outcome]] = []
     dones: list[tuple[Outcome, Outcome | None]] = []
