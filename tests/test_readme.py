@@ -3,12 +3,10 @@ run in process on a copy, the snippet appears verbatim in the rewritten file."""
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
-from typing import Any
 
-from conftest import REPO
+from conftest import REPO, json_objects
 
 from goinstrument import cli
 
@@ -33,15 +31,6 @@ def test_the_readme_stays_a_users_readme():
     assert links and all((REPO / link).is_file() for link in links), links
 
 
-def _objects(text: str) -> list[dict[str, Any]]:
-    """The JSON objects of a code block, one after the other."""
-    decoder, found, at = json.JSONDecoder(), [], 0
-    while (at := text.find("{", at)) >= 0:
-        value, at = decoder.raw_decode(text, at)
-        found.append(value)
-    return found
-
-
 def test_the_readme_spans_are_docs_spans_trimmed():
     """The README's three spans are docs/spans.md's real exports (checked against the SDK by a slow
     test), trimmed to name, kind, status and attributes."""
@@ -49,7 +38,7 @@ def test_the_readme_spans_are_docs_spans_trimmed():
     block = re.search(r"### What the spans look like\n.*?```json\n(.*?)```", readme, re.DOTALL)
     assert block is not None
     docs = (REPO / "docs" / "spans.md").read_text()
-    exported = [o for b in re.findall(r"```json\n(.*?)```", docs, re.DOTALL) for o in _objects(b)]
+    exported = [o for b in re.findall(r"```json\n(.*?)```", docs, re.DOTALL) for o in json_objects(b)]
     trimmed = [
         {
             "Name": o["Name"],
@@ -59,4 +48,4 @@ def test_the_readme_spans_are_docs_spans_trimmed():
         }
         for o in exported
     ]
-    assert _objects(block.group(1)) == trimmed
+    assert json_objects(block.group(1)) == trimmed
