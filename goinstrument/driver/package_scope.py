@@ -14,7 +14,6 @@ files compiled before it declare: init_functions_before.
 from __future__ import annotations
 
 import functools
-import json
 import os
 import re
 import time
@@ -192,6 +191,8 @@ class _Kept:
         self.files: dict[str, list[Any]] = {}  # name -> [stamp, record]
         self.wanted: list[str] = []  # package_declarations' sets of names, by their index in a record's `d`
         if self.file is not None:
+            import json  # only where facts are kept
+
             try:
                 with open(self.file, encoding="utf-8") as f:
                     loaded = json.load(f)
@@ -244,6 +245,8 @@ class _Kept:
         filled = self._filled()
         if filled == self.saved:
             return
+        import json
+
         files = {n: f for n, f in self.files.items() if n not in self.unkept}
         text = json.dumps({"key": self.key, "wanted": self.wanted, "files": files}, separators=(",", ":"))
         from goinstrument.driver.fileio import FileError, replace_atomically
