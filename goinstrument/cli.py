@@ -114,7 +114,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--coverage", action="store_true", help="also print coverage per package (implies --check)")
     p.add_argument("--fail-under", type=_percent, metavar="PCT", help="exit 1 only when coverage is below PCT percent (implies --check)")
     p.add_argument("--jobs", type=int, default=0, metavar="N", help="worker processes; default: number of CPUs")
-    p.add_argument("--no-cache", action="store_true", help="do not skip files left clean by an earlier run")
+    p.add_argument("--no-cache", action="store_true", help="do not skip files left clean by an earlier run, nor keep each file's package facts")
     p.add_argument("--fast", action="store_true", help="skip the stability check before each write (a second run changes nothing)")
     loud = p.add_mutually_exclusive_group()
     loud.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
@@ -369,6 +369,7 @@ def build(argv: Sequence[str] | None, cwd: Path) -> Invocation:
         format=args.format,
         jobs=args.jobs,
         use_cache=not args.no_cache and output is Output.WRITE and args.paths != [STDIN],
+        keep_facts=not args.no_cache and args.paths != [STDIN],
         verbosity=-1 if args.quiet else 1 if args.verbose else 0,
         verify=not args.fast,
         progress=not args.quiet and _format(args).progress and _stderr_is_a_terminal(),

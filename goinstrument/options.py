@@ -76,6 +76,7 @@ class RunOptions(NamedTuple):
     fail_under: float | None = None
     jobs: int = 0  # worker processes; 0: the number of CPUs
     use_cache: bool = True
+    keep_facts: bool = True  # each file's package facts kept in the cache directory (package_scope), whatever the output
     verbosity: int = 0  # -1 quiet (no summary), 0 normal, 1 verbose (every skipped file and why)
     verify: bool = True  # the stability check before every write; --fast turns it off
     progress: bool = False  # a progress bar on stderr for a run over many files (stderr a terminal)

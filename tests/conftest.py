@@ -168,3 +168,5 @@ def _forget_caches() -> None:
                 value.cache_clear()
         if hasattr(module, "_last_read"):
             setattr(module, "_last_read", ("", (), ()))  # noqa: B010 (mypy: not every module has it)
+        if hasattr(module, "_facts_home"):
+            setattr(module, "_facts_home", None)  # noqa: B010

@@ -13,13 +13,19 @@ files compiled before it declare: init_functions_before.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
+import time
+import zlib
+from collections.abc import Callable
 from functools import cache, lru_cache
-from typing import NamedTuple
+from pathlib import Path
+from typing import Any, NamedTuple
 
 from tree_sitter import Node
 
+from goinstrument import __version__
 from goinstrument.driver import skips
 from goinstrument.engine import behaviour
 from goinstrument.engine.go import buildtags, initorder, rangefunc, runtimenames, syntax
@@ -65,6 +71,20 @@ def _may_declare(start: bytes, names: tuple[bytes, ...]) -> re.Pattern[bytes]:
     return re.compile(re.escape(start) + b"(?:" + rest + b")" + f"(?:{behind})".encode())
 
 
+@lru_cache(maxsize=16)
+def _may_mention(wanted: frozenset[str]) -> tuple[list[bytes], list[re.Pattern[bytes]]]:
+    """What package_declarations looks for in a file before it scans its declarations for `wanted`."""
+    # Substring tests are fast; a name holding another (otelcodes, codes) needs no test of its own.
+    # A name nearly every file spells (error, errors, trace) is looked for in its declaration forms.
+    common = {name for name in wanted if name in PREDECLARED or name.rstrip("0123456789") in COMMON_WORDS}
+    rare = wanted - common
+    words = [w.encode() for w in rare if not any(o != w and o in w for o in rare)]
+    stems: dict[str, list[bytes]] = {}  # errors, errors1, errors2...: one pattern
+    for name in sorted(common):
+        stems.setdefault(name.rstrip("0123456789"), []).append(name.encode())
+    return words, [_may_declare(stem.encode(), tuple(group)) for stem, group in stems.items()]
+
+
 def declared_names(src: bytes) -> set[str]:
     src = b"\n" + src  # the first line starts after a newline too
     names: set[bytes] = set()
@@ -81,19 +101,16 @@ def declared_names(src: bytes) -> set[str]:
 def package_declarations(directory: Where, wanted: frozenset[str]) -> frozenset[str]:
     """Which of `wanted` some .go file in `directory` declares at top level (tests
     included: they share the package). Only files that mention one of them are scanned."""
-    # Substring tests are fast; a name holding another (otelcodes, codes) needs no test of its own.
-    # A name nearly every file spells (error, errors, trace) is looked for in its declaration forms.
-    common = {name for name in wanted if name in PREDECLARED or name.rstrip("0123456789") in COMMON_WORDS}
-    rare = wanted - common
-    words = [w.encode() for w in rare if not any(o != w and o in w for o in rare)]
-    stems: dict[str, list[bytes]] = {}  # errors, errors1, errors2...: one pattern
-    for name in sorted(common):
-        stems.setdefault(name.rstrip("0123456789"), []).append(name.encode())
-    forms = [_may_declare(stem.encode(), tuple(group)) for stem, group in stems.items()]
+    siblings = _facts(directory)
+    key = _kept(_facts_key(directory)).wanted_id(",".join(sorted(wanted)))
     names: set[str] = set()
-    for _, data in _go_sources(directory):
-        if any(word in data for word in words) or any(form.search(data) for form in forms):
-            names |= declared_names(data) & wanted
+    for file in siblings:
+        declared = file.record.setdefault("d", {})
+        if key not in declared:
+            words, forms = _may_mention(wanted)
+            data = file.data()
+            declared[key] = sorted(declared_names(data) & wanted) if any(w in data for w in words) or any(f.search(data) for f in forms) else []
+        names.update(declared[key])
     return frozenset(names)
 
 
@@ -112,23 +129,12 @@ def _go_sources(directory: Where) -> tuple[tuple[str, bytes], ...]:
     global _last_read
     if isinstance(directory, IndexDirectory):
         return _index_sources(directory)
-    try:
-        listed = [e for e in os.scandir(directory) if e.name.endswith(".go") and e.is_file()]
-    except OSError:
-        return ()
-    entries, times = [], []
-    for entry in listed:
-        try:
-            st = entry.stat()
-        except OSError:  # gone since the listing: one file less, not the whole package
-            continue
-        entries.append(entry)
-        times.append((entry.name, st.st_mtime_ns, st.st_size))
-    stamp = tuple(times)
+    entries = _listing(directory)
+    stamp = tuple((entry.name, st.st_mtime_ns, st.st_size) for entry, st in entries)
     if _last_read[:2] == (directory, stamp):
         return _last_read[2]
     sources = []
-    for entry in entries:
+    for entry, _ in entries:
         try:
             with open(entry.path, "rb") as f:
                 sources.append((entry.name, f.read()))
@@ -136,6 +142,257 @@ def _go_sources(directory: Where) -> tuple[tuple[str, bytes], ...]:
             continue
     _last_read = (directory, stamp, tuple(sources))
     return _last_read[2]
+
+
+# facts of each file, kept across runs -------------------------------------------------------
+
+# Where the facts each .go file gives the package's (names it declares, whether it may compare
+# contexts, its init count, aliases...) are kept across runs (keep_facts: the run's cache directory),
+# so a run reads and scans again only the files changed since: None, each run works them out afresh.
+_facts_home: str | None = None
+_FACTS_FORMAT = 1  # what a record holds: a change to it, or to how a fact is worked out, adds one
+# A file changed less than this after its time stamp may be changed again under the same one (a file
+# system's clock ticks in up to 2 s): its facts are not kept (git's "racily clean" entries).
+_RACY_NS = 2_000_000_000
+
+
+files_read = 0  # the files read for their facts in this process (a kept record spares the read): tests count them
+
+
+def keep_facts(directory: str | None) -> None:
+    """Keep the files' facts in `directory` across runs (None: not kept)."""
+    global _facts_home
+    _facts_home = directory
+
+
+class _Sibling:
+    """One .go file of a package, as the facts see it: its name, its record of facts (filled as
+    they are asked for), its bytes read only when a fact is missing."""
+
+    def __init__(self, name: str, record: dict[str, Any], data: bytes | Callable[[], bytes]):
+        self.name, self.record, self._data = name, record, data
+
+    def data(self) -> bytes:
+        global files_read
+        if callable(self._data):
+            files_read += 1
+            self._data = self._data()
+        return self._data
+
+
+class _Kept:
+    """The records of one directory's files, each beside its stamp ((size, mtime, ctime, inode) of a
+    working-tree file, a staged blob's id), as the last run left them (_facts_home) and this run
+    fills them. A record is kept only with a stamp that is not racy."""
+
+    def __init__(self, key: str):
+        self.key = f"{__version__}\0{_FACTS_FORMAT}\0{key}"
+        self.file = os.path.join(_facts_home, f"facts.{zlib.crc32(self.key.encode(errors='surrogateescape')):08x}.json") if _facts_home else None
+        self.files: dict[str, list[Any]] = {}  # name -> [stamp, record]
+        self.wanted: list[str] = []  # package_declarations' sets of names, by their index in a record's `d`
+        if self.file is not None:
+            import json  # only where facts are kept
+
+            try:
+                with open(self.file, encoding="utf-8") as f:
+                    loaded = json.load(f)
+                if (
+                    isinstance(loaded, dict)
+                    and loaded.get("key") == self.key
+                    and isinstance(loaded.get("files"), dict)
+                    and isinstance(loaded.get("wanted"), list)
+                ):
+                    self.files, self.wanted = loaded["files"], loaded["wanted"]
+            except (OSError, ValueError):
+                pass
+        self.unkept: set[str] = set()  # racy: not written
+        self.saved = self._filled()
+        self.read: dict[str, tuple[list[Any], bytes]] = {}  # the bytes read since the last save, by name, with their stamp
+
+    def record(self, name: str, stamp: list[Any]) -> dict[str, Any] | None:
+        kept = self.files.get(name)
+        return kept[1] if isinstance(kept, list) and len(kept) == 2 and kept[0] == stamp and isinstance(kept[1], dict) else None
+
+    def wanted_id(self, wanted: str) -> str:
+        if wanted not in self.wanted:
+            self.wanted.append(wanted)
+        return str(self.wanted.index(wanted))
+
+    def listed(self, files: list[tuple[str, list[Any], dict[str, Any], bool]]) -> None:
+        """The directory's files as now listed: (name, stamp, record, whether it may be kept)."""
+        self.files = {name: [stamp, record] for name, stamp, record, _ in files}
+        self.unkept = {name for name, _, _, keep in files if not keep}
+
+    def _filled(self) -> tuple[object, ...]:
+        """What save compares to know whether there is anything new to write: the files and their
+        stamps, and how many facts their records hold (facts are added to a record, never changed)."""
+        return [(name, stamp) for name, (stamp, _) in self.files.items()], self.unkept.copy(), sum(map(_count, (r for _, r in self.files.values())))
+
+    def read_now(self, name: str, path: str, stamp: list[Any]) -> bytes:
+        """The bytes of a file whose record is kept but lacks a fact, b"" if it cannot be read now."""
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError:
+            data = b""
+        self.read[name] = (stamp, data)
+        return data
+
+    def save(self) -> None:
+        self.read.clear()
+        if self.file is None:
+            return
+        filled = self._filled()
+        if filled == self.saved:
+            return
+        import json
+
+        files = {n: f for n, f in self.files.items() if n not in self.unkept}
+        text = json.dumps({"key": self.key, "wanted": self.wanted, "files": files}, separators=(",", ":"))
+        from goinstrument.driver.fileio import FileError, replace_atomically
+
+        try:
+            os.makedirs(os.path.dirname(self.file), exist_ok=True)
+            replace_atomically(Path(self.file), text.encode(), mode=0o644)
+            self.saved = filled
+        except (OSError, FileError):
+            pass  # facts not kept only cost time
+
+
+def _count(record: dict[str, Any]) -> int:
+    """How many facts the record holds (those of its `d` and of its identity record `b` included)."""
+    identity = record.get("b", {})
+    return len(record) + len(record.get("d", ())) + len(identity) + len(identity.get("m", ())) + len(identity.get("f", ()))
+
+
+@lru_cache(maxsize=64)
+def _kept(key: str) -> _Kept:
+    return _Kept(key)
+
+
+_touched: set[str] = set()  # the keys of the directories whose facts were asked for since the last save_facts
+_held: dict[Where, list[_Sibling]] | None = None  # between hold_facts and save_facts: each directory listed once
+_own: tuple[Where, str, bytes] | None = None  # the held file's directory, name and bytes
+
+
+def hold_facts(own: tuple[Where, str, bytes] | None = None) -> None:
+    """Until save_facts, each directory's files are listed once: the facts a file needs come from
+    one look at its package (a driver calls it before the facts of one file). `own`: that file's
+    directory, name and bytes (a staged blob's: its facts need no read of the index)."""
+    global _held, _own
+    _held, _own = {}, own
+
+
+def save_facts() -> None:
+    """Write what the facts asked for since the last call added to those kept (a driver calls it
+    after each file: a worker process's are kept too)."""
+    global _held, _own
+    _held, _own = None, None
+    for key in sorted(_touched):
+        _kept(key).save()
+    _touched.clear()
+
+
+def _facts_key(directory: Where) -> str:
+    return f"index\0{directory.path}" if isinstance(directory, IndexDirectory) else f"tree\0{directory}"
+
+
+def _facts(directory: Where) -> list[_Sibling]:
+    """The .go files of `directory` (those _go_sources reads, in its order), each with its record:
+    the one kept for its stamp, else an empty one (the file read now, so that one that cannot be
+    read is left out, as _go_sources leaves it)."""
+    global files_read
+    if _held is not None and directory in _held:
+        return _held[directory]
+    if isinstance(directory, IndexDirectory):
+        return _held_facts(directory, _index_facts(directory))
+    key = _facts_key(directory)
+    kept = _kept(key)
+    _touched.add(key)
+    files, siblings = [], []
+    for entry, st in _listing(directory):
+        stamp = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+        record = kept.record(entry.name, stamp)
+        data: bytes | Callable[[], bytes]
+        if record is None:
+            try:
+                with open(entry.path, "rb") as f:
+                    data = f.read()
+            except OSError:
+                continue
+            files_read += 1
+            kept.read[entry.name] = (stamp, data)
+            record = {}
+            # Changed since the stamp, or maybe changed again under it (racy): worked out, not kept.
+            keep = len(data) == st.st_size and time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) > _RACY_NS
+        else:
+            known = kept.read.get(entry.name)
+            data = known[1] if known is not None and known[0] == stamp else functools.partial(kept.read_now, entry.name, entry.path, stamp)
+            keep = entry.name not in kept.unkept
+        files.append((entry.name, stamp, record, keep))
+        siblings.append(_Sibling(entry.name, record, data))
+    kept.listed(files)
+    return _held_facts(directory, siblings)
+
+
+def _held_facts(directory: Where, siblings: list[_Sibling]) -> list[_Sibling]:
+    if _held is not None:
+        _held[directory] = siblings
+    return siblings
+
+
+def _index_facts(directory: IndexDirectory) -> list[_Sibling]:
+    """_facts of a directory of the index: each blob's record kept by its id; the blobs are read
+    (_index_sources, all together) only if a record, or a fact of one, is missing."""
+    global files_read
+    key = _facts_key(directory)
+    kept = _kept(key)
+    _touched.add(key)
+    records = {name: kept.record(name, [oid]) for name, oid in directory.files}
+    if _own is not None and _own[0] == directory:  # the staged blob being processed: its bytes are at hand
+        kept.read[_own[1]] = ([oid for name, oid in directory.files if name == _own[1]], _own[2])
+    sources = None
+    if any(records[name] is None and kept.read.get(name, ((),))[0] != [oid] for name, oid in directory.files):
+        sources = _index_bytes(kept, directory)
+        files_read += len(sources)
+    files, siblings = [], []
+    for name, oid in directory.files:
+        if sources is not None and name not in sources:
+            continue  # its blob could not be read
+        record = records[name]
+        known = kept.read.get(name)
+        data = known[1] if known is not None and known[0] == [oid] else functools.partial(_index_blob, kept, directory, name)
+        record = {} if record is None else record
+        files.append((name, [oid], record, True))
+        siblings.append(_Sibling(name, record, data))
+    kept.listed(files)
+    return siblings
+
+
+def _index_bytes(kept: _Kept, directory: IndexDirectory) -> dict[str, bytes]:
+    """The directory's blobs (_index_sources), remembered in `kept` until its next save."""
+    sources = dict(_index_sources(directory))
+    kept.read.update((name, ([oid], sources[name])) for name, oid in directory.files if name in sources)
+    return sources
+
+
+def _index_blob(kept: _Kept, directory: IndexDirectory, name: str) -> bytes:
+    return _index_bytes(kept, directory).get(name, b"")
+
+
+def _listing(directory: str) -> list[tuple[os.DirEntry[str], os.stat_result]]:
+    """Each .go regular file of `directory` with its stat (a pipe named x.go would block a read)."""
+    try:
+        listed = [e for e in os.scandir(directory) if e.name.endswith(".go") and e.is_file()]
+    except OSError:
+        return []
+    entries = []
+    for entry in listed:
+        try:
+            entries.append((entry, entry.stat()))
+        except OSError:  # gone since the listing: one file less, not the whole package
+            continue
+    return entries
 
 
 def _index_sources(directory: IndexDirectory) -> tuple[tuple[str, bytes], ...]:
@@ -202,7 +459,7 @@ def context_comparison(directory: Where) -> tuple[str, Position] | None:
     """(file name, position) of the first comparison of contexts by identity in the directory's
     .go files, test files included (behaviour.first_comparison), or None: a package fact, found
     once per directory (a text prefilter first: most files are never parsed)."""
-    return behaviour.first_comparison(_go_sources(directory))
+    return behaviour.package_comparison(behaviour.ComparisonFacts(f.name, f.data, f.record.setdefault("b", {})) for f in _facts(directory))
 
 
 # init functions ---------------------------------------------------------------------
@@ -311,18 +568,27 @@ def _literal_numbers(directory: Where, names: tuple[str, ...]) -> list[tuple[int
 @lru_cache(maxsize=256)
 def _go_files(directory: Where) -> tuple[_GoFile, ...]:
     found = []
-    for name, data in _go_sources(directory):
-        if skips.ignored_by_go(name):
-            continue
-        try:
-            if not buildtags.can_build(name, data):
-                continue
-        except buildtags.ConstraintError:
-            continue
-        package = _PACKAGE_NAME.search(data)
-        inits = _count_inits(data) if _INIT.search(data) else 0
-        found.append(_GoFile(name, package.group(1).decode() if package else "", bool(_IMPORTS_C.search(data)), inits))
+    for file in _facts(directory):
+        if "g" not in file.record:
+            file.record["g"] = _go_file(file.name, file.data())
+        if file.record["g"] is not None:
+            package, cgo, inits = file.record["g"]
+            found.append(_GoFile(file.name, package, cgo, inits))
     return tuple(found)
+
+
+def _go_file(name: str, data: bytes) -> tuple[str, bool, int] | None:
+    """(package, cgo, inits) of a _GoFile, or None for a file the go command leaves out of every build."""
+    if skips.ignored_by_go(name):
+        return None
+    try:
+        if not buildtags.can_build(name, data):
+            return None
+    except buildtags.ConstraintError:
+        return None
+    package = _PACKAGE_NAME.search(data)
+    inits = _count_inits(data) if _INIT.search(data) else 0
+    return package.group(1).decode() if package else "", bool(_IMPORTS_C.search(data)), inits
 
 
 def _count_inits(src: bytes) -> int:
@@ -356,16 +622,22 @@ def package_aliases(directory: Where) -> tuple[tuple[str, str], ...]:
     needs it: a driver may skip the call for the others.
     """
     found: dict[str, str] = {}
-    for _, data in _go_sources(directory):
-        if not MAY_DECLARE_ALIAS.search(data):
-            continue
-        text = data.decode("utf-8", "replace")
-        lines = [m.group(0) for m in _TYPE_LINE.finditer(text)]
-        lines += [group.group(1) for group in _TYPE_GROUP.finditer(text)]
-        for chunk in lines:
-            for match in _ALIAS.finditer(chunk):
-                found.setdefault(match.group(1), match.group(2) + match.group(3))
+    for file in _facts(directory):
+        if "a" not in file.record:
+            file.record["a"] = _aliases(file.data())
+        for alias, aliased in file.record["a"]:
+            found.setdefault(alias, aliased)
     return tuple(sorted(found.items()))
+
+
+def _aliases(data: bytes) -> list[tuple[str, str]]:
+    """package_aliases of one file, the first of each name first."""
+    if not MAY_DECLARE_ALIAS.search(data):
+        return []
+    text = data.decode("utf-8", "replace")
+    lines = [m.group(0) for m in _TYPE_LINE.finditer(text)]
+    lines += [group.group(1) for group in _TYPE_GROUP.finditer(text)]
+    return [(match.group(1), match.group(2) + match.group(3)) for chunk in lines for match in _ALIAS.finditer(chunk)]
 
 
 # iterators -----------------------------------------------------------------------------

@@ -29,6 +29,15 @@ from goinstrument.engine.result import Outcome, Position, Problem, Result, Sourc
 
 def file_info(source: Source, options: RewriteOptions, changed_lines: tuple[tuple[int, int], ...] | None = None) -> FileInfo:
     """Everything the core needs from disk, as values (and, with --new-from-rev, the lines git says changed)."""
+    own = (source.package, os.path.basename(source.place), source.data) if source.package is not None else None
+    package_scope.hold_facts(own)
+    try:
+        return _file_info(source, options, changed_lines)
+    finally:
+        package_scope.save_facts()  # after each file: a worker's are kept too
+
+
+def _file_info(source: Source, options: RewriteOptions, changed_lines: tuple[tuple[int, int], ...] | None) -> FileInfo:
     backend = load_backend(options.backend)
     directory, module = _package_of(source)
     siblings: frozenset[str] = frozenset()

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from goinstrument.driver import batch, gomod
-from goinstrument.driver.cache import Cache
+from goinstrument.driver.cache import Cache, cache_dir
 from goinstrument.driver.discover import go_files, normalize_argument, skip_reason
 from goinstrument.driver.fileio import CHANGED, OUTSIDE, READ_ONLY, FileError, inside, read_source, replace_atomically, writable, write_stdout
 from goinstrument.driver.gomod import tracer_for
@@ -71,7 +71,7 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
         if not chosen.take(path, root):
             explicit_skips.append((str(path), OUTSIDE))
     if chosen.todo:
-        import goinstrument.driver.process  # noqa: F401 - loaded once here, before the workers fork
+        _load_process(options)
     work = partial(_file_work, rewrite=rewrite, output=options.output, verify=options.verify, lines=lines, diff=options.diff)
     writer = _Writer(work, chosen.roots, _InOrder(chosen.todo, partial(_show, options.output)))
     with progress_bar(len(chosen.todo), options.progress) as advance:
@@ -93,6 +93,15 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
     if options.output is Output.WRITE:
         summary.notices += missing_requirements([o.path for o in outcomes if o.spans_added and o.changed], rewrite)
     return summary
+
+
+def _load_process(options: RunOptions) -> None:
+    """Load process.py once, before the workers fork; with the run's cache, the package facts of each
+    file are kept there too (package_scope.keep_facts)."""
+    import goinstrument.driver.process  # noqa: F401
+    from goinstrument.driver import package_scope
+
+    package_scope.keep_facts(str(cache_dir() / "facts") if options.keep_facts else None)
 
 
 def _weigh_file(packages: dict[str, int], path: Path) -> tuple[str, int, int]:
@@ -512,7 +521,7 @@ def run_staged(rewrite: RewriteOptions, options: RunOptions) -> Summary:
         if copy is not None:
             todo.append((blob, copy) if on_disk == blob.data else copy)
     if todo:
-        import goinstrument.driver.process  # noqa: F401 - loaded once here, before the workers fork
+        _load_process(options)
     work = partial(_process_work, rewrite=rewrite, check=options.output is Output.CHECK, verify=options.verify)
     with progress_bar(len(todo), options.progress) as advance:
         results = batch.run_all(work, todo, options.jobs, lambda item, why: _lost(_copy(item), why), advance, weigh=partial(_weigh_work, {}))

@@ -29,8 +29,9 @@ no arguments. A comparison with `nil` is not a comparison by identity.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
+from typing import Any
 
 from tree_sitter import Node, QueryCursor
 
@@ -92,21 +93,25 @@ def _words_before(data: bytes, at: int, end: int) -> list[bytes]:
 
 def _candidate_names(sources: Iterable[bytes]) -> frozenset[bytes]:
     """Every name some file of the package may declare a context (more than there are: a prefilter)."""
+    return frozenset().union(*(_file_candidate_names(data) for data in sources))
+
+
+def _file_candidate_names(data: bytes) -> frozenset[bytes]:
+    """_candidate_names of one file (a package's are the union of its files')."""
+    if b".Context" not in data and b"context." not in data:
+        return frozenset()
     names: set[bytes] = set()
-    for data in sources:
-        if b".Context" not in data and b"context." not in data:
-            continue
-        aliases: set[bytes] = set()
-        for match in _CONTEXT_TYPE.finditer(data):
-            names.update(_words_before(data, match.start(), match.end()))
-            before = data[_line(data, match.start())[0] : match.start()]
-            alias = _ALIAS_TAIL.search(before) if b"=" in before else None
-            if alias is not None:
-                aliases.add(alias.group(1))
-        for word in aliases:  # `type Ctx = context.Context`: `a, b Ctx`
-            # The word found first, then its ends looked at (`\bword\b` made re try every byte).
-            for use in re.finditer(re.escape(word) + rb"(?<!\w" + re.escape(word) + rb")(?!\w)", data):
-                names.update(_words_before(data, use.end(), use.end()))  # the alias stands where `context` would
+    aliases: set[bytes] = set()
+    for match in _CONTEXT_TYPE.finditer(data):
+        names.update(_words_before(data, match.start(), match.end()))
+        before = data[_line(data, match.start())[0] : match.start()]
+        alias = _ALIAS_TAIL.search(before) if b"=" in before else None
+        if alias is not None:
+            aliases.add(alias.group(1))
+    for word in aliases:  # `type Ctx = context.Context`: `a, b Ctx`
+        # The word found first, then its ends looked at (`\bword\b` made re try every byte).
+        for use in re.finditer(re.escape(word) + rb"(?<!\w" + re.escape(word) + rb")(?!\w)", data):
+            names.update(_words_before(data, use.end(), use.end()))  # the alias stands where `context` would
     return frozenset(names)
 
 
@@ -167,25 +172,122 @@ def first_comparison(sources: Iterable[tuple[str, bytes]]) -> tuple[str, Positio
     file name then source order; None when none does. `sources`: (name, bytes) of each .go file of
     the package's directory, its test files of both packages included (they compare contexts too:
     a test that a context is passed on). Names starting with `.` or `_` are not Go's and are left out."""
-    files = sorted((name, data) for name, data in sources if name[:1] not in ("", ".", "_") and name.endswith(".go"))
-    names = _candidate_names(data for _, data in files)
+    return package_comparison([ComparisonFacts(name, data) for name, data in sources])
+
+
+def package_comparison(files: Iterable[ComparisonFacts]) -> tuple[str, Position] | None:
+    """first_comparison over what each file tells (ComparisonFacts: worked out from its bytes, or
+    kept from an earlier run): the package's candidate names, then, in the files that may compare
+    one of them, their comparisons in order, the first whose operand is a context."""
+    chosen = sorted((f for f in files if f.name[:1] not in ("", ".", "_") and f.name.endswith(".go")), key=lambda f: f.name)
+    names = frozenset().union(*(f.candidates() for f in chosen))
     trees = _Trees()
-    fields: _Fields | None = None
-    for name, data in files:
-        if not _may_compare(data, names):
+    known: dict[bytes, bool] = {}
+
+    def context_field(name: bytes) -> bool:
+        """Whether a struct of the package declares a field `name` context.Context."""
+        if name not in known:
+            known[name] = name in names and any(f.declares_context_field(name, trees) for f in chosen)
+        return known[name]
+
+    for file in chosen:
+        if not file.may_compare(names):
             continue
-        root, types = trees.of(name, data)
+        for line, col, local, fields in file.comparisons(trees):
+            if local or any(context_field(field) for field in fields):
+                return file.name, Position(line, col)
+    return None
+
+
+_Comparison = tuple[int, int, bool, tuple[bytes, ...]]
+
+
+class ComparisonFacts:
+    """What one file tells package_comparison, each part worked out from its bytes when first asked
+    and kept in `record`, made of JSON's values (a cache keeps it across runs, beside the file's
+    stamp): `c` the names it may declare a context, `h` its comparisons up to the
+    first of a context (file-local), `f` whether it declares a field context.Context, by name, `m`
+    whether it may compare one of the package's candidate names, by those names.
+    `data`: the file's bytes, or a function that reads them (called only when a part is missing)."""
+
+    def __init__(self, name: str, data: bytes | Callable[[], bytes], record: dict[str, Any] | None = None):
+        self.name = name
+        self._data = data
+        self.record: dict[str, Any] = {} if record is None else record
+
+    def data(self) -> bytes:
+        if callable(self._data):
+            self._data = self._data()
+        return self._data
+
+    def candidates(self) -> frozenset[bytes]:
+        if "c" not in self.record:
+            self.record["c"] = sorted(_text(n) for n in _file_candidate_names(self.data()))
+        return frozenset(_bytes(n) for n in self.record["c"])
+
+    def may_compare(self, names: frozenset[bytes]) -> bool:
+        """_may_compare of the file, kept with the package's names it was worked out for (they
+        change only when a file changes the names it may declare a context)."""
+        known = self.record.setdefault("m", {})
+        key = " ".join(sorted(_text(n) for n in names))  # names are words: no space in them
+        if key not in known:
+            known[key] = _may_compare(self.data(), names)
+        return bool(known[key])
+
+    def comparisons(self, trees: _Trees) -> list[_Comparison]:
+        """(line, column, whether an operand is a context, the fields a selector operand names) of
+        each comparison of two operands neither nil, in source order, that is of a context or
+        may be (a selector's field: if a struct of the package declares it context.Context), up to
+        the first that is."""
+        if "h" not in self.record:
+            self.record["h"] = [[line, col, local, [_text(f) for f in fields]] for line, col, local, fields in self._comparisons(trees)]
+        return [(line, col, local, tuple(_bytes(f) for f in fields)) for line, col, local, fields in self.record["h"]]
+
+    def _comparisons(self, trees: _Trees) -> Iterator[_Comparison]:
+        data = self.data()
+        root, types = trees.of(self.name, data)
         for comparison in _captured_in_order(root, len(data), _COMPARISONS, "comparison"):
             left, right = comparison.child_by_field_name("left"), comparison.child_by_field_name("right")
             operands = [_unparenthesized(n) for n in (left, right) if n is not None]
             if len(operands) != 2 or any(n.type == "nil" for n in operands):
                 continue
-            for operand in operands:
-                if operand.type == "selector_expression":
-                    fields = fields if fields is not None else _Fields(files, names, trees)
-                if _is_context(operand, types, fields):
-                    return name, syntax.position(comparison)
-    return None
+            local = any(n.type != "selector_expression" and _is_context(n, types) for n in operands)
+            fields = tuple(f.text for f in map(_selected_field, operands) if f is not None and f.text is not None)
+            if local or fields:
+                position = syntax.position(comparison)
+                yield position.line, position.col, local, fields
+            if local:
+                return
+
+    def declares_context_field(self, name: bytes, trees: _Trees) -> bool:
+        """Whether a struct of the file declares a field `name` context.Context (the file parsed
+        only when a line of it may declare the name)."""
+        fields = self.record.setdefault("f", {})
+        key = _text(name)
+        if key not in fields:
+            data = self.data()
+            line = re.compile(rb"(?:^|[{;])[ \t]*(?:\w+[ \t]*,[ \t]*)*" + re.escape(name) + rb"(?:[ \t]*,[ \t]*\w+)*[ \t]+\w", re.MULTILINE)
+            fields[key] = name in data and line.search(data) is not None and self._declares(name, trees)
+        return bool(fields[key])
+
+    def _declares(self, name: bytes, trees: _Trees) -> bool:
+        root, types = trees.of(self.name, self.data())
+        for field in _captured(root, _FIELDS, "field"):
+            if any(n.text == name for n in field.children_by_field_name("name")) and types.is_context(field.child_by_field_name("type")):
+                return True
+        return False
+
+
+def _text(name: bytes) -> str:
+    return name.decode("latin-1")  # any bytes, and back (_bytes): a record holds JSON's strings
+
+
+def _bytes(name: str) -> bytes:
+    return name.encode("latin-1")
+
+
+def _selected_field(operand: Node) -> Node | None:
+    return operand.child_by_field_name("field") if operand.type == "selector_expression" else None
 
 
 class _Trees:
@@ -199,32 +301,6 @@ class _Trees:
             root = syntax.parse(data, keep=False).root_node
             self._trees[file] = (root, TypeNames(root, FileFacts.read(data, root).context_names, frozenset()))
         return self._trees[file]
-
-
-class _Fields:
-    """Which names struct fields of the package are declared `context.Context` under, each name
-    looked up when first asked: only the files with a line that may declare it are parsed."""
-
-    def __init__(self, files: list[tuple[str, bytes]], names: frozenset[bytes], trees: _Trees):
-        self._files = files
-        self._names = names
-        self._known: dict[bytes, bool] = {}
-        self._trees = trees
-
-    def __contains__(self, name: bytes) -> bool:
-        if name not in self._names:
-            return False
-        if name not in self._known:
-            line = re.compile(rb"(?:^|[{;])[ \t]*(?:\w+[ \t]*,[ \t]*)*" + re.escape(name) + rb"(?:[ \t]*,[ \t]*\w+)*[ \t]+\w", re.MULTILINE)
-            self._known[name] = any(self._declares(file, data, name) for file, data in self._files if name in data and line.search(data))
-        return self._known[name]
-
-    def _declares(self, file: str, data: bytes, name: bytes) -> bool:
-        root, types = self._trees.of(file, data)
-        for field in _captured(root, _FIELDS, "field"):
-            if any(n.text == name for n in field.children_by_field_name("name")) and types.is_context(field.child_by_field_name("type")):
-                return True
-        return False
 
 
 def _captured(root: Node, source: str, name: str) -> list[Node]:
@@ -252,12 +328,10 @@ def _unparenthesized(node: Node) -> Node:
     return node
 
 
-def _is_context(operand: Node, types: TypeNames, fields: _Fields | None) -> bool:
+def _is_context(operand: Node, types: TypeNames) -> bool:
+    """Whether the operand, not a selector (whose field may be declared in another file), is a context."""
     if operand.type == "call_expression":
         return _context_call(operand)
-    if operand.type == "selector_expression":
-        field = operand.child_by_field_name("field")
-        return fields is not None and field is not None and field.text is not None and field.text in fields
     if operand.type != "identifier" or operand.text is None:
         return False
     declaration = types.declaration(operand, operand.text)

@@ -1,0 +1,164 @@
+"""The package facts of each file kept across runs (package_scope: the names a sibling declares, the
+identity prefilter's summary and comparisons, init counts, aliases), beside the file's stamp.
+
+A run with its cache reads again only the files changed since the last: `files_read` counts the
+files read for their facts. What the runs say must be what a run without the cache says.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+from conftest import run_cli
+from gitrepo import GitRepo
+
+from goinstrument.driver import package_scope
+
+TARGET = 'package p\n\nimport "context"\n\nfunc F(ctx context.Context) error {\n\treturn nil\n}\n'
+OTEL = "package p\n\nfunc otel() {}\n"  # our import is then named otelapi
+NO_OTEL = "package p\n\nfunc otelx() {}\n"  # its size: a rewrite of OTEL in place, same size
+COMPARES = 'package p\n\nimport "context"\n\nfunc same(a, b context.Context) bool { return a == b }\n'
+ALIAS = "package p\n\ntype A = B\n\ntype B struct{}\n\nfunc init() {}\n"
+AN_HOUR_AGO = time.time_ns() - 3600 * 10**9
+
+
+def _package(root: Path, files: dict[str, str]) -> Path:
+    root.mkdir(parents=True)
+    (root / "go.mod").write_text("module example.com/p\n\ngo 1.22\n")
+    for name, text in files.items():
+        (root / name).write_text(text)
+    _age(*root.iterdir())
+    return root
+
+
+def _age(*paths: Path) -> None:
+    """Dated an hour ago (their ctime stays now: see not_racy)."""
+    for path in paths:
+        os.utime(path, ns=(AN_HOUR_AGO, AN_HOUR_AGO))
+
+
+def _run(root: Path, cache: Path, *args: str) -> tuple[str, int]:
+    """(the run's output, how many files it read for their facts)."""
+    before = package_scope.files_read
+    proc = run_cli("--check", "-v", *args, ".", cwd=root, env={"GOINSTRUMENT_CACHE_DIR": str(cache)})
+    return proc.stdout + proc.stderr, package_scope.files_read - before
+
+
+@pytest.fixture
+def not_racy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The files a test writes are changed `now`, as far as their ctime goes (utime cannot set it back)."""
+    monkeypatch.setattr(package_scope, "_RACY_NS", -(10**12))
+
+
+def test_a_second_run_reads_no_file_for_its_facts_and_says_the_same(tmp_path, not_racy):
+    root = _package(tmp_path / "m", {"f.go": TARGET, "b.go": OTEL, "c_test.go": COMPARES, "d.go": ALIAS})
+    first, read = _run(root, tmp_path / "cache")
+    assert read == 4
+    assert "contexts compared by identity here" in first  # the identity fact, from c_test.go
+    second, read = _run(root, tmp_path / "cache")
+    assert (second, read) == (first, 0)
+    fresh, _ = _run(root, tmp_path / "cache", "--no-cache")
+    assert fresh == first
+
+
+def test_a_changed_sibling_is_read_again_and_the_others_are_not(tmp_path, not_racy):
+    """Unless the change is to the names the package may declare a context: then each file is
+    asked again whether it may compare one (ComparisonFacts.may_compare)."""
+    root = _package(tmp_path / "m", {"f.go": TARGET, "b.go": OTEL, "c.go": COMPARES.replace("a == b", "false")})
+    run_cli(".", cwd=root, env={"GOINSTRUMENT_CACHE_DIR": str(tmp_path / "cache")}, check=0)  # writes f.go
+    assert 'otelapi "go.opentelemetry.io/otel"' in (root / "f.go").read_text()
+    (root / "f.go").write_text(TARGET)
+    (root / "c.go").write_text(COMPARES)
+    _age(root / "f.go", root / "c.go")
+    said, read = _run(root, tmp_path / "cache")
+    assert read == 2  # f.go (written) and c.go
+    assert "contexts compared by identity here" in said
+    (root / "c.go").write_text("package p\n")
+    _age(root / "c.go")
+    said, read = _run(root, tmp_path / "cache")
+    assert read == 3  # c.go, and the others asked about the names left (f.go's ctx)
+    assert "contexts compared by identity here" not in said
+
+
+def test_a_sibling_rewritten_under_the_same_size_and_time_is_read_again(tmp_path, not_racy):
+    """Its ctime, which no tool sets back, tells: the new bytes' facts, not the kept ones."""
+    root = _package(tmp_path / "m", {"f.go": TARGET, "b.go": OTEL})
+    cache = tmp_path / "cache"
+    first, _ = _run(root, cache, "--diff")
+    assert "otelapi" in first
+    stat = (root / "b.go").stat()
+    (root / "b.go").write_text(NO_OTEL[: len(OTEL) - 1] + "\n")
+    os.utime(root / "b.go", ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert ((root / "b.go").stat().st_size, (root / "b.go").stat().st_mtime_ns) == (stat.st_size, stat.st_mtime_ns)
+    second, read = _run(root, cache, "--diff")
+    assert read == 1
+    assert "otelapi" not in second
+
+
+def test_a_file_changed_within_the_racy_window_is_not_kept(tmp_path):
+    """A file changed less than two seconds before it was read may change again under the same
+    stamp: its facts serve the run, and are worked out again by the next."""
+    root = _package(tmp_path / "m", {"f.go": TARGET, "b.go": OTEL})
+    _run(root, tmp_path / "cache")
+    _, read = _run(root, tmp_path / "cache")
+    assert read == 2
+
+
+def test_no_cache_keeps_no_facts(tmp_path, not_racy):
+    root = _package(tmp_path / "m", {"f.go": TARGET, "b.go": OTEL})
+    _run(root, tmp_path / "cache", "--no-cache")
+    assert not (tmp_path / "cache").exists()
+    _, read = _run(root, tmp_path / "cache", "--no-cache")
+    assert read == 2
+
+
+def test_a_staged_package_s_facts_are_kept_by_blob_id(tmp_path):
+    """The hook's package is the index's: its blobs' facts are kept by their ids (never racy), and
+    a sibling staged anew is read again, the others not."""
+    repo = GitRepo.go_module(tmp_path / "repo", {"f.go": TARGET, "b.go": "package p\n", "c.go": COMPARES})
+    repo.write("f.go", TARGET + "\nfunc G(ctx context.Context) {}\n")
+    repo.add("f.go")
+    env = {"GOINSTRUMENT_CACHE_DIR": str(tmp_path / "cache")}
+
+    def staged() -> tuple[str, int]:
+        before = package_scope.files_read
+        proc = run_cli("--staged", "--diff", cwd=repo.root, env=env, check=0)
+        return proc.stdout, package_scope.files_read - before
+
+    first, read = staged()
+    assert read == 3 and '"go.opentelemetry.io/otel"' in first
+    assert staged() == (first, 0)
+    repo.write("b.go", OTEL)
+    repo.add("b.go")
+    second, read = staged()
+    assert read == 3  # a blob missing: the package's blobs are read together
+    assert 'otelapi "go.opentelemetry.io/otel"' in second
+    assert staged() == (second, 0)
+    repo.write("f.go", TARGET + "\nfunc H(ctx context.Context) {}\n")  # the next commit: a new blob
+    repo.add("f.go")
+    third, read = staged()
+    assert read == 0  # the blob processed is at hand, the others' facts are kept
+    assert 'otelapi "go.opentelemetry.io/otel"' in third and "func H" in third
+    repo.write("b.go", "package p\n")  # not staged: the index's b.go still declares otel
+    assert staged() == (third, 0)
+
+
+@pytest.mark.parametrize("kept", ["{not json", '{"key": 1}', "[]"])
+def test_a_facts_file_that_is_not_ours_costs_a_read_only(tmp_path, not_racy, kept):
+    root = _package(tmp_path / "m", {"f.go": TARGET, "b.go": OTEL})
+    first, _ = _run(root, tmp_path / "cache")
+    for path in (tmp_path / "cache" / "facts").iterdir():
+        path.write_text(kept)
+    second, read = _run(root, tmp_path / "cache")
+    assert (second, read) == (first, 2)
+
+
+def test_a_package_whose_names_are_not_utf8_keeps_its_facts(tmp_path, not_racy):
+    root = Path(os.fsdecode(bytes(tmp_path) + b"/pk\xe9"))
+    _package(root, {"f.go": TARGET, os.fsdecode(b"b\xff.go"): OTEL})
+    first, read = _run(root, tmp_path / "cache")
+    assert read == 2 and "internal error" not in first
+    assert _run(root, tmp_path / "cache") == (first, 0)
