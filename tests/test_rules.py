@@ -112,3 +112,31 @@ def test_the_walk_and_a_named_file_follow_the_same_skip_rules(tmp_path: Path, mo
         assert walked == named, settings
     assert skips.skip_reason(Path("vendor/v.go"), RewriteOptions()) == "inside vendor/"
     assert [skips.ignored_by_go(n) for n in ("_a.go", ".a.go", "a_.go", ".", "..")] == [True, True, False, False, False]
+
+
+def test_a_rule_is_asked_only_of_the_files_it_says_it_may_apply_to() -> None:
+    """Rule.applies, asked once a file: a rule that cannot leave any function of a file alone
+    (pragma without `//go:`, caller_span without `FromContext`, the settings' at their defaults)
+    is not asked of each of its functions."""
+    from goinstrument.engine.core import instrument
+    from goinstrument.engine.fileinfo import FileInfo
+
+    asked: list[str] = []
+
+    def counting(function: rules.Function) -> str | None:
+        asked.append(function.name)
+        return None
+
+    def run(applies: bool) -> list[str]:
+        asked.clear()
+        rule = rules.Rule("counting", "function", "slow", counting, applies=lambda planner: applies)
+        with rules.registered(rule, "counted"):
+            assert instrument(SHOP.encode(), RewriteOptions(), FileInfo("shop.go")).spans_added == 2
+        return list(asked)
+
+    assert run(True) == ["Work", "WorkSlow"]
+    assert run(False) == []
+    # The registry's own: none of them applies to a plain file under the default settings but the
+    # one asked of every body without a span of ours.
+    plain = [rule.name for rule in rules.RULES if rule.applies is None]
+    assert plain == ["existing_span"]
