@@ -132,6 +132,29 @@ def test_a_file_without_the_tracing_imports_is_not_searched():
     assert remove(src, RewriteOptions(), FileInfo("m.go")).output is src
 
 
+def test_the_imports_the_removed_code_used_are_judged_from_their_uses_there_first(monkeypatch: pytest.MonkeyPatch):
+    """Whether an import goes is asked of its uses in the removed code, then of those elsewhere
+    only up to the first real one (a local variable of its name is none): not of each of its
+    hundred uses, and no block is matched where no shape's first statement starts one."""
+    from goinstrument.engine import remove as remove_module
+    from goinstrument.engine import shape
+    from goinstrument.engine.go import scopes
+
+    uses = "".join(f"\tfmt.Println({i})\n" for i in range(100))
+    work = "func Work(ctx context.Context) {\n\tfmt := 1\n\t_ = fmt\n}\n"
+    src = f'package p\n\nimport (\n\t"context"\n\t"fmt"\n)\n\n{work}\nfunc Other() {{\n{uses}}}\n'.encode()
+    info = FileInfo("p.go")
+    instrumented = instrument(src, RewriteOptions(), info).output
+    asked: list[bytes] = []
+    walked: list[object] = []
+    resolves, match_variant = scopes.resolves_locally, shape.Shape._match_variant
+    monkeypatch.setattr(scopes, "resolves_locally", lambda use, name: asked.append(name) or resolves(use, name))
+    monkeypatch.setattr(shape.Shape, "_match_variant", lambda self, *args: walked.append(args) or match_variant(self, *args))
+    assert remove_module.remove(instrumented, RewriteOptions(), info).output == src
+    assert asked.count(b"fmt") <= 2 and len(asked) < 10, asked
+    assert walked and all(items[0].text.startswith(b"_, span := otel.Tracer") for _, items, _ in walked)  # only Work's block
+
+
 # the round trip through instrument -------------------------------------------------
 
 

@@ -264,7 +264,10 @@ class Shape:
         """The longest variant the statements at the start of `items` are, node for node, or None."""
         if not self.may_start(items):
             return None
-        texts: list[bytes] = []  # the statements' text, as far as a variant has looked
+        first = items[0].text or b""
+        if not any(all(word in first for word in words) for words in self._first_words):
+            return None  # the first statement lacks a name each variant's first spells out
+        texts: list[bytes] = [first]  # the statements' text, as far as a variant has looked
         for variant, words in self._longest_first:
             if len(items) < len(words):
                 continue
@@ -280,7 +283,7 @@ class Shape:
     def may_start(self, items: Sequence[Node]) -> bool:
         """Whether `items` may start with this shape's code: its first statement is of a type some
         variant starts with (what almost every function without such a span fails, no text read)."""
-        return bool(items) and items[0].type in self._first_types
+        return bool(items) and items[0].type in self.first_types
 
     @functools.cached_property
     def _longest_first(self) -> tuple[tuple[Variant, tuple[tuple[bytes, ...], ...]], ...]:
@@ -288,9 +291,15 @@ class Shape:
         return tuple(sorted(pairs, key=lambda pair: -len(pair[0].statements)))  # stable: ties keep their order
 
     @functools.cached_property
-    def _first_types(self) -> frozenset[str]:
+    def first_types(self) -> frozenset[str]:
         """The node types a variant's first statement has (a short variable declaration, most often)."""
         return frozenset(v.statements[0].type for v in self.variants if v.statements)
+
+    @functools.cached_property
+    def _first_words(self) -> frozenset[tuple[bytes, ...]]:
+        """The names each variant's first statement spells out (a handful of distinct ones; none
+        for a variant of no statements, which any statements start with)."""
+        return frozenset(words[0] if words else () for words in self._words)
 
     @functools.cached_property
     def _words(self) -> tuple[tuple[tuple[bytes, ...], ...], ...]:
