@@ -167,6 +167,11 @@ def _plan_file(planner: _Planner) -> list[Plan]:
     package_literals = planner.info.package_literals
     if package_literals and len(package_literals) != len(initorder.top_level_literals(planner.facts.root)):
         package_literals = ()  # the directory's copy of the file is not this source: counted in the file
+    # A declaration that takes no context, holds no literal and is no `init` (numbered across the
+    # package) is neither planned nor counted, and names nothing: where no scope or function rule
+    # applies to the file (they are shown its name), the walk passes it by, as most of a file's.
+    passable = not scoped and not function_rules
+    holders = {f.start_byte for f, inner in itertools.pairwise(functions) if inner.start_byte < f.end_byte} if passable else set()
     for node in order or functions:
         while stack and not stack[-1].node.start_byte <= node.start_byte < stack[-1].node.end_byte:
             stack.pop()
@@ -174,6 +179,9 @@ def _plan_file(planner: _Planner) -> list[Plan]:
             continue
         if node.start_byte in deleted:
             continue  # in an error block a run deletes: not in the output, not numbered
+        plain = passable and node.type != "func_literal" and node.start_byte not in holders
+        if plain and planner.context_parameter(node) is None and not runtimenames.is_init(node):
+            continue
         if node.type != "func_literal":
             scope = _declaration_scope(node, planner.directives, names)
         elif stack:
