@@ -155,9 +155,9 @@ def test_the_imports_the_removed_code_used_are_judged_from_their_uses_there_firs
         asked.append(name)
         return resolves(use, name)
 
-    def walk(self: shape.Shape, variant: shape.Variant, items: Sequence[Node], where: shape.Where) -> shape.Match | None:
+    def walk(self: shape.Shape, variant: shape.Variant, items: Sequence[Node], where: shape.Where, *known: Any) -> shape.Match | None:
         walked.append(items[0].text or b"")
-        return match_variant(self, variant, items, where)
+        return match_variant(self, variant, items, where, *known)
 
     monkeypatch.setattr(scopes, "resolves_locally", resolves_locally)
     monkeypatch.setattr(shape.Shape, "_match_variant", walk)
