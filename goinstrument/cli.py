@@ -151,17 +151,19 @@ FLAG_DEFAULTS: dict[str, object] = {
     "list": False,
     "new_from_rev": None,
 }
-# Flags taking no value that go with any other of these: an argv made only of them, each once (the
-# hook's `--staged`), needs no argparse. Anything else, `--help` or a typo included, goes to argparse.
+# Flags taking no value, and flags taking a revision, that go with any other of these: an argv made
+# only of them, each once (the hook's `--staged`, CI's `--check --changed-since main`), needs no
+# argparse. Anything else, `--help`, a path or a typo included, goes to argparse.
 FAST_FLAGS = {"--staged": "staged", "--check": "check", "--fast": "fast", "--no-cache": "no_cache", "-q": "quiet", "--quiet": "quiet"}
+FAST_REVISIONS = {"--changed-since": "changed_since", "--new-from-rev": "new_from_rev"}
 
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     """The flags of `argv` (default: sys.argv), as argparse parses them; without argparse for an
-    argv of FAST_FLAGS only."""
+    argv of FAST_FLAGS and FAST_REVISIONS only."""
     args = list(sys.argv[1:] if argv is None else argv)
-    given: dict[str, object] = {FAST_FLAGS[arg]: True for arg in args if arg in FAST_FLAGS}
-    if len(given) != len(args):  # another argument, or a flag twice
+    given = _fast(args)
+    if given is None:
         return parser().parse_args(args)
     from types import SimpleNamespace
 
@@ -169,6 +171,32 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
     values = {**FLAG_DEFAULTS, **{name: None for name, setting in settings() if setting.flags}, **given}
     return SimpleNamespace(**values)  # type: ignore[return-value]  # read by attribute only, as a Namespace is
+
+
+def _fast(args: list[str]) -> dict[str, object] | None:
+    """The values of an argv of FAST_FLAGS and FAST_REVISIONS, each once (`--changed-since REV` or
+    `--changed-since=REV`); None for any other argv. A REV after a space that starts with "-" is
+    argparse's to judge (it takes it for a flag)."""
+    given: dict[str, object] = {}
+    found: object
+    rest = iter(args)
+    for arg in rest:
+        flag, equals, value = arg.partition("=")
+        if arg in FAST_FLAGS:
+            name, found = FAST_FLAGS[arg], True
+        elif equals and flag in FAST_REVISIONS:
+            name, found = FAST_REVISIONS[flag], value
+        elif arg in FAST_REVISIONS:
+            revision = next(rest, "-")
+            if revision.startswith("-"):
+                return None
+            name, found = FAST_REVISIONS[arg], revision
+        else:
+            return None
+        if name in given:  # a flag twice
+            return None
+        given[name] = found
+    return given
 
 
 def rewrite_options(args: argparse.Namespace, configured: dict[str, object] | None = None) -> RewriteOptions:

@@ -133,12 +133,13 @@ def _key_position(text: str, key: str) -> tuple[int, int]:
     return 1, 1
 
 
-_AT = re.compile(r"(?P<message>.*) \(at (?:line (?P<line>\d+), column (?P<col>\d+)|end of document)\)", re.S)
+# Compiled by `re` for the first error of a file (its cache keeps it): a run without one never does.
+_AT = r"(?P<message>.*) \(at (?:line (?P<line>\d+), column (?P<col>\d+)|end of document)\)"
 
 
 def _syntax_error(text: str, error: str) -> tuple[int, int, str]:
     """tomllib's `Message (at line N, column M)` as line, byte column and message."""
-    found = _AT.fullmatch(error)
+    found = re.fullmatch(_AT, error, re.S)
     if found is None:
         return 1, 1, error
     message = found["message"][:1].lower() + found["message"][1:]

@@ -10,9 +10,10 @@ rewrite option is `goinstrument.settings`.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from typing import Final, NamedTuple
 
 from goinstrument.engine.options import RewriteOptions
+from goinstrument.engine.result import Value
 
 # --- the run ---------------------------------------------------------------------------------------
 
@@ -26,40 +27,46 @@ class Output(enum.Enum):
     LIST = "list"  # write nothing; print the name of each file a run would change (-l)
 
 
-@dataclass(frozen=True)
-class FromPaths:
+class FromPaths(Value):
     """Files and directories named on the command line (default ".")."""
 
-    paths: tuple[str, ...] = (".",)
+    __slots__ = ("paths",)
+
+    def __init__(self, paths: tuple[str, ...] = (".",)) -> None:
+        self.paths: Final = paths
 
 
-@dataclass(frozen=True)
-class ChangedSince:
+class ChangedSince(Value):
     """The .go files changed since merge-base(rev, HEAD), optionally below some paths."""
 
-    rev: str
-    paths: tuple[str, ...] = ()
-    # --new-from-rev: only the functions a changed line touches are reported and counted.
-    new_code_only: bool = False
+    __slots__ = ("rev", "paths", "new_code_only")  # noqa: RUF023 (__init__'s order)
+
+    def __init__(self, rev: str, paths: tuple[str, ...] = (), new_code_only: bool = False) -> None:
+        self.rev: Final = rev
+        self.paths: Final = paths
+        # --new-from-rev: only the functions a changed line touches are reported and counted.
+        self.new_code_only: Final = new_code_only
 
 
-@dataclass(frozen=True)
-class Staged:
+class Staged(Value):
     """The pre-commit hook: the staged blobs and their working-tree files."""
 
+    __slots__ = ()
 
-@dataclass(frozen=True)
-class Stdin:
+
+class Stdin(Value):
     """`goinstrument -`: one file's source on stdin, its result on stdout (for editors)."""
 
-    filename: str | None = None  # --stdin-filename: for the tracer (go.mod), skip rules, config and messages
+    __slots__ = ("filename",)
+
+    def __init__(self, filename: str | None = None) -> None:
+        self.filename: Final = filename  # --stdin-filename: for the tracer (go.mod), skip rules, config and messages
 
 
 Source = FromPaths | ChangedSince | Staged | Stdin
 
 
-@dataclass(frozen=True)
-class RunOptions:
+class RunOptions(NamedTuple):
     output: Output = Output.WRITE
     source: Source = FromPaths()
     format: str = "text"  # an output format: a name in report.formats.FORMATS
@@ -75,19 +82,23 @@ class RunOptions:
     diff: bool = False  # with Output.CHECK (--check --diff): the patch too, on stdout (the findings then on stderr)
 
 
-@dataclass(frozen=True)
-class Run:
+class Run(Value):
     """A run over files."""
 
-    rewrite: RewriteOptions
-    run: RunOptions
+    __slots__ = ("rewrite", "run")
+
+    def __init__(self, rewrite: RewriteOptions, run: RunOptions) -> None:
+        self.rewrite: Final = rewrite
+        self.run: Final = run
 
 
-@dataclass(frozen=True)
-class InstallHook:
+class InstallHook(Value):
     """`--install-hook`: write the git pre-commit hook, and nothing else."""
 
-    force: bool = False
+    __slots__ = ("force",)
+
+    def __init__(self, force: bool = False) -> None:
+        self.force: Final = force
 
 
 Invocation = Run | InstallHook

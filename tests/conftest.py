@@ -24,6 +24,7 @@ import subprocess
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -57,6 +58,23 @@ def run_process(
     if check is not None:
         assert proc.returncode == check, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
     return proc
+
+
+def go_version_line(src: bytes) -> tuple[int, int] | None:
+    """A fixture's module Go version, from its line `// go.mod: go 1.23` (None: no module)."""
+    found = re.search(rb"^// go\.mod: go (\d+)\.(\d+)$", src, re.MULTILINE)
+    return (int(found[1]), int(found[2])) if found else None
+
+
+def json_objects(text: str) -> list[dict[str, Any]]:
+    """The JSON objects of a text, one after another (what the stdout exporter writes; a doc's samples)."""
+    import json
+
+    decoder, found, at = json.JSONDecoder(), [], 0
+    while (start := text.find("{", at)) >= 0:
+        value, at = decoder.raw_decode(text, start)
+        found.append(value)
+    return found
 
 
 def nothing_changed(stderr: str) -> bool:

@@ -353,8 +353,27 @@ func TestHandlerSpanIsAWebSpan(t *testing.T) {
 			t.Errorf("tag %s = %v, want %q", key, got, want)
 		}
 	}
-	if s.OperationName() != "Hello" {
-		t.Errorf("operation name %q", s.OperationName())
+	if s.OperationName() != "Hello" || s.Tag("resource.name") != "Hello" || s.Tag("http.route") != nil {
+		t.Errorf("operation name %q, resource %v, http.route %v: want Hello, Hello and none (no pattern)",
+			s.OperationName(), s.Tag("resource.name"), s.Tag("http.route"))
+	}
+}
+
+func TestRouteFromTheServeMuxPattern(t *testing.T) {
+	mt := mocktracer.Start()
+	defer mt.Stop()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET example.com/items/{id}", Hello)
+	mux.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/items/7", nil))
+	spans := mt.FinishedSpans()
+	if len(spans) != 1 {
+		t.Fatalf("want one span, got %v", spans)
+	}
+	s := spans[0]
+	for key, want := range map[string]string{"resource.name": "GET /items/{id}", "http.route": "/items/{id}", "span.type": "web"} {
+		if got := s.Tag(key); got != want {
+			t.Errorf("tag %s = %v, want %q", key, got, want)
+		}
 	}
 }
 """
@@ -363,7 +382,8 @@ func TestHandlerSpanIsAWebSpan(t *testing.T) {
 @pytest.mark.slow
 def test_datadog_handler_span_is_a_web_span_at_run_time(tmp_path):
     """--backend datadog --http-handlers, run through dd-trace-go's mocktracer: span type web, span.kind
-    server, http.method and http.url (the path) as its net/http integration tags them."""
+    server, http.method and http.url (the path) as its net/http integration tags them; served by a
+    ServeMux pattern (go 1.23 here), resource "{method} {route}" and http.route, the host left out."""
     (tmp_path / "go.mod").write_text("module example.com/web\n\ngo 1.23\n")
     (tmp_path / "web.go").write_text(DD_HANDLER)
     run_cli("--backend", "datadog", "--http-handlers", "web.go", cwd=tmp_path, check=0)

@@ -8,10 +8,14 @@ import json
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from conftest import run_cli
 from gitrepo import GO_FUNC, GitRepo
+
+from goinstrument.driver import batch
 
 SRC = 'package p\n\nimport "context"\n\nfunc {name}(ctx context.Context) {{\n\tprintln("{name}")\n}}\n'
 
@@ -108,6 +112,43 @@ def test_a_staged_run_uses_the_worker_pool(tmp_path):
     assert "die.go:1:1: the worker process processing it died" in proc.stderr
     assert 'log.Println("enter", "F00")' in repo.staged("f00.go")
     assert repo.staged("die.go") == SRC.format(name="Die")
+
+
+# Under batch.SERIAL_BELOW files, a batch worth two processes (batch.SHARE_FROM bytes each) is
+# shared among forked children (test_batch): the same death is answered there.
+PADDING = "// padding\n" * (batch.SHARE_FROM // 11 + 1)
+
+
+forks = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a small batch forks on Linux only (elsewhere the run itself would die)")
+
+
+@forks
+def test_a_child_that_dies_in_a_small_batch_is_a_problem_for_its_file_and_every_other_file_is_done(tmp_path):
+    names = ["A", "Die", "F", "G"]  # a.go first: the first file is worked in the run's own process
+    root = _module(tmp_path / "m", [])
+    for name in names:
+        (root / f"{name.lower()}.go").write_text(SRC.format(name=name) + PADDING)
+    env = _backend(tmp_path, KILLING_BACKEND)
+    proc = run_cli("--jobs", "2", "--backend", "testbackends:Killing", ".", cwd=root, env=env, check=2)
+    assert "die.go:1:1: the worker process processing it died" in proc.stderr
+    assert "goinstrument: 3 of 4 files changed, 3 spans added, 1 file left untouched because of errors\n" in proc.stderr
+    assert (root / "die.go").read_text() == SRC.format(name="Die") + PADDING
+    for name in ["A", "F", "G"]:
+        assert f'log.Println("enter", "{name}")' in (root / f"{name.lower()}.go").read_text()
+
+
+@forks
+def test_a_staged_child_that_dies_in_a_small_batch_fails_its_file_alone(tmp_path):
+    repo = GitRepo.go_module(tmp_path / "repo", {"shop.go": GO_FUNC})
+    for name in ["A", "Die", "F", "G"]:
+        repo.write(f"{name.lower()}.go", SRC.format(name=name) + PADDING)
+    repo.add(".")
+    env = _backend(tmp_path, KILLING_BACKEND)
+    proc = run_cli("--staged", "--jobs", "2", "--backend", "testbackends:Killing", cwd=repo.root, env=env, check=2)
+    assert "die.go:1:1: the worker process processing it died" in proc.stderr
+    assert repo.staged("die.go") == SRC.format(name="Die") + PADDING
+    for name in ["A", "F", "G"]:
+        assert f'log.Println("enter", "{name}")' in repo.staged(f"{name.lower()}.go")
 
 
 # --- --staged through the same driver ---------------------------------------------------------------

@@ -6,9 +6,11 @@ Every repository here is real, made with the git command in a temporary director
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 
 import pytest
-from gitrepo import GO_FUNC, GitRepo
+from gitrepo import GO_FUNC, GitRepo, git_env
 
 from goinstrument.driver.git import GitError, changed_go_files, worktree_top
 
@@ -173,6 +175,44 @@ def test_a_go_directory_is_not_a_file(repo):
     assert changed(repo) == []
 
 
+def test_a_file_only_touched_does_not_count(repo):
+    """Its time changed, its bytes did not: git reads it again rather than trust the index's stat data."""
+    repo.write("a.go", GO + "// changed\n")
+    repo.write("b.go", GO)  # rewritten with the same bytes
+    os.utime(repo.path("c.go"), (1, 1))
+    assert changed(repo) == ["a.go"]
+
+
+def test_a_file_taken_out_of_the_index_but_kept_on_disk(repo):
+    """`git rm --cached`: untracked now; it counts if it no longer holds what the merge-base does."""
+    repo.git("rm", "-q", "--cached", "a.go", "b.go")
+    repo.write("b.go", GO + "// changed\n")
+    assert changed(repo) == ["b.go"]
+
+
+def test_names_that_are_not_utf8_are_found(repo):
+    name = os.fsdecode(b"caf\xe9.go")
+    repo.write(name, GO)
+    repo.write(os.fsdecode(b"d\xffir/") + name, GO)
+    repo.write("a.go", GO + "// changed\n")
+    repo.add("a.go", os.fsdecode(b"d\xffir"))
+    assert changed(repo) == ["a.go", name, os.fsdecode(b"d\xffir/caf\xe9.go")]
+
+
+def test_a_sha256_repository(tmp_path):
+    root = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", "-b", "main", "--object-format=sha256", str(root)], env=git_env(), check=True)
+    repo = GitRepo(root)
+    repo.write("a.go", GO)
+    repo.write("b.go", GO)
+    repo.commit_all("first")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("a.go", GO + "// changed\n")
+    repo.git("rm", "-q", "--cached", "b.go")  # held on disk as the merge-base holds it: its SHA-256 id
+    repo.write("new.go", GO)
+    assert changed(repo) == ["a.go", "new.go"]
+
+
 # --- restricting to paths, starting below the top ----------------------------------------------
 
 
@@ -231,6 +271,23 @@ def test_a_remote_branch(tmp_path):
     clone.git("fetch", "-q", "origin")
     assert changed(clone, "origin/main") == ["a.go"]
     assert changed(clone, "refs/remotes/origin/main") == ["a.go"]
+
+
+def test_several_merge_bases_take_one(repo):
+    """Criss-cross merges leave two merge-bases (where `git diff --merge-base` gives up): one is taken."""
+    repo.write("a.go", GO + "// feature\n")
+    repo.commit_all("feature work")
+    repo.git("checkout", "-q", "main")
+    repo.write("b.go", GO + "// main\n")
+    repo.commit_all("main work")
+    repo.git("branch", "-q", "main-tip")
+    repo.git("merge", "-q", "--no-edit", "feature")
+    repo.git("checkout", "-q", "feature")
+    repo.git("merge", "-q", "--no-edit", "main-tip")
+    repo.write("c.go", GO + "// after the merges\n")
+    repo.commit_all("more feature work")
+    assert len(repo.git("merge-base", "--all", "main", "HEAD").split()) == 2
+    assert changed(repo) in (["a.go", "c.go"], ["b.go", "c.go"])  # against one merge-base or the other
 
 
 # --- a repository with no commits ---------------------------------------------------------------

@@ -8,6 +8,7 @@ committed or staged is read back with git.
 from __future__ import annotations
 
 import gzip
+import os
 import subprocess
 import sys
 import time
@@ -270,3 +271,112 @@ def test_a_file_under_a_clean_filter_is_left_alone(repo):
     assert proc.returncode == 0, proc.stderr
     assert repo.status() == ""
     assert 'Start(ctx, "Other")' in repo.show("HEAD:orders.go")
+
+
+# --- 8. any repository git makes: SHA-256 ids, names that are not UTF-8, objects borrowed ---------
+
+
+def _module_repo(root: Path, *init: str) -> GitRepo:
+    """A module with its first commit (made with `git init INIT...`), the hook installed."""
+    root.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", "-b", "main", *init, str(root)], env=git_env(), check=True)
+    repo = GitRepo(root)
+    repo.write("go.mod", "module example.com/shop\n\ngo 1.22\n")
+    repo.write("shop.go", GO_FUNC)
+    repo.commit_all("first")
+    install_hook(repo.root)
+    return repo
+
+
+@pytest.mark.parametrize("object_format", ["sha1", "sha256"])
+def test_a_commit_in_a_repository_of_either_object_format(tmp_path, object_format):
+    """Ids are the repository's (64 hex digits in a SHA-256 one): the blobs staged are written with
+    them, the index's trees and blobs read by them, a working-tree file known to hold its blob."""
+    repo = _module_repo(tmp_path / "repo", f"--object-format={object_format}")
+    repo.write("api/go.mod", "module example.com/api\n\ngo 1.22\n")
+    repo.write("api/vars.go", "package api\n\nvar codes = 1\n")
+    repo.write("api/held.go", "package api\n\nvar otelcodes = 1\n")  # the blob the working-tree file holds
+    repo.commit_all("api")
+    repo.write("api/vars.go", "package api\n")  # the commit keeps its `codes`: read from the blob
+    repo.write("api/orders.go", ORDERS.replace("package shop", "package api"))
+    repo.add("api/orders.go")
+    orders = committed(repo, repo.commit("orders"), "api/orders.go")
+    assert 'otel.Tracer("example.com/api").Start(ctx, "Order")' in orders  # the go.mod the index's tree holds
+    assert PLAIN_CODES not in orders and '\totelcodes1 "go.opentelemetry.io/otel/codes"\n' in orders
+    assert len(repo.head()) == (64 if object_format == "sha256" else 40)
+    repo.git("fsck", "--strict")
+    assert repo.status() == " M api/orders.go\n M api/vars.go\n"  # the working-tree copy, read with its own siblings
+
+
+def test_names_that_are_not_utf8(tmp_path):
+    """Git names are bytes: a directory and files whose names are not UTF-8 are staged, read as
+    siblings and restaged under their own names."""
+    repo = _module_repo(tmp_path / "repo")
+    directory, name, sibling = os.fsdecode(b"p\xffkg"), os.fsdecode(b"caf\xe9.go"), os.fsdecode(b"v\xe9rs.go")
+    repo.write(f"{directory}/{sibling}", "package pkg\n\nvar codes = 1\n")
+    repo.write(f"{directory}/{name}", ORDERS.replace("package shop", "package pkg"))
+    repo.add(directory)
+    repo.path(f"{directory}/{sibling}").unlink()  # the commit's copy: read from its blob
+    proc = repo.commit("names")
+    assert proc.returncode == 0, proc.stderr
+    committed_file = subprocess.run(["git", "show", f"HEAD:{directory}/{name}"], cwd=repo.root, env=git_env(), capture_output=True, check=True)
+    assert b'Start(ctx, "Order")' in committed_file.stdout and PLAIN_CODES.encode() not in committed_file.stdout
+    assert repo.path(f"{directory}/{name}").read_bytes() != committed_file.stdout  # its own siblings: no `codes` there
+    assert b'Start(ctx, "Order")' in repo.path(f"{directory}/{name}").read_bytes()
+
+
+def test_a_clone_borrowing_its_objects_from_another_repository(tmp_path):
+    """`git clone --shared`: the committed blobs live in the other repository's objects (alternates),
+    where the hook reads a sibling the working tree no longer holds."""
+    source = _module_repo(tmp_path / "source")
+    source.write("vars.go", "package shop\n\nvar codes = 1\n")
+    source.commit_all("vars")
+    subprocess.run(["git", "clone", "-q", "--shared", str(source.root), str(tmp_path / "clone")], env=git_env(), check=True)
+    repo = GitRepo(tmp_path / "clone")
+    assert repo.git("count-objects").startswith("0 objects")  # every object is borrowed
+    install_hook(repo.root)
+    repo.write("vars.go", "package shop\n")
+    repo.write("orders.go", ORDERS)
+    repo.add("orders.go")
+    orders = committed(repo, repo.commit("orders"), "orders.go")
+    assert 'Start(ctx, "Order")' in orders and PLAIN_CODES not in orders
+
+
+def test_a_hook_run_starts_one_git_process_of_each_kind(repo, tmp_path):
+    """Each git process costs milliseconds: the repository is found once, every blob and tree is
+    read by one `git cat-file --batch`, the blobs staged are written by one `git hash-object`."""
+    repo.write("vars.go", "package shop\n\nvar codes = 1\n")
+    repo.write("api/go.mod", "module example.com/api\n\ngo 1.22\n")
+    repo.write("api/vars.go", "package api\n\nvar otel = 1\n")
+    repo.commit_all("siblings")
+    repo.write("vars.go", "package shop\n")  # the siblings to read from their blobs
+    repo.write("api/vars.go", "package api\n")
+    repo.write("orders.go", ORDERS)
+    repo.write("api/orders.go", ORDERS.replace("package shop", "package api"))
+    repo.write("api/more.go", ORDERS.replace("package shop", "package api").replace("Order", "More"))
+    repo.add("orders.go", "api/orders.go", "api/more.go")
+    trace = tmp_path / "trace"
+    proc = repo.goinstrument_process("--staged", env=git_env(GIT_TRACE=str(trace)))
+    assert proc.returncode == 0 and "3 of 3 files changed" in proc.stderr, proc.stderr
+    commands = [line.split("built-in: git ", 1)[1].split()[0] for line in trace.read_text().splitlines() if "built-in: git " in line]
+    assert sorted(commands) == sorted(["rev-parse", "diff-index", "config", "cat-file", "hash-object", "ls-files", "update-index"])
+    assert PLAIN_CODES not in repo.staged("orders.go") and '\totelapi "go.opentelemetry.io/otel"\n' in repo.staged("api/orders.go")
+
+
+def test_objects_go_where_git_object_directory_says(repo, tmp_path):
+    """A quarantine (what git sets up for pre-receive): GIT_OBJECT_DIRECTORY takes the blobs
+    written, the repository's own objects are read through GIT_ALTERNATE_OBJECT_DIRECTORIES."""
+    repo.write("vars.go", "package shop\n\nvar codes = 1\n")
+    repo.commit_all("vars")
+    repo.write("vars.go", "package shop\n")  # the committed sibling: read from the repository's objects
+    repo.write("orders.go", ORDERS)
+    repo.add("orders.go")
+    quarantine = tmp_path / "quarantine"
+    quarantine.mkdir()
+    env = git_env(GIT_OBJECT_DIRECTORY=str(quarantine), GIT_ALTERNATE_OBJECT_DIRECTORIES=str(repo.root / ".git" / "objects"))
+    proc = repo.goinstrument_process("--staged", env=env)
+    assert proc.returncode == 0, proc.stderr
+    staged = repo.git("rev-parse", ":orders.go").strip()
+    assert repo.run("git", "cat-file", "-e", staged).returncode != 0  # not in the repository's own objects
+    shown = repo.git("cat-file", "blob", staged, env=env)
+    assert 'Start(ctx, "Order")' in shown and PLAIN_CODES not in shown

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_cli
+from conftest import json_objects, run_cli
 from gotools import (
     GOMOD_FIXTURE,
     copy_module,
@@ -88,7 +88,7 @@ EXPECTED_SPANS: dict[str, list[str]] = {
     "ctxnet/xnet.go": ["Old", "OldErr"],
     "ctxsingle/single.go": ["Single"],
     "errs/alias.go": ["AliasResult"],
-    "httpserver/server.go": ["Greet", "Hello", "Server.ServeHTTP", "Save", "Both", "Mux.func1", "Mux.func2"],
+    "httpserver/server.go": ["Greet", "Hello", "Server.ServeHTTP", "Save", "Both", "Mux.func1", "Mux.func2", "Thing"],
     "httpserver/alias.go": ["Aliased"],
     "errs/bareshadow/bareshadow.go": ["BlankErrBareShadowed", "UnnamedErrShadowedBare"],
     "errs/owntype/use.go": ["Find"],
@@ -539,17 +539,6 @@ SPANS_DOC = Path(__file__).parent.parent / "docs" / "spans.md"
 _SAMPLE_OMITS = ("Resource", "InstrumentationLibrary")
 
 
-def _json_objects(text: str) -> list[dict[str, Any]]:
-    """The JSON objects of a text, one after another (what the stdout exporter writes)."""
-    import json
-
-    decoder, found, at = json.JSONDecoder(), [], 0
-    while (start := text.find("{", at)) >= 0:
-        value, at = decoder.raw_decode(text, start)
-        found.append(value)
-    return found
-
-
 def _span_shape(span: dict[str, Any]) -> tuple[object, ...]:
     """What a sample shows that a run must give again: keys, attribute keys and types, status, events."""
     keys = tuple(k for k in span if k not in _SAMPLE_OMITS)
@@ -582,9 +571,9 @@ def test_what_the_spans_carry_through_the_sdk(tmp_path):
         proc = run_go(["test", "-mod=readonly", "-count=1", "./telemetrycheck/"], copy, env=env)
         assert proc.returncode == 0, f"--errors {mode}:\n{describe(proc, copy)}\n{package.joinpath('telemetry.go').read_text()}"
     go_build_vet(copy, context="after the --errors updates: ")
-    spans = {s["Name"]: s for s in _json_objects(exported.read_text())}
+    spans = {s["Name"]: s for s in json_objects(exported.read_text())}
     section = SPANS_DOC.read_text().split("## What the spans look like", 1)[1].split("\n## ", 1)[0]
-    samples = _json_objects("\n".join(section.split("```json")[i].split("```")[0] for i in range(1, section.count("```json") + 1)))
+    samples = json_objects("\n".join(section.split("```json")[i].split("```")[0] for i in range(1, section.count("```json") + 1)))
     assert [s["Name"] for s in samples] == ["Plain", "Get"], "docs/spans.md's samples: a plain function, a function with an error"
     for sample in samples:
         assert _span_shape(sample) == _span_shape(spans[sample["Name"]]), json_dump(spans[sample["Name"]])
@@ -599,14 +588,15 @@ def json_dump(span: dict[str, Any]) -> str:
 @pytest.mark.slow
 def test_a_handler_span_through_the_sdk_has_the_shape_of_the_sample(instrumented, spancheck_module, tmp_path):
     """spancheck/httpserver's server spans as the stdout exporter writes them: docs/spans.md's sample of a
-    handler's span (kind SERVER, http.request.method and url.path) is what a run gives."""
+    handler's span (kind SERVER, http.request.method and url.path, named after the ServeMux pattern
+    with http.route) is what a run gives."""
     exported = tmp_path / "spans.json"
     args = ["test", "-mod=readonly", "-count=1", "-run", "TestHandlerSpansAreServerSpans", "./spancheck/httpserver/"]
     proc = run_go(args, spancheck_module, env={"GOINSTRUMENT_SPAN_JSON": str(exported)})
     assert proc.returncode == 0, describe(proc, spancheck_module)
-    spans = {s["Name"]: s for s in _json_objects(exported.read_text())}
+    spans = {s["Name"]: s for s in json_objects(exported.read_text())}
     section = SPANS_DOC.read_text().split("## A handler's span", 1)[1].split("\n## ", 1)[0]
-    samples = _json_objects(section.split("```json")[1].split("```")[0])
-    assert [s["Name"] for s in samples] == ["Server.ServeHTTP"]
+    samples = json_objects(section.split("```json")[1].split("```")[0])
+    assert [s["Name"] for s in samples] == ["HEAD /server"]  # renamed after the ServeMux pattern "/server"
     assert samples[0]["SpanKind"] == 2  # trace.SpanKindServer
-    assert _span_shape(samples[0]) == _span_shape(spans["Server.ServeHTTP"]), json_dump(spans["Server.ServeHTTP"])
+    assert _span_shape(samples[0]) == _span_shape(spans["HEAD /server"]), json_dump(spans["HEAD /server"])

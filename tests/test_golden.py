@@ -1,7 +1,8 @@
 """Golden pairs: fixtures/golden/NAME.input.go becomes NAME.golden.go; fixtures/unchanged/ stays as it is.
 
 Each input starts with a comment saying what it shows. An input whose first
-line is `// args: ...` is run with those command-line flags. Set
+line is `// args: ...` is run with those command-line flags; one with a line
+`// go.mod: go 1.23` in its module of that Go version (none: outside a module). Set
 GOINSTRUMENT_UPDATE_GOLDEN=1 to rewrite the .golden.go files (then read the diff).
 """
 
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import go_version_line
 
 from goinstrument.backends.loader import load_backend
 from goinstrument.cli import parser, rewrite_options
@@ -39,7 +41,8 @@ def _run(path: Path, src: bytes) -> bytes:
     name = path.name.replace(".golden.go", ".input.go")  # the same file, as far as code.file.path goes
     # The case is a package of one file: whether it compares contexts is read from it, as from a package's files.
     comparison = first_comparison([(name, src)])
-    info = FileInfo(name, TRACER, TRACER, backend=load_backend(settings.backend), context_comparison=comparison, module_path=TRACER)
+    backend = load_backend(settings.backend)
+    info = FileInfo(name, TRACER, TRACER, backend=backend, context_comparison=comparison, module_path=TRACER, go_version=go_version_line(src))
     result = instrument(src, settings, info)
     assert result.problem is None, result.problem.text()
     return result.output

@@ -80,3 +80,29 @@ def test_missing_requirements_once_per_module(tmp_path):
     dd = ("github.com/DataDog/dd-trace-go/v2/ddtrace/tracer",)
     (tmp_path / "b/go.mod").write_text("module example.com/b\n\nrequire github.com/DataDog/dd-trace-go/v2 v2.0.0\n")
     assert gomod.missing_requirements(files[2:3], dd) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "version"),
+    [
+        ("module example.com/x\n\ngo 1.22\n", (1, 22)),
+        ("module example.com/x\n\ngo 1.21.3\n", (1, 21)),
+        ("module example.com/x\ngo 1.23rc1\n", (1, 23)),
+        ("module example.com/x\n  go\t1.22 // trailing\n", (1, 22)),
+        ("module example.com/x\n\ntoolchain go1.24.0\n", None),
+        ("module example.com/x\n// go 1.22\n", None),
+        ("module example.com/x\n", None),
+    ],
+    ids=["plain", "patch", "release-candidate", "spaced", "toolchain-only", "comment", "none"],
+)
+def test_go_version_from_the_go_line(tmp_path, text, version):
+    """The language version --http-handlers reads (Request.Pattern is Go 1.22's), for files of the module and outside one."""
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "go.mod").write_text(text)
+    (tmp_path / "m" / "sub").mkdir()
+    gomod._module_of.cache_clear()
+    gomod._go_version_in.cache_clear()
+    assert gomod.go_version(text.encode()) == version
+    assert gomod.go_version_of(tmp_path / "m" / "sub" / "a.go") == version
+    assert gomod.go_version_of(tmp_path / "a.go", module=None) is None
+    assert gomod.go_version_of(tmp_path / "elsewhere.go", module=(str(tmp_path / "m"), "example.com/x")) == version

@@ -99,6 +99,39 @@ def test_the_setting_in_goinstrument_toml(tmp_path):
     assert '"http-handlers" must be true or false' in proc.stderr
 
 
+ROUTE_BLOCK = """	if i := strings.IndexByte(r.Pattern, '/'); i >= 0 {
+		span.SetName(r.Method + " " + r.Pattern[i:])
+		span.SetAttributes(attribute.String("http.route", r.Pattern[i:]))
+	}
+"""
+
+
+def test_the_go_line_decides_the_route_block(tmp_path):
+    """Go 1.23's Request.Pattern: a module of older Go (or none) gets no route block; raising the go
+    line makes the spans out of date for --check, even those the cache knew clean, and one run
+    brings them (with the import of strings); --remove gives the handler back."""
+    (tmp_path / "go.mod").write_text("module web\n\ngo 1.22\n")
+    path = _file(tmp_path)
+    run_cli("--http-handlers", "web.go", cwd=tmp_path, check=0)
+    assert path.read_text() == INSTRUMENTED
+    run_cli("--http-handlers", "--check", "web.go", cwd=tmp_path, check=0)  # the cache now knows it clean
+    (tmp_path / "go.mod").write_text("module web\n\ngo 1.23.0\n")
+    proc = run_cli("--http-handlers", "--check", "web.go", cwd=tmp_path, check=1)
+    assert proc.stdout == "web.go:11:1: Hello: span is out of date (http.route)\n"
+    run_cli("--http-handlers", "web.go", cwd=tmp_path, check=0)
+    text = path.read_text()
+    assert '\t"net/http"\n\t"strings"\n' in text
+    assert "\tdefer span.End()\n" + ROUTE_BLOCK + "\tr = r.WithContext(ctx)\n" in text
+    run_cli("--http-handlers", "--check", "--no-cache", "web.go", cwd=tmp_path, check=0)
+    (tmp_path / "go.mod").write_text("module web\n\ngo 1.22\n")
+    run_cli("--http-handlers", "web.go", cwd=tmp_path, check=0)
+    assert path.read_text() == INSTRUMENTED
+    (tmp_path / "go.mod").write_text("module web\n\ngo 1.23\n")
+    run_cli("--http-handlers", "web.go", cwd=tmp_path, check=0)
+    run_cli("--remove", "web.go", cwd=tmp_path, check=0)
+    assert path.read_text() == HANDLER
+
+
 def test_remove_needs_no_flag_and_no_import_of_context(tmp_path):
     path = _file(tmp_path, INSTRUMENTED)
     run_cli("--remove", "web.go", cwd=tmp_path, check=0)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_cli
+from conftest import go_version_line, run_cli
 from gotools import GOMOD_FIXTURE, copy_module, go_build_vet, go_environ, gofmt_bin, gofmt_l, run_go, tree_digest
 from tree_sitter import Node
 
@@ -50,22 +50,23 @@ def _settings(src: bytes) -> RewriteOptions:
     return rewrite_options(parser().parse_args(args))
 
 
-def _info(path: Path, settings: RewriteOptions = RewriteOptions()) -> FileInfo:
-    """The file as the tool would see it: NAME.go, whatever fixture it came from."""
+def _info(path: Path, settings: RewriteOptions = RewriteOptions(), src: bytes = b"") -> FileInfo:
+    """The file as the tool would see it: NAME.go, whatever fixture it came from (in a module of the
+    Go version its `// go.mod:` line names)."""
     name = path.name.split(".")[0] + ".go"
-    return FileInfo(name, TRACER, TRACER, backend=load_backend(settings.backend))
+    return FileInfo(name, TRACER, TRACER, backend=load_backend(settings.backend), go_version=go_version_line(src))
 
 
 def _remove(path: Path, src: bytes) -> bytes:
     settings = _settings(src)
-    result = remove(src, settings, _info(path, settings))
+    result = remove(src, settings, _info(path, settings, src))
     assert result.problem is None, result.problem.text()
     return result.output
 
 
 def _instrument(path: Path, src: bytes) -> bytes:
     settings = _settings(src)
-    result = instrument(src, settings, _info(path, settings))
+    result = instrument(src, settings, _info(path, settings, src))
     assert result.problem is None, result.problem.text()
     return result.output
 

@@ -10,7 +10,6 @@ settings_attributes_changed and settings_attributes_turned_off show the output.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 from typing import Any
 
@@ -150,12 +149,12 @@ class _Earlier(OpenTelemetry):
     start_attribute_imports = ()
 
     def lines(self, names, tracer, span_name):
-        earlier = dataclasses.replace(names, errors="record", expected=(), attributes_at_start=False)
+        earlier = names._replace(errors="record", expected=(), attributes_at_start=False)
         return super().lines(earlier, tracer, span_name)
 
 
 def _earlier(options: RewriteOptions) -> bytes:
-    options = dataclasses.replace(options, expected_errors=(), attribute_prefix="", errors="status")
+    options = options._replace(expected_errors=(), attribute_prefix="", errors="status")
     result = instrument(SOURCE.encode(), options, FileInfo("f.go", "example.com/p", "example.com/p", backend=_Earlier()))
     assert result.problem is None, result.problem.text()
     return result.output

@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -386,6 +387,27 @@ def test_an_interrupt_mid_run_ends_quietly_with_no_temporary_file_and_no_worker(
 
 
 @needs_proc
+def test_an_interrupt_mid_run_of_a_small_batch_leaves_no_temporary_file_and_no_child(tmp_path, reap):
+    """Under batch.SERIAL_BELOW files, big enough to be shared among forked children (test_batch):
+    the first file is written here while they work on the others."""
+    root = _module(tmp_path / "m", 5, functions=400)  # 18 KB each: after the first, two children's worth (batch.SHARE_FROM)
+    proc = _start(root, "--no-cache", "--jobs", "2", ".", GOINSTRUMENT_TEST_WRITE_DELAY="0.3")
+    _wait_for(lambda: _temporaries(root))
+    children = _children(proc.pid)
+    reap.extend([proc.pid, *children])
+    assert len(children) == 2, "no children forked"
+    for pid in [proc.pid, *children]:
+        os.kill(pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert err == b"", err.decode()
+    assert _temporaries(root) == []
+    _wait_for(lambda: not any(_alive(pid) for pid in children), timeout=5)
+    written = [p for p in root.rglob("*.go") if SPAN in p.read_text()]
+    assert len(written) < 5
+
+
+@needs_proc
 def test_the_workers_die_with_their_parent_killed(tmp_path, reap):
     root = _module(tmp_path / "m", 120, functions=40)
     proc = _start(root, "--no-cache", "--jobs", "2", ".")
@@ -396,3 +418,67 @@ def test_the_workers_die_with_their_parent_killed(tmp_path, reap):
     proc.kill()
     proc.communicate(timeout=30)
     _wait_for(lambda: not any(_alive(pid) for pid in workers), timeout=5)
+
+
+# A small batch's forked children (driver/batch, test_batch), at the level of batch.run_all: the items
+# sleep in the children, which only Ctrl-C or the parent's death ends.
+
+SLEEPER = """
+import os, sys, time
+from goinstrument.driver import batch
+
+def work(item):
+    if os.getpid() != PARENT:
+        time.sleep(60)
+    return item
+
+PARENT = os.getpid()
+try:
+    batch.run_all(work, list("abc"), 2, lambda item, why: why, weigh=lambda item: (item, batch.SHARE_FROM, 0))
+except KeyboardInterrupt:
+    sys.exit(130)
+"""
+
+
+def _sleeper() -> tuple[subprocess.Popen[bytes], list[int]]:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(SLEEPER)],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as a terminal's Ctrl-C finds it
+    )
+    _wait_for(lambda: len(_children(proc.pid)) == 2, timeout=30)
+    return proc, _children(proc.pid)
+
+
+@needs_proc
+def test_ctrl_c_is_the_parent_s_to_answer_the_children_ignore_it_and_are_killed() -> None:
+    proc, children = _sleeper()
+    try:
+        time.sleep(0.2)  # the children are past their start
+        for pid in children:  # a terminal's Ctrl-C reaches the whole process group
+            os.kill(pid, signal.SIGINT)
+        time.sleep(0.2)
+        assert all(map(_alive, children))  # ignored
+        os.kill(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+        assert proc.returncode == 130, err.decode()
+        assert not any(map(_alive, children))
+    finally:
+        for pid in [proc.pid, *children]:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+@needs_proc
+def test_the_forked_children_die_with_their_parent_killed() -> None:
+    proc, children = _sleeper()
+    try:
+        time.sleep(0.2)
+        proc.kill()
+        proc.communicate(timeout=30)
+        _wait_for(lambda: not any(map(_alive, children)), timeout=5)
+    finally:
+        for pid in children:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)

@@ -59,7 +59,8 @@ def load_backend(name: str) -> Backend:
 
 
 REQUIRED = ("start_imports", "error_imports", "preferred_names", "lines")
-OPTIONAL = ("attribute_imports", "start_attribute_imports", "declares_context", "server_imports")  # with Backend's defaults (_Completed)
+# with Backend's defaults (_Completed)
+OPTIONAL = ("attribute_imports", "start_attribute_imports", "declares_context", "server_imports", "route_imports")
 
 
 class _Completed:
@@ -75,6 +76,7 @@ class _Completed:
         self.start_attribute_imports: tuple[str, ...] = getattr(inner, "start_attribute_imports", Backend.start_attribute_imports)
         self.declares_context: bool = getattr(inner, "declares_context", Backend.declares_context)
         self.server_imports: tuple[str, ...] = getattr(inner, "server_imports", Backend.server_imports)
+        self.route_imports: tuple[str, ...] = getattr(inner, "route_imports", Backend.route_imports)
 
     def lines(self, names: Names, tracer: str, span_name: str) -> list[str]:
         lines: list[str] = self.inner.lines(names, tracer, span_name)

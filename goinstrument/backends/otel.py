@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from goinstrument.backends.protocol import ERRORS, Backend, Names, deferred_call, expected_condition, go_string
+from goinstrument.backends.protocol import ERRORS, STRINGS, Backend, Names, deferred_call, expected_condition, go_string, route_block
 
 OTEL = "go.opentelemetry.io/otel"
 OTEL_CODES = "go.opentelemetry.io/otel/codes"
@@ -16,13 +16,15 @@ SEMCONV = "go.opentelemetry.io/otel/semconv/v1.43.0"
 class OpenTelemetry(Backend):
     """The semantic conventions' spans: attributes known at the start given to Start (samplers see
     them), on error status Error with the message and `error.type`, status left Unset otherwise;
-    an http.Handler's span of kind SERVER (its HTTP attributes come in `names.attributes`)."""
+    an http.Handler's span of kind SERVER (its HTTP attributes come in `names.attributes`), named
+    `{method} {route}` with `http.route` where a ServeMux pattern matched the request (`names.route`)."""
 
     start_imports: tuple[str, ...] = (OTEL,)
     error_imports: tuple[str, ...] = (OTEL_CODES, SEMCONV)
     attribute_imports: tuple[str, ...] = (OTEL_ATTRIBUTE,)
     start_attribute_imports: tuple[str, ...] = (OTEL_TRACE,)  # trace.WithAttributes
     server_imports: tuple[str, ...] = (OTEL_TRACE,)  # trace.WithSpanKind
+    route_imports: tuple[str, ...] = (STRINGS, OTEL_ATTRIBUTE)  # strings.IndexByte, attribute.String
     preferred_names: dict[str, tuple[str, ...]] = {
         OTEL: ("otel", "otelapi"),
         OTEL_CODES: ("codes", "otelcodes"),
@@ -30,6 +32,7 @@ class OpenTelemetry(Backend):
         OTEL_TRACE: ("trace", "oteltrace"),
         SEMCONV: ("semconv", "otelsemconv"),
         ERRORS: ("errors", "stderrors"),
+        STRINGS: ("strings", "stdstrings"),
     }
 
     def lines(self, names: Names, tracer: str, span_name: str) -> list[str]:
@@ -46,6 +49,8 @@ class OpenTelemetry(Backend):
         lines = [start + ")", f"defer {span}.End()"]
         if names.attributes and not names.attributes_at_start:
             lines.append(f"{span}.SetAttributes({values})")
+        route = f'{attribute}.String("http.route", {{route}})'
+        lines += route_block(names, f'{span}.SetName({{method}} + " " + {{route}})', f"{span}.SetAttributes({route})")
         if names.result_attributes:
             values = ", ".join(a.render(attribute) for a in names.result_attributes)
             lines += deferred_call(f"{span}.SetAttributes({values})")

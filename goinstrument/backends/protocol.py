@@ -10,10 +10,10 @@ date, count its literals or remove it) is derived from that rendering by
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
 ERRORS = "errors"
+STRINGS = "strings"
 ERROR_FORMS = ("status", "event", "record")  # Names.errors; the last is only recognised
 
 
@@ -26,9 +26,8 @@ class Attribute(NamedTuple):
         return f'{package}.{self.constructor}("{self.key}", {self.value})'
 
 
-@dataclass(frozen=True)
-class Names:
-    """The identifiers inserted code uses, each checked not to clash."""
+class Names(NamedTuple):
+    """The identifiers inserted code uses, each checked not to clash (`names._replace(ctx=...)`: the same with another)."""
 
     ctx_lhs: str  # "ctx" (or the parameter's name) when the body reads it afterwards, else "_"
     ctx: str  # the context parameter
@@ -49,6 +48,10 @@ class Names:
     # for the request (kind SERVER, Datadog's type web), `ctx` is the request's context, and
     # `attributes` begin with its http.request.method and url.path where the backend writes attributes.
     request: str | None = None
+    # A server span whose request may name the ServeMux pattern it matched (`r.Pattern`, Go 1.23+): the
+    # variable of the block that renames the span `{method} {route}` and gives it `http.route` where it
+    # did (handlers.py picks it). None: no such block (the module's Go is older, or no server span).
+    route: str | None = None
 
 
 class Backend(Protocol):
@@ -69,6 +72,7 @@ class Backend(Protocol):
     start_attribute_imports: tuple[str, ...] = ()  # import paths giving start attributes to Start needs
     declares_context: bool = False  # its start line declares a context variable of its own, never the parameter
     server_imports: tuple[str, ...] = ()  # import paths a server span (`Names.request`) adds to start_imports
+    route_imports: tuple[str, ...] = ()  # import paths the route block (`Names.route`) adds to those
 
     def lines(self, names: Names, tracer: str, span_name: str) -> list[str]:
         """The statements to insert, one a line, indented with tabs relative to the body.
@@ -78,6 +82,19 @@ class Backend(Protocol):
         supports: a backend whose lines ignore them supports none.
         """
         ...
+
+
+def route_block(names: Names, *statements: str) -> list[str]:
+    """The block a server span's code ends with where the request may name its ServeMux pattern
+    (`Names.route`): where it does (`METHOD HOST/PATH`, the method and host optional), the route is
+    the pattern from its first slash on, as otelhttp reads it; `statements` use `{route}` for it.
+    Nothing where the pattern is empty (the handler not served by a ServeMux)."""
+    if names.request is None or names.route is None:
+        return []
+    r, i = names.request, names.route
+    values = {"route": f"{r}.Pattern[{i}:]", "method": f"{r}.Method"}
+    head = f"if {i} := {names.packages[STRINGS]}.IndexByte({r}.Pattern, '/'); {i} >= 0 {{"
+    return [head, *("\t" + s.format(**values) for s in statements), "}"]
 
 
 def expected_condition(names: Names, err: str) -> str:

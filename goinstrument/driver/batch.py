@@ -1,18 +1,30 @@
 """Many files at once: in worker processes, one file's failure never stopping the others.
 
-`run_all(work, items, jobs, died, progress, finish)` gives `finish(work(item))` for every
-item, in the items' order: `finish` runs in this process on each result as it arrives (the
-run writes a changed file there, while the workers go on with the others), and then
+`run_all(work, items, jobs, died, progress, finish, weigh)` gives `finish(work(item))` for
+every item, in the items' order: `finish` runs in this process on each result as it arrives
+(the run writes a changed file there, while the workers go on with the others), and then
 `progress(n)` is called as each n results are finished, in whatever order they are done
-(for a progress bar). Small batches run in this process (starting workers would cost
-more than they save); larger ones in a pool of `jobs` worker processes, the
-items sent in chunks. A worker that dies (killed for memory, a crash in a
-native library) breaks the pool: the items whose results were lost are then
-run again one at a time in a fresh one-worker pool, where the item running
-when it breaks is the one that broke it. That item becomes `died(item,
-why)`; every other item still gets its result. The workers ignore SIGINT (the
-parent answers Ctrl-C), are killed when the parent is interrupted, and die
-with the parent when it is killed.
+(for a progress bar).
+
+Three ways, by the batch's size. From SERIAL_BELOW items, a pool of `jobs` worker processes,
+the items sent in chunks. Under it, a pool would cost more to import and start than it saves:
+on Linux, with `weigh(item)` (its package, its bytes, its package's bytes) given, `jobs` not
+1 and no other thread running, a batch whose items weigh SHARE_FROM bytes a child (`_plan`)
+is shared among `os.fork()`ed children, which inherit the run's modules, the grammar and what the first item,
+worked here, warmed. Each child takes the next unit (a package's files, or one file) from a
+queue as it is free, heaviest first, and sends each result back, pickled, through a pipe;
+`finish` is called here in the items' order as they arrive. Otherwise (one item, a few
+bytes, `jobs` 1, another system) the batch runs in this process, item after item.
+
+A worker that dies (killed for memory, a crash in a native library) loses only what it had
+not finished. A pool breaks: the items whose results were lost are then run again one at a
+time in a fresh one-worker pool, where the item running when it breaks is the one that broke
+it. A forked child sends each result as it is done: the first of its unit it did not send
+is the one it died on, and the rest of its unit goes to a new child. The item a worker died
+on becomes `died(item, why)`; every other item still gets its result (the first item, worked
+in this process, dies with it, as in a batch run here). The workers ignore SIGINT (the parent
+answers Ctrl-C), are killed when the parent is interrupted, and die with the parent when it
+is killed.
 """
 
 from __future__ import annotations
@@ -21,7 +33,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 if TYPE_CHECKING:
     import multiprocessing.context
@@ -30,7 +42,16 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 R = TypeVar("R")
 
-SERIAL_BELOW = 48  # items; fewer are done in this process, sparing the worker start-up
+SERIAL_BELOW = 48  # items; fewer are done in this process, or in forked children, sparing the pool's start-up
+# Bytes of Go worth a forked child: ~30 ms of work in a run that writes (with its stability check),
+# ~17 in --check, against ~15 ms of CPU a child costs (the fork, copy-on-write faults, the
+# pickles, its exit). A child forked before the first item is worked also works out again what
+# that item warms (~15-20 ms: the grammar's queries, the backend's shape): it takes twice as much.
+SHARE_FROM = 24 * 1024
+# A file's package weighs a sixteenth of its bytes: what its files declare, whether they compare
+# contexts, is worked out once a process (net/http's 0.9 MB: ~100 ms; most packages far less).
+PACKAGE_SCAN = 16
+DIED = "the worker process processing it died (killed, or out of memory?)"
 
 
 def run_all(
@@ -40,13 +61,19 @@ def run_all(
     died: Callable[[T, str], R],
     progress: Callable[[int], None] | None = None,
     finish: Callable[[R], R] | None = None,
+    weigh: Callable[[T], tuple[str, int, int]] | None = None,
 ) -> list[R]:
     """`finish(work(item))` for every item, in order; `work` must be picklable (a module-level
-    function or a partial of one); `finish` (default: none) runs in this process."""
+    function or a partial of one), and its results; `finish` (default: none) runs in this
+    process; `weigh` (default: none, a small batch is never forked) gives an item's package,
+    its bytes and its package's."""
     workers = jobs or os.cpu_count() or 1
     report = progress or _nothing
     done = finish or _same
     if workers == 1 or len(items) < SERIAL_BELOW:
+        plan = _plan(items, workers, weigh) if weigh is not None and workers > 1 and len(items) > 1 and _may_fork() else None
+        if plan is not None:
+            return _forked(work, items, plan, died, report, done)
         return [_reported(done(work(item)), report) for item in items]
     results: dict[int, R] = {}
     size = max(1, min(64, len(items) // (workers * 8)))
@@ -56,8 +83,7 @@ def run_all(
         lost = _in_pool(work, items, [[i] for i in lost], 1, results, report, done)
         if lost:
             culprit, lost = lost[0], lost[1:]
-            why = "the worker process processing it died (killed, or out of memory?)"
-            results[culprit] = _reported(done(died(items[culprit], why)), report)
+            results[culprit] = _reported(done(died(items[culprit], DIED)), report)
     return [results[i] for i in range(len(items))]
 
 
@@ -121,6 +147,243 @@ def _in_pool(
     return sorted(lost)
 
 
+# --- a small batch in forked children -------------------------------------------------------------
+
+
+def _may_fork() -> bool:
+    """Linux (elsewhere fork is unsafe, or not there), and no thread but this one (a thread's
+    lock taken at the fork would stay taken in the child)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    threading = sys.modules.get("threading")
+    return threading is None or threading.active_count() == 1
+
+
+class _Plan(NamedTuple):
+    """How a small batch is shared: the first item is always this process's."""
+
+    first_here: bool  # worked before the fork (the children inherit what it warmed), or while they work
+    children: int
+    units: list[list[int]]  # the other items' indices, heaviest first: a package's files, or one file
+
+
+def _plan(items: Sequence[T], workers: int, weigh: Callable[[T], tuple[str, int, int]]) -> _Plan | None:
+    """Two children or more (at most `workers`) when the items after the first are worth them
+    (SHARE_FROM bytes each): the first item is worked here before they are forked, warming what
+    every item needs (the grammar's queries, the backend's shape, a module's go.mod), which they
+    inherit instead of working it out again. One child, forked first, when the first item and
+    the rest are worth a cold process each (twice SHARE_FROM): it works the rest while this
+    process works the first.
+    None when no fork is worth it.
+
+    The units are the children's queue: a package's files together (a process works out the
+    package's declarations once, which weighs PACKAGE_SCAN), unless they weigh more than a
+    fair share, heaviest first."""
+    packages: dict[str, list[int]] = {}
+    scans: dict[str, int] = {}  # what working out a package's declarations, once a process, weighs
+    first, size, scan = weigh(items[0])
+    sizes = [size + scan // PACKAGE_SCAN]
+    scans[first] = 0  # worked out here: the children inherit it
+    for i in range(1, len(items)):
+        package, size, scan = weigh(items[i])
+        packages.setdefault(package, []).append(i)
+        scans.setdefault(package, scan // PACKAGE_SCAN)
+        sizes.append(size)
+    rest = sum(sizes) - sizes[0] + sum(scans[package] for package in packages)
+    count = min(workers, rest // SHARE_FROM)
+    units: list[tuple[int, list[int]]] = []  # (bytes, indices)
+    for package, indices in packages.items():
+        weight = sum(sizes[i] for i in indices) + scans[package]
+        split = count and weight > rest / count
+        units.extend([(sizes[i] + scans[package], [i]) for i in indices] if split else [(weight, indices)])
+    queue = [indices for _, indices in sorted(units, key=lambda unit: (-unit[0], unit[1][0]))]
+    if min(count, len(queue)) >= 2:
+        return _Plan(True, min(count, len(queue)), queue)
+    if workers >= 2 and min(sizes[0], rest) >= 2 * SHARE_FROM:
+        return _Plan(False, 1, queue)
+    return None
+
+
+def _forked(
+    work: Callable[[T], R],
+    items: Sequence[T],
+    plan: _Plan,
+    died: Callable[[T, str], R],
+    progress: Callable[[int], None],
+    finish: Callable[[R], R],
+) -> list[R]:
+    """The first item here (`_plan` says when), the others in forked children; `finish` on each
+    result in the items' order, as soon as it and all before it have arrived (the first item's
+    while the children work). A child that died: the first item of its unit it did not send is
+    `died`'s, the rest of the unit goes to a new child."""
+    arrived: dict[int, R] = {}
+    finished: list[R] = []
+
+    def arrive(i: int, result: R) -> None:
+        arrived[i] = result
+        while len(finished) in arrived:
+            finished.append(_reported(finish(arrived.pop(len(finished))), progress))
+
+    before = [work(items[0])] if plan.first_here else []
+
+    def first() -> None:
+        arrive(0, before[0] if before else work(items[0]))
+
+    meanwhile: Callable[[], None] | None = first
+    units, children = plan.units, plan.children
+    while units:
+        lost, units = _in_children(work, items, units, children, arrive, meanwhile)
+        meanwhile, children = None, min(children, len(units))
+        for i in lost:
+            arrive(i, died(items[i], DIED))
+    return finished
+
+
+_TOOK, _RESULT, _RAISED = range(3)  # what a child sends: the unit it takes, an item's result, the exception work raised
+
+
+def _in_children(
+    work: Callable[[T], R],
+    items: Sequence[T],
+    units: list[list[int]],
+    count: int,
+    arrive: Callable[[int, R], None],
+    meanwhile: Callable[[], None] | None,
+) -> tuple[list[int], list[list[int]]]:
+    """`count` forked children, each taking the next unit from a queue (a pipe) as it is free,
+    `arrive(i, result)` for each result they send, and `meanwhile()` here once they are started.
+    The items the children that died were working on, and the units to run again (the rest of
+    those items' units, and those no child took)."""
+    import contextlib
+    import fcntl
+    import pickle
+    import select
+
+    _prctl()  # loaded once here (ctypes), not in each child
+    for stream in (sys.stdout, sys.stderr):  # a child must not hold a copy of what is still to be written
+        stream.flush()
+    parent = os.getpid()
+    queue, write = os.pipe()
+    os.write(write, bytes(range(len(units))))  # fewer than SERIAL_BELOW bytes: written whole, before any child reads
+    os.close(write)
+    children: dict[int, tuple[int, list[int | None]]] = {}  # read end -> (pid, [the unit it is working on])
+    taken: set[int] = set()
+    sent: set[int] = set()
+    lost: list[int] = []
+    again: list[list[int]] = []
+    try:
+        for _ in range(count):
+            read, write = os.pipe()
+            with contextlib.suppress(OSError):  # room for the results while this process works (meanwhile)
+                fcntl.fcntl(write, fcntl.F_SETPIPE_SZ, 1 << 20)
+            held = signal.pthread_sigmask(signal.SIG_BLOCK, HELD)  # none lands in the child before it ignores it
+            try:
+                pid = os.fork()
+                if pid == 0:  # the child: never returns
+                    _child(work, items, units, queue, write, [*children, read], parent, held)
+            except BaseException:
+                os.close(read)
+                raise
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, held)
+                os.close(write)
+            children[read] = (pid, [None])
+        os.close(queue)
+        queue = -1
+        if meanwhile is not None:
+            meanwhile()
+        waiting = select.poll()
+        for read in children:
+            waiting.register(read, select.POLLIN)
+        buffers = {read: bytearray() for read in children}
+        while buffers:
+            for read, _ in waiting.poll():
+                chunk = os.read(read, 1 << 20)
+                buffer = buffers[read]
+                buffer += chunk
+                while len(buffer) >= 8 and len(buffer) >= 8 + (size := int.from_bytes(buffer[:8], "big")):
+                    kind, i, value = pickle.loads(buffer[8 : 8 + size])
+                    del buffer[: 8 + size]
+                    if kind == _TOOK:
+                        children[read][1][0] = i
+                        taken.add(i)
+                    elif kind == _RAISED:  # as it would be raised here
+                        raise value
+                    else:
+                        sent.add(i)
+                        arrive(i, value)
+                if not chunk:  # the child is done, or dead
+                    waiting.unregister(read)
+                    del buffers[read]
+                    pid, (unit,) = children.pop(read)
+                    os.close(read)
+                    os.waitpid(pid, 0)
+                    unsent = [] if unit is None else [i for i in units[unit] if i not in sent]
+                    if unsent:  # the first is the one it died on
+                        lost.append(unsent[0])
+                        again += [unsent[1:]] if unsent[1:] else []
+    finally:  # done, or an interrupt (Ctrl-C, SIGTERM), or work's exception: no child outlives this
+        if queue >= 0:
+            os.close(queue)
+        for read, (pid, _) in children.items():
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                os.waitpid(pid, 0)
+            os.close(read)
+    return lost, again + [units[n] for n in range(len(units)) if n not in taken]
+
+
+def _child(
+    work: Callable[[T], R],
+    items: Sequence[T],
+    units: list[list[int]],
+    queue: int,
+    write: int,
+    others: list[int],
+    parent: int,
+    held: set[int | signal.Signals],
+) -> None:
+    """A forked child's life: the next unit from the queue while there is one, each result sent
+    as soon as it is done; it ends here, in os._exit (nothing of the parent's: no atexit, no
+    finally, no buffered output)."""
+    try:
+        import pickle
+
+        for read in others:  # the other children's pipes, and its own read end
+            os.close(read)
+        _worker_start(parent)
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+        def send(frame: tuple[int, int, object]) -> None:
+            data = pickle.dumps(frame, pickle.HIGHEST_PROTOCOL)
+            view = memoryview(len(data).to_bytes(8, "big") + data)
+            while view:
+                view = view[os.write(write, view) :]
+
+        while task := os.read(queue, 1):
+            send((_TOOK, task[0], None))
+            for i in units[task[0]]:
+                try:
+                    send((_RESULT, i, work(items[i])))
+                except BaseException as exc:  # raised in the parent, as if run there
+                    send((_RAISED, i, _picklable(exc)))
+    finally:
+        os._exit(0)
+
+
+def _picklable(exc: BaseException) -> BaseException:
+    import pickle
+
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:  # not picklable: its text
+        import traceback
+
+        return RuntimeError("".join(traceback.format_exception(exc)))
+
+
 def _worker_start(parent: int) -> None:
     """A worker's first act: Ctrl-C (which the terminal sends to every process of the group) is the
     parent's to answer, so the worker ignores SIGINT and takes SIGTERM's default; and it dies with
@@ -137,15 +400,24 @@ def _worker_start(parent: int) -> None:
 
 
 def _kill_me_with_my_parent() -> bool:
-    if not sys.platform.startswith("linux"):
-        return False
-    import ctypes
+    prctl = _prctl()
+    return prctl is not None and prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
 
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        return bool(libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0)
-    except (OSError, AttributeError):
-        return False
+
+_PRCTL: list[Callable[..., int] | None] = []
+
+
+def _prctl() -> Callable[..., int] | None:
+    """libc's prctl (Linux), found once: a parent that forks looks it up for its children."""
+    if not _PRCTL:
+        _PRCTL.append(None)
+        if sys.platform.startswith("linux"):
+            import contextlib
+            import ctypes
+
+            with contextlib.suppress(OSError, AttributeError):
+                _PRCTL[0] = ctypes.CDLL(None, use_errno=True).prctl
+    return _PRCTL[0]
 
 
 def _watch(parent: int) -> None:
@@ -157,3 +429,4 @@ def _watch(parent: int) -> None:
 
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+HELD = {signal.SIGINT, signal.SIGTERM}

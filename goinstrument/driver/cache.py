@@ -10,7 +10,6 @@ declare decides import names (run._package_stamp).
 
 from __future__ import annotations
 
-import json
 import os
 import zlib
 from pathlib import Path
@@ -41,6 +40,8 @@ class Cache:
         self.dirty = False
         try:
             with open(self.file, "rb") as f:
+                import json  # here: a run without the cache (--check, --diff) never loads it
+
                 loaded = json.load(f)
             if isinstance(loaded, dict) and loaded.get("key") == self.key and isinstance(loaded.get("entries"), dict):
                 self.entries = loaded["entries"]
@@ -99,6 +100,8 @@ class Cache:
     def save(self) -> None:
         if not self.dirty:
             return
+        import json
+
         try:
             self.file.parent.mkdir(parents=True, exist_ok=True)
             replace_atomically(self.file, json.dumps({"key": self.key, "entries": self.entries}, separators=(",", ":")).encode(), mode=0o644)

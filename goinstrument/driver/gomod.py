@@ -44,6 +44,25 @@ def module_above(directory: str) -> tuple[str, str] | None:
     return None if parent == directory else _module_of(parent)
 
 
+# `go 1.22`, `go 1.22.3`, `go 1.21rc1`: the go.mod's language version (cmd/go's gover.Lang).
+_GO_LINE = re.compile(rb"^[ \t]*go[ \t]+(?P<major>\d+)\.(?P<minor>\d+)", re.MULTILINE)
+
+
+def go_version(gomod: bytes) -> tuple[int, int] | None:
+    """The (major, minor) language version a go.mod's `go` line names, or None without one."""
+    match = _GO_LINE.search(gomod)
+    return (int(match.group("major")), int(match.group("minor"))) if match else None
+
+
+@lru_cache(maxsize=256)
+def _go_version_in(root: str) -> tuple[int, int] | None:
+    try:
+        with open(os.path.join(root, "go.mod"), "rb") as f:
+            return go_version(f.read())
+    except OSError:
+        return None
+
+
 Module = tuple[str, str] | None
 ON_DISK: Module = ("", "")  # look for go.mod on disk (not a module: the default of the functions below)
 
@@ -146,3 +165,11 @@ def missing_requirements(files: list[str], import_paths: tuple[str, ...]) -> lis
                 missing.append((root, module, path, any(_provides(m, path) for m in required_modules(text, indirect=True))))
                 break
     return missing
+
+
+def go_version_of(file_path: str | os.PathLike[str], module: Module = ON_DISK) -> tuple[int, int] | None:
+    """The language version of the module holding the file (`module` as for import_path), or None
+    outside any module. A staged blob's is read from its module's go.mod in the working tree: the
+    index gives its module path, and a go line seldom changes in the commit that uses it."""
+    found = _module_of(os.path.dirname(os.path.abspath(file_path))) if module == ON_DISK else module
+    return None if found is None or not found[0] else _go_version_in(found[0])

@@ -7,10 +7,8 @@ import shlex
 import sys
 from pathlib import Path
 
-import pygit2
-
 from goinstrument.driver.fileio import FileError, replace_atomically
-from goinstrument.driver.git import open_repository
+from goinstrument.driver.git import hooks_directory
 from goinstrument.engine.result import GitError
 
 MARKER = "# goinstrument pre-commit hook"
@@ -66,26 +64,6 @@ fi
 """
 
 
-def hooks_dir(repo: pygit2.Repository) -> Path:
-    """Where git looks for hooks: core.hooksPath (relative to the working tree), else the common git dir's hooks/."""
-    try:
-        configured = repo.config["core.hooksPath"]
-    except KeyError:
-        configured = None
-    if configured:
-        return Path(repo.workdir) / os.path.expanduser(configured)
-    return _common_dir(Path(repo.path)) / "hooks"
-
-
-def _common_dir(git_dir: Path) -> Path:
-    """A linked worktree's git dir names the main one in `commondir`; hooks live there."""
-    try:
-        pointer = (git_dir / "commondir").read_text().strip()
-    except OSError:
-        return git_dir
-    return (git_dir / pointer).resolve()
-
-
 def _read(path: Path) -> str | None:
     try:
         return path.read_text(errors="replace")
@@ -101,8 +79,7 @@ def install_hook(start: Path, force: bool = False) -> str:
     A hook goinstrument did not write is kept, with `force`, as `NAME.goinstrument-chained`
     and run after ours; without `force` nothing is written. Installing again changes nothing.
     """
-    repo = open_repository(start)
-    directory = hooks_dir(repo)
+    directory = hooks_directory(start)
     hooks = [(directory / name, _read(directory / name)) for name in HOOKS]
     for hook, existing in hooks:
         if existing is None or MARKER in existing:

@@ -148,21 +148,20 @@ def _index_sources(directory: IndexDirectory) -> tuple[tuple[str, bytes], ...]:
 @lru_cache(maxsize=16)
 def _index_read(directory: IndexDirectory) -> tuple[tuple[tuple[str, bytes], ...], bool]:
     """_index_sources, and whether each of them was the working-tree file's bytes."""
-    from goinstrument.driver.git import GitError, blob_id, read_blob
+    from goinstrument.driver.git import GitError, holds_blob, read_blobs
 
-    sources = []
-    from_worktree = True
+    found: dict[str, bytes] = {}
     for name, oid in directory.files:
         data = _regular_file(os.path.join(directory.path, name))
-        if data is not None and blob_id(data) == oid:
-            sources.append((name, data))
-            continue
-        from_worktree = False
-        try:
-            sources.append((name, read_blob(directory.git_dir, oid)))
-        except GitError:
-            continue
-    return tuple(sources), from_worktree
+        if data is not None and holds_blob(data, oid):
+            found[name] = data
+    missing = [oid for name, oid in directory.files if name not in found]
+    try:  # the others from the repository, in one request
+        blobs = read_blobs(directory.git_dir, missing) if missing else {}
+    except GitError:  # the repository cannot be read: the files the working tree holds alone
+        blobs = {}
+    sources = tuple((name, found[name] if name in found else blobs[oid]) for name, oid in directory.files if name in found or oid in blobs)
+    return sources, not missing
 
 
 def _regular_file(path: str) -> bytes | None:

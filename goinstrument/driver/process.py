@@ -52,6 +52,7 @@ def file_info(source: Source, options: RewriteOptions, changed_lines: tuple[tupl
         package_literals=package_scope.package_literal_numbers(os.fspath(source.place), directory) if _has_package_literal(src) else (),
         changed_lines=changed_lines,
         module_path=gomod.module_of_file(source.place, module) or "",
+        go_version=gomod.go_version_of(source.place, module),
     )
 
 

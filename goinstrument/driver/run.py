@@ -9,7 +9,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from goinstrument.driver import batch
+from goinstrument.driver import batch, gomod
 from goinstrument.driver.cache import Cache
 from goinstrument.driver.discover import go_files, normalize_argument, skip_reason
 from goinstrument.driver.fileio import CHANGED, OUTSIDE, READ_ONLY, FileError, inside, read_source, replace_atomically, writable, write_stdout
@@ -19,7 +19,6 @@ from goinstrument.engine.options import RewriteOptions
 from goinstrument.engine.result import Finding, GitError, IndexDirectory, Outcome, Position, Problem, Source, quote_path
 from goinstrument.options import ChangedSince, FromPaths, Output, RunOptions, Staged, Stdin
 from goinstrument.report import formats
-from goinstrument.report.linediff import file_patch
 from goinstrument.report.summary import EXIT_ERROR as EXIT_ERROR  # the report's; cli keeps its own copy
 from goinstrument.report.summary import EXIT_OK as EXIT_OK
 from goinstrument.report.summary import Summary
@@ -76,7 +75,9 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
     work = partial(_file_work, rewrite=rewrite, output=options.output, verify=options.verify, lines=lines, diff=options.diff)
     writer = _Writer(work, chosen.roots, _InOrder(chosen.todo, partial(_show, options.output)))
     with progress_bar(len(chosen.todo), options.progress) as advance:
-        outcomes = batch.run_all(work, chosen.todo, options.jobs, lambda path, why: _failed(str(path), why), advance, finish=writer)
+        outcomes = batch.run_all(
+            work, chosen.todo, options.jobs, lambda path, why: _failed(str(path), why), advance, writer, partial(_weigh_file, {})
+        )
     summary = Summary(problems=problems, skipped=explicit_skips + chosen.cached_skips)
     for excluded, notes in chosen.told:
         summary.excluded.extend(excluded)
@@ -92,6 +93,34 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
     if options.output is Output.WRITE:
         summary.notices += missing_requirements([o.path for o in outcomes if o.spans_added and o.changed], rewrite)
     return summary
+
+
+def _weigh_file(packages: dict[str, int], path: Path) -> tuple[str, int, int]:
+    """A file's package (its directory), its bytes and its package's (memoised in `packages`):
+    how a small batch is shared among processes."""
+    directory = os.fspath(path.parent)
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0
+    return directory, size, _package_bytes(packages, directory)
+
+
+def _package_bytes(packages: dict[str, int], directory: str) -> int:
+    """The bytes of the package's .go files but its tests."""
+    if directory not in packages:
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            entries = []
+        packages[directory] = 0
+        for entry in entries:
+            if entry.name.endswith(".go") and not entry.name.endswith("_test.go"):
+                try:
+                    packages[directory] += entry.stat().st_size
+                except OSError:  # gone since the listing
+                    continue
+    return packages[directory]
 
 
 def _found(
@@ -212,7 +241,6 @@ def missing_requirements(files: list[str], rewrite: RewriteOptions) -> list[str]
     if not files:
         return []
     from goinstrument.backends.loader import load_backend
-    from goinstrument.driver import gomod
 
     lines = []
     for root, module, path, indirect in gomod.missing_requirements(files, tuple(load_backend(rewrite.backend).start_imports)):
@@ -255,13 +283,14 @@ class _InOrder:
 
 class _Stamps:
     """What the cache compares, memoised per directory: a file's mtime and size, its tracer (from
-    go.mod), and its package's stamp: how many .go files the directory holds and the newest one's
-    mtime, because a file's output depends on what its package's other files declare (an `otel` of
-    theirs renames our import), so any change there makes the file's cache entry stale."""
+    go.mod; with --http-handlers its go line too, which decides a handler's route block), and its
+    package's stamp: how many .go files the directory holds and the newest one's mtime, because a
+    file's output depends on what its package's other files declare (an `otel` of theirs renames
+    our import), so any change there makes the file's cache entry stale."""
 
     def __init__(self, rewrite: RewriteOptions) -> None:
         self.rewrite = rewrite
-        self.tracers: dict[str, str] = {}
+        self.tracers: dict[str, list[object]] = {}
         self.packages: dict[str, list[int]] = {}
 
     def file(self, full: str, stat: os.stat_result | None) -> list[object] | None:
@@ -274,16 +303,24 @@ class _Stamps:
         """The stamp of the file at `full` but its own mtime and size: its tracer and its package's."""
         directory = os.path.dirname(full)
         if directory not in self.tracers:
-            self.tracers[directory] = tracer_for(full, self.rewrite, b"")
-        return [self.tracers[directory], *self.package(directory)]
+            self.tracers[directory] = [tracer_for(full, self.rewrite, b""), *self.go_line(full)]
+        return [*self.tracers[directory], *self.package(directory)]
+
+    def go_line(self, place: str, module: gomod.Module = gomod.ON_DISK) -> list[object]:
+        """The module's go version where it decides the output (--http-handlers), else nothing."""
+        if not self.rewrite.http_handlers:
+            return []
+        version = gomod.go_version_of(place, module)
+        return [list(version) if version is not None else None]
 
     def staged(self, package: IndexDirectory) -> list[object]:
         """The stamp of a staged blob but its id: its tracer (from the index's go.mod) and its package
         in the index (the blob ids of its .go entries)."""
         from _blake2 import blake2b  # hashlib's, without hashlib loading OpenSSL on the hook's path
 
-        tracer = tracer_for(os.path.join(package.path, "_.go"), self.rewrite, b"", package.module)
-        return [tracer, blake2b(repr(package.files).encode(), digest_size=16).hexdigest()]
+        place = os.path.join(package.path, "_.go")
+        tracer = tracer_for(place, self.rewrite, b"", package.module)
+        return [tracer, *self.go_line(place, package.module), blake2b(repr(package.files).encode(), digest_size=16).hexdigest()]
 
     def package(self, directory: str) -> list[int]:
         if directory not in self.packages:
@@ -325,6 +362,8 @@ def _file_work(
     if outcome.changed and output is Output.WRITE:
         return outcome  # with its bytes: the parent writes them
     patch = None
+    from goinstrument.report.linediff import file_patch  # --diff's only: a hook's run never loads it
+
     if outcome.changed and output is Output.DIFF:
         patch = file_patch(display, outcome.source, outcome.output)
     elif outcome.changed and output is Output.CHECK and diff:  # a check does not migrate: the diff is a plain run's
@@ -411,6 +450,13 @@ def _copy(item: Source | tuple[Source, Source]) -> Source:
     return item if isinstance(item, Source) else item[1]
 
 
+def _weigh_work(packages: dict[str, int], item: Source | tuple[Source, Source]) -> tuple[str, int, int]:
+    """As _weigh_file; a copy holding its blob's bytes weighs nothing (its outcome is compared, not worked out)."""
+    copy = _copy(item)
+    directory = os.fspath(copy.place.parent)
+    return directory, len(copy.data) if isinstance(item, Source) else 0, _package_bytes(packages, directory)
+
+
 def run_staged(rewrite: RewriteOptions, options: RunOptions) -> Summary:
     """Instrument each staged .go file in the index, and its working-tree file on its own.
 
@@ -469,7 +515,7 @@ def run_staged(rewrite: RewriteOptions, options: RunOptions) -> Summary:
         import goinstrument.driver.process  # noqa: F401 - loaded once here, before the workers fork
     work = partial(_process_work, rewrite=rewrite, check=options.output is Output.CHECK, verify=options.verify)
     with progress_bar(len(todo), options.progress) as advance:
-        results = batch.run_all(work, todo, options.jobs, lambda item, why: _lost(_copy(item), why), advance)
+        results = batch.run_all(work, todo, options.jobs, lambda item, why: _lost(_copy(item), why), advance, weigh=partial(_weigh_work, {}))
     outcomes: dict[int, Outcome | None] = {**known, **{id(_copy(item)): outcome for item, outcome in zip(todo, results, strict=True)}}
     records: list[tuple[gitops.StagedFile, Source, list[object], Outcome]] = []
     dones: list[tuple[Outcome, Outcome | None]] = []
@@ -514,6 +560,8 @@ def _apply_staged(staged: Outcome, worktree: Outcome | None, output: Output, sum
     if staged.problem is not None:  # its line and column are the staged content's, which the working tree may not hold
         staged = staged._replace(problem=staged.problem._replace(message=f"{staged.problem.message} (the staged content)"))
     if staged.problem is not None or output is not Output.WRITE:
+        from goinstrument.report.linediff import file_patch
+
         diff = file_patch(staged.path, staged.source, staged.output) if output is Output.DIFF and staged.changed else None
         outcome = staged.light(diff=diff)
         _show(output, outcome)

@@ -11,12 +11,10 @@ and the names the package's other files declare come in `FileInfo`.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import posixpath
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from tree_sitter import Node
@@ -135,18 +133,22 @@ def _one_spec_import_block(root: Node) -> bool:
 # the walk -------------------------------------------------------------------------
 
 
-@dataclass
 class _Scope:
     """A function seen while walking the file: its runtime name, and what literals inside inherit."""
 
-    node: Node
-    name: str  # as the Go runtime names it: Func, Type.Method, Outer.func1
-    type_name: str  # the receiver type of the method it is or is written in, or ""
-    excluded: str | None  # the kind of exclusion (a `scope` rule's, rules/) that leaves it alone, or None
-    included: bool
-    qualified: str  # the runtime's own spelling, less the package: (*Type[...]).Method.func1
-    literals: int = 0  # literals numbered so far in its body
-    known_as: frozenset[str] = frozenset()  # the names directives may use for it
+    __slots__ = ("excluded", "included", "known_as", "literals", "name", "node", "qualified", "type_name")
+
+    def __init__(
+        self, node: Node, name: str, type_name: str, excluded: str | None, included: bool, qualified: str, known_as: frozenset[str] = frozenset()
+    ) -> None:
+        self.node = node
+        self.name = name  # as the Go runtime names it: Func, Type.Method, Outer.func1
+        self.type_name = type_name  # the receiver type of the method it is or is written in, or ""
+        self.excluded = excluded  # the kind of exclusion (a `scope` rule's, rules/) that leaves it alone, or None
+        self.included = included
+        self.qualified = qualified  # the runtime's own spelling, less the package: (*Type[...]).Method.func1
+        self.literals = 0  # literals numbered so far in its body
+        self.known_as = known_as  # the names directives may use for it
 
 
 def _plan_file(planner: _Planner) -> list[Plan]:
@@ -248,12 +250,12 @@ def _numbering_order(facts: FileFacts, info: FileInfo, functions: list[Node]) ->
     return rangefunc.numbering_order(functions, imports, known)
 
 
-@dataclass
 class _DeclarationNames:
     """Runtime names of declarations: methods on aliases by the aliased type, `init` functions numbered."""
 
-    aliases: dict[str, str]
-    inits: int  # `func init` declared before the next one, across the package
+    def __init__(self, aliases: dict[str, str], inits: int) -> None:
+        self.aliases = aliases
+        self.inits = inits  # `func init` declared before the next one, across the package
 
     def of(self, node: Node) -> tuple[str, set[str], str, str]:
         """(runtime name, the names directives may use for it, receiver type, the runtime's own spelling)."""
@@ -310,6 +312,9 @@ class _Context(NamedTuple):
     carries: bool = True
     # --http-handlers: the function is an http.Handler's, its span the server's (handlers.serves).
     server: bool = False
+    # --http-handlers: a server span whose request may name its ServeMux pattern (the module's Go has
+    # Request.Pattern): named `{method} {route}` with http.route where it does (handlers.py).
+    route: bool = False
 
     @property
     def start(self) -> str:
@@ -334,6 +339,7 @@ class _Planner:
         self.shape = shape.of(info.backend)
         self.types = TypeNames(facts.root, facts.context_names, info.sibling_names)
         self.http_names = handlers.http_names(facts.imports) if settings.http_handlers else frozenset()
+        self.patterns = info.go_version is not None and info.go_version >= handlers.PATTERN_GO  # Request.Pattern
         self._contexts: dict[int, _Context | None] = {}
         self.expected = tuple(split_sentinel(v) for v in settings.expected_errors) if shape.expected_packages(settings, info.backend) else ()
         self.style = shape.Style("" if settings.errors == "none" else settings.errors, bool(self.expected), True)
@@ -346,7 +352,7 @@ class _Planner:
     def styled(self, names: Names) -> Names:
         """`names` rendering the error block and the attributes as the settings ask."""
         expected = tuple(f"{names.packages.get(path, path)}.{name}" for path, name in self.expected) if names.err is not None else ()
-        return dataclasses.replace(names, errors=self.style.errors or "status", expected=expected, attributes_at_start=True)
+        return names._replace(errors=self.style.errors or "status", expected=expected, attributes_at_start=True)
 
     def error_paths(self, backend: Backend) -> set[str]:
         """The packages the error block uses: the backend's, and those of the expected errors."""
@@ -375,7 +381,7 @@ class _Planner:
                 local = None
                 if found.local is not None:  # a handler's context variable is its own: handlers.request_line keeps it
                     local = syntax.text(match.ctx_lhs[0]) if match.ctx_lhs else found.local
-                return self.update(func, body, match, found, name, qualified, local, ctx.server)
+                return self.update(func, body, match, found, name, qualified, local, (ctx.server, ctx.route))
         context = ctx.name if not ctx.fresh else ""
         function = rules.Function(func, self, scope.name, scope.known_as, scope.included, statements, context, ctx.local is not None)
         left = rules.first(self.rules["body"], function)
@@ -386,14 +392,17 @@ class _Planner:
     def matched(self, ctx: _Context, statements: Sequence[Node], where: shape.Where) -> tuple[_Context, shape.Match | None]:
         """The code of ours the body starts with, and the context of the kind it is: for a handler, of
         any kind (not carrying the context; a server span where the function is no longer a handler's,
-        an internal one where it is, as versions before 2026-12 wrote every handler's)."""
-        kinds = [(carries, server) for server in (ctx.server, not ctx.server) for carries in (True, False)]
-        for carries, server in kinds if ctx.local is not None else [(ctx.carries, ctx.server)]:
-            found = ctx._replace(carries=carries, server=server)
+        an internal one where it is, as versions before 2026-12 wrote every handler's; a server span
+        with or without the route block, as the module's Go version asks or not)."""
+        server_kinds = [(ctx.server, ctx.route), (ctx.server, not ctx.route), (not ctx.server, False), (not ctx.server, True)]
+        kinds = [(carries, *kind) for kind in dict.fromkeys((s, r and s) for s, r in server_kinds) for carries in (True, False)]
+        best: tuple[_Context, shape.Match | None] = (ctx, None)
+        for carries, server, route in kinds if ctx.local is not None else [(ctx.carries, ctx.server, ctx.route)]:
+            found = ctx._replace(carries=carries, server=server, route=route)
             match = self.shape_for(found).match(statements, where)
-            if match is not None:
-                return found, match
-        return ctx, None
+            if match is not None and (best[1] is None or match.count > best[1].count):
+                best = found, match  # the longest: a kind without the route block matches the start of one with it
+        return best
 
     def span_name(self, runtime_name: str, type_name: str) -> str:
         return span_name(self.settings.span_name, runtime_name, type_name, self.facts.package, self.info.import_path)
@@ -449,11 +458,11 @@ class _Planner:
 
     def shape_for(self, ctx: _Context) -> shape.Shape:
         """The Shape of the code for this function: a handler's (handlers.py), or the backend's."""
-        return self.shape if ctx.local is None else handlers.shape_of(self.info.backend, ctx.carries, ctx.server)
+        return self.shape if ctx.local is None else handlers.shape_of(self.info.backend, ctx.carries, ctx.server, ctx.route)
 
     def backend_for(self, ctx: _Context) -> Backend:
         """What renders the code for this function: a handler's (handlers.py), or the backend."""
-        return self.info.backend if ctx.local is None else handlers.backend(self.info.backend, ctx.carries, ctx.server)
+        return self.info.backend if ctx.local is None else handlers.backend(self.info.backend, ctx.carries, ctx.server, ctx.route)
 
     # the context parameter ------------------------------------------------------------
     def context_parameter(self, func: Node) -> _Context | None:
@@ -489,7 +498,9 @@ class _Planner:
         if not self.http_names:
             return None
         found = handlers.request_parameter(func, self.http_names, self.names_in(func))
-        return None if found is None else _Context(found.name, found.rename, found.fresh, found.local, server=found.server)
+        if found is None:
+            return None
+        return _Context(found.name, found.rename, found.fresh, found.local, server=found.server, route=found.server and self.patterns)
 
     # a span of ours, brought up to date ------------------------------------------------
     def update(
@@ -501,17 +512,18 @@ class _Planner:
         name: str,
         qualified: str,
         local: str | None = None,
-        server: bool = False,
+        kind: tuple[bool, bool] = (False, False),
     ) -> UpdateSpan:
         """Tracer, span name, `_` or the context, and the code location, as a run would write them now.
-        `local`: a handler's context variable (--http-handlers), which stays as it is; `server`: whether
-        the handler's span is to be a server span (a span of the other kind is rendered afresh)."""
+        `local`: a handler's context variable (--http-handlers), which stays as it is; `kind`: whether
+        the handler's span is to be a server span, and one with the route block (a span of another
+        kind is rendered afresh)."""
         ctx = context.name
         request = None
         if local is not None:  # a handler's context variable is its own, brought along with the request line
             keeps = self.keeps_context(func)
             request = handlers.request_line(body, match, ctx, context.carries, context.local or local, self.facts.src, self.facts.eol, keeps)
-            match = dataclasses.replace(match, ctx_lhs=())
+            match = match._replace(ctx_lhs=())
         # The span's context goes on to the body only where it reads it, and the function keeps its own not.
         reads_ctx = not self.keeps_context(func) and scopes.reads(body, ctx.encode(), after_first=True)
         wanted = [
@@ -539,9 +551,9 @@ class _Planner:
             stale.append(request.reason)
             block = block._replace(edits=block.edits + request.edits)
         target, restyled = context, None
-        if local is not None and server != context.server:  # rendered afresh, of the kind the body wants now
-            target, lhs = self.handler_kind(func, body, match, context, local, server)
-            restyled = "span kind"
+        if local is not None and kind != (context.server, context.route):  # rendered afresh, of the kind wanted now
+            target, lhs = self.handler_kind(func, body, match, context, local, kind)
+            restyled = "span kind" if kind[0] != context.server else "http.route"
         restyled = restyled or self.restyled(func, match, context, match.parts[0] if block.block is None else block.block)
         fresh_code = self.rerender(func, body, match, target, lhs, name, qualified, block, restyled is not None)
         stale += [restyled or "attributes"] if fresh_code is not None else []
@@ -560,15 +572,15 @@ class _Planner:
             block.dropped,
         )
 
-    def handler_kind(self, func: Node, body: Node, match: shape.Match, ctx: _Context, local: str, server: bool) -> tuple[_Context, str]:
-        """A handler's span of the other kind (server or not) as a new one would be: carrying the
-        context where the body reads the request after it (and the package lets contexts change),
-        the context variable kept where it reads that."""
+    def handler_kind(self, func: Node, body: Node, match: shape.Match, ctx: _Context, local: str, kind: tuple[bool, bool]) -> tuple[_Context, str]:
+        """A handler's span of another kind (server or not, with the route block or not) as a new one
+        would be: carrying the context where the body reads the request after it (and the package
+        lets contexts change), the context variable kept where it reads that."""
         skip = len(match.statements)
         carries = scopes.reads(body, ctx.name.encode(), skip=skip) and not self.keeps_context(func)
         variable = local if local != "_" else ctx.local or "ctx"
         kept = carries or (local != "_" and scopes.reads(body, local.encode(), skip=skip))
-        return ctx._replace(server=server, carries=carries), variable if kept else "_"
+        return ctx._replace(server=kind[0], route=kind[1], carries=carries), variable if kept else "_"
 
     def restyled(self, func: Node, match: shape.Match, ctx: _Context, block: bool) -> str | None:
         """Why the span's code is not in the form the settings ask for (--errors, --expected-errors,
@@ -646,7 +658,7 @@ class _Planner:
         backend = self.backend_for(ctx)
         paths = set(backend.start_imports) | (self.error_paths(backend) if parts[0] else set())
         paths |= self.attribute_paths(backend, parts)
-        names = dataclasses.replace(self.names_of(func, match, ctx, ctx_lhs, err, paths), result_attributes=results)
+        names = self.names_of(func, match, ctx, ctx_lhs, err, paths)._replace(result_attributes=results)
         rendering = Rendering(backend, names, self.info.tracer, name, code, arguments)
         statements = match.statements
         return UpdateSpan(

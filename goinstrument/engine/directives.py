@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
@@ -12,7 +11,7 @@ from goinstrument.engine.result import Position
 
 PREFIX = "//instrument:"
 _PREFIX = PREFIX.encode()
-_DIRECTIVE = re.compile(r"^//instrument:(\S*)\s*(.*?)\s*$")
+_DIRECTIVE = r"^//instrument:(\S*)\s*(.*?)\s*$"  # compiled by `re` for the first file that holds one
 KNOWN = ("include", "exclude")
 
 
@@ -23,12 +22,14 @@ class DirectiveError(Exception):
         self.message = message
 
 
-@dataclass
 class Directives:
-    include: set[str] = field(default_factory=set)
-    exclude: set[str] = field(default_factory=set)
-    # Rows (0-based) of bare `//instrument:exclude` lines: they exclude the function they document.
-    doc_excludes: set[int] = field(default_factory=set)
+    __slots__ = ("doc_excludes", "exclude", "include")
+
+    def __init__(self) -> None:
+        self.include: set[str] = set()
+        self.exclude: set[str] = set()
+        # Rows (0-based) of bare `//instrument:exclude` lines: they exclude the function they document.
+        self.doc_excludes: set[int] = set()
 
 
 def read_directives(comments: list[Node]) -> Directives:
@@ -37,7 +38,7 @@ def read_directives(comments: list[Node]) -> Directives:
         if not (comment.text or b"").startswith(_PREFIX):
             continue
         raw = text(comment)
-        match = _DIRECTIVE.match(raw)
+        match = re.match(_DIRECTIVE, raw)
         verb, args = (match.group(1), match.group(2)) if match else ("", "")
         if verb not in KNOWN:
             raise DirectiveError(position(comment), f"unknown directive {raw.split()[0]!r} (known: //instrument:include, //instrument:exclude)")

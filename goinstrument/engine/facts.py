@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Container, Iterable, Mapping
-from dataclasses import dataclass
 from functools import cached_property
 
 from tree_sitter import Node
@@ -15,15 +14,15 @@ from goinstrument.engine.imports import ImportSpec, default_package_name, read_i
 CONTEXT_PATHS = ("context", "golang.org/x/net/context")
 
 
-@dataclass(frozen=True)
 class FileFacts:
     """The parsed file: its imports, the names it imports `context` under, its package and line ending."""
 
-    src: bytes
-    root: Node
-    eol: bytes
-    imports: tuple[ImportSpec, ...]
-    package: str
+    def __init__(self, src: bytes, root: Node, eol: bytes, imports: tuple[ImportSpec, ...], package: str) -> None:
+        self.src = src
+        self.root = root
+        self.eol = eol
+        self.imports = imports
+        self.package = package
 
     @classmethod
     def read(cls, src: bytes, root: Node) -> FileFacts:

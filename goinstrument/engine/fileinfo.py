@@ -49,6 +49,9 @@ class FileInfo(NamedTuple):
     # brace, overlap one are reported and counted in the coverage; None: every function is.
     changed_lines: tuple[tuple[int, int], ...] | None = None
     module_path: str = ""  # the module's path, from go.mod ("" outside a module): the default local import prefix
+    # The language version go.mod's `go` line names, (major, minor); None outside a module or without
+    # one: what the inserted code may use (--http-handlers reads Request.Pattern from Go 1.23 on).
+    go_version: tuple[int, int] | None = None
 
     def local_prefixes(self, configured: str | None) -> tuple[str, ...]:
         """goimports' -local prefixes: the configured ones (comma-separated), else the module path."""

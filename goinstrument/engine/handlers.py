@@ -36,7 +36,6 @@ A context parameter wins: a function taking both gets the ordinary span.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import NamedTuple
 
 from tree_sitter import Node
@@ -51,6 +50,8 @@ from goinstrument.engine.imports import ImportSpec
 HTTP = "net/http"
 REQUEST_NAMES = ("r", "req")  # for a `_` or unnamed request parameter
 CONTEXT_NAMES = ("ctx",)  # for the variable the span's context goes in
+PATTERN_GO = (1, 23)  # the Go whose net/http has Request.Pattern, the ServeMux pattern that matched (api/go1.23.txt)
+ROUTE_NAMES = ("i",)  # for the variable of the route block: where the pattern's path starts
 
 
 def http_names(imports: Sequence[ImportSpec]) -> frozenset[str]:
@@ -77,11 +78,13 @@ class HandlerCode(Backend):
 
     declares_context = True  # for shape.py: ctx_lhs is a variable of its own (or `_`), never the parameter
 
-    def __init__(self, inner: Backend, carries: bool = True, server: bool = False):
+    def __init__(self, inner: Backend, carries: bool = True, server: bool = False, route: bool = False):
         self.inner = inner
         self.carries = carries  # the request is made to carry the span's context: `r = r.WithContext(ctx)`
         self.server = server  # the function is an http.Handler's: a server span (`Names.request`)
+        self.route = route and server  # its request may name the ServeMux pattern it matched (`Names.route`)
         self.start_imports = (*inner.start_imports, *inner.server_imports) if server else inner.start_imports
+        self.start_imports += inner.route_imports if self.route else ()
         self.error_imports = inner.error_imports
         self.preferred_names = inner.preferred_names
         self.attribute_imports = inner.attribute_imports
@@ -89,7 +92,11 @@ class HandlerCode(Backend):
 
     def lines(self, names: Names, tracer: str, span_name: str) -> list[str]:
         request, ctx = names.ctx, names.ctx_lhs
-        lines = self.inner.lines(replace(names, ctx=start_argument(request), request=request if self.server else None), tracer, span_name)
+        route = None
+        if self.route:  # the block's variable: none of the names its statements use (shape.py gives a placeholder)
+            route = names.route or fresh(ROUTE_NAMES, {request, names.span, *names.packages.values()})
+        server = names._replace(ctx=start_argument(request), request=request if self.server else None, route=route)
+        lines = self.inner.lines(server, tracer, span_name)
         return [*lines, carry_line(request, ctx)] if self.carries else lines
 
 
@@ -97,26 +104,29 @@ def carry_line(request: str, ctx: str) -> str:
     return f"{request} = {request}.WithContext({ctx})"
 
 
-# (carries, server) -> each backend's handler code of that kind
-_CODE: dict[tuple[bool, bool], shape.PerObject[Backend, HandlerCode]] = {
-    (carries, server): shape.PerObject(lambda inner, carries=carries, server=server: HandlerCode(inner, carries, server))  # type: ignore[misc]
+# (carries, server, route) -> each backend's handler code of that kind
+_CODE: dict[tuple[bool, bool, bool], shape.PerObject[Backend, HandlerCode]] = {
+    (carries, server, route): shape.PerObject(lambda inner, c=carries, s=server, r=route: HandlerCode(inner, c, s, r))  # type: ignore[misc]
     for carries in (True, False)
     for server in (True, False)
+    for route in (True, False)
 }
 
 
-def backend(inner: Backend, carries: bool = True, server: bool = False) -> HandlerCode:
+def backend(inner: Backend, carries: bool = True, server: bool = False, route: bool = False) -> HandlerCode:
     """The handler code of a backend (one object per backend and kind, so its Shape is built once)."""
-    return _CODE[(carries, server)](inner)
+    return _CODE[(carries, server, route and server)](inner)
 
 
-def shape_of(inner: Backend, carries: bool = True, server: bool = False) -> shape.Shape:
-    return shape.of(backend(inner, carries, server))
+def shape_of(inner: Backend, carries: bool = True, server: bool = False, route: bool = False) -> shape.Shape:
+    return shape.of(backend(inner, carries, server, route))
 
 
 def shapes_of(inner: Backend) -> tuple[shape.Shape, ...]:
-    """Every kind of a backend's handler code: server spans first, the longer (carrying the context) first."""
-    return tuple(shape_of(inner, carries, server) for server in (True, False) for carries in (True, False))
+    """Every kind of a backend's handler code: server spans first (with the route block first), the
+    longer (carrying the context) first."""
+    kinds = [(True, True), (True, False), (False, False)]  # (server, route)
+    return tuple(shape_of(inner, carries, server, route) for server, route in kinds for carries in (True, False))
 
 
 # The HTTP server conventions' attributes a handler's server span starts with, from the request.

@@ -7,11 +7,8 @@ the settings table of `goinstrument.options`, one row per field here.
 
 from __future__ import annotations
 
-import dataclasses
 import enum
-import string
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 ATTRIBUTE_KINDS = ("args", "results", "code")
 ERROR_MODES = ("status", "event", "none")
@@ -44,6 +41,8 @@ def shown(value: Any) -> str:
 
 def check_span_name(key: str, template: str) -> str:
     """The template, if it only uses known placeholders; BadValue otherwise."""
+    import string  # here: a run with the default template never loads it
+
     try:
         fields = [(name, spec, conversion) for _, name, spec, conversion in string.Formatter().parse(template)]
     except ValueError:
@@ -106,8 +105,7 @@ class Action(enum.Enum):
     REMOVE = "remove"  # strip the spans goinstrument (or go-instrument) added
 
 
-@dataclass(frozen=True)
-class RewriteOptions:
+class RewriteOptions(NamedTuple):
     """What a file becomes: every field but `action` a setting, from a flag or the file (flags win)."""
 
     tracer: str | None = None  # default: the package import path from go.mod
@@ -133,7 +131,7 @@ class RewriteOptions:
 
     def cache_key(self) -> str:
         """Everything that decides the bytes a file becomes: every field."""
-        return repr(tuple((f.name, _stable(getattr(self, f.name))) for f in dataclasses.fields(self)))
+        return repr(tuple((name, _stable(value)) for name, value in self._asdict().items()))
 
 
 def _stable(value: Any) -> Any:

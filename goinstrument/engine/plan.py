@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import NamedTuple
 
 from goinstrument.backends.protocol import Attribute, Backend, Names
@@ -47,7 +46,7 @@ class Rendering(NamedTuple):
 
     def lines(self, line: int) -> list[str]:
         code = tuple(code_location(self.code[0], self.code[1], line)) if self.code is not None else ()
-        names = replace(self.names, attributes=code + self.arguments)
+        names = self.names._replace(attributes=code + self.arguments)
         return self.backend.lines(names, self.tracer, self.span_name)
 
 

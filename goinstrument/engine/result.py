@@ -4,11 +4,46 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Final, NamedTuple, Self
 
 from goinstrument.engine.edits import Edit
+
+# --- frozen values that are not tuples ------------------------------------------------------------
+
+
+class Value:
+    """An immutable value whose type matters (one of a few kinds, as a run's source or a build
+    constraint's node) or that a tuple would mislead: its fields are its `__slots__`, in the
+    order its `__init__` takes them and sets them, each `Final` (mypy refuses an assignment
+    anywhere else; no guard at run time, which every assignment would pay). It equals only a
+    value of its own type with equal fields, hashes and prints so, is always true (a value
+    with no field too), and `_replace` makes one with other fields, as a NamedTuple's does.
+
+    Not a NamedTuple (a tuple equals any tuple of its fields, whatever its type: `And(x)` would
+    equal `Or(x)`, `Staged()` would be an empty, false tuple, a field `count` would hide a
+    method), nor a frozen dataclass (its class compiles every generated method when it is
+    created, and `dataclasses` imports `inspect`: start-up a hook's run pays, ARCHITECTURE.md
+    "Values").
+    """
+
+    __slots__: tuple[str, ...] = ()
+
+    def _values(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def _replace(self, **changes: object) -> Self:
+        return type(self)(*[changes.pop(name, getattr(self, name)) for name in self.__slots__], **changes)  # a name left: TypeError
+
+    def __eq__(self, other: object) -> bool:
+        return self._values() == other._values() if isinstance(other, Value) and type(other) is type(self) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((type(self).__qualname__, *self._values()))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__qualname__}({', '.join(f'{name}={getattr(self, name)!r}' for name in self.__slots__)})"
+
 
 # --- names as messages show them ------------------------------------------------------------------
 
@@ -20,12 +55,12 @@ def octal_byte(char: str) -> str:
     return f"\\{ord(char) - 0xDC00:03o}"
 
 
-_NOT_UTF8 = re.compile("[\udc80-\udcff]")
+_NOT_UTF8 = "[\udc80-\udcff]"  # compiled by `re` for the first message a machine format prints
 
 
 def printable(text: str) -> str:
     """`text` (a message that may hold a file name) with each byte that is not UTF-8 as `\\351`."""
-    return _NOT_UTF8.sub(lambda found: octal_byte(found[0]), text)
+    return re.sub(_NOT_UTF8, lambda found: octal_byte(found[0]), text)
 
 
 def _needs_quoting(char: str) -> bool:
@@ -106,17 +141,19 @@ EXCLUSIONS = {
 }
 
 
-@dataclass(frozen=True)
-class Coverage:
+class Coverage(Value):
     """Of the functions that take a context (and have a body): how many carry a span at the top
     of their body (ours, go-instrument's or a person's), and how many, without one, are left alone
     (`excluded`, by kind in `excluded_by`: see EXCLUSIONS). The rest, `without_span`, are the
     functions --check reports as having no span."""
 
-    functions: int = 0
-    with_span: int = 0
-    excluded: int = 0
-    excluded_by: tuple[tuple[str, int], ...] = ()  # (kind, count) of the excluded, kinds in EXCLUSIONS' order
+    __slots__ = ("functions", "with_span", "excluded", "excluded_by")  # noqa: RUF023 (__init__'s order)
+
+    def __init__(self, functions: int = 0, with_span: int = 0, excluded: int = 0, excluded_by: tuple[tuple[str, int], ...] = ()) -> None:
+        self.functions: Final = functions
+        self.with_span: Final = with_span
+        self.excluded: Final = excluded
+        self.excluded_by: Final = excluded_by  # (kind, count) of the excluded, kinds in EXCLUSIONS' order
 
     @staticmethod
     def one(has_span: bool | None, excluded: str | None = None) -> Coverage:

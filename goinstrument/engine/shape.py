@@ -35,14 +35,11 @@ migration and never rendered into output.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import itertools
 import re
-import string
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Generic, NamedTuple, TypeVar
+from typing import Final, Generic, NamedTuple, TypeVar
 
 from tree_sitter import Node
 
@@ -52,6 +49,7 @@ from goinstrument.engine.attributes import name_text
 from goinstrument.engine.go import syntax
 from goinstrument.engine.imports import default_package_name
 from goinstrument.engine.options import RewriteOptions, split_sentinel
+from goinstrument.engine.result import Value
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -61,6 +59,7 @@ _CTX_LHS = _PREFIX + "CtxLhs"
 _CTX = _PREFIX + "Ctx"
 _SPAN = _PREFIX + "Span"
 _ERR = _PREFIX + "Err"
+_ROUTE = _PREFIX + "Route"  # the variable of a server span's route block (handlers.py)
 _TRACER = _PREFIX + "Tracer"  # a string literal once rendered
 _NAME = _PREFIX + "Name"  # a string literal once rendered
 _KEY = _PREFIX + "Key"  # a string literal once rendered
@@ -92,7 +91,7 @@ class Style(NamedTuple):
     def names(self, names: Names) -> Names:
         """`names` rendering this style; its expected errors placeholders when it has none of its own."""
         expected = (names.expected or (_SENTINEL,)) if self.expected else ()
-        return dataclasses.replace(names, errors=self.errors or "status", expected=expected, attributes_at_start=self.at_start)
+        return names._replace(errors=self.errors or "status", expected=expected, attributes_at_start=self.at_start)
 
 
 CURRENT = Style()  # the default settings' style
@@ -104,16 +103,18 @@ _STYLES = (
 )
 
 
-@dataclass(frozen=True)
 class Variant:
     """One rendering of a backend's code: which optional parts it has, and its statements as templates."""
 
-    errors: bool
-    start_attributes: bool
-    result_attributes: bool
-    statements: tuple[Node, ...]
-    literals: int  # function literals at the top level of the rendering: the body's own come after
-    style: Style = CURRENT  # the first style rendered this way (others may render the same)
+    def __init__(
+        self, errors: bool, start_attributes: bool, result_attributes: bool, statements: tuple[Node, ...], literals: int, style: Style = CURRENT
+    ) -> None:
+        self.errors = errors
+        self.start_attributes = start_attributes
+        self.result_attributes = result_attributes
+        self.statements = statements
+        self.literals = literals  # function literals at the top level of the rendering: the body's own come after
+        self.style = style  # the first style rendered this way (others may render the same)
 
     @functools.cached_property
     def templates(self) -> tuple[_Template, ...]:
@@ -162,39 +163,70 @@ class Where(NamedTuple):
     imports: Mapping[str, frozenset[bytes]]  # import path -> the names the file imports it under
 
 
-@dataclass(frozen=True)
-class Match:
+class Match(Value):
     """A block of statements in a Shape, and the nodes its placeholders bound."""
 
-    count: int  # statements in the block
-    foreign: bool  # go-instrument's
-    ctx_lhs: tuple[Node, ...]  # every occurrence, in order (the same text each)
-    span: tuple[Node, ...]
-    tracer: tuple[Node, ...]  # the tracer string literal, for backends that name one
-    name: tuple[Node, ...]  # the span-name string literal
-    attributes: tuple[tuple[Node, Node], ...]  # (key literal, value) of every attribute argument
-    err: tuple[Node, ...] = ()  # every occurrence of the error the error block records
-    parts: tuple[bool, bool, bool] = (False, False, False)  # the variant: error block, start attributes, result attributes
-    statements: tuple[Node, ...] = ()  # the matched statements, one per statement of the variant
-    packages: tuple[tuple[str, str], ...] = ()  # (import path, the name the matched code calls it by)
-    local_ctx: bool = False  # the context result is a variable of the block's own, not `_` (handlers.py)
-    style: Style = CURRENT  # the variant's style
-    expected: tuple[Node, ...] = ()  # the expected errors its error block skips, in order
+    __slots__ = (  # noqa: RUF023 (__init__'s order)
+        "count", "foreign", "ctx_lhs", "span", "tracer", "name", "attributes",
+        "err", "parts", "statements", "packages", "local_ctx", "style", "expected",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        count: int,
+        foreign: bool,
+        ctx_lhs: tuple[Node, ...],
+        span: tuple[Node, ...],
+        tracer: tuple[Node, ...],
+        name: tuple[Node, ...],
+        attributes: tuple[tuple[Node, Node], ...],
+        err: tuple[Node, ...] = (),
+        parts: tuple[bool, bool, bool] = (False, False, False),
+        statements: tuple[Node, ...] = (),
+        packages: tuple[tuple[str, str], ...] = (),
+        local_ctx: bool = False,
+        style: Style = CURRENT,
+        expected: tuple[Node, ...] = (),
+    ) -> None:
+        self.count: Final = count  # statements in the block
+        self.foreign: Final = foreign  # go-instrument's
+        self.ctx_lhs: Final = ctx_lhs  # every occurrence, in order (the same text each)
+        self.span: Final = span
+        self.tracer: Final = tracer  # the tracer string literal, for backends that name one
+        self.name: Final = name  # the span-name string literal
+        self.attributes: Final = attributes  # (key literal, value) of every attribute argument
+        self.err: Final = err  # every occurrence of the error the error block records
+        self.parts: Final = parts  # the variant: error block, start attributes, result attributes
+        self.statements: Final = statements  # the matched statements, one per statement of the variant
+        self.packages: Final = packages  # (import path, the name the matched code calls it by)
+        self.local_ctx: Final = local_ctx  # the context result is a variable of the block's own, not `_` (handlers.py)
+        self.style: Final = style  # the variant's style
+        self.expected: Final = expected  # the expected errors its error block skips, in order
 
 
-@dataclass(frozen=True)
 class Shape:
     """The code one backend (or go-instrument) inserts, as templates."""
 
-    variants: tuple[Variant, ...]
-    paths: dict[str, str]  # import path -> its package placeholder
-    start_imports: frozenset[str]
-    foreign: bool
-    supported: tuple[bool, bool, bool]  # the rendering differs with: the error block, start attributes, result attributes
-    local_ctx: bool = False  # its context result is a new variable or `_`, never the parameter (handlers.py)
-    backend: Backend | None = dataclasses.field(default=None, compare=False)  # whose rendering it is
-    # (parts, style as those parts show it) -> the variant rendered that way
-    by_style: Mapping[tuple[tuple[bool, bool, bool], Style], Variant] = dataclasses.field(default_factory=dict, compare=False)
+    def __init__(
+        self,
+        variants: tuple[Variant, ...],
+        paths: dict[str, str],
+        start_imports: frozenset[str],
+        foreign: bool,
+        supported: tuple[bool, bool, bool],
+        local_ctx: bool = False,
+        backend: Backend | None = None,
+        by_style: Mapping[tuple[tuple[bool, bool, bool], Style], Variant] | None = None,
+    ) -> None:
+        self.variants = variants
+        self.paths = paths  # import path -> its package placeholder
+        self.start_imports = start_imports
+        self.foreign = foreign
+        self.supported = supported  # the rendering differs with: the error block, start attributes, result attributes
+        self.local_ctx = local_ctx  # its context result is a new variable or `_`, never the parameter (handlers.py)
+        self.backend = backend  # whose rendering it is
+        # (parts, style as those parts show it) -> the variant rendered that way
+        self.by_style: Mapping[tuple[tuple[bool, bool, bool], Style], Variant] = {} if by_style is None else by_style
 
     @property
     def imports(self) -> frozenset[str]:
@@ -248,8 +280,8 @@ class Shape:
         placeholders (`holds_placeholder` tells), as they cannot be rebuilt from the code."""
         if self.backend is None:
             return None
-        names = dataclasses.replace(
-            Style.of(names).names(names),
+        styled = Style.of(names).names(names)
+        names = styled._replace(
             err=names.err if parts[0] else None,
             attributes=(_ATTRIBUTE,) if parts[1] else (),
             result_attributes=(_ATTRIBUTE,) if parts[2] else (),
@@ -517,6 +549,7 @@ def _render(backend: Backend, packages: dict[str, str], parts: tuple[bool, bool,
         packages,
         (_ATTRIBUTE,) if start else (),
         (_ATTRIBUTE,) if results else (),
+        route=_ROUTE,
     )
     return tuple(backend.lines(style.names(names), _TRACER, _NAME))
 
@@ -679,6 +712,8 @@ _TEMPLATE_PARTS = {
 @functools.lru_cache(maxsize=16)
 def span_names(template: str) -> re.Pattern[str]:
     """Every span name `template` can produce (a literal dot may be dropped next to an empty part)."""
+    import string  # here: a run that meets no span of ours does not load it
+
     pattern = []
     for literal, field, _, _ in string.Formatter().parse(template):
         pattern.append(re.escape(literal).replace(r"\.", r"\.?"))

@@ -14,7 +14,6 @@ import math
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TextIO
@@ -39,17 +38,17 @@ def mode(output: Output, action: Action) -> str:
     return "remove" if action is Action.REMOVE else "write"
 
 
-@dataclass
 class Context:
     """One report being written: the run's counts and options, and the streams it writes to."""
 
-    summary: Summary
-    run: RunOptions
-    mode: str  # as `mode` names it
-    out: TextIO
-    err: TextIO
-    here: Path
-    find_top: Callable[[Path], Path]  # the top of the git working tree holding a directory (the driver's)
+    def __init__(self, summary: Summary, run: RunOptions, mode: str, out: TextIO, err: TextIO, here: Path, find_top: Callable[[Path], Path]) -> None:
+        self.summary = summary
+        self.run = run
+        self.mode = mode  # as `mode` names it
+        self.out = out
+        self.err = err
+        self.here = here
+        self.find_top = find_top  # the top of the git working tree holding a directory (the driver's)
 
     @property
     def check(self) -> bool:

@@ -8,9 +8,8 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import NamedTuple, TextIO
 
 from goinstrument.engine.options import RewriteOptions
 from goinstrument.options import RunOptions
@@ -18,8 +17,7 @@ from goinstrument.report.base import Context, below_threshold, coverage_line, mo
 from goinstrument.report.summary import EXIT_ERROR, Summary
 
 
-@dataclass(frozen=True)
-class OutputFormat:
+class OutputFormat(NamedTuple):
     name: str
     render: Callable[[Context], None]  # writes the report: errors and the coverage verdict are said before it
     check_only: bool = False  # it reports what --check finds: the run must be one (or measure)

@@ -7,7 +7,6 @@ closing line and the exit code are read off the counts, whatever the format show
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 
 from goinstrument.engine.options import Action
 from goinstrument.engine.result import Coverage, Finding, Kind, Outcome, Problem
@@ -20,24 +19,43 @@ def _plural(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
-@dataclass
 class Summary:
-    """What a whole run did: the counts, for the report, the closing line and the exit code."""
+    """What a whole run did: the counts, for the report, the closing line and the exit code.
 
-    files_seen: int = 0
-    files_changed: int = 0
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason), for -v and the count
-    spans_added: int = 0
-    spans_removed: int = 0
-    spans_updated: int = 0
-    findings: list[Finding] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-    warnings: list[Problem] = field(default_factory=list)  # said, but not a failure of the run
-    coverage: dict[str, Coverage] = field(default_factory=dict)  # per package: the directory of its files, as shown
-    errors: list[str] = field(default_factory=list)  # what stopped the run before any file (a git error)
-    excluded: list[Finding] = field(default_factory=list)  # functions a span would change, left without one
-    notes: list[Problem] = field(default_factory=list)  # each once: a package's rule, where it comes from
-    notices: list[str] = field(default_factory=list)  # said on stderr after the report: what to do next (go get ...)
+    A plain class, not a dataclass (whose class costs a hook's start-up its generated methods)."""
+
+    def __init__(
+        self,
+        *,
+        files_seen: int = 0,
+        files_changed: int = 0,
+        skipped: list[tuple[str, str]] | None = None,
+        spans_added: int = 0,
+        spans_removed: int = 0,
+        spans_updated: int = 0,
+        findings: list[Finding] | None = None,
+        problems: list[Problem] | None = None,
+        warnings: list[Problem] | None = None,
+        coverage: dict[str, Coverage] | None = None,
+        errors: list[str] | None = None,
+        excluded: list[Finding] | None = None,
+        notes: list[Problem] | None = None,
+        notices: list[str] | None = None,
+    ) -> None:
+        self.files_seen = files_seen
+        self.files_changed = files_changed
+        self.skipped = [] if skipped is None else skipped  # (path, reason), for -v and the count
+        self.spans_added = spans_added
+        self.spans_removed = spans_removed
+        self.spans_updated = spans_updated
+        self.findings = [] if findings is None else findings
+        self.problems = [] if problems is None else problems
+        self.warnings = [] if warnings is None else warnings  # said, but not a failure of the run
+        self.coverage = {} if coverage is None else coverage  # per package: the directory of its files, as shown
+        self.errors = [] if errors is None else errors  # what stopped the run before any file (a git error)
+        self.excluded = [] if excluded is None else excluded  # functions a span would change, left without one
+        self.notes = [] if notes is None else notes  # each once: a package's rule, where it comes from
+        self.notices = [] if notices is None else notices  # said on stderr after the report: what to do next (go get ...)
 
     def add(self, file: Outcome) -> None:
         """Count one file's Outcome: the one place a file is counted."""

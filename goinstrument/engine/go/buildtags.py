@@ -12,7 +12,7 @@ The parts mirror Go's own code (Go 1.26):
 - ``go/build/constraint/expr.go``: the ``//go:build`` grammar (``parse_go_build``) and
   the ``// +build`` grammar (``parse_plus_build``);
 - ``go/build/build.go``: ``parseFileHeader`` and ``shouldBuild`` (``header_constraints``),
-  ``goodOSArchFile`` (``name_tags``) and ``matchTag`` (``_PLATFORM_TAGS``);
+  ``goodOSArchFile`` (``name_tags``) and ``matchTag`` (``_platforms``);
 - ``internal/syslist/syslist.go``: ``KnownOS``, ``KnownArch`` and ``UnixOS``.
 
 Satisfiability brings the expression to negation normal form, fixes the tags a platform
@@ -25,8 +25,9 @@ import functools
 import posixpath
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
+
+from goinstrument.engine.result import Value
 
 # --- Go's lists --------------------------------------------------------------------
 
@@ -175,11 +176,13 @@ class _SyntaxError(Exception):
 # --- expressions -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Tag:
+class Tag(Value):
     """constraint.TagExpr."""
 
-    tag: str
+    __slots__ = ("tag",)
+
+    def __init__(self, tag: str) -> None:
+        self.tag: Final = tag
 
     def __str__(self) -> str:
         return self.tag
@@ -188,11 +191,13 @@ class Tag:
         return ok(self.tag)
 
 
-@dataclass(frozen=True)
-class Not:
+class Not(Value):
     """constraint.NotExpr."""
 
-    x: Expr
+    __slots__ = ("x",)
+
+    def __init__(self, x: Expr) -> None:
+        self.x: Final = x
 
     def __str__(self) -> str:
         return f"!({self.x})" if isinstance(self.x, (And, Or)) else f"!{self.x}"
@@ -201,11 +206,13 @@ class Not:
         return not self.x.eval(ok)
 
 
-@dataclass(frozen=True)
-class And:
+class And(Value):
     """constraint.AndExpr, with a chain ``x && y && z`` kept as one node of several operands."""
 
-    xs: tuple[Expr, ...]
+    __slots__ = ("xs",)
+
+    def __init__(self, xs: tuple[Expr, ...]) -> None:
+        self.xs: Final = xs
 
     def __str__(self) -> str:
         return " && ".join(f"({x})" if isinstance(x, Or) else str(x) for x in self.xs)
@@ -215,11 +222,13 @@ class And:
         return all([x.eval(ok) for x in self.xs])
 
 
-@dataclass(frozen=True)
-class Or:
+class Or(Value):
     """constraint.OrExpr, with a chain ``x || y || z`` kept as one node of several operands."""
 
-    xs: tuple[Expr, ...]
+    __slots__ = ("xs",)
+
+    def __init__(self, xs: tuple[Expr, ...]) -> None:
+        self.xs: Final = xs
 
     def __str__(self) -> str:
         return " || ".join(f"({x})" if isinstance(x, And) else str(x) for x in self.xs)
@@ -239,7 +248,7 @@ def _join(kind: type, operands: list[Expr]) -> Expr:
 
 _ASCII_SPACE = b" \t\n\v\f\r"
 _GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
-_GO_FIELDS = re.compile(f"[{_GO_SPACE}]+")
+_GO_FIELDS = f"[{_GO_SPACE}]+"  # compiled by `re` (and kept in its cache) for the first `// +build` line
 
 
 def _trim_left(b: bytes) -> bytes:
@@ -421,7 +430,7 @@ def parse_plus_build(text: str) -> Expr | None:
     """
     size = 0
     clauses: list[Expr] = []
-    for clause in _GO_FIELDS.split(text):
+    for clause in re.split(_GO_FIELDS, text):
         if not clause:
             continue
         literals: list[Expr] = []
@@ -592,8 +601,13 @@ def _platform_tags(goos: str, goarch: str, compiler: str) -> dict[str, bool]:
     return values
 
 
-_PLATFORM_TAGS = tuple(_platform_tags(goos, goarch, compiler) for goos, goarch in PLATFORMS for compiler in COMPILERS)
-_DECIDED = frozenset(_PLATFORM_TAGS[0])
+@functools.cache
+def _platforms() -> tuple[tuple[dict[str, bool], ...], frozenset[str]]:
+    """Each platform's tags, and the tags they decide: built for the first constraint to judge (half a
+    millisecond a run of files without one does not pay)."""
+    every = tuple(_platform_tags(goos, goarch, compiler) for goos, goarch in PLATFORMS for compiler in COMPILERS)
+    return every, frozenset(every[0])
+
 
 Formula = Expr | bool
 
@@ -728,9 +742,10 @@ def satisfiable_on_some_platform(constraints: list[Expr]) -> bool:
     if not constraints:
         return True
     formula = _negation_normal_form(_join(And, constraints))
-    decided = [tag for tag in _polarities(formula) if tag in _DECIDED]
+    platforms, decidable = _platforms()
+    decided = [tag for tag in _polarities(formula) if tag in decidable]
     seen: set[tuple[bool, ...]] = set()
-    for platform in _PLATFORM_TAGS:
+    for platform in platforms:
         key = tuple(platform[tag] for tag in decided)
         if key not in seen:
             seen.add(key)

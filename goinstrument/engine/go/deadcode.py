@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import bisect
 import sys
-from dataclasses import dataclass, field
 from functools import cached_property
 
 from tree_sitter import Node, QueryCursor
@@ -254,13 +253,15 @@ def _binary(op: bytes, x: Value | None, y: Value | None) -> Value | None:
     return None
 
 
-@dataclass
 class _Walker:
     """Follows the writer's statement walk, collecting what it leaves out."""
 
-    constants: _Constants
-    literals: list[int]  # where the file's function literals start, sorted
-    dropped: list[tuple[int, int]] = field(default_factory=list)
+    __slots__ = ("constants", "dropped", "literals")
+
+    def __init__(self, constants: _Constants, literals: list[int]) -> None:
+        self.constants = constants
+        self.literals = literals  # where the file's function literals start, sorted
+        self.dropped: list[tuple[int, int]] = []
 
     def holds_literal(self, node: Node) -> bool:
         i = bisect.bisect_left(self.literals, node.start_byte)

@@ -21,6 +21,7 @@ after this is rejected as before.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 
@@ -34,11 +35,18 @@ UNSUPPORTED_LETTERS = frozenset(
         *(0xFDFB, 0xFE70, 0xFE72, 0xFE74, 0xFE76, 0xFE78, 0xFE7A, 0xFE7C, 0xFE7E, 0xFF9E, 0xFF9F),
     )
 )
-# One pass over the bytes finds any of them (22 `in` tests took 7 times as long).
-_UNSUPPORTED = re.compile(b"|".join(re.escape(letter.encode()) for letter in sorted(UNSUPPORTED_LETTERS)))
+
+
+@functools.cache
+def _unsupported() -> re.Pattern[bytes]:
+    """One pass over the bytes finds any of them (22 `in` tests took 7 times as long). Compiled for
+    the first file that is not ASCII (4 ms: a run of ASCII files never pays it)."""
+    return re.compile(b"|".join(re.escape(letter.encode()) for letter in sorted(UNSUPPORTED_LETTERS)))
+
+
 # Stand-ins by UTF-8 length: XID_Start letters of rare blocks (Thaana, CJK Extension A, CJK Extension B).
 _STAND_INS = {2: range(0x0780, 0x07A6), 3: range(0x3400, 0x4DC0), 4: range(0x20000, 0x2A6E0)}
-_CALL = re.compile(rb"(?<![\w.])(new|make)(\s*)\(")
+_CALL = rb"(?<![\w.])(new|make)(\s*)\("  # compiled by `re` for the first parse in error (its cache keeps it)
 _CALLEE_MASK = {b"new": b"ne_", b"make": b"mak_"}
 
 
@@ -71,7 +79,7 @@ def restore(src: bytes, output: bytes) -> bytes:
 
 def letter_masks(src: bytes) -> dict[str, str]:
     """Each unsupported letter `src` holds -> its stand-in (deterministic for a given src)."""
-    if src.isascii() or not _UNSUPPORTED.search(src):  # the bytes first: decoding costs more
+    if src.isascii() or not _unsupported().search(src):  # the bytes first: decoding costs more
         return {}
     try:
         text = src.decode("utf-8")
@@ -104,7 +112,7 @@ def _error_starts(tree: Tree) -> list[int]:
 def _mask_calls(src: bytes, errors: list[int]) -> bytes:
     """Rename the callee of each `new(` / `make(` call whose parentheses hold a parse error."""
     out = bytearray(src)
-    for match in _CALL.finditer(src):
+    for match in re.finditer(_CALL, src):
         close = _closing(src, match.end() - 1)
         if any(match.start() <= e <= close for e in errors):
             out[match.start(1) : match.end(1)] = _CALLEE_MASK[match.group(1)]

@@ -1,0 +1,169 @@
+"""A small batch shared among forked children (batch.run_all under SERIAL_BELOW items, on Linux):
+when it forks (two processes' worth of bytes, `jobs` not 1), that it really runs in several
+processes, that its results are the serial run's (order, finish in the items' order, progress),
+and that a child's death and an exception of `work` are answered as in the pool. Ctrl-C and
+the parent's death: test_writer (item 12); the same through the command line: test_driver (a
+worker that dies in a small batch), test_writer (an interrupt mid-run), test_startup (no pool
+module imported)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from functools import partial
+from pathlib import Path
+
+import pytest
+
+from goinstrument.driver import batch
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="small batches fork on Linux only")
+
+BIG = batch.SHARE_FROM  # one child's worth of bytes
+
+
+def _pid(item: object) -> int:
+    return os.getpid()
+
+
+def _own_package(item: object) -> tuple[str, int, int]:
+    return str(item), BIG, 0
+
+
+def _died(item: object, why: str) -> str:
+    return f"died: {item}: {why}"
+
+
+def _meet(place: str, parent: int, item: object) -> int:
+    """In a child: wait (up to 20 s) until two children have started on an item, so that each
+    takes one (a child done at once could take them all)."""
+    if os.getpid() != parent:
+        Path(place, str(os.getpid())).touch()
+        deadline = time.monotonic() + 20
+        while len(os.listdir(place)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    return os.getpid()
+
+
+def test_a_two_item_batch_runs_in_two_processes() -> None:
+    """The first item here, the second in a child started first (each worth a cold process)."""
+    results = batch.run_all(_pid, ["a", "b"], 2, _died, weigh=lambda item: (item, 2 * BIG, 0))
+    assert results[0] == os.getpid()
+    assert results[1] != os.getpid()
+
+
+def test_a_batch_worth_two_children_runs_its_first_item_here_and_the_rest_in_two_children(tmp_path: Path) -> None:
+    results = batch.run_all(partial(_meet, str(tmp_path), os.getpid()), list("abcde"), 2, _died, weigh=_own_package)
+    assert results[0] == os.getpid()
+    assert len(set(results[1:])) == 2 and os.getpid() not in results[1:]
+
+
+@pytest.mark.parametrize(
+    ("items", "jobs", "weigh"),
+    [
+        (["a"], 2, _own_package),  # one item
+        (["a", "b", "c"], 1, _own_package),  # --jobs 1
+        (["a", "b", "c"], 2, lambda item: (item, 100, 100)),  # a few bytes: a fork would cost more than it saves
+        (["a", "b", "c"], 2, None),  # no weights: not known to be worth it
+        (["a", "b"], 2, lambda item: (item, 2 * BIG if item == "b" else BIG, 0)),  # the first item is not worth a cold child
+    ],
+)
+def test_a_batch_not_worth_a_fork_runs_here(items: list[str], jobs: int, weigh: object) -> None:
+    assert batch.run_all(_pid, items, jobs, _died, weigh=weigh) == [os.getpid()] * len(items)  # type: ignore[arg-type]
+
+
+def test_the_children_s_queue_holds_a_package_s_files_together_heaviest_first() -> None:
+    packages = {"first": "p0", "b": "p", "c": "p", "d": "q", "e": "r", "f": "s"}
+    plan = batch._plan(list(packages), 2, lambda item: (packages[item], BIG * (2 if item == "e" else 1), 0))
+    assert plan == batch._Plan(True, 2, [[1, 2], [4], [3], [5]])
+    # p: 3 of the rest's 4 shares, more than a child's fair half: its files are queued one by one
+    big = {"first": "p0", "b": "p", "c": "p", "d": "p", "e": "q"}
+    plan = batch._plan(list(big), 8, lambda item: (big[item], BIG, 0))
+    assert plan == batch._Plan(True, 4, [[1], [2], [3], [4]])
+
+
+def test_a_file_of_a_large_package_weighs_what_working_out_the_package_costs() -> None:
+    """net/http's 418-byte file costs 100 ms in a process that has not read its package (0.9 MB):
+    queued last, it would keep one child busy while the other has nothing left to take."""
+    weights = {"first": (BIG, 0), "a": (BIG, 0), "b": (BIG, 0), "small": (400, 40 * BIG)}
+    plan = batch._plan(list(weights), 2, lambda item: (item, *weights[item]))
+    assert plan == batch._Plan(True, 2, [[3], [1], [2]])
+
+
+def _waits_for(place: str, others: list[str], item: str) -> int:
+    """`slow` (a file of few bytes whose package costs much, say) is done only once the others are."""
+    if item == "slow":
+        deadline = time.monotonic() + 20
+        while not all(os.path.exists(os.path.join(place, other)) for other in others) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert all(os.path.exists(os.path.join(place, other)) for other in others), "held up"
+    else:
+        Path(place, item).touch()
+    return os.getpid()
+
+
+def test_a_free_child_takes_the_next_file_one_slow_file_does_not_hold_up_the_others(tmp_path: Path) -> None:
+    """Bytes do not tell every cost (a package's context scan): each child takes the next unit as
+    it is free, not a share dealt in advance (which here would give `slow` half of the others)."""
+    others = ["s2", "s3", "s4", "s5"]
+    items = ["first", "slow", *others]
+    results = batch.run_all(partial(_waits_for, str(tmp_path), others), items, 2, _died, weigh=_own_package)
+    assert results[1] not in results[2:]
+    assert len(set(results[2:])) == 1
+
+
+def _square(n: int) -> int:
+    return n * n
+
+
+@pytest.mark.parametrize("count", [2, 3, 9, batch.SERIAL_BELOW - 1])
+def test_a_forked_batch_gives_what_a_serial_one_gives_finished_here_in_the_items_order(count: int) -> None:
+    def run(jobs: int) -> tuple[list[int], list[tuple[int, int]], list[int]]:
+        finished: list[tuple[int, int]] = []
+        progress: list[int] = []
+
+        def finish(result: int) -> int:
+            finished.append((os.getpid(), result))
+            return result + 1
+
+        results: list[int] = batch.run_all(
+            _square, list(range(count)), jobs, lambda n, why: -1, progress.append, finish, lambda n: (str(n % 4), BIG, 0)
+        )
+        return results, finished, progress
+
+    serial, forked = run(1), run(2)
+    assert forked == serial
+    assert serial[0] == [n * n + 1 for n in range(count)]
+    assert [pid for pid, _ in forked[1]] == [os.getpid()] * count
+
+
+def _dies_on(victim: str, parent: int, item: str) -> int:
+    """A child that works `victim` is killed (as the kernel kills for memory); the parent never is."""
+    if item == victim and os.getpid() != parent:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return os.getpid()
+
+
+@pytest.mark.parametrize("victim", ["b", "c", "d", "f"])
+def test_a_child_killed_mid_batch_fails_its_item_alone_and_the_rest_of_its_package_runs_again(victim: str) -> None:
+    items = list("abcdefg")
+    packages = {"a": "0", "b": "p", "c": "p", "d": "p", "e": "q", "f": "q", "g": "q"}  # p and q: a child's fair share each
+    results = batch.run_all(partial(_dies_on, victim, os.getpid()), items, 2, _died, weigh=lambda item: (packages[item], BIG, 0))
+    assert results[items.index(victim)] == f"died: {victim}: {batch.DIED}"
+    assert all(isinstance(pid, int) for item, pid in zip(items, results, strict=True) if item != victim)
+    if victim == "c":  # b was sent before c killed its child; d ran in another one
+        assert results[1] != results[3]
+
+
+def _raises(item: str) -> str:
+    if item == "c":
+        raise ValueError(f"bad {item}")
+    return item
+
+
+def test_an_exception_of_work_in_a_child_is_raised_here_as_it_would_be_run_here() -> None:
+    for jobs in (1, 2):
+        with pytest.raises(ValueError, match="bad c"):
+            batch.run_all(_raises, list("abcd"), jobs, _died, weigh=_own_package)
