@@ -87,3 +87,37 @@ def test_another_package_under_a_sibling_name_is_not_ours_to_rename():
     src = SRC.replace(b'\t"go.opentelemetry.io/otel/codes"\n', b'\t"go.opentelemetry.io/otel/codes"\n\t"google.golang.org/grpc/status"\n')
     src = src.replace(b"var provider", b"var _ = status.Code\n\nvar provider")
     assert b'\t"google.golang.org/grpc/status"\n' in _run(src, {"status"})
+
+
+def test_a_name_is_taken_where_an_identifier_of_the_file_spells_it():
+    """FileFacts.has_identifier looks a name up where the bytes spell it: the same answer as the
+    identifiers' own text (in a comment, a string or a field name, a name is not one), and on an
+    edited file's tree without the whole query (its index maps only the structure)."""
+    from pathlib import Path
+
+    from goinstrument.engine.edits import insert
+    from goinstrument.engine.facts import FileFacts
+    from goinstrument.engine.go import syntax
+
+    words = [b"otel", b"codes", b"provider", b"GetTracerProvider", b"Error", b"err", b"ctx", b"x", b"span", b"string", b"int", b"p", b"Local"]
+    golden = sorted(Path(__file__).parent.parent.joinpath("fixtures", "golden").glob("*.go"))
+    for src in [SRC, *(path.read_bytes() for path in golden)]:
+        root = syntax.parse(src).root_node
+        facts = FileFacts.read(src, root)
+        index = syntax.Index(root)
+        names = {syntax.raw(n) for n in index.identifiers}
+        for word in words + [syntax.raw(n) for n in index.identifiers[:20]]:
+            assert facts.has_identifier(word) == (word in names), word
+            for func in index.functions[:10]:
+                within = {syntax.raw(n) for n in index.identifiers if func.start_byte <= n.start_byte < func.end_byte}
+                assert facts.has_identifier(word, func.start_byte, func.end_byte) == (word in within), word
+    syntax.functions(syntax.parse(SRC).root_node)  # SRC's tree and index at hand: the edited file's is mapped from them
+    at = SRC.index(b"\treturn codes")
+    edited = SRC[:at] + b"\totel := 1\n\t_ = otel\n" + SRC[at:]
+    syntax.derived(edited, SRC, [insert(at, b"\totel := 1\n\t_ = otel\n")])
+    root = syntax.parse(edited).root_node
+    local = syntax.functions(root)[-1]
+    facts = FileFacts.read(edited, root)
+    assert facts.has_identifier(b"otel", local.start_byte, local.end_byte) and not facts.has_identifier(b"provider", local.start_byte, local.end_byte)
+    assert facts.has_identifier(b"codes") and not facts.has_identifier(b"Tracer")  # Tracer: a field name
+    assert not syntax.index(root).has("identifier")

@@ -54,11 +54,16 @@ def _check(path: str, src: bytes, options: RewriteOptions = OPTIONS) -> bool:
     full = syntax.Index(tree.root_node)
     if tree.root_node in syntax._INDEXES:
         MAPPED.append(path)
-        # Package uses in a range, from a query over the range alone: those of the whole query.
-        assert not syntax.index(tree.root_node).has("package_use")
+        # The nodes of a kind in a range, from a query over the range alone: those of the whole query.
+        mapped = syntax.index(tree.root_node)
+        wholes = {"package_use": full.package_uses, "identifier": full.identifiers, "declared": full.declared_in(full.root)}
+        assert not any(mapped.has(kind) for kind in wholes)
         for func in syntax.functions(tree.root_node):
-            ranged = syntax.package_uses_in(tree.root_node, func.start_byte, func.end_byte)
-            assert ranged == [n for n in full.package_uses if func.start_byte <= n.start_byte < func.end_byte], path
+            start, end = func.start_byte, func.end_byte
+            for kind, whole in wholes.items():
+                assert mapped.within(kind, start, end) == [n for n in whole if start <= n.start_byte < end], (path, kind)
+            assert syntax.package_uses_in(tree.root_node, start, end) == mapped.within("package_use", start, end)
+        assert not any(mapped.has(kind) for kind in wholes)  # none of it ran the whole query
     assert _nodes(syntax.index(tree.root_node)) == _nodes(full), path
     return True
 

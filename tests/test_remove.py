@@ -18,6 +18,7 @@ import os
 import shlex
 import shutil
 import subprocess
+from collections.abc import Sequence
 from itertools import zip_longest
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from typing import Any
 import pytest
 from conftest import go_version_line, run_cli
 from gotools import GOMOD_FIXTURE, copy_module, go_build_vet, go_environ, gofmt_bin, gofmt_l, run_go, tree_digest
+from tree_sitter import Node
 
 from goinstrument.backends.loader import load_backend
 from goinstrument.cli import parser, rewrite_options
@@ -131,6 +133,38 @@ def test_a_file_that_does_not_parse_is_left_alone():
 def test_a_file_without_the_tracing_imports_is_not_searched():
     src = (GOLDEN / "methods.input.go").read_bytes()
     assert remove(src, RewriteOptions(), FileInfo("m.go")).output is src
+
+
+def test_the_imports_the_removed_code_used_are_judged_from_their_uses_there_first(monkeypatch: pytest.MonkeyPatch):
+    """Whether an import goes is asked of its uses in the removed code, then of those elsewhere
+    only up to the first real one (a local variable of its name is none): not of each of its
+    hundred uses, and no block is matched where no shape's first statement starts one."""
+    from goinstrument.engine import remove as remove_module
+    from goinstrument.engine import shape
+    from goinstrument.engine.go import scopes
+
+    uses = "".join(f"\tfmt.Println({i})\n" for i in range(100))
+    work = "func Work(ctx context.Context) {\n\tfmt := 1\n\t_ = fmt\n}\n"
+    src = f'package p\n\nimport (\n\t"context"\n\t"fmt"\n)\n\n{work}\nfunc Other() {{\n{uses}}}\n'.encode()
+    info = FileInfo("p.go")
+    instrumented = instrument(src, RewriteOptions(), info).output
+    asked: list[bytes] = []
+    walked: list[bytes] = []  # the first statement of each block a variant was walked over
+    resolves, match_variant = scopes.resolves_locally, shape.Shape._match_variant
+
+    def resolves_locally(use: Node, name: bytes) -> bool:
+        asked.append(name)
+        return resolves(use, name)
+
+    def walk(self: shape.Shape, variant: shape.Variant, items: Sequence[Node], where: shape.Where, *known: Any) -> shape.Match | None:
+        walked.append(items[0].text or b"")
+        return match_variant(self, variant, items, where, *known)
+
+    monkeypatch.setattr(scopes, "resolves_locally", resolves_locally)
+    monkeypatch.setattr(shape.Shape, "_match_variant", walk)
+    assert remove_module.remove(instrumented, RewriteOptions(), info).output == src
+    assert asked.count(b"fmt") <= 2 and len(asked) < 10, asked
+    assert walked and all(first.startswith(b"_, span := otel.Tracer") for first in walked)  # only Work's block
 
 
 # the round trip through instrument -------------------------------------------------

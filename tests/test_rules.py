@@ -112,3 +112,60 @@ def test_the_walk_and_a_named_file_follow_the_same_skip_rules(tmp_path: Path, mo
         assert walked == named, settings
     assert skips.skip_reason(Path("vendor/v.go"), RewriteOptions()) == "inside vendor/"
     assert [skips.ignored_by_go(n) for n in ("_a.go", ".a.go", "a_.go", ".", "..")] == [True, True, False, False, False]
+
+
+def test_a_rule_is_asked_only_of_the_files_it_says_it_may_apply_to() -> None:
+    """Rule.applies, asked once a file: a rule that cannot leave any function of a file alone
+    (pragma without `//go:`, caller_span without `FromContext`, the settings' at their defaults)
+    is not asked of each of its functions."""
+    from goinstrument.engine.core import instrument
+    from goinstrument.engine.fileinfo import FileInfo
+
+    asked: list[str] = []
+
+    def counting(function: rules.Function) -> str | None:
+        asked.append(function.name)
+        return None
+
+    def run(applies: bool) -> list[str]:
+        asked.clear()
+        rule = rules.Rule("counting", "function", "slow", counting, applies=lambda planner: applies)
+        with rules.registered(rule, "counted"):
+            assert instrument(SHOP.encode(), RewriteOptions(), FileInfo("shop.go")).spans_added == 2
+        return list(asked)
+
+    assert run(True) == ["Work", "WorkSlow"]
+    assert run(False) == []
+    # The registry's own: none of them applies to a plain file under the default settings but the
+    # one asked of every body without a span of ours.
+    plain = [rule.name for rule in rules.RULES if rule.applies is None]
+    assert plain == ["existing_span"]
+
+
+def test_the_walk_passes_by_a_declaration_no_rule_is_shown_that_takes_no_context(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where no scope or function rule applies to the file, a declaration that takes no context,
+    holds no literal and is no init is neither named nor planned; a rule that applies is shown
+    every function, its name made."""
+    from goinstrument.engine import core
+    from goinstrument.engine.fileinfo import FileInfo
+
+    plain = "".join(f"func Plain{i}() int {{ return {i} }}\n\n" for i in range(50))
+    outer = "func init() {}\n\nfunc Outer() {\n\t_ = func(ctx context.Context) {}\n}\n\n"
+    src = 'package p\n\nimport "context"\n\n' + plain + outer + SHOP[SHOP.index("func Work") :]
+    named: list[str] = []
+    of = core._DeclarationNames.of
+
+    def counted(self: core._DeclarationNames, node: Node) -> tuple[str, set[str], str, str]:
+        found = of(self, node)
+        named.append(found[0])
+        return found
+
+    monkeypatch.setattr(core._DeclarationNames, "of", counted)
+    result = core.instrument(src.encode(), RewriteOptions(), FileInfo("shop.go"))
+    assert (result.spans_added, result.coverage.functions) == (3, 3)
+    assert 'Start(ctx, "Outer.func1")' in result.output.decode()
+    assert named == ["init.0", "Outer", "Work", "WorkSlow"]
+    named.clear()
+    with rules.registered(SLOW, "named to be left alone"):
+        assert core.instrument(src.encode(), RewriteOptions(), FileInfo("shop.go")).spans_added == 2
+    assert len(named) == 54

@@ -100,3 +100,31 @@ def test_any_other_start_call_is_ordinary_code(stmt):
 )
 def test_span_names_our_template_could_have_produced(template, name, could):
     assert (name != "" and shape.span_names(template).fullmatch(name) is not None) is could
+
+
+def test_the_statements_variants_share_are_walked_once_a_match(monkeypatch: pytest.MonkeyPatch):
+    """A span of ours with an error block skipping expected errors is tried against the longer
+    variants first (result attributes, start attributes set after Start, an error block without
+    them), which start with the same two statements: those are matched once, not once a variant."""
+    from goinstrument.backends.loader import BACKENDS
+    from goinstrument.engine.facts import FileFacts
+
+    src = b'package p\n\nimport "context"\n\nfunc F(ctx context.Context) (err error) {\n\treturn nil\n}\n'
+    output = instrument(src, RewriteOptions(), FileInfo("f.go", "t")).output
+    body = syntax.functions(syntax.parse(output).root_node)[0].child_by_field_name("body")
+    assert body is not None
+    items = body.named_children[0].named_children
+    walked: list[int] = []  # the start of each real statement a template was matched against
+    match = shape._Binder.match
+
+    def counted(self: shape._Binder, template: shape._Template, real: Node) -> bool:
+        if real.parent is not None and real.parent.type == "statement_list":
+            walked.append(real.start_byte)
+        return match(self, template, real)
+
+    monkeypatch.setattr(shape._Binder, "match", counted)
+    ours = shape.of(BACKENDS["otel"])
+    where = shape.Where(frozenset({b"ctx"}), None, FileFacts.read(output, syntax.parse(output).root_node).imported_under)
+    found = ours.match(items, where)
+    assert found is not None and found.style.expected and found.count == 3
+    assert walked.count(items[0].start_byte) == 1 and walked.count(items[1].start_byte) == 1

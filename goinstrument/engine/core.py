@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 import posixpath
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 
 from tree_sitter import Node
@@ -160,6 +160,8 @@ def _plan_file(planner: _Planner) -> list[Plan]:
     functions = syntax.functions(planner.facts.root)
     # cmd/compile numbers only the literals it keeps: those in code it drops get no name and never run.
     planner.dead = deadcode.dropped_ranges(planner.facts.root, functions)
+    stages = planner.rules = rules.for_file(planner)  # each stage's rules that may leave a function of this file alone
+    compiled, scoped, function_rules = stages["compiled"], stages["scope"], stages["function"]
     aliases = {**dict(planner.info.package_aliases), **runtimenames.aliases(planner.facts.root)}
     names = _DeclarationNames(aliases, planner.info.init_functions_before)
     deleted = DisjointRanges()  # error blocks of ours that a run deletes
@@ -167,13 +169,21 @@ def _plan_file(planner: _Planner) -> list[Plan]:
     package_literals = planner.info.package_literals
     if package_literals and len(package_literals) != len(initorder.top_level_literals(planner.facts.root)):
         package_literals = ()  # the directory's copy of the file is not this source: counted in the file
+    # A declaration that takes no context, holds no literal and is no `init` (numbered across the
+    # package) is neither planned nor counted, and names nothing: where no scope or function rule
+    # applies to the file (they are shown its name), the walk passes it by, as most of a file's.
+    passable = not scoped and not function_rules
+    holders = {f.start_byte for f, inner in itertools.pairwise(functions) if inner.start_byte < f.end_byte} if passable else set()
     for node in order or functions:
         while stack and not stack[-1].node.start_byte <= node.start_byte < stack[-1].node.end_byte:
             stack.pop()
-        if rules.first("compiled", rules.Function(node, planner)) is not None:
+        if compiled and rules.first(compiled, rules.Function(node, planner)) is not None:
             continue
         if node.start_byte in deleted:
             continue  # in an error block a run deletes: not in the output, not numbered
+        plain = passable and node.type != "func_literal" and node.start_byte not in holders
+        if plain and planner.context_parameter(node) is None and not runtimenames.is_init(node):
+            continue
         if node.type != "func_literal":
             scope = _declaration_scope(node, planner.directives, names)
         elif stack:
@@ -182,8 +192,8 @@ def _plan_file(planner: _Planner) -> list[Plan]:
             top_level_literals += 1
             name = f"init.func{package_literals[top_level_literals - 1] if package_literals else top_level_literals}"
             scope = _Scope(node, name, "", None, name in planner.directives.include, name, known_as=frozenset({name}))
-        if scope.excluded is None:  # a literal inherits its function's
-            left = rules.first("scope", rules.Function(node, planner, scope.name, scope.known_as, scope.included))
+        if scope.excluded is None and scoped:  # a literal inherits its function's
+            left = rules.first(scoped, rules.Function(node, planner, scope.name, scope.known_as, scope.included))
             scope.excluded = left.kind if left is not None else None
         stack.append(scope)
         # --new-from-rev: a function no changed line touches is planned as ever (a run writes its span)
@@ -191,10 +201,12 @@ def _plan_file(planner: _Planner) -> list[Plan]:
         new = planner.info.is_new(node.start_point.row + 1, node.end_point.row + 1)
         if not new:
             planner.old.add(syntax.position(node))
-        left = None if scope.excluded else rules.first("function", rules.Function(node, planner, scope.name, scope.known_as, scope.included))
+        left = None
+        if not scope.excluded and function_rules:
+            left = rules.first(function_rules, rules.Function(node, planner, scope.name, scope.known_as, scope.included))
         if scope.excluded or (left is not None and not left.changes_behaviour):
             if new:
-                planner.coverage += Coverage.one(planner.has_span(node), scope.excluded or (left.kind if left else None))
+                planner.count(planner.has_span(node), scope.excluded or (left.kind if left else None))
             continue
         plan: Plan | rules.Exclusion | None
         if left is not None:  # a span would change what the function does: none, and ours goes
@@ -202,7 +214,7 @@ def _plan_file(planner: _Planner) -> list[Plan]:
             plan = planner.drop(node, scope.name, scope.type_name, why)
             has_span = False if plan is not None else planner.has_span(node)
             if new:
-                planner.coverage += Coverage.one(has_span, kind)
+                planner.count(has_span, kind)
             if not has_span and new:
                 planner.excluded.append(
                     Finding(
@@ -214,9 +226,9 @@ def _plan_file(planner: _Planner) -> list[Plan]:
             # No plan: no context, or a `body` rule leaves it alone (a span already there, --min-statements).
             if new:
                 if plan is None or isinstance(plan, rules.Exclusion):
-                    planner.coverage += Coverage.one(planner.has_span(node), plan.kind if plan is not None else None)
+                    planner.count(planner.has_span(node), plan.kind if plan is not None else None)
                 else:
-                    planner.coverage += Coverage.one(isinstance(plan, UpdateSpan))
+                    planner.count(isinstance(plan, UpdateSpan))
             plan = None if isinstance(plan, rules.Exclusion) else plan
         if plan is not None:
             plans.append(plan)
@@ -318,6 +330,7 @@ class _Planner:
         self.settings = settings
         self.directives = directives
         self.dead: list[tuple[int, int]] = []  # code cmd/compile drops: set by _plan_file
+        self.rules: Mapping[rules.Stage, Sequence[rules.Rule]] = {}  # each stage's rules for this file: set by _plan_file
         self.coverage = Coverage()  # of the functions planned so far: counted by _plan_file
         self.excluded: list[Finding] = []  # functions a span would change, left without one (for -v)
         self.old: set[Position] = set()  # --new-from-rev: where the functions no changed line touches start
@@ -330,6 +343,11 @@ class _Planner:
         self._contexts: dict[int, _Context | None] = {}
         self.expected = tuple(split_sentinel(v) for v in settings.expected_errors) if shape.expected_packages(settings, info.backend) else ()
         self.style = shape.Style("" if settings.errors == "none" else settings.errors, bool(self.expected), True)
+
+    def count(self, has_span: bool | None, excluded: str | None = None) -> None:
+        """Coverage.one of a function, added to the file's (a function that takes no context is not counted)."""
+        if has_span is not None:
+            self.coverage += Coverage.one(has_span, excluded)
 
     def styled(self, names: Names) -> Names:
         """`names` rendering the error block and the attributes as the settings ask."""
@@ -366,7 +384,7 @@ class _Planner:
                 return self.update(func, body, match, found, name, qualified, local, (ctx.server, ctx.route))
         context = ctx.name if not ctx.fresh else ""
         function = rules.Function(func, self, scope.name, scope.known_as, scope.included, statements, context, ctx.local is not None)
-        left = rules.first("body", function)
+        left = rules.first(self.rules["body"], function)
         if left is not None:
             return left
         return self.add(func, body, ctx, name, qualified)

@@ -8,7 +8,7 @@ from functools import cached_property
 from tree_sitter import Node
 
 from goinstrument.backends.protocol import Backend
-from goinstrument.engine.go import syntax
+from goinstrument.engine.go import syntax, tolerance
 from goinstrument.engine.imports import ImportSpec, default_package_name, read_imports
 
 CONTEXT_PATHS = ("context", "golang.org/x/net/context")
@@ -49,14 +49,27 @@ class FileFacts:
     def context_names(self) -> frozenset[str]:
         return frozenset(s.local_name for s in self.imports if s.path in CONTEXT_PATHS and s.name != "_")
 
-    @cached_property
-    def identifiers(self) -> syntax.Identifiers:
-        """Every identifier of the file, collected the first time a name has to be chosen."""
-        return syntax.Identifiers(self.root)
+    def has_identifier(self, word: bytes, start: int = 0, end: int | None = None) -> bool:
+        """Whether an identifier of the file starting in [start, end) is `word` (of the kinds
+        syntax.Identifiers holds). Each place the bytes spell `word` is looked up in the tree: a
+        name is spelled in a few places, and a file has thousands of identifiers (on an edited
+        file's tree, collecting them is the whole query). Where the tree holds stand-ins for some
+        letters (tolerance.py), the identifiers' text decides, as it reads them."""
+        end = len(self.src) if end is None else end
+        if not self._tree_bytes:
+            return word in syntax.Identifiers(self.root).names_in(start, end)
+        at = self.src.find(word, start, end)
+        while at >= 0:
+            node = self.root.descendant_for_byte_range(at, at + len(word))
+            if node is not None and node.start_byte == at and node.end_byte == at + len(word) and node.type in syntax.IDENTIFIER_KINDS:
+                return True
+            at = self.src.find(word, at + 1, end)
+        return False
 
     @cached_property
-    def identifier_names(self) -> frozenset[bytes]:
-        return frozenset(self.identifiers.all_names())
+    def _tree_bytes(self) -> bool:
+        """Whether the tree's text is the file's bytes (not tolerance's stand-in letters)."""
+        return not tolerance.letter_masks(self.src)
 
 
 class TakenNames:
@@ -64,34 +77,22 @@ class TakenNames:
 
     A name is taken if it is in `names` (imports, the package's other files, names
     chosen already) or is an identifier of the file, or of its bytes `start:end`
-    (a function's) when a range is given. The identifiers are collected only for a
-    name those bytes spell somewhere: a name they never spell (the usual `otel`,
-    `span`, `ctx`) is not one of them, and most files and functions are never read.
+    (a function's) when a range is given (FileFacts.has_identifier: a name the
+    bytes never spell, the usual `otel`, `span`, `ctx`, is decided by that alone).
     """
 
     def __init__(self, facts: FileFacts, names: set[str], start: int = 0, end: int | None = None) -> None:
         self._facts = facts
         self._names = names
         self._range = (start, end)
-        self._identifiers: frozenset[bytes] | set[bytes] | None = None
 
     def __contains__(self, name: object) -> bool:
         if name in self._names:
             return True
-        if not isinstance(name, str):
-            return False
-        word = name.encode()
-        start, end = self._range
-        if self._facts.src.find(word, start, end if end is not None else len(self._facts.src)) < 0:
-            return False
-        if self._identifiers is None:
-            self._identifiers = self._facts.identifier_names if end is None else self._facts.identifiers.names_in(start, end)
-        return word in self._identifiers
+        return isinstance(name, str) and self._facts.has_identifier(name.encode(), *self._range)
 
     def __or__(self, names: Iterable[str]) -> TakenNames:
-        taken = TakenNames(self._facts, self._names | set(names), *self._range)
-        taken._identifiers = self._identifiers
-        return taken
+        return TakenNames(self._facts, self._names | set(names), *self._range)
 
     def add(self, name: str) -> None:
         self._names.add(name)

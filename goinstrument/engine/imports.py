@@ -13,6 +13,7 @@ last import block, after a blank line.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import NamedTuple
 
@@ -39,6 +40,7 @@ class ImportSpec(NamedTuple):
         return self.name if self.name is not None else default_package_name(self.path)
 
 
+@functools.cache  # asked of each import of a file (local_name) again and again: a few dozen paths a run
 def default_package_name(path: str) -> str:
     """The name a package is usually declared with: the last path element, minus a major version."""
     parts = path.split("/")

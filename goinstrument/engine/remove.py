@@ -16,10 +16,10 @@ bytes, applied once.
 
 from __future__ import annotations
 
-import bisect
 import itertools
 import posixpath
 import re
+from collections.abc import Iterator
 from typing import NamedTuple
 
 from tree_sitter import Node
@@ -125,6 +125,7 @@ class _Finder:
         self.shapes = shapes  # ours first: a tie goes to them
         self.info = info
         self.span_names = span_names  # the span-name template
+        self.first_types = frozenset(kind for candidate in shapes for kind in candidate.first_types)  # Shape.may_start's, for all
 
     def block(self, func: Node) -> _Block | None:
         body = func.child_by_field_name("body")
@@ -154,7 +155,7 @@ class _Finder:
 
     def match(self, func: Node, items: list[Node]) -> shape.Match | None:
         """The longest block of ours or go-instrument's at the start of `items`."""
-        if not any(candidate.may_start(items) for candidate in self.shapes):
+        if not items or items[0].type not in self.first_types:
             return None
         # The error block may record any name: one left behind by a lost error result goes with the span.
         where = shape.Where(frozenset(_parameter_names(func)), None, self.imports)
@@ -194,23 +195,45 @@ class _Finder:
 
 
 def unused_imports(src: bytes, root: Node, specs: list[ImportSpec], paths: set[str], removed: list[tuple[int, int]]) -> list[ImportSpec]:
-    """Imports of `paths` the removed code used and nothing else does."""
+    """Imports of `paths` the removed code used and nothing else does.
+
+    A local variable of the import's name (`for _, attribute := range xs`) is no use of the
+    package. The uses in the removed code are read first (a query over its few ranges); those
+    elsewhere only for an import the removed code uses, up to the first that is one."""
     imported = [(s.start, s.end) for s in specs]
     code = _tree_bytes(src)
     in_removed, elsewhere = Ranges(removed), Ranges(removed + imported)
     found = []
+    inside: dict[bytes, list[Node]] | None = None  # the package uses in the removed code, by name
     for spec in specs:
         if spec.path not in paths or spec.name in ("_", "."):
             continue
         name = spec.local_name.encode()
-        if _spelled_outside(code, name, (0, len(src)), elsewhere):
-            # A local variable of that name (`for _, attribute := range xs`) is no use of the package.
-            mine = [u for u in syntax.package_uses(root) if u.text == name and not scopes.resolves_locally(u, name)]
-            if any(u.start_byte in in_removed for u in mine) and all(u.start_byte in in_removed for u in mine):
-                found.append(spec)
-        elif any(_package_used(root, name, start, end) for start, end in removed):
+        if inside is None:
+            inside = {}
+            for start, end in removed:
+                for use in syntax.package_uses_in(root, start, end):
+                    inside.setdefault(use.text or b"", []).append(use)
+        if all(scopes.resolves_locally(u, name) for u in inside.get(name, [])):
+            continue  # the removed code does not use it
+        if not _spelled_outside(code, name, (0, len(src)), elsewhere):
             found.append(spec)  # spelled only in the removed code (and the imports): used nowhere else
+        elif all(scopes.resolves_locally(u, name) for u in _uses_outside(root, code, name, in_removed)):
+            found.append(spec)
     return found
+
+
+def _uses_outside(root: Node, code: bytes | None, name: bytes, ranges: Ranges) -> Iterator[Node]:
+    """The package uses (syntax.package_uses) of `name` outside `ranges`: looked up where the bytes
+    spell it (where the tree holds stand-in letters, `code` None, among all of the file's)."""
+    if code is None:
+        yield from (u for u in syntax.package_uses(root) if u.text == name and u.start_byte not in ranges)
+        return
+    at = code.find(name) if name else -1
+    while at != -1:
+        if at not in ranges:
+            yield from (u for u in syntax.package_uses_in(root, at, at + 1) if u.text == name)
+        at = code.find(name, at + 1)
 
 
 def _tree_bytes(src: bytes) -> bytes | None:
@@ -231,10 +254,6 @@ def _spelled_outside(code: bytes | None, name: bytes, within: tuple[int, int], r
             return True
         at = code.find(name, at + 1, within[1])
     return False
-
-
-def _package_used(root: Node, name: bytes, start: int, end: int) -> bool:
-    return any(u.text == name and not scopes.resolves_locally(u, name) for u in syntax.package_uses_in(root, start, end))
 
 
 def _third_party(path: str) -> bool:
@@ -406,10 +425,8 @@ def _used_outside(root: Node, block: _Block, removed: Ranges) -> bool:
 
 def _uses_in_body(index: syntax.Index, block: _Block) -> list[Node]:
     """The identifiers in the block's function body that name its span or local variable."""
-    lo = bisect.bisect_left(index.identifier_starts, block.body[0])
-    hi = bisect.bisect_left(index.identifier_starts, block.body[1])
     wanted = (block.span, block.local)
-    return [n for n in index.identifiers[lo:hi] if n.text in wanted and n.type == "identifier"]
+    return [n for n in index.within("identifier", *block.body) if n.text in wanted and n.type == "identifier"]
 
 
 def _add_back(src: bytes, moved: list[ImportSpec]) -> bytes | None:

@@ -296,7 +296,11 @@ class Shape:
         """The longest variant the statements at the start of `items` are, node for node, or None."""
         if not self.may_start(items):
             return None
-        texts: list[bytes] = []  # the statements' text, as far as a variant has looked
+        first = items[0].text or b""
+        if not any(all(word in first for word in words) for words in self._first_words):
+            return None  # the first statement lacks a name each variant's first spells out
+        texts: list[bytes] = [first]  # the statements' text, as far as a variant has looked
+        known: dict[int, _Binder | None] = {}  # a shared prefix of statements, matched: the binder after it (None: no match)
         for variant, words in self._longest_first:
             if len(items) < len(words):
                 continue
@@ -304,7 +308,7 @@ class Shape:
                 texts.append(items[len(texts)].text or b"")
             if any(word not in text for text, wanted in zip(texts, words, strict=False) for word in wanted):
                 continue  # a statement lacks a name the variant spells out: no need to walk the trees
-            found = self._match_variant(variant, items, where)
+            found = self._match_variant(variant, items, where, known)
             if found is not None:
                 return found  # the longest (of two as long, the one first in `variants`)
         return None
@@ -312,7 +316,7 @@ class Shape:
     def may_start(self, items: Sequence[Node]) -> bool:
         """Whether `items` may start with this shape's code: its first statement is of a type some
         variant starts with (what almost every function without such a span fails, no text read)."""
-        return bool(items) and items[0].type in self._first_types
+        return bool(items) and items[0].type in self.first_types
 
     @functools.cached_property
     def _longest_first(self) -> tuple[tuple[Variant, tuple[tuple[bytes, ...], ...]], ...]:
@@ -320,21 +324,57 @@ class Shape:
         return tuple(sorted(pairs, key=lambda pair: -len(pair[0].statements)))  # stable: ties keep their order
 
     @functools.cached_property
-    def _first_types(self) -> frozenset[str]:
+    def first_types(self) -> frozenset[str]:
         """The node types a variant's first statement has (a short variable declaration, most often)."""
         return frozenset(v.statements[0].type for v in self.variants if v.statements)
+
+    @functools.cached_property
+    def _first_words(self) -> frozenset[tuple[bytes, ...]]:
+        """The names each variant's first statement spells out (a handful of distinct ones; none
+        for a variant of no statements, which any statements start with)."""
+        return frozenset(words[0] if words else () for words in self._words)
 
     @functools.cached_property
     def _words(self) -> tuple[tuple[tuple[bytes, ...], ...], ...]:
         """For each variant, for each of its statements, the names (not placeholders) it spells out."""
         return tuple(tuple(_words(statement) for statement in v.statements) for v in self.variants)
 
-    def _match_variant(self, variant: Variant, items: Sequence[Node], where: Where) -> Match | None:
-        if len(items) < len(variant.statements):
+    @functools.cached_property
+    def _prefixes(self) -> dict[int, tuple[int | None, ...]]:
+        """id(variant) -> for each of its statements, the number of the statements up to it where
+        another variant starts with the same (rendered alike: the same templates), else None."""
+        texts = {id(v): [syntax.raw(n) for n in v.statements] for v in self.variants}
+        counts: dict[tuple[bytes, ...], int] = {}
+        for statements in texts.values():
+            for k in range(len(statements)):
+                counts[tuple(statements[: k + 1])] = counts.get(tuple(statements[: k + 1]), 0) + 1
+        numbers = {prefix: n for n, prefix in enumerate(p for p, count in counts.items() if count > 1)}
+        return {key: tuple(numbers.get(tuple(statements[: k + 1])) for k in range(len(statements))) for key, statements in texts.items()}
+
+    def _match_variant(self, variant: Variant, items: Sequence[Node], where: Where, known: dict[int, _Binder | None] | None = None) -> Match | None:
+        """The variant's match at the start of `items`, or None. `known`: what one call of `match`
+        found of the statements variants share, so that each shared prefix is walked once."""
+        count = len(variant.statements)
+        if len(items) < count:
             return None
-        binder = _Binder()
-        if not all(binder.match(t, r) for t, r in zip(variant.templates, items, strict=False)):  # items may run on
-            return None
+        prefixes = self._prefixes[id(variant)] if known is not None else (None,) * count
+        known = known if known is not None else {}
+        binder, start = _Binder(), 0
+        for k in range(count - 1, -1, -1):  # the longest prefix walked already
+            key = prefixes[k]
+            if key is not None and key in known:
+                walked = known[key]
+                if walked is None:
+                    return None
+                binder, start = walked.copy(), k + 1
+                break
+        for k in range(start, count):
+            matched = binder.match(variant.templates[k], items[k])
+            key = prefixes[k]
+            if key is not None:
+                known[key] = binder.copy() if matched else None
+            if not matched:
+                return None
         if not binder.fits(where, self.paths, self.local_ctx):
             return None
         seen = binder.occurrences
@@ -376,6 +416,15 @@ class _Binder:
         self.occurrences: dict[str, list[Node]] = {}
         self.attributes: list[tuple[Node, Node]] = []
         self.sentinels: list[Node] = []
+
+    def copy(self) -> _Binder:
+        """What is bound so far, to go on from (Shape._match_variant's shared prefixes)."""
+        again = _Binder()
+        again.bound = dict(self.bound)
+        again.occurrences = {k: list(v) for k, v in self.occurrences.items()}
+        again.attributes = list(self.attributes)
+        again.sentinels = list(self.sentinels)
+        return again
 
     def match(self, template: _Template, real: Node) -> bool:
         if template.placeholder is not None:

@@ -47,8 +47,10 @@ STD_ITERATORS: Mapping[str, frozenset[str]] = {
 }
 
 # A range clause whose expression may hold a function literal: `func` after `range` on its
-# line, or the expression's call running on to the next line. A cheap look at a file's bytes.
-MAY_RANGE_OVER_LITERAL = re.compile(rb"\brange\b[^\n]*(?:\bfunc\b|[(,]\s*$)", re.MULTILINE)
+# line, or the expression's call running on to the next line. A cheap look at a file's bytes
+# (`\brange` written literal first, as `range(?<!\wrange)`: a pattern that starts with a literal
+# is searched for that literal, one that starts with `\b` is tried at every byte, 12x slower).
+MAY_RANGE_OVER_LITERAL = re.compile(rb"range(?<!\wrange)\b[^\n]*(?:\bfunc\b|[(,]\s*$)", re.MULTILINE)
 
 
 class Iterators(NamedTuple):

@@ -316,8 +316,24 @@ class Index:
         return [n.start_byte for n in nodes], nodes
 
     def declared_in(self, node: Node) -> list[Node]:
-        starts, nodes = self._declared
-        return nodes[bisect.bisect_left(starts, node.start_byte) : bisect.bisect_left(starts, node.end_byte)]
+        return self.within("declared", node.start_byte, node.end_byte)
+
+    def within(self, kind: str, start: int, end: int) -> list[Node]:
+        """The nodes of `kind` (identifier, declared or package_use) that start in [start, end), in
+        source order: from the index where it has them, else from the query over that range alone
+        (an edited file's index maps only its structure: the whole query would walk the whole tree)."""
+        if not self.has(kind):
+            cursor = QueryCursor(query(_INDEX))  # compiled once: a query of one kind would cost ms more
+            cursor.set_byte_range(start, end)
+            found = cursor.captures(self.root).get(kind, [])
+            return sorted((n for n in found if start <= n.start_byte < end), key=_START)
+        if kind == "declared":
+            starts, nodes = self._declared
+        elif kind == "identifier":
+            starts, nodes = self.identifier_starts, self.identifiers
+        else:
+            starts, nodes = self.package_use_starts, self.package_uses
+        return nodes[bisect.bisect_left(starts, start) : bisect.bisect_left(starts, end)]
 
 
 _START = attrgetter("start_byte")
@@ -365,20 +381,9 @@ def package_uses(root: Node) -> list[Node]:
     return index(root).package_uses
 
 
-_PACKAGE_USES = "\n".join(line for line in _INDEX.splitlines() if "@package_use" in line)
-
-
 def package_uses_in(root: Node, start: int, end: int) -> list[Node]:
-    """The package uses (as package_uses) that start in [start, end): from the tree's index where
-    it has them, else from a query over that range alone (not a walk of the whole tree)."""
-    known = index(root)
-    if known.has("package_use"):
-        starts = known.package_use_starts
-        return known.package_uses[bisect.bisect_left(starts, start) : bisect.bisect_left(starts, end)]
-    cursor = QueryCursor(query(_PACKAGE_USES))
-    cursor.set_byte_range(start, end)
-    found = cursor.captures(root).get("package_use", [])
-    return sorted((n for n in found if start <= n.start_byte < end), key=_START)
+    """The package uses (as package_uses) that start in [start, end) (Index.within)."""
+    return index(root).within("package_use", start, end)
 
 
 def comments(root: Node) -> list[Node]:
@@ -538,6 +543,10 @@ def syntax_problem(path: str, src: bytes, root: Node, error: Node) -> Problem:
     return Problem(path, pos, f"syntax error: {what}; left untouched")
 
 
+# The node kinds the index's `identifier` holds (the query's patterns of that capture).
+IDENTIFIER_KINDS = frozenset(("identifier", "type_identifier", "package_identifier"))
+
+
 class Identifiers:
     """All identifier occurrences of a file, to ask which names a byte range uses."""
 
@@ -545,11 +554,7 @@ class Identifiers:
         self._index = index(root)
 
     def names_in(self, start: int, end: int) -> set[bytes]:
-        starts = self._index.identifier_starts
-        return {raw(n) for n in self._index.identifiers[bisect.bisect_left(starts, start) : bisect.bisect_left(starts, end)]}
-
-    def all_names(self) -> set[bytes]:
-        return {raw(n) for n in self._index.identifiers}
+        return {raw(n) for n in self._index.within("identifier", start, end)}
 
 
 def line_start(src: bytes, offset: int) -> int:

@@ -16,6 +16,10 @@ planner (core.py) asks the registry at four points of its walk, the rule's
 - `body`: once no span of ours is found at the top of the body: a span someone
   else started (existing_span.py), `--min-statements` (settings.py).
 
+A rule that can only answer for some files says which (`applies`, a look at the
+settings, the directives or the bytes): the planner asks it once a file
+(`for_file`), and a function is shown only to the rules of its stage that apply.
+
 The rule's `kind` is what coverage counts a function without a span by (the
 keys of result.EXCLUSIONS, JSON's `excluded_by`). A new rule is one module with
 a `RULE`, listed here (or, in a test, `registered(...)`).
@@ -23,14 +27,14 @@ a `RULE`, listed here (or, in a test, `registered(...)`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 from goinstrument.engine.result import EXCLUSIONS
 from goinstrument.engine.rules import caller_span, deadcode, directive, existing_span, pragma, settings
 from goinstrument.engine.rules.base import Exclusion, Function, Planner, Rule, Stage
 
-__all__ = ["RULES", "Exclusion", "Function", "Planner", "Rule", "Stage", "first", "registered"]
+__all__ = ["RULES", "Exclusion", "Function", "Planner", "Rule", "Stage", "first", "for_file", "registered"]
 
 RULES: list[Rule] = [
     deadcode.RULE,
@@ -44,13 +48,22 @@ RULES: list[Rule] = [
 ]
 
 
-def first(stage: Stage, function: Function) -> Exclusion | None:
-    """The first rule of `stage` that leaves `function` alone, as (kind, why), or None."""
+def for_file(planner: Planner) -> Mapping[Stage, Sequence[Rule]]:
+    """The rules of each stage, in the registry's order, that may leave a function of the
+    planner's file alone (those whose `applies` does not rule the whole file out)."""
+    stages: dict[Stage, list[Rule]] = {"compiled": [], "scope": [], "function": [], "body": []}
     for rule in RULES:
-        if rule.stage == stage:
-            why = rule.check(function)
-            if why is not None:
-                return Exclusion(rule.kind, why, rule.changes_behaviour)
+        if rule.applies is None or rule.applies(planner):
+            stages[rule.stage].append(rule)
+    return stages
+
+
+def first(rules: Sequence[Rule], function: Function) -> Exclusion | None:
+    """The first of `rules` (a stage's, `for_file`) that leaves `function` alone, as (kind, why), or None."""
+    for rule in rules:
+        why = rule.check(function)
+        if why is not None:
+            return Exclusion(rule.kind, why, rule.changes_behaviour)
     return None
 
 

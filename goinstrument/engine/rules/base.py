@@ -53,3 +53,6 @@ class Rule(NamedTuple):
     kind: str
     check: Callable[[Function], str | None]  # why the function is left alone, or None
     changes_behaviour: bool = False  # a span would change what it does: one of ours is removed
+    # Whether the rule may leave any function of the planner's file alone (asked once a file, before
+    # its walk): False only where `check` answers None for every function of it. None: always asked.
+    applies: Callable[[Planner], bool] | None = None

@@ -13,4 +13,4 @@ def check(function: Function) -> str | None:
     return None
 
 
-RULE = Rule("deadcode", "compiled", "", check)
+RULE = Rule("deadcode", "compiled", "", check, applies=lambda planner: bool(planner.dead))

@@ -16,4 +16,4 @@ def check(function: Function) -> str | None:
     return None
 
 
-RULE = Rule("directive", "scope", "directive", check)
+RULE = Rule("directive", "scope", "directive", check, applies=lambda planner: bool(planner.directives.exclude or planner.directives.doc_excludes))

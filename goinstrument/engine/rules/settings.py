@@ -19,6 +19,6 @@ def min_statements(function: Function) -> str | None:
     return "--min-statements" if len(function.statements) < function.planner.settings.min_statements else None
 
 
-NO_LITERALS = Rule("no_literals", "scope", "settings", no_literals)
-NO_ALL = Rule("no_all", "function", "settings", no_all)
-MIN_STATEMENTS = Rule("min_statements", "body", "settings", min_statements)
+NO_LITERALS = Rule("no_literals", "scope", "settings", no_literals, applies=lambda planner: not planner.settings.literals)
+NO_ALL = Rule("no_all", "function", "settings", no_all, applies=lambda planner: not planner.settings.all_functions)
+MIN_STATEMENTS = Rule("min_statements", "body", "settings", min_statements, applies=lambda planner: planner.settings.min_statements > 0)
