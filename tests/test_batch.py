@@ -167,3 +167,26 @@ def test_an_exception_of_work_in_a_child_is_raised_here_as_it_would_be_run_here(
     for jobs in (1, 2):
         with pytest.raises(ValueError, match="bad c"):
             batch.run_all(_raises, list("abcd"), jobs, _died, weigh=_own_package)
+
+
+def _no_fork() -> int:
+    raise OSError(11, "Resource temporarily unavailable")
+
+
+def test_a_batch_that_cannot_fork_runs_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    """os.fork failing (EAGAIN under a container's process limit) leaves the batch to this process
+    as a serial one would run it, not the run failed (review)."""
+    monkeypatch.setattr(os, "fork", _no_fork)
+    items = [str(n) for n in range(6)]
+    finished: list[str] = []
+
+    def finish(result: str) -> str:
+        finished.append(result)
+        return result
+
+    results = batch.run_all(_square_of, items, 2, _died, finish=finish, weigh=_own_package)
+    assert results == finished == [str(int(n) ** 2) for n in items]
+
+
+def _square_of(item: str) -> str:
+    return str(int(item) ** 2)

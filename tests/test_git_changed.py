@@ -458,3 +458,15 @@ def test_the_command_line_with_unrelated_histories_exits_2(repo):
     proc = repo.goinstrument("--check", "--changed-since", "main")
     assert proc.returncode == 2
     assert proc.stderr == "goinstrument: 'main' and HEAD have no common ancestor (unrelated histories)\n"
+
+
+@pytest.mark.parametrize("variable", ["GIT_LITERAL_PATHSPECS", "GIT_GLOB_PATHSPECS", "GIT_NOGLOB_PATHSPECS", "GIT_ICASE_PATHSPECS"])
+def test_the_callers_pathspec_variables_do_not_change_what_counts(repo, monkeypatch, variable):
+    """Our `*.go` pathspecs mean what git's default says: with GIT_LITERAL_PATHSPECS=1 passed on,
+    `*.go` matched only a file named `*.go` and the check found nothing (review)."""
+    repo.write("pkg/new.go", GO)
+    repo.write("untracked/u.go", GO)
+    repo.git("add", "pkg/new.go")
+    repo.commit_all("a package file")
+    monkeypatch.setenv(variable, "1")
+    assert changed(repo) == ["pkg/new.go", "untracked/u.go"]

@@ -121,3 +121,29 @@ def test_a_name_is_taken_where_an_identifier_of_the_file_spells_it():
     assert facts.has_identifier(b"otel", local.start_byte, local.end_byte) and not facts.has_identifier(b"provider", local.start_byte, local.end_byte)
     assert facts.has_identifier(b"codes") and not facts.has_identifier(b"Tracer")  # Tracer: a field name
     assert not syntax.index(root).has("identifier")
+
+
+def test_a_line_continuing_an_expression_in_a_var_group_declares_nothing(tmp_path):
+    """gofmt indents a group's members by one tab; a deeper line continues an expression, and its
+    first word (`strings` of `strings.Join`) is no declaration. Read as one, the file's own
+    `strings` import looked taken by the package: renamed to stdstrings on one run and back on
+    the next (grpc's benchmark/benchmain, a real-module test)."""
+    from goinstrument import cli
+    from goinstrument.driver.package_scope import declared_names
+
+    src = (
+        b'package main\n\nimport (\n\t"context"\n\t"fmt"\n\t"strings"\n)\n\nvar (\n\tmodes = flag(\n'
+        b'\t\tfmt.Sprintf("one of %v", strings.Join(all, ", ")))\n\tother, more = 1,\n\t\t2\n)\n\n'
+        b'var all = []string{"a"}\n\nfunc flag(s string) string { return s }\n\n'
+        b"func Run(ctx context.Context) string { return strings.ToUpper(modes) }\n"
+    )
+    assert declared_names(src) >= {"modes", "other", "more", "all", "flag", "Run"}
+    assert "strings" not in declared_names(src) and "fmt" not in declared_names(src)
+    (tmp_path / "go.mod").write_text("module example.com/m\n\ngo 1.22\n")
+    main = tmp_path / "main.go"
+    main.write_bytes(src)
+    assert cli.main(["-q", "--no-cache", str(tmp_path)]) == 0
+    first = main.read_bytes()
+    assert b'\t"strings"\n' in first and b"stdstrings" not in first
+    assert cli.main(["-q", "--no-cache", str(tmp_path)]) == 0
+    assert main.read_bytes() == first

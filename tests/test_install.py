@@ -14,6 +14,7 @@ with a HOME, a user base and a pipx home of their own:
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -109,7 +110,7 @@ def test_the_second_command_on_a_user_install(checkout, env, tmp_path):
     # PIP_USER=1: what pip does on its own where the system's site-packages is not writable
     env = on_path({**env, "PYTHONUSERBASE": str(tmp_path / "userbase"), "PIP_USER": "1"}, str(Path(python).parent))
     proc = run(["scripts/test", "-q", "-p", "no:cacheprovider", "tests/test_readme.py"], checkout, env)
-    assert "2 passed" in proc.stdout
+    assert re.search(r"\b\d+ passed", proc.stdout) and "failed" not in proc.stdout, proc.stdout  # tests/test_readme.py, whatever its count
     assert not (checkout / ".venv").exists()
     assert list((tmp_path / "userbase").glob("lib/python*/site-packages/__editable__*goinstrument*"))
 
@@ -123,5 +124,5 @@ def test_the_second_command_where_the_system_python_is_externally_managed(checko
     (bin_dir / "python3").symlink_to(managed[0])
     proc = run(["scripts/test", "-q", "-p", "no:cacheprovider", "tests/test_readme.py"], checkout, on_path(env, str(bin_dir)))
     assert "is externally managed: installing into .venv" in proc.stderr
-    assert "2 passed" in proc.stdout
+    assert re.search(r"\b\d+ passed", proc.stdout) and "failed" not in proc.stdout, proc.stdout  # tests/test_readme.py, whatever its count
     assert (checkout / ".venv" / "bin" / "python3").exists()

@@ -232,11 +232,22 @@ def _forked(
     meanwhile: Callable[[], None] | None = first
     units, children = plan.units, plan.children
     while units:
-        lost, units = _in_children(work, items, units, children, arrive, meanwhile)
+        try:
+            lost, units = _in_children(work, items, units, children, arrive, meanwhile)
+        except _NoFork:  # the rest here, as a serial batch would
+            if meanwhile is not None:
+                meanwhile()
+            for i in sorted(i for unit in units for i in unit):
+                arrive(i, work(items[i]))
+            break
         meanwhile, children = None, min(children, len(units))
         for i in lost:
             arrive(i, died(items[i], DIED))
     return finished
+
+
+class _NoFork(Exception):
+    """Not one child could be forked."""
 
 
 _TOOK, _RESULT, _RAISED = range(3)  # what a child sends: the unit it takes, an item's result, the exception work raised
@@ -281,13 +292,18 @@ def _in_children(
                 pid = os.fork()
                 if pid == 0:  # the child: never returns
                     _child(work, items, units, queue, write, [*children, read], parent, held)
+                children[read] = (pid, [None])  # known before an interrupt held meanwhile can land
+            except OSError:  # no process to be had (a limit on processes, memory): fewer children, or none
+                os.close(read)
+                if not children:
+                    raise _NoFork from None
+                break
             except BaseException:
                 os.close(read)
                 raise
             finally:
-                signal.pthread_sigmask(signal.SIG_SETMASK, held)
                 os.close(write)
-            children[read] = (pid, [None])
+                signal.pthread_sigmask(signal.SIG_SETMASK, held)
         os.close(queue)
         queue = -1
         if meanwhile is not None:

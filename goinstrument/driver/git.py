@@ -129,8 +129,8 @@ def hooks_directory(start: Path) -> Path:
     configured = git.maybe("config", "--path", "--get", "core.hooksPath")
     if configured and configured.strip(b"\n"):
         return repo.top / os.fsdecode(configured.strip(b"\n"))
-    common = git("rev-parse", "--path-format=absolute", "--git-common-dir").rstrip(b"\n")
-    return Path(os.fsdecode(common)) / "hooks"
+    common = Path(os.fsdecode(git("rev-parse", "--git-common-dir").rstrip(b"\n")))  # relative to where git ran: the top
+    return (common if common.is_absolute() else repo.top / common) / "hooks"
 
 
 class _Git(NamedTuple):
@@ -166,14 +166,26 @@ class _Git(NamedTuple):
             raise GitError(f"cannot run git: {exc.strerror or exc}") from None
 
     def env(self, reading: bool = True) -> dict[str, str]:
-        env = dict(os.environ)
-        env.pop("GIT_PREFIX", None)
+        env = _environment()
         env.update(GIT_DIR=os.fspath(self.git_dir), GIT_WORK_TREE=os.fspath(self.top))
         if self.index_file is not None:
             env["GIT_INDEX_FILE"] = os.fspath(self.index_file)
         if reading:
             env["GIT_OPTIONAL_LOCKS"] = "0"  # a read must not refresh (and so lock) the index
         return env
+
+
+# Variables that change what every pathspec means (`*.go` literal, or a glob that does not cross
+# directories): ours are written for git's default, so the caller's setting is not passed on.
+_PATHSPEC_VARIABLES = ("GIT_LITERAL_PATHSPECS", "GIT_GLOB_PATHSPECS", "GIT_NOGLOB_PATHSPECS", "GIT_ICASE_PATHSPECS")
+
+
+def _environment() -> dict[str, str]:
+    """The environment for the git commands we run: ours, less GIT_PREFIX and the pathspec variables."""
+    env = dict(os.environ)
+    for name in ("GIT_PREFIX", *_PATHSPEC_VARIABLES):
+        env.pop(name, None)
+    return env
 
 
 class _Started(NamedTuple):
@@ -202,7 +214,7 @@ class _Objects:
     def __init__(self, git_dir: str) -> None:
         self.git_dir = git_dir
         self.pid = os.getpid()
-        env = dict(os.environ, GIT_DIR=git_dir)
+        env = dict(_environment(), GIT_DIR=git_dir)
         try:
             self.proc = subprocess.Popen(
                 ["git", "cat-file", "--batch"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env

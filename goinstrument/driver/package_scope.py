@@ -43,7 +43,11 @@ _TOP_LEVEL = re.compile(rb"\n(?:func|var|const|type)\s+((?:\w+\s*,\s*)*\w+)")
 # A group's first member may share the `(` line (a one-line group runs on to a later
 # `)`: more names than declared, which costs at most an import alias).
 _GROUP = re.compile(rb"\n(?:var|const|type)\s*\((.*?\n)\)", re.DOTALL)
-_GROUP_MEMBER = re.compile(rb"^\s*((?:\w+\s*,\s*)*\w+)", re.MULTILINE)
+# A member is a line gofmt indents by one tab (or, in a file gofmt never saw, by spaces): a line
+# indented deeper continues an expression (`\t\tstrings.Join(...)`), whose first word declares
+# nothing. Taking it for a declaration made the file's own `strings` import look taken: renamed
+# on one run, back on the next (grpc's benchmain, a real-module test).
+_GROUP_MEMBER = re.compile(rb"^(?:\t| +)((?:\w+\s*,\s*)*\w+)", re.MULTILINE)
 _GROUP_FIRST = re.compile(rb"\n(?:var|const|type)\s*\(\s*((?:\w+\s*,\s*)*\w+)")  # `const (k = 1)`
 _WORD = re.compile(rb"\w+")
 
@@ -150,7 +154,7 @@ def _go_sources(directory: Where) -> tuple[tuple[str, bytes], ...]:
 # contexts, its init count, aliases...) are kept across runs (keep_facts: the run's cache directory),
 # so a run reads and scans again only the files changed since: None, each run works them out afresh.
 _facts_home: str | None = None
-_FACTS_FORMAT = 1  # what a record holds: a change to it, or to how a fact is worked out, adds one
+_FACTS_FORMAT = 2  # what a record holds: a change to it, or to how a fact is worked out, adds one
 # A file changed less than this after its time stamp may be changed again under the same one (a file
 # system's clock ticks in up to 2 s): its facts are not kept (git's "racily clean" entries).
 _RACY_NS = 2_000_000_000

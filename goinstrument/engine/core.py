@@ -342,6 +342,9 @@ class _Planner:
         self.patterns = info.go_version is not None and info.go_version >= handlers.PATTERN_GO  # Request.Pattern
         self._contexts: dict[int, _Context | None] = {}
         self.expected = tuple(split_sentinel(v) for v in settings.expected_errors) if shape.expected_packages(settings, info.backend) else ()
+        # An expected error of the file's own package is named bare (`ErrX`): importing the package
+        # into itself would be an import cycle. Not so for an external test package (`package p_test`).
+        self.own = info.import_path if info.import_path and not facts.package.endswith("_test") else None
         self.style = shape.Style("" if settings.errors == "none" else settings.errors, bool(self.expected), True)
 
     def count(self, has_span: bool | None, excluded: str | None = None) -> None:
@@ -351,12 +354,20 @@ class _Planner:
 
     def styled(self, names: Names) -> Names:
         """`names` rendering the error block and the attributes as the settings ask."""
-        expected = tuple(f"{names.packages.get(path, path)}.{name}" for path, name in self.expected) if names.err is not None else ()
+        expected = tuple(self.sentinel(path, name, names.packages) for path, name in self.expected) if names.err is not None else ()
         return names._replace(errors=self.style.errors or "status", expected=expected, attributes_at_start=True)
+
+    def sentinel(self, path: str, name: str, packages: Mapping[str, str]) -> str:
+        """An expected error as the file names it: `pkg.Name` through its import, `Name` in its own package."""
+        return name if path == self.own else f"{packages.get(path, default_package_name(path))}.{name}"
+
+    def sentinel_paths(self) -> set[str]:
+        """The packages the expected errors need imported (not the file's own)."""
+        return {path for path, _ in self.expected if path != self.own}
 
     def error_paths(self, backend: Backend) -> set[str]:
         """The packages the error block uses: the backend's, and those of the expected errors."""
-        return set(backend.error_imports) | ({ERRORS, *(path for path, _ in self.expected)} if self.expected else set())
+        return set(backend.error_imports) | ({ERRORS, *self.sentinel_paths()} if self.expected else set())
 
     def attribute_paths(self, backend: Backend, parts: tuple[bool, bool, bool]) -> set[str]:
         paths = set(backend.attribute_imports) if parts[1] or parts[2] else set()
@@ -595,8 +606,8 @@ class _Planner:
                 return "attributes after Start"
             return "error block form"
         if block and match.parts[0] and match.style.expected:
-            names = self.imports.for_function(func, {path for path, _ in self.expected})
-            wanted = [f"{names.get(path, default_package_name(path))}.{name}" for path, name in self.expected]
+            names = self.imports.for_function(func, self.sentinel_paths())
+            wanted = [self.sentinel(path, name, names) for path, name in self.expected]
             if [syntax.text(n) for n in match.expected] != wanted:
                 return "expected errors"
         return None
