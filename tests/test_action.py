@@ -56,11 +56,29 @@ def _expand(text: str, values: dict[str, str]) -> str:
     return EXPRESSION.sub(lambda m: values[m.group(1)], text)
 
 
+# Where the wheelhouse holds a copy of this checkout's files (tracked, and new ones not ignored), as
+# GitHub puts the action's repository at GITHUB_ACTION_PATH: pip builds the package there, never in
+# this checkout's own build/ directory, where another build of the checkout running meanwhile made
+# one fail ("File exists: build/bdist.linux-x86_64/wheel/goinstrument-0.1.0.dist-info").
+ACTION_COPY = "action"
+
+
+def _copy_checkout(copy: Path) -> None:
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=CHECKOUT, capture_output=True, check=True)
+    for name in filter(None, os.fsdecode(listed.stdout).split("\0")):
+        source = CHECKOUT / name
+        if source.is_file():
+            (copy / name).parent.mkdir(parents=True, exist_ok=True)
+            (copy / name).write_bytes(source.read_bytes())
+            (copy / name).chmod(source.stat().st_mode)
+
+
 @pytest.fixture(scope="session")
 def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Wheels of goinstrument's dependencies and of its build backend (pyproject's build-system),
     fetched once as scripts/test fetches the test dependencies; the action's pip reads only these."""
     house = tmp_path_factory.mktemp("wheelhouse")
+    _copy_checkout(house / ACTION_COPY)
     build_requires = tomllib.loads((CHECKOUT / "pyproject.toml").read_text())["build-system"]["requires"]
     proc = subprocess.run(
         [
@@ -72,7 +90,7 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "--disable-pip-version-check",
             "--wheel-dir",
             str(house),
-            str(CHECKOUT),
+            str(house / ACTION_COPY),
             *build_requires,
             "wheel",
         ],
@@ -95,7 +113,7 @@ def run_action(
     values = {f"inputs.{k}": v.get("default", "") for k, v in spec["inputs"].items()}
     values.update({f"inputs.{k}": v for k, v in inputs.items()})
     values.update({"github.base_ref": base_ref, "runner.temp": str(runner_temp)})
-    env = git_env(GITHUB_ACTION_PATH=str(CHECKOUT), RUNNER_TEMP=str(runner_temp), PIP_NO_INDEX="1", PIP_FIND_LINKS=str(wheelhouse))
+    env = git_env(GITHUB_ACTION_PATH=str(wheelhouse / ACTION_COPY), RUNNER_TEMP=str(runner_temp), PIP_NO_INDEX="1", PIP_FIND_LINKS=str(wheelhouse))
     env.pop("PIP_NO_BUILD_ISOLATION", None)  # isolated builds, as on GitHub
     env.pop("PYTHONPATH")  # the installed command must work on its own
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env["PATH"]])  # python3 here is this Python
