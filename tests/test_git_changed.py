@@ -316,6 +316,18 @@ def test_an_unknown_revision_is_an_error(repo, rev):
     assert str(error.value) == f"unknown revision {rev!r}: not a branch, remote branch, tag or commit here"
 
 
+def test_a_branch_only_a_remote_has_is_named_in_the_error(repo, tmp_path):
+    """A fresh clone of a feature branch has main only as origin/main (cold trial): the error says so."""
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "-b", "feature", str(repo.root), str(clone)], check=True, env=git_env())
+    with pytest.raises(GitError) as error:
+        changed_go_files(clone, "main", [])
+    assert str(error.value) == "unknown revision 'main': not a branch, remote branch, tag or commit here; did you mean origin/main?"
+    with pytest.raises(GitError) as error:
+        changed_go_files(clone, "ma*", [])
+    assert str(error.value) == "unknown revision 'ma*': not a branch, remote branch, tag or commit here"
+
+
 def test_a_revision_that_is_not_a_commit_is_an_error(repo):
     with pytest.raises(GitError, match=r"^'HEAD\^\{tree\}' does not name a commit$"):
         changed_go_files(repo.root, "HEAD^{tree}", [])

@@ -439,10 +439,20 @@ def _merge_base(repo: Repository, rev: str) -> str | None:
     if git.maybe("rev-parse", "-q", "--verify", "HEAD^{commit}") is None:
         return None
     if git.maybe("rev-parse", "-q", "--verify", "--end-of-options", rev) is None:
-        raise GitError(f"unknown revision {rev!r}: not a branch, remote branch, tag or commit here")
+        raise GitError(f"unknown revision {rev!r}: not a branch, remote branch, tag or commit here{_remote_hint(git, rev)}")
     if git.maybe("rev-parse", "-q", "--verify", "--end-of-options", rev + "^{commit}") is None:
         raise GitError(f"{rev!r} does not name a commit")
     raise GitError(f"git merge-base: {_said(proc.stderr, proc.returncode)}")
+
+
+def _remote_hint(git: _Git, rev: str) -> str:
+    """Where a remote has a branch of that name (a fresh clone of a feature branch has `main` only as
+    `origin/main`): the names to use instead."""
+    if any(c in rev for c in "*?[\\"):  # a pattern of for-each-ref's own
+        return ""
+    listed = git.maybe("for-each-ref", "--format=%(refname:short)", "--", f"refs/remotes/*/{rev}")
+    names = [name for name in (listed or b"").decode("utf-8", "replace").splitlines() if name]
+    return f"; did you mean {' or '.join(names)}?" if names else ""
 
 
 # A file's changed lines: (first, last) ranges, 1-based and inclusive, of the working-tree file;
