@@ -203,7 +203,7 @@ GO_FUNC_TWO = 'package shop\n\nimport "context"\n\nfunc G(ctx context.Context) e
 # at start-up) and inspect, which it imports; argparse on the two runs below, which the fast path
 # parses; string (a regex compiled at import) where no span name is read. pygit2 imports
 # dataclasses and string itself: a module a library loads is the library's cost.
-NOT_FOR_A_HOOK_OR_CI = ["dataclasses", "inspect", "argparse", "gettext", "string"]
+NOT_FOR_A_HOOK_OR_CI = ["dataclasses", "inspect", "argparse", "gettext", "string", "goinstrument.report.linediff"]  # the last: --diff's
 LIBRARIES = ("pygit2",)
 # How many modules either run may load beyond a bare `python -S -c pass` (both under -S: what a
 # site's .pth files load first differs between machines), less a library's own (and those it

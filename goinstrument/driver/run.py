@@ -104,6 +104,13 @@ def _load_process(options: RunOptions) -> None:
     package_scope.keep_facts(str(cache_dir() / "facts") if options.keep_facts else None)
 
 
+def _patch(display: str, outcome: Outcome) -> str:
+    """The file's patch (--diff): report.linediff is loaded here, so that no other run loads it."""
+    from goinstrument.report.linediff import file_patch
+
+    return file_patch(display, outcome.source, outcome.output)
+
+
 def _weigh_file(packages: dict[str, int], path: Path) -> tuple[str, int, int]:
     """A file's package (its directory), its bytes and its package's (memoised in `packages`):
     how a small batch is shared among processes."""
@@ -371,13 +378,11 @@ def _file_work(
     if outcome.changed and output is Output.WRITE:
         return outcome  # with its bytes: the parent writes them
     patch = None
-    from goinstrument.report.linediff import file_patch  # --diff's only: a hook's run never loads it
-
     if outcome.changed and output is Output.DIFF:
-        patch = file_patch(display, outcome.source, outcome.output)
+        patch = _patch(display, outcome)
     elif outcome.changed and output is Output.CHECK and diff:  # a check does not migrate: the diff is a plain run's
         written = process(Source(display, path, data), rewrite, verify=verify)
-        patch = file_patch(display, written.source, written.output) if written.problem is None and written.changed else None
+        patch = _patch(display, written) if written.problem is None and written.changed else None
     return outcome.light(diff=patch, clean=None if outcome.changed else _stat(path))
 
 
@@ -569,9 +574,7 @@ def _apply_staged(staged: Outcome, worktree: Outcome | None, output: Output, sum
     if staged.problem is not None:  # its line and column are the staged content's, which the working tree may not hold
         staged = staged._replace(problem=staged.problem._replace(message=f"{staged.problem.message} (the staged content)"))
     if staged.problem is not None or output is not Output.WRITE:
-        from goinstrument.report.linediff import file_patch
-
-        diff = file_patch(staged.path, staged.source, staged.output) if output is Output.DIFF and staged.changed else None
+        diff = _patch(staged.path, staged) if output is Output.DIFF and staged.changed else None
         outcome = staged.light(diff=diff)
         _show(output, outcome)
         return outcome
