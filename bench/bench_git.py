@@ -2,7 +2,7 @@
 """Benchmark goinstrument's git modes on a git repository of the Go standard library, run by hand.
 
     python bench/bench_git.py [--repo DIR] [--repeat N] [--json FILE] [--tmpdir DIR] [--keep]
-                              [--tool-root DIR] [--goinstrument-arg ARG ...]
+                              [--tool-root DIR] [--python PATH] [--goinstrument-arg ARG ...]
 
 It copies $(go env GOROOT)/src to a temp dir and commits it (or reuses --repo DIR), then
 times, N times each, wall clock with Python start-up included, and the CPU time (user + system)
@@ -18,7 +18,7 @@ hook's commit over a --no-verify one, --version over bare Python: what a loaded 
 comparable), and a block of targets with PASS/FAIL; the
 targets also check that each run did the work it should. bench/README.md explains
 the rows. Stdlib only; goinstrument runs as `python -m goinstrument` from this
-working tree, with the Python that runs this script.
+working tree, with the Python that runs this script or the one --python names.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import platform
 import re
 import resource
 import shutil
@@ -88,8 +87,12 @@ def bench_env(cache: Path, pyc: bool, tool_root: Path = REPO) -> dict:
     return env
 
 
+# The interpreter that runs goinstrument and, through --install-hook, the hook (--python).
+PYTHON = [sys.executable]
+
+
 def goinstrument_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "goinstrument", *args]
+    return [PYTHON[0], "-m", "goinstrument", *args]
 
 
 def run(cmd: list[str], cwd: Path, env: dict, check: bool = True) -> subprocess.CompletedProcess:
@@ -282,7 +285,7 @@ def repetitions(row: Row, repeat: int) -> Iterator[bool]:
 def measure_startup(repo: Path, env: dict, repeat: int, bare: bool = False) -> Row:
     """`goinstrument --version`, or (bare) `python -c pass` with the same interpreter and environment."""
     if bare:
-        row, cmd = Row("start-up: python -c pass (bare Python)", notes=["the interpreter alone; no target"]), [sys.executable, "-c", "pass"]
+        row, cmd = Row("start-up: python -c pass (bare Python)", notes=["the interpreter alone; no target"]), [PYTHON[0], "-c", "pass"]
     else:
         row, cmd = Row("start-up: goinstrument --version", notes=["interpreter start-up + CLI import; no target"]), goinstrument_cmd("--version")
     for timed_run in repetitions(row, repeat):
@@ -517,6 +520,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="time the goinstrument package of this checkout (its root goes first on PYTHONPATH; the hook runs it too); default: this one",
     )
     p.add_argument(
+        "--python",
+        metavar="PATH",
+        help=(
+            "the Python that runs goinstrument, the hook and the bare row; default: this one. Give a venv's, made as a user "
+            "installs the tool (python -m venv V; V/bin/pip install .): an interpreter whose site-packages run .pth code "
+            "(an editable install's finder, a CA injector) adds that to every row"
+        ),
+    )
+    p.add_argument(
         "--goinstrument-arg",
         action="append",
         default=[],
@@ -533,6 +545,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             p.error(f"--tool-root {args.tool_root}: no goinstrument package there")
     if args.repeat < 1:
         p.error("--repeat must be 1 or more")
+    if args.python is not None:
+        if not (os.path.isfile(args.python) and os.access(args.python, os.X_OK)):
+            p.error(f"--python {args.python}: not an executable file")
+        PYTHON[0] = os.path.abspath(args.python)
     if args.repo and args.corpus:
         p.error("--corpus makes a new repository; --repo reuses one: not both")
     return args
@@ -619,6 +635,7 @@ def main(argv: list[str] | None = None) -> int:
         rows["commit-no-hook"] = measure_commit(repo, env, base, staged, args.repeat, hook=False)
         rows["check"] = measure_check(repo, env, base, base_rev, changed, args.repeat, extra)
         goinstrument = version_of(goinstrument_cmd("--version"), env)
+        python_version = f"{version_of([PYTHON[0], '--version'], env).split()[-1]} ({PYTHON[0]})"
     finally:
         bench.close()
 
@@ -628,7 +645,7 @@ def main(argv: list[str] | None = None) -> int:
         f"repo {repo} ({made}): {go_count:,} tracked .go files, {candidates:,} of them instrumentable and importing "
         f'"context"; base {base[:12]}; {os.cpu_count()} CPUs (load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at start); '
         f"{args.repeat} timed runs per row after {WARMUP} warm-up; "
-        f"{'no .pyc (PYTHONDONTWRITEBYTECODE=1)' if args.no_bytecode_cache else '.pyc cached'}; Python {platform.python_version()}; "
+        f"{'no .pyc (PYTHONDONTWRITEBYTECODE=1)' if args.no_bytecode_cache else '.pyc cached'}; Python {python_version}; "
         f"{version_of(['git', '--version'], env)}; {goinstrument} (python -m goinstrument from {tool_root})"
         + (f"; goinstrument flags {' '.join(extra)}" if extra else "")
     )
@@ -654,7 +671,7 @@ def main(argv: list[str] | None = None) -> int:
             "repeat": args.repeat,
             "warmup": WARMUP,
             "bytecode_cache": not args.no_bytecode_cache,
-            "python": platform.python_version(),
+            "python": python_version,
             "git": version_of(["git", "--version"], env),
             "goinstrument": goinstrument,
             "tool_root": str(tool_root),
