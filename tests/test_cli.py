@@ -77,6 +77,17 @@ def test_diff_prints_and_writes_nothing(tmp_path):
     assert (root / "a.go").read_bytes() == PLAIN
 
 
+def test_diff_of_an_absolute_path_names_it_as_git_diff_no_index_does(tmp_path):
+    root = module(tmp_path, {"a.go": PLAIN})
+    target = (root / "a.go").resolve()
+    proc = run_cli("--diff", str(target), cwd=tmp_path, check=0)
+    name = str(target).lstrip("/")
+    assert proc.stdout.startswith(f"--- a/{name}\n+++ b/{name}\n")
+    applied = subprocess.run(["patch", "-s", "-p1", "-d", "/"], input=proc.stdout, text=True, capture_output=True)
+    assert applied.returncode == 0, applied.stderr
+    assert run_cli("--check", str(target), cwd=tmp_path, check=0).stdout == ""
+
+
 def test_dot_dot_dot_walks_recursively_with_go_skip_rules(tmp_path):
     files = {
         "a.go": PLAIN,

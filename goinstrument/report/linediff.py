@@ -25,7 +25,10 @@ Block = tuple[int, int, int]  # a[i:i+n] == b[j:j+n]
 
 
 def file_patch(path: str, before: bytes, after: bytes) -> str:
-    """The patch that makes `after` of `before` (UTF-8) for the file `path`, as `diff -u` and git write it."""
+    """The patch that makes `after` of `before` (UTF-8) for the file `path`, as `diff -u` and git write it.
+    An absolute path loses its leading slashes, as in `git diff --no-index`'s headers (`a/tmp/x.go`, not
+    `a//tmp/x.go`): `patch -p1` run from / applies it."""
+    path = path.lstrip("/") or path
     lines = unified_diff(
         patch_lines(before.decode("utf-8")), patch_lines(after.decode("utf-8")), fromfile=quote_path(f"a/{path}"), tofile=quote_path(f"b/{path}")
     )
