@@ -295,6 +295,30 @@ def test_a_check_of_the_files_changed_since_a_revision_imports_no_dataclasses_in
     assert _budget(tmp_path, chains) <= MODULE_BUDGET, _budget(tmp_path, chains)
 
 
+def test_the_grammar_is_loaded_from_its_extension_module_alone_else_from_its_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """tree-sitter-go's __init__ imports importlib.resources (pathlib, tempfile, zipfile...) for two
+    queries never read: syntax loads its `_binding` alone. Where that is not found so (a package
+    laid out otherwise, one already imported, none on the path), the package's own gives the same grammar."""
+    from tree_sitter import Language
+
+    from goinstrument import extension_module
+    from goinstrument.engine.go import syntax
+
+    probe = "import sys; from goinstrument.engine.go import syntax; print(syntax.LANGUAGE.name, [m for m in sys.modules if 'tree_sitter_go' in m])"
+    done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, env=git_env(), check=False)
+    assert done.stdout == "go []\n", done.stderr  # the grammar, and not its package (nor even its module by name)
+    (tmp_path / "laid_out_otherwise").mkdir()
+    (tmp_path / "laid_out_otherwise" / "__init__.py").write_text("")
+    (tmp_path / "laid_out_otherwise" / "_binding.py").write_text("def language(): raise AssertionError\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert extension_module("laid_out_otherwise", "_binding") is None  # a Python module, not an extension
+    assert extension_module("laid_out_otherwise", "_missing") is None
+    assert extension_module("no_such_package_here", "_binding") is None
+    assert extension_module("goinstrument", "cli") is None  # imported already: the package's own is at hand
+    monkeypatch.setattr(syntax, "extension_module", lambda package, name: None)
+    assert Language(syntax._grammar()) == syntax.LANGUAGE  # from the package: the same grammar
+
+
 def test_a_value_equals_only_its_own_kind_and_is_always_true() -> None:
     """What the dataclasses it replaced gave (ARCHITECTURE.md "Values"), at no class-creation cost."""
     import pickle
