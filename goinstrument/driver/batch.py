@@ -33,7 +33,9 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+from goinstrument.tuples import NamedTuple
 
 if TYPE_CHECKING:
     import multiprocessing.context

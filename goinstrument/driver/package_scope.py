@@ -21,7 +21,7 @@ import zlib
 from collections.abc import Callable
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from tree_sitter import Node
 
@@ -32,6 +32,7 @@ from goinstrument.engine.go import buildtags, initorder, rangefunc, runtimenames
 from goinstrument.engine.go.typenames import PREDECLARED
 from goinstrument.engine.imports import read_imports
 from goinstrument.engine.result import IndexDirectory, Position
+from goinstrument.tuples import NamedTuple
 
 # Where a package's files are read: a directory on disk (the working tree's files), or a
 # directory of the index (the staged blobs: what the pre-commit hook commits).

@@ -20,7 +20,6 @@ import itertools
 import posixpath
 import re
 from collections.abc import Iterator
-from typing import NamedTuple
 
 from tree_sitter import Node
 
@@ -34,6 +33,7 @@ from goinstrument.engine.imports import ImportSpec, plan_additions, read_imports
 from goinstrument.engine.options import RewriteOptions
 from goinstrument.engine.result import Result
 from goinstrument.engine.rules import existing_span
+from goinstrument.tuples import NamedTuple
 
 # Bytes at least one of which every file go-instrument changed holds (with "span").
 _GO_INSTRUMENT_MARKERS = (b"otelCodes", b'"error")', b'"anonymous")', b"/*line ")

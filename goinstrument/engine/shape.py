@@ -39,7 +39,7 @@ import functools
 import itertools
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Final, Generic, NamedTuple, TypeVar
+from typing import Final, Generic, TypeVar
 
 from tree_sitter import Node
 
@@ -50,6 +50,7 @@ from goinstrument.engine.go import syntax
 from goinstrument.engine.imports import default_package_name
 from goinstrument.engine.options import RewriteOptions, split_sentinel
 from goinstrument.engine.result import Value
+from goinstrument.tuples import NamedTuple
 
 K = TypeVar("K")
 V = TypeVar("V")
