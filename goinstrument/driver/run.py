@@ -98,8 +98,13 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
 def _load_process(options: RunOptions) -> None:
     """Load process.py once, before the workers fork; with the run's cache, the package facts of each
     file are kept there too (package_scope.keep_facts)."""
+    import gc
+
     import goinstrument.driver.process  # noqa: F401
     from goinstrument.driver import package_scope
+
+    gc.freeze()  # the modules loaded: never collected, so never walked again (nor copied by a worker's collection)
+    gc.enable()  # off since start-up (goinstrument.main)
 
     package_scope.keep_facts(str(cache_dir() / "facts") if options.keep_facts else None)
 
