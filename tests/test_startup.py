@@ -5,7 +5,8 @@ The modules below cost tens of milliseconds to import and serve only some runs:
 the process pool (48 files or more; fewer are shared among os.fork()ed children), wcmatch (include/exclude globs), difflib
 (--diff, or an update between variants of a span), subprocess (gofmt, for a
 file whose layout is left to it), tomllib (a .goinstrument.toml), hashlib (OpenSSL, which
-the cache's file names do not need), go-instrument's shape (a
+the cache's file names do not need), pickle.py (a forked child's results travel pickled by
+its C module, _pickle), go-instrument's shape (a
 file that may hold go-instrument's code), deadcode's two tree-sitter
 queries (a function literal that may get a span; compiling a query costs
 milliseconds), every platform's build tags (a file with a build constraint) and the
@@ -42,7 +43,7 @@ from goinstrument.engine.shape import unsupported
 
 SOURCE = 'package p\n\nimport "context"\n\nfunc F(ctx context.Context) error {\n\treturn ctx.Err()\n}\n'
 
-OPTIONAL = ["concurrent.futures", "multiprocessing", "wcmatch", "difflib", "subprocess", "tomllib", "hashlib"]
+OPTIONAL = ["concurrent.futures", "multiprocessing", "wcmatch", "difflib", "subprocess", "tomllib", "hashlib", "pickle"]
 
 PROBE = """
 import json, sys
