@@ -388,8 +388,14 @@ class _Ours(tuples.NamedTuple):
         return abs(self.x) + abs(self.y)
 
 
+def _renamed(text: object) -> object:
+    return text.replace("_Typed", "_Ours") if isinstance(text, str) else text
+
+
 def test_our_named_tuples_are_typing_s_made_for_less() -> None:
-    """goinstrument.tuples.NamedTuple (typing's compiles each string annotation): the same class."""
+    """goinstrument.tuples.NamedTuple (typing's compiles each string annotation, and
+    collections.namedtuple each __new__): the same class."""
+    import inspect
     import pickle
 
     typed, ours = _Typed(3, -4, ("a",)), _Ours(3, -4, ("a",))
@@ -402,6 +408,29 @@ def test_our_named_tuples_are_typing_s_made_for_less() -> None:
     assert pickle.loads(pickle.dumps(ours)) == ours and type(pickle.loads(pickle.dumps(ours))) is _Ours
     x, y, _ = ours
     assert (x, y, ours[1]) == (3, -4, -4)
+    for name, theirs in vars(_Typed).items():  # member for member, as its own name shows it
+        mine: typing.Any = vars(_Ours).get(name)
+        if name not in ("__annotations__", "__orig_bases__", "__qualname__"):  # typing's annotations are ForwardRefs
+            assert type(mine) is type(theirs), name
+        function, my_function = getattr(theirs, "__func__", theirs), getattr(mine, "__func__", mine)
+        if hasattr(function, "__code__"):
+            for attribute in ("__name__", "__qualname__", "__doc__", "__defaults__", "__kwdefaults__"):
+                assert getattr(my_function, attribute) == _renamed(getattr(function, attribute)), (name, attribute)
+            shown = [[(p.name, p.kind, p.default) for p in inspect.signature(f).parameters.values()] for f in (my_function, function)]
+            assert shown[0] == shown[1], name
+        elif name.startswith("_") or not callable(theirs):
+            assert getattr(mine, "__doc__", None) == _renamed(getattr(theirs, "__doc__", None)), name
+    for wrong in [(1, 2, 3, 4), ()]:  # the same errors
+        with pytest.raises(TypeError) as got:
+            typing.cast(typing.Any, _Ours)(*wrong)
+        with pytest.raises(TypeError) as expected:
+            typing.cast(typing.Any, _Typed)(*wrong)
+        assert str(got.value) == _renamed(str(expected.value))
+    with pytest.raises(ValueError, match=r"Got unexpected field names: \['z'\]"):
+        _Ours(1)._replace(z=1)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="Expected 3 arguments, got 2"):
+        _Ours._make((1, 2))
+    assert tuple(_Ours(y=2, x=1)) == tuple(_Typed(y=2, x=1)) == (1, 2, ())
     with pytest.raises(TypeError, match="Non-default namedtuple field"):
 
         class _Bad(tuples.NamedTuple):
