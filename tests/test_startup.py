@@ -224,6 +224,15 @@ def test_an_empty_hook_run_loads_no_parser_no_argparse_no_backend(tmp_path: Path
     assert "pygit2" not in names  # the git command reads and writes the index and its objects
 
 
+def test_pre_commit_s_run_of_the_files_it_names_parses_them_without_argparse(tmp_path: Path) -> None:
+    """The pre-commit framework runs `goinstrument -- FILE...` (.pre-commit-hooks.yaml), and a
+    hook may add `--jobs 1`: the fast path takes both (argparse, gettext and the parser built: ~10 ms)."""
+    (tmp_path / "-p.go").write_text(SOURCE)
+    done, names = _imported(tmp_path, "-m", "goinstrument", "--jobs", "1", "--", "-p.go", env=git_env())
+    assert done.returncode == 0 and "Start(ctx" in (tmp_path / "-p.go").read_text(), done.stderr
+    assert "argparse" not in names and "goinstrument.driver.process" in names
+
+
 def test_a_changed_since_check_lists_the_files_with_the_git_command_not_pygit2(tmp_path: Path) -> None:
     """pygit2 costs 70 ms to import (its settings load ssl and certifi): `--check --changed-since`
     lists the files with `git diff` and `git ls-files`; only --new-from-rev's line diffs load it."""
@@ -521,6 +530,13 @@ def test_version_prints_what_argparse_prints(capsys: pytest.CaptureFixture[str])
         ["--new-from-rev=v1.0", "--check", "--fast"],
         ["--changed-since", "main", "--new-from-rev", "main"],
         ["--staged", "--changed-since", "main"],  # argparse takes it; build refuses it, the same for both
+        ["--staged", "--jobs", "1"],
+        ["--jobs=007", "--check"],
+        ["--"],  # pre-commit's `goinstrument -- FILE...`: what follows is paths, whatever it looks like
+        ["--", "a.go", "-b.go", "--check", "-"],
+        ["--check", "--new-from-rev", "HEAD", "--", "a.go"],
+        ["-q", "--", "--", "a.go"],  # the first `--` alone ends the flags
+        ["--staged", "--", "a.go"],  # argparse takes it; build refuses it
     ],
 )
 def test_the_fast_path_parses_as_argparse_does(argv: list[str]) -> None:
@@ -543,6 +559,13 @@ def test_the_fast_path_parses_as_argparse_does(argv: list[str]) -> None:
         ["--changed", "main"],  # an abbreviation
         ["--check", "--changed-since", "main", "pkg"],  # a path
         ["--check=yes"],
+        ["--jobs", "-1"],  # argparse's reading of a negative number
+        ["--jobs", "two"],
+        ["--jobs=", "--check"],
+        ["--jobs", "²"],  # a digit int() does not read
+        ["--jobs", "1", "--jobs", "2"],
+        ["a.go"],  # a path before `--`: argparse's to place
+        ["a.go", "--", "b.go"],
     ],
 )
 def test_a_flag_twice_or_any_other_argument_goes_to_argparse(argv: list[str]) -> None:
