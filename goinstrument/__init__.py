@@ -53,8 +53,9 @@ def main() -> int:
     import sys
 
     # Start-up allocates much and frees next to nothing: no collection until the run's modules
-    # are loaded (driver.run._load_process freezes them, then collects again), as the gc module
-    # advises a process that forks: 3 to 5 ms of a hook's run.
+    # are loaded (driver.run._loaded freezes them, then collects again), as the gc module advises
+    # a process that forks: 3 to 5 ms of a hook's run, more in its forked children. A run that
+    # stays (a server) must call it too.
     gc.disable()
     sys.path[:] = outside_current_directory(sys.path)
     from goinstrument.cli import main as cli_main

@@ -139,8 +139,10 @@ def test_start_up_collects_no_garbage_and_the_run_s_modules_are_frozen(tmp_path:
     disables the collector, driver.run freezes what is loaded then enables it again."""
     (tmp_path / "p.go").write_text(SOURCE)
 
-    def probe(*args: str) -> dict[str, object]:
-        done = subprocess.run([sys.executable, "-c", GC_PROBE, *args], cwd=tmp_path, capture_output=True, text=True, env=git_env(), check=False)
+    def probe(*args: str, stdin: str = "") -> dict[str, object]:
+        done = subprocess.run(
+            [sys.executable, "-c", GC_PROBE, *args], cwd=tmp_path, input=stdin, capture_output=True, text=True, env=git_env(), check=False
+        )
         assert done.returncode == 0, done.stderr
         result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
         return result
@@ -149,6 +151,8 @@ def test_start_up_collects_no_garbage_and_the_run_s_modules_are_frozen(tmp_path:
     result = probe("-q", "--no-cache", "p.go")
     assert result["code"] == 0 and result["before"] == 0 and result["enabled"] is True and result["frozen"] is True, result
     assert "Start(ctx" in (tmp_path / "p.go").read_text()
+    result = probe("-q", "-", stdin=SOURCE)  # the one file on stdin: its own way to the engine
+    assert result["code"] == 0 and result["before"] == 0 and result["enabled"] is True and result["frozen"] is True, result
 
 
 def test_a_diff_run_loads_difflib_a_glob_wcmatch_and_a_config_file_tomllib(tmp_path: Path) -> None:
