@@ -30,19 +30,20 @@ else:
         {"__new__", "__init__", "__slots__", "__getnewargs__", "_fields", "_field_defaults", "_make", "_replace", "_asdict", "_source"}
     )
     _SPECIAL = frozenset({"__module__", "__name__", "__annotations__"})
-    _NEW = {}  # a number of fields -> a __new__ taking that many arguments, compiled once
+    _MODELS = {}  # a number of fields -> collections.namedtuple's class of that many, made once
 
     def _namedtuple(typename, fields, defaults, module):
         """What collections.namedtuple(typename, fields, defaults=defaults, module=module) makes,
-        method for method (Python 3.11's), but for compiling `__new__` (eval, 0.05 ms a class):
-        the code of one taking as many arguments, compiled once, is given these fields' names."""
+        method for method, but for compiling `__new__` (eval, 0.05 ms a class): the code of one
+        taking as many arguments, compiled once, is given these fields' names."""
         if any(name.startswith("_") for name in fields):
             return namedtuple(typename, fields, defaults=defaults, module=module)  # its error
         fields, count, tuple_new = tuple(fields), len(fields), tuple.__new__
-        if count not in _NEW:
-            _NEW[count] = namedtuple("_", [f"a{i}" for i in range(count)]).__new__
-        code = _NEW[count].__code__.replace(co_varnames=("_cls", *fields), co_name="__new__", co_qualname=f"{typename}.__new__")
-        __new__ = type(_NEW[count])(code, _NEW[count].__globals__, "__new__", tuple(defaults) or None)
+        if count not in _MODELS:
+            _MODELS[count] = namedtuple("_", [f"a{i}" for i in range(count)])
+        model = _MODELS[count]
+        code = model.__new__.__code__.replace(co_varnames=("_cls", *fields), co_name="__new__", co_qualname=f"{typename}.__new__")
+        __new__ = type(model.__new__)(code, model.__new__.__globals__, "__new__", tuple(defaults) or None)
         arguments = ", ".join(fields) + ("," if count == 1 else "")
         __new__.__doc__ = f"Create new instance of {typename}({arguments})"
         repr_format = "(" + ", ".join(f"{name}=%r" for name in fields) + ")"
@@ -91,6 +92,8 @@ else:
             "__getnewargs__": __getnewargs__,
             "__match_args__": fields,
         }
+        if "__replace__" in vars(model):  # Python 3.13's copy.replace()
+            namespace["__replace__"] = _replace
         for index, name in enumerate(fields):
             namespace[name] = _tuplegetter(index, f"Alias for field number {index}")
         made = type(typename, (tuple,), namespace)
