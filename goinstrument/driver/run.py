@@ -99,11 +99,12 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
 def _loaded() -> None:
     """The run's modules are loaded: the collector, off since start-up (goinstrument.main), on
     again, and what is loaded frozen: never collected, so never walked again (nor copied by a
-    forked worker's collection)."""
+    forked worker's collection). A caller that left it on (a test calling cli.main) keeps all as it was."""
     import gc
 
-    gc.freeze()
-    gc.enable()
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
 
 
 def _load_process(options: RunOptions) -> None:
