@@ -267,10 +267,10 @@ NOT_FOR_A_HOOK_OR_CI += ["tree_sitter_go", "importlib.resources", "zipfile", "te
 LIBRARIES = ("pygit2",)
 # How many modules either run may load beyond a bare `python -S -c pass` (both under -S: what a
 # site's .pth files load first differs between machines), less a library's own (and those it
-# loaded): 139 for the hook's run below and 137 for CI's when this was written (156 and 155 before
+# loaded): 140 for the hook's run below and 138 for CI's when this was written (156 and 155 before
 # the list above grew), goinstrument's 70-odd of them, the rest the standard library's (re, typing,
 # enum, subprocess...). A module more is a cost every commit pays: load it where it is used.
-MODULE_BUDGET = 140
+MODULE_BUDGET = 142
 
 
 def _importers(stderr: str) -> dict[str, tuple[str, ...]]:
