@@ -151,16 +151,18 @@ FLAG_DEFAULTS: dict[str, object] = {
     "list": False,
     "new_from_rev": None,
 }
-# Flags taking no value, and flags taking a revision, that go with any other of these: an argv made
-# only of them, each once (the hook's `--staged`, CI's `--check --changed-since main`), needs no
-# argparse. Anything else, `--help`, a path or a typo included, goes to argparse.
+# Flags taking no value, flags taking a revision, and flags taking a number, that go with any other
+# of these: an argv made only of them, each once (the hook's `--staged`, CI's `--check
+# --changed-since main`), then maybe `--` and paths (pre-commit's `goinstrument -- FILE...`), needs
+# no argparse. Anything else, `--help`, a path before `--` or a typo included, goes to argparse.
 FAST_FLAGS = {"--staged": "staged", "--check": "check", "--fast": "fast", "--no-cache": "no_cache", "-q": "quiet", "--quiet": "quiet"}
 FAST_REVISIONS = {"--changed-since": "changed_since", "--new-from-rev": "new_from_rev"}
+FAST_NUMBERS = {"--jobs": "jobs"}
 
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     """The flags of `argv` (default: sys.argv), as argparse parses them; without argparse for an
-    argv of FAST_FLAGS and FAST_REVISIONS only."""
+    argv of FAST_FLAGS, FAST_REVISIONS and FAST_NUMBERS only, then maybe `--` and paths."""
     args = list(sys.argv[1:] if argv is None else argv)
     given = _fast(args)
     if given is None:
@@ -174,9 +176,11 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def _fast(args: list[str]) -> dict[str, object] | None:
-    """The values of an argv of FAST_FLAGS and FAST_REVISIONS, each once (`--changed-since REV` or
-    `--changed-since=REV`); None for any other argv. A REV after a space that starts with "-" is
-    argparse's to judge (it takes it for a flag)."""
+    """The values of an argv of FAST_FLAGS, FAST_REVISIONS and FAST_NUMBERS, each once
+    (`--changed-since REV` or `--changed-since=REV`, `--jobs 2`), then maybe `--` and paths (all
+    that follows it, as argparse reads them); None for any other argv. A REV after a space that
+    starts with "-" is argparse's to judge (it takes it for a flag), and so is a number not
+    written in digits alone."""
     given: dict[str, object] = {}
     found: object
     rest = iter(args)
@@ -191,6 +195,14 @@ def _fast(args: list[str]) -> dict[str, object] | None:
             if revision.startswith("-"):
                 return None
             name, found = FAST_REVISIONS[arg], revision
+        elif flag in FAST_NUMBERS:
+            number = value if equals else next(rest, "")
+            if not (number.isascii() and number.isdigit()):
+                return None
+            name, found = FAST_NUMBERS[flag], int(number)
+        elif arg == "--":
+            given["paths"] = list(rest)
+            break
         else:
             return None
         if name in given:  # a flag twice

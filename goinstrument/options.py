@@ -10,10 +10,11 @@ rewrite option is `goinstrument.settings`.
 from __future__ import annotations
 
 import enum
-from typing import Final, NamedTuple
+from typing import Final
 
 from goinstrument.engine.options import RewriteOptions
 from goinstrument.engine.result import Value
+from goinstrument.tuples import NamedTuple
 
 # --- the run ---------------------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from goinstrument.engine.options import (
     ATTRIBUTE_KINDS,
@@ -23,6 +23,7 @@ from goinstrument.engine.options import (
     check_span_name,
     shown,
 )
+from goinstrument.tuples import NamedTuple
 
 # --- kinds: how one setting's value is read from a flag and from the file -------------------------
 

@@ -5,7 +5,8 @@ The modules below cost tens of milliseconds to import and serve only some runs:
 the process pool (48 files or more; fewer are shared among os.fork()ed children), wcmatch (include/exclude globs), difflib
 (--diff, or an update between variants of a span), subprocess (gofmt, for a
 file whose layout is left to it), tomllib (a .goinstrument.toml), hashlib (OpenSSL, which
-the cache's file names do not need), go-instrument's shape (a
+the cache's file names do not need), pickle.py (a forked child's results travel pickled by
+its C module, _pickle), go-instrument's shape (a
 file that may hold go-instrument's code), deadcode's two tree-sitter
 queries (a function literal that may get a span; compiling a query costs
 milliseconds), every platform's build tags (a file with a build constraint) and the
@@ -26,13 +27,14 @@ import json
 import os
 import subprocess
 import sys
+import typing
 from pathlib import Path
 
 import pytest
 from conftest import REPO
 from gitrepo import GitRepo, git_env
 
-from goinstrument import __version__, cli
+from goinstrument import __version__, cli, tuples
 from goinstrument.backends.loader import load_backend
 from goinstrument.driver import batch
 from goinstrument.engine.handlers import unsupported as handlers_unsupported
@@ -41,7 +43,7 @@ from goinstrument.engine.shape import unsupported
 
 SOURCE = 'package p\n\nimport "context"\n\nfunc F(ctx context.Context) error {\n\treturn ctx.Err()\n}\n'
 
-OPTIONAL = ["concurrent.futures", "multiprocessing", "wcmatch", "difflib", "subprocess", "tomllib", "hashlib"]
+OPTIONAL = ["concurrent.futures", "multiprocessing", "wcmatch", "difflib", "subprocess", "tomllib", "hashlib", "pickle"]
 
 PROBE = """
 import json, sys
@@ -55,6 +57,13 @@ from goinstrument.engine.go import buildtags, tolerance
 code = cli.main(sys.argv[1:])
 loaded = [m for m in {optional!r} if m in sys.modules]
 built = [f.__name__ for f in (shape.go_instrument, buildtags._platforms, tolerance._unsupported) if f.cache_info().currsize]
+import re
+from goinstrument.driver import package_scope
+from goinstrument.engine import remove
+cached = {{key[1] for cache in (getattr(re, "_cache", {{}}), getattr(re, "_cache2", {{}})) for key in cache}}  # what `re` compiled
+lazy = {{"_GO_ESCAPE": shape, "_INIT": package_scope, "_PACKAGE_NAME": package_scope, "_IMPORTS_C": package_scope,
+        "_VAR": package_scope, "_FUNC_NAME": package_scope, "_LINE_DIRECTIVE": remove, "_OUR_LINE_DIRECTIVE": remove}}
+built += [name for name, module in lazy.items() if isinstance(getattr(module, name), re.Pattern) or getattr(module, name) in cached]
 print(json.dumps({{"code": code, "loaded": loaded, "built": built, "queries": len(compiled)}}))
 """
 
@@ -112,6 +121,40 @@ def test_a_small_batch_shared_among_forked_children_loads_no_pool(tmp_path: Path
     assert all("Start(ctx" in (tmp_path / f"p{n}.go").read_text() for n in range(3))
 
 
+GC_PROBE = """
+import gc, json, sys
+import goinstrument
+sys.argv[0] = "goinstrument"
+seen = []
+gc.callbacks.append(lambda phase, info: phase == "start" and seen.append("goinstrument.driver.process" in sys.modules))
+code = goinstrument.main()
+frozen = gc.get_freeze_count() > 0
+print(json.dumps({"code": code, "collections": seen.count(True), "before": seen.count(False), "enabled": gc.isenabled(), "frozen": frozen}))
+"""
+
+
+def test_start_up_collects_no_garbage_and_the_run_s_modules_are_frozen(tmp_path: Path) -> None:
+    """No collection while the modules load (3 to 5 ms of a hook's run, and more in the workers
+    forked: a collection there walks, so copies, every object the parent made): goinstrument.main
+    disables the collector, driver.run freezes what is loaded then enables it again."""
+    (tmp_path / "p.go").write_text(SOURCE)
+
+    def probe(*args: str, stdin: str = "") -> dict[str, object]:
+        done = subprocess.run(
+            [sys.executable, "-c", GC_PROBE, *args], cwd=tmp_path, input=stdin, capture_output=True, text=True, env=git_env(), check=False
+        )
+        assert done.returncode == 0, done.stderr
+        result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+        return result
+
+    assert probe("--version") == {"code": 0, "collections": 0, "before": 0, "enabled": False, "frozen": False}
+    result = probe("-q", "--no-cache", "p.go")
+    assert result["code"] == 0 and result["before"] == 0 and result["enabled"] is True and result["frozen"] is True, result
+    assert "Start(ctx" in (tmp_path / "p.go").read_text()
+    result = probe("-q", "-", stdin=SOURCE)  # the one file on stdin: its own way to the engine
+    assert result["code"] == 0 and result["before"] == 0 and result["enabled"] is True and result["frozen"] is True, result
+
+
 def test_a_diff_run_loads_difflib_a_glob_wcmatch_and_a_config_file_tomllib(tmp_path: Path) -> None:
     """The other side: the probe sees a module that is needed (so the test above means something),
     and the tables a file with a build constraint and a letter that is not ASCII need."""
@@ -121,6 +164,9 @@ def test_a_diff_run_loads_difflib_a_glob_wcmatch_and_a_config_file_tomllib(tmp_p
     assert result["code"] == 0
     assert sorted(result["loaded"]) == ["difflib", "tomllib", "wcmatch"]  # type: ignore[call-overload]
     assert result["built"] == ["_platforms", "_unsupported"]
+    _probe(tmp_path, "-q", "--line-directives", "p.go")
+    result = _probe(tmp_path, "-q", "--remove", "p.go")  # and the pattern only --remove needs, where it does
+    assert result["code"] == 0 and "_OUR_LINE_DIRECTIVE" in result["built"], result  # type: ignore[operator]
 
 
 # --- what --version and an empty hook run import --------------------------------------------------
@@ -164,7 +210,8 @@ def test_version_imports_the_command_line_alone(tmp_path: Path) -> None:
     assert [name for name in NOT_FOR_VERSION if name in names] == []
     assert [name for name in names if name.startswith("goinstrument")] == ["goinstrument", "goinstrument.cli"]
     _, bare = _imported(tmp_path, "-c", "pass", env=git_env())
-    assert len(set(names) - set(bare)) <= 3  # the budget, in modules: goinstrument, its cli, and runpy for -m
+    # the budget, in modules: goinstrument, its cli, and runpy for -m (one built in, as gc, has no file to read)
+    assert len(set(names) - set(bare) - set(sys.builtin_module_names)) <= 3
 
 
 def test_an_empty_hook_run_loads_no_parser_no_argparse_no_backend(tmp_path: Path) -> None:
@@ -179,6 +226,15 @@ def test_an_empty_hook_run_loads_no_parser_no_argparse_no_backend(tmp_path: Path
     assert done.returncode == 0 and "goinstrument: 1 of 1 file changed" in done.stderr, done.stderr
     assert "tree_sitter" in names and "argparse" not in names  # a file to rewrite loads the parser, still no argparse
     assert "pygit2" not in names  # the git command reads and writes the index and its objects
+
+
+def test_pre_commit_s_run_of_the_files_it_names_parses_them_without_argparse(tmp_path: Path) -> None:
+    """The pre-commit framework runs `goinstrument -- FILE...` (.pre-commit-hooks.yaml), and a
+    hook may add `--jobs 1`: the fast path takes both (argparse, gettext and the parser built: ~10 ms)."""
+    (tmp_path / "-p.go").write_text(SOURCE)
+    done, names = _imported(tmp_path, "-m", "goinstrument", "--jobs", "1", "--", "-p.go", env=git_env())
+    assert done.returncode == 0 and "Start(ctx" in (tmp_path / "-p.go").read_text(), done.stderr
+    assert "argparse" not in names and "goinstrument.driver.process" in names
 
 
 def test_a_changed_since_check_lists_the_files_with_the_git_command_not_pygit2(tmp_path: Path) -> None:
@@ -204,13 +260,17 @@ GO_FUNC_TWO = 'package shop\n\nimport "context"\n\nfunc G(ctx context.Context) e
 # parses; string (a regex compiled at import) where no span name is read. pygit2 imports
 # dataclasses and string itself: a module a library loads is the library's cost.
 NOT_FOR_A_HOOK_OR_CI = ["dataclasses", "inspect", "argparse", "gettext", "string", "goinstrument.report.linediff"]  # the last: --diff's
+# Nor tree-sitter-go's package (its __init__ imports importlib.resources: syntax loads its grammar
+# alone), tempfile (fileio makes its temporary file itself) and shutil (gofmt's, where it is run),
+# with what they import: 4 ms of a hook's start-up.
+NOT_FOR_A_HOOK_OR_CI += ["tree_sitter_go", "importlib.resources", "zipfile", "tempfile", "shutil", "random", "bz2", "lzma"]
 LIBRARIES = ("pygit2",)
 # How many modules either run may load beyond a bare `python -S -c pass` (both under -S: what a
 # site's .pth files load first differs between machines), less a library's own (and those it
-# loaded): 156 for the hook's run below and 155 for CI's when this was written, goinstrument's
-# 70-odd of them, the rest the standard library's (re, typing, enum, subprocess...). A module
-# more is a cost every commit pays: load it where it is used.
-MODULE_BUDGET = 160
+# loaded): 140 for the hook's run below and 138 for CI's when this was written (156 and 155 before
+# the list above grew), goinstrument's 70-odd of them, the rest the standard library's (re, typing,
+# enum, subprocess...). A module more is a cost every commit pays: load it where it is used.
+MODULE_BUDGET = 142
 
 
 def _importers(stderr: str) -> dict[str, tuple[str, ...]]:
@@ -295,6 +355,123 @@ def test_a_check_of_the_files_changed_since_a_revision_imports_no_dataclasses_in
     assert _budget(tmp_path, chains) <= MODULE_BUDGET, _budget(tmp_path, chains)
 
 
+def test_the_grammar_is_loaded_from_its_extension_module_alone_else_from_its_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """tree-sitter-go's __init__ imports importlib.resources (pathlib, tempfile, zipfile...) for two
+    queries never read: syntax loads its `_binding` alone. Where that is not found so (a package
+    laid out otherwise, one already imported, none on the path), the package's own gives the same grammar."""
+    from tree_sitter import Language
+
+    from goinstrument import extension_module
+    from goinstrument.engine.go import syntax
+
+    probe = "import sys; from goinstrument.engine.go import syntax; print(syntax.LANGUAGE.name, [m for m in sys.modules if 'tree_sitter_go' in m])"
+    done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, env=git_env(), check=False)
+    assert done.stdout == "go []\n", done.stderr  # the grammar, and not its package (nor even its module by name)
+    (tmp_path / "laid_out_otherwise").mkdir()
+    (tmp_path / "laid_out_otherwise" / "__init__.py").write_text("")
+    (tmp_path / "laid_out_otherwise" / "_binding.py").write_text("def language(): raise AssertionError\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert extension_module("laid_out_otherwise", "_binding") is None  # a Python module, not an extension
+    assert extension_module("laid_out_otherwise", "_missing") is None
+    assert extension_module("no_such_package_here", "_binding") is None
+    assert extension_module("goinstrument", "cli") is None  # imported already: the package's own is at hand
+    monkeypatch.setattr(syntax, "extension_module", lambda package, name: None)
+    assert Language(syntax._grammar()) == syntax.LANGUAGE  # from the package: the same grammar
+
+
+class _Typed(typing.NamedTuple):
+    """A point."""
+
+    x: int
+    y: int = 0
+    tags: tuple[str, ...] = ()
+
+    def norm(self) -> int:
+        return abs(self.x) + abs(self.y)
+
+
+class _Ours(tuples.NamedTuple):
+    """A point."""
+
+    x: int
+    y: int = 0
+    tags: tuple[str, ...] = ()
+
+    def norm(self) -> int:
+        return abs(self.x) + abs(self.y)
+
+
+def _renamed(text: object) -> object:
+    return text.replace("_Typed", "_Ours") if isinstance(text, str) else text
+
+
+def test_our_named_tuples_are_typing_s_made_for_less() -> None:
+    """goinstrument.tuples.NamedTuple (typing's compiles each string annotation, and
+    collections.namedtuple each __new__): the same class."""
+    import inspect
+    import pickle
+
+    typed, ours = _Typed(3, -4, ("a",)), _Ours(3, -4, ("a",))
+    assert ours < _Ours(4) and hash(ours) == hash(typed) == hash((3, -4, ("a",)))
+    assert repr(ours) == repr(typed).replace("_Typed", "_Ours") and ours.norm() == typed.norm() == 7
+    assert (_Ours._fields, _Ours._field_defaults, _Ours.__doc__) == (_Typed._fields, _Typed._field_defaults, _Typed.__doc__)
+    assert (_Ours.__module__, _Ours.__qualname__, _Ours.__bases__) == (__name__, "_Ours", (tuple,))
+    assert ours._replace(y=1) == _Ours(3, 1, ("a",)) and ours._asdict() == typed._asdict()
+    assert _Ours(1) == (1, 0, ()) and ours == (3, -4, ("a",)) and typed == (3, -4, ("a",))  # a tuple's equality
+    assert pickle.loads(pickle.dumps(ours)) == ours and type(pickle.loads(pickle.dumps(ours))) is _Ours
+    x, y, _ = ours
+    assert (x, y, ours[1]) == (3, -4, -4)
+    for name, theirs in vars(_Typed).items():  # member for member, as its own name shows it
+        mine: typing.Any = vars(_Ours).get(name)
+        if name not in ("__annotations__", "__orig_bases__", "__qualname__"):  # typing's annotations are ForwardRefs
+            assert type(mine) is type(theirs), name
+        function, my_function = getattr(theirs, "__func__", theirs), getattr(mine, "__func__", mine)
+        if hasattr(function, "__code__"):
+            for attribute in ("__name__", "__qualname__", "__doc__", "__defaults__", "__kwdefaults__"):
+                assert getattr(my_function, attribute) == _renamed(getattr(function, attribute)), (name, attribute)
+            shown = [[(p.name, p.kind, p.default) for p in inspect.signature(f).parameters.values()] for f in (my_function, function)]
+            assert shown[0] == shown[1], name
+        elif name.startswith("_") or not callable(theirs):
+            assert getattr(mine, "__doc__", None) == _renamed(getattr(theirs, "__doc__", None)), name
+    for wrong in [(1, 2, 3, 4), ()]:  # the same errors
+        with pytest.raises(TypeError) as got:
+            typing.cast(typing.Any, _Ours)(*wrong)
+        with pytest.raises(TypeError) as expected:
+            typing.cast(typing.Any, _Typed)(*wrong)
+        assert str(got.value) == _renamed(str(expected.value))
+    with pytest.raises(ValueError, match=r"Got unexpected field names: \['z'\]"):
+        _Ours(1)._replace(z=1)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="Expected 3 arguments, got 2"):
+        _Ours._make((1, 2))
+    assert tuple(_Ours(y=2, x=1)) == tuple(_Typed(y=2, x=1)) == (1, 2, ())
+    with pytest.raises(TypeError, match="Non-default namedtuple field"):
+
+        class _Bad(tuples.NamedTuple):
+            a: int = 1
+            b: int  # type: ignore[misc]
+
+    with pytest.raises(AttributeError, match="_replace"):
+
+        class _Worse(tuples.NamedTuple):
+            a: int
+            _replace = None  # type: ignore[misc]
+
+
+def test_no_module_of_goinstrument_makes_typing_s_named_tuples() -> None:
+    """Each costs 0.1 ms more at every start (its annotations compiled): goinstrument.tuples' instead."""
+    import ast
+
+    package = Path(cli.__file__).parent
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module == "typing" and path.name != "tuples.py":
+                found += [f"{path.relative_to(package)}:{node.lineno}" for alias in node.names if alias.name == "NamedTuple"]
+            if isinstance(node, ast.Attribute) and node.attr == "NamedTuple" and getattr(node.value, "id", "") == "typing":
+                found.append(f"{path.relative_to(package)}:{node.lineno}")
+    assert found == []
+
+
 def test_a_value_equals_only_its_own_kind_and_is_always_true() -> None:
     """What the dataclasses it replaced gave (ARCHITECTURE.md "Values"), at no class-creation cost."""
     import pickle
@@ -357,6 +534,13 @@ def test_version_prints_what_argparse_prints(capsys: pytest.CaptureFixture[str])
         ["--new-from-rev=v1.0", "--check", "--fast"],
         ["--changed-since", "main", "--new-from-rev", "main"],
         ["--staged", "--changed-since", "main"],  # argparse takes it; build refuses it, the same for both
+        ["--staged", "--jobs", "1"],
+        ["--jobs=007", "--check"],
+        ["--"],  # pre-commit's `goinstrument -- FILE...`: what follows is paths, whatever it looks like
+        ["--", "a.go", "-b.go", "--check", "-"],
+        ["--check", "--new-from-rev", "HEAD", "--", "a.go"],
+        ["-q", "--", "--", "a.go"],  # the first `--` alone ends the flags
+        ["--staged", "--", "a.go"],  # argparse takes it; build refuses it
     ],
 )
 def test_the_fast_path_parses_as_argparse_does(argv: list[str]) -> None:
@@ -379,6 +563,13 @@ def test_the_fast_path_parses_as_argparse_does(argv: list[str]) -> None:
         ["--changed", "main"],  # an abbreviation
         ["--check", "--changed-since", "main", "pkg"],  # a path
         ["--check=yes"],
+        ["--jobs", "-1"],  # argparse's reading of a negative number
+        ["--jobs", "two"],
+        ["--jobs=", "--check"],
+        ["--jobs", "²"],  # a digit int() does not read
+        ["--jobs", "1", "--jobs", "2"],
+        ["a.go"],  # a path before `--`: argparse's to place
+        ["a.go", "--", "b.go"],
     ],
 )
 def test_a_flag_twice_or_any_other_argument_goes_to_argparse(argv: list[str]) -> None:

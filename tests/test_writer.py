@@ -482,3 +482,22 @@ def test_the_forked_children_die_with_their_parent_killed() -> None:
         for pid in children:
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_the_temporary_file_is_made_as_mkstemp_makes_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """fileio._temporary (tempfile's import costs a hook's start-up 4 ms): beside the target, mode
+    0600 whatever the umask, created by this call alone, under a name no other file has."""
+    from goinstrument.driver import fileio
+
+    made = [fileio._temporary(str(tmp_path), "a.go") for _ in range(50)]
+    for fd, path in made:
+        os.close(fd)
+        assert os.path.dirname(path) == str(tmp_path) and os.path.basename(path).startswith(".a.go.") and path.endswith(".goinstrument")
+        assert os.stat(path).st_mode & 0o777 == 0o600
+    assert len({path for _, path in made}) == 50
+    taken = made[0][1]  # drawn again: an existing name is never opened (O_EXCL), the next one drawn instead
+    draws = iter([bytes.fromhex(taken.split(".")[-2]), bytes(6)])
+    monkeypatch.setattr(os, "urandom", lambda n: next(draws))
+    fd, path = fileio._temporary(str(tmp_path), "a.go")
+    os.close(fd)
+    assert path == str(tmp_path / ".a.go.000000000000.goinstrument")

@@ -10,7 +10,9 @@ date, count its literals or remove it) is derived from that rendering by
 from __future__ import annotations
 
 import os
-from typing import NamedTuple, Protocol
+from typing import Protocol
+
+from goinstrument.tuples import NamedTuple
 
 ERRORS = "errors"
 STRINGS = "strings"

@@ -33,11 +33,14 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+from goinstrument.tuples import NamedTuple
 
 if TYPE_CHECKING:
     import multiprocessing.context
     from concurrent.futures import Future
+    from types import ModuleType
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -267,9 +270,9 @@ def _in_children(
     those items' units, and those no child took)."""
     import contextlib
     import fcntl
-    import pickle
     import select
 
+    pickle = _pickler()
     _prctl()  # loaded once here (ctypes), not in each child
     for stream in (sys.stdout, sys.stderr):  # a child must not hold a copy of what is still to be written
         stream.flush()
@@ -364,15 +367,14 @@ def _child(
     as soon as it is done; it ends here, in os._exit (nothing of the parent's: no atexit, no
     finally, no buffered output)."""
     try:
-        import pickle
-
+        pickle = _pickler()
         for read in others:  # the other children's pipes, and its own read end
             os.close(read)
         _worker_start(parent)
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
         def send(frame: tuple[int, int, object]) -> None:
-            data = pickle.dumps(frame, pickle.HIGHEST_PROTOCOL)
+            data = pickle.dumps(frame, -1)  # the highest protocol
             view = memoryview(len(data).to_bytes(8, "big") + data)
             while view:
                 view = view[os.write(write, view) :]
@@ -388,9 +390,21 @@ def _child(
         os._exit(0)
 
 
-def _picklable(exc: BaseException) -> BaseException:
-    import pickle
+def _pickler() -> ModuleType:
+    """pickle's C module, whose dumps and loads pickle.py imports as its own (pickle.py costs a
+    hook's run 2 ms more to import); pickle.py where Python has no such module."""
+    try:
+        import _pickle
 
+        return _pickle
+    except ImportError:
+        import pickle
+
+        return pickle
+
+
+def _picklable(exc: BaseException) -> BaseException:
+    pickle = _pickler()
     try:
         pickle.loads(pickle.dumps(exc))
         return exc

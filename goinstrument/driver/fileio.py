@@ -8,7 +8,6 @@ import os
 import signal
 import stat
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -163,7 +162,7 @@ def _replace(target: str, data: bytes, mode: int | None, info: os.stat_result | 
     directory, name = os.path.split(target)
     with _interrupts_held():
         try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".goinstrument", dir=directory)
+            fd, tmp = _temporary(directory, name)
         except OSError as exc:
             raise FileError(f"cannot write: {exc.strerror or exc}") from None
         try:
@@ -188,6 +187,20 @@ def _replace(target: str, data: bytes, mode: int | None, info: os.stat_result | 
             if isinstance(exc, OSError):
                 raise FileError(f"cannot write: {exc.strerror or exc}") from None
             raise
+
+
+def _temporary(directory: str, name: str) -> tuple[int, str]:
+    """A new file beside the target, open, as tempfile.mkstemp makes one: mode 0600, created by
+    this call alone (O_EXCL), a name no file has. Not tempfile's own: importing it (shutil, random,
+    bz2, lzma) costs a hook's run 4 ms."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        path = os.path.join(directory, f".{name}.{os.urandom(6).hex()}.goinstrument")
+        try:
+            return os.open(path, flags, 0o600), path
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no temporary file name left")
 
 
 @contextlib.contextmanager

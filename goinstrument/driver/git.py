@@ -17,11 +17,12 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, NamedTuple
+from typing import IO, TYPE_CHECKING
 
 from goinstrument.driver.gomod import module_above, module_path
 from goinstrument.engine.result import GitError as GitError  # raised here, defined with the other values
 from goinstrument.engine.result import IndexDirectory
+from goinstrument.tuples import NamedTuple
 
 if TYPE_CHECKING:
     import pygit2

@@ -9,12 +9,13 @@ that alignment. Without gofmt on PATH, the output is kept as it is.
 
 from __future__ import annotations
 
-import shutil
 from functools import cache
 
 
 @cache
 def _gofmt() -> str | None:
+    import shutil  # here: it imports bz2 and lzma, and most runs never re-lay out a file
+
     return shutil.which("gofmt")
 
 

@@ -21,7 +21,7 @@ import zlib
 from collections.abc import Callable
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from tree_sitter import Node
 
@@ -32,6 +32,7 @@ from goinstrument.engine.go import buildtags, initorder, rangefunc, runtimenames
 from goinstrument.engine.go.typenames import PREDECLARED
 from goinstrument.engine.imports import read_imports
 from goinstrument.engine.result import IndexDirectory, Position
+from goinstrument.tuples import NamedTuple
 
 # Where a package's files are read: a directory on disk (the working tree's files), or a
 # directory of the index (the staged blobs: what the pre-commit hook commits).
@@ -468,9 +469,10 @@ def context_comparison(directory: Where) -> tuple[str, Position] | None:
 
 # init functions ---------------------------------------------------------------------
 
-_INIT = re.compile(rb"^func\s+init\s*\(", re.MULTILINE)
-_PACKAGE_NAME = re.compile(rb"^package\s+(\w+)", re.MULTILINE)
-_IMPORTS_C = re.compile(rb'^(?:import\s*\(?)?\s*"C"\s*(?://.*)?\r?$', re.MULTILINE)
+# Compiled by `re` where first used (a hook's few files may need none of them: start-up).
+_INIT = rb"(?m)^func\s+init\s*\("
+_PACKAGE_NAME = rb"(?m)^package\s+(\w+)"
+_IMPORTS_C = rb'(?m)^(?:import\s*\(?)?\s*"C"\s*(?://.*)?\r?$'
 
 
 class _GoFile(NamedTuple):
@@ -534,8 +536,8 @@ def package_literal_numbers(path: str, where: Where | None = None) -> tuple[int,
     return _literal_numbers(os.path.dirname(os.path.abspath(path)) if where is None else where, names)[names.index(base)]
 
 
-_VAR = re.compile(rb"^var\b", re.MULTILINE)
-_FUNC_NAME = re.compile(rb"^func\s+(\w+)\s*[\[(]", re.MULTILINE)
+_VAR = rb"(?m)^var\b"  # compiled by `re` where first used, as _INIT
+_FUNC_NAME = rb"(?m)^func\s+(\w+)\s*[\[(]"
 
 
 @lru_cache(maxsize=64)
@@ -552,7 +554,7 @@ def _literal_numbers(directory: Where, names: tuple[str, ...]) -> list[tuple[int
 
     declaring: dict[str, list[str]] = {}  # function name -> the files that may declare it
     for name in names:
-        for match in _FUNC_NAME.finditer(sources.get(name, b"")):
+        for match in re.finditer(_FUNC_NAME, sources.get(name, b"")):
             declaring.setdefault(match.group(1).decode(), []).append(name)
 
     def bodies(function: str) -> list[Node]:
@@ -565,7 +567,7 @@ def _literal_numbers(directory: Where, names: tuple[str, ...]) -> list[tuple[int
         return found
 
     declared = initorder.Declared(frozenset(declaring), bodies)
-    files = [tree(name) if _VAR.search(sources.get(name, b"")) else None for name in names]
+    files = [tree(name) if re.search(_VAR, sources.get(name, b"")) else None for name in names]
     return initorder.numbers(files, declared)
 
 
@@ -590,9 +592,9 @@ def _go_file(name: str, data: bytes) -> tuple[str, bool, int] | None:
             return None
     except buildtags.ConstraintError:
         return None
-    package = _PACKAGE_NAME.search(data)
-    inits = _count_inits(data) if _INIT.search(data) else 0
-    return package.group(1).decode() if package else "", bool(_IMPORTS_C.search(data)), inits
+    package = re.search(_PACKAGE_NAME, data)
+    inits = _count_inits(data) if re.search(_INIT, data) else 0
+    return package.group(1).decode() if package else "", bool(re.search(_IMPORTS_C, data)), inits
 
 
 def _count_inits(src: bytes) -> int:

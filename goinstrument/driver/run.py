@@ -32,6 +32,7 @@ def run(rewrite: RewriteOptions, options: RunOptions) -> int:
     if isinstance(options.source, Stdin):
         from goinstrument.driver.stdin import run_stdin
 
+        _loaded()
         return formats.finish(run_stdin(rewrite, options), rewrite, options, _repository_top)
     try:
         summary = run_staged(rewrite, options) if isinstance(options.source, Staged) else run_files(rewrite, options)
@@ -95,12 +96,24 @@ def run_files(rewrite: RewriteOptions, options: RunOptions) -> Summary:
     return summary
 
 
+def _loaded() -> None:
+    """The run's modules are loaded: the collector, off since start-up (goinstrument.main), on
+    again, and what is loaded frozen: never collected, so never walked again (nor copied by a
+    forked worker's collection). A caller that left it on (a test calling cli.main) keeps all as it was."""
+    import gc
+
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
+
+
 def _load_process(options: RunOptions) -> None:
     """Load process.py once, before the workers fork; with the run's cache, the package facts of each
     file are kept there too (package_scope.keep_facts)."""
     import goinstrument.driver.process  # noqa: F401
     from goinstrument.driver import package_scope
 
+    _loaded()
     package_scope.keep_facts(str(cache_dir() / "facts") if options.keep_facts else None)
 
 

@@ -8,12 +8,11 @@ above and below it are lined up again among themselves, as gofmt would.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from tree_sitter import Node
 
 from goinstrument.engine.edits import Edit
 from goinstrument.engine.go.syntax import line_start
+from goinstrument.tuples import NamedTuple
 
 DECLARATIONS = ("function_declaration", "method_declaration")
 

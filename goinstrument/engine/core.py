@@ -15,7 +15,6 @@ import itertools
 import posixpath
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import NamedTuple
 
 from tree_sitter import Node
 
@@ -35,6 +34,7 @@ from goinstrument.engine.options import RewriteOptions, split_sentinel
 from goinstrument.engine.plan import AddSpan, Insertion, Lines, Plan, Rendering, UpdateSpan, render
 from goinstrument.engine.result import Coverage, Finding, Kind, Position, Problem, Result
 from goinstrument.engine.rules import existing_span
+from goinstrument.tuples import NamedTuple
 
 DECLARATIONS = ("function_declaration", "method_declaration")
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import bisect
 import itertools
 from collections.abc import Iterable, Sequence
-from typing import NamedTuple
+
+from goinstrument.tuples import NamedTuple
 
 
 class Edit(NamedTuple):

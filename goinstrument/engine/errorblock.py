@@ -17,7 +17,6 @@ double): the span is then left as it is.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
 
 from tree_sitter import Node
 
@@ -25,6 +24,7 @@ from goinstrument.backends.protocol import Names
 from goinstrument.engine import shape
 from goinstrument.engine.edits import Edit, insert
 from goinstrument.engine.go import scopes, syntax
+from goinstrument.tuples import NamedTuple
 
 
 class BlockChange(NamedTuple):

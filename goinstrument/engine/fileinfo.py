@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from goinstrument.backends.loader import BACKENDS
 from goinstrument.backends.protocol import Backend
 from goinstrument.engine.go.rangefunc import Iterators
 from goinstrument.engine.go.typenames import PREDECLARED
 from goinstrument.engine.result import Position
+from goinstrument.tuples import NamedTuple
 
 _NUMBERED = range(1, 4)  # otel1, otel2, otel3: numbered names a fresh import may get
 

@@ -36,7 +36,6 @@ A context parameter wins: a function taking both gets the ordinary span.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
 
 from tree_sitter import Node
 
@@ -46,6 +45,7 @@ from goinstrument.engine.edits import Edit, insert
 from goinstrument.engine.facts import TakenNames, fresh
 from goinstrument.engine.go import scopes, syntax
 from goinstrument.engine.imports import ImportSpec
+from goinstrument.tuples import NamedTuple
 
 HTTP = "net/http"
 REQUEST_NAMES = ("r", "req")  # for a `_` or unnamed request parameter

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import NamedTuple
 
 from tree_sitter import Node
 
 from goinstrument.engine.edits import Edit, Ranges, insert
 from goinstrument.engine.go import scopes
 from goinstrument.engine.go.syntax import line_end, line_start, package_uses, text
+from goinstrument.tuples import NamedTuple
 
 _VERSION_SUFFIX = re.compile(r"^v[0-9]+$")
 

@@ -8,7 +8,9 @@ the settings table of `goinstrument.options`, one row per field here.
 from __future__ import annotations
 
 import enum
-from typing import Any, NamedTuple
+from typing import Any
+
+from goinstrument.tuples import NamedTuple
 
 ATTRIBUTE_KINDS = ("args", "results", "code")
 ERROR_MODES = ("status", "event", "none")

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Sequence
-from typing import NamedTuple
 
 from goinstrument.backends.protocol import Attribute, Backend, Names
 from goinstrument.engine.attributes import code_location
 from goinstrument.engine.edits import Edit
 from goinstrument.engine.go.linedirectives import Numbering
 from goinstrument.engine.result import Finding
+from goinstrument.tuples import NamedTuple
 
 
 class Insertion(NamedTuple):

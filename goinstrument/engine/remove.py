@@ -20,7 +20,6 @@ import itertools
 import posixpath
 import re
 from collections.abc import Iterator
-from typing import NamedTuple
 
 from tree_sitter import Node
 
@@ -34,11 +33,13 @@ from goinstrument.engine.imports import ImportSpec, plan_additions, read_imports
 from goinstrument.engine.options import RewriteOptions
 from goinstrument.engine.result import Result
 from goinstrument.engine.rules import existing_span
+from goinstrument.tuples import NamedTuple
 
 # Bytes at least one of which every file go-instrument changed holds (with "span").
 _GO_INSTRUMENT_MARKERS = (b"otelCodes", b'"error")', b'"anonymous")', b"/*line ")
-_OUR_LINE_DIRECTIVE = re.compile(rb"//line :[1-9][0-9]*:1\r?")  # what linedirectives.py writes
-_LINE_DIRECTIVE = re.compile(rb"^(?://line |/\*line )(.*?):\d+(?::\d+)?(?:\*/)?$")
+# Compiled by `re` where first used (--remove, and go-instrument's files: not a hook's run).
+_OUR_LINE_DIRECTIVE = rb"//line :[1-9][0-9]*:1\r?"  # what linedirectives.py writes
+_LINE_DIRECTIVE = rb"^(?://line |/\*line )(.*?):\d+(?::\d+)?(?:\*/)?$"
 
 
 def may_hold_go_instrument(src: bytes) -> bool:
@@ -176,7 +177,7 @@ class _Finder:
             item = pending.pop(0) if pending else None
             if item is None or item.type != "comment":
                 break
-            directive = _LINE_DIRECTIVE.match(syntax.raw(item))
+            directive = re.match(_LINE_DIRECTIVE, syntax.raw(item))
             if directive is None or src[at : item.start_byte].strip():
                 break
             if src[item.end_byte : end].strip():
@@ -395,7 +396,7 @@ def _without_our_line_directives(src: bytes) -> bytes:
     edits = []
     for comment in syntax.comments(syntax.parse(src).root_node):
         start = comment.start_byte
-        if _OUR_LINE_DIRECTIVE.fullmatch(syntax.raw(comment)) and syntax.line_start(src, start) == start:
+        if re.fullmatch(_OUR_LINE_DIRECTIVE, syntax.raw(comment)) and syntax.line_start(src, start) == start:
             end = syntax.line_end(src, comment.end_byte)
             if not src[comment.end_byte : end].strip():
                 edits.append(Edit(start, _next_line(src, start), b""))

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from typing import NamedTuple
 
 from tree_sitter import Node
 
@@ -28,6 +27,7 @@ from goinstrument.engine import handlers, shape
 from goinstrument.engine.attributes import CODE_FILE, CODE_FUNCTION, CODE_LINE
 from goinstrument.engine.go import syntax
 from goinstrument.engine.plan import Insertion
+from goinstrument.tuples import NamedTuple
 
 # Values a run brings up to date in place (and the line, which moves): not what tells the attributes apart.
 _UPDATED_IN_PLACE = (CODE_FUNCTION, CODE_FILE, CODE_LINE)

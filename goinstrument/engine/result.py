@@ -5,9 +5,10 @@ from __future__ import annotations
 import enum
 import re
 from pathlib import Path
-from typing import Final, NamedTuple, Self
+from typing import Final, Self
 
 from goinstrument.engine.edits import Edit
+from goinstrument.tuples import NamedTuple
 
 # --- frozen values that are not tuples ------------------------------------------------------------
 

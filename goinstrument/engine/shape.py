@@ -39,7 +39,7 @@ import functools
 import itertools
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Final, Generic, NamedTuple, TypeVar
+from typing import Final, Generic, TypeVar
 
 from tree_sitter import Node
 
@@ -50,6 +50,7 @@ from goinstrument.engine.go import syntax
 from goinstrument.engine.imports import default_package_name
 from goinstrument.engine.options import RewriteOptions, split_sentinel
 from goinstrument.engine.result import Value
+from goinstrument.tuples import NamedTuple
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -681,10 +682,10 @@ def string_value(literal: Node) -> str:
     text = literal.text.decode("utf-8", "replace") if literal.text is not None else '""'
     if literal.type == "raw_string_literal" or "\\" not in text:
         return text[1:-1]
-    return name_text(_GO_ESCAPE.sub(_unescape, text[1:-1].encode("utf-8")))
+    return name_text(re.sub(_GO_ESCAPE, _unescape, text[1:-1].encode("utf-8")))
 
 
-_GO_ESCAPE = re.compile(rb"\\(?:x([0-9A-Fa-f]{2})|([0-7]{3})|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))", re.DOTALL)
+_GO_ESCAPE = rb"(?s)\\(?:x([0-9A-Fa-f]{2})|([0-7]{3})|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))"  # compiled by `re` where first used
 _GO_SIMPLE_ESCAPES = {b"a": b"\a", b"b": b"\b", b"f": b"\f", b"n": b"\n", b"r": b"\r", b"t": b"\t", b"v": b"\v"}
 
 

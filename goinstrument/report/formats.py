@@ -9,12 +9,13 @@ import importlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple, TextIO
+from typing import TextIO
 
 from goinstrument.engine.options import RewriteOptions
 from goinstrument.options import RunOptions
 from goinstrument.report.base import Context, below_threshold, coverage_line, mode, say
 from goinstrument.report.summary import EXIT_ERROR, Summary
+from goinstrument.tuples import NamedTuple
 
 
 class OutputFormat(NamedTuple):

@@ -25,9 +25,10 @@ import functools
 import posixpath
 import re
 from collections.abc import Callable
-from typing import Any, Final, NamedTuple
+from typing import Any, Final
 
 from goinstrument.engine.result import Value
+from goinstrument.tuples import NamedTuple
 
 # --- Go's lists --------------------------------------------------------------------
 

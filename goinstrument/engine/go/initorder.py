@@ -23,11 +23,11 @@ against runtime.FuncForPC on Go 1.26 (fixtures/gomod/initorder).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
 
 from tree_sitter import Node
 
 from goinstrument.engine.go import scopes, syntax
+from goinstrument.tuples import NamedTuple
 
 
 class _Init(NamedTuple):

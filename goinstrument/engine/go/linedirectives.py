@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import bisect
 import re
-from typing import NamedTuple
 
 from goinstrument.engine.edits import Edit
 from goinstrument.engine.go import syntax
+from goinstrument.tuples import NamedTuple
 
 
 def _segments(src: bytes, edits: list[Edit]) -> tuple[bytes, list[tuple[int, int]]]:

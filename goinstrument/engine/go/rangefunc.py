@@ -31,11 +31,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import NamedTuple
 
 from tree_sitter import Node
 
 from goinstrument.engine.go import scopes, syntax
+from goinstrument.tuples import NamedTuple
 
 # The standard library's functions returning iter.Seq or iter.Seq2 (Go 1.26).
 STD_ITERATORS: Mapping[str, frozenset[str]] = {

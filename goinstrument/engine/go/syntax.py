@@ -7,14 +7,26 @@ from collections.abc import Callable, Sequence
 from functools import cache, cached_property
 from operator import attrgetter
 
-import tree_sitter_go
 from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 
+from goinstrument import extension_module
 from goinstrument.engine.edits import Edit, ordered
 from goinstrument.engine.go import tolerance
 from goinstrument.engine.result import Position, Problem
 
-LANGUAGE = Language(tree_sitter_go.language())
+
+def _grammar() -> object:
+    """tree-sitter-go's grammar, from its extension module alone where it can be found so
+    (`extension_module`), else from the package."""
+    binding = extension_module("tree_sitter_go", "_binding")
+    if binding is None:
+        import tree_sitter_go
+
+        return tree_sitter_go.language()
+    return binding.language()
+
+
+LANGUAGE = Language(_grammar())
 
 # One query, run once over a file's tree (`index`): each capture name is one kind of node
 # the core asks for. A query cursor's cost is its walk over the whole tree, whatever it

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Literal, NamedTuple, Protocol
+from typing import Literal, Protocol
 
 from tree_sitter import Node
 
@@ -11,6 +11,7 @@ from goinstrument.engine.directives import Directives
 from goinstrument.engine.facts import FileFacts
 from goinstrument.engine.go.typenames import TypeNames
 from goinstrument.engine.options import RewriteOptions
+from goinstrument.tuples import NamedTuple
 
 Stage = Literal["compiled", "scope", "function", "body"]
 
