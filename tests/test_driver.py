@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -259,6 +260,39 @@ def test_a_file_the_cache_knows_was_skipped_is_still_said_and_counted(tmp_path):
     assert "gen.go: skipped: generated file\n" in first.stderr
     assert "gen.go: skipped: generated file\n" in second.stderr
     assert "goinstrument: 0 of 2 files changed, 0 spans added, 1 skipped\n" in second.stderr
+
+
+def test_cache_files_not_written_for_30_days_are_pruned_once_a_day(tmp_path):
+    root = _module(tmp_path / "m", ["F"])
+    cache = tmp_path / "cache"
+    (cache / "facts").mkdir(parents=True)
+    old = time.time() - 31 * 86400
+    names = ["clean.0000abcd.json", "facts/facts.0000abcd.json", ".clean.0000abcd.json.123456.goinstrument", "mine.txt", "clean.recent.json"]
+    for name in names:
+        (cache / name).write_text("{}")
+        if name != "clean.recent.json":
+            os.utime(cache / name, (old, old))
+    env = {"GOINSTRUMENT_CACHE_DIR": str(cache)}
+    run_cli(".", cwd=root, env=env, check=0)
+    left = sorted(str(p.relative_to(cache)) for p in cache.rglob("*") if p.is_file())
+    assert "mine.txt" in left and "clean.recent.json" in left  # not ours, not old
+    assert not {"clean.0000abcd.json", "facts/facts.0000abcd.json", ".clean.0000abcd.json.123456.goinstrument"} & set(left)
+    (cache / "clean.0000abcd.json").write_text("{}")
+    os.utime(cache / "clean.0000abcd.json", (old, old))
+    (root / "g.go").write_text(SRC.format(name="G"))
+    run_cli(".", cwd=root, env=env, check=0)  # the cache written again, within the day: no prune
+    assert (cache / "clean.0000abcd.json").exists()
+
+
+def test_a_cache_file_in_use_is_written_again_before_a_prune_could_take_it(tmp_path):
+    root = _module(tmp_path / "m", ["F"])
+    env = {"GOINSTRUMENT_CACHE_DIR": str(tmp_path / "cache")}
+    run_cli(".", cwd=root, env=env, check=0)
+    (clean,) = (tmp_path / "cache").glob("clean.*.json")
+    old = time.time() - 2 * 86400
+    os.utime(clean, (old, old))
+    run_cli(".", cwd=root, env=env, check=0)  # nothing to do, but the file it read is two days old
+    assert clean.stat().st_mtime > time.time() - 600
 
 
 EXCLUSIONS = """package shop

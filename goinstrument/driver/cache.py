@@ -19,6 +19,12 @@ from goinstrument.driver.fileio import FileError, replace_atomically
 from goinstrument.engine.result import Finding, Kind, Position, Problem
 
 _MOVED = "moved"  # what -v said of a file is not recorded: its lines moved since (the run rewrote it)
+# The cache's files (a clean.*.json per version and rewrite options, a facts/facts.*.json per package
+# directory and version) are pruned once a day at most, by a run that writes its own: those not
+# written for PRUNE_AFTER seconds go (another version's, a deleted directory's, a checkout gone).
+PRUNE_AFTER = 30 * 86400
+_PRUNED = "pruned"  # an empty file whose mtime is the last prune
+_PRUNE_EVERY = 86400
 
 
 def cache_dir() -> Path:
@@ -45,6 +51,7 @@ class Cache:
                 loaded = json.load(f)
             if isinstance(loaded, dict) and loaded.get("key") == self.key and isinstance(loaded.get("entries"), dict):
                 self.entries = loaded["entries"]
+                self.dirty = _stale(self.file)  # in use: written again before a prune would take it
         except (OSError, ValueError):
             pass
 
@@ -106,4 +113,52 @@ class Cache:
             self.file.parent.mkdir(parents=True, exist_ok=True)
             replace_atomically(self.file, json.dumps({"key": self.key, "entries": self.entries}, separators=(",", ":")).encode(), mode=0o644)
         except (OSError, FileError):
-            pass  # a cache that cannot be written only costs time
+            return  # a cache that cannot be written only costs time
+        prune(self.file.parent)
+
+
+def _stale(path: Path) -> bool:
+    """Whether the file was last written over a day ago (a run that reads it writes it again)."""
+    import time
+
+    try:
+        return os.stat(path).st_mtime < time.time() - _PRUNE_EVERY
+    except OSError:
+        return False
+
+
+def prune(directory: Path, now: float | None = None) -> list[str]:
+    """Remove the cache files in `directory` not written for PRUNE_AFTER seconds: the rewrite
+    options' (clean.*.json), the package facts' (facts/facts.*.json) and a temporary file a killed
+    run left; at most once in _PRUNE_EVERY seconds (the `pruned` file's mtime). The names removed.
+    A file a run still reads is at worst read again from the files it stood for: a cache only."""
+    import time
+
+    now = time.time() if now is None else now
+    stamp = directory / _PRUNED
+    try:
+        if os.stat(stamp).st_mtime > now - _PRUNE_EVERY:
+            return []
+    except OSError:
+        pass
+    try:
+        stamp.touch()
+        os.utime(stamp, (now, now))
+    except OSError:
+        return []
+    removed = []
+    for where, prefix in ((directory, "clean."), (directory / "facts", "facts.")):
+        try:
+            entries = list(os.scandir(where))
+        except OSError:
+            continue
+        for entry in entries:
+            name = entry.name
+            ours = (name.startswith(prefix) and name.endswith(".json")) or (name.startswith("." + prefix) and name.endswith(".goinstrument"))
+            try:
+                if ours and entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < now - PRUNE_AFTER:
+                    os.unlink(entry.path)
+                    removed.append(os.path.relpath(entry.path, directory))
+            except OSError:
+                continue
+    return removed
