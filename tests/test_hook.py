@@ -53,7 +53,7 @@ def test_install_writes_an_executable_hook_running_goinstrument_staged(tmp_path)
     for name in HOOKS:
         text = hook_of(repo, name).read_text()
         assert text.startswith("#!/bin/sh\n") and MARKER in text
-        assert f"python={sys.executable}\n" in text and '"$python" -P -m goinstrument --staged' in text
+        assert f"python={sys.executable}\n" in text and '"$python" -P -m goinstrument.server --staged' in text
         assert hook_of(repo, name).stat().st_mode & stat.S_IXUSR
 
 

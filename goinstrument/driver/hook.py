@@ -37,7 +37,9 @@ def hook_script(python: str | None = None, name: str = "pre-commit") -> str:
     with the same arguments and stdin.
 
     `-P`: git runs hooks at the top of the working tree, and a goinstrument.py there
-    must not stand in for the installed package.
+    must not stand in for the installed package. `-m goinstrument.server`: the run, handed to
+    a warm server when one is up (goinstrument/server.py), else in this process as
+    `-m goinstrument`; a hook written before it (`-m goinstrument`) still works.
     """
     python = shlex.quote(python or sys.executable)
     args, what, on_failure = _RUNS[name]
@@ -47,7 +49,7 @@ def hook_script(python: str | None = None, name: str = "pre-commit") -> str:
 # A hook that was here before runs after this one, as $0{CHAINED}, if goinstrument passes.
 python={python}
 if [ -x "$python" ]; then
-\t"$python" -P -m goinstrument {args} </dev/null
+\t"$python" -P -m goinstrument.server {args} </dev/null
 elif command -v goinstrument >/dev/null 2>&1; then
 \tgoinstrument {args} </dev/null
 else
