@@ -133,6 +133,8 @@ def test_the_first_run_is_in_process_and_starts_a_server_the_second_is_served(tm
     assert second.returncode == 0, second.stderr
     assert 'Start(ctx, "H")' in repo.staged("orders.go") and repo.read("orders.go") == repo.staged("orders.go")
     assert counts(runtime) == {pid: 1}
+    # Not loaded in the server: libgit2 reads HOME and XDG_CONFIG_HOME once, when it is loaded.
+    assert b"pygit2" not in Path(f"/proc/{pid}/maps").read_bytes()
     # The socket's directory: ours, 0700.
     info = (runtime / "goinstrument").lstat()
     assert info.st_mode & 0o777 == 0o700 and info.st_uid == os.getuid()
