@@ -335,9 +335,11 @@ def _exit_as(status: int) -> int:
 def _interpreter_options() -> list[str]:
     """The options this interpreter was started with (`-X dev`, `-O`...), for the server's to match."""
     argv = getattr(sys, "orig_argv", [])
-    if "-m" in argv:
+    if "-m" in argv and argv[argv.index("-m") + 1 :][:1] == ["goinstrument.server"]:
         options = argv[1 : argv.index("-m")]
-        return options if "-P" in options else [*options, "-P"]
+        values = [i for i, option in enumerate(options) if i and options[i - 1] in ("-X", "-W")]  # -X dev
+        if all(option.startswith("-") for i, option in enumerate(options) if i not in values):
+            return options if "-P" in options else [*options, "-P"]
     return ["-P"]
 
 

@@ -225,8 +225,8 @@ class _Server:
         except OSError:
             return
         try:
-            _, uid, _ = CREDENTIALS.unpack(connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, CREDENTIALS.size))
-            if uid != os.getuid():
+            _, uid, gid = CREDENTIALS.unpack(connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, CREDENTIALS.size))
+            if (uid, gid) != (os.getuid(), os.getgid()):  # our user only (and its group: the files a run creates)
                 connection.close()
                 return
             pid = os.fork()
