@@ -14,12 +14,12 @@ detached, and runs the command in its own process at once, as `python -m goinstr
 first run never waits for a server to warm up, and a server's failure is never a failed commit.
 
 Which server: the socket's name is a checksum of everything the server's imports depend on (the
-interpreter and its flags, sys.path and its directories' mtimes, goinstrument's package directory
+interpreter and its flags, sys.path and its site-packages' mtimes, goinstrument's package directory
 with the size and mtime of each of its files, the locale variables), and the child compares the
 whole of it with its own before it accepts a run. An upgrade or an edited checkout thus talks to a
 new server; the old one notices its files changed (it looks every few seconds) and exits, as it does
 after IDLE seconds without a run. The socket lives in `$XDG_RUNTIME_DIR/goinstrument/`, else in
-`/tmp/goinstrument-UID/`: a directory of our own, mode 0700, not a symlink (lstat), or no server.
+`/tmp/goinstrument-UID/`: a directory of our own, mode 0700, not a symlink (checked by fd), or no server.
 Only our own uid is served (SO_PEERCRED); the server reads nothing of a repository's and listens on
 nothing else. Linux only (SO_PEERCRED, pidfd); elsewhere every run is in-process.
 
@@ -79,27 +79,39 @@ def in_process(args: list[str]) -> int:
 # --- where the server is ---------------------------------------------------------------------
 
 
-def directory() -> str | None:
-    """This user's socket directory, made 0700 if missing; None unless it is a directory of ours
-    (not a symlink) that no one else may enter."""
+def directory() -> tuple[str, int] | None:
+    """This user's socket directory (made 0700 if missing) and an fd of it; None unless it is a
+    directory of ours, not a symlink, that no one else may enter."""
     runtime = os.environ.get("XDG_RUNTIME_DIR")
-    uid = os.getuid()
-    path = os.path.join(runtime, "goinstrument") if runtime and os.path.isabs(runtime) else f"/tmp/goinstrument-{uid}"
+    path = os.path.join(runtime, "goinstrument") if runtime and os.path.isabs(runtime) else f"/tmp/goinstrument-{os.getuid()}"
     try:
         os.mkdir(path, 0o700)
     except FileExistsError:
         pass
     except OSError:
         return None
+    fd = open_directory(path)
+    return None if fd is None else (path, fd)
+
+
+def open_directory(path: str) -> int | None:
+    """An fd of `path` if it is a directory of ours (not a symlink: O_NOFOLLOW) with no group or
+    other bits: what is checked is what is used, by fd."""
     try:
-        info = os.lstat(path)
+        fd = os.open(path, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError:
         return None
-    import stat
-
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid != uid or info.st_mode & 0o077:
+    info = os.fstat(fd)
+    if info.st_uid != os.getuid() or info.st_mode & 0o077:
+        os.close(fd)
         return None
-    return path
+    return fd
+
+
+def address(directory_fd: int, name: str) -> str:
+    """The socket `name` in a directory held open: short whatever the directory's path (sun_path
+    holds 108 bytes; a test's or a long home's runtime directory may not fit)."""
+    return f"/proc/self/fd/{directory_fd}/{name}"
 
 
 def _package() -> str:
@@ -133,11 +145,12 @@ def key() -> bytes:
     path = outside_current_directory(sys.path)
     flags = repr(sys.flags).replace("safe_path=True", "safe_path=False")  # -P or not: sys.path says it
     mtimes = []
-    for entry in path:
-        try:
-            mtimes.append(str(os.stat(entry).st_mtime_ns))
-        except OSError:
-            mtimes.append("-")
+    for entry in path:  # a package installed or removed there (tree-sitter upgraded) changes its mtime
+        if os.path.basename(entry) in ("site-packages", "dist-packages"):  # not a checkout's: an editor's files come and go
+            try:
+                mtimes.append(f"{entry}:{os.stat(entry).st_mtime_ns}")
+            except OSError:
+                mtimes.append(f"{entry}:-")
     parts = [
         __version__,
         sys.executable,
@@ -154,10 +167,10 @@ def key() -> bytes:
     return os.fsencode("\n".join(parts))
 
 
-def socket_path(where: str, full_key: bytes) -> str:
+def socket_name(full_key: bytes) -> str:
     import binascii
 
-    return os.path.join(where, f"s-{binascii.crc32(full_key):08x}-{len(full_key):x}")
+    return f"s-{binascii.crc32(full_key):08x}-{len(full_key):x}"
 
 
 # --- the client ------------------------------------------------------------------------------
@@ -261,13 +274,19 @@ def _read_exactly(sock: _socket.socket, size: int) -> bytes:
 def _served(args: list[str]) -> int | None:
     """The exit code of the run done by a server's child; None if no child accepted it (a server
     is started when none answers)."""
-    where = directory()
-    if where is None:
+    found = directory()
+    if found is None:
         return None
+    where, directory_fd = found
+    try:
+        return _request_run(args, where, directory_fd)
+    finally:
+        os.close(directory_fd)
+
+
+def _request_run(args: list[str], where: str, directory_fd: int) -> int | None:
     full_key = key()
-    path = socket_path(where, full_key)
-    if len(os.fsencode(path)) >= 100:  # sun_path holds 108 bytes
-        return None
+    name = socket_name(full_key)
     try:
         cwd = os.open(".", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError:
@@ -276,7 +295,7 @@ def _served(args: list[str]) -> int | None:
     forward = _Forward()
     try:
         try:
-            sock.connect(path)
+            sock.connect(address(directory_fd, name))
             _, uid, _ = CREDENTIALS.unpack(sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, CREDENTIALS.size))
             if uid != os.getuid():
                 return None
@@ -295,7 +314,7 @@ def _served(args: list[str]) -> int | None:
             if forward.pending:  # interrupted before anything ran
                 return 128 + forward.pending[0]
             if answer != REFUSED:
-                start_server(path, full_key)
+                start_server(os.path.join(where, name), full_key)
             return None
         (pid,) = INT.unpack(_read_exactly(sock, INT.size))
         forward.start(pid)
@@ -374,15 +393,16 @@ def start_server(path: str, full_key: bytes) -> None:
 
 def stop() -> int:
     """Stop this user's servers (SIGTERM: each finishes the runs it has, then exits)."""
-    where = directory()
-    if where is None:
+    found = directory()
+    if found is None:
         return 0
+    where, directory_fd = found
     for name in sorted(os.listdir(where)):
         if not name.startswith("s-") or name.endswith(".lock"):
             continue
         sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
         try:
-            sock.connect(os.path.join(where, name))
+            sock.connect(address(directory_fd, name))
             pid, uid, _ = CREDENTIALS.unpack(sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, CREDENTIALS.size))
             if uid == os.getuid():
                 os.kill(pid, _signal.SIGTERM)
@@ -391,6 +411,7 @@ def stop() -> int:
             continue
         finally:
             sock.close()
+    os.close(directory_fd)
     return 0
 
 

@@ -28,9 +28,11 @@ from goinstrument.server import (
     REFUSED,
     STATUS,
     STREAMS,
+    address,
     in_process,
     key,
-    socket_path,
+    open_directory,
+    socket_name,
     unpack,
 )
 
@@ -114,9 +116,13 @@ def serve(path: str, checksum: str) -> int:
 
     os.chdir("/")
     own_key = key()
-    if f"{binascii.crc32(own_key):08x}" != checksum or socket_path(os.path.dirname(path), own_key) != path:
+    where, name = os.path.split(path)
+    if f"{binascii.crc32(own_key):08x}" != checksum or socket_name(own_key) != name:
         return 0  # not the server the client wanted (started differently): leave it to in-process runs
-    lock = os.open(path + ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    directory = open_directory(where)
+    if directory is None:
+        return 0
+    lock = os.open(name + ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600, dir_fd=directory)
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         os.close(os.pidfd_open(os.getpid()))  # Linux 5.3 or later, or no server
@@ -124,20 +130,20 @@ def serve(path: str, checksum: str) -> int:
         return 0  # another server has it
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)  # a server's that died
+        os.unlink(name, dir_fd=directory)  # a server's that died
     old = os.umask(0o077)
-    listener.bind(path)
+    listener.bind(address(directory, name))
     os.umask(old)
     listener.listen(64)
     try:
-        return _Server(listener, path, own_key, lock).run()
+        return _Server(listener, (directory, name), own_key, lock).run()
     finally:
         with contextlib.suppress(OSError):  # the lock is still ours (or given up with the name): so is the name
-            os.unlink(path)
+            os.unlink(name, dir_fd=directory)
 
 
 class _Server:
-    def __init__(self, listener: socket.socket, path: str, own_key: bytes, lock: int) -> None:
+    def __init__(self, listener: socket.socket, path: tuple[int, str], own_key: bytes, lock: int) -> None:
         import importlib
         import select
 
@@ -206,7 +212,7 @@ class _Server:
             self.stopping = True
             self.poll.unregister(self.listener.fileno())
             with contextlib.suppress(OSError):
-                os.unlink(self.path)
+                os.unlink(self.path[1], dir_fd=self.path[0])
             self.listener.close()
             os.close(self.lock)
             self.lock = -1
@@ -258,7 +264,7 @@ class _Server:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGHUP, signal.SIG_DFL)
         self.listener.close()
-        for fd in (self.wake_read, self.wake_write, self.lock, *self.children):
+        for fd in (self.wake_read, self.wake_write, self.lock, self.path[0], *self.children):
             if fd >= 0:
                 os.close(fd)
         for _, connection in self.children.values():

@@ -85,7 +85,7 @@ def counts(runtime: Path) -> dict[int, int]:
     return found
 
 
-def wait_for(what: Callable[[], T], timeout: float = 30.0) -> T:
+def wait_for(what: Callable[[], T], timeout: float = 60.0) -> T:
     deadline = time.monotonic() + timeout
     while True:
         value = what()
@@ -312,6 +312,20 @@ def test_a_socket_directory_not_ours_alone_means_no_server(tmp_path, runtime, ba
     time.sleep(1)
     assert not _server_pids(runtime)
     assert not list((tmp_path / "elsewhere").iterdir()) if bad == "symlink" else not list((runtime / "goinstrument").iterdir())
+
+
+def test_a_runtime_directory_too_long_for_a_socket_path_still_gets_a_server(tmp_path):
+    """sun_path holds 108 bytes: the socket is named through the directory's fd (/proc/self/fd/N/NAME)."""
+    runtime = tmp_path / ("r" * 120)
+    runtime.mkdir(mode=0o700)
+    try:
+        env = served_env(runtime)
+        pid = warm(runtime, tmp_path, env)
+        assert client(tmp_path, "--version", env=env).stdout.startswith(b"goinstrument ")
+        assert served(runtime, pid) == 1
+    finally:
+        for pid in _server_pids(runtime):
+            _kill(pid)
 
 
 @pytest.mark.parametrize("off", [{"GOINSTRUMENT_SERVER": "0"}, {"CI": "true"}])
