@@ -69,9 +69,9 @@ def served_env(runtime: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def client(cwd: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[bytes]:
+def client(cwd: Path, *args: str, env: dict[str, str], stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
     """The hook's command, bytes out."""
-    return subprocess.run([sys.executable, "-P", "-m", "goinstrument.server", *args], cwd=cwd, env=env, capture_output=True, check=False)
+    return subprocess.run([sys.executable, "-P", "-m", "goinstrument.server", *args], cwd=cwd, env=env, input=stdin, capture_output=True, check=False)
 
 
 def counts(runtime: Path) -> dict[int, int]:
@@ -149,6 +149,7 @@ def test_the_first_run_is_in_process_and_starts_a_server_the_second_is_served(tm
         (("--check", "--format", "json"), 1),
         (("--bogus",), 2),
         (("--help",), 0),
+        (("-", "--stdin-filename", "shop.go"), 0),  # an editor's filter: the source on stdin, the result on stdout
     ],
 )
 def test_a_served_run_is_the_run_in_a_process_of_its_own(tmp_path, runtime, args, code):
@@ -158,7 +159,7 @@ def test_a_served_run_is_the_run_in_a_process_of_its_own(tmp_path, runtime, args
         repo = module(tmp_path / "repo", {"shop.go": GO_FUNC, "sub/orders.go": NO_SPAN.replace("package shop", "package sub")})
         repo.write("shop.go", GO_FUNC + "\n// edited\n")
         repo.add("shop.go")
-        done = client(repo.root, *args, env=env)
+        done = client(repo.root, *args, env=env, stdin=GO_FUNC.encode())
         files = {rel: repo.path(rel).read_bytes() for rel in ("shop.go", "sub/orders.go")}
         return done.returncode, done.stdout, done.stderr, repo.git("ls-files", "-s"), files
 
@@ -169,6 +170,8 @@ def test_a_served_run_is_the_run_in_a_process_of_its_own(tmp_path, runtime, args
     assert served(runtime, pid) == 1
     assert served_one == alone
     assert alone[0] == code
+    if args[0] == "-":
+        assert SPAN.encode() in alone[1]  # stdin was read through the fd the client passed
 
 
 def test_the_clients_environment_and_directory_are_the_runs(tmp_path, runtime):
