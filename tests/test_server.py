@@ -155,7 +155,7 @@ def test_the_first_run_is_in_process_and_starts_a_server_the_second_is_served(tm
 def test_a_served_run_is_the_run_in_a_process_of_its_own(tmp_path, runtime, args, code):
     """Exit code, stdout and stderr bytes, index and working tree: the same, served or not."""
 
-    def outcome(env: dict[str, str]) -> tuple[object, ...]:
+    def outcome(env: dict[str, str]) -> tuple[int, bytes, bytes, str, dict[str, bytes]]:
         repo = module(tmp_path / "repo", {"shop.go": GO_FUNC, "sub/orders.go": NO_SPAN.replace("package shop", "package sub")})
         repo.write("shop.go", GO_FUNC + "\n// edited\n")
         repo.add("shop.go")
