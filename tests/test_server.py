@@ -1,7 +1,7 @@
 """The hook's warm server (goinstrument/server.py, the client; goinstrument/zygote.py, the server).
 
-Real processes throughout: the client as the hook runs it (`python -P -m goinstrument.server
-ARGS`), the server it starts, real git repositories. Each test has a runtime directory of its
+Real processes throughout: the client as the hook runs it (`python -P -c SERVED ARGS`, as
+`python -P -m goinstrument.server ARGS`), the server it starts, real git repositories. Each test has a runtime directory of its
 own (XDG_RUNTIME_DIR), so no two tests share a server, and its servers are killed at teardown.
 Whether a run was served is read from the server's lock file, where the server writes its pid
 and the number of runs it handed to a child: a run in the client's own process leaves it as it
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -24,12 +25,14 @@ from typing import TypeVar
 import pytest
 from gitrepo import CHECKOUT, GO_FUNC, GitRepo, git_env
 
-from goinstrument.driver.hook import install_hook
+from goinstrument.driver.hook import SERVED, install_hook
+from goinstrument.server import HOOK_CODE
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the server is Linux only (SO_PEERCRED, pidfd)")
 
 SPAN = 'otel.Tracer("example.com/shop").Start(ctx, "F")'
 T = TypeVar("T")
+CLIENT = [sys.executable, "-P", "-c", SERVED]  # the hook's command
 NO_SPAN = 'package shop\n\nimport "context"\n\nfunc G(ctx context.Context) error { return nil }\n'
 
 
@@ -71,7 +74,7 @@ def served_env(runtime: Path, **extra: str) -> dict[str, str]:
 
 def client(cwd: Path, *args: str, env: dict[str, str], stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
     """The hook's command, bytes out."""
-    return subprocess.run([sys.executable, "-P", "-m", "goinstrument.server", *args], cwd=cwd, env=env, input=stdin, capture_output=True, check=False)
+    return subprocess.run([*CLIENT, *args], cwd=cwd, env=env, input=stdin, capture_output=True, check=False)
 
 
 def counts(runtime: Path) -> dict[int, int]:
@@ -204,7 +207,7 @@ def test_a_reader_that_stops_early(tmp_path, runtime):
     env = served_env(runtime)
     pid = warm(runtime, tmp_path, env)
     done = subprocess.run(
-        ["bash", "-c", f'"{sys.executable}" -P -m goinstrument.server --check | head -1; echo "status ${{PIPESTATUS[0]}}" >&2'],
+        ["bash", "-c", f'{shlex.join(CLIENT)} --check | head -1; echo "status ${{PIPESTATUS[0]}}" >&2'],
         cwd=repo.root,
         capture_output=True,
         env=env,
@@ -225,7 +228,7 @@ def _paused_run(repo: GitRepo, env: dict[str, str]) -> tuple[subprocess.Popen[by
     repo.write("shop.go", GO_FUNC + "\n// edited\n")
     repo.add("shop.go")
     proc = subprocess.Popen(
-        [sys.executable, "-P", "-m", "goinstrument.server", "--staged"],
+        [*CLIENT, "--staged"],
         cwd=repo.root,
         env={**env, "GOINSTRUMENT_TEST_INDEX_PAUSE": f"read:{flag}"},
         stdout=subprocess.PIPE,
@@ -380,10 +383,16 @@ def test_a_hook_written_before_the_server_is_updated_by_installing_again(tmp_pat
     repo = module(tmp_path / "repo", {"shop.go": GO_FUNC})
     install_hook(repo.root)
     hook = repo.root / ".git" / "hooks" / "pre-commit"
-    hook.write_text(hook.read_text().replace("-m goinstrument.server", "-m goinstrument"))  # as written before
+    hook.write_text(hook.read_text().replace(f"-c {shlex.quote(SERVED)}", "-m goinstrument"))  # as written before
+    assert "-P -m goinstrument --staged" in hook.read_text()
     repo.write("shop.go", GO_FUNC + "\n// edited\n")
     repo.add("shop.go")
     assert repo.commit("old hook", env=served_env(runtime)).returncode == 0
     assert SPAN in repo.show("HEAD:shop.go")
     assert install_hook(repo.root).splitlines()[0] == f"updated the pre-commit hook: {hook}"
-    assert "-m goinstrument.server --staged" in hook.read_text()
+    assert f"-P -c {shlex.quote(SERVED)} --staged" in hook.read_text()
+
+
+def test_the_hook_runs_the_client_as_dash_m_would():
+    """The hook's `-c` code is the client's own (runpy and the module's search cost ~10 ms); both start alike."""
+    assert SERVED == HOOK_CODE
