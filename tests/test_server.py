@@ -299,6 +299,19 @@ def test_a_changed_package_gets_a_new_server_and_the_old_one_exits(tmp_path, run
     assert counts(runtime) == {new: 1}
 
 
+def test_a_server_killed_leaves_a_socket_the_next_server_replaces(tmp_path, runtime):
+    env = served_env(runtime)
+    old = warm(runtime, tmp_path, env)
+    _kill(old)  # SIGKILL: no time to remove its socket
+    wait_for(lambda: old not in _server_pids(runtime))
+    assert any(p.is_socket() for p in (runtime / "goinstrument").iterdir())
+    assert client(tmp_path, "--version", env=env).returncode == 0  # in-process: nothing answers
+    (new,) = wait_for(lambda: counts(runtime))
+    assert new != old
+    assert client(tmp_path, "--version", env=env).returncode == 0
+    assert counts(runtime) == {new: 1}
+
+
 @pytest.mark.parametrize("bad", ["group-writable", "symlink"])
 def test_a_socket_directory_not_ours_alone_means_no_server(tmp_path, runtime, bad):
     if bad == "symlink":
