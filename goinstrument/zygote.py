@@ -63,6 +63,11 @@ WARM = (
     "atexit",
     "io",
     "traceback",
+    # What those runs import as they go (the cache's json, the batch's pickle and ctypes, hashlib).
+    "ctypes",
+    "hashlib",
+    "json",
+    "pickle",
 )
 
 
