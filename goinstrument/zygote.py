@@ -335,7 +335,7 @@ def _child(connection: socket.socket, own_key: bytes) -> None:
     for fd in {0, 1, 2} - set(wanted):
         os.close(fd)
     for fd, stream_name, info in zip((0, 1, 2), STREAMS, infos, strict=True):
-        stream = _stream(fd, stream_name, info) if fd in wanted else None
+        stream = _stream(fd, stream_name, info) if fd in wanted and info else None
         setattr(sys, stream_name, stream)
         setattr(sys, f"__{stream_name}__", stream)
     sys.argv = [os.fsdecode(argv0), *args]
@@ -378,12 +378,23 @@ def _run(args: list[str]) -> int:
         code = in_process(args)
     except SystemExit as exc:
         code = _system_exit(exc)
-    except BaseException:
+    except BaseException as exc:
         import traceback
 
         traceback.print_exc()
         code = 1
+        if isinstance(exc, KeyboardInterrupt):  # as the interpreter ends on one: killed by SIGINT
+            atexit._run_exitfuncs()
+            _flush()
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGINT)
     atexit._run_exitfuncs()
+    return _flush() or code & 0xFF
+
+
+def _flush() -> int:
+    """The interpreter's last flush of stdout and stderr: 120 if stdout's fails (said on stderr)."""
+    code = 0
     for name in ("stdout", "stderr"):
         stream = getattr(sys, name)
         if stream is None:
@@ -398,7 +409,7 @@ def _run(args: list[str]) -> int:
                 except Exception:
                     pass
             code = 120
-    return code & 0xFF
+    return code
 
 
 def _system_exit(exc: SystemExit) -> int:
