@@ -41,12 +41,16 @@ ENABLE = "GOINSTRUMENT_SERVER"  # "0": every run in its own process
 IDLE_VARIABLE = "GOINSTRUMENT_SERVER_IDLE"  # seconds without a run before a server exits
 IDLE = 300.0
 CHECK_EVERY = 5.0  # seconds between two looks at the package's files
+ANSWER_WITHIN = 10.0  # seconds for a server's child to accept a run (it takes milliseconds)
 STOP = "--stop"
 LOCALE = ("LC_ALL", "LC_CTYPE", "LANG")  # read once, at the interpreter's start
 STREAMS = ("stdin", "stdout", "stderr")
-# Messages to the client: the child accepted the run (its pid), refused it, its exit code as it
-# saw it; then the server's waitpid status of the child, the last word.
+# Messages to the client: (after HELLO, below) the child accepted the run (its pid), refused it,
+# its exit code as it saw it; then the server's waitpid status of the child, the last word.
 ACCEPTED, REFUSED, CODE, STATUS = b"P", b"R", b"C", b"S"
+# The child's first word, before the client sends its fds: fds sent to a server that never reads
+# them (stopped, stuck) would keep the client's pipes open after it gave up and ran on its own.
+HELLO = b"H"
 INT = struct.Struct("!i")
 LENGTH = struct.Struct("!I")
 CREDENTIALS = struct.Struct("3i")  # struct ucred: pid, uid, gid
@@ -299,10 +303,11 @@ def _request_run(args: list[str], where: str, directory_fd: int) -> int | None:
     forward = _Forward()
     try:
         try:
+            sock.settimeout(ANSWER_WITHIN)  # a server stopped or stuck is no server
             sock.connect(address(directory_fd, name))
             _, uid, _ = CREDENTIALS.unpack(sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, CREDENTIALS.size))
-            if uid != os.getuid():
-                return None
+            if uid != os.getuid() or _read_exactly(sock, 1) != HELLO:
+                raise OSError("no server's child answered")
             data, fds = _request(args, full_key)
             message = LENGTH.pack(len(data)) + data
             rights = struct.pack(f"{len(fds) + 1}i", *fds, cwd)
@@ -310,25 +315,27 @@ def _request_run(args: list[str], where: str, directory_fd: int) -> int | None:
             if sent < len(message):
                 sock.sendall(message[sent:])
             answer = _read_exactly(sock, 1)
+            accepted = _read_exactly(sock, INT.size) if answer == ACCEPTED else b""  # the child's pid, sent with it
+            sock.settimeout(None)  # the run takes what it takes
         except OSError:
-            answer = b""
+            answer = accepted = b""
         finally:
             os.close(cwd)
-        if answer != ACCEPTED:
+        if len(accepted) < INT.size:  # (a child that accepted and got no further is killed with this socket's end)
             if forward.pending:  # interrupted before anything ran
                 return 128 + forward.pending[0]
             if answer != REFUSED:
                 start_server(os.path.join(where, name), full_key)
             return None
-        (pid,) = INT.unpack(_read_exactly(sock, INT.size))
-        forward.start(pid)
+        forward.start(INT.unpack(accepted)[0])
         code: int | None = None
         while True:
-            kind = _read_exactly(sock, 1)
-            if kind not in (CODE, STATUS):
+            try:
+                kind = _read_exactly(sock, 1)
+                value = _read_exactly(sock, INT.size)
+            except OSError:
                 break
-            value = _read_exactly(sock, INT.size)
-            if len(value) < INT.size:
+            if kind not in (CODE, STATUS) or len(value) < INT.size:
                 break
             (number,) = INT.unpack(value)
             if kind == CODE:

@@ -20,6 +20,7 @@ from goinstrument.server import (
     CHECK_EVERY,
     CODE,
     CREDENTIALS,
+    HELLO,
     IDLE,
     IDLE_VARIABLE,
     INT,
@@ -300,6 +301,7 @@ class _Server:
 def _child(connection: socket.socket, own_key: bytes) -> None:
     """A served run, in a child of the server: the client's request, then its run; never returns."""
     connection.settimeout(10)
+    connection.sendall(HELLO)
     first, fds, _, _ = socket.recv_fds(connection, 1 << 16, 4)
     if len(first) < LENGTH.size:
         os._exit(2)

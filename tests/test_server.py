@@ -312,6 +312,22 @@ def test_a_server_killed_leaves_a_socket_the_next_server_replaces(tmp_path, runt
     assert counts(runtime) == {new: 1}
 
 
+def test_a_server_that_does_not_answer_is_no_server(tmp_path, runtime):
+    """A server stopped (SIGSTOP) or stuck: after ANSWER_WITHIN (10 s) the run is the client's own."""
+    repo = module(tmp_path / "repo", {"shop.go": GO_FUNC})
+    env = served_env(runtime)
+    pid = warm(runtime, tmp_path, env)
+    os.kill(pid, signal.SIGSTOP)
+    repo.write("shop.go", GO_FUNC + "\n// edited\n")
+    repo.add("shop.go")
+    done = client(repo.root, "--staged", env=env)
+    assert done.returncode == 0, done.stderr
+    assert SPAN in repo.staged("shop.go")
+    os.kill(pid, signal.SIGCONT)
+    wait_for(lambda: not _children(pid))  # the child it forked meanwhile, if any, was ended
+    assert repo.read("shop.go") == repo.staged("shop.go")
+
+
 @pytest.mark.parametrize("bad", ["group-writable", "symlink"])
 def test_a_socket_directory_not_ours_alone_means_no_server(tmp_path, runtime, bad):
     if bad == "symlink":
