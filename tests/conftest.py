@@ -35,6 +35,9 @@ REPO = Path(__file__).parent.parent
 def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test gets its own no-op cache, so no test sees another's."""
     monkeypatch.setenv("GOINSTRUMENT_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    # A hook a test commits through runs in its own process: no warm server left behind
+    # (tests/test_server.py starts its own, each in a runtime directory of its own).
+    monkeypatch.setenv("GOINSTRUMENT_SERVER", "0")
 
 
 def run_cli(

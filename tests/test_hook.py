@@ -7,6 +7,7 @@ the commit object is read back with `git show HEAD:path`.
 from __future__ import annotations
 
 import os
+import shlex
 import stat
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 from gitrepo import GO_FUNC, GitRepo, git_env
 
 from goinstrument.driver.git import GitError
-from goinstrument.driver.hook import HOOKS, MARKER, hook_script, install_hook
+from goinstrument.driver.hook import HOOKS, MARKER, SERVED, hook_script, install_hook
 
 SPAN = 'otel.Tracer("example.com/shop").Start(ctx, "F")'
 G_FUNC = "\nfunc G(ctx context.Context) (int, error) { return 0, nil }\n"
@@ -53,7 +54,7 @@ def test_install_writes_an_executable_hook_running_goinstrument_staged(tmp_path)
     for name in HOOKS:
         text = hook_of(repo, name).read_text()
         assert text.startswith("#!/bin/sh\n") and MARKER in text
-        assert f"python={sys.executable}\n" in text and '"$python" -P -m goinstrument --staged' in text
+        assert f"python={sys.executable}\n" in text and f'"$python" -P -c {shlex.quote(SERVED)} --staged' in text
         assert hook_of(repo, name).stat().st_mode & stat.S_IXUSR
 
 

@@ -21,7 +21,7 @@ ENTRY = "goinstrument:main"  # the installed command (pyproject's [project.scrip
 
 # Highest first. A module's layer is that of the longest prefix naming it.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("entry point", (ENTRY, "goinstrument.__main__")),
+    ("entry point", (ENTRY, "goinstrument.__main__", "goinstrument.server", "goinstrument.zygote")),
     ("command line", ("goinstrument.cli", "goinstrument.config", "goinstrument.settings")),
     ("driver", ("goinstrument.driver",)),
     ("report", ("goinstrument.report",)),

@@ -1,0 +1,431 @@
+"""A warm fork-server for the git hook: `python -m goinstrument.server ARGS` runs `goinstrument ARGS`
+(the hook runs it as `python -P -c HOOK_CODE ARGS`, below).
+
+A hook's run is mostly start-up: the interpreter, goinstrument's imports and the Go grammar. This
+module is the client the installed hook runs instead of `-m goinstrument`. It imports nothing of
+goinstrument's and little of Python's (os, sys, socket, struct), connects to a per-user Unix socket
+and hands the run to a server that has imported everything already: its argv, environment, umask,
+current directory (an fd) and stdin/stdout/stderr (fds, SCM_RIGHTS). The server forks a child per
+run; the child takes on the client's directory, environment, umask and streams, runs
+`goinstrument.cli.main(argv)` and exits; the server reports the child's exit status. The server
+never runs a request itself, so no state of one run reaches another.
+
+With no server (or anything failing before a child accepted the run), the client starts one,
+detached, and runs the command in its own process at once, as `python -m goinstrument` would: the
+first run never waits for a server to warm up, and a server's failure is never a failed commit.
+
+Which server: the socket's name is a checksum of everything the server's imports depend on (the
+interpreter and its flags, sys.path and its site-packages' mtimes, goinstrument's package directory
+with the size and mtime of each of its files, the locale variables), and the child compares the
+whole of it with its own before it accepts a run. An upgrade or an edited checkout thus talks to a
+new server; the old one notices its files changed (it looks every few seconds) and exits, as it does
+after IDLE seconds without a run. The socket lives in `$XDG_RUNTIME_DIR/goinstrument/`, else in
+`/tmp/goinstrument-UID/`: a directory of our own, mode 0700, not a symlink (checked by fd), or no server.
+Only our own uid is served (SO_PEERCRED); the server reads nothing of a repository's and listens on
+nothing else. Linux only (SO_PEERCRED, pidfd); elsewhere every run is in-process.
+
+Off with GOINSTRUMENT_SERVER=0, and whenever CI is set (a CI job leaves no process behind).
+`python -m goinstrument.server --stop` stops this user's servers.
+"""
+
+from __future__ import annotations
+
+# Not `socket` nor `signal`: they import enum, selectors and collections (20-30 ms of a hook's run).
+import _signal  # type: ignore[import-not-found]  # signal's C half, without stubs
+import _socket
+import os
+import struct
+import sys
+
+ENABLE = "GOINSTRUMENT_SERVER"  # "0": every run in its own process
+IDLE_VARIABLE = "GOINSTRUMENT_SERVER_IDLE"  # seconds without a run before a server exits
+IDLE = 300.0
+CHECK_EVERY = 5.0  # seconds between two looks at the package's files
+ANSWER_WITHIN = 10.0  # seconds for a server's child to accept a run (it takes milliseconds)
+STOP = "--stop"
+LOCALE = ("LC_ALL", "LC_CTYPE", "LANG")  # read once, at the interpreter's start
+STREAMS = ("stdin", "stdout", "stderr")
+# Messages to the client: (after HELLO, below) the child accepted the run (its pid), refused it,
+# its exit code as it saw it; then the server's waitpid status of the child, the last word.
+ACCEPTED, REFUSED, CODE, STATUS = b"P", b"R", b"C", b"S"
+# The child's first word, before the client sends its fds: fds sent to a server that never reads
+# them (stopped, stuck) would keep the client's pipes open after it gave up and ran on its own.
+HELLO = b"H"
+INT = struct.Struct("!i")
+LENGTH = struct.Struct("!I")
+CREDENTIALS = struct.Struct("3i")  # struct ucred: pid, uid, gid
+MAX_REQUEST = 16 << 20
+# What the hook runs, `python -P -c HOOK_CODE ARGS`: as `-m goinstrument.server ARGS`, without
+# runpy's imports and the module's search (~10 ms of a hook's run).
+HOOK_CODE = "import sys; from goinstrument.server import main; sys.exit(main())"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The hook's entry: the run, served by a warm server when there is one, else in this process."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    if args == [STOP]:
+        return stop()
+    if enabled(os.environ):
+        code = _served(args)
+        if code is not None:
+            return code
+    return in_process(args)
+
+
+def enabled(environ: os._Environ[str] | dict[str, str]) -> bool:
+    return sys.platform == "linux" and environ.get(ENABLE, "1") != "0" and not environ.get("CI") and hasattr(os, "pidfd_open")
+
+
+def in_process(args: list[str]) -> int:
+    """Today's run, as `python -m goinstrument ARGS`."""
+    sys.argv[1:] = args
+    from goinstrument import main as run
+
+    return run()
+
+
+# --- where the server is ---------------------------------------------------------------------
+
+
+def directory() -> tuple[str, int] | None:
+    """This user's socket directory (made 0700 if missing) and an fd of it; None unless it is a
+    directory of ours, not a symlink, that no one else may enter."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    path = os.path.join(runtime, "goinstrument") if runtime and os.path.isabs(runtime) else f"/tmp/goinstrument-{os.getuid()}"
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    except OSError:
+        return None
+    fd = open_directory(path)
+    return None if fd is None else (path, fd)
+
+
+def open_directory(path: str) -> int | None:
+    """An fd of `path` if it is a directory of ours (not a symlink: O_NOFOLLOW) with no group or
+    other bits: what is checked is what is used, by fd."""
+    try:
+        fd = os.open(path, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+    info = os.fstat(fd)
+    if info.st_uid != os.getuid() or info.st_mode & 0o077:
+        os.close(fd)
+        return None
+    return fd
+
+
+def address(directory_fd: int, name: str) -> str:
+    """The socket `name` in a directory held open: short whatever the directory's path (sun_path
+    holds 108 bytes; a test's or a long home's runtime directory may not fit)."""
+    return f"/proc/self/fd/{directory_fd}/{name}"
+
+
+def _package() -> str:
+    import goinstrument
+
+    return os.path.dirname(os.path.abspath(goinstrument.__file__))
+
+
+def _stamp(package: str) -> list[str]:
+    """The name, size and mtime of each file of the package (a checkout edited, an upgrade)."""
+    found = []
+    stack = [package]
+    while stack:
+        top = stack.pop()
+        with os.scandir(top) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name != "__pycache__":
+                        stack.append(entry.path)
+                elif not entry.name.endswith(".pyc"):
+                    info = entry.stat()
+                    found.append(f"{entry.path}:{info.st_size}:{info.st_mtime_ns}")
+    found.sort()
+    return found
+
+
+def key() -> bytes:
+    """Everything a server's imports depend on, as the client would see it in a fresh process."""
+    from goinstrument import __version__, outside_current_directory
+
+    path = outside_current_directory(sys.path)
+    flags = repr(sys.flags).replace("safe_path=True", "safe_path=False")  # -P or not: sys.path says it
+    mtimes = []
+    for entry in path:  # a package installed or removed there (tree-sitter upgraded) changes its mtime
+        if os.path.basename(entry) in ("site-packages", "dist-packages"):  # not a checkout's: an editor's files come and go
+            try:
+                mtimes.append(f"{entry}:{os.stat(entry).st_mtime_ns}")
+            except OSError:
+                mtimes.append(f"{entry}:-")
+    parts = [
+        __version__,
+        sys.executable,
+        sys.version,
+        flags,
+        repr(sys.warnoptions),
+        repr(sys._xoptions),
+        sys.getfilesystemencoding(),
+        *(f"{name}={os.environ.get(name, '')}" for name in LOCALE),
+        *path,
+        *mtimes,
+        *_stamp(_package()),
+    ]
+    return os.fsencode("\n".join(parts))
+
+
+def socket_name(full_key: bytes) -> str:
+    import binascii
+
+    return f"s-{binascii.crc32(full_key):08x}-{len(full_key):x}"
+
+
+# --- the client ------------------------------------------------------------------------------
+
+
+def pack(fields: list[bytes]) -> bytes:
+    return b"".join(LENGTH.pack(len(field)) + field for field in fields)
+
+
+def unpack(data: bytes) -> list[bytes]:
+    fields, at = [], 0
+    while at < len(data):
+        (size,) = LENGTH.unpack_from(data, at)
+        at += LENGTH.size
+        fields.append(data[at : at + size])
+        at += size
+    return fields
+
+
+def _stream_info(stream: object) -> bytes:
+    """How this process's interpreter set up a standard stream, for the child to do the same."""
+    if stream is None:
+        return b""
+    return "\0".join(
+        (
+            str(getattr(stream, "encoding", "utf-8")),
+            str(getattr(stream, "errors", "strict")),
+            "1" if getattr(stream, "line_buffering", False) else "",
+            "1" if getattr(stream, "write_through", False) else "",
+            "1" if hasattr(getattr(stream, "buffer", None), "raw") else "",  # not -u
+        )
+    ).encode()
+
+
+def _request(args: list[str], full_key: bytes) -> tuple[bytes, list[int]]:
+    fds, present = [], 0
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            continue
+        fds.append(fd)
+        present |= 1 << fd
+    umask = os.umask(0o022)
+    os.umask(umask)
+    fields = [
+        full_key,
+        b"%d" % umask,
+        b"%d" % present,
+        *(_stream_info(getattr(sys, name)) for name in STREAMS),
+        os.fsencode(sys.argv[0] if sys.argv else ""),
+        b"%d" % len(args),
+        *(os.fsencode(arg) for arg in args),
+        *(name + b"=" + value for name, value in os.environb.items()),
+    ]
+    return pack(fields), fds
+
+
+class _Forward:
+    """SIGINT, SIGTERM and SIGHUP to this client go to the child running its request."""
+
+    SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+
+    def __init__(self) -> None:
+        self.pid = 0
+        self.pending: list[int] = []
+        self.previous = {}
+        for name in self.SIGNALS:
+            number = getattr(_signal, name)
+            self.previous[number] = _signal.signal(number, self._got)
+
+    def _got(self, signum: int, frame: object) -> None:
+        if self.pid:
+            try:  # noqa: SIM105  # contextlib costs the client 4 ms
+                os.kill(self.pid, signum)
+            except OSError:
+                pass
+        else:
+            self.pending.append(signum)
+
+    def start(self, pid: int) -> None:
+        self.pid = pid
+        for signum in self.pending:
+            self._got(signum, None)
+
+    def restore(self) -> None:
+        for number, handler in self.previous.items():
+            _signal.signal(number, handler)
+
+
+def _read_exactly(sock: _socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def _served(args: list[str]) -> int | None:
+    """The exit code of the run done by a server's child; None if no child accepted it (a server
+    is started when none answers)."""
+    found = directory()
+    if found is None:
+        return None
+    where, directory_fd = found
+    try:
+        return _request_run(args, where, directory_fd)
+    finally:
+        os.close(directory_fd)
+
+
+def _request_run(args: list[str], where: str, directory_fd: int) -> int | None:
+    full_key = key()
+    name = socket_name(full_key)
+    try:
+        cwd = os.open(".", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    forward = _Forward()
+    try:
+        try:
+            sock.settimeout(ANSWER_WITHIN)  # a server stopped or stuck is no server
+            sock.connect(address(directory_fd, name))
+            _, uid, _ = CREDENTIALS.unpack(sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, CREDENTIALS.size))
+            if uid != os.getuid() or _read_exactly(sock, 1) != HELLO:
+                raise OSError("no server's child answered")
+            data, fds = _request(args, full_key)
+            message = LENGTH.pack(len(data)) + data
+            rights = struct.pack(f"{len(fds) + 1}i", *fds, cwd)
+            sent = sock.sendmsg([message], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, rights)])
+            if sent < len(message):
+                sock.sendall(message[sent:])
+            answer = _read_exactly(sock, 1)
+            accepted = _read_exactly(sock, INT.size) if answer == ACCEPTED else b""  # the child's pid, sent with it
+            sock.settimeout(None)  # the run takes what it takes
+        except OSError:
+            answer = accepted = b""
+        finally:
+            os.close(cwd)
+        if len(accepted) < INT.size:  # (a child that accepted and got no further is killed with this socket's end)
+            if forward.pending:  # interrupted before anything ran
+                return 128 + forward.pending[0]
+            if answer != REFUSED:
+                start_server(os.path.join(where, name), full_key)
+            return None
+        forward.start(INT.unpack(accepted)[0])
+        code: int | None = None
+        while True:
+            try:
+                kind = _read_exactly(sock, 1)
+                value = _read_exactly(sock, INT.size)
+            except OSError:
+                break
+            if kind not in (CODE, STATUS) or len(value) < INT.size:
+                break
+            (number,) = INT.unpack(value)
+            if kind == CODE:
+                code = number
+                continue
+            return _exit_as(number)
+        if code is not None:
+            return code
+        os.write(2, b"goinstrument: the server ended before the run did (GOINSTRUMENT_SERVER=0 runs without it)\n")
+        return 2
+    finally:
+        forward.restore()
+        sock.close()
+
+
+def _exit_as(status: int) -> int:
+    """The client's exit: the child's code, or the child's signal raised again on the client (128 +
+    the signal if it survives it)."""
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        _signal.signal(number, _signal.SIG_DFL)
+        os.kill(os.getpid(), number)
+        return 128 + number
+    return os.waitstatus_to_exitcode(status)
+
+
+def _interpreter_options() -> list[str]:
+    """The options this interpreter was started with (`-X dev`, `-O`...), for the server's to match."""
+    argv = getattr(sys, "orig_argv", [])
+    starts = [i for i, arg in enumerate(argv) if i and argv[i - 1 : i + 1] in (["-m", "goinstrument.server"], ["-c", HOOK_CODE])]
+    if starts:
+        options = argv[1 : starts[0] - 1]
+        values = [i for i, option in enumerate(options) if i and options[i - 1] in ("-X", "-W")]  # -X dev
+        if all(option.startswith("-") for i, option in enumerate(options) if i not in values):
+            return options if "-P" in options else [*options, "-P"]
+    return ["-P"]
+
+
+def start_server(path: str, full_key: bytes) -> None:
+    """A server for `path`, detached (its own session, stdio /dev/null, cwd /): a double fork, so
+    that it is never this process's child."""
+    import binascii
+
+    argv = [sys.executable, *_interpreter_options(), "-m", "goinstrument.zygote", path, f"{binascii.crc32(full_key):08x}"]
+    try:
+        pid = os.fork()
+    except OSError:
+        return
+    if pid:
+        try:  # noqa: SIM105  # contextlib costs the client 4 ms
+            os.waitpid(pid, 0)
+        except OSError:
+            pass
+        return
+    try:  # the first child: leave the session, fork the server, go
+        os.setsid()
+        if os.fork() == 0:
+            os.chdir("/")
+            null = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(null, fd)
+            os.closerange(3, 65536)
+            os.execv(sys.executable, argv)
+    finally:
+        os._exit(0)
+
+
+def stop() -> int:
+    """Stop this user's servers (SIGTERM: each finishes the runs it has, then exits)."""
+    found = directory()
+    if found is None:
+        return 0
+    where, directory_fd = found
+    for name in sorted(os.listdir(where)):
+        if not name.startswith("s-") or name.endswith(".lock"):
+            continue
+        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        try:
+            sock.connect(address(directory_fd, name))
+            pid, uid, _ = CREDENTIALS.unpack(sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, CREDENTIALS.size))
+            if uid == os.getuid():
+                os.kill(pid, _signal.SIGTERM)
+                print(f"stopped the goinstrument server {pid} ({name})")
+        except OSError:
+            continue
+        finally:
+            sock.close()
+    os.close(directory_fd)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

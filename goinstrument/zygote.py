@@ -1,0 +1,428 @@
+"""The warm server behind goinstrument.server (the client, whose docstring says how it works).
+
+Started by a client as `python -P -m goinstrument.zygote SOCKET CHECKSUM`, detached. It imports what
+the hook's and CI's runs use, then forks one child per run: the child takes on the client's current
+directory, environment, umask and standard streams, runs `goinstrument.cli.main(argv)`, and exits;
+the server reports its exit status and never runs a request itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import sys
+from typing import Any
+
+from goinstrument.server import (
+    ACCEPTED,
+    CHECK_EVERY,
+    CODE,
+    CREDENTIALS,
+    HELLO,
+    IDLE,
+    IDLE_VARIABLE,
+    INT,
+    LENGTH,
+    MAX_REQUEST,
+    REFUSED,
+    STATUS,
+    STREAMS,
+    address,
+    in_process,
+    key,
+    open_directory,
+    socket_name,
+    unpack,
+)
+
+# What the hook's --staged and CI's --check --changed-since import, loaded once in the server.
+# Not pygit2 (a walk of directories and --new-from-rev use it): libgit2 reads HOME and
+# XDG_CONFIG_HOME when it is loaded, and a served run must see the client's, not the server's.
+WARM = (
+    "goinstrument.cli",
+    "goinstrument.config",
+    "goinstrument.options",
+    "goinstrument.settings",
+    "goinstrument.driver.run",
+    "goinstrument.driver.process",
+    "goinstrument.driver.batch",
+    "goinstrument.driver.git",
+    "goinstrument.driver.cache",
+    "goinstrument.driver.discover",
+    "goinstrument.driver.package_scope",
+    "goinstrument.driver.gofmt",
+    "goinstrument.driver.progress",
+    "goinstrument.engine.core",
+    "goinstrument.engine.go.syntax",
+    "goinstrument.backends.loader",
+    "goinstrument.backends.otel",
+    "goinstrument.report.formats",
+    "goinstrument.report.summary",
+    "goinstrument.report.text",
+    "atexit",
+    "io",
+    "traceback",
+    # What those runs import as they go (the cache's json, the batch's pickle and ctypes, hashlib).
+    "ctypes",
+    "hashlib",
+    "json",
+    "pickle",
+)
+
+
+# A file the pure engine works once in the server, as driver/batch.py's parent works its first item
+# before it forks: the grammar's queries, the backend's shape, what the core builds once a process
+# (~20 ms of CPU a child would pay again). The engine reads nothing but its arguments.
+SAMPLE = b"""package warm
+
+import (
+	"context"
+	"errors"
+)
+
+type S struct{}
+
+func F(ctx context.Context) error {
+	if ctx.Err() != nil {
+		return errors.New("done")
+	}
+	go func() {}()
+	return nil
+}
+
+func (s *S) G(ctx context.Context, n int) (int, error) {
+	for i := range n {
+		_ = i
+	}
+	return n, nil
+}
+"""
+
+
+def _warm_engine() -> None:
+    """The sample instrumented, instrumented again and removed: the hook's run and its stability check."""
+    from goinstrument.engine import core, remove
+    from goinstrument.engine.fileinfo import FileInfo
+    from goinstrument.engine.options import RewriteOptions
+
+    options, info = RewriteOptions(), FileInfo(path="warm.go", tracer="warm", import_path="example.com/warm")
+    with contextlib.suppress(Exception):  # a server less warm, never none
+        first = core.instrument(SAMPLE, options, info)
+        core.instrument(first.output, options, info)
+        remove.remove(first.output, options, info)
+
+
+def serve(path: str, checksum: str) -> int:
+    """The server's life: one per socket (a lock beside it), until IDLE seconds pass without a
+    run, its files change, or SIGTERM."""
+    import binascii
+    import fcntl
+
+    os.chdir("/")
+    own_key = key()
+    where, name = os.path.split(path)
+    if f"{binascii.crc32(own_key):08x}" != checksum or socket_name(own_key) != name:
+        return 0  # not the server the client wanted (started differently): leave it to in-process runs
+    directory = open_directory(where)
+    if directory is None:
+        return 0
+    lock = os.open(name + ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600, dir_fd=directory)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.close(os.pidfd_open(os.getpid()))  # Linux 5.3 or later, or no server
+    except OSError:
+        return 0  # another server has it
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(name, dir_fd=directory)  # a server's that died
+    old = os.umask(0o077)
+    listener.bind(address(directory, name))
+    os.umask(old)
+    listener.listen(64)
+    try:
+        return _Server(listener, (directory, name), own_key, lock).run()
+    finally:
+        with contextlib.suppress(OSError):  # the lock is still ours (or given up with the name): so is the name
+            os.unlink(name, dir_fd=directory)
+
+
+class _Server:
+    def __init__(self, listener: socket.socket, path: tuple[int, str], own_key: bytes, lock: int) -> None:
+        import importlib
+        import select
+
+        for name in WARM:
+            importlib.import_module(name)
+        _warm_engine()
+        import gc
+
+        gc.collect()
+        gc.freeze()  # what a child shares with the server stays shared: no copy on write by the collector
+        self.listener, self.path, self.key, self.lock = listener, path, own_key, lock
+        try:
+            self.idle = float(os.environ.get(IDLE_VARIABLE, IDLE))
+        except ValueError:
+            self.idle = IDLE
+        self.poll = select.poll()
+        self.select = select
+        self.wake_read, self.wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        signal.set_wakeup_fd(self.wake_write)
+        signal.signal(signal.SIGTERM, lambda *_: None)  # wakes the loop through the pipe
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        self.poll.register(listener.fileno(), select.POLLIN)
+        self.poll.register(self.wake_read, select.POLLIN)
+        self.children: dict[int, tuple[int, socket.socket]] = {}  # pidfd: (pid, connection)
+        self.connections: dict[int, int] = {}  # a connection's fd: its child's pidfd
+        self.stopping = False
+        self.served = 0
+        self._count()
+
+    def run(self) -> int:
+        import time
+
+        last = checked = time.monotonic()
+        while not (self.stopping and not self.children):
+            now = time.monotonic()
+            wait = CHECK_EVERY if self.children else min(CHECK_EVERY, max(0.0, last + self.idle - now))
+            for fd, _ in self.poll.poll(int(wait * 1000) + 1):
+                if fd == self.wake_read:
+                    self._signals()
+                elif fd == self.listener.fileno() and not self.stopping:
+                    self._accept()
+                    last = time.monotonic()
+                elif fd in self.children:
+                    self._reap(fd)
+                    last = time.monotonic()
+                elif fd in self.connections:
+                    self._client_gone(fd)
+            now = time.monotonic()
+            if not self.children and now - last >= self.idle:
+                self._stop()
+            if now - checked >= CHECK_EVERY:
+                checked = now
+                if key() != self.key:
+                    self._stop()
+        return 0
+
+    def _count(self) -> None:
+        """The lock file says the server's pid and how many runs it has served (tests/test_server.py)."""
+        os.ftruncate(self.lock, 0)
+        os.pwrite(self.lock, f"{os.getpid()} {self.served}\n".encode(), 0)
+
+    def _stop(self) -> None:
+        """No more runs: the socket's name and its lock go to the next server at once; the runs
+        going on finish."""
+        if not self.stopping:
+            self.stopping = True
+            self.poll.unregister(self.listener.fileno())
+            with contextlib.suppress(OSError):
+                os.unlink(self.path[1], dir_fd=self.path[0])
+            self.listener.close()
+            os.close(self.lock)
+            self.lock = -1
+
+    def _signals(self) -> None:
+        try:
+            got = os.read(self.wake_read, 64)
+        except BlockingIOError:
+            return
+        if signal.SIGTERM in got:
+            self._stop()
+
+    def _accept(self) -> None:
+        try:
+            connection, _ = self.listener.accept()
+        except OSError:
+            return
+        try:
+            _, uid, gid = CREDENTIALS.unpack(connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, CREDENTIALS.size))
+            if (uid, gid) != (os.getuid(), os.getgid()):  # our user only (and its group: the files a run creates)
+                connection.close()
+                return
+            pid = os.fork()
+        except OSError:
+            connection.close()
+            return
+        if pid == 0:
+            try:
+                self._forget()
+                _child(connection, self.key)
+            finally:
+                os._exit(2)
+        try:
+            pidfd = os.pidfd_open(pid)
+        except OSError:
+            os.waitpid(pid, 0)
+            connection.close()
+            return
+        self.served += 1
+        self._count()
+        self.children[pidfd] = (pid, connection)
+        self.connections[connection.fileno()] = pidfd
+        self.poll.register(pidfd, self.select.POLLIN)
+        self.poll.register(connection.fileno(), self.select.POLLRDHUP)
+
+    def _forget(self) -> None:
+        """In a child: nothing of the server's stays open or installed."""
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
+        self.listener.close()
+        for fd in (self.wake_read, self.wake_write, self.lock, self.path[0], *self.children):
+            if fd >= 0:
+                os.close(fd)
+        for _, connection in self.children.values():
+            connection.close()
+
+    def _reap(self, pidfd: int) -> None:
+        pid, connection = self.children.pop(pidfd)
+        self.poll.unregister(pidfd)
+        os.close(pidfd)
+        _, status = os.waitpid(pid, 0)
+        fd = connection.fileno()
+        if fd in self.connections:
+            del self.connections[fd]
+            self.poll.unregister(fd)
+        with contextlib.suppress(OSError):
+            connection.sendall(STATUS + INT.pack(status), socket.MSG_NOSIGNAL)
+        connection.close()
+
+    def _client_gone(self, fd: int) -> None:
+        """The client was killed: so is its run (SIGTERM: it leaves no temporary file)."""
+        pidfd = self.connections.pop(fd)
+        self.poll.unregister(fd)
+        pid, _ = self.children[pidfd]
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGTERM)
+
+
+def _child(connection: socket.socket, own_key: bytes) -> None:
+    """A served run, in a child of the server: the client's request, then its run; never returns."""
+    connection.settimeout(10)
+    connection.sendall(HELLO)
+    first, fds, _, _ = socket.recv_fds(connection, 1 << 16, 4)
+    if len(first) < LENGTH.size:
+        os._exit(2)
+    (size,) = LENGTH.unpack_from(first)
+    data = first[LENGTH.size :]
+    if size > MAX_REQUEST:
+        os._exit(2)
+    while len(data) < size:
+        chunk = connection.recv(size - len(data))
+        if not chunk:
+            os._exit(2)
+        data += chunk
+    connection.settimeout(None)
+    fields = unpack(data)
+    present = int(fields[2])
+    wanted = [fd for fd in (0, 1, 2) if present & 1 << fd]
+    if fields[0] != own_key or len(fds) != len(wanted) + 1:
+        connection.sendall(REFUSED)
+        os._exit(0)
+    umask, infos, argv0, count = int(fields[1]), fields[3:6], fields[6], int(fields[7])
+    args = [os.fsdecode(arg) for arg in fields[8 : 8 + count]]
+    environment = fields[8 + count :]
+    os.fchdir(fds[-1])
+    os.close(fds[-1])
+    os.umask(umask)
+    os.environ.clear()
+    for entry in environment:
+        name, _, value = entry.partition(b"=")
+        os.environb[name] = value
+    for fd, received in zip(wanted, fds, strict=False):
+        os.dup2(received, fd)
+        os.close(received)
+    for fd in {0, 1, 2} - set(wanted):
+        os.close(fd)
+    for fd, stream_name, info in zip((0, 1, 2), STREAMS, infos, strict=True):
+        stream = _stream(fd, stream_name, info) if fd in wanted and info else None
+        setattr(sys, stream_name, stream)
+        setattr(sys, f"__{stream_name}__", stream)
+    sys.argv = [os.fsdecode(argv0), *args]
+    connection.sendall(ACCEPTED + INT.pack(os.getpid()))
+    code = _run(args)
+    with contextlib.suppress(OSError):
+        connection.sendall(CODE + INT.pack(code), socket.MSG_NOSIGNAL)
+    os._exit(code)
+
+
+def _stream(fd: int, name: str, info: bytes) -> object:
+    """sys.stdin, sys.stdout or sys.stderr over `fd`, made as the interpreter makes it at start
+    (create_stdio), with the encoding, errors and buffering the client's interpreter chose."""
+    import io
+
+    encoding, errors, line_buffering, write_through, buffered = info.decode().split("\0")
+    reading = fd == 0
+    buffering = -1 if buffered or reading else 0
+    buffer: Any = open(fd, "rb" if reading else "wb", buffering, closefd=False)  # noqa: SIM115  # sys.std* for good
+    raw = buffer.raw if buffering else buffer
+    raw.name = f"<{name}>"
+    text = io.TextIOWrapper(
+        buffer,
+        encoding=encoding,
+        errors=errors,
+        newline="\n",
+        line_buffering=bool(line_buffering),
+        write_through=bool(write_through),
+    )
+    text.mode = "r" if reading else "w"  # type: ignore[misc]
+    return text
+
+
+def _run(args: list[str]) -> int:
+    """The run's exit code, with what the interpreter does on its way out: SystemExit's code,
+    atexit's functions, the last flush of stdout and stderr (120 if stdout's fails)."""
+    import atexit
+
+    try:
+        code = in_process(args)
+    except SystemExit as exc:
+        code = _system_exit(exc)
+    except BaseException as exc:
+        import traceback
+
+        traceback.print_exc()
+        code = 1
+        if isinstance(exc, KeyboardInterrupt):  # as the interpreter ends on one: killed by SIGINT
+            atexit._run_exitfuncs()
+            _flush()
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGINT)
+    atexit._run_exitfuncs()
+    return _flush() or code & 0xFF
+
+
+def _flush() -> int:
+    """The interpreter's last flush of stdout and stderr: 120 if stdout's fails (said on stderr)."""
+    code = 0
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is None:
+            continue
+        try:
+            stream.flush()
+        except Exception as exc:  # as the interpreter's flush_std_files: said on stderr, exit 120
+            if name == "stdout":
+                try:
+                    sys.stderr.write(f"Exception ignored in: {stream!r}\n{type(exc).__name__}: {exc}\n")
+                    sys.stderr.flush()
+                except Exception:
+                    pass
+            code = 120
+    return code
+
+
+def _system_exit(exc: SystemExit) -> int:
+    if exc.code is None:
+        return 0
+    if isinstance(exc.code, int):
+        return exc.code
+    with contextlib.suppress(Exception):
+        print(exc.code, file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(serve(sys.argv[1], sys.argv[2]))

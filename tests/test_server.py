@@ -1,0 +1,427 @@
+"""The hook's warm server (goinstrument/server.py, the client; goinstrument/zygote.py, the server).
+
+Real processes throughout: the client as the hook runs it (`python -P -c SERVED ARGS`, as
+`python -P -m goinstrument.server ARGS`), the server it starts, real git repositories. Each test has a runtime directory of its
+own (XDG_RUNTIME_DIR), so no two tests share a server, and its servers are killed at teardown.
+Whether a run was served is read from the server's lock file, where the server writes its pid
+and the number of runs it handed to a child: a run in the client's own process leaves it as it
+was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+from gitrepo import CHECKOUT, GO_FUNC, GitRepo, git_env
+
+from goinstrument.driver.hook import SERVED, install_hook
+from goinstrument.server import HOOK_CODE
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the server is Linux only (SO_PEERCRED, pidfd)")
+
+SPAN = 'otel.Tracer("example.com/shop").Start(ctx, "F")'
+T = TypeVar("T")
+CLIENT = [sys.executable, "-P", "-c", SERVED]  # the hook's command
+NO_SPAN = 'package shop\n\nimport "context"\n\nfunc G(ctx context.Context) error { return nil }\n'
+
+
+@pytest.fixture
+def runtime(tmp_path: Path) -> Iterator[Path]:
+    """A private XDG_RUNTIME_DIR; every server started in it is killed afterwards."""
+    where = tmp_path / "run"
+    where.mkdir(mode=0o700)
+    yield where
+    for pid in _server_pids(where):
+        _kill(pid)
+
+
+def _server_pids(runtime: Path) -> list[int]:
+    """The live servers of the runtime directory, read from /proc (a server's command line names its socket)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"goinstrument.zygote" in argv and any(arg.startswith(os.fsencode(runtime)) for arg in argv):
+            found.append(int(entry.name))
+    return found
+
+
+def _kill(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def served_env(runtime: Path, **extra: str) -> dict[str, str]:
+    env = git_env(**{"XDG_RUNTIME_DIR": str(runtime), "GOINSTRUMENT_SERVER": "1", **extra})
+    env.pop("CI", None)
+    return env
+
+
+def client(cwd: Path, *args: str, env: dict[str, str], stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+    """The hook's command, bytes out."""
+    return subprocess.run([*CLIENT, *args], cwd=cwd, env=env, input=stdin, capture_output=True, check=False)
+
+
+def counts(runtime: Path) -> dict[int, int]:
+    """Each live server's pid: the runs it has handed to a child."""
+    live = set(_server_pids(runtime))
+    found = {}
+    for lock in (runtime / "goinstrument").glob("*.lock"):
+        words = lock.read_text().split()
+        if len(words) == 2 and int(words[0]) in live:
+            found[int(words[0])] = int(words[1])
+    return found
+
+
+def wait_for(what: Callable[[], T], timeout: float = 60.0) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = what()
+        if value:
+            return value
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def warm(runtime: Path, cwd: Path, env: dict[str, str]) -> int:
+    """A server up for `env` (started by a first run, which runs in-process): its pid."""
+    first = client(cwd, "--version", env=env)
+    assert first.returncode == 0, first.stderr
+    (pid,) = wait_for(lambda: counts(runtime))
+    wait_for(lambda: any(p.is_socket() for p in (runtime / "goinstrument").iterdir()))
+    return pid
+
+
+def served(runtime: Path, pid: int) -> int:
+    return counts(runtime).get(pid, -1)
+
+
+def module(root: Path, files: dict[str, str]) -> GitRepo:
+    if root.exists():
+        shutil.rmtree(root)
+    return GitRepo.go_module(root, files)
+
+
+# --- the first run, the second ----------------------------------------------------------------
+
+
+def test_the_first_run_is_in_process_and_starts_a_server_the_second_is_served(tmp_path, runtime):
+    repo = module(tmp_path / "repo", {"shop.go": GO_FUNC})
+    env = served_env(runtime)
+    repo.write("shop.go", GO_FUNC + "\n// edited\n")
+    repo.add("shop.go")
+    first = client(repo.root, "--staged", env=env)
+    assert first.returncode == 0, first.stderr
+    assert SPAN in repo.staged("shop.go")
+    (pid,) = wait_for(lambda: counts(runtime))  # the first run started one, and did not wait for it
+    assert counts(runtime) == {pid: 0}
+    repo.write("orders.go", GO_FUNC.replace("func F", "func H"))
+    repo.add("orders.go")
+    second = client(repo.root, "--staged", env=env)
+    assert second.returncode == 0, second.stderr
+    assert 'Start(ctx, "H")' in repo.staged("orders.go") and repo.read("orders.go") == repo.staged("orders.go")
+    assert counts(runtime) == {pid: 1}
+    # Not loaded in the server: libgit2 reads HOME and XDG_CONFIG_HOME once, when it is loaded.
+    assert b"pygit2" not in Path(f"/proc/{pid}/maps").read_bytes()
+    # The socket's directory: ours, 0700.
+    info = (runtime / "goinstrument").lstat()
+    assert info.st_mode & 0o777 == 0o700 and info.st_uid == os.getuid()
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (("--staged",), 0),
+        (("--staged", "-v"), 0),
+        (("--check",), 1),
+        (("--check", "--format", "json"), 1),
+        (("--bogus",), 2),
+        (("--help",), 0),
+        (("-", "--stdin-filename", "shop.go"), 0),  # an editor's filter: the source on stdin, the result on stdout
+    ],
+)
+def test_a_served_run_is_the_run_in_a_process_of_its_own(tmp_path, runtime, args, code):
+    """Exit code, stdout and stderr bytes, index and working tree: the same, served or not."""
+
+    def outcome(env: dict[str, str]) -> tuple[int, bytes, bytes, str, dict[str, bytes]]:
+        repo = module(tmp_path / "repo", {"shop.go": GO_FUNC, "sub/orders.go": NO_SPAN.replace("package shop", "package sub")})
+        repo.write("shop.go", GO_FUNC + "\n// edited\n")
+        repo.add("shop.go")
+        done = client(repo.root, *args, env=env, stdin=GO_FUNC.encode())
+        files = {rel: repo.path(rel).read_bytes() for rel in ("shop.go", "sub/orders.go")}
+        return done.returncode, done.stdout, done.stderr, repo.git("ls-files", "-s"), files
+
+    alone = outcome(served_env(runtime, GOINSTRUMENT_SERVER="0"))
+    env = served_env(runtime)
+    pid = warm(runtime, tmp_path, env)
+    served_one = outcome(env)
+    assert served(runtime, pid) == 1
+    assert served_one == alone
+    assert alone[0] == code
+    if args[0] == "-":
+        assert SPAN.encode() in alone[1]  # stdin was read through the fd the client passed
+
+
+def test_the_clients_environment_and_directory_are_the_runs(tmp_path, runtime):
+    """GIT_INDEX_FILE, as `git commit -a` sets it, and a current directory below the top."""
+    repo = module(tmp_path / "repo", {"shop.go": GO_FUNC, "sub/orders.go": NO_SPAN.replace("package shop", "package sub")})
+    env = served_env(runtime)
+    pid = warm(runtime, tmp_path, env)
+    other = repo.root / ".git" / "other-index"
+    shutil.copy(repo.root / ".git" / "index", other)
+    repo.write("shop.go", GO_FUNC + "\n// edited\n")
+    repo.git("add", "shop.go", env={**env, "GIT_INDEX_FILE": str(other)})
+    done = client(repo.root, "--staged", env={**env, "GIT_INDEX_FILE": str(other)})
+    assert done.returncode == 0, done.stderr
+    assert served(runtime, pid) == 1
+    assert SPAN in repo.git("show", ":shop.go", env={**env, "GIT_INDEX_FILE": str(other)})
+    assert SPAN not in repo.staged("shop.go")  # the index git commit -a did not name is left alone
+    # Below the top: paths are the directory's, as in a run of its own.
+    below = client(repo.root / "sub", "--check", env=env)
+    assert below.returncode == 1 and below.stdout.startswith(b"orders.go:5:1: G: no span"), below
+    assert served(runtime, pid) == 2
+    # A value set for the run only reaches it (and not the next).
+    traced = client(repo.root, "--bogus", env={**env, "GOINSTRUMENT_TRACEBACK": "1"})
+    assert traced.returncode == 2 and b"unrecognized arguments" in traced.stderr
+
+
+def test_a_reader_that_stops_early(tmp_path, runtime):
+    """`... | head -1`: the first line, then quietly the status of a filter whose reader left (141)."""
+    many = 'package shop\n\nimport "context"\n' + "".join(f"\nfunc F{n}(ctx context.Context) error {{ return nil }}\n" for n in range(4000))
+    repo = module(tmp_path / "repo", {"shop.go": many})
+    env = served_env(runtime)
+    pid = warm(runtime, tmp_path, env)
+    done = subprocess.run(
+        ["bash", "-c", f'{shlex.join(CLIENT)} --check | head -1; echo "status ${{PIPESTATUS[0]}}" >&2'],
+        cwd=repo.root,
+        capture_output=True,
+        env=env,
+        check=False,
+    )
+    assert served(runtime, pid) == 1
+    assert done.stdout == b"shop.go:5:1: F0: no span\n"
+    assert b"Traceback" not in done.stderr and b"Exception ignored" not in done.stderr, done.stderr
+    assert done.stderr.endswith(b"status 141\n"), done.stderr
+
+
+# --- signals ----------------------------------------------------------------------------------
+
+
+def _paused_run(repo: GitRepo, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], Path]:
+    """A served `--staged` run, paused after it read the index (gitops' test pause) until the flag goes."""
+    flag = repo.root.parent / "paused"
+    repo.write("shop.go", GO_FUNC + "\n// edited\n")
+    repo.add("shop.go")
+    proc = subprocess.Popen(
+        [*CLIENT, "--staged"],
+        cwd=repo.root,
+        env={**env, "GOINSTRUMENT_TEST_INDEX_PAUSE": f"read:{flag}"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    wait_for(lambda: flag.exists() or proc.poll() is not None)
+    assert proc.poll() is None, proc.communicate()
+    return proc, flag
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(word) for word in path.read_text().split()]
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_to_the_client_stops_the_run(tmp_path, runtime, signum, code):
+    repo = module(tmp_path / "repo", {"shop.go": GO_FUNC})
+    env = served_env(runtime)
+    pid = warm(runtime, tmp_path, env)
+    proc, flag = _paused_run(repo, env)
+    assert served(runtime, pid) == 1
+    (child,) = _children(pid)
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == code, err
+    assert b"Traceback" not in err
+    wait_for(lambda: not _children(pid))
+    assert not Path(f"/proc/{child}").exists() or b"Z" in Path(f"/proc/{child}/stat").read_bytes().split()[2:3]
+    assert repo.staged("shop.go") == GO_FUNC + "\n// edited\n"  # stopped before it staged anything
+    assert not (repo.root / ".git" / "index.lock").exists()
+    flag.unlink()
+
+
+def test_a_client_killed_has_its_run_killed(tmp_path, runtime):
+    repo = module(tmp_path / "repo", {"shop.go": GO_FUNC})
+    env = served_env(runtime)
+    pid = warm(runtime, tmp_path, env)
+    proc, flag = _paused_run(repo, env)
+    assert _children(pid)
+    proc.kill()
+    proc.wait()
+    wait_for(lambda: not _children(pid), timeout=20)  # the pause would have held it for a minute
+    assert not (repo.root / ".git" / "index.lock").exists()
+    flag.unlink()
+
+
+# --- which server, and when none --------------------------------------------------------------
+
+
+def test_a_changed_package_gets_a_new_server_and_the_old_one_exits(tmp_path, runtime):
+    copy = tmp_path / "site"
+    shutil.copytree(CHECKOUT / "goinstrument", copy / "goinstrument", ignore=shutil.ignore_patterns("__pycache__"))
+    env = served_env(runtime, PYTHONPATH=str(copy))
+    old = warm(runtime, tmp_path, env)
+    assert client(tmp_path, "--version", env=env).returncode == 0
+    assert served(runtime, old) == 1
+    settings = copy / "goinstrument" / "settings.py"
+    settings.write_text(settings.read_text() + "\n# edited\n")
+    edited = client(tmp_path, "--version", env=env)  # in-process (no server for the new files yet), starts one
+    assert edited.returncode == 0 and served(runtime, old) == 1
+    wait_for(lambda: len(counts(runtime)) == 2 or old not in counts(runtime))
+    wait_for(lambda: old not in _server_pids(runtime))  # the old one saw its files change
+    (new,) = wait_for(lambda: counts(runtime))
+    assert new != old
+    wait_for(lambda: any(p.is_socket() for p in (runtime / "goinstrument").iterdir()))
+    assert client(tmp_path, "--version", env=env).returncode == 0
+    assert counts(runtime) == {new: 1}
+
+
+def test_a_server_killed_leaves_a_socket_the_next_server_replaces(tmp_path, runtime):
+    env = served_env(runtime)
+    old = warm(runtime, tmp_path, env)
+    _kill(old)  # SIGKILL: no time to remove its socket
+    wait_for(lambda: old not in _server_pids(runtime))
+    assert any(p.is_socket() for p in (runtime / "goinstrument").iterdir())
+    assert client(tmp_path, "--version", env=env).returncode == 0  # in-process: nothing answers
+    (new,) = wait_for(lambda: counts(runtime))
+    assert new != old
+    assert client(tmp_path, "--version", env=env).returncode == 0
+    assert counts(runtime) == {new: 1}
+
+
+def test_a_server_that_does_not_answer_is_no_server(tmp_path, runtime):
+    """A server stopped (SIGSTOP) or stuck: after ANSWER_WITHIN (10 s) the run is the client's own."""
+    repo = module(tmp_path / "repo", {"shop.go": GO_FUNC})
+    env = served_env(runtime)
+    pid = warm(runtime, tmp_path, env)
+    os.kill(pid, signal.SIGSTOP)
+    repo.write("shop.go", GO_FUNC + "\n// edited\n")
+    repo.add("shop.go")
+    done = client(repo.root, "--staged", env=env)
+    assert done.returncode == 0, done.stderr
+    assert SPAN in repo.staged("shop.go")
+    os.kill(pid, signal.SIGCONT)
+    wait_for(lambda: not _children(pid))  # the child it forked meanwhile, if any, was ended
+    assert repo.read("shop.go") == repo.staged("shop.go")
+
+
+@pytest.mark.parametrize("bad", ["group-writable", "symlink"])
+def test_a_socket_directory_not_ours_alone_means_no_server(tmp_path, runtime, bad):
+    if bad == "symlink":
+        (tmp_path / "elsewhere").mkdir(mode=0o700)
+        (runtime / "goinstrument").symlink_to(tmp_path / "elsewhere")
+    else:
+        (runtime / "goinstrument").mkdir()
+        os.chmod(runtime / "goinstrument", 0o770)
+    repo = module(tmp_path / "repo", {"shop.go": GO_FUNC})
+    repo.write("shop.go", GO_FUNC + "\n// edited\n")
+    repo.add("shop.go")
+    env = served_env(runtime)
+    for _ in range(2):
+        done = client(repo.root, "--staged", env=env)
+        assert done.returncode == 0, done.stderr
+    assert SPAN in repo.staged("shop.go")
+    time.sleep(1)
+    assert not _server_pids(runtime)
+    assert not list((tmp_path / "elsewhere").iterdir()) if bad == "symlink" else not list((runtime / "goinstrument").iterdir())
+
+
+def test_a_runtime_directory_too_long_for_a_socket_path_still_gets_a_server(tmp_path):
+    """sun_path holds 108 bytes: the socket is named through the directory's fd (/proc/self/fd/N/NAME)."""
+    runtime = tmp_path / ("r" * 120)
+    runtime.mkdir(mode=0o700)
+    try:
+        env = served_env(runtime)
+        pid = warm(runtime, tmp_path, env)
+        assert client(tmp_path, "--version", env=env).stdout.startswith(b"goinstrument ")
+        assert served(runtime, pid) == 1
+    finally:
+        for pid in _server_pids(runtime):
+            _kill(pid)
+
+
+@pytest.mark.parametrize("off", [{"GOINSTRUMENT_SERVER": "0"}, {"CI": "true"}])
+def test_off_means_no_server(tmp_path, runtime, off):
+    env = {**served_env(runtime), **off}
+    for _ in range(2):
+        assert client(tmp_path, "--version", env=env).returncode == 0
+    time.sleep(1)
+    assert not _server_pids(runtime)
+
+
+def test_a_server_exits_when_idle_and_on_stop(tmp_path, runtime):
+    env = served_env(runtime, GOINSTRUMENT_SERVER_IDLE="1")
+    pid = warm(runtime, tmp_path, env)
+    wait_for(lambda: pid not in _server_pids(runtime), timeout=20)
+    assert not any(p.is_socket() for p in (runtime / "goinstrument").iterdir())
+    env = served_env(runtime)
+    pid = warm(runtime, tmp_path, env)
+    stopped = client(tmp_path, "--stop", env=env)
+    assert stopped.returncode == 0 and f"stopped the goinstrument server {pid}".encode() in stopped.stdout
+    wait_for(lambda: pid not in _server_pids(runtime), timeout=20)
+
+
+# --- the hook ---------------------------------------------------------------------------------
+
+
+def test_the_hook_is_served_from_the_second_commit_on(tmp_path, runtime):
+    repo = module(tmp_path / "repo", {"shop.go": GO_FUNC})
+    install_hook(repo.root)
+    env = served_env(runtime)
+    repo.write("shop.go", GO_FUNC + "\n// edited\n")
+    repo.add("shop.go")
+    first = repo.commit("first", env=env)
+    assert first.returncode == 0, first.stderr
+    assert SPAN in repo.show("HEAD:shop.go")
+    (pid,) = wait_for(lambda: counts(runtime))
+    wait_for(lambda: any(p.is_socket() for p in (runtime / "goinstrument").iterdir()))
+    assert counts(runtime) == {pid: 0}
+    repo.write("orders.go", GO_FUNC.replace("func F", "func H"))
+    repo.add("orders.go")
+    second = repo.commit("second", env=env)
+    assert second.returncode == 0, second.stderr
+    assert 'Start(ctx, "H")' in repo.show("HEAD:orders.go")
+    assert counts(runtime) == {pid: 1}
+    assert repo.status() == ""
+
+
+def test_a_hook_written_before_the_server_is_updated_by_installing_again(tmp_path, runtime):
+    repo = module(tmp_path / "repo", {"shop.go": GO_FUNC})
+    install_hook(repo.root)
+    hook = repo.root / ".git" / "hooks" / "pre-commit"
+    hook.write_text(hook.read_text().replace(f"-c {shlex.quote(SERVED)}", "-m goinstrument"))  # as written before
+    assert "-P -m goinstrument --staged" in hook.read_text()
+    repo.write("shop.go", GO_FUNC + "\n// edited\n")
+    repo.add("shop.go")
+    assert repo.commit("old hook", env=served_env(runtime)).returncode == 0
+    assert SPAN in repo.show("HEAD:shop.go")
+    assert install_hook(repo.root).splitlines()[0] == f"updated the pre-commit hook: {hook}"
+    assert f"-P -c {shlex.quote(SERVED)} --staged" in hook.read_text()
+
+
+def test_the_hook_runs_the_client_as_dash_m_would():
+    """The hook's `-c` code is the client's own (runpy and the module's search cost ~10 ms); both start alike."""
+    assert SERVED == HOOK_CODE
