@@ -8,7 +8,9 @@ files read for their facts. What the runs say must be what a run without the cac
 from __future__ import annotations
 
 import os
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -162,3 +164,82 @@ def test_a_package_whose_names_are_not_utf8_keeps_its_facts(tmp_path, not_racy):
     first, read = _run(root, tmp_path / "cache")
     assert read == 2 and "internal error" not in first
     assert _run(root, tmp_path / "cache") == (first, 0)
+
+
+# The hook's working-tree copy of a staged file holding the staged bytes is spared (its outcome is
+# the blob's) where each sibling on disk holds its staged blob: known from the blob id kept with the
+# sibling's facts, by its stamp, not from reading (and hashing) the package again.
+
+_opened: list[str] | None = None  # the files opened while a test counts them
+
+
+def _audit(event: str, args: tuple[object, ...]) -> None:
+    if event == "open" and _opened is not None and isinstance(args[0], (str, bytes)):
+        _opened.append(os.fsdecode(args[0]))
+
+
+sys.addaudithook(_audit)
+
+
+def _hook(repo: GitRepo, cache: Path, staged: str) -> list[str]:
+    """`--staged` (the hook) run on f.go staged with `staged`; the files of the package it opened."""
+    global _opened
+    repo.write("f.go", staged)
+    repo.add("f.go")
+    _opened = []
+    try:
+        run_cli("--staged", "--jobs", "1", cwd=repo.root, env={"GOINSTRUMENT_CACHE_DIR": str(cache)}, check=0)
+        return sorted({os.path.basename(p) for p in _opened if os.path.dirname(os.path.abspath(p)) == str(repo.root)})
+    finally:
+        _opened = None
+
+
+def _second_commit(text: str) -> str:
+    return text + "\nfunc H(ctx context.Context) {}\n"
+
+
+def test_a_hook_run_reads_no_sibling_unchanged_since_the_last(tmp_path, not_racy):
+    repo = GitRepo.go_module(tmp_path / "repo", {"f.go": TARGET, "b.go": OTEL, "c.go": "package p\n"})
+    assert {"b.go", "c.go"} <= set(_hook(repo, tmp_path / "cache", TARGET + "\nfunc G(ctx context.Context) {}\n"))
+    opened = _hook(repo, tmp_path / "cache", _second_commit(repo.read("f.go")))
+    assert "b.go" not in opened and "c.go" not in opened and "f.go" in opened
+    assert 'otelapi "go.opentelemetry.io/otel"' in repo.staged("f.go") and "func H" in repo.staged("f.go")
+    assert repo.read("f.go") == repo.staged("f.go") and repo.status() == "M  f.go\n"
+
+
+def _sibling_changed_on_disk(repo: GitRepo, cache: Path, change: Callable[[], None]) -> None:
+    """b.go declares otel in the index, not on disk: the committed f.go imports otel as otelapi, the
+    working-tree copy under its own name."""
+    _hook(repo, cache, TARGET + "\nfunc G(ctx context.Context) {}\n")
+    change()
+    _hook(repo, cache, _second_commit(TARGET))
+    assert 'otelapi "go.opentelemetry.io/otel"' in repo.staged("f.go")
+    assert '\t"go.opentelemetry.io/otel"\n' in repo.read("f.go") and "func H" in repo.read("f.go")
+
+
+def _same_stamp_but_ctime(repo: GitRepo) -> None:
+    """b.go rewritten under its size and time: only its ctime (which no tool sets back) tells."""
+    stat = repo.path("b.go").stat()
+    repo.write("b.go", NO_OTEL[: len(OTEL) - 1] + "\n")
+    os.utime(repo.path("b.go"), ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
+def test_a_sibling_edited_and_not_staged_is_not_taken_for_its_blob(tmp_path, not_racy):
+    repo = GitRepo.go_module(tmp_path / "repo", {"f.go": TARGET, "b.go": OTEL})
+    _sibling_changed_on_disk(repo, tmp_path / "cache", lambda: _same_stamp_but_ctime(repo))
+
+
+def test_a_sibling_marked_assume_unchanged_is_looked_at_all_the_same(tmp_path, not_racy):
+    """Git takes its word for it (`git diff-files` lists no change): the bytes on disk decide."""
+    repo = GitRepo.go_module(tmp_path / "repo", {"f.go": TARGET, "b.go": OTEL})
+    repo.git("update-index", "--assume-unchanged", "b.go")
+    _sibling_changed_on_disk(repo, tmp_path / "cache", lambda: _same_stamp_but_ctime(repo))
+    assert repo.git("ls-files", "-v", "b.go") == "h b.go\n"  # still marked
+
+
+def test_a_sibling_changed_within_the_racy_window_is_read_again(tmp_path):
+    """Written less than two seconds before the run (as racy as git's index entries can be): its
+    blob id is not kept, the next run reads it again."""
+    repo = GitRepo.go_module(tmp_path / "repo", {"f.go": TARGET, "b.go": OTEL})
+    _hook(repo, tmp_path / "cache", TARGET + "\nfunc G(ctx context.Context) {}\n")
+    assert "b.go" in _hook(repo, tmp_path / "cache", _second_commit(repo.read("f.go")))

@@ -443,16 +443,33 @@ def same_files(a: Where, b: Where) -> bool:
 
 
 def _holds_the_index(index: Where, directory: Where) -> bool:
-    """Whether `directory` on disk is `index`'s own and holds its files, known without reading them
-    again: each staged blob was read from its working-tree file (_index_read), and the directory has
-    no other .go file (the hook's common case: a staged file's siblings are as committed)."""
-    if not isinstance(index, IndexDirectory) or directory != index.path or not _index_read(index)[1]:
+    """Whether `directory` on disk is `index`'s own and holds its files byte for byte: the same .go
+    files, each holding its blob (the hook's common case: a staged file's siblings are as committed).
+    A file's blob id is a fact of its working-tree record, kept by its stamp as its other facts are
+    (as git keeps a file's stat data in the index): a file unchanged since an earlier run is not read
+    again, nor hashed. Not git's own `diff-files`: it says a file checked out through a conversion
+    (core.autocrlf, an eol or ident attribute, a filter) holds its blob, which its bytes do not."""
+    if not isinstance(index, IndexDirectory) or directory != index.path:
         return False
+    blobs = dict(index.files)
+    siblings = _facts(directory)
     try:
-        listed = {e.name for e in os.scandir(directory) if e.name.endswith(".go") and e.is_file()}
-    except OSError:
-        return False
-    return listed == {name for name, _ in index.files}
+        if len(siblings) != len(blobs) or any(file.name not in blobs for file in siblings):
+            return False
+        for file in siblings:
+            oid = blobs[file.name]
+            fact = f"i{len(oid)}"  # the id of the file's bytes in its object format (SHA-1: 40 digits, SHA-256: 64)
+            if fact not in file.record:
+                from goinstrument.driver.git import blob_id
+
+                file.record[fact] = blob_id(file.data(), "sha256" if len(oid) == 64 else "sha1")
+            if file.record[fact] != oid:
+                return False
+        return True
+    finally:
+        if _held is None:  # asked outside a file's facts (same_files): kept now
+            _kept(_facts_key(directory)).save()
+            _touched.discard(_facts_key(directory))
 
 
 # contexts compared by identity ---------------------------------------------------------
