@@ -109,6 +109,20 @@ def test_a_file_changed_within_the_racy_window_is_not_kept(tmp_path):
     assert read == 2
 
 
+def test_a_run_that_only_changed_racy_files_writes_no_facts(tmp_path, monkeypatch):
+    """What a run would write leaves out a file changed a moment ago (the one a hook commits):
+    where that is all that changed, the facts kept are left as they are, unwritten."""
+    monkeypatch.setattr(package_scope, "_RACY_NS", 200_000_000)
+    root = _package(tmp_path / "m", {"f.go": TARGET, "b.go": OTEL})
+    time.sleep(0.25)
+    _run(root, tmp_path / "cache")
+    kept = {path: (path.stat().st_ino, path.stat().st_mtime_ns) for path in (tmp_path / "cache" / "facts").iterdir()}
+    (root / "b.go").write_text(NO_OTEL)  # racy now
+    second, read = _run(root, tmp_path / "cache")
+    assert read == 1 and "otelapi" not in second
+    assert {path: (path.stat().st_ino, path.stat().st_mtime_ns) for path in (tmp_path / "cache" / "facts").iterdir()} == kept
+
+
 def test_no_cache_keeps_no_facts(tmp_path, not_racy):
     root = _package(tmp_path / "m", {"f.go": TARGET, "b.go": OTEL})
     _run(root, tmp_path / "cache", "--no-cache")

@@ -227,10 +227,16 @@ class _Kept:
         self.files = {name: [stamp, record] for name, stamp, record, _ in files}
         self.unkept = {name for name, _, _, keep in files if not keep}
 
-    def _filled(self) -> tuple[object, ...]:
-        """What save compares to know whether there is anything new to write: the files and their
-        stamps, and how many facts their records hold (facts are added to a record, never changed)."""
-        return [(name, stamp) for name, (stamp, _) in self.files.items()], self.unkept.copy(), sum(map(_count, (r for _, r in self.files.values())))
+    def _filled(self) -> dict[str, tuple[list[Any], int]]:
+        """What save compares to know whether there is anything new to write: the stamp of each file
+        it would write (not the racy ones) and how many facts its record holds (facts are added to a
+        record, never changed). A file changed since, or gone, needs no write of its own (its record
+        no longer matches): a hook's run, whose staged files were changed a moment ago, writes none."""
+        return {
+            name: (entry[0], _count(entry[1]))
+            for name, entry in self.files.items()
+            if name not in self.unkept and isinstance(entry, list) and len(entry) == 2 and isinstance(entry[1], dict)
+        }
 
     def read_now(self, name: str, path: str, stamp: list[Any]) -> bytes:
         """The bytes of a file whose record is kept but lacks a fact, b"" if it cannot be read now."""
@@ -247,7 +253,7 @@ class _Kept:
         if self.file is None:
             return
         filled = self._filled()
-        if filled == self.saved:
+        if all(self.saved.get(name) == facts for name, facts in filled.items()):
             return
         import json
 
