@@ -587,10 +587,14 @@ class StagedIndex:
         close_objects()
         if not self._restaged:
             return
-        _write_blobs(self._git, [(new_id, data) for _, new_id, data in self._restaged.values()])
-        _test_pause("read")
         changes = {path: (file.id, new_id, file.mode) for path, (file, new_id, _) in self._restaged.items()}
-        self.kept = _update_index(self._git, changes)
+        entries = _Reading(self._git, sorted(changes))  # while git writes the blobs
+        try:
+            _write_blobs(self._git, [(new_id, data) for _, new_id, data in self._restaged.values()])
+        finally:
+            read = entries()
+        _test_pause("read")
+        self.kept = _update_index(self._git, changes, read)
         real = _real_index(self._git.index_file) if self._git.index_file is not None else None
         if real is not None:
             _update_index(self._git._replace(index_file=real), {p: c for p, c in changes.items() if p not in self.kept})
@@ -634,7 +638,10 @@ class _Entry(NamedTuple):
 
 def _index_entries(git: _Git, *pathspecs: str) -> list[_Entry]:
     """The index's entries (under the pathspecs), as `git ls-files -s -v` gives them."""
-    out = git("ls-files", "-z", "-s", "-v", "--", *pathspecs)
+    return _parse_entries(git("ls-files", "-z", "-s", "-v", "--", *pathspecs))
+
+
+def _parse_entries(out: bytes) -> list[_Entry]:
     entries = []
     for record in out.split(b"\0")[:-1]:
         meta, path = record.split(b"\t", 1)
@@ -671,21 +678,56 @@ def _write_blobs(git: _Git, blobs: list[tuple[str, bytes]]) -> None:
         raise GitError(f"git hash-object: ids {b' '.join(ids).decode()} where {' '.join(oid for oid, _ in blobs)} were expected")
 
 
-def _update_index(git: _Git, changes: dict[str, tuple[str, str, int]]) -> list[str]:
+_Stat = tuple[int, int, int, int]  # an index file's inode, size, mtime and ctime (ns): which file it is
+
+
+class _Reading:
+    """The index's entries of the paths, read by `git ls-files` beside other work, with the stat of
+    the index file before the read started: where the file is still the same under the lock (git
+    replaces the index by a rename, a new inode, a new ctime), the entries are the locked index's."""
+
+    def __init__(self, git: _Git, paths: list[str]):
+        assert git.index_file is not None
+        self.stat = _index_stat(git.index_file)
+        self.started = git.start("ls-files", "-z", "-s", "-v", "--", *map(_literal, paths)) if self.stat and len(paths) <= 1000 else None
+
+    def __call__(self) -> tuple[_Stat, dict[str, _Entry]] | None:
+        """(the index's stat, the stage-0 entries by path), or None where there are none to take."""
+        if self.stat is None or self.started is None:
+            return None
+        try:
+            return self.stat, {e.path: e for e in _parse_entries(self.started()) if e.stage == 0}
+        except GitError:  # read again under the lock, which says what is wrong
+            return None
+
+
+def _index_stat(index: Path) -> _Stat | None:
+    try:
+        st = os.stat(index)
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+def _update_index(git: _Git, changes: dict[str, tuple[str, str, int]], read: tuple[_Stat, dict[str, _Entry]] | None = None) -> list[str]:
     """Stage each path's new blob where the index still holds its old one (same mode), under the
     index's lock; the paths left as they were (someone staged them again meanwhile).
 
     As git does: `<index>.lock` created exclusively, the index copied into it and changed there by
     `git update-index` (which locks `<index>.lock.lock` for its own write), then renamed over the
     index. Each entry keeps its flags: `update-index --index-info` gives a fresh entry, so
-    assume-unchanged and skip-worktree are set again where the old entry had them."""
+    assume-unchanged and skip-worktree are set again where the old entry had them. The entries are
+    `read`'s (_Reading) where the locked index is the file they were read from, else read again."""
     assert git.index_file is not None
     lock = git.index_file.with_name(git.index_file.name + ".lock")
-    _lock(lock, git.index_file)
+    locked_stat = _lock(lock, git.index_file)
     try:
         locked = git._replace(index_file=lock)
         _test_pause("locked")
-        now = {e.path: e for chunk in _chunks(sorted(changes)) for e in _index_entries(locked, *map(_literal, chunk)) if e.stage == 0}
+        if read is not None and read[0] == locked_stat:
+            now = read[1]
+        else:
+            now = {e.path: e for chunk in _chunks(sorted(changes)) for e in _index_entries(locked, *map(_literal, chunk)) if e.stage == 0}
         kept = [p for p, (old, _, mode) in changes.items() if p not in now or (now[p].id, now[p].mode) != (old, mode)]
         todo = [p for p in changes if p not in kept]
         if todo:
@@ -703,9 +745,10 @@ def _update_index(git: _Git, changes: dict[str, tuple[str, str, int]]) -> list[s
     return kept
 
 
-def _lock(lock: Path, index: Path, wait: float = 2.0) -> None:
+def _lock(lock: Path, index: Path, wait: float = 2.0) -> _Stat:
     """Take the index's lock as git does (create `<index>.lock`, exclusively), holding the index's
-    bytes; a lock held by another git command is waited for a little, as it is usually brief."""
+    bytes; a lock held by another git command is waited for a little, as it is usually brief. The
+    stat of the index file copied."""
     deadline = time.monotonic() + wait
     while True:
         try:
@@ -721,8 +764,10 @@ def _lock(lock: Path, index: Path, wait: float = 2.0) -> None:
         except OSError as exc:
             raise GitError(f"cannot lock the git index {index}: {exc.strerror or exc}") from None
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(index.read_bytes())  # read now that no git command may write it
+        with os.fdopen(fd, "wb") as f, open(index, "rb") as source:
+            st = os.fstat(source.fileno())
+            f.write(source.read())  # read now that no git command may write it
+        return st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
     except OSError as exc:
         with contextlib.suppress(OSError):
             os.unlink(lock)
