@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import run_cli
@@ -48,6 +50,32 @@ def test_a_staged_file_is_instrumented_in_the_index_and_the_working_tree(repo):
     assert repo.read("orders.go") == repo.staged("orders.go")
     assert repo.unstaged_diff() == ""
     assert (summary.files_seen, summary.files_changed, summary.spans_added, summary.problems) == (1, 1, 1, [])
+
+
+def test_the_index_and_the_configuration_are_asked_while_git_finds_the_repository(repo, monkeypatch):
+    """`git diff-index` and `git config` run beside `git rev-parse` (git finds the same repository
+    from the same directory)."""
+    events: list[tuple[str, str]] = []
+
+    class Recorded(subprocess.Popen[bytes]):
+        def __init__(self, args: list[str], *rest: Any, **options: Any) -> None:
+            super().__init__(args, *rest, **options)
+            self.name = args[1]
+            events.append(("start", self.name))
+
+        def communicate(self, *rest: Any, **options: Any) -> tuple[Any, Any]:
+            said = super().communicate(*rest, **options)
+            events.append(("end", self.name))
+            return said
+
+    repo.write("orders.go", GO_FUNC)
+    repo.add("orders.go")
+    monkeypatch.setattr(subprocess, "Popen", Recorded)
+    staged(repo)
+    monkeypatch.undo()
+    assert SPAN in repo.staged("orders.go")
+    found = events.index(("end", "rev-parse"))
+    assert {("start", "diff-index"), ("start", "config")} <= set(events[:found])
 
 
 def test_files_not_staged_are_left_alone(repo):

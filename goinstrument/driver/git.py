@@ -60,12 +60,7 @@ def open_repository(start: Path) -> Repository:
     bare). A run asks several times (its files, their top, the report's paths): the
     last answer is kept for the same place, current directory and GIT_* variables.
     """
-    start = Path(start)
-    where = start if start.is_dir() or not start.exists() else start.parent
-    git_dir = os.environ.get("GIT_DIR")
-    cwd = os.getcwd() if git_dir else os.fspath(where)
-    if git_dir:
-        where = Path(git_dir).absolute()
+    where, cwd = _asking(Path(start))
     key = (os.fspath(where), cwd, tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("GIT_"))))
     if key in _located:
         return _located[key]
@@ -79,7 +74,7 @@ def open_repository(start: Path) -> Repository:
     lines = proc.stdout.split(b"\n")
     said = _said(proc.stderr, proc.returncode)
     if len(lines) < 5:  # no repository there, or one git cannot open
-        if git_dir:
+        if os.environ.get("GIT_DIR"):
             raise GitError(f"cannot open the git repository at {where}: {said}")
         if "not a git repository" in said:
             raise GitError(f"not a git repository (or any parent up to /): {where}")
@@ -93,6 +88,16 @@ def open_repository(start: Path) -> Repository:
     _located.clear()
     _located[key] = repo
     return repo
+
+
+def _asking(start: Path) -> tuple[Path, str]:
+    """(what names the repository, the directory git is run in) to find the repository holding
+    `start`: `start` (a file's directory), or the current directory where GIT_DIR is set."""
+    where = start if start.is_dir() or not start.exists() else start.parent
+    git_dir = os.environ.get("GIT_DIR")
+    if git_dir:
+        return Path(git_dir).absolute(), os.getcwd()
+    return where, os.fspath(where)
 
 
 def _said(stderr: bytes, code: int) -> str:
@@ -197,6 +202,11 @@ class _Started(NamedTuple):
         if self.proc.returncode != 0:
             raise GitError(f"git {self.command}: {_said(err, self.proc.returncode)}")
         return out
+
+    def done(self) -> tuple[int, bytes, bytes]:
+        """(exit code, stdout, stderr), once it ended."""
+        out, err = self.proc.communicate()
+        return self.proc.returncode, out, err
 
     def kill(self) -> None:
         """Ended unread (the run failed before it needed the output)."""
@@ -540,11 +550,23 @@ class StagedIndex:
     """
 
     def __init__(self, start: Path):
-        self._repo = open_repository(start)
-        self.top = self._repo.top
-        self._git = self._repo.git(_index_path(self._repo.git_dir))
-        self._changes = _staged_changes(self._git)
-        self._files = _staged_files(self._changes, blob_id(b"", self._repo.object_format))
+        # The index's changes and the filters configured are asked while `git rev-parse` finds the
+        # repository: git finds the same one from the same directory, by the same rules.
+        changes, configured = _asked_beside(start, ("diff-index", *_STAGED), ("config", *_FILTERS_CONFIGURED))
+        try:
+            self._repo = open_repository(start)
+            self.top = self._repo.top
+            self._git = self._repo.git(_index_path(self._repo.git_dir))
+            self._changes = _staged_changes(self._git, changes.done() if changes is not None else None)
+            self._configured = configured.done() if configured is not None else _done(self._git.run("config", *_FILTERS_CONFIGURED))
+        except BaseException:
+            for started in (changes, configured):
+                if started is not None and started.proc.returncode is None:
+                    started.kill()
+            raise
+        self._files = _staged_files(self._changes, _EMPTY_BLOBS.get(self._repo.object_format) or blob_id(b"", self._repo.object_format))
+        if any(f.path.endswith(".go") for f in self._files):
+            _reader(os.fspath(self._repo.git_dir))  # cat-file started, for the blobs and trees asked next
         self._restaged: dict[str, tuple[StagedFile, str, bytes]] = {}
         self._packages: dict[str, IndexDirectory] | None = None
         self._filters: dict[str, str | None] | None = None
@@ -562,7 +584,8 @@ class StagedIndex:
         clean or process command configured), or None: the blob is the filter's output then.
         Asked of every staged .go file at once, at the first."""
         if self._filters is None:
-            self._filters = _filters(self._git, [f.path for f in self._files if f.path.endswith(".go")])
+            code, out, _ = self._configured
+            self._filters = _filters(self._git, out if code == 0 else None, [f.path for f in self._files if f.path.endswith(".go")])
         return self._filters.get(file.path)
 
     def package(self, file: StagedFile) -> IndexDirectory:
@@ -605,15 +628,43 @@ class StagedIndex:
 _Changes = dict[str, tuple[str | None, int]]
 
 
-def _staged_changes(git: _Git) -> _Changes:
-    """What the index holds that HEAD does not: one `git diff-index` (`git ls-files` with no commit)."""
-    proc = git.run("diff-index", "--cached", "-z", "--no-renames", "HEAD")
-    if proc.returncode != 0:
+_STAGED = ("--cached", "-z", "--no-renames", "HEAD")  # git diff-index's
+_FILTERS_CONFIGURED = ("-z", "--get-regexp", r"^filter\..*\.(clean|process)$")  # git config's
+_EMPTY_BLOBS = {"sha1": "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391", "sha256": "473a0f4c3be8a93681a267e3b1e9a7dcda1185436fe141f7749120a303721813"}
+
+
+def _asked_beside(start: Path, *commands: tuple[str, ...]) -> list[_Started | None]:
+    """Each git command started from where open_repository asks (its answers are the repository's
+    found there), to run beside it; None where it could not be started (asked again once found)."""
+    _, cwd = _asking(Path(start))
+    env = dict(_environment(), GIT_OPTIONAL_LOCKS="0")
+    named = os.environ.get("GIT_INDEX_FILE")
+    if named:
+        env["GIT_INDEX_FILE"] = os.fspath(Path(named).absolute())
+    started: list[_Started | None] = []
+    for args in commands:
+        try:
+            proc = subprocess.Popen(["git", *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            started.append(_Started(args[0], proc))
+        except OSError:  # no such directory, no git: open_repository says so
+            started.append(None)
+    return started
+
+
+def _done(proc: subprocess.CompletedProcess[bytes]) -> tuple[int, bytes, bytes]:
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def _staged_changes(git: _Git, done: tuple[int, bytes, bytes] | None = None) -> _Changes:
+    """What the index holds that HEAD does not: one `git diff-index` (`git ls-files` with no commit);
+    `done`: its exit code and output, where it was run beside open_repository."""
+    code, stdout, stderr = done or _done(git.run("diff-index", *_STAGED))
+    if code != 0:
         if git.maybe("rev-parse", "-q", "--verify", "HEAD^{commit}") is not None:
-            raise GitError(f"git diff-index: {_said(proc.stderr, proc.returncode)}")
+            raise GitError(f"git diff-index: {_said(stderr, code)}")
         return {e.path: (e.id, e.mode) for e in _index_entries(git) if e.stage == 0}  # no commits yet
     changes: _Changes = {}
-    fields = proc.stdout.split(b"\0")
+    fields = stdout.split(b"\0")
     for meta, path in zip(fields[0:-1:2], fields[1::2], strict=True):
         _, mode, _, oid, status = meta.decode().split(" ")
         if status == "U":  # unmerged: no one staged content
@@ -888,11 +939,11 @@ def _restaged_in(package: IndexDirectory, name: str, new_id: str) -> IndexDirect
 # --- attributes -----------------------------------------------------------------------------------
 
 
-def _filters(git: _Git, paths: Sequence[str]) -> dict[str, str | None]:
+def _filters(git: _Git, configured: bytes | None, paths: Sequence[str]) -> dict[str, str | None]:
     """The clean filter of each path (`filter` attribute naming a filter with a clean or process
-    command configured), or None. Without a `filter.*.clean` nor `.process` in the configuration
-    no file has one, and the attributes need no look (git check-attr loads the index)."""
-    configured = git.maybe("config", "-z", "--get-regexp", r"^filter\..*\.(clean|process)$")
+    command `configured`: git config's _FILTERS_CONFIGURED), or None. Without a `filter.*.clean`
+    nor `.process` in the configuration no file has one, and the attributes need no look (git
+    check-attr loads the index)."""
     names = set()
     for record in (configured or b"").split(b"\0"):
         key, _, value = record.partition(b"\n")
