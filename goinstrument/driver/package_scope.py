@@ -468,7 +468,12 @@ def _holds_the_index(index: Where, directory: Where) -> bool:
             if fact not in file.record:
                 from goinstrument.driver.git import blob_id
 
-                file.record[fact] = blob_id(file.data(), "sha256" if len(oid) == 64 else "sha1")
+                # A record kept without this fact: the file read now (_Sibling.data would take one
+                # that cannot be read for an empty one).
+                data = _regular_file(os.path.join(index.path, file.name)) if callable(file._data) else file.data()
+                if data is None:
+                    return False
+                file.record[fact] = blob_id(data, "sha256" if len(oid) == 64 else "sha1")
             if file.record[fact] != oid:
                 return False
         return True
