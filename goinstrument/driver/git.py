@@ -16,6 +16,7 @@ import posixpath
 import subprocess
 import time
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, NamedTuple
 
@@ -611,13 +612,16 @@ class StagedIndex:
         if not self._restaged:
             return
         changes = {path: (file.id, new_id, file.mode) for path, (file, new_id, _) in self._restaged.items()}
-        entries = _Reading(self._git, sorted(changes))  # while git writes the blobs
+        entries = _Reading(self._git, sorted(changes))
+        # The blobs are written beside the index's read and update: the updated index is put in
+        # place (renamed over the index) only once they are (git update-index does not look for them).
+        blobs = _Beside(partial(_write_blobs, self._git, [(new_id, data) for _, new_id, data in self._restaged.values()]))
         try:
-            _write_blobs(self._git, [(new_id, data) for _, new_id, data in self._restaged.values()])
-        finally:
             read = entries()
-        _test_pause("read")
-        self.kept = _update_index(self._git, changes, read)
+            _test_pause("read")
+            self.kept = _update_index(self._git, changes, read, blobs)
+        finally:
+            blobs.thread.join()
         real = _real_index(self._git.index_file) if self._git.index_file is not None else None
         if real is not None:
             _update_index(self._git._replace(index_file=real), {p: c for p, c in changes.items() if p not in self.kept})
@@ -729,6 +733,30 @@ def _write_blobs(git: _Git, blobs: list[tuple[str, bytes]]) -> None:
         raise GitError(f"git hash-object: ids {b' '.join(ids).decode()} where {' '.join(oid for oid, _ in blobs)} were expected")
 
 
+class _Beside:
+    """A call run in a thread of its own (one that waits on a git command); called, waits for it
+    and gives what it raised."""
+
+    def __init__(self, call: Callable[[], None]):
+        import threading
+
+        self.call = call
+        self.raised: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.call()
+        except BaseException as exc:  # raised where it is waited for
+            self.raised = exc
+
+    def __call__(self) -> None:
+        self.thread.join()
+        if self.raised is not None:
+            raise self.raised
+
+
 _Stat = tuple[int, int, int, int]  # an index file's inode, size, mtime and ctime (ns): which file it is
 
 
@@ -760,7 +788,12 @@ def _index_stat(index: Path) -> _Stat | None:
     return st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
-def _update_index(git: _Git, changes: dict[str, tuple[str, str, int]], read: tuple[_Stat, dict[str, _Entry]] | None = None) -> list[str]:
+def _update_index(
+    git: _Git,
+    changes: dict[str, tuple[str, str, int]],
+    read: tuple[_Stat, dict[str, _Entry]] | None = None,
+    written: Callable[[], None] | None = None,
+) -> list[str]:
     """Stage each path's new blob where the index still holds its old one (same mode), under the
     index's lock; the paths left as they were (someone staged them again meanwhile).
 
@@ -768,7 +801,8 @@ def _update_index(git: _Git, changes: dict[str, tuple[str, str, int]], read: tup
     `git update-index` (which locks `<index>.lock.lock` for its own write), then renamed over the
     index. Each entry keeps its flags: `update-index --index-info` gives a fresh entry, so
     assume-unchanged and skip-worktree are set again where the old entry had them. The entries are
-    `read`'s (_Reading) where the locked index is the file they were read from, else read again."""
+    `read`'s (_Reading) where the locked index is the file they were read from, else read again.
+    `written`: waits until the blobs are written (raising if they cannot be), before the rename."""
     assert git.index_file is not None
     lock = git.index_file.with_name(git.index_file.name + ".lock")
     locked_stat = _lock(lock, git.index_file)
@@ -788,6 +822,8 @@ def _update_index(git: _Git, changes: dict[str, tuple[str, str, int]], read: tup
                 again = [p for p in todo if marked(now[p].tag)]
                 if again:
                     locked("update-index", "-z", flag, "--stdin", input=b"".join(os.fsencode(p) + b"\0" for p in again), reading=False)
+        if written is not None:
+            written()
         os.replace(lock, git.index_file)
     except BaseException:
         with contextlib.suppress(OSError):
