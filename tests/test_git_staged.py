@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import pytest
 from conftest import run_cli
 from gitrepo import GO_FUNC, GitRepo, git_env
 
-from goinstrument.driver.git import GitError
+from goinstrument.driver.git import GitError, StagedIndex, _Objects
 from goinstrument.driver.run import run_staged
 from goinstrument.engine.options import RewriteOptions
 from goinstrument.options import Output, RunOptions, Staged
@@ -76,6 +77,31 @@ def test_the_index_and_the_configuration_are_asked_while_git_finds_the_repositor
     assert SPAN in repo.staged("orders.go")
     found = events.index(("end", "rev-parse"))
     assert {("start", "diff-index"), ("start", "config")} <= set(events[:found])
+
+
+def test_the_index_s_trees_are_read_a_level_at_a_time(repo, monkeypatch):
+    """The staged files' packages: HEAD's trees from the top down, one cat-file request a level
+    (the directories of a level together), then the go.mod blobs in one."""
+    paths = ["a/b/c/c.go", "a/b/d/d.go", "a/e/e.go"]
+    for path in paths:
+        repo.write(path, GO_FUNC)
+    repo.commit_all("packages")
+    for path in paths:
+        repo.write(path, GO_FUNC + G_FUNC)
+    repo.add(*paths)
+    index = StagedIndex(repo.root)
+    asked: list[list[bytes]] = []
+    read = _Objects.read
+
+    def counted(self: _Objects, names: Sequence[bytes]) -> list[tuple[bytes, bytes, bytes] | None]:
+        asked.append(list(names))
+        return read(self, names)
+
+    monkeypatch.setattr(_Objects, "read", counted)
+    packages = {file.path: index.package(file) for file in index.files()}
+    assert [len(names) for names in asked] == [1, 1, 2, 2, 1]  # HEAD^{tree}; a; a/b, a/e; a/b/c, a/b/d; go.mod
+    assert packages["a/b/d/d.go"].files == (("d.go", repo.git("rev-parse", ":a/b/d/d.go").strip()),)
+    assert {p.module for p in packages.values()} == {(str(repo.root), "example.com/shop")}
 
 
 def test_files_not_staged_are_left_alone(repo):

@@ -318,11 +318,13 @@ def read_blob(git_dir: str, oid: str) -> bytes:
 _Tree = dict[str, tuple[str, int]]  # name -> (id, mode)
 
 
-def _read_tree(git_dir: str, name: bytes) -> _Tree | None:
-    """The entries of the tree `name` names (`HEAD^{tree}`, an id), or None (no such tree)."""
-    got = _reader(git_dir).read([name])[0]
-    if got is None or got[1] != b"tree":
-        return None
+def _read_trees(git_dir: str, names: Sequence[bytes]) -> list[_Tree | None]:
+    """The entries of each tree named (`HEAD^{tree}`, an id), None where there is no such tree:
+    one cat-file request for all."""
+    return [_tree_entries(got) if got is not None and got[1] == b"tree" else None for got in _reader(git_dir).read(names)]
+
+
+def _tree_entries(got: _Object) -> _Tree:
     size = len(got[0]) // 2  # an entry's id has the tree's own length: its object format's (20 or 32 bytes)
     data, entries, at = got[2], {}, 0
     while at < len(data):
@@ -913,23 +915,24 @@ def _index_directories(repo: Repository, changes: _Changes, paths: Sequence[str]
     """For each directory holding one of `paths`: its .go entries in the index, and the module
     of the nearest go.mod the index holds at or above it (or, above the working tree, on disk).
     The index is HEAD's tree with the staged changes: read without another look at the index,
-    HEAD's trees from the top down through cat-file (with the go.mod blobs)."""
+    HEAD's trees from the top down through cat-file, a level at a time (then the go.mod blobs)."""
     git_dir = os.fspath(repo.git_dir)
-    trees: dict[str, _Tree | None] = {"": _read_tree(git_dir, b"HEAD^{tree}")}
+    directories = sorted({posixpath.dirname(p) for p in paths})
+    trees = _head_trees(git_dir, directories)
 
     def tree(directory: str) -> _Tree:
-        if directory not in trees:
-            parent, name = posixpath.split(directory)
-            oid, mode = tree(parent).get(name, ("", 0))
-            trees[directory] = _read_tree(git_dir, oid.encode()) if mode == _TREE else None
         return trees[directory] or {}
 
-    directories = sorted({posixpath.dirname(p) for p in paths})
     changed: dict[str, _Changes] = {d: {} for d in directories}
     for path, entry in changes.items():
         where, name = posixpath.split(path)
         if where in changed and name.endswith(".go"):
             changed[where][name] = entry
+    go_mods: dict[str, tuple[str | None, int]] = {}  # the go.mod entry of each directory: staged, else HEAD's
+    for ancestor in trees:
+        staged = changes.get(posixpath.join(ancestor, "go.mod"))
+        go_mods[ancestor] = staged if staged is not None else tree(ancestor).get("go.mod", (None, 0))
+    texts = read_blobs(git_dir, sorted({oid for oid, mode in go_mods.values() if oid is not None and mode in _REGULAR_FILES}))
     modules: dict[str, str | None] = {}
     packages = {}
     for directory in directories:
@@ -939,8 +942,9 @@ def _index_directories(repo: Repository, changes: _Changes, paths: Sequence[str]
         module = module_above(os.fspath(repo.top))
         for ancestor in _ancestors(directory):
             if ancestor not in modules:
-                staged = changes.get(posixpath.join(ancestor, "go.mod"))
-                modules[ancestor] = _module_in(git_dir, staged if staged is not None else tree(ancestor).get("go.mod", (None, 0)))
+                oid, mode = go_mods[ancestor]
+                text = texts.get(oid) if oid is not None and mode in _REGULAR_FILES else None
+                modules[ancestor] = None if text is None else module_path(text)
             declared = modules[ancestor]
             if declared is not None:
                 module = (os.fspath(repo.top / ancestor), declared)
@@ -950,13 +954,25 @@ def _index_directories(repo: Repository, changes: _Changes, paths: Sequence[str]
     return packages
 
 
-def _module_in(git_dir: str, go_mod: tuple[str | None, int]) -> str | None:
-    """The module path a go.mod entry of the index declares, or None (none there, or unreadable)."""
-    oid, mode = go_mod
-    if oid is None or mode not in _REGULAR_FILES:
-        return None
-    data = read_blobs(git_dir, [oid]).get(oid)
-    return None if data is None else module_path(data)
+def _head_trees(git_dir: str, directories: Sequence[str]) -> dict[str, _Tree | None]:
+    """HEAD's tree of each directory and of each above it (None where HEAD has none: no such
+    directory, or no commits yet), read from the top down, a level at a time: one request a level."""
+    trees: dict[str, _Tree | None] = {"": _read_trees(git_dir, [b"HEAD^{tree}"])[0]}
+    below = sorted({a for d in directories for a in _ancestors(d)} - {""}, key=lambda d: d.count("/"))
+    while below:
+        depth = below[0].count("/")
+        level = [d for d in below if d.count("/") == depth]
+        below = below[len(level) :]
+        asked: dict[str, bytes] = {}
+        for directory in level:
+            parent, name = posixpath.split(directory)
+            oid, mode = (trees[parent] or {}).get(name, ("", 0))
+            if mode == _TREE:
+                asked[directory] = oid.encode()
+            else:
+                trees[directory] = None
+        trees.update(zip(asked, _read_trees(git_dir, list(asked.values())), strict=True))
+    return trees
 
 
 def _ancestors(directory: str) -> Iterator[str]:
