@@ -81,7 +81,7 @@ def test_the_index_and_the_configuration_are_asked_while_git_finds_the_repositor
 
 def test_the_index_s_trees_are_read_a_level_at_a_time(repo, monkeypatch):
     """The staged files' packages: HEAD's trees from the top down, one cat-file request a level
-    (the directories of a level together), then the go.mod blobs in one."""
+    (the directories of a level together), then the go.mod blobs in one; the staged blobs in one."""
     paths = ["a/b/c/c.go", "a/b/d/d.go", "a/e/e.go"]
     for path in paths:
         repo.write(path, GO_FUNC)
@@ -102,6 +102,8 @@ def test_the_index_s_trees_are_read_a_level_at_a_time(repo, monkeypatch):
     assert [len(names) for names in asked] == [1, 1, 2, 2, 1]  # HEAD^{tree}; a; a/b, a/e; a/b/c, a/b/d; go.mod
     assert packages["a/b/d/d.go"].files == (("d.go", repo.git("rev-parse", ":a/b/d/d.go").strip()),)
     assert {p.module for p in packages.values()} == {(str(repo.root), "example.com/shop")}
+    assert index.blobs(index.files()) == [(GO_FUNC + G_FUNC).encode()] * 3
+    assert len(asked) == 6 and len(asked[-1]) == 3  # the staged blobs, in one request
 
 
 def test_files_not_staged_are_left_alone(repo):

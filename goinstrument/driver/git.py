@@ -307,14 +307,6 @@ def read_blobs(git_dir: str, oids: Sequence[str]) -> dict[str, bytes]:
     return {oid: got[2] for oid, got in zip(oids, found, strict=True) if got is not None and got[1] == b"blob"}
 
 
-def read_blob(git_dir: str, oid: str) -> bytes:
-    """A blob's bytes from the repository at `git_dir`."""
-    found = read_blobs(git_dir, [oid])
-    if oid not in found:
-        raise GitError(f"git: no blob {oid} in {git_dir}")
-    return found[oid]
-
-
 _Tree = dict[str, tuple[str, int]]  # name -> (id, mode)
 
 
@@ -579,8 +571,13 @@ class StagedIndex:
         """Index entries that differ from HEAD (all of them with no commits yet): regular files only."""
         return list(self._files)
 
-    def blob(self, file: StagedFile) -> bytes:
-        return read_blob(os.fspath(self._repo.git_dir), file.id)
+    def blobs(self, files: Sequence[StagedFile]) -> list[bytes]:
+        """The staged files' blobs, read together."""
+        found = read_blobs(os.fspath(self._repo.git_dir), [file.id for file in files])
+        missing = [file.id for file in files if file.id not in found]
+        if missing:
+            raise GitError(f"git: no blob {missing[0]} in {self._repo.git_dir}")
+        return [found[file.id] for file in files]
 
     def filter(self, file: StagedFile) -> str | None:
         """The clean filter git applies to the file when it is staged (`filter` attribute with a
