@@ -17,6 +17,7 @@ import pytest
 from conftest import run_cli
 from gitrepo import GO_FUNC, GitRepo, git_env
 
+from goinstrument.driver import git as gitops
 from goinstrument.driver.git import GitError, StagedIndex, _Objects
 from goinstrument.driver.run import run_staged
 from goinstrument.engine.options import RewriteOptions
@@ -104,6 +105,33 @@ def test_the_index_s_trees_are_read_a_level_at_a_time(repo, monkeypatch):
     assert {p.module for p in packages.values()} == {(str(repo.root), "example.com/shop")}
     assert index.blobs(index.files()) == [(GO_FUNC + G_FUNC).encode()] * 3
     assert len(asked) == 6 and len(asked[-1]) == 3  # the staged blobs, in one request
+
+
+def test_a_hook_run_of_a_few_files_hashes_without_loading_openssl(repo):
+    """OpenSSL's hashes cost 3 to 4 ms to load, in each process: the few blobs a hook hashes (the
+    working-tree copies compared with their blobs, the blobs it stages) take Python's own."""
+    for n in range(3):
+        repo.write(f"f{n}.go", GO_FUNC.replace("func F", f"func F{n}"))
+    repo.add("f0.go", "f1.go", "f2.go")
+    proc = repo.goinstrument_process("--staged", env=git_env(PYTHONPROFILEIMPORTTIME="1"))
+    assert proc.returncode == 0 and "3 of 3 files changed" in proc.stderr, proc.stderr
+    assert "| goinstrument.driver.git" in proc.stderr  # the probe sees the run's imports
+    assert [line for line in proc.stderr.splitlines() if line.endswith(("| _hashlib", "| hashlib"))] == []
+    repo.git("fsck", "--strict")  # the ids staged are the blobs'
+    assert SPAN.replace('"F"', '"F1"') in repo.staged("f1.go") and repo.read("f1.go") == repo.staged("f1.go")
+
+
+@pytest.mark.parametrize("object_format", ["sha1", "sha256"])
+def test_blob_ids_are_git_s_whichever_hash_makes_them(tmp_path, monkeypatch, object_format):
+    """Python's own hashes for a process's first bytes, OpenSSL's past them: the same ids."""
+    repo = GitRepo(tmp_path)
+    repo.git("init", "-q", f"--object-format={object_format}")
+    monkeypatch.setattr(gitops, "_hashed", 0)
+    for data in (b"", b"package p\n", os.urandom(300_000), b"package q\n"):  # the third goes past Python's own
+        repo.path("f").write_bytes(data)
+        own = gitops._own_hash(object_format, b"blob %d\0" % len(data))
+        own.update(data)
+        assert own.hexdigest() == gitops.blob_id(data, object_format) == repo.git("hash-object", "f").strip()
 
 
 def test_files_not_staged_are_left_alone(repo):

@@ -14,11 +14,12 @@ import contextlib
 import os
 import posixpath
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, NamedTuple
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from goinstrument.driver.gomod import module_above, module_path
 from goinstrument.engine.result import GitError as GitError  # raised here, defined with the other values
@@ -327,17 +328,46 @@ def _tree_entries(got: _Object) -> _Tree:
     return entries
 
 
+# Python's own SHA-1 and SHA-256 load in a fraction of a millisecond, OpenSSL's in 3 to 4 ms (libcrypto)
+# but hash several times faster: a process hashes its first bytes with Python's (a hook's few files,
+# in each of its workers), and OpenSSL's once it has hashed more than this (a package read cold).
+_OWN_HASH_BYTES = 256 * 1024
+_hashed = 0  # the bytes this process hashed with Python's own
+
+
 def blob_id(data: bytes, object_format: str = "sha1") -> str:
-    """The id git gives a blob of these bytes in a repository of this object format (OpenSSL's
-    hashes, without hashlib's module; hashlib's where Python is built without OpenSSL)."""
-    try:
-        from _hashlib import openssl_sha1 as sha1
-        from _hashlib import openssl_sha256 as sha256
-    except ImportError:
-        from hashlib import sha1, sha256
-    digest = (sha256 if object_format == "sha256" else sha1)(b"blob %d\0" % len(data))
+    """The id git gives a blob of these bytes in a repository of this object format."""
+    global _hashed
+    header = b"blob %d\0" % len(data)
+    digest = None
+    if _hashed + len(data) <= _OWN_HASH_BYTES and "_hashlib" not in sys.modules:
+        digest = _own_hash(object_format, header)
+        _hashed += len(data) if digest is not None else 0
+    if digest is None:
+        try:  # OpenSSL's, without hashlib's module; hashlib's where Python is built without OpenSSL
+            from _hashlib import openssl_sha1 as sha1
+            from _hashlib import openssl_sha256 as sha256
+        except ImportError:
+            from hashlib import sha1, sha256
+        digest = (sha256 if object_format == "sha256" else sha1)(header)
     digest.update(data)
     return digest.hexdigest()
+
+
+def _own_hash(object_format: str, header: bytes) -> Any:
+    """Python's own hash of that object format, fed `header`; None where Python is built without it."""
+    try:
+        if object_format != "sha256":
+            from _sha1 import sha1  # type: ignore[import-not-found,unused-ignore]
+
+            return sha1(header)
+        try:
+            from _sha2 import sha256  # type: ignore[import-not-found,unused-ignore]  # Python 3.12 and later
+        except ImportError:
+            from _sha256 import sha256  # type: ignore[import-not-found,no-redef,unused-ignore]
+        return sha256(header)
+    except ImportError:
+        return None
 
 
 def holds_blob(data: bytes, oid: str) -> bool:
