@@ -582,7 +582,8 @@ class StagedIndex:
             self._repo = open_repository(start)
             self.top = self._repo.top
             self._git = self._repo.git(_index_path(self._repo.git_dir))
-            self._changes = _staged_changes(self._git, changes.done() if changes is not None else None)
+            done = changes.done() if changes is not None else None
+            self._changes = _staged_changes(self._git, done if done is not None and done[0] == 0 else None)  # a failure said as ever
             self._configured = configured.done() if configured is not None else _done(self._git.run("config", *_FILTERS_CONFIGURED))
         except BaseException:
             for started in (changes, configured):
@@ -690,7 +691,7 @@ def _done(proc: subprocess.CompletedProcess[bytes]) -> tuple[int, bytes, bytes]:
 
 def _staged_changes(git: _Git, done: tuple[int, bytes, bytes] | None = None) -> _Changes:
     """What the index holds that HEAD does not: one `git diff-index` (`git ls-files` with no commit);
-    `done`: its exit code and output, where it was run beside open_repository."""
+    `done`: its exit code and output, where it was run (and went through) beside open_repository."""
     code, stdout, stderr = done or _done(git.run("diff-index", *_STAGED))
     if code != 0:
         if git.maybe("rev-parse", "-q", "--verify", "HEAD^{commit}") is not None:
