@@ -369,6 +369,16 @@ def test_an_index_file_that_is_not_an_index_is_an_error(repo, tmp_path, monkeypa
     assert str(error.value).startswith(f"git diff-index: {bad}: ")  # git's own words: "index file smaller than expected"...
 
 
+def test_a_broken_index_is_named_by_its_whole_path_from_a_subdirectory(repo):
+    """The repository's own index, the hook run from a subdirectory: git's words name it as git
+    was told it (the repository found first), not relative to where git looked from."""
+    (repo.root / ".git" / "index").write_bytes(b"DIRC\0\0\0\2\0\0\0\5garbage")
+    (repo.root / "sub").mkdir()
+    with pytest.raises(GitError) as error:
+        staged(repo, start=repo.root / "sub")
+    assert str(error.value).startswith(f"git diff-index: {repo.root}/.git/index: "), error.value
+
+
 def test_the_command_line_outside_a_repository_exits_2(tmp_path):
     proc = GitRepo(tmp_path).goinstrument("--staged")
     assert proc.returncode == 2
