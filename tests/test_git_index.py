@@ -208,17 +208,23 @@ def test_a_flag_set_while_the_hook_runs_is_kept(repo):
     assert repo.git("ls-files", "-v", "orders.go") == "h orders.go\n"
 
 
-def test_blobs_that_cannot_be_written_leave_the_index_as_it_was(repo):
+@pytest.mark.parametrize("locked", [False, True], ids=["index-free", "index-locked-too"])
+def test_blobs_that_cannot_be_written_leave_the_index_as_it_was(repo, locked):
     """The blobs are written beside the index's update: the updated index is put in place only once
     they are. Here no loose object can be written (each fan-out directory is a file; the objects
-    are read from a pack)."""
+    are read from a pack). With the index locked by someone else as well, the blobs' failure is
+    the one said, as when they were written before the lock was asked for."""
     repo.write("orders.go", ORDERS)
     repo.add("orders.go")
     repo.git("repack", "-q", "-a", "-d")
     repo.git("prune-packed")
     for n in range(256):
         (repo.root / ".git" / "objects" / f"{n:02x}").write_bytes(b"")
+    if locked:
+        (repo.root / ".git" / "index.lock").write_bytes(b"")
     proc = repo.goinstrument("--staged")
+    if locked:
+        (repo.root / ".git" / "index.lock").unlink()
     assert proc.returncode == 2 and "goinstrument: git hash-object: " in proc.stderr, proc.stderr
     assert repo.staged("orders.go") == ORDERS and repo.read("orders.go") == ORDERS
     assert repo.status() == "A  orders.go\n"

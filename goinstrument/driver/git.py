@@ -650,6 +650,11 @@ class StagedIndex:
             read = entries()
             _test_pause("read")
             self.kept = _update_index(self._git, changes, read, blobs)
+        except GitError:
+            blobs.thread.join()
+            if blobs.raised is not None:  # said first, as when the blobs were written before the lock
+                raise blobs.raised from None
+            raise
         finally:
             blobs.thread.join()
         real = _real_index(self._git.index_file) if self._git.index_file is not None else None
