@@ -352,8 +352,9 @@ def _held_facts(directory: Where, siblings: list[_Sibling]) -> list[_Sibling]:
 
 
 def _index_facts(directory: IndexDirectory) -> list[_Sibling]:
-    """_facts of a directory of the index: each blob's record kept by its id; the blobs are read
-    (_index_sources, all together) only if a record, or a fact of one, is missing."""
+    """_facts of a directory of the index: each blob's record kept by its id; the blobs whose record
+    is missing are read now (_index_sources, together: a hook's other staged files of the package),
+    all of them at the first fact missing from a kept record (a fact new to them all)."""
     global files_read
     key = _facts_key(directory)
     kept = _kept(key)
@@ -361,13 +362,13 @@ def _index_facts(directory: IndexDirectory) -> list[_Sibling]:
     records = {name: kept.record(name, [oid]) for name, oid in directory.files}
     if _own is not None and _own[0] == directory:  # the staged blob being processed: its bytes are at hand
         kept.read[_own[1]] = ([oid for name, oid in directory.files if name == _own[1]], _own[2])
-    sources = None
-    if any(records[name] is None and kept.read.get(name, ((),))[0] != [oid] for name, oid in directory.files):
-        sources = _index_bytes(kept, directory)
-        files_read += len(sources)
+    missing = tuple((name, oid) for name, oid in directory.files if records[name] is None and kept.read.get(name, ((),))[0] != [oid])
+    sources = _index_bytes(kept, directory._replace(files=missing)) if missing else {}
+    files_read += len(sources)
+    unread = {name for name, _ in missing}  # those not in sources: their blobs could not be read
     files, siblings = [], []
     for name, oid in directory.files:
-        if sources is not None and name not in sources:
+        if name not in sources and name in unread:
             continue  # its blob could not be read
         record = records[name]
         known = kept.read.get(name)
