@@ -17,15 +17,16 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from functools import partial
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, NamedTuple
+from typing import IO, TYPE_CHECKING, NamedTuple
 
 from goinstrument.driver.gomod import module_above, module_path
 from goinstrument.engine.result import GitError as GitError  # raised here, defined with the other values
 from goinstrument.engine.result import IndexDirectory
 
 if TYPE_CHECKING:
+    from typing import Any
+
     import pygit2
 
 _BLOB, _EXECUTABLE, _TREE = 0o100644, 0o100755, 0o040000
@@ -645,7 +646,7 @@ class StagedIndex:
         entries = _Reading(self._git, sorted(changes))
         # The blobs are written beside the index's read and update: the updated index is put in
         # place (renamed over the index) only once they are (git update-index does not look for them).
-        blobs = _Beside(partial(_write_blobs, self._git, [(new_id, data) for _, new_id, data in self._restaged.values()]))
+        blobs = _Beside(lambda: _write_blobs(self._git, [(new_id, data) for _, new_id, data in self._restaged.values()]))
         try:
             read = entries()
             _test_pause("read")
