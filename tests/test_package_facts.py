@@ -195,17 +195,28 @@ def _audit(event: str, args: tuple[object, ...]) -> None:
 sys.addaudithook(_audit)
 
 
-def _hook(repo: GitRepo, cache: Path, staged: str) -> list[str]:
-    """`--staged` (the hook) run on f.go staged with `staged`; the files of the package it opened."""
+def _hook(repo: GitRepo, cache: Path, staged: str, *args: str) -> list[str]:
+    """`--staged` (the hook) run on f.go staged with `staged`; the files of the package it opened,
+    as often as it opened them."""
     global _opened
     repo.write("f.go", staged)
     repo.add("f.go")
     _opened = []
     try:
-        run_cli("--staged", "--jobs", "1", cwd=repo.root, env={"GOINSTRUMENT_CACHE_DIR": str(cache)}, check=0)
-        return sorted({os.path.basename(p) for p in _opened if os.path.dirname(os.path.abspath(p)) == str(repo.root)})
+        run_cli("--staged", "--jobs", "1", *args, cwd=repo.root, env={"GOINSTRUMENT_CACHE_DIR": str(cache)}, check=0)
+        return sorted(os.path.basename(p) for p in _opened if os.path.dirname(os.path.abspath(p)) == str(repo.root))
     finally:
         _opened = None
+
+
+def test_a_hook_run_without_the_cache_reads_each_sibling_once(tmp_path):
+    """No facts kept: the read of the index's blobs (each from its working-tree file) tells whether
+    the package on disk is the index's; its siblings are not read again for their blob ids."""
+    repo = GitRepo.go_module(tmp_path / "repo", {"f.go": TARGET, "b.go": OTEL, "c.go": "package p\n"})
+    opened = _hook(repo, tmp_path / "cache", TARGET + "\nfunc G(ctx context.Context) {}\n", "--no-cache")
+    assert (opened.count("b.go"), opened.count("c.go")) == (1, 1)
+    assert 'otelapi "go.opentelemetry.io/otel"' in repo.staged("f.go") and repo.read("f.go") == repo.staged("f.go")
+    assert not (tmp_path / "cache").exists()
 
 
 def _second_commit(text: str) -> str:

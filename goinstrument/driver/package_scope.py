@@ -363,7 +363,8 @@ def _index_facts(directory: IndexDirectory) -> list[_Sibling]:
     if _own is not None and _own[0] == directory:  # the staged blob being processed: its bytes are at hand
         kept.read[_own[1]] = ([oid for name, oid in directory.files if name == _own[1]], _own[2])
     missing = tuple((name, oid) for name, oid in directory.files if records[name] is None and kept.read.get(name, ((),))[0] != [oid])
-    sources = _index_bytes(kept, directory._replace(files=missing)) if missing else {}
+    # Where no facts are kept, all of them: the same read (_index_read's) tells _holds_the_index.
+    sources = _index_bytes(kept, directory if _facts_home is None else directory._replace(files=missing)) if missing else {}
     files_read += len(sources)
     unread = {name for name, _ in missing}  # those not in sources: their blobs could not be read
     files, siblings = [], []
@@ -455,9 +456,18 @@ def _holds_the_index(index: Where, directory: Where) -> bool:
     A file's blob id is a fact of its working-tree record, kept by its stamp as its other facts are
     (as git keeps a file's stat data in the index): a file unchanged since an earlier run is not read
     again, nor hashed. Not git's own `diff-files`: it says a file checked out through a conversion
-    (core.autocrlf, an eol or ident attribute, a filter) holds its blob, which its bytes do not."""
+    (core.autocrlf, an eol or ident attribute, a filter) holds its blob, which its bytes do not.
+    Where no facts are kept (--no-cache), the read of the index's blobs tells, as it is made anyway."""
     if not isinstance(index, IndexDirectory) or directory != index.path:
         return False
+    if _facts_home is None:  # no facts kept: the index's blobs, read from their working-tree files (_index_read), tell
+        if not _index_read(index)[1]:
+            return False
+        try:
+            listed = {e.name for e in os.scandir(directory) if e.name.endswith(".go") and e.is_file()}
+        except OSError:
+            return False
+        return listed == {name for name, _ in index.files}
     blobs = dict(index.files)
     siblings = _facts(directory)
     try:
