@@ -120,10 +120,10 @@ def test_init_functions_are_counted_in_the_staged_siblings(repo):
 # --- 3. the index's lock: a concurrent `git add` is not undone ------------------------------------
 
 
-def _hook_run(repo: GitRepo, pause: str) -> tuple[subprocess.Popen[bytes], Path]:
+def _hook_run(repo: GitRepo, pause: str, **extra: str) -> tuple[subprocess.Popen[bytes], Path]:
     """`goinstrument --staged` started, paused at `pause` (gitops' test pause) once it gets there."""
     flag = repo.root.parent / f"paused-{pause}"
-    env = git_env(GOINSTRUMENT_TEST_INDEX_PAUSE=f"{pause}:{flag}")
+    env = git_env(GOINSTRUMENT_TEST_INDEX_PAUSE=f"{pause}:{flag}", **extra)
     proc = subprocess.Popen(
         [sys.executable, "-m", "goinstrument", "--staged"], cwd=repo.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
@@ -174,6 +174,61 @@ def test_the_index_is_locked_from_its_reading_to_its_writing(repo):
     assert 'Start(ctx, "Order")' in repo.staged("orders.go")
     repo.add("other.go")  # and now it goes through
     assert repo.staged("other.go") == "package shop\n"
+
+
+def test_with_the_lock_held_git_only_writes_the_index(repo, tmp_path):
+    """The staged files' entries (ids, modes, flags) are read while git writes the blobs, before the
+    lock: under it, where the index is still the file they were read from, `git update-index` alone."""
+    repo.write("orders.go", ORDERS)
+    repo.add("orders.go")
+    trace = tmp_path / "trace"
+    proc, flag = _hook_run(repo, "locked", GIT_TRACE=str(trace))
+    before = len(_commands(trace))
+    code, err = _resume(proc, flag)
+    assert code == 0, err
+    assert "ls-files" in _commands(trace)[:before]
+    assert _commands(trace)[before:] == ["update-index"]
+    assert 'Start(ctx, "Order")' in repo.staged("orders.go")
+
+
+def _commands(trace: Path) -> list[str]:
+    """The git commands GIT_TRACE saw run, in order (their first word)."""
+    return [line.split("trace: built-in: git ")[1].split()[0] for line in trace.read_text().splitlines() if "trace: built-in: git " in line]
+
+
+def test_a_flag_set_while_the_hook_runs_is_kept(repo):
+    """The entries read before the lock are not the index's any more: read again under it."""
+    repo.write("orders.go", ORDERS)
+    repo.add("orders.go")
+    proc, flag = _hook_run(repo, "read")
+    repo.git("update-index", "--assume-unchanged", "orders.go")
+    code, err = _resume(proc, flag)
+    assert code == 0, err
+    assert 'Start(ctx, "Order")' in repo.staged("orders.go")
+    assert repo.git("ls-files", "-v", "orders.go") == "h orders.go\n"
+
+
+@pytest.mark.parametrize("locked", [False, True], ids=["index-free", "index-locked-too"])
+def test_blobs_that_cannot_be_written_leave_the_index_as_it_was(repo, locked):
+    """The blobs are written beside the index's update: the updated index is put in place only once
+    they are. Here no loose object can be written (each fan-out directory is a file; the objects
+    are read from a pack). With the index locked by someone else as well, the blobs' failure is
+    the one said, as when they were written before the lock was asked for."""
+    repo.write("orders.go", ORDERS)
+    repo.add("orders.go")
+    repo.git("repack", "-q", "-a", "-d")
+    repo.git("prune-packed")
+    for n in range(256):
+        (repo.root / ".git" / "objects" / f"{n:02x}").write_bytes(b"")
+    if locked:
+        (repo.root / ".git" / "index.lock").write_bytes(b"")
+    proc = repo.goinstrument("--staged")
+    if locked:
+        (repo.root / ".git" / "index.lock").unlink()
+    assert proc.returncode == 2 and "goinstrument: git hash-object: " in proc.stderr, proc.stderr
+    assert repo.staged("orders.go") == ORDERS and repo.read("orders.go") == ORDERS
+    assert repo.status() == "A  orders.go\n"
+    assert sorted(p.name for p in (repo.root / ".git").iterdir() if "lock" in p.name or p.suffix == ".blob") == []
 
 
 def test_a_lock_held_by_someone_else_is_waited_for_then_reported(repo):
@@ -358,8 +413,7 @@ def test_a_hook_run_starts_one_git_process_of_each_kind(repo, tmp_path):
     trace = tmp_path / "trace"
     proc = repo.goinstrument_process("--staged", env=git_env(GIT_TRACE=str(trace)))
     assert proc.returncode == 0 and "3 of 3 files changed" in proc.stderr, proc.stderr
-    commands = [line.split("built-in: git ", 1)[1].split()[0] for line in trace.read_text().splitlines() if "built-in: git " in line]
-    assert sorted(commands) == sorted(["rev-parse", "diff-index", "config", "cat-file", "hash-object", "ls-files", "update-index"])
+    assert sorted(_commands(trace)) == sorted(["rev-parse", "diff-index", "config", "cat-file", "hash-object", "ls-files", "update-index"])
     assert PLAIN_CODES not in repo.staged("orders.go") and '\totelapi "go.opentelemetry.io/otel"\n' in repo.staged("api/orders.go")
 
 

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import run_cli
 from gitrepo import GO_FUNC, GitRepo, git_env
 
-from goinstrument.driver.git import GitError
+from goinstrument.driver import git as gitops
+from goinstrument.driver.git import GitError, StagedIndex, _Objects
 from goinstrument.driver.run import run_staged
 from goinstrument.engine.options import RewriteOptions
 from goinstrument.options import Output, RunOptions, Staged
@@ -48,6 +52,86 @@ def test_a_staged_file_is_instrumented_in_the_index_and_the_working_tree(repo):
     assert repo.read("orders.go") == repo.staged("orders.go")
     assert repo.unstaged_diff() == ""
     assert (summary.files_seen, summary.files_changed, summary.spans_added, summary.problems) == (1, 1, 1, [])
+
+
+def test_the_index_and_the_configuration_are_asked_while_git_finds_the_repository(repo, monkeypatch):
+    """`git diff-index` and `git config` run beside `git rev-parse` (git finds the same repository
+    from the same directory)."""
+    events: list[tuple[str, str]] = []
+
+    class Recorded(subprocess.Popen[bytes]):
+        def __init__(self, args: list[str], *rest: Any, **options: Any) -> None:
+            super().__init__(args, *rest, **options)
+            self.name = args[1]
+            events.append(("start", self.name))
+
+        def communicate(self, *rest: Any, **options: Any) -> tuple[Any, Any]:
+            said = super().communicate(*rest, **options)
+            events.append(("end", self.name))
+            return said
+
+    repo.write("orders.go", GO_FUNC)
+    repo.add("orders.go")
+    monkeypatch.setattr(subprocess, "Popen", Recorded)
+    staged(repo)
+    monkeypatch.undo()
+    assert SPAN in repo.staged("orders.go")
+    found = events.index(("end", "rev-parse"))
+    assert {("start", "diff-index"), ("start", "config")} <= set(events[:found])
+
+
+def test_the_index_s_trees_are_read_a_level_at_a_time(repo, monkeypatch):
+    """The staged files' packages: HEAD's trees from the top down, one cat-file request a level
+    (the directories of a level together), then the go.mod blobs in one; the staged blobs in one."""
+    paths = ["a/b/c/c.go", "a/b/d/d.go", "a/e/e.go"]
+    for path in paths:
+        repo.write(path, GO_FUNC)
+    repo.commit_all("packages")
+    for path in paths:
+        repo.write(path, GO_FUNC + G_FUNC)
+    repo.add(*paths)
+    index = StagedIndex(repo.root)
+    asked: list[list[bytes]] = []
+    read = _Objects.read
+
+    def counted(self: _Objects, names: Sequence[bytes]) -> list[tuple[bytes, bytes, bytes] | None]:
+        asked.append(list(names))
+        return read(self, names)
+
+    monkeypatch.setattr(_Objects, "read", counted)
+    packages = {file.path: index.package(file) for file in index.files()}
+    assert [len(names) for names in asked] == [1, 1, 2, 2, 1]  # HEAD^{tree}; a; a/b, a/e; a/b/c, a/b/d; go.mod
+    assert packages["a/b/d/d.go"].files == (("d.go", repo.git("rev-parse", ":a/b/d/d.go").strip()),)
+    assert {p.module for p in packages.values()} == {(str(repo.root), "example.com/shop")}
+    assert index.blobs(index.files()) == [(GO_FUNC + G_FUNC).encode()] * 3
+    assert len(asked) == 6 and len(asked[-1]) == 3  # the staged blobs, in one request
+
+
+def test_a_hook_run_of_a_few_files_hashes_without_loading_openssl(repo):
+    """OpenSSL's hashes cost 3 to 4 ms to load, in each process: the few blobs a hook hashes (the
+    working-tree copies compared with their blobs, the blobs it stages) take Python's own."""
+    for n in range(3):
+        repo.write(f"f{n}.go", GO_FUNC.replace("func F", f"func F{n}"))
+    repo.add("f0.go", "f1.go", "f2.go")
+    proc = repo.goinstrument_process("--staged", env=git_env(PYTHONPROFILEIMPORTTIME="1"))
+    assert proc.returncode == 0 and "3 of 3 files changed" in proc.stderr, proc.stderr
+    assert "| goinstrument.driver.git" in proc.stderr  # the probe sees the run's imports
+    assert [line for line in proc.stderr.splitlines() if line.endswith(("| _hashlib", "| hashlib"))] == []
+    repo.git("fsck", "--strict")  # the ids staged are the blobs'
+    assert SPAN.replace('"F"', '"F1"') in repo.staged("f1.go") and repo.read("f1.go") == repo.staged("f1.go")
+
+
+@pytest.mark.parametrize("object_format", ["sha1", "sha256"])
+def test_blob_ids_are_git_s_whichever_hash_makes_them(tmp_path, monkeypatch, object_format):
+    """Python's own hashes for a process's first bytes, OpenSSL's past them: the same ids."""
+    repo = GitRepo(tmp_path)
+    repo.git("init", "-q", f"--object-format={object_format}")
+    monkeypatch.setattr(gitops, "_hashed", 0)
+    for data in (b"", b"package p\n", os.urandom(300_000), b"package q\n"):  # the third goes past Python's own
+        repo.path("f").write_bytes(data)
+        own = gitops._own_hash(object_format, b"blob %d\0" % len(data))
+        own.update(data)
+        assert own.hexdigest() == gitops.blob_id(data, object_format) == repo.git("hash-object", "f").strip()
 
 
 def test_files_not_staged_are_left_alone(repo):
@@ -283,6 +367,16 @@ def test_an_index_file_that_is_not_an_index_is_an_error(repo, tmp_path, monkeypa
     with pytest.raises(GitError) as error:
         staged(repo)
     assert str(error.value).startswith(f"git diff-index: {bad}: ")  # git's own words: "index file smaller than expected"...
+
+
+def test_a_broken_index_is_named_by_its_whole_path_from_a_subdirectory(repo):
+    """The repository's own index, the hook run from a subdirectory: git's words name it as git
+    was told it (the repository found first), not relative to where git looked from."""
+    (repo.root / ".git" / "index").write_bytes(b"DIRC\0\0\0\2\0\0\0\5garbage")
+    (repo.root / "sub").mkdir()
+    with pytest.raises(GitError) as error:
+        staged(repo, start=repo.root / "sub")
+    assert str(error.value).startswith(f"git diff-index: {repo.root}/.git/index: "), error.value
 
 
 def test_the_command_line_outside_a_repository_exits_2(tmp_path):

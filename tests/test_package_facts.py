@@ -8,7 +8,9 @@ files read for their facts. What the runs say must be what a run without the cac
 from __future__ import annotations
 
 import os
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -107,6 +109,20 @@ def test_a_file_changed_within_the_racy_window_is_not_kept(tmp_path):
     assert read == 2
 
 
+def test_a_run_that_only_changed_racy_files_writes_no_facts(tmp_path, monkeypatch):
+    """What a run would write leaves out a file changed a moment ago (the one a hook commits):
+    where that is all that changed, the facts kept are left as they are, unwritten."""
+    monkeypatch.setattr(package_scope, "_RACY_NS", 200_000_000)
+    root = _package(tmp_path / "m", {"f.go": TARGET, "b.go": OTEL})
+    time.sleep(0.25)
+    _run(root, tmp_path / "cache")
+    kept = {path: (path.stat().st_ino, path.stat().st_mtime_ns) for path in (tmp_path / "cache" / "facts").iterdir()}
+    (root / "b.go").write_text(NO_OTEL)  # racy now
+    second, read = _run(root, tmp_path / "cache")
+    assert read == 1 and "otelapi" not in second
+    assert {path: (path.stat().st_ino, path.stat().st_mtime_ns) for path in (tmp_path / "cache" / "facts").iterdir()} == kept
+
+
 def test_no_cache_keeps_no_facts(tmp_path, not_racy):
     root = _package(tmp_path / "m", {"f.go": TARGET, "b.go": OTEL})
     _run(root, tmp_path / "cache", "--no-cache")
@@ -129,12 +145,12 @@ def test_a_staged_package_s_facts_are_kept_by_blob_id(tmp_path):
         return proc.stdout, package_scope.files_read - before
 
     first, read = staged()
-    assert read == 3 and '"go.opentelemetry.io/otel"' in first
+    assert read == 2 and '"go.opentelemetry.io/otel"' in first  # b.go and c.go: f.go's blob, processed, is at hand
     assert staged() == (first, 0)
     repo.write("b.go", OTEL)
     repo.add("b.go")
     second, read = staged()
-    assert read == 3  # a blob missing: the package's blobs are read together
+    assert read == 1  # the blob whose facts are missing, not the package's others
     assert 'otelapi "go.opentelemetry.io/otel"' in second
     assert staged() == (second, 0)
     repo.write("f.go", TARGET + "\nfunc H(ctx context.Context) {}\n")  # the next commit: a new blob
@@ -162,3 +178,93 @@ def test_a_package_whose_names_are_not_utf8_keeps_its_facts(tmp_path, not_racy):
     first, read = _run(root, tmp_path / "cache")
     assert read == 2 and "internal error" not in first
     assert _run(root, tmp_path / "cache") == (first, 0)
+
+
+# The hook's working-tree copy of a staged file holding the staged bytes is spared (its outcome is
+# the blob's) where each sibling on disk holds its staged blob: known from the blob id kept with the
+# sibling's facts, by its stamp, not from reading (and hashing) the package again.
+
+_opened: list[str] | None = None  # the files opened while a test counts them
+
+
+def _audit(event: str, args: tuple[object, ...]) -> None:
+    if event == "open" and _opened is not None and isinstance(args[0], (str, bytes)):
+        _opened.append(os.fsdecode(args[0]))
+
+
+sys.addaudithook(_audit)
+
+
+def _hook(repo: GitRepo, cache: Path, staged: str, *args: str) -> list[str]:
+    """`--staged` (the hook) run on f.go staged with `staged`; the files of the package it opened,
+    as often as it opened them."""
+    global _opened
+    repo.write("f.go", staged)
+    repo.add("f.go")
+    _opened = []
+    try:
+        run_cli("--staged", "--jobs", "1", *args, cwd=repo.root, env={"GOINSTRUMENT_CACHE_DIR": str(cache)}, check=0)
+        return sorted(os.path.basename(p) for p in _opened if os.path.dirname(os.path.abspath(p)) == str(repo.root))
+    finally:
+        _opened = None
+
+
+def test_a_hook_run_without_the_cache_reads_each_sibling_once(tmp_path):
+    """No facts kept: the read of the index's blobs (each from its working-tree file) tells whether
+    the package on disk is the index's; its siblings are not read again for their blob ids."""
+    repo = GitRepo.go_module(tmp_path / "repo", {"f.go": TARGET, "b.go": OTEL, "c.go": "package p\n"})
+    opened = _hook(repo, tmp_path / "cache", TARGET + "\nfunc G(ctx context.Context) {}\n", "--no-cache")
+    assert (opened.count("b.go"), opened.count("c.go")) == (1, 1)
+    assert 'otelapi "go.opentelemetry.io/otel"' in repo.staged("f.go") and repo.read("f.go") == repo.staged("f.go")
+    assert not (tmp_path / "cache").exists()
+
+
+def _second_commit(text: str) -> str:
+    return text + "\nfunc H(ctx context.Context) {}\n"
+
+
+def test_a_hook_run_reads_no_sibling_unchanged_since_the_last(tmp_path, not_racy):
+    repo = GitRepo.go_module(tmp_path / "repo", {"f.go": TARGET, "b.go": OTEL, "c.go": "package p\n"})
+    assert {"b.go", "c.go"} <= set(_hook(repo, tmp_path / "cache", TARGET + "\nfunc G(ctx context.Context) {}\n"))
+    opened = _hook(repo, tmp_path / "cache", _second_commit(repo.read("f.go")))
+    assert "b.go" not in opened and "c.go" not in opened and "f.go" in opened
+    assert 'otelapi "go.opentelemetry.io/otel"' in repo.staged("f.go") and "func H" in repo.staged("f.go")
+    assert repo.read("f.go") == repo.staged("f.go") and repo.status() == "M  f.go\n"
+
+
+def _sibling_changed_on_disk(repo: GitRepo, cache: Path, change: Callable[[], None]) -> None:
+    """b.go declares otel in the index, not on disk: the committed f.go imports otel as otelapi, the
+    working-tree copy under its own name."""
+    _hook(repo, cache, TARGET + "\nfunc G(ctx context.Context) {}\n")
+    change()
+    _hook(repo, cache, _second_commit(TARGET))
+    assert 'otelapi "go.opentelemetry.io/otel"' in repo.staged("f.go")
+    assert '\t"go.opentelemetry.io/otel"\n' in repo.read("f.go") and "func H" in repo.read("f.go")
+
+
+def _same_stamp_but_ctime(repo: GitRepo) -> None:
+    """b.go rewritten under its size and time: only its ctime (which no tool sets back) tells."""
+    stat = repo.path("b.go").stat()
+    repo.write("b.go", NO_OTEL[: len(OTEL) - 1] + "\n")
+    os.utime(repo.path("b.go"), ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
+def test_a_sibling_edited_and_not_staged_is_not_taken_for_its_blob(tmp_path, not_racy):
+    repo = GitRepo.go_module(tmp_path / "repo", {"f.go": TARGET, "b.go": OTEL})
+    _sibling_changed_on_disk(repo, tmp_path / "cache", lambda: _same_stamp_but_ctime(repo))
+
+
+def test_a_sibling_marked_assume_unchanged_is_looked_at_all_the_same(tmp_path, not_racy):
+    """Git takes its word for it (`git diff-files` lists no change): the bytes on disk decide."""
+    repo = GitRepo.go_module(tmp_path / "repo", {"f.go": TARGET, "b.go": OTEL})
+    repo.git("update-index", "--assume-unchanged", "b.go")
+    _sibling_changed_on_disk(repo, tmp_path / "cache", lambda: _same_stamp_but_ctime(repo))
+    assert repo.git("ls-files", "-v", "b.go") == "h b.go\n"  # still marked
+
+
+def test_a_sibling_changed_within_the_racy_window_is_read_again(tmp_path):
+    """Written less than two seconds before the run (as racy as git's index entries can be): its
+    blob id is not kept, the next run reads it again."""
+    repo = GitRepo.go_module(tmp_path / "repo", {"f.go": TARGET, "b.go": OTEL})
+    _hook(repo, tmp_path / "cache", TARGET + "\nfunc G(ctx context.Context) {}\n")
+    assert "b.go" in _hook(repo, tmp_path / "cache", _second_commit(repo.read("f.go")))

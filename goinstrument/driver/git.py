@@ -14,6 +14,7 @@ import contextlib
 import os
 import posixpath
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -25,6 +26,8 @@ from goinstrument.engine.result import IndexDirectory
 from goinstrument.tuples import NamedTuple
 
 if TYPE_CHECKING:
+    from typing import Any
+
     import pygit2
 
 _BLOB, _EXECUTABLE, _TREE = 0o100644, 0o100755, 0o040000
@@ -61,12 +64,7 @@ def open_repository(start: Path) -> Repository:
     bare). A run asks several times (its files, their top, the report's paths): the
     last answer is kept for the same place, current directory and GIT_* variables.
     """
-    start = Path(start)
-    where = start if start.is_dir() or not start.exists() else start.parent
-    git_dir = os.environ.get("GIT_DIR")
-    cwd = os.getcwd() if git_dir else os.fspath(where)
-    if git_dir:
-        where = Path(git_dir).absolute()
+    where, cwd = _asking(Path(start))
     key = (os.fspath(where), cwd, tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("GIT_"))))
     if key in _located:
         return _located[key]
@@ -80,7 +78,7 @@ def open_repository(start: Path) -> Repository:
     lines = proc.stdout.split(b"\n")
     said = _said(proc.stderr, proc.returncode)
     if len(lines) < 5:  # no repository there, or one git cannot open
-        if git_dir:
+        if os.environ.get("GIT_DIR"):
             raise GitError(f"cannot open the git repository at {where}: {said}")
         if "not a git repository" in said:
             raise GitError(f"not a git repository (or any parent up to /): {where}")
@@ -94,6 +92,16 @@ def open_repository(start: Path) -> Repository:
     _located.clear()
     _located[key] = repo
     return repo
+
+
+def _asking(start: Path) -> tuple[Path, str]:
+    """(what names the repository, the directory git is run in) to find the repository holding
+    `start`: `start` (a file's directory), or the current directory where GIT_DIR is set."""
+    where = start if start.is_dir() or not start.exists() else start.parent
+    git_dir = os.environ.get("GIT_DIR")
+    if git_dir:
+        return Path(git_dir).absolute(), os.getcwd()
+    return where, os.fspath(where)
 
 
 def _said(stderr: bytes, code: int) -> str:
@@ -199,6 +207,11 @@ class _Started(NamedTuple):
             raise GitError(f"git {self.command}: {_said(err, self.proc.returncode)}")
         return out
 
+    def done(self) -> tuple[int, bytes, bytes]:
+        """(exit code, stdout, stderr), once it ended."""
+        out, err = self.proc.communicate()
+        return self.proc.returncode, out, err
+
     def kill(self) -> None:
         """Ended unread (the run failed before it needed the output)."""
         self.proc.kill()
@@ -297,22 +310,16 @@ def read_blobs(git_dir: str, oids: Sequence[str]) -> dict[str, bytes]:
     return {oid: got[2] for oid, got in zip(oids, found, strict=True) if got is not None and got[1] == b"blob"}
 
 
-def read_blob(git_dir: str, oid: str) -> bytes:
-    """A blob's bytes from the repository at `git_dir`."""
-    found = read_blobs(git_dir, [oid])
-    if oid not in found:
-        raise GitError(f"git: no blob {oid} in {git_dir}")
-    return found[oid]
-
-
 _Tree = dict[str, tuple[str, int]]  # name -> (id, mode)
 
 
-def _read_tree(git_dir: str, name: bytes) -> _Tree | None:
-    """The entries of the tree `name` names (`HEAD^{tree}`, an id), or None (no such tree)."""
-    got = _reader(git_dir).read([name])[0]
-    if got is None or got[1] != b"tree":
-        return None
+def _read_trees(git_dir: str, names: Sequence[bytes]) -> list[_Tree | None]:
+    """The entries of each tree named (`HEAD^{tree}`, an id), None where there is no such tree:
+    one cat-file request for all."""
+    return [_tree_entries(got) if got is not None and got[1] == b"tree" else None for got in _reader(git_dir).read(names)]
+
+
+def _tree_entries(got: _Object) -> _Tree:
     size = len(got[0]) // 2  # an entry's id has the tree's own length: its object format's (20 or 32 bytes)
     data, entries, at = got[2], {}, 0
     while at < len(data):
@@ -323,17 +330,46 @@ def _read_tree(git_dir: str, name: bytes) -> _Tree | None:
     return entries
 
 
+# Python's own SHA-1 and SHA-256 load in a fraction of a millisecond, OpenSSL's in 3 to 4 ms (libcrypto)
+# but hash several times faster: a process hashes its first bytes with Python's (a hook's few files,
+# in each of its workers), and OpenSSL's once it has hashed more than this (a package read cold).
+_OWN_HASH_BYTES = 256 * 1024
+_hashed = 0  # the bytes this process hashed with Python's own
+
+
 def blob_id(data: bytes, object_format: str = "sha1") -> str:
-    """The id git gives a blob of these bytes in a repository of this object format (OpenSSL's
-    hashes, without hashlib's module; hashlib's where Python is built without OpenSSL)."""
-    try:
-        from _hashlib import openssl_sha1 as sha1
-        from _hashlib import openssl_sha256 as sha256
-    except ImportError:
-        from hashlib import sha1, sha256
-    digest = (sha256 if object_format == "sha256" else sha1)(b"blob %d\0" % len(data))
+    """The id git gives a blob of these bytes in a repository of this object format."""
+    global _hashed
+    header = b"blob %d\0" % len(data)
+    digest = None
+    if _hashed + len(data) <= _OWN_HASH_BYTES and "_hashlib" not in sys.modules:
+        digest = _own_hash(object_format, header)
+        _hashed += len(data) if digest is not None else 0
+    if digest is None:
+        try:  # OpenSSL's, without hashlib's module; hashlib's where Python is built without OpenSSL
+            from _hashlib import openssl_sha1 as sha1
+            from _hashlib import openssl_sha256 as sha256
+        except ImportError:
+            from hashlib import sha1, sha256
+        digest = (sha256 if object_format == "sha256" else sha1)(header)
     digest.update(data)
     return digest.hexdigest()
+
+
+def _own_hash(object_format: str, header: bytes) -> Any:
+    """Python's own hash of that object format, fed `header`; None where Python is built without it."""
+    try:
+        if object_format != "sha256":
+            from _sha1 import sha1  # type: ignore[import-not-found,unused-ignore]
+
+            return sha1(header)
+        try:
+            from _sha2 import sha256  # type: ignore[import-not-found,unused-ignore]  # Python 3.12 and later
+        except ImportError:
+            from _sha256 import sha256  # type: ignore[import-not-found,no-redef,unused-ignore]
+        return sha256(header)
+    except ImportError:
+        return None
 
 
 def holds_blob(data: bytes, oid: str) -> bool:
@@ -541,11 +577,24 @@ class StagedIndex:
     """
 
     def __init__(self, start: Path):
-        self._repo = open_repository(start)
-        self.top = self._repo.top
-        self._git = self._repo.git(_index_path(self._repo.git_dir))
-        self._changes = _staged_changes(self._git)
-        self._files = _staged_files(self._changes, blob_id(b"", self._repo.object_format))
+        # The index's changes and the filters configured are asked while `git rev-parse` finds the
+        # repository: git finds the same one from the same directory, by the same rules.
+        changes, configured = _asked_beside(start, ("diff-index", *_STAGED), ("config", *_FILTERS_CONFIGURED))
+        try:
+            self._repo = open_repository(start)
+            self.top = self._repo.top
+            self._git = self._repo.git(_index_path(self._repo.git_dir))
+            done = changes.done() if changes is not None else None
+            self._changes = _staged_changes(self._git, done if done is not None and done[0] == 0 else None)  # a failure said as ever
+            self._configured = configured.done() if configured is not None else _done(self._git.run("config", *_FILTERS_CONFIGURED))
+        except BaseException:
+            for started in (changes, configured):
+                if started is not None and started.proc.returncode is None:
+                    started.kill()
+            raise
+        self._files = _staged_files(self._changes, _EMPTY_BLOBS.get(self._repo.object_format) or blob_id(b"", self._repo.object_format))
+        if any(f.path.endswith(".go") for f in self._files):
+            _reader(os.fspath(self._repo.git_dir))  # cat-file started, for the blobs and trees asked next
         self._restaged: dict[str, tuple[StagedFile, str, bytes]] = {}
         self._packages: dict[str, IndexDirectory] | None = None
         self._filters: dict[str, str | None] | None = None
@@ -555,15 +604,21 @@ class StagedIndex:
         """Index entries that differ from HEAD (all of them with no commits yet): regular files only."""
         return list(self._files)
 
-    def blob(self, file: StagedFile) -> bytes:
-        return read_blob(os.fspath(self._repo.git_dir), file.id)
+    def blobs(self, files: Sequence[StagedFile]) -> list[bytes]:
+        """The staged files' blobs, read together."""
+        found = read_blobs(os.fspath(self._repo.git_dir), [file.id for file in files])
+        missing = [file.id for file in files if file.id not in found]
+        if missing:
+            raise GitError(f"git: no blob {missing[0]} in {self._repo.git_dir}")
+        return [found[file.id] for file in files]
 
     def filter(self, file: StagedFile) -> str | None:
         """The clean filter git applies to the file when it is staged (`filter` attribute with a
         clean or process command configured), or None: the blob is the filter's output then.
         Asked of every staged .go file at once, at the first."""
         if self._filters is None:
-            self._filters = _filters(self._git, [f.path for f in self._files if f.path.endswith(".go")])
+            code, out, _ = self._configured
+            self._filters = _filters(self._git, out if code == 0 else None, [f.path for f in self._files if f.path.endswith(".go")])
         return self._filters.get(file.path)
 
     def package(self, file: StagedFile) -> IndexDirectory:
@@ -588,10 +643,22 @@ class StagedIndex:
         close_objects()
         if not self._restaged:
             return
-        _write_blobs(self._git, [(new_id, data) for _, new_id, data in self._restaged.values()])
-        _test_pause("read")
         changes = {path: (file.id, new_id, file.mode) for path, (file, new_id, _) in self._restaged.items()}
-        self.kept = _update_index(self._git, changes)
+        entries = _Reading(self._git, sorted(changes))
+        # The blobs are written beside the index's read and update: the updated index is put in
+        # place (renamed over the index) only once they are (git update-index does not look for them).
+        blobs = _Beside(lambda: _write_blobs(self._git, [(new_id, data) for _, new_id, data in self._restaged.values()]))
+        try:
+            read = entries()
+            _test_pause("read")
+            self.kept = _update_index(self._git, changes, read, blobs)
+        except GitError:
+            blobs.thread.join()
+            if blobs.raised is not None:  # said first, as when the blobs were written before the lock
+                raise blobs.raised from None
+            raise
+        finally:
+            blobs.thread.join()
         real = _real_index(self._git.index_file) if self._git.index_file is not None else None
         if real is not None:
             _update_index(self._git._replace(index_file=real), {p: c for p, c in changes.items() if p not in self.kept})
@@ -602,15 +669,43 @@ class StagedIndex:
 _Changes = dict[str, tuple[str | None, int]]
 
 
-def _staged_changes(git: _Git) -> _Changes:
-    """What the index holds that HEAD does not: one `git diff-index` (`git ls-files` with no commit)."""
-    proc = git.run("diff-index", "--cached", "-z", "--no-renames", "HEAD")
-    if proc.returncode != 0:
+_STAGED = ("--cached", "-z", "--no-renames", "HEAD")  # git diff-index's
+_FILTERS_CONFIGURED = ("-z", "--get-regexp", r"^filter\..*\.(clean|process)$")  # git config's
+_EMPTY_BLOBS = {"sha1": "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391", "sha256": "473a0f4c3be8a93681a267e3b1e9a7dcda1185436fe141f7749120a303721813"}
+
+
+def _asked_beside(start: Path, *commands: tuple[str, ...]) -> list[_Started | None]:
+    """Each git command started from where open_repository asks (its answers are the repository's
+    found there), to run beside it; None where it could not be started (asked again once found)."""
+    _, cwd = _asking(Path(start))
+    env = dict(_environment(), GIT_OPTIONAL_LOCKS="0")
+    named = os.environ.get("GIT_INDEX_FILE")
+    if named:
+        env["GIT_INDEX_FILE"] = os.fspath(Path(named).absolute())
+    started: list[_Started | None] = []
+    for args in commands:
+        try:
+            proc = subprocess.Popen(["git", *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            started.append(_Started(args[0], proc))
+        except OSError:  # no such directory, no git: open_repository says so
+            started.append(None)
+    return started
+
+
+def _done(proc: subprocess.CompletedProcess[bytes]) -> tuple[int, bytes, bytes]:
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def _staged_changes(git: _Git, done: tuple[int, bytes, bytes] | None = None) -> _Changes:
+    """What the index holds that HEAD does not: one `git diff-index` (`git ls-files` with no commit);
+    `done`: its exit code and output, where it was run (and went through) beside open_repository."""
+    code, stdout, stderr = done or _done(git.run("diff-index", *_STAGED))
+    if code != 0:
         if git.maybe("rev-parse", "-q", "--verify", "HEAD^{commit}") is not None:
-            raise GitError(f"git diff-index: {_said(proc.stderr, proc.returncode)}")
+            raise GitError(f"git diff-index: {_said(stderr, code)}")
         return {e.path: (e.id, e.mode) for e in _index_entries(git) if e.stage == 0}  # no commits yet
     changes: _Changes = {}
-    fields = proc.stdout.split(b"\0")
+    fields = stdout.split(b"\0")
     for meta, path in zip(fields[0:-1:2], fields[1::2], strict=True):
         _, mode, _, oid, status = meta.decode().split(" ")
         if status == "U":  # unmerged: no one staged content
@@ -635,7 +730,10 @@ class _Entry(NamedTuple):
 
 def _index_entries(git: _Git, *pathspecs: str) -> list[_Entry]:
     """The index's entries (under the pathspecs), as `git ls-files -s -v` gives them."""
-    out = git("ls-files", "-z", "-s", "-v", "--", *pathspecs)
+    return _parse_entries(git("ls-files", "-z", "-s", "-v", "--", *pathspecs))
+
+
+def _parse_entries(out: bytes) -> list[_Entry]:
     entries = []
     for record in out.split(b"\0")[:-1]:
         meta, path = record.split(b"\t", 1)
@@ -672,21 +770,86 @@ def _write_blobs(git: _Git, blobs: list[tuple[str, bytes]]) -> None:
         raise GitError(f"git hash-object: ids {b' '.join(ids).decode()} where {' '.join(oid for oid, _ in blobs)} were expected")
 
 
-def _update_index(git: _Git, changes: dict[str, tuple[str, str, int]]) -> list[str]:
+class _Beside:
+    """A call run in a thread of its own (one that waits on a git command); called, waits for it
+    and gives what it raised."""
+
+    def __init__(self, call: Callable[[], None]):
+        import threading
+
+        self.call = call
+        self.raised: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.call()
+        except BaseException as exc:  # raised where it is waited for
+            self.raised = exc
+
+    def __call__(self) -> None:
+        self.thread.join()
+        if self.raised is not None:
+            raise self.raised
+
+
+_Stat = tuple[int, int, int, int]  # an index file's inode, size, mtime and ctime (ns): which file it is
+
+
+class _Reading:
+    """The index's entries of the paths, read by `git ls-files` beside other work, with the stat of
+    the index file before the read started: where the file is still the same under the lock (git
+    replaces the index by a rename, a new inode, a new ctime), the entries are the locked index's."""
+
+    def __init__(self, git: _Git, paths: list[str]):
+        assert git.index_file is not None
+        self.stat = _index_stat(git.index_file)
+        self.started = git.start("ls-files", "-z", "-s", "-v", "--", *map(_literal, paths)) if self.stat and len(paths) <= 1000 else None
+
+    def __call__(self) -> tuple[_Stat, dict[str, _Entry]] | None:
+        """(the index's stat, the stage-0 entries by path), or None where there are none to take."""
+        if self.stat is None or self.started is None:
+            return None
+        try:
+            return self.stat, {e.path: e for e in _parse_entries(self.started()) if e.stage == 0}
+        except GitError:  # read again under the lock, which says what is wrong
+            return None
+
+
+def _index_stat(index: Path) -> _Stat | None:
+    try:
+        st = os.stat(index)
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+def _update_index(
+    git: _Git,
+    changes: dict[str, tuple[str, str, int]],
+    read: tuple[_Stat, dict[str, _Entry]] | None = None,
+    written: Callable[[], None] | None = None,
+) -> list[str]:
     """Stage each path's new blob where the index still holds its old one (same mode), under the
     index's lock; the paths left as they were (someone staged them again meanwhile).
 
     As git does: `<index>.lock` created exclusively, the index copied into it and changed there by
     `git update-index` (which locks `<index>.lock.lock` for its own write), then renamed over the
     index. Each entry keeps its flags: `update-index --index-info` gives a fresh entry, so
-    assume-unchanged and skip-worktree are set again where the old entry had them."""
+    assume-unchanged and skip-worktree are set again where the old entry had them. The entries are
+    `read`'s (_Reading) where the locked index is the file they were read from, else read again.
+    `written`: waits until the blobs are written (raising if they cannot be), before the rename."""
     assert git.index_file is not None
     lock = git.index_file.with_name(git.index_file.name + ".lock")
-    _lock(lock, git.index_file)
+    locked_stat = _lock(lock, git.index_file)
     try:
         locked = git._replace(index_file=lock)
         _test_pause("locked")
-        now = {e.path: e for chunk in _chunks(sorted(changes)) for e in _index_entries(locked, *map(_literal, chunk)) if e.stage == 0}
+        if read is not None and read[0] == locked_stat:
+            now = read[1]
+        else:
+            now = {e.path: e for chunk in _chunks(sorted(changes)) for e in _index_entries(locked, *map(_literal, chunk)) if e.stage == 0}
         kept = [p for p, (old, _, mode) in changes.items() if p not in now or (now[p].id, now[p].mode) != (old, mode)]
         todo = [p for p in changes if p not in kept]
         if todo:
@@ -696,6 +859,8 @@ def _update_index(git: _Git, changes: dict[str, tuple[str, str, int]]) -> list[s
                 again = [p for p in todo if marked(now[p].tag)]
                 if again:
                     locked("update-index", "-z", flag, "--stdin", input=b"".join(os.fsencode(p) + b"\0" for p in again), reading=False)
+        if written is not None:
+            written()
         os.replace(lock, git.index_file)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -704,9 +869,10 @@ def _update_index(git: _Git, changes: dict[str, tuple[str, str, int]]) -> list[s
     return kept
 
 
-def _lock(lock: Path, index: Path, wait: float = 2.0) -> None:
+def _lock(lock: Path, index: Path, wait: float = 2.0) -> _Stat:
     """Take the index's lock as git does (create `<index>.lock`, exclusively), holding the index's
-    bytes; a lock held by another git command is waited for a little, as it is usually brief."""
+    bytes; a lock held by another git command is waited for a little, as it is usually brief. The
+    stat of the index file copied."""
     deadline = time.monotonic() + wait
     while True:
         try:
@@ -722,8 +888,10 @@ def _lock(lock: Path, index: Path, wait: float = 2.0) -> None:
         except OSError as exc:
             raise GitError(f"cannot lock the git index {index}: {exc.strerror or exc}") from None
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(index.read_bytes())  # read now that no git command may write it
+        with os.fdopen(fd, "wb") as f, open(index, "rb") as source:
+            st = os.fstat(source.fileno())
+            f.write(source.read())  # read now that no git command may write it
+        return st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
     except OSError as exc:
         with contextlib.suppress(OSError):
             os.unlink(lock)
@@ -782,23 +950,24 @@ def _index_directories(repo: Repository, changes: _Changes, paths: Sequence[str]
     """For each directory holding one of `paths`: its .go entries in the index, and the module
     of the nearest go.mod the index holds at or above it (or, above the working tree, on disk).
     The index is HEAD's tree with the staged changes: read without another look at the index,
-    HEAD's trees from the top down through cat-file (with the go.mod blobs)."""
+    HEAD's trees from the top down through cat-file, a level at a time (then the go.mod blobs)."""
     git_dir = os.fspath(repo.git_dir)
-    trees: dict[str, _Tree | None] = {"": _read_tree(git_dir, b"HEAD^{tree}")}
+    directories = sorted({posixpath.dirname(p) for p in paths})
+    trees = _head_trees(git_dir, directories)
 
     def tree(directory: str) -> _Tree:
-        if directory not in trees:
-            parent, name = posixpath.split(directory)
-            oid, mode = tree(parent).get(name, ("", 0))
-            trees[directory] = _read_tree(git_dir, oid.encode()) if mode == _TREE else None
         return trees[directory] or {}
 
-    directories = sorted({posixpath.dirname(p) for p in paths})
     changed: dict[str, _Changes] = {d: {} for d in directories}
     for path, entry in changes.items():
         where, name = posixpath.split(path)
         if where in changed and name.endswith(".go"):
             changed[where][name] = entry
+    go_mods: dict[str, tuple[str | None, int]] = {}  # the go.mod entry of each directory: staged, else HEAD's
+    for ancestor in trees:
+        staged = changes.get(posixpath.join(ancestor, "go.mod"))
+        go_mods[ancestor] = staged if staged is not None else tree(ancestor).get("go.mod", (None, 0))
+    texts = read_blobs(git_dir, sorted({oid for oid, mode in go_mods.values() if oid is not None and mode in _REGULAR_FILES}))
     modules: dict[str, str | None] = {}
     packages = {}
     for directory in directories:
@@ -808,8 +977,9 @@ def _index_directories(repo: Repository, changes: _Changes, paths: Sequence[str]
         module = module_above(os.fspath(repo.top))
         for ancestor in _ancestors(directory):
             if ancestor not in modules:
-                staged = changes.get(posixpath.join(ancestor, "go.mod"))
-                modules[ancestor] = _module_in(git_dir, staged if staged is not None else tree(ancestor).get("go.mod", (None, 0)))
+                oid, mode = go_mods[ancestor]
+                text = texts.get(oid) if oid is not None and mode in _REGULAR_FILES else None
+                modules[ancestor] = None if text is None else module_path(text)
             declared = modules[ancestor]
             if declared is not None:
                 module = (os.fspath(repo.top / ancestor), declared)
@@ -819,13 +989,25 @@ def _index_directories(repo: Repository, changes: _Changes, paths: Sequence[str]
     return packages
 
 
-def _module_in(git_dir: str, go_mod: tuple[str | None, int]) -> str | None:
-    """The module path a go.mod entry of the index declares, or None (none there, or unreadable)."""
-    oid, mode = go_mod
-    if oid is None or mode not in _REGULAR_FILES:
-        return None
-    data = read_blobs(git_dir, [oid]).get(oid)
-    return None if data is None else module_path(data)
+def _head_trees(git_dir: str, directories: Sequence[str]) -> dict[str, _Tree | None]:
+    """HEAD's tree of each directory and of each above it (None where HEAD has none: no such
+    directory, or no commits yet), read from the top down, a level at a time: one request a level."""
+    trees: dict[str, _Tree | None] = {"": _read_trees(git_dir, [b"HEAD^{tree}"])[0]}
+    below = sorted({a for d in directories for a in _ancestors(d)} - {""}, key=lambda d: d.count("/"))
+    while below:
+        depth = below[0].count("/")
+        level = [d for d in below if d.count("/") == depth]
+        below = below[len(level) :]
+        asked: dict[str, bytes] = {}
+        for directory in level:
+            parent, name = posixpath.split(directory)
+            oid, mode = (trees[parent] or {}).get(name, ("", 0))
+            if mode == _TREE:
+                asked[directory] = oid.encode()
+            else:
+                trees[directory] = None
+        trees.update(zip(asked, _read_trees(git_dir, list(asked.values())), strict=True))
+    return trees
 
 
 def _ancestors(directory: str) -> Iterator[str]:
@@ -844,11 +1026,11 @@ def _restaged_in(package: IndexDirectory, name: str, new_id: str) -> IndexDirect
 # --- attributes -----------------------------------------------------------------------------------
 
 
-def _filters(git: _Git, paths: Sequence[str]) -> dict[str, str | None]:
+def _filters(git: _Git, configured: bytes | None, paths: Sequence[str]) -> dict[str, str | None]:
     """The clean filter of each path (`filter` attribute naming a filter with a clean or process
-    command configured), or None. Without a `filter.*.clean` nor `.process` in the configuration
-    no file has one, and the attributes need no look (git check-attr loads the index)."""
-    configured = git.maybe("config", "-z", "--get-regexp", r"^filter\..*\.(clean|process)$")
+    command `configured`: git config's _FILTERS_CONFIGURED), or None. Without a `filter.*.clean`
+    nor `.process` in the configuration no file has one, and the attributes need no look (git
+    check-attr loads the index)."""
     names = set()
     for record in (configured or b"").split(b"\0"):
         key, _, value = record.partition(b"\n")

@@ -228,10 +228,16 @@ class _Kept:
         self.files = {name: [stamp, record] for name, stamp, record, _ in files}
         self.unkept = {name for name, _, _, keep in files if not keep}
 
-    def _filled(self) -> tuple[object, ...]:
-        """What save compares to know whether there is anything new to write: the files and their
-        stamps, and how many facts their records hold (facts are added to a record, never changed)."""
-        return [(name, stamp) for name, (stamp, _) in self.files.items()], self.unkept.copy(), sum(map(_count, (r for _, r in self.files.values())))
+    def _filled(self) -> dict[str, tuple[list[Any], int]]:
+        """What save compares to know whether there is anything new to write: the stamp of each file
+        it would write (not the racy ones) and how many facts its record holds (facts are added to a
+        record, never changed). A file changed since, or gone, needs no write of its own (its record
+        no longer matches): a hook's run, whose staged files were changed a moment ago, writes none."""
+        return {
+            name: (entry[0], _count(entry[1]))
+            for name, entry in self.files.items()
+            if name not in self.unkept and isinstance(entry, list) and len(entry) == 2 and isinstance(entry[1], dict)
+        }
 
     def read_now(self, name: str, path: str, stamp: list[Any]) -> bytes:
         """The bytes of a file whose record is kept but lacks a fact, b"" if it cannot be read now."""
@@ -248,7 +254,7 @@ class _Kept:
         if self.file is None:
             return
         filled = self._filled()
-        if filled == self.saved:
+        if all(self.saved.get(name) == facts for name, facts in filled.items()):
             return
         import json
 
@@ -347,8 +353,9 @@ def _held_facts(directory: Where, siblings: list[_Sibling]) -> list[_Sibling]:
 
 
 def _index_facts(directory: IndexDirectory) -> list[_Sibling]:
-    """_facts of a directory of the index: each blob's record kept by its id; the blobs are read
-    (_index_sources, all together) only if a record, or a fact of one, is missing."""
+    """_facts of a directory of the index: each blob's record kept by its id; the blobs whose record
+    is missing are read now (_index_sources, together: a hook's other staged files of the package),
+    all of them at the first fact missing from a kept record (a fact new to them all)."""
     global files_read
     key = _facts_key(directory)
     kept = _kept(key)
@@ -356,13 +363,14 @@ def _index_facts(directory: IndexDirectory) -> list[_Sibling]:
     records = {name: kept.record(name, [oid]) for name, oid in directory.files}
     if _own is not None and _own[0] == directory:  # the staged blob being processed: its bytes are at hand
         kept.read[_own[1]] = ([oid for name, oid in directory.files if name == _own[1]], _own[2])
-    sources = None
-    if any(records[name] is None and kept.read.get(name, ((),))[0] != [oid] for name, oid in directory.files):
-        sources = _index_bytes(kept, directory)
-        files_read += len(sources)
+    missing = tuple((name, oid) for name, oid in directory.files if records[name] is None and kept.read.get(name, ((),))[0] != [oid])
+    # Where no facts are kept, all of them: the same read (_index_read's) tells _holds_the_index.
+    sources = _index_bytes(kept, directory if _facts_home is None else directory._replace(files=missing)) if missing else {}
+    files_read += len(sources)
+    unread = {name for name, _ in missing}  # those not in sources: their blobs could not be read
     files, siblings = [], []
     for name, oid in directory.files:
-        if sources is not None and name not in sources:
+        if name not in sources and name in unread:
             continue  # its blob could not be read
         record = records[name]
         known = kept.read.get(name)
@@ -444,16 +452,47 @@ def same_files(a: Where, b: Where) -> bool:
 
 
 def _holds_the_index(index: Where, directory: Where) -> bool:
-    """Whether `directory` on disk is `index`'s own and holds its files, known without reading them
-    again: each staged blob was read from its working-tree file (_index_read), and the directory has
-    no other .go file (the hook's common case: a staged file's siblings are as committed)."""
-    if not isinstance(index, IndexDirectory) or directory != index.path or not _index_read(index)[1]:
+    """Whether `directory` on disk is `index`'s own and holds its files byte for byte: the same .go
+    files, each holding its blob (the hook's common case: a staged file's siblings are as committed).
+    A file's blob id is a fact of its working-tree record, kept by its stamp as its other facts are
+    (as git keeps a file's stat data in the index): a file unchanged since an earlier run is not read
+    again, nor hashed. Not git's own `diff-files`: it says a file checked out through a conversion
+    (core.autocrlf, an eol or ident attribute, a filter) holds its blob, which its bytes do not.
+    Where no facts are kept (--no-cache), the read of the index's blobs tells, as it is made anyway."""
+    if not isinstance(index, IndexDirectory) or directory != index.path:
         return False
+    if _facts_home is None:  # no facts kept: the index's blobs, read from their working-tree files (_index_read), tell
+        if not _index_read(index)[1]:
+            return False
+        try:
+            listed = {e.name for e in os.scandir(directory) if e.name.endswith(".go") and e.is_file()}
+        except OSError:
+            return False
+        return listed == {name for name, _ in index.files}
+    blobs = dict(index.files)
+    siblings = _facts(directory)
     try:
-        listed = {e.name for e in os.scandir(directory) if e.name.endswith(".go") and e.is_file()}
-    except OSError:
-        return False
-    return listed == {name for name, _ in index.files}
+        if len(siblings) != len(blobs) or any(file.name not in blobs for file in siblings):
+            return False
+        for file in siblings:
+            oid = blobs[file.name]
+            fact = f"i{len(oid)}"  # the id of the file's bytes in its object format (SHA-1: 40 digits, SHA-256: 64)
+            if fact not in file.record:
+                from goinstrument.driver.git import blob_id
+
+                # A record kept without this fact: the file read now (_Sibling.data would take one
+                # that cannot be read for an empty one).
+                data = _regular_file(os.path.join(index.path, file.name)) if callable(file._data) else file.data()
+                if data is None:
+                    return False
+                file.record[fact] = blob_id(data, "sha256" if len(oid) == 64 else "sha1")
+            if file.record[fact] != oid:
+                return False
+        return True
+    finally:
+        if _held is None:  # asked outside a file's facts (same_files): kept now
+            _kept(_facts_key(directory)).save()
+            _touched.discard(_facts_key(directory))
 
 
 # contexts compared by identity ---------------------------------------------------------

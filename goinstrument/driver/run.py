@@ -515,10 +515,10 @@ def run_staged(rewrite: RewriteOptions, options: RunOptions) -> Summary:
     stamps: list[list[object]] = []
     known: dict[int, Outcome] = {}  # id(blob) -> its outcome, for blobs the cache knows clean
     todo: list[Source | tuple[Source, Source]] = []  # (blob, copy): a working-tree copy holding the blob's bytes
-    for file in files:
+    for file, data in zip(files, index.blobs(files), strict=True):
         place = index.top / file.path
         package = index.package(file)  # the staged blob's package and go.mod are the index's
-        blob = Source(_display(place), place, index.blob(file), package)
+        blob = Source(_display(place), place, data, package)
         blobs.append(blob)
         stamps.append([str(file.id), *stamper.staged(package)])
         clean, reason = cache.lookup(_staged_key(place), stamps[-1]) if cache is not None else (False, None)
