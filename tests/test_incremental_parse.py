@@ -134,3 +134,29 @@ def test_standard_library():
             if name.endswith(".go") and b'context"' in (src := Path(path).read_bytes()):
                 carried += _check(path, src)
     assert carried > 100
+
+
+TRICKY = [
+    # blank lines before the package clause: the root node starts at its first token
+    b'\n\n  \npackage p\n\nimport "context"\n\nfunc f(ctx context.Context) {}\n\n\n',
+    # the words in strings, comments and names: no token of theirs
+    b'package p\n\n// func f() {} /* type T = int */\nvar s = "func // type /*"\nvar funcs, types = `func`, 1\n\n'
+    b"/* a // b */ func g() { _ = func() {}; type L = int; var _ L }\n\ntype (\n\tA = int\n\tB int\n\tC[T any] = []T\n)\n"
+    b"func (r *R) m() func() { return func() {} } // func\n",
+    # stand-in letters (tolerance.py) and a `new(expr)` the grammar lacks
+    b"package p\n\nfunc \xcd\xbaf() { type \xcd\xba = int; _ = new(1 + 2); _ = func() {} }\n",
+    # a const spec of several names: the query sees its first only (syntax.declares keeps that)
+    b"package p\n\nfunc h() {\n\tconst a, b = 1, 2\n\tvar c, d = 3, 4\n\te, f := 5, 6\n}\n",
+]
+
+
+@pytest.mark.parametrize("src", TRICKY)
+def test_the_structure_from_tokens_is_what_queries_capture(src: bytes):
+    root = syntax.parse(src).root_node
+    assert not root.has_error
+    index = syntax.Index(root)
+    queried = _queried(root)
+    assert _nodes(index) == {kind: queried.get(kind, []) for kind in _nodes(index)}
+    declared = {syntax.raw(n) for n in queried.get("declared", []) for n in [root.descendant_for_byte_range(n[1], n[2])]}
+    for word in {syntax.raw(n) for n in index.identifiers} | {b"b", b"d", b"zz"}:
+        assert syntax.declares(root, word) == (word in declared), word

@@ -157,13 +157,13 @@ def _tokens(root: Node, word: bytes, kind: str) -> list[Node]:
     word (a string or a comment holding it is no token of that type) costs a fifteenth of a query's
     walk over the whole tree (measured on the standard library, with the same nodes found).
     The tree's own bytes are searched: tolerance's stand-in letters (tolerance.py) never touch these."""
-    text = root.text or b""
+    text, base = root.text or b"", root.start_byte  # the root starts at the first token: blank lines before it are not its
     at_token = root.descendant_for_byte_range
     found, size = [], len(word)
     at = text.find(word)
     while at >= 0:
-        node = at_token(at, at + size)
-        if node is not None and node.start_byte == at and node.type == kind:
+        node = at_token(base + at, base + at + size)
+        if node is not None and node.start_byte == base + at and node.type == kind:
             found.append(node)
         at = text.find(word, at + size)
     return found
@@ -296,9 +296,49 @@ def functions(root: Node) -> list[Node]:
     return index(root).functions
 
 
-def declared_names(node: Node) -> set[bytes]:
-    """Every name declared anywhere inside `node`, whatever its scope."""
-    return {raw(n) for n in index(node).declared_in(node)}
+# Where a declaration holds the names it brings (the `declared` patterns of _INDEX): the field of
+# the declaring node, holding the name itself or (a statement's) an expression_list of names.
+_NAMED_BY = {
+    "parameter_declaration": "name",
+    "variadic_parameter_declaration": "name",
+    "var_spec": "name",
+    "type_parameter_declaration": "name",
+}
+_LISTED_BY = {"short_var_declaration": "left", "range_clause": "left", "receive_statement": "left", "type_switch_statement": "alias"}
+
+
+def declares(node: Node, name: bytes) -> bool:
+    """Whether a declaration anywhere inside `node`, whatever its scope, declares `name` (as a
+    `declared` capture of _INDEX would say). Each place the node's bytes spell it is looked up in
+    the tree: a name is spelled in a few places, where the query would walk every node of `node`."""
+    text, start = node.text or b"", node.start_byte
+    at = text.find(name)
+    while at >= 0:
+        found = node.descendant_for_byte_range(start + at, start + at + len(name))
+        if found is not None and found.start_byte == start + at and found.end_byte == start + at + len(name) and _declaring(found):
+            return True
+        at = text.find(name, at + 1)
+    return False
+
+
+def _declaring(name: Node) -> bool:
+    parent = name.parent
+    if parent is None:
+        return False
+    if name.type == "type_identifier":
+        return parent.type == "type_spec" and parent.child_by_field_name("name") == name
+    if name.type != "identifier":
+        return False
+    if parent.type in _NAMED_BY:
+        return name in parent.children_by_field_name(_NAMED_BY[parent.type])
+    if parent.type == "const_spec":
+        # The grammar puts a const_spec's commas in its `name` field, and the query then captures
+        # its first name only (`const a, b = 1, 2` declares `a` to it): kept so, as the query has it.
+        return parent.child_by_field_name("name") == name
+    statement = parent.parent
+    if parent.type != "expression_list" or statement is None or statement.type not in _LISTED_BY:
+        return False
+    return statement.child_by_field_name(_LISTED_BY[statement.type]) == parent
 
 
 def type_alias_names(root: Node) -> set[bytes]:

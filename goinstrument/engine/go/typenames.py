@@ -52,6 +52,7 @@ class TypeNames:
         self._context_packages = frozenset(n.encode() for n in context_names if n != ".")
         self._dot_context = "." in context_names
         self._siblings = frozenset(n.encode() for n in sibling_names)
+        self._top_level: dict[bytes, Node | None] = {}  # name -> its package-level declaration in this file
 
     def is_error(self, node: Node | None) -> bool:
         return node is not None and self.kind(node) is Kind.ERROR
@@ -96,14 +97,24 @@ class TypeNames:
         """Every name some `type X = ...` in the file declares: only those need resolving beyond error and Context."""
         return frozenset(syntax.type_alias_names(self._root))  # from the file's index: no walk of its own
 
+    def _package_level(self, name: bytes) -> Node | None:
+        """The node declaring `name` at the top level of this file (a type spec, alias, variable,
+        constant or function), or None: the first declaration whose bytes spell it is asked."""
+        if name not in self._top_level:
+            text, base = self._text
+            found = None
+            for decl in self._root.named_children:
+                if text.find(name, decl.start_byte - base, decl.end_byte - base) >= 0:
+                    found = next((node for node, declared in _declared_by(decl) if declared == name), None)
+                    if found is not None:
+                        break
+            self._top_level[name] = found
+        return self._top_level[name]
+
     @cached_property
-    def _package_level(self) -> dict[bytes, Node]:
-        """Name -> the node declaring it at the top level of this file (a type spec, alias, variable, constant or function)."""
-        found: dict[bytes, Node] = {}
-        for decl in self._root.named_children:
-            for node, name in _declared_by(decl):
-                found.setdefault(name, node)
-        return found
+    def _text(self) -> tuple[bytes, int]:
+        """The tree's bytes, and the offset they start at (the root's first token's)."""
+        return self._root.text or b"", self._root.start_byte
 
     def declaration(self, use: Node, name: bytes) -> Node | None:
         """The node declaring `name` where `use` stands, in this file's blocks or package level, or None."""
@@ -111,7 +122,7 @@ class TypeNames:
         while node is not None:
             kind = node.type
             if kind == "source_file":
-                return self._package_level.get(name)
+                return self._package_level(name)
             if kind in ("statement_list", "block"):
                 for stmt in node.named_children:
                     if stmt.start_byte >= child.start_byte:
