@@ -36,6 +36,7 @@ ERROR = b"error"
 PREDECLARED = frozenset({ERROR.decode()})
 CONTEXT = b"Context"
 _FUNCTIONS = ("function_declaration", "method_declaration", "func_literal")
+_DECLARATIONS = frozenset(("type_declaration", "var_declaration", "const_declaration", "short_var_declaration"))  # _declared_by reads these
 _MAX_ALIASES = 16  # a chain of aliases longer than this is not followed (a cycle does not compile anyway)
 
 
@@ -58,6 +59,8 @@ class TypeNames:
         return node is not None and self.kind(node) is Kind.ERROR
 
     def is_context(self, node: Node | None) -> bool:
+        if node is not None and node.type == "type_identifier" and node.text == ERROR and ERROR not in self._aliases:
+            return False  # the predeclared error or a type of the file's: a context only through an alias
         return node is not None and self.kind(node) is Kind.CONTEXT
 
     def is_context_package(self, name: Node) -> bool:
@@ -101,15 +104,20 @@ class TypeNames:
         """The node declaring `name` at the top level of this file (a type spec, alias, variable,
         constant or function), or None: the first declaration whose bytes spell it is asked."""
         if name not in self._top_level:
-            text, base = self._text
             found = None
             for decl in self._root.named_children:
-                if text.find(name, decl.start_byte - base, decl.end_byte - base) >= 0:
+                kind = decl.type  # a function is named by its name alone; a method, a comment, an import declare nothing here
+                if kind == "function_declaration" or (kind in _DECLARATIONS and self._spells(name, decl.start_byte, decl.end_byte)):
                     found = next((node for node, declared in _declared_by(decl) if declared == name), None)
                     if found is not None:
                         break
             self._top_level[name] = found
         return self._top_level[name]
+
+    def _spells(self, name: bytes, start: int, end: int) -> bool:
+        """Whether the bytes start:end spell `name`: a declaration of it there does (a cheap test first)."""
+        text, base = self._text
+        return text.find(name, start - base, end - base) >= 0
 
     @cached_property
     def _text(self) -> tuple[bytes, int]:
@@ -123,7 +131,7 @@ class TypeNames:
             kind = node.type
             if kind == "source_file":
                 return self._package_level(name)
-            if kind in ("statement_list", "block"):
+            if kind in ("statement_list", "block") and self._spells(name, node.start_byte, child.start_byte):
                 for stmt in node.named_children:
                     if stmt.start_byte >= child.start_byte:
                         break
