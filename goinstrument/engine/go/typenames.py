@@ -106,18 +106,27 @@ class TypeNames:
         if name not in self._top_level:
             found = None
             for decl in self._root.named_children:
-                kind = decl.type  # a function is named by its name alone; a method, a comment, an import declare nothing here
-                if kind == "function_declaration" or (kind in _DECLARATIONS and self._spells(name, decl.start_byte, decl.end_byte)):
+                kind = decl.type  # a method, a comment, an import declare nothing here
+                if (kind == "function_declaration" and self._may_be_named(decl, name)) or (kind in _DECLARATIONS and self._spells(name, decl)):
                     found = next((node for node, declared in _declared_by(decl) if declared == name), None)
                     if found is not None:
                         break
             self._top_level[name] = found
         return self._top_level[name]
 
-    def _spells(self, name: bytes, start: int, end: int) -> bool:
-        """Whether the bytes start:end spell `name`: a declaration of it there does (a cheap test first)."""
+    def _spells(self, name: bytes, node: Node, end: int | None = None) -> bool:
+        """Whether the bytes of `node` (up to `end`) spell `name`: a declaration of it there does (a cheap test first)."""
         text, base = self._text
-        return text.find(name, start - base, end - base) >= 0
+        return text.find(name, node.start_byte - base, (node.end_byte if end is None else end) - base) >= 0
+
+    def _may_be_named(self, func: Node, name: bytes) -> bool:
+        """Whether a function declaration may be named `name`: the bytes after `func` and blanks start
+        with it, or with a comment."""
+        text, base = self._text
+        at = func.start_byte - base + len(b"func")
+        while at < len(text) and text[at] in b" \t\r\n":
+            at += 1
+        return text.startswith(name, at) or text.startswith(b"/", at)
 
     @cached_property
     def _text(self) -> tuple[bytes, int]:
@@ -131,7 +140,7 @@ class TypeNames:
             kind = node.type
             if kind == "source_file":
                 return self._package_level(name)
-            if kind in ("statement_list", "block") and self._spells(name, node.start_byte, child.start_byte):
+            if kind in ("statement_list", "block") and self._spells(name, node, child.start_byte):
                 for stmt in node.named_children:
                     if stmt.start_byte >= child.start_byte:
                         break
