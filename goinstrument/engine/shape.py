@@ -121,6 +121,16 @@ class Variant:
         """The statements as matching reads them, built once."""
         return tuple(_Template.of(n) for n in self.statements)
 
+    @functools.cached_property
+    def punctuation(self) -> tuple[bytes | None, ...]:
+        """For each statement, its ASCII punctuation in order (`_punctuation`), or None where it holds
+        a placeholder that matches more than one token (a string literal, a value, an expected error,
+        an attribute list). A statement that matches one without node for node has the same: its
+        tokens are the template's, identifiers aside (a comment or a string in it would be a node
+        the template lacks). Compared before the walk, it rules out most variants that differ."""
+        free = [p.encode() for p in (_TRACER, _NAME, _KEY, _VALUE, _SENTINEL, _CONSTRUCTOR)]
+        return tuple(None if any(p in syntax.raw(n) for p in free) else _punctuation(syntax.raw(n)) for n in self.statements)
+
 
 class _Template:
     """A template node, read once: what `_Binder` compares a real node with (the template's Nodes
@@ -301,6 +311,7 @@ class Shape:
             return None  # the first statement lacks a name each variant's first spells out
         texts: list[bytes] = [first]  # the statements' text, as far as a variant has looked
         known: dict[int, _Binder | None] = {}  # a shared prefix of statements, matched: the binder after it (None: no match)
+        marks: dict[int, bytes] = {}  # a statement's punctuation, as far as a variant has compared it
         for variant, words in self._longest_first:
             if len(items) < len(words):
                 continue
@@ -308,7 +319,7 @@ class Shape:
                 texts.append(items[len(texts)].text or b"")
             if any(word not in text for text, wanted in zip(texts, words, strict=False) for word in wanted):
                 continue  # a statement lacks a name the variant spells out: no need to walk the trees
-            found = self._match_variant(variant, items, where, known)
+            found = self._match_variant(variant, items, where, known, marks)
             if found is not None:
                 return found  # the longest (of two as long, the one first in `variants`)
         return None
@@ -351,9 +362,17 @@ class Shape:
         numbers = {prefix: n for n, prefix in enumerate(p for p, count in counts.items() if count > 1)}
         return {key: tuple(numbers.get(tuple(statements[: k + 1])) for k in range(len(statements))) for key, statements in texts.items()}
 
-    def _match_variant(self, variant: Variant, items: Sequence[Node], where: Where, known: dict[int, _Binder | None] | None = None) -> Match | None:
+    def _match_variant(
+        self,
+        variant: Variant,
+        items: Sequence[Node],
+        where: Where,
+        known: dict[int, _Binder | None] | None = None,
+        marks: dict[int, bytes] | None = None,
+    ) -> Match | None:
         """The variant's match at the start of `items`, or None. `known`: what one call of `match`
-        found of the statements variants share, so that each shared prefix is walked once."""
+        found of the statements variants share, so that each shared prefix is walked once; `marks`:
+        the statements' punctuation it has read (Variant.punctuation)."""
         count = len(variant.statements)
         if len(items) < count:
             return None
@@ -368,8 +387,12 @@ class Shape:
                     return None
                 binder, start = walked.copy(), k + 1
                 break
+        marks = marks if marks is not None else {}
         for k in range(start, count):
-            matched = binder.match(variant.templates[k], items[k])
+            wanted = variant.punctuation[k]
+            if wanted is not None and k not in marks:
+                marks[k] = _punctuation(items[k].text or b"")
+            matched = (wanted is None or marks[k] == wanted) and binder.match(variant.templates[k], items[k])
             key = prefixes[k]
             if key is not None:
                 known[key] = binder.copy() if matched else None
@@ -494,6 +517,15 @@ class _Binder:
         if _ERR in text and where.errors is not None and text[_ERR] not in where.errors:
             return False
         return all(placeholder not in text or text[placeholder] in where.imports.get(path, frozenset()) for path, placeholder in paths.items())
+
+
+_NOT_PUNCTUATION = re.compile(rb"[^!-/:-@\[-^`{-~]+")  # but ASCII punctuation (`_` is a letter of identifiers)
+
+
+def _punctuation(text: bytes) -> bytes:
+    """The ASCII punctuation of a statement's text, in order: its operators and delimiters, where
+    it holds no comment, string or rune (whitespace, Unicode or not, and identifiers fall away)."""
+    return _NOT_PUNCTUATION.sub(b"", text)
 
 
 def _words(template: Node) -> tuple[bytes, ...]:
