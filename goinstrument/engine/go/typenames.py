@@ -23,6 +23,8 @@ included) and the universe (`error`).
 
 from __future__ import annotations
 
+import functools
+import re
 from enum import Enum
 from functools import cached_property
 
@@ -105,9 +107,11 @@ class TypeNames:
         constant or function), or None: the first declaration whose bytes spell it is asked."""
         if name not in self._top_level:
             found = None
-            for decl in self._root.named_children:
-                kind = decl.type  # a method, a comment, an import declare nothing here
-                if (kind == "function_declaration" and self._may_be_named(decl, name)) or (kind in _DECLARATIONS and self._spells(name, decl)):
+            text, base = self._text
+            # The functions that may be named so: the bytes after `func` and blanks start with the name, or a comment.
+            named = {m.start() + base for m in _named_function(name).finditer(text)}
+            for decl, kind, start in self._declarations:  # a method, a comment, an import declare nothing here
+                if (kind == "function_declaration" and start in named) or (kind in _DECLARATIONS and self._spells(name, decl)):
                     found = next((node for node, declared in _declared_by(decl) if declared == name), None)
                     if found is not None:
                         break
@@ -119,14 +123,10 @@ class TypeNames:
         text, base = self._text
         return text.find(name, node.start_byte - base, (node.end_byte if end is None else end) - base) >= 0
 
-    def _may_be_named(self, func: Node, name: bytes) -> bool:
-        """Whether a function declaration may be named `name`: the bytes after `func` and blanks start
-        with it, or with a comment."""
-        text, base = self._text
-        at = func.start_byte - base + len(b"func")
-        while at < len(text) and text[at] in b" \t\r\n":
-            at += 1
-        return text.startswith(name, at) or text.startswith(b"/", at)
+    @cached_property
+    def _declarations(self) -> list[tuple[Node, str, int]]:
+        """The file's top-level nodes, each with its type and start (read once for every name asked)."""
+        return [(decl, decl.type, decl.start_byte) for decl in self._root.named_children]
 
     @cached_property
     def _text(self) -> tuple[bytes, int]:
@@ -155,6 +155,11 @@ class TypeNames:
                 return node  # a variable of an if, for, switch or select clause: not a type
             child, node = node, node.parent
         return None
+
+
+@functools.lru_cache(maxsize=16)
+def _named_function(name: bytes) -> re.Pattern[bytes]:
+    return re.compile(rb"func[ \t\r\n]*(?:/|" + re.escape(name) + rb")")
 
 
 def _same(a: Node | None, b: Node | None) -> bool:
