@@ -39,7 +39,7 @@ import functools
 import itertools
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Final, Generic, NamedTuple, TypeVar
+from typing import Final, Generic, NamedTuple, TypeVar, cast
 
 from tree_sitter import Node
 
@@ -68,6 +68,7 @@ _VALUE = _PREFIX + "Value"  # matches any expression
 _SENTINEL = _PREFIX + "Sentinel"  # an expected error: matches any expression, one per `!errors.Is(err, X)`
 _ATTRIBUTE = Attribute(_KEY, _CONSTRUCTOR, _VALUE)
 _STRINGS = {go_string(p).encode(): p for p in (_TRACER, _NAME, _KEY)}
+_FREE = tuple(p.encode() for p in (_TRACER, _NAME, _KEY, _VALUE, _SENTINEL, _CONSTRUCTOR))  # placeholders of more than one token
 _IDENTIFIER_TYPES = ("identifier", "field_identifier", "package_identifier", "type_identifier")
 _STRING_TYPES = ("interpreted_string_literal", "raw_string_literal")
 
@@ -119,7 +120,7 @@ class Variant:
     @functools.cached_property
     def templates(self) -> tuple[_Template, ...]:
         """The statements as matching reads them, built once."""
-        return tuple(_Template.of(n) for n in self.statements)
+        return tuple(_template(n) for n in self.statements)
 
     @functools.cached_property
     def punctuation(self) -> tuple[bytes | None, ...]:
@@ -128,8 +129,7 @@ class Variant:
         an attribute list). A statement that matches one without node for node has the same: its
         tokens are the template's, identifiers aside (a comment or a string in it would be a node
         the template lacks). Compared before the walk, it rules out most variants that differ."""
-        free = [p.encode() for p in (_TRACER, _NAME, _KEY, _VALUE, _SENTINEL, _CONSTRUCTOR)]
-        return tuple(None if any(p in syntax.raw(n) for p in free) else _punctuation(syntax.raw(n)) for n in self.statements)
+        return tuple(_statement_punctuation(n) for n in self.statements)
 
 
 class _Template:
@@ -348,7 +348,7 @@ class Shape:
     @functools.cached_property
     def _words(self) -> tuple[tuple[tuple[bytes, ...], ...], ...]:
         """For each variant, for each of its statements, the names (not placeholders) it spells out."""
-        return tuple(tuple(_words(statement) for statement in v.statements) for v in self.variants)
+        return tuple(tuple(_statement_words(statement) for statement in v.statements) for v in self.variants)
 
     @functools.cached_property
     def _prefixes(self) -> dict[int, tuple[int | None, ...]]:
@@ -528,6 +528,32 @@ def _punctuation(text: bytes) -> bytes:
     return _NOT_PUNCTUATION.sub(b"", text)
 
 
+# What is read of a template statement, by its type and text: the variants of a Shape share most
+# of their statements (the Start line and `defer span.End()` are in every one), each read once.
+_READ: dict[tuple[str, str, bytes], object] = {}
+R = TypeVar("R")
+
+
+def _read(what: str, statement: Node, read: Callable[[Node], R]) -> R:
+    key = (what, statement.type, syntax.raw(statement))
+    if key not in _READ:
+        _READ[key] = read(statement)
+    return cast(R, _READ[key])
+
+
+def _template(statement: Node) -> _Template:
+    return _read("template", statement, _Template.of)
+
+
+def _statement_words(statement: Node) -> tuple[bytes, ...]:
+    return _read("words", statement, _words)
+
+
+def _statement_punctuation(statement: Node) -> bytes | None:
+    """Variant.punctuation of one statement."""
+    return _read("punctuation", statement, lambda n: None if any(p in syntax.raw(n) for p in _FREE) else _punctuation(syntax.raw(n)))
+
+
 def _words(template: Node) -> tuple[bytes, ...]:
     """The identifiers of a template that are not placeholders (outside attribute lists, which
     match argument by argument): a real statement matching it holds each of them in its text."""
@@ -613,7 +639,11 @@ def _parse_all(renderings: list[tuple[str, ...]]) -> list[tuple[Node, ...] | Non
 
 def _top_level_literals(statements: tuple[Node, ...]) -> int:
     """Function literals not inside another: the Go runtime numbers them F.func1, F.func2, ..."""
-    count, stack = 0, list(statements)
+    return sum(_read("literals", statement, _literals_in) for statement in statements)
+
+
+def _literals_in(statement: Node) -> int:
+    count, stack = 0, [statement]
     while stack:
         node = stack.pop()
         if node.type == "func_literal":
