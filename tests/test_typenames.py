@@ -146,3 +146,22 @@ def test_a_sibling_declaring_a_common_import_name_is_found(tmp_path, declaration
     (tmp_path / "a.go").write_text("package p\n\n" + declaration)
     (tmp_path / "b.go").write_text('package p\n\nimport "errors"\n\n// trace of errors.Is\nvar E = errors.New("x")\n')
     assert package_declarations(str(tmp_path), import_name_candidates(FileInfo().backend)) == {name}
+
+
+@pytest.mark.parametrize(
+    "declaration",
+    ["func error() {}", "func\n\terror() {}", "func /* its name: */ error() {}", "type error int", "var (\n\tx    = 1\n\terror = 2\n)"],
+)
+def test_a_package_level_error_is_found_however_its_declaration_is_spelled(declaration: str):
+    """The package level is searched where the bytes may declare the name (after `func`, or in a
+    type, var or const declaration that spells it): a comment or a line break after `func` too."""
+    src = f'package p\n\nimport "context"\n\n{declaration}\n\nfunc F(ctx context.Context) (x int, err error) {{ return }}\n'
+    assert _kinds(src) == [Kind.CONTEXT, None]
+    renamed = src.replace(" error(", " errorf(").replace("\terror(", "\terrorf(").replace(" error ", " errorx ").replace("\terror =", "\terrorx =")
+    assert _kinds(renamed) == [Kind.CONTEXT, Kind.ERROR]
+
+
+def test_a_local_declaration_is_found_where_the_block_spells_it():
+    src = 'package p\n\nimport "context"\n\nfunc F() {\n\ta := 1\n\ttype context int\n\t_ = func(ctx context.Context) {}\n\t_ = a\n}\n'
+    assert _kinds(src) == [None]
+    assert _kinds(src.replace("type context int", "type other int")) == [Kind.CONTEXT]

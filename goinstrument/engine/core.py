@@ -341,6 +341,7 @@ class _Planner:
         self.http_names = handlers.http_names(facts.imports) if settings.http_handlers else frozenset()
         self.patterns = info.go_version is not None and info.go_version >= handlers.PATTERN_GO  # Request.Pattern
         self._contexts: dict[int, _Context | None] = {}
+        self._keeps: dict[int, bool] = {}  # keeps_context, by the function's start
         self.expected = tuple(split_sentinel(v) for v in settings.expected_errors) if shape.expected_packages(settings, info.backend) else ()
         # An expected error of the file's own package is named bare (`ErrX`): importing the package
         # into itself would be an import cycle. Not so for an external test package (`package p_test`).
@@ -433,7 +434,10 @@ class _Planner:
     def keeps_context(self, func: Node) -> bool:
         """Whether a span must leave the function's context as it is (`_, span := ...`): its package
         compares contexts by identity, or it returns a context (behaviour.py)."""
-        return self.info.context_comparison is not None or behaviour.returns_context(func, self.types)
+        key = func.start_byte  # asked up to three times of a function
+        if key not in self._keeps:
+            self._keeps[key] = self.info.context_comparison is not None or behaviour.returns_context(func, self.types)
+        return self._keeps[key]
 
     def drop(self, func: Node, runtime_name: str, type_name: str, why: str) -> UpdateSpan | None:
         """A span of ours in a function that is to have none: its lines deleted (`why` says why in

@@ -164,11 +164,8 @@ class ImportNames:
         top = func
         while top.parent is not None and top.parent.type != "source_file":
             top = top.parent
-        shadowing: set[bytes] | None = None
         for path in sorted(paths & set(self._facts.existing_imports)):
-            if shadowing is None:
-                shadowing = syntax.declared_names(top)
-            if names[path].encode() in shadowing:
+            if syntax.declares(top, names[path].encode()):
                 names[path] = self._second_import(path)
         return names
 

@@ -19,7 +19,7 @@ import re
 from tree_sitter import Node
 
 from goinstrument.engine.edits import Edit, Ranges, insert
-from goinstrument.engine.go import scopes
+from goinstrument.engine.go import scopes, syntax
 from goinstrument.engine.go.syntax import line_end, line_start, package_uses, text
 from goinstrument.tuples import NamedTuple
 
@@ -54,9 +54,7 @@ def default_package_name(path: str) -> str:
 
 def read_imports(root: Node) -> list[ImportSpec]:
     specs = []
-    for decl in root.named_children:
-        if decl.type != "import_declaration":
-            continue
+    for decl in syntax.import_declarations(root):
         for child in decl.named_children:
             if child.type == "import_spec":
                 specs.append(_spec(child, in_block=False))

@@ -39,7 +39,7 @@ import functools
 import itertools
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Final, Generic, TypeVar
+from typing import Final, Generic, TypeVar, cast
 
 from tree_sitter import Node
 
@@ -69,6 +69,7 @@ _VALUE = _PREFIX + "Value"  # matches any expression
 _SENTINEL = _PREFIX + "Sentinel"  # an expected error: matches any expression, one per `!errors.Is(err, X)`
 _ATTRIBUTE = Attribute(_KEY, _CONSTRUCTOR, _VALUE)
 _STRINGS = {go_string(p).encode(): p for p in (_TRACER, _NAME, _KEY)}
+_FREE = tuple(p.encode() for p in (_TRACER, _NAME, _KEY, _VALUE, _SENTINEL, _CONSTRUCTOR))  # placeholders of more than one token
 _IDENTIFIER_TYPES = ("identifier", "field_identifier", "package_identifier", "type_identifier")
 _STRING_TYPES = ("interpreted_string_literal", "raw_string_literal")
 
@@ -120,7 +121,16 @@ class Variant:
     @functools.cached_property
     def templates(self) -> tuple[_Template, ...]:
         """The statements as matching reads them, built once."""
-        return tuple(_Template.of(n) for n in self.statements)
+        return tuple(_template(n) for n in self.statements)
+
+    @functools.cached_property
+    def punctuation(self) -> tuple[bytes | None, ...]:
+        """For each statement, its ASCII punctuation in order (`_punctuation`), or None where it holds
+        a placeholder that matches more than one token (a string literal, a value, an expected error,
+        an attribute list). A statement that matches one without node for node has the same: its
+        tokens are the template's, identifiers aside (a comment or a string in it would be a node
+        the template lacks). Compared before the walk, it rules out most variants that differ."""
+        return tuple(_statement_punctuation(n) for n in self.statements)
 
 
 class _Template:
@@ -302,6 +312,7 @@ class Shape:
             return None  # the first statement lacks a name each variant's first spells out
         texts: list[bytes] = [first]  # the statements' text, as far as a variant has looked
         known: dict[int, _Binder | None] = {}  # a shared prefix of statements, matched: the binder after it (None: no match)
+        marks: dict[int, bytes] = {}  # a statement's punctuation, as far as a variant has compared it
         for variant, words in self._longest_first:
             if len(items) < len(words):
                 continue
@@ -309,7 +320,7 @@ class Shape:
                 texts.append(items[len(texts)].text or b"")
             if any(word not in text for text, wanted in zip(texts, words, strict=False) for word in wanted):
                 continue  # a statement lacks a name the variant spells out: no need to walk the trees
-            found = self._match_variant(variant, items, where, known)
+            found = self._match_variant(variant, items, where, known, marks)
             if found is not None:
                 return found  # the longest (of two as long, the one first in `variants`)
         return None
@@ -338,7 +349,7 @@ class Shape:
     @functools.cached_property
     def _words(self) -> tuple[tuple[tuple[bytes, ...], ...], ...]:
         """For each variant, for each of its statements, the names (not placeholders) it spells out."""
-        return tuple(tuple(_words(statement) for statement in v.statements) for v in self.variants)
+        return tuple(tuple(_statement_words(statement) for statement in v.statements) for v in self.variants)
 
     @functools.cached_property
     def _prefixes(self) -> dict[int, tuple[int | None, ...]]:
@@ -352,9 +363,17 @@ class Shape:
         numbers = {prefix: n for n, prefix in enumerate(p for p, count in counts.items() if count > 1)}
         return {key: tuple(numbers.get(tuple(statements[: k + 1])) for k in range(len(statements))) for key, statements in texts.items()}
 
-    def _match_variant(self, variant: Variant, items: Sequence[Node], where: Where, known: dict[int, _Binder | None] | None = None) -> Match | None:
+    def _match_variant(
+        self,
+        variant: Variant,
+        items: Sequence[Node],
+        where: Where,
+        known: dict[int, _Binder | None] | None = None,
+        marks: dict[int, bytes] | None = None,
+    ) -> Match | None:
         """The variant's match at the start of `items`, or None. `known`: what one call of `match`
-        found of the statements variants share, so that each shared prefix is walked once."""
+        found of the statements variants share, so that each shared prefix is walked once; `marks`:
+        the statements' punctuation it has read (Variant.punctuation)."""
         count = len(variant.statements)
         if len(items) < count:
             return None
@@ -369,8 +388,12 @@ class Shape:
                     return None
                 binder, start = walked.copy(), k + 1
                 break
+        marks = marks if marks is not None else {}
         for k in range(start, count):
-            matched = binder.match(variant.templates[k], items[k])
+            wanted = variant.punctuation[k]
+            if wanted is not None and k not in marks:
+                marks[k] = _punctuation(items[k].text or b"")
+            matched = (wanted is None or marks[k] == wanted) and binder.match(variant.templates[k], items[k])
             key = prefixes[k]
             if key is not None:
                 known[key] = binder.copy() if matched else None
@@ -497,6 +520,41 @@ class _Binder:
         return all(placeholder not in text or text[placeholder] in where.imports.get(path, frozenset()) for path, placeholder in paths.items())
 
 
+_NOT_PUNCTUATION = re.compile(rb"[^!-/:-@\[-^`{-~]+")  # but ASCII punctuation (`_` is a letter of identifiers)
+
+
+def _punctuation(text: bytes) -> bytes:
+    """The ASCII punctuation of a statement's text, in order: its operators and delimiters, where
+    it holds no comment, string or rune (whitespace, Unicode or not, and identifiers fall away)."""
+    return _NOT_PUNCTUATION.sub(b"", text)
+
+
+# What is read of a template statement, by its type and text: the variants of a Shape share most
+# of their statements (the Start line and `defer span.End()` are in every one), each read once.
+_READ: dict[tuple[str, str, bytes], object] = {}
+R = TypeVar("R")
+
+
+def _read(what: str, statement: Node, read: Callable[[Node], R]) -> R:
+    key = (what, statement.type, syntax.raw(statement))
+    if key not in _READ:
+        _READ[key] = read(statement)
+    return cast(R, _READ[key])
+
+
+def _template(statement: Node) -> _Template:
+    return _read("template", statement, _Template.of)
+
+
+def _statement_words(statement: Node) -> tuple[bytes, ...]:
+    return _read("words", statement, _words)
+
+
+def _statement_punctuation(statement: Node) -> bytes | None:
+    """Variant.punctuation of one statement."""
+    return _read("punctuation", statement, lambda n: None if any(p in syntax.raw(n) for p in _FREE) else _punctuation(syntax.raw(n)))
+
+
 def _words(template: Node) -> tuple[bytes, ...]:
     """The identifiers of a template that are not placeholders (outside attribute lists, which
     match argument by argument): a real statement matching it holds each of them in its text."""
@@ -582,7 +640,11 @@ def _parse_all(renderings: list[tuple[str, ...]]) -> list[tuple[Node, ...] | Non
 
 def _top_level_literals(statements: tuple[Node, ...]) -> int:
     """Function literals not inside another: the Go runtime numbers them F.func1, F.func2, ..."""
-    count, stack = 0, list(statements)
+    return sum(_read("literals", statement, _literals_in) for statement in statements)
+
+
+def _literals_in(statement: Node) -> int:
+    count, stack = 0, [statement]
     while stack:
         node = stack.pop()
         if node.type == "func_literal":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import cache, cached_property
 from operator import attrgetter
 
@@ -28,24 +28,16 @@ def _grammar() -> object:
 
 LANGUAGE = Language(_grammar())
 
-# One query, run once over a file's tree (`index`): each capture name is one kind of node
-# the core asks for. A query cursor's cost is its walk over the whole tree, whatever it
-# matches, so one walk for all of them costs about what one kind alone would (a third of
-# six walks, measured on the standard library).
+# The names a file uses, for the core to ask which are taken or declared where: one query,
+# whose cost is its walk over the tree, whatever it matches (one walk for all kinds costs about
+# what one alone would). Over a function's range alone (`Index.within`) it walks that range.
 #   identifier: every name a Go identifier can stand for; field names (x.f, T{f: v}) are
 #     left out where tree-sitter tells them apart, since they cannot clash with a variable.
 #   package_use: where an imported package's name may be used (`pkg.Name`, expression or type).
 #   declared: the names a declaration brings into some scope: parameters, results,
 #     receivers, type parameters, variables, constants, local types.
-#   function, comment and alias are a file's structure: the index of an edited file's
-#   incremental parse maps them from its source's index (`_Mapping`), and captures the
-#   others (with the whole query, compiled once) when one is first asked for.
+# A file's structure (functions, comments, type aliases) is not queried: see `_tokens`.
 _INDEX = """
-(function_declaration) @function
-(method_declaration) @function
-(func_literal) @function
-(comment) @comment
-(type_alias name: (type_identifier) @alias)
 (identifier) @identifier
 (type_identifier) @identifier
 (package_identifier) @identifier
@@ -62,7 +54,6 @@ _INDEX = """
 (type_switch_statement alias: (expression_list (identifier) @declared))
 (type_spec name: (type_identifier) @declared)
 """
-_STRUCTURE_KINDS = ("function", "comment", "alias")
 
 
 @cache
@@ -141,9 +132,6 @@ def parse_edited(old: bytes, edits: Sequence[Edit], new: bytes) -> Tree | None:
     if again.root_node.has_error:
         return None
     _keep(new, again, True)
-    known = _INDEXES.get(kept[0].root_node)
-    if known is not None:
-        _remember(Index(again.root_node, _Mapping(merged, again, known)))
     return again
 
 
@@ -169,138 +157,75 @@ def _points(src: bytes, offsets: list[int]) -> list[tuple[int, int]]:
     return points
 
 
-class _Mapping:
-    """From an edited tree's index to its incremental parse's: the structure's nodes the edits left
-    alone are looked up again at their new offsets, and the nodes in and around what the edits
-    wrote are captured again, over those ranges only. A query's cost is its walk over the whole
-    tree; this costs a lookup per function (or comment), and walks the edits' text.
+_FUNCTIONS = frozenset(("function_declaration", "method_declaration", "func_literal"))
 
-    It takes the edits for what ours are: whole tokens (statements, names, import specs, blanks)
-    that do not change how the code around them lexes, so every node outside them is one of the
-    old tree's. (tree-sitter's changed ranges are no help here: an added statement marks its whole
-    block changed.) A node that is not found again, and any doubt, means the whole query."""
 
-    def __init__(self, merged: list[tuple[int, int, bytes]], new: Tree, old: Index):
-        self.edits = merged  # in old offsets, sorted, disjoint
-        self.new = new
-        self.old = old
-        self.ends: list[int] = []  # the old end of each edit
-        self.changes: list[int] = []  # the size change up to and including each edit
-        regions = []
-        change = 0
-        for start, end, text in merged:
-            at = start + change  # where the edit's text stands in the new tree
-            regions.append((max(at - 1, 0), at + len(text) + 1))  # a node holding a deletion's point too
-            change += len(text) - (end - start)
-            self.ends.append(end)
-            self.changes.append(change)
-        self.regions: list[tuple[int, int]] = []  # where the new tree may differ: sorted, disjoint
-        for start, end in sorted(regions):
-            if self.regions and start <= self.regions[-1][1]:
-                self.regions[-1] = (self.regions[-1][0], max(end, self.regions[-1][1]))
-            else:
-                self.regions.append((start, end))
-        self.region_ends = [end for _, end in self.regions]
+def _tokens(root: Node, word: bytes, kind: str) -> list[Node]:
+    """The nodes of type `kind` that are the text `word` wherever the tree's bytes spell it, in order.
 
-    def kind(self, kind: str) -> list[Node] | None:
-        """The new tree's nodes of one structure kind, or None where a node the edits left alone is not found again."""
-        nodes = []
-        for node in self.old.structure(kind):
-            start, end = node.start_byte, node.end_byte
-            if self._touched(start, end):
-                continue  # captured again, if it still is one
-            again = self._find(self._moved(start, bisect.bisect_right), self._moved(end, bisect.bisect_left), node.type)
-            if again is None:
-                return None
-            if not self._changed(again.start_byte, again.end_byte):
-                nodes.append(again)
-        seen = {(n.start_byte, n.end_byte) for n in nodes}
-        nodes += [n for n in self._captured.get(kind, []) if (n.start_byte, n.end_byte) not in seen]
-        return nodes
-
-    @cached_property
-    def _captured(self) -> dict[str, list[Node]]:
-        """The structure's nodes in the edits' text and around it."""
-        found: dict[str, list[Node]] = {}
-        cursor = QueryCursor(query(_INDEX))
-        # From the top-level nodes at each region, not from the root: a walk from the root steps
-        # over every top-level node before the region, which, region after region, is quadratic
-        # in a file with a change in each function. No pattern reaches above a top-level node.
-        tops = self.new.root_node.children
-        top_ends = [n.end_byte for n in tops]
-        for start, end in self.regions:
-            cursor.set_byte_range(start, end)
-            i = bisect.bisect_left(top_ends, start)  # the first top-level node ending at or after start
-            while i < len(tops) and tops[i].start_byte <= end:
-                for kind, nodes in cursor.captures(tops[i]).items():
-                    if kind in _STRUCTURE_KINDS:
-                        found.setdefault(kind, []).extend(nodes)
-                i += 1
-        return {kind: list({(n.start_byte, n.end_byte): n for n in nodes}.values()) for kind, nodes in found.items()}
-
-    def _touched(self, start: int, end: int) -> bool:
-        """Whether an edit falls within [start, end) or overlaps it (an insertion at either end does not)."""
-        i = bisect.bisect_right(self.ends, start)  # the first edit ending after start
-        return i < len(self.edits) and self.edits[i][0] < end
-
-    def _moved(self, offset: int, side: Callable[[list[int], int], int]) -> int:
-        """An old offset no edit overlaps, in the new tree. An insertion at the offset goes before
-        it: counted for a node's start (`bisect_right`), not for its end (`bisect_left`)."""
-        i = side(self.ends, offset)
-        return offset + (self.changes[i - 1] if i else 0)
-
-    def _changed(self, start: int, end: int) -> bool:
-        i = bisect.bisect_right(self.region_ends, start)  # the first region ending after start
-        return i < len(self.regions) and self.regions[i][0] < end
-
-    def _find(self, start: int, end: int, kind: str) -> Node | None:
-        node: Node | None = self.new.root_node.descendant_for_byte_range(start, end)
-        while node is not None and (node.start_byte, node.end_byte) == (start, end):
-            if node.type == kind:
-                return node
-            node = node.parent
-        return None
+    A file's structure is found from its keywords' tokens: a function (declaration, method or
+    literal) is the parent of its `func` token, a type alias a child of the declaration of its
+    `type` token, and a comment starts with `//` or `/*`. A look-up per place the bytes spell the
+    word (a string or a comment holding it is no token of that type) costs a fifteenth of a query's
+    walk over the whole tree (measured on the standard library, with the same nodes found).
+    The tree's own bytes are searched: tolerance's stand-in letters (tolerance.py) never touch these."""
+    text, base = root.text or b"", root.start_byte  # the root starts at the first token: blank lines before it are not its
+    at_token = root.descendant_for_byte_range
+    found, size = [], len(word)
+    at = text.find(word)
+    while at >= 0:
+        node = at_token(base + at, base + at + size)
+        if node is not None and node.start_byte == base + at and node.type == kind:
+            found.append(node)
+        at = text.find(word, at + size)
+    return found
 
 
 class Index:
     """The nodes of one tree the core asks for, by kind, each list in source order.
 
-    With a `mapping` (the tree is an edited file's incremental parse), each structure kind is
-    mapped from the source's index when first asked for, and the other kinds are captured then."""
+    The structure's kinds are found from their tokens (`_tokens`), each when first asked for; the
+    names' kinds (`_INDEX`) by the whole query when a whole list is asked for, else over a range."""
 
-    def __init__(self, root: Node, mapping: _Mapping | None = None):
+    def __init__(self, root: Node):
         self.root = root  # holds the tree alive while the index is cached
-        self._mapping = mapping  # None: every kind captured at once
-        self._found: dict[str, list[Node]] = QueryCursor(query(_INDEX)).captures(root) if mapping is None else {}
+        self._found: dict[str, list[Node]] | None = None  # the whole query's captures, once run
 
     def _kind(self, name: str) -> list[Node]:
-        if self._mapping is not None and name not in self._found:
-            mapped = self._mapping.kind(name) if name in _STRUCTURE_KINDS else None
-            if mapped is None:  # another kind, or a node not found again: the whole query, as for any tree
-                self._found, self._mapping = QueryCursor(query(_INDEX)).captures(self.root), None
-            else:
-                self._found[name] = mapped
+        if self._found is None:
+            self._found = QueryCursor(query(_INDEX)).captures(self.root)
         nodes = self._found.get(name, [])
         nodes.sort(key=_START)
         return nodes
 
     def has(self, kind: str) -> bool:
         """Whether the nodes of `kind` are at hand without another query."""
-        return self._mapping is None or kind in self._found
-
-    def structure(self, kind: str) -> list[Node]:
-        """The nodes of one structure kind (only that kind's list is sorted, or mapped, if not yet)."""
-        attribute: str = {"function": "functions", "comment": "comments", "alias": "aliases"}[kind]
-        nodes: list[Node] = getattr(self, attribute)
-        return nodes
+        return self._found is not None
 
     @cached_property
     def functions(self) -> list[Node]:
-        return self._kind("function")
+        found = []
+        for token in _tokens(self.root, b"func", "func"):
+            parent = token.parent
+            if parent is not None and parent.type in _FUNCTIONS and parent.start_byte == token.start_byte:
+                found.append(parent)
+        return found
 
     @cached_property
     def comments(self) -> list[Node]:
-        return self._kind("comment")
+        found = _tokens(self.root, b"//", "comment") + _tokens(self.root, b"/*", "comment")
+        found.sort(key=_START)
+        return found
+
+    @cached_property
+    def aliases(self) -> list[Node]:
+        found = []
+        for token in _tokens(self.root, b"type", "type"):
+            parent = token.parent
+            if parent is not None and parent.type == "type_declaration":
+                names = (spec.child_by_field_name("name") for spec in parent.named_children if spec.type == "type_alias")
+                found += [name for name in names if name is not None and name.type == "type_identifier"]
+        return found
 
     @cached_property
     def package_uses(self) -> list[Node]:
@@ -309,10 +234,6 @@ class Index:
     @cached_property
     def package_use_starts(self) -> list[int]:
         return [n.start_byte for n in self.package_uses]
-
-    @cached_property
-    def aliases(self) -> list[Node]:
-        return self._kind("alias")
 
     @cached_property
     def identifiers(self) -> list[Node]:
@@ -332,12 +253,20 @@ class Index:
 
     def within(self, kind: str, start: int, end: int) -> list[Node]:
         """The nodes of `kind` (identifier, declared or package_use) that start in [start, end), in
-        source order: from the index where it has them, else from the query over that range alone
-        (an edited file's index maps only its structure: the whole query would walk the whole tree)."""
+        source order: from the whole query where it ran, else from the query over that range alone
+        (most files are asked about a few functions: the whole query would walk the whole tree)."""
         if not self.has(kind):
             cursor = QueryCursor(query(_INDEX))  # compiled once: a query of one kind would cost ms more
             cursor.set_byte_range(start, end)
-            found = cursor.captures(self.root).get(kind, [])
+            # From the top-level nodes the range holds, not from the root: a walk from the root steps
+            # over every top-level node before the range, which, function after function, is
+            # quadratic in a file. No pattern reaches above a top-level node.
+            tops = self.root.children
+            i = bisect.bisect_right(tops, start, key=_END)  # the first top-level node ending after start
+            found: list[Node] = []
+            while i < len(tops) and tops[i].start_byte < end:
+                found += cursor.captures(tops[i]).get(kind, [])
+                i += 1
             return sorted((n for n in found if start <= n.start_byte < end), key=_START)
         if kind == "declared":
             starts, nodes = self._declared
@@ -349,6 +278,7 @@ class Index:
 
 
 _START = attrgetter("start_byte")
+_END = attrgetter("end_byte")
 
 
 # The last few trees' indexes, by their root node: a Node is equal to (and hashes as) another
@@ -378,9 +308,60 @@ def functions(root: Node) -> list[Node]:
     return index(root).functions
 
 
-def declared_names(node: Node) -> set[bytes]:
-    """Every name declared anywhere inside `node`, whatever its scope."""
-    return {raw(n) for n in index(node).declared_in(node)}
+# Where a declaration holds the names it brings (the `declared` patterns of _INDEX): the field of
+# the declaring node, holding the name itself or (a statement's) an expression_list of names.
+_NAMED_BY = {
+    "parameter_declaration": "name",
+    "variadic_parameter_declaration": "name",
+    "var_spec": "name",
+    "type_parameter_declaration": "name",
+}
+_LISTED_BY = {"short_var_declaration": "left", "range_clause": "left", "receive_statement": "left", "type_switch_statement": "alias"}
+
+
+def import_declarations(root: Node) -> list[Node]:
+    """The file's import declarations, in order: the parents of its `import` tokens, not a walk over
+    every declaration of the file."""
+    found = []
+    for token in _tokens(root, b"import", "import"):
+        decl = token.parent
+        if decl is not None and decl.type == "import_declaration" and decl.parent == root:
+            found.append(decl)
+    return found
+
+
+def declares(node: Node, name: bytes) -> bool:
+    """Whether a declaration anywhere inside `node`, whatever its scope, declares `name` (as a
+    `declared` capture of _INDEX would say). Each place the node's bytes spell it is looked up in
+    the tree: a name is spelled in a few places, where the query would walk every node of `node`."""
+    text, start = node.text or b"", node.start_byte
+    at = text.find(name)
+    while at >= 0:
+        found = node.descendant_for_byte_range(start + at, start + at + len(name))
+        if found is not None and found.start_byte == start + at and found.end_byte == start + at + len(name) and _declaring(found):
+            return True
+        at = text.find(name, at + 1)
+    return False
+
+
+def _declaring(name: Node) -> bool:
+    parent = name.parent
+    if parent is None:
+        return False
+    if name.type == "type_identifier":
+        return parent.type == "type_spec" and parent.child_by_field_name("name") == name
+    if name.type != "identifier":
+        return False
+    if parent.type in _NAMED_BY:
+        return name in parent.children_by_field_name(_NAMED_BY[parent.type])
+    if parent.type == "const_spec":
+        # The grammar puts a const_spec's commas in its `name` field, and the query then captures
+        # its first name only (`const a, b = 1, 2` declares `a` to it): kept so, as the query has it.
+        return parent.child_by_field_name("name") == name
+    statement = parent.parent
+    if parent.type != "expression_list" or statement is None or statement.type not in _LISTED_BY:
+        return False
+    return statement.child_by_field_name(_LISTED_BY[statement.type]) == parent
 
 
 def type_alias_names(root: Node) -> set[bytes]:

@@ -77,8 +77,9 @@ def restore(src: bytes, output: bytes) -> bytes:
     return _replace(output, {v: k for k, v in letters.items()}) if letters else output
 
 
+@functools.lru_cache(maxsize=8)  # asked of a file's bytes by the core, its facts and remove: one search of them
 def letter_masks(src: bytes) -> dict[str, str]:
-    """Each unsupported letter `src` holds -> its stand-in (deterministic for a given src)."""
+    """Each unsupported letter `src` holds -> its stand-in (deterministic for a given src; not to be changed)."""
     if src.isascii() or not _unsupported().search(src):  # the bytes first: decoding costs more
         return {}
     try:

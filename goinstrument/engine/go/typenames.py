@@ -23,6 +23,8 @@ included) and the universe (`error`).
 
 from __future__ import annotations
 
+import functools
+import re
 from enum import Enum
 from functools import cached_property
 
@@ -36,6 +38,7 @@ ERROR = b"error"
 PREDECLARED = frozenset({ERROR.decode()})
 CONTEXT = b"Context"
 _FUNCTIONS = ("function_declaration", "method_declaration", "func_literal")
+_DECLARATIONS = frozenset(("type_declaration", "var_declaration", "const_declaration", "short_var_declaration"))  # _declared_by reads these
 _MAX_ALIASES = 16  # a chain of aliases longer than this is not followed (a cycle does not compile anyway)
 
 
@@ -52,11 +55,14 @@ class TypeNames:
         self._context_packages = frozenset(n.encode() for n in context_names if n != ".")
         self._dot_context = "." in context_names
         self._siblings = frozenset(n.encode() for n in sibling_names)
+        self._top_level: dict[bytes, Node | None] = {}  # name -> its package-level declaration in this file
 
     def is_error(self, node: Node | None) -> bool:
         return node is not None and self.kind(node) is Kind.ERROR
 
     def is_context(self, node: Node | None) -> bool:
+        if node is not None and node.type == "type_identifier" and node.text == ERROR and ERROR not in self._aliases:
+            return False  # the predeclared error or a type of the file's: a context only through an alias
         return node is not None and self.kind(node) is Kind.CONTEXT
 
     def is_context_package(self, name: Node) -> bool:
@@ -96,14 +102,36 @@ class TypeNames:
         """Every name some `type X = ...` in the file declares: only those need resolving beyond error and Context."""
         return frozenset(syntax.type_alias_names(self._root))  # from the file's index: no walk of its own
 
+    def _package_level(self, name: bytes) -> Node | None:
+        """The node declaring `name` at the top level of this file (a type spec, alias, variable,
+        constant or function), or None: the first declaration whose bytes spell it is asked."""
+        if name not in self._top_level:
+            found = None
+            text, base = self._text
+            # The functions that may be named so: the bytes after `func` and blanks start with the name, or a comment.
+            named = {m.start() + base for m in _named_function(name).finditer(text)}
+            for decl, kind, start in self._declarations:  # a method, a comment, an import declare nothing here
+                if (kind == "function_declaration" and start in named) or (kind in _DECLARATIONS and self._spells(name, decl)):
+                    found = next((node for node, declared in _declared_by(decl) if declared == name), None)
+                    if found is not None:
+                        break
+            self._top_level[name] = found
+        return self._top_level[name]
+
+    def _spells(self, name: bytes, node: Node, end: int | None = None) -> bool:
+        """Whether the bytes of `node` (up to `end`) spell `name`: a declaration of it there does (a cheap test first)."""
+        text, base = self._text
+        return text.find(name, node.start_byte - base, (node.end_byte if end is None else end) - base) >= 0
+
     @cached_property
-    def _package_level(self) -> dict[bytes, Node]:
-        """Name -> the node declaring it at the top level of this file (a type spec, alias, variable, constant or function)."""
-        found: dict[bytes, Node] = {}
-        for decl in self._root.named_children:
-            for node, name in _declared_by(decl):
-                found.setdefault(name, node)
-        return found
+    def _declarations(self) -> list[tuple[Node, str, int]]:
+        """The file's top-level nodes, each with its type and start (read once for every name asked)."""
+        return [(decl, decl.type, decl.start_byte) for decl in self._root.named_children]
+
+    @cached_property
+    def _text(self) -> tuple[bytes, int]:
+        """The tree's bytes, and the offset they start at (the root's first token's)."""
+        return self._root.text or b"", self._root.start_byte
 
     def declaration(self, use: Node, name: bytes) -> Node | None:
         """The node declaring `name` where `use` stands, in this file's blocks or package level, or None."""
@@ -111,8 +139,8 @@ class TypeNames:
         while node is not None:
             kind = node.type
             if kind == "source_file":
-                return self._package_level.get(name)
-            if kind in ("statement_list", "block"):
+                return self._package_level(name)
+            if kind in ("statement_list", "block") and self._spells(name, node, child.start_byte):
                 for stmt in node.named_children:
                     if stmt.start_byte >= child.start_byte:
                         break
@@ -127,6 +155,11 @@ class TypeNames:
                 return node  # a variable of an if, for, switch or select clause: not a type
             child, node = node, node.parent
         return None
+
+
+@functools.lru_cache(maxsize=16)
+def _named_function(name: bytes) -> re.Pattern[bytes]:
+    return re.compile(rb"func[ \t\r\n]*(?:/|" + re.escape(name) + rb")")
 
 
 def _same(a: Node | None, b: Node | None) -> bool:
