@@ -48,6 +48,10 @@ STREAMS = ("stdin", "stdout", "stderr")
 # Messages to the client: (after HELLO, below) the child accepted the run (its pid), refused it,
 # its exit code as it saw it; then the server's waitpid status of the child, the last word.
 ACCEPTED, REFUSED, CODE, STATUS = b"P", b"R", b"C", b"S"
+# The client's word to a child that accepted the run: run it. Sent once the client has the child's
+# pid, after which it never runs the command itself; a child that reads anything else (EOF: the
+# client gave up waiting and runs it on its own) exits without touching anything.
+GO = b"G"
 # The child's first word, before the client sends its fds: fds sent to a server that never reads
 # them (stopped, stuck) would keep the client's pipes open after it gave up and ran on its own.
 HELLO = b"H"
@@ -280,75 +284,103 @@ def _read_exactly(sock: _socket.socket, size: int) -> bytes:
 
 
 def _served(args: list[str]) -> int | None:
-    """The exit code of the run done by a server's child; None if no child accepted it (a server
-    is started when none answers)."""
+    """The exit code of the run done by a server's child; None if no child was told to run it (a
+    server is started when none answers): the client's own run then, never both."""
+    forward = _Forward()
+    try:
+        try:
+            accepted = _accepted(args, forward)
+        except Exception:  # anything before GO: no server (a server's failure never fails a commit)
+            accepted = None
+        if accepted is None:
+            return 128 + forward.pending[0] if forward.pending else None  # interrupted before anything ran
+        sock, pid = accepted
+        try:  # GO was sent: from here on the run is the child's, whatever becomes of it
+            forward.start(pid)
+            return _outcome(sock)
+        finally:
+            sock.close()
+    finally:
+        forward.restore()
+
+
+def _accepted(args: list[str], forward: _Forward) -> tuple[_socket.socket, int] | None:
+    """The socket to a server's child that was sent GO, and its pid; None if none was (the socket
+    closed before a server is started: a child that accepted the run reads EOF, not GO, and exits
+    without running it)."""
     found = directory()
     if found is None:
         return None
     where, directory_fd = found
     try:
-        return _request_run(args, where, directory_fd)
+        full_key = key()
+        name = socket_name(full_key)
+        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        try:
+            pid = _handshake(sock, address(directory_fd, name), args, full_key)
+            if pid > 0 and not forward.pending:  # (interrupted: no run at all)
+                sock.settimeout(None)  # the run takes what it takes
+                sock.sendall(GO)  # one byte, queued or not sent at all: the child runs only on it
+                return sock, pid
+        except OSError:
+            pid = -1
+        sock.close()
+        if pid < 0 and not forward.pending:
+            start_server(os.path.join(where, name), full_key)
+        return None
     finally:
         os.close(directory_fd)
 
 
-def _request_run(args: list[str], where: str, directory_fd: int) -> int | None:
-    full_key = key()
-    name = socket_name(full_key)
+def _handshake(sock: _socket.socket, path: str, args: list[str], full_key: bytes) -> int:
+    """The request sent to a server's child at `path`: the pid of the child that accepted it (and
+    now waits for GO), 0 if it refused it; OSError if none answered within ANSWER_WITHIN."""
+    cwd = os.open(".", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        cwd = os.open(".", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-    except OSError:
-        return None
-    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-    forward = _Forward()
-    try:
-        try:
-            sock.settimeout(ANSWER_WITHIN)  # a server stopped or stuck is no server
-            sock.connect(address(directory_fd, name))
-            _, uid, _ = CREDENTIALS.unpack(sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, CREDENTIALS.size))
-            if uid != os.getuid() or _read_exactly(sock, 1) != HELLO:
-                raise OSError("no server's child answered")
-            data, fds = _request(args, full_key)
-            message = LENGTH.pack(len(data)) + data
-            rights = struct.pack(f"{len(fds) + 1}i", *fds, cwd)
-            sent = sock.sendmsg([message], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, rights)])
-            if sent < len(message):
-                sock.sendall(message[sent:])
-            answer = _read_exactly(sock, 1)
-            accepted = _read_exactly(sock, INT.size) if answer == ACCEPTED else b""  # the child's pid, sent with it
-            sock.settimeout(None)  # the run takes what it takes
-        except OSError:
-            answer = accepted = b""
-        finally:
-            os.close(cwd)
-        if len(accepted) < INT.size:  # (a child that accepted and got no further is killed with this socket's end)
-            if forward.pending:  # interrupted before anything ran
-                return 128 + forward.pending[0]
-            if answer != REFUSED:
-                start_server(os.path.join(where, name), full_key)
-            return None
-        forward.start(INT.unpack(accepted)[0])
-        code: int | None = None
-        while True:
-            try:
-                kind = _read_exactly(sock, 1)
-                value = _read_exactly(sock, INT.size)
-            except OSError:
-                break
-            if kind not in (CODE, STATUS) or len(value) < INT.size:
-                break
-            (number,) = INT.unpack(value)
-            if kind == CODE:
-                code = number
-                continue
-            return _exit_as(number)
-        if code is not None:
-            return code
-        os.write(2, b"goinstrument: the server ended before the run did (GOINSTRUMENT_SERVER=0 runs without it)\n")
-        return 2
+        sock.settimeout(ANSWER_WITHIN)  # a server stopped or stuck is no server
+        sock.connect(path)
+        _, uid, _ = CREDENTIALS.unpack(sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, CREDENTIALS.size))
+        if uid != os.getuid() or _read_exactly(sock, 1) != HELLO:
+            raise OSError("no server's child answered")
+        data, fds = _request(args, full_key)
+        message = LENGTH.pack(len(data)) + data
+        rights = struct.pack(f"{len(fds) + 1}i", *fds, cwd)
+        sent = sock.sendmsg([message], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, rights)])
+        if sent < len(message):
+            sock.sendall(message[sent:])
+        answer = _read_exactly(sock, 1)
+        if answer == REFUSED:
+            return 0
+        pid = _read_exactly(sock, INT.size)
+        if answer != ACCEPTED or len(pid) < INT.size:
+            raise OSError("no server's child accepted the run")
+        number: int = INT.unpack(pid)[0]
+        return max(1, number)
     finally:
-        forward.restore()
-        sock.close()
+        os.close(cwd)
+
+
+def _outcome(sock: _socket.socket) -> int:
+    """The exit of a run a child was told to do: its status (or its code, if the server is gone
+    but the child said it); 2 and a message if neither came (never the run again in-process)."""
+    code: int | None = None
+    while True:
+        try:
+            kind = _read_exactly(sock, 1)
+            value = _read_exactly(sock, INT.size)
+        except OSError:
+            break
+        if kind not in (CODE, STATUS) or len(value) < INT.size:
+            break
+        (number,) = INT.unpack(value)
+        if kind == CODE:
+            code = number
+            continue
+        return _exit_as(number)
+    if code is not None:
+        return code
+    os.write(2, b"goinstrument: the server ended before the run did; the run may be half done (GOINSTRUMENT_SERVER=0 runs without it)\n")
+    return 2
 
 
 def _exit_as(status: int) -> int:

@@ -17,9 +17,11 @@ from typing import Any
 
 from goinstrument.server import (
     ACCEPTED,
+    ANSWER_WITHIN,
     CHECK_EVERY,
     CODE,
     CREDENTIALS,
+    GO,
     HELLO,
     IDLE,
     IDLE_VARIABLE,
@@ -342,6 +344,14 @@ def _child(connection: socket.socket, own_key: bytes) -> None:
         setattr(sys, f"__{stream_name}__", stream)
     sys.argv = [os.fsdecode(argv0), *args]
     connection.sendall(ACCEPTED + INT.pack(os.getpid()))
+    connection.settimeout(ANSWER_WITHIN)
+    try:
+        go = connection.recv(1)
+    except OSError:
+        go = b""
+    if go != GO:  # the client gave up waiting (EOF) and runs the command itself: not twice
+        os._exit(0)
+    connection.settimeout(None)
     code = _run(args)
     with contextlib.suppress(OSError):
         connection.sendall(CODE + INT.pack(code), socket.MSG_NOSIGNAL)

@@ -425,3 +425,51 @@ def test_a_hook_written_before_the_server_is_updated_by_installing_again(tmp_pat
 def test_the_hook_runs_the_client_as_dash_m_would():
     """The hook's `-c` code is the client's own (runpy and the module's search cost ~10 ms); both start alike."""
     assert SERVED == HOOK_CODE
+
+
+# --- the handshake: one run, served or in-process, never both -----------------------------------
+
+# A client that stops after the child accepted the run: it sends WORD instead of GO (b"": it
+# closes the socket, as a client that gave up waiting does), then prints the server's last word.
+HALF_CLIENT = """
+import _socket, sys
+from goinstrument import server
+where, fd = server.directory()
+full_key = server.key()
+sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+pid = server._handshake(sock, server.address(fd, server.socket_name(full_key)), ["--staged"], full_key)
+word = sys.argv[1].encode()
+if not word:
+    sock.close()
+    print(pid, "closed")
+    raise SystemExit
+sock.sendall(word)
+sock.settimeout(60)
+answer = server._read_exactly(sock, 1 + server.INT.size)
+print(pid, answer[:1].decode(), server.INT.unpack(answer[1:])[0])
+"""
+
+
+@pytest.mark.parametrize("word", ["X", ""])
+def test_a_child_not_told_go_does_not_run(tmp_path, runtime, word):
+    """A child that accepted the run waits for GO: the client sends it only once it has the child's
+    pid, and never runs the command itself after; a client that gave up first (a timeout) closes
+    the socket, and the child exits without touching the index or the files."""
+    repo = module(tmp_path / "repo", {"shop.go": GO_FUNC})
+    env = served_env(runtime)
+    pid = warm(runtime, tmp_path, env)
+    repo.write("shop.go", GO_FUNC + "\n// edited\n")
+    repo.add("shop.go")
+    done = subprocess.run([sys.executable, "-P", "-c", HALF_CLIENT, word], cwd=repo.root, env=env, capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr
+    child, *rest = done.stdout.split()
+    assert int(child) > 0 and served(runtime, pid) == 1
+    if word:
+        assert rest == [b"S", b"0"]  # the server's last word: the child exited 0, without running
+    wait_for(lambda: not _children(pid))
+    assert repo.staged("shop.go") == repo.read("shop.go") == GO_FUNC + "\n// edited\n"
+    assert not (repo.root / ".git" / "index.lock").exists()
+    # The real client, next: served, and the run done once.
+    again = client(repo.root, "--staged", env=env)
+    assert again.returncode == 0, again.stderr
+    assert served(runtime, pid) == 2 and SPAN in repo.staged("shop.go")
