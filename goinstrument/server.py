@@ -138,14 +138,21 @@ def _stamp(package: str) -> list[str]:
     stack = [package]
     while stack:
         top = stack.pop()
-        with os.scandir(top) as entries:
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    if entry.name != "__pycache__":
-                        stack.append(entry.path)
-                elif not entry.name.endswith(".pyc"):
-                    info = entry.stat()
-                    found.append(f"{entry.path}:{info.st_size}:{info.st_mtime_ns}")
+        try:
+            with os.scandir(top) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        if entry.name != "__pycache__":
+                            stack.append(entry.path)
+                    elif not entry.name.endswith(".pyc"):
+                        try:  # not followed: an editor's lock file is a dangling link (.#cli.py -> user@host.1:1)
+                            info = entry.stat(follow_symlinks=False)
+                        except OSError:  # gone meanwhile
+                            found.append(f"{entry.path}:-")
+                            continue
+                        found.append(f"{entry.path}:{info.st_size}:{info.st_mtime_ns}")
+        except OSError:  # unreadable, or gone meanwhile: so it is in the key
+            found.append(f"{top}:-")
     found.sort()
     return found
 

@@ -123,9 +123,9 @@ def serve(path: str, checksum: str) -> int:
     import fcntl
 
     os.chdir("/")
-    own_key = key()
+    own_key = _key()
     where, name = os.path.split(path)
-    if f"{binascii.crc32(own_key):08x}" != checksum or socket_name(own_key) != name:
+    if own_key is None or f"{binascii.crc32(own_key):08x}" != checksum or socket_name(own_key) != name:
         return 0  # not the server the client wanted (started differently): leave it to in-process runs
     directory = open_directory(where)
     if directory is None:
@@ -148,6 +148,14 @@ def serve(path: str, checksum: str) -> int:
     finally:
         with contextlib.suppress(OSError):  # the lock is still ours (or given up with the name): so is the name
             os.unlink(name, dir_fd=directory)
+
+
+def _key() -> bytes | None:
+    """The server's key, None if it cannot be made (a client's failing so runs in-process)."""
+    try:
+        return key()
+    except Exception:
+        return None
 
 
 class _Server:
@@ -204,7 +212,7 @@ class _Server:
                 self._stop()
             if now - checked >= CHECK_EVERY:
                 checked = now
-                if key() != self.key:
+                if _key() != self.key:  # (None: it cannot be made now, as a client's cannot)
                     self._stop()
         return 0
 

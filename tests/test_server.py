@@ -473,3 +473,19 @@ def test_a_child_not_told_go_does_not_run(tmp_path, runtime, word):
     again = client(repo.root, "--staged", env=env)
     assert again.returncode == 0, again.stderr
     assert served(runtime, pid) == 2 and SPAN in repo.staged("shop.go")
+
+
+# --- a key that cannot be computed ------------------------------------------------------------
+
+
+def test_a_dangling_symlink_in_the_package_is_no_failure(tmp_path, runtime):
+    """An editor's lock file (`.#cli.py -> user@host.123:1`) in an editable checkout: the key is made
+    without following links, and the runs are served as ever."""
+    copy = tmp_path / "site"
+    shutil.copytree(CHECKOUT / "goinstrument", copy / "goinstrument", ignore=shutil.ignore_patterns("__pycache__"))
+    (copy / "goinstrument" / ".#cli.py").symlink_to("user@host.123:1")
+    env = served_env(runtime, PYTHONPATH=str(copy))
+    pid = warm(runtime, tmp_path, env)
+    again = client(tmp_path, "--version", env=env)
+    assert again.returncode == 0 and b"Traceback" not in again.stderr, again.stderr
+    assert served(runtime, pid) == 1
