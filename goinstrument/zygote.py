@@ -143,11 +143,14 @@ def serve(path: str, checksum: str) -> int:
     listener.bind(address(directory, name))
     os.umask(old)
     listener.listen(64)
+    server = None
     try:
-        return _Server(listener, (directory, name), own_key, lock).run()
+        server = _Server(listener, (directory, name), own_key, lock)
+        return server.run()
     finally:
-        with contextlib.suppress(OSError):  # the lock is still ours (or given up with the name): so is the name
-            os.unlink(name, dir_fd=directory)
+        if server is None or server.lock >= 0:  # the name is ours while the lock is (_stop gives up both)
+            with contextlib.suppress(OSError):
+                os.unlink(name, dir_fd=directory)
 
 
 def _key() -> bytes | None:

@@ -489,3 +489,23 @@ def test_a_dangling_symlink_in_the_package_is_no_failure(tmp_path, runtime):
     again = client(tmp_path, "--version", env=env)
     assert again.returncode == 0 and b"Traceback" not in again.stderr, again.stderr
     assert served(runtime, pid) == 1
+
+
+def test_a_server_stopping_leaves_its_successors_socket_alone(tmp_path, runtime):
+    """A server stopped with a run going on gives up its socket's name at once; the next server
+    binds it meanwhile; the old one, exiting when its run ends, leaves that socket be."""
+    repo = module(tmp_path / "repo", {"shop.go": GO_FUNC})
+    env = served_env(runtime)
+    old = warm(runtime, tmp_path, env)
+    proc, flag = _paused_run(repo, env)
+    os.kill(old, signal.SIGTERM)
+    wait_for(lambda: not any(p.is_socket() for p in (runtime / "goinstrument").iterdir()))
+    assert client(tmp_path, "--version", env=env).returncode == 0  # in-process, starts the next server
+    new = wait_for(lambda: [pid for pid in counts(runtime) if pid != old])[0]
+    wait_for(lambda: any(p.is_socket() for p in (runtime / "goinstrument").iterdir()))
+    flag.unlink()
+    assert proc.wait(timeout=60) == 0, proc.communicate()
+    wait_for(lambda: old not in _server_pids(runtime))
+    assert any(p.is_socket() for p in (runtime / "goinstrument").iterdir())
+    assert client(tmp_path, "--version", env=env).returncode == 0
+    assert served(runtime, new) == 1
