@@ -148,7 +148,11 @@ def test_start_up_collects_no_garbage_and_the_run_s_modules_are_frozen(tmp_path:
         result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
         return result
 
-    assert probe("--version") == {"code": 0, "collections": 0, "before": 0, "enabled": False, "frozen": False}
+    assert probe("--version") == {"code": 0, "collections": 0, "before": 0, "enabled": True, "frozen": False}
+    # Nothing to work (a hook's run with no Go file staged): the collector is on again all the same.
+    repo = GitRepo.go_module(tmp_path / "repo")
+    done = subprocess.run([sys.executable, "-c", GC_PROBE, "--staged"], cwd=repo.root, capture_output=True, text=True, env=git_env(), check=False)
+    assert json.loads(done.stdout.strip().splitlines()[-1])["enabled"] is True, done.stderr
     result = probe("-q", "--no-cache", "p.go")
     assert result["code"] == 0 and result["before"] == 0 and result["enabled"] is True and result["frozen"] is True, result
     assert "Start(ctx" in (tmp_path / "p.go").read_text()
