@@ -462,6 +462,35 @@ def test_our_named_tuples_are_typing_s_made_for_less() -> None:
             _replace = None  # type: ignore[misc]
 
 
+def test_a_named_tuple_without_annotations_is_an_error_not_a_class_with_no_fields() -> None:
+    """Python 3.14 (PEP 649) leaves a class body's annotations to `__annotate__` unless the module
+    has `from __future__ import annotations`: goinstrument.tuples would see no field at all."""
+    with pytest.raises(TypeError, match="NamedTuple _Empty declares no field"):
+
+        class _Empty(tuples.NamedTuple):
+            pass
+
+
+def test_every_module_that_uses_our_named_tuples_has_the_future_import() -> None:
+    import ast
+
+    found = []
+    for path in sorted([*(REPO / "goinstrument").rglob("*.py"), *(REPO / "tests").rglob("*.py"), *(REPO / "bench").rglob("*.py")]):
+        tree = ast.parse(path.read_text())
+        uses = any(
+            isinstance(node, ast.ImportFrom)
+            and (node.module == "goinstrument.tuples" or (node.module == "goinstrument" and any(alias.name == "tuples" for alias in node.names)))
+            for node in ast.walk(tree)
+        )
+        future = any(
+            isinstance(node, ast.ImportFrom) and node.module == "__future__" and any(alias.name == "annotations" for alias in node.names)
+            for node in tree.body
+        )
+        if uses and not future:
+            found.append(str(path.relative_to(REPO)))
+    assert found == []
+
+
 def test_no_module_of_goinstrument_makes_typing_s_named_tuples() -> None:
     """Each costs 0.1 ms more at every start (its annotations compiled): goinstrument.tuples' instead."""
     import ast
