@@ -15,8 +15,9 @@ detached, and runs the command in its own process at once, as `python -m goinstr
 first run never waits for a server to warm up, and a server's failure is never a failed commit.
 
 Which server: the socket's name is a checksum of everything the server's imports depend on (the
-interpreter and its flags, sys.path and its site-packages' mtimes, goinstrument's package directory
-with the size and mtime of each of its files, the locale variables), and the child compares the
+interpreter and its flags, sys.path and each of its directories' mtime, goinstrument's package directory
+with the size and mtime of each of its files, the locale variables, LD_PRELOAD, LD_LIBRARY_PATH and
+every PYTHON* variable), and the child compares the
 whole of it with its own before it accepts a run. An upgrade or an edited checkout thus talks to a
 new server; the old one notices its files changed (it looks every few seconds) and exits, as it does
 after IDLE seconds without a run. The socket lives in `$XDG_RUNTIME_DIR/goinstrument/`, else in
@@ -44,6 +45,7 @@ CHECK_EVERY = 5.0  # seconds between two looks at the package's files
 ANSWER_WITHIN = 10.0  # seconds for a server's child to accept a run (it takes milliseconds)
 STOP = "--stop"
 LOCALE = ("LC_ALL", "LC_CTYPE", "LANG")  # read once, at the interpreter's start
+LOADER = ("LD_PRELOAD", "LD_LIBRARY_PATH")  # the dynamic loader's, at the start (and every PYTHON* variable)
 STREAMS = ("stdin", "stdout", "stderr")
 # Messages to the client: (after HELLO, below) the child accepted the run (its pid), refused it,
 # its exit code as it saw it; then the server's waitpid status of the child, the last word.
@@ -164,12 +166,11 @@ def key() -> bytes:
     path = outside_current_directory(sys.path)
     flags = repr(sys.flags).replace("safe_path=True", "safe_path=False")  # -P or not: sys.path says it
     mtimes = []
-    for entry in path:  # a package installed or removed there (tree-sitter upgraded) changes its mtime
-        if os.path.basename(entry) in ("site-packages", "dist-packages"):  # not a checkout's: an editor's files come and go
-            try:
-                mtimes.append(f"{entry}:{os.stat(entry).st_mtime_ns}")
-            except OSError:
-                mtimes.append(f"{entry}:-")
+    for entry in path:  # a module or package added or removed there (tree-sitter upgraded) changes its mtime
+        try:
+            mtimes.append(f"{entry}:{os.stat(entry).st_mtime_ns}")
+        except OSError:
+            mtimes.append(f"{entry}:-")
     parts = [
         __version__,
         sys.executable,
@@ -179,6 +180,7 @@ def key() -> bytes:
         repr(sys._xoptions),
         sys.getfilesystemencoding(),
         *(f"{name}={os.environ.get(name, '')}" for name in LOCALE),
+        *sorted(f"{name}={value}" for name, value in os.environ.items() if name in LOADER or name.startswith("PYTHON")),
         *path,
         *mtimes,
         *_stamp(_package()),

@@ -509,3 +509,21 @@ def test_a_server_stopping_leaves_its_successors_socket_alone(tmp_path, runtime)
     assert any(p.is_socket() for p in (runtime / "goinstrument").iterdir())
     assert client(tmp_path, "--version", env=env).returncode == 0
     assert served(runtime, new) == 1
+
+
+@pytest.mark.parametrize("change", ["LD_LIBRARY_PATH", "PYTHONHASHSEED", "a module added on sys.path"])
+def test_what_the_start_up_depends_on_is_in_the_key(tmp_path, runtime, change):
+    """The loader's variables, the interpreter's, a directory of sys.path changed: not the server's run."""
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    env = served_env(runtime, PYTHONPATH=f"{CHECKOUT}{os.pathsep}{extra}")
+    pid = warm(runtime, tmp_path, env)
+    assert client(tmp_path, "--version", env=env).returncode == 0 and served(runtime, pid) == 1
+    if change.startswith("a module"):
+        time.sleep(0.01)
+        (extra / "added.py").write_text("")
+    else:
+        env = {**env, change: str(tmp_path) if change.startswith("LD_") else "1"}
+    done = client(tmp_path, "--version", env=env)
+    assert done.returncode == 0, done.stderr
+    assert served(runtime, pid) == 1
