@@ -22,7 +22,9 @@ whole of it with its own before it accepts a run. An upgrade or an edited checko
 new server; the old one notices its files changed (it looks every few seconds) and exits, as it does
 after IDLE seconds without a run. The socket lives in `$XDG_RUNTIME_DIR/goinstrument/`, else in
 `/tmp/goinstrument-UID/`: a directory of our own, mode 0700, not a symlink (checked by fd), or no server.
-Only our own uid is served (SO_PEERCRED); the server reads nothing of a repository's and listens on
+Only our own uid and gid are served (SO_PEERCRED), and only a client in the server's sandbox: the
+same namespaces, no_new_privs, seccomp mode, groups and cgroups (else it refuses, and the client
+runs in its own process, never in the server's place); the server reads nothing of a repository's and listens on
 nothing else. Linux only (SO_PEERCRED, pidfd); elsewhere every run is in-process.
 
 Off with GOINSTRUMENT_SERVER=0, and whenever CI is set (a CI job leaves no process behind).
@@ -349,7 +351,12 @@ def _handshake(sock: _socket.socket, path: str, args: list[str], full_key: bytes
         sock.settimeout(ANSWER_WITHIN)  # a server stopped or stuck is no server
         sock.connect(path)
         _, uid, _ = CREDENTIALS.unpack(sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, CREDENTIALS.size))
-        if uid != os.getuid() or _read_exactly(sock, 1) != HELLO:
+        if uid != os.getuid():
+            raise OSError("not our server")
+        first = _read_exactly(sock, 1)
+        if first == REFUSED:  # the server's: this process is in another sandbox than the server's
+            return 0
+        if first != HELLO:
             raise OSError("no server's child answered")
         data, fds = _request(args, full_key)
         message = LENGTH.pack(len(data)) + data

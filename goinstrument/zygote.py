@@ -153,6 +153,27 @@ def serve(path: str, checksum: str) -> int:
                 os.unlink(name, dir_fd=directory)
 
 
+NAMESPACES = ("mnt", "pid", "user", "net", "ipc", "uts", "cgroup")
+CONFINING = ("NoNewPrivs", "Seccomp", "Seccomp_filters", "Groups")  # of /proc/PID/status
+
+
+def _confinement(pid: str) -> tuple[str, ...] | None:
+    """What a process's sandbox is made of: its namespaces, no_new_privs, seccomp, supplementary
+    groups and cgroups. A client's must be the server's, whose child runs git and gofmt from the
+    client's PATH outside any sandbox the client is in; None (never equal) if any cannot be read."""
+    try:
+        links = [os.readlink(f"/proc/{pid}/ns/{name}") for name in NAMESPACES]
+        with open(f"/proc/{pid}/status", encoding="utf-8", errors="replace") as file:
+            status = [line for line in file.read().splitlines() if line.partition(":")[0] in CONFINING]
+        with open(f"/proc/{pid}/cgroup", encoding="utf-8", errors="replace") as file:
+            cgroups = file.read()
+    except (OSError, ValueError):
+        return None
+    if {line.partition(":")[0] for line in status} < {"NoNewPrivs", "Seccomp", "Groups"}:
+        return None
+    return (*links, *status, cgroups)
+
+
 def _key() -> bytes | None:
     """The server's key, None if it cannot be made (a client's failing so runs in-process)."""
     try:
@@ -174,6 +195,7 @@ class _Server:
         gc.collect()
         gc.freeze()  # what a child shares with the server stays shared: no copy on write by the collector
         self.listener, self.path, self.key, self.lock = listener, path, own_key, lock
+        self.confinement = _confinement("self")
         try:
             self.idle = float(os.environ.get(IDLE_VARIABLE, IDLE))
         except ValueError:
@@ -250,8 +272,13 @@ class _Server:
         except OSError:
             return
         try:
-            _, uid, gid = CREDENTIALS.unpack(connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, CREDENTIALS.size))
+            peer, uid, gid = CREDENTIALS.unpack(connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, CREDENTIALS.size))
             if (uid, gid) != (os.getuid(), os.getgid()):  # our user only (and its group: the files a run creates)
+                connection.close()
+                return
+            if _confinement(str(peer)) != self.confinement:  # a process of ours in another sandbox: its own run
+                with contextlib.suppress(OSError):
+                    connection.sendall(REFUSED, socket.MSG_NOSIGNAL)
                 connection.close()
                 return
             pid = os.fork()

@@ -527,3 +527,23 @@ def test_what_the_start_up_depends_on_is_in_the_key(tmp_path, runtime, change):
     done = client(tmp_path, "--version", env=env)
     assert done.returncode == 0, done.stderr
     assert served(runtime, pid) == 1
+
+
+@pytest.mark.parametrize("sandbox", [["setpriv", "--no-new-privs"], ["unshare", "--net"]])
+def test_a_client_in_another_sandbox_is_refused(tmp_path, runtime, sandbox):
+    """A process of ours that sees the socket from another sandbox (here no_new_privs, another
+    network namespace) would have its run done outside it: the server refuses it, and the run is
+    the client's own (no second server started for it)."""
+    if shutil.which(sandbox[0]) is None or subprocess.run([*sandbox, "true"], capture_output=True, check=False).returncode:
+        pytest.skip(f"{sandbox[0]} cannot make that sandbox here")
+    repo = module(tmp_path / "repo", {"shop.go": GO_FUNC})
+    env = served_env(runtime)
+    pid = warm(runtime, tmp_path, env)
+    repo.write("shop.go", GO_FUNC + "\n// edited\n")
+    repo.add("shop.go")
+    done = subprocess.run([*sandbox, *CLIENT, "--staged"], cwd=repo.root, env=env, capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert SPAN in repo.staged("shop.go")
+    time.sleep(0.5)
+    assert counts(runtime) == {pid: 0} and _server_pids(runtime) == [pid]
+    assert client(repo.root, "--version", env=env).returncode == 0 and served(runtime, pid) == 1  # ours, still served
