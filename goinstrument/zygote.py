@@ -35,7 +35,9 @@ from goinstrument.server import (
     in_process,
     key,
     open_directory,
+    same_file,
     socket_name,
+    sweep,
     unpack,
 )
 
@@ -136,6 +138,12 @@ def serve(path: str, checksum: str) -> int:
         os.close(os.pidfd_open(os.getpid()))  # Linux 5.3 or later, or no server
     except OSError:
         return 0  # another server has it
+    if not same_file(lock, name + ".lock", directory):
+        return 0  # removed meanwhile by a sweep (below): the next client starts a server again
+    os.ftruncate(lock, 0)
+    os.pwrite(lock, f"{os.getpid()} 0\n".encode(), 0)  # whose it is, at once: --stop reads it
+    with contextlib.suppress(Exception):  # a directory less tidy, never no server
+        sweep(directory, keep=name)  # the lock files (and sockets) of servers gone
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     with contextlib.suppress(FileNotFoundError):
         os.unlink(name, dir_fd=directory)  # a server's that died

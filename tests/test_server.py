@@ -382,6 +382,23 @@ def test_a_server_exits_when_idle_and_on_stop(tmp_path, runtime):
     stopped = client(tmp_path, "--stop", env=env)
     assert stopped.returncode == 0 and f"stopped the goinstrument server {pid}".encode() in stopped.stdout
     wait_for(lambda: pid not in _server_pids(runtime), timeout=20)
+    # Stopped without a child forked for it: the lock file still says no run was handed over.
+    (lock,) = (runtime / "goinstrument").glob("*.lock")
+    assert lock.read_text().split() == [str(pid), "0"]
+
+
+def test_a_new_server_removes_the_lock_files_of_servers_gone(tmp_path, runtime):
+    where = runtime / "goinstrument"
+    where.mkdir(mode=0o700)
+    (where / "s-0badcafe-10.lock").write_text("1 3\n")  # a server's that exited long ago
+    env = served_env(runtime)
+    pid = warm(runtime, tmp_path, env)
+    (lock,) = where.glob("*.lock")
+    assert lock.read_text().split()[0] == str(pid)
+    assert client(tmp_path, "--stop", env=env).returncode == 0
+    wait_for(lambda: pid not in _server_pids(runtime), timeout=20)
+    assert client(tmp_path, "--stop", env=env).stdout == b""  # the lock of the server stopped: nobody's now
+    assert not list(where.iterdir())
 
 
 # --- the hook ---------------------------------------------------------------------------------
