@@ -17,7 +17,6 @@ from typing import Any
 
 from goinstrument.server import (
     ACCEPTED,
-    ANSWER_WITHIN,
     CHECK_EVERY,
     CODE,
     CREDENTIALS,
@@ -390,14 +389,14 @@ def _child(connection: socket.socket, own_key: bytes) -> None:
         setattr(sys, f"__{stream_name}__", stream)
     sys.argv = [os.fsdecode(argv0), *args]
     connection.sendall(ACCEPTED + INT.pack(os.getpid()))
-    connection.settimeout(ANSWER_WITHIN)
+    # No time limit: a client stopped here (^Z) sends GO when it goes on, and expects the run done;
+    # one that gave up or was killed has closed its end (EOF), and one that went away is no reader.
     try:
         go = connection.recv(1)
     except OSError:
         go = b""
-    if go != GO:  # the client gave up waiting (EOF) and runs the command itself: not twice
+    if go != GO:  # the client runs the command itself, or not at all: not twice
         os._exit(0)
-    connection.settimeout(None)
     code = _run(args)
     with contextlib.suppress(OSError):
         connection.sendall(CODE + INT.pack(code), socket.MSG_NOSIGNAL)
