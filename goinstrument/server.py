@@ -173,8 +173,14 @@ def key() -> bytes:
             mtimes.append(f"{entry}:{os.stat(entry).st_mtime_ns}")
         except OSError:
             mtimes.append(f"{entry}:-")
+    try:  # a server per cgroup (a terminal's systemd scope): the server serves only its own (zygote._confinement)
+        with open("/proc/self/cgroup", "rb") as file:
+            cgroups = file.read().decode(errors="replace")
+    except OSError:
+        cgroups = "-"
     parts = [
         __version__,
+        cgroups,
         sys.executable,
         sys.version,
         flags,
