@@ -26,7 +26,7 @@ import pytest
 from gitrepo import CHECKOUT, GO_FUNC, GitRepo, git_env
 
 from goinstrument.driver.hook import SERVED, install_hook
-from goinstrument.server import HOOK_CODE
+from goinstrument.server import ANSWER_WITHIN, GO, HOOK_CODE
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the server is Linux only (SO_PEERCRED, pidfd)")
 
@@ -456,6 +456,9 @@ full_key = server.key()
 sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
 pid = server._handshake(sock, server.address(fd, server.socket_name(full_key)), ["--staged"], full_key)
 word = sys.argv[1].encode()
+if len(sys.argv) > 2:  # a client held up (^Z) between the pid and GO
+    import time
+    time.sleep(float(sys.argv[2]))
 if not word:
     sock.close()
     print(pid, "closed")
@@ -564,3 +567,19 @@ def test_a_client_in_another_sandbox_is_refused(tmp_path, runtime, sandbox):
     time.sleep(0.5)
     assert counts(runtime) == {pid: 0} and _server_pids(runtime) == [pid]
     assert client(repo.root, "--version", env=env).returncode == 0 and served(runtime, pid) == 1  # ours, still served
+
+
+@pytest.mark.slow
+def test_a_client_held_up_before_go_still_gets_its_run(tmp_path, runtime):
+    """The child waits for GO without a time limit: a client stopped past ANSWER_WITHIN, then
+    resumed, gets its run done (not a child's exit without running, reported as the run's 0)."""
+    repo = module(tmp_path / "repo", {"shop.go": GO_FUNC})
+    env = served_env(runtime)
+    pid = warm(runtime, tmp_path, env)
+    repo.write("shop.go", GO_FUNC + "\n// edited\n")
+    repo.add("shop.go")
+    late = str(ANSWER_WITHIN + 1)
+    done = subprocess.run([sys.executable, "-P", "-c", HALF_CLIENT, GO.decode(), late], cwd=repo.root, env=env, capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[1:] == [b"C", b"0"] and served(runtime, pid) == 1  # the run's own exit code
+    assert SPAN in repo.staged("shop.go") and repo.read("shop.go") == repo.staged("shop.go")
