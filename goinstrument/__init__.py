@@ -57,7 +57,10 @@ def main() -> int:
     # a process that forks: 3 to 5 ms of a hook's run, more in its forked children. A run that
     # stays (a server) must call it too.
     gc.disable()
-    sys.path[:] = outside_current_directory(sys.path)
-    from goinstrument.cli import main as cli_main
+    try:
+        sys.path[:] = outside_current_directory(sys.path)
+        from goinstrument.cli import main as cli_main
 
-    return cli_main()
+        return cli_main()
+    finally:  # on every path: a run with nothing to work never reaches _loaded (atexit's, a caller's code)
+        gc.enable()

@@ -15,13 +15,16 @@ detached, and runs the command in its own process at once, as `python -m goinstr
 first run never waits for a server to warm up, and a server's failure is never a failed commit.
 
 Which server: the socket's name is a checksum of everything the server's imports depend on (the
-interpreter and its flags, sys.path and its site-packages' mtimes, goinstrument's package directory
-with the size and mtime of each of its files, the locale variables), and the child compares the
+interpreter and its flags, sys.path and each of its directories' mtime, goinstrument's package directory
+with the size and mtime of each of its files, the locale variables, LD_PRELOAD, LD_LIBRARY_PATH and
+every PYTHON* variable), and the child compares the
 whole of it with its own before it accepts a run. An upgrade or an edited checkout thus talks to a
 new server; the old one notices its files changed (it looks every few seconds) and exits, as it does
 after IDLE seconds without a run. The socket lives in `$XDG_RUNTIME_DIR/goinstrument/`, else in
 `/tmp/goinstrument-UID/`: a directory of our own, mode 0700, not a symlink (checked by fd), or no server.
-Only our own uid is served (SO_PEERCRED); the server reads nothing of a repository's and listens on
+Only our own uid and gid are served (SO_PEERCRED), and only a client in the server's sandbox: the
+same namespaces, no_new_privs, seccomp mode, groups and cgroups (else it refuses, and the client
+runs in its own process, never in the server's place); the server reads nothing of a repository's and listens on
 nothing else. Linux only (SO_PEERCRED, pidfd); elsewhere every run is in-process.
 
 Off with GOINSTRUMENT_SERVER=0, and whenever CI is set (a CI job leaves no process behind).
@@ -44,10 +47,15 @@ CHECK_EVERY = 5.0  # seconds between two looks at the package's files
 ANSWER_WITHIN = 10.0  # seconds for a server's child to accept a run (it takes milliseconds)
 STOP = "--stop"
 LOCALE = ("LC_ALL", "LC_CTYPE", "LANG")  # read once, at the interpreter's start
+LOADER = ("LD_PRELOAD", "LD_LIBRARY_PATH")  # the dynamic loader's, at the start (and every PYTHON* variable)
 STREAMS = ("stdin", "stdout", "stderr")
 # Messages to the client: (after HELLO, below) the child accepted the run (its pid), refused it,
 # its exit code as it saw it; then the server's waitpid status of the child, the last word.
 ACCEPTED, REFUSED, CODE, STATUS = b"P", b"R", b"C", b"S"
+# The client's word to a child that accepted the run: run it. Sent once the client has the child's
+# pid, after which it never runs the command itself; a child that reads anything else (EOF: the
+# client gave up waiting and runs it on its own) exits without touching anything.
+GO = b"G"
 # The child's first word, before the client sends its fds: fds sent to a server that never reads
 # them (stopped, stuck) would keep the client's pipes open after it gave up and ran on its own.
 HELLO = b"H"
@@ -134,14 +142,21 @@ def _stamp(package: str) -> list[str]:
     stack = [package]
     while stack:
         top = stack.pop()
-        with os.scandir(top) as entries:
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    if entry.name != "__pycache__":
-                        stack.append(entry.path)
-                elif not entry.name.endswith(".pyc"):
-                    info = entry.stat()
-                    found.append(f"{entry.path}:{info.st_size}:{info.st_mtime_ns}")
+        try:
+            with os.scandir(top) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        if entry.name != "__pycache__":
+                            stack.append(entry.path)
+                    elif not entry.name.endswith(".pyc"):
+                        try:  # not followed: an editor's lock file is a dangling link (.#cli.py -> user@host.1:1)
+                            info = entry.stat(follow_symlinks=False)
+                        except OSError:  # gone meanwhile
+                            found.append(f"{entry.path}:-")
+                            continue
+                        found.append(f"{entry.path}:{info.st_size}:{info.st_mtime_ns}")
+        except OSError:  # unreadable, or gone meanwhile: so it is in the key
+            found.append(f"{top}:-")
     found.sort()
     return found
 
@@ -153,14 +168,19 @@ def key() -> bytes:
     path = outside_current_directory(sys.path)
     flags = repr(sys.flags).replace("safe_path=True", "safe_path=False")  # -P or not: sys.path says it
     mtimes = []
-    for entry in path:  # a package installed or removed there (tree-sitter upgraded) changes its mtime
-        if os.path.basename(entry) in ("site-packages", "dist-packages"):  # not a checkout's: an editor's files come and go
-            try:
-                mtimes.append(f"{entry}:{os.stat(entry).st_mtime_ns}")
-            except OSError:
-                mtimes.append(f"{entry}:-")
+    for entry in path:  # a module or package added or removed there (tree-sitter upgraded) changes its mtime
+        try:
+            mtimes.append(f"{entry}:{os.stat(entry).st_mtime_ns}")
+        except OSError:
+            mtimes.append(f"{entry}:-")
+    try:  # a server per cgroup (a terminal's systemd scope): the server serves only its own (zygote._confinement)
+        with open("/proc/self/cgroup", "rb") as file:
+            cgroups = file.read().decode(errors="replace")
+    except OSError:
+        cgroups = "-"
     parts = [
         __version__,
+        cgroups,
         sys.executable,
         sys.version,
         flags,
@@ -168,6 +188,7 @@ def key() -> bytes:
         repr(sys._xoptions),
         sys.getfilesystemencoding(),
         *(f"{name}={os.environ.get(name, '')}" for name in LOCALE),
+        *sorted(f"{name}={value}" for name, value in os.environ.items() if name in LOADER or name.startswith("PYTHON")),
         *path,
         *mtimes,
         *_stamp(_package()),
@@ -280,75 +301,108 @@ def _read_exactly(sock: _socket.socket, size: int) -> bytes:
 
 
 def _served(args: list[str]) -> int | None:
-    """The exit code of the run done by a server's child; None if no child accepted it (a server
-    is started when none answers)."""
+    """The exit code of the run done by a server's child; None if no child was told to run it (a
+    server is started when none answers): the client's own run then, never both."""
+    forward = _Forward()
+    try:
+        try:
+            accepted = _accepted(args, forward)
+        except Exception:  # anything before GO: no server (a server's failure never fails a commit)
+            accepted = None
+        if accepted is None:
+            return 128 + forward.pending[0] if forward.pending else None  # interrupted before anything ran
+        sock, pid = accepted
+        try:  # GO was sent: from here on the run is the child's, whatever becomes of it
+            forward.start(pid)
+            return _outcome(sock)
+        finally:
+            sock.close()
+    finally:
+        forward.restore()
+
+
+def _accepted(args: list[str], forward: _Forward) -> tuple[_socket.socket, int] | None:
+    """The socket to a server's child that was sent GO, and its pid; None if none was (the socket
+    closed before a server is started: a child that accepted the run reads EOF, not GO, and exits
+    without running it)."""
     found = directory()
     if found is None:
         return None
     where, directory_fd = found
     try:
-        return _request_run(args, where, directory_fd)
+        full_key = key()
+        name = socket_name(full_key)
+        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        try:
+            pid = _handshake(sock, address(directory_fd, name), args, full_key)
+            if pid > 0 and not forward.pending:  # (interrupted: no run at all)
+                sock.settimeout(None)  # the run takes what it takes
+                sock.sendall(GO)  # one byte, queued or not sent at all: the child runs only on it
+                return sock, pid
+        except OSError:
+            pid = -1
+        sock.close()
+        if pid < 0 and not forward.pending:
+            start_server(os.path.join(where, name), full_key)
+        return None
     finally:
         os.close(directory_fd)
 
 
-def _request_run(args: list[str], where: str, directory_fd: int) -> int | None:
-    full_key = key()
-    name = socket_name(full_key)
+def _handshake(sock: _socket.socket, path: str, args: list[str], full_key: bytes) -> int:
+    """The request sent to a server's child at `path`: the pid of the child that accepted it (and
+    now waits for GO), 0 if it refused it; OSError if none answered within ANSWER_WITHIN."""
+    cwd = os.open(".", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        cwd = os.open(".", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-    except OSError:
-        return None
-    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-    forward = _Forward()
-    try:
-        try:
-            sock.settimeout(ANSWER_WITHIN)  # a server stopped or stuck is no server
-            sock.connect(address(directory_fd, name))
-            _, uid, _ = CREDENTIALS.unpack(sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, CREDENTIALS.size))
-            if uid != os.getuid() or _read_exactly(sock, 1) != HELLO:
-                raise OSError("no server's child answered")
-            data, fds = _request(args, full_key)
-            message = LENGTH.pack(len(data)) + data
-            rights = struct.pack(f"{len(fds) + 1}i", *fds, cwd)
-            sent = sock.sendmsg([message], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, rights)])
-            if sent < len(message):
-                sock.sendall(message[sent:])
-            answer = _read_exactly(sock, 1)
-            accepted = _read_exactly(sock, INT.size) if answer == ACCEPTED else b""  # the child's pid, sent with it
-            sock.settimeout(None)  # the run takes what it takes
-        except OSError:
-            answer = accepted = b""
-        finally:
-            os.close(cwd)
-        if len(accepted) < INT.size:  # (a child that accepted and got no further is killed with this socket's end)
-            if forward.pending:  # interrupted before anything ran
-                return 128 + forward.pending[0]
-            if answer != REFUSED:
-                start_server(os.path.join(where, name), full_key)
-            return None
-        forward.start(INT.unpack(accepted)[0])
-        code: int | None = None
-        while True:
-            try:
-                kind = _read_exactly(sock, 1)
-                value = _read_exactly(sock, INT.size)
-            except OSError:
-                break
-            if kind not in (CODE, STATUS) or len(value) < INT.size:
-                break
-            (number,) = INT.unpack(value)
-            if kind == CODE:
-                code = number
-                continue
-            return _exit_as(number)
-        if code is not None:
-            return code
-        os.write(2, b"goinstrument: the server ended before the run did (GOINSTRUMENT_SERVER=0 runs without it)\n")
-        return 2
+        sock.settimeout(ANSWER_WITHIN)  # a server stopped or stuck is no server
+        sock.connect(path)
+        _, uid, _ = CREDENTIALS.unpack(sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, CREDENTIALS.size))
+        if uid != os.getuid():
+            raise OSError("not our server")
+        first = _read_exactly(sock, 1)
+        if first == REFUSED:  # the server's: this process is in another sandbox than the server's
+            return 0
+        if first != HELLO:
+            raise OSError("no server's child answered")
+        data, fds = _request(args, full_key)
+        message = LENGTH.pack(len(data)) + data
+        rights = struct.pack(f"{len(fds) + 1}i", *fds, cwd)
+        sent = sock.sendmsg([message], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, rights)])
+        if sent < len(message):
+            sock.sendall(message[sent:])
+        answer = _read_exactly(sock, 1)
+        if answer == REFUSED:
+            return 0
+        pid = _read_exactly(sock, INT.size)
+        if answer != ACCEPTED or len(pid) < INT.size:
+            raise OSError("no server's child accepted the run")
+        number: int = INT.unpack(pid)[0]
+        return max(1, number)
     finally:
-        forward.restore()
-        sock.close()
+        os.close(cwd)
+
+
+def _outcome(sock: _socket.socket) -> int:
+    """The exit of a run a child was told to do: its status (or its code, if the server is gone
+    but the child said it); 2 and a message if neither came (never the run again in-process)."""
+    code: int | None = None
+    while True:
+        try:
+            kind = _read_exactly(sock, 1)
+            value = _read_exactly(sock, INT.size)
+        except OSError:
+            break
+        if kind not in (CODE, STATUS) or len(value) < INT.size:
+            break
+        (number,) = INT.unpack(value)
+        if kind == CODE:
+            code = number
+            continue
+        return _exit_as(number)
+    if code is not None:
+        return code
+    os.write(2, b"goinstrument: the server ended before the run did; the run may be half done (GOINSTRUMENT_SERVER=0 runs without it)\n")
+    return 2
 
 
 def _exit_as(status: int) -> int:
@@ -404,27 +458,86 @@ def start_server(path: str, full_key: bytes) -> None:
 
 
 def stop() -> int:
-    """Stop this user's servers (SIGTERM: each finishes the runs it has, then exits)."""
+    """Stop this user's servers (SIGTERM: each finishes the runs it has, then exits), found by
+    their lock files, none of them made to fork a child: a lock held is a live server, whose pid
+    the file says (checked to be ours and a goinstrument server of that socket)."""
     found = directory()
     if found is None:
         return 0
-    where, directory_fd = found
-    for name in sorted(os.listdir(where)):
-        if not name.startswith("s-") or name.endswith(".lock"):
-            continue
-        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-        try:
-            sock.connect(address(directory_fd, name))
-            pid, uid, _ = CREDENTIALS.unpack(sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, CREDENTIALS.size))
-            if uid == os.getuid():
-                os.kill(pid, _signal.SIGTERM)
+    _, directory_fd = found
+    try:
+        for name, pid in sweep(directory_fd):
+            if _is_server(pid, name):
+                try:
+                    os.kill(pid, _signal.SIGTERM)
+                except OSError:
+                    continue
                 print(f"stopped the goinstrument server {pid} ({name})")
+    finally:
+        os.close(directory_fd)
+    return 0
+
+
+def sweep(directory_fd: int, keep: str = "") -> list[tuple[str, int]]:
+    """The live servers of the socket directory, (socket name, pid) from their lock files; the
+    lock files no live server holds (a server's that died or exited) removed, with their sockets."""
+    import fcntl
+
+    live = []
+    listing = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=directory_fd)  # (an O_PATH fd lists nothing)
+    try:
+        entries = sorted(os.listdir(listing))
+    finally:
+        os.close(listing)
+    for entry in entries:
+        name = entry.removesuffix(".lock")
+        if not entry.startswith("s-") or name in (entry, keep):
+            continue
+        try:
+            fd = os.open(entry, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=directory_fd)
+        except OSError:
+            continue
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:  # a live server's
+                words = os.pread(fd, 64, 0).split()
+                if words and words[0].isdigit():
+                    live.append((name, int(words[0])))
+                continue
+            if same_file(fd, entry, directory_fd):  # (not one a server made again meanwhile)
+                for path in (name, entry):
+                    try:  # noqa: SIM105  # contextlib costs the client 4 ms
+                        os.unlink(path, dir_fd=directory_fd)
+                    except OSError:
+                        pass
         except OSError:
             continue
         finally:
-            sock.close()
-    os.close(directory_fd)
-    return 0
+            os.close(fd)
+    return live
+
+
+def same_file(fd: int, name: str, directory_fd: int) -> bool:
+    """Whether `name` in the directory is still the file open as `fd`."""
+    try:
+        named = os.stat(name, dir_fd=directory_fd, follow_symlinks=False)
+    except OSError:
+        return False
+    opened = os.fstat(fd)
+    return (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino)
+
+
+def _is_server(pid: int, name: str) -> bool:
+    """Whether `pid` is a process of ours running the goinstrument server of socket `name`."""
+    try:
+        if os.stat(f"/proc/{pid}").st_uid != os.getuid():
+            return False
+        with open(f"/proc/{pid}/cmdline", "rb") as file:
+            argv = file.read().split(b"\0")
+    except OSError:
+        return False
+    return b"goinstrument.zygote" in argv and any(arg.endswith(os.fsencode("/" + name)) for arg in argv)
 
 
 if __name__ == "__main__":

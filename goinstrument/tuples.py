@@ -104,7 +104,12 @@ else:
         def __new__(cls, typename, bases, ns):
             if bases != (_NamedTuple,):
                 raise TypeError("can only inherit from a NamedTuple type")
-            types = ns.get("__annotations__", {})
+            types = ns.get("__annotations__")
+            if not types:  # Python 3.14 (PEP 649) keeps a body's annotations in __annotate__ unless the future import says strings
+                raise TypeError(
+                    f"NamedTuple {typename} declares no field: goinstrument.tuples reads the class body's "
+                    "__annotations__, which its module makes with `from __future__ import annotations`"
+                )
             defaults = [name for name in types if name in ns]
             if defaults != list(types)[len(types) - len(defaults) :]:
                 raise TypeError(f"Non-default namedtuple field cannot follow default field: {typename}")

@@ -20,6 +20,7 @@ from goinstrument.server import (
     CHECK_EVERY,
     CODE,
     CREDENTIALS,
+    GO,
     HELLO,
     IDLE,
     IDLE_VARIABLE,
@@ -33,7 +34,9 @@ from goinstrument.server import (
     in_process,
     key,
     open_directory,
+    same_file,
     socket_name,
+    sweep,
     unpack,
 )
 
@@ -121,9 +124,9 @@ def serve(path: str, checksum: str) -> int:
     import fcntl
 
     os.chdir("/")
-    own_key = key()
+    own_key = _key()
     where, name = os.path.split(path)
-    if f"{binascii.crc32(own_key):08x}" != checksum or socket_name(own_key) != name:
+    if own_key is None or f"{binascii.crc32(own_key):08x}" != checksum or socket_name(own_key) != name:
         return 0  # not the server the client wanted (started differently): leave it to in-process runs
     directory = open_directory(where)
     if directory is None:
@@ -134,6 +137,12 @@ def serve(path: str, checksum: str) -> int:
         os.close(os.pidfd_open(os.getpid()))  # Linux 5.3 or later, or no server
     except OSError:
         return 0  # another server has it
+    if not same_file(lock, name + ".lock", directory):
+        return 0  # removed meanwhile by a sweep (below): the next client starts a server again
+    os.ftruncate(lock, 0)
+    os.pwrite(lock, f"{os.getpid()} 0\n".encode(), 0)  # whose it is, at once: --stop reads it
+    with contextlib.suppress(Exception):  # a directory less tidy, never no server
+        sweep(directory, keep=name)  # the lock files (and sockets) of servers gone
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     with contextlib.suppress(FileNotFoundError):
         os.unlink(name, dir_fd=directory)  # a server's that died
@@ -141,11 +150,43 @@ def serve(path: str, checksum: str) -> int:
     listener.bind(address(directory, name))
     os.umask(old)
     listener.listen(64)
+    server = None
     try:
-        return _Server(listener, (directory, name), own_key, lock).run()
+        server = _Server(listener, (directory, name), own_key, lock)
+        return server.run()
     finally:
-        with contextlib.suppress(OSError):  # the lock is still ours (or given up with the name): so is the name
-            os.unlink(name, dir_fd=directory)
+        if server is None or server.lock >= 0:  # the name is ours while the lock is (_stop gives up both)
+            with contextlib.suppress(OSError):
+                os.unlink(name, dir_fd=directory)
+
+
+NAMESPACES = ("mnt", "pid", "user", "net", "ipc", "uts", "cgroup")
+CONFINING = ("NoNewPrivs", "Seccomp", "Seccomp_filters", "Groups")  # of /proc/PID/status
+
+
+def _confinement(pid: str) -> tuple[str, ...] | None:
+    """What a process's sandbox is made of: its namespaces, no_new_privs, seccomp, supplementary
+    groups and cgroups. A client's must be the server's, whose child runs git and gofmt from the
+    client's PATH outside any sandbox the client is in; None (never equal) if any cannot be read."""
+    try:
+        links = [os.readlink(f"/proc/{pid}/ns/{name}") for name in NAMESPACES]
+        with open(f"/proc/{pid}/status", encoding="utf-8", errors="replace") as file:
+            status = [line for line in file.read().splitlines() if line.partition(":")[0] in CONFINING]
+        with open(f"/proc/{pid}/cgroup", encoding="utf-8", errors="replace") as file:
+            cgroups = file.read()
+    except (OSError, ValueError):
+        return None
+    if {line.partition(":")[0] for line in status} < {"NoNewPrivs", "Seccomp", "Groups"}:
+        return None
+    return (*links, *status, cgroups)
+
+
+def _key() -> bytes | None:
+    """The server's key, None if it cannot be made (a client's failing so runs in-process)."""
+    try:
+        return key()
+    except Exception:
+        return None
 
 
 class _Server:
@@ -161,6 +202,7 @@ class _Server:
         gc.collect()
         gc.freeze()  # what a child shares with the server stays shared: no copy on write by the collector
         self.listener, self.path, self.key, self.lock = listener, path, own_key, lock
+        self.confinement = _confinement("self")
         try:
             self.idle = float(os.environ.get(IDLE_VARIABLE, IDLE))
         except ValueError:
@@ -202,7 +244,7 @@ class _Server:
                 self._stop()
             if now - checked >= CHECK_EVERY:
                 checked = now
-                if key() != self.key:
+                if _key() != self.key:  # (None: it cannot be made now, as a client's cannot)
                     self._stop()
         return 0
 
@@ -237,8 +279,13 @@ class _Server:
         except OSError:
             return
         try:
-            _, uid, gid = CREDENTIALS.unpack(connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, CREDENTIALS.size))
+            peer, uid, gid = CREDENTIALS.unpack(connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, CREDENTIALS.size))
             if (uid, gid) != (os.getuid(), os.getgid()):  # our user only (and its group: the files a run creates)
+                connection.close()
+                return
+            if _confinement(str(peer)) != self.confinement:  # a process of ours in another sandbox: its own run
+                with contextlib.suppress(OSError):
+                    connection.sendall(REFUSED, socket.MSG_NOSIGNAL)
                 connection.close()
                 return
             pid = os.fork()
@@ -342,6 +389,14 @@ def _child(connection: socket.socket, own_key: bytes) -> None:
         setattr(sys, f"__{stream_name}__", stream)
     sys.argv = [os.fsdecode(argv0), *args]
     connection.sendall(ACCEPTED + INT.pack(os.getpid()))
+    # No time limit: a client stopped here (^Z) sends GO when it goes on, and expects the run done;
+    # one that gave up or was killed has closed its end (EOF), and one that went away is no reader.
+    try:
+        go = connection.recv(1)
+    except OSError:
+        go = b""
+    if go != GO:  # the client runs the command itself, or not at all: not twice
+        os._exit(0)
     code = _run(args)
     with contextlib.suppress(OSError):
         connection.sendall(CODE + INT.pack(code), socket.MSG_NOSIGNAL)

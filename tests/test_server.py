@@ -26,7 +26,7 @@ import pytest
 from gitrepo import CHECKOUT, GO_FUNC, GitRepo, git_env
 
 from goinstrument.driver.hook import SERVED, install_hook
-from goinstrument.server import HOOK_CODE
+from goinstrument.server import ANSWER_WITHIN, GO, HOOK_CODE
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the server is Linux only (SO_PEERCRED, pidfd)")
 
@@ -382,6 +382,23 @@ def test_a_server_exits_when_idle_and_on_stop(tmp_path, runtime):
     stopped = client(tmp_path, "--stop", env=env)
     assert stopped.returncode == 0 and f"stopped the goinstrument server {pid}".encode() in stopped.stdout
     wait_for(lambda: pid not in _server_pids(runtime), timeout=20)
+    # Stopped without a child forked for it: the lock file still says no run was handed over.
+    (lock,) = (runtime / "goinstrument").glob("*.lock")
+    assert lock.read_text().split() == [str(pid), "0"]
+
+
+def test_a_new_server_removes_the_lock_files_of_servers_gone(tmp_path, runtime):
+    where = runtime / "goinstrument"
+    where.mkdir(mode=0o700)
+    (where / "s-0badcafe-10.lock").write_text("1 3\n")  # a server's that exited long ago
+    env = served_env(runtime)
+    pid = warm(runtime, tmp_path, env)
+    (lock,) = where.glob("*.lock")
+    assert lock.read_text().split()[0] == str(pid)
+    assert client(tmp_path, "--stop", env=env).returncode == 0
+    wait_for(lambda: pid not in _server_pids(runtime), timeout=20)
+    assert client(tmp_path, "--stop", env=env).stdout == b""  # the lock of the server stopped: nobody's now
+    assert not list(where.iterdir())
 
 
 # --- the hook ---------------------------------------------------------------------------------
@@ -425,3 +442,144 @@ def test_a_hook_written_before_the_server_is_updated_by_installing_again(tmp_pat
 def test_the_hook_runs_the_client_as_dash_m_would():
     """The hook's `-c` code is the client's own (runpy and the module's search cost ~10 ms); both start alike."""
     assert SERVED == HOOK_CODE
+
+
+# --- the handshake: one run, served or in-process, never both -----------------------------------
+
+# A client that stops after the child accepted the run: it sends WORD instead of GO (b"": it
+# closes the socket, as a client that gave up waiting does), then prints the server's last word.
+HALF_CLIENT = """
+import _socket, sys
+from goinstrument import server
+where, fd = server.directory()
+full_key = server.key()
+sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+pid = server._handshake(sock, server.address(fd, server.socket_name(full_key)), ["--staged"], full_key)
+word = sys.argv[1].encode()
+if len(sys.argv) > 2:  # a client held up (^Z) between the pid and GO
+    import time
+    time.sleep(float(sys.argv[2]))
+if not word:
+    sock.close()
+    print(pid, "closed")
+    raise SystemExit
+sock.sendall(word)
+sock.settimeout(60)
+answer = server._read_exactly(sock, 1 + server.INT.size)
+print(pid, answer[:1].decode(), server.INT.unpack(answer[1:])[0])
+"""
+
+
+@pytest.mark.parametrize("word", ["X", ""])
+def test_a_child_not_told_go_does_not_run(tmp_path, runtime, word):
+    """A child that accepted the run waits for GO: the client sends it only once it has the child's
+    pid, and never runs the command itself after; a client that gave up first (a timeout) closes
+    the socket, and the child exits without touching the index or the files."""
+    repo = module(tmp_path / "repo", {"shop.go": GO_FUNC})
+    env = served_env(runtime)
+    pid = warm(runtime, tmp_path, env)
+    repo.write("shop.go", GO_FUNC + "\n// edited\n")
+    repo.add("shop.go")
+    done = subprocess.run([sys.executable, "-P", "-c", HALF_CLIENT, word], cwd=repo.root, env=env, capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr
+    child, *rest = done.stdout.split()
+    assert int(child) > 0 and served(runtime, pid) == 1
+    if word:
+        assert rest == [b"S", b"0"]  # the server's last word: the child exited 0, without running
+    wait_for(lambda: not _children(pid))
+    assert repo.staged("shop.go") == repo.read("shop.go") == GO_FUNC + "\n// edited\n"
+    assert not (repo.root / ".git" / "index.lock").exists()
+    # The real client, next: served, and the run done once.
+    again = client(repo.root, "--staged", env=env)
+    assert again.returncode == 0, again.stderr
+    assert served(runtime, pid) == 2 and SPAN in repo.staged("shop.go")
+
+
+# --- a key that cannot be computed ------------------------------------------------------------
+
+
+def test_a_dangling_symlink_in_the_package_is_no_failure(tmp_path, runtime):
+    """An editor's lock file (`.#cli.py -> user@host.123:1`) in an editable checkout: the key is made
+    without following links, and the runs are served as ever."""
+    copy = tmp_path / "site"
+    shutil.copytree(CHECKOUT / "goinstrument", copy / "goinstrument", ignore=shutil.ignore_patterns("__pycache__"))
+    (copy / "goinstrument" / ".#cli.py").symlink_to("user@host.123:1")
+    env = served_env(runtime, PYTHONPATH=str(copy))
+    pid = warm(runtime, tmp_path, env)
+    again = client(tmp_path, "--version", env=env)
+    assert again.returncode == 0 and b"Traceback" not in again.stderr, again.stderr
+    assert served(runtime, pid) == 1
+
+
+def test_a_server_stopping_leaves_its_successors_socket_alone(tmp_path, runtime):
+    """A server stopped with a run going on gives up its socket's name at once; the next server
+    binds it meanwhile; the old one, exiting when its run ends, leaves that socket be."""
+    repo = module(tmp_path / "repo", {"shop.go": GO_FUNC})
+    env = served_env(runtime)
+    old = warm(runtime, tmp_path, env)
+    proc, flag = _paused_run(repo, env)
+    os.kill(old, signal.SIGTERM)
+    wait_for(lambda: not any(p.is_socket() for p in (runtime / "goinstrument").iterdir()))
+    assert client(tmp_path, "--version", env=env).returncode == 0  # in-process, starts the next server
+    new = wait_for(lambda: [pid for pid in counts(runtime) if pid != old])[0]
+    wait_for(lambda: any(p.is_socket() for p in (runtime / "goinstrument").iterdir()))
+    flag.unlink()
+    assert proc.wait(timeout=60) == 0, proc.communicate()
+    wait_for(lambda: old not in _server_pids(runtime))
+    assert any(p.is_socket() for p in (runtime / "goinstrument").iterdir())
+    assert client(tmp_path, "--version", env=env).returncode == 0
+    assert served(runtime, new) == 1
+
+
+@pytest.mark.parametrize("change", ["LD_LIBRARY_PATH", "PYTHONHASHSEED", "a module added on sys.path"])
+def test_what_the_start_up_depends_on_is_in_the_key(tmp_path, runtime, change):
+    """The loader's variables, the interpreter's, a directory of sys.path changed: not the server's run."""
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    env = served_env(runtime, PYTHONPATH=f"{CHECKOUT}{os.pathsep}{extra}")
+    pid = warm(runtime, tmp_path, env)
+    assert client(tmp_path, "--version", env=env).returncode == 0 and served(runtime, pid) == 1
+    if change.startswith("a module"):
+        time.sleep(0.01)
+        (extra / "added.py").write_text("")
+    else:
+        env = {**env, change: str(tmp_path) if change.startswith("LD_") else "1"}
+    done = client(tmp_path, "--version", env=env)
+    assert done.returncode == 0, done.stderr
+    assert served(runtime, pid) == 1
+
+
+@pytest.mark.parametrize("sandbox", [["setpriv", "--no-new-privs"], ["unshare", "--net"]])
+def test_a_client_in_another_sandbox_is_refused(tmp_path, runtime, sandbox):
+    """A process of ours that sees the socket from another sandbox (here no_new_privs, another
+    network namespace) would have its run done outside it: the server refuses it, and the run is
+    the client's own (no second server started for it)."""
+    if shutil.which(sandbox[0]) is None or subprocess.run([*sandbox, "true"], capture_output=True, check=False).returncode:
+        pytest.skip(f"{sandbox[0]} cannot make that sandbox here")
+    repo = module(tmp_path / "repo", {"shop.go": GO_FUNC})
+    env = served_env(runtime)
+    pid = warm(runtime, tmp_path, env)
+    repo.write("shop.go", GO_FUNC + "\n// edited\n")
+    repo.add("shop.go")
+    done = subprocess.run([*sandbox, *CLIENT, "--staged"], cwd=repo.root, env=env, capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert SPAN in repo.staged("shop.go")
+    time.sleep(0.5)
+    assert counts(runtime) == {pid: 0} and _server_pids(runtime) == [pid]
+    assert client(repo.root, "--version", env=env).returncode == 0 and served(runtime, pid) == 1  # ours, still served
+
+
+@pytest.mark.slow
+def test_a_client_held_up_before_go_still_gets_its_run(tmp_path, runtime):
+    """The child waits for GO without a time limit: a client stopped past ANSWER_WITHIN, then
+    resumed, gets its run done (not a child's exit without running, reported as the run's 0)."""
+    repo = module(tmp_path / "repo", {"shop.go": GO_FUNC})
+    env = served_env(runtime)
+    pid = warm(runtime, tmp_path, env)
+    repo.write("shop.go", GO_FUNC + "\n// edited\n")
+    repo.add("shop.go")
+    late = str(ANSWER_WITHIN + 1)
+    done = subprocess.run([sys.executable, "-P", "-c", HALF_CLIENT, GO.decode(), late], cwd=repo.root, env=env, capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[1:] == [b"C", b"0"] and served(runtime, pid) == 1  # the run's own exit code
+    assert SPAN in repo.staged("shop.go") and repo.read("shop.go") == repo.staged("shop.go")

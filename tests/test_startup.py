@@ -148,7 +148,11 @@ def test_start_up_collects_no_garbage_and_the_run_s_modules_are_frozen(tmp_path:
         result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
         return result
 
-    assert probe("--version") == {"code": 0, "collections": 0, "before": 0, "enabled": False, "frozen": False}
+    assert probe("--version") == {"code": 0, "collections": 0, "before": 0, "enabled": True, "frozen": False}
+    # Nothing to work (a hook's run with no Go file staged): the collector is on again all the same.
+    repo = GitRepo.go_module(tmp_path / "repo")
+    done = subprocess.run([sys.executable, "-c", GC_PROBE, "--staged"], cwd=repo.root, capture_output=True, text=True, env=git_env(), check=False)
+    assert json.loads(done.stdout.strip().splitlines()[-1])["enabled"] is True, done.stderr
     result = probe("-q", "--no-cache", "p.go")
     assert result["code"] == 0 and result["before"] == 0 and result["enabled"] is True and result["frozen"] is True, result
     assert "Start(ctx" in (tmp_path / "p.go").read_text()
@@ -456,6 +460,35 @@ def test_our_named_tuples_are_typing_s_made_for_less() -> None:
         class _Worse(tuples.NamedTuple):
             a: int
             _replace = None  # type: ignore[misc]
+
+
+def test_a_named_tuple_without_annotations_is_an_error_not_a_class_with_no_fields() -> None:
+    """Python 3.14 (PEP 649) leaves a class body's annotations to `__annotate__` unless the module
+    has `from __future__ import annotations`: goinstrument.tuples would see no field at all."""
+    with pytest.raises(TypeError, match="NamedTuple _Empty declares no field"):
+
+        class _Empty(tuples.NamedTuple):
+            pass
+
+
+def test_every_module_that_uses_our_named_tuples_has_the_future_import() -> None:
+    import ast
+
+    found = []
+    for path in sorted([*(REPO / "goinstrument").rglob("*.py"), *(REPO / "tests").rglob("*.py"), *(REPO / "bench").rglob("*.py")]):
+        tree = ast.parse(path.read_text())
+        uses = any(
+            isinstance(node, ast.ImportFrom)
+            and (node.module == "goinstrument.tuples" or (node.module == "goinstrument" and any(alias.name == "tuples" for alias in node.names)))
+            for node in ast.walk(tree)
+        )
+        future = any(
+            isinstance(node, ast.ImportFrom) and node.module == "__future__" and any(alias.name == "annotations" for alias in node.names)
+            for node in tree.body
+        )
+        if uses and not future:
+            found.append(str(path.relative_to(REPO)))
+    assert found == []
 
 
 def test_no_module_of_goinstrument_makes_typing_s_named_tuples() -> None:
