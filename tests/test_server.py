@@ -276,6 +276,25 @@ def test_a_client_killed_has_its_run_killed(tmp_path, runtime):
     flag.unlink()
 
 
+def test_a_server_killed_mid_run_is_an_error_and_the_run_is_not_done_again(tmp_path, runtime):
+    """After GO the client never runs the command itself: the server and its child killed (-9)
+    mid-run leave it no status to report, and it says so (exit 2) instead of running again."""
+    repo = module(tmp_path / "repo", {"shop.go": GO_FUNC})
+    env = served_env(runtime)
+    pid = warm(runtime, tmp_path, env)
+    proc, flag = _paused_run(repo, env)
+    (child,) = _children(pid)
+    _kill(pid)
+    _kill(child)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 2, err
+    assert b"the server ended before the run did; the run may be half done" in err
+    assert b"Traceback" not in err
+    assert repo.staged("shop.go") == GO_FUNC + "\n// edited\n"  # not run again in the client's process
+    assert not (repo.root / ".git" / "index.lock").exists()
+    flag.unlink()
+
+
 # --- which server, and when none --------------------------------------------------------------
 
 
