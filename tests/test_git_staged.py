@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import test_writer
 from conftest import run_cli
 from gitrepo import GO_FUNC, GitRepo, git_env
 
@@ -56,7 +57,8 @@ def test_a_staged_file_is_instrumented_in_the_index_and_the_working_tree(repo):
 
 def test_the_index_and_the_configuration_are_asked_while_git_finds_the_repository(repo, monkeypatch):
     """`git diff-index` and `git config` run beside `git rev-parse` (git finds the same repository
-    from the same directory)."""
+    from the same directory), and the `git cat-file` that reads the blobs and trees is started
+    then too: the run's only one."""
     events: list[tuple[str, str]] = []
 
     class Recorded(subprocess.Popen[bytes]):
@@ -77,7 +79,8 @@ def test_the_index_and_the_configuration_are_asked_while_git_finds_the_repositor
     monkeypatch.undo()
     assert SPAN in repo.staged("orders.go")
     found = events.index(("end", "rev-parse"))
-    assert {("start", "diff-index"), ("start", "config")} <= set(events[:found])
+    assert {("start", "diff-index"), ("start", "config"), ("start", "cat-file")} <= set(events[:found])
+    assert events.count(("start", "cat-file")) == 1
 
 
 def test_the_index_s_trees_are_read_a_level_at_a_time(repo, monkeypatch):
@@ -355,18 +358,36 @@ def test_check_mode_reports_the_staged_content_and_writes_nothing(repo):
 # --- errors -------------------------------------------------------------------------------------
 
 
+def _children() -> set[int]:
+    """This process's children (a zombie too: one not waited for)."""
+    return set(test_writer._children(os.getpid()))
+
+
 def test_outside_a_repository_is_an_error(tmp_path):
+    before = _children()
     with pytest.raises(GitError, match=r"^not a git repository"), contextlib.chdir(tmp_path):
         run_staged(RewriteOptions(), RunOptions(source=Staged()))
+    assert _children() <= before  # the git commands started beside rev-parse were ended and waited for
 
 
 def test_an_index_file_that_is_not_an_index_is_an_error(repo, tmp_path, monkeypatch):
     bad = tmp_path / "not-an-index"
     bad.write_bytes(b"garbage\n")
     monkeypatch.setenv("GIT_INDEX_FILE", str(bad))
+    before = _children()
     with pytest.raises(GitError) as error:
         staged(repo)
     assert str(error.value).startswith(f"git diff-index: {bad}: ")  # git's own words: "index file smaller than expected"...
+    assert _children() <= before
+
+
+def test_with_no_go_file_staged_the_cat_file_started_is_ended_at_once(repo):
+    repo.write("README", "shop\n")
+    repo.add("README")
+    before = _children()
+    index = StagedIndex(repo.root)
+    assert index.files() == [gitops.StagedFile("README", repo.git("rev-parse", ":README").strip(), 0o100644)]
+    assert _children() <= before
 
 
 def test_a_broken_index_is_named_by_its_whole_path_from_a_subdirectory(repo):

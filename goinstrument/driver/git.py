@@ -225,14 +225,16 @@ class _Objects:
     """`git cat-file --batch`, one process for every tree and blob a process reads from a
     repository (started at the first; a forked worker starts its own)."""
 
-    def __init__(self, git_dir: str) -> None:
+    def __init__(self, git_dir: str, started: subprocess.Popen[bytes] | None = None) -> None:
+        """`started`: the process, where it was started already (by StagedIndex, beside rev-parse)."""
         self.git_dir = git_dir
         self.pid = os.getpid()
+        if started is not None:
+            self.proc = started
+            return
         env = dict(_environment(), GIT_DIR=git_dir)
         try:
-            self.proc = subprocess.Popen(
-                ["git", "cat-file", "--batch"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
-            )
+            self.proc = subprocess.Popen(["git", *_CAT_FILE], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         except OSError as exc:
             raise GitError(f"cannot run git: {exc.strerror or exc}") from None
 
@@ -263,6 +265,7 @@ class _Objects:
             return b""
 
 
+_CAT_FILE = ("cat-file", "--batch")
 _Object = tuple[bytes, bytes, bytes]  # id (hex), type, bytes
 
 
@@ -283,13 +286,14 @@ def _answer(stdout: IO[bytes]) -> _Object | None:
 _objects: _Objects | None = None
 
 
-def _reader(git_dir: str) -> _Objects:
-    """This process's cat-file for `git_dir` (one repository at a time)."""
+def _reader(git_dir: str, started: subprocess.Popen[bytes] | None = None) -> _Objects:
+    """This process's cat-file for `git_dir` (one repository at a time); `started`: the process
+    to take as it, started already on that repository."""
     global _objects
-    if _objects is None or _objects.git_dir != git_dir or _objects.pid != os.getpid() or _objects.proc.poll() is not None:
+    if started is not None or _objects is None or _objects.git_dir != git_dir or _objects.pid != os.getpid() or _objects.proc.poll() is not None:
         if _objects is not None and _objects.pid == os.getpid():
             _objects.close()
-        _objects = _Objects(git_dir)
+        _objects = _Objects(git_dir, started)
     return _objects
 
 
@@ -577,9 +581,10 @@ class StagedIndex:
     """
 
     def __init__(self, start: Path):
-        # The index's changes and the filters configured are asked while `git rev-parse` finds the
-        # repository: git finds the same one from the same directory, by the same rules.
-        changes, configured = _asked_beside(start, ("diff-index", *_STAGED), ("config", *_FILTERS_CONFIGURED))
+        # The index's changes and the filters configured are asked, and the cat-file reading the
+        # blobs and trees started, while `git rev-parse` finds the repository: git finds the same
+        # one from the same directory, by the same rules.
+        changes, configured, objects = _asked_beside(start, ("diff-index", *_STAGED), ("config", *_FILTERS_CONFIGURED), _CAT_FILE)
         try:
             self._repo = open_repository(start)
             self.top = self._repo.top
@@ -588,13 +593,18 @@ class StagedIndex:
             self._changes = _staged_changes(self._git, done if done is not None and done[0] == 0 else None)  # a failure said as ever
             self._configured = configured.done() if configured is not None else _done(self._git.run("config", *_FILTERS_CONFIGURED))
         except BaseException:
-            for started in (changes, configured):
+            for started in (changes, configured, objects):
                 if started is not None and started.proc.returncode is None:
                     started.kill()
             raise
         self._files = _staged_files(self._changes, _EMPTY_BLOBS.get(self._repo.object_format) or blob_id(b"", self._repo.object_format))
-        if any(f.path.endswith(".go") for f in self._files):
-            _reader(os.fspath(self._repo.git_dir))  # cat-file started, for the blobs and trees asked next
+        if not any(f.path.endswith(".go") for f in self._files):
+            if objects is not None:  # no blob nor tree to read
+                objects.kill()
+        elif objects is not None:  # this process's cat-file, for the blobs and trees asked next
+            _reader(os.fspath(self._repo.git_dir), objects.proc)
+        else:
+            _reader(os.fspath(self._repo.git_dir))
         self._restaged: dict[str, tuple[StagedFile, str, bytes]] = {}
         self._packages: dict[str, IndexDirectory] | None = None
         self._filters: dict[str, str | None] | None = None
@@ -684,8 +694,9 @@ def _asked_beside(start: Path, *commands: tuple[str, ...]) -> list[_Started | No
         env["GIT_INDEX_FILE"] = os.fspath(Path(named).absolute())
     started: list[_Started | None] = []
     for args in commands:
+        stdin = subprocess.PIPE if args == _CAT_FILE else None  # cat-file reads the names asked on its stdin
         try:
-            proc = subprocess.Popen(["git", *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            proc = subprocess.Popen(["git", *args], cwd=cwd, env=env, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             started.append(_Started(args[0], proc))
         except OSError:  # no such directory, no git: open_repository says so
             started.append(None)
