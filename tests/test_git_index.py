@@ -18,6 +18,7 @@ import pytest
 import test_hook
 from gitrepo import GO_FUNC, GitRepo, git_env
 from test_hook import G_FUNC
+from test_writer import _alive, _children, _wait_for, needs_proc
 
 from goinstrument.driver.hook import install_hook
 
@@ -141,11 +142,33 @@ def _resume(proc: subprocess.Popen[bytes], flag: Path) -> tuple[int, str]:
     return proc.returncode, err.decode()
 
 
-def test_a_git_add_while_the_hook_runs_is_kept(repo):
+def _read_before(proc: subprocess.Popen[bytes], pause: str) -> None:
+    """At the `prepared` pause (the engine's window): once the entries to update were read (its
+    `git ls-files` ended), so that what the test does next comes after the read."""
+    if pause == "prepared":
+        _wait_for(lambda: not any(b"ls-files" in _cmdline(pid) for pid in _children(proc.pid)))
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()  # empty for a zombie: a process ended
+    except OSError:
+        return b""
+
+
+# Where the hook is paused while another terminal stages: `prepared`, while the files are worked out,
+# the entries to update read already; `read`, as the update is about to lock the index.
+WINDOWS = ["prepared", "read"]
+
+
+@needs_proc
+@pytest.mark.parametrize("pause", WINDOWS)
+def test_a_git_add_while_the_hook_runs_is_kept(repo, pause):
     repo.write("orders.go", ORDERS)
     repo.write("shop.go", GO_FUNC + G_FUNC)
     repo.add("orders.go", "shop.go")
-    proc, flag = _hook_run(repo, "read")
+    proc, flag = _hook_run(repo, pause)
+    _read_before(proc, pause)
     # In another terminal, meanwhile: a new file staged, and orders.go staged again.
     repo.write("other.go", "package shop\n")
     repo.write("orders.go", ORDERS + "\n// saved again\n")
@@ -196,16 +219,37 @@ def _commands(trace: Path) -> list[str]:
     return [line.split("trace: built-in: git ")[1].split()[0] for line in trace.read_text().splitlines() if "trace: built-in: git " in line]
 
 
-def test_a_flag_set_while_the_hook_runs_is_kept(repo):
+@needs_proc
+@pytest.mark.parametrize("pause", WINDOWS)
+def test_a_flag_set_while_the_hook_runs_is_kept(repo, pause):
     """The entries read before the lock are not the index's any more: read again under it."""
     repo.write("orders.go", ORDERS)
     repo.add("orders.go")
-    proc, flag = _hook_run(repo, "read")
+    proc, flag = _hook_run(repo, pause)
+    _read_before(proc, pause)
     repo.git("update-index", "--assume-unchanged", "orders.go")
     code, err = _resume(proc, flag)
     assert code == 0, err
     assert 'Start(ctx, "Order")' in repo.staged("orders.go")
     assert repo.git("ls-files", "-v", "orders.go") == "h orders.go\n"
+
+
+@needs_proc
+def test_a_hook_run_terminated_while_the_files_are_worked_out_leaves_nothing_behind(repo):
+    """SIGTERM in the engine's window: the git commands started for the index's update (one
+    waits on its input) end with the run; no lock, no blob file, the index as it was."""
+    repo.write("orders.go", ORDERS)
+    repo.add("orders.go")
+    proc, flag = _hook_run(repo, "prepared")
+    started = _children(proc.pid)
+    assert any(b"hash-object" in _cmdline(pid) for pid in started), "no git command waiting for the blobs"
+    proc.terminate()
+    _, err = proc.communicate(timeout=60)
+    flag.unlink()
+    assert proc.returncode == 143 and err == b"", err.decode()
+    _wait_for(lambda: not any(_alive(pid) for pid in started), timeout=10)
+    assert repo.staged("orders.go") == ORDERS and repo.read("orders.go") == ORDERS
+    assert sorted(p.name for p in (repo.root / ".git").iterdir() if "lock" in p.name or p.suffix == ".blob") == []
 
 
 @pytest.mark.parametrize("locked", [False, True], ids=["index-free", "index-locked-too"])

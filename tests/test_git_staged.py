@@ -11,6 +11,7 @@ import os
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -18,7 +19,9 @@ import test_writer
 from conftest import run_cli
 from gitrepo import GO_FUNC, GitRepo, git_env
 
+from goinstrument.driver import batch
 from goinstrument.driver import git as gitops
+from goinstrument.driver import run as run_module
 from goinstrument.driver.git import GitError, StagedIndex, _Objects
 from goinstrument.driver.run import run_staged
 from goinstrument.engine.options import RewriteOptions
@@ -55,10 +58,9 @@ def test_a_staged_file_is_instrumented_in_the_index_and_the_working_tree(repo):
     assert (summary.files_seen, summary.files_changed, summary.spans_added, summary.problems) == (1, 1, 1, [])
 
 
-def test_the_index_and_the_configuration_are_asked_while_git_finds_the_repository(repo, monkeypatch):
-    """`git diff-index` and `git config` run beside `git rev-parse` (git finds the same repository
-    from the same directory), and the `git cat-file` that reads the blobs and trees is started
-    then too: the run's only one."""
+def _recorded(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """("start" or "end", the git command) of each git process as it is started, and as it is read
+    to its end (communicate); ("engine", "") as the run starts working the files out."""
     events: list[tuple[str, str]] = []
 
     class Recorded(subprocess.Popen[bytes]):
@@ -72,15 +74,74 @@ def test_the_index_and_the_configuration_are_asked_while_git_finds_the_repositor
             events.append(("end", self.name))
             return said
 
+    def run_all(*args: Any, **options: Any) -> Any:
+        events.append(("engine", ""))
+        return batch.run_all(*args, **options)
+
+    monkeypatch.setattr(subprocess, "Popen", Recorded)
+    monkeypatch.setattr(run_module, "batch", SimpleNamespace(run_all=run_all))
+    return events
+
+
+def test_the_index_and_the_configuration_are_asked_while_git_finds_the_repository(repo, monkeypatch):
+    """`git diff-index` and `git config` run beside `git rev-parse` (git finds the same repository
+    from the same directory), and the `git cat-file` that reads the blobs and trees is started
+    then too: the run's only one."""
     repo.write("orders.go", GO_FUNC)
     repo.add("orders.go")
-    monkeypatch.setattr(subprocess, "Popen", Recorded)
+    events = _recorded(monkeypatch)
     staged(repo)
     monkeypatch.undo()
     assert SPAN in repo.staged("orders.go")
     found = events.index(("end", "rev-parse"))
     assert {("start", "diff-index"), ("start", "config"), ("start", "cat-file")} <= set(events[:found])
     assert events.count(("start", "cat-file")) == 1
+
+
+def test_the_entries_to_update_are_read_and_the_blob_writer_started_before_the_files_are_worked_out(repo, monkeypatch):
+    """`git ls-files` (the entries `write` updates) and `git hash-object` (which waits for the blobs)
+    run beside the engine: once it is done, the index's update alone is left to start."""
+    repo.write("orders.go", GO_FUNC)
+    repo.write("shop.go", GO_FUNC + G_FUNC)
+    repo.add("orders.go", "shop.go")
+    events = _recorded(monkeypatch)
+    staged(repo)
+    monkeypatch.undo()
+    assert SPAN in repo.staged("orders.go") and 'Start(ctx, "G")' in repo.staged("shop.go")
+    engine = events.index(("engine", ""))
+    assert {("start", "ls-files"), ("start", "hash-object")} <= set(events[:engine])
+    assert [name for event, name in events[engine:] if event == "start"] == ["update-index"]
+    assert repo.unstaged_diff() == ""
+
+
+@pytest.mark.parametrize("output", [Output.CHECK, Output.DIFF])
+def test_a_run_that_stages_nothing_starts_no_git_command_to_stage(repo, monkeypatch, output):
+    repo.write("orders.go", GO_FUNC)
+    repo.add("orders.go")
+    events = _recorded(monkeypatch)
+    staged(repo, output=output)
+    monkeypatch.undo()
+    assert sorted(name for event, name in events if event == "start") == ["cat-file", "config", "diff-index", "rev-parse"]
+    assert repo.staged("orders.go") == GO_FUNC
+
+
+def test_a_run_stopped_while_the_files_are_worked_out_ends_the_git_commands_it_started(repo, monkeypatch):
+    """An interrupt (or a bug of ours) in the engine: the git commands started for the index's
+    update (one waits on its input) are ended and waited for, and nothing is staged."""
+    repo.write("orders.go", GO_FUNC)
+    repo.add("orders.go")
+
+    def stopped(*args: Any, **options: Any) -> Any:
+        assert _children() - before, "no git command started yet"
+        raise KeyboardInterrupt
+
+    before = _children()
+    monkeypatch.setattr(run_module, "batch", SimpleNamespace(run_all=stopped))
+    with pytest.raises(KeyboardInterrupt):
+        staged(repo)
+    assert _children() <= before
+    assert repo.staged("orders.go") == GO_FUNC and repo.read("orders.go") == GO_FUNC
+    assert [p.name for p in (repo.root / ".git").iterdir() if "lock" in p.name or p.suffix == ".blob"] == []
 
 
 def test_the_index_s_trees_are_read_a_level_at_a_time(repo, monkeypatch):

@@ -16,7 +16,7 @@ import posixpath
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -160,10 +160,12 @@ class _Git(NamedTuple):
         proc = self.run(*args)
         return proc.stdout if proc.returncode == 0 else None
 
-    def start(self, *args: str | bytes) -> _Started:
-        """The command started, to run beside this process's work; its output when called."""
+    def start(self, *args: str | bytes, fed: bool = False, reading: bool = True) -> _Started:
+        """The command started, to run beside this process's work; its output when called (`fed`:
+        it reads its input, given then, on stdin)."""
+        stdin = subprocess.PIPE if fed else None
         try:
-            proc = subprocess.Popen(["git", *args], cwd=self.top, env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            proc = subprocess.Popen(["git", *args], cwd=self.top, env=self.env(reading), stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         except OSError as exc:
             raise GitError(f"cannot run git: {exc.strerror or exc}") from None
         return _Started(os.fsdecode(args[0]), proc)
@@ -201,8 +203,8 @@ class _Started(NamedTuple):
     command: str
     proc: subprocess.Popen[bytes]
 
-    def __call__(self) -> bytes:
-        out, err = self.proc.communicate()
+    def __call__(self, input: bytes | None = None) -> bytes:
+        out, err = self.proc.communicate(input)
         if self.proc.returncode != 0:
             raise GitError(f"git {self.command}: {_said(err, self.proc.returncode)}")
         return out
@@ -216,6 +218,11 @@ class _Started(NamedTuple):
         """Ended unread (the run failed before it needed the output)."""
         self.proc.kill()
         self.proc.communicate()
+
+    def end(self) -> None:
+        """Ended unread, unless it was read (or ended) already."""
+        if self.proc.returncode is None:
+            self.kill()
 
 
 # --- objects ----------------------------------------------------------------------------------
@@ -594,8 +601,8 @@ class StagedIndex:
             self._configured = configured.done() if configured is not None else _done(self._git.run("config", *_FILTERS_CONFIGURED))
         except BaseException:
             for started in (changes, configured, objects):
-                if started is not None and started.proc.returncode is None:
-                    started.kill()
+                if started is not None:
+                    started.end()
             raise
         self._files = _staged_files(self._changes, _EMPTY_BLOBS.get(self._repo.object_format) or blob_id(b"", self._repo.object_format))
         if not any(f.path.endswith(".go") for f in self._files):
@@ -606,6 +613,8 @@ class StagedIndex:
         else:
             _reader(os.fspath(self._repo.git_dir))
         self._restaged: dict[str, tuple[StagedFile, str, bytes]] = {}
+        self._reading: _Reading | None = None  # the entries of the paths to stage, read beside the run's work
+        self._writer: _Started | None = None  # the git command writing the blobs staged, once they are known
         self._packages: dict[str, IndexDirectory] | None = None
         self._filters: dict[str, str | None] | None = None
         self.kept: list[str] = []  # the paths `write` left as someone else staged them meanwhile
@@ -647,17 +656,51 @@ class StagedIndex:
             self._packages[directory] = _restaged_in(self._packages[directory], posixpath.basename(file.path), new_id)
         return new_id
 
+    def prepare(self, files: Sequence[StagedFile]) -> None:
+        """The files `write` may stage again, known before the run works them out: their index
+        entries are read from now on, beside the work (the index's stat taken before: a `git add`
+        meanwhile has them read again under the lock), and the git command that writes the blobs
+        started, to wait for them. Both end at `write`, or at `close` where the run stops first."""
+        self._end_prepared()
+        if files:
+            self._reading = _Reading(self._git, sorted({file.path for file in files}))
+            self._writer = _blob_writer(self._git)
+            _test_pause("prepared")
+
+    def close(self) -> None:
+        """End what this index started that still runs: its cat-file, and what `prepare` started
+        (where the run stops before `write`, which ends them)."""
+        close_objects()
+        self._end_prepared()
+
+    def _end_prepared(self) -> None:
+        if self._reading is not None:
+            self._reading.end()
+        if self._writer is not None:
+            self._writer.end()
+        self._reading = self._writer = None
+
     def write(self) -> None:
         """Write the blobs staged and update the index (the run's last use of the repository:
-        its cat-file ends here)."""
+        its cat-file ends here, and what `prepare` started)."""
         close_objects()
-        if not self._restaged:
-            return
+        try:
+            if self._restaged:
+                self._update()
+        finally:
+            self.close()
+
+    def _update(self) -> None:
         changes = {path: (file.id, new_id, file.mode) for path, (file, new_id, _) in self._restaged.items()}
-        entries = _Reading(self._git, sorted(changes))
+        if self._reading is None or not self._reading.covers(changes):  # not prepared, or for other paths
+            if self._reading is not None:
+                self._reading.end()
+            self._reading = _Reading(self._git, sorted(changes))
+        entries, writer = self._reading, self._writer or _blob_writer(self._git)
+        self._writer = writer
         # The blobs are written beside the index's read and update: the updated index is put in
         # place (renamed over the index) only once they are (git update-index does not look for them).
-        blobs = _Beside(lambda: _write_blobs(self._git, [(new_id, data) for _, new_id, data in self._restaged.values()]))
+        blobs = _Beside(lambda: _write_blobs(self._git, [(new_id, data) for _, new_id, data in self._restaged.values()], writer))
         try:
             read = entries()
             _test_pause("read")
@@ -757,10 +800,15 @@ def _literal(path: str) -> str:
     return f":(top,literal){path}"
 
 
-def _write_blobs(git: _Git, blobs: list[tuple[str, bytes]]) -> None:
-    """Write the blobs into the repository's objects, each as it is (no filter): one `git
-    hash-object -w` for all, handed each blob as a file of its own beside the index (removed
-    after), and checked to give the ids the index is to get."""
+def _blob_writer(git: _Git) -> _Started:
+    """`git hash-object -w` started, waiting on stdin for the paths of the blobs to write (_write_blobs)."""
+    return git.start("hash-object", "-w", "--no-filters", "--stdin-paths", fed=True, reading=False)
+
+
+def _write_blobs(git: _Git, blobs: list[tuple[str, bytes]], writer: _Started) -> None:
+    """Write the blobs into the repository's objects, each as it is (no filter): by one `git
+    hash-object -w` for all (`writer`, _blob_writer's), handed each blob as a file of its own
+    beside the index (removed after), and checked to give the ids the index is to get."""
     folder = Path(git.git_dir)
     written: list[Path] = []
     try:
@@ -770,7 +818,7 @@ def _write_blobs(git: _Git, blobs: list[tuple[str, bytes]]) -> None:
                 written.append(path)
                 f.write(data)
         listed = b"".join(os.fsencode(path) + b"\n" for path in written)
-        ids = git("hash-object", "-w", "--no-filters", "--stdin-paths", input=listed, reading=False).split()
+        ids = writer(listed).split()
     except OSError as exc:
         raise GitError(f"cannot write a blob in {folder}: {exc.strerror or exc}") from None
     finally:
@@ -815,8 +863,18 @@ class _Reading:
 
     def __init__(self, git: _Git, paths: list[str]):
         assert git.index_file is not None
+        self.paths = frozenset(paths)
         self.stat = _index_stat(git.index_file)
         self.started = git.start("ls-files", "-z", "-s", "-v", "--", *map(_literal, paths)) if self.stat and len(paths) <= 1000 else None
+
+    def covers(self, paths: Collection[str]) -> bool:
+        """Whether it reads (at least) these paths' entries."""
+        return self.started is not None and self.paths.issuperset(paths)
+
+    def end(self) -> None:
+        """Ended, unread where it was not read."""
+        if self.started is not None:
+            self.started.end()
 
     def __call__(self) -> tuple[_Stat, dict[str, _Entry]] | None:
         """(the index's stat, the stage-0 entries by path), or None where there are none to take."""
@@ -919,8 +977,9 @@ def _chunks(paths: list[str], size: int = 1000) -> Iterator[list[str]]:
 
 
 def _test_pause(where: str) -> None:
-    """GOINSTRUMENT_TEST_INDEX_PAUSE=WHERE:FILE pauses at WHERE (`read`: after the index was read,
-    before it is locked for the update; `locked`: with the lock held) until FILE, which it creates,
+    """GOINSTRUMENT_TEST_INDEX_PAUSE=WHERE:FILE pauses at WHERE (`prepared`: once the read of the
+    entries to update is started, before the run works the files out; `read`: after the index was
+    read, before it is locked for the update; `locked`: with the lock held) until FILE, which it creates,
     is removed (a minute at most): the tests' way to run a real `git add` in the window, instead of
     a race left to chance."""
     setting = os.environ.get("GOINSTRUMENT_TEST_INDEX_PAUSE", "")

@@ -497,6 +497,13 @@ def run_staged(rewrite: RewriteOptions, options: RunOptions) -> Summary:
     from goinstrument.driver import git as gitops
 
     index = gitops.StagedIndex(Path.cwd())
+    try:
+        return _staged(index, rewrite, options)
+    finally:  # the git commands it started end with the run, however it ends
+        index.close()
+
+
+def _staged(index: gitops.StagedIndex, rewrite: RewriteOptions, options: RunOptions) -> Summary:
     summary = Summary()
     files = []
     for file in index.files():
@@ -538,6 +545,8 @@ def run_staged(rewrite: RewriteOptions, options: RunOptions) -> Summary:
         worktrees.append((on_disk, copy))
         if copy is not None:
             todo.append((blob, copy) if on_disk == blob.data else copy)
+    if write and todo:  # the blobs the cache does not know clean may be staged again: git is readied meanwhile
+        index.prepare([file for file, blob in zip(files, blobs, strict=True) if id(blob) not in known])
     if todo:
         _load_process(options)
     work = partial(_process_work, rewrite=rewrite, check=options.output is Output.CHECK, verify=options.verify)
