@@ -100,7 +100,8 @@ def test_the_index_and_the_configuration_are_asked_while_git_finds_the_repositor
 
 def test_the_entries_to_update_are_read_and_the_blob_writer_started_before_the_files_are_worked_out(repo, monkeypatch):
     """`git ls-files` (the entries `write` updates) and `git hash-object` (which waits for the blobs)
-    run beside the engine: once it is done, the index's update alone is left to start."""
+    run beside the engine: once it is done, the index's update alone is left to start; the
+    cat-file, asked nothing more, ends beside it (it is not waited for first)."""
     repo.write("orders.go", GO_FUNC)
     repo.write("shop.go", GO_FUNC + G_FUNC)
     repo.add("orders.go", "shop.go")
@@ -111,6 +112,7 @@ def test_the_entries_to_update_are_read_and_the_blob_writer_started_before_the_f
     engine = events.index(("engine", ""))
     assert {("start", "ls-files"), ("start", "hash-object")} <= set(events[:engine])
     assert [name for event, name in events[engine:] if event == "start"] == ["update-index"]
+    assert events.index(("end", "cat-file")) > events.index(("start", "update-index"))
     assert repo.unstaged_diff() == ""
 
 

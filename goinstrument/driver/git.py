@@ -262,6 +262,14 @@ class _Objects:
             raise GitError(f"git cat-file: {_said(self.close(), self.proc.returncode or 0)}") from None
         return found
 
+    def finish(self) -> None:
+        """No more requests: its stdin closed, it ends beside what this process does next (close
+        waits for it)."""
+        stdin, self.proc.stdin = self.proc.stdin, None
+        if stdin is not None:
+            with contextlib.suppress(OSError):
+                stdin.close()
+
     def close(self) -> bytes:
         """End the process (its stdin closed, it exits); what it said on stderr."""
         try:
@@ -297,7 +305,13 @@ def _reader(git_dir: str, started: subprocess.Popen[bytes] | None = None) -> _Ob
     """This process's cat-file for `git_dir` (one repository at a time); `started`: the process
     to take as it, started already on that repository."""
     global _objects
-    if started is not None or _objects is None or _objects.git_dir != git_dir or _objects.pid != os.getpid() or _objects.proc.poll() is not None:
+    if (
+        started is not None
+        or _objects is None
+        or (_objects.git_dir, _objects.pid) != (git_dir, os.getpid())
+        or _objects.proc.stdin is None  # finished
+        or _objects.proc.poll() is not None
+    ):
         if _objects is not None and _objects.pid == os.getpid():
             _objects.close()
         _objects = _Objects(git_dir, started)
@@ -682,8 +696,9 @@ class StagedIndex:
 
     def write(self) -> None:
         """Write the blobs staged and update the index (the run's last use of the repository:
-        its cat-file ends here, and what `prepare` started)."""
-        close_objects()
+        its cat-file ends here, beside the update, and what `prepare` started)."""
+        if _objects is not None and _objects.pid == os.getpid():
+            _objects.finish()
         try:
             if self._restaged:
                 self._update()
