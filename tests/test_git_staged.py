@@ -99,9 +99,10 @@ def test_the_index_and_the_configuration_are_asked_while_git_finds_the_repositor
 
 
 def test_the_entries_to_update_are_read_and_the_blob_writer_started_before_the_files_are_worked_out(repo, monkeypatch):
-    """`git ls-files` (the entries `write` updates) and `git hash-object` (which waits for the blobs)
-    run beside the engine: once it is done, the index's update alone is left to start; the
-    cat-file, asked nothing more, ends beside it (it is not waited for first)."""
+    """`git ls-files` (the entries `write` updates), `git update-index` (on a copy of the index,
+    waiting for them) and `git hash-object` (waiting for the blobs) run beside the engine: once it
+    is done, no git command is left to start; the cat-file, asked nothing more, ends beside the
+    update (it is not waited for first)."""
     repo.write("orders.go", GO_FUNC)
     repo.write("shop.go", GO_FUNC + G_FUNC)
     repo.add("orders.go", "shop.go")
@@ -110,10 +111,11 @@ def test_the_entries_to_update_are_read_and_the_blob_writer_started_before_the_f
     monkeypatch.undo()
     assert SPAN in repo.staged("orders.go") and 'Start(ctx, "G")' in repo.staged("shop.go")
     engine = events.index(("engine", ""))
-    assert {("start", "ls-files"), ("start", "hash-object")} <= set(events[:engine])
-    assert [name for event, name in events[engine:] if event == "start"] == ["update-index"]
-    assert events.index(("end", "cat-file")) > events.index(("start", "update-index"))
+    assert {("start", "ls-files"), ("start", "update-index"), ("start", "hash-object")} <= set(events[:engine])
+    assert [name for event, name in events[engine:] if event == "start"] == []
+    assert events.index(("end", "cat-file")) > events.index(("end", "update-index"))
     assert repo.unstaged_diff() == ""
+    assert [p.name for p in (repo.root / ".git").iterdir() if "lock" in p.name or "goinstrument" in p.name] == []
 
 
 @pytest.mark.parametrize("output", [Output.CHECK, Output.DIFF])
@@ -143,7 +145,26 @@ def test_a_run_stopped_while_the_files_are_worked_out_ends_the_git_commands_it_s
         staged(repo)
     assert _children() <= before
     assert repo.staged("orders.go") == GO_FUNC and repo.read("orders.go") == GO_FUNC
-    assert [p.name for p in (repo.root / ".git").iterdir() if "lock" in p.name or p.suffix == ".blob"] == []
+    assert [p.name for p in (repo.root / ".git").iterdir() if "lock" in p.name or "goinstrument" in p.name] == []
+
+
+def test_without_hard_links_the_lock_holds_a_copy_of_the_updated_index(repo, monkeypatch):
+    """The updated copy of the index is made the lock by a hard link; a file system without them
+    (os.link refused) gets its bytes copied into the lock instead."""
+    repo.write("orders.go", GO_FUNC)
+    repo.git("update-index", "--add", "--chmod=+x", "orders.go")
+    repo.git("update-index", "--assume-unchanged", "orders.go")
+
+    def refused(*args: Any, **options: Any) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", refused)
+    staged(repo)
+    monkeypatch.undo()
+    assert SPAN in repo.staged("orders.go") and repo.staged_mode("orders.go") == "100755"
+    assert repo.git("ls-files", "-v", "orders.go") == "h orders.go\n"  # its flag set again
+    assert [p.name for p in (repo.root / ".git").iterdir() if "lock" in p.name or "goinstrument" in p.name] == []
+    repo.git("fsck", "--strict")
 
 
 def test_the_index_s_trees_are_read_a_level_at_a_time(repo, monkeypatch):

@@ -628,6 +628,7 @@ class StagedIndex:
             _reader(os.fspath(self._repo.git_dir))
         self._restaged: dict[str, tuple[StagedFile, str, bytes]] = {}
         self._reading: _Reading | None = None  # the entries of the paths to stage, read beside the run's work
+        self._updating: _Updating | None = None  # the update of a copy of the index, waiting for them
         self._writer: _Started | None = None  # the git command writing the blobs staged, once they are known
         self._packages: dict[str, IndexDirectory] | None = None
         self._filters: dict[str, str | None] | None = None
@@ -678,6 +679,8 @@ class StagedIndex:
         self._end_prepared()
         if files:
             self._reading = _Reading(self._git, sorted({file.path for file in files}))
+            if self._reading.stat is not None and self._reading.started is not None:
+                self._updating = _Updating(self._git, self._reading.stat)
             self._writer = _blob_writer(self._git)
             _test_pause("prepared")
 
@@ -690,9 +693,11 @@ class StagedIndex:
     def _end_prepared(self) -> None:
         if self._reading is not None:
             self._reading.end()
+        if self._updating is not None:
+            self._updating.end()
         if self._writer is not None:
             self._writer.end()
-        self._reading = self._writer = None
+        self._reading, self._updating, self._writer = None, None, None
 
     def write(self) -> None:
         """Write the blobs staged and update the index (the run's last use of the repository:
@@ -719,7 +724,8 @@ class StagedIndex:
         try:
             read = entries()
             _test_pause("read")
-            self.kept = _update_index(self._git, changes, read, blobs)
+            kept = self._updating.apply(changes, read, blobs) if self._updating is not None else None
+            self.kept = kept if kept is not None else _update_index(self._git, changes, read, blobs)
         except GitError:
             blobs.thread.join()
             if blobs.raised is not None:  # said first, as when the blobs were written before the lock
@@ -903,9 +909,12 @@ class _Reading:
 
 def _index_stat(index: Path) -> _Stat | None:
     try:
-        st = os.stat(index)
+        return _stat_of(os.stat(index))
     except OSError:
         return None
+
+
+def _stat_of(st: os.stat_result) -> _Stat:
     return st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
@@ -925,41 +934,129 @@ def _update_index(
     `read`'s (_Reading) where the locked index is the file they were read from, else read again.
     `written`: waits until the blobs are written (raising if they cannot be), before the rename."""
     assert git.index_file is not None
-    lock = git.index_file.with_name(git.index_file.name + ".lock")
+    lock = _lock_path(git.index_file)
     locked_stat = _lock(lock, git.index_file)
-    try:
+    with _released_on_failure(lock):
         locked = git._replace(index_file=lock)
         _test_pause("locked")
         if read is not None and read[0] == locked_stat:
             now = read[1]
         else:
             now = {e.path: e for chunk in _chunks(sorted(changes)) for e in _index_entries(locked, *map(_literal, chunk)) if e.stage == 0}
-        kept = [p for p, (old, _, mode) in changes.items() if p not in now or (now[p].id, now[p].mode) != (old, mode)]
-        todo = [p for p in changes if p not in kept]
+        kept, todo = _kept(changes, now)
         if todo:
-            info = b"".join(b"%o %s\t%s\0" % (changes[p][2], changes[p][1].encode(), os.fsencode(p)) for p in todo)
-            locked("update-index", "-z", "--index-info", input=info, reading=False)
-            for flag, marked in (("--assume-unchanged", str.islower), ("--skip-worktree", lambda tag: tag in "Ss")):
-                again = [p for p in todo if marked(now[p].tag)]
-                if again:
-                    locked("update-index", "-z", flag, "--stdin", input=b"".join(os.fsencode(p) + b"\0" for p in again), reading=False)
+            _restage(locked, changes, todo, now)
         if written is not None:
             written()
         os.replace(lock, git.index_file)
+    return kept
+
+
+@contextlib.contextmanager
+def _released_on_failure(lock: Path) -> Iterator[None]:
+    """The lock removed where what it holds fails (or is interrupted): the index left as it was."""
+    try:
+        yield
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(lock)
         raise
-    return kept
 
 
-def _lock(lock: Path, index: Path, wait: float = 2.0) -> _Stat:
+def _kept(changes: dict[str, tuple[str, str, int]], now: dict[str, _Entry]) -> tuple[list[str], list[str]]:
+    """(the paths whose entry no longer holds the old blob and mode: someone staged them again,
+    the paths to stage), by the index's entries `now`."""
+    kept = [p for p, (old, _, mode) in changes.items() if p not in now or (now[p].id, now[p].mode) != (old, mode)]
+    return kept, [p for p in changes if p not in kept]
+
+
+def _restage(git: _Git, changes: dict[str, tuple[str, str, int]], todo: list[str], now: dict[str, _Entry], started: _Started | None = None) -> None:
+    """`git update-index` on git's index file: each path of `todo` gets its new blob, then its old
+    entry's flags again (`--index-info` gives a fresh entry). `started`: the `update-index
+    --index-info` to hand the entries to, started already on that file (_Updating)."""
+    info = b"".join(b"%o %s\t%s\0" % (changes[p][2], changes[p][1].encode(), os.fsencode(p)) for p in todo)
+    if started is not None:
+        started(info)
+    else:
+        git("update-index", "-z", "--index-info", input=info, reading=False)
+    for flag, marked in (("--assume-unchanged", str.islower), ("--skip-worktree", lambda tag: tag in "Ss")):
+        again = [p for p in todo if marked(now[p].tag)]
+        if again:
+            git("update-index", "-z", flag, "--stdin", input=b"".join(os.fsencode(p) + b"\0" for p in again), reading=False)
+
+
+class _Updating:
+    """`git update-index --index-info` on a copy of the index (beside it, named with our pid),
+    started beside the run's work to wait for the entries to stage: its start and its read of the
+    index are done by the time they are known. The copy, updated, takes the index's place under
+    the index's lock, where the index is still the file copied: the file whose stat (`stat`) the
+    entries were read with (_Reading), as git replaces the index by a rename (a new inode, ctime)."""
+
+    def __init__(self, git: _Git, stat: _Stat):
+        assert git.index_file is not None
+        self.index = git.index_file
+        self.copy = self.index.with_name(f"{self.index.name}.goinstrument-{os.getpid()}")
+        self.git = git._replace(index_file=self.copy)
+        self.stat = stat
+        self.started: _Started | None = None
+        try:
+            with open(self.index, "rb") as source:
+                if _stat_of(os.fstat(source.fileno())) != stat:  # replaced since: no copy to update
+                    return
+                with open(self.copy, "wb") as f:  # ours: the name holds our pid
+                    f.write(source.read())
+            self.started = self.git.start("update-index", "-z", "--index-info", fed=True, reading=False)
+        except (OSError, GitError):  # none, then: the index is updated under its lock (_update_index)
+            self.end()
+
+    def apply(
+        self, changes: dict[str, tuple[str, str, int]], read: tuple[_Stat, dict[str, _Entry]] | None, written: Callable[[], None]
+    ) -> list[str] | None:
+        """As _update_index, with the copy updated: the paths left as they were; None where the copy
+        cannot serve (the entries were read from another file, or the index is not the file copied
+        any more: someone wrote it meanwhile), and _update_index is to do it all under the lock."""
+        if self.started is None or read is None or read[0] != self.stat:
+            return None
+        kept, todo = _kept(changes, read[1])
+        if not todo:
+            return None
+        _restage(self.git, changes, todo, read[1], self.started)
+        written()
+        lock = _lock_path(self.index)
+        _lock(lock, self.copy, link=True)  # the lock is the updated copy (a hard link to it), or a copy of its bytes
+        with _released_on_failure(lock):
+            _test_pause("locked")
+            if _index_stat(self.index) != self.stat:
+                os.unlink(lock)
+                return None
+            os.replace(lock, self.index)
+        return kept
+
+    def end(self) -> None:
+        """Its git command ended where it still runs (SIGTERM: git removes its lock file), the copy removed."""
+        if self.started is not None and self.started.proc.returncode is None:
+            self.started.proc.terminate()
+            self.started.proc.communicate()
+        for path in (self.copy, _lock_path(self.copy)):  # the lock file of a git killed by someone else
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+
+
+def _lock_path(index: Path) -> Path:
+    return index.with_name(index.name + ".lock")
+
+
+def _lock(lock: Path, index: Path, wait: float = 2.0, link: bool = False) -> _Stat:
     """Take the index's lock as git does (create `<index>.lock`, exclusively), holding the index's
     bytes; a lock held by another git command is waited for a little, as it is usually brief. The
-    stat of the index file copied."""
+    stat of the index file copied. `link`: the lock is made a hard link to `index` (a file of
+    ours, which no one writes), exclusively as well, where the file system has hard links."""
     deadline = time.monotonic() + wait
     while True:
         try:
+            if link:
+                os.link(index, lock)
+                return _stat_of(os.stat(lock))
             fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
             break
         except FileExistsError:
@@ -970,12 +1067,15 @@ def _lock(lock: Path, index: Path, wait: float = 2.0) -> _Stat:
                 ) from None
             time.sleep(0.05)
         except OSError as exc:
+            if link:  # no hard link here: the bytes copied
+                link = False
+                continue
             raise GitError(f"cannot lock the git index {index}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "wb") as f, open(index, "rb") as source:
             st = os.fstat(source.fileno())
             f.write(source.read())  # read now that no git command may write it
-        return st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+        return _stat_of(st)
     except OSError as exc:
         with contextlib.suppress(OSError):
             os.unlink(lock)
