@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -234,6 +235,22 @@ def test_a_flag_set_while_the_hook_runs_is_kept(repo, pause):
     assert code == 0, err
     assert 'Start(ctx, "Order")' in repo.staged("orders.go")
     assert repo.git("ls-files", "-v", "orders.go") == "h orders.go\n"
+
+
+@needs_proc
+def test_where_the_copy_of_the_index_cannot_be_updated_the_index_is_updated_under_its_lock(repo):
+    """The `git update-index` waiting on the copy of the index dies (killed, its own lock file left
+    behind): the update is done as before, under the index's lock; the copy and its lock go."""
+    repo.write("orders.go", ORDERS)
+    repo.add("orders.go")
+    proc, flag = _hook_run(repo, "prepared")
+    (updating,) = [pid for pid in _children(proc.pid) if b"update-index" in _cmdline(pid)]
+    os.kill(updating, signal.SIGKILL)
+    code, err = _resume(proc, flag)
+    assert code == 0, err
+    assert 'Start(ctx, "Order")' in repo.staged("orders.go") and repo.read("orders.go") == repo.staged("orders.go")
+    assert sorted(p.name for p in (repo.root / ".git").iterdir() if "lock" in p.name or "goinstrument" in p.name) == []
+    repo.git("fsck", "--strict")
 
 
 @needs_proc

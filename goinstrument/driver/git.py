@@ -986,7 +986,7 @@ def _restage(git: _Git, changes: dict[str, tuple[str, str, int]], todo: list[str
 
 
 class _Updating:
-    """`git update-index --index-info` on a copy of the index (beside it, named with our pid),
+    """`git update-index --index-info` on a copy of the index (beside it, a name of ours alone),
     started beside the run's work to wait for the entries to stage: its start and its read of the
     index are done by the time they are known. The copy, updated, takes the index's place under
     the index's lock, where the index is still the file copied: the file whose stat (`stat`) the
@@ -995,15 +995,17 @@ class _Updating:
     def __init__(self, git: _Git, stat: _Stat):
         assert git.index_file is not None
         self.index = git.index_file
-        self.copy = self.index.with_name(f"{self.index.name}.goinstrument-{os.getpid()}")
+        self.copy = self.index.with_name(f"{self.index.name}.goinstrument-{os.getpid()}-{os.urandom(4).hex()}")
         self.git = git._replace(index_file=self.copy)
         self.stat = stat
         self.started: _Started | None = None
+        self.made = False  # the copy
         try:
             with open(self.index, "rb") as source:
                 if _stat_of(os.fstat(source.fileno())) != stat:  # replaced since: no copy to update
                     return
-                with open(self.copy, "wb") as f:  # ours: the name holds our pid
+                with open(self.copy, "xb") as f:
+                    self.made = True
                     f.write(source.read())
             self.started = self.git.start("update-index", "-z", "--index-info", fed=True, reading=False)
         except (OSError, GitError):  # none, then: the index is updated under its lock (_update_index)
@@ -1020,7 +1022,10 @@ class _Updating:
         kept, todo = _kept(changes, read[1])
         if not todo:
             return None
-        _restage(self.git, changes, todo, read[1], self.started)
+        try:
+            _restage(self.git, changes, todo, read[1], self.started)
+        except GitError:  # the copy could not be updated: the index under its lock says what is wrong, if anything
+            return None
         written()
         lock = _lock_path(self.index)
         _lock(lock, self.copy, link=True)  # the lock is the updated copy (a hard link to it), or a copy of its bytes
@@ -1037,9 +1042,11 @@ class _Updating:
         if self.started is not None and self.started.proc.returncode is None:
             self.started.proc.terminate()
             self.started.proc.communicate()
-        for path in (self.copy, _lock_path(self.copy)):  # the lock file of a git killed by someone else
-            with contextlib.suppress(OSError):
-                os.unlink(path)
+        if self.made:
+            for path in (self.copy, _lock_path(self.copy)):  # the lock file of a git killed by someone else
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+            self.made = False
 
 
 def _lock_path(index: Path) -> Path:
