@@ -60,7 +60,8 @@ def test_a_staged_file_is_instrumented_in_the_index_and_the_working_tree(repo):
 
 def _recorded(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
     """("start" or "end", the git command) of each git process as it is started, and as it is read
-    to its end (communicate); ("engine", "") as the run starts working the files out."""
+    to its end (communicate); ("engine", "") as the run starts working the files out, ("work",
+    path) as it starts on each (in this process: a batch too small to fork), ("engine", "done")."""
     events: list[tuple[str, str]] = []
 
     class Recorded(subprocess.Popen[bytes]):
@@ -76,10 +77,18 @@ def _recorded(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
 
     def run_all(*args: Any, **options: Any) -> Any:
         events.append(("engine", ""))
-        return batch.run_all(*args, **options)
+        results = batch.run_all(*args, **options)
+        events.append(("engine", "done"))
+        return results
 
+    def work(item: Any, *args: Any, **options: Any) -> Any:
+        events.append(("work", run_module._copy(item).path))
+        return process_work(item, *args, **options)
+
+    process_work = run_module._process_work
     monkeypatch.setattr(subprocess, "Popen", Recorded)
     monkeypatch.setattr(run_module, "batch", SimpleNamespace(run_all=run_all))
+    monkeypatch.setattr(run_module, "_process_work", work)
     return events
 
 
@@ -98,11 +107,12 @@ def test_the_index_and_the_configuration_are_asked_while_git_finds_the_repositor
     assert events.count(("start", "cat-file")) == 1
 
 
-def test_the_entries_to_update_are_read_and_the_blob_writer_started_before_the_files_are_worked_out(repo, monkeypatch):
-    """`git ls-files` (the entries `write` updates), `git update-index` (on a copy of the index,
-    waiting for them) and `git hash-object` (waiting for the blobs) run beside the engine: once it
-    is done, no git command is left to start; the cat-file, asked nothing more, ends beside the
-    update (it is not waited for first)."""
+def test_the_index_s_update_is_readied_beside_the_work_once_a_file_changes(repo, monkeypatch):
+    """As the first outcome that changes its file arrives, `git ls-files` (the entries `write`
+    updates), `git update-index` (on a copy of the index, waiting for them) and `git hash-object`
+    (waiting for the blobs) start, beside the rest of the work: once it is done, no git command is
+    left to start; the cat-file, asked nothing more, ends beside the update (it is not waited for
+    first)."""
     repo.write("orders.go", GO_FUNC)
     repo.write("shop.go", GO_FUNC + G_FUNC)
     repo.add("orders.go", "shop.go")
@@ -110,9 +120,9 @@ def test_the_entries_to_update_are_read_and_the_blob_writer_started_before_the_f
     staged(repo)
     monkeypatch.undo()
     assert SPAN in repo.staged("orders.go") and 'Start(ctx, "G")' in repo.staged("shop.go")
-    engine = events.index(("engine", ""))
-    assert {("start", "ls-files"), ("start", "update-index"), ("start", "hash-object")} <= set(events[:engine])
-    assert [name for event, name in events[engine:] if event == "start"] == []
+    started = [events.index(("start", name)) for name in ("ls-files", "update-index", "hash-object")]
+    assert events.index(("work", "orders.go")) < min(started) and max(started) < events.index(("work", "shop.go"))
+    assert [name for event, name in events[events.index(("engine", "done")) :] if event == "start"] == []
     assert events.index(("end", "cat-file")) > events.index(("end", "update-index"))
     assert repo.unstaged_diff() == ""
     assert [p.name for p in (repo.root / ".git").iterdir() if "lock" in p.name or "goinstrument" in p.name] == []
@@ -145,6 +155,25 @@ def test_a_run_stopped_while_the_files_are_worked_out_ends_the_git_commands_it_s
         staged(repo)
     assert _children() <= before
     assert repo.staged("orders.go") == GO_FUNC and repo.read("orders.go") == GO_FUNC
+    assert [p.name for p in (repo.root / ".git").iterdir() if "lock" in p.name or "goinstrument" in p.name] == []
+
+
+def test_a_run_that_finds_nothing_to_stage_starts_nothing_for_the_update(repo, monkeypatch):
+    """The staged file is instrumented already: no git command is started for the index's update
+    (the read, the copy of the index and its update-index, hash-object); the index is not written."""
+    repo.write("orders.go", GO_FUNC)
+    repo.add("orders.go")
+    staged(repo)
+    index = repo.root / ".git" / "index"
+    written = index.stat().st_ino, index.stat().st_mtime_ns
+    events = _recorded(monkeypatch)
+    before = _children()
+    summary = staged(repo)
+    monkeypatch.undo()
+    assert summary.files_changed == 0 and ("work", "orders.go") in events
+    assert {name for event, name in events if event == "start"} == {"cat-file", "config", "diff-index"}  # rev-parse: known
+    assert _children() <= before
+    assert (index.stat().st_ino, index.stat().st_mtime_ns) == written
     assert [p.name for p in (repo.root / ".git").iterdir() if "lock" in p.name or "goinstrument" in p.name] == []
 
 

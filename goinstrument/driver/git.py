@@ -219,10 +219,23 @@ class _Started(NamedTuple):
         self.proc.kill()
         self.proc.communicate()
 
+    def finish(self) -> None:
+        """Given no input (its stdin closed, where it reads one): it ends on its own, beside what
+        this process does next; not waited for (`end` waits)."""
+        _no_more_input(self.proc)
+
     def end(self) -> None:
         """Ended unread, unless it was read (or ended) already."""
         if self.proc.returncode is None:
             self.kill()
+
+
+def _no_more_input(proc: subprocess.Popen[bytes]) -> None:
+    """The process's stdin closed, where it has one (forgotten: communicate does not flush it again)."""
+    stdin, proc.stdin = proc.stdin, None
+    if stdin is not None:
+        with contextlib.suppress(OSError):
+            stdin.close()
 
 
 # --- objects ----------------------------------------------------------------------------------
@@ -265,10 +278,7 @@ class _Objects:
     def finish(self) -> None:
         """No more requests: its stdin closed, it ends beside what this process does next (close
         waits for it)."""
-        stdin, self.proc.stdin = self.proc.stdin, None
-        if stdin is not None:
-            with contextlib.suppress(OSError):
-                stdin.close()
+        _no_more_input(self.proc)
 
     def close(self) -> bytes:
         """End the process (its stdin closed, it exits); what it said on stderr."""
@@ -675,7 +685,8 @@ class StagedIndex:
         """The files `write` may stage again, known before the run works them out: their index
         entries are read from now on, beside the work (the index's stat taken before: a `git add`
         meanwhile has them read again under the lock), and the git command that writes the blobs
-        started, to wait for them. Both end at `write`, or at `close` where the run stops first."""
+        started, to wait for them; and `git update-index` on a copy of the index, waiting for the
+        entries to stage (_Updating). `write` tells them to end, `close` waits for them."""
         self._end_prepared()
         if files:
             self._reading = _Reading(self._git, sorted({file.path for file in files}))
@@ -685,8 +696,8 @@ class StagedIndex:
             _test_pause("prepared")
 
     def close(self) -> None:
-        """End what this index started that still runs: its cat-file, and what `prepare` started
-        (where the run stops before `write`, which ends them)."""
+        """End what this index started and wait for it: its cat-file, and what `prepare` started
+        (killed where the run stops before `write`, which tells them to end)."""
         close_objects()
         self._end_prepared()
 
@@ -700,15 +711,18 @@ class StagedIndex:
         self._reading, self._updating, self._writer = None, None, None
 
     def write(self) -> None:
-        """Write the blobs staged and update the index (the run's last use of the repository:
-        its cat-file ends here, beside the update, and what `prepare` started)."""
+        """Write the blobs staged and update the index: the run's last use of the repository, whose
+        git commands are told to end here (the cat-file beside the update), and are waited for
+        at `close`."""
         if _objects is not None and _objects.pid == os.getpid():
             _objects.finish()
         try:
             if self._restaged:
                 self._update()
         finally:
-            self.close()
+            for started in (self._writer, self._updating.started if self._updating is not None else None):
+                if started is not None:
+                    started.finish()
 
     def _update(self) -> None:
         changes = {path: (file.id, new_id, file.mode) for path, (file, new_id, _) in self._restaged.items()}
@@ -1035,6 +1049,7 @@ class _Updating:
                 os.unlink(lock)
                 return None
             os.replace(lock, self.index)
+        self.end()  # the copy's name goes (the index's file now)
         return kept
 
     def end(self) -> None:

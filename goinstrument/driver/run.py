@@ -545,13 +545,13 @@ def _staged(index: gitops.StagedIndex, rewrite: RewriteOptions, options: RunOpti
         worktrees.append((on_disk, copy))
         if copy is not None:
             todo.append((blob, copy) if on_disk == blob.data else copy)
-    if write and todo:  # the blobs the cache does not know clean may be staged again: git is readied meanwhile
-        index.prepare([file for file, blob in zip(files, blobs, strict=True) if id(blob) not in known])
     if todo:
         _load_process(options)
     work = partial(_process_work, rewrite=rewrite, check=options.output is Output.CHECK, verify=options.verify)
+    # The blobs the cache does not know clean may be staged again: git is readied for it meanwhile.
+    readied = _Readied(index, [file for file, blob in zip(files, blobs, strict=True) if id(blob) not in known]) if write else None
     with progress_bar(len(todo), options.progress) as advance:
-        results = batch.run_all(work, todo, options.jobs, lambda item, why: _lost(_copy(item), why), advance, weigh=partial(_weigh_work, {}))
+        results = batch.run_all(work, todo, options.jobs, lambda item, why: _lost(_copy(item), why), advance, readied, weigh=partial(_weigh_work, {}))
     outcomes: dict[int, Outcome | None] = {**known, **{id(_copy(item)): outcome for item, outcome in zip(todo, results, strict=True)}}
     records: list[tuple[gitops.StagedFile, Source, list[object], Outcome]] = []
     dones: list[tuple[Outcome, Outcome | None]] = []
@@ -589,6 +589,21 @@ def _staged(index: gitops.StagedIndex, rewrite: RewriteOptions, options: RunOpti
             )
         cache.save()
     return summary
+
+
+class _Readied:
+    """run_all's `finish`: the index readied for its update (StagedIndex.prepare) as the first
+    outcome that changes its file arrives, so that git's part starts beside the rest of the work;
+    a run that changes nothing (a commit of code instrumented already) starts none of it."""
+
+    def __init__(self, index: gitops.StagedIndex, files: list[gitops.StagedFile]) -> None:
+        self.index, self.files = index, files
+
+    def __call__(self, outcome: Outcome | None) -> Outcome | None:
+        if self.files and outcome is not None and outcome.changed:
+            self.index.prepare(self.files)
+            self.files = []
+        return outcome
 
 
 def _apply_staged(staged: Outcome, worktree: Outcome | None, output: Output, summary: Summary) -> Outcome:
