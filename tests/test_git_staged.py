@@ -30,6 +30,7 @@ from goinstrument.report.summary import Summary
 
 SPAN = 'otel.Tracer("example.com/shop").Start(ctx, "F")'
 G_FUNC = "\nfunc G(ctx context.Context) (int, error) { return 0, nil }\n"
+PLAIN_CODES_IMPORT = '\t"go.opentelemetry.io/otel/codes"\n'
 BROKEN = 'package shop\n\nimport "context"\n\nfunc H(ctx context.Context) error { return nil\n'
 
 
@@ -196,17 +197,8 @@ def test_without_hard_links_the_lock_holds_a_copy_of_the_updated_index(repo, mon
     repo.git("fsck", "--strict")
 
 
-def test_the_index_s_trees_are_read_a_level_at_a_time(repo, monkeypatch):
-    """The staged files' packages: HEAD's trees from the top down, one cat-file request a level
-    (the directories of a level together), then the go.mod blobs in one; the staged blobs in one."""
-    paths = ["a/b/c/c.go", "a/b/d/d.go", "a/e/e.go"]
-    for path in paths:
-        repo.write(path, GO_FUNC)
-    repo.commit_all("packages")
-    for path in paths:
-        repo.write(path, GO_FUNC + G_FUNC)
-    repo.add(*paths)
-    index = StagedIndex(repo.root)
+def _asked(monkeypatch: pytest.MonkeyPatch) -> list[list[bytes]]:
+    """The names of each cat-file request, as they are asked."""
     asked: list[list[bytes]] = []
     read = _Objects.read
 
@@ -215,12 +207,51 @@ def test_the_index_s_trees_are_read_a_level_at_a_time(repo, monkeypatch):
         return read(self, names)
 
     monkeypatch.setattr(_Objects, "read", counted)
+    return asked
+
+
+def test_the_index_s_trees_are_read_in_two_requests(repo, monkeypatch):
+    """The staged files' packages: HEAD's tree, then every tree below it and every go.mod blob in
+    one cat-file request, named by their paths in HEAD's tree; the staged blobs in one."""
+    paths = ["a/b/c/c.go", "a/b/d/d.go", "a/e/e.go"]
+    for path in paths:
+        repo.write(path, GO_FUNC)
+    repo.write("a/e/go.mod", "module example.com/e\n")
+    repo.commit_all("packages")
+    for path in paths:
+        repo.write(path, GO_FUNC + G_FUNC)
+    repo.add(*paths)
+    index = StagedIndex(repo.root)
+    asked = _asked(monkeypatch)
     packages = {file.path: index.package(file) for file in index.files()}
-    assert [len(names) for names in asked] == [1, 1, 2, 2, 1]  # HEAD^{tree}; a; a/b, a/e; a/b/c, a/b/d; go.mod
+    root = repo.git("rev-parse", "HEAD^{tree}").strip()
+    assert asked[0] == [b"HEAD^{tree}"]
+    directories = ["", "a", "a/b", "a/e", "a/b/c", "a/b/d"]
+    named = [f"{root}:{d}" for d in directories[1:]] + [f"{root}:{d}{'/' if d else ''}go.mod" for d in directories]
+    assert sorted(asked[1]) == sorted(name.encode() for name in named)
+    assert len(asked) == 2  # no go.mod staged: none to read
     assert packages["a/b/d/d.go"].files == (("d.go", repo.git("rev-parse", ":a/b/d/d.go").strip()),)
-    assert {p.module for p in packages.values()} == {(str(repo.root), "example.com/shop")}
+    assert packages["a/b/c/c.go"].module == packages["a/b/d/d.go"].module == (str(repo.root), "example.com/shop")
+    assert packages["a/e/e.go"].module == (str(repo.root / "a" / "e"), "example.com/e")
     assert index.blobs(index.files()) == [(GO_FUNC + G_FUNC).encode()] * 3
-    assert len(asked) == 6 and len(asked[-1]) == 3  # the staged blobs, in one request
+    assert len(asked) == 3 and len(asked[-1]) == 3  # the staged blobs, in one request
+
+
+def test_a_directory_whose_name_holds_a_newline_has_its_trees_read_a_level_at_a_time(repo, monkeypatch):
+    """cat-file reads one name a line: a path with a newline cannot be named, its tree is found
+    from its parent's entries."""
+    repo.write("a/x\ny/sib.go", "package p\n\nvar codes = 1\n")
+    repo.write("a/x\ny/p.go", GO_FUNC.replace("package shop", "package p"))
+    repo.commit_all("odd")
+    repo.path("a/x\ny/sib.go").unlink()  # read from its blob
+    repo.write("a/x\ny/p.go", GO_FUNC.replace("package shop", "package p") + G_FUNC)
+    repo.add("a/x\ny/p.go")
+    asked = _asked(monkeypatch)
+    staged(repo)
+    monkeypatch.undo()
+    assert [len(names) for names in asked[1:4]] == [1, 1, 1]  # HEAD^{tree}; a; a/x\ny
+    shown = repo.staged("a/x\ny/p.go")
+    assert 'Start(ctx, "G")' in shown and PLAIN_CODES_IMPORT not in shown  # the sibling's `codes` seen: imported as another name
 
 
 def test_a_hook_run_of_a_few_files_hashes_without_loading_openssl(repo):

@@ -1157,10 +1157,10 @@ def _index_directories(repo: Repository, changes: _Changes, paths: Sequence[str]
     """For each directory holding one of `paths`: its .go entries in the index, and the module
     of the nearest go.mod the index holds at or above it (or, above the working tree, on disk).
     The index is HEAD's tree with the staged changes: read without another look at the index,
-    HEAD's trees from the top down through cat-file, a level at a time (then the go.mod blobs)."""
+    HEAD's trees and go.mod blobs through cat-file (_head_trees; then the staged go.mod blobs)."""
     git_dir = os.fspath(repo.git_dir)
     directories = sorted({posixpath.dirname(p) for p in paths})
-    trees = _head_trees(git_dir, directories)
+    trees, texts = _head_trees(git_dir, directories)
 
     def tree(directory: str) -> _Tree:
         return trees[directory] or {}
@@ -1174,7 +1174,9 @@ def _index_directories(repo: Repository, changes: _Changes, paths: Sequence[str]
     for ancestor in trees:
         staged = changes.get(posixpath.join(ancestor, "go.mod"))
         go_mods[ancestor] = staged if staged is not None else tree(ancestor).get("go.mod", (None, 0))
-    texts = read_blobs(git_dir, sorted({oid for oid, mode in go_mods.values() if oid is not None and mode in _REGULAR_FILES}))
+    missing = {oid for oid, mode in go_mods.values() if oid is not None and mode in _REGULAR_FILES} - set(texts)  # staged ones
+    if missing:
+        texts.update(read_blobs(git_dir, sorted(missing)))
     modules: dict[str, str | None] = {}
     packages = {}
     for directory in directories:
@@ -1196,11 +1198,29 @@ def _index_directories(repo: Repository, changes: _Changes, paths: Sequence[str]
     return packages
 
 
-def _head_trees(git_dir: str, directories: Sequence[str]) -> dict[str, _Tree | None]:
+def _head_trees(git_dir: str, directories: Sequence[str]) -> tuple[dict[str, _Tree | None], dict[str, bytes]]:
     """HEAD's tree of each directory and of each above it (None where HEAD has none: no such
-    directory, or no commits yet), read from the top down, a level at a time: one request a level."""
-    trees: dict[str, _Tree | None] = {"": _read_trees(git_dir, [b"HEAD^{tree}"])[0]}
+    directory, or no commits yet), and the bytes of the go.mod blobs they hold, by id: HEAD's
+    tree, then in one request each tree below it and each go.mod, named by their paths in it
+    (`<tree id>:<path>`: the same tree for all, whatever HEAD becomes meanwhile). Where a path
+    cannot be named so (a newline in it), the trees are read a level at a time, the go.mods not."""
+    root = _reader(git_dir).read([b"HEAD^{tree}"])[0]
+    trees: dict[str, _Tree | None] = {"": _tree_entries(root) if root is not None and root[1] == b"tree" else None}
     below = sorted({a for d in directories for a in _ancestors(d)} - {""}, key=lambda d: d.count("/"))
+    if root is None or trees[""] is None or any("\n" in d for d in below):
+        return _trees_below(git_dir, trees, below), {}
+    named = [root[0] + b":" + os.fsencode(d) for d in below]
+    go_mods = [root[0] + b":" + os.fsencode(posixpath.join(d, "go.mod")) for d in ["", *below]]
+    found = _reader(git_dir).read(named + go_mods)
+    for directory, got in zip(below, found[: len(named)], strict=True):
+        trees[directory] = _tree_entries(got) if got is not None and got[1] == b"tree" else None
+    texts = {got[0].decode(): got[2] for got in found[len(named) :] if got is not None and got[1] == b"blob"}
+    return trees, texts
+
+
+def _trees_below(git_dir: str, trees: dict[str, _Tree | None], below: list[str]) -> dict[str, _Tree | None]:
+    """`trees` (HEAD's tree at least) with the trees of the directories `below`, read from the top
+    down, a level at a time: one request a level."""
     while below:
         depth = below[0].count("/")
         level = [d for d in below if d.count("/") == depth]
