@@ -210,9 +210,9 @@ def _asked(monkeypatch: pytest.MonkeyPatch) -> list[list[bytes]]:
     return asked
 
 
-def test_the_index_s_trees_are_read_in_two_requests(repo, monkeypatch):
-    """The staged files' packages: HEAD's tree, then every tree below it and every go.mod blob in
-    one cat-file request, named by their paths in HEAD's tree; the staged blobs in one."""
+def test_the_staged_blobs_and_the_index_s_trees_are_read_in_two_requests(repo, monkeypatch):
+    """The staged blobs and HEAD's tree in one cat-file request; for the staged files' packages,
+    every tree below it and every go.mod blob in one, named by their paths in HEAD's tree."""
     paths = ["a/b/c/c.go", "a/b/d/d.go", "a/e/e.go"]
     for path in paths:
         repo.write(path, GO_FUNC)
@@ -223,9 +223,10 @@ def test_the_index_s_trees_are_read_in_two_requests(repo, monkeypatch):
     repo.add(*paths)
     index = StagedIndex(repo.root)
     asked = _asked(monkeypatch)
+    assert index.blobs(index.files()) == [(GO_FUNC + G_FUNC).encode()] * 3
     packages = {file.path: index.package(file) for file in index.files()}
     root = repo.git("rev-parse", "HEAD^{tree}").strip()
-    assert asked[0] == [b"HEAD^{tree}"]
+    assert asked[0] == [*(f.id.encode() for f in index.files()), b"HEAD^{tree}"]
     directories = ["", "a", "a/b", "a/e", "a/b/c", "a/b/d"]
     named = [f"{root}:{d}" for d in directories[1:]] + [f"{root}:{d}{'/' if d else ''}go.mod" for d in directories]
     assert sorted(asked[1]) == sorted(name.encode() for name in named)
@@ -233,8 +234,6 @@ def test_the_index_s_trees_are_read_in_two_requests(repo, monkeypatch):
     assert packages["a/b/d/d.go"].files == (("d.go", repo.git("rev-parse", ":a/b/d/d.go").strip()),)
     assert packages["a/b/c/c.go"].module == packages["a/b/d/d.go"].module == (str(repo.root), "example.com/shop")
     assert packages["a/e/e.go"].module == (str(repo.root / "a" / "e"), "example.com/e")
-    assert index.blobs(index.files()) == [(GO_FUNC + G_FUNC).encode()] * 3
-    assert len(asked) == 3 and len(asked[-1]) == 3  # the staged blobs, in one request
 
 
 def test_a_directory_whose_name_holds_a_newline_has_its_trees_read_a_level_at_a_time(repo, monkeypatch):
@@ -249,7 +248,7 @@ def test_a_directory_whose_name_holds_a_newline_has_its_trees_read_a_level_at_a_
     asked = _asked(monkeypatch)
     staged(repo)
     monkeypatch.undo()
-    assert [len(names) for names in asked[1:4]] == [1, 1, 1]  # HEAD^{tree}; a; a/x\ny
+    assert [len(names) for names in asked[:3]] == [2, 1, 1]  # the blob and HEAD^{tree}; a; a/x\ny
     shown = repo.staged("a/x\ny/p.go")
     assert 'Start(ctx, "G")' in shown and PLAIN_CODES_IMPORT not in shown  # the sibling's `codes` seen: imported as another name
 

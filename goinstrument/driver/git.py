@@ -641,6 +641,7 @@ class StagedIndex:
         self._updating: _Updating | None = None  # the update of a copy of the index, waiting for them
         self._writer: _Started | None = None  # the git command writing the blobs staged, once they are known
         self._packages: dict[str, IndexDirectory] | None = None
+        self._head: list[_Object | None] = []  # HEAD's tree (None: none), once read (by `blobs`)
         self._filters: dict[str, str | None] | None = None
         self.kept: list[str] = []  # the paths `write` left as someone else staged them meanwhile
 
@@ -649,8 +650,10 @@ class StagedIndex:
         return list(self._files)
 
     def blobs(self, files: Sequence[StagedFile]) -> list[bytes]:
-        """The staged files' blobs, read together."""
-        found = read_blobs(os.fspath(self._repo.git_dir), [file.id for file in files])
+        """The staged files' blobs, read together (with HEAD's tree, which `package` reads next)."""
+        got = _reader(os.fspath(self._repo.git_dir)).read([*(file.id.encode() for file in files), b"HEAD^{tree}"])
+        self._head = got[-1:]
+        found = {file.id: one[2] for file, one in zip(files, got[:-1], strict=True) if one is not None and one[1] == b"blob"}
         missing = [file.id for file in files if file.id not in found]
         if missing:
             raise GitError(f"git: no blob {missing[0]} in {self._repo.git_dir}")
@@ -669,7 +672,7 @@ class StagedIndex:
         """Where the staged file's package lives in the index: its directory's .go entries (the
         staged blobs, not the working-tree files) and the module the index's go.mod files name."""
         if self._packages is None:
-            self._packages = _index_directories(self._repo, self._changes, [f.path for f in self._files])
+            self._packages = _index_directories(self._repo, self._changes, [f.path for f in self._files], self._head)
         return self._packages[posixpath.dirname(file.path)]
 
     def stage(self, file: StagedFile, data: bytes) -> str:
@@ -1153,14 +1156,15 @@ def _index_path(git_dir: Path) -> Path:
 # --- the packages of the index ------------------------------------------------------------------
 
 
-def _index_directories(repo: Repository, changes: _Changes, paths: Sequence[str]) -> dict[str, IndexDirectory]:
+def _index_directories(repo: Repository, changes: _Changes, paths: Sequence[str], head: Sequence[_Object | None] = ()) -> dict[str, IndexDirectory]:
     """For each directory holding one of `paths`: its .go entries in the index, and the module
     of the nearest go.mod the index holds at or above it (or, above the working tree, on disk).
     The index is HEAD's tree with the staged changes: read without another look at the index,
-    HEAD's trees and go.mod blobs through cat-file (_head_trees; then the staged go.mod blobs)."""
+    HEAD's trees and go.mod blobs through cat-file (_head_trees; then the staged go.mod blobs).
+    `head`: HEAD's tree as cat-file gave it, where it was read already."""
     git_dir = os.fspath(repo.git_dir)
     directories = sorted({posixpath.dirname(p) for p in paths})
-    trees, texts = _head_trees(git_dir, directories)
+    trees, texts = _head_trees(git_dir, directories, head)
 
     def tree(directory: str) -> _Tree:
         return trees[directory] or {}
@@ -1198,13 +1202,13 @@ def _index_directories(repo: Repository, changes: _Changes, paths: Sequence[str]
     return packages
 
 
-def _head_trees(git_dir: str, directories: Sequence[str]) -> tuple[dict[str, _Tree | None], dict[str, bytes]]:
+def _head_trees(git_dir: str, directories: Sequence[str], head: Sequence[_Object | None] = ()) -> tuple[dict[str, _Tree | None], dict[str, bytes]]:
     """HEAD's tree of each directory and of each above it (None where HEAD has none: no such
     directory, or no commits yet), and the bytes of the go.mod blobs they hold, by id: HEAD's
     tree, then in one request each tree below it and each go.mod, named by their paths in it
     (`<tree id>:<path>`: the same tree for all, whatever HEAD becomes meanwhile). Where a path
     cannot be named so (a newline in it), the trees are read a level at a time, the go.mods not."""
-    root = _reader(git_dir).read([b"HEAD^{tree}"])[0]
+    root = head[0] if head else _reader(git_dir).read([b"HEAD^{tree}"])[0]
     trees: dict[str, _Tree | None] = {"": _tree_entries(root) if root is not None and root[1] == b"tree" else None}
     below = sorted({a for d in directories for a in _ancestors(d)} - {""}, key=lambda d: d.count("/"))
     if root is None or trees[""] is None or any("\n" in d for d in below):
