@@ -178,12 +178,18 @@ def test_a_run_that_finds_nothing_to_stage_starts_nothing_for_the_update(repo, m
     assert [p.name for p in (repo.root / ".git").iterdir() if "lock" in p.name or "goinstrument" in p.name] == []
 
 
-def test_without_hard_links_the_lock_holds_a_copy_of_the_updated_index(repo, monkeypatch):
+def test_without_hard_links_the_lock_holds_a_copy_of_the_updated_index(repo, monkeypatch, request):
     """The updated copy of the index is made the lock by a hard link; a file system without them
-    (os.link refused) gets its bytes copied into the lock instead."""
+    (os.link refused) gets its bytes copied into the lock instead, with the mode git gave the
+    copy (core.sharedRepository: group-writable whatever the umask)."""
+    umask = os.umask(0o022)
+    request.addfinalizer(lambda: os.umask(umask))
+    repo.git("config", "core.sharedRepository", "group")
     repo.write("orders.go", GO_FUNC)
     repo.git("update-index", "--add", "--chmod=+x", "orders.go")
     repo.git("update-index", "--assume-unchanged", "orders.go")
+    mode = (repo.root / ".git" / "index").stat().st_mode & 0o777
+    assert mode & 0o060 == 0o060
 
     def refused(*args: Any, **options: Any) -> None:
         raise PermissionError(1, "Operation not permitted")
@@ -193,6 +199,7 @@ def test_without_hard_links_the_lock_holds_a_copy_of_the_updated_index(repo, mon
     monkeypatch.undo()
     assert SPAN in repo.staged("orders.go") and repo.staged_mode("orders.go") == "100755"
     assert repo.git("ls-files", "-v", "orders.go") == "h orders.go\n"  # its flag set again
+    assert (repo.root / ".git" / "index").stat().st_mode & 0o777 == mode
     assert [p.name for p in (repo.root / ".git").iterdir() if "lock" in p.name or "goinstrument" in p.name] == []
     repo.git("fsck", "--strict")
 
