@@ -310,7 +310,7 @@ class Shape:
         if not self.may_start(items):
             return None
         first = items[0].text or b""
-        if not any(all(word in first for word in words) for words in self._first_words):
+        if not any(all(word in first for word in words) for words in self.first_words):
             return None  # the first statement lacks a name each variant's first spells out
         # For each statement as far as a variant has looked, the names some variant's statement there
         # spells out that its text holds (each looked for once, not once for each variant).
@@ -353,7 +353,12 @@ class Shape:
         return frozenset(v.statements[0].type for v in self.variants if v.statements)
 
     @functools.cached_property
-    def _first_words(self) -> frozenset[tuple[bytes, ...]]:
+    def longest(self) -> int:
+        """The number of statements of its longest variant: no match of it is longer."""
+        return max((len(v.statements) for v in self.variants), default=0)
+
+    @functools.cached_property
+    def first_words(self) -> frozenset[tuple[bytes, ...]]:
         """The names each variant's first statement spells out (a handful of distinct ones; none
         for a variant of no statements, which any statements start with)."""
         return frozenset(words[0] if words else () for words in self._words)
