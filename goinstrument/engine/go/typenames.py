@@ -72,7 +72,7 @@ class TypeNames:
 
     def may_be_context(self, code: bytes) -> bool:
         """Whether types spelled in `code` may include a context: only `Context` or an alias can name one."""
-        return CONTEXT in code or any(alias in code for alias in self._aliases)
+        return CONTEXT in code or (bool(self._aliases) and any(alias in code for alias in self._aliases))
 
     def kind(self, node: Node, depth: int = 0) -> Kind | None:
         """What the type `node` is, of the two kinds that matter here."""
