@@ -42,23 +42,31 @@ def runtime(tmp_path: Path) -> Iterator[Path]:
     where = tmp_path / "run"
     where.mkdir(mode=0o700)
     yield where
-    for pid in _server_pids(where):
+    for pid in _zygotes(where):
         _kill(pid)
 
 
-def _server_pids(runtime: Path) -> list[int]:
-    """The live servers of the runtime directory, read from /proc (a server's command line names its socket)."""
-    found = []
+def _zygotes(runtime: Path) -> dict[int, int]:
+    """The live processes of the runtime directory's servers, from /proc (a server's command line
+    names its socket, and its children's are its own): each one's parent pid."""
+    found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
+            parent = int((entry / "stat").read_bytes().rsplit(b")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
             continue
         if b"goinstrument.zygote" in argv and any(arg.startswith(os.fsencode(runtime)) for arg in argv):
-            found.append(int(entry.name))
+            found[int(entry.name)] = parent
     return found
+
+
+def _server_pids(runtime: Path) -> list[int]:
+    """The live servers of the runtime directory (not their children: a spare, the runs)."""
+    found = _zygotes(runtime)
+    return [pid for pid, parent in found.items() if parent not in found]
 
 
 def _kill(pid: int) -> None:
@@ -83,7 +91,7 @@ def counts(runtime: Path) -> dict[int, int]:
     found = {}
     for lock in (runtime / "goinstrument").glob("*.lock"):
         words = lock.read_text().split()
-        if len(words) == 2 and int(words[0]) in live:
+        if len(words) == 3 and int(words[0]) in live:
             found[int(words[0])] = int(words[1])
     return found
 
@@ -244,6 +252,21 @@ def _children(pid: int) -> list[int]:
     return [int(word) for word in path.read_text().split()]
 
 
+def _spare(runtime: Path, pid: int) -> int:
+    """The server's spare child (0: none), as its lock file says."""
+    for lock in (runtime / "goinstrument").glob("*.lock"):
+        words = lock.read_text().split()
+        if words and words[0] == str(pid):
+            return int(words[2])
+    return 0
+
+
+def _runs(runtime: Path, pid: int) -> list[int]:
+    """The server's children running (or ended and not yet reaped) a run: all but its spare."""
+    spare = _spare(runtime, pid)
+    return [child for child in _children(pid) if child != spare]
+
+
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_signal_to_the_client_stops_the_run(tmp_path, runtime, signum, code):
     repo = module(tmp_path / "repo", {"shop.go": GO_FUNC})
@@ -251,12 +274,12 @@ def test_a_signal_to_the_client_stops_the_run(tmp_path, runtime, signum, code):
     pid = warm(runtime, tmp_path, env)
     proc, flag = _paused_run(repo, env)
     assert served(runtime, pid) == 1
-    (child,) = _children(pid)
+    (child,) = _runs(runtime, pid)
     proc.send_signal(signum)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == code, err
     assert b"Traceback" not in err
-    wait_for(lambda: not _children(pid))
+    wait_for(lambda: not _runs(runtime, pid))
     assert not Path(f"/proc/{child}").exists() or b"Z" in Path(f"/proc/{child}/stat").read_bytes().split()[2:3]
     assert repo.staged("shop.go") == GO_FUNC + "\n// edited\n"  # stopped before it staged anything
     assert not (repo.root / ".git" / "index.lock").exists()
@@ -268,10 +291,10 @@ def test_a_client_killed_has_its_run_killed(tmp_path, runtime):
     env = served_env(runtime)
     pid = warm(runtime, tmp_path, env)
     proc, flag = _paused_run(repo, env)
-    assert _children(pid)
+    assert _runs(runtime, pid)
     proc.kill()
     proc.wait()
-    wait_for(lambda: not _children(pid), timeout=20)  # the pause would have held it for a minute
+    wait_for(lambda: not _runs(runtime, pid), timeout=20)  # the pause would have held it for a minute
     assert not (repo.root / ".git" / "index.lock").exists()
     flag.unlink()
 
@@ -283,7 +306,7 @@ def test_a_server_killed_mid_run_is_an_error_and_the_run_is_not_done_again(tmp_p
     env = served_env(runtime)
     pid = warm(runtime, tmp_path, env)
     proc, flag = _paused_run(repo, env)
-    (child,) = _children(pid)
+    (child,) = _runs(runtime, pid)
     _kill(pid)
     _kill(child)
     _, err = proc.communicate(timeout=30)
@@ -343,7 +366,7 @@ def test_a_server_that_does_not_answer_is_no_server(tmp_path, runtime):
     assert done.returncode == 0, done.stderr
     assert SPAN in repo.staged("shop.go")
     os.kill(pid, signal.SIGCONT)
-    wait_for(lambda: not _children(pid))  # the child it forked meanwhile, if any, was ended
+    wait_for(lambda: not _runs(runtime, pid))  # the child it forked meanwhile, if any, was ended
     assert repo.read("shop.go") == repo.staged("shop.go")
 
 
@@ -401,9 +424,10 @@ def test_a_server_exits_when_idle_and_on_stop(tmp_path, runtime):
     stopped = client(tmp_path, "--stop", env=env)
     assert stopped.returncode == 0 and f"stopped the goinstrument server {pid}".encode() in stopped.stdout
     wait_for(lambda: pid not in _server_pids(runtime), timeout=20)
-    # Stopped without a child forked for it: the lock file still says no run was handed over.
+    # Stopped without a child forked for it: the lock file still says no run was handed over,
+    # and no spare left (it was killed and reaped).
     (lock,) = (runtime / "goinstrument").glob("*.lock")
-    assert lock.read_text().split() == [str(pid), "0"]
+    assert lock.read_text().split() == [str(pid), "0", "0"]
 
 
 def test_a_new_server_removes_the_lock_files_of_servers_gone(tmp_path, runtime):
@@ -465,15 +489,15 @@ def test_the_hook_runs_the_client_as_dash_m_would():
 
 # --- the handshake: one run, served or in-process, never both -----------------------------------
 
-# A client that stops after the child accepted the run: it sends WORD instead of GO (b"": it
-# closes the socket, as a client that gave up waiting does), then prints the server's last word.
+# A client that stops after the child's HELLO: it sends its request with WORD last instead of GO
+# (b"": it closes the socket, as a client that gave up waiting does), then prints the first answer.
 HALF_CLIENT = """
 import _socket, sys
 from goinstrument import server
 where, fd = server.directory()
 full_key = server.key()
 sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-pid = server._handshake(sock, server.address(fd, server.socket_name(full_key)), ["--staged"], full_key)
+pid = server._hello(sock, server.address(fd, server.socket_name(full_key)))
 word = sys.argv[1].encode()
 if len(sys.argv) > 2:  # a client held up (^Z) between the pid and GO
     import time
@@ -482,10 +506,10 @@ if not word:
     sock.close()
     print(pid, "closed")
     raise SystemExit
-sock.sendall(word)
+server._send(sock, ["--staged"], full_key, word)
 sock.settimeout(60)
-answer = server._read_exactly(sock, 1 + server.INT.size)
-print(pid, answer[:1].decode(), server.INT.unpack(answer[1:])[0])
+answer = server._read_exactly(sock, 1 + server.INT_SIZE)
+print(pid, answer[:1].decode(), server.from_int(answer[1:]))
 """
 
 
@@ -505,7 +529,7 @@ def test_a_child_not_told_go_does_not_run(tmp_path, runtime, word):
     assert int(child) > 0 and served(runtime, pid) == 1
     if word:
         assert rest == [b"S", b"0"]  # the server's last word: the child exited 0, without running
-    wait_for(lambda: not _children(pid))
+    wait_for(lambda: not _runs(runtime, pid))
     assert repo.staged("shop.go") == repo.read("shop.go") == GO_FUNC + "\n// edited\n"
     assert not (repo.root / ".git" / "index.lock").exists()
     # The real client, next: served, and the run done once.
