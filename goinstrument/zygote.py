@@ -161,24 +161,38 @@ def serve(path: str, checksum: str) -> int:
 
 
 NAMESPACES = ("mnt", "pid", "user", "net", "ipc", "uts", "cgroup")
-CONFINING = ("NoNewPrivs", "Seccomp", "Seccomp_filters", "Groups")  # of /proc/PID/status
+CONFINING = (b"NoNewPrivs", b"Seccomp", b"Seccomp_filters", b"Groups")  # of /proc/PID/status
 
 
-def _confinement(pid: str) -> tuple[str, ...] | None:
+def _confinement(pid: str) -> tuple[bytes, ...] | None:
     """What a process's sandbox is made of: its namespaces, no_new_privs, seccomp, supplementary
     groups and cgroups. A client's must be the server's, whose child runs git and gofmt from the
-    client's PATH outside any sandbox the client is in; None (never equal) if any cannot be read."""
+    client's PATH outside any sandbox the client is in; None (never equal) if any cannot be read.
+    All read through one fd of /proc/PID: one process's, or (gone) none."""
     try:
-        links = [os.readlink(f"/proc/{pid}/ns/{name}") for name in NAMESPACES]
-        with open(f"/proc/{pid}/status", encoding="utf-8", errors="replace") as file:
-            status = [line for line in file.read().splitlines() if line.partition(":")[0] in CONFINING]
-        with open(f"/proc/{pid}/cgroup", encoding="utf-8", errors="replace") as file:
-            cgroups = file.read()
-    except (OSError, ValueError):
+        proc = os.open(f"/proc/{pid}", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            links = [os.fsencode(os.readlink(f"ns/{name}", dir_fd=proc)) for name in NAMESPACES]
+            status = [line for line in _read(proc, "status").split(b"\n") if line.partition(b":")[0] in CONFINING]
+            cgroups = _read(proc, "cgroup")
+        finally:
+            os.close(proc)
+    except OSError:
         return None
-    if {line.partition(":")[0] for line in status} < {"NoNewPrivs", "Seccomp", "Groups"}:
+    if {line.partition(b":")[0] for line in status} < {b"NoNewPrivs", b"Seccomp", b"Groups"}:
         return None
     return (*links, *status, cgroups)
+
+
+def _read(directory: int, name: str) -> bytes:
+    fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC, dir_fd=directory)
+    try:
+        data = b""
+        while chunk := os.read(fd, 1 << 16):
+            data += chunk
+        return data
+    finally:
+        os.close(fd)
 
 
 def _key() -> bytes | None:
@@ -348,6 +362,7 @@ class _Server:
             try:
                 ours.close()
                 self._forget()
+                os.environ.clear()  # the server's, of no run's: a run gets its client's, whole (half the cost of that, ahead)
                 connection = _handed(theirs)
                 if connection is None:  # the server stopped or dropped it: nothing to run
                     os._exit(0)
@@ -364,6 +379,9 @@ class _Server:
         self.spare = (pid, pidfd, ours)
         self.poll.register(pidfd, self.select.POLLIN)  # (it dies waiting: reaped, not left a zombie)
         self._count()
+        # The pages the server now shares with the spare are copied on its first write to them (a
+        # reference count changed): the next accept's checks would pay that on a run's path.
+        _confinement("self")
 
     def _hand_to_spare(self, connection: socket.socket) -> tuple[int, int] | None:
         """The spare's pid and pidfd, `connection` handed to it; None if there is none, or it died."""
