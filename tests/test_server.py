@@ -25,6 +25,7 @@ from typing import TypeVar
 import pytest
 from gitrepo import CHECKOUT, GO_FUNC, GitRepo, git_env
 
+from goinstrument import __version__
 from goinstrument.driver.hook import SERVED, install_hook
 from goinstrument.server import ANSWER_WITHIN, GO, HOOK_CODE
 
@@ -227,6 +228,38 @@ def test_a_reader_that_stops_early(tmp_path, runtime):
     assert done.stderr.endswith(b"status 141\n"), done.stderr
 
 
+def test_a_spare_takes_on_its_clients_environment_not_the_servers(tmp_path, runtime):
+    """A spare is forked long before its run, from a server started with another client's
+    environment: each run has its own client's environment, directory and streams, whole, and
+    nothing of the server's or of the run before it."""
+    env = served_env(runtime, GOINSTRUMENT_CACHE_DIR=str(tmp_path / "server-cache"))
+    pid = warm(runtime, tmp_path, env)
+    wait_for(lambda: _spare(runtime, pid))
+    for n in (1, 2):
+        repo = module(tmp_path / f"repo{n}", {"shop.go": GO_FUNC})
+        repo.write("shop.go", GO_FUNC + "\n// edited\n")
+        repo.add("shop.go")
+        own = {name: value for name, value in env.items() if name != "GOINSTRUMENT_CACHE_DIR"}
+        done = client(repo.root, "--staged", "-v", env={**own, "XDG_CACHE_HOME": str(tmp_path / f"cache{n}")})
+        assert done.returncode == 0 and done.stderr.endswith(b"1 span added\n"), done.stderr
+        assert served(runtime, pid) == n
+        assert SPAN in repo.staged("shop.go")
+        assert list((tmp_path / f"cache{n}" / "goinstrument").glob("clean.*.json"))  # its cache, where its client said
+    assert not (tmp_path / "server-cache").exists()
+
+
+def test_a_served_clients_own_atexit_functions_and_flush_are_done(tmp_path, runtime):
+    """The client of a served run skips the interpreter's teardown, not what can be seen of it: its
+    atexit functions run (a sitecustomize's, as coverage's) and its stdout is flushed."""
+    env = served_env(runtime)
+    pid = warm(runtime, tmp_path, env)
+    code = "import atexit, sys; atexit.register(print, 'bye'); from goinstrument.server import main; sys.exit(main())"
+    done = subprocess.run([sys.executable, "-P", "-c", code, "--version"], cwd=tmp_path, env=env, capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"goinstrument {__version__}\nbye\n".encode()
+    assert served(runtime, pid) == 1
+
+
 # --- signals ----------------------------------------------------------------------------------
 
 
@@ -316,6 +349,26 @@ def test_a_server_killed_mid_run_is_an_error_and_the_run_is_not_done_again(tmp_p
     assert repo.staged("shop.go") == GO_FUNC + "\n// edited\n"  # not run again in the client's process
     assert not (repo.root / ".git" / "index.lock").exists()
     flag.unlink()
+
+
+def test_the_client_exits_on_the_childs_code_without_waiting_for_the_server(tmp_path, runtime):
+    """CODE is the child's last act: the client exits with it at once, not after the child's exit
+    and the server's reaping (held up here: the server is stopped)."""
+    repo = module(tmp_path / "repo", {"shop.go": GO_FUNC})
+    env = served_env(runtime)
+    pid = warm(runtime, tmp_path, env)
+    proc, flag = _paused_run(repo, env)
+    (child,) = _runs(runtime, pid)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        flag.unlink()
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+        assert SPAN in repo.staged("shop.go")
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    wait_for(lambda: child not in _children(pid))  # reaped, once the server goes on
+    assert client(repo.root, "--version", env=env).returncode == 0 and served(runtime, pid) == 2
 
 
 # --- which server, and when none --------------------------------------------------------------
@@ -419,6 +472,7 @@ def test_a_server_exits_when_idle_and_on_stop(tmp_path, runtime):
     pid = warm(runtime, tmp_path, env)
     wait_for(lambda: pid not in _server_pids(runtime), timeout=20)
     assert not any(p.is_socket() for p in (runtime / "goinstrument").iterdir())
+    assert not _zygotes(runtime)  # nor its spare
     env = served_env(runtime)
     pid = warm(runtime, tmp_path, env)
     stopped = client(tmp_path, "--stop", env=env)
@@ -428,6 +482,7 @@ def test_a_server_exits_when_idle_and_on_stop(tmp_path, runtime):
     # and no spare left (it was killed and reaped).
     (lock,) = (runtime / "goinstrument").glob("*.lock")
     assert lock.read_text().split() == [str(pid), "0", "0"]
+    assert not _zygotes(runtime)
 
 
 def test_a_new_server_removes_the_lock_files_of_servers_gone(tmp_path, runtime):
@@ -536,6 +591,68 @@ def test_a_child_not_told_go_does_not_run(tmp_path, runtime, word):
     again = client(repo.root, "--staged", env=env)
     assert again.returncode == 0, again.stderr
     assert served(runtime, pid) == 2 and SPAN in repo.staged("shop.go")
+
+
+def test_a_spare_child_runs_one_run_and_is_never_handed_another(tmp_path, runtime):
+    """The server forks a child ahead of the next run (its spare): that run is the spare's, and
+    the next one another's, forked once the first is over; a spare whose client left after
+    HELLO exits without running and is not handed the next run either."""
+    repo = module(tmp_path / "repo", {"shop.go": GO_FUNC})
+    env = served_env(runtime)
+    pid = warm(runtime, tmp_path, env)
+    repo.write("shop.go", GO_FUNC + "\n// edited\n")
+    repo.add("shop.go")
+    ran = []
+    for word in (GO.decode(), "", GO.decode()):
+        spare = wait_for(lambda: [s for s in [_spare(runtime, pid)] if s and s not in ran])[0]
+        done = subprocess.run([sys.executable, "-P", "-c", HALF_CLIENT, word], cwd=repo.root, env=env, capture_output=True, check=False)
+        assert done.returncode == 0, done.stderr
+        child, *answer = done.stdout.split()
+        assert int(child) == spare
+        assert answer == ([b"C", b"0"] if word else [b"closed"])
+        ran.append(spare)
+        wait_for(lambda spare=spare: spare not in _children(pid))  # ended and reaped: one run, or none, each
+    assert len(set(ran)) == 3 and served(runtime, pid) == 3
+    assert SPAN in repo.staged("shop.go")
+
+
+# A client whose request the child cannot take (its key altered after the socket was chosen): the
+# child it was handed to says REFUSED after GO, and the client runs the command itself.
+REFUSED_CLIENT = """
+import sys
+from goinstrument import server
+request = server._request
+server._request = lambda args, full_key: request(args, full_key + b"-another")
+sys.exit(server.main())
+"""
+
+
+def test_a_run_refused_after_go_is_the_clients_own_and_done_once(tmp_path, runtime):
+    repo = module(tmp_path / "repo", {"shop.go": GO_FUNC})
+    env = served_env(runtime)
+    pid = warm(runtime, tmp_path, env)
+    repo.write("shop.go", GO_FUNC + "\n// edited\n")
+    repo.add("shop.go")
+    done = subprocess.run([sys.executable, "-P", "-c", REFUSED_CLIENT, "--staged", "-v"], cwd=repo.root, env=env, capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count(b"1 span added") == 1, done.stderr  # the client's run; the child had its stderr too
+    assert served(runtime, pid) == 1  # handed to a child, which did not run it
+    assert SPAN in repo.staged("shop.go")
+    wait_for(lambda: not _runs(runtime, pid))
+    assert _server_pids(runtime) == [pid]  # (no other server started for it)
+
+
+def test_a_spare_killed_while_it_waits_is_replaced(tmp_path, runtime):
+    env = served_env(runtime)
+    pid = warm(runtime, tmp_path, env)
+    spare = wait_for(lambda: _spare(runtime, pid))
+    _kill(spare)
+    wait_for(lambda: _spare(runtime, pid) == 0)
+    assert spare not in _children(pid)  # reaped, not left a zombie
+    done = client(tmp_path, "--version", env=env)  # by a child forked for it
+    assert done.returncode == 0 and done.stdout == f"goinstrument {__version__}\n".encode()
+    assert served(runtime, pid) == 1
+    wait_for(lambda: _spare(runtime, pid) not in (0, spare))  # a spare again, once that run is over
 
 
 # --- a key that cannot be computed ------------------------------------------------------------
