@@ -67,6 +67,7 @@ STREAMS = ("stdin", "stdout", "stderr")
 #                     ended without CODE (a signal); a client that had CODE is gone by then.
 HELLO, GO, REFUSED, CODE, STATUS = b"H", b"G", b"R", b"C", b"S"
 INT_SIZE = 4  # an int on the socket: 4 bytes, big-endian, signed
+PRIME = (1 << 61) - 1
 MAX_REQUEST = 16 << 20
 # What the hook runs, `python -P -c HOOK_CODE ARGS`: as `-m goinstrument.server ARGS`, without
 # runpy's imports and the module's search (~10 ms of a hook's run).
@@ -220,10 +221,14 @@ def key() -> bytes:
     return os.fsencode("\n".join(parts))
 
 
-def socket_name(full_key: bytes) -> str:
-    import binascii
+def checksum(full_key: bytes) -> str:
+    """A checksum of the key, for the socket's name (the whole key is compared before a run): the
+    key as a number modulo a prime, which needs no module (binascii's crc32 costs ~0.4 ms to load)."""
+    return f"{int.from_bytes(full_key, 'big') % PRIME:016x}"
 
-    return f"s-{binascii.crc32(full_key):08x}-{len(full_key):x}"
+
+def socket_name(full_key: bytes) -> str:
+    return f"s-{checksum(full_key)}-{len(full_key):x}"
 
 
 # --- the client ------------------------------------------------------------------------------
@@ -475,9 +480,7 @@ def _interpreter_options() -> list[str]:
 def start_server(path: str, full_key: bytes) -> None:
     """A server for `path`, detached (its own session, stdio /dev/null, cwd /): a double fork, so
     that it is never this process's child."""
-    import binascii
-
-    argv = [sys.executable, *_interpreter_options(), "-m", "goinstrument.zygote", path, f"{binascii.crc32(full_key):08x}"]
+    argv = [sys.executable, *_interpreter_options(), "-m", "goinstrument.zygote", path, checksum(full_key)]
     try:
         pid = os.fork()
     except OSError:

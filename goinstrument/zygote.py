@@ -28,6 +28,7 @@ from goinstrument.server import (
     STATUS,
     STREAMS,
     address,
+    checksum,
     from_int,
     in_process,
     key,
@@ -117,16 +118,15 @@ def _warm_engine() -> None:
         remove.remove(first.output, options, info)
 
 
-def serve(path: str, checksum: str) -> int:
+def serve(path: str, expected: str) -> int:
     """The server's life: one per socket (a lock beside it), until IDLE seconds pass without a
     run, its files change, or SIGTERM."""
-    import binascii
     import fcntl
 
     os.chdir("/")
     own_key = _key()
     where, name = os.path.split(path)
-    if own_key is None or f"{binascii.crc32(own_key):08x}" != checksum or socket_name(own_key) != name:
+    if own_key is None or checksum(own_key) != expected or socket_name(own_key) != name:
         return 0  # not the server the client wanted (started differently): leave it to in-process runs
     directory = open_directory(where)
     if directory is None:

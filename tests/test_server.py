@@ -285,6 +285,10 @@ def _children(pid: int) -> list[int]:
     return [int(word) for word in path.read_text().split()]
 
 
+def _reaped(pid: int, child: int) -> Callable[[], bool]:
+    return lambda: child not in _children(pid)
+
+
 def _spare(runtime: Path, pid: int) -> int:
     """The server's spare child (0: none), as its lock file says."""
     for lock in (runtime / "goinstrument").glob("*.lock"):
@@ -611,7 +615,7 @@ def test_a_spare_child_runs_one_run_and_is_never_handed_another(tmp_path, runtim
         assert int(child) == spare
         assert answer == ([b"C", b"0"] if word else [b"closed"])
         ran.append(spare)
-        wait_for(lambda spare=spare: spare not in _children(pid))  # ended and reaped: one run, or none, each
+        wait_for(_reaped(pid, spare))  # ended and reaped: one run, or none, each
     assert len(set(ran)) == 3 and served(runtime, pid) == 3
     assert SPAN in repo.staged("shop.go")
 
