@@ -378,7 +378,10 @@ def test_the_client_exits_on_the_childs_code_without_waiting_for_the_server(tmp_
 # --- which server, and when none --------------------------------------------------------------
 
 
-def test_a_changed_package_gets_a_new_server_and_the_old_one_exits(tmp_path, runtime):
+@pytest.mark.parametrize("edit", ["appended", "same size and mtime"])
+def test_a_changed_package_gets_a_new_server_and_the_old_one_exits(tmp_path, runtime, edit):
+    """`same size and mtime`: as `cp -p` or `rsync -t` of another version may leave a file (its
+    ctime says it changed)."""
     copy = tmp_path / "site"
     shutil.copytree(CHECKOUT / "goinstrument", copy / "goinstrument", ignore=shutil.ignore_patterns("__pycache__"))
     env = served_env(runtime, PYTHONPATH=str(copy))
@@ -386,7 +389,14 @@ def test_a_changed_package_gets_a_new_server_and_the_old_one_exits(tmp_path, run
     assert client(tmp_path, "--version", env=env).returncode == 0
     assert served(runtime, old) == 1
     settings = copy / "goinstrument" / "settings.py"
-    settings.write_text(settings.read_text() + "\n# edited\n")
+    if edit == "appended":
+        settings.write_text(settings.read_text() + "\n# edited\n")
+    else:
+        before, text = settings.stat(), settings.read_bytes()
+        assert text.startswith(b'"""T')
+        settings.write_bytes(b'"""t' + text[4:])  # in place: the same inode
+        os.utime(settings, ns=(before.st_atime_ns, before.st_mtime_ns))
+        assert (settings.stat().st_size, settings.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
     edited = client(tmp_path, "--version", env=env)  # in-process (no server for the new files yet), starts one
     assert edited.returncode == 0 and served(runtime, old) == 1
     wait_for(lambda: len(counts(runtime)) == 2 or old not in counts(runtime))
