@@ -140,7 +140,7 @@ def serve(path: str, expected: str) -> int:
     if not same_file(lock, name + ".lock", directory):
         return 0  # removed meanwhile by a sweep (below): the next client starts a server again
     os.ftruncate(lock, 0)
-    os.pwrite(lock, f"{os.getpid()} 0\n".encode(), 0)  # whose it is, at once: --stop reads it
+    os.pwrite(lock, f"{os.getpid()} 0 0\n".encode(), 0)  # whose it is, at once: --stop reads it (_count)
     with contextlib.suppress(Exception):  # a directory less tidy, never no server
         sweep(directory, keep=name)  # the lock files (and sockets) of servers gone
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -234,6 +234,7 @@ class _Server:
         self.spare: tuple[int, int, socket.socket] | None = None  # pid, pidfd, the socket it waits on
         self.stopping = False
         self.served = 0
+        self._count()
         self._fork_spare()
 
     def run(self) -> int:
