@@ -630,6 +630,25 @@ def test_a_spare_child_runs_one_run_and_is_never_handed_another(tmp_path, runtim
     assert SPAN in repo.staged("shop.go")
 
 
+def test_two_runs_at_once_are_the_spares_and_a_childs_forked_for_it(tmp_path, runtime):
+    """Two commits at once: one run is the spare's, the other a child's forked for it (the next
+    spare is forked only once the server is idle again); both done, each in its own repository."""
+    env = served_env(runtime)
+    pid = warm(runtime, tmp_path, env)
+    spare = wait_for(lambda: _spare(runtime, pid))
+    repos = [module(tmp_path / name / "repo", {"shop.go": GO_FUNC}) for name in ("a", "b")]
+    paused = [_paused_run(repo, env) for repo in repos]
+    runs = _runs(runtime, pid)
+    assert len(runs) == 2 and spare in runs and _spare(runtime, pid) == 0
+    for proc, flag in paused:
+        flag.unlink()
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+    assert all(SPAN in repo.staged("shop.go") and repo.read("shop.go") == repo.staged("shop.go") for repo in repos)
+    assert served(runtime, pid) == 2
+    wait_for(lambda: _spare(runtime, pid) not in (0, spare))
+
+
 # A client whose request the child cannot take (its key altered after the socket was chosen): the
 # child it was handed to says REFUSED after GO, and the client runs the command itself.
 REFUSED_CLIENT = """
