@@ -584,9 +584,10 @@ print(pid, answer[:1].decode(), server.from_int(answer[1:]))
 
 @pytest.mark.parametrize("word", ["X", ""])
 def test_a_child_not_told_go_does_not_run(tmp_path, runtime, word):
-    """A child that accepted the run waits for GO: the client sends it only once it has the child's
-    pid, and never runs the command itself after; a client that gave up first (a timeout) closes
-    the socket, and the child exits without touching the index or the files."""
+    """A child that said HELLO waits for the request and GO: the client sends them only once it has
+    the child's pid, and never runs the command itself after (unless REFUSED); a client that gave
+    up first (a timeout) closes the socket, and the child exits without touching the index or the
+    files."""
     repo = module(tmp_path / "repo", {"shop.go": GO_FUNC})
     env = served_env(runtime)
     pid = warm(runtime, tmp_path, env)
