@@ -121,7 +121,14 @@ def test_a_batch_left_no_idle_core_by_the_machine_s_load_runs_here(monkeypatch: 
     child forked where none is would take its time from this process, and add its own cost."""
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     monkeypatch.setattr(os, "getloadavg", lambda: (1.0, 1.0, 1.0))  # one core busy: this process takes the other
-    assert batch.run_all(_pid, list("abcd"), 0, _died, weigh=_own_package) == [os.getpid()] * 4
+    weighed: list[str] = []
+
+    def weigh(item: str) -> tuple[str, int, int]:
+        weighed.append(item)
+        return _own_package(item)
+
+    assert batch.run_all(_pid, list("abcd"), 0, _died, weigh=weigh) == [os.getpid()] * 4
+    assert weighed == []  # not even weighed (run.py stats each package's files for it)
     assert batch.run_all(_pid, list("abcd"), 2, _died, weigh=_own_package)[1] != os.getpid()  # --jobs 2: asked for
     monkeypatch.setattr(os, "getloadavg", lambda: (0.5, 1.0, 1.0))
     assert batch.run_all(_pid, list("abcd"), 0, _died, weigh=_own_package)[1] != os.getpid()

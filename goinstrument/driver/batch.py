@@ -78,9 +78,8 @@ def run_all(
     report = progress or _nothing
     done = finish or _same
     if workers == 1 or len(items) < SERIAL_BELOW:
-        plan = None
-        if weigh is not None and workers > 1 and len(items) > 1 and _may_fork():
-            plan = _plan(items, workers if jobs else _spare(workers), weigh)  # `--jobs N` is the user's to choose
+        cores = workers if jobs or workers == 1 else _spare(workers)  # `--jobs N` is the user's to choose
+        plan = _plan(items, cores, weigh) if weigh is not None and cores > 1 and len(items) > 1 and _may_fork() else None
         if plan is not None:
             return _forked(work, items, plan, died, report, done)
         return [_reported(done(work(item)), report) for item in items]
