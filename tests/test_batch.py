@@ -108,6 +108,19 @@ def test_a_file_of_no_bytes_of_its_own_stays_with_the_file_before_it_in_its_pack
     assert batch._plan(one, 2, lambda item: item) == batch._Plan([0, 1], 1, [[2, 3, 4]])
 
 
+def test_a_staged_file_weighs_its_bytes_and_what_its_functions_taking_a_context_cost(tmp_path: Path) -> None:
+    """The engine's work is mostly per function taking a context (its span planned, made, checked):
+    the hook's modfetch/fetch.go (35 KB, 10 of them) costs more than work/build.go (35 KB, 5)."""
+    from goinstrument.driver import run
+    from goinstrument.engine.result import Source
+
+    (tmp_path / "p.go").write_bytes(b"package p\n" + b"x" * 5000)
+    data = b"package p\n\nfunc F(ctx context.Context) {}\nfunc G(ctx context.Context) {}\n"
+    blob, copy = Source("a.go", tmp_path / "a.go", data), Source("a.go", tmp_path / "a.go", data)
+    assert run._weigh_work({}, blob) == (str(tmp_path), len(data) + 2 * run.CONTEXT_BYTES, 5010)
+    assert run._weigh_work({}, (blob, copy)) == (str(tmp_path), 0, 5010)  # compared with its blob's outcome
+
+
 def test_a_file_of_a_large_package_weighs_what_working_out_the_package_costs() -> None:
     """net/http's 418-byte file costs 100 ms in a process that has not read its package (0.9 MB):
     queued last, it would keep one child busy while the other has nothing left to take."""
