@@ -127,6 +127,8 @@ def test_a_file_of_a_large_package_weighs_what_working_out_the_package_costs() -
     weights = {"first": (BIG, 0), "a": (BIG, 0), "b": (BIG, 0), "small": (400, 40 * BIG)}
     plan = batch._plan(list(weights), 3, lambda item: (item, *weights[item]))
     assert plan == batch._Plan([0], 2, [[3], [1], [2]])
+    # Two small files of such a package: split, each process would work the package out again
+    assert batch._plan(["a", "b"], 2, lambda item: ("p", 400, 40 * BIG)) is None
 
 
 def test_a_batch_left_no_idle_core_by_the_machine_s_load_runs_here(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -191,7 +191,7 @@ def _plan(items: Sequence[T], workers: int, weigh: Callable[[T], tuple[str, int,
     """As many processes (at most `workers`) as the batch weighs SHARE_FROM bytes: this one and
     children, forked before any item is worked, so that all start at once. The units (a
     package's files together: a process works out the package's declarations once, which weighs
-    PACKAGE_SCAN; or one file, where the package weighs more than a fair share) are dealt,
+    PACKAGE_SCAN; or one file, where the package's files weigh more than a fair share) are dealt,
     heaviest first, each to the process given the least so far (on a tie, a child): the first
     item's unit is this process's. This process works its share in the items' order; the
     others' units are the children's queue, each child taking the next as it is free. A child
@@ -211,7 +211,7 @@ def _plan(items: Sequence[T], workers: int, weigh: Callable[[T], tuple[str, int,
     units: list[tuple[int, list[int]]] = []  # (bytes, indices); the first holds the first item
     for package, indices in packages.items():
         weight = sum(sizes[i] for i in indices) + scans[package]
-        if weight <= total / processes:
+        if weight - scans[package] <= total / processes:  # split, each process would work out the package again
             units.append((weight, indices))
             continue
         for n, i in enumerate(indices):  # one by one; a file of no bytes of its own (a staged copy holding
