@@ -132,10 +132,10 @@ def test_a_file_of_a_large_package_weighs_what_working_out_the_package_costs() -
 
 
 def test_a_batch_left_no_idle_core_by_the_machine_s_load_runs_here(monkeypatch: pytest.MonkeyPatch) -> None:
-    """`--jobs` not given (0): a child only where a core is idle (the one-minute load average); a
-    child forked where none is would take its time from this process, and add its own cost."""
+    """`--jobs` not given (0): a child only where a core is idle; a child forked where none is would
+    take its time from this process, and add its own cost."""
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(os, "getloadavg", lambda: (1.0, 1.0, 1.0))  # one core busy: this process takes the other
+    monkeypatch.setattr(batch, "_load", lambda: (1.0, 1))  # one core busy: this process takes the other
     weighed: list[str] = []
 
     def weigh(item: str) -> tuple[str, int, int]:
@@ -145,8 +145,21 @@ def test_a_batch_left_no_idle_core_by_the_machine_s_load_runs_here(monkeypatch: 
     assert batch.run_all(_pid, list("abcd"), 0, _died, weigh=weigh) == [os.getpid()] * 4
     assert weighed == []  # not even weighed (run.py stats each package's files for it)
     assert batch.run_all(_pid, list("abcd"), 2, _died, weigh=_own_package)[1] != os.getpid()  # --jobs 2: asked for
-    monkeypatch.setattr(os, "getloadavg", lambda: (0.5, 1.0, 1.0))
+    monkeypatch.setattr(batch, "_load", lambda: (0.5, 1))
     assert batch.run_all(_pid, list("abcd"), 0, _died, weigh=_own_package)[1] != os.getpid()
+
+
+def test_the_busy_cores_are_the_lesser_of_the_load_s_average_and_the_tasks_runnable_now(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The average counts this run's own recent processes: a hook run commit after commit, with
+    nothing else running, would find a core busy, which no other task runnable now belies; and
+    a burst of tasks right now on a machine idle over the minute does not keep it serial."""
+    load = batch._load()  # this machine's: this process is running, and not counted
+    assert load is not None and load[0] >= 0 and load[1] >= 0
+    for (average, running), spare in {(0.0, 0): 2, (1.0, 0): 2, (0.9, 5): 2, (1.0, 1): 1, (1.5, 2): 1, (6.5, 5): 1}.items():
+        monkeypatch.setattr(batch, "_load", lambda average=average, running=running: (average, running))
+        assert batch._spare(2) == spare, (average, running)
+    monkeypatch.setattr(batch, "_load", lambda: None)  # not known: as many as asked
+    assert batch._spare(2) == 2
 
 
 def _waits_for(place: str, others: list[str], item: str) -> int:

@@ -159,14 +159,25 @@ def _in_pool(
 
 
 def _spare(cpus: int) -> int:
-    """The cores the machine's other work leaves idle (its load, the one-minute average, rounded
-    up; this process's core counted): a child forked where none is idle takes its time from the
-    other processes (this one's) and only adds what it costs."""
-    try:
-        load = os.getloadavg()[0]
-    except OSError:  # not known
+    """The cores the machine's other work leaves idle, this process's counted: a child forked
+    where none is idle takes its time from the other processes (this one's) and only adds what
+    it costs. The work is the lesser of the load's one-minute average (which counts this run's
+    own recent processes: a hook run commit after commit) and the tasks runnable right now
+    besides this one, rounded up."""
+    busy = _load()
+    if busy is None:
         return cpus
-    return max(1, min(cpus, math.ceil(cpus - load)))
+    return max(1, min(cpus, math.ceil(cpus - min(busy))))
+
+
+def _load() -> tuple[float, int] | None:
+    """/proc/loadavg: the one-minute average, and the tasks runnable now but this one."""
+    try:
+        with open("/proc/loadavg", "rb") as file:
+            fields = file.read().split()
+        return float(fields[0]), int(fields[3].split(b"/")[0]) - 1
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _may_fork() -> bool:
