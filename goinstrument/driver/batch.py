@@ -222,7 +222,7 @@ def _plan(items: Sequence[T], workers: int, weigh: Callable[[T], tuple[str, int,
     units: list[tuple[int, list[int]]] = []  # (bytes, indices); the first holds the first item
     for package, indices in packages.items():
         weight = sum(sizes[i] for i in indices) + scans[package]
-        if weight - scans[package] <= total / processes:  # split, each process would work out the package again
+        if weight - scans[package] <= total / processes:  # whole: split, each of its processes would work the package out again
             units.append((weight, indices))
             continue
         for n, i in enumerate(indices):  # one by one; a file of no bytes of its own (a staged copy holding
