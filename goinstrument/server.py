@@ -3,14 +3,16 @@
 
 A hook's run is mostly start-up: the interpreter, goinstrument's imports and the Go grammar. This
 module is the client the installed hook runs instead of `-m goinstrument`. It imports nothing of
-goinstrument's and little of Python's (os, sys, socket, struct), connects to a per-user Unix socket
-and hands the run to a server that has imported everything already: its argv, environment, umask,
-current directory (an fd) and stdin/stdout/stderr (fds, SCM_RIGHTS). The server forks a child per
-run; the child takes on the client's directory, environment, umask and streams, runs
-`goinstrument.cli.main(argv)` and exits; the server reports the child's exit status. The server
-never runs a request itself, so no state of one run reaches another.
+goinstrument's and little of Python's (os, sys, the C halves of socket and signal), connects to a
+per-user Unix socket and hands the run to a server that has imported everything already: its argv,
+environment, umask, current directory (an fd) and stdin/stdout/stderr (fds, SCM_RIGHTS). The server
+has a child per run, forked for it or, most often, forked ahead of it (a spare, which waits for one
+run and is never handed another); the child takes on the client's directory, environment, umask and
+streams, runs `goinstrument.cli.main(argv)`, says its exit code and exits, and the client exits
+with that code (or as the child did: a signal, which the server reports). The server never runs a
+request itself, so no state of one run reaches another.
 
-With no server (or anything failing before a child accepted the run), the client starts one,
+With no server (or anything failing before the run was handed over), the client starts one,
 detached, and runs the command in its own process at once, as `python -m goinstrument` would: the
 first run never waits for a server to warm up, and a server's failure is never a failed commit.
 
@@ -18,7 +20,7 @@ Which server: the socket's name is a checksum of everything the server's imports
 interpreter and its flags, sys.path and each of its directories' mtime, goinstrument's package directory
 with the size and mtime of each of its files, the locale variables, LD_PRELOAD, LD_LIBRARY_PATH and
 every PYTHON* variable), and the child compares the
-whole of it with its own before it accepts a run. An upgrade or an edited checkout thus talks to a
+whole of it with its own before it runs (else it refuses, and the client runs it). An upgrade or an edited checkout thus talks to a
 new server; the old one notices its files changed (it looks every few seconds) and exits, as it does
 after IDLE seconds without a run. The socket lives in `$XDG_RUNTIME_DIR/goinstrument/`, else in
 `/tmp/goinstrument-UID/`: a directory of our own, mode 0700, not a symlink (checked by fd), or no server.
@@ -33,35 +35,39 @@ Off with GOINSTRUMENT_SERVER=0, and whenever CI is set (a CI job leaves no proce
 
 from __future__ import annotations
 
-# Not `socket` nor `signal`: they import enum, selectors and collections (20-30 ms of a hook's run).
+# Not `socket` nor `signal`: they import enum, selectors and collections (20-30 ms of a hook's run);
+# nor struct (a module and a shared library to load: bytes and ints convert on their own).
 import _signal  # type: ignore[import-not-found]  # signal's C half, without stubs
 import _socket
 import os
-import struct
 import sys
 
 ENABLE = "GOINSTRUMENT_SERVER"  # "0": every run in its own process
 IDLE_VARIABLE = "GOINSTRUMENT_SERVER_IDLE"  # seconds without a run before a server exits
 IDLE = 300.0
 CHECK_EVERY = 5.0  # seconds between two looks at the package's files
-ANSWER_WITHIN = 10.0  # seconds for a server's child to accept a run (it takes milliseconds)
+ANSWER_WITHIN = 10.0  # seconds for a server's child to say HELLO (it takes milliseconds)
 STOP = "--stop"
 LOCALE = ("LC_ALL", "LC_CTYPE", "LANG")  # read once, at the interpreter's start
 LOADER = ("LD_PRELOAD", "LD_LIBRARY_PATH")  # the dynamic loader's, at the start (and every PYTHON* variable)
 STREAMS = ("stdin", "stdout", "stderr")
-# Messages to the client: (after HELLO, below) the child accepted the run (its pid), refused it,
-# its exit code as it saw it; then the server's waitpid status of the child, the last word.
-ACCEPTED, REFUSED, CODE, STATUS = b"P", b"R", b"C", b"S"
-# The client's word to a child that accepted the run: run it. Sent once the client has the child's
-# pid, after which it never runs the command itself; a child that reads anything else (EOF: the
-# client gave up waiting and runs it on its own) exits without touching anything.
-GO = b"G"
-# The child's first word, before the client sends its fds: fds sent to a server that never reads
-# them (stopped, stuck) would keep the client's pipes open after it gave up and ran on its own.
-HELLO = b"H"
-INT = struct.Struct("!i")
-LENGTH = struct.Struct("!I")
-CREDENTIALS = struct.Struct("3i")  # struct ucred: pid, uid, gid
+# The conversation, one run per connection:
+#   server -> client  REFUSED: a client in another sandbox than the server's (nothing forked for it)
+#   child  -> client  HELLO and the child's pid: its first word. The client's fds go only to a child
+#                     that said it: fds sent to a server that never reads them (stopped, stuck) would
+#                     keep the client's pipes open after it gave up and ran on its own.
+#   client -> child   the request (its fds beside it), then GO: after which the client never runs the
+#                     command itself, unless the child answers REFUSED. A child that reads anything
+#                     but a whole request and GO (EOF: the client gave up, or was interrupted) exits
+#                     without touching anything.
+#   child  -> client  REFUSED, instead of running it (a request it cannot take: another key, a
+#                     request it cannot read, a directory or stream it cannot take on): the client
+#                     runs it. Else the run, then CODE and its exit code, the child's last act.
+#   server -> client  STATUS and the child's wait status, once reaped: the word of a child that
+#                     ended without CODE (a signal); a client that had CODE is gone by then.
+HELLO, GO, REFUSED, CODE, STATUS = b"H", b"G", b"R", b"C", b"S"
+INT_SIZE = 4  # an int on the socket: 4 bytes, big-endian, signed
+PRIME = (1 << 61) - 1
 MAX_REQUEST = 16 << 20
 # What the hook runs, `python -P -c HOOK_CODE ARGS`: as `-m goinstrument.server ARGS`, without
 # runpy's imports and the module's search (~10 ms of a hook's run).
@@ -76,8 +82,27 @@ def main(argv: list[str] | None = None) -> int:
     if enabled(os.environ):
         code = _served(args)
         if code is not None:
+            if argv is None:  # this process's own run: the hook's, `-m goinstrument.server`'s
+                _leave(code)
             return code
     return in_process(args)
+
+
+def _leave(code: int) -> None:
+    """The end of a client whose run was served, without the interpreter's (~2 ms: its modules
+    and heap freed one by one, which nobody sees): what of it can be seen, atexit's functions and
+    the last flush of stdout and stderr (120 if stdout's fails), then the exit."""
+    import atexit
+
+    atexit._run_exitfuncs()
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        try:
+            if stream is not None:
+                stream.flush()
+        except Exception:
+            code = 120 if name == "stdout" else code
+    os._exit(code)
 
 
 def enabled(environ: os._Environ[str] | dict[str, str]) -> bool:
@@ -136,8 +161,14 @@ def _package() -> str:
     return os.path.dirname(os.path.abspath(goinstrument.__file__))
 
 
+def _version(info: os.stat_result) -> str:
+    """What changes when a file is written, replaced or restored: its size and mtime, and its ctime
+    and inode, which no one sets back (`cp -p`, `rsync -t` and wheels' fixed dates set the mtime)."""
+    return f"{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}:{info.st_ino}"
+
+
 def _stamp(package: str) -> list[str]:
-    """The name, size and mtime of each file of the package (a checkout edited, an upgrade)."""
+    """The name and _version of each file of the package (a checkout edited, an upgrade)."""
     found = []
     stack = [package]
     while stack:
@@ -154,7 +185,7 @@ def _stamp(package: str) -> list[str]:
                         except OSError:  # gone meanwhile
                             found.append(f"{entry.path}:-")
                             continue
-                        found.append(f"{entry.path}:{info.st_size}:{info.st_mtime_ns}")
+                        found.append(f"{entry.path}:{_version(info)}")
         except OSError:  # unreadable, or gone meanwhile: so it is in the key
             found.append(f"{top}:-")
     found.sort()
@@ -162,7 +193,14 @@ def _stamp(package: str) -> list[str]:
 
 
 def key() -> bytes:
-    """Everything a server's imports depend on, as the client would see it in a fresh process."""
+    """Everything a server's imports depend on, as the client would see it in a fresh process.
+
+    Each file of the package is looked at (~0.4 ms of CPU), after the commit began: an edit in
+    place changes nothing but the file's own inode (not its directory's mtime), most of the
+    package is loaded in the server (71 of its 79 files), and inotify misses the edits made
+    through a network or FUSE file system (a checkout on /mnt/c under WSL, a Docker Desktop
+    bind mount): no cheaper look is sound. (The server's own look every CHECK_EVERY seconds ends
+    a server whose files changed; it is no guarantee for a run that meets it before then.)"""
     from goinstrument import __version__, outside_current_directory
 
     path = outside_current_directory(sys.path)
@@ -170,7 +208,7 @@ def key() -> bytes:
     mtimes = []
     for entry in path:  # a module or package added or removed there (tree-sitter upgraded) changes its mtime
         try:
-            mtimes.append(f"{entry}:{os.stat(entry).st_mtime_ns}")
+            mtimes.append(f"{entry}:{_version(os.stat(entry))}")
         except OSError:
             mtimes.append(f"{entry}:-")
     try:  # a server per cgroup (a terminal's systemd scope): the server serves only its own (zygote._confinement)
@@ -196,24 +234,48 @@ def key() -> bytes:
     return os.fsencode("\n".join(parts))
 
 
-def socket_name(full_key: bytes) -> str:
-    import binascii
+def checksum(full_key: bytes) -> str:
+    """A checksum of the key, for the socket's name (the whole key is compared before a run): the
+    key as a number modulo a prime, which needs no module (binascii's crc32 costs ~0.4 ms to load)."""
+    return f"{int.from_bytes(full_key, 'big') % PRIME:016x}"
 
-    return f"s-{binascii.crc32(full_key):08x}-{len(full_key):x}"
+
+def socket_name(full_key: bytes) -> str:
+    return f"s-{checksum(full_key)}-{len(full_key):x}"
 
 
 # --- the client ------------------------------------------------------------------------------
 
 
+def to_int(value: int) -> bytes:
+    return value.to_bytes(INT_SIZE, "big", signed=True)
+
+
+def from_int(data: bytes) -> int:
+    return int.from_bytes(data[:INT_SIZE], "big", signed=True)
+
+
+def peer(sock: _socket.socket) -> tuple[int, int, int]:
+    """The pid, uid and gid of the process at the other end (SO_PEERCRED: a struct ucred)."""
+    raw = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)
+    return (
+        int.from_bytes(raw[0:4], sys.byteorder, signed=True),
+        int.from_bytes(raw[4:8], sys.byteorder),
+        int.from_bytes(raw[8:12], sys.byteorder),
+    )
+
+
 def pack(fields: list[bytes]) -> bytes:
-    return b"".join(LENGTH.pack(len(field)) + field for field in fields)
+    return b"".join(to_int(len(field)) + field for field in fields)
 
 
 def unpack(data: bytes) -> list[bytes]:
     fields, at = [], 0
     while at < len(data):
-        (size,) = LENGTH.unpack_from(data, at)
-        at += LENGTH.size
+        size = from_int(data[at : at + INT_SIZE])
+        if size < 0 or at + INT_SIZE + size > len(data):
+            raise ValueError("a request cut short")
+        at += INT_SIZE
         fields.append(data[at : at + size])
         at += size
     return fields
@@ -265,13 +327,15 @@ class _Forward:
 
     def __init__(self) -> None:
         self.pid = 0
-        self.pending: list[int] = []
+        self.pending: list[int] = []  # received before the run was handed over
+        self.received: list[int] = []
         self.previous = {}
         for name in self.SIGNALS:
             number = getattr(_signal, name)
             self.previous[number] = _signal.signal(number, self._got)
 
     def _got(self, signum: int, frame: object) -> None:
+        self.received.append(signum)
         if self.pid:
             try:  # noqa: SIM105  # contextlib costs the client 4 ms
                 os.kill(self.pid, signum)
@@ -301,30 +365,34 @@ def _read_exactly(sock: _socket.socket, size: int) -> bytes:
 
 
 def _served(args: list[str]) -> int | None:
-    """The exit code of the run done by a server's child; None if no child was told to run it (a
-    server is started when none answers): the client's own run then, never both."""
+    """The exit code of the run done by a server's child; None if no child was told to run it, or
+    the one told refused it (a server is started when none answers): the client's own run then,
+    never both."""
     forward = _Forward()
     try:
         try:
-            accepted = _accepted(args, forward)
+            handed = _handed_over(args, forward)
         except Exception:  # anything before GO: no server (a server's failure never fails a commit)
-            accepted = None
-        if accepted is None:
+            handed = None
+        if handed is None:
             return 128 + forward.pending[0] if forward.pending else None  # interrupted before anything ran
-        sock, pid = accepted
+        sock, pid = handed
         try:  # GO was sent: from here on the run is the child's, whatever becomes of it
             forward.start(pid)
-            return _outcome(sock)
+            code = _outcome(sock)
         finally:
             sock.close()
+        if code is None and forward.received:  # refused, and the client was interrupted meanwhile
+            return 128 + forward.received[0]
+        return code
     finally:
         forward.restore()
 
 
-def _accepted(args: list[str], forward: _Forward) -> tuple[_socket.socket, int] | None:
-    """The socket to a server's child that was sent GO, and its pid; None if none was (the socket
-    closed before a server is started: a child that accepted the run reads EOF, not GO, and exits
-    without running it)."""
+def _handed_over(args: list[str], forward: _Forward) -> tuple[_socket.socket, int] | None:
+    """The socket to a server's child that was sent the request and GO, and its pid; None if none
+    was (the socket closed before a server is started: a child that said HELLO reads EOF, not a
+    request and GO, and exits without running it)."""
     found = directory()
     if found is None:
         return None
@@ -334,10 +402,10 @@ def _accepted(args: list[str], forward: _Forward) -> tuple[_socket.socket, int] 
         name = socket_name(full_key)
         sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
         try:
-            pid = _handshake(sock, address(directory_fd, name), args, full_key)
+            pid = _hello(sock, address(directory_fd, name))
             if pid > 0 and not forward.pending:  # (interrupted: no run at all)
+                _send(sock, args, full_key)  # raises unless the whole of it, GO last, was sent
                 sock.settimeout(None)  # the run takes what it takes
-                sock.sendall(GO)  # one byte, queued or not sent at all: the child runs only on it
                 return sock, pid
         except OSError:
             pid = -1
@@ -349,58 +417,52 @@ def _accepted(args: list[str], forward: _Forward) -> tuple[_socket.socket, int] 
         os.close(directory_fd)
 
 
-def _handshake(sock: _socket.socket, path: str, args: list[str], full_key: bytes) -> int:
-    """The request sent to a server's child at `path`: the pid of the child that accepted it (and
-    now waits for GO), 0 if it refused it; OSError if none answered within ANSWER_WITHIN."""
+def _hello(sock: _socket.socket, path: str) -> int:
+    """The pid of the server's child at `path` that said HELLO (and now waits for the request), 0
+    if the server refused this client; OSError if none answered within ANSWER_WITHIN."""
+    sock.settimeout(ANSWER_WITHIN)  # a server stopped or stuck is no server
+    sock.connect(path)
+    if peer(sock)[1] != os.getuid():
+        raise OSError("not our server")
+    answer = _read_exactly(sock, 1 + INT_SIZE)
+    if answer[:1] == REFUSED:  # the server's: this process is in another sandbox than the server's
+        return 0
+    if answer[:1] != HELLO or len(answer) < 1 + INT_SIZE:
+        raise OSError("no server's child answered")
+    return max(1, from_int(answer[1:]))
+
+
+def _send(sock: _socket.socket, args: list[str], full_key: bytes, word: bytes = GO) -> None:
+    """The request, this process's stdin, stdout, stderr and current directory beside it (fds,
+    SCM_RIGHTS), and `word` last (GO: run it)."""
+    data, fds = _request(args, full_key)
+    if len(data) > MAX_REQUEST:
+        raise OSError("a request too large")
     cwd = os.open(".", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        sock.settimeout(ANSWER_WITHIN)  # a server stopped or stuck is no server
-        sock.connect(path)
-        _, uid, _ = CREDENTIALS.unpack(sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, CREDENTIALS.size))
-        if uid != os.getuid():
-            raise OSError("not our server")
-        first = _read_exactly(sock, 1)
-        if first == REFUSED:  # the server's: this process is in another sandbox than the server's
-            return 0
-        if first != HELLO:
-            raise OSError("no server's child answered")
-        data, fds = _request(args, full_key)
-        message = LENGTH.pack(len(data)) + data
-        rights = struct.pack(f"{len(fds) + 1}i", *fds, cwd)
+        message = to_int(len(data)) + data + word
+        rights = b"".join(fd.to_bytes(4, sys.byteorder, signed=True) for fd in (*fds, cwd))
         sent = sock.sendmsg([message], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, rights)])
         if sent < len(message):
             sock.sendall(message[sent:])
-        answer = _read_exactly(sock, 1)
-        if answer == REFUSED:
-            return 0
-        pid = _read_exactly(sock, INT.size)
-        if answer != ACCEPTED or len(pid) < INT.size:
-            raise OSError("no server's child accepted the run")
-        number: int = INT.unpack(pid)[0]
-        return max(1, number)
     finally:
         os.close(cwd)
 
 
-def _outcome(sock: _socket.socket) -> int:
-    """The exit of a run a child was told to do: its status (or its code, if the server is gone
-    but the child said it); 2 and a message if neither came (never the run again in-process)."""
-    code: int | None = None
-    while True:
-        try:
-            kind = _read_exactly(sock, 1)
-            value = _read_exactly(sock, INT.size)
-        except OSError:
-            break
-        if kind not in (CODE, STATUS) or len(value) < INT.size:
-            break
-        (number,) = INT.unpack(value)
-        if kind == CODE:
-            code = number
-            continue
-        return _exit_as(number)
-    if code is not None:
-        return code
+def _outcome(sock: _socket.socket) -> int | None:
+    """The exit of a run a child was told to do: its code (or its wait status, if it ended without
+    saying it); None if it refused the run (it did nothing); 2 and a message if neither came
+    (never the run again in-process)."""
+    try:
+        kind = _read_exactly(sock, 1)
+        value = b"" if kind == REFUSED else _read_exactly(sock, INT_SIZE)
+    except OSError:
+        kind = value = b""
+    if kind == REFUSED:
+        return None
+    if kind in (CODE, STATUS) and len(value) == INT_SIZE:
+        number = from_int(value)
+        return number if kind == CODE else _exit_as(number)
     os.write(2, b"goinstrument: the server ended before the run did; the run may be half done (GOINSTRUMENT_SERVER=0 runs without it)\n")
     return 2
 
@@ -431,9 +493,7 @@ def _interpreter_options() -> list[str]:
 def start_server(path: str, full_key: bytes) -> None:
     """A server for `path`, detached (its own session, stdio /dev/null, cwd /): a double fork, so
     that it is never this process's child."""
-    import binascii
-
-    argv = [sys.executable, *_interpreter_options(), "-m", "goinstrument.zygote", path, f"{binascii.crc32(full_key):08x}"]
+    argv = [sys.executable, *_interpreter_options(), "-m", "goinstrument.zygote", path, checksum(full_key)]
     try:
         pid = os.fork()
     except OSError:

@@ -16,27 +16,28 @@ import sys
 from typing import Any
 
 from goinstrument.server import (
-    ACCEPTED,
     CHECK_EVERY,
     CODE,
-    CREDENTIALS,
     GO,
     HELLO,
     IDLE,
     IDLE_VARIABLE,
-    INT,
-    LENGTH,
+    INT_SIZE,
     MAX_REQUEST,
     REFUSED,
     STATUS,
     STREAMS,
     address,
+    checksum,
+    from_int,
     in_process,
     key,
     open_directory,
+    peer,
     same_file,
     socket_name,
     sweep,
+    to_int,
     unpack,
 )
 
@@ -117,16 +118,15 @@ def _warm_engine() -> None:
         remove.remove(first.output, options, info)
 
 
-def serve(path: str, checksum: str) -> int:
+def serve(path: str, expected: str) -> int:
     """The server's life: one per socket (a lock beside it), until IDLE seconds pass without a
     run, its files change, or SIGTERM."""
-    import binascii
     import fcntl
 
     os.chdir("/")
     own_key = _key()
     where, name = os.path.split(path)
-    if own_key is None or f"{binascii.crc32(own_key):08x}" != checksum or socket_name(own_key) != name:
+    if own_key is None or checksum(own_key) != expected or socket_name(own_key) != name:
         return 0  # not the server the client wanted (started differently): leave it to in-process runs
     directory = open_directory(where)
     if directory is None:
@@ -140,7 +140,7 @@ def serve(path: str, checksum: str) -> int:
     if not same_file(lock, name + ".lock", directory):
         return 0  # removed meanwhile by a sweep (below): the next client starts a server again
     os.ftruncate(lock, 0)
-    os.pwrite(lock, f"{os.getpid()} 0\n".encode(), 0)  # whose it is, at once: --stop reads it
+    os.pwrite(lock, f"{os.getpid()} 0 0\n".encode(), 0)  # whose it is, at once: --stop reads it (_count)
     with contextlib.suppress(Exception):  # a directory less tidy, never no server
         sweep(directory, keep=name)  # the lock files (and sockets) of servers gone
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -161,24 +161,38 @@ def serve(path: str, checksum: str) -> int:
 
 
 NAMESPACES = ("mnt", "pid", "user", "net", "ipc", "uts", "cgroup")
-CONFINING = ("NoNewPrivs", "Seccomp", "Seccomp_filters", "Groups")  # of /proc/PID/status
+CONFINING = (b"NoNewPrivs", b"Seccomp", b"Seccomp_filters", b"Groups")  # of /proc/PID/status
 
 
-def _confinement(pid: str) -> tuple[str, ...] | None:
+def _confinement(pid: str) -> tuple[bytes, ...] | None:
     """What a process's sandbox is made of: its namespaces, no_new_privs, seccomp, supplementary
     groups and cgroups. A client's must be the server's, whose child runs git and gofmt from the
-    client's PATH outside any sandbox the client is in; None (never equal) if any cannot be read."""
+    client's PATH outside any sandbox the client is in; None (never equal) if any cannot be read.
+    All read through one fd of /proc/PID: one process's, or (gone) none."""
     try:
-        links = [os.readlink(f"/proc/{pid}/ns/{name}") for name in NAMESPACES]
-        with open(f"/proc/{pid}/status", encoding="utf-8", errors="replace") as file:
-            status = [line for line in file.read().splitlines() if line.partition(":")[0] in CONFINING]
-        with open(f"/proc/{pid}/cgroup", encoding="utf-8", errors="replace") as file:
-            cgroups = file.read()
-    except (OSError, ValueError):
+        proc = os.open(f"/proc/{pid}", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            links = [os.fsencode(os.readlink(f"ns/{name}", dir_fd=proc)) for name in NAMESPACES]
+            status = [line for line in _read(proc, "status").split(b"\n") if line.partition(b":")[0] in CONFINING]
+            cgroups = _read(proc, "cgroup")
+        finally:
+            os.close(proc)
+    except OSError:
         return None
-    if {line.partition(":")[0] for line in status} < {"NoNewPrivs", "Seccomp", "Groups"}:
+    if {line.partition(b":")[0] for line in status} < {b"NoNewPrivs", b"Seccomp", b"Groups"}:
         return None
     return (*links, *status, cgroups)
+
+
+def _read(directory: int, name: str) -> bytes:
+    fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC, dir_fd=directory)
+    try:
+        data = b""
+        while chunk := os.read(fd, 1 << 16):
+            data += chunk
+        return data
+    finally:
+        os.close(fd)
 
 
 def _key() -> bytes | None:
@@ -217,9 +231,11 @@ class _Server:
         self.poll.register(self.wake_read, select.POLLIN)
         self.children: dict[int, tuple[int, socket.socket]] = {}  # pidfd: (pid, connection)
         self.connections: dict[int, int] = {}  # a connection's fd: its child's pidfd
+        self.spare: tuple[int, int, socket.socket] | None = None  # pid, pidfd, the socket it waits on
         self.stopping = False
         self.served = 0
         self._count()
+        self._fork_spare()
 
     def run(self) -> int:
         import time
@@ -239,6 +255,8 @@ class _Server:
                     last = time.monotonic()
                 elif fd in self.connections:
                     self._client_gone(fd)
+                elif self.spare is not None and fd == self.spare[1]:
+                    self._spare_ended()
             now = time.monotonic()
             if not self.children and now - last >= self.idle:
                 self._stop()
@@ -249,15 +267,17 @@ class _Server:
         return 0
 
     def _count(self) -> None:
-        """The lock file says the server's pid and how many runs it has served (tests/test_server.py)."""
+        """The lock file says the server's pid, how many runs it has served (a run in the client's
+        own process leaves it as it was) and its spare's pid (0: none): tests/test_server.py."""
         os.ftruncate(self.lock, 0)
-        os.pwrite(self.lock, f"{os.getpid()} {self.served}\n".encode(), 0)
+        os.pwrite(self.lock, f"{os.getpid()} {self.served} {self.spare[0] if self.spare else 0}\n".encode(), 0)
 
     def _stop(self) -> None:
         """No more runs: the socket's name and its lock go to the next server at once; the runs
         going on finish."""
         if not self.stopping:
             self.stopping = True
+            self._drop_spare()
             self.poll.unregister(self.listener.fileno())
             with contextlib.suppress(OSError):
                 os.unlink(self.path[1], dir_fd=self.path[0])
@@ -279,31 +299,23 @@ class _Server:
         except OSError:
             return
         try:
-            peer, uid, gid = CREDENTIALS.unpack(connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, CREDENTIALS.size))
+            client, uid, gid = peer(connection)
             if (uid, gid) != (os.getuid(), os.getgid()):  # our user only (and its group: the files a run creates)
                 connection.close()
                 return
-            if _confinement(str(peer)) != self.confinement:  # a process of ours in another sandbox: its own run
+            if _confinement(str(client)) != self.confinement:  # a process of ours in another sandbox: its own run
                 with contextlib.suppress(OSError):
                     connection.sendall(REFUSED, socket.MSG_NOSIGNAL)
                 connection.close()
                 return
-            pid = os.fork()
         except OSError:
             connection.close()
             return
-        if pid == 0:
-            try:
-                self._forget()
-                _child(connection, self.key)
-            finally:
-                os._exit(2)
-        try:
-            pidfd = os.pidfd_open(pid)
-        except OSError:
-            os.waitpid(pid, 0)
+        child = self._hand_to_spare(connection) or self._fork(connection)
+        if child is None:
             connection.close()
             return
+        pid, pidfd = child
         self.served += 1
         self._count()
         self.children[pidfd] = (pid, connection)
@@ -311,17 +323,128 @@ class _Server:
         self.poll.register(pidfd, self.select.POLLIN)
         self.poll.register(connection.fileno(), self.select.POLLRDHUP)
 
+    def _fork(self, connection: socket.socket) -> tuple[int, int] | None:
+        """A child forked for the run on `connection` (when no spare waits): its pid and pidfd."""
+        try:
+            pid = os.fork()
+        except OSError:
+            return None
+        if pid == 0:
+            try:
+                self._forget()
+                _child(connection, self.key)
+            finally:
+                os._exit(2)
+        try:
+            return pid, os.pidfd_open(pid)
+        except OSError:
+            os.waitpid(pid, 0)
+            return None
+
+    def _fork_spare(self) -> None:
+        """A child forked ahead of the next run, so that the fork and the child's first steps are
+        off that run's path: it waits for one connection (handed over by _hand_to_spare, after the
+        checks of _accept), takes on that client's directory, environment and streams and runs its
+        request as a child forked for it would, and exits. One run per child: a spare taken is
+        never handed another, and the next spare is forked once the server is idle again."""
+        if self.spare is not None or self.stopping:
+            return
+        try:
+            ours, theirs = socket.socketpair()
+        except OSError:
+            return
+        try:
+            pid = os.fork()
+        except OSError:
+            ours.close()
+            theirs.close()
+            return
+        if pid == 0:
+            try:
+                ours.close()
+                self._forget()
+                os.environ.clear()  # the server's, of no run's: a run gets its client's, whole (half the cost of that, ahead)
+                connection = _handed(theirs)
+                if connection is None:  # the server stopped or dropped it: nothing to run
+                    os._exit(0)
+                _child(connection, self.key)
+            finally:
+                os._exit(2)
+        theirs.close()
+        try:
+            pidfd = os.pidfd_open(pid)
+        except OSError:
+            ours.close()  # (it reads EOF and exits)
+            os.waitpid(pid, 0)
+            return
+        self.spare = (pid, pidfd, ours)
+        self.poll.register(pidfd, self.select.POLLIN)  # (it dies waiting: reaped, not left a zombie)
+        self._count()
+        # The pages the server now shares with the spare are copied on its first write to them (a
+        # reference count changed): the next accept's checks would pay that on a run's path.
+        _confinement("self")
+
+    def _hand_to_spare(self, connection: socket.socket) -> tuple[int, int] | None:
+        """The spare's pid and pidfd, `connection` handed to it; None if there is none, or it died."""
+        if self.spare is None:
+            return None
+        pid, pidfd, control = self.spare
+        try:
+            socket.send_fds(control, [b"C"], [connection.fileno()])
+        except OSError:
+            self._drop_spare()
+            return None
+        self.spare = None
+        control.close()
+        return pid, pidfd
+
+    def _drop_spare(self) -> None:
+        """The spare, if any, ended (it never got a connection) and reaped."""
+        if self.spare is None:
+            return
+        pid, pidfd, control = self.spare
+        self.spare = None
+        self.poll.unregister(pidfd)
+        control.close()
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)  # (stopped, it would not read EOF)
+        with contextlib.suppress(OSError):
+            os.waitpid(pid, 0)
+        os.close(pidfd)
+        if self.lock >= 0:
+            self._count()
+
+    def _spare_ended(self) -> None:
+        """The spare's pidfd is readable: if it did end (killed while it waited), it is reaped, and
+        the next run gets a child forked for it. (Not if it did not: a readiness of the fd number
+        the pidfd took over from one closed in the same round of poll.)"""
+        assert self.spare is not None
+        pid, pidfd, control = self.spare
+        try:
+            ended, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            ended = pid
+        if ended:
+            self.spare = None
+            self.poll.unregister(pidfd)
+            os.close(pidfd)
+            control.close()
+            self._count()
+
     def _forget(self) -> None:
         """In a child: nothing of the server's stays open or installed."""
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGHUP, signal.SIG_DFL)
         self.listener.close()
-        for fd in (self.wake_read, self.wake_write, self.lock, self.path[0], *self.children):
+        spare = [self.spare[1]] if self.spare else []
+        for fd in (self.wake_read, self.wake_write, self.lock, self.path[0], *self.children, *spare):
             if fd >= 0:
                 os.close(fd)
         for _, connection in self.children.values():
             connection.close()
+        if self.spare:
+            self.spare[2].close()
 
     def _reap(self, pidfd: int) -> None:
         pid, connection = self.children.pop(pidfd)
@@ -333,11 +456,13 @@ class _Server:
             del self.connections[fd]
             self.poll.unregister(fd)
         with contextlib.suppress(OSError):
-            connection.sendall(STATUS + INT.pack(status), socket.MSG_NOSIGNAL)
+            connection.sendall(STATUS + to_int(status), socket.MSG_NOSIGNAL)
         connection.close()
+        self._fork_spare()  # the next run's, now that this one is over
 
     def _client_gone(self, fd: int) -> None:
-        """The client was killed: so is its run (SIGTERM: it leaves no temporary file)."""
+        """The client is gone: killed (so is its run: SIGTERM, which leaves no temporary file), or
+        it had the run's CODE and exited (the child is ending)."""
         pidfd = self.connections.pop(fd)
         self.poll.unregister(fd)
         pid, _ = self.children[pidfd]
@@ -345,29 +470,58 @@ class _Server:
             os.kill(pid, signal.SIGTERM)
 
 
+def _handed(control: socket.socket) -> socket.socket | None:
+    """In a spare: the connection the server hands it, None if the server closes its end instead."""
+    try:
+        _, fds, _, _ = socket.recv_fds(control, 1, 1)
+    except OSError:
+        return None
+    finally:
+        control.close()
+    return socket.socket(fileno=fds[0]) if fds else None
+
+
 def _child(connection: socket.socket, own_key: bytes) -> None:
-    """A served run, in a child of the server: the client's request, then its run; never returns."""
-    connection.settimeout(10)
-    connection.sendall(HELLO)
-    first, fds, _, _ = socket.recv_fds(connection, 1 << 16, 4)
-    if len(first) < LENGTH.size:
-        os._exit(2)
-    (size,) = LENGTH.unpack_from(first)
-    data = first[LENGTH.size :]
-    if size > MAX_REQUEST:
-        os._exit(2)
-    while len(data) < size:
-        chunk = connection.recv(size - len(data))
-        if not chunk:
-            os._exit(2)
-        data += chunk
-    connection.settimeout(None)
-    fields = unpack(data)
+    """A served run, in a child of the server: HELLO, the client's request and GO, then its run;
+    never returns."""
+    connection.sendall(HELLO + to_int(os.getpid()))
+    # No time limit: a client stopped here (^Z) sends its request and GO when it goes on, and
+    # expects the run done; one that gave up or was killed has closed its end (EOF).
+    try:
+        data, fds, _, _ = socket.recv_fds(connection, 1 << 16, 4)
+        size = from_int(data) if len(data) >= INT_SIZE else -1
+        while 0 <= size <= MAX_REQUEST and len(data) < INT_SIZE + size + len(GO):
+            chunk = connection.recv(INT_SIZE + size + len(GO) - len(data))
+            if not chunk:
+                break
+            data += chunk
+    except OSError:
+        os._exit(0)
+    if not 0 <= size <= MAX_REQUEST or data[INT_SIZE + size :] != GO:  # the client runs it itself, or not at all
+        os._exit(0)
+    try:  # from GO on, the run is this child's: any failure before it starts is REFUSED (not run)
+        args = _take_on(unpack(data[INT_SIZE : INT_SIZE + size]), fds, own_key)
+    except Exception:
+        args = None
+    if args is None:
+        connection.sendall(REFUSED)
+        os._exit(0)
+    code = _run(args)
+    # The last act: CODE, after which the client exits as the run did (the child's own exit, the
+    # server's reaping and STATUS are not waited for); no signal stops it half way.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
+    with contextlib.suppress(OSError):
+        connection.sendall(CODE + to_int(code), socket.MSG_NOSIGNAL)
+    os._exit(code)
+
+
+def _take_on(fields: list[bytes], fds: list[int], own_key: bytes) -> list[str] | None:
+    """The client's directory, umask, environment and streams taken on: the run's args; None (and
+    nothing taken on) if the request is not for this server."""
     present = int(fields[2])
     wanted = [fd for fd in (0, 1, 2) if present & 1 << fd]
     if fields[0] != own_key or len(fds) != len(wanted) + 1:
-        connection.sendall(REFUSED)
-        os._exit(0)
+        return None
     umask, infos, argv0, count = int(fields[1]), fields[3:6], fields[6], int(fields[7])
     args = [os.fsdecode(arg) for arg in fields[8 : 8 + count]]
     environment = fields[8 + count :]
@@ -388,19 +542,7 @@ def _child(connection: socket.socket, own_key: bytes) -> None:
         setattr(sys, stream_name, stream)
         setattr(sys, f"__{stream_name}__", stream)
     sys.argv = [os.fsdecode(argv0), *args]
-    connection.sendall(ACCEPTED + INT.pack(os.getpid()))
-    # No time limit: a client stopped here (^Z) sends GO when it goes on, and expects the run done;
-    # one that gave up or was killed has closed its end (EOF), and one that went away is no reader.
-    try:
-        go = connection.recv(1)
-    except OSError:
-        go = b""
-    if go != GO:  # the client runs the command itself, or not at all: not twice
-        os._exit(0)
-    code = _run(args)
-    with contextlib.suppress(OSError):
-        connection.sendall(CODE + INT.pack(code), socket.MSG_NOSIGNAL)
-    os._exit(code)
+    return args
 
 
 def _stream(fd: int, name: str, info: bytes) -> object:

@@ -1,5 +1,6 @@
 """A small batch shared among forked children (batch.run_all under SERIAL_BELOW items, on Linux):
-when it forks (two processes' worth of bytes, `jobs` not 1), that it really runs in several
+when it forks (two processes' worth of bytes, `jobs` not 1, an idle core), how it is shared (this
+process's share dealt in advance, the children's queue), that it really runs in several
 processes, that its results are the serial run's (order, finish in the items' order, progress),
 and that a child's death and an exception of `work` are answered as in the pool. Ctrl-C and
 the parent's death: test_writer (item 12); the same through the command line: test_driver (a
@@ -48,16 +49,25 @@ def _meet(place: str, parent: int, item: object) -> int:
 
 
 def test_a_two_item_batch_runs_in_two_processes() -> None:
-    """The first item here, the second in a child started first (each worth a cold process)."""
+    """The first item here, the second in a child forked before it."""
     results = batch.run_all(_pid, ["a", "b"], 2, _died, weigh=lambda item: (item, 2 * BIG, 0))
     assert results[0] == os.getpid()
     assert results[1] != os.getpid()
 
 
-def test_a_batch_worth_two_children_runs_its_first_item_here_and_the_rest_in_two_children(tmp_path: Path) -> None:
-    results = batch.run_all(partial(_meet, str(tmp_path), os.getpid()), list("abcde"), 2, _died, weigh=_own_package)
-    assert results[0] == os.getpid()
-    assert len(set(results[1:])) == 2 and os.getpid() not in results[1:]
+def test_on_two_workers_this_process_works_its_share_while_one_child_works_the_rest() -> None:
+    """Not idle while a child works (review: two children on two cores bought nothing but their cost)."""
+    assert batch._plan(list("abcd"), 2, _own_package) == batch._Plan([0, 3], 1, [[1], [2]])
+    results = batch.run_all(_pid, list("abcd"), 2, _died, weigh=_own_package)
+    assert results[0] == results[3] == os.getpid()
+    assert results[1] == results[2] != os.getpid()
+
+
+def test_a_batch_worth_three_processes_runs_this_process_s_share_here_and_the_rest_in_two_children(tmp_path: Path) -> None:
+    assert batch._plan(list("abcdef"), 3, _own_package) == batch._Plan([0, 5], 2, [[1], [2], [3], [4]])
+    results = batch.run_all(partial(_meet, str(tmp_path), os.getpid()), list("abcdef"), 3, _died, weigh=_own_package)
+    assert results[0] == results[5] == os.getpid()
+    assert len(set(results[1:5])) == 2 and os.getpid() not in results[1:5]
 
 
 @pytest.mark.parametrize(
@@ -67,29 +77,89 @@ def test_a_batch_worth_two_children_runs_its_first_item_here_and_the_rest_in_two
         (["a", "b", "c"], 1, _own_package),  # --jobs 1
         (["a", "b", "c"], 2, lambda item: (item, 100, 100)),  # a few bytes: a fork would cost more than it saves
         (["a", "b", "c"], 2, None),  # no weights: not known to be worth it
-        (["a", "b"], 2, lambda item: (item, 2 * BIG if item == "b" else BIG, 0)),  # the first item is not worth a cold child
+        (["a", "b"], 2, lambda item: (item, 2 * BIG if item == "a" else BIG // 2, 0)),  # what a child would take is not worth one
     ],
 )
 def test_a_batch_not_worth_a_fork_runs_here(items: list[str], jobs: int, weigh: object) -> None:
     assert batch.run_all(_pid, items, jobs, _died, weigh=weigh) == [os.getpid()] * len(items)  # type: ignore[arg-type]
 
 
-def test_the_children_s_queue_holds_a_package_s_files_together_heaviest_first() -> None:
+def test_the_units_are_a_package_s_files_together_dealt_heaviest_first_to_the_process_given_least() -> None:
+    """p and r (two shares each) go to the children, q to this process (one share after the
+    first: the least), s to the first child (a tie between processes goes to a child)."""
     packages = {"first": "p0", "b": "p", "c": "p", "d": "q", "e": "r", "f": "s"}
-    plan = batch._plan(list(packages), 2, lambda item: (packages[item], BIG * (2 if item == "e" else 1), 0))
-    assert plan == batch._Plan(True, 2, [[1, 2], [4], [3], [5]])
-    # p: 3 of the rest's 4 shares, more than a child's fair half: its files are queued one by one
+    plan = batch._plan(list(packages), 3, lambda item: (packages[item], BIG * (2 if item == "e" else 1), 0))
+    assert plan == batch._Plan([0, 3], 2, [[1, 2], [4], [5]])
+    # p: 3 of 5 shares, more than a process's fair fifth: its files are dealt one by one
     big = {"first": "p0", "b": "p", "c": "p", "d": "p", "e": "q"}
     plan = batch._plan(list(big), 8, lambda item: (big[item], BIG, 0))
-    assert plan == batch._Plan(True, 4, [[1], [2], [3], [4]])
+    assert plan == batch._Plan([0], 4, [[1], [2], [3], [4]])
+
+
+def test_a_file_of_no_bytes_of_its_own_stays_with_the_file_before_it_in_its_package() -> None:
+    """A staged copy holding its blob's bytes weighs 0 (run._weigh_work: its outcome is compared
+    with the blob's, once its package's declarations are known): dealt alone, it would cost a
+    process its whole package. The hook's five files, as the bench stages them (10 items)."""
+    hook = [("cgo", 54334, 219830), ("modfetch", 35244, 146361), ("work", 34692, 316435), ("slog", 8651, 86153), ("net", 8891, 528083)]
+    weights = [weight for package, size, scan in hook for weight in [(package, size, scan), (package, 0, scan)]]
+    plan = batch._plan(weights, 2, lambda item: item)
+    assert plan == batch._Plan([0, 1, 8, 9], 1, [[4, 5], [2, 3], [6, 7]])
+    one = [("p", 8 * BIG, 0), ("p", 0, 0), ("p", 8 * BIG, 0), ("p", 0, 0), ("p", 0, 0)]  # more than a fair share: split
+    assert batch._plan(one, 2, lambda item: item) == batch._Plan([0, 1], 1, [[2, 3, 4]])
+
+
+def test_a_staged_file_weighs_its_bytes_and_what_its_functions_taking_a_context_cost(tmp_path: Path) -> None:
+    """The engine's work is mostly per function taking a context (its span planned, made, checked):
+    the hook's modfetch/fetch.go (35 KB, 10 of them) costs more than work/build.go (35 KB, 5)."""
+    from goinstrument.driver import run
+    from goinstrument.engine.result import Source
+
+    (tmp_path / "p.go").write_bytes(b"package p\n" + b"x" * 5000)
+    data = b"package p\n\nfunc F(ctx context.Context) {}\nfunc G(ctx context.Context) {}\n"
+    blob, copy = Source("a.go", tmp_path / "a.go", data), Source("a.go", tmp_path / "a.go", data)
+    assert run._weigh_work({}, blob) == (str(tmp_path), len(data) + 2 * run.CONTEXT_BYTES, 5010)
+    assert run._weigh_work({}, (blob, copy)) == (str(tmp_path), 0, 5010)  # compared with its blob's outcome
 
 
 def test_a_file_of_a_large_package_weighs_what_working_out_the_package_costs() -> None:
     """net/http's 418-byte file costs 100 ms in a process that has not read its package (0.9 MB):
     queued last, it would keep one child busy while the other has nothing left to take."""
     weights = {"first": (BIG, 0), "a": (BIG, 0), "b": (BIG, 0), "small": (400, 40 * BIG)}
-    plan = batch._plan(list(weights), 2, lambda item: (item, *weights[item]))
-    assert plan == batch._Plan(True, 2, [[3], [1], [2]])
+    plan = batch._plan(list(weights), 3, lambda item: (item, *weights[item]))
+    assert plan == batch._Plan([0], 2, [[3], [1], [2]])
+    # Two small files of such a package: split, each process would work the package out again
+    assert batch._plan(["a", "b"], 2, lambda item: ("p", 400, 40 * BIG)) is None
+
+
+def test_a_batch_left_no_idle_core_by_the_machine_s_load_runs_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--jobs` not given (0): a child only where a core is idle; a child forked where none is would
+    take its time from this process, and add its own cost."""
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(batch, "_load", lambda: (1.0, 1))  # one core busy: this process takes the other
+    weighed: list[str] = []
+
+    def weigh(item: str) -> tuple[str, int, int]:
+        weighed.append(item)
+        return _own_package(item)
+
+    assert batch.run_all(_pid, list("abcd"), 0, _died, weigh=weigh) == [os.getpid()] * 4
+    assert weighed == []  # not even weighed (run.py stats each package's files for it)
+    assert batch.run_all(_pid, list("abcd"), 2, _died, weigh=_own_package)[1] != os.getpid()  # --jobs 2: asked for
+    monkeypatch.setattr(batch, "_load", lambda: (0.5, 1))
+    assert batch.run_all(_pid, list("abcd"), 0, _died, weigh=_own_package)[1] != os.getpid()
+
+
+def test_the_busy_cores_are_the_lesser_of_the_load_s_average_and_the_tasks_runnable_now(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The average counts this run's own recent processes: a hook run commit after commit, with
+    nothing else running, would find a core busy, which no other task runnable now belies; and
+    a burst of tasks right now on a machine idle over the minute does not keep it serial."""
+    load = batch._load()  # this machine's: this process is running, and not counted
+    assert load is not None and load[0] >= 0 and load[1] >= 0
+    for (average, running), spare in {(0.0, 0): 2, (1.0, 0): 2, (0.9, 5): 2, (1.0, 1): 1, (1.5, 2): 1, (6.5, 5): 1}.items():
+        monkeypatch.setattr(batch, "_load", lambda average=average, running=running: (average, running))
+        assert batch._spare(2) == spare, (average, running)
+    monkeypatch.setattr(batch, "_load", lambda: None)  # not known: as many as asked
+    assert batch._spare(2) == 2
 
 
 def _waits_for(place: str, others: list[str], item: str) -> int:
@@ -109,9 +179,10 @@ def test_a_free_child_takes_the_next_file_one_slow_file_does_not_hold_up_the_oth
     it is free, not a share dealt in advance (which here would give `slow` half of the others)."""
     others = ["s2", "s3", "s4", "s5"]
     items = ["first", "slow", *others]
-    results = batch.run_all(partial(_waits_for, str(tmp_path), others), items, 2, _died, weigh=_own_package)
-    assert results[1] not in results[2:]
-    assert len(set(results[2:])) == 1
+    assert batch._plan(items, 3, _own_package) == batch._Plan([0, 5], 2, [[1], [2], [3], [4]])
+    results = batch.run_all(partial(_waits_for, str(tmp_path), others), items, 3, _died, weigh=_own_package)
+    assert results[1] not in [os.getpid(), *results[2:]]
+    assert len(set(results[2:5])) == 1 and results[5] == os.getpid()
 
 
 def _square(n: int) -> int:
@@ -149,8 +220,13 @@ def _dies_on(victim: str, parent: int, item: str) -> int:
 @pytest.mark.parametrize("victim", ["b", "c", "d", "f"])
 def test_a_child_killed_mid_batch_fails_its_item_alone_and_the_rest_of_its_package_runs_again(victim: str) -> None:
     items = list("abcdefg")
-    packages = {"a": "0", "b": "p", "c": "p", "d": "p", "e": "q", "f": "q", "g": "q"}  # p and q: a child's fair share each
-    results = batch.run_all(partial(_dies_on, victim, os.getpid()), items, 2, _died, weigh=lambda item: (packages[item], BIG, 0))
+    packages = {"a": "0", "b": "p", "c": "p", "d": "p", "e": "q", "f": "q", "g": "q"}  # a, p and q: a process's fair share each
+
+    def weigh(item: str) -> tuple[str, int, int]:
+        return packages[item], 3 * BIG if item == "a" else BIG, 0
+
+    assert batch._plan(items, 3, weigh) == batch._Plan([0], 2, [[1, 2, 3], [4, 5, 6]])
+    results = batch.run_all(partial(_dies_on, victim, os.getpid()), items, 3, _died, weigh=weigh)
     assert results[items.index(victim)] == f"died: {victim}: {batch.DIED}"
     assert all(isinstance(pid, int) for item, pid in zip(items, results, strict=True) if item != victim)
     if victim == "c":  # b was sent before c killed its child; d ran in another one

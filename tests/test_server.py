@@ -25,6 +25,7 @@ from typing import TypeVar
 import pytest
 from gitrepo import CHECKOUT, GO_FUNC, GitRepo, git_env
 
+from goinstrument import __version__
 from goinstrument.driver.hook import SERVED, install_hook
 from goinstrument.server import ANSWER_WITHIN, GO, HOOK_CODE
 
@@ -42,23 +43,31 @@ def runtime(tmp_path: Path) -> Iterator[Path]:
     where = tmp_path / "run"
     where.mkdir(mode=0o700)
     yield where
-    for pid in _server_pids(where):
+    for pid in _zygotes(where):
         _kill(pid)
 
 
-def _server_pids(runtime: Path) -> list[int]:
-    """The live servers of the runtime directory, read from /proc (a server's command line names its socket)."""
-    found = []
+def _zygotes(runtime: Path) -> dict[int, int]:
+    """The live processes of the runtime directory's servers, from /proc (a server's command line
+    names its socket, and its children's are its own): each one's parent pid."""
+    found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
+            parent = int((entry / "stat").read_bytes().rsplit(b")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
             continue
         if b"goinstrument.zygote" in argv and any(arg.startswith(os.fsencode(runtime)) for arg in argv):
-            found.append(int(entry.name))
+            found[int(entry.name)] = parent
     return found
+
+
+def _server_pids(runtime: Path) -> list[int]:
+    """The live servers of the runtime directory (not their children: a spare, the runs)."""
+    found = _zygotes(runtime)
+    return [pid for pid, parent in found.items() if parent not in found]
 
 
 def _kill(pid: int) -> None:
@@ -83,7 +92,7 @@ def counts(runtime: Path) -> dict[int, int]:
     found = {}
     for lock in (runtime / "goinstrument").glob("*.lock"):
         words = lock.read_text().split()
-        if len(words) == 2 and int(words[0]) in live:
+        if len(words) == 3 and int(words[0]) in live:
             found[int(words[0])] = int(words[1])
     return found
 
@@ -219,6 +228,38 @@ def test_a_reader_that_stops_early(tmp_path, runtime):
     assert done.stderr.endswith(b"status 141\n"), done.stderr
 
 
+def test_a_spare_takes_on_its_clients_environment_not_the_servers(tmp_path, runtime):
+    """A spare is forked long before its run, from a server started with another client's
+    environment: each run has its own client's environment, directory and streams, whole, and
+    nothing of the server's or of the run before it."""
+    env = served_env(runtime, GOINSTRUMENT_CACHE_DIR=str(tmp_path / "server-cache"))
+    pid = warm(runtime, tmp_path, env)
+    wait_for(lambda: _spare(runtime, pid))
+    for n in (1, 2):
+        repo = module(tmp_path / f"repo{n}", {"shop.go": GO_FUNC})
+        repo.write("shop.go", GO_FUNC + "\n// edited\n")
+        repo.add("shop.go")
+        own = {name: value for name, value in env.items() if name != "GOINSTRUMENT_CACHE_DIR"}
+        done = client(repo.root, "--staged", "-v", env={**own, "XDG_CACHE_HOME": str(tmp_path / f"cache{n}")})
+        assert done.returncode == 0 and done.stderr.endswith(b"1 span added\n"), done.stderr
+        assert served(runtime, pid) == n
+        assert SPAN in repo.staged("shop.go")
+        assert list((tmp_path / f"cache{n}" / "goinstrument").glob("clean.*.json"))  # its cache, where its client said
+    assert not (tmp_path / "server-cache").exists()
+
+
+def test_a_served_clients_own_atexit_functions_and_flush_are_done(tmp_path, runtime):
+    """The client of a served run skips the interpreter's teardown, not what can be seen of it: its
+    atexit functions run (a sitecustomize's, as coverage's) and its stdout is flushed."""
+    env = served_env(runtime)
+    pid = warm(runtime, tmp_path, env)
+    code = "import atexit, sys; atexit.register(print, 'bye'); from goinstrument.server import main; sys.exit(main())"
+    done = subprocess.run([sys.executable, "-P", "-c", code, "--version"], cwd=tmp_path, env=env, capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"goinstrument {__version__}\nbye\n".encode()
+    assert served(runtime, pid) == 1
+
+
 # --- signals ----------------------------------------------------------------------------------
 
 
@@ -244,6 +285,25 @@ def _children(pid: int) -> list[int]:
     return [int(word) for word in path.read_text().split()]
 
 
+def _reaped(pid: int, child: int) -> Callable[[], bool]:
+    return lambda: child not in _children(pid)
+
+
+def _spare(runtime: Path, pid: int) -> int:
+    """The server's spare child (0: none), as its lock file says."""
+    for lock in (runtime / "goinstrument").glob("*.lock"):
+        words = lock.read_text().split()
+        if words and words[0] == str(pid):
+            return int(words[2])
+    return 0
+
+
+def _runs(runtime: Path, pid: int) -> list[int]:
+    """The server's children running (or ended and not yet reaped) a run: all but its spare."""
+    spare = _spare(runtime, pid)
+    return [child for child in _children(pid) if child != spare]
+
+
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_signal_to_the_client_stops_the_run(tmp_path, runtime, signum, code):
     repo = module(tmp_path / "repo", {"shop.go": GO_FUNC})
@@ -251,12 +311,12 @@ def test_a_signal_to_the_client_stops_the_run(tmp_path, runtime, signum, code):
     pid = warm(runtime, tmp_path, env)
     proc, flag = _paused_run(repo, env)
     assert served(runtime, pid) == 1
-    (child,) = _children(pid)
+    (child,) = _runs(runtime, pid)
     proc.send_signal(signum)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == code, err
     assert b"Traceback" not in err
-    wait_for(lambda: not _children(pid))
+    wait_for(lambda: not _runs(runtime, pid))
     assert not Path(f"/proc/{child}").exists() or b"Z" in Path(f"/proc/{child}/stat").read_bytes().split()[2:3]
     assert repo.staged("shop.go") == GO_FUNC + "\n// edited\n"  # stopped before it staged anything
     assert not (repo.root / ".git" / "index.lock").exists()
@@ -268,10 +328,10 @@ def test_a_client_killed_has_its_run_killed(tmp_path, runtime):
     env = served_env(runtime)
     pid = warm(runtime, tmp_path, env)
     proc, flag = _paused_run(repo, env)
-    assert _children(pid)
+    assert _runs(runtime, pid)
     proc.kill()
     proc.wait()
-    wait_for(lambda: not _children(pid), timeout=20)  # the pause would have held it for a minute
+    wait_for(lambda: not _runs(runtime, pid), timeout=20)  # the pause would have held it for a minute
     assert not (repo.root / ".git" / "index.lock").exists()
     flag.unlink()
 
@@ -283,7 +343,7 @@ def test_a_server_killed_mid_run_is_an_error_and_the_run_is_not_done_again(tmp_p
     env = served_env(runtime)
     pid = warm(runtime, tmp_path, env)
     proc, flag = _paused_run(repo, env)
-    (child,) = _children(pid)
+    (child,) = _runs(runtime, pid)
     _kill(pid)
     _kill(child)
     _, err = proc.communicate(timeout=30)
@@ -295,10 +355,33 @@ def test_a_server_killed_mid_run_is_an_error_and_the_run_is_not_done_again(tmp_p
     flag.unlink()
 
 
+def test_the_client_exits_on_the_childs_code_without_waiting_for_the_server(tmp_path, runtime):
+    """CODE is the child's last act: the client exits with it at once, not after the child's exit
+    and the server's reaping (held up here: the server is stopped)."""
+    repo = module(tmp_path / "repo", {"shop.go": GO_FUNC})
+    env = served_env(runtime)
+    pid = warm(runtime, tmp_path, env)
+    proc, flag = _paused_run(repo, env)
+    (child,) = _runs(runtime, pid)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        flag.unlink()
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+        assert SPAN in repo.staged("shop.go")
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    wait_for(lambda: child not in _children(pid))  # reaped, once the server goes on
+    assert client(repo.root, "--version", env=env).returncode == 0 and served(runtime, pid) == 2
+
+
 # --- which server, and when none --------------------------------------------------------------
 
 
-def test_a_changed_package_gets_a_new_server_and_the_old_one_exits(tmp_path, runtime):
+@pytest.mark.parametrize("edit", ["appended", "same size and mtime"])
+def test_a_changed_package_gets_a_new_server_and_the_old_one_exits(tmp_path, runtime, edit):
+    """`same size and mtime`: as `cp -p` or `rsync -t` of another version may leave a file (its
+    ctime says it changed)."""
     copy = tmp_path / "site"
     shutil.copytree(CHECKOUT / "goinstrument", copy / "goinstrument", ignore=shutil.ignore_patterns("__pycache__"))
     env = served_env(runtime, PYTHONPATH=str(copy))
@@ -306,7 +389,14 @@ def test_a_changed_package_gets_a_new_server_and_the_old_one_exits(tmp_path, run
     assert client(tmp_path, "--version", env=env).returncode == 0
     assert served(runtime, old) == 1
     settings = copy / "goinstrument" / "settings.py"
-    settings.write_text(settings.read_text() + "\n# edited\n")
+    if edit == "appended":
+        settings.write_text(settings.read_text() + "\n# edited\n")
+    else:
+        before, text = settings.stat(), settings.read_bytes()
+        assert text.startswith(b'"""T')
+        settings.write_bytes(b'"""t' + text[4:])  # in place: the same inode
+        os.utime(settings, ns=(before.st_atime_ns, before.st_mtime_ns))
+        assert (settings.stat().st_size, settings.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
     edited = client(tmp_path, "--version", env=env)  # in-process (no server for the new files yet), starts one
     assert edited.returncode == 0 and served(runtime, old) == 1
     wait_for(lambda: len(counts(runtime)) == 2 or old not in counts(runtime))
@@ -343,7 +433,7 @@ def test_a_server_that_does_not_answer_is_no_server(tmp_path, runtime):
     assert done.returncode == 0, done.stderr
     assert SPAN in repo.staged("shop.go")
     os.kill(pid, signal.SIGCONT)
-    wait_for(lambda: not _children(pid))  # the child it forked meanwhile, if any, was ended
+    wait_for(lambda: not _runs(runtime, pid))  # the child it forked meanwhile, if any, was ended
     assert repo.read("shop.go") == repo.staged("shop.go")
 
 
@@ -396,14 +486,17 @@ def test_a_server_exits_when_idle_and_on_stop(tmp_path, runtime):
     pid = warm(runtime, tmp_path, env)
     wait_for(lambda: pid not in _server_pids(runtime), timeout=20)
     assert not any(p.is_socket() for p in (runtime / "goinstrument").iterdir())
+    assert not _zygotes(runtime)  # nor its spare
     env = served_env(runtime)
     pid = warm(runtime, tmp_path, env)
     stopped = client(tmp_path, "--stop", env=env)
     assert stopped.returncode == 0 and f"stopped the goinstrument server {pid}".encode() in stopped.stdout
     wait_for(lambda: pid not in _server_pids(runtime), timeout=20)
-    # Stopped without a child forked for it: the lock file still says no run was handed over.
+    # Stopped without a child forked for it: the lock file still says no run was handed over,
+    # and no spare left (it was killed and reaped).
     (lock,) = (runtime / "goinstrument").glob("*.lock")
-    assert lock.read_text().split() == [str(pid), "0"]
+    assert lock.read_text().split() == [str(pid), "0", "0"]
+    assert not _zygotes(runtime)
 
 
 def test_a_new_server_removes_the_lock_files_of_servers_gone(tmp_path, runtime):
@@ -465,15 +558,15 @@ def test_the_hook_runs_the_client_as_dash_m_would():
 
 # --- the handshake: one run, served or in-process, never both -----------------------------------
 
-# A client that stops after the child accepted the run: it sends WORD instead of GO (b"": it
-# closes the socket, as a client that gave up waiting does), then prints the server's last word.
+# A client that stops after the child's HELLO: it sends its request with WORD last instead of GO
+# (b"": it closes the socket, as a client that gave up waiting does), then prints the first answer.
 HALF_CLIENT = """
 import _socket, sys
 from goinstrument import server
 where, fd = server.directory()
 full_key = server.key()
 sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-pid = server._handshake(sock, server.address(fd, server.socket_name(full_key)), ["--staged"], full_key)
+pid = server._hello(sock, server.address(fd, server.socket_name(full_key)))
 word = sys.argv[1].encode()
 if len(sys.argv) > 2:  # a client held up (^Z) between the pid and GO
     import time
@@ -482,18 +575,19 @@ if not word:
     sock.close()
     print(pid, "closed")
     raise SystemExit
-sock.sendall(word)
+server._send(sock, ["--staged"], full_key, word)
 sock.settimeout(60)
-answer = server._read_exactly(sock, 1 + server.INT.size)
-print(pid, answer[:1].decode(), server.INT.unpack(answer[1:])[0])
+answer = server._read_exactly(sock, 1 + server.INT_SIZE)
+print(pid, answer[:1].decode(), server.from_int(answer[1:]))
 """
 
 
 @pytest.mark.parametrize("word", ["X", ""])
 def test_a_child_not_told_go_does_not_run(tmp_path, runtime, word):
-    """A child that accepted the run waits for GO: the client sends it only once it has the child's
-    pid, and never runs the command itself after; a client that gave up first (a timeout) closes
-    the socket, and the child exits without touching the index or the files."""
+    """A child that said HELLO waits for the request and GO: the client sends them only once it has
+    the child's pid, and never runs the command itself after (unless REFUSED); a client that gave
+    up first (a timeout) closes the socket, and the child exits without touching the index or the
+    files."""
     repo = module(tmp_path / "repo", {"shop.go": GO_FUNC})
     env = served_env(runtime)
     pid = warm(runtime, tmp_path, env)
@@ -505,13 +599,94 @@ def test_a_child_not_told_go_does_not_run(tmp_path, runtime, word):
     assert int(child) > 0 and served(runtime, pid) == 1
     if word:
         assert rest == [b"S", b"0"]  # the server's last word: the child exited 0, without running
-    wait_for(lambda: not _children(pid))
+    wait_for(lambda: not _runs(runtime, pid))
     assert repo.staged("shop.go") == repo.read("shop.go") == GO_FUNC + "\n// edited\n"
     assert not (repo.root / ".git" / "index.lock").exists()
     # The real client, next: served, and the run done once.
     again = client(repo.root, "--staged", env=env)
     assert again.returncode == 0, again.stderr
     assert served(runtime, pid) == 2 and SPAN in repo.staged("shop.go")
+
+
+def test_a_spare_child_runs_one_run_and_is_never_handed_another(tmp_path, runtime):
+    """The server forks a child ahead of the next run (its spare): that run is the spare's, and
+    the next one another's, forked once the first is over; a spare whose client left after
+    HELLO exits without running and is not handed the next run either."""
+    repo = module(tmp_path / "repo", {"shop.go": GO_FUNC})
+    env = served_env(runtime)
+    pid = warm(runtime, tmp_path, env)
+    repo.write("shop.go", GO_FUNC + "\n// edited\n")
+    repo.add("shop.go")
+    ran = []
+    for word in (GO.decode(), "", GO.decode()):
+        spare = wait_for(lambda: [s for s in [_spare(runtime, pid)] if s and s not in ran])[0]
+        done = subprocess.run([sys.executable, "-P", "-c", HALF_CLIENT, word], cwd=repo.root, env=env, capture_output=True, check=False)
+        assert done.returncode == 0, done.stderr
+        child, *answer = done.stdout.split()
+        assert int(child) == spare
+        assert answer == ([b"C", b"0"] if word else [b"closed"])
+        ran.append(spare)
+        wait_for(_reaped(pid, spare))  # ended and reaped: one run, or none, each
+    assert len(set(ran)) == 3 and served(runtime, pid) == 3
+    assert SPAN in repo.staged("shop.go")
+
+
+def test_two_runs_at_once_are_the_spares_and_a_childs_forked_for_it(tmp_path, runtime):
+    """Two commits at once: one run is the spare's, the other a child's forked for it (the next
+    spare is forked only once the server is idle again); both done, each in its own repository."""
+    env = served_env(runtime)
+    pid = warm(runtime, tmp_path, env)
+    spare = wait_for(lambda: _spare(runtime, pid))
+    repos = [module(tmp_path / name / "repo", {"shop.go": GO_FUNC}) for name in ("a", "b")]
+    paused = [_paused_run(repo, env) for repo in repos]
+    runs = _runs(runtime, pid)
+    assert len(runs) == 2 and spare in runs and _spare(runtime, pid) == 0
+    for proc, flag in paused:
+        flag.unlink()
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+    assert all(SPAN in repo.staged("shop.go") and repo.read("shop.go") == repo.staged("shop.go") for repo in repos)
+    assert served(runtime, pid) == 2
+    wait_for(lambda: _spare(runtime, pid) not in (0, spare))
+
+
+# A client whose request the child cannot take (its key altered after the socket was chosen): the
+# child it was handed to says REFUSED after GO, and the client runs the command itself.
+REFUSED_CLIENT = """
+import sys
+from goinstrument import server
+request = server._request
+server._request = lambda args, full_key: request(args, full_key + b"-another")
+sys.exit(server.main())
+"""
+
+
+def test_a_run_refused_after_go_is_the_clients_own_and_done_once(tmp_path, runtime):
+    repo = module(tmp_path / "repo", {"shop.go": GO_FUNC})
+    env = served_env(runtime)
+    pid = warm(runtime, tmp_path, env)
+    repo.write("shop.go", GO_FUNC + "\n// edited\n")
+    repo.add("shop.go")
+    done = subprocess.run([sys.executable, "-P", "-c", REFUSED_CLIENT, "--staged", "-v"], cwd=repo.root, env=env, capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count(b"1 span added") == 1, done.stderr  # the client's run; the child had its stderr too
+    assert served(runtime, pid) == 1  # handed to a child, which did not run it
+    assert SPAN in repo.staged("shop.go")
+    wait_for(lambda: not _runs(runtime, pid))
+    assert _server_pids(runtime) == [pid]  # (no other server started for it)
+
+
+def test_a_spare_killed_while_it_waits_is_replaced(tmp_path, runtime):
+    env = served_env(runtime)
+    pid = warm(runtime, tmp_path, env)
+    spare = wait_for(lambda: _spare(runtime, pid))
+    _kill(spare)
+    wait_for(lambda: _spare(runtime, pid) == 0)
+    assert spare not in _children(pid)  # reaped, not left a zombie
+    done = client(tmp_path, "--version", env=env)  # by a child forked for it
+    assert done.returncode == 0 and done.stdout == f"goinstrument {__version__}\n".encode()
+    assert served(runtime, pid) == 1
+    wait_for(lambda: _spare(runtime, pid) not in (0, spare))  # a spare again, once that run is over
 
 
 # --- a key that cannot be computed ------------------------------------------------------------

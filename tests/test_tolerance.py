@@ -68,6 +68,14 @@ def test_unsupported_letters_parse_and_are_restored():
     assert tolerance.restore(src, tree.root_node.text or b"") == src
 
 
+def test_letters_are_found_among_other_non_ascii_bytes_and_not_made_of_bytes_apart():
+    """letter_masks looks at the bytes that are not ASCII alone: a letter between others is found;
+    bytes of one that ASCII keeps apart are none (not UTF-8 at all: no masks)."""
+    assert set(tolerance.letter_masks("package p\n\n// é\nvar xͺé = 1 // ü\n".encode())) == {"ͺ"}
+    assert tolerance.letter_masks(b"package p\n\n// \xcd a\xba\n") == {}
+    assert tolerance.letter_masks("package p\n\n// é ü ß\n".encode()) == {}
+
+
 def test_stand_ins_avoid_letters_the_file_holds():
     thaana = "".join(map(chr, range(0x0780, 0x0790)))
     src = f"package p\n\nvar ͺ{thaana} = 1\n".encode()

@@ -161,6 +161,15 @@ def test_a_package_level_error_is_found_however_its_declaration_is_spelled(decla
     assert _kinds(renamed) == [Kind.CONTEXT, Kind.ERROR]
 
 
+def test_a_package_level_declaration_is_found_past_nodes_that_only_spell_its_name():
+    """Each top-level node that spells the name is asked, in order: a comment, a variable holding
+    it in a string and a function using it come before the declaration that makes it a type."""
+    before = '// error: ours\nvar errs = "error"\n\nfunc use() error { return nil }\n\n'
+    src = f'package p\n\nimport "context"\n\n{before}type error int\n\nfunc F(ctx context.Context) (x int, err error) {{ return }}\n'
+    assert _kinds(src) == [Kind.CONTEXT, None]
+    assert _kinds(src.replace("type error int", "type errorx int")) == [Kind.CONTEXT, Kind.ERROR]
+
+
 def test_a_local_declaration_is_found_where_the_block_spells_it():
     src = 'package p\n\nimport "context"\n\nfunc F() {\n\ta := 1\n\ttype context int\n\t_ = func(ctx context.Context) {}\n\t_ = a\n}\n'
     assert _kinds(src) == [None]

@@ -390,8 +390,8 @@ def test_an_interrupt_mid_run_ends_quietly_with_no_temporary_file_and_no_worker(
 def test_an_interrupt_mid_run_of_a_small_batch_leaves_no_temporary_file_and_no_child(tmp_path, reap):
     """Under batch.SERIAL_BELOW files, big enough to be shared among forked children (test_batch):
     the first file is written here while they work on the others."""
-    root = _module(tmp_path / "m", 5, functions=400)  # 18 KB each: after the first, two children's worth (batch.SHARE_FROM)
-    proc = _start(root, "--no-cache", "--jobs", "2", ".", GOINSTRUMENT_TEST_WRITE_DELAY="0.3")
+    root = _module(tmp_path / "m", 5, functions=400)  # 18 KB each: three processes' worth (batch.SHARE_FROM): two children
+    proc = _start(root, "--no-cache", "--jobs", "3", ".", GOINSTRUMENT_TEST_WRITE_DELAY="0.3")
     _wait_for(lambda: _temporaries(root))
     children = _children(proc.pid)
     reap.extend([proc.pid, *children])
@@ -434,7 +434,7 @@ def work(item):
 
 PARENT = os.getpid()
 try:
-    batch.run_all(work, list("abc"), 2, lambda item, why: why, weigh=lambda item: (item, batch.SHARE_FROM, 0))
+    batch.run_all(work, list("abc"), 3, lambda item, why: why, weigh=lambda item: (item, batch.SHARE_FROM, 0))
 except KeyboardInterrupt:
     sys.exit(130)
 """

@@ -9,26 +9,30 @@ every item, in the items' order: `finish` runs in this process on each result as
 Three ways, by the batch's size. From SERIAL_BELOW items, a pool of `jobs` worker processes,
 the items sent in chunks. Under it, a pool would cost more to import and start than it saves:
 on Linux, with `weigh(item)` (its package, its bytes, its package's bytes) given, `jobs` not
-1 and no other thread running, a batch whose items weigh SHARE_FROM bytes a child (`_plan`)
-is shared among `os.fork()`ed children, which inherit the run's modules, the grammar and what the first item,
-worked here, warmed. Each child takes the next unit (a package's files, or one file) from a
-queue as it is free, heaviest first, and sends each result back, pickled, through a pipe;
-`finish` is called here in the items' order as they arrive. Otherwise (one item, a few
-bytes, `jobs` 1, another system) the batch runs in this process, item after item.
+1 (when not given, a core idle by the machine's load) and no other thread running, a batch
+whose items weigh SHARE_FROM bytes a process (`_plan`) is shared between this process and
+`os.fork()`ed children, which inherit the run's modules and the grammar. This process works
+its share, dealt in advance (the first item's package first), while each child takes the next
+unit (a package's files, or one file) from a queue as it is free, heaviest first, and sends
+each result back, pickled, through a pipe; `finish` is called here in the items' order as
+they arrive. Otherwise (one item, a few bytes, `jobs` 1, no idle core, another system) the
+batch runs in this process, item after item.
 
 A worker that dies (killed for memory, a crash in a native library) loses only what it had
 not finished. A pool breaks: the items whose results were lost are then run again one at a
 time in a fresh one-worker pool, where the item running when it breaks is the one that broke
 it. A forked child sends each result as it is done: the first of its unit it did not send
 is the one it died on, and the rest of its unit goes to a new child. The item a worker died
-on becomes `died(item, why)`; every other item still gets its result (the first item, worked
-in this process, dies with it, as in a batch run here). The workers ignore SIGINT (the parent
+on becomes `died(item, why)`; every other item still gets its result (this process's share,
+the first item and what `_plan` dealt it, dies with it, as in a batch run here: which items
+those are is certain from the weights, never a race). The workers ignore SIGINT (the parent
 answers Ctrl-C), are killed when the parent is interrupted, and die with the parent when it
 is killed.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import sys
@@ -46,10 +50,10 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 SERIAL_BELOW = 48  # items; fewer are done in this process, or in forked children, sparing the pool's start-up
-# Bytes of Go worth a forked child: ~30 ms of work in a run that writes (with its stability check),
-# ~17 in --check, against ~15 ms of CPU a child costs (the fork, copy-on-write faults, the
-# pickles, its exit). A child forked before the first item is worked also works out again what
-# that item warms (~15-20 ms: the grammar's queries, the backend's shape): it takes twice as much.
+# Bytes of Go worth a process of a small batch: ~30 ms of work in a run that writes (with its
+# stability check), ~17 in --check, against ~10-15 ms of CPU a child costs (the fork, ~2,000
+# copy-on-write faults at ~3 us, the pickles, its exit, what it works out again: a module's
+# facts; in a run not served warm, the grammar's queries too).
 SHARE_FROM = 24 * 1024
 # A file's package weighs a sixteenth of its bytes: what its files declare, whether they compare
 # contexts, is worked out once a process (net/http's 0.9 MB: ~100 ms; most packages far less).
@@ -74,7 +78,8 @@ def run_all(
     report = progress or _nothing
     done = finish or _same
     if workers == 1 or len(items) < SERIAL_BELOW:
-        plan = _plan(items, workers, weigh) if weigh is not None and workers > 1 and len(items) > 1 and _may_fork() else None
+        cores = workers if jobs or workers == 1 else _spare(workers)  # `--jobs N` is the user's to choose
+        plan = _plan(items, cores, weigh) if weigh is not None and cores > 1 and len(items) > 1 and _may_fork() else None
         if plan is not None:
             return _forked(work, items, plan, died, report, done)
         return [_reported(done(work(item)), report) for item in items]
@@ -153,6 +158,28 @@ def _in_pool(
 # --- a small batch in forked children -------------------------------------------------------------
 
 
+def _spare(cpus: int) -> int:
+    """The cores the machine's other work leaves idle, this process's counted: a child forked
+    where none is idle takes its time from the other processes (this one's) and only adds what
+    it costs. The work is the lesser of the load's one-minute average (which counts this run's
+    own recent processes: a hook run commit after commit) and the tasks runnable right now
+    besides this one, rounded up."""
+    busy = _load()
+    if busy is None:
+        return cpus
+    return max(1, min(cpus, math.ceil(cpus - min(busy))))
+
+
+def _load() -> tuple[float, int] | None:
+    """/proc/loadavg: the one-minute average, and the tasks runnable now but this one."""
+    try:
+        with open("/proc/loadavg", "rb") as file:
+            fields = file.read().split()
+        return float(fields[0]), int(fields[3].split(b"/")[0]) - 1
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def _may_fork() -> bool:
     """Linux (elsewhere fork is unsafe, or not there), and no thread but this one (a thread's
     lock taken at the fork would stay taken in the child)."""
@@ -163,48 +190,60 @@ def _may_fork() -> bool:
 
 
 class _Plan(NamedTuple):
-    """How a small batch is shared: the first item is always this process's."""
+    """How a small batch is shared: this process's share, dealt in advance (so which items a crash
+    here would take with it is certain), and the children's queue."""
 
-    first_here: bool  # worked before the fork (the children inherit what it warmed), or while they work
+    here: list[int]  # this process's items, in order, the first item first: worked while the children work
     children: int
-    units: list[list[int]]  # the other items' indices, heaviest first: a package's files, or one file
+    units: list[list[int]]  # the children's queue, heaviest first: a package's files, or one file
 
 
 def _plan(items: Sequence[T], workers: int, weigh: Callable[[T], tuple[str, int, int]]) -> _Plan | None:
-    """Two children or more (at most `workers`) when the items after the first are worth them
-    (SHARE_FROM bytes each): the first item is worked here before they are forked, warming what
-    every item needs (the grammar's queries, the backend's shape, a module's go.mod), which they
-    inherit instead of working it out again. One child, forked first, when the first item and
-    the rest are worth a cold process each (twice SHARE_FROM): it works the rest while this
-    process works the first.
-    None when no fork is worth it.
-
-    The units are the children's queue: a package's files together (a process works out the
-    package's declarations once, which weighs PACKAGE_SCAN), unless they weigh more than a
-    fair share, heaviest first."""
+    """As many processes (at most `workers`) as the batch weighs SHARE_FROM bytes: this one and
+    children, forked before any item is worked, so that all start at once. The units (a
+    package's files together: a process works out the package's declarations once, which weighs
+    PACKAGE_SCAN; or one file, where the package's files weigh more than a fair share) are dealt,
+    heaviest first, each to the process given the least so far (on a tie, a child): the first
+    item's unit is this process's. This process works its share in the items' order; the
+    others' units are the children's queue, each child taking the next as it is free. A child
+    for each SHARE_FROM bytes of the queue; None when the queue is not worth one."""
     packages: dict[str, list[int]] = {}
     scans: dict[str, int] = {}  # what working out a package's declarations, once a process, weighs
-    first, size, scan = weigh(items[0])
-    sizes = [size + scan // PACKAGE_SCAN]
-    scans[first] = 0  # worked out here: the children inherit it
-    for i in range(1, len(items)):
-        package, size, scan = weigh(items[i])
+    sizes: list[int] = []
+    for i, item in enumerate(items):
+        package, size, scan = weigh(item)
         packages.setdefault(package, []).append(i)
         scans.setdefault(package, scan // PACKAGE_SCAN)
         sizes.append(size)
-    rest = sum(sizes) - sizes[0] + sum(scans[package] for package in packages)
-    count = min(workers, rest // SHARE_FROM)
-    units: list[tuple[int, list[int]]] = []  # (bytes, indices)
+    total = sum(sizes) + sum(scans.values())
+    processes = min(workers, total // SHARE_FROM)
+    if processes < 2:
+        return None
+    units: list[tuple[int, list[int]]] = []  # (bytes, indices); the first holds the first item
     for package, indices in packages.items():
         weight = sum(sizes[i] for i in indices) + scans[package]
-        split = count and weight > rest / count
-        units.extend([(sizes[i] + scans[package], [i]) for i in indices] if split else [(weight, indices)])
-    queue = [indices for _, indices in sorted(units, key=lambda unit: (-unit[0], unit[1][0]))]
-    if min(count, len(queue)) >= 2:
-        return _Plan(True, min(count, len(queue)), queue)
-    if workers >= 2 and min(sizes[0], rest) >= 2 * SHARE_FROM:
-        return _Plan(False, 1, queue)
-    return None
+        if weight - scans[package] <= total / processes:  # whole: split, each of its processes would work the package out again
+            units.append((weight, indices))
+            continue
+        for n, i in enumerate(indices):  # one by one; a file of no bytes of its own (a staged copy holding
+            if sizes[i] or not n:  # its blob's: compared, not worked) stays with the file before it
+                units.append((sizes[i] + scans[package], [i]))
+            else:
+                units[-1][1].append(i)
+    loads = [units[0][0]] + [0] * (processes - 1)  # this process's, then each child's
+    here = list(units[0][1])
+    queue: list[tuple[int, list[int]]] = []
+    for weight, indices in sorted(units[1:], key=lambda unit: (-unit[0], unit[1][0])):
+        least = min(range(processes), key=lambda n: (loads[n], n == 0))
+        loads[least] += weight
+        if least == 0:
+            here += indices
+        else:
+            queue.append((weight, indices))
+    children = min(processes - 1, len(queue), sum(weight for weight, _ in queue) // SHARE_FROM)
+    if children < 1:
+        return None
+    return _Plan(sorted(here), children, [indices for _, indices in queue])
 
 
 def _forked(
@@ -215,10 +254,10 @@ def _forked(
     progress: Callable[[int], None],
     finish: Callable[[R], R],
 ) -> list[R]:
-    """The first item here (`_plan` says when), the others in forked children; `finish` on each
-    result in the items' order, as soon as it and all before it have arrived (the first item's
-    while the children work). A child that died: the first item of its unit it did not send is
-    `died`'s, the rest of the unit goes to a new child."""
+    """This process's share here while the children work the others; `finish` on each result in
+    the items' order, as soon as it and all before it have arrived. A child that died: the first
+    item of its unit it did not send is `died`'s, the rest of the unit goes to a new child (and
+    only to a child: this process takes no item whose unit killed a process)."""
     arrived: dict[int, R] = {}
     finished: list[R] = []
 
@@ -227,23 +266,15 @@ def _forked(
         while len(finished) in arrived:
             finished.append(_reported(finish(arrived.pop(len(finished))), progress))
 
-    before = [work(items[0])] if plan.first_here else []
-
-    def first() -> None:
-        arrive(0, before[0] if before else work(items[0]))
-
-    meanwhile: Callable[[], None] | None = first
-    units, children = plan.units, plan.children
+    here, units, children = plan.here, plan.units, plan.children
     while units:
         try:
-            lost, units = _in_children(work, items, units, children, arrive, meanwhile)
+            lost, units = _in_children(work, items, units, children, arrive, here)
         except _NoFork:  # the rest here, as a serial batch would
-            if meanwhile is not None:
-                meanwhile()
-            for i in sorted(i for unit in units for i in unit):
+            for i in sorted([*here, *(i for unit in units for i in unit)]):
                 arrive(i, work(items[i]))
             break
-        meanwhile, children = None, min(children, len(units))
+        here, children = [], min(children, len(units))
         for i in lost:
             arrive(i, died(items[i], DIED))
     return finished
@@ -262,10 +293,11 @@ def _in_children(
     units: list[list[int]],
     count: int,
     arrive: Callable[[int, R], None],
-    meanwhile: Callable[[], None] | None,
+    here: list[int],
 ) -> tuple[list[int], list[list[int]]]:
     """`count` forked children, each taking the next unit from a queue (a pipe) as it is free,
-    `arrive(i, result)` for each result they send, and `meanwhile()` here once they are started.
+    `arrive(i, result)` for each result they send, and for each of `here`, worked here once they
+    are started (what they sent meanwhile taken between two).
     The items the children that died were working on, and the units to run again (the rest of
     those items' units, and those no child took)."""
     import contextlib
@@ -288,7 +320,7 @@ def _in_children(
     try:
         for _ in range(count):
             read, write = os.pipe()
-            with contextlib.suppress(OSError):  # room for the results while this process works (meanwhile)
+            with contextlib.suppress(OSError):  # room for the results while this process works its share
                 fcntl.fcntl(write, fcntl.F_SETPIPE_SZ, 1 << 20)
             held = signal.pthread_sigmask(signal.SIG_BLOCK, HELD)  # none lands in the child before it ignores it
             try:
@@ -309,14 +341,14 @@ def _in_children(
                 signal.pthread_sigmask(signal.SIG_SETMASK, held)
         os.close(queue)
         queue = -1
-        if meanwhile is not None:
-            meanwhile()
         waiting = select.poll()
         for read in children:
             waiting.register(read, select.POLLIN)
         buffers = {read: bytearray() for read in children}
-        while buffers:
-            for read, _ in waiting.poll():
+
+        def receive(timeout: int | None) -> None:
+            """What the children sent, waiting up to `timeout` ms (None: until something comes)."""
+            for read, _ in waiting.poll(timeout):
                 chunk = os.read(read, 1 << 20)
                 buffer = buffers[read]
                 buffer += chunk
@@ -340,7 +372,14 @@ def _in_children(
                     unsent = [] if unit is None else [i for i in units[unit] if i not in sent]
                     if unsent:  # the first is the one it died on
                         lost.append(unsent[0])
-                        again += [unsent[1:]] if unsent[1:] else []
+                        again.extend([unsent[1:]] if unsent[1:] else [])
+
+        for i in here:
+            arrive(i, work(items[i]))
+            if buffers:  # a child's results taken as they come: it never waits long on a full pipe
+                receive(0)
+        while buffers:
+            receive(None)
     finally:  # done, or an interrupt (Ctrl-C, SIGTERM), or work's exception: no child outlives this
         if queue >= 0:
             os.close(queue)

@@ -477,11 +477,18 @@ def _copy(item: Source | tuple[Source, Source]) -> Source:
     return item if isinstance(item, Source) else item[1]
 
 
+# What a function taking a context costs the engine (its span planned, made and checked), in bytes
+# of Go parsed: ~0.85 ms against ~0.4 ms a KB (40 such functions in 9 KB: 37 ms, 4 without contexts).
+CONTEXT_BYTES = 2048
+
+
 def _weigh_work(packages: dict[str, int], item: Source | tuple[Source, Source]) -> tuple[str, int, int]:
-    """As _weigh_file; a copy holding its blob's bytes weighs nothing (its outcome is compared, not worked out)."""
+    """As _weigh_file, each `context.Context` the bytes (at hand) spell weighing CONTEXT_BYTES more;
+    a copy holding its blob's bytes weighs nothing (its outcome is compared, not worked out)."""
     copy = _copy(item)
     directory = os.fspath(copy.place.parent)
-    return directory, len(copy.data) if isinstance(item, Source) else 0, _package_bytes(packages, directory)
+    size = len(copy.data) + CONTEXT_BYTES * copy.data.count(b"context.Context") if isinstance(item, Source) else 0
+    return directory, size, _package_bytes(packages, directory)
 
 
 def run_staged(rewrite: RewriteOptions, options: RunOptions) -> Summary:

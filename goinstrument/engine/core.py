@@ -136,12 +136,13 @@ def _one_spec_import_block(root: Node) -> bool:
 class _Scope:
     """A function seen while walking the file: its runtime name, and what literals inside inherit."""
 
-    __slots__ = ("excluded", "included", "known_as", "literals", "name", "node", "qualified", "type_name")
+    __slots__ = ("end", "excluded", "included", "known_as", "literals", "name", "node", "qualified", "start", "type_name")
 
     def __init__(
         self, node: Node, name: str, type_name: str, excluded: str | None, included: bool, qualified: str, known_as: frozenset[str] = frozenset()
     ) -> None:
         self.node = node
+        self.start, self.end = node.start_byte, node.end_byte  # read once: the walk asks them of each function after it
         self.name = name  # as the Go runtime names it: Func, Type.Method, Outer.func1
         self.type_name = type_name  # the receiver type of the method it is or is written in, or ""
         self.excluded = excluded  # the kind of exclusion (a `scope` rule's, rules/) that leaves it alone, or None
@@ -175,13 +176,14 @@ def _plan_file(planner: _Planner) -> list[Plan]:
     passable = not scoped and not function_rules
     holders = {f.start_byte for f, inner in itertools.pairwise(functions) if inner.start_byte < f.end_byte} if passable else set()
     for node in order or functions:
-        while stack and not stack[-1].node.start_byte <= node.start_byte < stack[-1].node.end_byte:
+        start = node.start_byte
+        while stack and not stack[-1].start <= start < stack[-1].end:
             stack.pop()
         if compiled and rules.first(compiled, rules.Function(node, planner)) is not None:
             continue
-        if node.start_byte in deleted:
+        if deleted and start in deleted:
             continue  # in an error block a run deletes: not in the output, not numbered
-        plain = passable and node.type != "func_literal" and node.start_byte not in holders
+        plain = passable and start not in holders and node.type != "func_literal"
         if plain and planner.context_parameter(node) is None and not runtimenames.is_init(node):
             continue
         if node.type != "func_literal":

@@ -69,3 +69,7 @@ class DisjointRanges:
     def __contains__(self, offset: int) -> bool:
         i = bisect.bisect_right(self._starts, offset)
         return i > 0 and offset < self._ends[i - 1]
+
+    def __bool__(self) -> bool:
+        """Whether any range was added (none, in most files: no question to ask)."""
+        return bool(self._starts)

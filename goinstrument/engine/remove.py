@@ -127,6 +127,7 @@ class _Finder:
         self.info = info
         self.span_names = span_names  # the span-name template
         self.first_types = frozenset(kind for candidate in shapes for kind in candidate.first_types)  # Shape.may_start's, for all
+        self.first_words = frozenset(words for candidate in shapes for words in candidate.first_words)  # and Shape.match's first test
 
     def block(self, func: Node) -> _Block | None:
         body = func.child_by_field_name("body")
@@ -158,6 +159,9 @@ class _Finder:
         """The longest block of ours or go-instrument's at the start of `items`."""
         if not items or items[0].type not in self.first_types:
             return None
+        first = items[0].text or b""
+        if not any(all(word in first for word in words) for words in self.first_words):
+            return None  # no shape's variant starts with the names it spells out: none is asked
         # The error block may record any name: one left behind by a lost error result goes with the span.
         where = shape.Where(frozenset(_parameter_names(func)), None, self.imports)
         return existing_span.ours(self.shapes, items, where, self.info.tracer, self.span_names)

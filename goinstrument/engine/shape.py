@@ -138,7 +138,7 @@ class _Template:
     would be re-created, and their text decoded, at every match). A plain class: a dataclass
     costs a millisecond of start-up to create, and nothing compares or prints these."""
 
-    __slots__ = ("attribute", "chain", "children", "kind", "placeholder", "text", "type")
+    __slots__ = ("attribute", "chain", "children", "kind", "placeholder", "text", "token", "type")
 
     def __init__(self, node: Node, placeholder: str | None, attribute: _Template | None, text: bytes | None, children: tuple[_Template, ...]) -> None:
         self.type = node.type
@@ -148,6 +148,8 @@ class _Template:
         self.chain: _Template | None = None  # `left && <one expected error>`: that one's template
         self.text = text  # a named leaf's text (None: an anonymous token, or not a leaf)
         self.children = children
+        # An anonymous token (`(`, `:=`, `defer`): a real node of its kind matches it, nothing more to ask.
+        self.token = placeholder is None and attribute is None and text is None and not children
 
     @classmethod
     def of(cls, node: Node) -> _Template:
@@ -308,17 +310,21 @@ class Shape:
         if not self.may_start(items):
             return None
         first = items[0].text or b""
-        if not any(all(word in first for word in words) for words in self._first_words):
+        if not any(all(word in first for word in words) for words in self.first_words):
             return None  # the first statement lacks a name each variant's first spells out
-        texts: list[bytes] = [first]  # the statements' text, as far as a variant has looked
+        # For each statement as far as a variant has looked, the names some variant's statement there
+        # spells out that its text holds (each looked for once, not once for each variant).
+        spelled: list[frozenset[bytes]] = []
         known: dict[int, _Binder | None] = {}  # a shared prefix of statements, matched: the binder after it (None: no match)
         marks: dict[int, bytes] = {}  # a statement's punctuation, as far as a variant has compared it
         for variant, words in self._longest_first:
             if len(items) < len(words):
                 continue
-            while len(texts) < len(words):
-                texts.append(items[len(texts)].text or b"")
-            if any(word not in text for text, wanted in zip(texts, words, strict=False) for word in wanted):
+            while len(spelled) < len(words):
+                k = len(spelled)
+                text = first if k == 0 else items[k].text or b""
+                spelled.append(frozenset(word for word in self._words_at[k] if word in text))
+            if not all(wanted <= found for wanted, found in zip(words, spelled, strict=False)):
                 continue  # a statement lacks a name the variant spells out: no need to walk the trees
             found = self._match_variant(variant, items, where, known, marks)
             if found is not None:
@@ -331,9 +337,15 @@ class Shape:
         return bool(items) and items[0].type in self.first_types
 
     @functools.cached_property
-    def _longest_first(self) -> tuple[tuple[Variant, tuple[tuple[bytes, ...], ...]], ...]:
-        pairs = zip(self.variants, self._words, strict=True)
+    def _longest_first(self) -> tuple[tuple[Variant, tuple[frozenset[bytes], ...]], ...]:
+        pairs = ((v, tuple(map(frozenset, words))) for v, words in zip(self.variants, self._words, strict=True))
         return tuple(sorted(pairs, key=lambda pair: -len(pair[0].statements)))  # stable: ties keep their order
+
+    @functools.cached_property
+    def _words_at(self) -> tuple[frozenset[bytes], ...]:
+        """For each statement number, the names some variant's statement of that number spells out."""
+        longest = max((len(words) for words in self._words), default=0)
+        return tuple(frozenset(word for words in self._words if k < len(words) for word in words[k]) for k in range(longest))
 
     @functools.cached_property
     def first_types(self) -> frozenset[str]:
@@ -341,7 +353,12 @@ class Shape:
         return frozenset(v.statements[0].type for v in self.variants if v.statements)
 
     @functools.cached_property
-    def _first_words(self) -> frozenset[tuple[bytes, ...]]:
+    def longest(self) -> int:
+        """The number of statements of its longest variant: no match of it is longer."""
+        return max((len(v.statements) for v in self.variants), default=0)
+
+    @functools.cached_property
+    def first_words(self) -> frozenset[tuple[bytes, ...]]:
         """The names each variant's first statement spells out (a handful of distinct ones; none
         for a variant of no statements, which any statements start with)."""
         return frozenset(words[0] if words else () for words in self._words)
@@ -465,8 +482,11 @@ class _Binder:
         reals = real.children
         if len(children) != len(reals):
             return False
-        for child, real_child in zip(children, reals, strict=True):  # noqa: SIM110 - no generator on matching's hot path
-            if not self.match(child, real_child):
+        for child, real_child in zip(children, reals, strict=True):
+            if child.token:  # compared here: a call for each token cost a third of a match
+                if child.kind != real_child.kind_id:
+                    return False
+            elif not self.match(child, real_child):
                 return False
         return True
 

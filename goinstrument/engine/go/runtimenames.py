@@ -94,11 +94,7 @@ def _path_to_prefix(path: str) -> str:
 
 def is_init(node: Node) -> bool:
     """A package initialisation function: `func init()` at top level (never a method)."""
+    if node.type != "function_declaration":  # asked first: a method or a literal has no name to read
+        return False
     name = node.child_by_field_name("name")
-    return (
-        node.type == "function_declaration"
-        and name is not None
-        and name.text == b"init"
-        and node.parent is not None
-        and node.parent.type == "source_file"
-    )
+    return name is not None and name.text == b"init" and node.parent is not None and node.parent.type == "source_file"

@@ -23,6 +23,7 @@ included) and the universe (`error`).
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from enum import Enum
@@ -71,7 +72,7 @@ class TypeNames:
 
     def may_be_context(self, code: bytes) -> bool:
         """Whether types spelled in `code` may include a context: only `Context` or an alias can name one."""
-        return CONTEXT in code or any(alias in code for alias in self._aliases)
+        return CONTEXT in code or (bool(self._aliases) and any(alias in code for alias in self._aliases))
 
     def kind(self, node: Node, depth: int = 0) -> Kind | None:
         """What the type `node` is, of the two kinds that matter here."""
@@ -106,17 +107,30 @@ class TypeNames:
         """The node declaring `name` at the top level of this file (a type spec, alias, variable,
         constant or function), or None: the first declaration whose bytes spell it is asked."""
         if name not in self._top_level:
-            found = None
-            text, base = self._text
-            # The functions that may be named so: the bytes after `func` and blanks start with the name, or a comment.
-            named = {m.start() + base for m in _named_function(name).finditer(text)}
-            for decl, kind, start in self._declarations:  # a method, a comment, an import declare nothing here
-                if (kind == "function_declaration" and start in named) or (kind in _DECLARATIONS and self._spells(name, decl)):
+            self._top_level[name] = self._first_declaring(name)
+        return self._top_level[name]
+
+    def _first_declaring(self, name: bytes) -> Node | None:
+        """_package_level's look-up: each place the bytes spell `name` is taken to the top-level node
+        holding it (a declaration of it spells it), each such node asked once, in order: not a loop
+        over every top-level node of the file for each name."""
+        text, base = self._text
+        tops, starts, ends = self._tops
+        function = _named_function(name)  # a function's: the bytes after `func` and blanks start with the name, or a comment
+        at = text.find(name)
+        while at >= 0:
+            i = bisect.bisect_right(starts, at + base) - 1  # the last top-level node starting at or before it
+            if i >= 0 and at + base + len(name) <= ends[i]:
+                decl = tops[i]
+                kind = decl.type  # a method, a comment, an import declare nothing here
+                if (kind == "function_declaration" and function.match(text, starts[i] - base)) or kind in _DECLARATIONS:
                     found = next((node for node, declared in _declared_by(decl) if declared == name), None)
                     if found is not None:
-                        break
-            self._top_level[name] = found
-        return self._top_level[name]
+                        return found
+                at = text.find(name, ends[i] - base)  # the node is asked once
+            else:
+                at = text.find(name, at + 1)
+        return None
 
     def _spells(self, name: bytes, node: Node, end: int | None = None) -> bool:
         """Whether the bytes of `node` (up to `end`) spell `name`: a declaration of it there does (a cheap test first)."""
@@ -124,9 +138,10 @@ class TypeNames:
         return text.find(name, node.start_byte - base, (node.end_byte if end is None else end) - base) >= 0
 
     @cached_property
-    def _declarations(self) -> list[tuple[Node, str, int]]:
-        """The file's top-level nodes, each with its type and start (read once for every name asked)."""
-        return [(decl, decl.type, decl.start_byte) for decl in self._root.named_children]
+    def _tops(self) -> tuple[list[Node], list[int], list[int]]:
+        """The file's top-level nodes, their starts and their ends (read once for every name asked)."""
+        tops = self._root.named_children
+        return tops, [decl.start_byte for decl in tops], [decl.end_byte for decl in tops]
 
     @cached_property
     def _text(self) -> tuple[bytes, int]:

@@ -42,6 +42,8 @@ def ours(shapes: Sequence[shape.Shape], items: Sequence[Node], where: shape.Wher
     matches, the first shape winning a tie; `span_names`: the span-name template."""
     best = None
     for candidate in shapes:
+        if best is not None and candidate.longest <= best.count:
+            continue  # no variant of it is longer than the block found: it could not win
         found = candidate.match(items, where)
         if found is None or not shape.is_ours(found, tracer, span_names):
             continue
