@@ -587,9 +587,11 @@ def _changed_lines(tree: pygit2.Tree, old_path: str, full: Path) -> LineRanges:
 
 # The index is read and written by git itself (`git diff-index`, `git ls-files`, `git update-index`):
 # then every index format git knows (split index, sparse index, any version or extension) is read
-# and written as git writes it, with each entry's flags. The objects too: read by one
+# and written as git writes it, with each entry's flags (`git update-index` writes a copy of the
+# index, which replaces it under its lock: _Updating). The objects too: read by one
 # `git cat-file --batch`, written by one `git hash-object -w` (alternates, a quarantine's
-# GIT_OBJECT_DIRECTORY, SHA-256 repositories: git's business).
+# GIT_OBJECT_DIRECTORY, SHA-256 repositories: git's business). The hook's critical path is the
+# wait for git: each command is started where its input is known, beside the run's own work.
 
 
 class StagedFile(NamedTuple):
