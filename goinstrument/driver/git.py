@@ -1025,7 +1025,7 @@ class _Updating:
                     return
                 with open(self.copy, "xb") as f:
                     self.made = True
-                    f.write(source.read())
+                    _copy_bytes(source, f, stat[1])
             self.started = self.git.start("update-index", "-z", "--index-info", fed=True, reading=False)
         except (OSError, GitError):  # none, then: the index is updated under its lock (_update_index)
             self.end()
@@ -1067,6 +1067,22 @@ class _Updating:
                 with contextlib.suppress(OSError):
                     os.unlink(path)
             self.made = False
+
+
+def _copy_bytes(source: IO[bytes], target: IO[bytes], size: int) -> None:
+    """The `size` bytes of `source` into `target`: copied by the kernel where it can (sendfile
+    between files: Linux), else read and written."""
+    done = 0
+    try:
+        while done < size:
+            sent = os.sendfile(target.fileno(), source.fileno(), done, size - done)
+            if not sent:
+                raise OSError(f"{source.name}: shorter than {size} bytes")
+            done += sent
+    except OSError:
+        if done:
+            raise
+        target.write(source.read())
 
 
 def _lock_path(index: Path) -> Path:
