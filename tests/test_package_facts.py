@@ -268,3 +268,73 @@ def test_a_sibling_changed_within_the_racy_window_is_read_again(tmp_path):
     repo = GitRepo.go_module(tmp_path / "repo", {"f.go": TARGET, "b.go": OTEL})
     _hook(repo, tmp_path / "cache", TARGET + "\nfunc G(ctx context.Context) {}\n")
     assert "b.go" in _hook(repo, tmp_path / "cache", _second_commit(repo.read("f.go")))
+
+
+# The server's warm-up (zygote._warm_engine, package_scope.warm): the patterns a run compiles where
+# first used that depend on no repository are compiled once in the server, not in each run it forks.
+
+_PROBE = """
+import importlib, json, sys
+from re import _compiler
+from goinstrument import zygote
+from goinstrument.driver import package_scope
+
+for name in zygote.WARM:
+    importlib.import_module(name)
+if sys.argv[1] == "warm":
+    zygote._warm_engine()
+left = {  # what the warm-up left that a repository's run would key by a path, a directory, a blob
+    "caches": [f.__name__ for f in (package_scope._kept, package_scope.package_declarations, package_scope.context_comparison,
+        package_scope._index_read, package_scope.package_aliases, package_scope._go_files, package_scope._literal_numbers,
+        package_scope.package_iterators) if f.cache_info().currsize],
+    "state": [package_scope._last_read[0], package_scope.files_read, package_scope._facts_home, sorted(package_scope._touched)],
+}
+compiled = []  # (the function of ours that compiled a pattern) during the run
+original = _compiler.compile
+
+
+def compile(pattern, flags=0):
+    frame = sys._getframe(1)
+    while frame is not None and "goinstrument" not in frame.f_code.co_filename:
+        frame = frame.f_back
+    compiled.append(frame.f_code.co_name if frame is not None else "")
+    return original(pattern, flags)
+
+
+_compiler.compile = compile
+import goinstrument.cli
+try:
+    goinstrument.cli.main(["--staged", "--jobs", "1"])
+except SystemExit:
+    pass
+print(json.dumps({"left": left, "compiled": compiled}), file=sys.stderr)
+"""
+
+_WARMED = {"_may_declare", "_gates", "_unsupported"}
+
+
+def test_the_server_s_warm_up_spares_each_run_the_patterns_no_repository_decides(tmp_path):
+    """A staged file of a package using the usual names (ctx, _, the otel backend's `errors`, a
+    letter not ASCII): a run forked from a warm server compiles none of those patterns, which a
+    run without the warm-up compiles; the warm-up keeps nothing of a path or repository."""
+    import json
+    import subprocess
+
+    from conftest import REPO
+
+    sibling = (
+        'package p\n\nimport (\n\t"context"\n\t"errors"\n)\n\n'
+        'func same(ctx context.Context, _ context.Context) bool {\n\treturn ctx == nil && errors.New("") != nil\n}\n'
+    )
+    said = {}
+    for mode in ("warm", "cold"):
+        repo = GitRepo.go_module(tmp_path / mode, {"f.go": TARGET, "b.go": sibling})
+        repo.write("f.go", TARGET + "\n// Prüfen.\nfunc G(ctx context.Context) {}\n")
+        repo.add("f.go")
+        env = {**os.environ, "PYTHONPATH": str(REPO), "GOINSTRUMENT_CACHE_DIR": str(tmp_path / f"cache-{mode}")}
+        proc = subprocess.run([sys.executable, "-c", _PROBE, mode], cwd=repo.root, env=env, capture_output=True, text=True, check=True)
+        said[mode] = json.loads(proc.stderr.splitlines()[-1])
+        assert "otel" in repo.staged("f.go")
+    assert set(said["cold"]["compiled"]) >= _WARMED  # what the test is about: the run compiles them
+    assert not _WARMED & set(said["warm"]["compiled"])
+    assert said["warm"]["left"]["caches"] == [] and said["warm"]["left"]["state"] == ["", 0, None, []]

@@ -154,6 +154,16 @@ def _gates(names: frozenset[bytes]) -> tuple[tuple[bytes, re.Pattern[bytes]], ..
     return tuple(gates)
 
 
+# The names most packages may declare a context: `ctx`, `_` (a parameter left unnamed), none.
+USUAL_NAMES: tuple[frozenset[bytes], ...] = (frozenset({b"ctx"}), frozenset({b"_", b"ctx"}), frozenset())
+
+
+def warm() -> None:
+    """The gates of the usual names compiled ahead of any file (a server's children inherit them)."""
+    for names in USUAL_NAMES:
+        _gates(names)
+
+
 def _may_be_context(operand: re.Match[bytes], names: frozenset[bytes]) -> bool:
     words, call = operand.group(1), operand.group(2)
     if call:
