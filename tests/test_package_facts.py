@@ -7,6 +7,7 @@ files read for their facts. What the runs say must be what a run without the cac
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -18,6 +19,7 @@ from conftest import run_cli
 from gitrepo import GitRepo
 
 from goinstrument.driver import package_scope
+from goinstrument.engine.result import Position
 
 TARGET = 'package p\n\nimport "context"\n\nfunc F(ctx context.Context) error {\n\treturn nil\n}\n'
 OTEL = "package p\n\nfunc otel() {}\n"  # our import is then named otelapi
@@ -83,6 +85,39 @@ def test_a_changed_sibling_is_read_again_and_the_others_are_not(tmp_path, not_ra
     said, read = _run(root, tmp_path / "cache")
     assert read == 3  # c.go, and the others asked about the names left (f.go's ctx)
     assert "contexts compared by identity here" not in said
+
+
+METHOD = 'package p\n\nimport "context"\n\ntype T struct{}\n\nfunc (T) M(ctx context.Context) {}\n'
+INIT = 'package p\n\nimport "context"\n\nfunc init() {\n\tgo func(ctx context.Context) {}(nil)\n}\n'
+
+
+@pytest.mark.parametrize(
+    ("first", "then"),
+    [
+        # other import names asked of every file (a record's `d`, by the set of names)
+        ((), ("--backend", "datadog")),
+        # a method: the package's aliases asked of every file (`a`)
+        (("f.go",), ("m.go",)),
+        # an init function holding a literal: every file's package clause and init count (`g`)
+        (("f.go",), ("i.go",)),
+    ],
+    ids=["names", "aliases", "inits"],
+)
+def test_a_fact_added_to_the_kept_records_is_kept_too(tmp_path, not_racy, first, then):
+    """A fact asked of files whose records are kept (which the last run did not need: each file
+    is read for it) is saved with them: the run after reads none of them."""
+    root = _package(tmp_path / "m", {"f.go": TARGET, "b.go": OTEL, "c.go": "package p\n", "m.go": METHOD, "i.go": INIT})
+    env = {"GOINSTRUMENT_CACHE_DIR": str(tmp_path / "cache")}
+
+    def run(*args: str) -> tuple[str, int]:
+        before = package_scope.files_read
+        proc = run_cli("--check", *(args if args and args[-1].endswith(".go") else (*args, ".")), cwd=root, env=env)
+        return proc.stdout + proc.stderr, package_scope.files_read - before
+
+    run(*first)
+    said, count = run(*then)
+    assert count == 5
+    assert run(*then) == (said, 0)
 
 
 def test_a_sibling_rewritten_under_the_same_size_and_time_is_read_again(tmp_path, not_racy):
@@ -278,6 +313,7 @@ import importlib, json, sys
 from re import _compiler
 from goinstrument import zygote
 from goinstrument.driver import package_scope
+from goinstrument.engine.result import Position
 
 for name in zygote.WARM:
     importlib.import_module(name)
@@ -338,3 +374,48 @@ def test_the_server_s_warm_up_spares_each_run_the_patterns_no_repository_decides
     assert set(said["cold"]["compiled"]) >= _WARMED  # what the test is about: the run compiles them
     assert not _WARMED & set(said["warm"]["compiled"])
     assert said["warm"]["left"]["caches"] == [] and said["warm"]["left"]["state"] == ["", 0, None, []]
+
+
+def test_a_blob_id_added_to_a_kept_record_is_kept_too(tmp_path, not_racy):
+    """The siblings' facts kept by a run on the working tree, without their blob ids: the hook's
+    first run reads them for their ids, and keeps these, the next reads none of them."""
+    repo = GitRepo.go_module(tmp_path / "repo", {"f.go": TARGET, "b.go": OTEL, "c.go": "package p\n"})
+    cache = tmp_path / "cache"
+    repo.write("f.go", TARGET + "\nfunc G(ctx context.Context) {}\n")
+    repo.add("f.go")
+    run_cli("--check", ".", cwd=repo.root, env={"GOINSTRUMENT_CACHE_DIR": str(cache)})
+    global _opened
+    _opened = []
+    try:
+        run_cli("--staged", "--jobs", "1", cwd=repo.root, env={"GOINSTRUMENT_CACHE_DIR": str(cache)}, check=0)
+        assert {"b.go", "c.go"} <= {os.path.basename(p) for p in _opened}
+    finally:
+        _opened = None
+    opened = _hook(repo, cache, _second_commit(repo.read("f.go")))
+    assert "b.go" not in opened and "c.go" not in opened
+
+
+def test_the_identity_facts_added_to_kept_records_are_kept_too(tmp_path, not_racy):
+    """Whether a file may compare contexts, its names, its comparisons (behaviour.ComparisonFacts),
+    worked out for records kept without them, are saved with them."""
+    from conftest import _forget_caches
+
+    root = _package(tmp_path / "m", {"f.go": TARGET, "c.go": COMPARES})
+    package_scope.keep_facts(str(tmp_path / "facts"))
+
+    def kept() -> dict[str, list[str]]:
+        """The parts of each record kept; then a run afresh (as a process of its own starts)."""
+        _forget_caches()
+        package_scope.keep_facts(str(tmp_path / "facts"))
+        (facts,) = (tmp_path / "facts").iterdir()
+        return {name: sorted(record) for name, (_, record) in json.loads(facts.read_text())["files"].items()}
+
+    try:
+        assert package_scope.package_aliases(str(root)) == ()
+        package_scope.save_facts()
+        assert kept() == {"c.go": ["a"], "f.go": ["a"]}
+        assert package_scope.context_comparison(str(root)) == ("c.go", Position(5, 47))
+        package_scope.save_facts()
+        assert kept() == {"c.go": ["a", "b"], "f.go": ["a", "b"]}
+    finally:
+        _forget_caches()

@@ -129,6 +129,7 @@ def package_declarations(directory: Where, wanted: frozenset[str]) -> frozenset[
             words, forms = _may_mention(wanted)
             data = file.data()
             declared[key] = sorted(declared_names(data) & wanted) if any(w in data for w in words) or any(f.search(data) for f in forms) else []
+            file.added()
         names.update(declared[key])
     return frozenset(names)
 
@@ -186,10 +187,16 @@ def keep_facts(directory: str | None) -> None:
 
 class _Sibling:
     """One .go file of a package, as the facts see it: its name, its record of facts (filled as
-    they are asked for), its bytes read only when a fact is missing."""
+    they are asked for: `added` says so to its _Kept), its bytes read only when a fact is missing."""
 
-    def __init__(self, name: str, record: dict[str, Any], data: bytes | Callable[[], bytes]):
-        self.name, self.record, self._data = name, record, data
+    __slots__ = ("_changed", "_data", "name", "record")
+
+    def __init__(self, name: str, record: dict[str, Any], data: bytes | Callable[[], bytes], changed: set[str]):
+        self.name, self.record, self._data, self._changed = name, record, data, changed
+
+    def added(self) -> None:
+        """A fact was added to the record: it has something new to save."""
+        self._changed.add(self.name)
 
     def data(self) -> bytes:
         global files_read
@@ -225,7 +232,11 @@ class _Kept:
             except (OSError, ValueError):
                 pass
         self.unkept: set[str] = set()  # racy: not written
-        self.saved = self._filled()
+        # The files whose record has something new since the last save: a record made anew (a file
+        # new, or changed since its stamp), a fact added (facts are added to a record, never changed).
+        # Only these make save write: a file gone, or racy, needs no write of its own (a hook's run,
+        # whose staged files were changed a moment ago, writes none where the others are kept).
+        self.changed: set[str] = set()
         self.read: dict[str, tuple[list[Any], bytes]] = {}  # the bytes read since the last save, by name, with their stamp
 
     def record(self, name: str, stamp: list[Any]) -> dict[str, Any] | None:
@@ -242,17 +253,6 @@ class _Kept:
         self.files = {name: [stamp, record] for name, stamp, record, _ in files}
         self.unkept = {name for name, _, _, keep in files if not keep}
 
-    def _filled(self) -> dict[str, tuple[list[Any], int]]:
-        """What save compares to know whether there is anything new to write: the stamp of each file
-        it would write (not the racy ones) and how many facts its record holds (facts are added to a
-        record, never changed). A file changed since, or gone, needs no write of its own (its record
-        no longer matches): a hook's run, whose staged files were changed a moment ago, writes none."""
-        return {
-            name: (entry[0], _count(entry[1]))
-            for name, entry in self.files.items()
-            if name not in self.unkept and isinstance(entry, list) and len(entry) == 2 and isinstance(entry[1], dict)
-        }
-
     def read_now(self, name: str, path: str, stamp: list[Any]) -> bytes:
         """The bytes of a file whose record is kept but lacks a fact, b"" if it cannot be read now."""
         try:
@@ -265,10 +265,7 @@ class _Kept:
 
     def save(self) -> None:
         self.read.clear()
-        if self.file is None:
-            return
-        filled = self._filled()
-        if all(self.saved.get(name) == facts for name, facts in filled.items()):
+        if self.file is None or not any(name in self.files and name not in self.unkept for name in self.changed):
             return
         import json
 
@@ -279,15 +276,9 @@ class _Kept:
         try:
             os.makedirs(os.path.dirname(self.file), exist_ok=True)
             replace_atomically(Path(self.file), text.encode(), mode=0o644)
-            self.saved = filled
+            self.changed.clear()
         except (OSError, FileError):
             pass  # facts not kept only cost time
-
-
-def _count(record: dict[str, Any]) -> int:
-    """How many facts the record holds (those of its `d` and of its identity record `b` included)."""
-    identity = record.get("b", {})
-    return len(record) + len(record.get("d", ())) + len(identity) + len(identity.get("m", ())) + len(identity.get("f", ()))
 
 
 @lru_cache(maxsize=64)
@@ -348,6 +339,7 @@ def _facts(directory: Where) -> list[_Sibling]:
             files_read += 1
             kept.read[entry.name] = (stamp, data)
             record = {}
+            kept.changed.add(entry.name)
             # Changed since the stamp, or maybe changed again under it (racy): worked out, not kept.
             keep = len(data) == st.st_size and time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) > _RACY_NS
         else:
@@ -355,7 +347,7 @@ def _facts(directory: Where) -> list[_Sibling]:
             data = known[1] if known is not None and known[0] == stamp else functools.partial(kept.read_now, entry.name, entry.path, stamp)
             keep = entry.name not in kept.unkept
         files.append((entry.name, stamp, record, keep))
-        siblings.append(_Sibling(entry.name, record, data))
+        siblings.append(_Sibling(entry.name, record, data, kept.changed))
     kept.listed(files)
     return _held_facts(directory, siblings)
 
@@ -389,9 +381,11 @@ def _index_facts(directory: IndexDirectory) -> list[_Sibling]:
         record = records[name]
         known = kept.read.get(name)
         data = known[1] if known is not None and known[0] == [oid] else functools.partial(_index_blob, kept, directory, name)
-        record = {} if record is None else record
+        if record is None:
+            record = {}
+            kept.changed.add(name)
         files.append((name, [oid], record, True))
-        siblings.append(_Sibling(name, record, data))
+        siblings.append(_Sibling(name, record, data, kept.changed))
     kept.listed(files)
     return siblings
 
@@ -500,6 +494,7 @@ def _holds_the_index(index: Where, directory: Where) -> bool:
                 if data is None:
                     return False
                 file.record[fact] = blob_id(data, "sha256" if len(oid) == 64 else "sha1")
+                file.added()
             if file.record[fact] != oid:
                 return False
         return True
@@ -517,7 +512,12 @@ def context_comparison(directory: Where) -> tuple[str, Position] | None:
     """(file name, position) of the first comparison of contexts by identity in the directory's
     .go files, test files included (behaviour.first_comparison), or None: a package fact, found
     once per directory (a text prefilter first: most files are never parsed)."""
-    return behaviour.package_comparison(behaviour.ComparisonFacts(f.name, f.data, f.record.setdefault("b", {})) for f in _facts(directory))
+    files = [(f, behaviour.ComparisonFacts(f.name, f.data, f.record.setdefault("b", {}))) for f in _facts(directory)]
+    found = behaviour.package_comparison(facts for _, facts in files)
+    for file, facts in files:
+        if facts.added:
+            file.added()
+    return found
 
 
 # init functions ---------------------------------------------------------------------
@@ -630,6 +630,7 @@ def _go_files(directory: Where) -> tuple[_GoFile, ...]:
     for file in _facts(directory):
         if "g" not in file.record:
             file.record["g"] = _go_file(file.name, file.data())
+            file.added()
         if file.record["g"] is not None:
             package, cgo, inits = file.record["g"]
             found.append(_GoFile(file.name, package, cgo, inits))
@@ -684,6 +685,7 @@ def package_aliases(directory: Where) -> tuple[tuple[str, str], ...]:
     for file in _facts(directory):
         if "a" not in file.record:
             file.record["a"] = _aliases(file.data())
+            file.added()
         for alias, aliased in file.record["a"]:
             found.setdefault(alias, aliased)
     return tuple(sorted(found.items()))

@@ -218,12 +218,14 @@ class ComparisonFacts:
     stamp): `c` the names it may declare a context, `h` its comparisons up to the
     first of a context (file-local), `f` whether it declares a field context.Context, by name, `m`
     whether it may compare one of the package's candidate names, by those names.
-    `data`: the file's bytes, or a function that reads them (called only when a part is missing)."""
+    `data`: the file's bytes, or a function that reads them (called only when a part is missing).
+    `added`: whether a part was worked out and added to `record` (it has something new to keep)."""
 
     def __init__(self, name: str, data: bytes | Callable[[], bytes], record: dict[str, Any] | None = None):
         self.name = name
         self._data = data
         self.record: dict[str, Any] = {} if record is None else record
+        self.added = False
 
     def data(self) -> bytes:
         if callable(self._data):
@@ -233,6 +235,7 @@ class ComparisonFacts:
     def candidates(self) -> frozenset[bytes]:
         if "c" not in self.record:
             self.record["c"] = sorted(_text(n) for n in _file_candidate_names(self.data()))
+            self.added = True
         return frozenset(_bytes(n) for n in self.record["c"])
 
     def may_compare(self, names: frozenset[bytes]) -> bool:
@@ -242,6 +245,7 @@ class ComparisonFacts:
         key = " ".join(sorted(_text(n) for n in names))  # names are words: no space in them
         if key not in known:
             known[key] = _may_compare(self.data(), names)
+            self.added = True
         return bool(known[key])
 
     def comparisons(self, trees: _Trees) -> list[_Comparison]:
@@ -251,6 +255,7 @@ class ComparisonFacts:
         the first that is."""
         if "h" not in self.record:
             self.record["h"] = [[line, col, local, [_text(f) for f in fields]] for line, col, local, fields in self._comparisons(trees)]
+            self.added = True
         return [(line, col, local, tuple(_bytes(f) for f in fields)) for line, col, local, fields in self.record["h"]]
 
     def _comparisons(self, trees: _Trees) -> Iterator[_Comparison]:
@@ -278,6 +283,7 @@ class ComparisonFacts:
             data = self.data()
             line = re.compile(rb"(?:^|[{;])[ \t]*(?:\w+[ \t]*,[ \t]*)*" + re.escape(name) + rb"(?:[ \t]*,[ \t]*\w+)*[ \t]+\w", re.MULTILINE)
             fields[key] = name in data and line.search(data) is not None and self._declares(name, trees)
+            self.added = True
         return bool(fields[key])
 
     def _declares(self, name: bytes, trees: _Trees) -> bool:
