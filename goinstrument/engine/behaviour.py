@@ -236,13 +236,13 @@ class ComparisonFacts:
         if "c" not in self.record:
             self.record["c"] = sorted(_text(n) for n in _file_candidate_names(self.data()))
             self.added = True
-        return frozenset(_bytes(n) for n in self.record["c"])
+        return frozenset(_bytes(n) for n in self.record["c"]) if self.record["c"] else frozenset()
 
     def may_compare(self, names: frozenset[bytes]) -> bool:
         """_may_compare of the file, kept with the package's names it was worked out for (they
         change only when a file changes the names it may declare a context)."""
         known = self.record.setdefault("m", {})
-        key = " ".join(sorted(_text(n) for n in names))  # names are words: no space in them
+        key = _names_key(names)
         if key not in known:
             known[key] = _may_compare(self.data(), names)
             self.added = True
@@ -292,6 +292,12 @@ class ComparisonFacts:
             if any(n.text == name for n in field.children_by_field_name("name")) and types.is_context(field.child_by_field_name("type")):
                 return True
         return False
+
+
+@lru_cache(maxsize=16)
+def _names_key(names: frozenset[bytes]) -> str:
+    """The key of ComparisonFacts.may_compare's answers for `names` (the same for every file of a package)."""
+    return " ".join(sorted(_text(n) for n in names))  # names are words: no space in them
 
 
 def _text(name: bytes) -> str:
