@@ -419,3 +419,19 @@ def test_the_identity_facts_added_to_kept_records_are_kept_too(tmp_path, not_rac
         assert kept() == {"c.go": ["a", "b"], "f.go": ["a", "b"]}
     finally:
         _forget_caches()
+
+
+def test_the_commit_of_one_file_of_a_package_writes_no_facts_where_the_others_are_kept(tmp_path, not_racy):
+    """The staged blob a hook's run processes, and its working-tree copy, are rewritten by the run
+    (the next commit stages another blob): their records alone are no reason to write the facts."""
+    repo = GitRepo.go_module(tmp_path / "repo", {"f.go": TARGET, "b.go": OTEL, "c.go": "package p\n"})
+    cache = tmp_path / "cache"
+    _hook(repo, cache, TARGET + "\nfunc G(ctx context.Context) {}\n")
+    kept = {path: (path.stat().st_ino, path.stat().st_mtime_ns) for path in (cache / "facts").iterdir()}
+    assert len(kept) == 2  # the index's directory, the working tree's
+    for n in range(2):
+        opened = _hook(repo, cache, repo.read("f.go") + f"\nfunc H{n}(ctx context.Context) {{}}\n")
+        assert "b.go" not in opened and "c.go" not in opened
+        assert 'otelapi "go.opentelemetry.io/otel"' in repo.staged("f.go") and f"func H{n}" in repo.staged("f.go")
+        assert repo.read("f.go") == repo.staged("f.go")
+        assert {path: (path.stat().st_ino, path.stat().st_mtime_ns) for path in (cache / "facts").iterdir()} == kept

@@ -237,6 +237,13 @@ class _Kept:
         # Only these make save write: a file gone, or racy, needs no write of its own (a hook's run,
         # whose staged files were changed a moment ago, writes none where the others are kept).
         self.changed: set[str] = set()
+        # The file the run processes, a staged blob, or its working-tree copy (same_files): the run
+        # rewrites it where it changes it (the index then holds another blob, the working tree
+        # other bytes), so its record, new each commit, is no reason of its own to write: it is
+        # kept where another is. The commit of one file of a package writes no facts but for a
+        # sibling changed since the last run; a file the run leaves as it is costs the next run
+        # a read.
+        self.spared = ""
         self.read: dict[str, tuple[list[Any], bytes]] = {}  # the bytes read since the last save, by name, with their stamp
 
     def record(self, name: str, stamp: list[Any]) -> dict[str, Any] | None:
@@ -265,7 +272,7 @@ class _Kept:
 
     def save(self) -> None:
         self.read.clear()
-        if self.file is None or not any(name in self.files and name not in self.unkept for name in self.changed):
+        if self.file is None or not any(name in self.files and name not in self.unkept and name != self.spared for name in self.changed):
             return
         import json
 
@@ -313,10 +320,10 @@ def _facts_key(directory: Where) -> str:
     return f"index\0{directory.path}" if isinstance(directory, IndexDirectory) else f"tree\0{directory}"
 
 
-def _facts(directory: Where) -> list[_Sibling]:
+def _facts(directory: Where, spared: str = "") -> list[_Sibling]:
     """The .go files of `directory` (those _go_sources reads, in its order), each with its record:
     the one kept for its stamp, else an empty one (the file read now, so that one that cannot be
-    read is left out, as _go_sources leaves it)."""
+    read is left out, as _go_sources leaves it). `spared`: _Kept.spared, a working-tree file's."""
     global files_read
     if _held is not None and directory in _held:
         return _held[directory]
@@ -324,6 +331,7 @@ def _facts(directory: Where) -> list[_Sibling]:
         return _held_facts(directory, _index_facts(directory))
     key = _facts_key(directory)
     kept = _kept(key)
+    kept.spared = spared
     _touched.add(key)
     files, siblings = [], []
     for entry, st in _listing(directory):
@@ -367,8 +375,10 @@ def _index_facts(directory: IndexDirectory) -> list[_Sibling]:
     kept = _kept(key)
     _touched.add(key)
     records = {name: kept.record(name, [oid]) for name, oid in directory.files}
+    kept.spared = ""
     if _own is not None and _own[0] == directory:  # the staged blob being processed: its bytes are at hand
         kept.read[_own[1]] = ([oid for name, oid in directory.files if name == _own[1]], _own[2])
+        kept.spared = _own[1]
     missing = tuple((name, oid) for name, oid in directory.files if records[name] is None and kept.read.get(name, ((),))[0] != [oid])
     # Where no facts are kept, all of them: the same read (_index_read's) tells _holds_the_index.
     sources = _index_bytes(kept, directory if _facts_home is None else directory._replace(files=missing)) if missing else {}
@@ -452,14 +462,15 @@ def _regular_file(path: str) -> bytes | None:
         return None
 
 
-def same_files(a: Where, b: Where) -> bool:
-    """Whether the two places hold the same .go files, byte for byte."""
-    if a == b or _holds_the_index(a, b) or _holds_the_index(b, a):
+def same_files(a: Where, b: Where, spared: str = "") -> bool:
+    """Whether the two places hold the same .go files, byte for byte. `spared`: the file the run
+    processes (_Kept.spared), where one of them is the index's directory and the other on disk."""
+    if a == b or _holds_the_index(a, b, spared) or _holds_the_index(b, a, spared):
         return True
     return dict(_go_sources(a)) == dict(_go_sources(b))  # in any order
 
 
-def _holds_the_index(index: Where, directory: Where) -> bool:
+def _holds_the_index(index: Where, directory: Where, spared: str = "") -> bool:
     """Whether `directory` on disk is `index`'s own and holds its files byte for byte: the same .go
     files, each holding its blob (the hook's common case: a staged file's siblings are as committed).
     A file's blob id is a fact of its working-tree record, kept by its stamp as its other facts are
@@ -478,7 +489,7 @@ def _holds_the_index(index: Where, directory: Where) -> bool:
             return False
         return listed == {name for name, _ in index.files}
     blobs = dict(index.files)
-    siblings = _facts(directory)
+    siblings = _facts(directory, spared)
     try:
         if len(siblings) != len(blobs) or any(file.name not in blobs for file in siblings):
             return False
