@@ -12,6 +12,7 @@ fixtures module's identity package proves the run-time behaviour.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -303,3 +304,16 @@ def test_a_comparison_past_the_first_32_kb_and_one_across_the_boundary():
     prefix = HEADER + "func G(a, b context.Context, n, m int) bool {\n\treturn n == m || a =="
     across = prefix + " " * (32768 - len(prefix) + 10) + "b\n}\n"
     assert first_comparison([("p.go", across.encode())]) == ("p.go", Position(6, 19))
+
+
+def test_a_gate_is_compiled_only_for_a_name_the_file_spells(monkeypatch: pytest.MonkeyPatch):
+    """The package's names that a file scanned does not hold cost no compile (behaviour._gate)."""
+    from goinstrument.engine import behaviour
+
+    compiled: list[bytes] = []
+    monkeypatch.setattr(behaviour, "_gate", lambda pattern: compiled.append(pattern) or re.compile(pattern))
+    names = frozenset({b"ctx", b"lookupCtx", b"subCtx"})
+    assert not behaviour._may_compare(b"package p\n\nfunc f(ctx context.Context) bool { return ctx != nil }\n", names)
+    assert len(compiled) == 2 and not any(b"lookupCtx(" in p or b"subCtx(" in p for p in compiled)  # ctx's, `!=`'s
+    assert behaviour._may_compare(b"package p\n\nfunc f(subCtx, b context.Context) bool { return subCtx == b }\n", names)
+    assert any(p.startswith(b"subCtx(") for p in compiled)

@@ -346,7 +346,7 @@ except SystemExit:
 print(json.dumps({"left": left, "compiled": compiled}), file=sys.stderr)
 """
 
-_WARMED = {"_may_declare", "_gates", "_unsupported"}
+_WARMED = {"_may_declare", "_gate", "_unsupported"}
 
 
 def test_the_server_s_warm_up_spares_each_run_the_patterns_no_repository_decides(tmp_path):

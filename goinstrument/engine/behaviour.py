@@ -118,7 +118,7 @@ def _file_candidate_names(data: bytes) -> frozenset[bytes]:
 def _may_compare(data: bytes, names: frozenset[bytes]) -> bool:
     """Whether the file may compare a context: an operand of a `==`/`!=` (not nil) is a `.Context()`
     call, or a name or selector whose last name is one of `names`."""
-    if not any(literal in data and gate.search(data) for literal, gate in _gates(names)):
+    if not any(literal in data and _gate(gate).search(data) for literal, gate in _gates(names)):
         return False  # no comparison of the file passes the line test: not worth a loop over all of them
     return _line_test(data, names)
 
@@ -140,18 +140,24 @@ _RIGHT_NIL = rb"(?![ \t]*\(*nil(?![\w.]))"
 
 
 @lru_cache(maxsize=64)
-def _gates(names: frozenset[bytes]) -> tuple[tuple[bytes, re.Pattern[bytes]], ...]:
+def _gates(names: frozenset[bytes]) -> tuple[tuple[bytes, bytes], ...]:
     """Patterns that find, in one pass over the bytes each, every comparison the line test of
     _may_compare may pass, and more (none of them looks at a line, or at a left operand nil):
     a left operand `name` or `x.Context()` before the operator, the right not nil; or after the
     operator, a right operand whose words hold `name` or `Context`. Each starts with a literal,
     which re searches for fast (and a bytes test for the literal, faster, spares the search where
-    it is absent): a file with none of them is rejected without a loop in Python."""
-    gates = [(name, re.compile(re.escape(name) + rb"(?<!\w" + re.escape(name) + rb")\)*\s*[=!]=" + _RIGHT_NIL)) for name in sorted(names)]
-    gates.append((b".Context()", re.compile(rb"\.Context\(\)\)*\s*[=!]=" + _RIGHT_NIL)))
+    it is absent): a file with none of them is rejected without a loop in Python. Each is compiled
+    where first searched (_gate): a name of the package's that the files scanned never spell
+    (most of them are scanned once, their answers kept) costs no compile."""
+    gates = [(name, re.escape(name) + rb"(?<!\w" + re.escape(name) + rb")\)*\s*[=!]=" + _RIGHT_NIL) for name in sorted(names)]
+    gates.append((b".Context()", rb"\.Context\(\)\)*\s*[=!]=" + _RIGHT_NIL))
     words = b"|".join(re.escape(word) for word in sorted(names | {b"Context"}, key=lambda w: (-len(w), w)))
-    gates += [(operator, re.compile(operator + rb"\s*\(*[\w.]*\b(?:" + words + rb")\b")) for operator in (b"==", b"!=")]
+    gates += [(operator, operator + rb"\s*\(*[\w.]*\b(?:" + words + rb")\b") for operator in (b"==", b"!=")]
     return tuple(gates)
+
+
+def _gate(pattern: bytes) -> re.Pattern[bytes]:
+    return re.compile(pattern)  # re's cache keeps it
 
 
 # The names most packages may declare a context: `ctx`, `_` (a parameter left unnamed), none.
@@ -161,7 +167,8 @@ USUAL_NAMES: tuple[frozenset[bytes], ...] = (frozenset({b"ctx"}), frozenset({b"_
 def warm() -> None:
     """The gates of the usual names compiled ahead of any file (a server's children inherit them)."""
     for names in USUAL_NAMES:
-        _gates(names)
+        for _, gate in _gates(names):
+            _gate(gate)
 
 
 def _may_be_context(operand: re.Match[bytes], names: frozenset[bytes]) -> bool:
