@@ -311,7 +311,12 @@ def test_a_gate_is_compiled_only_for_a_name_the_file_spells(monkeypatch: pytest.
     from goinstrument.engine import behaviour
 
     compiled: list[bytes] = []
-    monkeypatch.setattr(behaviour, "_gate", lambda pattern: compiled.append(pattern) or re.compile(pattern))
+
+    def gate(pattern: bytes) -> re.Pattern[bytes]:
+        compiled.append(pattern)
+        return re.compile(pattern)
+
+    monkeypatch.setattr(behaviour, "_gate", gate)
     names = frozenset({b"ctx", b"lookupCtx", b"subCtx"})
     assert not behaviour._may_compare(b"package p\n\nfunc f(ctx context.Context) bool { return ctx != nil }\n", names)
     assert len(compiled) == 2 and not any(b"lookupCtx(" in p or b"subCtx(" in p for p in compiled)  # ctx's, `!=`'s
