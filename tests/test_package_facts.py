@@ -207,6 +207,18 @@ def test_a_facts_file_that_is_not_ours_costs_a_read_only(tmp_path, not_racy, kep
     assert (second, read) == (first, 2)
 
 
+@pytest.mark.parametrize("entry", [1, None, [], ["stamp"], [[1, 2, 3, 4], "record"], [[1, 2, 3, 4], {}, "more"]])
+def test_a_kept_entry_that_is_not_a_stamp_and_a_record_costs_a_read_only(tmp_path, not_racy, entry):
+    root = _package(tmp_path / "m", {"f.go": TARGET, "b.go": OTEL})
+    first, _ = _run(root, tmp_path / "cache")
+    for path in (tmp_path / "cache" / "facts").iterdir():
+        kept = json.loads(path.read_text())
+        kept["files"] = dict.fromkeys(kept["files"], entry)
+        path.write_text(json.dumps(kept))
+    second, read = _run(root, tmp_path / "cache")
+    assert (second, read) == (first, 2)
+
+
 def test_a_package_whose_names_are_not_utf8_keeps_its_facts(tmp_path, not_racy):
     root = Path(os.fsdecode(bytes(tmp_path) + b"/pk\xe9"))
     _package(root, {"f.go": TARGET, os.fsdecode(b"b\xff.go"): OTEL})

@@ -228,7 +228,8 @@ class _Kept:
                     and isinstance(loaded.get("files"), dict)
                     and isinstance(loaded.get("wanted"), list)
                 ):
-                    self.files, self.wanted = loaded["files"], loaded["wanted"]
+                    self.wanted = loaded["wanted"]
+                    self.files = {n: e for n, e in loaded["files"].items() if type(e) is list and len(e) == 2 and type(e[1]) is dict}
             except (OSError, ValueError):
                 pass
         self.unkept: set[str] = set()  # racy: not written
@@ -247,8 +248,8 @@ class _Kept:
         self.read: dict[str, tuple[list[Any], bytes]] = {}  # the bytes read since the last save, by name, with their stamp
 
     def record(self, name: str, stamp: list[Any]) -> dict[str, Any] | None:
-        kept = self.files.get(name)
-        return kept[1] if isinstance(kept, list) and len(kept) == 2 and kept[0] == stamp and isinstance(kept[1], dict) else None
+        kept = self.files.get(name)  # [stamp, record] (those loaded that are not are left out)
+        return kept[1] if kept is not None and kept[0] == stamp else None
 
     def wanted_id(self, wanted: str) -> str:
         if wanted not in self.wanted:
