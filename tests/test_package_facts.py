@@ -232,11 +232,14 @@ def test_a_package_whose_names_are_not_utf8_keeps_its_facts(tmp_path, not_racy):
 # sibling's facts, by its stamp, not from reading (and hashing) the package again.
 
 _opened: list[str] | None = None  # the files opened while a test counts them
+_listed: list[str] | None = None  # the directories listed while a test counts them
 
 
 def _audit(event: str, args: tuple[object, ...]) -> None:
     if event == "open" and _opened is not None and isinstance(args[0], (str, bytes)):
         _opened.append(os.fsdecode(args[0]))
+    if event == "os.scandir" and _listed is not None and isinstance(args[0], (str, bytes)):
+        _listed.append(os.path.abspath(os.fsdecode(args[0])))
 
 
 sys.addaudithook(_audit)
@@ -447,3 +450,23 @@ def test_the_commit_of_one_file_of_a_package_writes_no_facts_where_the_others_ar
         assert 'otelapi "go.opentelemetry.io/otel"' in repo.staged("f.go") and f"func H{n}" in repo.staged("f.go")
         assert repo.read("f.go") == repo.staged("f.go")
         assert {path: (path.stat().st_ino, path.stat().st_mtime_ns) for path in (cache / "facts").iterdir()} == kept
+
+
+def test_a_commit_of_two_files_of_a_package_looks_at_its_directory_once(tmp_path, not_racy):
+    """Whether the package on disk holds the index's blobs is the run's answer, as its other facts
+    are: the second staged file's working-tree copy is told it without listing the directory again."""
+    global _listed
+    repo = GitRepo.go_module(tmp_path / "repo", {"f.go": TARGET, "g.go": TARGET.replace("func F", "func G"), "b.go": OTEL})
+    cache = tmp_path / "cache"
+    _hook(repo, cache, TARGET + "\nfunc H(ctx context.Context) {}\n")  # the facts kept
+    repo.write("f.go", repo.read("f.go") + "\nfunc I(ctx context.Context) {}\n")
+    repo.write("g.go", repo.read("g.go") + "\nfunc J(ctx context.Context) {}\n")
+    repo.add("f.go", "g.go")
+    _listed = []
+    try:
+        run_cli("--staged", "--jobs", "1", cwd=repo.root, env={"GOINSTRUMENT_CACHE_DIR": str(cache)}, check=0)
+        assert _listed.count(str(repo.root)) == 1
+    finally:
+        _listed = None
+    for name, function in (("f.go", "func I"), ("g.go", "func J")):
+        assert function in repo.staged(name) and repo.read(name) == repo.staged(name)

@@ -245,6 +245,7 @@ class _Kept:
         # sibling changed since the last run; a file the run leaves as it is costs the next run
         # a read.
         self.spared = ""
+        self.holds: dict[IndexDirectory, bool] = {}  # _holds_the_index's answers this run, by directory of the index
         self.read: dict[str, tuple[list[Any], bytes]] = {}  # the bytes read since the last save, by name, with their stamp
 
     def record(self, name: str, stamp: list[Any]) -> dict[str, Any] | None:
@@ -478,7 +479,9 @@ def _holds_the_index(index: Where, directory: Where, spared: str = "") -> bool:
     (as git keeps a file's stat data in the index): a file unchanged since an earlier run is not read
     again, nor hashed. Not git's own `diff-files`: it says a file checked out through a conversion
     (core.autocrlf, an eol or ident attribute, a filter) holds its blob, which its bytes do not.
-    Where no facts are kept (--no-cache), the read of the index's blobs tells, as it is made anyway."""
+    Where no facts are kept (--no-cache), the read of the index's blobs tells, as it is made anyway.
+    The answer is the run's, as the package's other facts are: another staged file of the package
+    asks again, and is told without a look at the directory."""
     if not isinstance(index, IndexDirectory) or directory != index.path:
         return False
     if _facts_home is None:  # no facts kept: the index's blobs, read from their working-tree files (_index_read), tell
@@ -489,6 +492,14 @@ def _holds_the_index(index: Where, directory: Where, spared: str = "") -> bool:
         except OSError:
             return False
         return listed == {name for name, _ in index.files}
+    kept = _kept(_facts_key(directory))
+    if index not in kept.holds:
+        kept.holds[index] = _holds_blobs(index, index.path, spared)
+    return kept.holds[index]
+
+
+def _holds_blobs(index: IndexDirectory, directory: str, spared: str) -> bool:
+    """_holds_the_index where facts are kept: each file's blob id, from its record."""
     blobs = dict(index.files)
     siblings = _facts(directory, spared)
     try:
