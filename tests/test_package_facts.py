@@ -361,13 +361,13 @@ except SystemExit:
 print(json.dumps({"left": left, "compiled": compiled}), file=sys.stderr)
 """
 
-_WARMED = {"_may_declare", "_gate", "_unsupported"}
+_WARMED = {"_may_declare", "_gate"}
 
 
 def test_the_server_s_warm_up_spares_each_run_the_patterns_no_repository_decides(tmp_path):
-    """A staged file of a package using the usual names (ctx, _, the otel backend's `errors`, a
-    letter not ASCII): a run forked from a warm server compiles none of those patterns, which a
-    run without the warm-up compiles; the warm-up keeps nothing of a path or repository."""
+    """A staged file of a package using the usual names (ctx, _, the otel backend's `errors`): a
+    run forked from a warm server compiles none of those patterns, which a run without the
+    warm-up compiles; the warm-up keeps nothing of a path or repository."""
     import json
     import subprocess
 
@@ -380,7 +380,7 @@ def test_the_server_s_warm_up_spares_each_run_the_patterns_no_repository_decides
     said = {}
     for mode in ("warm", "cold"):
         repo = GitRepo.go_module(tmp_path / mode, {"f.go": TARGET, "b.go": sibling})
-        repo.write("f.go", TARGET + "\n// Prüfen.\nfunc G(ctx context.Context) {}\n")
+        repo.write("f.go", TARGET + "\nfunc G(ctx context.Context) {}\n")
         repo.add("f.go")
         env = {**os.environ, "PYTHONPATH": str(REPO), "GOINSTRUMENT_CACHE_DIR": str(tmp_path / f"cache-{mode}")}
         proc = subprocess.run([sys.executable, "-c", _PROBE, mode], cwd=repo.root, env=env, capture_output=True, text=True, check=True)

@@ -28,7 +28,7 @@ from tree_sitter import Node
 from goinstrument import __version__
 from goinstrument.driver import skips
 from goinstrument.engine import behaviour
-from goinstrument.engine.go import buildtags, initorder, rangefunc, runtimenames, syntax, tolerance
+from goinstrument.engine.go import buildtags, initorder, rangefunc, runtimenames, syntax
 from goinstrument.engine.go.typenames import PREDECLARED
 from goinstrument.engine.imports import read_imports
 from goinstrument.engine.result import IndexDirectory, Position
@@ -93,15 +93,14 @@ def _may_mention(wanted: frozenset[str]) -> tuple[list[bytes], list[re.Pattern[b
 def warm() -> None:
     """The patterns a run compiles where first used that depend on no repository: those finding the
     built-in backends' import names among a sibling's declarations, the identity prefilter's gates
-    of the usual names (behaviour.warm), the letters tree-sitter refuses (tolerance.warm). The
-    server calls it once, so that each run it forks finds them compiled; it reads nothing."""
+    of the usual names (behaviour.warm). The server calls it once, so that each run it forks finds
+    them compiled; it reads nothing."""
     from goinstrument.backends.loader import BACKENDS
     from goinstrument.engine.fileinfo import import_name_candidates
 
     for backend in BACKENDS.values():
         _may_mention(import_name_candidates(backend))
     behaviour.warm()
-    tolerance.warm()
 
 
 def declared_names(src: bytes) -> set[str]:

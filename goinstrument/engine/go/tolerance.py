@@ -44,11 +44,6 @@ def _unsupported() -> re.Pattern[bytes]:
     return re.compile(b"|".join(re.escape(letter.encode()) for letter in sorted(UNSUPPORTED_LETTERS)))
 
 
-def warm() -> None:
-    """_unsupported compiled ahead of any file (a server's children inherit it)."""
-    _unsupported()
-
-
 # Stand-ins by UTF-8 length: XID_Start letters of rare blocks (Thaana, CJK Extension A, CJK Extension B).
 _STAND_INS = {2: range(0x0780, 0x07A6), 3: range(0x3400, 0x4DC0), 4: range(0x20000, 0x2A6E0)}
 _CALL = rb"(?<![\w.])(new|make)(\s*)\("  # compiled by `re` for the first parse in error (its cache keeps it)
