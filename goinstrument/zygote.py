@@ -107,6 +107,7 @@ func (s *S) G(ctx context.Context, n int) (int, error) {
 
 def _warm_engine() -> None:
     """The sample instrumented, instrumented again and removed: the hook's run and its stability check."""
+    from goinstrument.driver import package_scope
     from goinstrument.engine import core, remove
     from goinstrument.engine.fileinfo import FileInfo
     from goinstrument.engine.options import RewriteOptions
@@ -116,6 +117,7 @@ def _warm_engine() -> None:
         first = core.instrument(SAMPLE, options, info)
         core.instrument(first.output, options, info)
         remove.remove(first.output, options, info)
+        package_scope.warm()  # the patterns that depend on no repository, compiled once for every child
 
 
 def serve(path: str, expected: str) -> int:

@@ -12,12 +12,14 @@ fixtures module's identity package proves the run-time behaviour.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import run_cli
 
-from goinstrument.engine.behaviour import first_comparison
+from goinstrument.engine.behaviour import ComparisonFacts, first_comparison, package_comparison
 from goinstrument.engine.result import Position
 
 HEADER = 'package p\n\nimport "context"\n\n'
@@ -84,6 +86,31 @@ def test_a_field_declared_context_in_another_file_of_the_package():
     use = b"package p\n\nfunc same(a, b *call) bool {\n\treturn a.ctx == b.ctx\n}\n"
     assert first_comparison([("use.go", use), ("call.go", fields)]) == ("use.go", Position(4, 9))
     assert first_comparison([("use.go", use)]) is None
+
+
+def test_what_a_file_tells_is_added_to_its_record_and_said_so():
+    """ComparisonFacts.added: whether a part was worked out into the record (the package's facts
+    then have something new to keep), for each part: names, the prefilter, comparisons, fields."""
+    sources = {
+        "fields.go": b'package p\n\nimport "context"\n\ntype S struct {\n\tctx context.Context\n}\n',
+        "use.go": b"package p\n\nfunc f(s, t S) bool {\n\treturn s.ctx == t.ctx\n}\n",
+    }
+
+    def compared(records: dict[str, dict[str, Any]]) -> set[str]:
+        """The files whose facts were added to (the comparison found is the same each time)."""
+        facts = [ComparisonFacts(name, data, records[name]) for name, data in sources.items()]
+        assert package_comparison(facts) == ("use.go", Position(4, 9))
+        return {f.name for f in facts if f.added}
+
+    records: dict[str, dict[str, Any]] = {"fields.go": {}, "use.go": {}}
+    assert compared(records) == {"fields.go", "use.go"}
+    assert set(records["fields.go"]) == {"c", "m", "f"} and set(records["use.go"]) == {"c", "m", "h"}
+    assert compared(records) == set()
+    for name, part in [("fields.go", "c"), ("fields.go", "m"), ("fields.go", "f"), ("use.go", "h")]:
+        partial = json.loads(json.dumps(records))
+        del partial[name][part]
+        assert compared(partial) == {name}, part
+        assert partial == records
 
 
 def test_the_first_by_file_name_and_files_go_does_not_read_are_left_out():
@@ -277,3 +304,21 @@ def test_a_comparison_past_the_first_32_kb_and_one_across_the_boundary():
     prefix = HEADER + "func G(a, b context.Context, n, m int) bool {\n\treturn n == m || a =="
     across = prefix + " " * (32768 - len(prefix) + 10) + "b\n}\n"
     assert first_comparison([("p.go", across.encode())]) == ("p.go", Position(6, 19))
+
+
+def test_a_gate_is_compiled_only_for_a_name_the_file_spells(monkeypatch: pytest.MonkeyPatch):
+    """The package's names that a file scanned does not hold cost no compile (behaviour._gate)."""
+    from goinstrument.engine import behaviour
+
+    compiled: list[bytes] = []
+
+    def gate(pattern: bytes) -> re.Pattern[bytes]:
+        compiled.append(pattern)
+        return re.compile(pattern)
+
+    monkeypatch.setattr(behaviour, "_gate", gate)
+    names = frozenset({b"ctx", b"lookupCtx", b"subCtx"})
+    assert not behaviour._may_compare(b"package p\n\nfunc f(ctx context.Context) bool { return ctx != nil }\n", names)
+    assert len(compiled) == 2 and not any(b"lookupCtx(" in p or b"subCtx(" in p for p in compiled)  # ctx's, `!=`'s
+    assert behaviour._may_compare(b"package p\n\nfunc f(subCtx, b context.Context) bool { return subCtx == b }\n", names)
+    assert any(p.startswith(b"subCtx(") for p in compiled)

@@ -7,6 +7,7 @@ files read for their facts. What the runs say must be what a run without the cac
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -18,6 +19,7 @@ from conftest import run_cli
 from gitrepo import GitRepo
 
 from goinstrument.driver import package_scope
+from goinstrument.engine.result import Position
 
 TARGET = 'package p\n\nimport "context"\n\nfunc F(ctx context.Context) error {\n\treturn nil\n}\n'
 OTEL = "package p\n\nfunc otel() {}\n"  # our import is then named otelapi
@@ -83,6 +85,39 @@ def test_a_changed_sibling_is_read_again_and_the_others_are_not(tmp_path, not_ra
     said, read = _run(root, tmp_path / "cache")
     assert read == 3  # c.go, and the others asked about the names left (f.go's ctx)
     assert "contexts compared by identity here" not in said
+
+
+METHOD = 'package p\n\nimport "context"\n\ntype T struct{}\n\nfunc (T) M(ctx context.Context) {}\n'
+INIT = 'package p\n\nimport "context"\n\nfunc init() {\n\tgo func(ctx context.Context) {}(nil)\n}\n'
+
+
+@pytest.mark.parametrize(
+    ("first", "then"),
+    [
+        # other import names asked of every file (a record's `d`, by the set of names)
+        ((), ("--backend", "datadog")),
+        # a method: the package's aliases asked of every file (`a`)
+        (("f.go",), ("m.go",)),
+        # an init function holding a literal: every file's package clause and init count (`g`)
+        (("f.go",), ("i.go",)),
+    ],
+    ids=["names", "aliases", "inits"],
+)
+def test_a_fact_added_to_the_kept_records_is_kept_too(tmp_path, not_racy, first, then):
+    """A fact asked of files whose records are kept (which the last run did not need: each file
+    is read for it) is saved with them: the run after reads none of them."""
+    root = _package(tmp_path / "m", {"f.go": TARGET, "b.go": OTEL, "c.go": "package p\n", "m.go": METHOD, "i.go": INIT})
+    env = {"GOINSTRUMENT_CACHE_DIR": str(tmp_path / "cache")}
+
+    def run(*args: str) -> tuple[str, int]:
+        before = package_scope.files_read
+        proc = run_cli("--check", *(args if args and args[-1].endswith(".go") else (*args, ".")), cwd=root, env=env)
+        return proc.stdout + proc.stderr, package_scope.files_read - before
+
+    run(*first)
+    said, count = run(*then)
+    assert count == 5
+    assert run(*then) == (said, 0)
 
 
 def test_a_sibling_rewritten_under_the_same_size_and_time_is_read_again(tmp_path, not_racy):
@@ -172,6 +207,18 @@ def test_a_facts_file_that_is_not_ours_costs_a_read_only(tmp_path, not_racy, kep
     assert (second, read) == (first, 2)
 
 
+@pytest.mark.parametrize("entry", [1, None, [], ["stamp"], [[1, 2, 3, 4], "record"], [[1, 2, 3, 4], {}, "more"]])
+def test_a_kept_entry_that_is_not_a_stamp_and_a_record_costs_a_read_only(tmp_path, not_racy, entry):
+    root = _package(tmp_path / "m", {"f.go": TARGET, "b.go": OTEL})
+    first, _ = _run(root, tmp_path / "cache")
+    for path in (tmp_path / "cache" / "facts").iterdir():
+        kept = json.loads(path.read_text())
+        kept["files"] = dict.fromkeys(kept["files"], entry)
+        path.write_text(json.dumps(kept))
+    second, read = _run(root, tmp_path / "cache")
+    assert (second, read) == (first, 2)
+
+
 def test_a_package_whose_names_are_not_utf8_keeps_its_facts(tmp_path, not_racy):
     root = Path(os.fsdecode(bytes(tmp_path) + b"/pk\xe9"))
     _package(root, {"f.go": TARGET, os.fsdecode(b"b\xff.go"): OTEL})
@@ -185,11 +232,14 @@ def test_a_package_whose_names_are_not_utf8_keeps_its_facts(tmp_path, not_racy):
 # sibling's facts, by its stamp, not from reading (and hashing) the package again.
 
 _opened: list[str] | None = None  # the files opened while a test counts them
+_listed: list[str] | None = None  # the directories listed while a test counts them
 
 
 def _audit(event: str, args: tuple[object, ...]) -> None:
     if event == "open" and _opened is not None and isinstance(args[0], (str, bytes)):
         _opened.append(os.fsdecode(args[0]))
+    if event == "os.scandir" and _listed is not None and isinstance(args[0], (str, bytes)):
+        _listed.append(os.path.abspath(os.fsdecode(args[0])))
 
 
 sys.addaudithook(_audit)
@@ -268,3 +318,155 @@ def test_a_sibling_changed_within_the_racy_window_is_read_again(tmp_path):
     repo = GitRepo.go_module(tmp_path / "repo", {"f.go": TARGET, "b.go": OTEL})
     _hook(repo, tmp_path / "cache", TARGET + "\nfunc G(ctx context.Context) {}\n")
     assert "b.go" in _hook(repo, tmp_path / "cache", _second_commit(repo.read("f.go")))
+
+
+# The server's warm-up (zygote._warm_engine, package_scope.warm): the patterns a run compiles where
+# first used that depend on no repository are compiled once in the server, not in each run it forks.
+
+_PROBE = """
+import importlib, json, sys
+from re import _compiler
+from goinstrument import zygote
+from goinstrument.driver import package_scope
+from goinstrument.engine.result import Position
+
+for name in zygote.WARM:
+    importlib.import_module(name)
+if sys.argv[1] == "warm":
+    zygote._warm_engine()
+left = {  # what the warm-up left that a repository's run would key by a path, a directory, a blob
+    "caches": [f.__name__ for f in (package_scope._kept, package_scope.package_declarations, package_scope.context_comparison,
+        package_scope._index_read, package_scope.package_aliases, package_scope._go_files, package_scope._literal_numbers,
+        package_scope.package_iterators) if f.cache_info().currsize],
+    "state": [package_scope._last_read[0], package_scope.files_read, package_scope._facts_home, sorted(package_scope._touched)],
+}
+compiled = []  # (the function of ours that compiled a pattern) during the run
+original = _compiler.compile
+
+
+def compile(pattern, flags=0):
+    frame = sys._getframe(1)
+    while frame is not None and "goinstrument" not in frame.f_code.co_filename:
+        frame = frame.f_back
+    compiled.append(frame.f_code.co_name if frame is not None else "")
+    return original(pattern, flags)
+
+
+_compiler.compile = compile
+import goinstrument.cli
+try:
+    goinstrument.cli.main(["--staged", "--jobs", "1"])
+except SystemExit:
+    pass
+print(json.dumps({"left": left, "compiled": compiled}), file=sys.stderr)
+"""
+
+_WARMED = {"_may_declare", "_gate"}
+
+
+def test_the_server_s_warm_up_spares_each_run_the_patterns_no_repository_decides(tmp_path):
+    """A staged file of a package using the usual names (ctx, _, the otel backend's `errors`): a
+    run forked from a warm server compiles none of those patterns, which a run without the
+    warm-up compiles; the warm-up keeps nothing of a path or repository."""
+    import json
+    import subprocess
+
+    from conftest import REPO
+
+    sibling = (
+        'package p\n\nimport (\n\t"context"\n\t"errors"\n)\n\n'
+        'func same(ctx context.Context, _ context.Context) bool {\n\treturn ctx == nil && errors.New("") != nil\n}\n'
+    )
+    said = {}
+    for mode in ("warm", "cold"):
+        repo = GitRepo.go_module(tmp_path / mode, {"f.go": TARGET, "b.go": sibling})
+        repo.write("f.go", TARGET + "\nfunc G(ctx context.Context) {}\n")
+        repo.add("f.go")
+        env = {**os.environ, "PYTHONPATH": str(REPO), "GOINSTRUMENT_CACHE_DIR": str(tmp_path / f"cache-{mode}")}
+        proc = subprocess.run([sys.executable, "-c", _PROBE, mode], cwd=repo.root, env=env, capture_output=True, text=True, check=True)
+        said[mode] = json.loads(proc.stderr.splitlines()[-1])
+        assert "otel" in repo.staged("f.go")
+    assert set(said["cold"]["compiled"]) >= _WARMED  # what the test is about: the run compiles them
+    assert not _WARMED & set(said["warm"]["compiled"])
+    assert said["warm"]["left"]["caches"] == [] and said["warm"]["left"]["state"] == ["", 0, None, []]
+
+
+def test_a_blob_id_added_to_a_kept_record_is_kept_too(tmp_path, not_racy):
+    """The siblings' facts kept by a run on the working tree, without their blob ids: the hook's
+    first run reads them for their ids, and keeps these, the next reads none of them."""
+    repo = GitRepo.go_module(tmp_path / "repo", {"f.go": TARGET, "b.go": OTEL, "c.go": "package p\n"})
+    cache = tmp_path / "cache"
+    repo.write("f.go", TARGET + "\nfunc G(ctx context.Context) {}\n")
+    repo.add("f.go")
+    run_cli("--check", ".", cwd=repo.root, env={"GOINSTRUMENT_CACHE_DIR": str(cache)})
+    global _opened
+    _opened = []
+    try:
+        run_cli("--staged", "--jobs", "1", cwd=repo.root, env={"GOINSTRUMENT_CACHE_DIR": str(cache)}, check=0)
+        assert {"b.go", "c.go"} <= {os.path.basename(p) for p in _opened}
+    finally:
+        _opened = None
+    opened = _hook(repo, cache, _second_commit(repo.read("f.go")))
+    assert "b.go" not in opened and "c.go" not in opened
+
+
+def test_the_identity_facts_added_to_kept_records_are_kept_too(tmp_path, not_racy):
+    """Whether a file may compare contexts, its names, its comparisons (behaviour.ComparisonFacts),
+    worked out for records kept without them, are saved with them."""
+    from conftest import _forget_caches
+
+    root = _package(tmp_path / "m", {"f.go": TARGET, "c.go": COMPARES})
+    package_scope.keep_facts(str(tmp_path / "facts"))
+
+    def kept() -> dict[str, list[str]]:
+        """The parts of each record kept; then a run afresh (as a process of its own starts)."""
+        _forget_caches()
+        package_scope.keep_facts(str(tmp_path / "facts"))
+        (facts,) = (tmp_path / "facts").iterdir()
+        return {name: sorted(record) for name, (_, record) in json.loads(facts.read_text())["files"].items()}
+
+    try:
+        assert package_scope.package_aliases(str(root)) == ()
+        package_scope.save_facts()
+        assert kept() == {"c.go": ["a"], "f.go": ["a"]}
+        assert package_scope.context_comparison(str(root)) == ("c.go", Position(5, 47))
+        package_scope.save_facts()
+        assert kept() == {"c.go": ["a", "b"], "f.go": ["a", "b"]}
+    finally:
+        _forget_caches()
+
+
+def test_the_commit_of_one_file_of_a_package_writes_no_facts_where_the_others_are_kept(tmp_path, not_racy):
+    """The staged blob a hook's run processes, and its working-tree copy, are rewritten by the run
+    (the next commit stages another blob): their records alone are no reason to write the facts."""
+    repo = GitRepo.go_module(tmp_path / "repo", {"f.go": TARGET, "b.go": OTEL, "c.go": "package p\n"})
+    cache = tmp_path / "cache"
+    _hook(repo, cache, TARGET + "\nfunc G(ctx context.Context) {}\n")
+    kept = {path: (path.stat().st_ino, path.stat().st_mtime_ns) for path in (cache / "facts").iterdir()}
+    assert len(kept) == 2  # the index's directory, the working tree's
+    for n in range(2):
+        opened = _hook(repo, cache, repo.read("f.go") + f"\nfunc H{n}(ctx context.Context) {{}}\n")
+        assert "b.go" not in opened and "c.go" not in opened
+        assert 'otelapi "go.opentelemetry.io/otel"' in repo.staged("f.go") and f"func H{n}" in repo.staged("f.go")
+        assert repo.read("f.go") == repo.staged("f.go")
+        assert {path: (path.stat().st_ino, path.stat().st_mtime_ns) for path in (cache / "facts").iterdir()} == kept
+
+
+def test_a_commit_of_two_files_of_a_package_looks_at_its_directory_once(tmp_path, not_racy):
+    """Whether the package on disk holds the index's blobs is the run's answer, as its other facts
+    are: the second staged file's working-tree copy is told it without listing the directory again."""
+    global _listed
+    repo = GitRepo.go_module(tmp_path / "repo", {"f.go": TARGET, "g.go": TARGET.replace("func F", "func G"), "b.go": OTEL})
+    cache = tmp_path / "cache"
+    _hook(repo, cache, TARGET + "\nfunc H(ctx context.Context) {}\n")  # the facts kept
+    repo.write("f.go", repo.read("f.go") + "\nfunc I(ctx context.Context) {}\n")
+    repo.write("g.go", repo.read("g.go") + "\nfunc J(ctx context.Context) {}\n")
+    repo.add("f.go", "g.go")
+    _listed = []
+    try:
+        run_cli("--staged", "--jobs", "1", cwd=repo.root, env={"GOINSTRUMENT_CACHE_DIR": str(cache)}, check=0)
+        assert _listed.count(str(repo.root)) == 1
+    finally:
+        _listed = None
+    for name, function in (("f.go", "func I"), ("g.go", "func J")):
+        assert function in repo.staged(name) and repo.read(name) == repo.staged(name)

@@ -90,6 +90,19 @@ def _may_mention(wanted: frozenset[str]) -> tuple[list[bytes], list[re.Pattern[b
     return words, [_may_declare(stem.encode(), tuple(group)) for stem, group in stems.items()]
 
 
+def warm() -> None:
+    """The patterns a run compiles where first used that depend on no repository: those finding the
+    built-in backends' import names among a sibling's declarations, the identity prefilter's gates
+    of the usual names (behaviour.warm). The server calls it once, so that each run it forks finds
+    them compiled; it reads nothing."""
+    from goinstrument.backends.loader import BACKENDS
+    from goinstrument.engine.fileinfo import import_name_candidates
+
+    for backend in BACKENDS.values():
+        _may_mention(import_name_candidates(backend))
+    behaviour.warm()
+
+
 def declared_names(src: bytes) -> set[str]:
     src = b"\n" + src  # the first line starts after a newline too
     names: set[bytes] = set()
@@ -115,6 +128,7 @@ def package_declarations(directory: Where, wanted: frozenset[str]) -> frozenset[
             words, forms = _may_mention(wanted)
             data = file.data()
             declared[key] = sorted(declared_names(data) & wanted) if any(w in data for w in words) or any(f.search(data) for f in forms) else []
+            file.added()
         names.update(declared[key])
     return frozenset(names)
 
@@ -172,10 +186,16 @@ def keep_facts(directory: str | None) -> None:
 
 class _Sibling:
     """One .go file of a package, as the facts see it: its name, its record of facts (filled as
-    they are asked for), its bytes read only when a fact is missing."""
+    they are asked for: `added` says so to its _Kept), its bytes read only when a fact is missing."""
 
-    def __init__(self, name: str, record: dict[str, Any], data: bytes | Callable[[], bytes]):
-        self.name, self.record, self._data = name, record, data
+    __slots__ = ("_changed", "_data", "name", "record")
+
+    def __init__(self, name: str, record: dict[str, Any], data: bytes | Callable[[], bytes], changed: set[str]):
+        self.name, self.record, self._data, self._changed = name, record, data, changed
+
+    def added(self) -> None:
+        """A fact was added to the record: it has something new to save."""
+        self._changed.add(self.name)
 
     def data(self) -> bytes:
         global files_read
@@ -207,16 +227,29 @@ class _Kept:
                     and isinstance(loaded.get("files"), dict)
                     and isinstance(loaded.get("wanted"), list)
                 ):
-                    self.files, self.wanted = loaded["files"], loaded["wanted"]
+                    self.wanted = loaded["wanted"]
+                    self.files = {n: e for n, e in loaded["files"].items() if type(e) is list and len(e) == 2 and type(e[1]) is dict}
             except (OSError, ValueError):
                 pass
         self.unkept: set[str] = set()  # racy: not written
-        self.saved = self._filled()
+        # The files whose record has something new since the last save: a record made anew (a file
+        # new, or changed since its stamp), a fact added (facts are added to a record, never changed).
+        # Only these make save write: a file gone, or racy, needs no write of its own (a hook's run,
+        # whose staged files were changed a moment ago, writes none where the others are kept).
+        self.changed: set[str] = set()
+        # The file the run processes, a staged blob, or its working-tree copy (same_files): the run
+        # rewrites it where it changes it (the index then holds another blob, the working tree
+        # other bytes), so its record, new each commit, is no reason of its own to write: it is
+        # kept where another is. The commit of one file of a package writes no facts but for a
+        # sibling changed since the last run; a file the run leaves as it is costs the next run
+        # a read.
+        self.spared = ""
+        self.holds: dict[IndexDirectory, bool] = {}  # _holds_the_index's answers this run, by directory of the index
         self.read: dict[str, tuple[list[Any], bytes]] = {}  # the bytes read since the last save, by name, with their stamp
 
     def record(self, name: str, stamp: list[Any]) -> dict[str, Any] | None:
-        kept = self.files.get(name)
-        return kept[1] if isinstance(kept, list) and len(kept) == 2 and kept[0] == stamp and isinstance(kept[1], dict) else None
+        kept = self.files.get(name)  # [stamp, record] (those loaded that are not are left out)
+        return kept[1] if kept is not None and kept[0] == stamp else None
 
     def wanted_id(self, wanted: str) -> str:
         if wanted not in self.wanted:
@@ -227,17 +260,6 @@ class _Kept:
         """The directory's files as now listed: (name, stamp, record, whether it may be kept)."""
         self.files = {name: [stamp, record] for name, stamp, record, _ in files}
         self.unkept = {name for name, _, _, keep in files if not keep}
-
-    def _filled(self) -> dict[str, tuple[list[Any], int]]:
-        """What save compares to know whether there is anything new to write: the stamp of each file
-        it would write (not the racy ones) and how many facts its record holds (facts are added to a
-        record, never changed). A file changed since, or gone, needs no write of its own (its record
-        no longer matches): a hook's run, whose staged files were changed a moment ago, writes none."""
-        return {
-            name: (entry[0], _count(entry[1]))
-            for name, entry in self.files.items()
-            if name not in self.unkept and isinstance(entry, list) and len(entry) == 2 and isinstance(entry[1], dict)
-        }
 
     def read_now(self, name: str, path: str, stamp: list[Any]) -> bytes:
         """The bytes of a file whose record is kept but lacks a fact, b"" if it cannot be read now."""
@@ -251,10 +273,7 @@ class _Kept:
 
     def save(self) -> None:
         self.read.clear()
-        if self.file is None:
-            return
-        filled = self._filled()
-        if all(self.saved.get(name) == facts for name, facts in filled.items()):
+        if self.file is None or not any(name in self.files and name not in self.unkept and name != self.spared for name in self.changed):
             return
         import json
 
@@ -265,15 +284,9 @@ class _Kept:
         try:
             os.makedirs(os.path.dirname(self.file), exist_ok=True)
             replace_atomically(Path(self.file), text.encode(), mode=0o644)
-            self.saved = filled
+            self.changed.clear()
         except (OSError, FileError):
             pass  # facts not kept only cost time
-
-
-def _count(record: dict[str, Any]) -> int:
-    """How many facts the record holds (those of its `d` and of its identity record `b` included)."""
-    identity = record.get("b", {})
-    return len(record) + len(record.get("d", ())) + len(identity) + len(identity.get("m", ())) + len(identity.get("f", ()))
 
 
 @lru_cache(maxsize=64)
@@ -308,10 +321,10 @@ def _facts_key(directory: Where) -> str:
     return f"index\0{directory.path}" if isinstance(directory, IndexDirectory) else f"tree\0{directory}"
 
 
-def _facts(directory: Where) -> list[_Sibling]:
+def _facts(directory: Where, spared: str = "") -> list[_Sibling]:
     """The .go files of `directory` (those _go_sources reads, in its order), each with its record:
     the one kept for its stamp, else an empty one (the file read now, so that one that cannot be
-    read is left out, as _go_sources leaves it)."""
+    read is left out, as _go_sources leaves it). `spared`: _Kept.spared, a working-tree file's."""
     global files_read
     if _held is not None and directory in _held:
         return _held[directory]
@@ -319,6 +332,7 @@ def _facts(directory: Where) -> list[_Sibling]:
         return _held_facts(directory, _index_facts(directory))
     key = _facts_key(directory)
     kept = _kept(key)
+    kept.spared = spared
     _touched.add(key)
     files, siblings = [], []
     for entry, st in _listing(directory):
@@ -334,6 +348,7 @@ def _facts(directory: Where) -> list[_Sibling]:
             files_read += 1
             kept.read[entry.name] = (stamp, data)
             record = {}
+            kept.changed.add(entry.name)
             # Changed since the stamp, or maybe changed again under it (racy): worked out, not kept.
             keep = len(data) == st.st_size and time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) > _RACY_NS
         else:
@@ -341,7 +356,7 @@ def _facts(directory: Where) -> list[_Sibling]:
             data = known[1] if known is not None and known[0] == stamp else functools.partial(kept.read_now, entry.name, entry.path, stamp)
             keep = entry.name not in kept.unkept
         files.append((entry.name, stamp, record, keep))
-        siblings.append(_Sibling(entry.name, record, data))
+        siblings.append(_Sibling(entry.name, record, data, kept.changed))
     kept.listed(files)
     return _held_facts(directory, siblings)
 
@@ -361,8 +376,10 @@ def _index_facts(directory: IndexDirectory) -> list[_Sibling]:
     kept = _kept(key)
     _touched.add(key)
     records = {name: kept.record(name, [oid]) for name, oid in directory.files}
+    kept.spared = ""
     if _own is not None and _own[0] == directory:  # the staged blob being processed: its bytes are at hand
         kept.read[_own[1]] = ([oid for name, oid in directory.files if name == _own[1]], _own[2])
+        kept.spared = _own[1]
     missing = tuple((name, oid) for name, oid in directory.files if records[name] is None and kept.read.get(name, ((),))[0] != [oid])
     # Where no facts are kept, all of them: the same read (_index_read's) tells _holds_the_index.
     sources = _index_bytes(kept, directory if _facts_home is None else directory._replace(files=missing)) if missing else {}
@@ -375,9 +392,11 @@ def _index_facts(directory: IndexDirectory) -> list[_Sibling]:
         record = records[name]
         known = kept.read.get(name)
         data = known[1] if known is not None and known[0] == [oid] else functools.partial(_index_blob, kept, directory, name)
-        record = {} if record is None else record
+        if record is None:
+            record = {}
+            kept.changed.add(name)
         files.append((name, [oid], record, True))
-        siblings.append(_Sibling(name, record, data))
+        siblings.append(_Sibling(name, record, data, kept.changed))
     kept.listed(files)
     return siblings
 
@@ -444,21 +463,24 @@ def _regular_file(path: str) -> bytes | None:
         return None
 
 
-def same_files(a: Where, b: Where) -> bool:
-    """Whether the two places hold the same .go files, byte for byte."""
-    if a == b or _holds_the_index(a, b) or _holds_the_index(b, a):
+def same_files(a: Where, b: Where, spared: str = "") -> bool:
+    """Whether the two places hold the same .go files, byte for byte. `spared`: the file the run
+    processes (_Kept.spared), where one of them is the index's directory and the other on disk."""
+    if a == b or _holds_the_index(a, b, spared) or _holds_the_index(b, a, spared):
         return True
     return dict(_go_sources(a)) == dict(_go_sources(b))  # in any order
 
 
-def _holds_the_index(index: Where, directory: Where) -> bool:
+def _holds_the_index(index: Where, directory: Where, spared: str = "") -> bool:
     """Whether `directory` on disk is `index`'s own and holds its files byte for byte: the same .go
     files, each holding its blob (the hook's common case: a staged file's siblings are as committed).
     A file's blob id is a fact of its working-tree record, kept by its stamp as its other facts are
     (as git keeps a file's stat data in the index): a file unchanged since an earlier run is not read
     again, nor hashed. Not git's own `diff-files`: it says a file checked out through a conversion
     (core.autocrlf, an eol or ident attribute, a filter) holds its blob, which its bytes do not.
-    Where no facts are kept (--no-cache), the read of the index's blobs tells, as it is made anyway."""
+    Where no facts are kept (--no-cache), the read of the index's blobs tells, as it is made anyway.
+    The answer is the run's, as the package's other facts are: another staged file of the package
+    asks again, and is told without a look at the directory."""
     if not isinstance(index, IndexDirectory) or directory != index.path:
         return False
     if _facts_home is None:  # no facts kept: the index's blobs, read from their working-tree files (_index_read), tell
@@ -469,8 +491,16 @@ def _holds_the_index(index: Where, directory: Where) -> bool:
         except OSError:
             return False
         return listed == {name for name, _ in index.files}
+    kept = _kept(_facts_key(directory))
+    if index not in kept.holds:
+        kept.holds[index] = _holds_blobs(index, index.path, spared)
+    return kept.holds[index]
+
+
+def _holds_blobs(index: IndexDirectory, directory: str, spared: str) -> bool:
+    """_holds_the_index where facts are kept: each file's blob id, from its record."""
     blobs = dict(index.files)
-    siblings = _facts(directory)
+    siblings = _facts(directory, spared)
     try:
         if len(siblings) != len(blobs) or any(file.name not in blobs for file in siblings):
             return False
@@ -486,6 +516,7 @@ def _holds_the_index(index: Where, directory: Where) -> bool:
                 if data is None:
                     return False
                 file.record[fact] = blob_id(data, "sha256" if len(oid) == 64 else "sha1")
+                file.added()
             if file.record[fact] != oid:
                 return False
         return True
@@ -503,7 +534,12 @@ def context_comparison(directory: Where) -> tuple[str, Position] | None:
     """(file name, position) of the first comparison of contexts by identity in the directory's
     .go files, test files included (behaviour.first_comparison), or None: a package fact, found
     once per directory (a text prefilter first: most files are never parsed)."""
-    return behaviour.package_comparison(behaviour.ComparisonFacts(f.name, f.data, f.record.setdefault("b", {})) for f in _facts(directory))
+    files = [(f, behaviour.ComparisonFacts(f.name, f.data, f.record.setdefault("b", {}))) for f in _facts(directory)]
+    found = behaviour.package_comparison(facts for _, facts in files)
+    for file, facts in files:
+        if facts.added:
+            file.added()
+    return found
 
 
 # init functions ---------------------------------------------------------------------
@@ -616,6 +652,7 @@ def _go_files(directory: Where) -> tuple[_GoFile, ...]:
     for file in _facts(directory):
         if "g" not in file.record:
             file.record["g"] = _go_file(file.name, file.data())
+            file.added()
         if file.record["g"] is not None:
             package, cgo, inits = file.record["g"]
             found.append(_GoFile(file.name, package, cgo, inits))
@@ -670,6 +707,7 @@ def package_aliases(directory: Where) -> tuple[tuple[str, str], ...]:
     for file in _facts(directory):
         if "a" not in file.record:
             file.record["a"] = _aliases(file.data())
+            file.added()
         for alias, aliased in file.record["a"]:
             found.setdefault(alias, aliased)
     return tuple(sorted(found.items()))

@@ -135,7 +135,7 @@ def same_outcome(a: Source, b: Source, options: RewriteOptions) -> bool:
         (where_a, module_a), (where_b, module_b) = _package_of(a), _package_of(b)
         same_module = gomod.import_path(a.place, module_a) == gomod.import_path(b.place, module_b)
         same_tracer = tracer_for(a.place, options, a.data, module_a) == tracer_for(b.place, options, b.data, module_b)
-        if same_module and same_tracer and package_scope.same_files(where_a, where_b):
+        if same_module and same_tracer and package_scope.same_files(where_a, where_b, os.path.basename(b.place)):
             return True  # file_info would be the same: spared
         return file_info(a, options) == file_info(b, options)
     except Exception:  # process reports it, for each

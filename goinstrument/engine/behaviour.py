@@ -118,7 +118,7 @@ def _file_candidate_names(data: bytes) -> frozenset[bytes]:
 def _may_compare(data: bytes, names: frozenset[bytes]) -> bool:
     """Whether the file may compare a context: an operand of a `==`/`!=` (not nil) is a `.Context()`
     call, or a name or selector whose last name is one of `names`."""
-    if not any(literal in data and gate.search(data) for literal, gate in _gates(names)):
+    if not any(literal in data and _gate(gate).search(data) for literal, gate in _gates(names)):
         return False  # no comparison of the file passes the line test: not worth a loop over all of them
     return _line_test(data, names)
 
@@ -140,18 +140,35 @@ _RIGHT_NIL = rb"(?![ \t]*\(*nil(?![\w.]))"
 
 
 @lru_cache(maxsize=64)
-def _gates(names: frozenset[bytes]) -> tuple[tuple[bytes, re.Pattern[bytes]], ...]:
+def _gates(names: frozenset[bytes]) -> tuple[tuple[bytes, bytes], ...]:
     """Patterns that find, in one pass over the bytes each, every comparison the line test of
     _may_compare may pass, and more (none of them looks at a line, or at a left operand nil):
     a left operand `name` or `x.Context()` before the operator, the right not nil; or after the
     operator, a right operand whose words hold `name` or `Context`. Each starts with a literal,
     which re searches for fast (and a bytes test for the literal, faster, spares the search where
-    it is absent): a file with none of them is rejected without a loop in Python."""
-    gates = [(name, re.compile(re.escape(name) + rb"(?<!\w" + re.escape(name) + rb")\)*\s*[=!]=" + _RIGHT_NIL)) for name in sorted(names)]
-    gates.append((b".Context()", re.compile(rb"\.Context\(\)\)*\s*[=!]=" + _RIGHT_NIL)))
+    it is absent): a file with none of them is rejected without a loop in Python. Each is compiled
+    where first searched (_gate): a name of the package's that the files scanned never spell
+    (most of them are scanned once, their answers kept) costs no compile."""
+    gates = [(name, re.escape(name) + rb"(?<!\w" + re.escape(name) + rb")\)*\s*[=!]=" + _RIGHT_NIL) for name in sorted(names)]
+    gates.append((b".Context()", rb"\.Context\(\)\)*\s*[=!]=" + _RIGHT_NIL))
     words = b"|".join(re.escape(word) for word in sorted(names | {b"Context"}, key=lambda w: (-len(w), w)))
-    gates += [(operator, re.compile(operator + rb"\s*\(*[\w.]*\b(?:" + words + rb")\b")) for operator in (b"==", b"!=")]
+    gates += [(operator, operator + rb"\s*\(*[\w.]*\b(?:" + words + rb")\b") for operator in (b"==", b"!=")]
     return tuple(gates)
+
+
+def _gate(pattern: bytes) -> re.Pattern[bytes]:
+    return re.compile(pattern)  # re's cache keeps it
+
+
+# The names most packages may declare a context: `ctx`, `_` (a parameter left unnamed), none.
+USUAL_NAMES: tuple[frozenset[bytes], ...] = (frozenset({b"ctx"}), frozenset({b"_", b"ctx"}), frozenset())
+
+
+def warm() -> None:
+    """The gates of the usual names compiled ahead of any file (a server's children inherit them)."""
+    for names in USUAL_NAMES:
+        for _, gate in _gates(names):
+            _gate(gate)
 
 
 def _may_be_context(operand: re.Match[bytes], names: frozenset[bytes]) -> bool:
@@ -208,12 +225,14 @@ class ComparisonFacts:
     stamp): `c` the names it may declare a context, `h` its comparisons up to the
     first of a context (file-local), `f` whether it declares a field context.Context, by name, `m`
     whether it may compare one of the package's candidate names, by those names.
-    `data`: the file's bytes, or a function that reads them (called only when a part is missing)."""
+    `data`: the file's bytes, or a function that reads them (called only when a part is missing).
+    `added`: whether a part was worked out and added to `record` (it has something new to keep)."""
 
     def __init__(self, name: str, data: bytes | Callable[[], bytes], record: dict[str, Any] | None = None):
         self.name = name
         self._data = data
         self.record: dict[str, Any] = {} if record is None else record
+        self.added = False
 
     def data(self) -> bytes:
         if callable(self._data):
@@ -223,15 +242,17 @@ class ComparisonFacts:
     def candidates(self) -> frozenset[bytes]:
         if "c" not in self.record:
             self.record["c"] = sorted(_text(n) for n in _file_candidate_names(self.data()))
-        return frozenset(_bytes(n) for n in self.record["c"])
+            self.added = True
+        return frozenset(_bytes(n) for n in self.record["c"]) if self.record["c"] else frozenset()
 
     def may_compare(self, names: frozenset[bytes]) -> bool:
         """_may_compare of the file, kept with the package's names it was worked out for (they
         change only when a file changes the names it may declare a context)."""
         known = self.record.setdefault("m", {})
-        key = " ".join(sorted(_text(n) for n in names))  # names are words: no space in them
+        key = _names_key(names)
         if key not in known:
             known[key] = _may_compare(self.data(), names)
+            self.added = True
         return bool(known[key])
 
     def comparisons(self, trees: _Trees) -> list[_Comparison]:
@@ -241,6 +262,7 @@ class ComparisonFacts:
         the first that is."""
         if "h" not in self.record:
             self.record["h"] = [[line, col, local, [_text(f) for f in fields]] for line, col, local, fields in self._comparisons(trees)]
+            self.added = True
         return [(line, col, local, tuple(_bytes(f) for f in fields)) for line, col, local, fields in self.record["h"]]
 
     def _comparisons(self, trees: _Trees) -> Iterator[_Comparison]:
@@ -268,6 +290,7 @@ class ComparisonFacts:
             data = self.data()
             line = re.compile(rb"(?:^|[{;])[ \t]*(?:\w+[ \t]*,[ \t]*)*" + re.escape(name) + rb"(?:[ \t]*,[ \t]*\w+)*[ \t]+\w", re.MULTILINE)
             fields[key] = name in data and line.search(data) is not None and self._declares(name, trees)
+            self.added = True
         return bool(fields[key])
 
     def _declares(self, name: bytes, trees: _Trees) -> bool:
@@ -276,6 +299,12 @@ class ComparisonFacts:
             if any(n.text == name for n in field.children_by_field_name("name")) and types.is_context(field.child_by_field_name("type")):
                 return True
         return False
+
+
+@lru_cache(maxsize=16)
+def _names_key(names: frozenset[bytes]) -> str:
+    """The key of ComparisonFacts.may_compare's answers for `names` (the same for every file of a package)."""
+    return " ".join(sorted(_text(n) for n in names))  # names are words: no space in them
 
 
 def _text(name: bytes) -> str:
