@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import itertools
 import os
 import re
 import resource
@@ -221,11 +222,17 @@ def is_bench(name: str, number: int) -> bool:
     return name == bench_function(number) or name.endswith("." + bench_function(number))
 
 
+_RUNS = itertools.count()  # each staging's content new, as a developer's commit is (see modify)
+
+
 def modify(repo: Path, files: dict[str, int]) -> None:
-    """Append `func benchN(ctx context.Context) error { return nil }` to each file."""
+    """Append `func benchN(ctx context.Context) error { return nil }` to each file, under a comment
+    that numbers the staging: every run stages blobs no earlier run saw, as a developer's commit
+    does (the same bytes each time would find their facts kept by the run before: flattering)."""
+    run = next(_RUNS)
     for rel, number in files.items():
         with open(repo / rel, "a") as f:
-            f.write(f"\nfunc {bench_function(number)}(ctx context.Context) error {{ return nil }}\n")
+            f.write(f"\n// staging {run}\nfunc {bench_function(number)}(ctx context.Context) error {{ return nil }}\n")
 
 
 def reset(repo: Path, env: dict, base: str) -> None:
