@@ -67,8 +67,12 @@ STREAMS = ("stdin", "stdout", "stderr")
 #                     ended without CODE (a signal); a client that had CODE is gone by then.
 HELLO, GO, REFUSED, CODE, STATUS = b"H", b"G", b"R", b"C", b"S"
 INT_SIZE = 4  # an int on the socket: 4 bytes, big-endian, signed
-PRIME = (1 << 61) - 1
+# A safe prime below 2**61 (its half is prime too): 256's order modulo it is that half, so no two
+# byte positions of a key weigh the same (a Mersenne prime's did: two bytes 61 apart swapped
+# gave the same name). Names only; the whole key is compared before a run.
+PRIME = (1 << 61) - 2373
 MAX_REQUEST = 16 << 20
+REQUEST_WITHIN = 600.0  # seconds a server's child waits for the request after HELLO (a client stopped by ^Z)
 # What the hook runs, `python -P -c HOOK_CODE ARGS`: as `-m goinstrument.server ARGS`, without
 # runpy's imports and the module's search (~10 ms of a hook's run).
 HOOK_CODE = "import sys; from goinstrument.server import main; sys.exit(main())"

@@ -25,6 +25,7 @@ from goinstrument.server import (
     INT_SIZE,
     MAX_REQUEST,
     REFUSED,
+    REQUEST_WITHIN,
     STATUS,
     STREAMS,
     address,
@@ -339,7 +340,9 @@ class _Server:
                 os._exit(2)
         try:
             return pid, os.pidfd_open(pid)
-        except OSError:
+        except OSError:  # (out of fds): the child would say HELLO and run; killed, not waited for a run long
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
             return None
 
@@ -480,15 +483,20 @@ def _handed(control: socket.socket) -> socket.socket | None:
         return None
     finally:
         control.close()
-    return socket.socket(fileno=fds[0]) if fds else None
+    if not fds:
+        return None
+    os.set_inheritable(fds[0], False)  # as the server's accepted connection is (SOCK_CLOEXEC): never a command's
+    return socket.socket(fileno=fds[0])
 
 
 def _child(connection: socket.socket, own_key: bytes) -> None:
     """A served run, in a child of the server: HELLO, the client's request and GO, then its run;
     never returns."""
     connection.sendall(HELLO + to_int(os.getpid()))
-    # No time limit: a client stopped here (^Z) sends its request and GO when it goes on, and
-    # expects the run done; one that gave up or was killed has closed its end (EOF).
+    # A generous time limit: a client stopped here (^Z) sends its request and GO when it goes on,
+    # and expects the run done; one that gave up or was killed has closed its end (EOF). A
+    # connection that sends nothing does not keep a child (and a stopping server) for good.
+    connection.settimeout(REQUEST_WITHIN)
     try:
         data, fds, _, _ = socket.recv_fds(connection, 1 << 16, 4)
         size = from_int(data) if len(data) >= INT_SIZE else -1
@@ -498,9 +506,14 @@ def _child(connection: socket.socket, own_key: bytes) -> None:
                 break
             data += chunk
     except OSError:
-        os._exit(0)
-    if not 0 <= size <= MAX_REQUEST or data[INT_SIZE + size :] != GO:  # the client runs it itself, or not at all
-        os._exit(0)
+        data, size = b"", -1
+    connection.settimeout(None)
+    if not 0 <= size <= MAX_REQUEST or data[INT_SIZE + size :] != GO:
+        # Not run. REFUSED: a client still waiting (a read that failed) runs it itself; one that
+        # gave up hears nothing. Exit 2, not 0: a client that missed REFUSED must not read success.
+        with contextlib.suppress(OSError):
+            connection.sendall(REFUSED, socket.MSG_NOSIGNAL)
+        os._exit(2)
     try:  # from GO on, the run is this child's: any failure before it starts is REFUSED (not run)
         args = _take_on(unpack(data[INT_SIZE : INT_SIZE + size]), fds, own_key)
     except Exception:

@@ -27,7 +27,7 @@ from gitrepo import CHECKOUT, GO_FUNC, GitRepo, git_env
 
 from goinstrument import __version__
 from goinstrument.driver.hook import SERVED, install_hook
-from goinstrument.server import ANSWER_WITHIN, GO, HOOK_CODE
+from goinstrument.server import ANSWER_WITHIN, GO, HOOK_CODE, REFUSED
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the server is Linux only (SO_PEERCRED, pidfd)")
 
@@ -246,6 +246,25 @@ def test_a_spare_takes_on_its_clients_environment_not_the_servers(tmp_path, runt
         assert SPAN in repo.staged("shop.go")
         assert list((tmp_path / f"cache{n}" / "goinstrument").glob("clean.*.json"))  # its cache, where its client said
     assert not (tmp_path / "server-cache").exists()
+
+
+def test_a_spares_connection_to_its_client_is_not_inherited_by_commands(tmp_path, runtime):
+    """The connection a spare is handed is close-on-exec, as the server's accepted one is: a
+    command the run starts (git, gofmt) never holds the client's socket."""
+    env = served_env(runtime)
+    pid = warm(runtime, tmp_path, env)
+    spare = wait_for(lambda: _spare(runtime, pid))
+    run = subprocess.Popen([*CLIENT, "-"], cwd=tmp_path, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        wait_for(lambda: served(runtime, pid) == 1)
+        sockets = wait_for(lambda: [fd.name for fd in Path(f"/proc/{spare}/fd").iterdir() if os.readlink(fd).startswith("socket:")])
+        for fd in sockets:
+            flags = int(Path(f"/proc/{spare}/fdinfo/{fd}").read_text().split("flags:")[1].split()[0], 8)
+            assert flags & os.O_CLOEXEC, fd
+    finally:
+        out, err = run.communicate(GO_FUNC.encode(), timeout=60)
+    assert run.returncode == 0, err
+    assert b'.Start(ctx, "F")' in out
 
 
 def test_a_served_clients_own_atexit_functions_and_flush_are_done(tmp_path, runtime):
@@ -597,8 +616,8 @@ def test_a_child_not_told_go_does_not_run(tmp_path, runtime, word):
     assert done.returncode == 0, done.stderr
     child, *rest = done.stdout.split()
     assert int(child) > 0 and served(runtime, pid) == 1
-    if word:
-        assert rest == [b"S", b"0"]  # the server's last word: the child exited 0, without running
+    if word:  # a request without GO: REFUSED, not run (a client still waiting would run it itself)
+        assert rest[0] == REFUSED
     wait_for(lambda: not _runs(runtime, pid))
     assert repo.staged("shop.go") == repo.read("shop.go") == GO_FUNC + "\n// edited\n"
     assert not (repo.root / ".git" / "index.lock").exists()
@@ -777,3 +796,15 @@ def test_a_client_held_up_before_go_still_gets_its_run(tmp_path, runtime):
     assert done.returncode == 0, done.stderr
     assert done.stdout.split()[1:] == [b"C", b"0"] and served(runtime, pid) == 1  # the run's own exit code
     assert SPAN in repo.staged("shop.go") and repo.read("shop.go") == repo.staged("shop.go")
+
+
+def test_socket_names_of_keys_that_differ_by_two_bytes_swapped_differ():
+    """The name's checksum weighs each byte position differently: two bytes swapped, however far
+    apart (61 bytes made the same name modulo the Mersenne prime 2**61 - 1), name two servers."""
+    from goinstrument.server import socket_name
+
+    base = bytes(range(200))
+    for apart in (1, 8, 61, 122, 150):
+        swapped = bytearray(base)
+        swapped[3], swapped[3 + apart] = swapped[3 + apart], swapped[3]
+        assert socket_name(bytes(swapped)) != socket_name(base), apart
