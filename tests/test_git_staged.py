@@ -106,6 +106,9 @@ def test_the_index_and_the_configuration_are_asked_while_git_finds_the_repositor
     found = events.index(("end", "rev-parse"))
     assert {("start", "diff-index"), ("start", "config"), ("start", "cat-file")} <= set(events[:found])
     assert events.count(("start", "cat-file")) == 1
+    # what the run waits for first: diff-index (the longest) and rev-parse, started before the others
+    assert [name for event, name in events if event == "start"][:2] == ["diff-index", "rev-parse"]
+    assert events.count(("start", "rev-parse")) == 1
 
 
 def test_the_index_s_update_is_readied_beside_the_work_once_a_file_changes(repo, monkeypatch):

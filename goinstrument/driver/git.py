@@ -53,7 +53,7 @@ class Repository(NamedTuple):
 _located: dict[tuple[object, ...], Repository] = {}  # the last repository found, by where and how it was asked
 
 
-def open_repository(start: Path) -> Repository:
+def open_repository(start: Path, started: _Started | None = None) -> Repository:
     """The repository holding `start` (a directory or a file in it), with a working tree.
 
     Git's own rules (`git rev-parse`): GIT_DIR (and GIT_WORK_TREE) name the repository
@@ -62,21 +62,29 @@ def open_repository(start: Path) -> Repository:
     looked at; with GIT_DIR and neither GIT_WORK_TREE nor core.worktree, the current
     directory is the top of the working tree (unless core.bare says the repository is
     bare). A run asks several times (its files, their top, the report's paths): the
-    last answer is kept for the same place, current directory and GIT_* variables.
+    last answer is kept for the same place, current directory and GIT_* variables. `started`:
+    that `git rev-parse` (_REV_PARSE), started from where it asks already (_asked_beside).
     """
     where, cwd = _asking(Path(start))
-    key = (os.fspath(where), cwd, tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("GIT_"))))
+    key = _located_key(where, cwd)
     if key in _located:
+        if started is not None:
+            started.end()
         return _located[key]
-    args = ["git", "rev-parse", "--is-bare-repository", "--absolute-git-dir", "--is-shallow-repository", "--show-object-format", "--show-toplevel"]
     if not os.path.isdir(cwd):
+        if started is not None:
+            started.end()
         raise GitError(f"not a git repository (or any parent up to /): {where}")
-    try:
-        proc = subprocess.run(args, cwd=cwd, capture_output=True, check=False)
-    except OSError as exc:
-        raise GitError(f"cannot run git: {exc.strerror or exc}") from None
-    lines = proc.stdout.split(b"\n")
-    said = _said(proc.stderr, proc.returncode)
+    if started is not None:
+        returncode, stdout, stderr = started.done()
+    else:
+        try:
+            proc = subprocess.run(["git", *_REV_PARSE], cwd=cwd, capture_output=True, check=False)
+        except OSError as exc:
+            raise GitError(f"cannot run git: {exc.strerror or exc}") from None
+        returncode, stdout, stderr = _done(proc)
+    lines = stdout.split(b"\n")
+    said = _said(stderr, returncode)
     if len(lines) < 5:  # no repository there, or one git cannot open
         if os.environ.get("GIT_DIR"):
             raise GitError(f"cannot open the git repository at {where}: {said}")
@@ -86,12 +94,19 @@ def open_repository(start: Path) -> Repository:
     found = Path(os.fsdecode(lines[1]))
     if lines[0] == b"true":
         raise GitError(f"{os.path.join(found, '')} is a bare repository: there is no working tree to instrument")  # a directory: its /
-    if proc.returncode != 0 or len(lines) < 6:
+    if returncode != 0 or len(lines) < 6:
         raise GitError(f"{found} has no working tree here: {said}")
     repo = Repository(found, Path(os.fsdecode(lines[4])).resolve(), lines[2] == b"true", lines[3].decode())
     _located.clear()
     _located[key] = repo
     return repo
+
+
+def _located_key(where: Path, cwd: str) -> tuple[object, ...]:
+    return (os.fspath(where), cwd, tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("GIT_"))))
+
+
+_REV_PARSE = ("rev-parse", "--is-bare-repository", "--absolute-git-dir", "--is-shallow-repository", "--show-object-format", "--show-toplevel")
 
 
 def _asking(start: Path) -> tuple[Path, str]:
@@ -617,16 +632,17 @@ class StagedIndex:
         # The index's changes and the filters configured are asked, and the cat-file reading the
         # blobs and trees started, while `git rev-parse` finds the repository: git finds the same
         # one from the same directory, by the same rules.
-        changes, configured, objects = _asked_beside(start, ("diff-index", *_STAGED), ("config", *_FILTERS_CONFIGURED), _CAT_FILE)
+        # rev-parse is started second: it and diff-index (the longest) are what the run waits for.
+        changes, found, objects, configured = _asked_beside(start, ("diff-index", *_STAGED), _REV_PARSE, _CAT_FILE, ("config", *_FILTERS_CONFIGURED))
         try:
-            self._repo = open_repository(start)
+            self._repo = open_repository(start, found)
             self.top = self._repo.top
             self._git = self._repo.git(_index_path(self._repo.git_dir))
             done = changes.done() if changes is not None else None
             self._changes = _staged_changes(self._git, done if done is not None and done[0] == 0 else None)  # a failure said as ever
             self._configured = configured.done() if configured is not None else _done(self._git.run("config", *_FILTERS_CONFIGURED))
         except BaseException:
-            for started in (changes, configured, objects):
+            for started in (changes, found, configured, objects):
                 if started is not None:
                     started.end()
             raise
@@ -770,13 +786,17 @@ _EMPTY_BLOBS = {"sha1": "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391", "sha256": "4
 def _asked_beside(start: Path, *commands: tuple[str, ...]) -> list[_Started | None]:
     """Each git command started from where open_repository asks (its answers are the repository's
     found there), to run beside it; None where it could not be started (asked again once found)."""
-    _, cwd = _asking(Path(start))
+    where, cwd = _asking(Path(start))
+    known = _located_key(where, cwd) in _located  # no rev-parse to run: open_repository knows its answers
     env = dict(_environment(), GIT_OPTIONAL_LOCKS="0")
     named = os.environ.get("GIT_INDEX_FILE")
     if named:
         env["GIT_INDEX_FILE"] = os.fspath(Path(named).absolute())
     started: list[_Started | None] = []
     for args in commands:
+        if known and args == _REV_PARSE:
+            started.append(None)
+            continue
         stdin = subprocess.PIPE if args == _CAT_FILE else None  # cat-file reads the names asked on its stdin
         try:
             proc = subprocess.Popen(["git", *args], cwd=cwd, env=env, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
