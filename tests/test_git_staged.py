@@ -225,22 +225,26 @@ def _asked(monkeypatch: pytest.MonkeyPatch) -> list[list[bytes]]:
 
 
 def test_the_staged_blobs_and_the_index_s_trees_are_read_in_two_requests(repo, monkeypatch):
-    """The staged blobs and HEAD's tree in one cat-file request; for the staged files' packages,
-    every tree below it and every go.mod blob in one, named by their paths in HEAD's tree."""
+    """The staged blobs the working tree does not hold and HEAD's tree (asked as cat-file starts)
+    in one cat-file request; for the staged files' packages, every tree below it and every go.mod
+    blob in one, named by their paths in HEAD's tree."""
     paths = ["a/b/c/c.go", "a/b/d/d.go", "a/e/e.go"]
     for path in paths:
         repo.write(path, GO_FUNC)
     repo.write("a/e/go.mod", "module example.com/e\n")
     repo.commit_all("packages")
     for path in paths:
-        repo.write(path, GO_FUNC + G_FUNC)
+        repo.write(path, GO_FUNC + G_FUNC + f"// {path}\n")
     repo.add(*paths)
+    repo.write("a/e/e.go", GO_FUNC)  # partly staged: its blob is not the working tree's
     index = StagedIndex(repo.root)
+    assert gitops._objects is not None and gitops._objects.asked == [b"HEAD^{tree}"]
     asked = _asked(monkeypatch)
-    assert index.blobs(index.files()) == [(GO_FUNC + G_FUNC).encode()] * 3
+    assert index.blobs(index.files()) == [(GO_FUNC + G_FUNC + f"// {f.path}\n").encode() for f in index.files()]
     packages = {file.path: index.package(file) for file in index.files()}
     root = repo.git("rev-parse", "HEAD^{tree}").strip()
-    assert asked[0] == [*(f.id.encode() for f in index.files()), b"HEAD^{tree}"]
+    assert asked[0] == [repo.git("rev-parse", ":a/e/e.go").strip().encode(), b"HEAD^{tree}"]
+    assert gitops._objects.asked == [] and gitops._objects.ahead == {}  # HEAD^{tree}'s answer taken
     directories = ["", "a", "a/b", "a/e", "a/b/c", "a/b/d"]
     named = [f"{root}:{d}" for d in directories[1:]] + [f"{root}:{d}{'/' if d else ''}go.mod" for d in directories]
     assert sorted(asked[1]) == sorted(name.encode() for name in named)
@@ -248,6 +252,32 @@ def test_the_staged_blobs_and_the_index_s_trees_are_read_in_two_requests(repo, m
     assert packages["a/b/d/d.go"].files == (("d.go", repo.git("rev-parse", ":a/b/d/d.go").strip()),)
     assert packages["a/b/c/c.go"].module == packages["a/b/d/d.go"].module == (str(repo.root), "example.com/shop")
     assert packages["a/e/e.go"].module == (str(repo.root / "a" / "e"), "example.com/e")
+
+
+def test_a_staged_blob_is_read_from_the_working_tree_only_where_it_holds_its_bytes(repo, monkeypatch):
+    """Right after `git add`, the working-tree file holds the blob: read there, without cat-file. A
+    file with a clean filter holds what the filter is given, not the blob (its output): cat-file's."""
+    repo.write(".gitattributes", "up.go filter=up\n")
+    repo.git("config", "filter.up.clean", "sed s/shop/SHOP/")
+    repo.git("config", "filter.up.smudge", "sed s/SHOP/shop/")
+    repo.write("orders.go", GO_FUNC)
+    repo.write("up.go", GO_FUNC)
+    repo.add("orders.go", "up.go")
+    index = StagedIndex(repo.root)
+    files = {file.path: file for file in index.files()}
+    asked = _asked(monkeypatch)
+    try:
+        assert index.blobs([files["up.go"]]) == [GO_FUNC.replace("shop", "SHOP").encode()]  # its id tells, filter or not
+        assert asked == [[files["up.go"].id.encode(), b"HEAD^{tree}"]]
+        asked.clear()
+        assert index.filter(files["up.go"]) == "up"
+        assert index.blobs([files["orders.go"], files["up.go"]]) == [GO_FUNC.encode(), GO_FUNC.replace("shop", "SHOP").encode()]
+        assert asked == [[files["up.go"].id.encode(), b"HEAD^{tree}"]]
+        asked.clear()
+        assert index.blobs([files["orders.go"]]) == [GO_FUNC.encode()]
+        assert asked == [[b"HEAD^{tree}"]]
+    finally:
+        index.close()
 
 
 def test_a_directory_whose_name_holds_a_newline_has_its_trees_read_a_level_at_a_time(repo, monkeypatch):
@@ -262,7 +292,7 @@ def test_a_directory_whose_name_holds_a_newline_has_its_trees_read_a_level_at_a_
     asked = _asked(monkeypatch)
     staged(repo)
     monkeypatch.undo()
-    assert [len(names) for names in asked[:3]] == [2, 1, 1]  # the blob and HEAD^{tree}; a; a/x\ny
+    assert [len(names) for names in asked[:3]] == [1, 1, 1]  # HEAD^{tree} (the blob: the working tree's); a; a/x\ny
     shown = repo.staged("a/x\ny/p.go")
     assert 'Start(ctx, "G")' in shown and PLAIN_CODES_IMPORT not in shown  # the sibling's `codes` seen: imported as another name
 

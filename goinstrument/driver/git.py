@@ -20,6 +20,7 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from goinstrument.driver.fileio import FileError, read_source
 from goinstrument.driver.gomod import module_above, module_path
 from goinstrument.engine.result import GitError as GitError  # raised here, defined with the other values
 from goinstrument.engine.result import IndexDirectory
@@ -260,10 +261,13 @@ class _Objects:
     """`git cat-file --batch`, one process for every tree and blob a process reads from a
     repository (started at the first; a forked worker starts its own)."""
 
-    def __init__(self, git_dir: str, started: subprocess.Popen[bytes] | None = None) -> None:
-        """`started`: the process, where it was started already (by StagedIndex, beside rev-parse)."""
+    def __init__(self, git_dir: str, started: subprocess.Popen[bytes] | None = None, asked: Sequence[bytes] = ()) -> None:
+        """`started`: the process, where it was started already (by StagedIndex, beside rev-parse),
+        and asked these names already (_ask_ahead), their answers not read yet."""
         self.git_dir = git_dir
         self.pid = os.getpid()
+        self.asked = list(asked)  # names asked ahead, in order: their answers come first
+        self.ahead: dict[bytes, _Object | None] = {}  # answers to names asked ahead, read, not taken yet
         if started is not None:
             self.proc = started
             return
@@ -279,16 +283,21 @@ class _Objects:
         64 KiB, so a long list written at once could leave both sides waiting on the other."""
         stdin, stdout = self.proc.stdin, self.proc.stdout
         assert stdin is not None and stdout is not None
-        found: list[_Object | None] = []
+        found: dict[int, _Object | None] = {}
         try:
-            for start in range(0, len(names), 256):
-                chunk = names[start : start + 256]
-                stdin.write(b"".join(name + b"\n" for name in chunk))
+            asked, self.asked = self.asked, []
+            self.ahead.update((name, _answer(stdout)) for name in asked)
+            taken = {name: self.ahead.pop(name) for name in set(names) if name in self.ahead}
+            found.update((at, taken[name]) for at, name in enumerate(names) if name in taken)
+            rest = [at for at, name in enumerate(names) if name not in taken]
+            for start in range(0, len(rest), 256):
+                chunk = rest[start : start + 256]
+                stdin.write(b"".join(names[at] + b"\n" for at in chunk))
                 stdin.flush()
-                found.extend(_answer(stdout) for _ in chunk)
+                found.update((at, _answer(stdout)) for at in chunk)
         except (OSError, ValueError):
             raise GitError(f"git cat-file: {_said(self.close(), self.proc.returncode or 0)}") from None
-        return found
+        return [found[at] for at in range(len(names))]
 
     def finish(self) -> None:
         """No more requests: its stdin closed, it ends beside what this process does next (close
@@ -326,9 +335,9 @@ def _answer(stdout: IO[bytes]) -> _Object | None:
 _objects: _Objects | None = None
 
 
-def _reader(git_dir: str, started: subprocess.Popen[bytes] | None = None) -> _Objects:
+def _reader(git_dir: str, started: subprocess.Popen[bytes] | None = None, asked: Sequence[bytes] = ()) -> _Objects:
     """This process's cat-file for `git_dir` (one repository at a time); `started`: the process
-    to take as it, started already on that repository."""
+    to take as it, started already on that repository (and `asked` these names, unread)."""
     global _objects
     if (
         started is not None
@@ -339,7 +348,7 @@ def _reader(git_dir: str, started: subprocess.Popen[bytes] | None = None) -> _Ob
     ):
         if _objects is not None and _objects.pid == os.getpid():
             _objects.close()
-        _objects = _Objects(git_dir, started)
+        _objects = _Objects(git_dir, started, asked)
     return _objects
 
 
@@ -634,6 +643,7 @@ class StagedIndex:
         # one from the same directory, by the same rules.
         # rev-parse is started second: it and diff-index (the longest) are what the run waits for.
         changes, found, objects, configured = _asked_beside(start, ("diff-index", *_STAGED), _REV_PARSE, _CAT_FILE, ("config", *_FILTERS_CONFIGURED))
+        head = _ask_ahead(objects, [b"HEAD^{tree}"])  # HEAD's tree, read by cat-file as it starts
         try:
             self._repo = open_repository(start, found)
             self.top = self._repo.top
@@ -651,7 +661,7 @@ class StagedIndex:
             if objects is not None:  # no blob nor tree to read
                 objects.kill()
         elif objects is not None:  # this process's cat-file, for the blobs and trees asked next
-            _reader(os.fspath(self._repo.git_dir), objects.proc)
+            _reader(os.fspath(self._repo.git_dir), objects.proc, head)
         else:
             _reader(os.fspath(self._repo.git_dir))
         self._restaged: dict[str, tuple[StagedFile, str, bytes]] = {}
@@ -668,10 +678,21 @@ class StagedIndex:
         return list(self._files)
 
     def blobs(self, files: Sequence[StagedFile]) -> list[bytes]:
-        """The staged files' blobs, read together (with HEAD's tree, which `package` reads next)."""
-        got = _reader(os.fspath(self._repo.git_dir)).read([*(file.id.encode() for file in files), b"HEAD^{tree}"])
+        """The staged files' blobs: from the working tree where the file there holds the blob's
+        bytes (checked by its id; the usual case right after `git add`), the others read together
+        through cat-file, with HEAD's tree (which `package` reads next). The bytes of a file with
+        a clean filter are the filter's output: never the working tree's (which hold another id)."""
+        found: dict[str, bytes] = {}
+        for file in files:
+            if file.id not in found and (self._filters is None or self._filters.get(file.path) is None):
+                with contextlib.suppress(FileError):
+                    data = read_source(self.top / file.path)
+                    if holds_blob(data, file.id):
+                        found[file.id] = data
+        asked = sorted({file.id for file in files} - set(found))
+        got = _reader(os.fspath(self._repo.git_dir)).read([*(oid.encode() for oid in asked), b"HEAD^{tree}"])
         self._head = got[-1:]
-        found = {file.id: one[2] for file, one in zip(files, got[:-1], strict=True) if one is not None and one[1] == b"blob"}
+        found.update((oid, one[2]) for oid, one in zip(asked, got[:-1], strict=True) if one is not None and one[1] == b"blob")
         missing = [file.id for file in files if file.id not in found]
         if missing:
             raise GitError(f"git: no blob {missing[0]} in {self._repo.git_dir}")
@@ -804,6 +825,20 @@ def _asked_beside(start: Path, *commands: tuple[str, ...]) -> list[_Started | No
         except OSError:  # no such directory, no git: open_repository says so
             started.append(None)
     return started
+
+
+def _ask_ahead(objects: _Started | None, names: list[bytes]) -> list[bytes]:
+    """The names asked of the cat-file just started, its answers read later (_Objects.asked): a
+    few (its answers wait in the pipe, never this process on it); [] where it cannot be asked."""
+    stdin = objects.proc.stdin if objects is not None else None
+    if stdin is None:
+        return []
+    try:
+        stdin.write(b"".join(name + b"\n" for name in names))
+        stdin.flush()
+    except OSError:  # it ended already: said as the names are read
+        return []
+    return names
 
 
 def _done(proc: subprocess.CompletedProcess[bytes]) -> tuple[int, bytes, bytes]:
