@@ -224,10 +224,8 @@ def _asked(monkeypatch: pytest.MonkeyPatch) -> list[list[bytes]]:
     return asked
 
 
-def test_the_staged_blobs_and_the_index_s_trees_are_read_in_two_requests(repo, monkeypatch):
-    """The staged blobs the working tree does not hold and HEAD's tree (asked as cat-file starts)
-    in one cat-file request; for the staged files' packages, every tree below it and every go.mod
-    blob in one, named by their paths in HEAD's tree."""
+def _packages_repo(repo: GitRepo) -> None:
+    """Three packages staged, below the top's module and another's (a/e); a/e/e.go partly staged."""
     paths = ["a/b/c/c.go", "a/b/d/d.go", "a/e/e.go"]
     for path in paths:
         repo.write(path, GO_FUNC)
@@ -236,22 +234,57 @@ def test_the_staged_blobs_and_the_index_s_trees_are_read_in_two_requests(repo, m
     for path in paths:
         repo.write(path, GO_FUNC + G_FUNC + f"// {path}\n")
     repo.add(*paths)
-    repo.write("a/e/e.go", GO_FUNC)  # partly staged: its blob is not the working tree's
+    repo.write("a/e/e.go", GO_FUNC)  # its blob is not the working tree's
+
+
+_DIRECTORIES = ["", "a", "a/b", "a/e", "a/b/c", "a/b/d"]  # _packages_repo's, the upper ones first
+
+
+def test_the_index_s_trees_are_asked_as_cat_file_starts_and_the_blobs_in_one_request(repo, monkeypatch):
+    """HEAD's tree, every tree below it holding a staged file and every go.mod in them are asked
+    of cat-file as it starts (by their paths in HEAD), read when the packages are; the staged
+    blobs the working tree does not hold, in one request."""
+    _packages_repo(repo)
     index = StagedIndex(repo.root)
-    assert gitops._objects is not None and gitops._objects.asked == [b"HEAD^{tree}"]
+    named = [f"HEAD:{d}" for d in _DIRECTORIES[1:]] + [f"HEAD:{d}{'/' if d else ''}go.mod" for d in _DIRECTORIES]
+    assert gitops._objects is not None and gitops._objects.asked[0] == b"HEAD^{tree}"
+    assert sorted(gitops._objects.asked[1:]) == sorted(name.encode() for name in named)
     asked = _asked(monkeypatch)
     assert index.blobs(index.files()) == [(GO_FUNC + G_FUNC + f"// {f.path}\n").encode() for f in index.files()]
     packages = {file.path: index.package(file) for file in index.files()}
-    root = repo.git("rev-parse", "HEAD^{tree}").strip()
     assert asked[0] == [repo.git("rev-parse", ":a/e/e.go").strip().encode(), b"HEAD^{tree}"]
-    assert gitops._objects.asked == [] and gitops._objects.ahead == {}  # HEAD^{tree}'s answer taken
-    directories = ["", "a", "a/b", "a/e", "a/b/c", "a/b/d"]
-    named = [f"{root}:{d}" for d in directories[1:]] + [f"{root}:{d}{'/' if d else ''}go.mod" for d in directories]
-    assert sorted(asked[1]) == sorted(name.encode() for name in named)
-    assert len(asked) == 2  # no go.mod staged: none to read
+    assert len(asked) == 2 and sorted(asked[1]) == sorted(name.encode() for name in named)
+    assert gitops._objects.asked == [] and gitops._objects.ahead == {}  # every answer asked ahead taken
     assert packages["a/b/d/d.go"].files == (("d.go", repo.git("rev-parse", ":a/b/d/d.go").strip()),)
     assert packages["a/b/c/c.go"].module == packages["a/b/d/d.go"].module == (str(repo.root), "example.com/shop")
     assert packages["a/e/e.go"].module == (str(repo.root / "a" / "e"), "example.com/e")
+    index.close()
+
+
+def test_trees_asked_ahead_of_another_head_are_read_again_from_its_tree(repo, monkeypatch):
+    """Where HEAD moved between HEAD's tree and the trees below it (as cat-file read them ahead),
+    those are read again in one request, named by their paths in that tree."""
+    _packages_repo(repo)
+    index = StagedIndex(repo.root)
+    objects = gitops._objects
+    assert objects is not None
+    objects.read([])  # the answers asked ahead: HEAD's trees of now
+    other = dict(git_env(), GIT_INDEX_FILE=str(repo.root / ".git" / "other-index"))  # a commit beside the index
+    repo.git("read-tree", "HEAD", env=other)
+    more = repo.git("hash-object", "-w", "--stdin", input=b"package c\n").strip()
+    repo.git("update-index", "--add", "--cacheinfo", f"100644,{more},a/b/c/more.go", env=other)
+    commit = repo.git("commit-tree", "-p", "HEAD", "-m", "more", repo.git("write-tree", env=other).strip()).strip()
+    repo.git("update-ref", "HEAD", commit)
+    objects.ahead.pop(b"HEAD^{tree}")
+    objects.ahead[b"HEAD^{tree}"] = objects.read([b"HEAD^{tree}"])[0]  # the new HEAD's tree, with the old's below
+    asked = _asked(monkeypatch)
+    index.blobs(index.files())
+    package = index.package(gitops.StagedFile("a/b/c/c.go", "", 0))
+    root = repo.git("rev-parse", "HEAD^{tree}").strip()
+    named = [f"{root}:{d}" for d in _DIRECTORIES[1:]] + [f"{root}:{d}{'/' if d else ''}go.mod" for d in _DIRECTORIES]
+    assert sorted(asked[-1]) == sorted(name.encode() for name in named)
+    assert [name for name, _ in package.files] == ["c.go", "more.go"]
+    index.close()
 
 
 def test_a_staged_blob_is_read_from_the_working_tree_only_where_it_holds_its_bytes(repo, monkeypatch):

@@ -16,7 +16,7 @@ import posixpath
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -298,6 +298,11 @@ class _Objects:
         except (OSError, ValueError):
             raise GitError(f"git cat-file: {_said(self.close(), self.proc.returncode or 0)}") from None
         return [found[at] for at in range(len(names))]
+
+    def holds(self, names: Sequence[bytes]) -> bool:
+        """Whether the names were asked ahead, their answers not taken yet."""
+        waiting = {*self.asked, *self.ahead}
+        return all(name in waiting for name in names)
 
     def finish(self) -> None:
         """No more requests: its stdin closed, it ends beside what this process does next (close
@@ -661,7 +666,11 @@ class StagedIndex:
             if objects is not None:  # no blob nor tree to read
                 objects.kill()
         elif objects is not None:  # this process's cat-file, for the blobs and trees asked next
-            _reader(os.fspath(self._repo.git_dir), objects.proc, head)
+            reader = _reader(os.fspath(self._repo.git_dir), objects.proc, head)
+            if head:  # and the trees and go.mods `package` reads, from now on (_head_trees)
+                ahead = _named_in_head(_above(posixpath.dirname(f.path) for f in self._files))
+                if ahead is not None:
+                    reader.asked += _ask_ahead(objects, ahead)
         else:
             _reader(os.fspath(self._repo.git_dir))
         self._restaged: dict[str, tuple[StagedFile, str, bytes]] = {}
@@ -829,9 +838,10 @@ def _asked_beside(start: Path, *commands: tuple[str, ...]) -> list[_Started | No
 
 def _ask_ahead(objects: _Started | None, names: list[bytes]) -> list[bytes]:
     """The names asked of the cat-file just started, its answers read later (_Objects.asked): a
-    few (its answers wait in the pipe, never this process on it); [] where it cannot be asked."""
+    few (its answers wait in the pipe, never this process on it: what it is asked fits in its
+    stdin's, whatever it has not read); [] where it cannot be asked."""
     stdin = objects.proc.stdin if objects is not None else None
-    if stdin is None:
+    if stdin is None or len(names) > _AHEAD or sum(map(len, names)) > _AHEAD * 64:
         return []
     try:
         stdin.write(b"".join(name + b"\n" for name in names))
@@ -839,6 +849,9 @@ def _ask_ahead(objects: _Started | None, names: list[bytes]) -> list[bytes]:
     except OSError:  # it ended already: said as the names are read
         return []
     return names
+
+
+_AHEAD = 256  # names at most asked ahead, of 64 bytes on average: 16 KiB, a quarter of a pipe's
 
 
 def _done(proc: subprocess.CompletedProcess[bytes]) -> tuple[int, bytes, bytes]:
@@ -1285,9 +1298,16 @@ def _head_trees(git_dir: str, directories: Sequence[str], head: Sequence[_Object
     cannot be named so (a newline in it), the trees are read a level at a time, the go.mods not."""
     root = head[0] if head else _reader(git_dir).read([b"HEAD^{tree}"])[0]
     trees: dict[str, _Tree | None] = {"": _tree_entries(root) if root is not None and root[1] == b"tree" else None}
-    below = sorted({a for d in directories for a in _ancestors(d)} - {""}, key=lambda d: d.count("/"))
+    below = _above(directories)
     if root is None or trees[""] is None or any("\n" in d for d in below):
         return _trees_below(git_dir, trees, below), {}
+    reader = _reader(git_dir)
+    ahead = _named_in_head(below)
+    if ahead is not None and reader.holds(ahead):  # asked as cat-file started (StagedIndex): HEAD's then
+        found = reader.read(ahead)
+        texts = {got[0].decode(): got[2] for got in found[len(below) :] if got is not None and got[1] == b"blob"}  # by id: whichever
+        if _from_root(trees, below, found[: len(below)]):
+            return trees, texts
     named = [root[0] + b":" + os.fsencode(d) for d in below]
     go_mods = [root[0] + b":" + os.fsencode(posixpath.join(d, "go.mod")) for d in ["", *below]]
     found = _reader(git_dir).read(named + go_mods)
@@ -1295,6 +1315,39 @@ def _head_trees(git_dir: str, directories: Sequence[str], head: Sequence[_Object
         trees[directory] = _tree_entries(got) if got is not None and got[1] == b"tree" else None
     texts = {got[0].decode(): got[2] for got in found[len(named) :] if got is not None and got[1] == b"blob"}
     return trees, texts
+
+
+def _above(directories: Iterable[str]) -> list[str]:
+    """The directories and those above them but the top, the upper ones first."""
+    return sorted({a for d in directories for a in _ancestors(d)} - {""}, key=lambda d: d.count("/"))
+
+
+def _named_in_head(below: list[str]) -> list[bytes] | None:
+    """The names of the trees `below` (_above) and of the go.mods in them and at the top, in HEAD
+    as it is when cat-file reads them; None where one cannot be named (a newline in it)."""
+    if any("\n" in d for d in below):
+        return None
+    return [b"HEAD:" + os.fsencode(d) for d in below] + [b"HEAD:" + os.fsencode(posixpath.join(d, "go.mod")) for d in ["", *below]]
+
+
+def _from_root(trees: dict[str, _Tree | None], below: list[str], found: Sequence[_Object | None]) -> bool:
+    """`trees` (HEAD's tree) with the trees `below` as cat-file read them by their paths in HEAD,
+    where each is its parent's entry (the same id: HEAD was the tree `trees` holds, for them);
+    False, `trees` as it was, where one is not (HEAD moved meanwhile)."""
+    read: dict[str, _Tree | None] = {}
+    for directory, got in zip(below, found, strict=True):  # the upper ones first
+        parent, name = posixpath.split(directory)
+        oid, mode = ((read if parent in read else trees).get(parent) or {}).get(name, ("", 0))
+        if mode != _TREE:
+            if got is not None:
+                return False
+            read[directory] = None
+        elif got is None or got[1] != b"tree" or got[0].decode() != oid:
+            return False
+        else:
+            read[directory] = _tree_entries(got)
+    trees.update(read)
+    return True
 
 
 def _trees_below(git_dir: str, trees: dict[str, _Tree | None], below: list[str]) -> dict[str, _Tree | None]:
