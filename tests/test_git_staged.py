@@ -674,3 +674,16 @@ def test_git_dir_without_git_work_tree_takes_the_current_directory_as_the_work_t
     staged = GitRepo(other).git("show", ":shop.go", env=env)
     assert SPAN in staged and 'Start(ctx, "G")' in staged
     assert (other / "shop.go").read_text() == staged
+
+
+@pytest.mark.parametrize("size", [20, 32])
+def test_a_tree_s_entries_are_read_whatever_bytes_their_ids_and_names_hold(size):
+    """An entry is `<octal mode> <name>\\0<id>`: a name holds spaces and any bytes but NUL, an id
+    any bytes (a NUL, a space, digits); one that is not a tree's is not read as one."""
+    ids = [bytes([0, 32, 48, 49]) + bytes(size - 4), b"\0" * size, b" 100644 x\0".ljust(size, b"7")]
+    names = [b"a b.go", "caf\u00e9".encode() + b"\xff", b"sub"]
+    data = b"".join(mode + b" " + name + b"\0" + oid for mode, name, oid in zip([b"100644", b"100755", b"40000"], names, ids, strict=True))
+    entries = gitops._tree_entries((b"0" * size * 2, b"tree", data))
+    assert entries == {os.fsdecode(name): (oid.hex(), mode) for name, oid, mode in zip(names, ids, [0o100644, 0o100755, 0o40000], strict=True)}
+    with pytest.raises(ValueError):
+        gitops._tree_entries((b"0" * size * 2, b"tree", data + b"100644 half"))
