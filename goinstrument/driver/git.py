@@ -661,8 +661,9 @@ class StagedIndex:
         # The index's changes and the filters configured are asked, and the cat-file reading the
         # blobs and trees started, while `git rev-parse` finds the repository: git finds the same
         # one from the same directory, by the same rules.
-        # rev-parse is started second: it and diff-index (the longest) are what the run waits for.
-        changes, found, objects, configured = _asked_beside(start, ("diff-index", *_STAGED), _REV_PARSE, _CAT_FILE, ("config", *_FILTERS_CONFIGURED))
+        # In the order the run waits for them: diff-index (the longest), rev-parse, config; cat-file
+        # last (on two busy cores, the HEAD's tree it is asked at once delays what starts after it).
+        changes, found, configured, objects = _asked_beside(start, ("diff-index", *_STAGED), _REV_PARSE, ("config", *_FILTERS_CONFIGURED), _CAT_FILE)
         head = _ask_ahead(objects, [b"HEAD^{tree}"])  # HEAD's tree, read by cat-file as it starts
         try:
             self._repo = open_repository(start, found)
