@@ -106,6 +106,9 @@ def test_the_index_and_the_configuration_are_asked_while_git_finds_the_repositor
     found = events.index(("end", "rev-parse"))
     assert {("start", "diff-index"), ("start", "config"), ("start", "cat-file")} <= set(events[:found])
     assert events.count(("start", "cat-file")) == 1
+    # what the run waits for first: diff-index (the longest) and rev-parse, started before the others
+    assert [name for event, name in events if event == "start"][:2] == ["diff-index", "rev-parse"]
+    assert events.count(("start", "rev-parse")) == 1
 
 
 def test_the_index_s_update_is_readied_beside_the_work_once_a_file_changes(repo, monkeypatch):
@@ -221,30 +224,93 @@ def _asked(monkeypatch: pytest.MonkeyPatch) -> list[list[bytes]]:
     return asked
 
 
-def test_the_staged_blobs_and_the_index_s_trees_are_read_in_two_requests(repo, monkeypatch):
-    """The staged blobs and HEAD's tree in one cat-file request; for the staged files' packages,
-    every tree below it and every go.mod blob in one, named by their paths in HEAD's tree."""
+def _packages_repo(repo: GitRepo) -> None:
+    """Three packages staged, below the top's module and another's (a/e); a/e/e.go partly staged."""
     paths = ["a/b/c/c.go", "a/b/d/d.go", "a/e/e.go"]
     for path in paths:
         repo.write(path, GO_FUNC)
     repo.write("a/e/go.mod", "module example.com/e\n")
     repo.commit_all("packages")
     for path in paths:
-        repo.write(path, GO_FUNC + G_FUNC)
+        repo.write(path, GO_FUNC + G_FUNC + f"// {path}\n")
     repo.add(*paths)
+    repo.write("a/e/e.go", GO_FUNC)  # its blob is not the working tree's
+
+
+_DIRECTORIES = ["", "a", "a/b", "a/e", "a/b/c", "a/b/d"]  # _packages_repo's, the upper ones first
+
+
+def test_the_index_s_trees_are_asked_as_cat_file_starts_and_the_blobs_in_one_request(repo, monkeypatch):
+    """HEAD's tree, every tree below it holding a staged file and every go.mod in them are asked
+    of cat-file as it starts (by their paths in HEAD), read when the packages are; the staged
+    blobs the working tree does not hold, in one request."""
+    _packages_repo(repo)
     index = StagedIndex(repo.root)
+    named = [f"HEAD:{d}" for d in _DIRECTORIES[1:]] + [f"HEAD:{d}{'/' if d else ''}go.mod" for d in _DIRECTORIES]
+    assert gitops._objects is not None and gitops._objects.asked[0] == b"HEAD^{tree}"
+    assert sorted(gitops._objects.asked[1:]) == sorted(name.encode() for name in named)
     asked = _asked(monkeypatch)
-    assert index.blobs(index.files()) == [(GO_FUNC + G_FUNC).encode()] * 3
+    assert index.blobs(index.files()) == [(GO_FUNC + G_FUNC + f"// {f.path}\n").encode() for f in index.files()]
     packages = {file.path: index.package(file) for file in index.files()}
-    root = repo.git("rev-parse", "HEAD^{tree}").strip()
-    assert asked[0] == [*(f.id.encode() for f in index.files()), b"HEAD^{tree}"]
-    directories = ["", "a", "a/b", "a/e", "a/b/c", "a/b/d"]
-    named = [f"{root}:{d}" for d in directories[1:]] + [f"{root}:{d}{'/' if d else ''}go.mod" for d in directories]
-    assert sorted(asked[1]) == sorted(name.encode() for name in named)
-    assert len(asked) == 2  # no go.mod staged: none to read
+    assert asked[0] == [repo.git("rev-parse", ":a/e/e.go").strip().encode(), b"HEAD^{tree}"]
+    assert len(asked) == 2 and sorted(asked[1]) == sorted(name.encode() for name in named)
+    assert gitops._objects.asked == [] and gitops._objects.ahead == {}  # every answer asked ahead taken
     assert packages["a/b/d/d.go"].files == (("d.go", repo.git("rev-parse", ":a/b/d/d.go").strip()),)
     assert packages["a/b/c/c.go"].module == packages["a/b/d/d.go"].module == (str(repo.root), "example.com/shop")
     assert packages["a/e/e.go"].module == (str(repo.root / "a" / "e"), "example.com/e")
+    index.close()
+
+
+def test_trees_asked_ahead_of_another_head_are_read_again_from_its_tree(repo, monkeypatch):
+    """Where HEAD moved between HEAD's tree and the trees below it (as cat-file read them ahead),
+    those are read again in one request, named by their paths in that tree."""
+    _packages_repo(repo)
+    index = StagedIndex(repo.root)
+    objects = gitops._objects
+    assert objects is not None
+    objects.read([])  # the answers asked ahead: HEAD's trees of now
+    other = dict(git_env(), GIT_INDEX_FILE=str(repo.root / ".git" / "other-index"))  # a commit beside the index
+    repo.git("read-tree", "HEAD", env=other)
+    more = repo.git("hash-object", "-w", "--stdin", input=b"package c\n").strip()
+    repo.git("update-index", "--add", "--cacheinfo", f"100644,{more},a/b/c/more.go", env=other)
+    commit = repo.git("commit-tree", "-p", "HEAD", "-m", "more", repo.git("write-tree", env=other).strip()).strip()
+    repo.git("update-ref", "HEAD", commit)
+    objects.ahead.pop(b"HEAD^{tree}")
+    objects.ahead[b"HEAD^{tree}"] = objects.read([b"HEAD^{tree}"])[0]  # the new HEAD's tree, with the old's below
+    asked = _asked(monkeypatch)
+    index.blobs(index.files())
+    package = index.package(gitops.StagedFile("a/b/c/c.go", "", 0))
+    root = repo.git("rev-parse", "HEAD^{tree}").strip()
+    named = [f"{root}:{d}" for d in _DIRECTORIES[1:]] + [f"{root}:{d}{'/' if d else ''}go.mod" for d in _DIRECTORIES]
+    assert sorted(asked[-1]) == sorted(name.encode() for name in named)
+    assert [name for name, _ in package.files] == ["c.go", "more.go"]
+    index.close()
+
+
+def test_a_staged_blob_is_read_from_the_working_tree_only_where_it_holds_its_bytes(repo, monkeypatch):
+    """Right after `git add`, the working-tree file holds the blob: read there, without cat-file. A
+    file with a clean filter holds what the filter is given, not the blob (its output): cat-file's."""
+    repo.write(".gitattributes", "up.go filter=up\n")
+    repo.git("config", "filter.up.clean", "sed s/shop/SHOP/")
+    repo.git("config", "filter.up.smudge", "sed s/SHOP/shop/")
+    repo.write("orders.go", GO_FUNC)
+    repo.write("up.go", GO_FUNC)
+    repo.add("orders.go", "up.go")
+    index = StagedIndex(repo.root)
+    files = {file.path: file for file in index.files()}
+    asked = _asked(monkeypatch)
+    try:
+        assert index.blobs([files["up.go"]]) == [GO_FUNC.replace("shop", "SHOP").encode()]  # its id tells, filter or not
+        assert asked == [[files["up.go"].id.encode(), b"HEAD^{tree}"]]
+        asked.clear()
+        assert index.filter(files["up.go"]) == "up"
+        assert index.blobs([files["orders.go"], files["up.go"]]) == [GO_FUNC.encode(), GO_FUNC.replace("shop", "SHOP").encode()]
+        assert asked == [[files["up.go"].id.encode(), b"HEAD^{tree}"]]
+        asked.clear()
+        assert index.blobs([files["orders.go"]]) == [GO_FUNC.encode()]
+        assert asked == [[b"HEAD^{tree}"]]
+    finally:
+        index.close()
 
 
 def test_a_directory_whose_name_holds_a_newline_has_its_trees_read_a_level_at_a_time(repo, monkeypatch):
@@ -259,7 +325,7 @@ def test_a_directory_whose_name_holds_a_newline_has_its_trees_read_a_level_at_a_
     asked = _asked(monkeypatch)
     staged(repo)
     monkeypatch.undo()
-    assert [len(names) for names in asked[:3]] == [2, 1, 1]  # the blob and HEAD^{tree}; a; a/x\ny
+    assert [len(names) for names in asked[:3]] == [1, 1, 1]  # HEAD^{tree} (the blob: the working tree's); a; a/x\ny
     shown = repo.staged("a/x\ny/p.go")
     assert 'Start(ctx, "G")' in shown and PLAIN_CODES_IMPORT not in shown  # the sibling's `codes` seen: imported as another name
 
@@ -608,3 +674,16 @@ def test_git_dir_without_git_work_tree_takes_the_current_directory_as_the_work_t
     staged = GitRepo(other).git("show", ":shop.go", env=env)
     assert SPAN in staged and 'Start(ctx, "G")' in staged
     assert (other / "shop.go").read_text() == staged
+
+
+@pytest.mark.parametrize("size", [20, 32])
+def test_a_tree_s_entries_are_read_whatever_bytes_their_ids_and_names_hold(size):
+    """An entry is `<octal mode> <name>\\0<id>`: a name holds spaces and any bytes but NUL, an id
+    any bytes (a NUL, a space, digits); one that is not a tree's is not read as one."""
+    ids = [bytes([0, 32, 48, 49]) + bytes(size - 4), b"\0" * size, b" 100644 x\0".ljust(size, b"7")]
+    names = [b"a b.go", "caf\u00e9".encode() + b"\xff", b"sub"]
+    data = b"".join(mode + b" " + name + b"\0" + oid for mode, name, oid in zip([b"100644", b"100755", b"40000"], names, ids, strict=True))
+    entries = gitops._tree_entries((b"0" * size * 2, b"tree", data))
+    assert entries == {os.fsdecode(name): (oid.hex(), mode) for name, oid, mode in zip(names, ids, [0o100644, 0o100755, 0o40000], strict=True)}
+    with pytest.raises(ValueError):
+        gitops._tree_entries((b"0" * size * 2, b"tree", data + b"100644 half"))

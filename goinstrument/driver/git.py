@@ -13,13 +13,15 @@ import atexit
 import contextlib
 import os
 import posixpath
+import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from goinstrument.driver.fileio import FileError, read_source
 from goinstrument.driver.gomod import module_above, module_path
 from goinstrument.engine.result import GitError as GitError  # raised here, defined with the other values
 from goinstrument.engine.result import IndexDirectory
@@ -53,7 +55,7 @@ class Repository(NamedTuple):
 _located: dict[tuple[object, ...], Repository] = {}  # the last repository found, by where and how it was asked
 
 
-def open_repository(start: Path) -> Repository:
+def open_repository(start: Path, started: _Started | None = None) -> Repository:
     """The repository holding `start` (a directory or a file in it), with a working tree.
 
     Git's own rules (`git rev-parse`): GIT_DIR (and GIT_WORK_TREE) name the repository
@@ -62,21 +64,29 @@ def open_repository(start: Path) -> Repository:
     looked at; with GIT_DIR and neither GIT_WORK_TREE nor core.worktree, the current
     directory is the top of the working tree (unless core.bare says the repository is
     bare). A run asks several times (its files, their top, the report's paths): the
-    last answer is kept for the same place, current directory and GIT_* variables.
+    last answer is kept for the same place, current directory and GIT_* variables. `started`:
+    that `git rev-parse` (_REV_PARSE), started from where it asks already (_asked_beside).
     """
     where, cwd = _asking(Path(start))
-    key = (os.fspath(where), cwd, tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("GIT_"))))
+    key = _located_key(where, cwd)
     if key in _located:
+        if started is not None:
+            started.end()
         return _located[key]
-    args = ["git", "rev-parse", "--is-bare-repository", "--absolute-git-dir", "--is-shallow-repository", "--show-object-format", "--show-toplevel"]
     if not os.path.isdir(cwd):
+        if started is not None:
+            started.end()
         raise GitError(f"not a git repository (or any parent up to /): {where}")
-    try:
-        proc = subprocess.run(args, cwd=cwd, capture_output=True, check=False)
-    except OSError as exc:
-        raise GitError(f"cannot run git: {exc.strerror or exc}") from None
-    lines = proc.stdout.split(b"\n")
-    said = _said(proc.stderr, proc.returncode)
+    if started is not None:
+        returncode, stdout, stderr = started.done()
+    else:
+        try:
+            proc = subprocess.run(["git", *_REV_PARSE], cwd=cwd, capture_output=True, check=False)
+        except OSError as exc:
+            raise GitError(f"cannot run git: {exc.strerror or exc}") from None
+        returncode, stdout, stderr = _done(proc)
+    lines = stdout.split(b"\n")
+    said = _said(stderr, returncode)
     if len(lines) < 5:  # no repository there, or one git cannot open
         if os.environ.get("GIT_DIR"):
             raise GitError(f"cannot open the git repository at {where}: {said}")
@@ -86,12 +96,19 @@ def open_repository(start: Path) -> Repository:
     found = Path(os.fsdecode(lines[1]))
     if lines[0] == b"true":
         raise GitError(f"{os.path.join(found, '')} is a bare repository: there is no working tree to instrument")  # a directory: its /
-    if proc.returncode != 0 or len(lines) < 6:
+    if returncode != 0 or len(lines) < 6:
         raise GitError(f"{found} has no working tree here: {said}")
     repo = Repository(found, Path(os.fsdecode(lines[4])).resolve(), lines[2] == b"true", lines[3].decode())
     _located.clear()
     _located[key] = repo
     return repo
+
+
+def _located_key(where: Path, cwd: str) -> tuple[object, ...]:
+    return (os.fspath(where), cwd, tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("GIT_"))))
+
+
+_REV_PARSE = ("rev-parse", "--is-bare-repository", "--absolute-git-dir", "--is-shallow-repository", "--show-object-format", "--show-toplevel")
 
 
 def _asking(start: Path) -> tuple[Path, str]:
@@ -245,10 +262,13 @@ class _Objects:
     """`git cat-file --batch`, one process for every tree and blob a process reads from a
     repository (started at the first; a forked worker starts its own)."""
 
-    def __init__(self, git_dir: str, started: subprocess.Popen[bytes] | None = None) -> None:
-        """`started`: the process, where it was started already (by StagedIndex, beside rev-parse)."""
+    def __init__(self, git_dir: str, started: subprocess.Popen[bytes] | None = None, asked: Sequence[bytes] = ()) -> None:
+        """`started`: the process, where it was started already (by StagedIndex, beside rev-parse),
+        and asked these names already (_ask_ahead), their answers not read yet."""
         self.git_dir = git_dir
         self.pid = os.getpid()
+        self.asked = list(asked)  # names asked ahead, in order: their answers come first
+        self.ahead: dict[bytes, _Object | None] = {}  # answers to names asked ahead, read, not taken yet
         if started is not None:
             self.proc = started
             return
@@ -264,16 +284,26 @@ class _Objects:
         64 KiB, so a long list written at once could leave both sides waiting on the other."""
         stdin, stdout = self.proc.stdin, self.proc.stdout
         assert stdin is not None and stdout is not None
-        found: list[_Object | None] = []
+        found: dict[int, _Object | None] = {}
         try:
-            for start in range(0, len(names), 256):
-                chunk = names[start : start + 256]
-                stdin.write(b"".join(name + b"\n" for name in chunk))
+            asked, self.asked = self.asked, []
+            self.ahead.update((name, _answer(stdout)) for name in asked)
+            taken = {name: self.ahead.pop(name) for name in set(names) if name in self.ahead}
+            found.update((at, taken[name]) for at, name in enumerate(names) if name in taken)
+            rest = [at for at, name in enumerate(names) if name not in taken]
+            for start in range(0, len(rest), 256):
+                chunk = rest[start : start + 256]
+                stdin.write(b"".join(names[at] + b"\n" for at in chunk))
                 stdin.flush()
-                found.extend(_answer(stdout) for _ in chunk)
+                found.update((at, _answer(stdout)) for at in chunk)
         except (OSError, ValueError):
             raise GitError(f"git cat-file: {_said(self.close(), self.proc.returncode or 0)}") from None
-        return found
+        return [found[at] for at in range(len(names))]
+
+    def holds(self, names: Sequence[bytes]) -> bool:
+        """Whether the names were asked ahead, their answers not taken yet."""
+        waiting = {*self.asked, *self.ahead}
+        return all(name in waiting for name in names)
 
     def finish(self) -> None:
         """No more requests: its stdin closed, it ends beside what this process does next (close
@@ -311,9 +341,9 @@ def _answer(stdout: IO[bytes]) -> _Object | None:
 _objects: _Objects | None = None
 
 
-def _reader(git_dir: str, started: subprocess.Popen[bytes] | None = None) -> _Objects:
+def _reader(git_dir: str, started: subprocess.Popen[bytes] | None = None, asked: Sequence[bytes] = ()) -> _Objects:
     """This process's cat-file for `git_dir` (one repository at a time); `started`: the process
-    to take as it, started already on that repository."""
+    to take as it, started already on that repository (and `asked` these names, unread)."""
     global _objects
     if (
         started is not None
@@ -324,7 +354,7 @@ def _reader(git_dir: str, started: subprocess.Popen[bytes] | None = None) -> _Ob
     ):
         if _objects is not None and _objects.pid == os.getpid():
             _objects.close()
-        _objects = _Objects(git_dir, started)
+        _objects = _Objects(git_dir, started, asked)
     return _objects
 
 
@@ -357,12 +387,26 @@ def _read_trees(git_dir: str, names: Sequence[bytes]) -> list[_Tree | None]:
 def _tree_entries(got: _Object) -> _Tree:
     size = len(got[0]) // 2  # an entry's id has the tree's own length: its object format's (20 or 32 bytes)
     data, entries, at = got[2], {}, 0
+    entry, entries_only = _ENTRIES.get(size) or _ENTRIES.setdefault(size, _entry_patterns(size))
+    if entries_only.fullmatch(data):  # entries one after the other: found in one pass, in C
+        encoding, errors, modes = _FS_ENCODING, _FS_ERRORS, _MODES  # os.fsdecode's, without its calls
+        return {name.decode(encoding, errors): (oid.hex(), modes.get(mode) or int(mode, 8)) for mode, name, oid in entry.findall(data)}
     while at < len(data):
         space = data.index(b" ", at)
         nul = data.index(b"\0", space)
         entries[os.fsdecode(data[space + 1 : nul])] = (data[nul + 1 : nul + 1 + size].hex(), int(data[at:space], 8))
         at = nul + 1 + size
     return entries
+
+
+def _entry_patterns(size: int) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
+    """A tree's entry, and a tree of entries, with ids of `size` bytes."""
+    return re.compile(rb"([0-7]+) ([^\0]*)\0(.{%d})" % size, re.DOTALL), re.compile(rb"(?:[0-7]+ [^\0]*\0.{%d})*" % size, re.DOTALL)
+
+
+_ENTRIES = {20: _entry_patterns(20)}  # by id size (SHA-1's compiled as the module loads: before a fork)
+_MODES = {b"100644": _BLOB, b"100755": _EXECUTABLE, b"40000": _TREE, b"120000": 0o120000, b"160000": 0o160000}
+_FS_ENCODING, _FS_ERRORS = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
 
 
 # Python's own SHA-1 and SHA-256 load in a fraction of a millisecond, OpenSSL's in 3 to 4 ms (libcrypto)
@@ -617,16 +661,19 @@ class StagedIndex:
         # The index's changes and the filters configured are asked, and the cat-file reading the
         # blobs and trees started, while `git rev-parse` finds the repository: git finds the same
         # one from the same directory, by the same rules.
-        changes, configured, objects = _asked_beside(start, ("diff-index", *_STAGED), ("config", *_FILTERS_CONFIGURED), _CAT_FILE)
+        # In the order the run waits for them: diff-index (the longest), rev-parse, config; cat-file
+        # last (on two busy cores, the HEAD's tree it is asked at once delays what starts after it).
+        changes, found, configured, objects = _asked_beside(start, ("diff-index", *_STAGED), _REV_PARSE, ("config", *_FILTERS_CONFIGURED), _CAT_FILE)
+        head = _ask_ahead(objects, [b"HEAD^{tree}"])  # HEAD's tree, read by cat-file as it starts
         try:
-            self._repo = open_repository(start)
+            self._repo = open_repository(start, found)
             self.top = self._repo.top
             self._git = self._repo.git(_index_path(self._repo.git_dir))
             done = changes.done() if changes is not None else None
             self._changes = _staged_changes(self._git, done if done is not None and done[0] == 0 else None)  # a failure said as ever
             self._configured = configured.done() if configured is not None else _done(self._git.run("config", *_FILTERS_CONFIGURED))
         except BaseException:
-            for started in (changes, configured, objects):
+            for started in (changes, found, configured, objects):
                 if started is not None:
                     started.end()
             raise
@@ -635,7 +682,11 @@ class StagedIndex:
             if objects is not None:  # no blob nor tree to read
                 objects.kill()
         elif objects is not None:  # this process's cat-file, for the blobs and trees asked next
-            _reader(os.fspath(self._repo.git_dir), objects.proc)
+            reader = _reader(os.fspath(self._repo.git_dir), objects.proc, head)
+            if head:  # and the trees and go.mods `package` reads, from now on (_head_trees)
+                ahead = _named_in_head(_above(posixpath.dirname(f.path) for f in self._files))
+                if ahead is not None:
+                    reader.asked += _ask_ahead(objects, ahead)
         else:
             _reader(os.fspath(self._repo.git_dir))
         self._restaged: dict[str, tuple[StagedFile, str, bytes]] = {}
@@ -652,10 +703,21 @@ class StagedIndex:
         return list(self._files)
 
     def blobs(self, files: Sequence[StagedFile]) -> list[bytes]:
-        """The staged files' blobs, read together (with HEAD's tree, which `package` reads next)."""
-        got = _reader(os.fspath(self._repo.git_dir)).read([*(file.id.encode() for file in files), b"HEAD^{tree}"])
+        """The staged files' blobs: from the working tree where the file there holds the blob's
+        bytes (checked by its id; the usual case right after `git add`), the others read together
+        through cat-file, with HEAD's tree (which `package` reads next). The bytes of a file with
+        a clean filter are the filter's output: never the working tree's (which hold another id)."""
+        found: dict[str, bytes] = {}
+        for file in files:
+            if file.id not in found and (self._filters is None or self._filters.get(file.path) is None):
+                with contextlib.suppress(FileError):
+                    data = read_source(self.top / file.path)
+                    if holds_blob(data, file.id):
+                        found[file.id] = data
+        asked = sorted({file.id for file in files} - set(found))
+        got = _reader(os.fspath(self._repo.git_dir)).read([*(oid.encode() for oid in asked), b"HEAD^{tree}"])
         self._head = got[-1:]
-        found = {file.id: one[2] for file, one in zip(files, got[:-1], strict=True) if one is not None and one[1] == b"blob"}
+        found.update((oid, one[2]) for oid, one in zip(asked, got[:-1], strict=True) if one is not None and one[1] == b"blob")
         missing = [file.id for file in files if file.id not in found]
         if missing:
             raise GitError(f"git: no blob {missing[0]} in {self._repo.git_dir}")
@@ -770,13 +832,17 @@ _EMPTY_BLOBS = {"sha1": "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391", "sha256": "4
 def _asked_beside(start: Path, *commands: tuple[str, ...]) -> list[_Started | None]:
     """Each git command started from where open_repository asks (its answers are the repository's
     found there), to run beside it; None where it could not be started (asked again once found)."""
-    _, cwd = _asking(Path(start))
+    where, cwd = _asking(Path(start))
+    known = _located_key(where, cwd) in _located  # no rev-parse to run: open_repository knows its answers
     env = dict(_environment(), GIT_OPTIONAL_LOCKS="0")
     named = os.environ.get("GIT_INDEX_FILE")
     if named:
         env["GIT_INDEX_FILE"] = os.fspath(Path(named).absolute())
     started: list[_Started | None] = []
     for args in commands:
+        if known and args == _REV_PARSE:
+            started.append(None)
+            continue
         stdin = subprocess.PIPE if args == _CAT_FILE else None  # cat-file reads the names asked on its stdin
         try:
             proc = subprocess.Popen(["git", *args], cwd=cwd, env=env, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -784,6 +850,24 @@ def _asked_beside(start: Path, *commands: tuple[str, ...]) -> list[_Started | No
         except OSError:  # no such directory, no git: open_repository says so
             started.append(None)
     return started
+
+
+def _ask_ahead(objects: _Started | None, names: list[bytes]) -> list[bytes]:
+    """The names asked of the cat-file just started, its answers read later (_Objects.asked): a
+    few (its answers wait in the pipe, never this process on it: what it is asked fits in its
+    stdin's, whatever it has not read); [] where it cannot be asked."""
+    stdin = objects.proc.stdin if objects is not None else None
+    if stdin is None or len(names) > _AHEAD or sum(map(len, names)) > _AHEAD * 64:
+        return []
+    try:
+        stdin.write(b"".join(name + b"\n" for name in names))
+        stdin.flush()
+    except OSError:  # it ended already: said as the names are read
+        return []
+    return names
+
+
+_AHEAD = 256  # names at most asked ahead, of 64 bytes on average: 16 KiB, a quarter of a pipe's
 
 
 def _done(proc: subprocess.CompletedProcess[bytes]) -> tuple[int, bytes, bytes]:
@@ -1230,9 +1314,16 @@ def _head_trees(git_dir: str, directories: Sequence[str], head: Sequence[_Object
     cannot be named so (a newline in it), the trees are read a level at a time, the go.mods not."""
     root = head[0] if head else _reader(git_dir).read([b"HEAD^{tree}"])[0]
     trees: dict[str, _Tree | None] = {"": _tree_entries(root) if root is not None and root[1] == b"tree" else None}
-    below = sorted({a for d in directories for a in _ancestors(d)} - {""}, key=lambda d: d.count("/"))
+    below = _above(directories)
     if root is None or trees[""] is None or any("\n" in d for d in below):
         return _trees_below(git_dir, trees, below), {}
+    reader = _reader(git_dir)
+    ahead = _named_in_head(below)
+    if ahead is not None and reader.holds(ahead):  # asked as cat-file started (StagedIndex): HEAD's then
+        found = reader.read(ahead)
+        texts = {got[0].decode(): got[2] for got in found[len(below) :] if got is not None and got[1] == b"blob"}  # by id: whichever
+        if _from_root(trees, below, found[: len(below)]):
+            return trees, texts
     named = [root[0] + b":" + os.fsencode(d) for d in below]
     go_mods = [root[0] + b":" + os.fsencode(posixpath.join(d, "go.mod")) for d in ["", *below]]
     found = _reader(git_dir).read(named + go_mods)
@@ -1240,6 +1331,39 @@ def _head_trees(git_dir: str, directories: Sequence[str], head: Sequence[_Object
         trees[directory] = _tree_entries(got) if got is not None and got[1] == b"tree" else None
     texts = {got[0].decode(): got[2] for got in found[len(named) :] if got is not None and got[1] == b"blob"}
     return trees, texts
+
+
+def _above(directories: Iterable[str]) -> list[str]:
+    """The directories and those above them but the top, the upper ones first."""
+    return sorted({a for d in directories for a in _ancestors(d)} - {""}, key=lambda d: d.count("/"))
+
+
+def _named_in_head(below: list[str]) -> list[bytes] | None:
+    """The names of the trees `below` (_above) and of the go.mods in them and at the top, in HEAD
+    as it is when cat-file reads them; None where one cannot be named (a newline in it)."""
+    if any("\n" in d for d in below):
+        return None
+    return [b"HEAD:" + os.fsencode(d) for d in below] + [b"HEAD:" + os.fsencode(posixpath.join(d, "go.mod")) for d in ["", *below]]
+
+
+def _from_root(trees: dict[str, _Tree | None], below: list[str], found: Sequence[_Object | None]) -> bool:
+    """`trees` (HEAD's tree) with the trees `below` as cat-file read them by their paths in HEAD,
+    where each is its parent's entry (the same id: HEAD was the tree `trees` holds, for them);
+    False, `trees` as it was, where one is not (HEAD moved meanwhile)."""
+    read: dict[str, _Tree | None] = {}
+    for directory, got in zip(below, found, strict=True):  # the upper ones first
+        parent, name = posixpath.split(directory)
+        oid, mode = ((read if parent in read else trees).get(parent) or {}).get(name, ("", 0))
+        if mode != _TREE:
+            if got is not None:
+                return False
+            read[directory] = None
+        elif got is None or got[1] != b"tree" or got[0].decode() != oid:
+            return False
+        else:
+            read[directory] = _tree_entries(got)
+    trees.update(read)
+    return True
 
 
 def _trees_below(git_dir: str, trees: dict[str, _Tree | None], below: list[str]) -> dict[str, _Tree | None]:
