@@ -162,6 +162,80 @@ def test_a_run_stopped_while_the_files_are_worked_out_ends_the_git_commands_it_s
     assert [p.name for p in (repo.root / ".git").iterdir() if "lock" in p.name or "goinstrument" in p.name] == []
 
 
+@pytest.mark.parametrize("where", ["copying", "starting"])
+def test_an_interrupt_as_the_index_copy_is_made_leaves_no_copy(repo, monkeypatch, where):
+    """Ctrl-C while the copy of the index is written, or while its git update-index starts (a
+    new user's 300 interrupted commits left copies behind): the copy goes, nothing is staged."""
+    repo.write("orders.go", GO_FUNC)
+    repo.add("orders.go")
+
+    def interrupted(*args: Any, **options: Any) -> Any:
+        raise KeyboardInterrupt
+
+    if where == "copying":
+        monkeypatch.setattr(gitops, "_copy_bytes", interrupted)
+    else:
+        start = gitops._Git.start
+        monkeypatch.setattr(gitops._Git, "start", lambda self, *args, **kw: interrupted() if args[0] == "update-index" else start(self, *args, **kw))
+    before = _children()
+    with pytest.raises(KeyboardInterrupt):
+        staged(repo)
+    assert _children() <= before
+    assert repo.staged("orders.go") == GO_FUNC and repo.read("orders.go") == GO_FUNC
+    assert [p.name for p in (repo.root / ".git").iterdir() if "lock" in p.name or "goinstrument" in p.name] == []
+
+
+@pytest.mark.parametrize("link", [True, False], ids=["linked", "copied"])
+def test_a_ctrl_c_just_as_the_index_lock_is_taken_leaves_no_lock(repo, monkeypatch, link):
+    """A real SIGINT landing as the lock is made (the hard link to the updated copy, or the lock
+    file created for the bytes' copy): the lock goes, the index stays as it was (a lock left
+    behind fails every git command after it)."""
+    import signal
+
+    repo.write("orders.go", GO_FUNC)
+    repo.add("orders.go")
+    real_link, real_open = os.link, os.open
+
+    def linked_then_interrupted(source: Any, target: Any, *args: Any, **kw: Any) -> None:
+        if not link:
+            raise OSError("no hard links here")
+        real_link(source, target, *args, **kw)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    def opened_then_interrupted(path: Any, flags: int, *args: Any, **kw: Any) -> int:
+        fd = real_open(path, flags, *args, **kw)
+        if str(path).endswith("index.lock"):
+            os.kill(os.getpid(), signal.SIGINT)
+        return fd
+
+    monkeypatch.setattr(os, "link", linked_then_interrupted)
+    monkeypatch.setattr(os, "open", opened_then_interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        staged(repo)
+    monkeypatch.undo()
+    assert [p.name for p in (repo.root / ".git").iterdir() if "lock" in p.name or "goinstrument" in p.name] == []
+    assert repo.staged("orders.go") == GO_FUNC
+
+
+def test_an_interrupt_as_a_blob_file_is_created_leaves_no_file(repo, monkeypatch):
+    """Ctrl-C just as a blob's file for git hash-object is created (an empty one was left): it goes."""
+    repo.write("orders.go", GO_FUNC)
+    repo.add("orders.go")
+
+    def created_then_interrupted(path: Any, mode: str = "r", *args: Any, **kw: Any) -> Any:
+        if str(path).endswith(".blob"):
+            Path(path).touch()
+            raise KeyboardInterrupt
+        return open(path, mode, *args, **kw)
+
+    monkeypatch.setattr(gitops, "open", created_then_interrupted, raising=False)
+    with pytest.raises(KeyboardInterrupt):
+        staged(repo)
+    monkeypatch.undo()
+    assert [p.name for p in (repo.root / ".git").iterdir() if "lock" in p.name or "goinstrument" in p.name] == []
+    assert repo.staged("orders.go") == GO_FUNC
+
+
 def test_a_run_that_finds_nothing_to_stage_starts_nothing_for_the_update(repo, monkeypatch):
     """The staged file is instrumented already: no git command is started for the index's update
     (the read, the copy of the index and its update-index, hash-object); the index is not written."""

@@ -938,8 +938,8 @@ def _write_blobs(git: _Git, blobs: list[tuple[str, bytes]], writer: _Started) ->
     try:
         for n, (_, data) in enumerate(blobs):
             path = folder / f"goinstrument-{os.getpid()}-{n}.blob"
+            written.append(path)  # first: an interrupt as it is created leaves no file behind
             with open(path, "wb") as f:  # ours: the name holds our pid
-                written.append(path)
                 f.write(data)
         listed = b"".join(os.fsencode(path) + b"\n" for path in written)
         ids = writer(listed).split()
@@ -1038,8 +1038,7 @@ def _update_index(
     `written`: waits until the blobs are written (raising if they cannot be), before the rename."""
     assert git.index_file is not None
     lock = _lock_path(git.index_file)
-    locked_stat = _lock(lock, git.index_file)
-    with _released_on_failure(lock):
+    with _holding(lock, git.index_file) as locked_stat:
         locked = git._replace(index_file=lock)
         _test_pause("locked")
         if read is not None and read[0] == locked_stat:
@@ -1055,15 +1054,32 @@ def _update_index(
     return kept
 
 
+_HELD = ("SIGINT", "SIGTERM", "SIGHUP")
+
+
 @contextlib.contextmanager
-def _released_on_failure(lock: Path) -> Iterator[None]:
-    """The lock removed where what it holds fails (or is interrupted): the index left as it was."""
+def _holding(lock: Path, index: Path, link: bool = False) -> Iterator[_Stat]:
+    """The index's lock taken (_lock: the stat it gives), and removed where what is done under it
+    fails or is interrupted: the index left as it was. The signals that interrupt a run are held
+    from before the lock is made until its removal is in place (a Ctrl-C just as `os.link` or the
+    copy returned left the lock behind, and every git command after it failing)."""
+    import signal
+
+    masking = hasattr(signal, "pthread_sigmask")
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {getattr(signal, name) for name in _HELD}) if masking else set()
     try:
-        yield
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(lock)
-        raise
+        stat = _lock(lock, index, link=link)  # (a lock that is another's raises: nothing of ours to remove)
+        try:
+            if masking:
+                signal.pthread_sigmask(signal.SIG_SETMASK, held)  # a signal held meanwhile is raised here: in the try
+            yield stat
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(lock)
+            raise
+    finally:
+        if masking:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 def _kept(changes: dict[str, tuple[str, str, int]], now: dict[str, _Entry]) -> tuple[list[str], list[str]]:
@@ -1107,12 +1123,20 @@ class _Updating:
             with open(self.index, "rb") as source:
                 if _stat_of(os.fstat(source.fileno())) != stat:  # replaced since: no copy to update
                     return
-                with open(self.copy, "xb") as f:
-                    self.made = True
+                self.made = True  # first: an interrupt as it is made leaves no copy behind (end)
+                try:
+                    made = open(self.copy, "xb")  # noqa: SIM115  # closed by the `with` below
+                except FileExistsError:  # not ours: never removed
+                    self.made = False
+                    raise
+                with made as f:
                     _copy_bytes(source, f, stat[1])
             self.started = self.git.start("update-index", "-z", "--index-info", fed=True, reading=False)
         except (OSError, GitError):  # none, then: the index is updated under its lock (_update_index)
             self.end()
+        except BaseException:  # interrupted (Ctrl-C, SIGTERM) before the caller holds it to end it
+            self.end()
+            raise
 
     def apply(
         self, changes: dict[str, tuple[str, str, int]], read: tuple[_Stat, dict[str, _Entry]] | None, written: Callable[[], None]
@@ -1131,8 +1155,7 @@ class _Updating:
             return None
         written()
         lock = _lock_path(self.index)
-        _lock(lock, self.copy, link=True)  # the lock is the updated copy (a hard link to it), or a copy of its bytes
-        with _released_on_failure(lock):
+        with _holding(lock, self.copy, link=True):  # the lock is the updated copy (a hard link to it), or a copy of its bytes
             _test_pause("locked")
             if _index_stat(self.index) != self.stat:
                 os.unlink(lock)
