@@ -21,7 +21,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from goinstrument.driver.fileio import FileError, read_source
+from goinstrument.driver.fileio import FileError, _interrupts_held, read_source
 from goinstrument.driver.gomod import module_above, module_path
 from goinstrument.engine.result import GitError as GitError  # raised here, defined with the other values
 from goinstrument.engine.result import IndexDirectory
@@ -1054,32 +1054,24 @@ def _update_index(
     return kept
 
 
-_HELD = ("SIGINT", "SIGTERM", "SIGHUP")
-
-
 @contextlib.contextmanager
 def _holding(lock: Path, index: Path, link: bool = False) -> Iterator[_Stat]:
     """The index's lock taken (_lock: the stat it gives), and removed where what is done under it
-    fails or is interrupted: the index left as it was. The signals that interrupt a run are held
-    from before the lock is made until its removal is in place (a Ctrl-C just as `os.link` or the
-    copy returned left the lock behind, and every git command after it failing)."""
-    import signal
-
-    masking = hasattr(signal, "pthread_sigmask")
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, {getattr(signal, name) for name in _HELD}) if masking else set()
+    fails or is interrupted: the index left as it was. SIGINT and SIGTERM are held while the lock
+    is made (fileio's way: noted, then acted on as the making is done), so that one landing just
+    as `os.link` or the lock's creation returns is raised where the lock is known to be ours (one
+    was left behind, failing every git command after it)."""
+    locked = False
     try:
-        stat = _lock(lock, index, link=link)  # (a lock that is another's raises: nothing of ours to remove)
-        try:
-            if masking:
-                signal.pthread_sigmask(signal.SIG_SETMASK, held)  # a signal held meanwhile is raised here: in the try
-            yield stat
-        except BaseException:
+        with _interrupts_held():
+            stat = _lock(lock, index, link=link)  # (a lock that is another's raises: nothing of ours to remove)
+            locked = True
+        yield stat  # a signal held meanwhile was raised as the block ended: in this try
+    except BaseException:
+        if locked:
             with contextlib.suppress(OSError):
                 os.unlink(lock)
-            raise
-    finally:
-        if masking:
-            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        raise
 
 
 def _kept(changes: dict[str, tuple[str, str, int]], now: dict[str, _Entry]) -> tuple[list[str], list[str]]:
