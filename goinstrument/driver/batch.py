@@ -26,9 +26,9 @@ is the one it died on, and the rest of its unit goes to a new child. The item a 
 on becomes `died(item, why)`; every other item still gets its result (this process's share,
 the first item and what `_plan` dealt it, dies with it, as in a batch run here: which items
 those are is certain from the weights, never a race; whether a small batch forks at all, when
-`jobs` is not given, follows the machine's load: a batch run here loses all of it to a crash). The workers ignore SIGINT (the parent
-answers Ctrl-C), are killed when the parent is interrupted, and die with the parent when it
-is killed.
+`jobs` is not given, follows the machine's load: a batch run here loses all of it to a crash).
+The workers ignore SIGINT (the parent answers Ctrl-C), are killed when the parent is
+interrupted, and die with the parent when it is killed.
 """
 
 from __future__ import annotations

@@ -1216,7 +1216,7 @@ def _lock(lock: Path, index: Path, wait: float = 2.0, link: bool = False) -> _St
     try:
         with os.fdopen(fd, "wb") as f, open(index, "rb") as source:
             st = os.fstat(source.fileno())
-            f.write(source.read())  # read now that no git command may write it
+            _copy_bytes(source, f, st.st_size)  # read now that no git command may write it
             with contextlib.suppress(OSError):  # the mode git gave it (core.sharedRepository), where the lock is put in place
                 os.fchmod(f.fileno(), st.st_mode & 0o7777)
         return _stat_of(st)
