@@ -266,17 +266,34 @@ def test_cache_files_not_written_for_30_days_are_pruned_once_a_day(tmp_path):
     root = _module(tmp_path / "m", ["F"])
     cache = tmp_path / "cache"
     (cache / "facts").mkdir(parents=True)
+    (cache / "clean.0000dead").mkdir()
+    (cache / "clean.0000beef").mkdir()
     old = time.time() - 31 * 86400
-    names = ["clean.0000abcd.json", "facts/facts.0000abcd.json", ".clean.0000abcd.json.123456.goinstrument", "mine.txt", "clean.recent.json"]
+    names = [
+        "clean.0000abcd.json",  # a version's before the shards
+        "facts/facts.0000abcd.json",
+        ".clean.0000abcd.json.123456.goinstrument",
+        "clean.0000dead/00.json",  # a settings' directory whose every shard is old: it goes
+        "clean.0000dead/.01.json.123456.goinstrument",
+        "clean.0000beef/00.json",  # one old shard of a directory in use
+        "mine.txt",
+        "clean.recent.json",
+        "clean.0000beef/01.json",
+        "clean.0000beef/mine.txt",
+    ]
     for name in names:
         (cache / name).write_text("{}")
-        if name != "clean.recent.json":
+        if "recent" not in name and "01.json" not in name and name != "clean.0000beef/mine.txt":
             os.utime(cache / name, (old, old))
+    os.utime(cache / "clean.0000dead/.01.json.123456.goinstrument", (old, old))
     env = {"GOINSTRUMENT_CACHE_DIR": str(cache)}
     run_cli(".", cwd=root, env=env, check=0)
     left = sorted(str(p.relative_to(cache)) for p in cache.rglob("*") if p.is_file())
-    assert "mine.txt" in left and "clean.recent.json" in left  # not ours, not old
-    assert not {"clean.0000abcd.json", "facts/facts.0000abcd.json", ".clean.0000abcd.json.123456.goinstrument"} & set(left)
+    assert {"mine.txt", "clean.recent.json", "clean.0000beef/01.json", "clean.0000beef/mine.txt"} <= set(left)  # not ours, not old
+    gone = {"clean.0000abcd.json", "facts/facts.0000abcd.json", ".clean.0000abcd.json.123456.goinstrument", "clean.0000beef/00.json"}
+    assert not (gone | {"clean.0000dead/00.json", "clean.0000dead/.01.json.123456.goinstrument"}) & set(left)
+    assert not (cache / "clean.0000dead").exists()
+    assert any(name.startswith("clean.") and name.endswith(".json") and "/" in name and "beef" not in name for name in left)  # this run's
     (cache / "clean.0000abcd.json").write_text("{}")
     os.utime(cache / "clean.0000abcd.json", (old, old))
     (root / "g.go").write_text(SRC.format(name="G"))
@@ -288,11 +305,46 @@ def test_a_cache_file_in_use_is_written_again_before_a_prune_could_take_it(tmp_p
     root = _module(tmp_path / "m", ["F"])
     env = {"GOINSTRUMENT_CACHE_DIR": str(tmp_path / "cache")}
     run_cli(".", cwd=root, env=env, check=0)
-    (clean,) = (tmp_path / "cache").glob("clean.*.json")
+    (clean,) = (tmp_path / "cache").glob("clean.*/*.json")
     old = time.time() - 2 * 86400
     os.utime(clean, (old, old))
     run_cli(".", cwd=root, env=env, check=0)  # nothing to do, but the file it read is two days old
     assert clean.stat().st_mtime > time.time() - 600
+
+
+def test_a_run_reads_and_writes_only_the_cache_shards_of_the_files_it_looks_up(tmp_path, monkeypatch):
+    """The hook's few files must not cost a read of every entry the repository's tree runs left."""
+    from goinstrument.driver.cache import Cache
+
+    monkeypatch.setenv("GOINSTRUMENT_CACHE_DIR", str(tmp_path))
+    filled = Cache("the options")
+    keys = [f"/repo/pkg{n}/f.go" for n in range(2000)]
+    for key in keys:
+        filled.record(key, [1, 2])
+    filled.save()
+    shards = sorted(filled.directory.glob("*.json"))
+    assert len(shards) == Cache.SHARDS
+    before = {shard: shard.stat().st_mtime_ns for shard in shards}
+    opened: list[str] = []
+    real_open = open
+
+    def counted(path, *args, **kwargs):
+        opened.append(str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", counted)
+    hook = Cache("the options")
+    assert hook.lookup(keys[7], [1, 2]) == (True, None)
+    assert hook.lookup(keys[8], [1, 3]) == (False, None)
+    hook.record(keys[8], [1, 3])
+    monkeypatch.setattr("builtins.open", real_open)
+    assert len(opened) == 2 and all(path.startswith(str(filled.directory)) for path in opened)
+    time.sleep(0.01)
+    hook.save()
+    changed = [shard for shard in shards if shard.stat().st_mtime_ns != before[shard]]
+    assert changed == [hook._path(hook._shard(keys[8])[0])]
+    again = Cache("the options")
+    assert again.lookup(keys[8], [1, 3]) == (True, None) and again.lookup(keys[9], [1, 2]) == (True, None)
 
 
 EXCLUSIONS = """package shop
@@ -494,7 +546,7 @@ def test_a_cache_file_written_for_other_options_is_not_used(tmp_path, monkeypatc
 
     monkeypatch.setenv("GOINSTRUMENT_CACHE_DIR", str(tmp_path))
     monkeypatch.setattr("goinstrument.driver.cache.zlib.crc32", lambda data: 7)  # every name the same
-    assert Cache("the options").file == Cache("other options").file
+    assert Cache("the options").directory == Cache("other options").directory
     mine = Cache("the options")
     mine.record("f.go", [1, 2])
     mine.save()

@@ -36,28 +36,52 @@ def cache_dir() -> Path:
 
 
 class Cache:
-    def __init__(self, key: str):
-        # One file per rewrite options. The file holds its key: a name shared by two keys (a
-        # 32-bit checksum; hashlib would load OpenSSL, milliseconds of every run) costs time, never a
-        # wrong skip.
-        self.key = f"{__version__}\0{key}"
-        self.file = cache_dir() / f"clean.{zlib.crc32(self.key.encode()):08x}.json"
-        self.entries: dict[str, list[object]] = {}
-        self.dirty = False
-        try:
-            with open(self.file, "rb") as f:
-                import json  # here: a run without the cache (--check, --diff) never loads it
+    """The files known clean under one set of rewrite options: a directory `clean.CRC/` of
+    SHARDS files, a file's entry in the shard its key's checksum names. A run loads only the
+    shards of the files it looks up (a hook's 5 files: 5 small files, not the whole tree's
+    entries, which grow with the repository) and writes only the shards it changed."""
 
-                loaded = json.load(f)
-            if isinstance(loaded, dict) and loaded.get("key") == self.key and isinstance(loaded.get("entries"), dict):
-                self.entries = loaded["entries"]
-                self.dirty = _stale(self.file)  # in use: written again before a prune would take it
-        except (OSError, ValueError):
-            pass
+    SHARDS = 256
+
+    def __init__(self, key: str):
+        # Named by a 32-bit checksum of the options; each shard holds the key in full, so a name
+        # shared by two keys (hashlib would load OpenSSL, milliseconds of every run) costs time,
+        # never a wrong skip.
+        self.key = f"{__version__}\0{key}"
+        self.directory = cache_dir() / f"clean.{zlib.crc32(self.key.encode()):08x}"
+        self._shards: dict[int, dict[str, list[object]]] = {}
+        self._dirty: set[int] = set()
+
+    def _shard(self, key: str) -> tuple[int, dict[str, list[object]]]:
+        """The shard holding `key`'s entry (its number, its entries), read at its first use."""
+        number = zlib.crc32(key.encode("utf-8", "surrogatepass")) % self.SHARDS
+        entries = self._shards.get(number)
+        if entries is None:
+            entries = self._shards[number] = {}
+            path = self._path(number)
+            try:
+                with open(path, "rb") as f:
+                    import json  # here: a run without the cache (--check, --diff) never loads it
+
+                    loaded = json.load(f)
+                if isinstance(loaded, dict) and loaded.get("key") == self.key and isinstance(loaded.get("entries"), dict):
+                    entries.update(loaded["entries"])
+                    if _stale(path):  # in use: written again before a prune would take it
+                        self._dirty.add(number)
+            except (OSError, ValueError):
+                pass
+        return number, entries
+
+    def _path(self, number: int) -> Path:
+        return self.directory / f"{number:02x}.json"
+
+    @property
+    def dirty(self) -> bool:
+        return bool(self._dirty)
 
     def lookup(self, key: str, stamp: list[object]) -> tuple[bool, str | None]:
         """(whether the file is known clean with this stamp, the reason it was skipped if it was)."""
-        entry = self.entries.get(key)
+        entry = self._shard(key)[1].get(key)
         if not isinstance(entry, list) or entry[:-2] != stamp:
             return False, None
         reason = entry[-2]
@@ -67,7 +91,7 @@ class Cache:
         """What -v said of a file known clean (its exclusions, its package's notes), under its `path`
         of now; None when that is not known for the file as it now is (the run that recorded it
         rewrote it, so every position moved): a -v run processes it again."""
-        said = self.entries[key][-1]
+        said = self._shard(key)[1][key][-1]
         if said == _MOVED:
             return None
         if not isinstance(said, list) or len(said) != 2:
@@ -96,25 +120,31 @@ class Cache:
         if rewritten:
             said = _MOVED if excluded or notes else None
         entry = [*stamp, skipped, said if excluded or notes else None]
-        if self.entries.get(key) != entry:
-            self.entries[key] = entry
-            self.dirty = True
+        number, entries = self._shard(key)
+        if entries.get(key) != entry:
+            entries[key] = entry
+            self._dirty.add(number)
 
     def forget(self, key: str) -> None:
-        if self.entries.pop(key, None) is not None:
-            self.dirty = True
+        number, entries = self._shard(key)
+        if entries.pop(key, None) is not None:
+            self._dirty.add(number)
 
     def save(self) -> None:
-        if not self.dirty:
+        """Write the shards this run changed (or found close to a prune)."""
+        if not self._dirty:
             return
         import json
 
         try:
-            self.file.parent.mkdir(parents=True, exist_ok=True)
-            replace_atomically(self.file, json.dumps({"key": self.key, "entries": self.entries}, separators=(",", ":")).encode(), mode=0o644)
+            self.directory.mkdir(parents=True, exist_ok=True)
+            for number in sorted(self._dirty):
+                document = {"key": self.key, "entries": self._shards[number]}
+                replace_atomically(self._path(number), json.dumps(document, separators=(",", ":")).encode(), mode=0o644)
         except (OSError, FileError):
             return  # a cache that cannot be written only costs time
-        prune(self.file.parent)
+        self._dirty.clear()
+        prune(self.directory.parent)
 
 
 def _stale(path: Path) -> bool:
@@ -129,8 +159,9 @@ def _stale(path: Path) -> bool:
 
 def prune(directory: Path, now: float | None = None) -> list[str]:
     """Remove the cache files in `directory` not written for PRUNE_AFTER seconds: the rewrite
-    options' (clean.*.json), the package facts' (facts/facts.*.json) and a temporary file a killed
-    run left; at most once in _PRUNE_EVERY seconds (the `pruned` file's mtime). The names removed.
+    options' shards (clean.*/NN.json; a directory left empty goes too; clean.*.json of versions
+    before the shards), the package facts' (facts/facts.*.json) and a temporary file a killed run
+    left; at most once in _PRUNE_EVERY seconds (the `pruned` file's mtime). The names removed.
     A file a run still reads is at worst read again from the files it stood for: a cache only."""
     import time
 
@@ -146,19 +177,35 @@ def prune(directory: Path, now: float | None = None) -> list[str]:
         os.utime(stamp, (now, now))
     except OSError:
         return []
-    removed = []
-    for where, prefix in ((directory, "clean."), (directory / "facts", "facts.")):
+    removed: list[str] = []
+    _prune_files(directory, directory, "clean.", now, removed)
+    _prune_files(directory, directory / "facts", "facts.", now, removed)
+    try:
+        shards = [entry.path for entry in os.scandir(directory) if entry.name.startswith("clean.") and entry.is_dir(follow_symlinks=False)]
+    except OSError:
+        shards = []
+    for path in shards:
+        _prune_files(directory, Path(path), "", now, removed)
         try:
-            entries = list(os.scandir(where))
+            os.rmdir(path)  # only when empty: every shard unused for PRUNE_AFTER
         except OSError:
             continue
-        for entry in entries:
-            name = entry.name
-            ours = (name.startswith(prefix) and name.endswith(".json")) or (name.startswith("." + prefix) and name.endswith(".goinstrument"))
-            try:
-                if ours and entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < now - PRUNE_AFTER:
-                    os.unlink(entry.path)
-                    removed.append(os.path.relpath(entry.path, directory))
-            except OSError:
-                continue
     return removed
+
+
+def _prune_files(top: Path, where: Path, prefix: str, now: float, removed: list[str]) -> None:
+    """prune's work in one directory: our files there (PREFIX*.json, and .PREFIX*.goinstrument,
+    the temporary file of a write a kill cut short) not written for PRUNE_AFTER seconds."""
+    try:
+        entries = list(os.scandir(where))
+    except OSError:
+        return
+    for entry in entries:
+        name = entry.name
+        ours = (name.startswith(prefix) and name.endswith(".json")) or (name.startswith("." + prefix) and name.endswith(".goinstrument"))
+        try:
+            if ours and entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < now - PRUNE_AFTER:
+                os.unlink(entry.path)
+                removed.append(os.path.relpath(entry.path, top))
+        except OSError:
+            continue
