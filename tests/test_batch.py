@@ -63,6 +63,15 @@ def test_on_two_workers_this_process_works_its_share_while_one_child_works_the_r
     assert results[1] == results[2] != os.getpid()
 
 
+def test_what_finishing_costs_this_process_is_dealt_to_the_child_instead() -> None:
+    """A staged run readies the index (~10 ms) amid its share: the child it forked idled at the end."""
+    finishing = _own_package("a")[1]
+    assert batch._plan(list("abcd"), 2, _own_package, finishing) == batch._Plan([0], 1, [[1], [2], [3]])
+    results = batch.run_all(_pid, list("abcd"), 2, _died, weigh=_own_package, finishing=finishing)
+    assert results[0] == os.getpid()
+    assert len(set(results[1:])) == 1 and os.getpid() not in results[1:]
+
+
 def test_a_batch_worth_three_processes_runs_this_process_s_share_here_and_the_rest_in_two_children(tmp_path: Path) -> None:
     assert batch._plan(list("abcdef"), 3, _own_package) == batch._Plan([0, 5], 2, [[1], [2], [3], [4]])
     results = batch.run_all(partial(_meet, str(tmp_path), os.getpid()), list("abcdef"), 3, _died, weigh=_own_package)

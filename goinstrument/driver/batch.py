@@ -70,17 +70,19 @@ def run_all(
     progress: Callable[[int], None] | None = None,
     finish: Callable[[R], R] | None = None,
     weigh: Callable[[T], tuple[str, int, int]] | None = None,
+    finishing: int = 0,
 ) -> list[R]:
     """`finish(work(item))` for every item, in order; `work` must be picklable (a module-level
     function or a partial of one), and its results; `finish` (default: none) runs in this
     process; `weigh` (default: none, a small batch is never forked) gives an item's package,
-    its bytes and its package's."""
+    its bytes and its package's; `finishing`, in the same bytes, what `finish` costs this
+    process over the batch (a forked batch deals it that much less work)."""
     workers = jobs or os.cpu_count() or 1
     report = progress or _nothing
     done = finish or _same
     if workers == 1 or len(items) < SERIAL_BELOW:
         cores = workers if jobs or workers == 1 else _spare(workers)  # `--jobs N` is the user's to choose
-        plan = _plan(items, cores, weigh) if weigh is not None and cores > 1 and len(items) > 1 and _may_fork() else None
+        plan = _plan(items, cores, weigh, finishing) if weigh is not None and cores > 1 and len(items) > 1 and _may_fork() else None
         if plan is not None:
             return _forked(work, items, plan, died, report, done)
         return [_reported(done(work(item)), report) for item in items]
@@ -199,13 +201,14 @@ class _Plan(NamedTuple):
     units: list[list[int]]  # the children's queue, heaviest first: a package's files, or one file
 
 
-def _plan(items: Sequence[T], workers: int, weigh: Callable[[T], tuple[str, int, int]]) -> _Plan | None:
+def _plan(items: Sequence[T], workers: int, weigh: Callable[[T], tuple[str, int, int]], finishing: int = 0) -> _Plan | None:
     """As many processes (at most `workers`) as the batch weighs SHARE_FROM bytes: this one and
     children, forked before any item is worked, so that all start at once. The units (a
     package's files together: a process works out the package's declarations once, which weighs
     PACKAGE_SCAN; or one file, where the package's files weigh more than a fair share) are dealt,
     heaviest first, each to the process given the least so far (on a tie, a child): the first
-    item's unit is this process's. This process works its share in the items' order; the
+    item's unit is this process's, which also counts `finishing` (what it does besides its
+    share: the results' `finish`). This process works its share in the items' order; the
     others' units are the children's queue, each child taking the next as it is free. A child
     for each SHARE_FROM bytes of the queue; None when the queue is not worth one."""
     packages: dict[str, list[int]] = {}
@@ -231,7 +234,7 @@ def _plan(items: Sequence[T], workers: int, weigh: Callable[[T], tuple[str, int,
                 units.append((sizes[i] + scans[package], [i]))
             else:
                 units[-1][1].append(i)
-    loads = [units[0][0]] + [0] * (processes - 1)  # this process's, then each child's
+    loads = [units[0][0] + finishing] + [0] * (processes - 1)  # this process's, then each child's
     here = list(units[0][1])
     queue: list[tuple[int, list[int]]] = []
     for weight, indices in sorted(units[1:], key=lambda unit: (-unit[0], unit[1][0])):
