@@ -694,6 +694,7 @@ class StagedIndex:
         self._updating: _Updating | None = None  # the update of a copy of the index, waiting for them
         self._writer: _Started | None = None  # the git command writing the blobs staged, once they are known
         self._packages: dict[str, IndexDirectory] | None = None
+        self._unstaged: dict[str, dict[str, str]] = {}  # directory -> {name: new blob id} staged since its package was made
         self._head: list[_Object | None] = []  # HEAD's tree (None: none), once read (by `blobs`)
         self._filters: dict[str, str | None] | None = None
         self.kept: list[str] = []  # the paths `write` left as someone else staged them meanwhile
@@ -737,15 +738,17 @@ class StagedIndex:
         staged blobs, not the working-tree files) and the module the index's go.mod files name."""
         if self._packages is None:
             self._packages = _index_directories(self._repo, self._changes, [f.path for f in self._files], self._head)
-        return self._packages[posixpath.dirname(file.path)]
+        directory = posixpath.dirname(file.path)
+        staged = self._unstaged.pop(directory, None)
+        if staged:  # once for all the files staged in it since: not a copy of the directory per file
+            self._packages[directory] = _restaged_in(self._packages[directory], staged)
+        return self._packages[directory]
 
     def stage(self, file: StagedFile, data: bytes) -> str:
         """Take `data` as the blob to stage in place of the file's (written at `write`); its id."""
         new_id = blob_id(data, self._repo.object_format)
         self._restaged[file.path] = (file, new_id, data)
-        if self._packages is not None:
-            directory = posixpath.dirname(file.path)
-            self._packages[directory] = _restaged_in(self._packages[directory], posixpath.basename(file.path), new_id)
+        self._unstaged.setdefault(posixpath.dirname(file.path), {})[posixpath.basename(file.path)] = new_id
         return new_id
 
     def prepare(self, files: Sequence[StagedFile]) -> None:
@@ -1408,8 +1411,9 @@ def _ancestors(directory: str) -> Iterator[str]:
     yield ""
 
 
-def _restaged_in(package: IndexDirectory, name: str, new_id: str) -> IndexDirectory:
-    files = tuple((n, new_id if n == name else oid) for n, oid in package.files)
+def _restaged_in(package: IndexDirectory, staged: dict[str, str]) -> IndexDirectory:
+    """The package with the blobs `staged` (name -> new id) in place of its files' own."""
+    files = tuple((n, staged.get(n, oid)) for n, oid in package.files)
     return package._replace(files=files)
 
 

@@ -321,6 +321,7 @@ class _Stamps:
         self.rewrite = rewrite
         self.tracers: dict[str, list[object]] = {}
         self.packages: dict[str, list[int]] = {}
+        self.packages_staged: dict[int, tuple[IndexDirectory, list[object]]] = {}  # id -> (the package, its stamp)
 
     def file(self, full: str, stat: os.stat_result | None) -> list[object] | None:
         """The stamp of the file at `full`, from its stat (None: it could not be stat'd)."""
@@ -347,9 +348,14 @@ class _Stamps:
         in the index (the blob ids of its .go entries)."""
         from _blake2 import blake2b  # hashlib's, without hashlib loading OpenSSL on the hook's path
 
+        known = self.packages_staged.get(id(package))
+        if known is not None and known[0] is package:  # the package's files hashed once, not once per file of it
+            return known[1]
         place = os.path.join(package.path, "_.go")
         tracer = tracer_for(place, self.rewrite, b"", package.module)
-        return [tracer, *self.go_line(place, package.module), blake2b(repr(package.files).encode(), digest_size=16).hexdigest()]
+        stamp = [tracer, *self.go_line(place, package.module), blake2b(repr(package.files).encode(), digest_size=16).hexdigest()]
+        self.packages_staged[id(package)] = (package, stamp)
+        return stamp
 
     def package(self, directory: str) -> list[int]:
         if directory not in self.packages:
