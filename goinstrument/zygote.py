@@ -15,6 +15,7 @@ import socket
 import sys
 from typing import Any
 
+from goinstrument.driver import cache
 from goinstrument.server import (
     CHECK_EVERY,
     CODE,
@@ -143,7 +144,7 @@ def serve(path: str, expected: str) -> int:
     if not same_file(lock, name + ".lock", directory):
         return 0  # removed meanwhile by a sweep (below): the next client starts a server again
     os.ftruncate(lock, 0)
-    os.pwrite(lock, f"{os.getpid()} 0 0\n".encode(), 0)  # whose it is, at once: --stop reads it (_count)
+    _say(lock, 0, 0)  # whose it is, at once: --stop reads it (_count)
     with contextlib.suppress(Exception):  # a directory less tidy, never no server
         sweep(directory, keep=name)  # the lock files (and sockets) of servers gone
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -272,8 +273,7 @@ class _Server:
     def _count(self) -> None:
         """The lock file says the server's pid, how many runs it has served (a run in the client's
         own process leaves it as it was) and its spare's pid (0: none): tests/test_server.py."""
-        os.ftruncate(self.lock, 0)
-        os.pwrite(self.lock, f"{os.getpid()} {self.served} {self.spare[0] if self.spare else 0}\n".encode(), 0)
+        _say(self.lock, self.served, self.spare[0] if self.spare else 0)
 
     def _stop(self) -> None:
         """No more runs: the socket's name and its lock go to the next server at once; the runs
@@ -489,6 +489,13 @@ def _handed(control: socket.socket) -> socket.socket | None:
     return socket.socket(fileno=fds[0])
 
 
+def _say(lock: int, served: int, spare: int) -> None:
+    """The lock file's words: the server's pid, the runs it served, its spare's pid; written over
+    the last at one width, never truncated first (a reader between the truncation and the write
+    found it empty: a server missed by --stop, by the tests' count)."""
+    os.pwrite(lock, f"{os.getpid()} {served} {spare}".ljust(47).encode() + b"\n", 0)  # server.stop reads 64 bytes
+
+
 def _child(connection: socket.socket, own_key: bytes) -> None:
     """A served run, in a child of the server: HELLO, the client's request and GO, then its run;
     never returns."""
@@ -521,12 +528,21 @@ def _child(connection: socket.socket, own_key: bytes) -> None:
     if args is None:
         connection.sendall(REFUSED)
         os._exit(0)
+    cache.defer_saves()
     code = _run(args)
-    # The last act: CODE, after which the client exits as the run did (the child's own exit, the
-    # server's reaping and STATUS are not waited for); no signal stops it half way.
+    # CODE, after which the client exits as the run did (the child's own exit, the server's reaping
+    # and STATUS are not waited for); no signal stops it half way. Then, the client's streams let
+    # go (a reader of its pipes, as pre-commit, sees their end), what the run left for later: its
+    # cache's writes.
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
     with contextlib.suppress(OSError):
         connection.sendall(CODE + to_int(code), socket.MSG_NOSIGNAL)
+    connection.close()
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    with contextlib.suppress(Exception):  # a cache that cannot be written only costs time
+        cache.saved_later()
     os._exit(code)
 
 

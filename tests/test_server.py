@@ -244,8 +244,29 @@ def test_a_spare_takes_on_its_clients_environment_not_the_servers(tmp_path, runt
         assert done.returncode == 0 and done.stderr.endswith(b"1 span added\n"), done.stderr
         assert served(runtime, pid) == n
         assert SPAN in repo.staged("shop.go")
-        assert list((tmp_path / f"cache{n}" / "goinstrument").glob("clean.*/*.json"))  # its cache, where its client said
+        shards = tmp_path / f"cache{n}" / "goinstrument"
+        wait_for(lambda: list(shards.glob("clean.*/*.json")))  # noqa: B023  # its cache, where its client said (written after the reply)
     assert not (tmp_path / "server-cache").exists()
+
+
+def test_a_served_run_writes_its_cache_after_its_client_has_the_exit_code(tmp_path, runtime):
+    """git goes on with the commit while the run's child writes the cache (~3 ms of a hook's run),
+    the client's streams let go first (a reader of its pipes, as pre-commit, sees their end)."""
+    flag = tmp_path / "paused"
+    env = served_env(runtime, GOINSTRUMENT_TEST_INDEX_PAUSE=f"deferred:{flag}", XDG_CACHE_HOME=str(tmp_path / "cache"))
+    env.pop("GOINSTRUMENT_CACHE_DIR", None)
+    pid = warm(runtime, tmp_path, env)
+    repo = module(tmp_path / "repo", {"shop.go": GO_FUNC})
+    repo.write("shop.go", GO_FUNC + "\n// edited\n")
+    repo.add("shop.go")
+    done = subprocess.run([*CLIENT, "--staged"], cwd=repo.root, env=env, capture_output=True, timeout=30, check=False)
+    assert done.returncode == 0 and done.stderr.endswith(b"1 span added\n"), done.stderr  # pipes read to their end
+    assert served(runtime, pid) == 1 and SPAN in repo.staged("shop.go")
+    wait_for(flag.exists)  # the child, after the reply: the cache not written yet
+    shards = tmp_path / "cache" / "goinstrument"
+    assert not list(shards.glob("clean.*/*.json"))
+    flag.unlink()
+    wait_for(lambda: list(shards.glob("clean.*/*.json")))
 
 
 def test_a_spares_connection_to_its_client_is_not_inherited_by_commands(tmp_path, runtime):

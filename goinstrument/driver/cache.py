@@ -131,9 +131,16 @@ class Cache:
             self._dirty.add(number)
 
     def save(self) -> None:
-        """Write the shards this run changed (or found close to a prune)."""
+        """Write the shards this run changed (or found close to a prune); in a served run, once
+        its client has the exit code (defer_saves)."""
         if not self._dirty:
             return
+        if _deferred is not None:
+            _deferred.append(self)
+            return
+        self._write()
+
+    def _write(self) -> None:
         import json
 
         try:
@@ -145,6 +152,30 @@ class Cache:
             return  # a cache that cannot be written only costs time
         self._dirty.clear()
         prune(self.directory.parent)
+
+
+# A served run's caches are written after its client has its exit code (the server's child, then
+# done with the client's streams, calls saved_later): git goes on with the commit meanwhile (~3 ms
+# of a hook's run). A run in its own process writes them as it goes, before it ends.
+_deferred: list[Cache] | None = None
+
+
+def defer_saves() -> None:
+    """From now on, Cache.save only notes the cache, for saved_later to write."""
+    global _deferred
+    _deferred = []
+
+
+def saved_later() -> None:
+    """Write the caches whose save was deferred, each once; later saves are written at once again."""
+    global _deferred
+    caches, _deferred = _deferred or [], None
+    if caches and os.environ.get("GOINSTRUMENT_TEST_INDEX_PAUSE", "").startswith("deferred:"):
+        from goinstrument.driver.git import _test_pause
+
+        _test_pause("deferred")
+    for cache in dict.fromkeys(caches):
+        cache._write()
 
 
 def _stale(path: Path) -> bool:

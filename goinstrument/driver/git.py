@@ -1241,7 +1241,8 @@ def _chunks(paths: list[str], size: int = 1000) -> Iterator[list[str]]:
 def _test_pause(where: str) -> None:
     """GOINSTRUMENT_TEST_INDEX_PAUSE=WHERE:FILE pauses at WHERE (`prepared`: once the read of the
     entries to update is started, before the run works the files out; `read`: after the index was
-    read, before it is locked for the update; `locked`: with the lock held) until FILE, which it creates,
+    read, before it is locked for the update; `locked`: with the lock held; `deferred`: in a served
+    run's child, after its client has the exit code, before the cache is written) until FILE, which it creates,
     is removed (a minute at most): the tests' way to run a real `git add` in the window, instead of
     a race left to chance."""
     setting = os.environ.get("GOINSTRUMENT_TEST_INDEX_PAUSE", "")
