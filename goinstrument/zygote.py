@@ -143,8 +143,8 @@ def serve(path: str, expected: str) -> int:
         return 0  # another server has it
     if not same_file(lock, name + ".lock", directory):
         return 0  # removed meanwhile by a sweep (below): the next client starts a server again
-    os.ftruncate(lock, 0)
     _say(lock, 0, 0)  # whose it is, at once: --stop reads it (_count)
+    os.ftruncate(lock, _SAID)  # what a server of an older format wrote past it
     with contextlib.suppress(Exception):  # a directory less tidy, never no server
         sweep(directory, keep=name)  # the lock files (and sockets) of servers gone
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -493,7 +493,10 @@ def _say(lock: int, served: int, spare: int) -> None:
     """The lock file's words: the server's pid, the runs it served, its spare's pid; written over
     the last at one width, never truncated first (a reader between the truncation and the write
     found it empty: a server missed by --stop, by the tests' count)."""
-    os.pwrite(lock, f"{os.getpid()} {served} {spare}".ljust(47).encode() + b"\n", 0)  # server.stop reads 64 bytes
+    os.pwrite(lock, f"{os.getpid()} {served} {spare}".ljust(_SAID - 1).encode() + b"\n", 0)
+
+
+_SAID = 48  # the lock file's bytes (server.stop reads 64)
 
 
 def _child(connection: socket.socket, own_key: bytes) -> None:
@@ -535,13 +538,15 @@ def _child(connection: socket.socket, own_key: bytes) -> None:
     # go (a reader of its pipes, as pre-commit, sees their end), what the run left for later: its
     # cache's writes.
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # the server's SIGTERM as the client goes: for any thread
+        signal.signal(number, signal.SIG_IGN)
     with contextlib.suppress(OSError):
         connection.sendall(CODE + to_int(code), socket.MSG_NOSIGNAL)
     connection.close()
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
-    with contextlib.suppress(Exception):  # a cache that cannot be written only costs time
+    with contextlib.suppress(BaseException):  # a cache that cannot be written only costs time
         cache.saved_later()
     os._exit(code)
 

@@ -326,23 +326,23 @@ def test_a_run_reads_and_writes_only_the_cache_shards_of_the_files_it_looks_up(t
     assert len(shards) == Cache.SHARDS
     before = {shard: shard.stat().st_mtime_ns for shard in shards}
     opened: list[str] = []
-    real_open = open
+    real_open = os.open
 
     def counted(path, *args, **kwargs):
         opened.append(str(path))
         return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr("builtins.open", counted)
+    monkeypatch.setattr(os, "open", counted)
     hook = Cache("the options")
     assert hook.lookup(keys[7], [1, 2]) == (True, None)
     assert hook.lookup(keys[8], [1, 3]) == (False, None)
     hook.record(keys[8], [1, 3])
-    monkeypatch.setattr("builtins.open", real_open)
+    monkeypatch.setattr(os, "open", real_open)
     assert len(opened) == 2 and all(path.startswith(str(filled.directory)) for path in opened)
     time.sleep(0.01)
     hook.save()
     changed = [shard for shard in shards if shard.stat().st_mtime_ns != before[shard]]
-    assert changed == [hook._path(hook._shard(keys[8])[0])]
+    assert changed == [Path(hook._path(hook._shard(keys[8])[0]))]
     again = Cache("the options")
     assert again.lookup(keys[8], [1, 3]) == (True, None) and again.lookup(keys[9], [1, 2]) == (True, None)
 

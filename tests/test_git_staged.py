@@ -200,6 +200,28 @@ def test_a_forked_batch_deals_the_run_s_process_less_where_it_readies_the_index(
     assert asked == [run_module.READYING_BYTES if output is Output.WRITE else 0]
 
 
+def test_a_run_with_no_blob_to_stage_again_is_dealt_its_full_share(repo, monkeypatch):
+    """Every staged blob known clean by the cache (only a working-tree copy to work out): nothing
+    is readied, so nothing is counted for it."""
+    repo.write("orders.go", GO_FUNC)
+    repo.add("orders.go")
+    with contextlib.chdir(repo.root):
+        run_staged(RewriteOptions(), RunOptions(source=Staged()))  # the cache knows the staged blob now
+    repo.write("orders.go", repo.read("orders.go") + G_FUNC)  # and the working tree changed beyond it
+    asked: list[int] = []
+
+    def run_all(*args: Any, **options: Any) -> Any:
+        asked.append(args[7])
+        return batch.run_all(*args, **options)
+
+    monkeypatch.setattr(run_module, "batch", SimpleNamespace(run_all=run_all))
+    with contextlib.chdir(repo.root):
+        run_staged(RewriteOptions(), RunOptions(source=Staged()))
+    monkeypatch.undo()
+    assert asked == [0]
+    assert 'Start(ctx, "G")' in repo.read("orders.go")
+
+
 @pytest.mark.parametrize("output", [Output.CHECK, Output.DIFF])
 def test_a_run_that_stages_nothing_starts_no_git_command_to_stage(repo, monkeypatch, output):
     repo.write("orders.go", GO_FUNC)

@@ -269,6 +269,34 @@ def test_a_served_run_writes_its_cache_after_its_client_has_the_exit_code(tmp_pa
     wait_for(lambda: list(shards.glob("clean.*/*.json")))
 
 
+def test_the_lock_file_is_never_found_empty_or_torn_as_the_server_counts(tmp_path):
+    """--stop and the tests read the server's pid and counts from its lock file while the server
+    writes them: a write that truncated first could be read empty (a server --stop missed)."""
+    import threading
+
+    from goinstrument import zygote
+
+    fd = os.open(tmp_path / "s.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    zygote._say(fd, 0, 0)
+    seen: set[int] = set()
+    done = threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            seen.add(len(os.pread(fd, 64, 0).split()))  # as server.stop reads it
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for n in range(3000):
+            zygote._say(fd, 10**n % 10**9 if n % 2 else n, n % 7 * 1234567)  # words of changing widths
+    finally:
+        done.set()
+        reader.join()
+        os.close(fd)
+    assert seen == {3}
+
+
 def test_a_spares_connection_to_its_client_is_not_inherited_by_commands(tmp_path, runtime):
     """The connection a spare is handed is close-on-exec, as the server's accepted one is: a
     command the run starts (git, gofmt) never holds the client's socket."""

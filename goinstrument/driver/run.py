@@ -576,7 +576,7 @@ def _staged(index: gitops.StagedIndex, rewrite: RewriteOptions, options: RunOpti
             advance,
             readied,
             partial(_weigh_work, {}),
-            READYING_BYTES if readied else 0,
+            READYING_BYTES if readied is not None and readied.files else 0,
         )
     outcomes: dict[int, Outcome | None] = {**known, **{id(_copy(item)): outcome for item, outcome in zip(todo, results, strict=True)}}
     records: list[tuple[gitops.StagedFile, Source, list[object], Outcome]] = []
