@@ -153,7 +153,10 @@ def _in_pool(
         except BaseException:  # an interrupt (Ctrl-C, SIGTERM): the workers end now, not after the chunks queued for them
             for process in list((getattr(pool, "_processes", None) or {}).values()):  # private, but no public way to end them
                 process.kill()
+            manager = getattr(pool, "_executor_manager_thread", None)  # (private too; shutdown forgets it)
             pool.shutdown(wait=False, cancel_futures=True)
+            if manager is not None:  # ended (its workers gone) before the interpreter's exit wakes it: on 3.11 that
+                manager.join(10)  # raced with its own close of the pipe ("Exception ignored ... Bad file descriptor")
             raise
     return sorted(lost)
 
