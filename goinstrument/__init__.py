@@ -62,5 +62,10 @@ def main() -> int:
         from goinstrument.cli import main as cli_main
 
         return cli_main()
+    except KeyboardInterrupt:  # a Ctrl-C as the run starts (its imports), before cli.main answers one: as it does
+        import signal
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # (a second one as the interpreter exits: no traceback either)
+        return 128 + signal.SIGINT
     finally:  # on every path: a run with nothing to work never reaches _loaded (atexit's, a caller's code)
         gc.enable()

@@ -362,6 +362,30 @@ def reap() -> Iterator[list[int]]:
             os.kill(pid, signal.SIGKILL)
 
 
+# A Ctrl-C as goinstrument.cli is imported (a commit interrupted as its hook starts, with no server:
+# the run's imports take tens of ms): a real SIGINT, sent by a finder as that import begins.
+_INTERRUPTED_AT_IMPORT = """
+import os, signal, sys
+class Interrupt:
+    def find_spec(self, name, path=None, target=None):
+        if name == "goinstrument.cli":
+            os.kill(os.getpid(), signal.SIGINT)
+        return None
+sys.meta_path.insert(0, Interrupt())
+import goinstrument
+sys.exit(goinstrument.main())
+"""
+
+
+def test_an_interrupt_as_the_run_s_modules_load_ends_quietly(tmp_path):
+    """130 and no traceback, as an interrupt once the run has started (a cold trial saw 25 lines)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _INTERRUPTED_AT_IMPORT, "."], cwd=tmp_path, env=_env(), capture_output=True, preexec_fn=_default_sigint, check=False
+    )
+    assert done.returncode == 130
+    assert done.stderr == b"", done.stderr.decode()
+
+
 @needs_proc
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_an_interrupt_mid_run_ends_quietly_with_no_temporary_file_and_no_worker(tmp_path, reap, signum, code):

@@ -10,6 +10,7 @@ declare decides import names (run._package_stamp).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import zlib
@@ -160,6 +161,8 @@ class Cache:
 
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(OSError):  # this version's one file before the shards, never read again
+                os.unlink(f"{self._directory}.json")
             for number in sorted(self._dirty):
                 document = {"key": self.key, "entries": self._shards[number]}
                 replace_atomically(Path(self._path(number)), json.dumps(document, separators=(",", ":")).encode(), mode=0o644)
