@@ -359,7 +359,7 @@ def test_split_and_sparse_indexes_commit(tmp_path, index, how):
     proc = repo.commit("G", *how)
     # The summary, and the reminder that this module's go.mod does not require otel yet.
     assert proc.stderr == (
-        "goinstrument: example.com/shop: go.mod does not require go.opentelemetry.io/otel; run: go get go.opentelemetry.io/otel\n"
+        "goinstrument: example.com/shop: go.mod does not require go.opentelemetry.io/otel; run: go get go.opentelemetry.io/otel && go mod tidy\n"
         "goinstrument: 1 of 1 file changed, 2 spans added\n"
     )
     assert 'Start(ctx, "G")' in committed(repo, proc, "shop.go")

@@ -259,10 +259,11 @@ def test_a_module_without_the_requirement_is_told_the_command(tmp_path, cli):
     code, _, err = cli(tmp_path, "svc")
     assert code == 0
     assert err.count("go.mod does not require") == 1
-    assert "goinstrument: example.com/m: go.mod does not require go.opentelemetry.io/otel; run: go -C svc get go.opentelemetry.io/otel\n" in err
+    hint = "go.mod does not require go.opentelemetry.io/otel; run: go -C svc get go.opentelemetry.io/otel && go -C svc mod tidy"
+    assert f"goinstrument: example.com/m: {hint}\n" in err
     assert (root / "go.mod").read_text() == "module example.com/m\n\ngo 1.22\n"  # never edited
     (root / "c.go").write_bytes(PLAIN.replace(b"F(", b"C("))
-    assert "run: go get go.opentelemetry.io/otel\n" in cli(root, "c.go")[2]
+    assert "run: go get go.opentelemetry.io/otel && go mod tidy\n" in cli(root, "c.go")[2]
     (root / "go.mod").write_text("module example.com/m\n\ngo 1.22\n\nrequire (\n\tgo.opentelemetry.io/otel v1.30.0\n)\n")
     (root / "d.go").write_bytes(PLAIN.replace(b"F(", b"D("))
     assert "does not require" not in cli(root, "d.go")[2]
@@ -272,7 +273,7 @@ def test_datadog_names_its_own_package(tmp_path, cli):
     module(tmp_path, {"a.go": PLAIN})
     err = cli(tmp_path, "--backend", "datadog", "a.go")[2]
     path = "github.com/DataDog/dd-trace-go/v2/ddtrace/tracer"
-    assert f"example.com/m: go.mod does not require {path}; run: go get {path}\n" in err
+    assert f"example.com/m: go.mod does not require {path}; run: go get {path} && go mod tidy\n" in err
 
 
 def test_nothing_added_nothing_said(tmp_path, cli):
@@ -286,7 +287,7 @@ def test_nothing_added_nothing_said(tmp_path, cli):
 @pytest.mark.slow
 def test_the_printed_command_makes_the_real_build_pass(tmp_path, cli):
     """The README's order: instrument, then `go get` (a `go mod tidy` before the imports exist drops it)."""
-    import shlex
+    import re
     import subprocess
 
     root = module(
@@ -299,15 +300,16 @@ def test_the_printed_command_makes_the_real_build_pass(tmp_path, cli):
     subprocess.run(["go", "mod", "tidy"], cwd=root, check=True, capture_output=True)
     err = cli(root, ".")[2]
     command = err.split("run: ", 1)[1].splitlines()[0]
-    assert command == "go get go.opentelemetry.io/otel"
+    assert command == "go get go.opentelemetry.io/otel && go mod tidy"
     build = subprocess.run(["go", "build", "./..."], cwd=root, capture_output=True, text=True)
     assert build.returncode != 0 and "go.opentelemetry.io/otel" in build.stderr
-    subprocess.run(shlex.split(command), cwd=root, check=True, capture_output=True)
+    subprocess.run(["sh", "-c", command], cwd=root, check=True, capture_output=True)  # as pasted in a shell
     build = subprocess.run(["go", "build", "./..."], cwd=root, capture_output=True, text=True)
     assert build.returncode == 0, build.stderr
-    subprocess.run(["go", "mod", "tidy"], cwd=root, check=True, capture_output=True)  # after: it keeps what is imported
-    assert "go.opentelemetry.io/otel" in (root / "go.mod").read_text()
-    assert "does not require" not in cli(root, "--no-cache", ".")[2]
+    assert re.search(r"^(require )?\s*go\.opentelemetry\.io/otel v\S+$", (root / "go.mod").read_text(), re.M)  # direct, not `// indirect`
+    (root / "main.go").write_text((root / "main.go").read_text() + "\nfunc more(ctx context.Context) error { return nil }\n")
+    err = cli(root, "--no-cache", ".")[2]
+    assert "does not require" not in err and "only as indirect" not in err  # no second hint
 
 
 def test_a_renamed_span_is_counted_as_updated(tmp_path, cli):

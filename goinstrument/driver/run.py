@@ -278,7 +278,9 @@ def missing_requirements(files: list[str], rewrite: RewriteOptions) -> list[str]
         if indirect:  # `go get` would leave it so: tidy makes a requirement the code imports direct
             lines.append(f"{module}: go.mod requires {path} only as indirect; run: {go} mod tidy")
         else:
-            lines.append(f"{module}: go.mod does not require {path}; run: {go} get {path}")
+            # tidy too: `go get` of the module leaves it `// indirect` (Go 1.26 as before), and the next
+            # run would ask for tidy (a cold trial met the second hint after following the first)
+            lines.append(f"{module}: go.mod does not require {path}; run: {go} get {path} && {go} mod tidy")
     return lines
 
 
