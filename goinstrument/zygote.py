@@ -144,7 +144,7 @@ def serve(path: str, expected: str) -> int:
     if not same_file(lock, name + ".lock", directory):
         return 0  # removed meanwhile by a sweep (below): the next client starts a server again
     _say(lock, 0, 0)  # whose it is, at once: --stop reads it (_count)
-    os.ftruncate(lock, _SAID)  # what a server of an older format wrote past it
+    os.ftruncate(lock, _SAID)  # anything longer a server before it left
     with contextlib.suppress(Exception):  # a directory less tidy, never no server
         sweep(directory, keep=name)  # the lock files (and sockets) of servers gone
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -492,7 +492,8 @@ def _handed(control: socket.socket) -> socket.socket | None:
 def _say(lock: int, served: int, spare: int) -> None:
     """The lock file's words: the server's pid, the runs it served, its spare's pid; written over
     the last at one width, never truncated first (a reader between the truncation and the write
-    found it empty: a server missed by --stop, by the tests' count)."""
+    found it empty: a server missed by --stop, by the tests' count). (A lock file just made is
+    empty until the server's first words, as before.)"""
     os.pwrite(lock, f"{os.getpid()} {served} {spare}".ljust(_SAID - 1).encode() + b"\n", 0)
 
 

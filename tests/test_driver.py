@@ -327,6 +327,11 @@ def test_the_cache_file_of_the_same_settings_from_before_the_shards_goes_at_the_
     cache.save()
     assert not old.exists() and other.exists()
     assert Cache("the options").lookup("f.go", [1, 2]) == (True, None)
+    old.write_text("{}")  # an older install of the same version number, still writing it: left to it
+    again = Cache("the options")
+    again.record("g.go", [3])
+    again.save()
+    assert old.exists()
 
 
 def test_a_run_reads_and_writes_only_the_cache_shards_of_the_files_it_looks_up(tmp_path, monkeypatch):
