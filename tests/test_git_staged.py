@@ -93,6 +93,23 @@ def _recorded(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
     return events
 
 
+def _ours_left(repo: GitRepo) -> list[str]:
+    """What of ours (a copy of the index, a blob file) or a lock is left in .git."""
+    return [p.name for p in (repo.root / ".git").iterdir() if "lock" in p.name or "goinstrument" in p.name]
+
+
+def _finishing_asked(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The `finishing` weight each run_all of the run is given, as it is called."""
+    asked: list[int] = []
+
+    def run_all(*args: Any, **options: Any) -> Any:
+        asked.append(args[7])
+        return batch.run_all(*args, **options)
+
+    monkeypatch.setattr(run_module, "batch", SimpleNamespace(run_all=run_all))
+    return asked
+
+
 def test_the_index_and_the_configuration_are_asked_while_git_finds_the_repository(repo, monkeypatch):
     """`git diff-index` and `git config` run beside `git rev-parse` (git finds the same repository
     from the same directory), and the `git cat-file` that reads the blobs and trees is started
@@ -129,7 +146,7 @@ def test_the_index_s_update_is_readied_beside_the_work_once_a_file_changes(repo,
     assert [name for event, name in events[events.index(("engine", "done")) :] if event == "start"] == []
     assert events.index(("end", "cat-file")) > events.index(("end", "update-index"))
     assert repo.unstaged_diff() == ""
-    assert [p.name for p in (repo.root / ".git").iterdir() if "lock" in p.name or "goinstrument" in p.name] == []
+    assert _ours_left(repo) == []
 
 
 def test_a_package_s_entries_are_gone_through_once_a_directory_not_once_a_staged_file(repo, monkeypatch):
@@ -189,13 +206,7 @@ def test_a_forked_batch_deals_the_run_s_process_less_where_it_readies_the_index(
     child takes more (before, it idled 10-30 ms at the end of a 5-file commit)."""
     repo.write("orders.go", GO_FUNC)
     repo.add("orders.go")
-    asked: list[int] = []
-
-    def run_all(*args: Any, **options: Any) -> Any:
-        asked.append(args[7])
-        return batch.run_all(*args, **options)
-
-    monkeypatch.setattr(run_module, "batch", SimpleNamespace(run_all=run_all))
+    asked = _finishing_asked(monkeypatch)
     staged(repo, output=output)
     assert asked == [run_module.READYING_BYTES if output is Output.WRITE else 0]
 
@@ -208,13 +219,7 @@ def test_a_run_with_no_blob_to_stage_again_is_dealt_its_full_share(repo, monkeyp
     with contextlib.chdir(repo.root):
         run_staged(RewriteOptions(), RunOptions(source=Staged()))  # the cache knows the staged blob now
     repo.write("orders.go", repo.read("orders.go") + G_FUNC)  # and the working tree changed beyond it
-    asked: list[int] = []
-
-    def run_all(*args: Any, **options: Any) -> Any:
-        asked.append(args[7])
-        return batch.run_all(*args, **options)
-
-    monkeypatch.setattr(run_module, "batch", SimpleNamespace(run_all=run_all))
+    asked = _finishing_asked(monkeypatch)
     with contextlib.chdir(repo.root):
         run_staged(RewriteOptions(), RunOptions(source=Staged()))
     monkeypatch.undo()
@@ -249,7 +254,7 @@ def test_a_run_stopped_while_the_files_are_worked_out_ends_the_git_commands_it_s
         staged(repo)
     assert _children() <= before
     assert repo.staged("orders.go") == GO_FUNC and repo.read("orders.go") == GO_FUNC
-    assert [p.name for p in (repo.root / ".git").iterdir() if "lock" in p.name or "goinstrument" in p.name] == []
+    assert _ours_left(repo) == []
 
 
 @pytest.mark.parametrize("where", ["copying", "starting"])
@@ -272,7 +277,7 @@ def test_an_interrupt_as_the_index_copy_is_made_leaves_no_copy(repo, monkeypatch
         staged(repo)
     assert _children() <= before
     assert repo.staged("orders.go") == GO_FUNC and repo.read("orders.go") == GO_FUNC
-    assert [p.name for p in (repo.root / ".git").iterdir() if "lock" in p.name or "goinstrument" in p.name] == []
+    assert _ours_left(repo) == []
 
 
 @pytest.mark.parametrize("link", [True, False], ids=["linked", "copied"])
@@ -303,7 +308,7 @@ def test_a_ctrl_c_just_as_the_index_lock_is_taken_leaves_no_lock(repo, monkeypat
     with pytest.raises(KeyboardInterrupt):
         staged(repo)
     monkeypatch.undo()
-    assert [p.name for p in (repo.root / ".git").iterdir() if "lock" in p.name or "goinstrument" in p.name] == []
+    assert _ours_left(repo) == []
     assert repo.staged("orders.go") == GO_FUNC
 
 
@@ -322,7 +327,7 @@ def test_an_interrupt_as_a_blob_file_is_created_leaves_no_file(repo, monkeypatch
     with pytest.raises(KeyboardInterrupt):
         staged(repo)
     monkeypatch.undo()
-    assert [p.name for p in (repo.root / ".git").iterdir() if "lock" in p.name or "goinstrument" in p.name] == []
+    assert _ours_left(repo) == []
     assert repo.staged("orders.go") == GO_FUNC
 
 
@@ -342,7 +347,7 @@ def test_a_run_that_finds_nothing_to_stage_starts_nothing_for_the_update(repo, m
     assert {name for event, name in events if event == "start"} == {"cat-file", "config", "diff-index"}  # rev-parse: known
     assert _children() <= before
     assert (index.stat().st_ino, index.stat().st_mtime_ns) == written
-    assert [p.name for p in (repo.root / ".git").iterdir() if "lock" in p.name or "goinstrument" in p.name] == []
+    assert _ours_left(repo) == []
 
 
 def test_without_hard_links_the_lock_holds_a_copy_of_the_updated_index(repo, monkeypatch, request):
@@ -371,7 +376,7 @@ def test_without_hard_links_the_lock_holds_a_copy_of_the_updated_index(repo, mon
     assert SPAN in repo.staged("orders.go") and repo.staged_mode("orders.go") == "100755"
     assert repo.git("ls-files", "-v", "orders.go") == "h orders.go\n"  # its flag set again
     assert (repo.root / ".git" / "index").stat().st_mode & 0o777 == mode
-    assert [p.name for p in (repo.root / ".git").iterdir() if "lock" in p.name or "goinstrument" in p.name] == []
+    assert _ours_left(repo) == []
     repo.git("fsck", "--strict")
 
 

@@ -197,8 +197,8 @@ def saved_later() -> None:
     """Write the caches whose save was deferred, each once; later saves are written at once again."""
     global _deferred
     caches, _deferred = _deferred or [], None
-    if caches and os.environ.get("GOINSTRUMENT_TEST_INDEX_PAUSE", "").startswith("deferred:"):
-        from goinstrument.driver.git import _test_pause
+    if caches:
+        from goinstrument.driver.git import _test_pause  # (loaded: this is a served run's child)
 
         _test_pause("deferred")
     for cache in dict.fromkeys(caches):
