@@ -242,6 +242,40 @@ def test_a_child_killed_mid_batch_fails_its_item_alone_and_the_rest_of_its_packa
         assert results[1] != results[3]
 
 
+def _dies_in_a_worker(item: int) -> int:
+    if item == 0:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return item * item
+
+
+def test_a_pool_broken_while_its_chunks_are_handed_out_loses_only_the_dead_worker_s_item(monkeypatch) -> None:
+    """A worker that dies before the last chunk is submitted breaks the pool under submit itself
+    (a loaded machine: CI's run said 'internal error: BrokenProcessPool'): the chunks not handed out
+    run again like those lost, one at a time, and only the item that killed its worker fails."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    real_submit = ProcessPoolExecutor.submit
+    submitted: list[object] = []
+
+    def submit(pool: ProcessPoolExecutor, *args: object, **kwargs: object) -> object:
+        if submitted and not submitted[0]:  # once: the first chunk's worker is dead before the second is submitted
+            deadline = time.monotonic() + 30
+            while not getattr(pool, "_broken", False) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            submitted[0] = True
+        future: object = real_submit(pool, *args, **kwargs)  # type: ignore[arg-type]
+        if not submitted:
+            submitted.append(False)
+        return future
+
+    monkeypatch.setattr(ProcessPoolExecutor, "submit", submit)
+    items = list(range(batch.SERIAL_BELOW * 2))
+    results = batch.run_all(_dies_in_a_worker, items, 2, _died)
+    assert submitted == [True]
+    assert results[0] == f"died: 0: {batch.DIED}"
+    assert results[1:] == [n * n for n in items[1:]]
+
+
 def _raises(item: str) -> str:
     if item == "c":
         raise ValueError(f"bad {item}")

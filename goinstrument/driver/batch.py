@@ -140,7 +140,13 @@ def _in_pool(
     lost: list[int] = []
     with ProcessPoolExecutor(workers, mp_context=_context(), initializer=_worker_start, initargs=(os.getpid(),)) as pool:
         try:
-            futures: dict[Future[list[R]], list[int]] = {pool.submit(_chunk, work, [items[i] for i in chunk]): chunk for chunk in chunks}
+            futures: dict[Future[list[R]], list[int]] = {}
+            for n, chunk in enumerate(chunks):
+                try:
+                    futures[pool.submit(_chunk, work, [items[i] for i in chunk])] = chunk
+                except BrokenProcessPool:  # a worker died before all were handed out (a loaded machine): the rest lost too
+                    lost.extend(i for rest in chunks[n:] for i in rest)
+                    break
             for future in as_completed(futures):
                 chunk = futures[future]
                 try:
