@@ -81,6 +81,7 @@ HOOK_CODE = "import sys; from goinstrument.server import main; sys.exit(main())"
 def main(argv: list[str] | None = None) -> int:
     """The hook's entry: the run, served by a warm server when there is one, else in this process."""
     args = sys.argv[1:] if argv is None else list(argv)
+    ASKED[0] = os.environ.pop(MANIFEST_VARIABLE, None) == "1"  # (not the run's: not in its environment)
     if args == [STOP]:
         return stop()
     if enabled(os.environ):
@@ -404,6 +405,11 @@ def _handed_over(args: list[str], forward: _Forward) -> tuple[_socket.socket, in
     try:
         full_key = key()
         name = socket_name(full_key)
+        if ASKED[0]:  # the native client ran this one in its place: a manifest for its next run
+            try:  # noqa: SIM105  # contextlib costs the client 4 ms
+                leave_manifest(full_key, name)
+            except Exception:  # a native client that runs this one again, never a failed run
+                pass
         sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
         try:
             pid = _hello(sock, address(directory_fd, name))
@@ -419,6 +425,154 @@ def _handed_over(args: list[str], forward: _Forward) -> tuple[_socket.socket, in
         return None
     finally:
         os.close(directory_fd)
+
+
+# --- the manifest of the native client ------------------------------------------------------
+# goinstrument/hookclient/main.go, the hook's client where --install-hook could build it, starts in
+# ~1 ms where this one takes ~15: it sends a key it read, never one it made. When it runs this
+# client in its place, it asks it (MANIFEST_VARIABLE) for a manifest: a file in the socket
+# directory named by the interpreter, the current directory and the environment variables a key
+# may depend on (key_variable's), which holds the key and socket this client uses there and every
+# other input of the key: the cgroups, how the streams were set up, and the size, mtime, ctime
+# and inode of the interpreter, the pyvenv.cfg files it may read, each sys.path entry, site's
+# directories and their .pth files, and each file and directory of goinstrument. The native
+# client uses a manifest only where every one of them is as it was: a fresh client would make
+# the same key there. (Code a .pth file runs is taken to depend on those variables and files.)
+MANIFEST = b"goinstrument hook manifest 1"
+MANIFEST_VARIABLE = "GOINSTRUMENT_MANIFEST"  # "1": set by the native client for the client it runs in its place
+ASKED = [False]
+KEEP_MANIFESTS = 32  # the newest, per user: one per repository and environment the hook ran in
+
+
+def key_variable(name: bytes) -> bool:
+    """Whether the interpreter's start, site or `key` may read the environment variable: the
+    locale's, the dynamic loader's, Python's, and HOME (the user's site directory)."""
+    return name.startswith((b"PYTHON", b"LC_", b"LD_")) or name in (b"LANG", b"LANGUAGE", b"HOME")
+
+
+def manifest_name(lookup: bytes) -> str:
+    return f"m-{checksum(lookup)}-{len(lookup):x}"
+
+
+def leave_manifest(full_key: bytes, name: str) -> None:
+    """The manifest of this run's client, written unless the same is there already; nothing for a
+    client not started as the hook starts it (`python -P -c HOOK_CODE`), whose key differs."""
+    argv = getattr(sys, "orig_argv", [])
+    infos = []
+    for fd, stream_name in enumerate(STREAMS):
+        stream = getattr(sys, stream_name)
+        info = _stream_info(stream).split(b"\0") if stream is not None else []
+        if info and info[2] != (b"1" if not info[3] and (fd == 2 or os.isatty(fd)) else b""):
+            return  # line buffering the native client would not work out as the interpreter did
+        infos.append(b"\0".join(info[:2] + info[3:]))
+    if argv[1:4] != ["-P", "-c", HOOK_CODE]:
+        return
+    python, cwd = os.fsencode(sys.executable), os.fsencode(os.getcwd())
+    environment = sorted(name + b"=" + value for name, value in os.environb.items() if key_variable(name))
+    lookup = b"\0".join([python, cwd, *environment])
+    with open("/proc/self/cgroup", "rb") as file:
+        cgroups = file.read()
+    checks = _manifest_checks()
+    head = [MANIFEST, python, cwd, b"%d" % len(environment), *environment, cgroups, name.encode(), full_key, b"-c", *infos]
+    data = pack([*head, b"%d" % (len(checks) // 2), *checks])
+    found = directory()
+    if found is None:
+        return
+    _, directory_fd = found
+    try:
+        _write_manifest(directory_fd, manifest_name(lookup), data)
+    finally:
+        os.close(directory_fd)
+
+
+def _manifest_checks() -> list[bytes]:
+    """Each file the key depends on, or sys.path does ("S" + path: its stat, "L" + path: its lstat), and its _version."""
+    import site
+
+    checks: list[bytes] = []
+
+    def check(kind: str, path: str) -> None:
+        try:
+            version = _version(os.stat(path) if kind == "S" else os.lstat(path))
+        except OSError:
+            version = "-"
+        checks.extend((os.fsencode(kind + path), version.encode()))
+
+    executable = sys.executable
+    check("S", executable)
+    check("L", executable)
+    for home in dict.fromkeys((os.path.dirname(executable), os.path.dirname(os.path.dirname(executable)))):
+        check("S", os.path.join(home, "pyvenv.cfg"))
+    for path_entry in sys.path:
+        check("S", path_entry)
+    for place in dict.fromkeys([*site.getsitepackages(), site.getusersitepackages()]):
+        check("S", place)
+        try:
+            names = sorted(os.listdir(place))
+        except OSError:
+            continue
+        for entry_name in names:
+            if entry_name.endswith(".pth"):
+                check("S", os.path.join(place, entry_name))
+    package = _package()
+    stack = [package]
+    while stack:  # what _stamp lists, and each directory (a file added or removed)
+        top = stack.pop()
+        check("S", top)
+        try:
+            with os.scandir(top) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        if entry.name != "__pycache__":
+                            stack.append(entry.path)
+                    elif not entry.name.endswith(".pyc"):
+                        check("L", entry.path)
+        except OSError:
+            continue
+    return checks
+
+
+def _write_manifest(directory_fd: int, name: str, data: bytes) -> None:
+    """`data` as the manifest `name` (replaced whole), unless it holds it already; the oldest beyond KEEP_MANIFESTS removed."""
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=directory_fd)
+    except OSError:
+        pass
+    else:
+        try:
+            there = b""
+            while chunk := os.read(fd, 1 << 16):
+                there += chunk
+        finally:
+            os.close(fd)
+        if there == data:
+            return
+    temporary = f"{name}.{os.getpid()}.tmp"
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=directory_fd)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
+    os.rename(temporary, name, src_dir_fd=directory_fd, dst_dir_fd=directory_fd)
+    listing = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=directory_fd)
+    try:
+        manifests = [entry for entry in os.listdir(listing) if entry.startswith("m-") and not entry.endswith(".tmp")]
+    finally:
+        os.close(listing)
+    if len(manifests) > KEEP_MANIFESTS:
+        ages = []
+        for entry in manifests:
+            try:
+                ages.append((os.stat(entry, dir_fd=directory_fd, follow_symlinks=False).st_mtime_ns, entry))
+            except OSError:
+                continue
+        for _, entry in sorted(ages)[: len(ages) - KEEP_MANIFESTS]:
+            try:  # noqa: SIM105
+                os.unlink(entry, dir_fd=directory_fd)
+            except OSError:
+                pass
 
 
 def _hello(sock: _socket.socket, path: str) -> int:

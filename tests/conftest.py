@@ -31,10 +31,17 @@ import pytest
 REPO = Path(__file__).parent.parent
 
 
+@pytest.fixture(scope="session")
+def client_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where --install-hook builds the hook's native client: once a session, not once a test."""
+    return tmp_path_factory.mktemp("client")
+
+
 @pytest.fixture(autouse=True)
-def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, client_dir: Path) -> None:
     """Every test gets its own no-op cache, so no test sees another's."""
     monkeypatch.setenv("GOINSTRUMENT_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.setenv("GOINSTRUMENT_CLIENT_DIR", str(client_dir))
     # A hook a test commits through runs in its own process: no warm server left behind
     # (tests/test_server.py starts its own, each in a runtime directory of its own).
     monkeypatch.setenv("GOINSTRUMENT_SERVER", "0")

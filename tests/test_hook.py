@@ -16,7 +16,7 @@ import pytest
 from gitrepo import GO_FUNC, GitRepo, git_env
 
 from goinstrument.driver.git import GitError
-from goinstrument.driver.hook import HOOKS, MARKER, SERVED, hook_script, install_hook
+from goinstrument.driver.hook import HOOKS, MARKER, SERVED, build_client, hook_script, install_hook
 
 SPAN = 'otel.Tracer("example.com/shop").Start(ctx, "F")'
 G_FUNC = "\nfunc G(ctx context.Context) (int, error) { return 0, nil }\n"
@@ -37,7 +37,13 @@ def hook_of(repo: GitRepo, name: str = "pre-commit") -> Path:
 
 
 def installed(repo: GitRepo, verb: str = "installed") -> str:
-    return "\n".join(f"{verb} the {name} hook: {hook_of(repo, name)}" for name in HOOKS)
+    return "\n".join([*(f"{verb} the {name} hook: {hook_of(repo, name)}" for name in HOOKS), native_line()])
+
+
+def native_line() -> str:
+    """install_hook's last line: the hooks' native client (tests/test_hookclient.py)."""
+    client, why = build_client()
+    return f"the hooks hand their runs to goinstrument's server through {client}" if client else f"the hooks run Python's client: {why}"
 
 
 def changed_lines(diff: str) -> list[str]:
@@ -60,7 +66,8 @@ def test_install_writes_an_executable_hook_running_goinstrument_staged(tmp_path)
 
 def test_installing_twice_is_harmless(repo):
     before = hook_of(repo).read_text()
-    assert install_hook(repo.root) == "\n".join(f"the {name} hook is already installed: {hook_of(repo, name)}" for name in HOOKS)
+    again = [*(f"the {name} hook is already installed: {hook_of(repo, name)}" for name in HOOKS), native_line()]
+    assert install_hook(repo.root) == "\n".join(again)
     assert hook_of(repo).read_text() == before
 
 
@@ -68,7 +75,7 @@ def test_our_own_older_hook_is_updated(repo):
     hook_of(repo).write_text(hook_script("/an/older/python"))
     assert "goinstrument --staged --check" in hook_of(repo, "pre-merge-commit").read_text()
     assert install_hook(repo.root).splitlines()[0] == f"updated the pre-commit hook: {hook_of(repo)}"
-    assert hook_of(repo).read_text() == hook_script()
+    assert hook_of(repo).read_text() == hook_script(client=build_client()[0])
 
 
 def test_a_foreign_hook_is_not_replaced(repo):

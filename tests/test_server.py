@@ -332,13 +332,13 @@ def test_a_served_clients_own_atexit_functions_and_flush_are_done(tmp_path, runt
 # --- signals ----------------------------------------------------------------------------------
 
 
-def _paused_run(repo: GitRepo, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], Path]:
+def _paused_run(repo: GitRepo, env: dict[str, str], command: list[str] = CLIENT) -> tuple[subprocess.Popen[bytes], Path]:
     """A served `--staged` run, paused after it read the index (gitops' test pause) until the flag goes."""
     flag = repo.root.parent / "paused"
     repo.write("shop.go", GO_FUNC + "\n// edited\n")
     repo.add("shop.go")
     proc = subprocess.Popen(
-        [*CLIENT, "--staged"],
+        [*command, "--staged"],
         cwd=repo.root,
         env={**env, "GOINSTRUMENT_TEST_INDEX_PAUSE": f"read:{flag}"},
         stdout=subprocess.PIPE,

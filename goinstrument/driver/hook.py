@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import sys
 from pathlib import Path
 
@@ -34,7 +35,7 @@ _RUNS = {
 }
 
 
-def hook_script(python: str | None = None, name: str = "pre-commit") -> str:
+def hook_script(python: str | None = None, name: str = "pre-commit", client: Path | None = None) -> str:
     """The hook `name`: goinstrument under the Python that installed it, else the one on PATH;
     then, if it passed, the hook that was there before (`$0.goinstrument-chained`), if any,
     with the same arguments and stdin.
@@ -42,17 +43,27 @@ def hook_script(python: str | None = None, name: str = "pre-commit") -> str:
     `-P`: git runs hooks at the top of the working tree, and a goinstrument.py there
     must not stand in for the installed package. SERVED (goinstrument/server.py's main): the
     run, handed to a warm server when one is up, else in this process as `-m goinstrument`; a
-    hook written before it (`-m goinstrument`) still works.
+    hook written before it (`-m goinstrument`) still works. `client`: the native client
+    (build_client's), which hands the run to the same server without starting an interpreter,
+    and runs SERVED in its place wherever it cannot be sure to (goinstrument/hookclient/main.go).
     """
     python = shlex.quote(python or sys.executable)
     args, what, on_failure = _RUNS[name]
+    served = f'"$python" -P -c {shlex.quote(SERVED)} {args} </dev/null'
+    if client is not None:
+        served = f"""client={shlex.quote(os.fspath(client))}
+\tif [ -x "$client" ]; then
+\t\t"$client" "$python" {args} </dev/null
+\telse
+\t\t{served}
+\tfi"""
     return f"""#!/bin/sh
 {MARKER}: {what}.
 # Written by `goinstrument --install-hook`; run that again to update it, delete this file to remove it.
 # A hook that was here before runs after this one, as $0{CHAINED}, if goinstrument passes.
 python={python}
 if [ -x "$python" ]; then
-\t"$python" -P -c {shlex.quote(SERVED)} {args} </dev/null
+\t{served}
 elif command -v goinstrument >/dev/null 2>&1; then
 \tgoinstrument {args} </dev/null
 else
@@ -99,7 +110,78 @@ def install_hook(start: Path, force: bool = False) -> str:
             raise GitError(
                 f"{hook} was not written by goinstrument and {chained} exists too: merge them into one by hand, then run --install-hook --force"
             )
-    return "\n".join(_install(hook, existing, hook_script(name=hook.name)) for hook, existing in hooks)
+    client, why = build_client()
+    lines = [_install(hook, existing, hook_script(name=hook.name, client=client)) for hook, existing in hooks]
+    through = f"the hooks hand their runs to goinstrument's server through {client}"
+    lines.append(through if client else f"the hooks run Python's client: {why}")
+    return "\n".join(lines)
+
+
+# --- the native client ------------------------------------------------------------------------
+
+CLIENT_SOURCE = Path(__file__).resolve().parent.parent / "hookclient" / "main.go"
+CLIENT_VARIABLE = "GOINSTRUMENT_CLIENT_DIR"  # where the native client is built (tests: one per session)
+_CLIENT_MODULE = "module goinstrument/hookclient\n\ngo 1.18\n"
+# The build's own settings, whatever the user's: no workspace, no toolchain switch, no network, no
+# cgo (a static binary), for this machine.
+_BUILD_ENV = {
+    "GOFLAGS": "",
+    "GOWORK": "off",
+    "GOTOOLCHAIN": "local",
+    "GO111MODULE": "on",
+    "GOPROXY": "off",
+    "CGO_ENABLED": "0",
+    "GOOS": "",
+    "GOARCH": "",
+}
+
+
+def client_dir() -> Path:
+    explicit = os.environ.get(CLIENT_VARIABLE)
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base, "goinstrument", "bin")
+
+
+def build_client() -> tuple[Path | None, str]:
+    """The native hook client, built with the `go` on PATH unless built already (its name is a
+    checksum of its source): its path, or None and why there is none (the hook then runs Python's
+    client, as it always could). Built in a directory of its own, from goinstrument's source alone."""
+    import hashlib
+    import subprocess
+    import tempfile
+
+    if sys.platform != "linux":
+        return None, "the server is Linux only"
+    try:
+        source = CLIENT_SOURCE.read_bytes()
+    except OSError as exc:
+        return None, f"its source is missing ({exc.strerror or exc})"
+    target = client_dir() / f"hook-client-{hashlib.sha256(source).hexdigest()[:16]}"
+    if os.access(target, os.X_OK):
+        return target, ""
+    go = shutil.which("go")
+    if go is None:
+        return None, "no go command on PATH to build the native one"
+    env = {**os.environ, **_BUILD_ENV}
+    for name in ("GOOS", "GOARCH"):
+        del env[name]
+    try:
+        with tempfile.TemporaryDirectory(prefix="goinstrument-client-") as work:
+            Path(work, "main.go").write_bytes(source)
+            Path(work, "go.mod").write_text(_CLIENT_MODULE)
+            built = Path(work, "client")
+            command = [go, "build", "-ldflags=-s -w", "-o", os.fspath(built), "."]
+            done = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True, timeout=600)
+            if done.returncode != 0 or not built.is_file():
+                said = (done.stderr or done.stdout).strip().splitlines()
+                return None, f"go build failed{': ' + said[-1] if said else ''}"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            replace_atomically(target, built.read_bytes(), mode=0o755)
+    except (OSError, subprocess.SubprocessError, FileError) as exc:
+        return None, f"it could not be built ({exc})"
+    return target, ""
 
 
 def _install(hook: Path, existing: str | None, script: str) -> str:

@@ -1,0 +1,271 @@
+"""The hook's native client (goinstrument/hookclient/main.go), built by --install-hook with the real
+`go`, against real servers (tests/test_server.py's helpers): it hands a run to the server the
+Python client would have, and only then; anywhere else it runs the Python client in its place.
+
+Whether it handed the run over itself or ran Python is read from the line it appends to the file
+GOINSTRUMENT_CLIENT_TRACE names.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from gitrepo import CHECKOUT, GO_FUNC, GitRepo
+from test_server import NO_SPAN, SPAN, _paused_run, _runs, client, counts, module, runtime, served, served_env, wait_for, warm
+
+from goinstrument import server
+from goinstrument.driver import hook
+
+__all__ = ["runtime"]  # (the fixture, used by name)
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux" or shutil.which("go") is None, reason="the server is Linux only; the client is built with go")
+
+
+@pytest.fixture
+def native(client_dir: Path) -> Path:
+    built, why = hook.build_client()
+    assert built is not None, why
+    assert built.parent == client_dir
+    return built
+
+
+def run_native(native: Path, cwd: Path, *args: str, env: dict[str, str], stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+    """The hook's command with its native client: `CLIENT PYTHON ARGS`."""
+    return subprocess.run([native, sys.executable, *args], cwd=cwd, env=env, input=stdin, capture_output=True, check=False)
+
+
+def traced(env: dict[str, str]) -> list[str]:
+    path = Path(env["GOINSTRUMENT_CLIENT_TRACE"])
+    lines = path.read_text().splitlines() if path.exists() else []
+    path.unlink(missing_ok=True)
+    return lines
+
+
+def native_env(runtime: Path, tmp_path: Path, **extra: str) -> dict[str, str]:
+    return served_env(runtime, GOINSTRUMENT_CLIENT_TRACE=str(tmp_path / "trace"), **extra)
+
+
+def ready(native: Path, runtime: Path, cwd: Path, env: dict[str, str]) -> int:
+    """A server up, and the manifest the native client reads: its first run ran Python's client
+    (none there), which left one. The server's pid."""
+    pid = warm(runtime, cwd, env)
+    done = run_native(native, cwd, "--version", env=env)
+    assert done.returncode == 0, done.stderr
+    assert traced(env) == ["python: no manifest"]
+    assert list((runtime / "goinstrument").glob("m-*"))
+    return pid
+
+
+def test_install_hook_builds_the_native_client_once_and_the_hooks_run_it(tmp_path, client_dir):
+    repo = GitRepo.go_module(tmp_path / "repo", {"shop.go": GO_FUNC})
+    lines = hook.install_hook(repo.root).splitlines()
+    (built,) = client_dir.glob("hook-client-*")
+    assert lines[-1] == f"the hooks hand their runs to goinstrument's server through {built}"
+    script = (repo.root / ".git" / "hooks" / "pre-commit").read_text()
+    assert f"client={built}" in script and '"$client" "$python" --staged </dev/null' in script
+    assert '"$client" "$python" --staged --check </dev/null' in (repo.root / ".git" / "hooks" / "pre-merge-commit").read_text()
+    stamp = built.stat()
+    assert hook.install_hook(repo.root).splitlines()[-1] == lines[-1]  # found built: not built again
+    assert built.stat().st_mtime_ns == stamp.st_mtime_ns and built.stat().st_ino == stamp.st_ino
+    repo.write("shop.go", GO_FUNC + "\n// edited\n")
+    repo.add("shop.go")
+    done = repo.commit("through the native client")  # (no server here: it runs Python's client in-process)
+    assert done.returncode == 0, done.stderr
+    assert SPAN in repo.show("HEAD:shop.go")
+
+
+def test_without_go_the_hooks_run_pythons_client(tmp_path, monkeypatch):
+    repo = GitRepo.go_module(tmp_path / "repo", {"shop.go": GO_FUNC})
+    only_git = tmp_path / "bin"
+    only_git.mkdir()
+    (only_git / "git").symlink_to(shutil.which("git") or "git")
+    monkeypatch.setenv("PATH", str(only_git))
+    monkeypatch.setenv("GOINSTRUMENT_CLIENT_DIR", str(tmp_path / "client"))
+    lines = hook.install_hook(repo.root).splitlines()
+    assert lines[-1] == "the hooks run Python's client: no go command on PATH to build the native one"
+    assert "client=" not in (repo.root / ".git" / "hooks" / "pre-commit").read_text()
+    assert not (tmp_path / "client").exists()
+
+
+def test_a_client_deleted_after_install_leaves_the_hook_to_python(tmp_path, client_dir, monkeypatch):
+    monkeypatch.setenv("GOINSTRUMENT_CLIENT_DIR", str(tmp_path / "client"))
+    repo = GitRepo.go_module(tmp_path / "repo", {"shop.go": GO_FUNC})
+    hook.install_hook(repo.root)
+    shutil.rmtree(tmp_path / "client")
+    repo.write("shop.go", GO_FUNC + "\n// edited\n")
+    repo.add("shop.go")
+    done = repo.commit("no client")
+    assert done.returncode == 0, done.stderr
+    assert SPAN in repo.show("HEAD:shop.go")
+
+
+def test_the_native_client_is_served_once_pythons_client_left_a_manifest(tmp_path, runtime, native):
+    repo = module(tmp_path / "repo", {"shop.go": GO_FUNC})
+    env = native_env(runtime, tmp_path)
+    repo.write("shop.go", GO_FUNC + "\n// edited\n")
+    repo.add("shop.go")
+    first = run_native(native, repo.root, "--staged", env=env)
+    assert first.returncode == 0, first.stderr
+    assert traced(env) == ["python: no socket directory of ours"]  # (none yet: Python's client made it, started a server, ran it)
+    assert SPAN in repo.staged("shop.go")
+    (pid,) = wait_for(lambda: counts(runtime))
+    wait_for(lambda: any(p.is_socket() for p in (runtime / "goinstrument").iterdir()))
+    repo.write("orders.go", GO_FUNC.replace("func F", "func H"))
+    repo.add("orders.go")
+    second = run_native(native, repo.root, "--staged", env=env)
+    assert second.returncode == 0, second.stderr
+    (line,) = traced(env)
+    assert line.startswith("served by ") and int(line.split()[-1]) > 0
+    assert counts(runtime) == {pid: 1}
+    assert 'Start(ctx, "H")' in repo.staged("orders.go") and repo.read("orders.go") == repo.staged("orders.go")
+    # Another current directory: another manifest (Python's client, once).
+    elsewhere = run_native(native, tmp_path, "--version", env=env)
+    assert elsewhere.returncode == 0 and traced(env) == ["python: no manifest"]
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (("--staged", "-v"), 0),
+        (("--check",), 1),
+        (("--bogus",), 2),
+        (("-", "--stdin-filename", "shop.go"), 0),
+    ],
+)
+def test_a_run_handed_over_by_the_native_client_is_the_run_of_pythons(tmp_path, runtime, native, args, code):
+    """Exit code, stdout and stderr bytes, index and working tree: the same through either client."""
+
+    def outcome(run) -> tuple[int, bytes, bytes, str, dict[str, bytes]]:
+        repo = module(tmp_path / "repo", {"shop.go": GO_FUNC, "sub/orders.go": NO_SPAN.replace("package shop", "package sub")})
+        repo.write("shop.go", GO_FUNC + "\n// edited\n")
+        repo.add("shop.go")
+        done = run(repo.root)
+        files = {rel: repo.path(rel).read_bytes() for rel in ("shop.go", "sub/orders.go")}
+        return done.returncode, done.stdout, done.stderr, repo.git("ls-files", "-s"), files
+
+    env = native_env(runtime, tmp_path)
+    by_python = outcome(lambda cwd: client(cwd, *args, env=env, stdin=GO_FUNC.encode()))
+    pid = ready(native, runtime, tmp_path / "repo", env)  # (the repository made again where it was: its manifest)
+    before = served(runtime, pid)
+    by_native = outcome(lambda cwd: run_native(native, cwd, *args, env=env, stdin=GO_FUNC.encode()))
+    assert traced(env)[0].startswith("served by ") and served(runtime, pid) == before + 1
+    assert by_native == by_python
+    assert by_native[0] == code
+
+
+@pytest.mark.parametrize("change", ["a file of goinstrument", "PYTHONFOO", "LC_ALL", "HOME"])
+def test_an_input_of_the_key_changed_sends_the_native_client_to_python(tmp_path, runtime, native, change):
+    copy = tmp_path / "site"
+    shutil.copytree(CHECKOUT / "goinstrument", copy / "goinstrument", ignore=shutil.ignore_patterns("__pycache__"))
+    env = native_env(runtime, tmp_path, PYTHONPATH=str(copy))
+    ready(native, runtime, tmp_path, env)
+    assert run_native(native, tmp_path, "--version", env=env).returncode == 0
+    assert traced(env)[0].startswith("served by ")
+    if change == "a file of goinstrument":
+        settings = copy / "goinstrument" / "settings.py"
+        time.sleep(0.01)
+        settings.write_text(settings.read_text() + "\n")
+        expected = f"python: changed: {settings}"
+    else:
+        env = {**env, change: str(tmp_path) if change == "HOME" else "C.UTF-8" if change == "LC_ALL" else "1"}
+        expected = "python: no manifest"
+    done = run_native(native, tmp_path, "--version", env=env)
+    assert done.returncode == 0, done.stderr
+    assert traced(env) == [expected]
+    # Python's client, run in its place, left the manifest for what is there now.
+    again = run_native(native, tmp_path, "--version", env=env)
+    assert again.returncode == 0 and traced(env)[0].startswith(("served by ", "python: no server"))
+
+
+def test_a_variable_no_key_depends_on_does_not_matter(tmp_path, runtime, native):
+    """git sets GIT_AUTHOR_DATE for its hooks, a new value every second."""
+    env = native_env(runtime, tmp_path)
+    ready(native, runtime, tmp_path, env)
+    done = run_native(native, tmp_path, "--version", env={**env, "GIT_AUTHOR_DATE": "@1 +0000", "PWD": "/elsewhere"})
+    assert done.returncode == 0 and traced(env)[0].startswith("served by ")
+
+
+def test_a_manifest_whose_key_the_server_refuses_has_the_run_done_once_by_python(tmp_path, runtime, native):
+    """The server's child compares the key it is sent with its own: a manifest that says another
+    (made up here) is refused after GO, and the run is Python's, in the native client's place."""
+    repo = module(tmp_path / "repo", {"shop.go": GO_FUNC})
+    env = native_env(runtime, tmp_path)
+    pid = ready(native, runtime, repo.root, env)
+    (manifest,) = (runtime / "goinstrument").glob("m-*")
+    fields = server.unpack(manifest.read_bytes())
+    count = int(fields[3])
+    at = 4 + count + 2  # cgroups, socket, then the key
+    fields[at] = fields[at] + b"\nmade up"
+    manifest.write_bytes(server.pack(fields))
+    repo.write("shop.go", GO_FUNC + "\n// edited\n")
+    repo.add("shop.go")
+    done = run_native(native, repo.root, "--staged", "-v", env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count(b"1 span added") == 1, done.stderr
+    assert traced(env)[0].startswith("served by ")  # handed over, then refused: run by Python
+    assert served(runtime, pid) == 2
+    assert SPAN in repo.staged("shop.go")
+
+
+def test_a_socket_directory_not_ours_alone_sends_the_native_client_to_python(tmp_path, runtime, native):
+    env = native_env(runtime, tmp_path)
+    ready(native, runtime, tmp_path, env)
+    (runtime / "goinstrument").chmod(0o755)
+    done = run_native(native, tmp_path, "--version", env=env)
+    assert done.returncode == 0 and traced(env) == ["python: no socket directory of ours"]
+
+
+@pytest.mark.parametrize("off", [{"GOINSTRUMENT_SERVER": "0"}, {"CI": "true"}])
+def test_off_means_python_in_process(tmp_path, runtime, native, off):
+    env = {**native_env(runtime, tmp_path), **off}
+    done = run_native(native, tmp_path, "--version", env=env)
+    assert done.returncode == 0 and traced(env) == ["python: no server wanted"]
+    assert not counts(runtime)
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_to_the_native_client_stops_the_run(tmp_path, runtime, native, signum, code):
+    repo = module(tmp_path / "repo", {"shop.go": GO_FUNC})
+    env = native_env(runtime, tmp_path)
+    pid = ready(native, runtime, repo.root, env)
+    proc, flag = _paused_run(repo, env, [os.fspath(native), sys.executable])
+    assert served(runtime, pid) == 2 and len(_runs(runtime, pid)) == 1
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == code, err
+    wait_for(lambda: not _runs(runtime, pid))
+    assert repo.staged("shop.go") == GO_FUNC + "\n// edited\n"
+    assert not (repo.root / ".git" / "index.lock").exists()
+    flag.unlink()
+
+
+def test_manifests_beyond_the_newest_are_removed(tmp_path):
+    where = tmp_path / "dir"
+    where.mkdir(mode=0o700)
+    fd = os.open(where, os.O_PATH | os.O_DIRECTORY)
+    try:
+        for n in range(server.KEEP_MANIFESTS + 2):
+            (where / f"m-{n:04}").write_bytes(b"x")
+            os.utime(where / f"m-{n:04}", ns=(n * 10**9, n * 10**9))
+        server._write_manifest(fd, "m-new", b"data")
+    finally:
+        os.close(fd)
+    left = sorted(p.name for p in where.iterdir())
+    assert len(left) == server.KEEP_MANIFESTS and "m-new" in left and "m-0000" not in left and "m-0002" not in left
+
+
+def test_the_clients_source_is_gofmt_clean_and_vetted(tmp_path):
+    gofmt = shutil.which("gofmt") or os.path.join(os.path.dirname(shutil.which("go") or ""), "gofmt")
+    assert subprocess.run([gofmt, "-l", hook.CLIENT_SOURCE], capture_output=True, text=True, check=True).stdout == ""
+    shutil.copy(hook.CLIENT_SOURCE, tmp_path / "main.go")
+    (tmp_path / "go.mod").write_text(hook._CLIENT_MODULE)
+    env = {**os.environ, "GOFLAGS": "", "GOWORK": "off", "GOTOOLCHAIN": "local", "GOPROXY": "off"}
+    vet = subprocess.run(["go", "vet", "."], cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
+    assert vet.returncode == 0, vet.stderr
