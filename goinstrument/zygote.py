@@ -112,6 +112,7 @@ def _warm_engine() -> None:
     from goinstrument.driver import package_scope
     from goinstrument.engine import core, remove
     from goinstrument.engine.fileinfo import FileInfo
+    from goinstrument.engine.go import buildtags
     from goinstrument.engine.options import RewriteOptions
 
     options, info = RewriteOptions(), FileInfo(path="warm.go", tracer="warm", import_path="example.com/warm")
@@ -120,6 +121,7 @@ def _warm_engine() -> None:
         core.instrument(first.output, options, info)
         remove.remove(first.output, options, info)
         package_scope.warm()  # the patterns that depend on no repository, compiled once for every child
+        buildtags.platforms()  # every platform's tags, for the first build constraint a run judges
 
 
 def serve(path: str, expected: str) -> int:

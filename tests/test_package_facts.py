@@ -470,3 +470,19 @@ def test_a_commit_of_two_files_of_a_package_looks_at_its_directory_once(tmp_path
         _listed = None
     for name, function in (("f.go", "func I"), ("g.go", "func J")):
         assert function in repo.staged(name) and repo.read(name) == repo.staged(name)
+
+
+def test_the_server_s_warm_up_works_out_every_platforms_tags(tmp_path):
+    """What the first build constraint a run judges needs (buildtags.platforms), no repository's:
+    worked out in the server, once, not in each run it forks."""
+    import subprocess
+
+    from conftest import REPO
+
+    probe = (
+        "from goinstrument import zygote\nfrom goinstrument.engine.go import buildtags\n"
+        "zygote._warm_engine()\nprint(buildtags.platforms.cache_info().currsize)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["1"]
