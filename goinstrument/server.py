@@ -403,11 +403,14 @@ def _handed_over(args: list[str], forward: _Forward) -> tuple[_socket.socket, in
         return None
     where, directory_fd = found
     try:
+        # The native client ran this one in its place: a manifest for its next run, whose files are
+        # looked at before the key is made (one changed meanwhile: a manifest no client uses).
+        checks = _manifest_checks() if ASKED[0] else None
         full_key = key()
         name = socket_name(full_key)
-        if ASKED[0]:  # the native client ran this one in its place: a manifest for its next run
+        if checks is not None:
             try:  # noqa: SIM105  # contextlib costs the client 4 ms
-                leave_manifest(full_key, name)
+                leave_manifest(full_key, name, checks)
             except Exception:  # a native client that runs this one again, never a failed run
                 pass
         sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
@@ -445,16 +448,17 @@ KEEP_MANIFESTS = 32  # the newest, per user: one per repository and environment 
 
 
 def key_variable(name: bytes) -> bool:
-    """Whether the interpreter's start, site or `key` may read the environment variable: the
-    locale's, the dynamic loader's, Python's, and HOME (the user's site directory)."""
-    return name.startswith((b"PYTHON", b"LC_", b"LD_")) or name in (b"LANG", b"LANGUAGE", b"HOME")
+    """Whether a manifest is for the environment variable's value: every variable but those git
+    sets for a commit's hooks (GIT_AUTHOR_DATE: a new value every second) and a shell's own of
+    where it has been, which no start of Python reads (code site runs may read any other)."""
+    return not name.startswith(b"GIT_") and name not in (b"PWD", b"OLDPWD", b"SHLVL", b"_", b"GOINSTRUMENT_CLIENT_TRACE")
 
 
 def manifest_name(lookup: bytes) -> str:
     return f"m-{checksum(lookup)}-{len(lookup):x}"
 
 
-def leave_manifest(full_key: bytes, name: str) -> None:
+def leave_manifest(full_key: bytes, name: str, checks: list[bytes]) -> None:
     """The manifest of this run's client, written unless the same is there already; nothing for a
     client not started as the hook starts it (`python -P -c HOOK_CODE`), whose key differs."""
     argv = getattr(sys, "orig_argv", [])
@@ -468,12 +472,11 @@ def leave_manifest(full_key: bytes, name: str) -> None:
     if argv[1:4] != ["-P", "-c", HOOK_CODE]:
         return
     python, cwd = os.fsencode(sys.executable), os.fsencode(os.getcwd())
-    environment = sorted(name + b"=" + value for name, value in os.environb.items() if key_variable(name))
+    environment = sorted(variable + b"=" + value for variable, value in os.environb.items() if key_variable(variable))
     lookup = b"\0".join([python, cwd, *environment])
     with open("/proc/self/cgroup", "rb") as file:
         cgroups = file.read()
-    checks = _manifest_checks()
-    head = [MANIFEST, python, cwd, b"%d" % len(environment), *environment, cgroups, name.encode(), full_key, b"-c", *infos]
+    head = [MANIFEST, _client_source(), python, cwd, b"%d" % len(environment), *environment, cgroups, name.encode(), full_key, b"-c", *infos]
     data = pack([*head, b"%d" % (len(checks) // 2), *checks])
     found = directory()
     if found is None:
@@ -483,6 +486,15 @@ def leave_manifest(full_key: bytes, name: str) -> None:
         _write_manifest(directory_fd, manifest_name(lookup), data)
     finally:
         os.close(directory_fd)
+
+
+def _client_source() -> bytes:
+    """The checksum the native client of this package's source is built with (driver/hook.py's
+    build_client: -X main.source): a manifest for it, not for an older one."""
+    import hashlib
+
+    with open(os.path.join(_package(), "hookclient", "main.go"), "rb") as file:
+        return hashlib.sha256(file.read()).hexdigest()[:16].encode()
 
 
 def _manifest_checks() -> list[bytes]:
@@ -505,6 +517,10 @@ def _manifest_checks() -> list[bytes]:
         check("S", os.path.join(home, "pyvenv.cfg"))
     for path_entry in sys.path:
         check("S", path_entry)
+    for module in list(sys.modules.values()):  # what site loaded (sitecustomize, a .pth's imports), and all else
+        origin = getattr(module, "__file__", None)
+        if isinstance(origin, str):
+            check("S", origin)
     for place in dict.fromkeys([*site.getsitepackages(), site.getusersitepackages()]):
         check("S", place)
         try:
@@ -533,9 +549,10 @@ def _manifest_checks() -> list[bytes]:
 
 
 def _write_manifest(directory_fd: int, name: str, data: bytes) -> None:
-    """`data` as the manifest `name` (replaced whole), unless it holds it already; the oldest beyond KEEP_MANIFESTS removed."""
+    """`data` as the manifest `name` (replaced whole), unless it holds it already; then the oldest
+    beyond KEEP_MANIFESTS removed, and the temporary files of writers killed a minute ago or more."""
     try:
-        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=directory_fd)
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=directory_fd)
     except OSError:
         pass
     else:
@@ -548,6 +565,10 @@ def _write_manifest(directory_fd: int, name: str, data: bytes) -> None:
         if there == data:
             return
     temporary = f"{name}.{os.getpid()}.tmp"
+    try:  # noqa: SIM105
+        os.unlink(temporary, dir_fd=directory_fd)  # (a writer's of the same pid, killed)
+    except OSError:
+        pass
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=directory_fd)
     try:
         view = memoryview(data)
@@ -558,21 +579,28 @@ def _write_manifest(directory_fd: int, name: str, data: bytes) -> None:
     os.rename(temporary, name, src_dir_fd=directory_fd, dst_dir_fd=directory_fd)
     listing = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=directory_fd)
     try:
-        manifests = [entry for entry in os.listdir(listing) if entry.startswith("m-") and not entry.endswith(".tmp")]
+        entries = [entry for entry in os.listdir(listing) if entry.startswith("m-")]
     finally:
         os.close(listing)
-    if len(manifests) > KEEP_MANIFESTS:
-        ages = []
-        for entry in manifests:
-            try:
-                ages.append((os.stat(entry, dir_fd=directory_fd, follow_symlinks=False).st_mtime_ns, entry))
-            except OSError:
-                continue
-        for _, entry in sorted(ages)[: len(ages) - KEEP_MANIFESTS]:
-            try:  # noqa: SIM105
-                os.unlink(entry, dir_fd=directory_fd)
-            except OSError:
-                pass
+    from time import time_ns
+
+    now, ages, stale = time_ns(), [], []
+    for entry in entries:
+        try:
+            mtime = os.stat(entry, dir_fd=directory_fd, follow_symlinks=False).st_mtime_ns
+        except OSError:
+            continue
+        if not entry.endswith(".tmp"):
+            ages.append((mtime, entry))
+        elif mtime < now - 60 * 10**9:
+            stale.append(entry)
+    for _, entry in sorted(ages)[: max(0, len(ages) - KEEP_MANIFESTS)]:
+        stale.append(entry)
+    for entry in stale:
+        try:  # noqa: SIM105
+            os.unlink(entry, dir_fd=directory_fd)
+        except OSError:
+            pass
 
 
 def _hello(sock: _socket.socket, path: str) -> int:

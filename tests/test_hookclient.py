@@ -20,7 +20,7 @@ import pytest
 from gitrepo import CHECKOUT, GO_FUNC, GitRepo
 from test_server import NO_SPAN, SPAN, _paused_run, _runs, client, counts, module, runtime, served, served_env, wait_for, warm
 
-from goinstrument import server
+from goinstrument import __version__, server
 from goinstrument.driver import hook
 
 __all__ = ["runtime"]  # (the fixture, used by name)
@@ -50,6 +50,11 @@ def traced(env: dict[str, str]) -> list[str]:
 
 def native_env(runtime: Path, tmp_path: Path, **extra: str) -> dict[str, str]:
     return served_env(runtime, GOINSTRUMENT_CLIENT_TRACE=str(tmp_path / "trace"), **extra)
+
+
+def paused_env(runtime: Path, tmp_path: Path, repo: GitRepo) -> dict[str, str]:
+    """native_env with the index pause _paused_run sets: the manifest's environment is the run's."""
+    return native_env(runtime, tmp_path, GOINSTRUMENT_TEST_INDEX_PAUSE=f"read:{repo.root.parent / 'paused'}")
 
 
 def ready(native: Path, runtime: Path, cwd: Path, env: dict[str, str]) -> int:
@@ -91,7 +96,7 @@ def test_without_go_the_hooks_run_pythons_client(tmp_path, monkeypatch):
     lines = hook.install_hook(repo.root).splitlines()
     assert lines[-1] == "the hooks run Python's client: no go command on PATH to build the native one"
     assert "client=" not in (repo.root / ".git" / "hooks" / "pre-commit").read_text()
-    assert not (tmp_path / "client").exists()
+    assert not list((tmp_path / "client").glob("hook-client-*"))
 
 
 def test_a_client_deleted_after_install_leaves_the_hook_to_python(tmp_path, client_dir, monkeypatch):
@@ -160,7 +165,7 @@ def test_a_run_handed_over_by_the_native_client_is_the_run_of_pythons(tmp_path, 
     assert by_native[0] == code
 
 
-@pytest.mark.parametrize("change", ["a file of goinstrument", "PYTHONFOO", "LC_ALL", "HOME"])
+@pytest.mark.parametrize("change", ["a file of goinstrument", "PYTHONFOO", "LC_ALL", "HOME", "NIX_PYTHONPATH"])
 def test_an_input_of_the_key_changed_sends_the_native_client_to_python(tmp_path, runtime, native, change):
     copy = tmp_path / "site"
     shutil.copytree(CHECKOUT / "goinstrument", copy / "goinstrument", ignore=shutil.ignore_patterns("__pycache__"))
@@ -192,26 +197,75 @@ def test_a_variable_no_key_depends_on_does_not_matter(tmp_path, runtime, native)
     assert done.returncode == 0 and traced(env)[0].startswith("served by ")
 
 
+def _manifest_fields(runtime: Path) -> tuple[Path, list[bytes]]:
+    (manifest,) = (runtime / "goinstrument").glob("m-*")
+    return manifest, server.unpack(manifest.read_bytes())
+
+
+def _key_at(fields: list[bytes]) -> int:
+    return 5 + int(fields[4]) + 2  # magic, client, python, directory, the variables; cgroups, socket; the key
+
+
 def test_a_manifest_whose_key_the_server_refuses_has_the_run_done_once_by_python(tmp_path, runtime, native):
     """The server's child compares the key it is sent with its own: a manifest that says another
-    (made up here) is refused after GO, and the run is Python's, in the native client's place."""
+    (made up here) is refused after GO, and the run is Python's client's, in the native client's
+    place, which leaves a manifest of what is there: the next run is served."""
     repo = module(tmp_path / "repo", {"shop.go": GO_FUNC})
     env = native_env(runtime, tmp_path)
     pid = ready(native, runtime, repo.root, env)
-    (manifest,) = (runtime / "goinstrument").glob("m-*")
-    fields = server.unpack(manifest.read_bytes())
-    count = int(fields[3])
-    at = 4 + count + 2  # cgroups, socket, then the key
-    fields[at] = fields[at] + b"\nmade up"
+    manifest, fields = _manifest_fields(runtime)
+    fields[_key_at(fields)] += b"\nmade up"
     manifest.write_bytes(server.pack(fields))
     repo.write("shop.go", GO_FUNC + "\n// edited\n")
     repo.add("shop.go")
     done = run_native(native, repo.root, "--staged", "-v", env=env)
     assert done.returncode == 0, done.stderr
     assert done.stderr.count(b"1 span added") == 1, done.stderr
-    assert traced(env)[0].startswith("served by ")  # handed over, then refused: run by Python
-    assert served(runtime, pid) == 2
+    (handed, refused) = traced(env)
+    assert handed.startswith("served by ") and refused == "python: refused after GO"
+    assert served(runtime, pid) == 3  # handed to a child, which did not run it; then Python's client's run
     assert SPAN in repo.staged("shop.go")
+    assert b"made up" not in _manifest_fields(runtime)[1][_key_at(fields)]
+    assert run_native(native, repo.root, "--version", env=env).returncode == 0 and traced(env)[0].startswith("served by ")
+
+
+@pytest.mark.parametrize("damage", ["cut short", "a check without its path", "another client's", "a FIFO"])
+def test_a_damaged_manifest_sends_the_native_client_to_python(tmp_path, runtime, native, damage):
+    env = native_env(runtime, tmp_path)
+    ready(native, runtime, tmp_path, env)
+    manifest, fields = _manifest_fields(runtime)
+    if damage == "cut short":
+        manifest.write_bytes(manifest.read_bytes()[:-7])
+    elif damage == "a check without its path":
+        fields[-2] = b""
+        manifest.write_bytes(server.pack(fields))
+    elif damage == "another client's":
+        fields[1] = b"0" * 16
+        manifest.write_bytes(server.pack(fields))
+    else:
+        manifest.unlink()
+        os.mkfifo(manifest)
+    done = run_native(native, tmp_path, "--version", env=env)
+    assert (done.returncode, done.stdout) == (0, f"goinstrument {__version__}\n".encode()), done.stderr
+    assert b"panic" not in done.stderr and b"goroutine" not in done.stderr
+    (line,) = traced(env)
+    assert line.startswith("python: ")
+
+
+def test_a_child_killed_by_a_signal_is_said_as_a_shell_would(tmp_path, runtime, native):
+    """The child ended on SIGSEGV without a code (the server's STATUS): 128 + 11, as the hook's shell
+    says of a process killed by it; no crash report of the client's own."""
+    repo = module(tmp_path / "repo", {"shop.go": GO_FUNC})
+    env = paused_env(runtime, tmp_path, repo)
+    pid = ready(native, runtime, repo.root, env)
+    proc, flag = _paused_run(repo, env, [os.fspath(native), sys.executable])
+    (child,) = _runs(runtime, pid)
+    assert traced(env)[0].startswith("served by ")
+    os.kill(child, signal.SIGSEGV)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 128 + signal.SIGSEGV, err
+    assert b"goroutine" not in err
+    flag.unlink()
 
 
 def test_a_socket_directory_not_ours_alone_sends_the_native_client_to_python(tmp_path, runtime, native):
@@ -233,10 +287,11 @@ def test_off_means_python_in_process(tmp_path, runtime, native, off):
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_signal_to_the_native_client_stops_the_run(tmp_path, runtime, native, signum, code):
     repo = module(tmp_path / "repo", {"shop.go": GO_FUNC})
-    env = native_env(runtime, tmp_path)
+    env = paused_env(runtime, tmp_path, repo)
     pid = ready(native, runtime, repo.root, env)
     proc, flag = _paused_run(repo, env, [os.fspath(native), sys.executable])
     assert served(runtime, pid) == 2 and len(_runs(runtime, pid)) == 1
+    assert traced(env)[0].startswith("served by ")
     proc.send_signal(signum)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == code, err
@@ -269,3 +324,43 @@ def test_the_clients_source_is_gofmt_clean_and_vetted(tmp_path):
     env = {**os.environ, "GOFLAGS": "", "GOWORK": "off", "GOTOOLCHAIN": "local", "GOPROXY": "off"}
     vet = subprocess.run(["go", "vet", "."], cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
     assert vet.returncode == 0, vet.stderr
+
+
+def test_the_build_is_the_clients_own_whatever_the_users_go_settings(tmp_path, monkeypatch):
+    """A go env file (GOENV) and variables for another platform, a workspace or a vendor directory:
+    none reaches the build, whose client runs here."""
+    settings = tmp_path / "go.env"
+    settings.write_text("GOARCH=arm64\nGOFLAGS=-mod=vendor\n")
+    monkeypatch.setenv("GOENV", str(settings))
+    monkeypatch.setenv("GOOS", "windows")
+    monkeypatch.setenv("GOAMD64", "v4")
+    monkeypatch.setenv("GOWORK", str(tmp_path / "go.work"))
+    monkeypatch.setenv("GOINSTRUMENT_CLIENT_DIR", str(tmp_path / "client"))
+    built, why = hook.build_client()
+    assert built is not None, why
+    assert hook._runs(built)
+
+
+def test_a_client_directory_others_may_write_to_is_not_used(tmp_path, monkeypatch):
+    where = tmp_path / "client"
+    where.mkdir()
+    where.chmod(0o777)
+    monkeypatch.setenv("GOINSTRUMENT_CLIENT_DIR", str(where))
+    assert hook.build_client() == (None, f"{where} is not a directory that only you may write to")
+    assert list(where.iterdir()) == []
+
+
+def test_a_client_that_cannot_run_here_leaves_the_hook_to_python(tmp_path, monkeypatch):
+    """A binary of another machine where the hook's client was: the hook runs Python's client."""
+    monkeypatch.setenv("GOINSTRUMENT_CLIENT_DIR", str(tmp_path / "client"))
+    repo = GitRepo.go_module(tmp_path / "repo", {"shop.go": GO_FUNC})
+    hook.install_hook(repo.root)
+    (built,) = (tmp_path / "client").glob("hook-client-*")
+    built.write_bytes(b"\x7fELF not this machine's")
+    repo.write("shop.go", GO_FUNC + "\n// edited\n")
+    repo.add("shop.go")
+    done = repo.commit("a client that does not run")
+    assert done.returncode == 0, done.stderr
+    assert SPAN in repo.show("HEAD:shop.go")
+    assert hook.install_hook(repo.root).splitlines()[-1].endswith(os.fspath(built))  # built again: it runs
+    assert hook._runs(built)

@@ -56,7 +56,7 @@ from goinstrument.engine import shape
 from goinstrument.engine.go import buildtags
 code = cli.main(sys.argv[1:])
 loaded = [m for m in {optional!r} if m in sys.modules]
-built = [f.__name__ for f in (shape.go_instrument, buildtags._platforms) if f.cache_info().currsize]
+built = [f.__name__ for f in (shape.go_instrument, buildtags.platforms) if f.cache_info().currsize]
 import re
 from goinstrument.driver import package_scope
 from goinstrument.engine import remove
@@ -168,7 +168,7 @@ def test_a_diff_run_loads_difflib_a_glob_wcmatch_and_a_config_file_tomllib(tmp_p
     result = _probe(tmp_path, "-q", "--diff", "--exclude", "vendor/**", "p.go")
     assert result["code"] == 0
     assert sorted(result["loaded"]) == ["difflib", "tomllib", "wcmatch"]  # type: ignore[call-overload]
-    assert result["built"] == ["_platforms"]
+    assert result["built"] == ["platforms"]
     _probe(tmp_path, "-q", "--line-directives", "p.go")
     result = _probe(tmp_path, "-q", "--remove", "p.go")  # and the pattern only --remove needs, where it does
     assert result["code"] == 0 and "_OUR_LINE_DIRECTIVE" in result["built"], result  # type: ignore[operator]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
+import stat
 import sys
 from pathlib import Path
 
@@ -49,13 +50,17 @@ def hook_script(python: str | None = None, name: str = "pre-commit", client: Pat
     """
     python = shlex.quote(python or sys.executable)
     args, what, on_failure = _RUNS[name]
-    served = f'"$python" -P -c {shlex.quote(SERVED)} {args} </dev/null'
-    if client is not None:
+    served = f'"$python" -P -c {shlex.quote(SERVED)} {args} </dev/null\n\tstatus=$?'
+    if client is not None:  # (126, 127: it could not be run after all)
+        indented = served.replace("\n\t", "\n\t\t")
         served = f"""client={shlex.quote(os.fspath(client))}
+\tstatus=127
 \tif [ -x "$client" ]; then
 \t\t"$client" "$python" {args} </dev/null
-\telse
-\t\t{served}
+\t\tstatus=$?
+\tfi
+\tif [ "$status" -eq 126 ] || [ "$status" -eq 127 ]; then
+\t\t{indented}
 \tfi"""
     return f"""#!/bin/sh
 {MARKER}: {what}.
@@ -66,11 +71,11 @@ if [ -x "$python" ]; then
 \t{served}
 elif command -v goinstrument >/dev/null 2>&1; then
 \tgoinstrument {args} </dev/null
+\tstatus=$?
 else
 \techo "goinstrument hook: neither $python nor goinstrument on PATH; reinstall goinstrument or delete $0" >&2
 \texit 2
 fi
-status=$?
 if [ "$status" -ne 0 ]; then
 {on_failure}\texit "$status"
 fi
@@ -121,27 +126,24 @@ def install_hook(start: Path, force: bool = False) -> str:
 
 CLIENT_SOURCE = Path(__file__).resolve().parent.parent / "hookclient" / "main.go"
 CLIENT_VARIABLE = "GOINSTRUMENT_CLIENT_DIR"  # where the native client is built (tests: one per session)
-_CLIENT_MODULE = "module goinstrument/hookclient\n\ngo 1.18\n"
-# The build's own settings, whatever the user's: no workspace, no toolchain switch, no network, no
-# cgo (a static binary), for this machine.
-_BUILD_ENV = {
-    "GOFLAGS": "",
-    "GOWORK": "off",
-    "GOTOOLCHAIN": "local",
-    "GO111MODULE": "on",
-    "GOPROXY": "off",
-    "CGO_ENABLED": "0",
-    "GOOS": "",
-    "GOARCH": "",
-}
+_CLIENT_MODULE = "module goinstrument/hookclient\n\ngo 1.19\n"
+# The build's own settings, whatever the user's (every other GO* variable dropped, the go env file
+# not read): no workspace, no toolchain switch, no network, no cgo (a static binary), this machine's
+# platform at its baseline.
+_BUILD_ENV = {"GOENV": "off", "GOWORK": "off", "GOTOOLCHAIN": "local", "GO111MODULE": "on", "GOPROXY": "off", "CGO_ENABLED": "0"}
+_BUILD_KEEPS = ("GOROOT", "GOPATH", "GOCACHE", "GOMODCACHE", "GOTMPDIR")
 
 
 def client_dir() -> Path:
+    """Where the native client is built: absolute (a relative XDG_CACHE_HOME is not one, says the
+    XDG spec; the hook runs at the top of a working tree, where a relative path would lead)."""
     explicit = os.environ.get(CLIENT_VARIABLE)
     if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base, "goinstrument", "bin")
+        return Path(explicit).absolute()
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base, "goinstrument", "bin").absolute()
 
 
 def build_client() -> tuple[Path | None, str]:
@@ -158,30 +160,50 @@ def build_client() -> tuple[Path | None, str]:
         source = CLIENT_SOURCE.read_bytes()
     except OSError as exc:
         return None, f"its source is missing ({exc.strerror or exc})"
-    target = client_dir() / f"hook-client-{hashlib.sha256(source).hexdigest()[:16]}"
-    if os.access(target, os.X_OK):
+    checksum = hashlib.sha256(source).hexdigest()[:16]  # (server._client_source: the manifests it reads)
+    directory = client_dir()
+    target = directory / f"hook-client-{checksum}-{os.uname().machine}"
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = directory.lstat()
+    except OSError as exc:
+        return None, f"cannot make {directory} ({exc.strerror or exc})"
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o022:
+        return None, f"{directory} is not a directory that only you may write to"
+    if _runs(target):
         return target, ""
     go = shutil.which("go")
     if go is None:
         return None, "no go command on PATH to build the native one"
-    env = {**os.environ, **_BUILD_ENV}
-    for name in ("GOOS", "GOARCH"):
-        del env[name]
+    env = {name: value for name, value in os.environ.items() if not name.startswith("GO") or name in _BUILD_KEEPS}
+    env.update(_BUILD_ENV)
     try:
         with tempfile.TemporaryDirectory(prefix="goinstrument-client-") as work:
             Path(work, "main.go").write_bytes(source)
             Path(work, "go.mod").write_text(_CLIENT_MODULE)
             built = Path(work, "client")
-            command = [go, "build", "-ldflags=-s -w", "-o", os.fspath(built), "."]
+            command = [go, "build", "-buildvcs=false", f"-ldflags=-s -w -X main.source={checksum}", "-o", os.fspath(built), "."]
             done = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True, timeout=600)
             if done.returncode != 0 or not built.is_file():
                 said = (done.stderr or done.stdout).strip().splitlines()
                 return None, f"go build failed{': ' + said[-1] if said else ''}"
-            target.parent.mkdir(parents=True, exist_ok=True)
+            if not _runs(built):
+                return None, "the client go built does not run here"
             replace_atomically(target, built.read_bytes(), mode=0o755)
     except (OSError, subprocess.SubprocessError, FileError) as exc:
         return None, f"it could not be built ({exc})"
     return target, ""
+
+
+def _runs(client: Path) -> bool:
+    """Whether the client runs here: without arguments, it says how it is used and exits 2."""
+    import subprocess
+
+    try:
+        done = subprocess.run([client], capture_output=True, timeout=60, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 2 and done.stderr.startswith(b"usage: ")
 
 
 def _install(hook: Path, existing: str | None, script: str) -> str:
