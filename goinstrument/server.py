@@ -172,12 +172,15 @@ def _version(info: os.stat_result) -> str:
     return f"{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}:{info.st_ino}"
 
 
-def _stamp(package: str) -> list[str]:
-    """The name and _version of each file of the package (a checkout edited, an upgrade)."""
+def _package_versions(package: str, directories: list[str] | None = None) -> list[tuple[str, str]]:
+    """Each file of the package but compiled ones, with its _version (a checkout edited, an
+    upgrade), sorted; each directory walked goes to `directories`."""
     found = []
     stack = [package]
     while stack:
         top = stack.pop()
+        if directories is not None:
+            directories.append(top)
         try:
             with os.scandir(top) as entries:
                 for entry in entries:
@@ -188,11 +191,11 @@ def _stamp(package: str) -> list[str]:
                         try:  # not followed: an editor's lock file is a dangling link (.#cli.py -> user@host.1:1)
                             info = entry.stat(follow_symlinks=False)
                         except OSError:  # gone meanwhile
-                            found.append(f"{entry.path}:-")
+                            found.append((entry.path, "-"))
                             continue
-                        found.append(f"{entry.path}:{_version(info)}")
+                        found.append((entry.path, _version(info)))
         except OSError:  # unreadable, or gone meanwhile: so it is in the key
-            found.append(f"{top}:-")
+            found.append((top, "-"))
     found.sort()
     return found
 
@@ -234,7 +237,7 @@ def key() -> bytes:
         *sorted(f"{name}={value}" for name, value in os.environ.items() if name in LOADER or name.startswith("PYTHON")),
         *path,
         *mtimes,
-        *_stamp(_package()),
+        *(f"{path}:{version}" for path, version in _package_versions(_package())),
     ]
     return os.fsencode("\n".join(parts))
 
@@ -530,21 +533,11 @@ def _manifest_checks() -> list[bytes]:
         for entry_name in names:
             if entry_name.endswith(".pth"):
                 check("S", os.path.join(place, entry_name))
-    package = _package()
-    stack = [package]
-    while stack:  # what _stamp lists, and each directory (a file added or removed)
-        top = stack.pop()
+    directories: list[str] = []
+    for path, version in _package_versions(_package(), directories):  # what `key` looks at, and each directory (a file added)
+        checks.extend((os.fsencode("L" + path), version.encode()))
+    for top in directories:
         check("S", top)
-        try:
-            with os.scandir(top) as entries:
-                for entry in entries:
-                    if entry.is_dir(follow_symlinks=False):
-                        if entry.name != "__pycache__":
-                            stack.append(entry.path)
-                    elif not entry.name.endswith(".pyc"):
-                        check("L", entry.path)
-        except OSError:
-            continue
     return checks
 
 

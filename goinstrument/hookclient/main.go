@@ -66,7 +66,7 @@ func main() {
 	fd, pid, why := handOver(python, args, forward)
 	if why != "" {
 		trace("python: " + why)
-		if sig := forward.first(); sig != 0 {
+		if sig := forward.first(false); sig != 0 {
 			os.Exit(128 + int(sig)) // interrupted before anything ran
 		}
 		runPython(python, hookCode, args)
@@ -111,20 +111,16 @@ func (f *forwarder) run(signals <-chan os.Signal) {
 	}
 }
 
-func (f *forwarder) first() syscall.Signal {
+// first: the first signal received before the run was handed over, or (all) at any time.
+func (f *forwarder) first(all bool) syscall.Signal {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if len(f.pending) > 0 {
-		return f.pending[0]
+	signals := f.pending
+	if all {
+		signals = f.received
 	}
-	return 0
-}
-
-func (f *forwarder) firstReceived() syscall.Signal {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(f.received) > 0 {
-		return f.received[0]
+	if len(signals) > 0 {
+		return signals[0]
 	}
 	return 0
 }
@@ -180,7 +176,7 @@ func handOver(python string, args []string, forward *forwarder) (sock int, pid i
 		why = "no server: " + err.Error()
 	case pid == 0:
 		why = "refused by the server"
-	case forward.first() != 0:
+	case forward.first(false) != 0:
 		why = "interrupted"
 	default:
 		if err = send(sock, m, args, environ); err == nil {
@@ -524,7 +520,7 @@ func outcome(sock int, python string, args []string, forward *forwarder) int {
 	if len(kind) == 1 && kind[0] == refused {
 		syscall.Close(sock)
 		trace("python: refused after GO")
-		if sig := forward.firstReceived(); sig != 0 {
+		if sig := forward.first(true); sig != 0 {
 			return 128 + int(sig)
 		}
 		runPython(python, hookCode, args)
