@@ -435,15 +435,17 @@ def _handed_over(args: list[str], forward: _Forward) -> tuple[_socket.socket, in
 
 # --- the manifest of the native client ------------------------------------------------------
 # goinstrument/hookclient/main.go, the hook's client where --install-hook could build it, starts in
-# ~1 ms where this one takes ~15: it sends a key it read, never one it made. When it runs this
+# ~2 ms where this one takes ~15: it sends a key it read, never one it made. When it runs this
 # client in its place, it asks it (MANIFEST_VARIABLE) for a manifest: a file in the socket
-# directory named by the interpreter, the current directory and the environment variables a key
-# may depend on (key_variable's), which holds the key and socket this client uses there and every
-# other input of the key: the cgroups, how the streams were set up, and the size, mtime, ctime
-# and inode of the interpreter, the pyvenv.cfg files it may read, each sys.path entry, site's
-# directories and their .pth files, and each file and directory of goinstrument. The native
-# client uses a manifest only where every one of them is as it was: a fresh client would make
-# the same key there. (Code a .pth file runs is taken to depend on those variables and files.)
+# directory named by the interpreter, the current directory and the environment (key_variable's:
+# all but a commit's own variables), which holds the checksum of the native client's source it is
+# for, the key and socket this client uses there, and every other input of the key: the cgroups,
+# how the streams were set up, and the size, mtime, ctime and inode of the interpreter, the
+# pyvenv.cfg files it may read, each sys.path entry, the file of each module loaded (sitecustomize,
+# what a .pth imports), site's directories and their .pth files, and each file and directory of
+# goinstrument, looked at before the key is made. The native client uses a manifest only where
+# every one of them is as it was: a fresh client would make the same key there. (Code site runs
+# is taken to depend on the environment and those files alone.)
 MANIFEST = b"goinstrument hook manifest 1"
 MANIFEST_VARIABLE = "GOINSTRUMENT_MANIFEST"  # "1": set by the native client for the client it runs in its place
 ASKED = [False]
