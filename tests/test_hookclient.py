@@ -364,3 +364,14 @@ def test_a_client_that_cannot_run_here_leaves_the_hook_to_python(tmp_path, monke
     assert SPAN in repo.show("HEAD:shop.go")
     assert hook.install_hook(repo.root).splitlines()[-1].endswith(os.fspath(built))  # built again: it runs
     assert hook._runs(built)
+
+
+def test_the_clients_constants_are_the_servers():
+    """What both sides of the hand-over spell the same: the hook's code, the manifest's first word and
+    the variable that asks for one, the checksum's prime, the conversation's words."""
+    go = hook.CLIENT_SOURCE.read_text()
+    assert f'hookCode         = "{server.HOOK_CODE}"' in go
+    assert f'magic            = "{server.MANIFEST.decode()}"' in go and f'manifestVariable = "{server.MANIFEST_VARIABLE}"' in go
+    assert f"prime            = (1 << 61) - {(1 << 61) - server.PRIME}" in go
+    words = (server.HELLO, server.GO, server.REFUSED, server.CODE, server.STATUS)
+    assert "const hello, goWord, refused, code, status = " + ", ".join(f"'{w.decode()}'" for w in words) in go
