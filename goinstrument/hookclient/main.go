@@ -77,8 +77,7 @@ func main() {
 }
 
 // runPython is this process replaced by the interpreter running `code` with args: the hook as
-// it is without this client.
-// The Python client is asked to leave a manifest for the next run (server.MANIFEST_VARIABLE).
+// it is without this client, asked to leave a manifest for the next run (server.MANIFEST_VARIABLE).
 func runPython(python, code string, args []string) {
 	signal.Reset()
 	environ := os.Environ()
@@ -300,8 +299,10 @@ func manifest(dir int, python string, environ []string) (found, string) {
 		return none, "a manifest cut short"
 	}
 	for i := 0; i < checks; i++ {
-		if check := string(fields[at+1+2*i]); !unchanged(check, string(fields[at+2+2*i])) {
-			return none, "changed: " + strings.TrimLeft(check, "SL")
+		if check := string(fields[at+1+2*i]); len(check) < 2 {
+			return none, "a manifest without a path"
+		} else if !unchanged(check, string(fields[at+2+2*i])) {
+			return none, "changed: " + check[1:] // (the path, without its S or L)
 		}
 	}
 	return m, ""
@@ -309,9 +310,6 @@ func manifest(dir int, python string, environ []string) (found, string) {
 
 // unchanged: whether the file is as the manifest says ("S" + path: stat; "L" + path: lstat).
 func unchanged(check, version string) bool {
-	if len(check) < 2 {
-		return false
-	}
 	var st syscall.Stat_t
 	var err error
 	switch check[0] {
