@@ -378,39 +378,90 @@ def measure_staged(repo: Path, env: dict, base: str, files: dict[str, int], repe
     return row
 
 
-def measure_commit(repo: Path, env: dict, base: str, files: dict[str, int], repeat: int, hook: bool, served: bool = True) -> Row:
-    """`git commit` with the hook (served: by its warm server, started by the warm-up run, as from a
-    developer's second commit on; else GOINSTRUMENT_SERVER=0, every run a process of its own), or
-    without (--no-verify)."""
-    cmd = ["git", "commit", "-q", "-m", "x"] + ([] if hook else ["--no-verify"])
+def commit_row(files: dict[str, int], hook: bool, served: bool = True) -> Row:
     name = "git commit -q --no-verify -m x (no hook)"
     if hook:
         name = "git commit -q -m x, with the hook" + ("" if served else ", no server")
-    row = Row(name, files=len(files), notes=["report only, no target"])
-    if hook and not served:
-        env = {**env, "GOINSTRUMENT_SERVER": "0"}
-    for timed_run in repetitions(row, repeat):
-        staged = stage(repo, env, base, files)
-        ms, done, cpu_ms = timed(cmd, repo, env)
-        if hook and served and not timed_run:
+    return Row(name, files=len(files), notes=["report only, no target"])
+
+
+def commit_once(repo: Path, env: dict, base: str, files: dict[str, int], row: Row, hook: bool, timed_run: bool) -> None:
+    """One `git commit` of the staged files (staged untimed), with the hook or without (--no-verify),
+    its work checked; the time goes into row if timed_run."""
+    staged = stage(repo, env, base, files)
+    ms, done, cpu_ms = timed(["git", "commit", "-q", "-m", "x"] + ([] if hook else ["--no-verify"]), repo, env)
+    if done.returncode != 0:
+        row.fail(f"exit {done.returncode}: {tail(done.stderr)}")
+        return
+    committed = blob_ids(repo, env, "HEAD", files)
+    if set(git(repo, env, "diff", "--name-only", base, "HEAD").splitlines()) != set(files):
+        row.fail("the commit does not hold exactly the modified files")
+    elif hook and any(committed[f] == staged[f] for f in files):
+        row.fail("the hook did not instrument every committed file")
+    elif not hook and committed != staged:
+        row.fail("without the hook, the commit differs from what was staged")
+    if git(repo, env, "status", "--porcelain", "--untracked-files=no"):
+        row.fail("the working tree or index differs from the commit afterwards")
+    if timed_run:
+        row.add(ms, cpu_ms)
+
+
+def measure_commits(repo: Path, env: dict, base: str, files: dict[str, int], repeat: int) -> tuple[list[Row], Speed]:
+    """The three `git commit` rows, taken in turn within each repetition: with the hook (served by
+    its warm server, started by the warm-up run, as from a developer's second commit on), with the
+    hook and GOINSTRUMENT_SERVER=0 (every run a process of its own), and without it (--no-verify).
+    A machine whose speed drifts meanwhile (a host shared with other machines) moves the three
+    together, so that the difference of the medians is the hook's. Each repetition also times
+    the machine (`machine_speed`)."""
+    served, unserved, plain = commit_row(files, True), commit_row(files, True, served=False), commit_row(files, False)
+    runs = ((served, True, env), (unserved, True, {**env, "GOINSTRUMENT_SERVER": "0"}), (plain, False, env))
+    for row, hook, row_env in runs:  # the warm-ups first: the first starts the server
+        log(f"{row.name}: warm-up")
+        commit_once(repo, row_env, base, files, row, hook, timed_run=False)
+        if row is served:
             time.sleep(2)  # the server the warm-up started imports and works its sample before it serves
-        if done.returncode != 0:
-            row.fail(f"exit {done.returncode}: {tail(done.stderr)}")
-            continue
-        committed = blob_ids(repo, env, "HEAD", files)
-        if set(git(repo, env, "diff", "--name-only", base, "HEAD").splitlines()) != set(files):
-            row.fail("the commit does not hold exactly the modified files")
-        elif hook and any(committed[f] == staged[f] for f in files):
-            row.fail("the hook did not instrument every committed file")
-        elif not hook and committed != staged:
-            row.fail("without the hook, the commit differs from what was staged")
-        if git(repo, env, "status", "--porcelain", "--untracked-files=no"):
-            row.fail("the working tree or index differs from the commit afterwards")
-        if timed_run:
-            row.add(ms, cpu_ms)
+    speed = Speed()
+    for n in range(repeat):
+        log(f"git commit, with the hook, without a server, and with --no-verify: {n + 1}/{repeat}")
+        for row, hook, row_env in runs:
+            commit_once(repo, row_env, base, files, row, hook, timed_run=True)
+        speed.task_ms.append(machine_speed(env))
     reset(repo, env, base)
-    row.notes.append("committed files instrumented" if hook else "committed as staged")
-    return row
+    for row, hook, _ in runs:
+        row.notes.append("committed files instrumented" if hook else "committed as staged")
+    return [served, unserved, plain], speed
+
+
+# A fixed piece of work for the interpreter, about 90 ms on the machine of bench/README.md at its
+# best: timed once each repetition of the commit rows, it shows how the machine's own speed moved
+# during them (a guest shares its host's cores with other machines: their load shows neither as
+# load nor always as steal time here, only as slower code).
+_SPEED_TASK = "import time\nt = time.perf_counter()\nx = 0\nfor i in range(1_000_000):\n    x += i\nprint((time.perf_counter() - t) * 1000)"
+
+
+def machine_speed(env: dict) -> float:
+    """The ms the task took, in a process of its own (its start-up not counted)."""
+    done = subprocess.run([PYTHON[0], "-c", _SPEED_TASK], env=env, capture_output=True, text=True, check=True)
+    return float(done.stdout)
+
+
+@dataclass
+class Speed:
+    """The machine's speed through the commit rows: the task's ms, once each repetition."""
+
+    task_ms: list[float] = field(default_factory=list)
+
+    def summary(self) -> str:
+        if not self.task_ms:
+            return "machine: not timed"
+        best, median = min(self.task_ms), statistics.median(self.task_ms)
+        return (
+            f"machine: a fixed task, timed once each repetition of the commit rows, took {best:.0f} to {max(self.task_ms):.0f} ms "
+            f"(median {median:.0f}): the median repetition ran at {best / median:.0%} of the run's best speed"
+        )
+
+    def to_json(self) -> dict:
+        return {"task_ms": self.task_ms}
 
 
 def findings(stdout: str, repo: Path) -> set[tuple[str, int, str]]:
@@ -674,9 +725,7 @@ def main(argv: list[str] | None = None) -> int:
         rows["bare"] = measure_startup(repo, env, args.repeat, bare=True)
         rows["startup"] = measure_startup(repo, env, args.repeat)
         rows["staged"] = measure_staged(repo, env, base, staged, args.repeat, extra)
-        rows["commit"] = measure_commit(repo, env, base, staged, args.repeat, hook=True)
-        rows["commit-no-server"] = measure_commit(repo, env, base, staged, args.repeat, hook=True, served=False)
-        rows["commit-no-hook"] = measure_commit(repo, env, base, staged, args.repeat, hook=False)
+        (rows["commit"], rows["commit-no-server"], rows["commit-no-hook"]), speed = measure_commits(repo, env, base, staged, args.repeat)
         rows["check"] = measure_check(repo, env, base, base_rev, changed, args.repeat, extra)
         goinstrument = version_of(goinstrument_cmd("--version"), env)
         python_version = f"{version_of([PYTHON[0], '--version'], env).split()[-1]} ({PYTHON[0]})"
@@ -698,6 +747,7 @@ def main(argv: list[str] | None = None) -> int:
     print(table(list(rows.values())))
     print()
     print(ratios_table(ratios(rows)))
+    print(speed.summary())
     print()
     print(targets_table(checks))
     if args.json:
@@ -723,6 +773,7 @@ def main(argv: list[str] | None = None) -> int:
             "goinstrument_args": list(extra),
             "rows": {key: row.to_json() for key, row in rows.items()},
             "ratios": ratios(rows),
+            "machine_speed": speed.to_json(),
             "targets": checks,
         }
         write_json(args.json, report)
