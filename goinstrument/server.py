@@ -51,6 +51,7 @@ STOP = "--stop"
 LOCALE = ("LC_ALL", "LC_CTYPE", "LANG")  # read once, at the interpreter's start
 LOADER = ("LD_PRELOAD", "LD_LIBRARY_PATH")  # the dynamic loader's, at the start (and every PYTHON* variable)
 STREAMS = ("stdin", "stdout", "stderr")
+TREES = ".trees"  # beside a server's socket: what one run leaves the next (driver/trees.py)
 # The conversation, one run per connection:
 #   server -> client  REFUSED: a client in another sandbox than the server's (nothing forked for it)
 #   child  -> client  HELLO and the child's pid: its first word. The client's fds go only to a child
@@ -747,7 +748,7 @@ def sweep(directory_fd: int, keep: str = "") -> list[tuple[str, int]]:
                     live.append((name, int(words[0])))
                 continue
             if same_file(fd, entry, directory_fd):  # (not one a server made again meanwhile)
-                for path in (name, entry):
+                for path in (name, name + TREES, entry):
                     try:  # noqa: SIM105  # contextlib costs the client 4 ms
                         os.unlink(path, dir_fd=directory_fd)
                     except OSError:

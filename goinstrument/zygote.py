@@ -15,7 +15,7 @@ import socket
 import sys
 from typing import Any
 
-from goinstrument.driver import cache
+from goinstrument.driver import cache, trees
 from goinstrument.server import (
     CHECK_EVERY,
     CODE,
@@ -29,6 +29,7 @@ from goinstrument.server import (
     REQUEST_WITHIN,
     STATUS,
     STREAMS,
+    TREES,
     address,
     checksum,
     from_int,
@@ -59,6 +60,7 @@ WARM = (
     "goinstrument.driver.discover",
     "goinstrument.driver.package_scope",
     "goinstrument.driver.gofmt",
+    "goinstrument.driver.trees",
     "goinstrument.driver.progress",
     "goinstrument.engine.core",
     "goinstrument.engine.go.syntax",
@@ -284,8 +286,9 @@ class _Server:
             self.stopping = True
             self._drop_spare()
             self.poll.unregister(self.listener.fileno())
-            with contextlib.suppress(OSError):
-                os.unlink(self.path[1], dir_fd=self.path[0])
+            for name in (self.path[1], self.path[1] + TREES):
+                with contextlib.suppress(OSError):
+                    os.unlink(name, dir_fd=self.path[0])
             self.listener.close()
             os.close(self.lock)
             self.lock = -1
@@ -336,8 +339,9 @@ class _Server:
             return None
         if pid == 0:
             try:
+                at = self._trees_at()
                 self._forget()
-                _child(connection, self.key)
+                _child(connection, self.key, at)
             finally:
                 os._exit(2)
         try:
@@ -369,12 +373,15 @@ class _Server:
         if pid == 0:
             try:
                 ours.close()
+                at = self._trees_at()
                 self._forget()
                 os.environ.clear()  # the server's, of no run's: a run gets its client's, whole (half the cost of that, ahead)
+                with contextlib.suppress(Exception):  # the last run's files parsed ahead, unless the next run comes first
+                    trees.take(*at, lambda seconds: not _ready(theirs, seconds))
                 connection = _handed(theirs)
                 if connection is None:  # the server stopped or dropped it: nothing to run
                     os._exit(0)
-                _child(connection, self.key)
+                _child(connection, self.key, at)
             finally:
                 os._exit(2)
         theirs.close()
@@ -438,6 +445,11 @@ class _Server:
             control.close()
             self._count()
 
+    def _trees_at(self) -> tuple[int, str]:
+        """In a child, before _forget: the server's directory (an fd of the child's own) and the name
+        of the file where one run leaves the next the files it parsed (driver/trees.py)."""
+        return os.dup(self.path[0]), self.path[1] + TREES
+
     def _forget(self) -> None:
         """In a child: nothing of the server's stays open or installed."""
         signal.set_wakeup_fd(-1)
@@ -477,6 +489,15 @@ class _Server:
             os.kill(pid, signal.SIGTERM)
 
 
+def _ready(control: socket.socket, seconds: float) -> bool:
+    """In a spare: whether the server hands it something (a connection, or its end closed) within `seconds`."""
+    import select
+
+    waiting = select.poll()
+    waiting.register(control.fileno(), select.POLLIN)
+    return bool(waiting.poll(int(seconds * 1000)))
+
+
 def _handed(control: socket.socket) -> socket.socket | None:
     """In a spare: the connection the server hands it, None if the server closes its end instead."""
     try:
@@ -502,9 +523,9 @@ def _say(lock: int, served: int, spare: int) -> None:
 _SAID = 48  # the lock file's bytes (server.stop reads 64)
 
 
-def _child(connection: socket.socket, own_key: bytes) -> None:
+def _child(connection: socket.socket, own_key: bytes, trees_at: tuple[int, str]) -> None:
     """A served run, in a child of the server: HELLO, the client's request and GO, then its run;
-    never returns."""
+    never returns. `trees_at`: where it leaves the next child the files it parsed (_Server._trees_at)."""
     connection.sendall(HELLO + to_int(os.getpid()))
     # A generous time limit: a client stopped here (^Z) sends its request and GO when it goes on,
     # and expects the run done; one that gave up or was killed has closed its end (EOF). A
@@ -539,7 +560,7 @@ def _child(connection: socket.socket, own_key: bytes) -> None:
     # CODE, after which the client exits as the run did (the child's own exit, the server's reaping
     # and STATUS are not waited for); no signal stops it half way. Then, the client's streams let
     # go (a reader of its pipes, as pre-commit, sees their end), what the run left for later: its
-    # cache's writes.
+    # cache's writes, and the files it parsed for the next child (driver/trees.py).
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
     for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # the server's SIGTERM as the client goes: for any thread
         signal.signal(number, signal.SIG_IGN)
@@ -551,6 +572,8 @@ def _child(connection: socket.socket, own_key: bytes) -> None:
         os.dup2(null, fd)
     with contextlib.suppress(BaseException):  # a cache that cannot be written only costs time
         cache.saved_later()
+    with contextlib.suppress(BaseException):  # nor do trees not left
+        trees.leave(*trees_at)
     os._exit(code)
 
 

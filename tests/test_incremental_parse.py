@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 from test_golden import GOLDEN, _cases, options_for
-from tree_sitter import Node, Parser, QueryCursor
+from tree_sitter import Node, Parser, QueryCursor, Tree
 
 from goinstrument.driver import process
-from goinstrument.engine.edits import Edit, apply
+from goinstrument.engine.edits import Edit, apply, between
 from goinstrument.engine.go import syntax
 from goinstrument.engine.options import RewriteOptions
 from goinstrument.engine.result import Source
@@ -122,6 +122,67 @@ def test_output_in_error_is_not_kept():
     syntax.parse(src)
     edits = [Edit(len(src) - 2, len(src) - 1, b"")]  # the closing brace
     assert syntax.parse_edited(src, edits, apply(src, edits)) is None
+
+
+def _every_node(tree: Tree) -> list[tuple[str, int, int, bool]]:
+    """Each node of the tree in order, with its range and whether tree-sitter calls it named."""
+    found, cursor = [], tree.walk()
+    while True:
+        node = cursor.node
+        assert node is not None
+        found.append((node.type, node.start_byte, node.end_byte, node.is_named))
+        if cursor.goto_first_child() or cursor.goto_next_sibling():
+            continue
+        while cursor.goto_parent():
+            if cursor.goto_next_sibling():
+                break
+        else:
+            return found
+
+
+def _from_earlier(old: bytes, new: bytes) -> None:
+    """`new` parsed from `old`'s tree, one edit between them (edits.between), as a server's child
+    parses a file staged again from an earlier run's tree (driver/trees.py): the full parse's tree."""
+    tree = syntax.parse_plain(old)
+    if tree is None or syntax.parse_plain(new) is None:
+        return  # (prime parses from the trees of sources without errors; a new one in error is parsed as ever)
+    syntax._TREES.pop(new, None)
+    again = syntax.parse_edited(old, [between(old, new)], new, tree=tree)
+    assert again is not None and syntax.parse(new) is again
+    full = syntax.parse_plain(new)
+    assert full is not None and _every_node(again) == _every_node(full)
+
+
+@pytest.mark.parametrize("case", _cases(GOLDEN, "*.input.go"))
+def test_a_file_is_parsed_from_an_earlier_versions_tree(case: Path):
+    """From the input's tree to its golden output, back, and to each with a line dropped."""
+    src, golden = case.read_bytes(), case.with_name(case.name.replace(".input.go", ".golden.go")).read_bytes()
+    lines = golden.splitlines(keepends=True)
+    dropped = b"".join(lines[: len(lines) // 2] + lines[len(lines) // 2 + 1 :])
+    for old, new in ((src, golden), (golden, src), (golden, dropped), (src, golden + golden[-40:]), (src, src)):
+        _from_earlier(old, new)
+
+
+@pytest.mark.slow
+def test_standard_library_from_earlier_versions():
+    """Each file of the standard library that imports context, from its tree to an edited copy:
+    a function added at the end, a line dropped in the middle, and a comment in the first line."""
+    goroot = subprocess.run(["go", "env", "GOROOT"], capture_output=True, text=True, check=True).stdout.strip()
+    checked = 0
+    for directory, _, names in os.walk(os.path.join(goroot, "src")):
+        for name in names:
+            path = os.path.join(directory, name)
+            if name.endswith(".go") and b'context"' in (src := Path(path).read_bytes()):
+                lines = src.splitlines(keepends=True)
+                middle = len(lines) // 2
+                for new in (
+                    src + b"\nfunc added(ctx context.Context) error { return nil }\n",
+                    b"".join(lines[:middle] + lines[middle + 1 :]),
+                    b"// edited\n" + src,
+                ):
+                    _from_earlier(src, new)
+                checked += 1
+    assert checked > 100
 
 
 @pytest.mark.slow

@@ -27,7 +27,7 @@ from gitrepo import CHECKOUT, GO_FUNC, GitRepo, git_env
 
 from goinstrument import __version__
 from goinstrument.driver.hook import SERVED, install_hook
-from goinstrument.server import ANSWER_WITHIN, GO, HOOK_CODE, REFUSED
+from goinstrument.server import ANSWER_WITHIN, GO, HOOK_CODE, REFUSED, TREES
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the server is Linux only (SO_PEERCRED, pidfd)")
 
@@ -858,3 +858,64 @@ def test_socket_names_of_keys_that_differ_by_two_bytes_swapped_differ():
         swapped = bytearray(base)
         swapped[3], swapped[3 + apart] = swapped[3 + apart], swapped[3]
         assert socket_name(bytes(swapped)) != socket_name(base), apart
+
+
+# --- what a run leaves the next (driver/trees.py) --------------------------------------------------
+
+BIG_SHOP = 'package shop\n\nimport "context"\n\n' + "".join(
+    f"func F{n}(ctx context.Context, n int) error {{\n\tif n > {n} {{\n\t\treturn nil\n\t}}\n\treturn context.Canceled\n}}\n\n" for n in range(60)
+)
+
+
+def _appears(path: Path, timeout: float = 60.0) -> bool:
+    """Whether the file shows up within `timeout` seconds (looked for every 5 ms: it may be there
+    for no more than trees.WAIT)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists():
+            return True
+        time.sleep(0.005)
+    return False
+
+
+def test_a_served_run_leaves_the_files_it_parsed_and_the_next_child_takes_them(tmp_path, runtime):
+    """A run that instrumented a staged file leaves its bytes, as staged and as left, beside the
+    server's socket once its client has the exit code; the next child takes them while it waits.
+    The file's next commit, edited since, is parsed from their trees: what it stages is what a
+    run in a process of its own stages."""
+    env = served_env(runtime)
+    pid = warm(runtime, tmp_path, env)
+    repo = module(tmp_path / "repo", {"shop.go": BIG_SHOP})
+    repo.write("shop.go", BIG_SHOP + "// edited\n")
+    repo.add("shop.go")
+    (socket_name,) = [p.name for p in (runtime / "goinstrument").iterdir() if p.is_socket()]
+    left = runtime / "goinstrument" / (socket_name + TREES)
+    done = client(repo.root, "--staged", env=env)
+    assert done.returncode == 0 and served(runtime, pid) == 1, done.stderr
+    assert _appears(left)
+    wait_for(lambda: not left.exists())  # taken by the next child, whose the next run is
+    edited = repo.staged("shop.go") + "\nfunc Added(ctx context.Context) error {\n\treturn nil\n}\n"
+    repo.write("shop.go", edited)
+    repo.add("shop.go")
+    alone = tmp_path / "alone"
+    shutil.copytree(repo.root, alone, symlinks=True)
+    by_itself = client(alone, "--staged", env={**env, "GOINSTRUMENT_SERVER": "0"})
+    assert by_itself.returncode == 0, by_itself.stderr
+    again = client(repo.root, "--staged", env=env)
+    assert again.returncode == 0 and served(runtime, pid) == 2, again.stderr
+    assert 'Start(ctx, "Added")' in repo.staged("shop.go")
+    assert repo.staged("shop.go") == GitRepo(alone).staged("shop.go")
+    assert again.stderr == by_itself.stderr
+
+
+def test_no_trees_are_left_with_the_variable_off(tmp_path, runtime):
+    env = served_env(runtime, GOINSTRUMENT_TREES="0")
+    pid = warm(runtime, tmp_path, env)
+    repo = module(tmp_path / "repo", {"shop.go": BIG_SHOP})
+    repo.write("shop.go", BIG_SHOP + "// edited\n")
+    repo.add("shop.go")
+    first_spare = _spare(runtime, pid)
+    done = client(repo.root, "--staged", env=env)
+    assert done.returncode == 0 and served(runtime, pid) == 1, done.stderr
+    wait_for(lambda: _spare(runtime, pid) not in (0, first_spare))  # the run's child reaped: it left what it would
+    assert not [p for p in (runtime / "goinstrument").iterdir() if p.name.endswith(TREES)]

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 
 from goinstrument.backends.loader import load_backend
-from goinstrument.driver import gofmt, gomod, package_scope, skips
+from goinstrument.driver import TREES_MODULE, gofmt, gomod, package_scope, skips
 from goinstrument.driver.gomod import tracer_for
 from goinstrument.driver.package_scope import package_declarations
 from goinstrument.engine import core, handlers, remove
@@ -162,6 +163,9 @@ def _process(source: Source, options: RewriteOptions, check: bool, verify: bool,
         return _problem(source, Position(exc.line, exc.col), exc.message)
     if reason is not None:
         return Outcome.skip(source.path, reason, src)
+    kept = sys.modules.get(TREES_MODULE)  # a server's child alone keeps trees
+    if kept is not None:
+        kept.prime(os.fspath(source.place), src)  # from an earlier run's tree of the file, where there is one
     info = file_info(source, options, changed_lines)
     result = rewrite(src, options, info, migrate=not check)
     if result.problem is None and result.changed and verify and not check:

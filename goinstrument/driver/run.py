@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Collection, Iterable
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from goinstrument.driver import batch, gomod
+from goinstrument.driver import TREES_MODULE, batch, gomod
 from goinstrument.driver.cache import Cache, cache_dir
 from goinstrument.driver.discover import go_files, normalize_argument, skip_reason
 from goinstrument.driver.fileio import CHANGED, OUTSIDE, READ_ONLY, FileError, inside, read_source, replace_atomically, writable, write_stdout
@@ -583,12 +584,15 @@ def _staged(index: gitops.StagedIndex, rewrite: RewriteOptions, options: RunOpti
     outcomes: dict[int, Outcome | None] = {**known, **{id(_copy(item)): outcome for item, outcome in zip(todo, results, strict=True)}}
     records: list[tuple[gitops.StagedFile, Source, list[object], Outcome]] = []
     dones: list[tuple[Outcome, Outcome | None]] = []
+    kept = sys.modules.get(TREES_MODULE)  # a server's child alone keeps trees
     for file, blob, (on_disk, copy), stamp in zip(files, blobs, worktrees, stamps, strict=True):
         staged = outcomes[id(blob)]
         assert staged is not None  # only a copy's outcome may be None
         worktree = None if on_disk is None else staged if copy is None else outcomes[id(copy)] or staged
         done = _apply_staged(staged, worktree, options.output, summary)
         dones.append((done, worktree))
+        if kept is not None and staged.kind is None and (staged.changed or staged.coverage.functions):  # parsed: the next run may parse from it
+            kept.note(os.fspath(blob.place), blob.data, staged.output)
         if done.problem is not None:
             continue
         if write and staged.changed:

@@ -93,6 +93,13 @@ def parse(src: bytes, *, keep: bool = True) -> Tree:
     return tree
 
 
+def parse_plain(src: bytes) -> Tree | None:
+    """The grammar's own tree of `src`, None where it has an error (tolerance's trees are of its
+    stand-ins, not of the bytes): one to parse an edited copy of `src` from (parse_edited)."""
+    tree = _parser().parse(src)
+    return None if tree.root_node.has_error else tree
+
+
 def _keep(src: bytes, tree: Tree, plain: bool) -> None:
     if len(_TREES) >= _TREES_KEPT:
         del _TREES[next(iter(_TREES))]
@@ -112,15 +119,21 @@ def derived(new: bytes, old: bytes, edits: Sequence[Edit]) -> None:
     _DERIVED[new] = (old, edits)
 
 
-def parse_edited(old: bytes, edits: Sequence[Edit], new: bytes) -> Tree | None:
+def parse_edited(old: bytes, edits: Sequence[Edit], new: bytes, tree: Tree | None = None) -> Tree | None:
     """Have `parse(new)` answer from an incremental parse, where `new` is `old` with `edits` applied
     (edits.apply) and `old`'s tree is at hand: tree-sitter reuses what the edits left alone, and its
     tree is the one a full parse gives. The tree kept, or None: a result in error is not kept
-    (`parse` then does it all, tolerance included), nor is anything without `old`'s own tree."""
-    kept = _TREES.get(old)
-    if kept is None or not kept[1] or not edits or new in _TREES:
+    (`parse` then does it all, tolerance included), nor is anything without `old`'s own tree.
+    `tree`: `old`'s, where it is not one `parse` keeps (an earlier run's: driver/trees.py); a
+    tree of `old` itself, never of tolerance's stand-ins."""
+    if tree is None:
+        kept = _TREES.get(old)
+        if kept is None or not kept[1]:
+            return None
+        tree = kept[0]
+    if not edits or new in _TREES:
         return None
-    tree = kept[0].copy()
+    tree = tree.copy()
     merged = _merged(edits)
     points = _points(old, [offset for start, end, _ in merged for offset in (start, end)])
     for i, (start, end, text) in reversed(list(enumerate(merged))):  # from the end: each edit's offsets are still old's
