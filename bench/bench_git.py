@@ -46,6 +46,10 @@ STAGED_FILES, CHANGED_FILES = 5, 20
 STAGED_GOAL_MS, CHECK_GOAL_MS, HOOK_ADDS_GOAL_MS = 300.0, 500.0, 100.0
 BRANCH = "goinstrument-bench-changed"  # the branch holding the 20 changed files
 WARMUP = 1  # untimed runs before each row's repetitions
+# Seconds after a served commit before the next row's: the server's next child parses, from 0.25 s
+# after the run (driver/trees.py), the files it left, ~70 ms of CPU that is not to slow another
+# row's commit (a developer commits seconds apart, not milliseconds).
+SETTLE = 0.6
 
 # What goinstrument leaves alone by default, mirrored here to pick files it will instrument.
 SKIPPED_DIRS = ("vendor", "testdata")
@@ -378,10 +382,12 @@ def measure_staged(repo: Path, env: dict, base: str, files: dict[str, int], repe
     return row
 
 
-def commit_row(files: dict[str, int], hook: bool, served: bool = True) -> Row:
+def commit_row(files: dict[str, int], hook: bool, served: str = "") -> Row:
+    """`served`: how the hook runs, if not by its warm server as a developer's does ("no server",
+    "no trees kept")."""
     name = "git commit -q --no-verify -m x (no hook)"
     if hook:
-        name = "git commit -q -m x, with the hook" + ("" if served else ", no server")
+        name = "git commit -q -m x, with the hook" + (f", {served}" if served else "")
     return Row(name, files=len(files), notes=["report only, no target"])
 
 
@@ -407,29 +413,39 @@ def commit_once(repo: Path, env: dict, base: str, files: dict[str, int], row: Ro
 
 
 def measure_commits(repo: Path, env: dict, base: str, files: dict[str, int], repeat: int) -> tuple[list[Row], Speed]:
-    """The three `git commit` rows, taken in turn within each repetition: with the hook (served by
-    its warm server, started by the warm-up run, as from a developer's second commit on), with the
-    hook and GOINSTRUMENT_SERVER=0 (every run a process of its own), and without it (--no-verify).
-    A machine whose speed drifts meanwhile (a host shared with other machines) moves the three
-    together, so that the difference of the medians is the hook's. Each repetition also times
-    the machine (`machine_speed`)."""
-    served, unserved, plain = commit_row(files, True), commit_row(files, True, served=False), commit_row(files, False)
-    runs = ((served, True, env), (unserved, True, {**env, "GOINSTRUMENT_SERVER": "0"}), (plain, False, env))
-    for row, hook, row_env in runs:  # the warm-ups first: the first starts the server
+    """The `git commit` rows, taken in turn within each repetition: with the hook (served by its
+    warm server, started by the warm-up run, as from a developer's second commit on: the same
+    files as the commit before, edited since, whose trees the server kept), with the hook served
+    by a server that keeps no trees (GOINSTRUMENT_TREES=0: files it has not parsed before), with
+    the hook and GOINSTRUMENT_SERVER=0 (every run a process of its own), and without it
+    (--no-verify). A machine whose speed drifts meanwhile (a host shared with other machines)
+    moves them together, so that the difference of the medians is the hook's. Each repetition
+    also times the machine (`machine_speed`)."""
+    served, fresh = commit_row(files, True), commit_row(files, True, served="no trees kept")
+    unserved, plain = commit_row(files, True, served="no server"), commit_row(files, False)
+    runs = (
+        (served, True, env),
+        (fresh, True, {**env, "GOINSTRUMENT_TREES": "0"}),  # (another environment: a server of its own)
+        (unserved, True, {**env, "GOINSTRUMENT_SERVER": "0"}),
+        (plain, False, env),
+    )
+    for row, hook, row_env in runs:  # the warm-ups first: the first of a server starts it
         log(f"{row.name}: warm-up")
         commit_once(repo, row_env, base, files, row, hook, timed_run=False)
-        if row is served:
+        if row in (served, fresh):
             time.sleep(2)  # the server the warm-up started imports and works its sample before it serves
     speed = Speed()
     for n in range(repeat):
-        log(f"git commit, with the hook, without a server, and with --no-verify: {n + 1}/{repeat}")
+        log(f"git commit, with the hook (its server's trees, none, no server) and with --no-verify: {n + 1}/{repeat}")
         for row, hook, row_env in runs:
             commit_once(repo, row_env, base, files, row, hook, timed_run=True)
+            if row in (served, fresh):
+                time.sleep(SETTLE)  # the server's next child parses what the run left before the next row's commit
         speed.task_ms.append(machine_speed(env))
     reset(repo, env, base)
     for row, hook, _ in runs:
         row.notes.append("committed files instrumented" if hook else "committed as staged")
-    return [served, unserved, plain], speed
+    return [served, fresh, unserved, plain], speed
 
 
 # A fixed piece of work for the interpreter, about 90 ms on the machine of bench/README.md at its
@@ -530,6 +546,7 @@ def ratios(rows: dict[str, Row]) -> list[dict]:
     out = []
     for what, key, over in (
         ("hook commit over --no-verify commit", "commit", "commit-no-hook"),
+        ("hook commit, no trees kept, over --no-verify", "commit-no-trees", "commit-no-hook"),
         ("hook commit, no server, over --no-verify", "commit-no-server", "commit-no-hook"),
         ("goinstrument --version over bare Python", "startup", "bare"),
     ):
@@ -725,7 +742,8 @@ def main(argv: list[str] | None = None) -> int:
         rows["bare"] = measure_startup(repo, env, args.repeat, bare=True)
         rows["startup"] = measure_startup(repo, env, args.repeat)
         rows["staged"] = measure_staged(repo, env, base, staged, args.repeat, extra)
-        (rows["commit"], rows["commit-no-server"], rows["commit-no-hook"]), speed = measure_commits(repo, env, base, staged, args.repeat)
+        commits, speed = measure_commits(repo, env, base, staged, args.repeat)
+        rows["commit"], rows["commit-no-trees"], rows["commit-no-server"], rows["commit-no-hook"] = commits
         rows["check"] = measure_check(repo, env, base, base_rev, changed, args.repeat, extra)
         goinstrument = version_of(goinstrument_cmd("--version"), env)
         python_version = f"{version_of([PYTHON[0], '--version'], env).split()[-1]} ({PYTHON[0]})"

@@ -114,16 +114,35 @@ def test_what_is_left_is_capped_the_latest_first(directory: int, monkeypatch: py
     assert sorted(trees._kept) == ["/repo/a.go", "/repo/b.go"]  # the run's own first; the older dropped
 
 
-def test_a_run_that_parsed_no_staged_file_leaves_nothing(tmp_path: Path, directory: int):
-    trees.leave(directory, NAME)
+def test_a_run_that_parsed_no_staged_file_passes_on_what_it_was_handed(tmp_path: Path, directory: int):
+    trees.leave(directory, NAME)  # neither: nothing
     assert not list(tmp_path.iterdir())
+    trees.note("/repo/shop.go", BIG)
+    trees.leave(directory, NAME)
+    trees._noted.clear()  # the next child
+    trees.take(directory, NAME, always)
+    trees.leave(directory, NAME)  # its run (a commit of other files) noted nothing
+    trees._kept.clear()
+    trees.take(directory, NAME, always)
+    assert [source for source, _ in trees._kept["/repo/shop.go"]] == [BIG]
 
 
 def test_off(tmp_path: Path, directory: int, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("GOINSTRUMENT_TREES", "0")
+    """GOINSTRUMENT_TREES=0: the run parses from no tree and leaves none of its own (what its
+    process was handed goes on to the next, for a run that wants them)."""
     trees.note("/repo/shop.go", BIG)
     trees.leave(directory, NAME)
-    assert not list(tmp_path.iterdir())
+    trees._noted.clear()
+    trees.take(directory, NAME, always)
+    monkeypatch.setenv("GOINSTRUMENT_TREES", "0")
+    edited = BIG + b"// edited\n"
+    trees.prime("/repo/shop.go", edited)
+    assert edited not in syntax._TREES
+    trees.note("/repo/other.go", BIG)
+    trees.leave(directory, NAME)
+    trees._kept.clear()
+    trees.take(directory, NAME, always)
+    assert list(trees._kept) == ["/repo/shop.go"]
 
 
 CUT_SHORT = [trees._MAGIC + b"\x00\x00\x00\x05/repo", trees._MAGIC + b"\x00\x00\x00\x01/\x00\x00\x01\x00x"]

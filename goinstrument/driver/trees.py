@@ -34,20 +34,26 @@ _noted: dict[str, list[bytes]] = {}  # in a run: a staged file's place -> its so
 _kept: dict[str, list[tuple[bytes, Tree]]] = {}  # in a server's child: place -> (a source, its tree)
 
 
+def _off() -> bool:
+    """GOINSTRUMENT_TREES=0 (the run's own environment): the run parses from no tree kept and adds
+    none of its own (the trees of a server's waiting child take its memory)."""
+    return os.environ.get(OFF) == "0"
+
+
 def note(place: str, *sources: bytes) -> None:
     """A staged file the run parsed (`place`: its path in the working tree) and its output: what a
-    later run of the same path may be parsed from. Small files are not worth it; none with
-    GOINSTRUMENT_TREES=0 (a server that keeps no trees: their memory is the spare child's)."""
-    if sources and len(sources[0]) >= SMALLEST and os.environ.get(OFF) != "0":
+    later run of the same path may be parsed from. Small files are not worth it."""
+    if sources and len(sources[0]) >= SMALLEST and not _off():
         _noted.pop(place, None)
         _noted[place] = list(dict.fromkeys(sources))  # the latest last; the same bytes once
 
 
 def leave(directory: int, name: str) -> None:
     """The sources noted, then those this process was handed (`take`), the latest first up to
-    KEPT_BYTES, written as `name` in `directory` (a temporary file renamed: whole or not at all).
-    Nothing where no run noted any: a run that parsed no staged file leaves what was there."""
-    if not _noted:
+    KEPT_BYTES, written as `name` in `directory` (a temporary file renamed: whole or not at all):
+    a run that parsed no staged file (a commit of other files, GOINSTRUMENT_TREES=0) passes on
+    what it was handed. Nothing where there is neither."""
+    if not _noted and not _kept:
         return
     kept = {place: [source for source, _ in pairs] for place, pairs in _kept.items() if place not in _noted}
     chunks, total = [_MAGIC], 0
@@ -117,7 +123,7 @@ def prime(place: str, src: bytes) -> None:
     """Where trees of `place` are kept, `src` parsed from the nearest (the one that leaves the
     least to parse again), so that `syntax.parse(src)` finds its tree made."""
     kept = _kept.get(place)
-    if not kept:
+    if not kept or _off():
         return
     from goinstrument.engine.go import syntax  # (loaded by the run already: it parses)
 
