@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -163,38 +164,34 @@ def test_a_file_is_parsed_from_an_earlier_versions_tree(case: Path):
         _from_earlier(old, new)
 
 
-@pytest.mark.slow
-def test_standard_library_from_earlier_versions():
-    """Each file of the standard library that imports context, from its tree to an edited copy:
-    a function added at the end, a line dropped in the middle, and a comment in the first line."""
+def _standard_library() -> Iterator[tuple[str, bytes]]:
+    """(path, bytes) of each .go file of $(go env GOROOT)/src that imports context."""
     goroot = subprocess.run(["go", "env", "GOROOT"], capture_output=True, text=True, check=True).stdout.strip()
-    checked = 0
     for directory, _, names in os.walk(os.path.join(goroot, "src")):
         for name in names:
             path = os.path.join(directory, name)
             if name.endswith(".go") and b'context"' in (src := Path(path).read_bytes()):
-                lines = src.splitlines(keepends=True)
-                middle = len(lines) // 2
-                for new in (
-                    src + b"\nfunc added(ctx context.Context) error { return nil }\n",
-                    b"".join(lines[:middle] + lines[middle + 1 :]),
-                    b"// edited\n" + src,
-                ):
-                    _from_earlier(src, new)
-                checked += 1
+                yield path, src
+
+
+@pytest.mark.slow
+def test_standard_library_from_earlier_versions():
+    """Each file of the standard library that imports context, from its tree to an edited copy:
+    a function added at the end, a line dropped in the middle, and a comment in the first line."""
+    checked = 0
+    for _, src in _standard_library():
+        lines = src.splitlines(keepends=True)
+        middle = len(lines) // 2
+        added = src + b"\nfunc added(ctx context.Context) error { return nil }\n"
+        for new in (added, b"".join(lines[:middle] + lines[middle + 1 :]), b"// edited\n" + src):
+            _from_earlier(src, new)
+        checked += 1
     assert checked > 100
 
 
 @pytest.mark.slow
 def test_standard_library():
-    goroot = subprocess.run(["go", "env", "GOROOT"], capture_output=True, text=True, check=True).stdout.strip()
-    carried = 0
-    for directory, _, names in os.walk(os.path.join(goroot, "src")):
-        for name in names:
-            path = os.path.join(directory, name)
-            if name.endswith(".go") and b'context"' in (src := Path(path).read_bytes()):
-                carried += _check(path, src)
-    assert carried > 100
+    assert sum(_check(path, src) for path, src in _standard_library()) > 100
 
 
 TRICKY = [
