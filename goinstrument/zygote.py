@@ -373,11 +373,11 @@ class _Server:
         if pid == 0:
             try:
                 ours.close()
-                at = self._trees_at()
+                at, wait = self._trees_at(), trees.waiting()
                 self._forget()
                 os.environ.clear()  # the server's, of no run's: a run gets its client's, whole (half the cost of that, ahead)
                 with contextlib.suppress(Exception):  # the last run's files parsed ahead, unless the next run comes first
-                    trees.take(*at, lambda seconds: not _ready(theirs, seconds))
+                    trees.take(*at, lambda seconds: not _ready(theirs, seconds), wait)
                 connection = _handed(theirs)
                 if connection is None:  # the server stopped or dropped it: nothing to run
                     os._exit(0)
@@ -447,8 +447,13 @@ class _Server:
 
     def _trees_at(self) -> tuple[int, str]:
         """In a child, before _forget: the server's directory (an fd of the child's own) and the name
-        of the file where one run leaves the next the files it parsed (driver/trees.py)."""
-        return os.dup(self.path[0]), self.path[1] + TREES
+        of the file where one run leaves the next the files it parsed (driver/trees.py); -1 where no
+        fd is to be had (out of fds): then neither leaves nor takes any, and the run is as ever."""
+        try:
+            directory = os.dup(self.path[0])
+        except OSError:
+            directory = -1
+        return directory, self.path[1] + TREES
 
     def _forget(self) -> None:
         """In a child: nothing of the server's stays open or installed."""

@@ -125,13 +125,14 @@ def test_output_in_error_is_not_kept():
     assert syntax.parse_edited(src, edits, apply(src, edits)) is None
 
 
-def _every_node(tree: Tree) -> list[tuple[str, int, int, bool]]:
-    """Each node of the tree in order, with its range and whether tree-sitter calls it named."""
+def _every_node(tree: Tree) -> list[tuple[str, int, int, bool, str | None]]:
+    """Each node of the tree in order, with its range, whether tree-sitter calls it named, and
+    the field its parent holds it in (what the core's child_by_field_name reads)."""
     found, cursor = [], tree.walk()
     while True:
         node = cursor.node
         assert node is not None
-        found.append((node.type, node.start_byte, node.end_byte, node.is_named))
+        found.append((node.type, node.start_byte, node.end_byte, node.is_named, cursor.field_name))
         if cursor.goto_first_child() or cursor.goto_next_sibling():
             continue
         while cursor.goto_parent():
@@ -145,10 +146,13 @@ def _from_earlier(old: bytes, new: bytes) -> None:
     """`new` parsed from `old`'s tree, one edit between them (edits.between), as a server's child
     parses a file staged again from an earlier run's tree (driver/trees.py): the full parse's tree."""
     tree = syntax.parse_plain(old)
-    if tree is None or syntax.parse_plain(new) is None:
-        return  # (prime parses from the trees of sources without errors; a new one in error is parsed as ever)
+    if tree is None:
+        return  # (trees.take keeps the trees of sources without errors alone)
     syntax._TREES.pop(new, None)
     again = syntax.parse_edited(old, [between(old, new)], new, tree=tree)
+    if syntax.parse_plain(new) is None:  # in error: left to parse, which bridges it (tolerance)
+        assert again is None and new not in syntax._TREES
+        return
     assert again is not None and syntax.parse(new) is again
     full = syntax.parse_plain(new)
     assert full is not None and _every_node(again) == _every_node(full)
@@ -160,7 +164,7 @@ def test_a_file_is_parsed_from_an_earlier_versions_tree(case: Path):
     src, golden = case.read_bytes(), case.with_name(case.name.replace(".input.go", ".golden.go")).read_bytes()
     lines = golden.splitlines(keepends=True)
     dropped = b"".join(lines[: len(lines) // 2] + lines[len(lines) // 2 + 1 :])
-    for old, new in ((src, golden), (golden, src), (golden, dropped), (src, golden + golden[-40:]), (src, src)):
+    for old, new in ((src, golden), (golden, src), (golden, dropped), (src, golden + golden[-40:]), (src, src), (golden, golden + b"func (")):
         _from_earlier(old, new)
 
 

@@ -11,6 +11,7 @@ was.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shlex
 import shutil
@@ -867,6 +868,11 @@ BIG_SHOP = 'package shop\n\nimport "context"\n\n' + "".join(
 )
 
 
+def _replaced(runtime: Path, pid: int, spare: int) -> bool:
+    """Whether the server has forked a spare in place of `spare` (which took a run, now reaped)."""
+    return _spare(runtime, pid) not in (0, spare)
+
+
 def _appears(path: Path, timeout: float = 60.0) -> bool:
     """Whether the file shows up within `timeout` seconds (looked for every 5 ms: it may be there
     for no more than trees.WAIT)."""
@@ -881,9 +887,10 @@ def _appears(path: Path, timeout: float = 60.0) -> bool:
 def test_a_served_run_leaves_the_files_it_parsed_and_the_next_child_takes_them(tmp_path, runtime):
     """A run that instrumented a staged file leaves its bytes, as staged and as left, beside the
     server's socket once its client has the exit code; the next child takes them while it waits.
-    The file's next commit, edited since, is parsed from their trees: what it stages is what a
-    run in a process of its own stages."""
-    env = served_env(runtime)
+    The file's next commit, edited since, is parsed from their trees (the client's trace says so):
+    what it stages is what a run in a process of its own stages."""
+    trace = tmp_path / "trace"
+    env = served_env(runtime, GOINSTRUMENT_CLIENT_TRACE=os.fspath(trace))
     pid = warm(runtime, tmp_path, env)
     repo = module(tmp_path / "repo", {"shop.go": BIG_SHOP})
     repo.write("shop.go", BIG_SHOP + "// edited\n")
@@ -894,6 +901,7 @@ def test_a_served_run_leaves_the_files_it_parsed_and_the_next_child_takes_them(t
     assert done.returncode == 0 and served(runtime, pid) == 1, done.stderr
     assert _appears(left)
     wait_for(lambda: not left.exists())  # taken by the next child, whose the next run is
+    assert not trace.exists()  # (nothing to parse from in the first run)
     edited = repo.staged("shop.go") + "\nfunc Added(ctx context.Context) error {\n\treturn nil\n}\n"
     repo.write("shop.go", edited)
     repo.add("shop.go")
@@ -903,19 +911,28 @@ def test_a_served_run_leaves_the_files_it_parsed_and_the_next_child_takes_them(t
     assert by_itself.returncode == 0, by_itself.stderr
     again = client(repo.root, "--staged", env=env)
     assert again.returncode == 0 and served(runtime, pid) == 2, again.stderr
+    place = repo.root.resolve() / "shop.go"
+    assert trace.read_text().startswith(f"trees: {place} parsed from an earlier tree (")
     assert 'Start(ctx, "Added")' in repo.staged("shop.go")
     assert repo.staged("shop.go") == GitRepo(alone).staged("shop.go")
     assert again.stderr == by_itself.stderr
 
 
-def test_no_trees_are_left_with_the_variable_off(tmp_path, runtime):
-    env = served_env(runtime, GOINSTRUMENT_TREES="0")
+def test_a_run_with_the_variable_off_leaves_no_trees_and_drops_those_left(tmp_path, runtime):
+    """GOINSTRUMENT_TREES=0 is the run's own (one server serves runs with it and without): a run
+    with it removes what the run before left, and leaves nothing (the next child waits a minute
+    before it takes a file: one left would still be there)."""
+    env = served_env(runtime, GOINSTRUMENT_TEST_TREES_WAIT="60")
     pid = warm(runtime, tmp_path, env)
     repo = module(tmp_path / "repo", {"shop.go": BIG_SHOP})
-    repo.write("shop.go", BIG_SHOP + "// edited\n")
-    repo.add("shop.go")
-    first_spare = _spare(runtime, pid)
-    done = client(repo.root, "--staged", env=env)
-    assert done.returncode == 0 and served(runtime, pid) == 1, done.stderr
-    wait_for(lambda: _spare(runtime, pid) not in (0, first_spare))  # the run's child reaped: it left what it would
-    assert not [p for p in (runtime / "goinstrument").iterdir() if p.name.endswith(TREES)]
+    (socket_name,) = [p.name for p in (runtime / "goinstrument").iterdir() if p.is_socket()]
+    left = runtime / "goinstrument" / (socket_name + TREES)
+    for n, off in enumerate(({}, {"GOINSTRUMENT_TREES": "0"}), start=1):
+        repo.write("shop.go", BIG_SHOP + f"// edited {n}\n")
+        repo.add("shop.go")
+        spare = wait_for(lambda: _spare(runtime, pid))
+        done = client(repo.root, "--staged", env={**env, **off})
+        assert done.returncode == 0 and served(runtime, pid) == n, done.stderr
+        wait_for(functools.partial(_replaced, runtime, pid, spare))  # the run's child reaped: it left what it would
+        assert left.exists() == (not off)
+    assert [p.name for p in (runtime / "goinstrument").iterdir() if TREES in p.name] == []

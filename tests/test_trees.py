@@ -1,16 +1,18 @@
 """driver/trees.py: what one served run leaves the next, and the parse from an earlier run's tree.
 
-The server's side (a run leaves the file, the next child takes it) is in tests/test_server.py."""
+The server's side (a run leaves the file, the next child takes it, its run parses from it) is in
+tests/test_server.py."""
 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from goinstrument.driver import trees
+from goinstrument.driver import TREES_MODULE, trees
 from goinstrument.engine.go import syntax
 
 FUNC = "func F{n}(ctx context.Context, n int) error {{\n\tif n > {n} {{\n\t\treturn nil\n\t}}\n\treturn context.Canceled\n}}\n\n"
@@ -20,16 +22,17 @@ NAME = "s-test.trees"
 
 @pytest.fixture(autouse=True)
 def fresh(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No run's notes nor trees from another test; the variable that turns them off unset."""
-    monkeypatch.delenv("GOINSTRUMENT_TREES", raising=False)
-    saved = dict(trees._noted), dict(trees._kept)
+    """No run's notes nor trees from another test, the variables that change them unset; and the
+    module out of sys.modules afterwards, as in a run of a process of its own (which never loads
+    it: process.py and run.py look it up there)."""
+    for variable in (trees.OFF, trees.TRACE):
+        monkeypatch.delenv(variable, raising=False)
     trees._noted.clear()
     trees._kept.clear()
     yield
     trees._noted.clear()
     trees._kept.clear()
-    trees._noted.update(saved[0])
-    trees._kept.update(saved[1])
+    sys.modules.pop(TREES_MODULE, None)
 
 
 @pytest.fixture
@@ -49,39 +52,51 @@ def full(src: bytes) -> str:
     return str(tree.root_node)
 
 
+def handed(directory: int) -> dict[str, list[tuple[bytes, int]]]:
+    """What the run noted, left and taken by the next child: place -> (source, age)."""
+    trees.leave(directory, NAME)
+    trees._noted.clear()
+    trees._kept.clear()
+    trees.take(directory, NAME, always)
+    return {place: [(source, age) for source, _, age in kept] for place, kept in trees._kept.items()}
+
+
 def test_a_run_leaves_what_it_parsed_and_the_next_child_takes_it(tmp_path: Path, directory: int):
     output = BIG.replace(b"func F3(", b"func F3b(")
     trees.note("/repo/shop.go", BIG, output)
     trees.note("/repo/small.go", b"package shop\n")  # parsed in no time: not worth keeping
+    trees.note("/repo/huge.go", BIG * 30)  # a run that came meanwhile would wait for its parse
     trees.leave(directory, NAME)
     assert (tmp_path / NAME).stat().st_mode & 0o777 == 0o600
-    assert not [p for p in tmp_path.iterdir() if p.name != NAME]  # no temporary file left
+    assert [p.name for p in tmp_path.iterdir()] == [NAME]  # no temporary file left
     trees._noted.clear()
     trees.take(directory, NAME, always)
     assert not (tmp_path / NAME).exists()  # taken: the next child parses what the next run leaves
-    assert [source for source, _ in trees._kept["/repo/shop.go"]] == [BIG, output]
-    assert "/repo/small.go" not in trees._kept
+    assert [(source, age) for source, _, age in trees._kept["/repo/shop.go"]] == [(BIG, 0), (output, 0)]
+    assert sorted(trees._kept) == ["/repo/shop.go"]
 
 
-def test_a_file_staged_again_is_parsed_from_the_nearest_tree(directory: int):
-    trees.note("/repo/shop.go", BIG, BIG.replace(b"n > 30", b"n > 31"))
-    trees.leave(directory, NAME)
-    trees.take(directory, NAME, always)
-    edited = BIG.replace(b"n > 30", b"n > 31") + FUNC.format(n=99).encode()  # the output, edited since
+def test_a_file_staged_again_is_parsed_from_the_nearest_tree(directory: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv(trees.TRACE, os.fspath(tmp_path / "trace"))
+    output = BIG.replace(b"n > 30", b"n > 31")
+    trees.note("/repo/shop.go", BIG, output)
+    handed(directory)
+    edited = output + FUNC.format(n=99).encode()  # the output, edited since
     assert edited not in syntax._TREES
     trees.prime("/repo/shop.go", edited)
     tree, plain = syntax._TREES[edited]  # parse() answers from it
     assert plain and syntax.parse(edited) is tree
     assert str(tree.root_node) == full(edited)
+    new = len(FUNC.format(n=99))
+    assert (tmp_path / "trace").read_text() == f"trees: /repo/shop.go parsed from an earlier tree ({new} of {len(edited)} bytes new)\n"
     trees.prime("/repo/other.go", edited + b"\n")  # no tree of that path: parsed as ever, later
     assert edited + b"\n" not in syntax._TREES
 
 
 def test_the_same_bytes_again_are_parsed_from_their_tree(directory: int):
     trees.note("/repo/shop.go", BIG)
-    trees.leave(directory, NAME)
-    trees.take(directory, NAME, always)
-    again = bytes(BIG)  # equal, another object
+    handed(directory)
+    again = BIG[:-1] + BIG[-1:]  # equal, another object
     syntax._TREES.pop(again, None)
     trees.prime("/repo/shop.go", again)
     assert str(syntax._TREES[again][0].root_node) == full(BIG)
@@ -96,59 +111,61 @@ def test_a_run_that_comes_first_is_not_kept_waiting(tmp_path: Path, directory: i
         asked.append(seconds)
         return len(asked) == 1
 
-    trees.take(directory, NAME, idle)
-    assert asked == [trees.WAIT, 0] and not trees._kept
+    trees.take(directory, NAME, idle, 0.5)
+    assert asked == [0.5, 0] and not trees._kept
+    trees.leave(directory, NAME)
     trees.take(directory, NAME, lambda seconds: False)  # one during the wait: nothing read
-    assert not trees._kept
+    assert not trees._kept and (tmp_path / NAME).exists()
 
 
 def test_what_is_left_is_capped_the_latest_first(directory: int, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(trees, "KEPT_BYTES", 2 * len(BIG) + 10)
-    trees._kept["/repo/old.go"] = [(BIG + b"// old\n", None)]  # type: ignore[list-item]  # what this child was handed
+    small = b"package shop\n\n// " + b"x" * 4900 + b"\n"
+    monkeypatch.setattr(trees, "KEPT_BYTES", 2 * len(BIG) + 5 + len(small))
+    trees._kept["/repo/old.go"] = [(BIG + b"// old\n", None, 0)]  # type: ignore[list-item]  # what this child was handed
+    trees._kept["/repo/small.go"] = [(small, None, 0)]  # type: ignore[list-item]
     trees.note("/repo/a.go", BIG)
     trees.note("/repo/b.go", BIG + b"// b\n")
-    trees.leave(directory, NAME)
-    trees._noted.clear()
-    trees._kept.clear()
-    trees.take(directory, NAME, always)
-    assert sorted(trees._kept) == ["/repo/a.go", "/repo/b.go"]  # the run's own first; the older dropped
+    trees.note("/repo/c.go", BIG + b"// c\n")  # over what a run notes: dropped
+    assert list(trees._noted) == ["/repo/a.go", "/repo/b.go"]
+    # The run's own first; of the older, the one too big dropped, the one that still fits kept.
+    assert sorted(handed(directory)) == ["/repo/a.go", "/repo/b.go", "/repo/small.go"]
 
 
-def test_a_run_that_parsed_no_staged_file_passes_on_what_it_was_handed(tmp_path: Path, directory: int):
-    trees.leave(directory, NAME)  # neither: nothing
+def test_a_run_that_parsed_no_staged_file_passes_on_what_it_was_handed_for_a_few_runs(tmp_path: Path, directory: int):
+    trees.leave(directory, NAME)  # neither noted nor handed: nothing
     assert not list(tmp_path.iterdir())
     trees.note("/repo/shop.go", BIG)
-    trees.leave(directory, NAME)
-    trees._noted.clear()  # the next child
-    trees.take(directory, NAME, always)
-    trees.leave(directory, NAME)  # its run (a commit of other files) noted nothing
-    trees._kept.clear()
-    trees.take(directory, NAME, always)
-    assert [source for source, _ in trees._kept["/repo/shop.go"]] == [BIG]
+    assert handed(directory) == {"/repo/shop.go": [(BIG, 0)]}
+    for age in range(1, trees.AGES):  # runs that parse no staged file (a commit of other files)
+        assert handed(directory) == {"/repo/shop.go": [(BIG, age)]}
+    assert handed(directory) == {}
+    assert not list(tmp_path.iterdir())
 
 
 def test_off(tmp_path: Path, directory: int, monkeypatch: pytest.MonkeyPatch):
-    """GOINSTRUMENT_TREES=0: the run parses from no tree and leaves none of its own (what its
-    process was handed goes on to the next, for a run that wants them)."""
+    """GOINSTRUMENT_TREES=0: the run parses from no tree and leaves none, those its child was
+    handed included (a run of the same server without the variable left them)."""
     trees.note("/repo/shop.go", BIG)
-    trees.leave(directory, NAME)
-    trees._noted.clear()
-    trees.take(directory, NAME, always)
-    monkeypatch.setenv("GOINSTRUMENT_TREES", "0")
+    handed(directory)
+    monkeypatch.setenv(trees.OFF, "0")
     edited = BIG + b"// edited\n"
     trees.prime("/repo/shop.go", edited)
     assert edited not in syntax._TREES
     trees.note("/repo/other.go", BIG)
+    assert not trees._noted
+    (tmp_path / NAME).write_bytes(b"left by another child meanwhile")
     trees.leave(directory, NAME)
-    trees._kept.clear()
-    trees.take(directory, NAME, always)
-    assert list(trees._kept) == ["/repo/shop.go"]
+    assert not list(tmp_path.iterdir())
 
 
-CUT_SHORT = [trees._MAGIC + b"\x00\x00\x00\x05/repo", trees._MAGIC + b"\x00\x00\x00\x01/\x00\x00\x01\x00x"]
+CUT_SHORT = [
+    trees._MAGIC + b"\x00\x00\x00\x00\x05\x00\x00\x00\x10/repoabc",  # a source shorter than its size
+    trees._MAGIC + b"\x00\x00\x00\x00\x01\x00\x00\x01\x00/x",
+    trees._MAGIC + b"\x00\x00",  # an entry's head cut short
+]
 
 
-@pytest.mark.parametrize("data", [b"", b"something else", *CUT_SHORT])
+@pytest.mark.parametrize("data", [b"", b"something else", trees._MAGIC[:-2] + b"1\n", *CUT_SHORT])
 def test_a_file_that_is_not_one_left_is_nothing(tmp_path: Path, directory: int, data: bytes):
     (tmp_path / NAME).write_bytes(data)
     trees.take(directory, NAME, always)
@@ -157,6 +174,12 @@ def test_a_file_that_is_not_one_left_is_nothing(tmp_path: Path, directory: int, 
 
 def test_a_source_in_error_is_not_kept(directory: int):
     trees.note("/repo/shop.go", BIG + b"func (\n")
-    trees.leave(directory, NAME)
-    trees.take(directory, NAME, always)
-    assert not trees._kept
+    assert handed(directory) == {}
+
+
+def test_the_tests_wait(monkeypatch: pytest.MonkeyPatch):
+    assert trees.waiting() == trees.WAIT
+    monkeypatch.setenv(trees.TEST_WAIT, "30")
+    assert trees.waiting() == 30
+    monkeypatch.setenv(trees.TEST_WAIT, "soon")
+    assert trees.waiting() == trees.WAIT
