@@ -413,22 +413,23 @@ def commit_once(repo: Path, env: dict, base: str, files: dict[str, int], row: Ro
 
 
 def measure_commits(repo: Path, env: dict, base: str, files: dict[str, int], repeat: int) -> tuple[list[Row], Speed]:
-    """The `git commit` rows, taken in turn within each repetition: with the hook (served by its
-    warm server, started by the warm-up run, as from a developer's second commit on: the same
-    files as the commit before, edited since, whose trees the server kept), with the hook served
-    by a server that keeps no trees (GOINSTRUMENT_TREES=0: files it has not parsed before), with
-    the hook and GOINSTRUMENT_SERVER=0 (every run a process of its own), and without it
-    (--no-verify). A machine whose speed drifts meanwhile (a host shared with other machines)
-    moves them together, so that the difference of the medians is the hook's. Each repetition
-    also times the machine (`machine_speed`)."""
+    """The `git commit` rows, taken in turn within each repetition, each repetition starting at
+    the next row: with the hook (served by its warm server, started by the warm-up run, as from a
+    developer's second commit on: the same files as the commit before, edited since, whose trees
+    the server kept), with the hook served by a server of its own whose runs keep no trees
+    (GOINSTRUMENT_TREES=0: files it has not parsed before), with the hook and
+    GOINSTRUMENT_SERVER=0 (every run a process of its own), and without it (--no-verify). A
+    machine whose speed drifts meanwhile (a host shared with other machines) moves them
+    together, so that the difference of the medians is the hook's. Each repetition also times
+    the machine (`machine_speed`)."""
     served, fresh = commit_row(files, True), commit_row(files, True, served="no trees kept")
     unserved, plain = commit_row(files, True, served="no server"), commit_row(files, False)
-    runs = (
+    runs = [
         (served, True, env),
-        (fresh, True, {**env, "GOINSTRUMENT_TREES": "0"}),  # (another environment: a server of its own)
+        (fresh, True, no_trees_env(env)),
         (unserved, True, {**env, "GOINSTRUMENT_SERVER": "0"}),
         (plain, False, env),
-    )
+    ]
     for row, hook, row_env in runs:  # the warm-ups first: the first of a server starts it
         log(f"{row.name}: warm-up")
         commit_once(repo, row_env, base, files, row, hook, timed_run=False)
@@ -437,7 +438,7 @@ def measure_commits(repo: Path, env: dict, base: str, files: dict[str, int], rep
     speed = Speed()
     for n in range(repeat):
         log(f"git commit, with the hook (its server's trees, none, no server) and with --no-verify: {n + 1}/{repeat}")
-        for row, hook, row_env in runs:
+        for row, hook, row_env in runs[n % len(runs) :] + runs[: n % len(runs)]:
             commit_once(repo, row_env, base, files, row, hook, timed_run=True)
             if row in (served, fresh):
                 time.sleep(SETTLE)  # the server's next child parses what the run left before the next row's commit
@@ -453,6 +454,15 @@ def measure_commits(repo: Path, env: dict, base: str, files: dict[str, int], rep
 # during them (a guest shares its host's cores with other machines: their load shows neither as
 # load nor always as steal time here, only as slower code).
 _SPEED_TASK = "import time\nt = time.perf_counter()\nx = 0\nfor i in range(1_000_000):\n    x += i\nprint((time.perf_counter() - t) * 1000)"
+
+
+def no_trees_env(env: dict) -> dict:
+    """The environment of the row whose hook keeps no trees: GOINSTRUMENT_TREES=0, and a runtime
+    directory of its own, so that its server is not the other row's (the variable is each run's,
+    not a server's: a child of a shared server would parse the other row's trees, unused)."""
+    runtime = Path(env["XDG_RUNTIME_DIR"]).with_name("run-no-trees")
+    runtime.mkdir(mode=0o700, exist_ok=True)
+    return {**env, "GOINSTRUMENT_TREES": "0", "XDG_RUNTIME_DIR": str(runtime)}
 
 
 def machine_speed(env: dict) -> float:
@@ -579,6 +589,16 @@ def targets(rows: dict[str, Row]) -> list[dict]:
             "shown": f"{fmt_ms(added)} ms",
             "goal": f"<= {HOOK_ADDS_GOAL_MS:g} ms",
             "result": "n/a" if added is None else "PASS" if added <= HOOK_ADDS_GOAL_MS else "FAIL",
+        }
+    )
+    fresh = ratios(rows)[1]["wall_added_ms"]
+    checks.append(
+        {
+            "target": "the same, files its server has not parsed (no trees kept)",
+            "measured": fresh,
+            "shown": f"{fmt_ms(fresh)} ms",
+            "goal": "report",
+            "result": "",
         }
     )
     for key, label in (("staged", "goinstrument --staged, median"), ("check", "--check --changed-since, median")):
@@ -748,7 +768,8 @@ def main(argv: list[str] | None = None) -> int:
         goinstrument = version_of(goinstrument_cmd("--version"), env)
         python_version = f"{version_of([PYTHON[0], '--version'], env).split()[-1]} ({PYTHON[0]})"
     finally:
-        stop_server(bench.env)
+        for env_of_a_server in (bench.env, no_trees_env(bench.env)):
+            stop_server(env_of_a_server)
         bench.close()
 
     checks = targets(rows)
