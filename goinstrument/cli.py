@@ -20,7 +20,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Sequence
-    from typing import NoReturn
+    from typing import Any, NoReturn
 
     from goinstrument.engine.options import RewriteOptions
     from goinstrument.options import InstallHook, Invocation, Source
@@ -445,6 +445,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _escape_what_cannot_be_printed()
     with contextlib.suppress(ValueError):  # ValueError: not the main thread (called from a test harness)
         signal.signal(signal.SIGTERM, _terminated)
+    stderr = sys.stderr
+    sys.stderr = _Messages(stderr) if stderr is not None else stderr
     try:
         return _main(argv)
     except KeyboardInterrupt:
@@ -453,6 +455,42 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _interrupted(signal.SIGTERM)
     except Exception as exc:  # a bug of ours: exit 2 and one line, never 1, which says "findings"
         return _internal_error(exc)
+    finally:
+        sys.stderr = stderr
+
+
+class _Messages:
+    """stderr, whose reader may go before the run ends (`git commit 2>&1 | head -1`): what is said
+    after that is lost, never the run. The exit code stays the run's: a hook's 141 would abort the
+    commit whose files it staged. (stdout's reader going is a filter's end: _stdout_closed.)"""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return int(self.stream.write(text))
+        except BrokenPipeError:
+            self._gone()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except BrokenPipeError:
+            self._gone()
+
+    def _gone(self) -> None:
+        """The rest, and what the stream holds, goes to /dev/null (the interpreter's last flush
+        of a stream still failing would make the exit code 120)."""
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self.stream.fileno())
+            os.close(devnull)
+            self.stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
 
 
 def _interrupted(signum: int) -> int:

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 from conftest import run_cli
+from gitrepo import GO_FUNC, GitRepo, git_env
 
 from goinstrument.driver.fileio import FileError, replace_atomically
+from goinstrument.driver.hook import install_hook
 
 PLAIN = b"""package p
 
@@ -404,3 +406,33 @@ def test_a_reader_that_stops_early_gets_no_traceback(tmp_path, command, first):
     assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr and "Exception ignored" not in proc.stderr, proc.stderr
     assert "status 141" in proc.stderr
     assert (root / "p1/a.go").read_bytes() == MANY_FUNCTIONS  # nothing written
+
+
+def _stderr_gone(cmd: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[bytes]:
+    """`cmd` with its stderr a pipe whose reader is gone before it starts (`2>&1 | head -1`, once
+    head has its line)."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        return subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=write, check=False)
+    finally:
+        os.close(write)
+
+
+def test_a_staged_run_whose_messages_go_unread_is_still_the_runs(tmp_path):
+    """The reader of stderr gone: the messages are lost, not the run's exit code (a hook's 141
+    would abort the commit whose files it has staged)."""
+    repo = GitRepo.go_module(tmp_path / "repo", {"shop.go": GO_FUNC})
+    repo.write("shop.go", GO_FUNC + "\nfunc G(ctx context.Context) error { return nil }\n")
+    repo.add("shop.go")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent), "GOINSTRUMENT_SERVER": "0"}
+    done = _stderr_gone([sys.executable, "-m", "goinstrument", "--staged"], repo.root, env)
+    assert done.returncode == 0
+    assert 'Start(ctx, "G")' in repo.staged("shop.go")
+    install_hook(repo.root)
+    repo.write("shop.go", repo.staged("shop.go") + "\nfunc H(ctx context.Context) error { return nil }\n")
+    repo.add("shop.go")
+    before = repo.head()
+    committed = _stderr_gone(["git", "commit", "-q", "-m", "x"], repo.root, git_env(GOINSTRUMENT_SERVER="0"))
+    assert committed.returncode == 0 and repo.head() != before
+    assert 'Start(ctx, "H")' in repo.show("HEAD:shop.go")
