@@ -573,10 +573,16 @@ def test_a_new_server_removes_the_lock_files_of_servers_gone(tmp_path, runtime):
     where = runtime / "goinstrument"
     where.mkdir(mode=0o700)
     (where / "s-0badcafe-10.lock").write_text("1 3\n")  # a server's that exited long ago
+    (where / f"s-0badcafe-10{TREES}").write_bytes(b"its trees")
+    (where / f"s-0badcafe-10{TREES}.{2**22 + 1}").write_bytes(b"a temporary of a child that died")  # (above pid_max)
+    writing = where / f"s-0badcafe-11{TREES}.{os.getpid()}"  # a live process's, being written
+    writing.write_bytes(b"")
     env = served_env(runtime)
     pid = warm(runtime, tmp_path, env)
     (lock,) = where.glob("*.lock")
     assert lock.read_text().split()[0] == str(pid)
+    assert sorted(p.name for p in where.iterdir() if TREES in p.name) == [writing.name]
+    writing.unlink()
     assert client(tmp_path, "--stop", env=env).returncode == 0
     wait_for(lambda: pid not in _server_pids(runtime), timeout=20)
     assert client(tmp_path, "--stop", env=env).stdout == b""  # the lock of the server stopped: nobody's now

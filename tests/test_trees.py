@@ -183,3 +183,31 @@ def test_the_tests_wait(monkeypatch: pytest.MonkeyPatch):
     assert trees.waiting() == 30
     monkeypatch.setenv(trees.TEST_WAIT, "soon")
     assert trees.waiting() == trees.WAIT
+
+
+def test_a_file_left_while_one_is_taken_is_the_next_childs(tmp_path: Path, directory: int):
+    trees.note("/repo/a.go", BIG)
+    trees.leave(directory, NAME)
+    calls: list[float] = []
+
+    def idle(seconds: float) -> bool:  # another run's child leaves its file as this one parses
+        calls.append(seconds)
+        if len(calls) == 2:
+            trees._noted.clear()
+            trees.note("/repo/b.go", BIG + b"// b\n")
+            trees.leave(directory, NAME)
+        return True
+
+    trees.take(directory, NAME, idle)
+    assert list(trees._kept) == ["/repo/a.go"]
+    assert [p.name for p in tmp_path.iterdir()] == [NAME]  # the other's, whole
+    assert handed(directory)["/repo/b.go"] == [(BIG + b"// b\n", 0)]
+
+
+def test_a_trace_names_a_file_of_any_bytes(directory: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv(trees.TRACE, os.fspath(tmp_path / "trace"))
+    place = os.fsdecode(b"/repo/caf\xe9.go")  # not UTF-8
+    trees.note(place, BIG)
+    handed(directory)
+    trees.prime(place, BIG + b"// edited\n")
+    assert (tmp_path / "trace").read_bytes().startswith(b"trees: /repo/caf\xe9.go parsed from an earlier tree (")

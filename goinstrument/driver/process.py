@@ -12,6 +12,7 @@ gives. A file that fails any of these is a problem, left untouched.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
@@ -165,7 +166,8 @@ def _process(source: Source, options: RewriteOptions, check: bool, verify: bool,
         return Outcome.skip(source.path, reason, src)
     kept = sys.modules.get(TREES_MODULE)  # a server's child alone keeps trees
     if kept is not None:
-        kept.prime(os.fspath(source.place), src)  # from an earlier run's tree of the file, where there is one
+        with contextlib.suppress(Exception):  # a parse spared at most, never a file failed
+            kept.prime(os.fspath(source.place), src)  # from an earlier run's tree of the file, where there is one
     info = file_info(source, options, changed_lines)
     result = rewrite(src, options, info, migrate=not check)
     if result.problem is None and result.changed and verify and not check:

@@ -8,7 +8,7 @@ those paths from the nearest of their trees (`prime`): what changed since is par
 rest reused, and tree-sitter's incremental parse gives the tree a full parse gives. A file
 committed again, edited since, is the hook's common case; each staged file of the 5-file commit
 of bench/bench_git.py costs a parse of a few hundred bytes then, not of up to 54 KB (13 ms).
-A run that parsed none of them passes them on, for a few runs (AGES).
+A run that parsed none of them passes them on, to AGES children at most.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 SMALLEST = 4 * 1024  # bytes: a smaller file parses in well under a millisecond
 LARGEST = 128 * 1024  # bytes: a larger one would keep a run that comes meanwhile waiting for its parse (~30 ms)
 KEPT_BYTES = 512 * 1024  # the sources kept at most; their trees take about 28 times as much memory
-AGES = 3  # runs a source is passed on through after the run that noted it, unparsed by them
+AGES = 3  # the children that may take a source: the next, and two more after runs that noted none
 WAIT = 0.25  # seconds the next child waits before it parses: the commit's own end (git's, after the hook) goes first
 TEST_WAIT = "GOINSTRUMENT_TEST_TREES_WAIT"  # tests/test_server.py: `wait`, seconds (a file left, kept a while)
 OFF = "GOINSTRUMENT_TREES"
@@ -52,7 +52,7 @@ def note(place: str, *sources: bytes) -> None:
     if not sources or not SMALLEST <= len(sources[0]) <= LARGEST or _off():
         return
     noted = sum(len(source) for kept in _noted.values() for source in kept)
-    distinct = list(dict.fromkeys(sources))
+    distinct = [source for source in dict.fromkeys(sources) if len(source) <= LARGEST]
     if noted + sum(map(len, distinct)) <= KEPT_BYTES:
         _noted.pop(place, None)
         _noted[place] = distinct  # the latest last
@@ -79,6 +79,8 @@ def leave(directory: int, name: str) -> None:
     if total == 0:
         return
     temporary = f"{name}.{os.getpid()}"
+    with contextlib.suppress(OSError):  # a dead process's of the same pid (never followed: unlinked)
+        os.unlink(temporary, dir_fd=directory)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     fd = os.open(temporary, flags, 0o600, dir_fd=directory)
     try:
@@ -92,18 +94,21 @@ def leave(directory: int, name: str) -> None:
 
 
 def take(directory: int, name: str, idle: Callable[[float], bool], wait: float = WAIT) -> None:
-    """The file `leave` wrote, taken (removed as it is opened: a newer one is the next child's),
-    its sources parsed and kept one at a time, first after `wait` seconds, while `idle(seconds)`
-    says no run came within them. One that has an error is left out: `prime` parses from a tree
-    of the bytes themselves, never tolerance's."""
+    """The file `leave` wrote, taken (renamed to a name of this process's, then read and removed:
+    one a child leaves meanwhile is the next child's), its sources parsed and kept one at a time,
+    first after `wait` seconds, while `idle(seconds)` says no run came within them. One that has
+    an error is left out: `prime` parses from a tree of the bytes themselves, never tolerance's."""
     if not idle(wait):
         return
+    taken = f"{name}.{os.getpid()}"
     try:
-        fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW, dir_fd=directory)
+        os.rename(name, taken, src_dir_fd=directory, dst_dir_fd=directory)
+        fd = os.open(taken, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW, dir_fd=directory)
     except OSError:
         return
-    with contextlib.suppress(OSError):
-        os.unlink(name, dir_fd=directory)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(taken, dir_fd=directory)
     with open(fd, "rb") as f:
         data = f.read()
     from goinstrument.engine.go import syntax  # (the grammar: loaded in a server already)
@@ -156,5 +161,6 @@ def prime(place: str, src: bytes) -> None:
     edits = [(between(source, src), source, tree) for source, tree, _ in kept]
     edit, source, tree = min(edits, key=lambda found: found[0].end - found[0].start + len(found[0].text))
     if syntax.parse_edited(source, [edit], src, tree=tree) is not None and os.environ.get(TRACE):
-        with contextlib.suppress(OSError), open(os.environ[TRACE], "a") as trace:
-            trace.write(f"trees: {place} parsed from an earlier tree ({len(edit.text)} of {len(src)} bytes new)\n")
+        line = b"trees: %s parsed from an earlier tree (%d of %d bytes new)\n" % (os.fsencode(place), len(edit.text), len(src))
+        with contextlib.suppress(OSError), open(os.environ[TRACE], "ab") as trace:  # a name of any bytes
+            trace.write(line)
