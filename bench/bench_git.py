@@ -440,7 +440,7 @@ def measure_commits(repo: Path, env: dict, base: str, files: dict[str, int], rep
         log(f"git commit, with the hook (its server's trees, none, no server) and with --no-verify: {n + 1}/{repeat}")
         for row, hook, row_env in runs[n % len(runs) :] + runs[: n % len(runs)]:
             commit_once(repo, row_env, base, files, row, hook, timed_run=True)
-            if row in (served, fresh):
+            if row in (served, fresh):  # (both: the served rows meet the machine alike)
                 time.sleep(SETTLE)  # the server's next child parses what the run left before the next row's commit
         speed.task_ms.append(machine_speed(env))
     reset(repo, env, base)

@@ -42,15 +42,15 @@ def apply(src: bytes, edits: Sequence[Edit]) -> bytes:
 def between(old: bytes, new: bytes) -> Edit:
     """The one edit that makes `new` of `old`: what lies between their longest common start and
     their longest common end (which never overlap), replaced; an empty one where they are equal."""
-    start = _common_length(old, new, 0)
-    end = _common_length(old[start:][::-1], new[start:][::-1], 0)
+    start = _common_length(old, new)
+    end = _common_length(old[start:][::-1], new[start:][::-1])
     return Edit(start, len(old) - end, new[start : len(new) - end])
 
 
-def _common_length(a: bytes, b: bytes, known: int) -> int:
-    """How many bytes `a` and `b` start with alike, `known` of them known alike: halving the rest
-    (each comparison of bytes is one memcmp, over the part not compared yet)."""
-    low, high = known, min(len(a), len(b))
+def _common_length(a: bytes, b: bytes) -> int:
+    """How many bytes `a` and `b` start with alike: halving the rest (each comparison of bytes is
+    one memcmp, over the part not compared yet)."""
+    low, high = 0, min(len(a), len(b))
     while low < high:
         middle = (low + high + 1) // 2
         if a[low:middle] == b[low:middle]:
