@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import test_hook
-from gitrepo import GO_FUNC, GitRepo, git_env
+from gitrepo import GO_FUNC, GO_MOD, GitRepo, git_env
 from test_hook import G_FUNC
 from test_writer import _alive, _children, _wait_for, needs_proc
 
@@ -337,6 +337,22 @@ def test_assume_unchanged_and_intent_to_add_are_kept(repo):
     assert repo.git("ls-files", "-v", "shop.go") == "h shop.go\n"
     assert repo.status() == " A later.go\n"  # still intent-to-add: not committed, not staged
     assert repo.git("ls-tree", "--name-only", "HEAD") == "go.mod\nshop.go\n"
+
+
+def test_a_commits_first_server_span_tells_a_tidy_module_to_tidy_again(tmp_path):
+    """The cold trial's commit: a module requiring otel, tidy (trace `// indirect`), commits its first
+    handler with http-handlers on; the server span imports trace, and the hook says to tidy."""
+    tidy = GO_MOD + "\nrequire go.opentelemetry.io/otel v1.30.0\n\nrequire go.opentelemetry.io/otel/trace v1.30.0 // indirect\n"
+    repo = GitRepo.go_module(tmp_path / "repo", {"go.mod": tidy, ".goinstrument.toml": "http-handlers = true\n"})
+    install_hook(repo.root)
+    repo.write("h.go", 'package shop\n\nimport "net/http"\n\nfunc Serve(w http.ResponseWriter, r *http.Request) {\n\tw.WriteHeader(204)\n}\n')
+    repo.add("h.go")
+    proc = repo.commit("handler")
+    assert proc.stderr == (
+        "goinstrument: example.com/shop: go.mod requires go.opentelemetry.io/otel/trace only as indirect; run: go mod tidy\n"
+        "goinstrument: 1 of 1 file changed, 1 span added\n"
+    )
+    assert "trace.WithSpanKind(trace.SpanKindServer)" in committed(repo, proc, "h.go")
 
 
 # --- 5. every index format git writes --------------------------------------------------------------

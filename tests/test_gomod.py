@@ -66,6 +66,28 @@ def test_an_indirect_requirement_is_no_requirement(tmp_path):
     ]
 
 
+def test_a_module_of_its_own_inside_anothers_path_is_required_where_a_file_imports_it(tmp_path):
+    """go.opentelemetry.io/otel/trace is a module of its own: a tidy go.mod lists it `// indirect`
+    beside a direct otel until the code imports it (a server span's trace.WithSpanKind), and then
+    `go mod tidy` changes go.mod (cold trial); not listed at all, the build fails. A file that does
+    not import it (or names it past its imports) needs nothing."""
+    otel, trace = ("go.opentelemetry.io/otel",), ("go.opentelemetry.io/otel/trace",)
+    requires = "module example.com/m\n\ngo 1.22\n\nrequire go.opentelemetry.io/otel v1.47.0\n"
+    (tmp_path / "go.mod").write_text(requires + "\nrequire (\n\tgo.opentelemetry.io/otel/trace v1.47.0 // indirect\n)\n")
+    (tmp_path / "a.go").write_text('package m\n\nimport (\n\t"context"\n\n\toteltrace "go.opentelemetry.io/otel/trace"\n)\n\nvar _ oteltrace.Span\n')
+    (tmp_path / "b.go").write_text('package m\n\nimport "go.opentelemetry.io/otel"\n\n// "go.opentelemetry.io/otel/trace"\nvar _ = otel.Tracer\n')
+    a, b = str(tmp_path / "a.go"), str(tmp_path / "b.go")
+    gomod._module_of.cache_clear()
+    assert gomod.missing_requirements([b], otel, trace, trace) == []
+    assert gomod.missing_requirements([b, a], otel, trace, trace) == [(str(tmp_path), "example.com/m", trace[0], True)]
+    (tmp_path / "go.mod").write_text(requires)
+    assert gomod.missing_requirements([a], otel, trace, trace) == [(str(tmp_path), "example.com/m", trace[0], False)]
+    (tmp_path / "go.mod").write_text(requires + "require go.opentelemetry.io/otel/trace v1.47.0\n")
+    assert gomod.missing_requirements([a], otel, trace, trace) == []
+    (tmp_path / "go.mod").write_text("module example.com/m\n")  # the first lines' module first: one line a module
+    assert gomod.missing_requirements([a], otel, trace, trace) == [(str(tmp_path), "example.com/m", otel[0], False)]
+
+
 def test_missing_requirements_once_per_module(tmp_path):
     (tmp_path / "a").mkdir()
     (tmp_path / "a/go.mod").write_text("module example.com/a\n")

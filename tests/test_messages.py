@@ -254,6 +254,21 @@ def test_a_module_listing_the_requirement_as_indirect_is_told_to_tidy(tmp_path, 
     assert "goinstrument: example.com/m: go.mod requires go.opentelemetry.io/otel only as indirect; run: go mod tidy\n" in err, err
 
 
+HANDLER = b'package m\n\nimport "net/http"\n\nfunc Serve(w http.ResponseWriter, r *http.Request) {\n\tw.WriteHeader(204)\n}\n'
+TIDY = "module example.com/m\n\ngo 1.22\n\nrequire go.opentelemetry.io/otel v1.30.0\n\nrequire go.opentelemetry.io/otel/trace v1.30.0 // indirect\n"
+
+
+def test_a_server_span_tells_a_module_listing_trace_as_indirect_to_tidy(tmp_path, cli):
+    """A server span imports go.opentelemetry.io/otel/trace, a module of its own, which a tidy go.mod
+    lists `// indirect` until then (cold trial: `go mod tidy` changed go.mod after the hook's commit)."""
+    root = module(tmp_path / "svc", {"a.go": PLAIN})
+    (root / "go.mod").write_text(TIDY)
+    assert "go.mod" not in cli(root, ".")[2]  # otel alone: nothing to tidy
+    (root / "h.go").write_bytes(HANDLER)
+    err = cli(root, "--http-handlers", "h.go")[2]
+    assert "goinstrument: example.com/m: go.mod requires go.opentelemetry.io/otel/trace only as indirect; run: go mod tidy\n" in err, err
+
+
 def test_a_module_without_the_requirement_is_told_the_command(tmp_path, cli):
     root = module(tmp_path / "svc", {"a.go": PLAIN, "api/b.go": PLAIN})
     code, _, err = cli(tmp_path, "svc")
@@ -310,6 +325,35 @@ def test_the_printed_command_makes_the_real_build_pass(tmp_path, cli):
     (root / "main.go").write_text((root / "main.go").read_text() + "\nfunc more(ctx context.Context) error { return nil }\n")
     err = cli(root, "--no-cache", ".")[2]
     assert "does not require" not in err and "only as indirect" not in err  # no second hint
+
+
+@pytest.mark.slow
+def test_after_the_first_server_span_the_printed_tidy_leaves_go_mod_tidy(tmp_path, cli):
+    """The cold trial's case, with the real go command: a module that followed the first hint
+    (otel direct, trace `// indirect`) gets its first server span; `go mod tidy -diff` then fails,
+    and the hint's command makes it pass; the next run says nothing."""
+    import subprocess
+
+    main = b'package main\n\nimport "context"\n\nfunc run(ctx context.Context) error {\n\treturn nil\n}\n\n'
+    main += b"func main() { _ = run(context.Background()) }\n"
+    root = module(tmp_path, {"main.go": main})
+    command = cli(root, ".")[2].split("run: ", 1)[1].splitlines()[0]
+    subprocess.run(["sh", "-c", command], cwd=root, check=True, capture_output=True)
+
+    def tidy_diff() -> int:
+        return subprocess.run(["go", "mod", "tidy", "-diff"], cwd=root, capture_output=True).returncode
+
+    assert tidy_diff() == 0 and "go.opentelemetry.io/otel/trace v" in (root / "go.mod").read_text()
+    (root / "h.go").write_bytes(HANDLER.replace(b"package m", b"package main"))
+    err = cli(root, "--http-handlers", "h.go")[2]
+    assert "example.com/m: go.mod requires go.opentelemetry.io/otel/trace only as indirect; run: go mod tidy\n" in err, err
+    build = subprocess.run(["go", "build", "./..."], cwd=root, capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr  # it builds: only tidy tells
+    assert tidy_diff() != 0
+    subprocess.run(["sh", "-c", err.split("run: ", 1)[1].splitlines()[0]], cwd=root, check=True, capture_output=True)
+    assert tidy_diff() == 0
+    (root / "h2.go").write_bytes(HANDLER.replace(b"package m", b"package main").replace(b"Serve(", b"Serve2("))
+    assert "go.mod" not in cli(root, "--http-handlers", "h2.go")[2]
 
 
 def test_a_renamed_span_is_counted_as_updated(tmp_path, cli):

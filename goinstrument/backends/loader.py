@@ -60,7 +60,7 @@ def load_backend(name: str) -> Backend:
 
 REQUIRED = ("start_imports", "error_imports", "preferred_names", "lines")
 # with Backend's defaults (_Completed)
-OPTIONAL = ("attribute_imports", "start_attribute_imports", "declares_context", "server_imports", "route_imports")
+OPTIONAL = ("attribute_imports", "start_attribute_imports", "declares_context", "server_imports", "route_imports", "modules")
 
 
 class _Completed:
@@ -77,6 +77,7 @@ class _Completed:
         self.declares_context: bool = getattr(inner, "declares_context", Backend.declares_context)
         self.server_imports: tuple[str, ...] = getattr(inner, "server_imports", Backend.server_imports)
         self.route_imports: tuple[str, ...] = getattr(inner, "route_imports", Backend.route_imports)
+        self.modules: tuple[str, ...] = getattr(inner, "modules", Backend.modules)
 
     def lines(self, names: Names, tracer: str, span_name: str) -> list[str]:
         lines: list[str] = self.inner.lines(names, tracer, span_name)

@@ -25,6 +25,7 @@ class OpenTelemetry(Backend):
     start_attribute_imports: tuple[str, ...] = (OTEL_TRACE,)  # trace.WithAttributes
     server_imports: tuple[str, ...] = (OTEL_TRACE,)  # trace.WithSpanKind
     route_imports: tuple[str, ...] = (STRINGS, OTEL_ATTRIBUTE)  # strings.IndexByte, attribute.String
+    modules: tuple[str, ...] = (OTEL_TRACE,)  # the others are otel's packages
     preferred_names: dict[str, tuple[str, ...]] = {
         OTEL: ("otel", "otelapi"),
         OTEL_CODES: ("codes", "otelcodes"),

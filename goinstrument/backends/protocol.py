@@ -75,6 +75,9 @@ class Backend(Protocol):
     declares_context: bool = False  # its start line declares a context variable of its own, never the parameter
     server_imports: tuple[str, ...] = ()  # import paths a server span (`Names.request`) adds to start_imports
     route_imports: tuple[str, ...] = ()  # import paths the route block (`Names.route`) adds to those
+    # Modules of their own among those import paths whose path another's extends (go.opentelemetry.io/otel/trace,
+    # beside go.opentelemetry.io/otel): a go.mod is to require each directly where the code imports it.
+    modules: tuple[str, ...] = ()
 
     def lines(self, names: Names, tracer: str, span_name: str) -> list[str]:
         """The statements to insert, one a line, indented with tabs relative to the body.

@@ -141,30 +141,66 @@ def _provides(module: str, import_path: str) -> bool:
     return import_path == module or import_path.startswith(module + "/")
 
 
-def missing_requirements(files: list[str], import_paths: tuple[str, ...]) -> list[tuple[str, str, str, bool]]:
+def missing_requirements(
+    files: list[str], import_paths: tuple[str, ...], other_paths: tuple[str, ...] = (), modules: tuple[str, ...] = ()
+) -> list[tuple[str, str, str, bool]]:
     """(module root, module path, import path, listed as indirect) for each module holding one of
-    `files` whose go.mod requires no module providing an import path of `import_paths` (the spans'
-    imports) directly, in the files' order, each module once. A module providing the path itself
-    needs nothing."""
-    missing: list[tuple[str, str, str, bool]] = []
-    seen: set[str] = set()
+    `files` whose go.mod does not require directly the module providing an import path of
+    `import_paths` (the spans' first lines': every file with a span imports them), or of
+    `other_paths` (what some spans add: a server span's, the error block's) that one of its
+    `files` imports; in the files' order, each module once, its first such path.
+
+    The module providing a path is the longest of the module itself, the modules its go.mod
+    requires and `modules` (the backend's that are modules of their own) whose path is the
+    import path or a prefix of it, as the go command picks among those of its build list:
+    go.opentelemetry.io/otel/trace is a module of its own, which a tidy go.mod lists `// indirect`
+    beside a direct otel until the code imports trace (a server span's `trace.WithSpanKind`):
+    the build passes, and `go mod tidy` then makes it direct; with trace not listed at all (a
+    go line of 1.17 or later), the build fails ("updates to go.mod needed")."""
+    held: dict[str, tuple[str, list[str]]] = {}  # module root -> (module path, its files)
     for file in files:
         found = _module_of(os.path.dirname(os.path.abspath(file)))
-        if found is None or found[0] in seen:
-            continue
-        root, module = found
-        seen.add(root)
+        if found is not None:
+            held.setdefault(found[0], (found[1], []))[1].append(file)
+    missing: list[tuple[str, str, str, bool]] = []
+    for root, (module, members) in held.items():
         try:
             with open(os.path.join(root, "go.mod"), encoding="utf-8", errors="replace") as f:
                 text = f.read()
         except OSError:
             continue
-        required = required_modules(text)
-        for path in import_paths:
-            if not any(_provides(m, path) for m in (module, *required)):
-                missing.append((root, module, path, any(_provides(m, path) for m in required_modules(text, indirect=True))))
+        direct, listed = required_modules(text), required_modules(text, indirect=True)
+        for path in (*import_paths, *(p for p in other_paths if p not in import_paths)):
+            provider = max((m for m in (module, *listed, *modules) if _provides(m, path)), key=len, default=None)
+            if provider == module or provider in direct:
+                continue
+            if path in import_paths or any(_imports(file, path) for file in members):
+                missing.append((root, module, path, provider in listed))
                 break
     return missing
+
+
+# The first declaration that is not an import: a file's imports all come before it.
+_DECLARATION = re.compile(rb"^(?:func|type|var|const)\b", re.MULTILINE)
+
+
+def _imports(file: str, path: str) -> bool:
+    """Whether the Go file on disk imports `path`: an import spec of it (a line of its own, as gofmt
+    lays them out, named or not) before the file's first other declaration, where Go's imports
+    are; False where it cannot be read."""
+    try:
+        with open(file, "rb") as f:
+            data = f.read()
+    except OSError:
+        return False
+    found = _DECLARATION.search(data)
+    return _import_spec(path).search(data, 0, found.start() if found else len(data)) is not None
+
+
+@lru_cache(maxsize=16)
+def _import_spec(path: str) -> re.Pattern[bytes]:
+    quoted = re.escape(path.encode())
+    return re.compile(rb"^[ \t]*(?:import[ \t]*(?:\([ \t]*)?)?(?:[\w.]+[ \t]+)?(?:\"" + quoted + rb"\"|`" + quoted + rb"`)", re.MULTILINE)
 
 
 def go_version_of(file_path: str | os.PathLike[str], module: Module = ON_DISK) -> tuple[int, int] | None:

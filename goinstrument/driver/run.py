@@ -266,14 +266,17 @@ class _Writer:
 
 
 def missing_requirements(files: list[str], rewrite: RewriteOptions) -> list[str]:
-    """One line per module that now imports the backend's package but whose go.mod does not
-    require it: the command that does (go.mod itself is never edited)."""
+    """One line per module that now imports a package of the backend's whose module its go.mod
+    does not require directly: the command that does (go.mod itself is never edited)."""
     if not files:
         return []
     from goinstrument.backends.loader import load_backend
 
+    backend = load_backend(rewrite.backend)
+    added = (*backend.server_imports, *backend.start_attribute_imports, *backend.error_imports, *backend.attribute_imports, *backend.route_imports)
+    others = tuple(dict.fromkeys(path for path in added if "." in path.partition("/")[0]))  # not the standard library's
     lines = []
-    for root, module, path, indirect in gomod.missing_requirements(files, tuple(load_backend(rewrite.backend).start_imports)):
+    for root, module, path, indirect in gomod.missing_requirements(files, tuple(backend.start_imports), others, tuple(backend.modules)):
         where = os.path.relpath(root)
         go = "go" if where == os.curdir else f"go -C {quote_path(where)}"
         if indirect:  # `go get` would leave it so: tidy makes a requirement the code imports direct
