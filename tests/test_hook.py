@@ -255,8 +255,11 @@ def test_a_file_that_does_not_parse_stops_the_commit(repo):
     proc = repo.commit("broken")
     assert proc.returncode != 0
     assert "broken.go:" in proc.stderr
+    stops = "goinstrument: the commit stops here: fix what is said above, git add, and commit again (git commit --no-verify skips the hook)\n"
+    assert proc.stderr.endswith(stops)  # git says nothing of a hook's failure
     assert repo.head() == before
     assert repo.staged("broken.go") == BROKEN and repo.read("broken.go") == BROKEN
+    assert 'Start(ctx, "F")' in repo.staged("orders.go")  # the rest of the batch went on: staged with its span
 
 
 def test_a_commit_without_go_files_is_untouched(repo):

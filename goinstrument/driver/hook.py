@@ -22,11 +22,16 @@ CHAINED = ".goinstrument-chained"  # a hook that was there before ours, kept bes
 SERVED = "import sys; from goinstrument.server import main; sys.exit(main())"
 
 
-# What each hook runs, and what it says when goinstrument fails. git writes a merge commit's tree
+# What each hook runs, and what it says when goinstrument fails (git itself says nothing of a hook's failure). git writes a merge commit's tree
 # before it runs pre-merge-commit, so that hook cannot add spans: it checks, and a merge lacking
 # some stops for `git commit` to complete it, through the pre-commit hook, which adds them.
 _RUNS = {
-    "pre-commit": ("--staged", "instruments the staged Go files and re-stages them", ""),
+    "pre-commit": (
+        "--staged",
+        "instruments the staged Go files and re-stages them",
+        '\techo "goinstrument: the commit stops here: fix what is said above, git add, and commit again'
+        ' (git commit --no-verify skips the hook)" >&2\n',
+    ),
     "pre-merge-commit": (
         "--staged --check",
         "fails a merge git would commit with Go functions lacking a span",
