@@ -347,6 +347,7 @@ def test_a_commits_first_server_span_tells_a_tidy_module_to_tidy_again(tmp_path)
     install_hook(repo.root)
     repo.write("h.go", 'package shop\n\nimport "net/http"\n\nfunc Serve(w http.ResponseWriter, r *http.Request) {\n\tw.WriteHeader(204)\n}\n')
     repo.add("h.go")
+    repo.write("h.go", "package shop\n\nfunc Unfinished( {\n")  # the staged handler's imports decide, not these (a cold review)
     proc = repo.commit("handler")
     assert proc.stderr == (
         "goinstrument: example.com/shop: go.mod requires go.opentelemetry.io/otel/trace only as indirect; run: go mod tidy\n"

@@ -62,30 +62,56 @@ def test_an_indirect_requirement_is_no_requirement(tmp_path):
     (tmp_path / "go.mod").write_text("module example.com/m\n\ngo 1.22\n\nrequire go.opentelemetry.io/otel v1.47.0 // indirect\n")
     (tmp_path / "a.go").write_text("package m\n")
     assert gomod.missing_requirements([str(tmp_path / "a.go")], ("go.opentelemetry.io/otel",)) == [
-        (str(tmp_path), "example.com/m", "go.opentelemetry.io/otel", True)
+        (str(tmp_path), "example.com/m", "go.opentelemetry.io/otel", gomod.INDIRECT)
     ]
 
 
 def test_a_module_of_its_own_inside_anothers_path_is_required_where_a_file_imports_it(tmp_path):
     """go.opentelemetry.io/otel/trace is a module of its own: a tidy go.mod lists it `// indirect`
     beside a direct otel until the code imports it (a server span's trace.WithSpanKind), and then
-    `go mod tidy` changes go.mod (cold trial); not listed at all, the build fails. A file that does
-    not import it (or names it past its imports) needs nothing."""
+    `go mod tidy` changes go.mod (cold trial); not listed at all, the build fails, and tidy lists it
+    (a `go get` of it would upgrade otel: a cold review). A file that does not import it needs
+    nothing; the bytes given for a file are read in place of the disk's (a staged blob's)."""
     otel, trace = ("go.opentelemetry.io/otel",), ("go.opentelemetry.io/otel/trace",)
     requires = "module example.com/m\n\ngo 1.22\n\nrequire go.opentelemetry.io/otel v1.47.0\n"
     (tmp_path / "go.mod").write_text(requires + "\nrequire (\n\tgo.opentelemetry.io/otel/trace v1.47.0 // indirect\n)\n")
-    (tmp_path / "a.go").write_text('package m\n\nimport (\n\t"context"\n\n\toteltrace "go.opentelemetry.io/otel/trace"\n)\n\nvar _ oteltrace.Span\n')
-    (tmp_path / "b.go").write_text('package m\n\nimport "go.opentelemetry.io/otel"\n\n// "go.opentelemetry.io/otel/trace"\nvar _ = otel.Tracer\n')
+    imports_trace = 'package m\n\nimport (\n\t"context"\n\n\toteltrace "go.opentelemetry.io/otel/trace"\n)\n\nvar _ oteltrace.Span\n'
+    (tmp_path / "a.go").write_text(imports_trace)
+    later = 'const s = `\nimport "go.opentelemetry.io/otel/trace"`\n'  # no import: a string past the imports
+    (tmp_path / "b.go").write_text('package m\n\nimport "go.opentelemetry.io/otel"\n\nvar _ = otel.Tracer\n\n' + later)
     a, b = str(tmp_path / "a.go"), str(tmp_path / "b.go")
     gomod._module_of.cache_clear()
     assert gomod.missing_requirements([b], otel, trace, trace) == []
-    assert gomod.missing_requirements([b, a], otel, trace, trace) == [(str(tmp_path), "example.com/m", trace[0], True)]
+    assert gomod.missing_requirements([b, a], otel, trace, trace) == [(str(tmp_path), "example.com/m", trace[0], gomod.INDIRECT)]
+    assert gomod.missing_requirements([a], otel, trace, trace, {a: (tmp_path / "b.go").read_bytes()}) == []  # the bytes given
+    assert gomod.missing_requirements([b], otel, trace, trace, {b: imports_trace.encode()}) != []
     (tmp_path / "go.mod").write_text(requires)
-    assert gomod.missing_requirements([a], otel, trace, trace) == [(str(tmp_path), "example.com/m", trace[0], False)]
+    assert gomod.missing_requirements([a], otel, trace, trace) == [(str(tmp_path), "example.com/m", trace[0], gomod.IMPLIED)]
+    assert gomod.missing_requirements([a], otel, trace) == []  # not known to be a module of its own: otel's
     (tmp_path / "go.mod").write_text(requires + "require go.opentelemetry.io/otel/trace v1.47.0\n")
     assert gomod.missing_requirements([a], otel, trace, trace) == []
     (tmp_path / "go.mod").write_text("module example.com/m\n")  # the first lines' module first: one line a module
-    assert gomod.missing_requirements([a], otel, trace, trace) == [(str(tmp_path), "example.com/m", otel[0], False)]
+    assert gomod.missing_requirements([a], otel, trace, trace) == [(str(tmp_path), "example.com/m", otel[0], gomod.ABSENT)]
+
+
+@pytest.mark.parametrize(
+    ("source", "paths"),
+    [
+        ('package m\n\nimport "a.b/c"\n', ["a.b/c"]),
+        ('package m\nimport (\n\tx "a.b/x"\n\t_ "a.b/y"\n\t. "a.b/z"\n\tразмер "a.b/u"\n)\n', ["a.b/x", "a.b/y", "a.b/z", "a.b/u"]),
+        ('package m; import "a"; import ("b"; c "c")\nimport `d`\nfunc f() {}\nimport "e"\n', ["a", "b", "c", "d"]),
+        # a cgo preamble is a comment: its C (`const`, `type` at a line's start) is no declaration of Go's
+        ('// Package m.\npackage m\n\n/*\nconst char *s = "x";\ntypedef int t;\n*/\nimport "C"\n\nimport (\n\t"a.b/c" // why\n)\n', ["C", "a.b/c"]),
+        ('/* type\nfunc */ package /* a */ m // b\nimport /* c */ (\n\t// "a.b/no"\n\t"a.b/yes"\n)\n', ["a.b/yes"]),
+        ('package m\n\nvar s = `\nimport "a.b/c"`\n', []),
+        ('package m\n\nimport "a.b/unterminated\n', []),
+        ("// no package clause\n", []),
+        ("", []),
+    ],
+    ids=["one", "named", "semicolons-and-after-a-declaration", "cgo-preamble", "comments", "a-string-later", "broken", "no-package", "empty"],
+)
+def test_imported_paths_follow_gos_grammar(source, paths):
+    assert gomod.imported_paths(source.encode()) == paths
 
 
 def test_missing_requirements_once_per_module(tmp_path):
@@ -98,7 +124,7 @@ def test_missing_requirements_once_per_module(tmp_path):
     gomod._module_of.cache_clear()
     files = [str(tmp_path / p) for p in ("a/x.go", "a/sub/y.go", "b/x.go", "c/x.go")]
     otel = ("go.opentelemetry.io/otel",)
-    assert gomod.missing_requirements(files, otel) == [(str(tmp_path / "a"), "example.com/a", "go.opentelemetry.io/otel", False)]
+    assert gomod.missing_requirements(files, otel) == [(str(tmp_path / "a"), "example.com/a", "go.opentelemetry.io/otel", gomod.ABSENT)]
     dd = ("github.com/DataDog/dd-trace-go/v2/ddtrace/tracer",)
     (tmp_path / "b/go.mod").write_text("module example.com/b\n\nrequire github.com/DataDog/dd-trace-go/v2 v2.0.0\n")
     assert gomod.missing_requirements(files[2:3], dd) == []

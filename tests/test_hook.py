@@ -255,7 +255,7 @@ def test_a_file_that_does_not_parse_stops_the_commit(repo):
     proc = repo.commit("broken")
     assert proc.returncode != 0
     assert "broken.go:" in proc.stderr
-    stops = "goinstrument: the commit stops here: fix what is said above, git add, and commit again (git commit --no-verify skips the hook)\n"
+    stops = "goinstrument: the commit stops here (see above); commit again once that is dealt with, or skip the hook: git commit --no-verify\n"
     assert proc.stderr.endswith(stops)  # git says nothing of a hook's failure
     assert repo.head() == before
     assert repo.staged("broken.go") == BROKEN and repo.read("broken.go") == BROKEN
@@ -294,6 +294,19 @@ def test_without_its_python_the_hook_falls_back_to_goinstrument_on_path(repo, tm
     proc = repo.commit("add G", "-a", env=env)
     assert proc.returncode == 0, proc.stderr
     assert 'Start(ctx, "G")' in repo.show("HEAD:shop.go")
+
+
+@pytest.mark.parametrize(("status", "says"), [(2, True), (130, False), (143, False), (1, False)])
+def test_the_hook_says_the_commit_stops_where_a_file_or_git_failed(repo, tmp_path, status, says):
+    """git says nothing of a hook's failure: the hook does, for goinstrument's exit 2 only (an
+    interrupt's shell may go on after it: no advice then)."""
+    fake = tmp_path / "python"
+    fake.write_text(f"#!/bin/sh\necho fake >&2\nexit {status}\n")
+    fake.chmod(0o755)
+    hook_of(repo).write_text(hook_script(str(fake)))
+    proc = repo.commit("add", "-a", "--allow-empty")
+    assert proc.returncode != 0
+    assert ("goinstrument: the commit stops here (see above)" in proc.stderr) is says, proc.stderr
 
 
 def test_with_no_goinstrument_anywhere_the_hook_says_so(repo):

@@ -354,6 +354,17 @@ def test_after_the_first_server_span_the_printed_tidy_leaves_go_mod_tidy(tmp_pat
     assert tidy_diff() == 0
     (root / "h2.go").write_bytes(HANDLER.replace(b"package m", b"package main").replace(b"Serve(", b"Serve2("))
     assert "go.mod" not in cli(root, "--http-handlers", "h2.go")[2]
+    # trace not listed at all: the build fails, and tidy lists it at otel's version (a `go get` of it
+    # would upgrade otel and the go line: a cold review)
+    listed = (root / "go.mod").read_text()
+    (root / "go.mod").write_text("".join(line for line in listed.splitlines(keepends=True) if "otel/trace " not in line))
+    assert subprocess.run(["go", "build", "./..."], cwd=root, capture_output=True).returncode != 0
+    (root / "h3.go").write_bytes(HANDLER.replace(b"package m", b"package main").replace(b"Serve(", b"Serve3("))
+    err = cli(root, "--http-handlers", "h3.go")[2]
+    assert "example.com/m: go.mod does not require go.opentelemetry.io/otel/trace; run: go mod tidy\n" in err, err
+    subprocess.run(["go", "mod", "tidy"], cwd=root, check=True, capture_output=True)
+    assert (root / "go.mod").read_text() == listed  # the same versions, the same go line
+    assert subprocess.run(["go", "build", "./..."], cwd=root, capture_output=True).returncode == 0
 
 
 def test_a_renamed_span_is_counted_as_updated(tmp_path, cli):

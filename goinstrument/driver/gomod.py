@@ -141,28 +141,40 @@ def _provides(module: str, import_path: str) -> bool:
     return import_path == module or import_path.startswith(module + "/")
 
 
+# How a module's go.mod lacks a module the spans import (missing_requirements), and so what fixes it:
+ABSENT = "absent"  # not required at all: `go get` it (then tidy, or it stays `// indirect`)
+INDIRECT = "indirect"  # required `// indirect` only: `go mod tidy` makes it direct
+IMPLIED = "implied"  # a backend's module of its own, not listed, which a required one requires: `go mod tidy` lists it
+
+
 def missing_requirements(
-    files: list[str], import_paths: tuple[str, ...], other_paths: tuple[str, ...] = (), modules: tuple[str, ...] = ()
-) -> list[tuple[str, str, str, bool]]:
-    """(module root, module path, import path, listed as indirect) for each module holding one of
-    `files` whose go.mod does not require directly the module providing an import path of
-    `import_paths` (the spans' first lines': every file with a span imports them), or of
-    `other_paths` (what some spans add: a server span's, the error block's) that one of its
-    `files` imports; in the files' order, each module once, its first such path.
+    files: list[str],
+    import_paths: tuple[str, ...],
+    other_paths: tuple[str, ...] = (),
+    modules: tuple[str, ...] = (),
+    outputs: dict[str, bytes] | None = None,
+) -> list[tuple[str, str, str, str]]:
+    """(module root, module path, import path, how it lacks it: ABSENT, INDIRECT or IMPLIED) for
+    each module holding one of `files` whose go.mod does not require directly the module providing
+    an import path of `import_paths` (the spans' first lines': every file with a span imports
+    them), or of `other_paths` (what some spans add: a server span's, start attributes', the error
+    block's) that one of its `files` imports; in the files' order, each module once, its first such
+    path. A file's imports are read from `outputs` (its bytes by path, where they are at hand: a
+    staged blob's are not the working tree's), else from the file on disk.
 
     The module providing a path is the longest of the module itself, the modules its go.mod
-    requires and `modules` (the backend's that are modules of their own) whose path is the
-    import path or a prefix of it, as the go command picks among those of its build list:
+    requires and `modules` (the backend's modules of their own) whose path is the import path or
+    a prefix of it, as the go command picks among those of its build list:
     go.opentelemetry.io/otel/trace is a module of its own, which a tidy go.mod lists `// indirect`
-    beside a direct otel until the code imports trace (a server span's `trace.WithSpanKind`):
-    the build passes, and `go mod tidy` then makes it direct; with trace not listed at all (a
-    go line of 1.17 or later), the build fails ("updates to go.mod needed")."""
+    beside a direct otel until the code imports trace: the build passes, and `go mod tidy` then
+    makes it direct. Not listed at all, the build fails ("updates to go.mod needed"), and `go mod
+    tidy` lists it from otel's requirements (a `go get` of it would upgrade otel and the go line)."""
     held: dict[str, tuple[str, list[str]]] = {}  # module root -> (module path, its files)
     for file in files:
         found = _module_of(os.path.dirname(os.path.abspath(file)))
         if found is not None:
             held.setdefault(found[0], (found[1], []))[1].append(file)
-    missing: list[tuple[str, str, str, bool]] = []
+    missing: list[tuple[str, str, str, str]] = []
     for root, (module, members) in held.items():
         try:
             with open(os.path.join(root, "go.mod"), encoding="utf-8", errors="replace") as f:
@@ -170,37 +182,74 @@ def missing_requirements(
         except OSError:
             continue
         direct, listed = required_modules(text), required_modules(text, indirect=True)
+        imported: list[frozenset[str]] = []  # the members' imports, read at the first path that needs them
         for path in (*import_paths, *(p for p in other_paths if p not in import_paths)):
             provider = max((m for m in (module, *listed, *modules) if _provides(m, path)), key=len, default=None)
             if provider == module or provider in direct:
                 continue
-            if path in import_paths or any(_imports(file, path) for file in members):
-                missing.append((root, module, path, provider in listed))
-                break
+            if path not in import_paths:
+                imported = imported or [_imports_of(file, outputs) for file in members]
+                if not any(path in paths for paths in imported):
+                    continue
+            missing.append((root, module, path, INDIRECT if provider in listed else ABSENT if provider is None else IMPLIED))
+            break
     return missing
 
 
-# The first declaration that is not an import: a file's imports all come before it.
-_DECLARATION = re.compile(rb"^(?:func|type|var|const)\b", re.MULTILINE)
+def _imports_of(file: str, outputs: dict[str, bytes] | None) -> frozenset[str]:
+    data = outputs.get(file) if outputs is not None else None
+    if data is None:
+        try:
+            with open(file, "rb") as f:
+                data = f.read()
+        except OSError:
+            return frozenset()
+    return frozenset(imported_paths(data))
 
 
-def _imports(file: str, path: str) -> bool:
-    """Whether the Go file on disk imports `path`: an import spec of it (a line of its own, as gofmt
-    lays them out, named or not) before the file's first other declaration, where Go's imports
-    are; False where it cannot be read."""
-    try:
-        with open(file, "rb") as f:
-            data = f.read()
-    except OSError:
-        return False
-    found = _DECLARATION.search(data)
-    return _import_spec(path).search(data, 0, found.start() if found else len(data)) is not None
+# Go's tokens before and between the import declarations (the spec's source file: package clause,
+# then import declarations): white space, comments (a cgo preamble is one) and semicolons.
+_BETWEEN = re.compile(r"(?:\s|//[^\n]*|/\*.*?\*/|;)*", re.DOTALL)
+_IDENTIFIER = re.compile(r"[^\W\d]\w*")  # a letter (or _) then letters and digits, Unicode's
+_KEYWORD = re.compile(r"(package|import)(?!\w)")
+_IMPORT_NAME = re.compile(r"[^\W\d]\w*|\.")  # a name, _ or .
+_IMPORT_PATH = re.compile(r'"((?:[^"\\\n]|\\.)*)"|`([^`]*)`')
 
 
-@lru_cache(maxsize=16)
-def _import_spec(path: str) -> re.Pattern[bytes]:
-    quoted = re.escape(path.encode())
-    return re.compile(rb"^[ \t]*(?:import[ \t]*(?:\([ \t]*)?)?(?:[\w.]+[ \t]+)?(?:\"" + quoted + rb"\"|`" + quoted + rb"`)", re.MULTILINE)
+def imported_paths(src: bytes) -> list[str]:
+    """The import paths a Go file's import declarations name, as written between the quotes (no
+    escape undone: no import path holds one), read as Go's grammar has them: after the package
+    clause, before any other declaration; [] where it has no package clause."""
+    text = src.decode("utf-8", "replace")
+    pos = _between(text, 0)
+    keyword = _KEYWORD.match(text, pos)
+    name = _IDENTIFIER.match(text, _between(text, keyword.end())) if keyword and keyword.group(1) == "package" else None
+    if name is None:
+        return []
+    paths: list[str] = []
+    pos = name.end()
+    while (keyword := _KEYWORD.match(text, _between(text, pos))) is not None and keyword.group(1) == "import":
+        pos = _between(text, keyword.end())
+        grouped = text.startswith("(", pos)
+        pos = pos + 1 if grouped else pos
+        while True:
+            pos = _between(text, pos)
+            if grouped and text.startswith(")", pos):
+                pos += 1
+                break
+            named = _IMPORT_NAME.match(text, pos)
+            literal = _IMPORT_PATH.match(text, _between(text, named.end()) if named else pos)
+            if literal is None:
+                return paths
+            paths.append(literal.group(1) if literal.group(1) is not None else literal.group(2))
+            pos = literal.end()
+            if not grouped:
+                break
+    return paths
+
+
+def _between(text: str, pos: int) -> int:
+    return _BETWEEN.match(text, pos).end()  # type: ignore[union-attr]  # it matches the empty string
 
 
 def go_version_of(file_path: str | os.PathLike[str], module: Module = ON_DISK) -> tuple[int, int] | None:

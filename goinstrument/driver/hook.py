@@ -29,8 +29,9 @@ _RUNS = {
     "pre-commit": (
         "--staged",
         "instruments the staged Go files and re-stages them",
-        '\techo "goinstrument: the commit stops here: fix what is said above, git add, and commit again'
-        ' (git commit --no-verify skips the hook)" >&2\n',
+        # 2: a file or git failed (not an interrupt, whose shell may go on after goinstrument's exit)
+        '\t[ "$status" -eq 2 ] && echo "goinstrument: the commit stops here (see above); commit again once that is'
+        ' dealt with, or skip the hook: git commit --no-verify" >&2\n',
     ),
     "pre-merge-commit": (
         "--staged --check",

@@ -265,9 +265,10 @@ class _Writer:
         return result
 
 
-def missing_requirements(files: list[str], rewrite: RewriteOptions) -> list[str]:
+def missing_requirements(files: list[str], rewrite: RewriteOptions, outputs: dict[str, bytes] | None = None) -> list[str]:
     """One line per module that now imports a package of the backend's whose module its go.mod
-    does not require directly: the command that does (go.mod itself is never edited)."""
+    does not require directly: the command that does (go.mod itself is never edited). `outputs`:
+    the files' bytes where the disk does not hold them (gomod.missing_requirements)."""
     if not files:
         return []
     from goinstrument.backends.loader import load_backend
@@ -276,11 +277,13 @@ def missing_requirements(files: list[str], rewrite: RewriteOptions) -> list[str]
     added = (*backend.server_imports, *backend.start_attribute_imports, *backend.error_imports, *backend.attribute_imports, *backend.route_imports)
     others = tuple(dict.fromkeys(path for path in added if "." in path.partition("/")[0]))  # not the standard library's
     lines = []
-    for root, module, path, indirect in gomod.missing_requirements(files, tuple(backend.start_imports), others, tuple(backend.modules)):
+    for root, module, path, how in gomod.missing_requirements(files, tuple(backend.start_imports), others, tuple(backend.modules), outputs):
         where = os.path.relpath(root)
         go = "go" if where == os.curdir else f"go -C {quote_path(where)}"
-        if indirect:  # `go get` would leave it so: tidy makes a requirement the code imports direct
+        if how == gomod.INDIRECT:  # `go get` would leave it so: tidy makes a requirement the code imports direct
             lines.append(f"{module}: go.mod requires {path} only as indirect; run: {go} mod tidy")
+        elif how == gomod.IMPLIED:  # tidy lists it at the version the build has: a `go get` would upgrade it all
+            lines.append(f"{module}: go.mod does not require {path}; run: {go} mod tidy")
         else:
             # tidy too: `go get` of the module leaves it `// indirect` (Go 1.26 as before), and the next
             # run would ask for tidy (a cold trial met the second hint after following the first)
@@ -586,14 +589,14 @@ def _staged(index: gitops.StagedIndex, rewrite: RewriteOptions, options: RunOpti
         )
     outcomes: dict[int, Outcome | None] = {**known, **{id(_copy(item)): outcome for item, outcome in zip(todo, results, strict=True)}}
     records: list[tuple[gitops.StagedFile, Source, list[object], Outcome]] = []
-    dones: list[tuple[Outcome, Outcome | None]] = []
+    dones: list[tuple[Outcome, Outcome | None, bytes]] = []  # (the file's, its working-tree copy's, the staged output)
     kept = sys.modules.get(TREES_MODULE)  # a server's child alone keeps trees
     for file, blob, (on_disk, copy), stamp in zip(files, blobs, worktrees, stamps, strict=True):
         staged = outcomes[id(blob)]
         assert staged is not None  # only a copy's outcome may be None
         worktree = None if on_disk is None else staged if copy is None else outcomes[id(copy)] or staged
         done = _apply_staged(staged, worktree, options.output, summary)
-        dones.append((done, worktree))
+        dones.append((done, worktree, staged.output))
         if kept is not None and staged.kind is None and (staged.changed or staged.coverage.functions):  # parsed: the next run may parse from it
             kept.note(os.fspath(blob.place), blob.data, staged.output)
         if done.problem is not None:
@@ -603,7 +606,8 @@ def _staged(index: gitops.StagedIndex, rewrite: RewriteOptions, options: RunOpti
         records.append((file, blob, stamp[:2], staged))
     index.write()  # first: where the index cannot be updated (locked), nothing is written
     added: list[str] = []  # the files that got spans: their modules may lack the requirement
-    for file, (done, worktree) in zip(files, dones, strict=True):
+    outputs: dict[str, bytes] = {}  # their staged bytes, which the working tree may not hold
+    for file, (done, worktree, staged_output) in zip(files, dones, strict=True):
         if file.path in index.kept:  # someone else's content now, in the index and the working tree
             done = _failed(done.path, "staged again while the hook ran; left as staged: commit again")
         elif done.problem is None and worktree is not None and worktree.problem is None and worktree.changed:
@@ -612,9 +616,11 @@ def _staged(index: gitops.StagedIndex, rewrite: RewriteOptions, options: RunOpti
             except FileError as exc:
                 done = _failed(done.path, str(exc))
         summary.add(done)
-        added += [done.path] if done.spans_added and done.changed else []
+        if done.spans_added and done.changed:
+            added.append(done.path)
+            outputs[done.path] = staged_output
     if write:
-        summary.notices += missing_requirements(added, rewrite)
+        summary.notices += missing_requirements(added, rewrite, outputs)
     if cache is not None:  # the cache is only used by runs that write
         rewritten = {staged.path for _, _, _, staged in records if staged.changed}
         for file, blob, stamp, staged in records:  # the packages as the index now holds them
