@@ -105,10 +105,11 @@ def test_a_module_of_its_own_inside_anothers_path_is_required_where_a_file_impor
         ('/* type\nfunc */ package /* a */ m // b\nimport /* c */ (\n\t// "a.b/no"\n\t"a.b/yes"\n)\n', ["a.b/yes"]),
         ('package m\n\nvar s = `\nimport "a.b/c"`\n', []),
         ('package m\n\nimport "a.b/unterminated\n', []),
+        ('\ufeffpackage m\n\nimport "a.b/c"\n', ["a.b/c"]),
         ("// no package clause\n", []),
         ("", []),
     ],
-    ids=["one", "named", "semicolons-and-after-a-declaration", "cgo-preamble", "comments", "a-string-later", "broken", "no-package", "empty"],
+    ids=["one", "named", "semicolons", "cgo-preamble", "comments", "a-string-later", "broken", "byte-order-mark", "no-package", "empty"],
 )
 def test_imported_paths_follow_gos_grammar(source, paths):
     assert gomod.imported_paths(source.encode()) == paths

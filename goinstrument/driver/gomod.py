@@ -221,7 +221,7 @@ def imported_paths(src: bytes) -> list[str]:
     escape undone: no import path holds one), read as Go's grammar has them: after the package
     clause, before any other declaration; [] where it has no package clause."""
     text = src.decode("utf-8", "replace")
-    pos = _between(text, 0)
+    pos = _between(text, 1 if text.startswith("\ufeff") else 0)  # a byte order mark first is ignored, as by gc
     keyword = _KEYWORD.match(text, pos)
     name = _IDENTIFIER.match(text, _between(text, keyword.end())) if keyword and keyword.group(1) == "package" else None
     if name is None:

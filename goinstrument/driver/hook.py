@@ -22,9 +22,10 @@ CHAINED = ".goinstrument-chained"  # a hook that was there before ours, kept bes
 SERVED = "import sys; from goinstrument.server import main; sys.exit(main())"
 
 
-# What each hook runs, and what it says when goinstrument fails (git itself says nothing of a hook's failure). git writes a merge commit's tree
-# before it runs pre-merge-commit, so that hook cannot add spans: it checks, and a merge lacking
-# some stops for `git commit` to complete it, through the pre-commit hook, which adds them.
+# What each hook runs, and what it says when goinstrument fails (git says nothing of a hook's
+# failure). git writes a merge commit's tree before it runs pre-merge-commit, so that hook cannot
+# add spans: it checks, and a merge lacking some stops for `git commit` to complete it, through the
+# pre-commit hook, which adds them.
 _RUNS = {
     "pre-commit": (
         "--staged",
