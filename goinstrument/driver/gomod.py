@@ -182,29 +182,27 @@ def missing_requirements(
         except OSError:
             continue
         direct, listed = required_modules(text), required_modules(text, indirect=True)
-        imported: list[frozenset[str]] = []  # the members' imports, read at the first path that needs them
         for path in (*import_paths, *(p for p in other_paths if p not in import_paths)):
             provider = max((m for m in (module, *listed, *modules) if _provides(m, path)), key=len, default=None)
             if provider == module or provider in direct:
                 continue
-            if path not in import_paths:
-                imported = imported or [_imports_of(file, outputs) for file in members]
-                if not any(path in paths for paths in imported):
-                    continue
+            if path not in import_paths and not any(path in _imports_of(file, outputs) for file in members):
+                continue  # (read up to the first file importing it: in practice one path gets here, trace)
             missing.append((root, module, path, INDIRECT if provider in listed else ABSENT if provider is None else IMPLIED))
             break
     return missing
 
 
-def _imports_of(file: str, outputs: dict[str, bytes] | None) -> frozenset[str]:
+def _imports_of(file: str, outputs: dict[str, bytes] | None) -> list[str]:
+    """The file's import paths: of its bytes in `outputs`, else of the file on disk ([] unread)."""
     data = outputs.get(file) if outputs is not None else None
     if data is None:
         try:
             with open(file, "rb") as f:
                 data = f.read()
         except OSError:
-            return frozenset()
-    return frozenset(imported_paths(data))
+            return []
+    return imported_paths(data)
 
 
 # Go's tokens before and between the import declarations (the spec's source file: package clause,
