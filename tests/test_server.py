@@ -87,12 +87,20 @@ def client(cwd: Path, *args: str, env: dict[str, str], stdin: bytes = b"") -> su
     return subprocess.run([*CLIENT, *args], cwd=cwd, env=env, input=stdin, capture_output=True, check=False)
 
 
+def _lock_words(runtime: Path) -> Iterator[list[str]]:
+    """What each lock file of the runtime directory says (a server's pid, its runs, its spare)."""
+    for lock in (runtime / "goinstrument").glob("*.lock"):
+        try:
+            yield lock.read_text().split()
+        except FileNotFoundError:  # a stale one, swept by a server starting since the glob
+            continue
+
+
 def counts(runtime: Path) -> dict[int, int]:
     """Each live server's pid: the runs it has handed to a child."""
     live = set(_server_pids(runtime))
     found = {}
-    for lock in (runtime / "goinstrument").glob("*.lock"):
-        words = lock.read_text().split()
+    for words in _lock_words(runtime):
         if len(words) == 3 and int(words[0]) in live:
             found[int(words[0])] = int(words[1])
     return found
@@ -361,8 +369,7 @@ def _reaped(pid: int, child: int) -> Callable[[], bool]:
 
 def _spare(runtime: Path, pid: int) -> int:
     """The server's spare child (0: none), as its lock file says."""
-    for lock in (runtime / "goinstrument").glob("*.lock"):
-        words = lock.read_text().split()
+    for words in _lock_words(runtime):
         if words and words[0] == str(pid):
             return int(words[2])
     return 0
