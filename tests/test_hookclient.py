@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from gitrepo import CHECKOUT, GO_FUNC, GitRepo
-from test_server import NO_SPAN, SPAN, _paused_run, _runs, client, counts, module, runtime, served, served_env, wait_for, warm
+from test_server import NO_SPAN, SPAN, _paused_run, _runs, client, counts, module, runtime, served, served_env, up, wait_for, warm
 
 from goinstrument import __version__, server
 from goinstrument.driver import hook
@@ -46,6 +46,14 @@ def traced(env: dict[str, str]) -> list[str]:
     lines = path.read_text().splitlines() if path.exists() else []
     path.unlink(missing_ok=True)
     return lines
+
+
+def traced_while_served(env: dict[str, str]) -> list[str]:
+    """traced(env) of a run still going on: a served client says so after the hand-over, and its
+    run's child may be at its pause first."""
+    path = Path(env["GOINSTRUMENT_CLIENT_TRACE"])
+    wait_for(lambda: path.exists() and path.read_text().endswith("\n"))
+    return traced(env)
 
 
 def native_env(runtime: Path, tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -120,8 +128,7 @@ def test_the_native_client_is_served_once_pythons_client_left_a_manifest(tmp_pat
     assert first.returncode == 0, first.stderr
     assert traced(env) == ["python: no socket directory of ours"]  # (none yet: Python's client made it, started a server, ran it)
     assert SPAN in repo.staged("shop.go")
-    (pid,) = wait_for(lambda: counts(runtime))
-    wait_for(lambda: any(p.is_socket() for p in (runtime / "goinstrument").iterdir()))
+    pid = up(runtime)
     repo.write("orders.go", GO_FUNC.replace("func F", "func H"))
     repo.add("orders.go")
     second = run_native(native, repo.root, "--staged", env=env)
@@ -260,7 +267,7 @@ def test_a_child_killed_by_a_signal_is_said_as_a_shell_would(tmp_path, runtime, 
     pid = ready(native, runtime, repo.root, env)
     proc, flag = _paused_run(repo, env, [os.fspath(native), sys.executable])
     (child,) = _runs(runtime, pid)
-    assert traced(env)[0].startswith("served by ")
+    assert traced_while_served(env)[0].startswith("served by ")
     os.kill(child, signal.SIGSEGV)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 128 + signal.SIGSEGV, err
@@ -291,7 +298,7 @@ def test_a_signal_to_the_native_client_stops_the_run(tmp_path, runtime, native, 
     pid = ready(native, runtime, repo.root, env)
     proc, flag = _paused_run(repo, env, [os.fspath(native), sys.executable])
     assert served(runtime, pid) == 2 and len(_runs(runtime, pid)) == 1
-    assert traced(env)[0].startswith("served by ")
+    assert traced_while_served(env)[0].startswith("served by ")
     proc.send_signal(signum)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == code, err

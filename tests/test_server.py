@@ -120,13 +120,30 @@ def warm(runtime: Path, cwd: Path, env: dict[str, str]) -> int:
     """A server up for `env` (started by a first run, which runs in-process): its pid."""
     first = client(cwd, "--version", env=env)
     assert first.returncode == 0, first.stderr
-    (pid,) = wait_for(lambda: counts(runtime))
-    wait_for(lambda: any(p.is_socket() for p in (runtime / "goinstrument").iterdir()))
+    return up(runtime)
+
+
+def up(runtime: Path, other_than: int = 0) -> int:
+    """The server started last (not `other_than`), once it answers: its pid. Its lock file names it
+    before it binds its socket (a client then would run in its own process), and its spare after:
+    a socket found proves nothing where a server killed left one."""
+    (pid,) = wait_for(lambda: [found for found in counts(runtime) if found != other_than])
+    wait_for(lambda: _spare(runtime, pid))
     return pid
 
 
 def served(runtime: Path, pid: int) -> int:
     return counts(runtime).get(pid, -1)
+
+
+def served_even_gone(runtime: Path, pid: int) -> Callable[[], int]:
+    """served(runtime, pid) from now on, also once the server has exited (its files changed: it
+    checks every CHECK_EVERY seconds) and the next one has swept its lock file: read through a
+    link to that file made now, outside the socket directory."""
+    (lock,) = [path for path in (runtime / "goinstrument").glob("*.lock") if path.read_text().split()[:1] == [str(pid)]]
+    kept = runtime.parent / f"lock-of-{pid}"
+    os.link(lock, kept)
+    return lambda: int(kept.read_text().split()[1])
 
 
 def module(root: Path, files: dict[str, str]) -> GitRepo:
@@ -146,7 +163,7 @@ def test_the_first_run_is_in_process_and_starts_a_server_the_second_is_served(tm
     first = client(repo.root, "--staged", env=env)
     assert first.returncode == 0, first.stderr
     assert SPAN in repo.staged("shop.go")
-    (pid,) = wait_for(lambda: counts(runtime))  # the first run started one, and did not wait for it
+    pid = up(runtime)  # the first run started one, and did not wait for it
     assert counts(runtime) == {pid: 0}
     repo.write("orders.go", GO_FUNC.replace("func F", "func H"))
     repo.add("orders.go")
@@ -316,9 +333,9 @@ def test_a_spares_connection_to_its_client_is_not_inherited_by_commands(tmp_path
     run = subprocess.Popen([*CLIENT, "-"], cwd=tmp_path, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         wait_for(lambda: served(runtime, pid) == 1)
-        sockets = wait_for(lambda: [fd.name for fd in Path(f"/proc/{spare}/fd").iterdir() if os.readlink(fd).startswith("socket:")])
-        for fd in sockets:
-            flags = int(Path(f"/proc/{spare}/fdinfo/{fd}").read_text().split("flags:")[1].split()[0], 8)
+        # Counted once handed over, not once the spare has it: its stdin the client's pipe is later.
+        wait_for(lambda: os.readlink(f"/proc/{spare}/fd/0").startswith("pipe:"))
+        for fd, flags in wait_for(lambda: _socket_flags(spare)):
             assert flags & os.O_CLOEXEC, fd
     finally:
         out, err = run.communicate(GO_FUNC.encode(), timeout=60)
@@ -356,6 +373,18 @@ def _paused_run(repo: GitRepo, env: dict[str, str], command: list[str] = CLIENT)
     wait_for(lambda: flag.exists() or proc.poll() is not None)
     assert proc.poll() is None, proc.communicate()
     return proc, flag
+
+
+def _socket_flags(pid: int) -> list[tuple[str, int]]:
+    """A process's sockets: (fd, its open flags)."""
+    found = []
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            if os.readlink(fd).startswith("socket:"):
+                found.append((fd.name, int(Path(f"/proc/{pid}/fdinfo/{fd.name}").read_text().split("flags:")[1].split()[0], 8)))
+        except FileNotFoundError:  # closed since the listing
+            continue
+    return found
 
 
 def _children(pid: int) -> list[int]:
@@ -465,6 +494,7 @@ def test_a_changed_package_gets_a_new_server_and_the_old_one_exits(tmp_path, run
     old = warm(runtime, tmp_path, env)
     assert client(tmp_path, "--version", env=env).returncode == 0
     assert served(runtime, old) == 1
+    old_served = served_even_gone(runtime, old)
     settings = copy / "goinstrument" / "settings.py"
     if edit == "appended":
         settings.write_text(settings.read_text() + "\n# edited\n")
@@ -475,12 +505,10 @@ def test_a_changed_package_gets_a_new_server_and_the_old_one_exits(tmp_path, run
         os.utime(settings, ns=(before.st_atime_ns, before.st_mtime_ns))
         assert (settings.stat().st_size, settings.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
     edited = client(tmp_path, "--version", env=env)  # in-process (no server for the new files yet), starts one
-    assert edited.returncode == 0 and served(runtime, old) == 1
+    assert edited.returncode == 0 and old_served() == 1
     wait_for(lambda: len(counts(runtime)) == 2 or old not in counts(runtime))
     wait_for(lambda: old not in _server_pids(runtime))  # the old one saw its files change
-    (new,) = wait_for(lambda: counts(runtime))
-    assert new != old
-    wait_for(lambda: any(p.is_socket() for p in (runtime / "goinstrument").iterdir()))
+    new = up(runtime, other_than=old)
     assert client(tmp_path, "--version", env=env).returncode == 0
     assert counts(runtime) == {new: 1}
 
@@ -492,8 +520,7 @@ def test_a_server_killed_leaves_a_socket_the_next_server_replaces(tmp_path, runt
     wait_for(lambda: old not in _server_pids(runtime))
     assert any(p.is_socket() for p in (runtime / "goinstrument").iterdir())
     assert client(tmp_path, "--version", env=env).returncode == 0  # in-process: nothing answers
-    (new,) = wait_for(lambda: counts(runtime))
-    assert new != old
+    new = up(runtime, other_than=old)
     assert client(tmp_path, "--version", env=env).returncode == 0
     assert counts(runtime) == {new: 1}
 
@@ -608,8 +635,7 @@ def test_the_hook_is_served_from_the_second_commit_on(tmp_path, runtime):
     first = repo.commit("first", env=env)
     assert first.returncode == 0, first.stderr
     assert SPAN in repo.show("HEAD:shop.go")
-    (pid,) = wait_for(lambda: counts(runtime))
-    wait_for(lambda: any(p.is_socket() for p in (runtime / "goinstrument").iterdir()))
+    pid = up(runtime)
     assert counts(runtime) == {pid: 0}
     repo.write("orders.go", GO_FUNC.replace("func F", "func H"))
     repo.add("orders.go")
@@ -798,8 +824,7 @@ def test_a_server_stopping_leaves_its_successors_socket_alone(tmp_path, runtime)
     os.kill(old, signal.SIGTERM)
     wait_for(lambda: not any(p.is_socket() for p in (runtime / "goinstrument").iterdir()))
     assert client(tmp_path, "--version", env=env).returncode == 0  # in-process, starts the next server
-    new = wait_for(lambda: [pid for pid in counts(runtime) if pid != old])[0]
-    wait_for(lambda: any(p.is_socket() for p in (runtime / "goinstrument").iterdir()))
+    new = up(runtime, other_than=old)
     flag.unlink()
     assert proc.wait(timeout=60) == 0, proc.communicate()
     wait_for(lambda: old not in _server_pids(runtime))
@@ -816,6 +841,7 @@ def test_what_the_start_up_depends_on_is_in_the_key(tmp_path, runtime, change):
     env = served_env(runtime, PYTHONPATH=f"{CHECKOUT}{os.pathsep}{extra}")
     pid = warm(runtime, tmp_path, env)
     assert client(tmp_path, "--version", env=env).returncode == 0 and served(runtime, pid) == 1
+    pid_served = served_even_gone(runtime, pid)  # (a module added: the server sees its key change too)
     if change.startswith("a module"):
         time.sleep(0.01)
         (extra / "added.py").write_text("")
@@ -823,7 +849,7 @@ def test_what_the_start_up_depends_on_is_in_the_key(tmp_path, runtime, change):
         env = {**env, change: str(tmp_path) if change.startswith("LD_") else "1"}
     done = client(tmp_path, "--version", env=env)
     assert done.returncode == 0, done.stderr
-    assert served(runtime, pid) == 1
+    assert pid_served() == 1
 
 
 @pytest.mark.parametrize("sandbox", [["setpriv", "--no-new-privs"], ["unshare", "--net"]])
@@ -903,7 +929,8 @@ def test_a_served_run_leaves_the_files_it_parsed_and_the_next_child_takes_them(t
     The file's next commit, edited since, is parsed from their trees (the client's trace says so):
     what it stages is what a run in a process of its own stages."""
     trace = tmp_path / "trace"
-    env = served_env(runtime, GOINSTRUMENT_CLIENT_TRACE=os.fspath(trace))
+    # The next child waits 2 s, not 0.25, before it takes the file: not missed by a busy test.
+    env = served_env(runtime, GOINSTRUMENT_CLIENT_TRACE=os.fspath(trace), GOINSTRUMENT_TEST_TREES_WAIT="2")
     pid = warm(runtime, tmp_path, env)
     repo = module(tmp_path / "repo", {"shop.go": BIG_SHOP})
     repo.write("shop.go", BIG_SHOP + "// edited\n")
