@@ -30,6 +30,25 @@ import pytest
 
 REPO = Path(__file__).parent.parent
 
+# No git configuration of the user's or the machine's reaches the suite, nor a caller's git
+# variables (GIT_DIR and the like, where the suite is run from a git hook): a global core.hooksPath
+# would have the tests' hooks written there, and their commits made without them. For git
+# commands (GIT_CONFIG_*), and for libgit2 in this process, which reads $HOME's files otherwise.
+for _name in [name for name in os.environ if name.startswith("GIT_")]:
+    del os.environ[_name]
+os.environ.update(GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=os.devnull)
+
+
+def _no_libgit2_config() -> None:
+    import pygit2
+    from pygit2.enums import ConfigLevel
+
+    for level in (ConfigLevel.SYSTEM, ConfigLevel.XDG, ConfigLevel.GLOBAL, ConfigLevel.PROGRAMDATA):
+        pygit2.settings.search_path[level] = os.devnull  # (a directory holding no file)
+
+
+_no_libgit2_config()
+
 
 @pytest.fixture(scope="session")
 def client_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:

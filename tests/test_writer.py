@@ -113,7 +113,8 @@ def test_an_edit_made_while_the_file_is_being_written_is_kept_and_the_file_proce
 def test_an_edit_made_again_during_the_second_attempt_is_kept_and_reported(tmp_path):
     root = _module(tmp_path / "m", 1)
     path = root / "p0" / "f.go"
-    proc = _start(root, "--no-cache", ".", GOINSTRUMENT_TEST_WRITE_DELAY="1")
+    # Each attempt waits 3 s with its temporary file made: the edits below land in those, on a busy machine too.
+    proc = _start(root, "--no-cache", ".", GOINSTRUMENT_TEST_WRITE_DELAY="3")
     _wait_for(lambda: _temporaries(root))
     first = _temporaries(root)
     _append(path)
