@@ -44,7 +44,7 @@ def _no_libgit2_config() -> None:
     from pygit2.enums import ConfigLevel
 
     for level in (ConfigLevel.SYSTEM, ConfigLevel.XDG, ConfigLevel.GLOBAL, ConfigLevel.PROGRAMDATA):
-        pygit2.settings.search_path[level] = os.devnull  # (a directory holding no file)
+        pygit2.settings.search_path[level] = os.devnull  # (not a directory: no file is found there)
 
 
 _no_libgit2_config()

@@ -19,6 +19,20 @@ CHECKOUT = Path(goinstrument.__file__).resolve().parent.parent
 
 GO_MOD = "module example.com/shop\n\ngo 1.22\n"
 
+
+def checkout_files(*pathspec: str) -> list[str]:
+    """This checkout's files, tracked or new and not ignored (under `pathspec`, if given). The
+    suite sees no global git config (conftest.py), so a checkout another user owns is declared
+    safe here, where a global safe.directory would have said so."""
+    listed = subprocess.run(
+        ["git", "-c", "safe.directory=*", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *pathspec],
+        cwd=CHECKOUT,
+        capture_output=True,
+        check=True,
+    )
+    return [name for name in os.fsdecode(listed.stdout).split("\0") if name and (CHECKOUT / name).is_file()]
+
+
 # One function that takes a context and returns an error: the smallest thing that gets a span.
 GO_FUNC = 'package shop\n\nimport "context"\n\nfunc F(ctx context.Context) error { return nil }\n'
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 import yaml
-from gitrepo import CHECKOUT, GO_FUNC, GitRepo, git_env
+from gitrepo import CHECKOUT, GO_FUNC, GitRepo, checkout_files, git_env
 
 pytestmark = pytest.mark.xdist_group(
     "test_action"
@@ -64,13 +64,11 @@ ACTION_COPY = "action"
 
 
 def _copy_checkout(copy: Path) -> None:
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=CHECKOUT, capture_output=True, check=True)
-    for name in filter(None, os.fsdecode(listed.stdout).split("\0")):
+    for name in checkout_files():
         source = CHECKOUT / name
-        if source.is_file():
-            (copy / name).parent.mkdir(parents=True, exist_ok=True)
-            (copy / name).write_bytes(source.read_bytes())
-            (copy / name).chmod(source.stat().st_mode)
+        (copy / name).parent.mkdir(parents=True, exist_ok=True)
+        (copy / name).write_bytes(source.read_bytes())
+        (copy / name).chmod(source.stat().st_mode)
 
 
 @pytest.fixture(scope="session")

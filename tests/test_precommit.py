@@ -17,7 +17,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from gitrepo import CHECKOUT, GO_FUNC, GO_MOD, GitRepo, git_env
+from gitrepo import CHECKOUT, GO_FUNC, GO_MOD, GitRepo, checkout_files, git_env
 
 pytestmark = pytest.mark.xdist_group(
     "test_precommit"
@@ -31,20 +31,9 @@ PACKAGE_FILES = ("pyproject.toml", "README.md", "LICENSE", ".pre-commit-hooks.ya
 @pytest.fixture(scope="session")
 def hook_repo(tmp_path_factory) -> GitRepo:
     """This checkout's package and hooks file, committed in a repository of their own."""
-    listed = (
-        subprocess.run(
-            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *PACKAGE_FILES],
-            cwd=CHECKOUT,
-            capture_output=True,
-            check=True,
-        )
-        .stdout.decode()
-        .split("\0")
-    )
     repo = GitRepo.init(tmp_path_factory.mktemp("hook-repo"))
-    for rel in filter(None, listed):
-        if (CHECKOUT / rel).is_file():
-            repo.write(rel, (CHECKOUT / rel).read_bytes())
+    for rel in checkout_files(*PACKAGE_FILES):
+        repo.write(rel, (CHECKOUT / rel).read_bytes())
     repo.commit_all("snapshot of the goinstrument checkout")
     return repo
 

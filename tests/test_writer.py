@@ -92,6 +92,11 @@ def _save_by_rename(path: Path) -> None:
     os.replace(new, path)
 
 
+# Seconds each write attempt waits with its temporary file made: a test's edit lands in that window
+# on a busy machine too (one that came after the rename would leave the test proving nothing).
+EDIT_WINDOW = "3"
+
+
 @pytest.mark.parametrize(
     ("edit", "mark"), [(_append, b"// typed meanwhile"), (_overwrite_same_size, b"return err"), (_save_by_rename, b"// saved by rename")]
 )
@@ -99,7 +104,7 @@ def test_an_edit_made_while_the_file_is_being_written_is_kept_and_the_file_proce
     root = _module(tmp_path / "m", 1)
     path = root / "p0" / "f.go"
     # The test hook pauses after the new content is in the temporary file, before the last look and the rename.
-    proc = _start(root, "--no-cache", ".", GOINSTRUMENT_TEST_WRITE_DELAY="1")
+    proc = _start(root, "--no-cache", ".", GOINSTRUMENT_TEST_WRITE_DELAY=EDIT_WINDOW)
     _wait_for(lambda: _temporaries(root))
     edit(path)
     assert mark in path.read_bytes()
@@ -113,8 +118,7 @@ def test_an_edit_made_while_the_file_is_being_written_is_kept_and_the_file_proce
 def test_an_edit_made_again_during_the_second_attempt_is_kept_and_reported(tmp_path):
     root = _module(tmp_path / "m", 1)
     path = root / "p0" / "f.go"
-    # Each attempt waits 3 s with its temporary file made: the edits below land in those, on a busy machine too.
-    proc = _start(root, "--no-cache", ".", GOINSTRUMENT_TEST_WRITE_DELAY="3")
+    proc = _start(root, "--no-cache", ".", GOINSTRUMENT_TEST_WRITE_DELAY=EDIT_WINDOW)
     _wait_for(lambda: _temporaries(root))
     first = _temporaries(root)
     _append(path)
