@@ -51,17 +51,20 @@ def _run(root: Path, cache: Path, *args: str) -> tuple[str, int]:
     return proc.stdout + proc.stderr, package_scope.files_read - before
 
 
+NOT_RACY_NS = -(10**12)  # package_scope's window: no file is changed within it
+RACY_NS = 3600 * 10**9  # an hour, not two seconds: a loaded machine's test may take those between its write and its run
+
+
 @pytest.fixture
 def not_racy(monkeypatch: pytest.MonkeyPatch) -> None:
     """The files a test writes are changed `now`, as far as their ctime goes (utime cannot set it back)."""
-    monkeypatch.setattr(package_scope, "_RACY_NS", -(10**12))
+    monkeypatch.setattr(package_scope, "_RACY_NS", NOT_RACY_NS)
 
 
 @pytest.fixture
 def racy(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The files a test writes are changed a moment ago however slow the test is (a window of an
-    hour, not two seconds: a loaded machine's test may take those between its write and its run)."""
-    monkeypatch.setattr(package_scope, "_RACY_NS", 3600 * 10**9)
+    """The files a test writes are changed a moment ago however slow the test is."""
+    monkeypatch.setattr(package_scope, "_RACY_NS", RACY_NS)
 
 
 def test_a_second_run_reads_no_file_for_its_facts_and_says_the_same(tmp_path, not_racy):
@@ -154,12 +157,12 @@ def test_a_file_changed_within_the_racy_window_is_not_kept(tmp_path, racy):
 def test_a_run_that_only_changed_racy_files_writes_no_facts(tmp_path, monkeypatch):
     """What a run would write leaves out a file changed a moment ago (the one a hook commits):
     where that is all that changed, the facts kept are left as they are, unwritten."""
-    monkeypatch.setattr(package_scope, "_RACY_NS", -(10**12))  # (not racy)
+    monkeypatch.setattr(package_scope, "_RACY_NS", NOT_RACY_NS)
     root = _package(tmp_path / "m", {"f.go": TARGET, "b.go": OTEL})
     _run(root, tmp_path / "cache")
     kept = {path: (path.stat().st_ino, path.stat().st_mtime_ns) for path in (tmp_path / "cache" / "facts").iterdir()}
     (root / "b.go").write_text(NO_OTEL)
-    monkeypatch.setattr(package_scope, "_RACY_NS", 3600 * 10**9)  # racy now (as `racy`), however slow the run
+    monkeypatch.setattr(package_scope, "_RACY_NS", RACY_NS)  # racy now, however slow the run
     second, read = _run(root, tmp_path / "cache")
     assert read == 1 and "otelapi" not in second
     assert {path: (path.stat().st_ino, path.stat().st_mtime_ns) for path in (tmp_path / "cache" / "facts").iterdir()} == kept
