@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 import time
 from functools import partial
@@ -274,6 +275,77 @@ def test_a_pool_broken_while_its_chunks_are_handed_out_loses_only_the_dead_worke
     assert submitted == [True]
     assert results[0] == f"died: 0: {batch.DIED}"
     assert results[1:] == [n * n for n in items[1:]]
+
+
+# A pool's worker that dies halfway through sending its result (killed mid-write: Ctrl-C's kill of the
+# workers, the kernel's OOM killer), made certain: it takes the results pipe's lock, sends the length
+# of a result and a part of it, and is killed, or (MODE "hold") stops until the test interrupts the
+# run. Run in a child process: before the fix the pool's thread waited forever for the rest, and the
+# run (or the interpreter's exit, which joins that thread) never ended.
+_HALF_SENT = """
+import os, signal, sys, time
+from goinstrument.driver import batch
+
+MODE, MARK = sys.argv[1], sys.argv[2]
+
+def half_sent(item):
+    if item == 0:
+        frame = sys._getframe()
+        while "result_queue" not in frame.f_locals:  # the worker's loop (concurrent.futures.process)
+            frame = frame.f_back
+        results = frame.f_locals["result_queue"]
+        results._wlock.acquire()  # as Connection.send holds it: the other worker cannot send either
+        os.write(results._writer.fileno(), (1 << 20).to_bytes(4, "big") + b"part of a result")
+        open(MARK, "w").close()
+        if MODE == "hold":
+            time.sleep(600)
+        os.kill(os.getpid(), signal.SIGKILL)
+    return item * item
+
+class Terminated(BaseException):
+    pass
+
+def terminated(signum, frame):
+    raise Terminated
+
+signal.signal(signal.SIGTERM, terminated)  # as the command line's
+try:
+    results = batch.run_all(half_sent, list(range(batch.SERIAL_BELOW * 2)), 2, lambda item, why: "died")
+except Terminated:
+    sys.exit(143)
+print(results[0], sum(results[1:]) == sum(n * n for n in range(1, batch.SERIAL_BELOW * 2)))
+"""
+
+
+def _half_sent(tmp_path: Path, mode: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", _HALF_SENT, mode, str(tmp_path / "sent")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def test_a_worker_killed_halfway_through_sending_its_result_fails_its_item_alone(tmp_path: Path) -> None:
+    """The pool's thread, reading the half-sent result, never saw the worker die: the run hung."""
+    run = _half_sent(tmp_path, "die")
+    try:
+        out, err = run.communicate(timeout=60)
+    finally:
+        run.kill()
+    assert (run.returncode, out, err) == (0, "died True\n", "")
+
+
+def test_an_interrupt_while_a_worker_is_halfway_through_sending_its_result_ends_the_run(tmp_path: Path) -> None:
+    """The workers killed, the pool's thread still waited for the rest of the result: the
+    interpreter's exit, which joins it, hung (CI: SIGTERM mid-run, no exit in 30 s)."""
+    run = _half_sent(tmp_path, "hold")
+    try:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "sent").exists() and run.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        run.send_signal(signal.SIGTERM)
+        out, err = run.communicate(timeout=60)
+    finally:
+        run.kill()
+    assert (run.returncode, out, err) == (143, "", "")
 
 
 def _raises(item: str) -> str:

@@ -19,7 +19,8 @@ they arrive. Otherwise (one item, a few bytes, `jobs` 1, no idle core, another s
 batch runs in this process, item after item.
 
 A worker that dies (killed for memory, a crash in a native library) loses only what it had
-not finished. A pool breaks: the items whose results were lost are then run again one at a
+not finished, even halfway through sending a result (the pool's thread would wait forever for
+the rest: `_end_workers`). A pool breaks: the items whose results were lost are then run again one at a
 time in a fresh one-worker pool, where the item running when it breaks is the one that broke
 it. A forked child sends each result as it is done: the first of its unit it did not send
 is the one it died on, and the rest of its unit goes to a new child. The item a worker died
@@ -44,6 +45,7 @@ from goinstrument.tuples import NamedTuple
 
 if TYPE_CHECKING:
     import multiprocessing.context
+    import multiprocessing.process
     from concurrent.futures import Future
     from types import ModuleType
 
@@ -60,6 +62,7 @@ SHARE_FROM = 24 * 1024
 # contexts, is worked out once a process (net/http's 0.9 MB: ~100 ms; most packages far less).
 PACKAGE_SCAN = 16
 DIED = "the worker process processing it died (killed, or out of memory?)"
+DEATH_CHECK = 0.5  # seconds a pool's run waits for a result before it looks whether a worker died
 
 
 def run_all(
@@ -134,7 +137,8 @@ def _in_pool(
     """Run the chunks; fill `results` and report progress as each chunk is done; the indices
     whose results a broken pool lost, in order."""
     # Imported here: a small batch (a hook's few staged files) never starts a pool, nor pays for loading one.
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    import queue
+    from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
     lost: list[int] = []
@@ -147,7 +151,18 @@ def _in_pool(
                 except BrokenProcessPool:  # a worker died before all were handed out (a loaded machine): the rest lost too
                     lost.extend(i for rest in chunks[n:] for i in rest)
                     break
-            for future in as_completed(futures):
+            arrived: queue.SimpleQueue[Future[list[R]]] = queue.SimpleQueue()  # each as it is done
+            for future in futures:
+                future.add_done_callback(arrived.put)
+            left = len(futures)
+            while left:
+                try:
+                    future = arrived.get(timeout=DEATH_CHECK)
+                except queue.Empty:
+                    if _a_worker_died(pool):  # and the pool did not break: its thread waits for a half-sent result
+                        _end_workers(pool)
+                    continue
+                left -= 1
                 chunk = futures[future]
                 try:
                     done = future.result()
@@ -157,14 +172,42 @@ def _in_pool(
                 results.update(zip(chunk, map(finish, done), strict=True))
                 progress(len(chunk))
         except BaseException:  # an interrupt (Ctrl-C, SIGTERM): the workers end now, not after the chunks queued for them
-            for process in list((getattr(pool, "_processes", None) or {}).values()):  # private, but no public way to end them
-                process.kill()
+            _end_workers(pool)
             manager = getattr(pool, "_executor_manager_thread", None)  # (private too; shutdown forgets it)
             pool.shutdown(wait=False, cancel_futures=True)
             if manager is not None:  # ended (its workers gone) before the interpreter's exit wakes it: on 3.11 that
                 manager.join(10)  # raced with its own close of the pipe ("Exception ignored ... Bad file descriptor")
             raise
     return sorted(lost)
+
+
+def _a_worker_died(pool: object) -> bool:
+    """A worker of the pool has ended (its sentinel is ready; the pool's own workers end only when
+    it shuts down, after every result has come)."""
+    from multiprocessing.connection import wait
+
+    return bool(wait([process.sentinel for process in _workers(pool)], 0))
+
+
+def _end_workers(pool: object) -> None:
+    """Every worker killed, and this process's copy of the write end of the pipe their results come
+    through closed: once they are gone, the pool's thread reads the pipe's end, and the pool breaks
+    as for any worker's death. Without it, a worker killed halfway through sending a result (an
+    interrupt, the kernel's OOM killer) left that thread waiting forever for the rest (CPython's pool
+    holds that write end open here), and the run, or the interpreter's exit, which joins it, hung."""
+    import contextlib
+
+    for process in _workers(pool):
+        with contextlib.suppress(ValueError):  # (closed)
+            process.kill()
+    writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)  # private, but no public way to reach it
+    if writer is not None:
+        writer.close()  # only this thread closes it (the pool's shutdown, called here): never twice at once
+
+
+def _workers(pool: object) -> list[multiprocessing.process.BaseProcess]:
+    """The pool's worker processes: private, but no public way to reach them."""
+    return list((getattr(pool, "_processes", None) or {}).values())
 
 
 # --- a small batch in forked children -------------------------------------------------------------
