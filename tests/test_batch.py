@@ -286,7 +286,7 @@ _HALF_SENT = """
 import os, signal, sys, time
 from goinstrument.driver import batch
 
-MODE, MARK = sys.argv[1], sys.argv[2]
+MODE, MARK, COUNT = sys.argv[1], sys.argv[2], int(sys.argv[3])
 
 def half_sent(item):
     if item == 0:
@@ -310,42 +310,59 @@ def terminated(signum, frame):
 
 signal.signal(signal.SIGTERM, terminated)  # as the command line's
 try:
-    results = batch.run_all(half_sent, list(range(batch.SERIAL_BELOW * 2)), 2, lambda item, why: "died")
+    results = batch.run_all(half_sent, list(range(COUNT)), 2, lambda item, why: "died")
 except Terminated:
     sys.exit(143)
-print(results[0], sum(results[1:]) == sum(n * n for n in range(1, batch.SERIAL_BELOW * 2)))
+print(results[0], results[1:] == [n * n for n in range(1, COUNT)])
 """
 
 
-def _half_sent(tmp_path: Path, mode: str) -> subprocess.Popen[str]:
+def _half_sent(tmp_path: Path, mode: str, count: int = batch.SERIAL_BELOW * 2) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-c", _HALF_SENT, mode, str(tmp_path / "sent")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-c", _HALF_SENT, mode, str(tmp_path / "sent"), str(count)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
-def test_a_worker_killed_halfway_through_sending_its_result_fails_its_item_alone(tmp_path: Path) -> None:
+def _ended(run: subprocess.Popen[str]) -> tuple[int, str, str]:
+    """Its exit code and output, within 30 s (a hang, before the fix), or the test fails and
+    the run is killed (its workers die with it)."""
+    with run:
+        try:
+            out, err = run.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            run.kill()
+            out, err = run.communicate()
+            pytest.fail(f"no end in 30 s: {err}")
+    return run.returncode, out, err
+
+
+@pytest.mark.parametrize(
+    "count",
+    [
+        batch.SERIAL_BELOW * 2,
+        # Its items run again one at a time, the first dying halfway again: the pool's thread, stuck,
+        # no longer emptied the pipe each submit wakes it through, and 16k submits filled it.
+        pytest.param(20_000, marks=pytest.mark.slow),
+    ],
+)
+def test_a_worker_killed_halfway_through_sending_its_result_fails_its_item_alone(tmp_path: Path, count: int) -> None:
     """The pool's thread, reading the half-sent result, never saw the worker die: the run hung."""
-    run = _half_sent(tmp_path, "die")
-    try:
-        out, err = run.communicate(timeout=60)
-    finally:
-        run.kill()
-    assert (run.returncode, out, err) == (0, "died True\n", "")
+    assert _ended(_half_sent(tmp_path, "die", count)) == (0, "died True\n", "")
 
 
 def test_an_interrupt_while_a_worker_is_halfway_through_sending_its_result_ends_the_run(tmp_path: Path) -> None:
     """The workers killed, the pool's thread still waited for the rest of the result: the
     interpreter's exit, which joins it, hung (CI: SIGTERM mid-run, no exit in 30 s)."""
     run = _half_sent(tmp_path, "hold")
-    try:
-        deadline = time.monotonic() + 60
-        while not (tmp_path / "sent").exists() and run.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.01)
-        run.send_signal(signal.SIGTERM)
-        out, err = run.communicate(timeout=60)
-    finally:
-        run.kill()
-    assert (run.returncode, out, err) == (143, "", "")
+    deadline = time.monotonic() + 30
+    while not (tmp_path / "sent").exists() and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert (tmp_path / "sent").exists(), "no worker sent half a result"
+    run.send_signal(signal.SIGTERM)
+    assert _ended(run) == (143, "", "")
 
 
 def _raises(item: str) -> str:

@@ -19,10 +19,12 @@ they arrive. Otherwise (one item, a few bytes, `jobs` 1, no idle core, another s
 batch runs in this process, item after item.
 
 A worker that dies (killed for memory, a crash in a native library) loses only what it had
-not finished, even halfway through sending a result (the pool's thread would wait forever for
-the rest: `_end_workers`). A pool breaks: the items whose results were lost are then run again one at a
-time in a fresh one-worker pool, where the item running when it breaks is the one that broke
-it. A forked child sends each result as it is done: the first of its unit it did not send
+not finished. A pool breaks: the items whose results were lost (every worker's unfinished
+chunks) are then run again one at a time in a fresh one-worker pool, where the item running
+when it breaks is the one that broke it. So too when a worker dies halfway through sending a
+result, where the pool's own thread would wait forever for the rest: after DEATH_CHECK
+seconds with no result, a dead worker found ends the others (`_end_workers`), and the pool
+breaks. A forked child sends each result as it is done: the first of its unit it did not send
 is the one it died on, and the rest of its unit goes to a new child. The item a worker died
 on becomes `died(item, why)`; every other item still gets its result (this process's share,
 the first item and what `_plan` dealt it, dies with it, as in a batch run here: which items
@@ -63,6 +65,7 @@ SHARE_FROM = 24 * 1024
 PACKAGE_SCAN = 16
 DIED = "the worker process processing it died (killed, or out of memory?)"
 DEATH_CHECK = 0.5  # seconds a pool's run waits for a result before it looks whether a worker died
+IN_FLIGHT = 3  # chunks a worker handed out at a time: its next ones queued while this process finishes results
 
 
 def run_all(
@@ -137,6 +140,8 @@ def _in_pool(
     """Run the chunks; fill `results` and report progress as each chunk is done; the indices
     whose results a broken pool lost, in order."""
     # Imported here: a small batch (a hook's few staged files) never starts a pool, nor pays for loading one.
+    import collections
+    import itertools
     import queue
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
@@ -144,26 +149,34 @@ def _in_pool(
     lost: list[int] = []
     with ProcessPoolExecutor(workers, mp_context=_context(), initializer=_worker_start, initargs=(os.getpid(),)) as pool:
         try:
-            futures: dict[Future[list[R]], list[int]] = {}
-            for n, chunk in enumerate(chunks):
-                try:
-                    futures[pool.submit(_chunk, work, [items[i] for i in chunk])] = chunk
-                except BrokenProcessPool:  # a worker died before all were handed out (a loaded machine): the rest lost too
-                    lost.extend(i for rest in chunks[n:] for i in rest)
-                    break
             arrived: queue.SimpleQueue[Future[list[R]]] = queue.SimpleQueue()  # each as it is done
-            for future in futures:
-                future.add_done_callback(arrived.put)
-            left = len(futures)
-            while left:
+            running: dict[Future[list[R]], list[int]] = {}
+            waiting = iter(range(len(chunks)))
+
+            def hand_out(count: int) -> None:
+                """The next `count` chunks submitted. Never all at once: each submit wakes the pool's
+                thread through a pipe, which a thread stuck on a half-sent result no longer empties
+                (16k submits, a big batch's items run again one at a time, filled it: a hang)."""
+                for n in itertools.islice(waiting, count):
+                    try:
+                        future = pool.submit(_chunk, work, [items[i] for i in chunks[n]])
+                    except BrokenProcessPool:  # a worker died before all were handed out: the rest lost too
+                        lost.extend(i for rest in chunks[n:] for i in rest)
+                        collections.deque(waiting, maxlen=0)
+                        return
+                    running[future] = chunks[n]
+                    future.add_done_callback(arrived.put)
+
+            hand_out(IN_FLIGHT * workers)
+            while running:
                 try:
                     future = arrived.get(timeout=DEATH_CHECK)
-                except queue.Empty:
-                    if _a_worker_died(pool):  # and the pool did not break: its thread waits for a half-sent result
+                except queue.Empty:  # a worker died and the pool did not break: its thread waits for a half-sent result
+                    if not getattr(pool, "_broken", False) and _a_worker_died(pool):
                         _end_workers(pool)
                     continue
-                left -= 1
-                chunk = futures[future]
+                chunk = running.pop(future)
+                hand_out(1)
                 try:
                     done = future.result()
                 except BrokenProcessPool:
