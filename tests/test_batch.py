@@ -360,7 +360,10 @@ def test_an_interrupt_while_a_worker_is_halfway_through_sending_its_result_ends_
     deadline = time.monotonic() + 30
     while not (tmp_path / "sent").exists() and run.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert (tmp_path / "sent").exists(), "no worker sent half a result"
+    if not (tmp_path / "sent").exists():
+        run.kill()  # (its workers die with it)
+        _, err = run.communicate()
+        pytest.fail(f"no worker sent half a result: {err}")
     run.send_signal(signal.SIGTERM)
     assert _ended(run) == (143, "", "")
 
